@@ -6,7 +6,11 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const out = resolve(process.argv[2] ?? join(root, 'dist'));
+// Usage: build.ts [outDir] [--only action[,action]]  (defaults: dist/, every action)
+const args = process.argv.slice(2);
+const onlyAt = args.indexOf('--only');
+const only = onlyAt >= 0 ? args.splice(onlyAt, 2)[1].split(',') : undefined;
+const out = resolve(args[0] ?? join(root, 'dist'));
 const entryNames = ['main', 'post'];
 
 export function listEntries(): string[] {
@@ -18,8 +22,8 @@ export function listEntries(): string[] {
   return entries;
 }
 
-const entries = listEntries();
-const buildDir = join(root, '.build');
+const entries = listEntries().filter((e) => !only || only.includes(e.split('/')[0]));
+const buildDir = join(root, '.build', only ? only.join('_') : 'all');
 mkdirSync(buildDir, { recursive: true });
 const registry = join(buildDir, 'entries.ts');
 writeFileSync(

@@ -1,0 +1,305 @@
+// CloudNativePG API types and names the suite reads and writes (shared/reference/cnpg.md).
+// Types only; behaviour lives in the sibling modules.
+
+export const CNPG_GROUP = 'postgresql.cnpg.io';
+export const CNPG_VERSION = 'v1';
+export const BARMAN_CLOUD_GROUP = 'barmancloud.cnpg.io';
+export const BARMAN_CLOUD_VERSION = 'v1';
+export const BARMAN_CLOUD_PLUGIN = 'barman-cloud.cloudnative-pg.io';
+
+export const Plural = {
+  clusters: 'clusters',
+  backups: 'backups',
+  scheduledBackups: 'scheduledbackups',
+  databases: 'databases',
+  objectStores: 'objectstores',
+} as const;
+
+export const Phase = {
+  settingUpPrimary: 'Setting up primary',
+  creatingReplica: 'Creating a new replica',
+  healthy: 'Cluster in healthy state',
+  waitingForInstances: 'Waiting for the instances to become active',
+  unrecoverable: 'Cluster is unrecoverable and needs manual intervention',
+  cannotCreateObjects: 'Unable to create required cluster objects',
+  unknownPlugin: 'Cluster cannot proceed to reconciliation due to an unknown plugin being required',
+  pluginError: 'Cluster cannot proceed to reconciliation due to an error while interacting with plugins',
+  invalidImageCatalog: 'Cluster has incomplete or invalid image catalog',
+  invalidDefinition: 'Invalid cluster definition',
+} as const;
+
+/** Phases after which waiting longer cannot help. */
+export const TERMINAL_FAILURE_PHASES: readonly string[] = [
+  Phase.unrecoverable,
+  Phase.cannotCreateObjects,
+  Phase.unknownPlugin,
+  Phase.pluginError,
+  Phase.invalidImageCatalog,
+  Phase.invalidDefinition,
+];
+
+export const BackupPhase = {
+  pending: 'pending',
+  started: 'started',
+  running: 'running',
+  finalizing: 'finalizing',
+  completed: 'completed',
+  failed: 'failed',
+  walArchivingFailing: 'walArchivingFailing',
+  invalid: 'invalid backup definition',
+} as const;
+
+export const Label = {
+  cluster: 'cnpg.io/cluster',
+  instanceName: 'cnpg.io/instanceName',
+  instanceRole: 'cnpg.io/instanceRole',
+  podRole: 'cnpg.io/podRole',
+  jobRole: 'cnpg.io/jobRole',
+  scheduledBackup: 'cnpg.io/scheduled-backup',
+  userType: 'cnpg.io/userType',
+  reload: 'cnpg.io/reload',
+} as const;
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+}
+
+export interface SecretKeySelector {
+  name: string;
+  key: string;
+}
+
+export interface S3Credentials {
+  accessKeyId?: SecretKeySelector;
+  secretAccessKey?: SecretKeySelector;
+  region?: SecretKeySelector;
+  sessionToken?: SecretKeySelector;
+  inheritFromIAMRole?: boolean;
+}
+
+export interface BarmanObjectStoreConfiguration {
+  destinationPath: string;
+  endpointURL?: string;
+  endpointCA?: SecretKeySelector;
+  serverName?: string;
+  s3Credentials?: S3Credentials;
+  azureCredentials?: Record<string, unknown>;
+  googleCredentials?: Record<string, unknown>;
+  wal?: { compression?: string; encryption?: string; maxParallel?: number };
+  data?: { compression?: string; encryption?: string; jobs?: number; immediateCheckpoint?: boolean };
+  tags?: Record<string, string>;
+}
+
+export interface PluginConfiguration {
+  name: string;
+  enabled?: boolean;
+  isWALArchiver?: boolean;
+  parameters?: Record<string, string>;
+}
+
+export interface ExternalCluster {
+  name: string;
+  connectionParameters?: Record<string, string>;
+  password?: SecretKeySelector;
+  barmanObjectStore?: BarmanObjectStoreConfiguration;
+  plugin?: { name: string; parameters?: Record<string, string> };
+}
+
+export interface RecoveryTarget {
+  backupID?: string;
+  targetTime?: string;
+  targetName?: string;
+  targetLSN?: string;
+  targetXID?: string;
+  targetTLI?: string;
+  targetImmediate?: boolean;
+  exclusive?: boolean;
+}
+
+export interface BootstrapRecovery {
+  source?: string;
+  backup?: { name: string };
+  recoveryTarget?: RecoveryTarget;
+  database?: string;
+  owner?: string;
+  secret?: { name: string };
+}
+
+export interface BootstrapInitDB {
+  database?: string;
+  owner?: string;
+  secret?: { name: string };
+  postInitApplicationSQL?: string[];
+}
+
+export interface ManagedRole {
+  name: string;
+  ensure?: 'present' | 'absent';
+  login?: boolean;
+  inherit?: boolean;
+  connectionLimit?: number;
+  inRoles?: string[];
+  passwordSecret?: { name: string };
+  comment?: string;
+}
+
+export interface Resources {
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
+}
+
+export interface ClusterSpec {
+  instances?: number;
+  imageName?: string;
+  imageCatalogRef?: { apiGroup?: string; kind: string; name: string; major: number };
+  enableSuperuserAccess?: boolean;
+  superuserSecret?: { name: string };
+  storage?: { size?: string; storageClass?: string; pvcTemplate?: Record<string, unknown> };
+  walStorage?: { size?: string; storageClass?: string };
+  postgresql?: { parameters?: Record<string, string>; pg_hba?: string[] };
+  resources?: Resources;
+  serviceAccountTemplate?: { metadata?: { annotations?: Record<string, string>; labels?: Record<string, string> } };
+  backup?: {
+    barmanObjectStore?: BarmanObjectStoreConfiguration;
+    retentionPolicy?: string;
+    target?: string;
+    volumeSnapshot?: Record<string, unknown>;
+  };
+  plugins?: PluginConfiguration[];
+  bootstrap?: { initdb?: BootstrapInitDB; recovery?: BootstrapRecovery; pg_basebackup?: Record<string, unknown> };
+  externalClusters?: ExternalCluster[];
+  managed?: { roles?: ManagedRole[] };
+  affinity?: Record<string, unknown>;
+  monitoring?: Record<string, unknown>;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface ClusterStatus {
+  phase?: string;
+  phaseReason?: string;
+  conditions?: Condition[];
+  instances?: number;
+  readyInstances?: number;
+  instanceNames?: string[];
+  currentPrimary?: string;
+  targetPrimary?: string;
+  image?: string;
+  timelineID?: number;
+  systemID?: string;
+  writeService?: string;
+  readService?: string;
+  firstRecoverabilityPoint?: string;
+  lastSuccessfulBackup?: string;
+  lastFailedBackup?: string;
+  managedRolesStatus?: { byStatus?: Record<string, string[]>; cannotReconcile?: Record<string, string[]>; passwordStatus?: Record<string, unknown> };
+}
+
+export interface Cluster {
+  apiVersion: string;
+  kind: 'Cluster';
+  metadata: ObjectMeta;
+  spec: ClusterSpec;
+  status?: ClusterStatus;
+}
+
+export interface BackupSpec {
+  cluster: { name: string };
+  method?: 'barmanObjectStore' | 'volumeSnapshot' | 'plugin';
+  pluginConfiguration?: { name: string; parameters?: Record<string, string> };
+  target?: string;
+  online?: boolean;
+}
+
+export interface BackupStatus {
+  phase?: string;
+  backupId?: string;
+  backupName?: string;
+  startedAt?: string;
+  stoppedAt?: string;
+  beginWal?: string;
+  endWal?: string;
+  beginLSN?: string;
+  endLSN?: string;
+  error?: string;
+  method?: string;
+  destinationPath?: string;
+  serverName?: string;
+  instanceID?: { podName?: string };
+}
+
+export interface Backup {
+  apiVersion: string;
+  kind: 'Backup';
+  metadata: ObjectMeta;
+  spec: BackupSpec;
+  status?: BackupStatus;
+}
+
+export interface ScheduledBackup {
+  apiVersion: string;
+  kind: 'ScheduledBackup';
+  metadata: ObjectMeta;
+  spec: {
+    schedule: string;
+    cluster: { name: string };
+    immediate?: boolean;
+    suspend?: boolean;
+    backupOwnerReference?: 'none' | 'self' | 'cluster';
+    method?: string;
+    pluginConfiguration?: { name: string; parameters?: Record<string, string> };
+  };
+  status?: { lastScheduleTime?: string; nextScheduleTime?: string; lastCheckTime?: string };
+}
+
+export interface ObjectStore {
+  apiVersion: string;
+  kind: 'ObjectStore';
+  metadata: ObjectMeta;
+  spec: { configuration: BarmanObjectStoreConfiguration; retentionPolicy?: string };
+  status?: {
+    serverRecoveryWindow?: Record<
+      string,
+      { firstRecoverabilityPoint?: string; lastSuccessfulBackupTime?: string; lastFailedBackupTime?: string }
+    >;
+  };
+}
+
+export interface Database {
+  apiVersion: string;
+  kind: 'Database';
+  metadata: ObjectMeta;
+  spec: {
+    cluster: { name: string };
+    name: string;
+    owner: string;
+    ensure?: 'present' | 'absent';
+    databaseReclaimPolicy?: 'retain' | 'delete';
+  };
+  status?: { applied?: boolean; message?: string; observedGeneration?: number };
+}
+
+/** Keys of the `<cluster>-app` / `-superuser` basic-auth Secrets the operator writes. */
+export interface ClusterCredentials {
+  username: string;
+  password: string;
+  dbname?: string;
+  host?: string;
+  port?: string;
+}

@@ -1,0 +1,116 @@
+// Waiting on objects by watching (not polling): re-lists and re-watches from the last
+// resourceVersion when the stream drops, restarts from a fresh list on 410 Gone, and gives up
+// only at the caller's deadline or abort.
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { sleep } from './retry.js';
+
+export interface WatchTarget {
+  /** Collection path, e.g. /apis/postgresql.cnpg.io/v1/namespaces/ns/clusters */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface WaitOptions {
+  deadline: number; // epoch ms
+  signal?: AbortSignal;
+  /** Lists the collection (used at start and after every drop); returns items and the list resourceVersion. */
+  list: () => Promise<{ items: unknown[]; resourceVersion?: string }>;
+  onDrop?: (err: unknown) => void;
+}
+
+export class WaitTimeout extends Error {
+  constructor(what: string) {
+    super(`timed out waiting for ${what}`);
+    this.name = 'WaitTimeout';
+  }
+}
+
+/**
+ * Calls `observe` with the current state of every object (from a list), then with each watch
+ * event, until it returns a value other than undefined; returns that value.
+ */
+export async function watchUntil<T>(
+  kc: KubeConfig,
+  target: WatchTarget,
+  what: string,
+  observe: (type: WatchEventType, obj: unknown) => T | undefined,
+  opts: WaitOptions,
+): Promise<T> {
+  const watch = new Watch(kc);
+  let backoff = 200;
+  while (true) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    if (Date.now() >= opts.deadline) throw new WaitTimeout(what);
+    let rv: string | undefined;
+    try {
+      const listed = await opts.list();
+      for (const item of listed.items) {
+        const r = observe('ADDED', item);
+        if (r !== undefined) return r;
+      }
+      rv = listed.resourceVersion;
+    } catch (err) {
+      opts.onDrop?.(err);
+      await sleep(Math.min(backoff *= 2, 5_000), opts.signal);
+      continue;
+    }
+    const result = await watchOnce(watch, target, rv, observe, opts);
+    if (result.done) return result.value as T;
+    if (result.err) opts.onDrop?.(result.err);
+    await sleep(Math.min(backoff *= 2, 2_000), opts.signal).catch(() => {});
+  }
+}
+
+function watchOnce<T>(
+  watch: Watch,
+  target: WatchTarget,
+  resourceVersion: string | undefined,
+  observe: (type: WatchEventType, obj: unknown) => T | undefined,
+  opts: WaitOptions,
+): Promise<{ done: boolean; value?: T; err?: unknown }> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let controller: AbortController | undefined;
+    const finish = (r: { done: boolean; value?: T; err?: unknown }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      controller?.abort();
+      resolve(r);
+    };
+    const onAbort = () => finish({ done: false, err: opts.signal?.reason });
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // Bounded server-side timeout plus our own deadline timer: a silent stream must not hang us.
+    const remaining = Math.max(1_000, opts.deadline - Date.now());
+    const timer = setTimeout(() => finish({ done: false }), Math.min(remaining, 300_000));
+    const query: Record<string, string | number | boolean | undefined> = {
+      allowWatchBookmarks: true,
+      timeoutSeconds: Math.ceil(Math.min(remaining, 300_000) / 1000),
+      labelSelector: target.labelSelector,
+      fieldSelector: target.fieldSelector,
+      resourceVersion,
+    };
+    watch
+      .watch(
+        target.path,
+        query,
+        (phase, obj) => {
+          if (settled) return;
+          if (phase === 'ERROR') return finish({ done: false, err: new Error(`watch error: ${JSON.stringify(obj)}`) });
+          if (phase === 'BOOKMARK') return;
+          const r = observe(phase as WatchEventType, obj);
+          if (r !== undefined) finish({ done: true, value: r });
+        },
+        (err) => finish({ done: false, err }),
+      )
+      .then((c) => {
+        controller = c;
+        if (settled) c.abort();
+      })
+      .catch((err) => finish({ done: false, err }));
+  });
+}

@@ -1,0 +1,77 @@
+// The only way the suite reads a live database: every statement runs inside
+// BEGIN READ ONLY with a statement timeout, on sessions that also default to read-only,
+// so a mistake in a query can never write and never hold locks for long.
+import pg from 'pg';
+
+export interface ConnInfo {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  /** false for the playground / port-forwards; 'require' style objects for real TLS. */
+  ssl?: boolean | { rejectUnauthorized: boolean };
+}
+
+export interface ReadOnlyOptions {
+  statementTimeoutMs: number;
+  /** Concurrent sessions (bounded pool for per-table counts). */
+  poolSize?: number;
+  applicationName?: string;
+  connectTimeoutMs?: number;
+}
+
+export class ReadOnlyDb {
+  private readonly pool: pg.Pool;
+
+  constructor(
+    readonly conn: ConnInfo,
+    private readonly opts: ReadOnlyOptions,
+  ) {
+    const timeout = Math.max(1, Math.floor(opts.statementTimeoutMs));
+    this.pool = new pg.Pool({
+      host: conn.host,
+      port: conn.port,
+      user: conn.user,
+      password: conn.password,
+      database: conn.database,
+      ssl: conn.ssl ?? false,
+      max: opts.poolSize ?? 4,
+      application_name: opts.applicationName ?? 'cnpg-actions',
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 15_000,
+      options: `-c default_transaction_read_only=on -c statement_timeout=${timeout} -c lock_timeout=${timeout}`,
+    });
+    this.pool.on('error', () => {
+      /* idle client errors surface on the next query */
+    });
+  }
+
+  /** One statement in its own READ ONLY transaction. */
+  async query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.transaction(async (q) => q<T>(sql, params));
+  }
+
+  /** Several statements in one READ ONLY transaction (a consistent snapshot with REPEATABLE READ). */
+  async transaction<R>(
+    fn: (q: <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>) => Promise<R>,
+    isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
+  ): Promise<R> {
+    const client = await this.pool.connect();
+    try {
+      await client.query(`BEGIN TRANSACTION ISOLATION LEVEL ${isolation} READ ONLY`);
+      await client.query(`SET LOCAL statement_timeout = ${Math.floor(this.opts.statementTimeoutMs)}`);
+      const result = await fn(async (sql, params = []) => (await client.query(sql, params)).rows);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
