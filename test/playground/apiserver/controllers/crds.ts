@@ -1,0 +1,113 @@
+// CustomResourceDefinitions: a new CRD's names are accepted and it becomes Established
+// shortly after, at which point its served versions are served; deleting a CRD deletes
+// every custom object of it, then stops serving it.
+import { ApiError, type KubeObject, type ResourceType } from '../../types.js';
+import { gvrKey } from '../builtins.js';
+import type { MemStore } from '../store.js';
+import { nowIso, ReconcileQueue } from './queue.js';
+
+const CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
+const CRD_GVR = 'apiextensions.k8s.io/v1/customresourcedefinitions';
+
+export function crdTypes(crd: KubeObject): ResourceType[] {
+  const s = crd.spec;
+  return (s.versions as { name: string; served?: boolean; subresources?: { status?: unknown } }[])
+    .filter((v) => v.served !== false)
+    .map((v) => ({
+      group: s.group,
+      version: v.name,
+      plural: s.names.plural,
+      singular: s.names.singular ?? String(s.names.kind).toLowerCase(),
+      kind: s.names.kind,
+      listKind: s.names.listKind ?? `${s.names.kind}List`,
+      namespaced: s.scope !== 'Cluster',
+      statusSubresource: v.subresources?.status !== undefined,
+      shortNames: s.names.shortNames,
+    }));
+}
+
+function condition(type: string, status: string, reason: string, message: string) {
+  return { type, status, reason, message, lastTransitionTime: nowIso() };
+}
+
+export function startCrdController(store: MemStore, opts: { establishDelayMs?: number } = {}): { stop(): void } {
+  const served = new Map<string, ResourceType[]>(); // CRD name -> registered types
+
+  const queue = new ReconcileQueue('crd', (name) => {
+    const crd = store.get(CRD_GVR, undefined, name);
+    const previous = served.get(name) ?? [];
+    if (!crd) {
+      for (const t of previous) store.unregisterType(gvrKey(t));
+      served.delete(name);
+      return;
+    }
+    if (crd.metadata.deletionTimestamp) {
+      if (crd.status?.conditions?.find((c: { type: string }) => c.type === 'Terminating')?.status !== 'True') {
+        store.mutate(CRD_GVR, undefined, name, (o) => {
+          o.status.conditions = [...(o.status.conditions ?? []).filter((c: { type: string }) => c.type !== 'Terminating'), condition('Terminating', 'True', 'InstanceDeletionInProgress', 'CustomResource deletion is in progress')];
+        }, { status: true });
+      }
+      let left = 0;
+      for (const t of previous.slice(0, 1)) {
+        for (const o of store.list(gvrKey(t)).items) {
+          left++;
+          if (o.metadata.deletionTimestamp) continue;
+          try {
+            store.delete(gvrKey(t), o.metadata.namespace, o.metadata.name);
+          } catch (e) {
+            if (!(e instanceof ApiError && e.code === 404)) throw e;
+          }
+        }
+      }
+      const remaining = previous.slice(0, 1).reduce((n, t) => n + store.list(gvrKey(t)).items.length, 0);
+      if (remaining > 0) {
+        if (left) queue.add(name, 200);
+        return;
+      }
+      for (const t of previous) {
+        store.unregisterType(gvrKey(t));
+        store.purge(t);
+      }
+      served.delete(name);
+      store.mutate(CRD_GVR, undefined, name, (o) => {
+        o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== CLEANUP_FINALIZER);
+      });
+      return;
+    }
+    const types = crdTypes(crd);
+    for (const t of previous) if (!types.some((n) => gvrKey(n) === gvrKey(t))) store.unregisterType(gvrKey(t));
+    for (const t of types) store.registerType(t);
+    served.set(name, types);
+    const storageVersion = crd.spec.versions.find((v: { storage?: boolean }) => v.storage)?.name;
+    store.mutate(CRD_GVR, undefined, name, (o) => {
+      const conds = (o.status?.conditions ?? []) as { type: string; status: string }[];
+      const keep = (type: string, fresh: ReturnType<typeof condition>) => {
+        const old = conds.find((c) => c.type === type);
+        return old && old.status === fresh.status ? old : fresh;
+      };
+      o.status = {
+        ...o.status,
+        conditions: [
+          keep('NamesAccepted', condition('NamesAccepted', 'True', 'NoConflicts', 'no conflicts found')),
+          keep('Established', condition('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted')),
+        ],
+        acceptedNames: { ...o.spec.names },
+        storedVersions: [...new Set([...(o.status?.storedVersions ?? []), storageVersion])],
+      };
+    }, { status: true });
+  });
+
+  store.addAdmission(CRD_GVR, (op, obj) => {
+    if (op === 'CREATE') obj.metadata.finalizers = [...new Set([...(obj.metadata.finalizers ?? []), CLEANUP_FINALIZER])];
+  });
+  const off = store.onChange((c) => {
+    if (c.resource !== 'apiextensions.k8s.io/customresourcedefinitions') return;
+    queue.add(c.obj.metadata.name, c.type === 'ADDED' ? (opts.establishDelayMs ?? 50) : 0);
+  });
+  return {
+    stop() {
+      off();
+      queue.stop();
+    },
+  };
+}

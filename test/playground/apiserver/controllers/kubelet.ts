@@ -1,0 +1,126 @@
+// A generic kubelet for pods the CNPG emulator does not run itself (no `cnpg.io/cluster`
+// label): after a short start-up delay a pod is Running and Ready (or Succeeded for
+// run-to-completion pods), unless its image cannot be pulled (reference containing
+// `does-not-exist` or `invalid`): then it stays Pending in ImagePullBackOff with a
+// Warning `Failed` event, as on a real node.
+import type { KubeObject, PodLogs } from '../../types.js';
+import type { MemStore } from '../store.js';
+import { nowIso, nsName, ReconcileQueue, splitKey } from './queue.js';
+
+const NODE = 'playground-node';
+export const unpullable = (image: string) => /does-not-exist|invalid/.test(image);
+const managedElsewhere = (p: KubeObject) => p.metadata.labels?.['cnpg.io/cluster'] !== undefined;
+
+function conditions(ready: boolean, at: string, reason?: string) {
+  const c = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: at, ...(!status && reason ? { reason } : {}) });
+  return [c('PodReadyToStartContainers', true), c('Initialized', true), c('Ready', ready), c('ContainersReady', ready), c('PodScheduled', true)];
+}
+
+export function startKubelet(store: MemStore, logs: PodLogs, opts: { startDelayMs?: number } = {}): { stop(): void } {
+  let ip = 10;
+  const queue = new ReconcileQueue('kubelet', (key) => {
+    const [ns, name] = splitKey(key);
+    const pod = store.get('v1/pods', ns, name);
+    if (!pod || managedElsewhere(pod) || pod.metadata.deletionTimestamp) return;
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return;
+    const containers = pod.spec.containers as { name: string; image: string }[];
+    const at = nowIso();
+    const bad = containers.find((c) => unpullable(c.image));
+    if (bad) {
+      if (pod.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff') return;
+      store.recordEvent(pod, 'Normal', 'Pulling', `Pulling image "${bad.image}"`);
+      store.recordEvent(pod, 'Warning', 'Failed', `Failed to pull image "${bad.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${bad.image}": not found`);
+      store.recordEvent(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
+      store.mutate('v1/pods', ns, name, (o) => {
+        o.status = {
+          ...o.status,
+          phase: 'Pending',
+          hostIP: '10.0.0.1',
+          startTime: o.status?.startTime ?? at,
+          conditions: conditions(false, at, 'ContainersNotReady'),
+          containerStatuses: containers.map((c) => ({
+            name: c.name,
+            image: c.image,
+            imageID: '',
+            ready: false,
+            started: false,
+            restartCount: 0,
+            state: unpullable(c.image) ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } } : { waiting: { reason: 'PodInitializing' } },
+          })),
+        };
+      }, { status: true });
+      return;
+    }
+    const runToCompletion = pod.spec.restartPolicy !== 'Always';
+    if (phase === 'Running' && !runToCompletion) return;
+    if (phase !== 'Running') {
+      const podIP = `10.244.0.${(ip++ % 250) + 2}`;
+      for (const c of containers) {
+        store.recordEvent(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
+        store.recordEvent(pod, 'Normal', 'Created', `Created container ${c.name}`);
+        store.recordEvent(pod, 'Normal', 'Started', `Started container ${c.name}`);
+        logs.append(ns!, name, c.name, `playground kubelet: started container ${c.name} (image ${c.image})\n`);
+      }
+      store.mutate('v1/pods', ns, name, (o) => {
+        o.status = {
+          ...o.status,
+          phase: 'Running',
+          hostIP: '10.0.0.1',
+          podIP,
+          podIPs: [{ ip: podIP }],
+          startTime: at,
+          conditions: conditions(true, at),
+          containerStatuses: containers.map((c) => ({
+            name: c.name,
+            image: c.image,
+            imageID: `${c.image}@sha256:${'0'.repeat(64)}`,
+            containerID: `containerd://${name}-${c.name}`,
+            ready: true,
+            started: true,
+            restartCount: 0,
+            state: { running: { startedAt: at } },
+          })),
+        };
+      }, { status: true });
+      if (runToCompletion) queue.add(key, opts.startDelayMs ?? 150);
+      return;
+    }
+    for (const c of containers) logs.append(ns!, name, c.name, `playground kubelet: container ${c.name} completed\n`);
+    store.mutate('v1/pods', ns, name, (o) => {
+      o.status = {
+        ...o.status,
+        phase: 'Succeeded',
+        conditions: conditions(false, at, 'PodCompleted'),
+        containerStatuses: containers.map((c) => ({
+          name: c.name,
+          image: c.image,
+          ready: false,
+          started: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: o.status?.startTime ?? at, finishedAt: at } },
+        })),
+      };
+    }, { status: true });
+  });
+
+  // The scheduler's part: every pod is bound to the single node at creation.
+  store.addAdmission('v1/pods', (op, obj) => {
+    if (op === 'CREATE') obj.spec.nodeName ??= NODE;
+  });
+  const off = store.onChange((c) => {
+    if (c.resource !== '/pods') return;
+    const key = nsName(c.obj.metadata.namespace, c.obj.metadata.name);
+    if (c.type === 'ADDED' && !managedElsewhere(c.obj)) {
+      store.recordEvent(c.obj, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${NODE}`);
+      queue.add(key, opts.startDelayMs ?? 100 + Math.floor(Math.random() * 200));
+    }
+    if (c.type === 'DELETED' && !managedElsewhere(c.obj)) logs.clear(c.obj.metadata.namespace!, c.obj.metadata.name);
+  });
+  return {
+    stop() {
+      off();
+      queue.stop();
+    },
+  };
+}
