@@ -162,6 +162,10 @@ export interface OperatorSettings {
   stallRecovery?: RegExp;
   /** Recovery Jobs of clusters whose name matches fail with this message in the pod log. */
   failRecovery?: { cluster: RegExp; message: string };
+  /** backoffLimit of instance-creation Jobs (initdb, full-recovery, join); Kubernetes' default 6 when unset. */
+  jobBackoffLimit?: number;
+  /** Delay before a crashed postgres is restarted (kubelet's first CrashLoopBackOff step); default 10000. */
+  crashRestartDelayMs?: number;
 }
 
 /** What startPlayground() returns (test/playground/playground.ts). */

@@ -32,7 +32,17 @@ export interface RunResult {
 /** Tracks live children; each runs in its own process group so grandchildren die with it. */
 export class ProcessGroup {
   private readonly live = new Set<ChildProcess>();
+  private readonly subs = new Set<ProcessGroup>();
   private closed = false;
+
+  /** A group whose processes can be stopped alone (a job attempt) and also die with this one. */
+  sub(): ProcessGroup {
+    const g = new ProcessGroup();
+    this.subs.add(g);
+    g.parent = this;
+    return g;
+  }
+  private parent?: ProcessGroup;
 
   spawn(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string; asPostgres?: boolean } = {}): ChildProcess {
     if (this.closed) throw new Error('operator is stopping');
@@ -82,6 +92,8 @@ export class ProcessGroup {
   /** SIGTERM every group, then SIGKILL what is left. */
   async stopAll(graceMs = 5000): Promise<void> {
     this.closed = true;
+    this.parent?.subs.delete(this);
+    await Promise.all([...this.subs].map((g) => g.stopAll(graceMs)));
     const children = [...this.live];
     for (const c of children) killGroup(c, 'SIGTERM');
     const deadline = Date.now() + graceMs;
