@@ -1,0 +1,74 @@
+// Renders the chart exactly as the upgrade will (same values, same --set, the cluster's API
+// versions) and splits helm's output into objects, each with the template file it came from.
+import { parseAllDocuments } from 'yaml';
+import type { Helm } from './helm.js';
+import { valueArgs } from './helm.js';
+
+export interface KubeObjectLike {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; [k: string]: unknown };
+  [key: string]: unknown;
+}
+
+export interface RenderedObject {
+  object: KubeObjectLike;
+  /** helm's `# Source:` path, e.g. platform/charts/cloudnative-pg/templates/podmonitor.yaml */
+  source: string;
+  /** True for files from a chart's crds/ directory (helm installs those once and never upgrades them). */
+  fromCrdDir: boolean;
+}
+
+export interface RenderRequest {
+  chart: string;
+  release: string;
+  namespace: string;
+  valuesFiles: string[];
+  set: string[];
+  /** Cluster group/versions for .Capabilities.APIVersions (what `helm upgrade` would see). */
+  apiVersions?: string[];
+  kubeVersion?: string;
+}
+
+export async function dependencyUpdate(helm: Helm, chart: string): Promise<void> {
+  // --skip-refresh would miss new chart versions; the repo index fetch is the point of this step.
+  await helm.run(['dependency', 'update', chart]);
+}
+
+export async function renderChart(helm: Helm, req: RenderRequest): Promise<RenderedObject[]> {
+  const args = ['template', req.release, req.chart, '--namespace', req.namespace, '--include-crds', ...valueArgs(req.valuesFiles, req.set)];
+  if (req.apiVersions?.length) args.push('--api-versions', req.apiVersions.join(','));
+  if (req.kubeVersion) args.push('--kube-version', req.kubeVersion);
+  const { stdout } = await helm.run(args);
+  return parseManifest(stdout);
+}
+
+/** Splits `helm template` output into objects; List kinds are flattened, empty documents dropped. */
+export function parseManifest(text: string): RenderedObject[] {
+  const out: RenderedObject[] = [];
+  for (const chunk of text.split(/^---[ \t]*$/m)) {
+    const source = /^# Source: (.+)$/m.exec(chunk)?.[1]?.trim() ?? '(unknown template)';
+    for (const doc of parseAllDocuments(chunk)) {
+      if (doc.errors.length) throw new Error(`the chart rendered invalid YAML in ${source}: ${doc.errors[0].message.split('\n')[0]}`);
+      const value = doc.toJS() as KubeObjectLike | null;
+      if (!value || typeof value !== 'object') continue;
+      const items = /List$/.test(value.kind ?? '') && Array.isArray(value.items) ? (value.items as KubeObjectLike[]) : [value];
+      for (const object of items) {
+        if (!object.apiVersion || !object.kind || !object.metadata?.name) {
+          throw new Error(`the chart rendered an object without apiVersion, kind or metadata.name in ${source}`);
+        }
+        out.push({ object, source, fromCrdDir: /(^|\/)crds\//.test(source) });
+      }
+    }
+  }
+  return out;
+}
+
+export function groupVersionOf(apiVersion: string): { group: string; version: string } {
+  const i = apiVersion.lastIndexOf('/');
+  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+}
+
+export function describeObject(o: KubeObjectLike): string {
+  return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+}
