@@ -1,0 +1,108 @@
+// Row counts of many tables: exact (count(*) per table through a bounded pool), estimate
+// (pg_class.reltuples for all tables in one query), or auto (exact below a size, else estimate).
+// A table that fails (statement timeout, dropped meanwhile) yields an `error`, never a crash.
+import pLimit from 'p-limit';
+import { messageOf } from '../errors.js';
+import { qualifiedIdent } from './ident.js';
+import type { ReadOnlyDb } from './readonly.js';
+import type { TableRef } from './schema.js';
+
+export type CountMode = 'exact' | 'estimate' | 'auto';
+
+export interface TableCount {
+  schema: string;
+  table: string;
+  /** NaN when `error` is set. */
+  rows: number;
+  method: 'exact' | 'estimate';
+  /** Time to obtain this count; for estimates the one catalog query's time shared across its tables. */
+  ms: number;
+  error?: string;
+}
+
+export interface CountOptions {
+  mode: CountMode;
+  /** Exact counts running at once; give the ReadOnlyDb the same poolSize. */
+  concurrency: number;
+  /** auto: tables whose main fork (pg_relation_size) is below this are counted exactly. Default 256 MiB. */
+  autoExactMaxBytes?: number;
+  /** Stops starting new counts; counts already running end by their statement timeout. */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_AUTO_EXACT_MAX_BYTES = 256 * 1024 * 1024;
+
+interface TableStats {
+  schema: string;
+  name: string;
+  reltuples: number;
+  size: number;
+}
+
+// Values as parameters (two parallel arrays), never spliced; identifiers are compared, not quoted.
+const STATS_SQL = `SELECT t.schema, t.name, c.reltuples::float8 AS reltuples, pg_relation_size(c.oid)::float8 AS size
+  FROM unnest($1::text[], $2::text[]) AS t(schema, name)
+  JOIN pg_namespace n ON n.nspname = t.schema
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.name AND c.relkind IN ('r', 'p', 'm')`;
+
+const key = (schema: string, name: string) => `${schema}\0${name}`;
+
+async function exactCount(db: ReadOnlyDb, t: TableRef): Promise<TableCount> {
+  const started = performance.now();
+  try {
+    const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualifiedIdent(t.schema, t.name)}`);
+    return { schema: t.schema, table: t.name, rows: Number(row.n), method: 'exact', ms: performance.now() - started };
+  } catch (err) {
+    return failed(t, 'exact', performance.now() - started, messageOf(err));
+  }
+}
+
+function failed(t: TableRef, method: TableCount['method'], ms: number, error: string): TableCount {
+  return { schema: t.schema, table: t.name, rows: Number.NaN, method, ms, error };
+}
+
+export async function countRows(db: ReadOnlyDb, tables: TableRef[], opts: CountOptions): Promise<TableCount[]> {
+  if (!['exact', 'estimate', 'auto'].includes(opts.mode)) throw new Error(`unknown count mode '${opts.mode}'`);
+  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) {
+    throw new Error(`count concurrency must be a positive integer, got ${opts.concurrency}`);
+  }
+  if (tables.length === 0) return [];
+
+  const results = new Map<string, TableCount>();
+  const toCountExactly: TableRef[] = [];
+
+  if (opts.mode === 'exact') {
+    toCountExactly.push(...tables);
+  } else {
+    const maxExact = opts.autoExactMaxBytes ?? DEFAULT_AUTO_EXACT_MAX_BYTES;
+    const started = performance.now();
+    let stats: TableStats[];
+    try {
+      stats = await db.query<TableStats>(STATS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.name)]);
+    } catch (err) {
+      const ms = performance.now() - started;
+      return tables.map((t) => failed(t, 'estimate', ms, `reading pg_class statistics: ${messageOf(err)}`));
+    }
+    const ms = (performance.now() - started) / tables.length;
+    const byKey = new Map(stats.map((s) => [key(s.schema, s.name), s]));
+    for (const t of tables) {
+      const s = byKey.get(key(t.schema, t.name));
+      if (!s) results.set(key(t.schema, t.name), failed(t, 'estimate', ms, 'table not found'));
+      // reltuples -1: never vacuumed or analyzed, so there is no estimate; count it.
+      else if (s.reltuples < 0 || (opts.mode === 'auto' && s.size < maxExact)) toCountExactly.push(t);
+      else results.set(key(t.schema, t.name), { schema: t.schema, table: t.name, rows: Math.round(s.reltuples), method: 'estimate', ms });
+    }
+  }
+
+  const limit = pLimit(opts.concurrency);
+  await Promise.all(
+    toCountExactly.map((t) =>
+      limit(async () => {
+        if (opts.signal?.aborted) return;
+        results.set(key(t.schema, t.name), await exactCount(db, t));
+      }),
+    ),
+  );
+  if (opts.signal?.aborted) throw new Error(`row counting aborted: ${messageOf(opts.signal.reason ?? 'aborted')}`);
+  return tables.map((t) => results.get(key(t.schema, t.name))!);
+}

@@ -1,0 +1,136 @@
+// A throwaway standalone PostgreSQL 15 server for tests and benchmarks: initdb into a temp dir,
+// run as OS user postgres (Postgres refuses root), trust auth on 127.0.0.1, stopped and removed by stop().
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const run = promisify(execFile);
+export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+export interface PgServer {
+  host: string;
+  port: number;
+  user: string;
+  dir: string;
+  /** An admin (superuser, read-write) client for setting up fixtures; closed by stop(). */
+  admin(database?: string): Promise<pg.Client>;
+  createDatabase(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function asPostgres(cmd: string, args: string[]): string[] {
+  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]].flat() : [cmd, ...args];
+}
+
+/** `settings` become `-c key=value` server options (e.g. { synchronous_commit: 'off' }). */
+export async function startPgServer(settings: Record<string, string> = {}): Promise<PgServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtest-'));
+  chmodSync(dir, 0o755);
+  const data = path.join(dir, 'data');
+  const sock = path.join(dir, 'sock');
+  const { uid, gid } = process.getuid?.() === 0 ? pgIds() : { uid: -1, gid: -1 };
+  for (const d of [data, sock]) {
+    mkdirSync(d, { mode: 0o700 });
+    if (uid >= 0) chownSync(d, uid, gid);
+  }
+  const [initCmd, ...initArgs] = asPostgres(`${PG_BIN}/initdb`, [
+    '-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync',
+  ]);
+  await run(initCmd, initArgs);
+  const port = await freePort();
+  const options = {
+    listen_addresses: '127.0.0.1',
+    port: String(port),
+    unix_socket_directories: sock,
+    fsync: 'off',
+    autovacuum: 'off', // estimates must only change when a test runs ANALYZE
+    ...settings,
+  };
+  const logFile = path.join(dir, 'server.log');
+  writeFileSync(logFile, '');
+  if (uid >= 0) chownSync(logFile, uid, gid);
+  const opts = Object.entries(options).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+  const [ctl, ...ctlArgs] = asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-l', logFile, '-w', '-t', '60', '-o', opts, 'start']);
+  await run(ctl, ctlArgs);
+
+  const clients: pg.Client[] = [];
+  let stopped = false;
+  const stopImmediately = () => {
+    const [c, ...a] = asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    try {
+      execFileSync(c, a, { stdio: 'ignore' });
+    } catch {
+      /* already gone */
+    }
+  };
+  const stopSync = () => {
+    if (stopped) return;
+    stopped = true;
+    stopImmediately();
+  };
+  // A crashed test process must not leave a server behind.
+  process.once('exit', stopSync);
+
+  return {
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    dir,
+    async admin(database = 'postgres') {
+      const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database });
+      await client.connect();
+      clients.push(client);
+      return client;
+    },
+    async createDatabase(name) {
+      const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      } finally {
+        await client.end();
+      }
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.end().catch(() => {})));
+      if (!stopped) {
+        stopped = true;
+        process.removeListener('exit', stopSync);
+        const [c, ...a] = asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
+        await run(c, a).catch(stopImmediately);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function pgIds(): { uid: number; gid: number } {
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  return { uid, gid };
+}
+
+/** True when no postgres process runs out of `dir` any more (cleanup check). */
+export function serverGone(dir: string): boolean {
+  try {
+    const out = execFileSync('ps', ['-eo', 'args']).toString();
+    return !out.split('\n').some((l) => l.includes(dir));
+  } catch {
+    return true;
+  }
+}
