@@ -29,7 +29,7 @@ function usable(c: TableCount | undefined): c is TableCount {
 
 function sideProblem(side: string, c: TableCount | undefined): string | undefined {
   if (c === undefined) return `absent on ${side}`;
-  if (!usable(c)) return `not counted on ${side}: ${c.error ?? 'no count'}`;
+  if (c.error !== undefined || !Number.isFinite(c.rows)) return `not counted on ${side}: ${c.error ?? 'no count'}`;
   return undefined;
 }
 
