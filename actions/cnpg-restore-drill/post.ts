@@ -1,0 +1,3 @@
+import * as core from '@actions/core';
+import { runPost } from '../lib/drill/run.js';
+await runPost(core);

@@ -1,0 +1,120 @@
+// The drill's inputs, read and validated all at once before anything touches the cluster:
+// a bad value fails with one InputError naming the input and the fix.
+import { parse as parseYaml } from 'yaml';
+import type { Core } from '../core.js';
+import { InputError, Inputs } from '../inputs.js';
+import type { Resources } from '../cnpg/types.js';
+import type { ConnectMode } from '../postgres/cluster-connection.js';
+import type { CountMode } from '../postgres/rowcounts.js';
+
+export type SlackOn = 'failure' | 'always' | 'never';
+
+export interface DrillInputs {
+  cluster: string;
+  namespace: string;
+  kubeconfig?: string;
+  connectionMode: ConnectMode;
+  credentialsSecret?: string;
+  /** Databases to compare; empty = the cluster's application database. */
+  databases: string[];
+  countMode: CountMode;
+  countConcurrency: number;
+  tolerance: number;
+  floor: number;
+  maxBackupAgeMs: number;
+  restorePoint: boolean;
+  storageClass?: string;
+  recoveryResources?: Resources;
+  timeoutMs: number;
+  statementTimeoutMs: number;
+  sweepTtlMs: number;
+  keepOnFailure: boolean;
+  recordHistory: boolean;
+  historySize: number;
+  slack: { webhookUrl?: string; token?: string; channel?: string; apiUrl?: string; on: SlackOn };
+}
+
+export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): DrillInputs {
+  const i = new Inputs(core);
+  const cluster = i.kubeName('cluster', i.required('cluster', 'name the live CNPG Cluster to drill, e.g. `cluster: pg-main`'));
+  const namespace = i.kubeName('namespace', i.required('namespace', 'name the namespace of the live Cluster explicitly, e.g. `namespace: databases`'));
+  const kubeconfig = i.optional('kubeconfig');
+  if (kubeconfig) core.setSecret(kubeconfig);
+  const storageClass = i.optional('storage-class');
+  if (storageClass) i.kubeName('storage-class', storageClass);
+  const credentialsSecret = i.optional('credentials-secret');
+  if (credentialsSecret) i.kubeName('credentials-secret', credentialsSecret);
+  const databases = i.list('databases');
+  for (const d of databases) {
+    if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(d)) throw new InputError('databases', `'${d}' is not a database name; list names separated by commas or newlines.`);
+  }
+
+  const slackOn = i.choice<SlackOn>('slack-on', ['failure', 'always', 'never'], 'failure');
+  const webhookUrl = i.optional('slack-webhook-url');
+  const token = i.optional('slack-bot-token');
+  if (webhookUrl) core.setSecret(webhookUrl);
+  if (token) core.setSecret(token);
+  const channel = i.optional('slack-channel');
+  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new InputError('slack-webhook-url', 'is not an http(s) URL; pass the incoming webhook URL from a secret.');
+  if (token && !channel) throw new InputError('slack-channel', 'is required with slack-bot-token; name the channel (e.g. C0123456789 or #ops).');
+  const apiUrl = i.optional('slack-api-url');
+
+  return {
+    cluster,
+    namespace,
+    kubeconfig,
+    connectionMode: i.choice<ConnectMode>('connection-mode', ['port-forward', 'direct'], 'port-forward'),
+    credentialsSecret,
+    databases,
+    countMode: i.choice<CountMode>('count-mode', ['exact', 'estimate', 'auto'], 'auto'),
+    countConcurrency: i.number('count-concurrency', 4, { min: 1, max: 32, integer: true }),
+    tolerance: i.number('row-count-tolerance', 0.1, { min: 0, max: 1 }),
+    floor: i.number('row-count-floor', 10, { min: 0, integer: true }),
+    maxBackupAgeMs: positive(i, 'max-backup-age', '8d'),
+    restorePoint: i.boolean('restore-point', false),
+    storageClass,
+    recoveryResources: parseResources(i.optional('recovery-resources')),
+    timeoutMs: positive(i, 'timeout', '30m'),
+    statementTimeoutMs: positive(i, 'statement-timeout', '10m'),
+    sweepTtlMs: positive(i, 'sweep-ttl', '6h'),
+    keepOnFailure: i.boolean('keep-on-failure', false),
+    recordHistory: i.boolean('record-history', true),
+    historySize: i.number('history-size', 20, { min: 1, max: 200, integer: true }),
+    slack: { webhookUrl, token, channel, apiUrl, on: slackOn },
+  };
+}
+
+function positive(i: Inputs, name: string, fallback: string): number {
+  const ms = i.duration(name, fallback);
+  if (ms <= 0) throw new InputError(name, 'must be longer than zero; use e.g. 90s, 30m, 2h or 7d.');
+  return ms;
+}
+
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+
+/** `recovery-resources`: JSON or YAML `{requests: {cpu, memory}, limits: {...}}`. */
+export function parseResources(text: string | undefined): Resources | undefined {
+  if (!text) return undefined;
+  const fail = (why: string): never => {
+    throw new InputError('recovery-resources', `${why}; give JSON or YAML like {requests: {cpu: 500m, memory: 1Gi}, limits: {memory: 2Gi}}.`);
+  };
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    return fail(`is not valid JSON/YAML (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return fail('is not a mapping');
+  const out: Resources = {};
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    if (k !== 'requests' && k !== 'limits') return fail(`has unknown key '${k}' (only requests and limits)`);
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return fail(`'${k}' is not a mapping`);
+    const m: Record<string, string> = {};
+    for (const [res, q] of Object.entries(v as Record<string, unknown>)) {
+      if (!QUANTITY.test(String(q))) return fail(`'${k}.${res}' = '${q}' is not a Kubernetes quantity`);
+      m[res] = String(q);
+    }
+    out[k] = m;
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+// What a recovery of the live cluster needs, read from its spec (and its ObjectStore in plugin
+// mode) and validated field by field: a missing field fails here with its path, instead of as a
+// webhook rejection (or a recovery into nowhere) later. Shortfall 1 of the shell drill.
+import {
+  BARMAN_CLOUD_PLUGIN,
+  type BarmanObjectStoreConfiguration,
+  type Cluster,
+  type ClusterSpec,
+  type ObjectStore,
+} from '../cnpg/types.js';
+
+export type BackupMode = 'in-tree' | 'plugin';
+
+/** Parameters pg_controldata records: a recovery with lower values refuses to replay. */
+export const CONTROLDATA_PARAMETERS = [
+  'max_connections',
+  'max_wal_senders',
+  'max_worker_processes',
+  'max_prepared_transactions',
+  'max_locks_per_transaction',
+] as const;
+
+export interface LiveSpec {
+  name: string;
+  namespace: string;
+  mode: BackupMode;
+  imageName?: string;
+  imageCatalogRef?: ClusterSpec['imageCatalogRef'];
+  storage: { size: string; storageClass?: string };
+  walStorage?: { size?: string; storageClass?: string };
+  parameters: Record<string, string>;
+  serviceAccountTemplate?: ClusterSpec['serviceAccountTemplate'];
+  /** Where the archive is (plugin mode: the ObjectStore's configuration). */
+  store: BarmanObjectStoreConfiguration;
+  /** The live cluster's server name in the archive (explicit: the two modes default differently). */
+  serverName: string;
+  /** Plugin mode: the ObjectStore and plugin to recover through. */
+  plugin?: { name: string; barmanObjectName: string };
+  database: string;
+  owner: string;
+}
+
+export class LiveSpecError extends Error {
+  constructor(
+    readonly cluster: string,
+    readonly problems: string[],
+  ) {
+    super(`Cluster ${cluster} cannot be drilled: ${problems.join('; ')}`);
+    this.name = 'LiveSpecError';
+  }
+}
+
+export interface ModeDetection {
+  mode: BackupMode;
+  /** Plugin mode: the ObjectStore to read. */
+  objectStoreName?: string;
+  pluginName?: string;
+  pluginServerName?: string;
+}
+
+/** Which archive the live cluster writes to: a WAL-archiver plugin entry, else in-tree barmanObjectStore. */
+export function detectBackupMode(cluster: Cluster): ModeDetection {
+  const name = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
+  const plugins = cluster.spec.plugins ?? [];
+  const idx = plugins.findIndex((p) => p.enabled !== false && (p.isWALArchiver || p.name === BARMAN_CLOUD_PLUGIN));
+  if (idx >= 0) {
+    const p = plugins[idx];
+    const objectStoreName = p.parameters?.barmanObjectName;
+    if (!objectStoreName) throw new LiveSpecError(name, [`spec.plugins[${idx}].parameters.barmanObjectName is missing (plugin '${p.name}' has no ObjectStore to recover from)`]);
+    return { mode: 'plugin', objectStoreName, pluginName: p.name, pluginServerName: p.parameters?.serverName };
+  }
+  const bos = cluster.spec.backup?.barmanObjectStore;
+  if (bos) return { mode: 'in-tree' };
+  throw new LiveSpecError(name, [
+    'it has no backups configured: neither spec.backup.barmanObjectStore (in-tree) nor a spec.plugins[] entry with isWALArchiver / barmanObjectName (Barman Cloud plugin)',
+  ]);
+}
+
+/**
+ * Everything the recovery manifest copies. `objectStore` is required in plugin mode (the caller
+ * reads the ObjectStore named by detectBackupMode).
+ */
+export function readLiveSpec(cluster: Cluster, mode: ModeDetection, objectStore?: ObjectStore): LiveSpec {
+  const s = cluster.spec;
+  const problems: string[] = [];
+  const imageName = cluster.status?.image || s.imageName;
+  if (!imageName && !s.imageCatalogRef) problems.push('no image: spec.imageName, spec.imageCatalogRef and status.image are all empty');
+
+  const size = s.storage?.size ?? (s.storage?.pvcTemplate as { resources?: { requests?: { storage?: string } } } | undefined)?.resources?.requests?.storage;
+  if (!size) problems.push('spec.storage.size is missing (nor spec.storage.pvcTemplate.resources.requests.storage)');
+
+  let store: BarmanObjectStoreConfiguration | undefined;
+  let serverName = cluster.metadata.name;
+  let plugin: LiveSpec['plugin'];
+  if (mode.mode === 'in-tree') {
+    store = s.backup?.barmanObjectStore;
+    validateStore('spec.backup.barmanObjectStore', store, problems);
+    serverName = store?.serverName || cluster.metadata.name;
+  } else {
+    const where = `ObjectStore ${cluster.metadata.namespace}/${mode.objectStoreName}`;
+    if (!objectStore) problems.push(`${where} (named by spec.plugins[].parameters.barmanObjectName) does not exist`);
+    else {
+      store = objectStore.spec?.configuration;
+      validateStore(`${where} spec.configuration`, store, problems);
+    }
+    serverName = mode.pluginServerName || cluster.metadata.name;
+    plugin = { name: mode.pluginName ?? BARMAN_CLOUD_PLUGIN, barmanObjectName: mode.objectStoreName! };
+  }
+
+  const parameters: Record<string, string> = {};
+  for (const p of CONTROLDATA_PARAMETERS) {
+    const v = s.postgresql?.parameters?.[p];
+    if (v !== undefined) parameters[p] = String(v);
+  }
+  const bootstrap = s.bootstrap?.initdb ?? s.bootstrap?.recovery ?? s.bootstrap?.pg_basebackup as { database?: string; owner?: string } | undefined;
+  const database = bootstrap?.database || 'app';
+
+  if (problems.length) throw new LiveSpecError(`${cluster.metadata.namespace}/${cluster.metadata.name}`, problems);
+  return {
+    name: cluster.metadata.name,
+    namespace: cluster.metadata.namespace!,
+    mode: mode.mode,
+    imageName,
+    imageCatalogRef: imageName ? undefined : s.imageCatalogRef,
+    storage: { size: size!, storageClass: s.storage?.storageClass },
+    walStorage: s.walStorage,
+    parameters,
+    serviceAccountTemplate: s.serviceAccountTemplate,
+    store: stripServerName(store!),
+    serverName,
+    plugin,
+    database,
+    owner: bootstrap?.owner || database,
+  };
+}
+
+function validateStore(path: string, store: BarmanObjectStoreConfiguration | undefined, problems: string[]): void {
+  if (!store) {
+    problems.push(`${path} is missing`);
+    return;
+  }
+  if (!store.destinationPath) problems.push(`${path}.destinationPath is missing (the archive location the recovery reads)`);
+  const creds = store.s3Credentials ?? store.azureCredentials ?? store.googleCredentials;
+  if (!creds) problems.push(`${path} has no credentials (s3Credentials, azureCredentials or googleCredentials)`);
+  const s3 = store.s3Credentials;
+  if (s3 && !s3.inheritFromIAMRole) {
+    for (const k of ['accessKeyId', 'secretAccessKey'] as const) {
+      const ref = s3[k];
+      if (!ref?.name || !ref?.key) problems.push(`${path}.s3Credentials.${k} needs a secret name and key (or set inheritFromIAMRole)`);
+    }
+  }
+}
+
+function stripServerName(store: BarmanObjectStoreConfiguration): BarmanObjectStoreConfiguration {
+  const { serverName: _ignored, ...rest } = store;
+  return structuredClone(rest);
+}

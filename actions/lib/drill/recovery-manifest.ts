@@ -1,0 +1,81 @@
+// The isolated recovery Cluster: one instance restored from the live cluster's archive, with no
+// `backup` and no `plugins` so it can never archive into (and corrupt) the live path.
+import { CNPG_GROUP, CNPG_VERSION, type Cluster, type ExternalCluster, type RecoveryTarget, type Resources } from '../cnpg/types.js';
+import type { LiveSpec } from './live-spec.js';
+
+/** Labels and annotations the drill sets; the sweep and teardown touch only clusters carrying them. */
+export const DrillLabel = {
+  drillOf: 'cnpg-actions.io/drill-of',
+  managedBy: 'app.kubernetes.io/managed-by',
+  run: 'cnpg-actions.io/drill-run',
+} as const;
+export const MANAGED_BY = 'cnpg-restore-drill';
+export const CREATED_AT_ANNOTATION = 'cnpg-actions.io/created-at';
+export const RUN_URL_ANNOTATION = 'cnpg-actions.io/run-url';
+/** Selects every drill cluster of this action (any source). */
+export const DRILL_SELECTOR = `${DrillLabel.managedBy}=${MANAGED_BY},${DrillLabel.drillOf}`;
+
+const MAX_NAME = 50;
+
+/** `<source>-drill-<run id>-<attempt>`, at most 50 characters, a DNS-1123 label (source shortened first). */
+export function recoveryClusterName(source: string, runId: string, attempt: string): string {
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+  const suffix = `-drill-${clean(runId)}-${clean(attempt)}`.slice(0, MAX_NAME - 1);
+  const head = clean(source).slice(0, Math.max(1, MAX_NAME - suffix.length)).replace(/-+$/, '') || 'c';
+  return `${head}${suffix}`.replace(/-+$/, '');
+}
+
+export interface RecoveryOptions {
+  name: string;
+  runId: string;
+  createdAt: Date;
+  runUrl?: string;
+  storageClass?: string;
+  resources?: Resources;
+  recoveryTarget?: RecoveryTarget;
+}
+
+export function recoveryClusterManifest(live: LiveSpec, o: RecoveryOptions): Cluster {
+  // Named after the source so the manifest reads naturally; serverName is explicit regardless.
+  const source = live.name;
+  const external: ExternalCluster = live.plugin
+    ? { name: source, plugin: { name: live.plugin.name, parameters: { barmanObjectName: live.plugin.barmanObjectName, serverName: live.serverName } } }
+    : { name: source, barmanObjectStore: { ...structuredClone(live.store), serverName: live.serverName } };
+  const annotations: Record<string, string> = { [CREATED_AT_ANNOTATION]: o.createdAt.toISOString() };
+  if (o.runUrl) annotations[RUN_URL_ANNOTATION] = o.runUrl;
+  const cluster: Cluster = {
+    apiVersion: `${CNPG_GROUP}/${CNPG_VERSION}`,
+    kind: 'Cluster',
+    metadata: {
+      name: o.name,
+      namespace: live.namespace,
+      labels: { [DrillLabel.drillOf]: live.name, [DrillLabel.managedBy]: MANAGED_BY, [DrillLabel.run]: o.runId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 63) },
+      annotations,
+    },
+    spec: {
+      instances: 1,
+      // The drill's own isolated cluster: superuser access lets it read replay positions (still read-only sessions).
+      enableSuperuserAccess: true,
+      storage: { size: live.storage.size, ...((o.storageClass ?? live.storage.storageClass) ? { storageClass: o.storageClass ?? live.storage.storageClass } : {}) },
+      postgresql: { parameters: { ...live.parameters } },
+      bootstrap: {
+        recovery: {
+          source,
+          database: live.database,
+          owner: live.owner,
+          ...(o.recoveryTarget ? { recoveryTarget: o.recoveryTarget } : {}),
+        },
+      },
+      externalClusters: [external],
+    },
+  };
+  if (live.imageName) cluster.spec.imageName = live.imageName;
+  else if (live.imageCatalogRef) cluster.spec.imageCatalogRef = live.imageCatalogRef;
+  if (live.walStorage?.size) {
+    const cls = o.storageClass ?? live.walStorage.storageClass;
+    cluster.spec.walStorage = { size: live.walStorage.size, ...(cls ? { storageClass: cls } : {}) };
+  }
+  if (live.serviceAccountTemplate) cluster.spec.serviceAccountTemplate = structuredClone(live.serviceAccountTemplate);
+  if (o.resources) cluster.spec.resources = o.resources;
+  return cluster;
+}
