@@ -102,7 +102,7 @@ export class PgInstance {
     writePostgresFile(join(this.pgdata, 'custom.conf'), lines.join('\n') + '\n');
     writePostgresFile(
       join(this.pgdata, 'postgresql.conf'),
-      `# Written by the CNPG operator emulator\ninclude 'custom.conf'\ninclude_if_exists 'override.conf'\n`,
+      `# Written by the CNPG operator emulator\ninclude 'custom.conf'\n`,
     );
     writePostgresFile(join(this.pgdata, 'pg_hba.conf'), HBA + '\n');
     writePostgresFile(join(this.pgdata, 'pg_ident.conf'), '');

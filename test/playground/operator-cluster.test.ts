@@ -1,0 +1,92 @@
+// Operator emulator: initdb clusters, their objects, a real connection, replicas, deletion.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { CLUSTER, appQuery, cluster, startEnv, waitFor, waitHealthy, type TestEnv } from './operator/testing.js';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await startEnv();
+});
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe('initdb cluster', () => {
+  it('becomes Ready with secrets, services, PVC and pod, and accepts the -app credentials', async () => {
+    const t0 = Date.now();
+    env.store.create(CLUSTER, cluster('alpha'));
+    const c = await waitHealthy(env, 'alpha', 30_000);
+    console.log(`initdb cluster Ready in ${Date.now() - t0} ms`);
+    expect(c.status.currentPrimary).toBe('alpha-1');
+    expect(c.status.instanceNames).toEqual(['alpha-1']);
+    expect(c.status.image).toBe('ghcr.io/cloudnative-pg/postgresql:15');
+    expect(c.status.timelineID).toBe(1);
+    expect(c.status.systemID).toMatch(/^\d+$/);
+    const app = env.store.get('v1/secrets', 'default', 'alpha-app')!;
+    expect(app.type).toBe('kubernetes.io/basic-auth');
+    expect(Object.keys(app.data).sort()).toEqual(['dbname', 'fqdn-jdbc-uri', 'fqdn-uri', 'host', 'jdbc-uri', 'password', 'pgpass', 'port', 'uri', 'user', 'username']);
+    expect(app.metadata.labels).toMatchObject({ 'cnpg.io/cluster': 'alpha', 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true' });
+    expect(env.store.get('v1/secrets', 'default', 'alpha-superuser')).toBeUndefined();
+    for (const s of ['rw', 'ro', 'r']) expect(env.store.get('v1/services', 'default', `alpha-${s}`)).toBeDefined();
+    const pvc = env.store.get('v1/persistentvolumeclaims', 'default', 'alpha-1')!;
+    expect(pvc.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Cluster', name: 'alpha', controller: true });
+    const pod = env.store.get('v1/pods', 'default', 'alpha-1')!;
+    expect(pod.metadata.labels).toMatchObject({ 'cnpg.io/cluster': 'alpha', 'cnpg.io/instanceRole': 'primary', 'cnpg.io/podRole': 'instance', role: 'primary' });
+    expect(pod.status.phase).toBe('Running');
+    expect(pod.status.containerStatuses[0]).toMatchObject({ name: 'postgres', ready: true });
+    const rows = await appQuery(env, 'alpha', 'SELECT current_user AS u, current_database() AS d');
+    expect(rows[0]).toEqual({ u: 'app', d: 'app' });
+    const job = env.store.get('batch/v1/jobs', 'default', 'alpha-1-initdb')!;
+    expect(job.status.conditions.some((x: any) => x.type === 'Complete')).toBe(true);
+  });
+
+  it('a killed postgres makes the cluster unhealthy, then the instance comes back', async () => {
+    env.settings.crashRestartDelayMs = 1500;
+    const pv = env.store.get('v1/persistentvolumes', undefined, env.store.get('v1/persistentvolumeclaims', 'default', 'alpha-1')!.spec.volumeName)!;
+    const pidFile = `${pv.spec.hostPath.path}/pgdata/postmaster.pid`;
+    const { readFileSync } = await import('node:fs');
+    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    process.kill(pid, 'SIGKILL');
+    const down = await waitFor('unhealthy', () => {
+      const c = env.store.get(CLUSTER, 'default', 'alpha');
+      return c?.status.readyInstances === 0 ? c : undefined;
+    }, 10_000);
+    expect(down.status.phase).toBe('Waiting for the instances to become active');
+    expect(down.status.conditions.find((x: any) => x.type === 'Ready').status).toBe('False');
+    await waitHealthy(env, 'alpha', 30_000);
+    const pod = env.store.get('v1/pods', 'default', 'alpha-1')!;
+    expect(pod.status.containerStatuses[0].restartCount).toBe(1);
+  });
+
+  it('runs streaming replicas and a superuser secret', async () => {
+    env.store.create(CLUSTER, cluster('beta', { instances: 2, enableSuperuserAccess: true, postgresql: { parameters: { max_connections: '50' } } }));
+    await waitFor('replica phase', () => env.store.get(CLUSTER, 'default', 'beta')?.status?.phase === 'Creating a new replica', 30_000, 50);
+    const c = await waitHealthy(env, 'beta', 60_000);
+    expect(c.status.instanceNames).toEqual(['beta-1', 'beta-2']);
+    expect(env.store.get('v1/pods', 'default', 'beta-2')!.metadata.labels!['cnpg.io/instanceRole']).toBe('replica');
+    expect(env.store.get('v1/secrets', 'default', 'beta-superuser')).toBeDefined();
+    const rows = await appQuery(env, 'beta', "SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'");
+    expect(rows[0].n).toBe(0); // the app user cannot see other sessions' details; check as superuser below
+    const { default: pg } = await import('pg');
+    const su = env.store.get('v1/secrets', 'default', 'beta-superuser')!;
+    const ep = env.api.network.resolve('default', 'beta-1', 5432)!;
+    const client = new pg.Client({ ...ep, user: 'postgres', password: Buffer.from(su.data.password, 'base64').toString(), database: 'postgres' });
+    await client.connect();
+    const r = await client.query("SELECT application_name, state FROM pg_stat_replication");
+    const mc = await client.query('SHOW max_connections');
+    await client.end();
+    expect(r.rows).toEqual([{ application_name: 'beta-2', state: 'streaming' }]);
+    expect(mc.rows[0].max_connections).toBe('50');
+  });
+
+  it('deleting a cluster stops postgres and the PVC, PV and directory go', async () => {
+    const pvName = env.store.get('v1/persistentvolumeclaims', 'default', 'beta-1')!.spec.volumeName;
+    const path = env.store.get('v1/persistentvolumes', undefined, pvName)!.spec.hostPath.path;
+    expect(existsSync(path)).toBe(true);
+    env.store.delete(CLUSTER, 'default', 'beta');
+    await waitFor('pvcs gone', () => env.store.list('v1/persistentvolumeclaims', 'default', { labelSelector: 'cnpg.io/cluster=beta' }).items.length === 0, 30_000);
+    await waitFor('pv gone', () => !env.store.get('v1/persistentvolumes', undefined, pvName), 30_000);
+    await waitFor('dir gone', () => !existsSync(path), 10_000);
+    expect(env.store.get('v1/secrets', 'default', 'beta-app')).toBeUndefined();
+  });
+});
