@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError } from '../types.js';
+import { decodeProtobufObject } from './protobuf.js';
 
 export function statusBody(code: number, reason: string, message: string, details?: Record<string, unknown>): Record<string, unknown> {
   return {
@@ -56,6 +57,7 @@ export function mediaType(req: IncomingMessage): string {
 
 /** Parses a JSON or YAML body; protobuf is refused (415) so the client knows to send JSON. */
 export function parseBody(buf: Buffer, media: string): unknown {
+  if (media === 'application/vnd.kubernetes.protobuf') return decodeProtobufObject(buf);
   if (media.includes('protobuf') || media.includes('cbor')) {
     throw new ApiError(415, 'UnsupportedMediaType', `the playground API server only accepts JSON or YAML bodies, not ${media}`);
   }

@@ -163,10 +163,10 @@ export async function handleResource(ctx: ResourceContext, r: ResourceRequest, r
         const manager = q.get('fieldManager');
         if (!manager) throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
         if (applied.metadata.name && applied.metadata.name !== name) throw new ApiError(400, 'BadRequest', 'the name of the object does not match the name on the URL');
+        applied.metadata.name = name;
+        if (rt.namespaced) applied.metadata.namespace = namespace;
         if (!existing) {
           if (status) throw notFound(rt, name);
-          applied.metadata.name = name;
-          if (rt.namespaced) applied.metadata.namespace = namespace;
           const created = store.create(gvr, applied, { dryRun: dry });
           if (!dry) ctx.applied.set(`${created.metadata.uid}/${manager}${status ? '/status' : ''}`, applied);
           sendJson(res, 201, created);

@@ -1,0 +1,124 @@
+// `npm run playground -- up|down|status`: runs the playground detached (daemon.ts), with its
+// state in `.playground/` (env, pid, log, data/).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { REPO_ROOT } from './playground.js';
+
+const stateDir = resolve(process.env.PLAYGROUND_STATE_DIR ?? join(REPO_ROOT, '.playground'));
+const pidFile = join(stateDir, 'pid');
+const envFile = join(stateDir, 'env');
+const logFile = join(stateDir, 'playground.log');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readPid(): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function readEnv(): Record<string, string> {
+  if (!existsSync(envFile)) return {};
+  return Object.fromEntries(
+    readFileSync(envFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+async function apiAnswers(url: string | undefined): Promise<boolean> {
+  if (!url) return false;
+  try {
+    return (await fetch(`${url}/version`, { signal: AbortSignal.timeout(1000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function up(): Promise<number> {
+  const running = readPid();
+  if (running && alive(running)) {
+    console.log(`playground already running (pid ${running}); env in ${envFile}`);
+    return 0;
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+  mkdirSync(stateDir, { recursive: true });
+  const log = openSync(logFile, 'a');
+  // One process (tsx as an import hook, not its wrapper CLI) so the pid file names the group leader.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'playground', 'daemon.ts'), stateDir], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    cwd: REPO_ROOT,
+    env: process.env,
+  });
+  child.unref();
+  const started = Date.now();
+  while (Date.now() - started < 60_000) {
+    if (child.exitCode !== null || !alive(child.pid!)) {
+      console.error(`playground failed to start; see ${logFile}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+      return 1;
+    }
+    if (existsSync(pidFile) && (await apiAnswers(readEnv().PLAYGROUND_API_URL))) {
+      console.log(`playground up in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${child.pid})`);
+      console.log(`env: ${envFile}`);
+      for (const [k, v] of Object.entries(readEnv())) if (k !== 'PATH') console.log(`  ${k}=${v}`);
+      return 0;
+    }
+    await sleep(100);
+  }
+  console.error('playground did not answer within 60 s');
+  process.kill(-child.pid!, 'SIGKILL');
+  return 1;
+}
+
+async function down(): Promise<number> {
+  const pid = readPid();
+  if (pid && alive(pid)) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 30_000;
+    while (alive(pid) && Date.now() < deadline) await sleep(100);
+    if (alive(pid)) {
+      // The daemon leads its own process group (detached): take its children with it.
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        process.kill(pid, 'SIGKILL');
+      }
+    }
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+  console.log(pid ? `playground stopped (pid ${pid})` : 'playground was not running');
+  return 0;
+}
+
+async function status(): Promise<number> {
+  const pid = readPid();
+  const env = readEnv();
+  if (!pid || !alive(pid)) {
+    console.log('playground: down');
+    return 1;
+  }
+  const ok = await apiAnswers(env.PLAYGROUND_API_URL);
+  console.log(`playground: ${ok ? 'up' : 'starting or unhealthy'} (pid ${pid}) api ${env.PLAYGROUND_API_URL ?? '?'}`);
+  console.log(`env: ${envFile}`);
+  return ok ? 0 : 1;
+}
+
+const cmd = process.argv[2];
+const commands: Record<string, () => Promise<number>> = { up, down, status };
+if (!commands[cmd]) {
+  console.error('usage: npm run playground -- up|down|status');
+  process.exit(2);
+}
+process.exit(await commands[cmd]());

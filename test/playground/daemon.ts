@@ -1,0 +1,32 @@
+// The detached playground process `npm run playground -- up` spawns: starts everything,
+// writes `<state>/env` and `<state>/pid` once the API answers, stops on SIGTERM/SIGINT.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPlayground } from './playground.js';
+
+const stateDir = process.argv[2];
+if (!stateDir) {
+  console.error('usage: daemon.ts <state dir>');
+  process.exit(2);
+}
+
+const pg = await startPlayground({ dir: join(stateDir, 'data') });
+const env = { ...pg.env, PLAYGROUND_API_URL: pg.apiUrl, PLAYGROUND_DIR: pg.dir };
+writeFileSync(join(stateDir, 'env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+writeFileSync(join(stateDir, 'pid'), `${process.pid}\n`);
+console.log(`playground ready: ${pg.apiUrl}`);
+
+let stopping = false;
+async function shutdown(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await pg.stop();
+  } finally {
+    rmSync(join(stateDir, 'env'), { force: true });
+    rmSync(join(stateDir, 'pid'), { force: true });
+    process.exit(0);
+  }
+}
+process.on('SIGTERM', () => void shutdown());
+process.on('SIGINT', () => void shutdown());

@@ -1,0 +1,110 @@
+// The whole playground for tests and the CLI: S3 (s3rver), the emulated API server with its
+// built-in controllers, and the CNPG operator emulator, isolated in one directory with its
+// own ports. stop() leaves no process, port or directory behind.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startApiServer, type ApiServerHandle } from './apiserver/server.js';
+import { startOperator } from './operator/index.js';
+import { startS3 } from './s3.js';
+import type { OperatorHandle, OperatorSettings, PlaygroundHandle, S3Handle } from './types.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEFAULT_OPERATOR_VERSION = '1.30.0';
+export const S3_SECRET = 'playground-s3';
+
+export function kubeconfigYaml(server: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: playground',
+    '  cluster:',
+    `    server: ${server}`,
+    '    insecure-skip-tls-verify: true',
+    'users:',
+    '- name: playground',
+    '  user:',
+    '    token: playground-token',
+    'contexts:',
+    '- name: playground',
+    '  context:',
+    '    cluster: playground',
+    '    user: playground',
+    '    namespace: default',
+    'current-context: playground',
+    '',
+  ].join('\n');
+}
+
+export interface PlaygroundOptions {
+  dir?: string;
+  operatorVersion?: string;
+  /** Fixed API port (the CLI's default is a free port too). */
+  apiPort?: number;
+}
+
+export async function startPlayground(opts: PlaygroundOptions = {}): Promise<PlaygroundHandle> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cnpg-playground-'));
+  mkdirSync(dir, { recursive: true });
+  // The postgres OS user must reach the volumes below it.
+  chmodSync(dir, 0o755);
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) await c().catch((e) => console.error('playground stop:', e));
+    cleanups.length = 0;
+  };
+  try {
+    const s3: S3Handle = await startS3({ dir: join(dir, 's3') });
+    cleanups.push(() => s3.stop());
+    const api: ApiServerHandle = await startApiServer({ dataDir: dir, port: opts.apiPort });
+    cleanups.push(() => api.stop());
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfigPath, kubeconfigYaml(api.url), { mode: 0o600 });
+    api.store.create('v1/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: S3_SECRET, namespace: 'default', labels: { 'app.kubernetes.io/part-of': 'cnpg-playground' } },
+      type: 'Opaque',
+      stringData: { ACCESS_KEY_ID: s3.accessKeyId, ACCESS_SECRET_KEY: s3.secretAccessKey },
+    });
+    const settings: OperatorSettings = { version: opts.operatorVersion ?? process.env.PLAYGROUND_OPERATOR_VERSION ?? DEFAULT_OPERATOR_VERSION };
+    const operatorDir = join(dir, 'operator');
+    mkdirSync(operatorDir, { recursive: true, mode: 0o755 });
+    const operator: OperatorHandle = await startOperator({ store: api.store, network: api.network, logs: api.logs, s3, dataDir: operatorDir, settings });
+    // Stopping the operator first stops its Postgres processes before their volumes go.
+    cleanups.push(() => operator.stop());
+    api.attachOperatorSettings(operator.settings);
+    let stopped = false;
+    return {
+      dir,
+      apiUrl: api.url,
+      kubeconfigPath,
+      env: {
+        KUBECONFIG: kubeconfigPath,
+        PLAYGROUND_S3_ENDPOINT: s3.endpoint,
+        PLAYGROUND_S3_BUCKET: s3.bucket,
+        PLAYGROUND_S3_SECRET: S3_SECRET,
+        PATH: `${join(REPO_ROOT, '.tools', 'bin')}:${process.env.PATH ?? ''}`,
+      },
+      store: api.store,
+      network: api.network,
+      logs: api.logs,
+      faults: api.faults,
+      requestLog: api.requestLog,
+      operator: { settings: operator.settings },
+      s3,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await stopAll();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await stopAll();
+    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
