@@ -5,7 +5,7 @@ import { readDrillInputs, parseResources } from '../../actions/lib/drill/inputs.
 import { detectBackupMode, LiveSpecError, readLiveSpec } from '../../actions/lib/drill/live-spec.js';
 import { DRILL_SELECTOR, recoveryClusterManifest, recoveryClusterName } from '../../actions/lib/drill/recovery-manifest.js';
 import { assessInventory, type BackupRow } from '../../actions/lib/drill/inventory.js';
-import { computeRpo, lastSwitchPoint, lsnDiff, parseLsn } from '../../actions/lib/drill/rpo.js';
+import { computeRpo, lastSwitchPoint, lsnDiff, parseLsn, replayFromRecoveryLog } from '../../actions/lib/drill/rpo.js';
 import { appendRecord, parseHistory, type DrillRecord } from '../../actions/lib/drill/record.js';
 import { renderReport } from '../../actions/lib/drill/report.js';
 import { drillSlackMessage, shouldNotify } from '../../actions/lib/drill/slack.js';
@@ -276,5 +276,13 @@ describe('report and Slack', () => {
     expect(shouldNotify('failure', 'passed')).toBe(false);
     expect(shouldNotify('always', 'passed')).toBe(true);
     expect(shouldNotify('never', 'failed')).toBe(false);
+  });
+});
+
+describe('replay end from the recovery log', () => {
+  it('parses postgres end-of-recovery lines', () => {
+    const log = '2026-11-22 00:40:02.1 UTC [12] LOG:  redo done at 0/5000110 system usage: CPU: user: 0.00 s\n2026-11-22 00:40:02.1 UTC [12] LOG:  last completed transaction was at log time 2026-11-22 00:39:58.123456+00\n';
+    expect(replayFromRecoveryLog(log)).toEqual({ lsn: '0/5000110', lastCommitAt: '2026-11-22T00:39:58.123Z' });
+    expect(replayFromRecoveryLog('nothing')).toEqual({ lsn: undefined, lastCommitAt: undefined });
   });
 });

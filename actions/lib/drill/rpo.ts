@@ -112,3 +112,22 @@ export function computeRpo(live: LiveMark, replay: ReplayPoint, fallbackDataTime
 function secondsBetween(from: number, to: number): number {
   return Math.max(0, Math.round((to - from) / 100) / 10);
 }
+
+/**
+ * Postgres logs where replay ended when recovery finishes ("redo done at X/Y ... last completed
+ * transaction was at log time T"). The recovery Job's pod log keeps that after the instance
+ * restarted (which forgets pg_last_xact_replay_timestamp()).
+ */
+export function replayFromRecoveryLog(log: string): { lsn?: string; lastCommitAt?: string } {
+  const redo = [...log.matchAll(/redo done at ([0-9A-Fa-f]+\/[0-9A-Fa-f]+)/g)].at(-1)?.[1];
+  const t = [...log.matchAll(/last completed transaction was at log time (\d{4}-\d\d-\d\d[ T][\d:.]+(?:[+-]\d\d(?::?\d\d)?|Z)?)/g)].at(-1)?.[1];
+  let lastCommitAt: string | undefined;
+  if (t) {
+    let v = t.replace(' ', 'T');
+    if (/[+-]\d\d$/.test(v)) v += ':00';
+    if (!/(Z|[+-]\d\d:?\d\d)$/.test(v)) v += 'Z';
+    const ms = Date.parse(v);
+    if (Number.isFinite(ms)) lastCommitAt = new Date(ms).toISOString();
+  }
+  return { lsn: redo, lastCommitAt };
+}

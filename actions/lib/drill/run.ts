@@ -21,11 +21,11 @@ import { CREATED_AT_ANNOTATION, recoveryClusterManifest, recoveryClusterName } f
 import { renderReport } from './report.js';
 import { createRestorePoint, waitArchived, type RestorePoint } from './restore-point.js';
 import type { DrillResult } from './result.js';
-import { computeRpo, markLive, readReplayPoint, type LiveMark } from './rpo.js';
+import { computeRpo, markLive, readReplayPoint, replayFromRecoveryLog, type LiveMark } from './rpo.js';
 import { notifyDrill } from './slack.js';
 import { sweepExpired } from './sweep.js';
 import { teardownCluster } from './teardown.js';
-import { waitForRecovery, type RecoveryTimings } from './wait.js';
+import { jobLogTail, recoveryJobName, waitForRecovery, type RecoveryTimings } from './wait.js';
 
 /** State shared with the post step. */
 export const State = {
@@ -307,6 +307,16 @@ class DrillSession {
         result.databases.push(await compareWithRestore(db, base, settings));
         if (i === 0) {
           const replay = await readReplayPoint(db);
+          if (!replay.lastCommitAt) {
+            // The instance restarted after the recovery Job promoted: the Job's log says where replay ended.
+            const log = await jobLogTail(this.clients, inputs.namespace, recoveryJobName(name), 400, this.retry).catch(() => '');
+            const fromLog = replayFromRecoveryLog(log);
+            if (fromLog.lastCommitAt) {
+              replay.lastCommitAt = fromLog.lastCommitAt;
+              replay.source += ' + recovery job log';
+            }
+            if (!replay.lsn && fromLog.lsn) replay.lsn = fromLog.lsn;
+          }
           const fallback = restorePoint
             ? { at: restorePoint.createdAt, what: `the restore point '${restorePoint.name}'` }
             : inventory.archiving.archiver?.lastArchivedTime
