@@ -164,6 +164,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       throw new ApiError(406, 'NotAcceptable', `only application/json is served by the playground (asked for ${req.headers.accept})`);
     }
     await route(req, res, path, query, fault);
+    if (res.headersSent) entry.status = res.statusCode; // streams (watch, log follow) are still open
   }
 
   const server = createServer((req, res) => {
