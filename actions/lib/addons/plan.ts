@@ -1,0 +1,150 @@
+// Per app: what a sync would do to each add-on (create / update / remove / unchanged, the
+// destructive ones marked, the blocked ones with the reason). Pure: the caller reads the
+// associations and the env Secret, so plan mode and apply mode compute the same plan.
+import type { V1Secret } from '@kubernetes/client-node';
+import type { SyncConfig } from './config.js';
+import { collisions, describeCollision, ENV_KEYS, ownedKeys } from './env.js';
+import { providerOf, variantOf } from './registry.js';
+import type { AppDeclaration, AppTarget, Association, LocalityMode, VariantSpec } from './types.js';
+
+export type PlanAction = 'create' | 'update' | 'remove' | 'unchanged';
+
+export interface PlanItem {
+  app: string;
+  addon: string;
+  variant: string;
+  fromVariant?: string;
+  locality: LocalityMode;
+  action: PlanAction;
+  /** What exactly: provision, grow storage, re-inject vars, remove, nothing. */
+  kind: 'provision' | 'grow' | 'reinject' | 'remove' | 'none';
+  destructive: boolean;
+  changes: string[];
+  /** Why this cannot be done; the app fails and nothing is changed for this add-on. */
+  blocked?: string;
+  /** An unfinished removal or compensation of the existing association runs first. */
+  finishRemovalFirst?: boolean;
+  version?: string;
+}
+
+export interface AppPlan {
+  app: string;
+  file: string;
+  target: AppTarget;
+  /** The app.toml has no `addons` table: its add-ons are left as they are. */
+  untouched: boolean;
+  items: PlanItem[];
+}
+
+export function describeVariant(v: VariantSpec | undefined): string {
+  if (!v) return 'unknown variant';
+  return Object.entries(v.display)
+    .map(([k, val]) => `${k} ${val}`)
+    .join(', ');
+}
+
+export function planApp(decl: AppDeclaration, target: AppTarget, existing: Association[], envSecret: V1Secret | undefined, config: SyncConfig): AppPlan {
+  const plan: AppPlan = { app: decl.name, file: decl.file, target, untouched: decl.addons === undefined, items: [] };
+  if (!decl.addons) {
+    for (const a of existing) plan.items.push({ ...base(a.app, a.addon, a.variant, a.locality), action: 'unchanged', kind: 'none', destructive: false, changes: ['untouched: app.toml has no [addons] table'] });
+    return plan;
+  }
+  const envTarget = `Secret ${target.namespace}/${target.envSecret}`;
+  for (const d of decl.addons) {
+    const provider = providerOf(d.addon)!;
+    const to = provider.variants[d.variant];
+    const a = existing.find((x) => x.addon === d.addon);
+    const item: PlanItem = { ...base(decl.name, d.addon, d.variant, provider.locality), action: 'create', kind: 'provision', destructive: false, changes: [], version: d.version };
+    plan.items.push(item);
+    const clash = collisions(envSecret, d.addon, ENV_KEYS);
+    if (!a || a.status !== 'active') {
+      item.finishRemovalFirst = !!a && (a.status === 'deprovisioning' || a.variant !== d.variant);
+      if (item.finishRemovalFirst) item.changes.push(`first finish removing the earlier ${a!.variant} attachment (${a!.status}${a!.reason ? `: ${a!.reason}` : ''})`);
+      else if (a) item.changes.push(`resume provisioning (was ${a.status}${a.reason ? `: ${a.reason}` : ''})`);
+      item.changes.push(`provision ${d.variant} (${describeVariant(to)})`, `inject ${ENV_KEYS.join(', ')} into ${envTarget}`, `roll Deployment ${target.namespace}/${target.deployment}`);
+      if (clash.length) item.blocked = describeCollision(target, d.addon, clash);
+      continue;
+    }
+    item.fromVariant = a.variant;
+    if (a.variant !== d.variant) {
+      const from = variantOf(a.addon, a.variant);
+      item.action = 'update';
+      item.kind = 'grow';
+      item.changes.push(`${a.variant} -> ${d.variant}`);
+      item.blocked = variantChangeProblem(decl.name, d.addon, from, to);
+      if (!item.blocked) item.changes.push(`grow storage ${from!.storageGi}Gi -> ${to.storageGi}Gi, instances ${from!.instances} -> ${to.instances}, in place`);
+      continue;
+    }
+    if ((d.version ?? '') !== (a.version ?? '')) {
+      item.action = 'update';
+      item.kind = 'none';
+      item.blocked =
+        `app '${decl.name}': ${d.addon} version ${a.version ?? `default (${config.defaultVersion})`} -> ${d.version ?? `default (${config.defaultVersion})`} is a major upgrade, which addon-sync does not do in place; ` +
+        `restore the previous version in app.toml, or upgrade the cluster with CloudNativePG's major upgrade and then update app.toml.`;
+      continue;
+    }
+    const mine = ownedKeys(envSecret)[d.addon] ?? [];
+    const present = new Set(Object.keys(envSecret?.data ?? {}));
+    const missing = a.injectedKeys.filter((k) => !present.has(k) || !mine.includes(k));
+    if (missing.length) {
+      item.action = 'update';
+      item.kind = 'reinject';
+      item.changes.push(`re-inject ${missing.join(', ')} missing from ${envTarget}`, `roll Deployment ${target.namespace}/${target.deployment}`);
+      if (clash.length) item.blocked = describeCollision(target, d.addon, clash);
+      continue;
+    }
+    item.action = 'unchanged';
+    item.kind = 'none';
+    item.changes.push('up to date');
+  }
+  const declared = new Set(decl.addons.map((d) => d.addon));
+  for (const a of existing) {
+    if (declared.has(a.addon)) continue;
+    const item: PlanItem = { ...base(a.app, a.addon, a.variant, a.locality), action: 'remove', kind: 'remove', destructive: true, changes: [] };
+    const v = variantOf(a.addon, a.variant);
+    item.changes.push(`remove ${a.injectedKeys.length ? a.injectedKeys.join(', ') : 'add-on vars'} from ${envTarget} and roll the app`);
+    if (!v) item.blocked = `app '${decl.name}': the attached ${a.addon} variant '${a.variant}' is not in the registry; remove it by hand.`;
+    else if (config.reclaim === 'retain') {
+      item.destructive = false;
+      item.changes.push(v.backend === 'dedicated' ? 'detach the Cluster and keep its data (reclaim: retain)' : 'keep the database, disable the role\'s login (reclaim: retain)');
+    } else item.changes.push(v.backend === 'dedicated' ? 'DELETE the dedicated Cluster and its data' : 'terminate connections, DROP the database and role');
+    plan.items.push(item);
+  }
+  return plan;
+}
+
+/** Why a variant change cannot be applied in place, or undefined for a grow. */
+export function variantChangeProblem(app: string, addon: string, from: VariantSpec | undefined, to: VariantSpec): string | undefined {
+  if (!from) return `app '${app}': the attached ${addon} variant is unknown; remove the add-on and add it again.`;
+  if (from.backend !== 'dedicated' || to.backend !== 'dedicated') {
+    return (
+      `app '${app}': ${addon} cannot move from '${from.name}' (${from.backend}) to '${to.name}' (${to.backend}) in place: the data would have to be migrated. ` +
+      `Keep variant = "${from.name}", or migrate the data yourself (e.g. pg_dump/pg_restore) after removing the add-on and adding it back with "${to.name}".`
+    );
+  }
+  if ((to.storageGi ?? 0) < (from.storageGi ?? 0)) {
+    return (
+      `app '${app}': ${addon} cannot shrink from '${from.name}' (${from.storageGi}Gi) to '${to.name}' (${to.storageGi}Gi): CNPG storage only grows. ` +
+      `Keep variant = "${from.name}" (or larger), or remove the add-on (its data is deleted) and add it again with "${to.name}".`
+    );
+  }
+  return undefined;
+}
+
+function base(app: string, addon: string, variant: string, locality: LocalityMode) {
+  return { app, addon, variant, locality };
+}
+
+export interface PlanCounts {
+  create: number;
+  update: number;
+  remove: number;
+  unchanged: number;
+  blocked: number;
+}
+
+export function countPlan(plans: AppPlan[]): PlanCounts {
+  const c: PlanCounts = { create: 0, update: 0, remove: 0, unchanged: 0, blocked: 0 };
+  for (const p of plans) for (const i of p.items) i.blocked ? c.blocked++ : c[i.action]++;
+  return c;
+}

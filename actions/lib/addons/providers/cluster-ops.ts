@@ -1,0 +1,75 @@
+// CNPG Cluster operations the dedicated and shared backends share: create-if-absent, wait
+// until healthy (watch, not poll), delete and wait until gone.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { clustersPath, getCluster } from '../../cnpg/api.js';
+import { clusterHealth } from '../../cnpg/health.js';
+import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
+import type { KubeClients } from '../../kube/client.js';
+import { ignoreNotFound, sleep, statusOf, withRetry } from '../../kube/retry.js';
+import { watchUntil } from '../../kube/watch.js';
+import type { BackendContext } from './backend.js';
+
+export async function createIfAbsent(clients: KubeClients, namespace: string, plural: string, body: { metadata: { name: string } }): Promise<'created' | 'exists'> {
+  try {
+    await withRetry(`create ${plural} ${namespace}/${body.metadata.name}`, () =>
+      clients.custom.createNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural, body }),
+    );
+    return 'created';
+  } catch (err) {
+    if (statusOf(err) === 409) return 'exists';
+    throw err;
+  }
+}
+
+export async function mergePatchCluster(clients: KubeClients, namespace: string, name: string, patch: object): Promise<void> {
+  await withRetry(`patch cluster ${namespace}/${name}`, () =>
+    clients.custom.patchNamespacedCustomObject(
+      { group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, name, body: patch },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    ),
+  );
+}
+
+/** Waits until the cluster is healthy (cnpg.md predicate); fails early on a terminal phase. */
+export async function waitHealthy(ctx: BackendContext, namespace: string, name: string): Promise<Cluster> {
+  // watchUntil re-lists on errors thrown by the observer, so a failure is returned, then thrown.
+  const seen = await watchUntil<{ cluster?: Cluster; failure?: string }>(
+    ctx.clients.kc,
+    { path: clustersPath(namespace), fieldSelector: `metadata.name=${name}` },
+    `CNPG Cluster ${namespace}/${name} to become healthy`,
+    (type, obj) => {
+      const c = obj as Cluster;
+      if (c.metadata?.name !== name) return undefined;
+      if (type === 'DELETED') return { failure: `Cluster ${namespace}/${name} was deleted while waiting for it` };
+      const h = clusterHealth(c);
+      if (h.terminal) return { failure: `Cluster ${namespace}/${name} cannot become healthy: ${h.problems.join('; ')}` };
+      return h.healthy ? { cluster: c } : undefined;
+    },
+    {
+      deadline: ctx.deadline,
+      list: async () => {
+        const c = await getCluster(ctx.clients, namespace, name);
+        return { items: c ? [c] : [], resourceVersion: c?.metadata.resourceVersion };
+      },
+    },
+  );
+  if (seen.failure) throw new Error(seen.failure);
+  return seen.cluster!;
+}
+
+export async function deleteCustom(clients: KubeClients, namespace: string, plural: string, name: string): Promise<void> {
+  await withRetry(`delete ${plural} ${namespace}/${name}`, () =>
+    ignoreNotFound(() =>
+      clients.custom.deleteNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural, name, propagationPolicy: 'Foreground' }),
+    ),
+  );
+}
+
+/** Deletes the Cluster and waits until it (and so its pods and PVCs, by foreground deletion) is gone. */
+export async function deleteClusterAndWait(ctx: BackendContext, namespace: string, name: string): Promise<void> {
+  await deleteCustom(ctx.clients, namespace, Plural.clusters, name);
+  while (await getCluster(ctx.clients, namespace, name)) {
+    if (Date.now() > ctx.deadline) throw new Error(`Cluster ${namespace}/${name} is still being deleted at the deadline`);
+    await sleep(500);
+  }
+}

@@ -1,0 +1,114 @@
+// The one-database-and-role-per-app backend, over a server that is either the shared CNPG
+// Cluster or the remote server: credentials live in a Secret in the add-ons namespace
+// (generated once with crypto.randomBytes, reused by re-runs), SQL goes through AdminSql.
+import type { V1Secret } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { ignoreNotFound, statusOf, withRetry } from '../../kube/retry.js';
+import { readSecret } from '../../kube/secrets.js';
+import type { ConnInfo } from '../../postgres/readonly.js';
+import { AdminSql } from '../admin-sql.js';
+import { associationName, Labels, MANAGED_BY } from '../association.js';
+import type { SyncConfig } from '../config.js';
+import { sqlNameFor } from '../naming.js';
+import type { Association, OwnedResource } from '../types.js';
+import type { BackendContext, BackendImpl } from './backend.js';
+
+export interface AdminHandle {
+  conn: ConnInfo;
+  close(): Promise<void>;
+}
+
+export interface SqlServer {
+  /** Recorded on owned Database/Role resources: `shared:<cluster>` or `remote`. */
+  id(config: SyncConfig): string;
+  /** Creates the server if this backend owns it (shared cluster on first use). */
+  ensure(ctx: BackendContext): Promise<void>;
+  /** Admin connection once the server is usable; undefined when the server no longer exists. */
+  admin(ctx: BackendContext): Promise<AdminHandle | undefined>;
+  /** host/port the app connects to. */
+  endpoint(ctx: BackendContext): Promise<{ host: string; port: number }>;
+}
+
+export const credentialsSecretName = (app: string, addon: string) => `${associationName(app, addon)}-credentials`;
+
+const STATEMENT_TIMEOUT_MS = 30_000;
+
+export function sqlDatabaseBackend(server: SqlServer): BackendImpl {
+  return {
+    resources(config, app, addon) {
+      const db = sqlNameFor(app);
+      const where = server.id(config);
+      return [
+        { kind: 'Secret', namespace: config.addonsNamespace, name: credentialsSecretName(app, addon) },
+        { kind: 'Database', name: db, server: where },
+        { kind: 'Role', name: db, server: where },
+      ] satisfies OwnedResource[];
+    },
+
+    async provision(ctx, a) {
+      await server.ensure(ctx);
+      await ensureCredentials(ctx, a);
+    },
+
+    async waitUsable(ctx, a) {
+      const admin = await server.admin(ctx);
+      if (!admin) throw new Error(`the ${server.id(ctx.config)} server does not exist`);
+      const creds = await readSecret(ctx.core, ctx.clients, ctx.config.addonsNamespace, credentialsSecretName(a.app, a.addon));
+      const name = sqlNameFor(a.app);
+      const sql = await AdminSql.connect(admin.conn, { statementTimeoutMs: STATEMENT_TIMEOUT_MS });
+      try {
+        await sql.ensureRole(name, creds.password);
+        await sql.ensureDatabase(name, name);
+      } finally {
+        await sql.close();
+        await admin.close();
+      }
+      const { host, port } = await server.endpoint(ctx);
+      return { host, port, user: name, password: creds.password, database: name };
+    },
+
+    async deprovision(ctx, a) {
+      const name = sqlNameFor(a.app);
+      const admin = await server.admin(ctx);
+      if (admin) {
+        const sql = await AdminSql.connect(admin.conn, { statementTimeoutMs: STATEMENT_TIMEOUT_MS });
+        try {
+          if (ctx.config.reclaim === 'retain') {
+            // Keep the data; the credentials the app had stop working.
+            await sql.disableLogin(name);
+            await sql.terminateConnections(name, name);
+          } else {
+            await sql.terminateConnections(name, name);
+            await sql.dropDatabase(name);
+            await sql.dropRole(name);
+          }
+        } finally {
+          await sql.close();
+          await admin.close();
+        }
+      }
+      await withRetry(`delete credentials of ${a.app}/${a.addon}`, () =>
+        ignoreNotFound(() => ctx.clients.core.deleteNamespacedSecret({ name: credentialsSecretName(a.app, a.addon), namespace: ctx.config.addonsNamespace })),
+      );
+    },
+  };
+}
+
+async function ensureCredentials(ctx: BackendContext, a: Association): Promise<void> {
+  const namespace = ctx.config.addonsNamespace;
+  const name = credentialsSecretName(a.app, a.addon);
+  const password = randomBytes(24).toString('base64url');
+  ctx.core.setSecret(password);
+  const body: V1Secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/basic-auth',
+    metadata: { name, namespace, labels: { [Labels.managedBy]: MANAGED_BY, [Labels.app]: a.app, [Labels.addon]: a.addon, [Labels.component]: 'credentials' } },
+    stringData: { username: sqlNameFor(a.app), password },
+  };
+  try {
+    await withRetry(`create credentials ${namespace}/${name}`, () => ctx.clients.core.createNamespacedSecret({ namespace, body }));
+  } catch (err) {
+    if (statusOf(err) !== 409) throw err; // exists: a re-run reuses the password it stored
+  }
+}
