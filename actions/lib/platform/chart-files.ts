@@ -59,6 +59,11 @@ export class ChartTree {
     return text ? (parseYaml(text) as ChartMeta) : undefined;
   }
 
+  rootMeta(): ChartMeta | undefined {
+    const text = this.rootLocation().files('Chart.yaml');
+    return text ? (parseYaml(text) as ChartMeta) : undefined;
+  }
+
   private rootLocation(): ChartLocation {
     return dirLocation(this.root, []);
   }

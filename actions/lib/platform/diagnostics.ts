@@ -1,0 +1,91 @@
+// What an operator needs when the upgrade or the verification fails: helm's release history,
+// the release's pods with their container states, and the events that explain them (Warning
+// events since the step started survive the pods a rollback deleted).
+import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
+import type { Core } from '../core.js';
+import type { KubeClients } from '../kube/client.js';
+import { describeApiError, withRetry } from '../kube/retry.js';
+import { markdownTable } from '../report/format.js';
+import type { Helm } from './helm.js';
+
+export interface DiagnosticsRequest {
+  release: string;
+  namespaces: string[];
+  /** Extra pod label selectors (the operator Deployment's), besides app.kubernetes.io/instance=<release>. */
+  selectors: { namespace: string; labelSelector: string }[];
+  since: Date;
+}
+
+export interface Diagnostics {
+  markdown: string;
+  /** One-line causes found (e.g. "pod x container manager: ImagePullBackOff ..."), for the failure message. */
+  causes: string[];
+}
+
+export async function collectDiagnostics(core: Pick<Core, 'info' | 'startGroup' | 'endGroup'>, clients: KubeClients, helm: Helm, req: DiagnosticsRequest): Promise<Diagnostics> {
+  const sections: string[] = [];
+  const causes: string[] = [];
+  const guard = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      sections.push(`_${what}: could not be read (${describeApiError(err)})_\n`);
+    }
+  };
+
+  await guard('helm history', async () => {
+    const namespace = req.namespaces[0];
+    const res = await helm.run(['history', req.release, '--namespace', namespace, '--max', '10', '-o', 'json'], { allowFailure: true });
+    if (res.exitCode !== 0) {
+      sections.push(`**helm history**: ${res.stderr.trim() || 'no history'}\n`);
+      return;
+    }
+    const rows = (JSON.parse(res.stdout || '[]') as { revision: number; status: string; chart: string; app_version: string; description: string; updated: string }[]).map((h) => [
+      h.revision, h.status, h.chart, h.app_version, h.description,
+    ]);
+    sections.push(`**helm history ${req.release}**\n\n${markdownTable(['revision', 'status', 'chart', 'app version', 'description'], rows)}`);
+  });
+
+  const pods = new Map<string, V1Pod>();
+  await guard('pods', async () => {
+    const queries = [...req.namespaces.map((namespace) => ({ namespace, labelSelector: `app.kubernetes.io/instance=${req.release}` })), ...req.selectors];
+    for (const q of queries) {
+      const list = await withRetry('list pods', () => clients.core.listNamespacedPod(q));
+      for (const p of list.items) pods.set(`${p.metadata?.namespace}/${p.metadata?.name}`, p);
+    }
+    const rows = [...pods.values()].map((p) => {
+      const states = (p.status?.containerStatuses ?? []).map((cs) => {
+        const w = cs.state?.waiting;
+        const t = cs.state?.terminated;
+        if (w?.reason) causes.push(`pod ${p.metadata?.name} container ${cs.name}: ${w.reason}${w.message ? ` (${w.message})` : ''}`);
+        return `${cs.name}: ${w?.reason ?? (t ? `terminated ${t.reason}` : cs.ready ? 'ready' : 'running, not ready')}`;
+      });
+      const image = p.spec?.containers?.map((c) => c.image).join(', ');
+      return [`${p.metadata?.namespace}/${p.metadata?.name}`, p.status?.phase, states.join('; ') || '-', image];
+    });
+    sections.push(`**pods of the release**\n\n${rows.length ? markdownTable(['pod', 'phase', 'containers', 'image'], rows) : '_none_\n'}`);
+  });
+
+  await guard('events', async () => {
+    const events: CoreV1Event[] = [];
+    for (const namespace of req.namespaces) events.push(...(await withRetry('list events', () => clients.core.listNamespacedEvent({ namespace }))).items);
+    const relevant = events
+      .filter((e) => pods.has(`${e.involvedObject.namespace}/${e.involvedObject.name}`) || (e.type === 'Warning' && eventTime(e) >= req.since.getTime()))
+      .sort((a, b) => eventTime(a) - eventTime(b))
+      .slice(-30);
+    for (const e of relevant) if (e.type === 'Warning') causes.push(`${e.involvedObject.kind} ${e.involvedObject.name}: ${e.reason}: ${e.message}`);
+    const rows = relevant.map((e) => [new Date(eventTime(e)).toISOString(), e.type, `${e.involvedObject.kind}/${e.involvedObject.name}`, e.reason, e.message, e.count ?? 1]);
+    sections.push(`**events**\n\n${rows.length ? markdownTable(['time', 'type', 'object', 'reason', 'message', 'count'], rows) : '_none_\n'}`);
+  });
+
+  const markdown = sections.join('\n');
+  core.startGroup('Diagnostics: helm history, pods and events');
+  core.info(markdown);
+  core.endGroup();
+  return { markdown, causes: [...new Set(causes)] };
+}
+
+function eventTime(e: CoreV1Event): number {
+  const t = e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
+  return t ? new Date(t as unknown as string).getTime() : 0;
+}

@@ -1,0 +1,238 @@
+// platform-install: render and check the platform chart, apply its CRDs, helm upgrade --install
+// with rollback on failure, then verify the operator actually runs the expected version.
+// Nothing is written to the cluster until every check has passed.
+import type { Core } from '../core.js';
+import { VerdictError, messageOf } from '../errors.js';
+import { InputError } from '../inputs.js';
+import { checkReachable, makeClients } from '../kube/client.js';
+import { loadKubeConfig } from '../kube/config.js';
+import { ChartTree } from './chart-files.js';
+import { checkCrdGroups } from './checks/crd-groups.js';
+import { dryRunObjects } from './checks/dry-run.js';
+import { checkSchedules } from './checks/schedules.js';
+import { applyCrds, chartCrds } from './crds.js';
+import { collectDiagnostics } from './diagnostics.js';
+import { discover } from './discovery.js';
+import { Helm, HelmError, lastLines, valueArgs } from './helm.js';
+import { readPlatformInputs, type PlatformInputs } from './inputs.js';
+import { findOperator, minorSkipProblem, readRunningOperator, sameVersion, type OperatorTarget } from './operator.js';
+import { dependencyUpdate, renderChart } from './render.js';
+import { writeReport, type InstallReport, type ReleaseSnapshot } from './report.js';
+
+export async function run(core: Core): Promise<void> {
+  let inputs: PlatformInputs;
+  try {
+    inputs = readPlatformInputs(core);
+  } catch (err) {
+    core.setFailed(messageOf(err));
+    return;
+  }
+  const report: InstallReport = {
+    release: inputs.release,
+    namespace: inputs.namespace,
+    before: {},
+    after: {},
+    checks: [],
+    crds: [],
+    outcome: 'failed',
+    problems: [],
+    startedAt: Date.now(),
+  };
+  let kube: ReturnType<typeof loadKubeConfig> | undefined;
+  try {
+    kube = loadKubeConfig(core, inputs.kubeconfig);
+    await install(core, inputs, kube, report);
+  } catch (err) {
+    if (err instanceof VerdictError) {
+      report.problems.push(...err.reasons.filter((r) => !report.problems.includes(r)));
+      core.setFailed(err.reasons.join('\n'));
+    } else {
+      report.problems.push(messageOf(err));
+      core.setFailed(messageOf(err));
+    }
+  } finally {
+    kube?.dispose();
+  }
+  // An unusable kubeconfig or unreachable cluster is an input problem: one line, no report.
+  if (report.checks.length || report.outcome === 'installed') await writeReport(core, report);
+}
+
+async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<typeof loadKubeConfig>, report: InstallReport): Promise<void> {
+  const clients = makeClients(kube.kc);
+  const kubeVersion = await checkReachable(clients).catch((err) => {
+    throw new InputError('kubeconfig', messageOf(err));
+  });
+  const helm = new Helm(core, inputs.helmPath, kube.path);
+  const tree = new ChartTree(inputs.chart);
+  const check = (name: string, state: 'passed' | 'failed' | 'skipped', detail: string) => report.checks.push({ name, state, detail });
+
+  // 1. Render exactly what the upgrade will apply.
+  if (inputs.skipDependencyUpdate) check('helm dependency update', 'skipped', 'skip-dependency-update: true (vendored subcharts)');
+  else {
+    await core.group('helm dependency update', () => dependencyUpdate(helm, inputs.chart));
+    check('helm dependency update', 'passed', 'subcharts fetched into charts/');
+  }
+  const discovery = await discover(clients);
+  const rendered = await renderChart(helm, {
+    chart: inputs.chart,
+    release: inputs.release,
+    namespace: inputs.namespace,
+    valuesFiles: inputs.valuesFiles,
+    set: inputs.set,
+    apiVersions: discovery.groupVersions,
+    kubeVersion,
+  });
+  const chartMeta = tree.rootMeta();
+  report.chartName = chartMeta?.name;
+  report.chartVersion = chartMeta?.version;
+  core.info(`Rendered ${rendered.length} objects from ${chartMeta?.name} ${chartMeta?.version}`);
+
+  // 2. What runs now, and what the chart will run.
+  const status = await releaseStatus(helm, inputs);
+  Object.assign(report.before, status);
+  const operator = findOperator(rendered, tree, inputs);
+  if (!operator) {
+    throw new VerdictError([
+      `No operator Deployment found in the rendered chart (looked for a Deployment whose name or app.kubernetes.io/name mentions cloudnative-pg or cnpg); set operator-deployment (and operator-namespace) to the operator's Deployment.`,
+    ]);
+  }
+  report.expectedOperatorVersion = operator.expectedVersion;
+  report.expectedFrom = operator.expectedFrom;
+  const runningBefore = await readRunningOperator(clients, operator);
+  report.before.operatorVersion = runningBefore?.version;
+
+  // 3. Offline checks; all problems are reported together, before any write.
+  const problems: string[] = [];
+  const missing = await checkCrdGroups(rendered, discovery, tree);
+  check('API groups served or defined by the chart', missing.length ? 'failed' : 'passed', missing.length ? `${missing.length} object(s) need groups the cluster lacks: ${[...new Set(missing.map((m) => m.group))].join(', ')}` : `${rendered.length} objects`);
+  problems.push(...missing.map((m) => m.message));
+  const schedules = checkSchedules(rendered);
+  check('CNPG ScheduledBackup schedules', schedules.problems.length ? 'failed' : schedules.checked ? 'passed' : 'skipped', schedules.checked ? `${schedules.checked} schedule(s)` : 'the chart renders no ScheduledBackup');
+  problems.push(...schedules.problems.map((p) => p.message));
+  if (status.status?.startsWith('pending-')) {
+    problems.push(`release ${inputs.release} is in state ${status.status} (an earlier run was interrupted); roll it back with \`helm rollback ${inputs.release} -n ${inputs.namespace}\` before installing again.`);
+  }
+  problems.push(...operatorPreChecks(inputs, operator, runningBefore?.version, check));
+  if (problems.length) {
+    report.outcome = 'refused';
+    throw new VerdictError(problems);
+  }
+  const dryRun = await dryRunObjects(clients, discovery, rendered, inputs.namespace);
+  check('server-side dry-run (dryRun=All)', dryRun.problems.length ? 'failed' : 'passed', `${dryRun.checked} object(s) accepted${dryRun.skipped.length ? `; ${dryRun.skipped.length} skipped (${[...new Set(dryRun.skipped.map((s) => s.why))].join('; ')})` : ''}`);
+  if (dryRun.problems.length) {
+    report.outcome = 'refused';
+    throw new VerdictError(dryRun.problems);
+  }
+
+  // 4. CRDs on every run (helm only creates them on first install).
+  const crds = chartCrds(rendered);
+  report.crds = await core.group(`Apply ${crds.length} CRD(s)`, () => applyCrds(core, clients, crds));
+  core.setOutput('crds-applied', report.crds.map((c) => c.name).join(','));
+  check('CRDs applied and Established', 'passed', `${report.crds.length} CRD(s)`);
+
+  // 5. The upgrade, rolled back by helm itself on failure or timeout.
+  const started = new Date();
+  const diagnose = async () => {
+    const diag = await collectDiagnostics(core, clients, helm, {
+      release: inputs.release,
+      namespaces: [...new Set([inputs.namespace, operator.namespace])],
+      selectors: operatorSelector(rendered, operator),
+      since: started,
+    });
+    report.diagnostics = diag.markdown;
+    return diag.causes;
+  };
+  try {
+    await core.group('helm upgrade --install', () => helm.run(upgradeArgs(inputs), { stream: true }));
+  } catch (err) {
+    if (!(err instanceof HelmError)) throw err;
+    check('helm upgrade --install', 'failed', lastLines(err.result.stderr, 2));
+    Object.assign(report.after, await releaseStatus(helm, inputs));
+    const causes = await diagnose();
+    const rolledBack = inputs.atomic ? ' Helm rolled the release back.' : '';
+    throw new VerdictError([`helm upgrade failed: ${lastLines(err.result.stderr || err.result.stdout, 3)}.${rolledBack}`, ...causes.slice(0, 5)]);
+  }
+  Object.assign(report.after, await releaseStatus(helm, inputs));
+  check('helm upgrade --install', 'passed', `revision ${report.after.revision}`);
+  core.setOutput('revision', String(report.after.revision ?? ''));
+  core.setOutput('chart-version', report.after.chartVersion ?? '');
+
+  // 6. Verify what actually runs (a green helm run is not an operator upgrade).
+  const running = await readRunningOperator(clients, operator);
+  report.after.operatorVersion = running?.version;
+  if (running) core.setOutput('operator-version', running.version);
+  const verdict = verifyOperator(operator, running);
+  check('operator running the expected version', verdict.length ? 'failed' : 'passed', verdict.length ? verdict[0] : `${operator.namespace}/${operator.name} runs ${running?.version}, available`);
+  if (verdict.length) {
+    const causes = await diagnose();
+    throw new VerdictError([...verdict, ...causes.slice(0, 3)]);
+  }
+  report.outcome = 'installed';
+  core.info(`platform-install: revision ${report.after.revision}, operator ${running?.version}, ${report.crds.length} CRD(s) applied`);
+}
+
+function operatorPreChecks(inputs: PlatformInputs, op: OperatorTarget, running: string | undefined, check: (n: string, s: 'passed' | 'failed' | 'skipped', d: string) => void): string[] {
+  const name = 'operator minor-version step';
+  if (!op.expectedVersion) {
+    check(name, 'skipped', `no expected version (${op.expectedFrom}); set expected-operator-version`);
+    return [];
+  }
+  if (op.renderedTag && !sameVersion(op.renderedTag, op.expectedVersion)) {
+    // Not fatal here: the post-install check fails if the pinned tag is what ends up running.
+    check('rendered operator image tag', 'failed', `the chart renders image tag ${op.renderedTag} but expects ${op.expectedVersion} (${op.expectedFrom}): is an image tag pinned in the values?`);
+  }
+  if (!running) {
+    check(name, 'passed', `fresh install of ${op.expectedVersion}`);
+    return [];
+  }
+  const skip = minorSkipProblem(running, op.expectedVersion);
+  if (skip && !inputs.allowMinorSkip) {
+    check(name, 'failed', `${running} -> ${op.expectedVersion}`);
+    return [skip];
+  }
+  check(name, 'passed', `${running} -> ${op.expectedVersion}${skip ? ' (allowed by allow-minor-skip)' : ''}`);
+  return [];
+}
+
+function verifyOperator(op: OperatorTarget, running: Awaited<ReturnType<typeof readRunningOperator>>): string[] {
+  if (!running) return [`the operator Deployment ${op.namespace}/${op.name} does not exist after the install; check operator-deployment / operator-namespace.`];
+  const problems: string[] = [];
+  if (op.expectedVersion && !sameVersion(running.version, op.expectedVersion)) {
+    const pinned = op.renderedTag && !sameVersion(op.renderedTag, op.expectedVersion) ? ` The chart rendered image tag ${op.renderedTag}: an image tag pinned in the values overrides the chart's version.` : '';
+    const unmanaged = op.managedByChart ? '' : ' The Deployment is not part of the chart, so the install did not change it.';
+    problems.push(`the operator ${op.namespace}/${op.name} runs ${running.version} (image ${running.image}) but ${op.expectedVersion} is expected (${op.expectedFrom}).${pinned}${unmanaged}`);
+  }
+  if (!running.available) problems.push(`the operator ${op.namespace}/${op.name} is not available: ${running.problems.join('; ')}.`);
+  const stale = running.podImages.filter((i) => i !== running.image);
+  if (!problems.length && stale.length) problems.push(`operator pods still run ${stale.join(', ')} besides ${running.image}: the rollout has not finished.`);
+  return problems;
+}
+
+function operatorSelector(rendered: Awaited<ReturnType<typeof renderChart>>, op: OperatorTarget): { namespace: string; labelSelector: string }[] {
+  const d = rendered.find((r) => r.object.kind === 'Deployment' && r.object.metadata.name === op.name);
+  const labels = (d?.object.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels;
+  return labels ? [{ namespace: op.namespace, labelSelector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') }] : [];
+}
+
+export function upgradeArgs(inputs: PlatformInputs): string[] {
+  const args = ['upgrade', inputs.release, inputs.chart, '--install', '--namespace', inputs.namespace];
+  // Helm's own timeout, nested inside the step's timeout-minutes: helm rolls back on expiry
+  // instead of being killed mid-wait. CRDs are ours (crds.ts), so helm skips them.
+  args.push('--timeout', `${Math.round(inputs.helmTimeoutMs / 1000)}s`, '--skip-crds');
+  if (inputs.createNamespace) args.push('--create-namespace');
+  if (inputs.atomic) args.push('--rollback-on-failure'); // Helm 4's name for --atomic
+  if (inputs.wait) args.push(`--wait=${inputs.wait}`);
+  args.push(...valueArgs(inputs.valuesFiles, inputs.set));
+  return args;
+}
+
+async function releaseStatus(helm: Helm, inputs: PlatformInputs): Promise<ReleaseSnapshot> {
+  const res = await helm.run(['status', inputs.release, '--namespace', inputs.namespace, '-o', 'json'], { allowFailure: true });
+  if (res.exitCode !== 0) {
+    if (/not found/i.test(res.stderr)) return {};
+    throw new HelmError(['status', inputs.release], res);
+  }
+  const s = JSON.parse(res.stdout) as { version?: number; info?: { status?: string }; chart?: { metadata?: { version?: string } } };
+  return { revision: s.version, status: s.info?.status, chartVersion: s.chart?.metadata?.version };
+}
+

@@ -1,0 +1,4 @@
+import * as core from '@actions/core';
+import { run } from '../lib/platform/run.js';
+
+await run(core);
