@@ -2,8 +2,11 @@
 // state in `.playground/` (env, pid, log, data/).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { REPO_ROOT } from './playground.js';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Kept free of playground imports: the CLI must start fast.
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const stateDir = resolve(process.env.PLAYGROUND_STATE_DIR ?? join(REPO_ROOT, '.playground'));
 const pidFile = join(stateDir, 'pid');
