@@ -1,0 +1,149 @@
+// Compare phase (schema snapshot + every table's row count) on one real Postgres with
+// BENCH_TABLES tables (default 1,000) holding BENCH_ROWS rows in total (default 10 million),
+// timed three ways in one run:
+//   (a) reference: one `psql -c "select count(*) ..."` process per table, in sequence (the shell drill),
+//   (b) one parallel pass: snapshotSchema + countRows exact, concurrency BENCH_CONCURRENCY (4),
+//   (c) snapshotSchema + countRows auto (exact below BENCH_AUTO_EXACT_MAX_BYTES) and estimate.
+// Table sizes are Zipf-skewed like real databases: a few large tables, a long tail of small ones.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pLimit from 'p-limit';
+import { ReadOnlyDb } from '../../actions/lib/postgres/readonly.js';
+import { countRows, type CountMode, type TableCount } from '../../actions/lib/postgres/rowcounts.js';
+import { snapshotSchema, userTables } from '../../actions/lib/postgres/schema.js';
+import { PG_BIN, startPgServer } from '../postgres/pg-server.js';
+
+const run = promisify(execFile);
+
+function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
+  return n;
+}
+
+/** Rows per table, Zipf (1/rank) weights, summing exactly to `total`. */
+function zipfSizes(tables: number, total: number): number[] {
+  const weights = Array.from({ length: tables }, (_, i) => 1 / (i + 1));
+  const sum = weights.reduce((a, b) => a + b, 0);
+  const sizes = weights.map((w) => Math.floor((total * w) / sum));
+  let rest = total - sizes.reduce((a, b) => a + b, 0);
+  for (let i = 0; rest > 0; i = (i + 1) % tables, rest--) sizes[i]++;
+  return sizes;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+export async function benchCompare(log: (line: string) => void): Promise<Record<string, number>> {
+  const tableCount = envInt('BENCH_TABLES', 1000);
+  const totalRows = envInt('BENCH_ROWS', 10_000_000);
+  const concurrency = envInt('BENCH_CONCURRENCY', 4);
+  // 16 MiB puts the largest few tables of the default data set above the auto threshold.
+  const autoExactMaxBytes = envInt('BENCH_AUTO_EXACT_MAX_BYTES', 16 * 1024 * 1024);
+  const sizes = zipfSizes(tableCount, totalRows);
+  const name = (i: number) => `t${String(i + 1).padStart(4, '0')}`;
+
+  const server = await startPgServer({ synchronous_commit: 'off', shared_buffers: '256MB', max_wal_size: '4GB' });
+  try {
+    await server.createDatabase('bench');
+    const loadStarted = performance.now();
+    const setup = await server.admin('bench');
+    await setup.query(`DO $$ BEGIN FOR i IN 1..${tableCount} LOOP
+      EXECUTE format('CREATE TABLE t%s (id bigint NOT NULL, customer int NOT NULL, note text, at timestamptz NOT NULL DEFAULT now())', lpad(i::text, 4, '0'));
+    END LOOP; END $$`);
+    // Two loaders (two cores): bulk INSERT ... SELECT, then the primary key built once per table.
+    const loaders = [setup, await server.admin('bench')];
+    const free = [...loaders];
+    const limit = pLimit(loaders.length);
+    await Promise.all(
+      sizes.map((rows, i) =>
+        limit(async () => {
+          const client = free.pop()!;
+          try {
+            await client.query(
+              `INSERT INTO ${name(i)} (id, customer, note) SELECT g, g % 5000, 'order note ' || g FROM generate_series(1, ${rows}) g;
+               ALTER TABLE ${name(i)} ADD PRIMARY KEY (id)`,
+            );
+          } finally {
+            free.push(client);
+          }
+        }),
+      ),
+    );
+    await setup.query('ANALYZE');
+    const loadMs = performance.now() - loadStarted;
+    const [{ bytes }] = (await setup.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes')).rows;
+    log(`data: ${tableCount} tables, ${totalRows} rows (largest ${sizes[0]}, smallest ${sizes[tableCount - 1]}), ` +
+      `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB, loaded in ${seconds(loadMs)}`);
+
+    const conn = { host: server.host, port: server.port, user: 'postgres', password: '', database: 'bench' };
+    const db = new ReadOnlyDb(conn, { statementTimeoutMs: 120_000, poolSize: concurrency });
+    try {
+      // Warm the caches once so no method pays for the first read from disk.
+      await countRows(db, userTables(await snapshotSchema(db)), { mode: 'exact', concurrency });
+
+      // (a) Reference: list the tables with one psql, then one psql per table, in sequence.
+      const refStarted = performance.now();
+      const psql = (sql: string) =>
+        run(`${PG_BIN}/psql`, ['-X', '-At', '-h', conn.host, '-p', String(conn.port), '-U', conn.user, '-d', conn.database, '-c', sql]);
+      const listed = (await psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).stdout.trim().split('\n');
+      let refTotal = 0;
+      for (const table of listed) refTotal += Number((await psql(`SELECT count(*) FROM public."${table}"`)).stdout.trim());
+      const referenceMs = performance.now() - refStarted;
+      log(`(a) reference, ${listed.length + 1} psql processes in sequence: ${seconds(referenceMs)} (total ${refTotal} rows)`);
+
+      const pass = async (mode: CountMode) => {
+        const started = performance.now();
+        const snap = await snapshotSchema(db);
+        const snapshotMs = performance.now() - started;
+        const counts = await countRows(db, userTables(snap), { mode, concurrency, autoExactMaxBytes });
+        return { ms: performance.now() - started, snapshotMs, counts };
+      };
+      const summary = (counts: TableCount[]) => {
+        const exactTables = counts.filter((c) => c.method === 'exact').length;
+        const errors = counts.filter((c) => c.error).length;
+        const total = counts.reduce((a, c) => a + (Number.isFinite(c.rows) ? c.rows : 0), 0);
+        const byName = new Map(sizes.map((rows, i) => [name(i), rows]));
+        const maxError = Math.max(...counts.map((c) => Math.abs(c.rows - byName.get(c.table)!) / Math.max(1, byName.get(c.table)!)));
+        return { exactTables, errors, total, maxError };
+      };
+
+      const parallel = await pass('exact');
+      const p = summary(parallel.counts);
+      log(`(b) snapshot + exact counts, concurrency ${concurrency}: ${seconds(parallel.ms)} ` +
+        `(snapshot ${seconds(parallel.snapshotMs)}; total ${p.total} rows, ${p.errors} errors)`);
+      const auto = await pass('auto');
+      const a = summary(auto.counts);
+      log(`(c) snapshot + auto counts (exact below ${(autoExactMaxBytes / 2 ** 20).toFixed(0)} MiB): ${seconds(auto.ms)} ` +
+        `(${a.exactTables} exact, ${tableCount - a.exactTables} estimated; max estimate error ${(a.maxError * 100).toFixed(2)} %)`);
+      const estimate = await pass('estimate');
+      const e = summary(estimate.counts);
+      log(`(c') snapshot + estimate counts: ${seconds(estimate.ms)} (max estimate error ${(e.maxError * 100).toFixed(2)} %)`);
+
+      if (refTotal !== totalRows || p.total !== totalRows || p.errors || a.errors || e.errors) {
+        throw new Error(`counts disagree with the data: reference ${refTotal}, parallel ${p.total}, expected ${totalRows}`);
+      }
+      const ratio = (x: number) => Math.round((referenceMs / x) * 10) / 10;
+      log(`ratios: a/b = ${ratio(parallel.ms)}x, a/c(auto) = ${ratio(auto.ms)}x, a/c(estimate) = ${ratio(estimate.ms)}x`);
+      return {
+        tables: tableCount,
+        rows: totalRows,
+        load_ms: Math.round(loadMs),
+        reference_ms: Math.round(referenceMs),
+        parallel_exact_ms: Math.round(parallel.ms),
+        snapshot_ms: Math.round(parallel.snapshotMs),
+        auto_ms: Math.round(auto.ms),
+        estimate_ms: Math.round(estimate.ms),
+        ratio_reference_over_parallel: ratio(parallel.ms),
+        ratio_reference_over_auto: ratio(auto.ms),
+        ratio_reference_over_estimate: ratio(estimate.ms),
+        auto_max_estimate_error_pct: Math.round(a.maxError * 10_000) / 100,
+      };
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await server.stop();
+  }
+}
