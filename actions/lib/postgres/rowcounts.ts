@@ -4,6 +4,7 @@
 import pLimit from 'p-limit';
 import { messageOf } from '../errors.js';
 import { qualifiedIdent } from './ident.js';
+import { describeLock, exclusiveLocks, isTimeout } from './locks.js';
 import type { ReadOnlyDb } from './readonly.js';
 import type { TableRef } from './schema.js';
 
@@ -39,21 +40,43 @@ interface TableStats {
   size: number;
 }
 
-// Values as parameters (two parallel arrays), never spliced; identifiers are compared, not quoted.
-const STATS_SQL = `SELECT t.schema, t.name, c.reltuples::float8 AS reltuples, pg_relation_size(c.oid)::float8 AS size
-  FROM unnest($1::text[], $2::text[]) AS t(schema, name)
-  JOIN pg_namespace n ON n.nspname = t.schema
-  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.name AND c.relkind IN ('r', 'p', 'm')`;
+// Values as parameters (two parallel arrays), never spliced. pg_relation_size waits for a table held
+// ACCESS EXCLUSIVE (and would time out the whole query), so such tables are sized from relpages, and
+// a retry sizes every table from relpages should a lock appear between the two reads.
+function statsSql(sizeFromRelpagesOnly: boolean): string {
+  const relpagesBytes = `c.relpages::float8 * current_setting('block_size')::float8`;
+  const size = sizeFromRelpagesOnly
+    ? relpagesBytes
+    : `CASE WHEN c.oid IN (SELECT relation FROM locked) THEN ${relpagesBytes} ELSE pg_relation_size(c.oid)::float8 END`;
+  return `WITH locked AS MATERIALIZED (
+      SELECT l.relation FROM pg_locks l
+       WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+    SELECT t.schema, t.name, c.reltuples::float8 AS reltuples, ${size} AS size
+      FROM unnest($1::text[], $2::text[]) AS t(schema, name)
+      JOIN pg_namespace n ON n.nspname = t.schema
+      JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.name AND c.relkind IN ('r', 'p', 'm')`;
+}
 
 const key = (schema: string, name: string) => `${schema}\0${name}`;
 
-async function exactCount(db: ReadOnlyDb, t: TableRef): Promise<TableCount> {
+async function exactCount(db: ReadOnlyDb, t: TableRef): Promise<{ count: TableCount; timedOut: boolean }> {
   const started = performance.now();
   try {
     const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualifiedIdent(t.schema, t.name)}`);
-    return { schema: t.schema, table: t.name, rows: Number(row.n), method: 'exact', ms: performance.now() - started };
+    const count: TableCount = { schema: t.schema, table: t.name, rows: Number(row.n), method: 'exact', ms: performance.now() - started };
+    return { count, timedOut: false };
   } catch (err) {
-    return failed(t, 'exact', performance.now() - started, messageOf(err));
+    return { count: failed(t, 'exact', performance.now() - started, messageOf(err)), timedOut: isTimeout(err) };
+  }
+}
+
+/** Say which timed-out tables were blocked by another session's ACCESS EXCLUSIVE lock. */
+async function explainTimeouts(db: ReadOnlyDb, counts: TableCount[]): Promise<void> {
+  const locks = await exclusiveLocks(db);
+  for (const c of counts) {
+    const lock = locks.find((l) => l.schema === c.schema && l.name === c.table);
+    if (lock) c.error = `${c.error} (${describeLock(lock)})`;
   }
 }
 
@@ -76,9 +99,12 @@ export async function countRows(db: ReadOnlyDb, tables: TableRef[], opts: CountO
   } else {
     const maxExact = opts.autoExactMaxBytes ?? DEFAULT_AUTO_EXACT_MAX_BYTES;
     const started = performance.now();
+    const names = [tables.map((t) => t.schema), tables.map((t) => t.name)];
     let stats: TableStats[];
     try {
-      stats = await db.query<TableStats>(STATS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.name)]);
+      stats = await db
+        .query<TableStats>(statsSql(false), names)
+        .catch((err: unknown) => (isTimeout(err) ? db.query<TableStats>(statsSql(true), names) : Promise.reject(err)));
     } catch (err) {
       const ms = performance.now() - started;
       return tables.map((t) => failed(t, 'estimate', ms, `reading pg_class statistics: ${messageOf(err)}`));
@@ -95,14 +121,18 @@ export async function countRows(db: ReadOnlyDb, tables: TableRef[], opts: CountO
   }
 
   const limit = pLimit(opts.concurrency);
+  const timedOut: TableCount[] = [];
   await Promise.all(
     toCountExactly.map((t) =>
       limit(async () => {
         if (opts.signal?.aborted) return;
-        results.set(key(t.schema, t.name), await exactCount(db, t));
+        const { count, timedOut: late } = await exactCount(db, t);
+        results.set(key(t.schema, t.name), count);
+        if (late) timedOut.push(count);
       }),
     ),
   );
   if (opts.signal?.aborted) throw new Error(`row counting aborted: ${messageOf(opts.signal.reason ?? 'aborted')}`);
+  if (timedOut.length) await explainTimeouts(db, timedOut);
   return tables.map((t) => results.get(key(t.schema, t.name))!);
 }

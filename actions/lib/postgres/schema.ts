@@ -2,7 +2,9 @@
 // (live vs restored). One catalog query per object class, all in one REPEATABLE READ
 // READ ONLY transaction, so 1,000 tables cost the same eight round trips as ten and every
 // class is read from the same catalog state.
+import { messageOf } from '../errors.js';
 import { displayName } from './ident.js';
+import { describeLock, exclusiveLocks, isTimeout } from './locks.js';
 import type { ReadOnlyDb } from './readonly.js';
 
 export interface TableRef {
@@ -166,6 +168,18 @@ function columnDefault(row: { default: string | null; identity: string; generate
 }
 
 export async function snapshotSchema(db: ReadOnlyDb, opts: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+  try {
+    return await readSnapshot(db, opts);
+  } catch (err) {
+    if (!isTimeout(err)) throw err;
+    // pg_get_*def and pg_table_size wait for a table held ACCESS EXCLUSIVE: say which one.
+    const locks = await exclusiveLocks(db);
+    const why = locks.length ? `: ${locks.map(describeLock).join('; ')}` : '';
+    throw new Error(`schema snapshot of database '${db.conn.database}' timed out (${messageOf(err)})${why}`, { cause: err });
+  }
+}
+
+async function readSnapshot(db: ReadOnlyDb, opts: SnapshotOptions): Promise<SchemaSnapshot> {
   const params = [[...SYSTEM_SCHEMAS, ...(opts.excludeSchemas ?? [])], opts.includeSchemas ?? null];
   return db.transaction(async (q) => {
     const [{ database }] = await q<{ database: string }>(SQL.database);
