@@ -144,6 +144,25 @@ describe('countRows', () => {
     expect(counts[0].error).toBeUndefined();
   });
 
+  it('a table held ACCESS EXCLUSIVE by another session: estimates still work, its exact count names the lock', async () => {
+    const locker = await server.admin('live');
+    await locker.query('BEGIN; LOCK TABLE app.small IN ACCESS EXCLUSIVE MODE');
+    const [{ pid }] = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+    try {
+      const db = readOnly('live', { statementTimeoutMs: 400, poolSize: 2 });
+      const estimates = byName(await countRows(db, tables, { mode: 'estimate', concurrency: 2 }));
+      expect(estimates['app.small']).toMatchObject({ rows: ROWS['app.small'], method: 'estimate' });
+      expect(Object.values(estimates).filter((c) => c.error)).toEqual([]);
+      const auto = byName(await countRows(db, tables, { mode: 'auto', concurrency: 2 }));
+      expect(auto['app.small'].error).toBe(
+        `canceling statement due to statement timeout (app.small is locked ACCESS EXCLUSIVE by backend pid ${pid})`,
+      );
+      expect(auto['app.big']).toMatchObject({ rows: ROWS['app.big'] });
+    } finally {
+      await locker.query('ROLLBACK');
+    }
+  });
+
   it('a table that does not exist yields an error in every mode', async () => {
     const ghost = [{ schema: 'app', name: 'ghost' }];
     const db = readOnly('live');

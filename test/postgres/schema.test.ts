@@ -159,6 +159,25 @@ describe('snapshotSchema', () => {
     expect(onlyPublic.indexes).toEqual([]);
   });
 
+  it('a table held ACCESS EXCLUSIVE fails the snapshot with the table and the holder named', async () => {
+    const locker = await server.admin('live');
+    await locker.query('BEGIN; LOCK TABLE app.orders IN ACCESS EXCLUSIVE MODE');
+    const [{ pid }] = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+    try {
+      const db = new ReadOnlyDb(
+        { host: server.host, port: server.port, user: 'postgres', password: '', database: 'live' },
+        { statementTimeoutMs: 300 },
+      );
+      dbs.push(db);
+      await expect(snapshotSchema(db)).rejects.toThrow(
+        `schema snapshot of database 'live' timed out (canceling statement due to statement timeout): ` +
+          `app.orders is locked ACCESS EXCLUSIVE by backend pid ${pid}`,
+      );
+    } finally {
+      await locker.query('ROLLBACK');
+    }
+  });
+
   it('is deterministic', async () => {
     expect(await snapshotSchema(readOnly('live'))).toEqual(snap);
   });
