@@ -22,7 +22,7 @@ describe('compareCounts', () => {
       opts,
     );
     expect(atEdge).toEqual({ schema: 'app', table: 'a', live: 1000, other: 900, allowed: 100, within: true });
-    expect(over).toMatchObject({ within: false, allowed: 100, note: 'app.b differs by 101 rows, more than the 100 allowed' });
+    expect(over).toMatchObject({ within: false, allowed: 100, note: 'differs by 101 rows, more than the 100 allowed' });
     expect(tinyUnderFloor).toMatchObject({ within: true, allowed: 5 });
     expect(tinyOverFloor).toMatchObject({ within: false, allowed: 5 });
     expect(grew).toMatchObject({ within: true });
@@ -42,6 +42,11 @@ describe('compareCounts', () => {
     ]);
     expect(result[1]).not.toHaveProperty('live');
     expect(result[1].other).toBe(3);
+  });
+
+  it('allowed is whole rows: 10 % of 15 allows 1, not 1.5', () => {
+    const [c] = compareCounts([count('a', 15)], [count('a', 13)], { tolerance: 0.1, floor: 0 });
+    expect(c).toMatchObject({ allowed: 1, within: false });
   });
 
   it('notes estimates', () => {

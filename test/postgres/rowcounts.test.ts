@@ -237,7 +237,7 @@ describe('live vs restored counts', () => {
         other: 14_000,
         allowed: 2000,
         within: false,
-        note: 'app.big differs by 6000 rows, more than the 2000 allowed',
+        note: 'differs by 6000 rows, more than the 2000 allowed',
       },
     ]);
     expect(comparisons.find((c) => c.table === 'small')).toMatchObject({ live: 10, other: 9, allowed: 10, within: true });

@@ -1,7 +1,6 @@
 // Judge two sets of row counts (live vs restored, publisher vs subscriber) table by table:
 // within when |other − live| <= max(tolerance × live, floor). A relative tolerance lets busy
 // tables move between the two reads; the absolute floor keeps tiny tables from alarming.
-import { displayName } from './ident.js';
 import type { TableCount } from './rowcounts.js';
 
 export interface CountComparison {
@@ -10,7 +9,7 @@ export interface CountComparison {
   /** Undefined when the table is absent or its count failed on that side. */
   live?: number;
   other?: number;
-  /** The largest difference accepted for this table. */
+  /** The largest difference accepted for this table, in whole rows. */
   allowed: number;
   within: boolean;
   note?: string;
@@ -49,7 +48,8 @@ export function compareCounts(live: TableCount[], other: TableCount[], opts: Com
     const [schema, table] = k.split('\0');
     const liveRows = usable(l) ? l.rows : undefined;
     const otherRows = usable(o) ? o.rows : undefined;
-    const allowed = Math.max(opts.tolerance * (liveRows ?? 0), opts.floor);
+    // Counts are integers, so flooring changes no verdict and keeps the figure readable.
+    const allowed = Math.floor(Math.max(opts.tolerance * (liveRows ?? 0), opts.floor));
     const base = {
       schema,
       table,
@@ -63,7 +63,7 @@ export function compareCounts(live: TableCount[], other: TableCount[], opts: Com
     const diff = Math.abs(otherRows! - liveRows!);
     const within = diff <= allowed;
     const notes: string[] = [];
-    if (!within) notes.push(`${displayName(schema, table)} differs by ${diff} rows, more than the ${Math.floor(allowed)} allowed`);
+    if (!within) notes.push(`differs by ${diff} rows, more than the ${allowed} allowed`);
     if (l!.method === 'estimate' && o!.method === 'estimate') notes.push('both counts are estimates (pg_class.reltuples)');
     else if (l!.method === 'estimate') notes.push('live count is an estimate (pg_class.reltuples)');
     else if (o!.method === 'estimate') notes.push('other count is an estimate (pg_class.reltuples)');
