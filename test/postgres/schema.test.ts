@@ -89,7 +89,7 @@ describe('snapshotSchema', () => {
     expect(customers).toMatchObject({ kind: 'table', persistence: 'permanent', primaryKey: ['id'], replicaIdentity: 'default' });
     expect(customers.columns).toEqual([
       { name: 'id', type: 'bigint', notNull: true, default: 'GENERATED ALWAYS AS IDENTITY' },
-      { name: 'email', type: 'citext', notNull: true },
+      { name: 'email', type: 'public.citext', notNull: true }, // schema-qualified: search_path is pg_catalog
       { name: 'name', type: 'character varying(80)', notNull: false },
       { name: 'created', type: 'timestamp with time zone', notNull: true, default: 'now()' },
     ]);
@@ -118,7 +118,7 @@ describe('snapshotSchema', () => {
   it('captures indexes, constraints (PK, FK, unique, check), sequences, views and materialized views', () => {
     const index = (name: string) => snap.indexes.find((i) => i.name === name)?.definition;
     expect(index('orders_customer_idx')).toBe('CREATE INDEX orders_customer_idx ON app.orders USING btree (customer_id)');
-    expect(index('customers_name_trgm')).toBe('CREATE INDEX customers_name_trgm ON app.customers USING gin (name gin_trgm_ops)');
+    expect(index('customers_name_trgm')).toBe('CREATE INDEX customers_name_trgm ON app.customers USING gin (name public.gin_trgm_ops)');
     expect(index('order_totals_customer')).toMatch(/^CREATE UNIQUE INDEX order_totals_customer ON app.order_totals/);
     const constraint = (table: string, type: string) =>
       snap.constraints.filter((k) => k.table === table && k.type === type).map((k) => k.definition);
@@ -176,6 +176,18 @@ describe('snapshotSchema', () => {
     } finally {
       await locker.query('ROLLBACK');
     }
+  });
+
+  it('does not depend on the connecting role or its search_path', async () => {
+    const admin = await server.admin('live');
+    await admin.query(`CREATE ROLE app_user LOGIN; ALTER ROLE app_user SET search_path = app, public;
+      GRANT USAGE ON SCHEMA app, scratch TO app_user`);
+    const db = new ReadOnlyDb(
+      { host: server.host, port: server.port, user: 'app_user', password: '', database: 'live' },
+      { statementTimeoutMs: 10_000 },
+    );
+    dbs.push(db);
+    expect(diffSchemas(snap, await snapshotSchema(db))).toEqual([]);
   });
 
   it('is deterministic', async () => {

@@ -182,6 +182,9 @@ export async function snapshotSchema(db: ReadOnlyDb, opts: SnapshotOptions = {})
 async function readSnapshot(db: ReadOnlyDb, opts: SnapshotOptions): Promise<SchemaSnapshot> {
   const params = [[...SYSTEM_SCHEMAS, ...(opts.excludeSchemas ?? [])], opts.includeSchemas ?? null];
   return db.transaction(async (q) => {
+    // Definitions name every object schema-qualified, whatever the connecting role's search_path,
+    // so live (superuser) and restored (app user) snapshots compare like for like.
+    await q('SET LOCAL search_path = pg_catalog');
     const [{ database }] = await q<{ database: string }>(SQL.database);
     const extensions = await q<{ name: string; version: string }>(SQL.extensions);
     const schemas = await q<{ schema: string }>(SQL.schemas, params);
