@@ -1,5 +1,6 @@
 // The real kubectl (v1.34) and helm (v4) binaries against the emulated API server.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -113,6 +114,42 @@ describe('kubectl', () => {
     const missing = await kubectl('get', 'pod', 'nope');
     expect(missing.code).not.toBe(0);
     expect(missing.err).toContain('pods "nope" not found');
+  });
+});
+
+describe('kubectl port-forward', () => {
+  it('tunnels to the address the pod network registers, and 404s for a missing pod', async () => {
+    const echo = createServer((c) => c.pipe(c));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+    try {
+      await s.req('POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'echo' }, spec: { containers: [{ name: 'c', image: 'echo:1', ports: [{ containerPort: 7000 }] }] } });
+      expect((await kubectl('wait', '--for=condition=Ready', 'pod/echo', '--timeout=10s')).code).toBe(0); // port-forward needs a Running pod
+      s.network.register('default', 'echo', 7000, { host: '127.0.0.1', port: (echo.address() as AddressInfo).port });
+      const pf = spawn(KUBECTL, ['port-forward', 'pod/echo', ':7000'], { env });
+      try {
+        const local = await new Promise<number>((resolve, reject) => {
+          pf.stdout.on('data', (d: Buffer) => {
+            const m = /127\.0\.0\.1:(\d+) ->/.exec(d.toString());
+            if (m) resolve(Number(m[1]));
+          });
+          let err = '';
+          pf.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          pf.once('exit', () => reject(new Error(`kubectl port-forward exited: ${err}`)));
+        });
+        const reply = await new Promise<string>((resolve, reject) => {
+          const c = connect(local, '127.0.0.1', () => c.write('ping'));
+          c.once('data', (d) => (resolve(d.toString()), c.destroy()));
+          c.once('error', reject);
+        });
+        expect(reply).toBe('ping');
+      } finally {
+        pf.kill();
+      }
+      const missing = await kubectl('port-forward', 'pod/nope', ':7000');
+      expect(missing.err).toContain('not found');
+    } finally {
+      echo.close();
+    }
   });
 });
 

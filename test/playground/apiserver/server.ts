@@ -13,6 +13,7 @@ import { apiGroupDoc, apiGroupList, apiVersions, resourceList, versionInfo } fro
 import { Faults, RequestLog } from './faults.js';
 import { acceptsJson, sendError, sendJson, statusBody } from './http.js';
 import { openapiGroupVersion, openapiRoot } from './openapi.js';
+import { handlePortForwardUpgrade } from './portforward.js';
 import { servePodLog } from './podlog.js';
 import { handleResource, isWatch, type ResourceRequest } from './resources.js';
 import { MemStore } from './store.js';
@@ -197,12 +198,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       throw new ApiError(404, 'NotFound', `pods "${pod}" not found`, { name: pod, kind: 'pods' });
     }
     entry.status = 101;
-    // Loaded lazily: the port-forward protocol module is developed separately.
-    const modulePath = './portforward.js';
-    const mod = (await import(modulePath)) as {
-      handlePortForwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, o: { namespace: string; pod: string; resolve: (port: number) => { host: string; port: number } | undefined }): void;
-    };
-    mod.handlePortForwardUpgrade(req, socket, head, { namespace, pod, resolve: (port) => network.resolve(namespace, pod, port) });
+    handlePortForwardUpgrade(req, socket, head, { namespace, pod, resolve: (port) => network.resolve(namespace, pod, port) });
   }
 
   await new Promise<void>((resolve, reject) => {
