@@ -46,9 +46,10 @@ export function ownedKeys(secret: V1Secret | undefined): Record<string, string[]
 }
 
 /** Keys the add-on would write that are already there and not its own: set by hand, or by another add-on. */
-export function collisions(secret: V1Secret | undefined, addon: string, keys: readonly string[]): string[] {
+export function collisions(secret: V1Secret | undefined, addon: string, keys: readonly string[], leaving: readonly string[] = []): string[] {
   const owners = ownedKeys(secret);
-  const mine = new Set(owners[addon] ?? []);
+  // Keys of add-ons removed earlier in the same sync will be gone by the time this one injects.
+  const mine = new Set([addon, ...leaving].flatMap((a) => owners[a] ?? []));
   const present = new Set(Object.keys(secret?.data ?? {}).concat(Object.keys(secret?.stringData ?? {})));
   return keys.filter((k) => present.has(k) && !mine.has(k));
 }

@@ -50,13 +50,15 @@ export function planApp(decl: AppDeclaration, target: AppTarget, existing: Assoc
     return plan;
   }
   const envTarget = `Secret ${target.namespace}/${target.envSecret}`;
+  const declared = new Set(decl.addons.map((d) => d.addon));
+  const leaving = existing.filter((a) => !declared.has(a.addon)).map((a) => a.addon);
   for (const d of decl.addons) {
     const provider = providerOf(d.addon)!;
     const to = provider.variants[d.variant];
     const a = existing.find((x) => x.addon === d.addon);
     const item: PlanItem = { ...base(decl.name, d.addon, d.variant, provider.locality), action: 'create', kind: 'provision', destructive: false, changes: [], version: d.version };
     plan.items.push(item);
-    const clash = collisions(envSecret, d.addon, ENV_KEYS);
+    const clash = collisions(envSecret, d.addon, ENV_KEYS, leaving);
     if (!a || a.status !== 'active') {
       item.finishRemovalFirst = !!a && (a.status === 'deprovisioning' || a.variant !== d.variant);
       if (item.finishRemovalFirst) item.changes.push(`first finish removing the earlier ${a!.variant} attachment (${a!.status}${a!.reason ? `: ${a!.reason}` : ''})`);
@@ -97,7 +99,8 @@ export function planApp(decl: AppDeclaration, target: AppTarget, existing: Assoc
     item.kind = 'none';
     item.changes.push('up to date');
   }
-  const declared = new Set(decl.addons.map((d) => d.addon));
+  // Removals go first: an add-on replacing another (e.g. remote -> shared) injects the same keys.
+  const removals: PlanItem[] = [];
   for (const a of existing) {
     if (declared.has(a.addon)) continue;
     const item: PlanItem = { ...base(a.app, a.addon, a.variant, a.locality), action: 'remove', kind: 'remove', destructive: true, changes: [] };
@@ -108,8 +111,9 @@ export function planApp(decl: AppDeclaration, target: AppTarget, existing: Assoc
       item.destructive = false;
       item.changes.push(v.backend === 'dedicated' ? 'detach the Cluster and keep its data (reclaim: retain)' : 'keep the database, disable the role\'s login (reclaim: retain)');
     } else item.changes.push(v.backend === 'dedicated' ? 'DELETE the dedicated Cluster and its data' : 'terminate connections, DROP the database and role');
-    plan.items.push(item);
+    removals.push(item);
   }
+  plan.items.unshift(...removals);
   return plan;
 }
 

@@ -40,8 +40,13 @@ export async function run(core: Core): Promise<void> {
       kube.dispose();
     }
   } catch (err) {
-    if (err instanceof VerdictError) for (const r of err.reasons) core.error(r);
-    if (err instanceof DeclarationError) for (const p of err.problems) core.error(p);
-    core.setFailed(messageOf(err));
+    // Each reason is its own error annotation; the failure line then only counts them.
+    if (err instanceof VerdictError) {
+      for (const r of err.reasons) core.error(r);
+      core.setFailed(`${err.reasons.length} add-on change(s) failed; the other apps were synced.`);
+    } else if (err instanceof DeclarationError) {
+      for (const p of err.problems) core.error(p);
+      core.setFailed(`${err.problems.length} problem(s) in app.toml files; nothing was changed.`);
+    } else core.setFailed(messageOf(err));
   }
 }
