@@ -10,8 +10,12 @@ import { ConfigError, objectStoreConfig, toTarget, walArchiverPlugin } from './o
 
 const TERMINAL = new Set(['completed', 'failed']);
 
-/** barman prints "2026-11-22 00:23:44.123456+00:00"; Kubernetes wants RFC 3339 seconds. */
-export const barmanToIso = (t: string | undefined) => (t ? new Date(t.replace(' ', 'T')).toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined);
+/** barman-cloud-backup-list prints ctime-style local times ("Sun Nov 22 00:36:24 2026"). */
+export const barmanTime = (t: string | undefined) => (t ? new Date(t).getTime() : NaN);
+export const barmanToIso = (t: string | undefined) => {
+  const ms = barmanTime(t);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+};
 
 interface Resolved {
   target: BarmanTarget;
@@ -123,7 +127,7 @@ export class BackupController {
       s.timelineID = info.timeline;
     });
     store.recordEvent(backup, 'Normal', 'Completed', 'Backup completed');
-    const done = list.filter((b) => b.status === 'DONE').sort((a, b) => (a.end_time ?? '').localeCompare(b.end_time ?? ''));
+    const done = list.filter((b) => b.status === 'DONE').sort((a, b) => barmanTime(a.end_time) - barmanTime(b.end_time));
     const first = barmanToIso(done[0]?.end_time);
     this.recordOutcome(cluster, r, { ok: true, at: stoppedAt, first });
   }

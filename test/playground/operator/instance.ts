@@ -147,8 +147,11 @@ export class PgInstance {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.exited) throw new Error(`postgres exited during startup: ${lastLines(log)}`);
-      if (await this.ping()) return;
-      await sleep(100);
+      // postmaster.pid's status line says when connections are accepted; polling it instead of
+      // connecting keeps "the database system is starting up" noise out of the logs.
+      const status = readFileIfExists(join(this.pgdata, 'postmaster.pid'))?.split('\n')[7]?.trim();
+      if ((status === 'ready' || status === 'standby') && (await this.ping())) return;
+      await sleep(50);
     }
     throw new Error('postgres did not accept connections in time');
   }

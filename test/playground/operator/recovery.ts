@@ -13,14 +13,13 @@ import { userParameters } from './config.js';
 import { setOwnerPassword } from './bootstrap.js';
 import { normalizeTargetTime } from './webhook.js';
 import { sleep } from './proc.js';
+import { barmanTime } from './backup.js';
 
 const lsnValue = (lsn: string | undefined) => {
   const m = /^([0-9A-F]+)\/([0-9A-F]+)$/i.exec(lsn ?? '');
   return m ? BigInt(`0x${m[1]}`) * 2n ** 32n + BigInt(`0x${m[2]}`) : undefined;
 };
 
-/** barman's end_time looks like "2026-11-21 22:28:58.123456+00:00". */
-const barmanTime = (t: string | undefined) => (t ? Date.parse(t.replace(' ', 'T')) : NaN);
 
 export function chooseBackup(backups: BarmanBackupInfo[], target: any): BarmanBackupInfo | undefined {
   const done = backups.filter((b) => b.status === 'DONE').sort((a, b) => barmanTime(a.end_time) - barmanTime(b.end_time));
@@ -39,7 +38,8 @@ export function chooseBackup(backups: BarmanBackupInfo[], target: any): BarmanBa
 export function recoveryTargetSettings(t: any): Record<string, string> {
   const out: Record<string, string> = { recovery_target_action: 'promote' };
   if (!t) return out;
-  if (t.targetTime) out.recovery_target_time = normalizeTargetTime(t.targetTime);
+  // CNPG rewrites RFC 3339 into the form PostgreSQL parses ("2026-11-22 00:43:33.57+00").
+  if (t.targetTime) out.recovery_target_time = new Date(normalizeTargetTime(t.targetTime)).toISOString().replace('T', ' ').replace('Z', '+00');
   if (t.targetName) out.recovery_target_name = t.targetName;
   if (t.targetLSN) out.recovery_target_lsn = t.targetLSN;
   if (t.targetXID) out.recovery_target_xid = t.targetXID;
@@ -120,7 +120,7 @@ export async function runFullRecovery(ctx: Ctx, cluster: KubeObject, io: JobIO):
     inst.configure(userParameters(cluster), {
       ...inst.endpointSettings(),
       archive_mode: 'on',
-      archive_command: '/bin/false', // CNPG defers archiving to the instance pod
+      archive_command: '', // archiving waits for the instance pod (.ready files are kept for it)
       restore_command: `${restoreScript} %f %p`,
       ...recoveryTargetSettings(rec.recoveryTarget),
     });

@@ -117,10 +117,63 @@ export async function appQuery(env: TestEnv, clusterName: string, sql: string, p
   }
 }
 
-export function postgresPids(): string {
+/** Processes of the postgres user started for this environment (other suites share the machine). */
+export function postgresPids(dir: string): string {
   try {
-    return execFileSync('pgrep', ['-u', 'postgres', 'postgres']).toString().trim();
+    return execFileSync('pgrep', ['-u', 'postgres', '-f', dir]).toString().trim();
   } catch {
     return '';
   }
+}
+
+/** SQL as postgres on the primary through the pod network (needs enableSuperuserAccess). */
+export async function suQuery(env: TestEnv, clusterName: string, sql: string, params: unknown[] = [], database = 'app'): Promise<any[]> {
+  const c = env.store.get(CLUSTER, 'default', clusterName)!;
+  const secret = env.store.get('v1/secrets', 'default', `${clusterName}-superuser`)!;
+  const ep = env.api.network.resolve('default', c.status.currentPrimary, 5432)!;
+  const client = new pg.Client({ host: ep.host, port: ep.port, user: 'postgres', password: secretVal(secret, 'password'), database });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Switches WAL and waits until the segment holding everything so far is archived. */
+export async function archiveNow(env: TestEnv, clusterName: string): Promise<void> {
+  const [{ w }] = await suQuery(env, clusterName, 'SELECT pg_walfile_name(pg_current_wal_lsn()) AS w');
+  await suQuery(env, clusterName, 'SELECT pg_switch_wal()');
+  await waitFor(`archive of ${w}`, async () => {
+    const [a] = await suQuery(env, clusterName, 'SELECT last_archived_wal FROM pg_stat_archiver');
+    return a.last_archived_wal && a.last_archived_wal >= w;
+  }, 30_000, 200);
+}
+
+export const BACKUP = 'postgresql.cnpg.io/v1/backups';
+
+export function backup(name: string, clusterName: string, spec: Record<string, unknown> = {}): KubeObject {
+  return { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name, namespace: 'default' }, spec: { cluster: { name: clusterName }, ...spec } };
+}
+
+export function waitBackup(env: TestEnv, name: string, timeoutMs = 60_000): Promise<KubeObject> {
+  return waitFor(`backup ${name} done`, () => {
+    const b = env.store.get(BACKUP, 'default', name);
+    return b && ['completed', 'failed'].includes(b.status?.phase) ? b : undefined;
+  }, timeoutMs, 100);
+}
+
+export function jobFinished(env: TestEnv, name: string, timeoutMs = 60_000): Promise<KubeObject> {
+  return waitFor(`job ${name} finished`, () => {
+    const j = env.store.get('batch/v1/jobs', 'default', name);
+    return j?.status?.conditions?.some((c: any) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True') ? j : undefined;
+  }, timeoutMs, 100);
+}
+
+/** All logs of a job's pods. */
+export function jobLogs(env: TestEnv, jobName: string): string {
+  return env.store
+    .list('v1/pods', 'default', { labelSelector: `job-name=${jobName}` })
+    .items.map((p) => env.api.logs.read('default', p.metadata.name))
+    .join('\n');
 }
