@@ -55,7 +55,7 @@ export function comparisonReasons(c: DatabaseComparison): string[] {
     reasons.push(`database ${c.database}: ${c.schemaDifferences.length} schema difference(s): ${shown.join('; ')}${c.schemaDifferences.length > 5 ? '; ...' : ''}`);
   }
   if (c.outOfTolerance.length) {
-    const shown = c.outOfTolerance.slice(0, 5).map((x) => `${x.schema}.${x.table} live ${x.live ?? 'n/a'} vs restored ${x.other ?? 'n/a'} (allowed ±${x.allowed}${x.note ? `; ${x.note}` : ''})`);
+    const shown = c.outOfTolerance.slice(0, 5).map((x) => `${x.schema}.${x.table} live ${x.live ?? 'n/a'} vs restored ${x.other ?? 'n/a'} (allowed ±${x.allowed}${x.note && (x.live === undefined || x.other === undefined) ? `; ${x.note}` : ''})`);
     reasons.push(`database ${c.database}: ${c.outOfTolerance.length} table(s) out of row-count tolerance: ${shown.join('; ')}${c.outOfTolerance.length > 5 ? '; ...' : ''}`);
   }
   return reasons;

@@ -30,12 +30,15 @@ export function renderReport(r: DrillResult): string {
 
   if (r.phases.length || r.recoveryPhases) {
     out.push('### Phase timings\n');
-    const rows: unknown[][] = r.phases.map((p) => [p.phase, formatMs(p.ms)]);
+    const rows: unknown[][] = [];
     const rp = r.recoveryPhases;
-    if (rp) {
-      rows.push(['  recovery job running (after create)', secs(rp.jobRunningS)]);
-      rows.push(['  recovery job done (after create)', secs(rp.jobDoneS)]);
-      rows.push(['  instance ready (after create)', secs(rp.readyS)]);
+    for (const p of r.phases) {
+      rows.push([p.phase, formatMs(p.ms)]);
+      if (rp && p.phase.startsWith('wait for the recovery')) {
+        rows.push(['↳ recovery job running (after create)', secs(rp.jobRunningS)]);
+        rows.push(['↳ recovery job done (after create)', secs(rp.jobDoneS)]);
+        rows.push(['↳ instance ready (after create)', secs(rp.readyS)]);
+      }
     }
     out.push(markdownTable(['Phase', 'Time'], rows));
   }
@@ -92,6 +95,10 @@ export function renderReport(r: DrillResult): string {
           : 'Live counts were taken at the drill start and the restore replays to the end of the archive, so rows written on live after the last archived WAL are expected to be missing; the tolerance absorbs ongoing writes, a larger gap fails.') +
         '\n',
     );
+  }
+  if (r.recoveryLog) {
+    out.push('### Recovery job log (tail)\n');
+    out.push('```\n' + r.recoveryLog.replace(/```/g, "'''") + '\n```\n');
   }
   if (r.notes.length) {
     out.push('### Notes\n');

@@ -41,6 +41,8 @@ export interface DrillResult {
   databases: DatabaseComparison[];
   teardown?: TeardownResult;
   kept?: boolean;
+  /** Tail of the recovery Job's pod log when the recovery failed. */
+  recoveryLog?: string;
   /** Warnings worth reading (sweep results, Slack trouble, ...). */
   notes: string[];
   runUrl?: string;

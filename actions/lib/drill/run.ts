@@ -25,7 +25,7 @@ import { computeRpo, markLive, readReplayPoint, replayFromRecoveryLog, type Live
 import { notifyDrill } from './slack.js';
 import { sweepExpired } from './sweep.js';
 import { teardownCluster } from './teardown.js';
-import { jobLogTail, recoveryJobName, waitForRecovery, type RecoveryTimings } from './wait.js';
+import { jobLogTail, RecoveryFailed, recoveryJobName, waitForRecovery, type RecoveryTimings } from './wait.js';
 
 /** State shared with the post step. */
 export const State = {
@@ -289,7 +289,8 @@ class DrillSession {
         retry: this.retry,
         log: this.log,
       }).catch((err) => {
-        throw new VerdictError([messageOf(err)]);
+        if (err instanceof RecoveryFailed) result.recoveryLog = err.logTail;
+        throw err instanceof RecoveryFailed ? new VerdictError([err.message]) : err;
       });
       const since = (t?: number) => (t ? Math.round((t - timings.created) / 100) / 10 : undefined);
       result.rtoSeconds = since(timings.healthy);

@@ -135,10 +135,12 @@ export async function waitForRecovery(clients: KubeClients, namespace: string, n
   }
 }
 
+/** The last two error-like lines of a log (the cause is often one line above the final complaint). */
 function lastLine(tail: string): string {
   const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
-  const errorLine = [...lines].reverse().find((l) => /error|fatal|failed|denied|not found|invalid|could not/i.test(l));
-  return (errorLine ?? lines.at(-1) ?? '(empty log)').slice(0, 400);
+  const errors = lines.filter((l) => /error|fatal|failed|denied|not found|invalid|could not/i.test(l));
+  const picked = [...new Set(errors)].slice(-2);
+  return (picked.length ? picked.join(' | ') : lines.at(-1) ?? '(empty log)').slice(0, 600);
 }
 
 /** The last lines of the recovery Job's newest pod (container `full-recovery`). */

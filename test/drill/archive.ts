@@ -1,0 +1,38 @@
+// Fault injection in the playground bucket: s3rver keeps each object as `<key>._S3rver_object`
+// (plus metadata files) under <directory>/<bucket>/.
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PlaygroundHandle } from '../playground/types.js';
+import type { LiveCluster } from '../helpers/live-cluster.js';
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+
+/** Files of the live cluster's archive (under its prefix/server) whose path contains `part`. */
+export function archiveFiles(pgd: PlaygroundHandle, live: LiveCluster, part: string): string[] {
+  const prefix = live.destinationPath.replace(`s3://${pgd.s3.bucket}/`, '');
+  const root = join(pgd.s3.directory, pgd.s3.bucket, prefix, live.serverName);
+  return walk(root).filter((f) => f.includes(part));
+}
+
+/** Deletes one WAL segment (all its object files) from the archive. */
+export function deleteWal(pgd: PlaygroundHandle, live: LiveCluster, segment: string): string[] {
+  const files = archiveFiles(pgd, live, `/wals/${segment.slice(0, 16)}/${segment}`);
+  if (!files.length) throw new Error(`WAL ${segment} not found in the archive`);
+  for (const f of files) rmSync(f);
+  return files;
+}
+
+/** Overwrites the base backup's data with garbage. */
+export function corruptBaseBackup(pgd: PlaygroundHandle, live: LiveCluster, backupId: string): string[] {
+  const files = archiveFiles(pgd, live, `/base/${backupId}/`).filter((f) => /data\.tar[^/]*\._S3rver_object$/.test(f));
+  if (!files.length) throw new Error(`no data.tar for backup ${backupId}`);
+  for (const f of files) writeFileSync(f, Buffer.alloc(64 * 1024, 0x5a));
+  return files;
+}
