@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { execFileSync } from 'node:child_process';
 import { startS3 } from './s3.js';
 import { ProcessGroup } from './operator/proc.js';
 import { PgInstance, ensurePostgresDir, writePostgresFile } from './operator/instance.js';
 import { Barman, writeWalArchiveScript, writeWalRestoreScript, type BarmanTarget } from './operator/barman.js';
 import type { S3Handle } from './types.js';
+import { postgresPids } from './operator/testing.js';
 
 let dir: string;
 let s3: S3Handle;
@@ -86,12 +86,6 @@ describe('process layer', () => {
     src.releaseSocketDir();
     dst.releaseSocketDir();
     expect(existsSync(src.socketDir)).toBe(false);
-    let pids = '';
-    try {
-      pids = execFileSync('pgrep', ['-u', 'postgres', 'postgres']).toString();
-    } catch {
-      /* none */
-    }
-    expect(pids).toBe('');
+    expect(postgresPids(dir)).toBe('');
   });
 });
