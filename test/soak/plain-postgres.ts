@@ -9,8 +9,9 @@ import pg from 'pg';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
-function asPostgres(cmd: string, args: string[]): string {
-  return execFileSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/${cmd}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+// The postmaster pg_ctl starts inherits pg_ctl's stdio: pipes there would never reach EOF.
+function asPostgres(cmd: string, args: string[], output: 'pipe' | 'ignore' = 'pipe'): string {
+  return execFileSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/${cmd}`, ...args], { encoding: 'utf8', stdio: ['ignore', output, output] }) ?? '';
 }
 
 export function freePort(): Promise<number> {
@@ -55,7 +56,7 @@ export class PlainPostgres {
     };
     appendFileSync(join(server.pgdata, 'postgresql.conf'), Object.entries(conf).map(([k, v]) => `${k} = '${v}'`).join('\n') + '\n');
     writeFileSync(join(server.pgdata, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n');
-    asPostgres('pg_ctl', ['-D', server.pgdata, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+    asPostgres('pg_ctl', ['-D', server.pgdata, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start'], 'ignore');
     return server;
   }
 

@@ -1,0 +1,90 @@
+// Test fixture: a soak between a publisher (a plain PostgreSQL server) and a subscriber
+// (a plain server, or a playground cluster's primary reached as superuser): schema on both
+// sides, a publication, a subscription, and helpers to wait for states.
+import type pg from 'pg';
+import type { PlainPostgres } from './plain-postgres.js';
+
+export const PUBLICATION = 'soak_pub';
+export const SUBSCRIPTION = 'soak_sub';
+export const REPL_USER = 'soak_repl';
+export const REPL_PASSWORD = 'repl-pw-7f3a9c';
+
+/** Runs SQL as a superuser in a given database (the subscriber side may be any server). */
+export type Sql = <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+export const BASE_TABLES = ['orders', 'items', 'events'];
+
+export const SCHEMA_SQL = `
+CREATE TABLE public.orders (id bigint PRIMARY KEY, amount int NOT NULL);
+CREATE TABLE public.items (id bigint PRIMARY KEY, name text);
+CREATE TABLE public.events (happened timestamptz NOT NULL, payload text);
+ALTER TABLE public.events REPLICA IDENTITY FULL;
+CREATE UNLOGGED TABLE public.cache (k text PRIMARY KEY, v text);
+`;
+
+/** Publisher database `app` with schema, data, a replication role and the publication. */
+export async function setUpPublisher(pub: PlainPostgres): Promise<Sql> {
+  await pub.query('CREATE DATABASE app');
+  const sql: Sql = (s, p) => pub.query(s, p, 'app');
+  await sql(SCHEMA_SQL);
+  await sql(`INSERT INTO orders SELECT g, g * 10 FROM generate_series(1, 500) g`);
+  await sql(`INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 50) g`);
+  await sql(`INSERT INTO events SELECT now(), 'e' || g FROM generate_series(1, 30) g`);
+  await sql(`CREATE ROLE ${REPL_USER} LOGIN REPLICATION PASSWORD '${REPL_PASSWORD}'`);
+  await sql(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${REPL_USER}`);
+  await sql(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${REPL_USER}`);
+  await sql(`CREATE PUBLICATION ${PUBLICATION} FOR TABLE orders, items, events`);
+  return sql;
+}
+
+export function publisherConninfo(pub: PlainPostgres): string {
+  return `host=127.0.0.1 port=${pub.port} user=${REPL_USER} password=${REPL_PASSWORD} dbname=app`;
+}
+
+/** Schema and subscription on the subscriber (sql runs as superuser in its app database). */
+export async function setUpSubscriber(sql: Sql, pub: PlainPostgres, owner?: string): Promise<void> {
+  await sql(SCHEMA_SQL);
+  if (owner) for (const t of [...BASE_TABLES, 'cache']) await sql(`ALTER TABLE public.${t} OWNER TO ${owner}`);
+  await sql(`CREATE SUBSCRIPTION ${SUBSCRIPTION} CONNECTION '${publisherConninfo(pub)}' PUBLICATION ${PUBLICATION}`);
+  await waitFor('all tables ready', async () => allReady(sql));
+}
+
+export async function allReady(sql: Sql): Promise<boolean> {
+  const rows = await sql<{ state: string }>(
+    `SELECT sr.srsubstate AS state FROM pg_subscription_rel sr JOIN pg_subscription s ON s.oid = sr.srsubid WHERE s.subname = $1`,
+    [SUBSCRIPTION],
+  );
+  return rows.length > 0 && rows.every((r) => r.state === 'r');
+}
+
+/** Waits until the subscriber has applied everything the publisher has written so far. */
+export async function waitCaughtUp(pubSql: Sql, subSql: Sql): Promise<void> {
+  const [{ lsn }] = await pubSql<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+  await waitFor('subscriber caught up', async () => {
+    const [w] = await subSql<{ ok: boolean }>(`SELECT latest_end_lsn >= $1::pg_lsn AS ok FROM pg_stat_subscription WHERE subname = $2 AND relid IS NULL`, [lsn, SUBSCRIPTION]);
+    const [slot] = await pubSql<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $2`, [lsn, SUBSCRIPTION]);
+    return !!w?.ok && !!slot?.ok;
+  });
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Generates WAL quickly: a write, then a segment switch, n times. */
+export async function burnWal(pubSql: Sql, segments: number): Promise<void> {
+  for (let i = 0; i < segments; i++) {
+    await pubSql(`INSERT INTO items VALUES (100000 + ${i} + (random() * 1e9)::bigint, 'wal')`);
+    await pubSql('SELECT pg_switch_wal()');
+  }
+}
