@@ -8,12 +8,33 @@ interface CrdDef {
   plural: string;
   kind: string;
   shortNames: string[];
+  columns?: Array<[string, string, string]>; // name, type, jsonPath (kubectl get columns, as upstream)
 }
 
+const age: [string, string, string] = ['Age', 'date', '.metadata.creationTimestamp'];
+
 const CRDS: CrdDef[] = [
-  { group: 'postgresql.cnpg.io', plural: 'clusters', kind: 'Cluster', shortNames: ['cluster'] },
-  { group: 'postgresql.cnpg.io', plural: 'backups', kind: 'Backup', shortNames: ['backup'] },
-  { group: 'postgresql.cnpg.io', plural: 'scheduledbackups', kind: 'ScheduledBackup', shortNames: ['scheduledbackup'] },
+  {
+    group: 'postgresql.cnpg.io',
+    plural: 'clusters',
+    kind: 'Cluster',
+    shortNames: ['cluster'],
+    columns: [age, ['Instances', 'integer', '.status.instances'], ['Ready', 'integer', '.status.readyInstances'], ['Status', 'string', '.status.phase'], ['Primary', 'string', '.status.currentPrimary']],
+  },
+  {
+    group: 'postgresql.cnpg.io',
+    plural: 'backups',
+    kind: 'Backup',
+    shortNames: ['backup'],
+    columns: [age, ['Cluster', 'string', '.spec.cluster.name'], ['Method', 'string', '.spec.method'], ['Phase', 'string', '.status.phase'], ['Error', 'string', '.status.error']],
+  },
+  {
+    group: 'postgresql.cnpg.io',
+    plural: 'scheduledbackups',
+    kind: 'ScheduledBackup',
+    shortNames: ['scheduledbackup'],
+    columns: [age, ['Cluster', 'string', '.spec.cluster.name'], ['Last Backup', 'date', '.status.lastScheduleTime']],
+  },
   { group: 'postgresql.cnpg.io', plural: 'databases', kind: 'Database', shortNames: ['database'] },
   { group: 'postgresql.cnpg.io', plural: 'poolers', kind: 'Pooler', shortNames: ['pooler'] },
   { group: 'postgresql.cnpg.io', plural: 'publications', kind: 'Publication', shortNames: ['publication'] },
@@ -37,6 +58,7 @@ function crdObject(d: CrdDef) {
           served: true,
           storage: true,
           subresources: { status: {} },
+          ...(d.columns ? { additionalPrinterColumns: d.columns.map(([name, type, jsonPath]) => ({ name, type, jsonPath })) } : {}),
           schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
         },
       ],

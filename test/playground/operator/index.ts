@@ -1,7 +1,5 @@
 // The CNPG operator emulator: CRDs, webhooks, and controllers reconciling through the Store
 // in-process, with real PostgreSQL processes and real barman-cloud against the S3 store.
-import { chmodSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { KubeObject, OperatorHandle, OperatorSettings, PodLogs, PodNetwork, S3Handle, Store } from '../types.js';
 import { Barman } from './barman.js';
 import { BackupController } from './backup.js';
@@ -41,11 +39,6 @@ export async function startOperator(opts: { store: Store; network: PodNetwork; l
     stopping: false,
     kickCluster: (ns, name) => clusters?.add(`${ns}/${name}`),
   };
-
-  // Volumes live under <dataDir>/volumes; postgres (not root) must be able to traverse to them.
-  mkdirSync(join(opts.dataDir, 'volumes'), { recursive: true });
-  chmodSync(opts.dataDir, 0o755);
-  chmodSync(join(opts.dataDir, 'volumes'), 0o755);
 
   await installCrds(ctx);
   installWebhooks(ctx);
