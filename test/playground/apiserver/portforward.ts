@@ -463,23 +463,29 @@ export class HeaderCompressor {
       // BFINAL=0 BTYPE=00, padded to a byte; then LEN and its one's complement, little-endian.
       parts.push(Buffer.of(0x00, len & 0xff, len >> 8, ~len & 0xff, (~len >> 8) & 0xff), chunk);
     }
+    // The empty stored block Z_SYNC_FLUSH ends with: Go's inflater hands out a block's bytes
+    // only after reading the next block header, which must not be in the next frame.
+    parts.push(Buffer.of(0x00, 0x00, 0x00, 0xff, 0xff));
     return Buffer.concat(parts);
   }
 }
 
 /** Incoming header blocks: one zlib context for the whole connection, flushed per block. */
-class HeaderDecompressor {
+export class HeaderDecompressor {
   private readonly inflate = zlib.createInflate({ dictionary: SPDY_DICTIONARY });
+  private output: Buffer[] = [];
 
   constructor(onError: (err: Error) => void) {
     this.inflate.on('error', onError);
+    // Flowing, so a large block cannot stall the transform at its highWaterMark.
+    this.inflate.on('data', (chunk: Buffer) => this.output.push(chunk));
   }
 
+  /** Callers wait for each block before passing the next (the output is not tagged by block). */
   decompress(block: Buffer): Promise<Buffer> {
     return new Promise((resolve) => {
       this.inflate.write(block);
-      // By the flush callback the block's output sits in the readable buffer.
-      this.inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve((this.inflate.read() as Buffer | null) ?? Buffer.alloc(0)));
+      this.inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve(Buffer.concat(this.output.splice(0))));
     });
   }
 
