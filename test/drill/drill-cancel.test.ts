@@ -1,0 +1,193 @@
+// Cancellation at each phase (then the post step), API faults at each step, bad inputs, Slack,
+// keep-on-failure and the TTL sweep: whatever happens, nothing the drill created is left.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPlayground } from '../playground/playground.js';
+import type { PlaygroundHandle } from '../playground/types.js';
+import { CLUSTERS, createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
+import { leakedSecrets, runAction } from '../helpers/run-action.js';
+import { drillClusters, explain, leftovers, runDrill, writes } from './support.js';
+
+let pgd: PlaygroundHandle;
+let live: LiveCluster;
+
+beforeAll(async () => {
+  pgd = await startPlayground();
+  pgd.operator.settings.jobBackoffLimit = 0;
+  live = await createLiveCluster(pgd, { name: 'cx', rows: 500 });
+});
+afterAll(async () => {
+  await pgd?.stop();
+});
+
+describe('bad inputs: one clear error, nothing created', () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['missing cluster', { cluster: '' }, /^Input 'cluster': is required/],
+    ['wrong namespace', { namespace: 'nope' }, /^Input 'namespace': namespace 'nope' does not exist/],
+    ['cluster not found', { cluster: 'ghost' }, /^Input 'cluster': no CNPG Cluster 'ghost' in namespace 'default'/],
+    ['malformed kubeconfig', { kubeconfig: 'this: is: not: a kubeconfig' }, /^Input 'kubeconfig': is neither a kubeconfig/],
+    ['tolerance out of range', { 'row-count-tolerance': '2' }, /^Input 'row-count-tolerance': '2' is not a number between 0 and 1/],
+    ['unknown count-mode', { 'count-mode': 'guess' }, /^Input 'count-mode': 'guess' is not one of: exact, estimate, auto/],
+  ];
+  for (const [what, extra, message] of cases) {
+    it(what, async () => {
+      const since = Date.now();
+      const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default', ...extra });
+      expect(r.exitCode, explain(r)).toBe(1);
+      expect(r.errors).toHaveLength(1);
+      expect(r.errors[0]).toMatch(message);
+      expect(writes(pgd, since)).toEqual([]);
+      expect(r.state['recovery-cluster']).toBeUndefined();
+    });
+  }
+
+  it('a live spec without its ObjectStore names the missing object, creates nothing', async () => {
+    pgd.store.create(CLUSTERS, {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Cluster',
+      metadata: { name: 'nostore', namespace: 'default' },
+      spec: { instances: 1, storage: { size: '1Gi' }, plugins: [{ name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'missing-store' } }] },
+    });
+    const since = Date.now();
+    const r = await runDrill(pgd, { cluster: 'nostore', namespace: 'default', 'record-history': false });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(/live cluster spec: ObjectStore default\/missing-store \(named by spec.plugins\[\]\.parameters\.barmanObjectName\) does not exist/);
+    expect(writes(pgd, since)).toEqual([]);
+    pgd.store.delete(CLUSTERS, 'default', 'nostore');
+  });
+});
+
+describe('cancellation: SIGTERM at each phase, then the post step', () => {
+  const phases: [string, RegExp][] = [
+    ['backup inventory', /▶ backup inventory/],
+    ['baseline', /▶ baseline from live/],
+    ['creating the recovery cluster', /▶ create the recovery cluster/],
+    ['waiting for the recovery', /recovery cluster phase: Setting up primary/],
+    ['comparing', /▶ compare the restore with live/],
+  ];
+  for (const [phase, pattern] of phases) {
+    it(`during ${phase}: main stops within the grace window, post leaves nothing`, async () => {
+      let killedAt = 0;
+      let exitedAt = 0;
+      let seen = '';
+      const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default' }, {
+        killOn: { pattern, signal: 'SIGTERM' },
+        onSpawn: (child) => {
+          child.stdout!.on('data', (d) => {
+            seen += d;
+            if (!killedAt && pattern.test(seen)) killedAt = Date.now();
+          });
+          child.on('exit', () => (exitedAt = Date.now()));
+        },
+      });
+      expect(r.exitCode, explain(r)).toBe(1);
+      // The runner kills ~7.5 s after SIGTERM: main must be done (teardown included) before that.
+      expect(exitedAt - killedAt).toBeLessThan(7_500);
+      expect(r.stdout).toContain('Received SIGTERM: cancelling the drill and tearing down.');
+      const name = r.state['recovery-cluster'];
+      const post = await runAction('cnpg-restore-drill', 'post', {
+        state: r.state,
+        inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'), cluster: 'cx', namespace: 'default' },
+        timeoutMs: 120_000,
+      });
+      expect(post.exitCode, explain(post)).toBe(0);
+      if (name) {
+        expect(post.stdout).toMatch(new RegExp(`Recovery cluster default/${name}: nothing left`));
+        expect(leftovers(pgd, 'default', name)).toEqual([]);
+      } else expect(post.stdout).toContain('nothing to tear down');
+      expect(drillClusters(pgd, 'default')).toEqual([]);
+      console.log(`cancel during ${phase}: main exited ${exitedAt - killedAt} ms after SIGTERM (${/teardown verified/.test(r.stdout) ? 'teardown verified by main' : 'no teardown needed or left to post'}); recovery cluster ${name ?? '(none)'}`);
+    });
+  }
+});
+
+describe('API faults', () => {
+  it('transient faults at each step are retried: the drill passes, sweeps, notifies Slack, leaves nothing', async () => {
+    const posts: { body: any; url: string }[] = [];
+    const server: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        posts.push({ body: JSON.parse(body), url: req.url ?? '' });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const webhook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T000/B000/secretpart`;
+    // An expired drill cluster a cancelled run left behind (its post never ran): the sweep removes it.
+    const old = new Date(Date.now() - 7 * 3_600_000).toISOString();
+    pgd.store.create(CLUSTERS, {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Cluster',
+      metadata: { name: 'cx-drill-1-1', namespace: 'default', labels: { 'cnpg-actions.io/drill-of': 'cx', 'app.kubernetes.io/managed-by': 'cnpg-restore-drill' }, annotations: { 'cnpg-actions.io/created-at': old } },
+      spec: { instances: 1, storage: { size: '1Gi' } },
+    });
+    const base = '/apis/postgresql.cnpg.io/v1/namespaces/default';
+    pgd.faults.add({ method: 'GET', path: `${base}/clusters/cx$`, status: 500, times: 2 });
+    pgd.faults.add({ method: 'GET', path: `${base}/backups$`, status: 429, retryAfterSeconds: 1, times: 1 });
+    pgd.faults.add({ method: 'POST', path: `${base}/clusters$`, status: 503, times: 1 });
+    pgd.faults.add({ method: 'GET', path: `${base}/clusters$`, query: 'watch=true', dropWatch: true, dropAfterMs: 300, times: 2 });
+    pgd.faults.add({ method: 'GET', path: '/apis/batch/v1/namespaces/default/jobs$', query: 'watch=true', dropWatch: true, dropAfterMs: 300, times: 1 });
+    pgd.faults.add({ method: 'GET', path: '/api/v1/namespaces/default/secrets/cx-app$', hang: true, times: 1 });
+    pgd.faults.add({ method: 'DELETE', path: `${base}/clusters/cx-drill-`, status: 500, times: 2 });
+    pgd.faults.add({ method: 'POST', path: '/api/v1/namespaces/default/configmaps$', status: 409, times: 1 });
+    try {
+      const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default', 'credentials-secret': 'cx-app', 'slack-webhook-url': webhook, 'slack-on': 'always' });
+      expect(r.exitCode, explain(r)).toBe(0);
+      expect(r.outputs.result).toBe('passed');
+      expect(r.stdout).toMatch(/retrying get cluster default\/cx .*HTTP 500/);
+      expect(r.stdout).toMatch(/retrying create cluster default\/cx-drill-\d+-1 .*HTTP 503/);
+      expect(r.stdout).toMatch(/watch of the recovery cluster dropped/);
+      expect(r.stdout).toContain('Sweeping expired drill cluster default/cx-drill-1-1');
+      expect(pgd.store.get(CLUSTERS, 'default', 'cx-drill-1-1')).toBeUndefined();
+      expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
+      expect(drillClusters(pgd, 'default')).toEqual([]);
+      expect(posts).toHaveLength(1);
+      expect(posts[0].url).toBe('/services/T000/B000/secretpart');
+      expect(posts[0].body.text).toMatch(/Restore drill passed for default\/cx/);
+      expect(JSON.stringify(posts[0].body.blocks)).toContain('*RTO*');
+      expect(leakedSecrets(r, [webhook, ...live.secrets()])).toEqual([]);
+    } finally {
+      pgd.faults.clear();
+      server.close();
+    }
+  });
+
+  it('a persistent API error fails clearly and leaves nothing', async () => {
+    pgd.faults.add({ method: 'POST', path: '/apis/postgresql.cnpg.io/v1/namespaces/default/clusters$', status: 500, times: Infinity });
+    try {
+      const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default', 'record-history': false });
+      expect(r.exitCode).toBe(1);
+      expect(r.errors[0]).toMatch(/restore drill failed: could not create the recovery cluster cx-drill-\d+-1: HTTP 500/);
+      expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
+    } finally {
+      pgd.faults.clear();
+    }
+  });
+});
+
+describe('keep-on-failure', () => {
+  it('keeps the failed recovery cluster, says so, and post leaves it alone', async () => {
+    pgd.operator.settings.failRecovery = { cluster: /^cx-drill-/, message: 'simulated failure for keep-on-failure' };
+    try {
+      const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default', 'keep-on-failure': true, 'record-history': false });
+      expect(r.exitCode).toBe(1);
+      const name = r.outputs['recovery-cluster'];
+      expect(r.stdout).toMatch(new RegExp(`keep-on-failure: the recovery cluster default/${name} is KEPT for debugging`));
+      expect(r.summary).toContain('KEPT for debugging');
+      expect(pgd.store.get(CLUSTERS, 'default', name)).toBeDefined();
+      const post = await runAction('cnpg-restore-drill', 'post', { state: r.state, inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8') } });
+      expect(post.stdout).toMatch(/is KEPT; delete it when done/);
+      expect(pgd.store.get(CLUSTERS, 'default', name)).toBeDefined();
+      // The user's cleanup: post without the keep flag.
+      const { [`keep-recovery-cluster`]: _kept, ...state } = r.state;
+      const clean = await runAction('cnpg-restore-drill', 'post', { state, inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8') } });
+      expect(clean.exitCode, explain(clean)).toBe(0);
+      expect(leftovers(pgd, 'default', name)).toEqual([]);
+    } finally {
+      pgd.operator.settings.failRecovery = undefined;
+    }
+  });
+});
