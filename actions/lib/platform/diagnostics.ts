@@ -69,8 +69,10 @@ export async function collectDiagnostics(core: Pick<Core, 'info' | 'startGroup' 
   await guard('events', async () => {
     const events: CoreV1Event[] = [];
     for (const namespace of req.namespaces) events.push(...(await withRetry('list events', () => clients.core.listNamespacedEvent({ namespace }))).items);
+    // Event timestamps have whole-second precision: compare from the start of that second.
+    const since = Math.floor(req.since.getTime() / 1000) * 1000;
     const relevant = events
-      .filter((e) => pods.has(`${e.involvedObject.namespace}/${e.involvedObject.name}`) || (e.type === 'Warning' && eventTime(e) >= req.since.getTime()))
+      .filter((e) => pods.has(`${e.involvedObject.namespace}/${e.involvedObject.name}`) || (e.type === 'Warning' && eventTime(e) >= since))
       .sort((a, b) => eventTime(a) - eventTime(b))
       .slice(-30);
     for (const e of relevant) if (e.type === 'Warning') causes.push(`${e.involvedObject.kind} ${e.involvedObject.name}: ${e.reason}: ${e.message}`);

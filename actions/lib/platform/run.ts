@@ -227,12 +227,12 @@ export function upgradeArgs(inputs: PlatformInputs): string[] {
 }
 
 async function releaseStatus(helm: Helm, inputs: PlatformInputs): Promise<ReleaseSnapshot> {
-  const res = await helm.run(['status', inputs.release, '--namespace', inputs.namespace, '-o', 'json'], { allowFailure: true });
+  // `helm get metadata` (Helm >= 3.13) carries chart version, revision and status in one small JSON.
+  const res = await helm.run(['get', 'metadata', inputs.release, '--namespace', inputs.namespace, '-o', 'json'], { allowFailure: true });
   if (res.exitCode !== 0) {
     if (/not found/i.test(res.stderr)) return {};
-    throw new HelmError(['status', inputs.release], res);
+    throw new HelmError(['get', 'metadata', inputs.release], res);
   }
-  const s = JSON.parse(res.stdout) as { version?: number; info?: { status?: string }; chart?: { metadata?: { version?: string } } };
-  return { revision: s.version, status: s.info?.status, chartVersion: s.chart?.metadata?.version };
+  const m = JSON.parse(res.stdout) as { revision?: number; status?: string; version?: string };
+  return { revision: m.revision, status: m.status, chartVersion: m.version };
 }
-

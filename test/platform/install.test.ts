@@ -1,0 +1,104 @@
+// platform-install e2e on the playground (real helm v4, the bundle under Node 24): fresh install,
+// upgrade with a CRD change, the minor-skip guard, a pinned operator image caught after a green
+// helm run, and an unavailable Deployment rolled back with diagnostics.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leakedSecrets } from '../helpers/run-action.js';
+import { startPlayground } from '../playground/playground.js';
+import type { PlaygroundHandle } from '../playground/types.js';
+import { installer, RELEASE, type Installer } from './e2e.js';
+import { chartVariant, cleanupVariants, writeValues } from './fixture.js';
+
+let pg: PlaygroundHandle;
+let t: Installer;
+const NS = 'cnpg-system';
+
+beforeAll(async () => {
+  pg = await startPlayground();
+  t = installer(pg);
+});
+afterAll(async () => {
+  t?.dispose();
+  cleanupVariants();
+  await pg?.stop();
+});
+
+const deployImage = () => t.kubectl('-n', NS, 'get', 'deploy', `${RELEASE}-cloudnative-pg`, '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
+const crdSpecFields = async () => Object.keys(JSON.parse(await t.kubectl('get', 'crd', 'clusters.fixture.cnpg-actions.io', '-o', 'json')).spec.versions[0].schema.openAPIV3Schema.properties.spec.properties).sort();
+const history = async () => (JSON.parse(await t.helm('history', RELEASE, '-n', NS, '-o', 'json')) as { revision: number; status: string; app_version: string; description: string }[]);
+
+describe('platform-install', () => {
+  it('installs the fixture chart fresh: CRDs applied and Established, operator verified', async () => {
+    const r = await t.install({ chart: chartVariant({ operatorVersion: '1.27.1' }) });
+    expect(r.errors).toEqual([]);
+    expect(r.exitCode).toBe(0);
+    expect(r.outputs).toEqual({ 'crds-applied': 'clusters.fixture.cnpg-actions.io', revision: '1', 'chart-version': '1.0.0', 'operator-version': '1.27.1' });
+    expect(await deployImage()).toBe('ghcr.io/cloudnative-pg/cloudnative-pg:1.27.1');
+    expect(await t.kubectl('get', 'crd', 'clusters.fixture.cnpg-actions.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}')).toBe('True');
+    expect(r.summary).toContain('✅ installed');
+    expect(r.summary).toMatch(/operator version \| - \| 1\.27\.1/);
+    expect(r.summary).toMatch(/clusters\.fixture\.cnpg-actions\.io \| created/);
+    expect(r.summary).toMatch(/server-side dry-run.*skipped \(namespace cnpg-system does not exist yet/);
+    expect(leakedSecrets(r, ['playground-token'])).toEqual([]);
+  });
+
+  it('upgrades one minor and rolls the CRD change that helm itself would not apply', async () => {
+    expect(await crdSpecFields()).toEqual(['imageName', 'instances']);
+    const r = await t.install({ chart: chartVariant({ operatorVersion: '1.28.0', chartVersion: '1.1.0', crdFields: ['walStorage'] }) });
+    expect(r.errors).toEqual([]);
+    expect(r.outputs).toMatchObject({ revision: '2', 'chart-version': '1.1.0', 'operator-version': '1.28.0', 'crds-applied': 'clusters.fixture.cnpg-actions.io' });
+    expect(await crdSpecFields()).toEqual(['imageName', 'instances', 'walStorage']);
+    const crdApplies = pg.requestLog.entries().filter((e) => e.method === 'PATCH' && e.path === '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusters.fixture.cnpg-actions.io');
+    expect(crdApplies.map((e) => new URLSearchParams(e.query).get('fieldManager'))).toEqual(['platform-install', 'platform-install']);
+    expect(crdApplies.every((e) => new URLSearchParams(e.query).get('force') === 'true')).toBe(true);
+    expect(r.summary).toMatch(/operator version \| 1\.27\.1 \| 1\.28\.0/);
+    expect(r.summary).toMatch(/clusters\.fixture\.cnpg-actions\.io \| changed/);
+    expect(r.summary).toMatch(/server-side dry-run \(dryRun=All\) \| ✅ passed \| 2 object\(s\) accepted/);
+    expect(pg.requestLog.entries().some((e) => e.method === 'PATCH' && /dryRun=All/.test(e.query) && e.path.endsWith(`/deployments/${RELEASE}-cloudnative-pg`))).toBe(true);
+  });
+
+  it('refuses to skip an operator minor version, before writing anything', async () => {
+    const since = Date.now();
+    const r = await t.install({ chart: chartVariant({ operatorVersion: '1.30.0', chartVersion: '1.3.0' }) });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toContain('from 1.28.0 to 1.30.0, skipping 1.29');
+    expect(r.summary).toContain('⛔ refused');
+    expect(t.writesSince(since)).toEqual([]);
+    expect((await history()).at(-1)).toMatchObject({ revision: 2, status: 'deployed' });
+    expect(await deployImage()).toMatch(/:1\.28\.0$/);
+  });
+
+  it('catches an operator left on the old image although helm succeeded (a values file pins the tag)', async () => {
+    // The chart moves to 1.29.0, but an environment values file still pins the 1.28.0 image.
+    const values = writeValues('values-production.yaml', { 'cloudnative-pg': { image: { tag: '1.28.0' } } });
+    const r = await t.install({ chart: chartVariant({ operatorVersion: '1.29.0', chartVersion: '1.2.0' }), 'values-files': values });
+    expect(r.exitCode).toBe(1);
+    expect((await history()).at(-1)).toMatchObject({ revision: 3, status: 'deployed', app_version: '1.0.0' });
+    expect(r.errors[0]).toContain('runs 1.28.0 (image ghcr.io/cloudnative-pg/cloudnative-pg:1.28.0) but 1.29.0 is expected (appVersion of chart cloudnative-pg 0.26.0)');
+    expect(r.errors[0]).toContain('rendered image tag 1.28.0');
+    expect(r.outputs).toMatchObject({ revision: '3', 'operator-version': '1.28.0' });
+    expect(r.summary).toMatch(/rendered operator image tag \| ❌ failed/);
+    expect(r.summary).toMatch(/operator running the expected version \| ❌ failed/);
+  });
+
+  it('rolls back an upgrade whose operator never becomes available and shows why', async () => {
+    const r = await t.install({
+      chart: chartVariant({ operatorVersion: '1.29.0', chartVersion: '1.2.0' }),
+      set: 'cloudnative-pg.image.repository=registry.example.com/does-not-exist/cloudnative-pg',
+      'helm-timeout': '15s',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toMatch(/helm upgrade failed/);
+    expect(r.errors[0]).toContain('Helm rolled the release back');
+    expect(r.errors[0]).toMatch(/ImagePullBackOff|ErrImagePull/);
+    const h = await history();
+    expect(h.at(-2)).toMatchObject({ revision: 4, status: 'failed' });
+    expect(h.at(-1)).toMatchObject({ revision: 5, status: 'deployed' });
+    expect(h.at(-1)!.description).toContain('Rollback to 3');
+    expect(await deployImage()).toBe('ghcr.io/cloudnative-pg/cloudnative-pg:1.28.0');
+    expect(r.summary).toContain('### Diagnostics');
+    expect(r.summary).toMatch(/\| 4 \| failed \|/);
+    expect(r.summary).toMatch(/Warning \| Pod\/platform-cloudnative-pg-[a-z0-9-]+ \| Failed/);
+    expect(r.summary).toContain('does-not-exist');
+  });
+});
