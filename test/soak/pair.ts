@@ -88,3 +88,22 @@ export async function burnWal(pubSql: Sql, segments: number): Promise<void> {
     await pubSql('SELECT pg_switch_wal()');
   }
 }
+
+/** Statements a session with this application_name ran, from a server log with %a in log_line_prefix. */
+export function statementsOf(log: string, app: string): string[] {
+  const lines = log.split('\n');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].includes(`app=${app} `)) continue;
+    const m = /LOG:\s+(?:statement|execute [^:]*): (.*)$/.exec(lines[i]);
+    if (!m) continue;
+    let text = m[1];
+    // Multi-line statements continue on tab-indented lines.
+    while (i + 1 < lines.length && lines[i + 1].startsWith('\t')) text += ' ' + lines[++i].trim();
+    out.push(text.replace(/\s+/g, ' ').trim());
+  }
+  return out;
+}
+
+/** What a read-only reader may send: its transaction frame and SELECTs. */
+export const READ_ONLY_STATEMENT = /^(BEGIN TRANSACTION ISOLATION LEVEL (READ COMMITTED|REPEATABLE READ) READ ONLY|SET LOCAL statement_timeout = \d+|COMMIT|ROLLBACK|SELECT\b.*)$/;
