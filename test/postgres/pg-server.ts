@@ -82,6 +82,7 @@ export async function startPgServer(settings: Record<string, string> = {}): Prom
     if (stopped) return;
     stopped = true;
     stopImmediately();
+    rmSync(dir, { recursive: true, force: true });
   };
   // A crashed test process must not leave a server behind.
   process.once('exit', stopSync);
