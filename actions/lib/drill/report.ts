@@ -85,6 +85,9 @@ export function renderReport(r: DrillResult): string {
         ),
       );
     }
+    if (db.counts.length && db.counts.length <= 50 && !db.outOfTolerance.length) {
+      out.push(markdownTable(['Table', 'Live rows', 'Restored rows', 'Difference', 'Allowed'], db.counts.map((c) => [`${c.schema}.${c.table}`, c.live ?? 'n/a', c.other ?? 'n/a', diff(c.live, c.other), c.allowed])));
+    }
     out.push(`Counts: ${db.countMethods.exact} exact, ${db.countMethods.estimate} estimated from statistics.\n`);
   }
   if (r.databases.length) {
