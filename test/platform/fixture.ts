@@ -20,6 +20,8 @@ export interface Variant {
   crdFields?: string[];
   /** Package the operator subchart as charts/<name>-<version>.tgz instead of a directory. */
   packageSubchart?: boolean;
+  /** Move the operator subchart out of charts/ and declare it as a file:// dependency (helm dependency update fetches it). */
+  subchartAsDependency?: boolean;
 }
 
 const dirs: string[] = [];
@@ -40,6 +42,13 @@ export function chartVariant(v: Variant = {}): string {
     editYaml(join(sub, 'crds/clusters.fixture.cnpg-actions.io.yaml'), (crd) => {
       const props = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
       for (const f of v.crdFields!) props[f] = { type: 'string' };
+    });
+  }
+  if (v.subchartAsDependency) {
+    cpSync(sub, join(dir, 'cloudnative-pg'), { recursive: true });
+    rmSync(join(chart, 'charts'), { recursive: true });
+    editYaml(join(chart, 'Chart.yaml'), (c) => {
+      c.dependencies = [{ name: 'cloudnative-pg', version: '0.26.0', repository: 'file://../cloudnative-pg' }];
     });
   }
   if (v.packageSubchart) {

@@ -7,7 +7,8 @@ import { findValueGate } from '../../actions/lib/platform/checks/value-gate.js';
 import { checkSchedules } from '../../actions/lib/platform/checks/schedules.js';
 import type { Discovery } from '../../actions/lib/platform/discovery.js';
 import { Helm } from '../../actions/lib/platform/helm.js';
-import { renderChart } from '../../actions/lib/platform/render.js';
+import { dependencyUpdate, renderChart } from '../../actions/lib/platform/render.js';
+import { chartCrds } from '../../actions/lib/platform/crds.js';
 import { recordingCore } from '../helpers/recording-core.js';
 import { chartVariant, cleanupVariants, fixtureChart, helmBin } from './fixture.js';
 import { readdirSync } from 'node:fs';
@@ -65,6 +66,18 @@ describe('render', () => {
     expect(tree.meta(deployment.source)?.appVersion).toBe('1.28.0');
     const podMonitor = objs.find((o) => o.object.kind === 'PodMonitor')!;
     expect(findValueGate(tree, podMonitor.source, 'PodMonitor').value).toBe('cloudnative-pg.monitoring.podMonitor.enabled');
+  });
+
+  it('helm dependency update fetches a declared subchart whose CRDs, templates and appVersion are then found in the archive', async () => {
+    const chart = chartVariant({ operatorVersion: '1.28.2', subchartAsDependency: true });
+    await expect(renderChart(helm, { ...base, chart, set: [] })).rejects.toThrow(/missing in charts\/ directory: cloudnative-pg/);
+    await dependencyUpdate(helm, chart);
+    expect(readdirSync(join(chart, 'charts'))).toEqual(['cloudnative-pg-0.26.0.tgz']);
+    const objs = await renderChart(helm, { ...base, chart, set: ['cloudnative-pg.monitoring.podMonitor.enabled=true'] });
+    expect(chartCrds(objs).map((o) => o.source)).toEqual(['platform/charts/cloudnative-pg/crds/clusters.fixture.cnpg-actions.io.yaml']);
+    const tree = new ChartTree(chart);
+    expect(tree.meta(objs.find((o) => o.object.kind === 'Deployment')!.source)?.appVersion).toBe('1.28.2');
+    expect(findValueGate(tree, objs.find((o) => o.object.kind === 'PodMonitor')!.source, 'PodMonitor').value).toBe('cloudnative-pg.monitoring.podMonitor.enabled');
   });
 
   it('lints every CNPG ScheduledBackup schedule and explains a five-field one runs hourly', async () => {
