@@ -333,6 +333,29 @@ describe('each gate fails on its own cause', () => {
     }
   });
 
+  it('an unreachable publisher (uri Secret) leaves its gates unmeasured and the sample bad, without leaking the uri', async () => {
+    const uri = 'postgresql://soak_repl:uri-pw-93d1e@127.0.0.1:1/app?sslmode=disable';
+    pgd.store.create('v1/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dead-pub', namespace: NS }, type: 'Opaque', data: { uri: b64(uri) } });
+    const r = await gate({ 'publisher-secret': 'dead-pub' });
+    expect(r.exitCode).toBe(0);
+    expect(r.gates['tables-ready'].passed).toBe(true);
+    for (const g of ['lag', 'coverage', 'row-counts']) expect(r.gates[g].text).toMatch(/^not measured .*publisher 127.0.0.1:1\/app not readable: .*ECONNREFUSED/);
+    expect(history()!.samples.at(-1)).toMatchObject({ ok: false, fail: ['lag', 'coverage', 'row-counts'] });
+    expect(r.masked).toContain(uri);
+    expect(leakedSecrets(r, [uri, 'uri-pw-93d1e'])).toEqual([]);
+  });
+
+  it('history writes are optimistic: a conflicting writer (409) and two overlapping runs lose no sample', async () => {
+    seedHistory(cleanHours(3, 1));
+    pgd.faults.add({ method: 'PUT', path: `^/api/v1/namespaces/${NS}/configmaps/${HISTORY}$`, status: 409, times: 1 });
+    const r = await gate();
+    expect(r.stdout).toContain('history: 1 concurrent update(s) merged');
+    expect(history()!.samples).toHaveLength(4);
+    const [a, b] = await Promise.all([gate(), gate()]);
+    expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
+    expect(history()!.samples).toHaveLength(6);
+  });
+
   it('cluster-health: the subscriber primary\'s postgres killed', async () => {
     pgd.operator.settings.crashRestartDelayMs = 10_000;
     const pvc = pgd.store.get('v1/persistentvolumeclaims', NS, PRIMARY)!;
