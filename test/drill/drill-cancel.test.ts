@@ -168,6 +168,21 @@ describe('API faults', () => {
   });
 });
 
+describe('teardown verification', () => {
+  it('a volume kept by a Retain storage class is reported as a teardown failure', async () => {
+    const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default', 'storage-class': 'retain', 'record-history': false });
+    expect(r.exitCode, explain(r)).toBe(1);
+    expect(r.errors[0]).toMatch(/restore drill failed: teardown incomplete: PersistentVolume pvc-[\w-]+ \(claim cx-drill-\d+-1-1\) is Released with reclaim policy Retain: delete it by hand/);
+    expect(r.summary).toMatch(/\| \*\*Teardown\*\* \| INCOMPLETE: PersistentVolume/);
+    const name = r.outputs['recovery-cluster'];
+    // Cluster, pods, jobs and PVCs are gone; only the retained volume stays (and is cleaned up here).
+    const left = leftovers(pgd, 'default', name);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/^PV\//);
+    pgd.store.delete('v1/persistentvolumes', undefined, left[0].slice(3));
+  });
+});
+
 describe('keep-on-failure', () => {
   it('keeps the failed recovery cluster, says so, and post leaves it alone', async () => {
     pgd.operator.settings.failRecovery = { cluster: /^cx-drill-/, message: 'simulated failure for keep-on-failure' };

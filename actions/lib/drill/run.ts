@@ -72,7 +72,7 @@ export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult |
     signals.removeListener('SIGTERM', onTerm);
     signals.removeListener('SIGINT', onInt);
     // Sockets of aborted port-forwards/queries must not keep a finished step alive.
-    setTimeout(() => process.exit(), 3_000).unref();
+    setTimeout(() => process.exit(), 250).unref();
   }
 }
 
@@ -459,6 +459,6 @@ export async function runPost(core: Core): Promise<void> {
   } catch (err) {
     core.setFailed(`teardown of ${namespace}/${name} failed: ${messageOf(err)}`);
   } finally {
-    setTimeout(() => process.exit(), 3_000).unref();
+    setTimeout(() => process.exit(), 250).unref();
   }
 }
