@@ -209,6 +209,12 @@ describe('coverage', () => {
       'public.nopk: no primary key and REPLICA IDENTITY DEFAULT (set REPLICA IDENTITY FULL or USING INDEX)',
     ]);
   });
+  it('FOR ALL TABLES: a publisher-only table is reported once, excluded tables are not held against it', () => {
+    const pubTables = [...both, table('public', 'pub_only'), table('oban', 'jobs')];
+    const pub = pubState(pubTables, ['public.orders', 'public.items', 'public.pub_only', 'oban.jobs'], { publication: { name: 'p', allTables: true, publishesUpdates: true } });
+    const sub = subState([...both, table('oban', 'jobs')], ['public.orders', 'public.items', 'oban.jobs']);
+    expect(coverageProblems(checkCoverage(pub, sub, [{ schema: 'oban', name: '*' }]))).toEqual(['only on the publisher: public.pub_only']);
+  });
   it('accepts FULL or an identity index; flags NOTHING and excluded-but-published', () => {
     const tables = [table('public', 'a', { hasPrimaryKey: false, replicaIdentity: 'f' }), table('public', 'b', { hasPrimaryKey: false, replicaIdentity: 'i', hasIdentityIndex: true }), table('public', 'c', { replicaIdentity: 'n' }), table('public', 'x')];
     const c = checkCoverage(pubState(tables, ['public.a', 'public.b', 'public.c', 'public.x']), subState(tables, ['public.a', 'public.b', 'public.c', 'public.x']), [{ schema: 'public', name: 'x' }]);

@@ -43,10 +43,14 @@ export function checkCoverage(pub: PublisherState, sub: SubscriberState, exclude
   const expectedKeys = keyed(expected);
   const notPublished = expected.filter((t) => !published.has(qualified(t)));
   const unexpectedlyPublished: Coverage['unexpectedlyPublished'] = [];
+  const onlyOnPublisherKeys = keyed(onlyOnPublisher);
   for (const t of pub.published) {
     const k = qualified(t);
-    if (expectedKeys.has(k)) continue;
-    const why = isExcluded(t, exclude) ? 'excluded' : unloggedSomewhere(k) ? 'unlogged' : !subTables.has(k) ? 'absent on the subscriber' : 'not expected';
+    // Already reported as only on the publisher; FOR ALL TABLES cannot leave excluded tables out.
+    if (expectedKeys.has(k) || onlyOnPublisherKeys.has(k)) continue;
+    const excluded = isExcluded(t, exclude);
+    if (excluded && pub.publication?.allTables) continue;
+    const why = excluded ? 'excluded' : unloggedSomewhere(k) ? 'unlogged' : !subTables.has(k) ? 'absent on the subscriber' : 'not expected';
     unexpectedlyPublished.push({ table: t, why });
   }
   const notSubscribed = pub.published.filter((t) => !subscribed.has(qualified(t)) && subTables.has(qualified(t)));
