@@ -77,11 +77,36 @@ describe('platform-install', () => {
     expect(r.errors[0]).toContain('runs 1.28.0 (image ghcr.io/cloudnative-pg/cloudnative-pg:1.28.0) but 1.29.0 is expected (appVersion of chart cloudnative-pg 0.26.0)');
     expect(r.errors[0]).toContain('rendered image tag 1.28.0');
     expect(r.outputs).toMatchObject({ revision: '3', 'operator-version': '1.28.0' });
-    expect(r.summary).toMatch(/rendered operator image tag \| ❌ failed/);
+    expect(r.summary).toMatch(/rendered operator image tag \| ⚠️ warning/);
     expect(r.summary).toMatch(/operator running the expected version \| ❌ failed/);
   });
 
+  it('catches an operator Deployment outside the chart that the install never touched', async () => {
+    // An operator installed by hand long ago in its own namespace, still on 1.27: the chart's
+    // operator is disabled here, the workflow names the real one and the version it must run.
+    pg.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'cnpg-legacy' } });
+    const labels = { 'app.kubernetes.io/name': 'cloudnative-pg' };
+    pg.store.create('apps/v1/deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'cnpg-controller-manager', namespace: 'cnpg-legacy', labels },
+      spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'manager', image: 'ghcr.io/cloudnative-pg/cloudnative-pg:1.27.0' }] } } },
+    });
+    await t.kubectl('-n', 'cnpg-legacy', 'rollout', 'status', 'deployment/cnpg-controller-manager', '--timeout=30s');
+    const r = await t.install({
+      chart: chartVariant({ operatorVersion: '1.28.0', chartVersion: '1.1.0' }),
+      'operator-deployment': 'cnpg-controller-manager',
+      'operator-namespace': 'cnpg-legacy',
+      'expected-operator-version': '1.28.0',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors[0]).toContain('the operator cnpg-legacy/cnpg-controller-manager runs 1.27.0 (image ghcr.io/cloudnative-pg/cloudnative-pg:1.27.0) but 1.28.0 is expected (input expected-operator-version). The Deployment is not part of the chart, so the install did not change it.');
+    expect(r.summary).toMatch(/operator version \| 1\.27\.0 \| 1\.27\.0/);
+    await t.kubectl('delete', 'namespace', 'cnpg-legacy');
+  });
+
   it('rolls back an upgrade whose operator never becomes available and shows why', async () => {
+    const last = (await history()).at(-1)!.revision;
     const r = await t.install({
       chart: chartVariant({ operatorVersion: '1.29.0', chartVersion: '1.2.0' }),
       set: 'cloudnative-pg.image.repository=registry.example.com/does-not-exist/cloudnative-pg',
@@ -92,12 +117,11 @@ describe('platform-install', () => {
     expect(r.errors[0]).toContain('Helm rolled the release back');
     expect(r.errors[0]).toMatch(/ImagePullBackOff|ErrImagePull/);
     const h = await history();
-    expect(h.at(-2)).toMatchObject({ revision: 4, status: 'failed' });
-    expect(h.at(-1)).toMatchObject({ revision: 5, status: 'deployed' });
-    expect(h.at(-1)!.description).toContain('Rollback to 3');
+    expect(h.at(-2)).toMatchObject({ revision: last + 1, status: 'failed' });
+    expect(h.at(-1)).toMatchObject({ revision: last + 2, status: 'deployed', description: `Rollback to ${last}` });
     expect(await deployImage()).toBe('ghcr.io/cloudnative-pg/cloudnative-pg:1.28.0');
     expect(r.summary).toContain('### Diagnostics');
-    expect(r.summary).toMatch(/\| 4 \| failed \|/);
+    expect(r.summary).toContain(`| ${last + 1} | failed |`);
     expect(r.summary).toMatch(/Warning \| Pod\/platform-cloudnative-pg-[a-z0-9-]+ \| Failed/);
     expect(r.summary).toContain('does-not-exist');
   });

@@ -4,7 +4,7 @@ import type { Core } from '../core.js';
 import { cell, formatDuration, markdownTable } from '../report/format.js';
 import type { AppliedCrd } from './crds.js';
 
-export type CheckState = 'passed' | 'failed' | 'skipped';
+export type CheckState = 'passed' | 'warning' | 'failed' | 'skipped';
 
 export interface ReleaseSnapshot {
   revision?: number;
@@ -30,7 +30,7 @@ export interface InstallReport {
   startedAt: number;
 }
 
-const ICON: Record<CheckState, string> = { passed: '✅', failed: '❌', skipped: '➖' };
+const ICON: Record<CheckState, string> = { passed: '✅', warning: '⚠️', failed: '❌', skipped: '➖' };
 const HEADLINE: Record<InstallReport['outcome'], string> = {
   installed: '✅ installed',
   refused: '⛔ refused before touching the cluster',

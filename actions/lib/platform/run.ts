@@ -17,7 +17,7 @@ import { Helm, HelmError, lastLines, valueArgs } from './helm.js';
 import { readPlatformInputs, type PlatformInputs } from './inputs.js';
 import { findOperator, minorSkipProblem, readRunningOperator, sameVersion, type OperatorTarget } from './operator.js';
 import { dependencyUpdate, renderChart } from './render.js';
-import { writeReport, type InstallReport, type ReleaseSnapshot } from './report.js';
+import { writeReport, type CheckState, type InstallReport, type ReleaseSnapshot } from './report.js';
 
 export async function run(core: Core): Promise<void> {
   let inputs: PlatformInputs;
@@ -64,7 +64,7 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
   });
   const helm = new Helm(core, inputs.helmPath, kube.path);
   const tree = new ChartTree(inputs.chart);
-  const check = (name: string, state: 'passed' | 'failed' | 'skipped', detail: string) => report.checks.push({ name, state, detail });
+  const check = (name: string, state: CheckState, detail: string) => report.checks.push({ name, state, detail });
 
   // 1. Render exactly what the upgrade will apply.
   if (inputs.skipDependencyUpdate) check('helm dependency update', 'skipped', 'skip-dependency-update: true (vendored subcharts)');
@@ -171,7 +171,7 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
   core.info(`platform-install: revision ${report.after.revision}, operator ${running?.version}, ${report.crds.length} CRD(s) applied`);
 }
 
-function operatorPreChecks(inputs: PlatformInputs, op: OperatorTarget, running: string | undefined, check: (n: string, s: 'passed' | 'failed' | 'skipped', d: string) => void): string[] {
+function operatorPreChecks(inputs: PlatformInputs, op: OperatorTarget, running: string | undefined, check: (n: string, s: CheckState, d: string) => void): string[] {
   const name = 'operator minor-version step';
   if (!op.expectedVersion) {
     check(name, 'skipped', `no expected version (${op.expectedFrom}); set expected-operator-version`);
@@ -179,7 +179,7 @@ function operatorPreChecks(inputs: PlatformInputs, op: OperatorTarget, running: 
   }
   if (op.renderedTag && !sameVersion(op.renderedTag, op.expectedVersion)) {
     // Not fatal here: the post-install check fails if the pinned tag is what ends up running.
-    check('rendered operator image tag', 'failed', `the chart renders image tag ${op.renderedTag} but expects ${op.expectedVersion} (${op.expectedFrom}): is an image tag pinned in the values?`);
+    check('rendered operator image tag', 'warning', `the chart renders image tag ${op.renderedTag} but expects ${op.expectedVersion} (${op.expectedFrom}): is an image tag pinned in the values?`);
   }
   if (!running) {
     check(name, 'passed', `fresh install of ${op.expectedVersion}`);
