@@ -357,7 +357,7 @@ describe('each gate fails on its own cause', () => {
   });
 
   it('cluster-health: the subscriber primary\'s postgres killed', async () => {
-    pgd.operator.settings.crashRestartDelayMs = 10_000;
+    pgd.operator.settings.crashRestartDelayMs = 30_000; // outlasts a run on a loaded machine
     const pvc = pgd.store.get('v1/persistentvolumeclaims', NS, PRIMARY)!;
     const pv = pgd.store.get('v1/persistentvolumes', undefined, pvc.spec.volumeName)!;
     const pid = Number(readFileSync(`${pv.spec.hostPath.path}/pgdata/postmaster.pid`, 'utf8').split('\n')[0]);
