@@ -205,3 +205,32 @@ export async function orphans(bed: Bed, opts: { sharedCluster?: string; apps: st
   }
   return problems;
 }
+
+/** `n` apps (namespace, Deployment, app.toml) on the shared variant: n databases and roles on one server. */
+export function manyApps(bed: Bed, n: number, prefix = 'app'): string[] {
+  const apps = Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
+  for (const app of apps) {
+    deployApp(bed, app);
+    writeApp(bed, app, variantToml('shared'));
+  }
+  return apps;
+}
+
+/** The addon-sync bundle for benchmarks: ACTIONS_DIST, else dist/, else a private build (never dist/). */
+export async function ensureAddonBundle(log: (line: string) => void): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const { repoRoot } = await import('../helpers/run-action.js');
+  for (const dir of [process.env.ACTIONS_DIST, join(repoRoot, 'dist')]) {
+    if (dir && existsSync(join(dir, 'addon-sync', 'main.js'))) {
+      process.env.ACTIONS_DIST = dir;
+      return;
+    }
+  }
+  const out = join(repoRoot, '.build', 'dist-bench-addons');
+  if (!existsSync(join(out, 'addon-sync', 'main.js'))) {
+    log(`building the addon-sync bundle into ${out}...`);
+    execFileSync(process.execPath, [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), join(repoRoot, 'scripts/build.ts'), out, '--only', 'addon-sync'], { stdio: 'inherit', cwd: repoRoot });
+  }
+  process.env.ACTIONS_DIST = out;
+}

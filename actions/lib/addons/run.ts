@@ -1,7 +1,8 @@
 // addon-sync entry logic: inputs -> declarations (all checked before anything changes) ->
 // plan (reads only) -> apply (mode: apply) -> outputs, summary, and failure if any app failed.
 import type { Core } from '../core.js';
-import { messageOf, VerdictError } from '../errors.js';
+import { VerdictError } from '../errors.js';
+import { reasonOf } from './reason.js';
 import { checkReachable, makeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { readConfig } from './config.js';
@@ -47,6 +48,6 @@ export async function run(core: Core): Promise<void> {
     } else if (err instanceof DeclarationError) {
       for (const p of err.problems) core.error(p);
       core.setFailed(`${err.problems.length} problem(s) in app.toml files; nothing was changed.`);
-    } else core.setFailed(messageOf(err));
+    } else core.setFailed(reasonOf(err));
   }
 }

@@ -3,7 +3,7 @@
 // first failure so the next run retries. One failing app never stops the others.
 import pLimit from 'p-limit';
 import type { Core } from '../core.js';
-import { messageOf } from '../errors.js';
+import { reasonOf } from './reason.js';
 import type { KubeClients } from '../kube/client.js';
 import { getCluster } from '../cnpg/api.js';
 import { AssociationStore, Labels } from './association.js';
@@ -104,7 +104,7 @@ export class AddonSync {
       try {
         items.push(await this.applyItem(plan, item));
       } catch (err) {
-        items.push({ item, result: 'failed', status: 'see message', message: `app '${plan.app}' ${item.addon}: ${messageOf(err)}` });
+        items.push({ item, result: 'failed', status: 'see message', message: `app '${plan.app}' ${item.addon}: ${reasonOf(err)}` });
       }
     }
     return { app: plan.app, items };
@@ -224,7 +224,7 @@ export class AddonSync {
       status = state.assoc!.status;
     } catch (err) {
       // The association keeps its last (non-terminal) status: the next run resumes from there.
-      status = `${state.assoc!.status} (could not record the failure: ${messageOf(err)})`;
+      status = `${state.assoc!.status} (could not record the failure: ${reasonOf(err)})`;
     }
     return { item, result: 'failed', status, message: `app '${plan.app}' ${item.addon}: ${reason}` };
   }
@@ -241,7 +241,7 @@ export class AddonSync {
       assoc = await this.associations.update({ ...assoc, status: 'deprovisioning', intent }, 'mark-deprovisioning');
     }
     const fail = async (what: string, err: unknown): Promise<never> => {
-      const reason = `${what} failed: ${messageOf(err)}; the association and the add-on's resources are kept and the next run retries.`;
+      const reason = `${what} failed: ${reasonOf(err)}; the association and the add-on's resources are kept and the next run retries.`;
       await this.associations.update({ ...assoc, reason }, 'removal-failed').catch(() => {});
       throw new Error(reason);
     };

@@ -51,47 +51,54 @@ export function sqlDatabaseBackend(server: SqlServer): BackendImpl {
     },
 
     async waitUsable(ctx, a) {
-      const admin = await server.admin(ctx);
-      if (!admin) throw new Error(`the ${server.id(ctx.config)} server does not exist`);
-      const creds = await readSecret(ctx.core, ctx.clients, ctx.config.addonsNamespace, credentialsSecretName(a.app, a.addon));
       const name = sqlNameFor(a.app);
-      const sql = await AdminSql.connect(admin.conn, { statementTimeoutMs: STATEMENT_TIMEOUT_MS });
-      try {
+      const creds = await readSecret(ctx.core, ctx.clients, ctx.config.addonsNamespace, credentialsSecretName(a.app, a.addon));
+      await withAdmin(ctx, server, async (sql) => {
         await sql.ensureRole(name, creds.password);
         await sql.ensureDatabase(name, name);
-      } finally {
-        await sql.close();
-        await admin.close();
-      }
+      });
       const { host, port } = await server.endpoint(ctx);
       return { host, port, user: name, password: creds.password, database: name };
     },
 
     async deprovision(ctx, a) {
       const name = sqlNameFor(a.app);
-      const admin = await server.admin(ctx);
-      if (admin) {
-        const sql = await AdminSql.connect(admin.conn, { statementTimeoutMs: STATEMENT_TIMEOUT_MS });
-        try {
-          if (ctx.config.reclaim === 'retain') {
-            // Keep the data; the credentials the app had stop working.
-            await sql.disableLogin(name);
-            await sql.terminateConnections(name, name);
-          } else {
-            await sql.terminateConnections(name, name);
-            await sql.dropDatabase(name);
-            await sql.dropRole(name);
-          }
-        } finally {
-          await sql.close();
-          await admin.close();
+      await withAdmin(ctx, server, async (sql) => {
+        if (ctx.config.reclaim === 'retain') {
+          // Keep the data; the credentials the app had stop working.
+          await sql.disableLogin(name);
+          await sql.terminateConnections(name, name);
+        } else {
+          await sql.terminateConnections(name, name);
+          await sql.dropDatabase(name);
+          await sql.dropRole(name);
         }
-      }
+      }, { serverGone: 'skip' });
       await withRetry(`delete credentials of ${a.app}/${a.addon}`, () =>
         ignoreNotFound(() => ctx.clients.core.deleteNamespacedSecret({ name: credentialsSecretName(a.app, a.addon), namespace: ctx.config.addonsNamespace })),
       );
     },
   };
+}
+
+/** Runs fn on an admin session; the session and its port-forward are closed on every path. */
+async function withAdmin(ctx: BackendContext, server: SqlServer, fn: (sql: AdminSql) => Promise<void>, opts: { serverGone?: 'skip' } = {}): Promise<void> {
+  const admin = await server.admin(ctx);
+  if (!admin) {
+    // A server that no longer exists holds no database or role of ours.
+    if (opts.serverGone === 'skip') return;
+    throw new Error(`the ${server.id(ctx.config)} server does not exist`);
+  }
+  try {
+    const sql = await AdminSql.connect(admin.conn, { statementTimeoutMs: STATEMENT_TIMEOUT_MS });
+    try {
+      await fn(sql);
+    } finally {
+      await sql.close();
+    }
+  } finally {
+    await admin.close();
+  }
 }
 
 async function ensureCredentials(ctx: BackendContext, a: Association): Promise<void> {
