@@ -48,8 +48,10 @@ describe('platform-install refuses before writing', () => {
   it('a five-field ScheduledBackup cron, explaining it would run hourly', async () => {
     const since = Date.now();
     const values = writeValues('values-backup.yaml', { backup: { scheduledBackup: { enabled: true, schedule: '0 3 * * *' } } });
-    const r = await t.install({ chart: fixtureChart, namespace: NS, 'values-files': values });
+    // Also runs `helm dependency update` (the default), which a vendored-only chart passes untouched.
+    const r = await t.install({ chart: chartVariant(), namespace: NS, 'values-files': values, 'skip-dependency-update': 'false' });
     expect(r.exitCode).toBe(1);
+    expect(r.summary).toMatch(/helm dependency update \| ✅ passed/);
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0]).toContain("ScheduledBackup pg-daily (platform/templates/scheduledbackup.yaml): schedule '0 3 * * *' has five fields");
     expect(r.errors[0]).toContain('run every hour');

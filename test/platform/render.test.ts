@@ -11,7 +11,11 @@ import { dependencyUpdate, renderChart } from '../../actions/lib/platform/render
 import { chartCrds } from '../../actions/lib/platform/crds.js';
 import { recordingCore } from '../helpers/recording-core.js';
 import { chartVariant, cleanupVariants, fixtureChart, helmBin } from './fixture.js';
-import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const { core } = recordingCore();
@@ -78,6 +82,36 @@ describe('render', () => {
     const tree = new ChartTree(chart);
     expect(tree.meta(objs.find((o) => o.object.kind === 'Deployment')!.source)?.appVersion).toBe('1.28.2');
     expect(findValueGate(tree, objs.find((o) => o.object.kind === 'PodMonitor')!.source, 'PodMonitor').value).toBe('cloudnative-pg.monitoring.podMonitor.enabled');
+  });
+
+  it('helm dependency update fetches from an http(s) chart repository that was never `helm repo add`ed (a fresh runner)', async () => {
+    const chart = chartVariant({ operatorVersion: '1.28.3', subchartAsDependency: true });
+    const repo = mkdtempSync(join(tmpdir(), 'chart-repo-'));
+    const helmHome = mkdtempSync(join(tmpdir(), 'helm-home-'));
+    const server = createServer((req, res) => {
+      const file = join(repo, (req.url ?? '/').split('?')[0]);
+      if (!existsSync(file)) return void res.writeHead(404).end();
+      res.writeHead(200).end(readFileSync(file));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const saved = { ...process.env };
+    Object.assign(process.env, { HELM_REPOSITORY_CONFIG: join(helmHome, 'repositories.yaml'), HELM_REPOSITORY_CACHE: join(helmHome, 'cache'), HELM_CACHE_HOME: join(helmHome, 'c') });
+    try {
+      execFileSync(helmBin, ['package', join(chart, '../cloudnative-pg'), '--destination', repo]);
+      execFileSync(helmBin, ['repo', 'index', repo, '--url', url]);
+      const chartYaml = join(chart, 'Chart.yaml');
+      writeFileSync(chartYaml, readFileSync(chartYaml, 'utf8').replace('file://../cloudnative-pg', url));
+      await dependencyUpdate(helm, chart);
+      expect(readdirSync(join(chart, 'charts'))).toEqual(['cloudnative-pg-0.26.0.tgz']);
+      const objs = await renderChart(helm, { ...base, chart, set: [] });
+      expect(new ChartTree(chart).meta(objs.find((o) => o.object.kind === 'Deployment')!.source)?.appVersion).toBe('1.28.3');
+    } finally {
+      process.env = saved;
+      server.close();
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(helmHome, { recursive: true, force: true });
+    }
   });
 
   it('lints every CNPG ScheduledBackup schedule and explains a five-field one runs hourly', async () => {
