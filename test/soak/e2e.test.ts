@@ -207,6 +207,17 @@ describe('a clean soak', () => {
     expect(longer.errors[0]).toMatch(/Soak gate blocked by soak-window: soak-window: 2\d?h \d+m to go; no bad sample or gap recorded/);
   });
 
+  it('a bounded history keeps the streak: trimmed samples fold into the carried state', async () => {
+    seedHistory(cleanHours(80, 1));
+    const r = await gate({ 'history-size': '10' });
+    expect(r.outputs.passed, explain(r)).toBe('true');
+    const h = history()!;
+    expect(h.samples).toHaveLength(10);
+    expect(Date.parse(h.carry!.start!)).toBeLessThan(Date.now() - 79 * H);
+    expect(Number(r.outputs['clean-hours'])).toBeGreaterThanOrEqual(80);
+    expect(pgd.store.get('v1/configmaps', NS, HISTORY)!.data.history.length).toBeLessThan(2000);
+  });
+
   it('a gap in the samples restarts the streak', async () => {
     seedHistory([...cleanHours(90, 40), ...cleanHours(5, 1)]);
     const r = await gate();
