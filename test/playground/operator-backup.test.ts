@@ -19,10 +19,10 @@ afterAll(async () => {
 describe('in-tree barmanObjectStore', () => {
   it('archives WAL continuously and completes a Backup', async () => {
     env.store.create(CLUSTER, cluster('src', { enableSuperuserAccess: true, backup: { barmanObjectStore: inTreeStore(env, 'intree') } }));
-    await waitHealthy(env, 'src', 30_000);
+    await waitHealthy(env, 'src', 60_000);
     await appQuery(env, 'src', 'CREATE TABLE t(i int); INSERT INTO t SELECT generate_series(1, 100)');
     await archiveNow(env, 'src');
-    await waitFor('ContinuousArchiving', () => env.store.get(CLUSTER, 'default', 'src')?.status.conditions.find((c: any) => c.type === 'ContinuousArchiving' && c.status === 'True'), 10_000);
+    await waitFor('ContinuousArchiving', () => env.store.get(CLUSTER, 'default', 'src')?.status.conditions.find((c: any) => c.type === 'ContinuousArchiving' && c.status === 'True'), 30_000);
     env.store.create(BACKUP, backup('src-b1', 'src'));
     const b = await waitBackup(env, 'src-b1');
     expect(b.status).toMatchObject({ phase: 'completed', method: 'barmanObjectStore', serverName: 'src', destinationPath: `s3://${env.s3.bucket}/intree`, instanceID: { podName: 'src-1' } });
@@ -51,7 +51,7 @@ describe('in-tree barmanObjectStore', () => {
       bootstrap: { recovery: { source: 'origin' } },
       externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
     }));
-    const c = await waitHealthy(env, 'rec-full', 60_000);
+    const c = await waitHealthy(env, 'rec-full', 120_000);
     console.log(`small restore Ready in ${Date.now() - t0} ms`);
     expect(c.status.timelineID).toBe(2);
     const rows = await appQuery(env, 'rec-full', 'SELECT count(*)::int AS n FROM t');
@@ -71,8 +71,8 @@ describe('in-tree barmanObjectStore', () => {
       bootstrap: { recovery: { source: 'origin', recoveryTarget: { backupID: backupId, targetName: 'rp1' } } },
       externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
     }));
-    await waitHealthy(env, 'rec-bk', 60_000);
-    await waitHealthy(env, 'rec-name', 60_000);
+    await waitHealthy(env, 'rec-bk', 120_000);
+    await waitHealthy(env, 'rec-name', 120_000);
     expect((await appQuery(env, 'rec-bk', 'SELECT count(*)::int AS n FROM t'))[0].n).toBe(175);
     expect((await appQuery(env, 'rec-name', 'SELECT count(*)::int AS n FROM t'))[0].n).toBe(150);
     expect(jobLogs(env, 'rec-name-1-full-recovery')).toContain('recovery stopping at restore point "rp1"');
@@ -83,7 +83,7 @@ describe('in-tree barmanObjectStore', () => {
       bootstrap: { recovery: { source: 'origin', recoveryTarget: { targetTime: afterRestorePoint } } },
       externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
     }));
-    await waitHealthy(env, 'rec-time', 60_000);
+    await waitHealthy(env, 'rec-time', 120_000);
     expect((await appQuery(env, 'rec-time', 'SELECT count(*)::int AS n FROM t'))[0].n).toBe(150);
   });
 

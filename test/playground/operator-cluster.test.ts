@@ -15,7 +15,7 @@ describe('initdb cluster', () => {
   it('becomes Ready with secrets, services, PVC and pod, and accepts the -app credentials', async () => {
     const t0 = Date.now();
     env.store.create(CLUSTER, cluster('alpha'));
-    const c = await waitHealthy(env, 'alpha', 30_000);
+    const c = await waitHealthy(env, 'alpha', 60_000);
     console.log(`initdb cluster Ready in ${Date.now() - t0} ms`);
     expect(c.status.currentPrimary).toBe('alpha-1');
     expect(c.status.instanceNames).toEqual(['alpha-1']);
@@ -53,7 +53,7 @@ describe('initdb cluster', () => {
     }, 10_000);
     expect(down.status.phase).toBe('Waiting for the instances to become active');
     expect(down.status.conditions.find((x: any) => x.type === 'Ready').status).toBe('False');
-    await waitHealthy(env, 'alpha', 30_000);
+    await waitHealthy(env, 'alpha', 60_000);
     const pod = env.store.get('v1/pods', 'default', 'alpha-1')!;
     expect(pod.status.containerStatuses[0].restartCount).toBe(1);
   });
@@ -61,7 +61,7 @@ describe('initdb cluster', () => {
   it('runs streaming replicas and a superuser secret', async () => {
     env.store.create(CLUSTER, cluster('beta', { instances: 2, enableSuperuserAccess: true, postgresql: { parameters: { max_connections: '50' } } }));
     await waitFor('replica phase', () => env.store.get(CLUSTER, 'default', 'beta')?.status?.phase === 'Creating a new replica', 30_000, 50);
-    const c = await waitHealthy(env, 'beta', 60_000);
+    const c = await waitHealthy(env, 'beta', 120_000);
     expect(c.status.instanceNames).toEqual(['beta-1', 'beta-2']);
     expect(env.store.get('v1/pods', 'default', 'beta-2')!.metadata.labels!['cnpg.io/instanceRole']).toBe('replica');
     expect(env.store.get('v1/secrets', 'default', 'beta-superuser')).toBeDefined();

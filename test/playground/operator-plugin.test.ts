@@ -54,10 +54,10 @@ describe('Barman Cloud plugin', () => {
   it('archives through an ObjectStore and completes a plugin Backup', async () => {
     env.store.create(OBJECTSTORE, objectStore('store', 'plug'));
     env.store.create(CLUSTER, cluster('psrc', { enableSuperuserAccess: true, plugins: [{ name: PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: 'store', serverName: 'psrc-srv' } }] }));
-    await waitHealthy(env, 'psrc', 30_000);
+    await waitHealthy(env, 'psrc', 60_000);
     await appQuery(env, 'psrc', 'CREATE TABLE t(i int); INSERT INTO t SELECT generate_series(1, 100)');
     await archiveNow(env, 'psrc');
-    await waitFor('ContinuousArchiving', () => env.store.get(CLUSTER, 'default', 'psrc')?.status.conditions.find((c: any) => c.type === 'ContinuousArchiving' && c.status === 'True'), 10_000);
+    await waitFor('ContinuousArchiving', () => env.store.get(CLUSTER, 'default', 'psrc')?.status.conditions.find((c: any) => c.type === 'ContinuousArchiving' && c.status === 'True'), 30_000);
     env.store.create(BACKUP, backup('pb1', 'psrc', { method: 'plugin', pluginConfiguration: { name: PLUGIN } }));
     b1 = (await waitBackup(env, 'pb1')).status;
     expect(b1).toMatchObject({ phase: 'completed', method: 'plugin', serverName: 'psrc-srv', destinationPath: `s3://${env.s3.bucket}/plug` });
@@ -70,7 +70,7 @@ describe('Barman Cloud plugin', () => {
 
   it('recovers from an externalClusters plugin source', async () => {
     env.store.create(CLUSTER, recoveryCluster('prec', 'store'));
-    await waitHealthy(env, 'prec', 60_000);
+    await waitHealthy(env, 'prec', 120_000);
     expect((await appQuery(env, 'prec', 'SELECT count(*)::int AS n FROM t'))[0].n).toBe(175);
   });
 });

@@ -156,14 +156,14 @@ export function backup(name: string, clusterName: string, spec: Record<string, u
   return { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name, namespace: 'default' }, spec: { cluster: { name: clusterName }, ...spec } };
 }
 
-export function waitBackup(env: TestEnv, name: string, timeoutMs = 60_000): Promise<KubeObject> {
+export function waitBackup(env: TestEnv, name: string, timeoutMs = 120_000): Promise<KubeObject> {
   return waitFor(`backup ${name} done`, () => {
     const b = env.store.get(BACKUP, 'default', name);
     return b && ['completed', 'failed'].includes(b.status?.phase) ? b : undefined;
   }, timeoutMs, 100);
 }
 
-export function jobFinished(env: TestEnv, name: string, timeoutMs = 60_000): Promise<KubeObject> {
+export function jobFinished(env: TestEnv, name: string, timeoutMs = 120_000): Promise<KubeObject> {
   return waitFor(`job ${name} finished`, () => {
     const j = env.store.get('batch/v1/jobs', 'default', name);
     return j?.status?.conditions?.some((c: any) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True') ? j : undefined;
