@@ -35,8 +35,8 @@ export const State = {
   tornDown: 'torn-down',
 } as const;
 
-/** Grace for teardown after a cancellation: the runner kills ~7.5 s after SIGTERM (post re-checks). */
-const CANCEL_TEARDOWN_MS = 5_500;
+/** Teardown budget after a cancellation, from the signal: the runner kills ~7.5 s after SIGTERM (post re-checks). */
+const CANCEL_TEARDOWN_MS = 6_500;
 const TEARDOWN_MS = 5 * 60_000;
 
 export class Cancelled extends Error {
@@ -131,6 +131,7 @@ class DrillSession {
   private recoveryName?: string;
   private creating?: Promise<unknown>;
   private connections: { close(): Promise<void> }[] = [];
+  private abortedAt = 0;
 
   constructor(
     private readonly core: Core,
@@ -140,7 +141,9 @@ class DrillSession {
     private readonly signal: AbortSignal,
     private readonly result: DrillResult,
     private readonly env: NodeJS.ProcessEnv,
-  ) {}
+  ) {
+    signal.addEventListener('abort', () => (this.abortedAt = Date.now()), { once: true });
+  }
 
   log = (line: string) => this.core.info(line);
 
@@ -354,19 +357,21 @@ class DrillSession {
   async finish(): Promise<void> {
     const { core, inputs, result } = this;
     const cancelled = this.signal.aborted;
-    await Promise.allSettled(this.connections.map((c) => c.close()));
+    // pg's pool.end() waits for running queries: never let that hold up the teardown.
+    await Promise.race([Promise.allSettled(this.connections.map((c) => c.close())), new Promise((r) => setTimeout(r, cancelled ? 300 : 5_000))]);
     if (this.recoveryName) {
       if (inputs.keepOnFailure && result.reasons.length && !cancelled) {
         result.kept = true;
         core.saveState(State.keep, 'true');
         core.warning(`keep-on-failure: the recovery cluster ${inputs.namespace}/${this.recoveryName} is KEPT for debugging. Delete it when done: kubectl delete cluster -n ${inputs.namespace} ${this.recoveryName}`);
       } else {
+        const deadline = cancelled ? this.abortedAt + CANCEL_TEARDOWN_MS : Date.now() + TEARDOWN_MS;
         // A create still in flight must land (or fail) before the delete, or it would outlive us.
         if (this.creating) await Promise.race([this.creating.catch(() => {}), new Promise((r) => setTimeout(r, cancelled ? 2_000 : 30_000))]);
         const started = Date.now();
         try {
           const t = await teardownCluster(this.clients, inputs.namespace, this.recoveryName, {
-            deadline: Date.now() + (cancelled ? CANCEL_TEARDOWN_MS : TEARDOWN_MS),
+            deadline,
             retry: { attempts: cancelled ? 2 : 6, maxDelayMs: 1_000 },
             log: this.log,
           });
