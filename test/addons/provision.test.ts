@@ -198,6 +198,43 @@ describe('removal', () => {
   });
 });
 
+describe('backups', () => {
+  it('dedicated clusters archive to the object store with a six-field ScheduledBackup; removal deletes both', async () => {
+    const s3 = bed.pg.store.get('v1/secrets', 'default', 'playground-s3')!;
+    bed.pg.store.create('v1/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'addon-backups', namespace: NS }, data: s3.data });
+    const backup = {
+      ...inputs,
+      'backup-destination-path': `s3://${bed.pg.s3.bucket}/addons`,
+      'backup-endpoint-url': bed.pg.s3.endpoint,
+      'backup-credentials-secret': 'addon-backups',
+    };
+    deployApp(bed, 'archived');
+    writeApp(bed, 'archived', variantToml('small'));
+    const bad = await sync(bed, { ...backup, 'backup-schedule': '0 3 * * *' });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.errors.at(-1)).toMatch(/^Input 'backup-schedule': schedule '0 3 \* \* \*' has five fields/);
+    expect(association(bed, 'archived')).toBeUndefined();
+    const r = await sync(bed, backup);
+    expect(r.exitCode, explain(r)).toBe(0);
+    const c = bed.pg.store.get(CLUSTERS, NS, 'archived-pg')!;
+    expect(c.spec.backup.barmanObjectStore).toMatchObject({ destinationPath: `s3://${bed.pg.s3.bucket}/addons`, serverName: 'archived-pg', endpointURL: bed.pg.s3.endpoint });
+    const sb = bed.pg.store.get('postgresql.cnpg.io/v1/scheduledbackups', NS, 'archived-pg-daily')!;
+    expect(sb.spec).toMatchObject({ schedule: '0 0 3 * * *', cluster: { name: 'archived-pg' } });
+    // The object store settings really work: an on-demand backup of the add-on's cluster completes.
+    const BACKUPS = 'postgresql.cnpg.io/v1/backups';
+    bed.pg.store.create(BACKUPS, { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name: 'archived-check', namespace: NS }, spec: { cluster: { name: 'archived-pg' } } });
+    const done = await waitFor('backup', () => ['completed', 'failed'].includes(bed.pg.store.get(BACKUPS, NS, 'archived-check')?.status?.phase) && bed.pg.store.get(BACKUPS, NS, 'archived-check'), 90_000);
+    expect(done.status.phase, JSON.stringify(done.status)).toBe('completed');
+    bed.pg.store.delete(BACKUPS, NS, 'archived-check');
+    writeApp(bed, 'archived', '\n[addons]\n');
+    const gone = await sync(bed, backup);
+    expect(gone.exitCode, explain(gone)).toBe(0);
+    expect(bed.pg.store.get('postgresql.cnpg.io/v1/scheduledbackups', NS, 'archived-pg-daily')).toBeUndefined();
+    expect(bed.pg.store.get(CLUSTERS, NS, 'archived-pg')).toBeUndefined();
+    removeAppFile(bed, 'archived');
+  });
+});
+
 describe('bad app.toml files', () => {
   it('each gives one clear error naming file, line and fix, and nothing changes', async () => {
     const bad: Record<string, string> = {
