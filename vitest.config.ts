@@ -8,6 +8,5 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 300_000,
     hookTimeout: 300_000,
-    reporters: process.env.CI ? ['default'] : ['default'],
   },
 });
