@@ -60,20 +60,21 @@ describe('bad inputs: one clear error, nothing created', () => {
 });
 
 describe('cancellation: SIGTERM at each phase, then the post step', () => {
-  const phases: [string, RegExp][] = [
-    ['backup inventory', /▶ backup inventory/],
-    ['baseline', /▶ baseline from live/],
-    ['creating the recovery cluster', /▶ create the recovery cluster/],
-    ['waiting for the recovery', /recovery cluster phase: Setting up primary/],
-    ['comparing', /▶ compare the restore with live/],
+  const phases: [string, RegExp, NodeJS.Signals][] = [
+    ['backup inventory', /▶ backup inventory/, 'SIGTERM'],
+    ['baseline', /▶ baseline from live/, 'SIGTERM'],
+    ['creating the recovery cluster', /▶ create the recovery cluster/, 'SIGTERM'],
+    ['waiting for the recovery', /recovery cluster phase: Setting up primary/, 'SIGTERM'],
+    ['waiting for the recovery (SIGINT, the runner\'s first signal)', /recovery job \S+ is running/, 'SIGINT'],
+    ['comparing', /▶ compare the restore with live/, 'SIGTERM'],
   ];
-  for (const [phase, pattern] of phases) {
+  for (const [phase, pattern, signal] of phases) {
     it(`during ${phase}: main stops within the grace window, post leaves nothing`, async () => {
       let killedAt = 0;
       let exitedAt = 0;
       let seen = '';
       const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default' }, {
-        killOn: { pattern, signal: 'SIGTERM' },
+        killOn: { pattern, signal },
         onSpawn: (child) => {
           child.stdout!.on('data', (d) => {
             seen += d;
@@ -85,7 +86,7 @@ describe('cancellation: SIGTERM at each phase, then the post step', () => {
       expect(r.exitCode, explain(r)).toBe(1);
       // The runner kills ~7.5 s after SIGTERM: main must be done (teardown included) before that.
       expect(exitedAt - killedAt).toBeLessThan(7_500);
-      expect(r.stdout).toContain('Received SIGTERM: cancelling the drill and tearing down.');
+      expect(r.stdout).toContain(`Received ${signal}: cancelling the drill and tearing down.`);
       const name = r.state['recovery-cluster'];
       const post = await runAction('cnpg-restore-drill', 'post', {
         state: r.state,

@@ -98,6 +98,17 @@ describe('more healthy drills', () => {
     expect(drills.at(-1).rtoSeconds).toBeGreaterThan(0);
   });
 
+  it('several databases, credentials from KUBECONFIG (no kubeconfig input)', async () => {
+    await live.superSql('CREATE DATABASE inventory');
+    await live.superSql('CREATE TABLE stock (sku text PRIMARY KEY, qty int NOT NULL); INSERT INTO stock SELECT \'sku\' || g, g FROM generate_series(1, 250) g', [], 'inventory');
+    await live.switchWalAndWait();
+    const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', kubeconfig: undefined, databases: 'app, inventory', 'record-history': false }, { env: { KUBECONFIG: pgd.kubeconfigPath } });
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(r.outputs['tables-compared']).toBe('5');
+    expect(r.summary).toContain('### Database `inventory`: 1 tables compared, 0 schema differences, 0 out of tolerance');
+    expect(r.summary).toContain('| public.stock | 250 | 250 | 0 |');
+  });
+
   it('the live session is read-only: a write is rejected', async () => {
     const { KubeConfig } = await import('@kubernetes/client-node');
     const { makeClients } = await import('../../actions/lib/kube/client.js');
