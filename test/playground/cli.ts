@@ -87,6 +87,8 @@ async function up(): Promise<number> {
 
 async function down(): Promise<number> {
   const pid = readPid();
+  // The data dir may be a temp dir outside the state dir (see daemon.ts): remove it too.
+  const dataDir = readEnv().PLAYGROUND_DIR;
   if (pid && alive(pid)) {
     process.kill(pid, 'SIGTERM');
     const deadline = Date.now() + 30_000;
@@ -100,6 +102,7 @@ async function down(): Promise<number> {
       }
     }
   }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   rmSync(stateDir, { recursive: true, force: true });
   console.log(pid ? `playground stopped (pid ${pid})` : 'playground was not running');
   return 0;

@@ -2,7 +2,7 @@
 // writes `<state>/env` and `<state>/pid` once the API answers, stops on SIGTERM/SIGINT.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPlayground } from './playground.js';
+import { postgresCanReach, startPlayground } from './playground.js';
 
 const stateDir = process.argv[2];
 if (!stateDir) {
@@ -10,7 +10,10 @@ if (!stateDir) {
   process.exit(2);
 }
 
-const pg = await startPlayground({ dir: join(stateDir, 'data') });
+// Volumes live below the data dir and the OS user postgres must reach them: a state dir in a
+// checkout under a private home (/root is 0700) cannot hold them, so use a temp dir there.
+const dataDir = join(stateDir, 'data');
+const pg = await startPlayground(postgresCanReach(stateDir) ? { dir: dataDir } : {});
 const env = { ...pg.env, PLAYGROUND_API_URL: pg.apiUrl, PLAYGROUND_DIR: pg.dir };
 writeFileSync(join(stateDir, 'env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
 writeFileSync(join(stateDir, 'pid'), `${process.pid}\n`);

@@ -1,6 +1,7 @@
 // The whole playground for tests and the CLI: S3 (s3rver), the emulated API server with its
 // built-in controllers, and the CNPG operator emulator, isolated in one directory with its
 // own ports. stop() leaves no process, port or directory behind.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -45,11 +46,20 @@ export interface PlaygroundOptions {
   apiPort?: number;
 }
 
+/** Whether the OS user postgres can traverse every directory down to `dir`. */
+export function postgresCanReach(dir: string): boolean {
+  return spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dir]).status === 0;
+}
+
 export async function startPlayground(opts: PlaygroundOptions = {}): Promise<PlaygroundHandle> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cnpg-playground-'));
   mkdirSync(dir, { recursive: true });
   // The postgres OS user must reach the volumes below it.
   chmodSync(dir, 0o755);
+  if (!postgresCanReach(dir)) {
+    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    throw new Error(`playground directory ${dir} is not reachable by the OS user 'postgres' (a parent directory is not traversable); use a directory under ${tmpdir()}.`);
+  }
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const c of cleanups.reverse()) await c().catch((e) => console.error('playground stop:', e));
