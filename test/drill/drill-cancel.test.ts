@@ -40,6 +40,9 @@ describe('bad inputs: one clear error, nothing created', () => {
       expect(r.errors[0]).toMatch(message);
       expect(writes(pgd, since)).toEqual([]);
       expect(r.state['recovery-cluster']).toBeUndefined();
+      // A usage error, not a drill verdict: no report, no result.
+      expect(r.summary).toBe('');
+      expect(r.outputs.result).toBeUndefined();
     });
   }
 
@@ -99,7 +102,7 @@ describe('cancellation: SIGTERM at each phase, then the post step', () => {
         expect(leftovers(pgd, 'default', name)).toEqual([]);
       } else expect(post.stdout).toContain('nothing to tear down');
       expect(drillClusters(pgd, 'default')).toEqual([]);
-      console.log(`cancel during ${phase}: main exited ${exitedAt - killedAt} ms after SIGTERM (${/teardown verified/.test(r.stdout) ? 'teardown verified by main' : 'no teardown needed or left to post'}); recovery cluster ${name ?? '(none)'}`);
+      console.log(`cancel during ${phase}: main exited ${exitedAt - killedAt} ms after ${signal} (${/teardown verified/.test(r.stdout) ? 'teardown verified by main' : 'no teardown needed or left to post'}); recovery cluster ${name ?? '(none)'}`);
     });
   }
 });

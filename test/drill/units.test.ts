@@ -286,3 +286,18 @@ describe('replay end from the recovery log', () => {
     expect(replayFromRecoveryLog('nothing')).toEqual({ lsn: undefined, lastCommitAt: undefined });
   });
 });
+
+describe('run: usage errors before any API call', () => {
+  it('a missing input fails the step with one message and no report', async () => {
+    const { EventEmitter } = await import('node:events');
+    const { run } = await import('../../actions/lib/drill/run.js');
+    const { core, rec } = recordingCore({ namespace: 'db' });
+    const signals = new EventEmitter() as unknown as Pick<NodeJS.Process, 'once' | 'removeListener'>;
+    const result = await run(core, { signals, exit: () => {}, env: {} });
+    expect(result).toBeUndefined();
+    expect(rec.failed).toBe("Input 'cluster': is required; name the live CNPG Cluster to drill, e.g. `cluster: pg-main`.");
+    expect(rec.outputs).toEqual({});
+    expect(rec.summary).toBe('');
+    expect((signals as unknown as InstanceType<typeof EventEmitter>).listenerCount('SIGTERM')).toBe(0);
+  });
+});

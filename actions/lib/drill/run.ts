@@ -51,7 +51,8 @@ export interface RunDeps {
   /** Where SIGTERM/SIGINT come from (tests pass an EventEmitter). */
   signals?: Pick<NodeJS.Process, 'once' | 'removeListener'>;
   clients?: (kc: LoadedKubeConfig) => KubeClients;
-  fetch?: typeof fetch;
+  /** Ends the process once the step is done (tests pass a no-op). */
+  exit?: () => void;
 }
 
 export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult | undefined> {
@@ -72,7 +73,7 @@ export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult |
     signals.removeListener('SIGTERM', onTerm);
     signals.removeListener('SIGINT', onInt);
     // Sockets of aborted port-forwards/queries must not keep a finished step alive.
-    setTimeout(() => process.exit(), 250).unref();
+    setTimeout(() => (deps.exit ?? process.exit)(), 250).unref();
   }
 }
 
@@ -104,15 +105,17 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal, de
     startedAt: new Date().toISOString(),
   };
   const s = new DrillSession(core, inputs, clients, retry, signal, result, env);
+  // Everything that does not need the cluster to exist is checked; now check it does. Until
+  // here a failure is a usage error: one message, no report, no record, nothing written.
+  let live: Cluster;
   try {
-    // Everything that does not need the cluster to exist is done; now check it does.
-    let live: Cluster;
-    try {
-      live = await s.phase('check access and the live cluster', () => s.findLiveCluster());
-    } catch (err) {
-      core.setFailed(messageOf(err));
-      return undefined;
-    }
+    live = await s.phase('check access and the live cluster', () => s.findLiveCluster());
+  } catch (err) {
+    core.setFailed(messageOf(err));
+    kube.dispose();
+    return undefined;
+  }
+  try {
     await s.raceAbort(s.execute(live));
   } catch (err) {
     if (err instanceof VerdictError) result.reasons.push(...err.reasons);
