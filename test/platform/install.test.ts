@@ -125,4 +125,18 @@ describe('platform-install', () => {
     expect(r.summary).toMatch(/Warning \| Pod\/platform-cloudnative-pg-[a-z0-9-]+ \| Failed/);
     expect(r.summary).toContain('does-not-exist');
   });
+
+  it('without helm --wait, still verifies the operator becomes available and reports why it does not', async () => {
+    const r = await t.install({
+      chart: chartVariant({ operatorVersion: '1.29.0', chartVersion: '1.2.0' }),
+      set: 'cloudnative-pg.image.repository=registry.example.com/does-not-exist/cloudnative-pg',
+      wait: 'false',
+      atomic: 'false',
+      'helm-timeout': '10s',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.summary).toMatch(/helm upgrade --install \| ✅ passed/);
+    expect(r.errors[0]).toMatch(/the operator cnpg-system\/platform-cloudnative-pg is not available: 1 old replica\(s\) pending termination; pod platform-cloudnative-pg-[a-z0-9-]+ container manager: ImagePullBackOff/);
+    expect(r.outputs['operator-version']).toBe('1.29.0');
+  });
 });

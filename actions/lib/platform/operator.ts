@@ -4,7 +4,7 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import semver from 'semver';
 import type { KubeClients } from '../kube/client.js';
-import { ignoreNotFound, withRetry } from '../kube/retry.js';
+import { ignoreNotFound, sleep, withRetry } from '../kube/retry.js';
 import type { ChartTree } from './chart-files.js';
 import type { KubeObjectLike, RenderedObject } from './render.js';
 
@@ -59,8 +59,6 @@ export interface RunningOperator {
   available: boolean;
   /** Why it is not available / not settled, e.g. "1 of 1 pods not ready: manager ImagePullBackOff". */
   problems: string[];
-  /** Images the operator's pods actually run (a rollout in progress shows two). */
-  podImages: string[];
 }
 
 export async function readRunningOperator(clients: KubeClients, target: Pick<OperatorTarget, 'name' | 'namespace'>): Promise<RunningOperator | undefined> {
@@ -70,19 +68,41 @@ export async function readRunningOperator(clients: KubeClients, target: Pick<Ope
   const selector = Object.entries(d.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
   const pods = selector ? (await withRetry('list operator pods', () => clients.core.listNamespacedPod({ namespace: target.namespace, labelSelector: selector }))).items : [];
   const problems = deploymentProblems(d, pods);
-  const podImages = [...new Set(pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => operatorContainerImage(p as unknown as KubeObjectLike)))];
-  return { image, version: normalise(imageTag(image)) ?? imageTag(image), available: problems.length === 0, problems, podImages };
+  return { image, version: normalise(imageTag(image)) ?? imageTag(image), available: problems.length === 0, problems };
 }
 
+/**
+ * Reads the operator until its rollout has settled (kubectl rollout status's notion) or the deadline passes; returns the last reading. Without helm's --wait the rollout is still
+ * under way when helm returns. A Deployment set to the wrong version is returned at once.
+ */
+export async function waitForOperator(
+  clients: KubeClients,
+  target: Pick<OperatorTarget, 'name' | 'namespace' | 'expectedVersion'>,
+  deadline: number,
+  pollMs = 2_000,
+): Promise<RunningOperator | undefined> {
+  for (;;) {
+    const running = await readRunningOperator(clients, target);
+    const settled = running?.available;
+    const wrongVersion = running && target.expectedVersion && !sameVersion(running.version, target.expectedVersion);
+    if (!running || settled || wrongVersion || Date.now() + pollMs > deadline) return running;
+    await sleep(pollMs);
+  }
+}
+
+// kubectl rollout status's rules: a surge pod of the new template next to an old available one
+// still counts as a rollout in progress, not as available.
 function deploymentProblems(d: V1Deployment, pods: V1Pod[]): string[] {
   const want = d.spec?.replicas ?? 1;
   const st = d.status ?? {};
+  const updated = st.updatedReplicas ?? 0;
   const problems: string[] = [];
   if ((st.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) problems.push('the Deployment controller has not observed the latest spec yet');
-  if ((st.updatedReplicas ?? 0) < want) problems.push(`${st.updatedReplicas ?? 0} of ${want} replicas run the current template`);
-  if ((st.availableReplicas ?? 0) < want) problems.push(`${st.availableReplicas ?? 0} of ${want} replicas are available`);
-  const available = st.conditions?.find((c) => c.type === 'Available');
-  if (available && available.status !== 'True') problems.push(`condition Available=${available.status}${available.message ? `: ${available.message}` : ''}`);
+  if (updated < want) problems.push(`${updated} of ${want} replicas run the current template`);
+  if ((st.replicas ?? 0) > updated) problems.push(`${(st.replicas ?? 0) - updated} old replica(s) pending termination`);
+  if ((st.availableReplicas ?? 0) < updated || updated === 0) problems.push(`${Math.min(st.availableReplicas ?? 0, updated)} of ${want} updated replicas available`);
+  const progressing = st.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
+  if (progressing) problems.push(`rollout exceeded its progress deadline: ${progressing.message}`);
   if (problems.length) {
     for (const p of pods) {
       for (const cs of p.status?.containerStatuses ?? []) {
