@@ -1,6 +1,7 @@
 // platform-install e2e on the playground (real helm v4, the bundle under Node 24): fresh install,
 // upgrade with a CRD change, the minor-skip guard, a pinned operator image caught after a green
 // helm run, and an unavailable Deployment rolled back with diagnostics.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leakedSecrets } from '../helpers/run-action.js';
 import { startPlayground } from '../playground/playground.js';
@@ -28,7 +29,9 @@ const history = async () => (JSON.parse(await t.helm('history', RELEASE, '-n', N
 
 describe('platform-install', () => {
   it('installs the fixture chart fresh: CRDs applied and Established, operator verified', async () => {
-    const r = await t.install({ chart: chartVariant({ operatorVersion: '1.27.1' }) });
+    // Credentials as a workflow passes them: the kubeconfig input, base64 of the file.
+    const kubeconfig = Buffer.from(readFileSync(pg.kubeconfigPath)).toString('base64');
+    const r = await t.install({ chart: chartVariant({ operatorVersion: '1.27.1' }), kubeconfig });
     expect(r.errors).toEqual([]);
     expect(r.exitCode).toBe(0);
     expect(r.outputs).toEqual({ 'crds-applied': 'clusters.fixture.cnpg-actions.io', revision: '1', 'chart-version': '1.0.0', 'operator-version': '1.27.1' });
@@ -38,7 +41,8 @@ describe('platform-install', () => {
     expect(r.summary).toMatch(/operator version \| - \| 1\.27\.1/);
     expect(r.summary).toMatch(/clusters\.fixture\.cnpg-actions\.io \| created/);
     expect(r.summary).toMatch(/server-side dry-run.*skipped \(namespace cnpg-system does not exist yet/);
-    expect(leakedSecrets(r, ['playground-token'])).toEqual([]);
+    expect(r.masked).toEqual(expect.arrayContaining([kubeconfig, 'playground-token']));
+    expect(leakedSecrets(r, [kubeconfig, 'playground-token'])).toEqual([]);
   });
 
   it('upgrades one minor and rolls the CRD change that helm itself would not apply', async () => {
