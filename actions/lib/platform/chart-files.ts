@@ -75,8 +75,9 @@ function subchart(parent: ChartLocation, name: string): ChartLocation | undefine
   const dep = meta.dependencies?.find((d) => (d.alias ?? d.name) === name);
   const chartName = dep?.name ?? name;
   const valuesPath = [...parent.valuesPath, name];
-  if (parent.dir && parent.files(`charts/${chartName}/Chart.yaml`) !== undefined) {
-    return dirLocation(join(parent.dir, 'charts', chartName), valuesPath);
+  if (parent.files(`charts/${chartName}/Chart.yaml`) !== undefined) {
+    const prefix = `charts/${chartName}/`;
+    return parent.dir ? dirLocation(join(parent.dir, prefix), valuesPath) : { files: (p) => parent.files(prefix + p), archives: () => [], valuesPath };
   }
   for (const archive of parent.archives()) {
     const entries = readTgz(archive);
