@@ -12,7 +12,7 @@ import { helmBin, kubectlBin } from './fixture.js';
 export const RELEASE = 'platform';
 
 export interface Installer {
-  install(inputs: Record<string, string | undefined>): Promise<RunResult>;
+  install(inputs: Record<string, string | undefined>, extraEnv?: Record<string, string>): Promise<RunResult>;
   kubectl(...args: string[]): Promise<string>;
   helm(...args: string[]): Promise<string>;
   /** Requests that changed something (dry-runs excluded) since `since`. */
@@ -27,10 +27,10 @@ export function installer(pg: PlaygroundHandle): Installer {
   // Asynchronous on purpose: the playground's API server runs in this process.
   const cli = (bin: string) => async (...args: string[]) => (await promisify(execFile)(bin, args, { env: { ...process.env, ...env }, timeout: 60_000 })).stdout;
   return {
-    install: (inputs) =>
+    install: (inputs, extraEnv = {}) =>
       runAction('platform-install', 'main', {
         inputs: { release: RELEASE, namespace: 'cnpg-system', 'helm-path': helmBin, 'skip-dependency-update': 'true', 'helm-timeout': '60s', ...inputs },
-        env,
+        env: { ...env, ...extraEnv },
         timeoutMs: 180_000,
       }),
     kubectl: cli(kubectlBin),

@@ -1,7 +1,9 @@
 // platform-install e2e on the playground (real helm v4, the bundle under Node 24): fresh install,
 // upgrade with a CRD change, the minor-skip guard, a pinned operator image caught after a green
 // helm run, and an unavailable Deployment rolled back with diagnostics.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leakedSecrets } from '../helpers/run-action.js';
 import { startPlayground } from '../playground/playground.js';
@@ -31,8 +33,12 @@ describe('platform-install', () => {
   it('installs the fixture chart fresh: CRDs applied and Established, operator verified', async () => {
     // Credentials as a workflow passes them: the kubeconfig input, base64 of the file.
     const kubeconfig = Buffer.from(readFileSync(pg.kubeconfigPath)).toString('base64');
-    const r = await t.install({ chart: chartVariant({ operatorVersion: '1.27.1' }), kubeconfig });
+    const runnerTemp = mkdtempSync(join(tmpdir(), 'runner-temp-'));
+    const r = await t.install({ chart: chartVariant({ operatorVersion: '1.27.1' }), kubeconfig }, { RUNNER_TEMP: runnerTemp });
     expect(r.errors).toEqual([]);
+    // The 0600 kubeconfig file written from the input is gone once the step ends.
+    expect(readdirSync(runnerTemp)).toEqual([]);
+    rmSync(runnerTemp, { recursive: true });
     expect(r.exitCode).toBe(0);
     expect(r.outputs).toEqual({ 'crds-applied': 'clusters.fixture.cnpg-actions.io', revision: '1', 'chart-version': '1.0.0', 'operator-version': '1.27.1' });
     expect(await deployImage()).toBe('ghcr.io/cloudnative-pg/cloudnative-pg:1.27.1');
