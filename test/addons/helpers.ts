@@ -2,7 +2,7 @@
 // app.toml files), running the bundled action, connecting with the injected DATABASE_URL, and
 // an orphan check (everything the add-ons made is owned by an association, or gone).
 import { KubeConfig } from '@kubernetes/client-node';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -26,11 +26,6 @@ export interface Bed {
 
 export async function startBed(): Promise<Bed> {
   const pgh = await startPlayground();
-  // Playground bug (reported): the volume controller creates <dir>/volumes with mode 0700 on
-  // the first PVC (mkdir recursive, mode 0o700), so the postgres user cannot reach its PV and
-  // initdb fails. Creating it traversable first is what startEnv() in its own tests does.
-  mkdirSync(join(pgh.dir, 'volumes'), { recursive: true });
-  chmodSync(join(pgh.dir, 'volumes'), 0o755);
   const kc = new KubeConfig();
   kc.loadFromFile(pgh.kubeconfigPath);
   const dir = mkdtempSync(join(tmpdir(), 'addon-apps-'));

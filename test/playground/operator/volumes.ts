@@ -1,7 +1,5 @@
 // Instance volumes: a PVC per instance, owned by the Cluster; its data lives in the hostPath the
 // API server's PV controller provisioned (owned by postgres, deleted with the PV).
-import { chmodSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR, L, ownerRef, upsert } from './context.js';
@@ -38,22 +36,9 @@ export function claimPath(ctx: Ctx, namespace: string, claim: string): string | 
   if (!pvName) return undefined;
   const pv = ctx.store.get(GVR.pv, undefined, pvName);
   const path: string | undefined = pv?.spec?.hostPath?.path;
-  if (path) ensureTraversable(dirname(path));
   return path;
 }
 
-const traversable = new Set<string>();
-/** postgres (not root) must pass through the provisioner's volumes directory to reach its data. */
-function ensureTraversable(dir: string): void {
-  if (traversable.has(dir)) return;
-  try {
-    const mode = statSync(dir).mode & 0o777;
-    if ((mode & 0o011) !== 0o011) chmodSync(dir, mode | 0o011);
-    traversable.add(dir);
-  } catch {
-    /* not there yet */
-  }
-}
 
 export function podClaim(pod: KubeObject): string | undefined {
   return (pod.spec?.volumes ?? []).find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName;

@@ -5,7 +5,7 @@
 // leaves a Released PV and the data).
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { KubeObject } from '../../types.js';
 import type { MemStore } from '../store.js';
 import { nsName, ReconcileQueue, splitKey } from './queue.js';
@@ -33,7 +33,9 @@ function postgresUser(): { uid: number; gid: number } | null {
 }
 
 function makeVolumeDir(path: string): void {
-  mkdirSync(path, { recursive: true, mode: 0o700 });
+  // The parent (volumes/) must be traversable by postgres; the volume itself is private to it.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  mkdirSync(path, { mode: 0o700 });
   const ids = postgresUser();
   if (ids && process.getuid?.() === 0) chownSync(path, ids.uid, ids.gid);
 }
