@@ -1,6 +1,7 @@
 // platform-install: render and check the platform chart, apply its CRDs, helm upgrade --install
 // with rollback on failure, then verify the operator actually runs the expected version.
 // Nothing is written to the cluster until every check has passed.
+import semver from 'semver';
 import type { Core } from '../core.js';
 import { VerdictError, messageOf } from '../errors.js';
 import { InputError } from '../inputs.js';
@@ -186,6 +187,10 @@ function operatorPreChecks(inputs: PlatformInputs, op: OperatorTarget, running: 
   }
   if (!running) {
     check(name, 'passed', `fresh install of ${op.expectedVersion}`);
+    return [];
+  }
+  if (!semver.coerce(running)) {
+    check(name, 'skipped', `the running operator's image tag '${running}' is not a version (a digest or 'latest'); the step cannot be judged`);
     return [];
   }
   const skip = minorSkipProblem(running, op.expectedVersion);
