@@ -3,8 +3,6 @@
 // connection, a completed Backup, and optionally more rows after it plus a WAL switch that is
 // waited for in the archive. Reused by other test authors and the demo.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import pg from 'pg';
 import type { KubeObject, PlaygroundHandle } from '../playground/types.js';
 
@@ -87,18 +85,7 @@ export function secretValue(pgd: PlaygroundHandle, namespace: string, name: stri
   return Buffer.from(s.data[key], 'base64').toString();
 }
 
-/**
- * Workaround for a playground bug: <dir>/volumes is created 0700 root, so postgres cannot reach
- * its PVC directories (initdb: Permission denied). Making it traversable is what the playground means.
- */
-export function makeVolumesTraversable(pgd: PlaygroundHandle): void {
-  const dir = join(pgd.dir, 'volumes');
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-  chmodSync(dir, 0o755);
-}
-
 export function ensureNamespace(pgd: PlaygroundHandle, namespace: string): void {
-  makeVolumesTraversable(pgd);
   if (!pgd.store.get('v1/namespaces', undefined, namespace)) {
     pgd.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   }
