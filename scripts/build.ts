@@ -2,7 +2,8 @@
 // (dist/suite) and writes a tiny stub per entry (dist/<name>/<entry>.js) that action.yml
 // points at, so dist/ carries one copy of the dependencies (codeql-action's layout).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { transformSync } from 'esbuild';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -40,6 +41,12 @@ execFileSync(
   [join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', registry, '-o', join(out, 'suite'), '-m', '-q', '--no-source-map-register', '--license', 'licenses.txt'],
   { stdio: 'inherit', cwd: root },
 );
+// ncc's -m minifies only its entry file; the lazily loaded chunks hold the dependencies.
+for (const file of readdirSync(join(out, 'suite')).filter((f) => f.endsWith('.js'))) {
+  const path = join(out, 'suite', file);
+  const { code } = transformSync(readFileSync(path, 'utf8'), { minify: true, format: 'esm', target: 'node24', legalComments: 'none' });
+  writeFileSync(path, code);
+}
 for (const e of entries) {
   const [action, name] = e.split('/');
   mkdirSync(join(out, action), { recursive: true });
