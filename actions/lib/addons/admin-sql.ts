@@ -5,6 +5,7 @@
 // with bound parameters, then the resulting utility statement runs (utility statements such
 // as CREATE ROLE cannot take bind parameters themselves).
 import pg from 'pg';
+import { pgClientConfig } from '../postgres/client-config.js';
 import type { ConnInfo } from '../postgres/readonly.js';
 
 export interface AdminOptions {
@@ -16,18 +17,9 @@ export class AdminSql {
   private constructor(private readonly client: pg.Client) {}
 
   static async connect(conn: ConnInfo, opts: AdminOptions): Promise<AdminSql> {
-    const timeout = Math.max(1, Math.floor(opts.statementTimeoutMs));
-    const client = new pg.Client({
-      host: conn.host,
-      port: conn.port,
-      user: conn.user,
-      password: conn.password,
-      database: conn.database,
-      ssl: conn.ssl ?? false,
-      application_name: 'cnpg-actions-addon-sync',
-      connectionTimeoutMillis: opts.connectTimeoutMs ?? 15_000,
-      options: `-c statement_timeout=${timeout} -c lock_timeout=${timeout}`,
-    });
+    const client = new pg.Client(
+      pgClientConfig(conn, { applicationName: 'cnpg-actions-addon-sync', statementTimeoutMs: opts.statementTimeoutMs, connectTimeoutMs: opts.connectTimeoutMs }),
+    );
     client.on('error', () => {
       /* surfaces on the next query */
     });

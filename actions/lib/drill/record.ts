@@ -10,9 +10,9 @@
 //       recoveryCluster: string, runUrl: string | null }
 //
 // Written with optimistic concurrency (resourceVersion): a concurrent writer means re-read and retry.
-import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
-import { statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
+import { updateConfigMapKey } from '../kube/configmap-key.js';
+import type { RetryOptions } from '../kube/retry.js';
 import { MANAGED_BY } from './recovery-manifest.js';
 
 export const HISTORY_LABEL = 'cnpg-actions.io/drill-history-of';
@@ -49,36 +49,13 @@ export function appendRecord(history: DrillRecord[], record: DrillRecord, size: 
 }
 
 export async function recordDrill(clients: KubeClients, namespace: string, cluster: string, record: DrillRecord, size: number, retry?: RetryOptions): Promise<DrillRecord[]> {
-  const name = historyConfigMapName(cluster);
-  for (let attempt = 1; ; attempt++) {
-    let current: V1ConfigMap | undefined;
-    try {
-      current = await withRetry(`read ConfigMap ${namespace}/${name}`, () => clients.core.readNamespacedConfigMap({ name, namespace }), retry);
-    } catch (err) {
-      if (statusOf(err) !== 404) throw err;
-    }
-    const drills = appendRecord(parseHistory(current?.data?.[HISTORY_KEY]), record, size);
-    const body: V1ConfigMap = {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name,
-        namespace,
-        labels: { ...(current?.metadata?.labels ?? {}), 'app.kubernetes.io/managed-by': MANAGED_BY, [HISTORY_LABEL]: cluster },
-        resourceVersion: current?.metadata?.resourceVersion,
-      },
-      data: { ...(current?.data ?? {}), [HISTORY_KEY]: JSON.stringify(drills) },
-    };
-    try {
-      // A create that may have landed before a timeout is a 409 on retry: both are resolved by re-reading.
-      if (current) await withRetry(`update ConfigMap ${namespace}/${name}`, () => clients.core.replaceNamespacedConfigMap({ name, namespace, body }), { ...retry, attempts: 1 });
-      else await withRetry(`create ConfigMap ${namespace}/${name}`, () => clients.core.createNamespacedConfigMap({ namespace, body }), { ...retry, attempts: 1 });
-      return drills;
-    } catch (err) {
-      const s = statusOf(err);
-      const retryable = s === 409 || s === 429 || (s !== undefined && s >= 500);
-      if (!retryable || attempt >= 6) throw err;
-      await new Promise((r) => setTimeout(r, 200 * attempt));
-    }
-  }
+  let drills: DrillRecord[] = [];
+  await updateConfigMapKey(
+    clients,
+    { namespace, name: historyConfigMapName(cluster), labels: { 'app.kubernetes.io/managed-by': MANAGED_BY, [HISTORY_LABEL]: cluster } },
+    HISTORY_KEY,
+    (text) => JSON.stringify((drills = appendRecord(parseHistory(text), record, size))),
+    { retry },
+  );
+  return drills;
 }

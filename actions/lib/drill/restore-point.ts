@@ -3,6 +3,7 @@
 // the recovery can stop exactly there (recoveryTarget.targetName). Needs a role allowed to
 // call pg_create_restore_point (superuser by default).
 import pg from 'pg';
+import { pgClientConfig } from '../postgres/client-config.js';
 import type { ConnInfo, ReadOnlyDb } from '../postgres/readonly.js';
 import { sleep } from '../kube/retry.js';
 
@@ -17,17 +18,8 @@ export interface RestorePoint {
 }
 
 export async function createRestorePoint(conn: ConnInfo, name: string, statementTimeoutMs: number): Promise<RestorePoint> {
-  const client = new pg.Client({
-    host: conn.host,
-    port: conn.port,
-    user: conn.user,
-    password: conn.password,
-    database: conn.database,
-    ssl: conn.ssl ?? false,
-    application_name: RESTORE_POINT_APPLICATION,
-    connectionTimeoutMillis: 15_000,
-    statement_timeout: statementTimeoutMs,
-  });
+  // The one write the suite may make on a live database (opt-in): its own, clearly named session.
+  const client = new pg.Client(pgClientConfig(conn, { applicationName: RESTORE_POINT_APPLICATION, statementTimeoutMs }));
   await client.connect();
   try {
     const { rows } = await client.query<{ lsn: string; segment: string; at: Date }>(

@@ -2,6 +2,7 @@
 // BEGIN READ ONLY with a statement timeout, on sessions that also default to read-only,
 // so a mistake in a query can never write and never hold locks for long.
 import pg from 'pg';
+import { pgClientConfig } from './client-config.js';
 
 export interface ConnInfo {
   host: string;
@@ -28,18 +29,14 @@ export class ReadOnlyDb {
     readonly conn: ConnInfo,
     private readonly opts: ReadOnlyOptions,
   ) {
-    const timeout = Math.max(1, Math.floor(opts.statementTimeoutMs));
     this.pool = new pg.Pool({
-      host: conn.host,
-      port: conn.port,
-      user: conn.user,
-      password: conn.password,
-      database: conn.database,
-      ssl: conn.ssl ?? false,
+      ...pgClientConfig(conn, {
+        applicationName: opts.applicationName ?? 'cnpg-actions',
+        statementTimeoutMs: opts.statementTimeoutMs,
+        connectTimeoutMs: opts.connectTimeoutMs,
+        readOnly: true,
+      }),
       max: opts.poolSize ?? 4,
-      application_name: opts.applicationName ?? 'cnpg-actions',
-      connectionTimeoutMillis: opts.connectTimeoutMs ?? 15_000,
-      options: `-c default_transaction_read_only=on -c statement_timeout=${timeout} -c lock_timeout=${timeout}`,
     });
     this.pool.on('error', () => {
       /* idle client errors surface on the next query */

@@ -3,20 +3,14 @@
 // its parser belong to the drill (actions/lib/drill/record.ts); this reads and judges it.
 import { HISTORY_KEY, historyConfigMapName, parseHistory, type DrillRecord } from '../drill/record.js';
 import type { KubeClients } from '../kube/client.js';
-import { statusOf, withRetry } from '../kube/retry.js';
+import { readConfigMap } from '../kube/configmap-key.js';
 
 export type DrillEntry = DrillRecord;
 
 /** undefined: there is no record at all (no ConfigMap). */
 export async function readDrillRecord(clients: KubeClients, namespace: string, cluster: string): Promise<DrillEntry[] | undefined> {
-  const name = historyConfigMapName(cluster);
-  try {
-    const cm = await withRetry(`read configmap ${namespace}/${name}`, () => clients.core.readNamespacedConfigMap({ name, namespace }));
-    return sortByTime(parseHistory(cm.data?.[HISTORY_KEY]));
-  } catch (err) {
-    if (statusOf(err) === 404) return undefined;
-    throw err;
-  }
+  const cm = await readConfigMap(clients, namespace, historyConfigMapName(cluster));
+  return cm ? sortByTime(parseHistory(cm.data?.[HISTORY_KEY])) : undefined;
 }
 
 /** Newest last as written, but ordered by time so a clock-skewed writer cannot hide a failure. */

@@ -2,9 +2,8 @@
 // namespace: the only thing this action writes. Updates are read-modify-replace with the
 // read resourceVersion (optimistic concurrency), so two overlapping runs never lose a sample.
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
-import { statusOf, withRetry } from '../kube/retry.js';
+import { readConfigMap, updateConfigMapKey } from '../kube/configmap-key.js';
 import { parseHistory, type HistoryRecord } from './history.js';
 
 export const HISTORY_KEY = 'history';
@@ -31,7 +30,7 @@ export interface StoredHistory {
 }
 
 export async function readHistory(clients: KubeClients, target: HistoryTarget): Promise<StoredHistory> {
-  const cm = await readConfigMap(clients, target);
+  const cm = await readConfigMap(clients, target.namespace, target.name);
   const parsed = parseHistory(cm?.data?.[HISTORY_KEY]);
   return { ...parsed, exists: !!cm };
 }
@@ -43,39 +42,20 @@ export async function updateHistory(
   update: (current: HistoryRecord) => HistoryRecord,
   attempts = 6,
 ): Promise<{ record: HistoryRecord; created: boolean; conflicts: number; problem?: string }> {
-  const { namespace, name } = target;
-  for (let conflicts = 0; ; conflicts++) {
-    const cm = await readConfigMap(clients, target);
-    const parsed = parseHistory(cm?.data?.[HISTORY_KEY]);
-    const record = update(parsed.record);
-    const body: V1ConfigMap = {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name,
-        namespace,
-        labels: { ...cm?.metadata?.labels, ...target.labels },
-        annotations: { ...cm?.metadata?.annotations, ...target.annotations },
-        ...(cm ? { resourceVersion: cm.metadata?.resourceVersion } : {}),
-      },
-      data: { ...cm?.data, [HISTORY_KEY]: JSON.stringify(record) },
-    };
-    try {
-      if (cm) await withRetry(`replace configmap ${namespace}/${name}`, () => clients.core.replaceNamespacedConfigMap({ name, namespace, body }));
-      else await withRetry(`create configmap ${namespace}/${name}`, () => clients.core.createNamespacedConfigMap({ namespace, body }));
-      return { record, created: !cm, conflicts, problem: parsed.problem };
-    } catch (err) {
-      // 409: someone else wrote (or created) it since our read; fold our sample into theirs.
-      if (statusOf(err) !== 409 || conflicts + 1 >= attempts) throw err;
-    }
-  }
-}
-
-async function readConfigMap(clients: KubeClients, { namespace, name }: HistoryTarget): Promise<V1ConfigMap | undefined> {
-  try {
-    return await withRetry(`read configmap ${namespace}/${name}`, () => clients.core.readNamespacedConfigMap({ name, namespace }));
-  } catch (err) {
-    if (statusOf(err) === 404) return undefined;
-    throw err;
-  }
+  let record: HistoryRecord | undefined;
+  let problem: string | undefined;
+  // 409: someone else wrote (or created) it since our read; our sample is folded into theirs.
+  const written = await updateConfigMapKey(
+    clients,
+    target,
+    HISTORY_KEY,
+    (text) => {
+      const parsed = parseHistory(text);
+      problem = parsed.problem;
+      record = update(parsed.record);
+      return JSON.stringify(record);
+    },
+    { attempts },
+  );
+  return { record: record!, created: written.created, conflicts: written.conflicts, problem };
 }
