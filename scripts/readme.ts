@@ -12,7 +12,13 @@ interface ActionYml {
   outputs?: Record<string, { description?: string }>;
 }
 
-const cell = (s: unknown) => String(s ?? '').replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ').trim();
+const cell = (s: unknown) =>
+  String(s ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 
 export function actionTables(action: string): string {
   const yml = parse(readFileSync(join(root, 'actions', action, 'action.yml'), 'utf8')) as ActionYml;

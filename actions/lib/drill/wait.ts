@@ -43,7 +43,10 @@ export async function waitForRecovery(clients: KubeClients, namespace: string, n
   const inner = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, inner.signal]) : inner.signal;
   let lastPhase = '';
-  const drop = (what: string) => (err: unknown) => opts.log(`watch of ${what} dropped (${(err as Error)?.message ?? err}); resuming`);
+  // Ending the race aborts the losing watch: that is not a drop worth reporting.
+  const drop = (what: string) => (err: unknown) => {
+    if (!inner.signal.aborted) opts.log(`watch of ${what} dropped (${(err as Error)?.message ?? err}); resuming`);
+  };
 
   // observe must not throw (watchUntil would treat it as a dropped watch): outcomes are values.
   const clusterWatch = watchUntil<{ ok?: Cluster; fail?: string }>(
