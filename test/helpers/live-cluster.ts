@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { KubeObject, PlaygroundHandle } from '../playground/types.js';
+import { waitFor } from './wait.js';
+export { waitFor };
 
 export const CLUSTERS = 'postgresql.cnpg.io/v1/clusters';
 export const BACKUPS = 'postgresql.cnpg.io/v1/backups';
@@ -51,22 +53,7 @@ export interface LiveCluster {
   destroy(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 export function isHealthy(c: KubeObject | undefined): boolean {
   const s = c?.status;

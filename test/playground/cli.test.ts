@@ -1,12 +1,12 @@
 // `npm run playground -- up|status|down`: detached start, env file contract, clean stop.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import { REPO_ROOT } from './playground.js';
+import { alive, portOpen } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const stateDir = join(mkdtempSync(join(tmpdir(), 'playground-cli-')), 'state');
@@ -16,20 +16,6 @@ const cli = (cmd: string) =>
     (e) => ({ code: e.code as number, out: `${e.stdout}${e.stderr}` }),
   );
 
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 afterAll(async () => {
   await cli('down');

@@ -7,11 +7,12 @@
 // Finally `npm run playground -- down` leaves no process, port or state directory behind.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './playground.js';
+import { alive, portOpen } from '../helpers/wait.js';
 
 const KUBECTL = join(REPO_ROOT, '.tools', 'bin', 'kubectl');
 const PSQL = '/usr/bin/psql';
@@ -70,20 +71,6 @@ function freePort(): Promise<number> {
     });
   });
 }
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const forwards: ChildProcess[] = [];

@@ -10,6 +10,8 @@ import type { KubeObject, OperatorHandle, OperatorSettings, S3Handle, Store } fr
 import { startOperator } from './index.js';
 import { ensurePostgresDir } from './instance.js';
 import { b64 } from './context.js';
+import { waitFor } from '../../helpers/wait.js';
+export { waitFor };
 
 export interface TestEnv {
   dir: string;
@@ -54,20 +56,6 @@ export async function startEnv(settings: Partial<OperatorSettings> = {}): Promis
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 export const CLUSTER = 'postgresql.cnpg.io/v1/clusters';
 
