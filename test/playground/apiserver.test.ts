@@ -394,7 +394,11 @@ describe('workloads', () => {
       return b.status?.conditions?.find((c: { type: string; reason: string }) => c.reason === 'ProgressDeadlineExceeded') && b;
     }, 5000);
     expect(d.status.conditions.find((c: { type: string }) => c.type === 'Available').status).toBe('False');
-    const pod = (await s.req('GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dbroken')).body.items[0];
+    // The kubelet reports the pull failure on its own schedule: the deadline may pass first.
+    const pod = await eventually(async () => {
+      const p = (await s.req('GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dbroken')).body.items[0];
+      return p?.status?.containerStatuses?.[0] && p;
+    }, 5000);
     expect(pod.status.phase).toBe('Pending');
     expect(pod.status.containerStatuses[0].state.waiting.reason).toBe('ImagePullBackOff');
     const failed = (await s.req('GET', '/api/v1/namespaces/default/events?fieldSelector=reason%3DFailed')).body.items;
