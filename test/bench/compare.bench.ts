@@ -12,16 +12,10 @@ import { ReadOnlyDb } from '../../actions/lib/postgres/readonly.js';
 import { countRows, type CountMode, type TableCount } from '../../actions/lib/postgres/rowcounts.js';
 import { snapshotSchema, userTables } from '../../actions/lib/postgres/schema.js';
 import { PG_BIN, startPgServer } from '../postgres/pg-server.js';
+import { envInt } from './env.js';
 
 const run = promisify(execFile);
 
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
-  return n;
-}
 
 /** Rows per table, Zipf (1/rank) weights, summing exactly to `total`. */
 function zipfSizes(tables: number, total: number): number[] {

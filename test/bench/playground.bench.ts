@@ -15,21 +15,15 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { REPO_ROOT, startPlayground } from '../playground/playground.js';
 import type { KubeObject, PlaygroundHandle } from '../playground/types.js';
+import { envInt } from './env.js';
+import { sleep } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const CLUSTERS = 'postgresql.cnpg.io/v1/clusters';
 const BACKUPS = 'postgresql.cnpg.io/v1/backups';
 const NS = 'default';
 
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
-  return n;
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const ratio = (targetMs: number, ms: number) => Math.round((targetMs / ms) * 10) / 10;
 

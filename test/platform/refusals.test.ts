@@ -1,7 +1,6 @@
 // platform-install refusals on the playground: what must fail BEFORE anything is written (missing
 // CRD group, five-field cron, a webhook rejection in the dry-run), bad inputs with one clear
 // error each, and a cancelled upgrade that helm rolls back because the SIGTERM reaches it.
-import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction } from '../helpers/run-action.js';
 import { startPlayground } from '../playground/playground.js';

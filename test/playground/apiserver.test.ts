@@ -218,6 +218,7 @@ describe('status subresource, finalizers and garbage collection', () => {
     const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner-bg', uid: owner.metadata.uid };
     await s.req('POST', CM, { ...cm('dep-bg'), metadata: { name: 'dep-bg', ownerReferences: [ref] } });
     await s.req('DELETE', `${CM}/owner-bg`);
+    expect((await s.req('GET', `${CM}/owner-bg`)).status).toBe(404); // background: the owner goes at once
     await eventually(async () => (await s.req('GET', `${CM}/dep-bg`)).status === 404);
   });
 

@@ -24,6 +24,7 @@ import {
   statementsOf,
   SUBSCRIPTION,
   waitCaughtUp,
+  withTableStuckInCopy,
   type Sql,
 } from './pair.js';
 
@@ -253,22 +254,11 @@ describe('each gate fails on its own cause', () => {
   });
 
   it('tables-ready: a table stuck in d while its initial copy waits on a lock held on the publisher', async () => {
-    await pubSql('CREATE TABLE public.locked (id int PRIMARY KEY); INSERT INTO public.locked SELECT generate_series(1, 10)');
-    await subSql('CREATE TABLE public.locked (id int PRIMARY KEY); ALTER TABLE public.locked OWNER TO app');
-    await pubSql(`ALTER PUBLICATION ${PUBLICATION} ADD TABLE public.locked`);
-    const holder = await pub.session('app');
-    try {
-      await holder.query('BEGIN; LOCK TABLE public.locked IN ACCESS EXCLUSIVE MODE');
-      await subSql(`ALTER SUBSCRIPTION ${SUBSCRIPTION} REFRESH PUBLICATION`);
-      await waitFor('locked in d', async () => (await subSql<{ s: string }>("SELECT srsubstate AS s FROM pg_subscription_rel WHERE srrelid = 'public.locked'::regclass"))[0]?.s === 'd', 30_000);
+    await withTableStuckInCopy(pub, pubSql, subSql, async () => {
       const r = await gate({ 'statement-timeout': '2s' });
       expect(r.gates['tables-ready']).toEqual({ passed: false, text: '3/4 ready (threshold: all in state r) public.locked: d (data copy)' });
       expect(r.outputs['failing-gates']).toContain('tables-ready');
-    } finally {
-      await holder.query('COMMIT').catch(() => {});
-      await holder.end();
-    }
-    await waitFor('all ready', () => allReady(subSql), 60_000);
+    });
   });
 
   it('coverage: a table added on one side only, then a PK-less published table without replica identity', async () => {

@@ -2,7 +2,10 @@
 // (a plain server, or a playground cluster's primary reached as superuser): schema on both
 // sides, a publication, a subscription, and helpers to wait for states.
 import type pg from 'pg';
+import { waitFor } from '../helpers/wait.js';
 import type { PlainPostgres } from './plain-postgres.js';
+
+export { waitFor };
 
 export const PUBLICATION = 'soak_pub';
 export const SUBSCRIPTION = 'soak_sub';
@@ -67,18 +70,30 @@ export async function waitCaughtUp(pubSql: Sql, subSql: Sql): Promise<void> {
   });
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
+/**
+ * Publishes a new table `public.locked` while a publisher session holds ACCESS EXCLUSIVE on it,
+ * so the subscriber's initial copy sits in state `d`; runs `check` then, releases the lock and
+ * waits until every table is `r` again.
+ */
+export async function withTableStuckInCopy(pub: PlainPostgres, pubSql: Sql, subSql: Sql, check: () => Promise<void>): Promise<void> {
+  await pubSql('CREATE TABLE public.locked (id int PRIMARY KEY); INSERT INTO public.locked SELECT generate_series(1, 10)');
+  await subSql('CREATE TABLE public.locked (id int PRIMARY KEY); ALTER TABLE public.locked OWNER TO app');
+  await pubSql(`ALTER PUBLICATION ${PUBLICATION} ADD TABLE public.locked`);
+  const holder = await pub.session('app');
+  try {
+    await holder.query('BEGIN; LOCK TABLE public.locked IN ACCESS EXCLUSIVE MODE');
+    await subSql(`ALTER SUBSCRIPTION ${SUBSCRIPTION} REFRESH PUBLICATION`);
+    await waitFor(
+      'public.locked in state d',
+      async () => (await subSql<{ s: string }>("SELECT srsubstate AS s FROM pg_subscription_rel WHERE srrelid = 'public.locked'::regclass"))[0]?.s === 'd',
+      30_000,
+    );
+    await check();
+  } finally {
+    await holder.query('COMMIT').catch(() => {});
+    await holder.end();
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+  await waitFor('all tables ready', () => allReady(subSql), 60_000);
 }
 
 /** Generates WAL quickly: a write, then a segment switch, n times. */

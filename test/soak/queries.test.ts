@@ -10,7 +10,7 @@ import { lagGate, tablesReadyGate } from '../../actions/lib/soak/gates.js';
 import { publisherConnInfo, readPublisher } from '../../actions/lib/soak/publisher.js';
 import { readSubscriber } from '../../actions/lib/soak/subscriber.js';
 import { PlainPostgres } from './plain-postgres.js';
-import { allReady, burnWal, PUBLICATION, REPL_PASSWORD, REPL_USER, setUpPublisher, setUpSubscriber, SUBSCRIPTION, READ_ONLY_STATEMENT, statementsOf, waitCaughtUp, waitFor, type Sql } from './pair.js';
+import { burnWal, PUBLICATION, REPL_PASSWORD, REPL_USER, setUpPublisher, setUpSubscriber, SUBSCRIPTION, READ_ONLY_STATEMENT, statementsOf, waitCaughtUp, waitFor, withTableStuckInCopy, type Sql } from './pair.js';
 
 const APP_PASSWORD = 'app-pw-51c2';
 const thresholds = { maxSubscriberLagBytes: 1024 * 1024, maxSlotRetainedBytes: 1024 * 1024, maxMessageAgeMs: 300_000 };
@@ -99,21 +99,10 @@ describe('each cause shows in its measurement', () => {
   });
 
   it('a table stuck in d: its initial copy blocked by a lock on the publisher', async () => {
-    await pubSql('CREATE TABLE public.locked (id int PRIMARY KEY); INSERT INTO public.locked SELECT generate_series(1, 10)');
-    await subSql('CREATE TABLE public.locked (id int PRIMARY KEY); ALTER TABLE public.locked OWNER TO app');
-    await pubSql(`ALTER PUBLICATION ${PUBLICATION} ADD TABLE public.locked`);
-    const holder = await pub.session('app');
-    try {
-      await holder.query('BEGIN; LOCK TABLE public.locked IN ACCESS EXCLUSIVE MODE');
-      await subSql(`ALTER SUBSCRIPTION ${SUBSCRIPTION} REFRESH PUBLICATION`);
-      await waitFor('locked table in d', async () => (await readSubscriber(subDb, SUBSCRIPTION)).tables.some((t) => t.name === 'locked' && t.state === 'd'));
+    await withTableStuckInCopy(pub, pubSql, subSql, async () => {
       const g = tablesReadyGate(await readSubscriber(subDb, SUBSCRIPTION));
       expect(g).toMatchObject({ passed: false, value: '3/4 ready', detail: 'public.locked: d (data copy)' });
-    } finally {
-      await holder.query('COMMIT').catch(() => {});
-      await holder.end();
-    }
-    await waitFor('all ready', () => allReady(subSql));
+    });
     expect(tablesReadyGate(await readSubscriber(subDb, SUBSCRIPTION)).passed).toBe(true);
   });
 

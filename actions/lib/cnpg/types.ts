@@ -294,12 +294,3 @@ export interface Database {
   };
   status?: { applied?: boolean; message?: string; observedGeneration?: number };
 }
-
-/** Keys of the `<cluster>-app` / `-superuser` basic-auth Secrets the operator writes. */
-export interface ClusterCredentials {
-  username: string;
-  password: string;
-  dbname?: string;
-  host?: string;
-  port?: string;
-}

@@ -38,15 +38,17 @@ export async function connectToPrimary(
   const namespace = cluster.metadata.namespace!;
   const name = cluster.metadata.name;
   const pod = cluster.status?.currentPrimary;
-  if (!pod) throw new Error(`Cluster ${namespace}/${name} has no status.currentPrimary: it has no primary to read from.`);
+  if (!pod) throw new Error(`Cluster ${namespace}/${name} has no status.currentPrimary: it has no primary to read from; wait until it is healthy (kubectl get cluster ${name} -n ${namespace}).`);
   const podObj = await withRetry(`read pod ${namespace}/${pod}`, () => clients.core.readNamespacedPod({ name: pod, namespace }));
   const ready = podObj.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-  if (!ready) throw new Error(`The current primary ${namespace}/${pod} is not ready (pod phase ${podObj.status?.phase ?? 'unknown'}).`);
+  if (!ready) {
+    throw new Error(`The current primary ${namespace}/${pod} is not ready (pod phase ${podObj.status?.phase ?? 'unknown'}); the cluster must be healthy before it is read (kubectl describe pod ${pod} -n ${namespace}).`);
+  }
 
   const secretName = opts.secretName ?? defaultSecretName(cluster);
   const secret = await readSecret(core, clients, namespace, secretName);
   if (!secret.username || !secret.password) {
-    throw new Error(`Secret ${namespace}/${secretName} has no username/password keys.`);
+    throw new Error(`Secret ${namespace}/${secretName} has no username/password keys; point the credentials input at a kubernetes.io/basic-auth Secret (default: the cluster's -app or -superuser Secret).`);
   }
   const database =
     opts.database ??

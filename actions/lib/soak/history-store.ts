@@ -3,7 +3,7 @@
 // read resourceVersion (optimistic concurrency), so two overlapping runs never lose a sample.
 import { createHash } from 'node:crypto';
 import type { KubeClients } from '../kube/client.js';
-import { readConfigMap, updateConfigMapKey } from '../kube/configmap-key.js';
+import { updateConfigMapKey } from '../kube/configmap-key.js';
 import { parseHistory, type HistoryRecord } from './history.js';
 
 export const HISTORY_KEY = 'history';
@@ -21,18 +21,6 @@ export interface HistoryTarget {
   name: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
-}
-
-export interface StoredHistory {
-  record: HistoryRecord;
-  problem?: string;
-  exists: boolean;
-}
-
-export async function readHistory(clients: KubeClients, target: HistoryTarget): Promise<StoredHistory> {
-  const cm = await readConfigMap(clients, target.namespace, target.name);
-  const parsed = parseHistory(cm?.data?.[HISTORY_KEY]);
-  return { ...parsed, exists: !!cm };
 }
 
 /** Applies `update` to the stored record and writes it back, re-reading on a conflict. */

@@ -310,7 +310,6 @@ const PING = 6;
 const GOAWAY = 7;
 const HEADERS = 8;
 const FLAG_FIN = 0x01;
-const RST_PROTOCOL_ERROR = 1;
 const RST_REFUSED_STREAM = 3;
 const RST_CANCEL = 5;
 const GOAWAY_PROTOCOL_ERROR = 1;

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer, type ApiServerHandle, type ApiServerOptions } from './server.js';
+import { waitFor } from '../../helpers/wait.js';
 
 export interface TestServer extends ApiServerHandle {
   dir: string;
@@ -66,16 +67,6 @@ export async function collectWatch(url: string, until: (events: any[]) => boolea
   return events;
 }
 
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error('eventually: condition still false');
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
+export function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
+  return waitFor('condition', fn as () => Promise<T | undefined | false>, timeoutMs, 25);
 }

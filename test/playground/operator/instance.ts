@@ -209,17 +209,6 @@ function lastLines(text: string, n = 8): string {
   return text.trim().split('\n').slice(-n).join('\n');
 }
 
-export function readControlFile(procs: ProcessGroup, pgdata: string): Promise<Record<string, string>> {
-  return procs.run(`${PG_BIN}/pg_controldata`, [pgdata]).then((r) => {
-    const out: Record<string, string> = {};
-    for (const line of r.stdout.split('\n')) {
-      const i = line.indexOf(':');
-      if (i > 0) out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
-    }
-    return out;
-  });
-}
-
 export function readFileIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');

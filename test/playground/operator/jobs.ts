@@ -20,8 +20,6 @@ export interface JobIO {
   pod: KubeObject;
 }
 
-export class JobFailure extends Error {}
-
 interface Running {
   abort: AbortController;
   procs?: ProcessGroup;

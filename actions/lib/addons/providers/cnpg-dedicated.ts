@@ -8,7 +8,7 @@ import { Labels, MANAGED_BY } from '../association.js';
 import { imageFor, type SyncConfig } from '../config.js';
 import { kubeNameFor, sqlNameFor } from '../naming.js';
 import type { Association, OwnedResource, VariantSpec } from '../types.js';
-import type { BackendContext, BackendImpl } from './backend.js';
+import type { BackendImpl } from './backend.js';
 import { createIfAbsent, deleteClusterAndWait, deleteCustom, mergePatchCluster, waitHealthy } from './cluster-ops.js';
 
 export const RETAINED_LABEL = 'cnpg-actions.io/retained';
