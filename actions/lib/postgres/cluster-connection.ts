@@ -63,7 +63,7 @@ export async function connectToPrimary(
   }
   const forward = await forwardPodPort(clients.kc, namespace, pod, 5432);
   return {
-    conn: { host: forward.host, port: forward.port, user: secret.username, password: secret.password, database },
+    conn: { host: forward.host, port: forward.port, user: secret.username, password: secret.password, database, transportFailure: forward.failure },
     pod,
     secretName,
     close: () => forward.close(),

@@ -12,6 +12,16 @@ export interface ConnInfo {
   database: string;
   /** false for the playground / port-forwards; 'require' style objects for real TLS. */
   ssl?: boolean | { rejectUnauthorized: boolean };
+  /** Why the transport (a port-forward) broke, when it did: added to query errors. */
+  transportFailure?: () => string | undefined;
+}
+
+/** A query error that says why the connection broke, when the transport knows. */
+export function withTransportReason(conn: ConnInfo, err: unknown): unknown {
+  const why = conn.transportFailure?.();
+  if (!why || !(err instanceof Error) || err.message.includes(why)) return err;
+  const wrapped = new Error(`${err.message} (${why})`, { cause: err });
+  return wrapped;
 }
 
 export interface ReadOnlyOptions {
@@ -53,7 +63,14 @@ export class ReadOnlyDb {
     fn: (q: <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>) => Promise<R>,
     isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
   ): Promise<R> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err) => {
+      throw withTransportReason(this.conn, err);
+    });
+    let broken: unknown;
+    // pg-pool listens for 'error' only on idle clients: a connection lost while checked out
+    // would otherwise be an uncaught exception (the query itself rejects with the error).
+    const onLost = (err: Error) => (broken ??= err);
+    client.on('error', onLost);
     try {
       await client.query(`BEGIN TRANSACTION ISOLATION LEVEL ${isolation} READ ONLY`);
       await client.query(`SET LOCAL statement_timeout = ${Math.floor(this.opts.statementTimeoutMs)}`);
@@ -69,14 +86,24 @@ export class ReadOnlyDb {
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
+      // A client-side deadline or a dropped connection leaves the session unusable: discard it
+      // (a ROLLBACK would only queue behind the unanswered query).
+      if (isConnectionLost(err)) broken = err;
+      else await client.query('ROLLBACK').catch(() => {});
+      throw withTransportReason(this.conn, err);
     } finally {
-      client.release();
+      client.removeListener('error', onLost);
+      client.release(broken as Error | undefined);
     }
   }
 
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** Errors after which the session cannot be trusted with another statement. */
+function isConnectionLost(err: unknown): boolean {
+  const msg = (err as Error)?.message ?? '';
+  return /Query read timeout|Connection terminated|ECONNRESET|EPIPE|not queryable|ended|closed/i.test(msg) || !(err as { code?: string })?.code;
 }
