@@ -50,10 +50,11 @@ export function renderReport(r: DrillResult): string {
       out.push(
         markdownTable(
           ['Backup', 'Phase', 'Method', 'Backup ID', 'Started', 'Stopped', 'Error'],
-          inv.backups.slice(0, 30).map((b) => [b.name === inv.newest?.name ? `**${b.name}** (newest completed)` : b.name, b.phase, b.method, b.backupId ?? '', b.startedAt ?? '', b.stoppedAt ?? '', b.error ?? '']),
+          inv.backups.slice(0, 30).map((b) => [b.name === inv.newest?.name ? `**${b.name}** (newest restorable)` : b.name, b.phase, b.method, b.backupId ?? '', b.startedAt ?? '', b.stoppedAt ?? '', b.error ?? '']),
         ),
       );
       if (inv.backups.length > 30) out.push(`(${inv.backups.length - 30} older backups not shown)\n`);
+      if (inv.skipped?.length) out.push(`Not restorable by this drill (it restores from the object store): ${inv.skipped.map((x) => `${x.name}: ${x.why}`).join('; ')}.\n`);
     } else out.push('No Backup objects found for this cluster.\n');
     const a = inv.archiving;
     const arch: string[] = [];

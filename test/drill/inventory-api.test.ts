@@ -1,0 +1,72 @@
+// Backups as the API serves them: a volumeSnapshot Backup created through the API and given the
+// status CNPG's backup controller writes (backupId = its own name, method volumeSnapshot) is
+// newer than the barman backup; the drill must not pick it (not as the backup it reports, not as
+// the barman backupID of a restore-point recovery). CONFORMANCE.md section 7.
+import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeClients } from '../../actions/lib/kube/client.js';
+import { assessInventory, listBackupRows } from '../../actions/lib/drill/inventory.js';
+import type { Cluster } from '../../actions/lib/cnpg/types.js';
+import { startPlayground } from '../playground/playground.js';
+import type { PlaygroundHandle } from '../playground/types.js';
+
+let pgd: PlaygroundHandle;
+let kc: KubeConfig;
+beforeAll(async () => {
+  pgd = await startPlayground();
+  kc = new KubeConfig();
+  kc.loadFromFile(pgd.kubeconfigPath);
+});
+afterAll(async () => {
+  await pgd?.stop();
+});
+
+const cluster = (plugin: boolean): Cluster => ({
+  apiVersion: 'postgresql.cnpg.io/v1',
+  kind: 'Cluster',
+  metadata: { name: 'Orders-DB'.toLowerCase(), namespace: 'default' },
+  spec: plugin
+    ? { plugins: [{ name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'orders-store' } }] }
+    : { backup: { barmanObjectStore: { destinationPath: 's3://b/p', s3Credentials: { inheritFromIAMRole: true } }, volumeSnapshot: { className: 'csi-snap' } } },
+});
+
+/** Creates a Backup and writes its status through the status subresource, as the operator does. */
+async function backup(name: string, spec: Record<string, unknown>, status: Record<string, unknown>): Promise<void> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const ref = { group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'backups' };
+  await api.createNamespacedCustomObject({ ...ref, body: { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name }, spec: { cluster: { name: 'orders-db' }, ...spec } } });
+  await api.patchNamespacedCustomObjectStatus({ ...ref, name, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+}
+
+describe('backup inventory from the API', () => {
+  it('never picks a volumeSnapshot Backup (backupId = its name) nor a backup of another archive', async () => {
+    await backup('orders-db-barman-20260110', { method: 'barmanObjectStore' }, {
+      phase: 'completed', method: 'barmanObjectStore', backupId: '20260110T010000', startedAt: '2026-01-10T01:00:00Z', stoppedAt: '2026-01-10T01:05:00Z',
+    });
+    await backup('orders-db-snap-20260110', { method: 'volumeSnapshot' }, {
+      phase: 'completed', method: 'volumeSnapshot', backupId: 'orders-db-snap-20260110', backupName: 'orders-db-snap-20260110',
+      startedAt: '2026-01-10T05:00:00Z', stoppedAt: '2026-01-10T05:01:00Z',
+    });
+    await backup('orders-db-plugin-20260110', { method: 'plugin', pluginConfiguration: { name: 'barman-cloud.cloudnative-pg.io' } }, {
+      phase: 'completed', method: 'plugin', backupId: '20260110T030000', startedAt: '2026-01-10T03:00:00Z', stoppedAt: '2026-01-10T03:05:00Z',
+    });
+    const rows = await listBackupRows(makeClients(kc, 10_000), 'default', 'orders-db');
+    expect(rows.map((r) => r.name).sort()).toEqual(['orders-db-barman-20260110', 'orders-db-plugin-20260110', 'orders-db-snap-20260110']);
+    const opts = { now: new Date('2026-01-10T06:00:00Z'), maxBackupAgeMs: 86_400_000 };
+
+    const inTree = assessInventory(rows, cluster(false), undefined, opts);
+    expect(inTree.newest?.name).toBe('orders-db-barman-20260110');
+    expect(inTree.newest?.backupId).toBe('20260110T010000');
+    expect(inTree.skipped).toEqual(
+      expect.arrayContaining([{ name: 'orders-db-snap-20260110', why: 'a volume snapshot, not in the object store' }, expect.objectContaining({ name: 'orders-db-plugin-20260110' })]),
+    );
+
+    const viaPlugin = assessInventory(rows, cluster(true), undefined, opts);
+    expect(viaPlugin.newest?.backupId).toBe('20260110T030000');
+
+    // Only snapshots: no restorable backup, and the reason says so.
+    const onlySnap = assessInventory(rows.filter((r) => r.method === 'volumeSnapshot'), cluster(false), undefined, opts);
+    expect(onlySnap.newest).toBeUndefined();
+    expect(onlySnap.problems[0]).toMatch(/^no completed backup: .*not restorable from the archive: orders-db-snap-20260110 \(a volume snapshot/);
+  });
+});
