@@ -28,15 +28,11 @@ export const Phase = {
   invalidDefinition: 'Invalid cluster definition',
 } as const;
 
-/** Phases after which waiting longer cannot help. */
-export const TERMINAL_FAILURE_PHASES: readonly string[] = [
-  Phase.unrecoverable,
-  Phase.cannotCreateObjects,
-  Phase.unknownPlugin,
-  Phase.pluginError,
-  Phase.invalidImageCatalog,
-  Phase.invalidDefinition,
-];
+/** Error phases CNPG never leaves on its own (cluster_controller.go, cluster_funcs.go SetAdmissionError). */
+export const PERMANENT_FAILURE_PHASES: readonly string[] = [Phase.unrecoverable, Phase.invalidDefinition];
+
+/** Error phases CNPG sets on errors it requeues: they flip back once the cause is gone. */
+export const RETRIED_FAILURE_PHASES: readonly string[] = [Phase.cannotCreateObjects, Phase.unknownPlugin, Phase.pluginError, Phase.invalidImageCatalog];
 
 export const BackupPhase = {
   pending: 'pending',

@@ -7,7 +7,7 @@ import type { KubeClients } from '../kube/client.js';
 import { withRetry, type RetryOptions } from '../kube/retry.js';
 import { watchUntil, WaitTimeout } from '../kube/watch.js';
 import { clustersPath } from '../cnpg/api.js';
-import { clusterHealth } from '../cnpg/health.js';
+import { clusterHealth, PhaseFailureClock } from '../cnpg/health.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../cnpg/types.js';
 
 export interface RecoveryTimings {
@@ -43,6 +43,7 @@ export async function waitForRecovery(clients: KubeClients, namespace: string, n
   const inner = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, inner.signal]) : inner.signal;
   let lastPhase = '';
+  const clock = new PhaseFailureClock(); // retried error phases fail only when they persist
   // Ending the race aborts the losing watch: that is not a drop worth reporting.
   const drop = (what: string) => (err: unknown) => {
     if (!inner.signal.aborted) opts.log(`watch of ${what} dropped (${(err as Error)?.message ?? err}); resuming`);
@@ -63,13 +64,15 @@ export async function waitForRecovery(clients: KubeClients, namespace: string, n
       }
       const h = clusterHealth(c);
       if (h.healthy) return { ok: c };
-      if (h.terminal) return { fail: `recovery cluster ${name} reached phase '${phase}'${c.status?.phaseReason ? `: ${c.status.phaseReason}` : ''}` };
+      const failed = clock.failure(c);
+      if (failed) return { fail: `recovery cluster ${name} reached ${failed}` };
       return undefined;
     },
     {
       deadline: opts.deadline,
       signal,
       onDrop: drop('the recovery cluster'),
+      recheckMs: 5_000,
       list: async () => {
         const l = (await clients.custom.listNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, fieldSelector: `metadata.name=${name}` })) as {
           items: unknown[];

@@ -2,7 +2,7 @@
 // until healthy (watch, not poll), delete and wait until gone.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { clustersPath, getCluster } from '../../cnpg/api.js';
-import { clusterHealth } from '../../cnpg/health.js';
+import { clusterHealth, PhaseFailureClock } from '../../cnpg/health.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
 import type { KubeClients } from '../../kube/client.js';
 import { ignoreNotFound, sleep, statusOf, withRetry } from '../../kube/retry.js';
@@ -30,8 +30,8 @@ export async function mergePatchCluster(clients: KubeClients, namespace: string,
   );
 }
 
-/** Waits until the cluster is healthy (cnpg.md predicate); fails early on a terminal phase. */
-export async function waitHealthy(ctx: BackendContext, namespace: string, name: string): Promise<Cluster> {
+/** Waits until the cluster is healthy (cnpg.md predicate); fails early on a lasting error phase. */
+export async function waitHealthy(ctx: BackendContext, namespace: string, name: string, clock = new PhaseFailureClock()): Promise<Cluster> {
   // watchUntil re-lists on errors thrown by the observer, so a failure is returned, then thrown.
   const seen = await watchUntil<{ cluster?: Cluster; failure?: string }>(
     ctx.clients.kc,
@@ -42,11 +42,13 @@ export async function waitHealthy(ctx: BackendContext, namespace: string, name: 
       if (c.metadata?.name !== name) return undefined;
       if (type === 'DELETED') return { failure: `Cluster ${namespace}/${name} was deleted while waiting for it` };
       const h = clusterHealth(c);
-      if (h.terminal) return { failure: `Cluster ${namespace}/${name} cannot become healthy: ${h.problems.join('; ')}` };
-      return h.healthy ? { cluster: c } : undefined;
+      if (h.healthy) return { cluster: c };
+      const failed = clock.failure(c);
+      return failed ? { failure: `Cluster ${namespace}/${name} cannot become healthy: ${failed}` } : undefined;
     },
     {
       deadline: ctx.deadline,
+      recheckMs: 5_000,
       list: async () => {
         const c = await getCluster(ctx.clients, namespace, name);
         return { items: c ? [c] : [], resourceVersion: c?.metadata.resourceVersion };

@@ -1,11 +1,17 @@
-// Backups as the API serves them: a volumeSnapshot Backup created through the API and given the
-// status CNPG's backup controller writes (backupId = its own name, method volumeSnapshot) is
-// newer than the barman backup; the drill must not pick it (not as the backup it reports, not as
-// the barman backupID of a restore-point recovery). CONFORMANCE.md section 7.
+// Product behaviour against situations created through the API (CONFORMANCE.md sections 7, 8):
+// - a volumeSnapshot Backup with the status CNPG's backup controller writes (backupId = its own
+//   name) is newer than the barman backup; the drill must not pick it (not as the backup it
+//   reports, not as the barman backupID of a restore-point recovery);
+// - a retried error phase ('Unable to create required cluster objects') that flips back is
+//   waited through (one that persists: test/drill/phase-clock.test.ts).
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeClients } from '../../actions/lib/kube/client.js';
 import { assessInventory, listBackupRows } from '../../actions/lib/drill/inventory.js';
+import { PhaseFailureClock } from '../../actions/lib/cnpg/health.js';
+import { waitHealthy } from '../../actions/lib/addons/providers/cluster-ops.js';
+import type { BackendContext } from '../../actions/lib/addons/providers/backend.js';
+import { CLUSTERS, createLiveCluster, waitFor } from '../helpers/live-cluster.js';
 import type { Cluster } from '../../actions/lib/cnpg/types.js';
 import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
@@ -69,4 +75,35 @@ describe('backup inventory from the API', () => {
     expect(onlySnap.newest).toBeUndefined();
     expect(onlySnap.problems[0]).toMatch(/^no completed backup: .*not restorable from the archive: orders-db-snap-20260110 \(a volume snapshot/);
   });
+});
+
+describe('retried error phases', () => {
+  const ctx = (deadline: number) => ({ clients: makeClients(kc, 10_000), deadline, log: () => {} }) as unknown as BackendContext;
+  const statusPatch = (name: string, status: Record<string, unknown>) =>
+    kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObjectStatus(
+      { group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'clusters', name, body: { status } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  const cannotCreate = { phase: 'Unable to create required cluster objects', phaseReason: 'secrets "orders-db-app" is forbidden: exceeded quota' };
+
+  it('flips back: the waiter waits through it', async () => {
+    const live = await createLiveCluster(pgd, { name: 'flip', rows: 1, backup: false });
+    const healthy = structuredClone(pgd.store.get(CLUSTERS, 'default', 'flip')!.status);
+    const seen: string[] = [];
+    const clock = new (class extends PhaseFailureClock {
+      override failure(c: Cluster) {
+        seen.push(c.status?.phase ?? '');
+        return super.failure(c);
+      }
+    })(120_000);
+    // The operator hits an error it requeues, then succeeds on a later reconcile.
+    await statusPatch('flip', { ...cannotCreate, conditions: [{ type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready', lastTransitionTime: new Date().toISOString() }] });
+    const waiting = waitHealthy(ctx(Date.now() + 180_000), 'default', 'flip', clock);
+    await waitFor('the waiter to see the error phase', () => seen.includes(cannotCreate.phase), 30_000);
+    await statusPatch('flip', healthy);
+    const c = await waiting;
+    expect(c.status?.phase).toBe('Cluster in healthy state');
+    await live.destroy();
+  });
+
 });
