@@ -3,12 +3,15 @@
 //   name) is newer than the barman backup; the drill must not pick it (not as the backup it
 //   reports, not as the barman backupID of a restore-point recovery);
 // - a retried error phase ('Unable to create required cluster objects') that flips back is
-//   waited through (one that persists: test/drill/phase-clock.test.ts).
-import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+//   waited through (one that persists: test/drill/phase-clock.test.ts);
+// - soak-gate-check's health gate counts instance pods only, not a Pooler's pods that carry the
+//   same cnpg.io/cluster label (pkg/specs/pgbouncer/deployments.go: podRole=pooler).
+import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeClients } from '../../actions/lib/kube/client.js';
 import { assessInventory, listBackupRows } from '../../actions/lib/drill/inventory.js';
 import { PhaseFailureClock } from '../../actions/lib/cnpg/health.js';
+import { measureHealth } from '../../actions/lib/soak/run.js';
 import { waitHealthy } from '../../actions/lib/addons/providers/cluster-ops.js';
 import type { BackendContext } from '../../actions/lib/addons/providers/backend.js';
 import { CLUSTERS, createLiveCluster, waitFor } from '../helpers/live-cluster.js';
@@ -106,4 +109,31 @@ describe('retried error phases', () => {
     await live.destroy();
   });
 
+});
+
+describe('soak health gate', () => {
+  it('ignores Pooler pods labelled with the cluster', async () => {
+    const live = await createLiveCluster(pgd, { name: 'pooled', rows: 1, backup: false });
+    const core = kc.makeApiClient(CoreV1Api);
+    // A PgBouncer pod of Pooler "pooled-pooler-rw" as upstream labels it; never Ready here.
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: {
+          name: 'pooled-pooler-rw-7c9d8b6f5-x2x4q',
+          labels: { 'cnpg.io/poolerName': 'pooled-pooler-rw', 'cnpg.io/cluster': 'pooled', 'cnpg.io/podRole': 'pooler' },
+        },
+        spec: { containers: [{ name: 'pgbouncer', image: 'ghcr.io/cloudnative-pg/pgbouncer:1.24.1' }] },
+      },
+    });
+    try {
+      const cluster = pgd.store.get(CLUSTERS, 'default', 'pooled') as unknown as Cluster;
+      const gate = await measureHealth(makeClients(kc, 10_000), cluster);
+      expect(gate.detail).not.toMatch(/pooler/);
+      expect(gate.passed, gate.detail).toBe(true);
+    } finally {
+      await core.deleteNamespacedPod({ namespace: 'default', name: 'pooled-pooler-rw-7c9d8b6f5-x2x4q' }).catch(() => {});
+      await live.destroy();
+    }
+  });
 });
