@@ -75,3 +75,62 @@ describe('completed Jobs (internal/controller/cluster_cleanup.go cleanupComplete
     expect(env.store.get(CLUSTER, 'default', 'job-cleanup')!.status.phase).toBe('Cluster in healthy state');
   });
 });
+
+describe('derived labels (pkg/specs/pods.go, services.go, jobs.go, persistentvolumeclaim, instance/metadata.go)', () => {
+  const app = (instance: string) => ({
+    'app.kubernetes.io/name': 'postgresql',
+    'app.kubernetes.io/instance': instance,
+    'app.kubernetes.io/version': '15',
+    'app.kubernetes.io/component': 'database',
+    'app.kubernetes.io/managed-by': 'cloudnative-pg',
+  });
+
+  it('1.28+: app.kubernetes.io labels; pods get their role labels only once the primary is known', async () => {
+    const added: Record<string, string>[] = [];
+    const stop = env.store.watch('v1/pods', 'default', {}, (ev) => {
+      if (ev.type === 'ADDED' && ev.object.metadata.name === 'labelled-1') added.push({ ...ev.object.metadata.labels });
+    });
+    env.store.create(CLUSTER, cluster('labelled'));
+    await waitHealthy(env, 'labelled', 90_000);
+    stop();
+    expect(added).toHaveLength(1);
+    expect(added[0]).not.toHaveProperty('role');
+    expect(added[0]).not.toHaveProperty('cnpg.io/instanceRole');
+    const pod = await waitFor('role labels', () => {
+      const p = get('v1/pods', 'labelled-1');
+      return p?.metadata.labels?.['cnpg.io/instanceRole'] === 'primary' ? p : undefined;
+    }, 10_000);
+    expect(pod.metadata.labels).toEqual({ 'cnpg.io/cluster': 'labelled', 'cnpg.io/instanceName': 'labelled-1', 'cnpg.io/podRole': 'instance', role: 'primary', 'cnpg.io/instanceRole': 'primary', ...app('labelled') });
+    expect(pod.spec.subdomain).toBeUndefined();
+    const svc = get('v1/services', 'labelled-rw')!;
+    expect(svc.metadata.labels).toEqual({ 'cnpg.io/cluster': 'labelled', ...app('labelled') });
+    expect(svc.metadata.annotations).toEqual({ 'cnpg.io/operatorVersion': '1.30.0' });
+    const pvc = await waitFor('pvc role label', () => {
+      const p = get('v1/persistentvolumeclaims', 'labelled-1');
+      return p?.metadata.labels?.role === 'primary' ? p : undefined;
+    }, 10_000);
+    expect(pvc.metadata.labels).toEqual({
+      'cnpg.io/cluster': 'labelled', 'cnpg.io/instanceName': 'labelled-1', 'cnpg.io/pvcRole': 'PG_DATA', role: 'primary', 'cnpg.io/instanceRole': 'primary',
+      'app.kubernetes.io/managed-by': 'cloudnative-pg', 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/component': 'database',
+    });
+  });
+
+  it('1.27 and older: no app.kubernetes.io labels', async () => {
+    env.settings.version = '1.27.4';
+    try {
+      env.store.create(CLUSTER, cluster('older-labels'));
+      await waitHealthy(env, 'older-labels', 90_000);
+    } finally {
+      env.settings.version = '1.30.0';
+    }
+    expect(Object.keys(get('v1/services', 'older-labels-rw')!.metadata.labels!)).toEqual(['cnpg.io/cluster']);
+    expect(Object.keys(get('v1/pods', 'older-labels-1')!.metadata.labels!).some((k) => k.startsWith('app.kubernetes.io/'))).toBe(false);
+  });
+
+  it('disabledDefaultServices drops -ro and -r, never -rw', async () => {
+    env.store.create(CLUSTER, cluster('fewer-services', { managed: { services: { disabledDefaultServices: ['ro', 'r'] } } }));
+    await waitFor('-rw service', () => get('v1/services', 'fewer-services-rw'), 20_000);
+    expect(get('v1/services', 'fewer-services-ro')).toBeUndefined();
+    expect(get('v1/services', 'fewer-services-r')).toBeUndefined();
+  });
+});

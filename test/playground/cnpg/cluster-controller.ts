@@ -4,6 +4,7 @@
 import type { Ctx } from './context.js';
 import { GVR } from './context.js';
 import { cleanupCompletedJobs } from './cluster-cleanup.js';
+import { reconcileRoleLabels } from './cluster-metadata.js';
 import { initialStatus, reconcilePrimary } from './cluster-create.js';
 import { resizePvc } from './cluster-pvc.js';
 import { reconcileReplicas } from './cluster-scale.js';
@@ -42,6 +43,7 @@ export class ClusterController {
     const facts = primary ? await primaryFacts(primary).catch(() => undefined) : undefined;
     if (primary) await reconcileManagedRoles(ctx, cluster, primary).catch(() => undefined);
     const healthy = writeStatus(ctx, o, p, this.kubelet, facts);
+    reconcileRoleLabels(ctx, o);
     if (healthy) cleanupCompletedJobs(ctx, o);
     return healthy ? 3000 : 1000;
   }

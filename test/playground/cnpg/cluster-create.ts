@@ -50,7 +50,7 @@ export function reconcilePrimary(ctx: Ctx, o: Observed, p: Progress, primaryRead
     }
     return;
   }
-  if (!o.podNames.has(primary)) createInstancePod(ctx, o.cluster, primary, 'primary');
+  if (!o.podNames.has(primary)) createInstancePod(ctx, o.cluster, primary);
   if (!o.status.currentPrimary && !primaryReady) {
     p.phase = PHASE.settingUp;
     p.reason = `Creating primary instance ${primary}`;
