@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR, KUBELET_FINALIZER, L, key, mutateQuiet, patchStatus } from './context.js';
-import { archiveSettings, ensureStandbySignal, replicaSettings, userParameters } from './config.js';
-import { PgInstance } from './instance.js';
-import { podStatus } from './jobs.js';
+import { archiveSettings, ensureStandbySignal, replicaSettings, userParameters } from './postgres-config.js';
+import { PgInstance } from './postgres.js';
+import { podStatus } from './pod-status.js';
 import { sleep } from './proc.js';
-import { claimPath, podClaim } from './volumes.js';
+import { claimPath, podClaim } from './cluster-pvc.js';
 
 interface PodRuntime {
   ns: string;
@@ -26,7 +26,7 @@ interface PodRuntime {
   startTime?: string;
 }
 
-export class Kubelet {
+export class InstanceManager {
   private readonly pods = new Map<string, PodRuntime>();
 
   constructor(private readonly ctx: Ctx) {}
@@ -111,9 +111,10 @@ export class Kubelet {
     this.ctx.kickCluster(rt.ns, rt.cluster);
   }
 
+  /** The instance manager compares its pod with the cluster's targetPrimary (labels come later). */
   private role(rt: PodRuntime): 'primary' | 'replica' {
-    const pod = this.ctx.store.get(GVR.pod, rt.ns, rt.name);
-    return pod?.metadata.labels?.[L.instanceRole] === 'replica' ? 'replica' : 'primary';
+    const cluster = this.ctx.store.get(GVR.cluster, rt.ns, rt.cluster);
+    return cluster?.status?.targetPrimary === rt.name ? 'primary' : 'replica';
   }
 
   /** Writes the configuration; returns a hash so changes can be detected. */
