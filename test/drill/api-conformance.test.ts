@@ -5,14 +5,16 @@
 // - a retried error phase ('Unable to create required cluster objects') that flips back is
 //   waited through (one that persists: test/drill/phase-clock.test.ts);
 // - soak-gate-check's health gate counts instance pods only, not a Pooler's pods that carry the
-//   same cnpg.io/cluster label (pkg/specs/pgbouncer/deployments.go: podRole=pooler).
+//   same cnpg.io/cluster label (pkg/specs/pgbouncer/deployments.go: podRole=pooler);
+// - addon-sync's delete-and-wait returns only once the Cluster's pods, PVCs and Jobs are gone,
+//   though CNPG sets no blockOwnerDeletion (a foreground delete returns before them).
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeClients } from '../../actions/lib/kube/client.js';
 import { assessInventory, listBackupRows } from '../../actions/lib/drill/inventory.js';
 import { PhaseFailureClock } from '../../actions/lib/cnpg/health.js';
 import { measureHealth } from '../../actions/lib/soak/run.js';
-import { waitHealthy } from '../../actions/lib/addons/providers/cluster-ops.js';
+import { deleteClusterAndWait, waitHealthy } from '../../actions/lib/addons/providers/cluster-ops.js';
 import type { BackendContext } from '../../actions/lib/addons/providers/backend.js';
 import { CLUSTERS, createLiveCluster, waitFor } from '../helpers/live-cluster.js';
 import type { Cluster } from '../../actions/lib/cnpg/types.js';
@@ -135,5 +137,31 @@ describe('soak health gate', () => {
       await core.deleteNamespacedPod({ namespace: 'default', name: 'pooled-pooler-rw-7c9d8b6f5-x2x4q' }).catch(() => {});
       await live.destroy();
     }
+  });
+});
+
+describe('addon-sync delete and wait', () => {
+  it('waits for the PVCs, pods and Jobs, not only the Cluster', async () => {
+    const live = await createLiveCluster(pgd, { name: 'retire', rows: 1, backup: false });
+    const core = kc.makeApiClient(CoreV1Api);
+    const pvc = (await core.listNamespacedPersistentVolumeClaim({ namespace: 'default', labelSelector: 'cnpg.io/cluster=retire' })).items[0].metadata!.name!;
+    // Something else still holds the volume (a backup tool's finalizer): its PVC outlives the Cluster.
+    const hold = async (finalizers: string[]) =>
+      core.patchNamespacedPersistentVolumeClaim({ namespace: 'default', name: pvc, body: { metadata: { finalizers } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await hold(['kubernetes.io/pvc-protection', 'backup.example.com/snapshot-in-progress']);
+    let settled = false;
+    const ctx = { clients: makeClients(kc, 10_000), deadline: Date.now() + 120_000, log: () => {} } as unknown as BackendContext;
+    const deleting = deleteClusterAndWait(ctx, 'default', 'retire').finally(() => (settled = true));
+    await waitFor('the Cluster to be gone', () => !pgd.store.get(CLUSTERS, 'default', 'retire'), 60_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(settled, 'delete-and-wait returned while a PVC of the cluster still exists').toBe(false);
+    const current = (await core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name: pvc })).metadata?.finalizers ?? [];
+    await hold(current.filter((f) => f !== 'backup.example.com/snapshot-in-progress'));
+    await deleting;
+    for (const list of [
+      core.listNamespacedPod({ namespace: 'default', labelSelector: 'cnpg.io/cluster=retire' }),
+      core.listNamespacedPersistentVolumeClaim({ namespace: 'default', labelSelector: 'cnpg.io/cluster=retire' }),
+    ]) expect((await list).items.map((o) => o.metadata?.name)).toEqual([]);
+    await live.destroy().catch(() => {});
   });
 });

@@ -3,7 +3,7 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { clustersPath, getCluster } from '../../cnpg/api.js';
 import { clusterHealth, PhaseFailureClock } from '../../cnpg/health.js';
-import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
+import { CNPG_GROUP, CNPG_VERSION, Label, Plural, type Cluster } from '../../cnpg/types.js';
 import type { KubeClients } from '../../kube/client.js';
 import { ignoreNotFound, sleep, statusOf, withRetry } from '../../kube/retry.js';
 import { watchUntil } from '../../kube/watch.js';
@@ -67,11 +67,32 @@ export async function deleteCustom(clients: KubeClients, namespace: string, plur
   );
 }
 
-/** Deletes the Cluster and waits until it (and so its pods and PVCs, by foreground deletion) is gone. */
+/**
+ * Deletes the Cluster and waits until it and everything CNPG made for it are gone. CNPG's owner
+ * references carry no blockOwnerDeletion (pkg/utils/ownership.go, CONFORMANCE.md section 8), so
+ * even a foreground delete returns while pods, PVCs and Jobs still terminate: poll them by label.
+ */
 export async function deleteClusterAndWait(ctx: BackendContext, namespace: string, name: string): Promise<void> {
   await deleteCustom(ctx.clients, namespace, Plural.clusters, name);
-  while (await getCluster(ctx.clients, namespace, name)) {
-    if (Date.now() > ctx.deadline) throw new Error(`Cluster ${namespace}/${name} is still being deleted at the deadline`);
+  for (;;) {
+    const left = (await getCluster(ctx.clients, namespace, name)) ? [`Cluster ${name}`] : await leftovers(ctx.clients, namespace, name);
+    if (!left.length) return;
+    if (Date.now() > ctx.deadline) throw new Error(`Cluster ${namespace}/${name} is still being deleted at the deadline: ${left.join(', ')} remain`);
     await sleep(500);
   }
+}
+
+/** Pods, PVCs and Jobs CNPG labels with the cluster's name that still exist. */
+async function leftovers(clients: KubeClients, namespace: string, cluster: string): Promise<string[]> {
+  const labelSelector = `${Label.cluster}=${cluster}`;
+  const [pods, pvcs, jobs] = await Promise.all([
+    withRetry(`list pods of ${namespace}/${cluster}`, () => clients.core.listNamespacedPod({ namespace, labelSelector })),
+    withRetry(`list PVCs of ${namespace}/${cluster}`, () => clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector })),
+    withRetry(`list jobs of ${namespace}/${cluster}`, () => clients.batch.listNamespacedJob({ namespace, labelSelector })),
+  ]);
+  return [
+    ...pods.items.map((o) => `Pod ${o.metadata?.name}`),
+    ...pvcs.items.map((o) => `PVC ${o.metadata?.name}`),
+    ...jobs.items.map((o) => `Job ${o.metadata?.name}`),
+  ];
 }
