@@ -9,12 +9,10 @@ import { loadKubeConfig, type LoadedKubeConfig } from '../kube/config.js';
 import { describeApiError, type RetryOptions } from '../kube/retry.js';
 import { runUrl } from '../notify/slack.js';
 import { readDrillInputs, type DrillInputs } from './inputs.js';
-import { API_REQUEST_MS, EXIT_GRACE_MS, TEARDOWN_MS } from './limits.js';
+import { API_REQUEST_MS, EXIT_GRACE_MS } from './limits.js';
 import { drillPipeline } from './phases/index.js';
 import { Cancelled, runPipeline, type DrillContext } from './pipeline.js';
 import type { DrillResult } from './result.js';
-import { State } from './state.js';
-import { teardownCluster } from './teardown.js';
 
 export interface RunDeps {
   env?: NodeJS.ProcessEnv;
@@ -55,7 +53,9 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal): P
     core.setFailed(messageOf(err));
     return undefined;
   }
-  const ctx = createContext({ core, inputs, env, signal, clients: makeClients(kube.kc, API_REQUEST_MS) });
+  // What post needs to tear down alone (state.ts): the kubeconfig as given, or as loaded from KUBECONFIG.
+  const kubeconfig = inputs.kubeconfig ?? kube.kc.exportConfig();
+  const ctx = createContext({ core, inputs, env, signal, kubeconfig, clients: makeClients(kube.kc, API_REQUEST_MS) });
   try {
     return (await runPipeline(ctx, drillPipeline)) ? ctx.result : undefined;
   } finally {
@@ -69,10 +69,12 @@ export interface ContextOptions {
   clients: DrillContext['clients'];
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
+  /** Saved for the post step with the recovery cluster's name. */
+  kubeconfig: string;
 }
 
 /** A fresh context: an empty result (failed until proven), no facts, nothing owned. */
-export function createContext({ core, inputs, clients, signal, env }: ContextOptions): DrillContext {
+export function createContext({ core, inputs, clients, signal, env, kubeconfig }: ContextOptions): DrillContext {
   const retry: RetryOptions = {
     signal,
     onRetry: (what, err, attempt, delay) => core.info(`retrying ${what} in ${Math.round(delay)} ms (attempt ${attempt}: ${describeApiError(err)})`),
@@ -89,36 +91,7 @@ export function createContext({ core, inputs, clients, signal, env }: ContextOpt
     runUrl: runUrl(env),
     startedAt: new Date().toISOString(),
   };
-  const ctx: DrillContext = { core, inputs, clients, retry, signal, env, result, log: (line) => core.info(line), facts: {}, owned: { sessions: [] } };
+  const ctx: DrillContext = { core, inputs, clients, retry, signal, env, kubeconfig, result, log: (line) => core.info(line), facts: {}, owned: { sessions: [] } };
   signal.addEventListener('abort', () => (ctx.cancelledAt = Date.now()), { once: true });
   return ctx;
-}
-
-/** The post step: tear down from saved state (idempotent; nothing saved = nothing to do). */
-export async function runPost(core: Core): Promise<void> {
-  const name = core.getState(State.recoveryCluster);
-  const namespace = core.getState(State.namespace);
-  if (!name || !namespace) {
-    core.info('No recovery cluster was created: nothing to tear down.');
-    return;
-  }
-  if (core.getState(State.keep) === 'true') {
-    core.warning(`keep-on-failure: recovery cluster ${namespace}/${name} is KEPT; delete it when done.`);
-    return;
-  }
-  try {
-    const kube = loadKubeConfig(core, core.getInput('kubeconfig').trim() || undefined);
-    try {
-      const clients = makeClients(kube.kc, API_REQUEST_MS);
-      const t = await teardownCluster(clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, log: (l) => core.info(l) });
-      if (t.clean) core.info(`Recovery cluster ${namespace}/${name}: nothing left (verified in ${t.ms} ms).`);
-      else core.setFailed(`teardown of ${namespace}/${name} incomplete: ${t.leftovers.join('; ')}`);
-    } finally {
-      kube.dispose();
-    }
-  } catch (err) {
-    core.setFailed(`teardown of ${namespace}/${name} failed: ${messageOf(err)}`);
-  } finally {
-    setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
-  }
 }

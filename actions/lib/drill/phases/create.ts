@@ -29,6 +29,7 @@ export const create = definePhase({
     });
     core.saveState(State.recoveryCluster, name);
     core.saveState(State.namespace, inputs.namespace);
+    core.saveState(State.kubeconfig, ctx.kubeconfig);
     result.recoveryCluster = name;
     const creating = createCluster(ctx, manifest, createdAt);
     ctx.owned.recoveryCluster = { name, creating };
