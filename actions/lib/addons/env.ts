@@ -141,7 +141,7 @@ export class EnvSecrets {
       await withRetry(`update env secret ${namespace}/${name}`, () => this.clients.core.replaceNamespacedSecret({ name, namespace, body, fieldManager }));
     } catch (err) {
       if (statusOf(err) === 409) throw new ConcurrentChangeError(`Secret ${namespace}/${name}`);
-      if (statusOf(err) === 404 && !current) throw new Error(`namespace ${namespace} of app ${target.app} does not exist; deploy the app (or fix namespace-template) first.`);
+      if (statusOf(err) === 404 && !current) throw new Error(`namespace ${namespace} of app ${target.app} does not exist; deploy the app (or fix namespace-template) first.`, { cause: err });
       throw err;
     }
   }

@@ -31,7 +31,7 @@ export async function createRestorePoint(conn: ConnInfo, name: string, statement
   } catch (err) {
     const msg = (err as Error).message;
     if (/permission denied|must be superuser/i.test(msg)) {
-      throw new Error(`restore-point: the role '${conn.user}' may not create restore points (${msg}); use credentials-secret with a superuser secret, or restore-point: false.`);
+      throw new Error(`restore-point: the role '${conn.user}' may not create restore points (${msg}); use credentials-secret with a superuser secret, or restore-point: false.`, { cause: err });
     }
     throw err;
   } finally {
