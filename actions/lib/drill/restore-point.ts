@@ -4,7 +4,8 @@
 // call pg_create_restore_point (superuser by default).
 import pg from 'pg';
 import { pgClientConfig } from '../postgres/client-config.js';
-import type { ConnInfo, ReadOnlyDb } from '../postgres/readonly.js';
+import type { ConnInfo } from '../postgres/conn-info.js';
+import type { ReadOnlyDb } from '../postgres/readonly.js';
 import { sleep } from '../kube/retry.js';
 
 export const RESTORE_POINT_APPLICATION = 'cnpg-restore-drill-restore-point';
