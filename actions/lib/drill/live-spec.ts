@@ -8,6 +8,7 @@ import {
   type ClusterSpec,
   type ObjectStore,
 } from '../cnpg/types.js';
+import { VerdictError } from '../errors.js';
 
 export type BackupMode = 'in-tree' | 'plugin';
 
@@ -40,12 +41,16 @@ export interface LiveSpec {
   owner: string;
 }
 
-export class LiveSpecError extends Error {
+/** A verdict: the live spec cannot be drilled, for these reasons. */
+export class LiveSpecError extends VerdictError {
   constructor(
     readonly cluster: string,
     readonly problems: string[],
   ) {
-    super(`Cluster ${cluster} cannot be drilled: ${problems.join('; ')}`);
+    super(
+      problems.map((p) => `live cluster spec: ${p}`),
+      `Cluster ${cluster} cannot be drilled: ${problems.join('; ')}`,
+    );
     this.name = 'LiveSpecError';
   }
 }
