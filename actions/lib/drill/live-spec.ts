@@ -1,6 +1,6 @@
 // What a recovery of the live cluster needs, read from its spec (and its ObjectStore in plugin
 // mode) and validated field by field: a missing field fails here with its path, instead of as a
-// webhook rejection (or a recovery into nowhere) later. Shortfall 1 of the shell drill.
+// webhook rejection (or a recovery into nowhere) later.
 import {
   BARMAN_CLOUD_PLUGIN,
   type BarmanObjectStoreConfiguration,

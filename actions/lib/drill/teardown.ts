@@ -1,6 +1,6 @@
 // Teardown of a recovery cluster, idempotent and verified: foreground delete, then wait until the
 // Cluster, its pods, jobs and PVCs are gone, and report what stays (a PV kept by a Retain
-// reclaim policy leaks a production-sized volume every week: shortfall 5 of the shell drill).
+// reclaim policy would leak a production-sized volume every week).
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
 import { ignoreNotFound, statusOf, withRetry, type RetryOptions } from '../kube/retry.js';

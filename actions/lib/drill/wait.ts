@@ -1,7 +1,7 @@
 // Waits for the recovery cluster by watching two things at once: the Cluster (healthy per
 // cnpg/health.ts, or a terminal phase) and its `<name>-1-full-recovery` Job. A failed Job fails
 // the drill at once with its pod's log tail: operators before 1.28.4 / 1.29.2 / 1.30.0 keep the
-// phase at 'Setting up primary' forever, so the Job is the only signal (shortfall 6).
+// phase at 'Setting up primary' forever, so the Job is the only signal.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
 import { withRetry, type RetryOptions } from '../kube/retry.js';
