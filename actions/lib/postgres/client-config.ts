@@ -3,7 +3,7 @@
 // client-side deadline: a server that vanished (pod gone, port-forward silently dead) cannot
 // answer with its statement_timeout, so node-postgres gives up on its own a little later.
 import type pg from 'pg';
-import type { ConnInfo } from './readonly.js';
+import type { ConnInfo } from './conn-info.js';
 
 export interface SessionOptions {
   applicationName: string;

@@ -3,26 +3,7 @@
 // so a mistake in a query can never write and never hold locks for long.
 import pg from 'pg';
 import { pgClientConfig } from './client-config.js';
-
-export interface ConnInfo {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-  /** false for the playground / port-forwards; 'require' style objects for real TLS. */
-  ssl?: boolean | { rejectUnauthorized: boolean };
-  /** Why the transport (a port-forward) broke, when it did: added to query errors. */
-  transportFailure?: () => string | undefined;
-}
-
-/** A query error that says why the connection broke, when the transport knows. */
-export function withTransportReason(conn: ConnInfo, err: unknown): unknown {
-  const why = conn.transportFailure?.();
-  if (!why || !(err instanceof Error) || err.message.includes(why)) return err;
-  const wrapped = new Error(`${err.message} (${why})`, { cause: err });
-  return wrapped;
-}
+import { withTransportReason, type ConnInfo } from './conn-info.js';
 
 export interface ReadOnlyOptions {
   statementTimeoutMs: number;
