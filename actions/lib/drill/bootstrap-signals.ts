@@ -1,0 +1,75 @@
+// Which container runs the recovery, read from what the operator created rather than from its
+// version (test/playground/CONFORMANCE.md section 6): up to 1.30 a Job `<instance>-full-recovery`
+// whose pod runs container `full-recovery` (restartPolicy Never: a failed attempt is a Failed
+// pod); with in-pod bootstrap (cloudnative-pg PR #11319) the instance Pod's init container
+// `bootstrap-instance` (restartPolicy Always: a failed attempt is a restart / CrashLoopBackOff).
+import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+
+export const JOB_RESTORE_CONTAINER = 'full-recovery';
+export const INIT_RESTORE_CONTAINER = 'bootstrap-instance';
+
+export interface RestoreSource {
+  kind: 'job' | 'init-container';
+  pod: string;
+  container: string;
+  /** Set once the container is running or has run. */
+  started: boolean;
+  /** Exit code 0 seen. */
+  succeeded: boolean;
+  /** The first failed attempt, in words; undefined while none failed. */
+  failure?: string;
+  /** Restarts (init container) or the pod's attempt number is unknown (Job pods): 0. */
+  restarts: number;
+}
+
+const isJobPod = (pod: V1Pod, cluster: string) => {
+  const l = pod.metadata?.labels ?? {};
+  const job = l['batch.kubernetes.io/job-name'] ?? l['job-name'];
+  return l['cnpg.io/jobRole'] === JOB_RESTORE_CONTAINER || job === `${cluster}-1-${JOB_RESTORE_CONTAINER}`;
+};
+
+/** The restore container of `pod` and how it fares; undefined when the pod runs no restore. */
+export function restoreSource(pod: V1Pod, cluster: string): RestoreSource | undefined {
+  const name = pod.metadata?.name ?? '';
+  if (isJobPod(pod, cluster)) {
+    const container = pod.spec?.containers?.find((c) => c.name === JOB_RESTORE_CONTAINER)?.name ?? pod.spec?.containers?.[0]?.name ?? JOB_RESTORE_CONTAINER;
+    const st = pod.status?.containerStatuses?.find((c) => c.name === container);
+    const source = fromStatus('job', name, container, st);
+    if (!source.failure && pod.status?.phase === 'Failed') source.failure = `pod ${name} failed${pod.status.reason ? ` (${pod.status.reason})` : ''}`;
+    if (pod.status?.phase === 'Succeeded') source.succeeded = true;
+    return source;
+  }
+  if (!pod.spec?.initContainers?.some((c) => c.name === INIT_RESTORE_CONTAINER)) return undefined;
+  const st = pod.status?.initContainerStatuses?.find((c) => c.name === INIT_RESTORE_CONTAINER);
+  return fromStatus('init-container', name, INIT_RESTORE_CONTAINER, st);
+}
+
+function fromStatus(kind: RestoreSource['kind'], pod: string, container: string, st: V1ContainerStatus | undefined): RestoreSource {
+  const s: RestoreSource = { kind, pod, container, started: false, succeeded: false, failure: undefined, restarts: st?.restartCount ?? 0 };
+  if (!st) return s;
+  const term = st.state?.terminated;
+  const last = st.lastState?.terminated;
+  s.started = !!(st.state?.running || term || last || s.restarts > 0);
+  if (term && term.exitCode === 0) s.succeeded = true;
+  const where = `${kind === 'job' ? 'recovery job pod' : 'bootstrap init container of pod'} ${pod} (container ${container})`;
+  if (term && term.exitCode !== 0) s.failure = `${where} exited with code ${term.exitCode}${term.reason ? ` (${term.reason})` : ''}`;
+  else if (st.state?.waiting?.reason === 'CrashLoopBackOff') s.failure = `${where} is crash-looping${last ? ` (last exit code ${last.exitCode})` : ''}`;
+  else if (s.restarts > 0 && last && last.exitCode !== 0) s.failure = `${where} restarted after exiting with code ${last.exitCode}`;
+  return s;
+}
+
+/** WAL segments (and timeline history files) the recovery restored, in log order. */
+export function restoredWals(log: string): string[] {
+  const out: string[] = [];
+  // PostgreSQL's own line, plain or inside the instance manager's JSON record (quotes escaped).
+  for (const m of log.matchAll(/restored log file \\?"([0-9A-F]{24}(?:\.partial)?|[0-9A-F]{8}\.history)\\?" from archive/g)) out.push(m[1]);
+  return out;
+}
+
+/** The last two error-like lines of a log (the cause is often one line above the final complaint). */
+export function errorSummary(tail: string): string {
+  const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
+  const errors = lines.filter((l) => /error|fatal|failed|denied|not found|invalid|could not|corrupt/i.test(l));
+  const picked = [...new Set(errors)].slice(-2);
+  return (picked.length ? picked.join(' | ') : lines.at(-1) ?? '(empty log)').slice(0, 600);
+}
