@@ -25,7 +25,7 @@ describe('restoreSource', () => {
   });
   it('the first Failed Job pod is the failure (no wait for the Job back-off)', () => {
     const s = restoreSource(jobPod('Failed', { terminated: { exitCode: 1, reason: 'Error' } }), 'drill-x');
-    expect(s?.failure).toBe('recovery job pod drill-x-1-full-recovery-b7k2q (container full-recovery) exited with code 1 (Error)');
+    expect(s?.failure).toBe('recovery job drill-x-1-full-recovery failed: pod drill-x-1-full-recovery-b7k2q (container full-recovery) exited with code 1 (Error)');
   });
   it('a Job pod is recognised by its job-name label alone (1.25 pods label the role on the template only)', () => {
     expect(restoreSource(jobPod('Succeeded', { terminated: { exitCode: 0 } }, {}), 'drill-x')).toMatchObject({ kind: 'job', succeeded: true });

@@ -12,6 +12,8 @@ export interface RestoreSource {
   kind: 'job' | 'init-container';
   pod: string;
   container: string;
+  /** The Job that owns the pod (Job bootstrap only). */
+  job?: string;
   /** Set once the container is running or has run. */
   started: boolean;
   /** Exit code 0 seen. */
@@ -22,11 +24,8 @@ export interface RestoreSource {
   restarts: number;
 }
 
-const isJobPod = (pod: V1Pod, cluster: string) => {
-  const l = pod.metadata?.labels ?? {};
-  const job = l['batch.kubernetes.io/job-name'] ?? l['job-name'];
-  return l['cnpg.io/jobRole'] === JOB_RESTORE_CONTAINER || job === `${cluster}-1-${JOB_RESTORE_CONTAINER}`;
-};
+const jobOf = (pod: V1Pod) => pod.metadata?.labels?.['batch.kubernetes.io/job-name'] ?? pod.metadata?.labels?.['job-name'];
+const isJobPod = (pod: V1Pod, cluster: string) => pod.metadata?.labels?.['cnpg.io/jobRole'] === JOB_RESTORE_CONTAINER || jobOf(pod) === `${cluster}-1-${JOB_RESTORE_CONTAINER}`;
 
 /** The restore container of `pod` and how it fares; undefined when the pod runs no restore. */
 export function restoreSource(pod: V1Pod, cluster: string): RestoreSource | undefined {
@@ -34,8 +33,9 @@ export function restoreSource(pod: V1Pod, cluster: string): RestoreSource | unde
   if (isJobPod(pod, cluster)) {
     const container = pod.spec?.containers?.find((c) => c.name === JOB_RESTORE_CONTAINER)?.name ?? pod.spec?.containers?.[0]?.name ?? JOB_RESTORE_CONTAINER;
     const st = pod.status?.containerStatuses?.find((c) => c.name === container);
-    const source = fromStatus('job', name, container, st);
+    const source = { ...fromStatus('job', name, container, st), job: jobOf(pod) };
     if (!source.failure && pod.status?.phase === 'Failed') source.failure = `pod ${name} failed${pod.status.reason ? ` (${pod.status.reason})` : ''}`;
+    if (source.failure) source.failure = `recovery job ${source.job ?? '?'} failed: ${source.failure}`;
     if (pod.status?.phase === 'Succeeded') source.succeeded = true;
     return source;
   }
@@ -51,7 +51,7 @@ function fromStatus(kind: RestoreSource['kind'], pod: string, container: string,
   const last = st.lastState?.terminated;
   s.started = !!(st.state?.running || term || last || s.restarts > 0);
   if (term && term.exitCode === 0) s.succeeded = true;
-  const where = `${kind === 'job' ? 'recovery job pod' : 'bootstrap init container of pod'} ${pod} (container ${container})`;
+  const where = kind === 'job' ? `pod ${pod} (container ${container})` : `bootstrap init container of pod ${pod} (container ${container})`;
   if (term && term.exitCode !== 0) s.failure = `${where} exited with code ${term.exitCode}${term.reason ? ` (${term.reason})` : ''}`;
   else if (st.state?.waiting?.reason === 'CrashLoopBackOff') s.failure = `${where} is crash-looping${last ? ` (last exit code ${last.exitCode})` : ''}`;
   else if (s.restarts > 0 && last && last.exitCode !== 0) s.failure = `${where} restarted after exiting with code ${last.exitCode}`;

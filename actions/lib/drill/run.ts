@@ -21,11 +21,12 @@ import { CREATED_AT_ANNOTATION, recoveryClusterManifest, recoveryClusterName } f
 import { renderReport } from './report.js';
 import { createRestorePoint, waitArchived, type RestorePoint } from './restore-point.js';
 import type { DrillResult } from './result.js';
-import { computeRpo, markLive, readReplayPoint, replayFromRecoveryLog, type LiveMark } from './rpo.js';
+import { computeRpo, markLive, readReplayPoint, type LiveMark } from './rpo.js';
 import { notifyDrill } from './slack.js';
 import { sweepExpired } from './sweep.js';
 import { teardownCluster } from './teardown.js';
-import { jobLogTail, RecoveryFailed, recoveryJobName, waitForRecovery, type RecoveryTimings } from './wait.js';
+import { RecoveryFailed, waitForRecovery, type RecoveryTimings } from './wait.js';
+import { RestoreLog } from './restore-log.js';
 
 /** State shared with the post step. */
 export const State = {
@@ -276,6 +277,7 @@ class DrillSession {
       recoveryTarget: restorePoint && inventory.newest?.backupId ? { targetName: restorePoint.name, backupID: inventory.newest.backupId } : undefined,
     });
     const timings: RecoveryTimings = { created: 0 };
+    const restoreLog = new RestoreLog(this.clients, inputs.namespace);
     await this.phase('create the recovery cluster', async () => {
       // Saved BEFORE creating: a cancellation between here and the end is cleaned up by post.
       this.core.saveState(State.recoveryCluster, name);
@@ -294,6 +296,8 @@ class DrillSession {
         signal: this.signal,
         retry: this.retry,
         log: this.log,
+        stallTimeoutMs: inputs.stallTimeoutMs,
+        capture: restoreLog,
       }).catch((err) => {
         if (err instanceof RecoveryFailed) result.recoveryLog = err.logTail;
         throw err instanceof RecoveryFailed ? new VerdictError([err.message]) : err;
@@ -315,12 +319,11 @@ class DrillSession {
         if (i === 0) {
           const replay = await readReplayPoint(db);
           if (!replay.lastCommitAt) {
-            // The instance restarted after the recovery Job promoted: the Job's log says where replay ended.
-            const log = await jobLogTail(this.clients, inputs.namespace, recoveryJobName(name), 400, this.retry).catch(() => '');
-            const fromLog = replayFromRecoveryLog(log);
+            // The instance restarted after the restore promoted: the restore's log (captured while it existed) says where replay ended.
+            const fromLog = restoreLog.replayEnd;
             if (fromLog.lastCommitAt) {
               replay.lastCommitAt = fromLog.lastCommitAt;
-              replay.source += ' + recovery job log';
+              replay.source += ' + restore log';
             }
             if (!replay.lsn && fromLog.lsn) replay.lsn = fromLog.lsn;
           }

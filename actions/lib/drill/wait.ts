@@ -134,7 +134,7 @@ function watchRestorePods(clients: KubeClients, namespace: string, name: string,
       capture.observe(src);
       if (src.started && !timings.jobRunning) {
         timings.jobRunning = Date.now();
-        opts.log(`restore running in ${src.kind === 'job' ? 'job pod' : 'the init container of pod'} ${src.pod} (container ${src.container})`);
+        opts.log(src.kind === 'job' ? `recovery job ${src.job ?? '?'} is running (pod ${src.pod}, container ${src.container})` : `recovery is running in init container ${src.container} of pod ${src.pod}`);
       }
       if (src.succeeded && !timings.jobDone) {
         timings.jobDone = Date.now();
@@ -142,7 +142,7 @@ function watchRestorePods(clients: KubeClients, namespace: string, name: string,
         // Read now: a completed Job is deleted with its pod once the instance reports.
         capture.refresh(opts.retry).catch(() => {});
       }
-      return src.failure ? { fail: `recovery failed at its first failed attempt: ${src.failure}` } : undefined;
+      return src.failure ? { fail: `first failed restore attempt: ${src.failure}` } : undefined;
     },
     {
       ...common,
