@@ -5,13 +5,13 @@
 // (the RPO fallback).
 import type { KubeClients } from '../kube/client.js';
 import { statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
-import { restoredWals, type RestoreSource } from './bootstrap-signals.js';
+import { restoredWals, type BootstrapSource } from '../cnpg/bootstrap.js';
 import { replayFromRecoveryLog } from './rpo.js';
 
 const TAIL_LINES = 1000;
 
 export class RestoreLog {
-  source?: RestoreSource;
+  source?: BootstrapSource;
   /** The newest tail read from the restore container. */
   text = '';
   /** Every WAL seen restored, in order of first sighting. */
@@ -31,7 +31,7 @@ export class RestoreLog {
   }
 
   /** Records the restore container's state; a new pod, start or restart counts as progress. */
-  observe(src: RestoreSource): void {
+  observe(src: BootstrapSource): void {
     const prev = this.source;
     if (!prev || prev.pod !== src.pod || prev.restarts !== src.restarts || (!prev.started && src.started)) this.lastProgressAt = this.now();
     this.source = src;

@@ -14,7 +14,7 @@ import { watchUntil, WaitTimeout } from '../kube/watch.js';
 import { clustersPath } from '../cnpg/api.js';
 import { clusterHealth } from '../cnpg/health.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../cnpg/types.js';
-import { errorSummary, restoreSource } from './bootstrap-signals.js';
+import { bootstrapSource, errorSummary } from '../cnpg/bootstrap.js';
 import { RestoreLog } from './restore-log.js';
 
 export interface RecoveryTimings {
@@ -129,7 +129,7 @@ function watchRestorePods(clients: KubeClients, namespace: string, name: string,
     { path: `/api/v1/namespaces/${namespace}/pods`, labelSelector },
     `the restore of ${name}`,
     (type, obj) => {
-      const src = type === 'DELETED' ? undefined : restoreSource(obj as V1Pod, name);
+      const src = type === 'DELETED' ? undefined : bootstrapSource(obj as V1Pod, name, ['full-recovery']);
       if (!src) return undefined;
       capture.observe(src);
       if (src.started && !timings.jobRunning) {

@@ -1,9 +1,9 @@
-// The drill's reading of what the operator created: Job pods (operators up to 1.30) and the
+// Reading what the operator created: Job pods (operators up to 1.30) and the
 // instance pod's `bootstrap-instance` init container (in-pod bootstrap), shaped as the kubelet
 // reports them; the WAL progress and end-of-replay lines of the restore log.
 import { describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
-import { errorSummary, restoreSource, restoredWals } from '../../actions/lib/drill/bootstrap-signals.js';
+import { bootstrapSource, errorSummary, restoredWals } from '../../actions/lib/cnpg/bootstrap.js';
 import { readDrillInputs } from '../../actions/lib/drill/inputs.js';
 import { recordingCore } from '../helpers/recording-core.js';
 
@@ -19,26 +19,31 @@ const instancePod = (init: object): V1Pod => ({
   status: { phase: 'Pending', initContainerStatuses: [{ name: 'bootstrap-controller', ready: true, restartCount: 0, image: 'i', imageID: '', state: { terminated: { exitCode: 0 } } }, { name: 'bootstrap-instance', ready: false, image: 'i', imageID: '', restartCount: 0, ...init }] },
 });
 
-describe('restoreSource', () => {
+describe('bootstrapSource', () => {
   it('a running Job pod is started, not failed', () => {
-    expect(restoreSource(jobPod('Running', { running: {} }), 'drill-x')).toMatchObject({ kind: 'job', container: 'full-recovery', started: true, succeeded: false, failure: undefined });
+    expect(bootstrapSource(jobPod('Running', { running: {} }), 'drill-x')).toMatchObject({ kind: 'job', container: 'full-recovery', started: true, succeeded: false, failure: undefined });
   });
   it('the first Failed Job pod is the failure (no wait for the Job back-off)', () => {
-    const s = restoreSource(jobPod('Failed', { terminated: { exitCode: 1, reason: 'Error' } }), 'drill-x');
-    expect(s?.failure).toBe('recovery job drill-x-1-full-recovery failed: pod drill-x-1-full-recovery-b7k2q (container full-recovery) exited with code 1 (Error)');
+    const s = bootstrapSource(jobPod('Failed', { terminated: { exitCode: 1, reason: 'Error' } }), 'drill-x');
+    expect(s?.failure).toBe('full-recovery job drill-x-1-full-recovery failed: pod drill-x-1-full-recovery-b7k2q (container full-recovery) exited with code 1 (Error)');
   });
   it('a Job pod is recognised by its job-name label alone (1.25 pods label the role on the template only)', () => {
-    expect(restoreSource(jobPod('Succeeded', { terminated: { exitCode: 0 } }, {}), 'drill-x')).toMatchObject({ kind: 'job', succeeded: true });
+    expect(bootstrapSource(jobPod('Succeeded', { terminated: { exitCode: 0 } }, {}), 'drill-x')).toMatchObject({ kind: 'job', succeeded: true });
+  });
+  it('an initdb Job pod (a dedicated add-on cluster) is a bootstrap too, unless only restores are asked for', () => {
+    const pod: V1Pod = { metadata: { name: 'pg-orders-1-initdb-x2x9p', labels: { 'cnpg.io/cluster': 'pg-orders', 'job-name': 'pg-orders-1-initdb' } }, spec: { containers: [{ name: 'initdb' }] }, status: { phase: 'Failed', containerStatuses: [{ name: 'initdb', ready: false, restartCount: 0, image: 'i', imageID: '', state: { terminated: { exitCode: 1 } } }] } };
+    expect(bootstrapSource(pod, 'pg-orders')?.failure).toBe('initdb job pg-orders-1-initdb failed: pod pg-orders-1-initdb-x2x9p (container initdb) exited with code 1');
+    expect(bootstrapSource(pod, 'pg-orders', ['full-recovery'])).toBeUndefined();
   });
   it('an instance pod without the bootstrap init container runs no restore', () => {
-    expect(restoreSource({ metadata: { name: 'drill-x-1' }, spec: { containers: [{ name: 'postgres' }] } }, 'drill-x')).toBeUndefined();
+    expect(bootstrapSource({ metadata: { name: 'drill-x-1' }, spec: { containers: [{ name: 'postgres' }] } }, 'drill-x')).toBeUndefined();
   });
   it('the init container: running, exited non-zero, crash-looping, restarted', () => {
-    expect(restoreSource(instancePod({ state: { running: {} } }), 'drill-x')).toMatchObject({ kind: 'init-container', container: 'bootstrap-instance', started: true, failure: undefined });
-    expect(restoreSource(instancePod({ state: { terminated: { exitCode: 1, reason: 'Error' } } }), 'drill-x')?.failure).toBe('bootstrap init container of pod drill-x-1 (container bootstrap-instance) exited with code 1 (Error)');
-    expect(restoreSource(instancePod({ restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1 } } }), 'drill-x')?.failure).toMatch(/is crash-looping \(last exit code 1\)/);
-    expect(restoreSource(instancePod({ restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 2 } } }), 'drill-x')?.failure).toMatch(/restarted after exiting with code 2/);
-    expect(restoreSource(instancePod({ state: { terminated: { exitCode: 0 } } }), 'drill-x')).toMatchObject({ succeeded: true, failure: undefined });
+    expect(bootstrapSource(instancePod({ state: { running: {} } }), 'drill-x')).toMatchObject({ kind: 'init-container', container: 'bootstrap-instance', started: true, failure: undefined });
+    expect(bootstrapSource(instancePod({ state: { terminated: { exitCode: 1, reason: 'Error' } } }), 'drill-x')?.failure).toBe('bootstrap init container of pod drill-x-1 (container bootstrap-instance) exited with code 1 (Error)');
+    expect(bootstrapSource(instancePod({ restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1 } } }), 'drill-x')?.failure).toMatch(/is crash-looping \(last exit code 1\)/);
+    expect(bootstrapSource(instancePod({ restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 2 } } }), 'drill-x')?.failure).toMatch(/restarted after exiting with code 2/);
+    expect(bootstrapSource(instancePod({ state: { terminated: { exitCode: 0 } } }), 'drill-x')).toMatchObject({ succeeded: true, failure: undefined });
   });
 });
 

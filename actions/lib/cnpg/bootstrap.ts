@@ -1,14 +1,16 @@
-// Which container runs the recovery, read from what the operator created rather than from its
-// version (test/playground/CONFORMANCE.md section 6): up to 1.30 a Job `<instance>-full-recovery`
-// whose pod runs container `full-recovery` (restartPolicy Never: a failed attempt is a Failed
-// pod); with in-pod bootstrap (cloudnative-pg PR #11319) the instance Pod's init container
-// `bootstrap-instance` (restartPolicy Always: a failed attempt is a restart / CrashLoopBackOff).
+// Which container bootstraps an instance, read from what the operator created rather than from
+// its version (test/playground/CONFORMANCE.md section 6.v): up to 1.30 a Job
+// `<instance>-<role>` whose pod runs one container named after the role (restartPolicy Never: a
+// failed attempt is a Failed pod); with in-pod bootstrap (cloudnative-pg PR #11319) the instance
+// Pod's init container `bootstrap-instance` (restartPolicy Always: a failed attempt is a restart
+// or CrashLoopBackOff, the pod stays Pending and the phase says nothing).
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import { Label } from './types.js';
 
-export const JOB_RESTORE_CONTAINER = 'full-recovery';
-export const INIT_RESTORE_CONTAINER = 'bootstrap-instance';
+export const JOB_ROLES = ['initdb', 'import', 'full-recovery', 'pgbasebackup', 'join', 'snapshot-recovery'] as const;
+export const INIT_BOOTSTRAP_CONTAINER = 'bootstrap-instance';
 
-export interface RestoreSource {
+export interface BootstrapSource {
   kind: 'job' | 'init-container';
   pod: string;
   container: string;
@@ -20,32 +22,41 @@ export interface RestoreSource {
   succeeded: boolean;
   /** The first failed attempt, in words; undefined while none failed. */
   failure?: string;
-  /** Restarts (init container) or the pod's attempt number is unknown (Job pods): 0. */
+  /** Restarts of the init container (Job pods are never restarted: 0). */
   restarts: number;
 }
 
 const jobOf = (pod: V1Pod) => pod.metadata?.labels?.['batch.kubernetes.io/job-name'] ?? pod.metadata?.labels?.['job-name'];
-const isJobPod = (pod: V1Pod, cluster: string) => pod.metadata?.labels?.['cnpg.io/jobRole'] === JOB_RESTORE_CONTAINER || jobOf(pod) === `${cluster}-1-${JOB_RESTORE_CONTAINER}`;
 
-/** The restore container of `pod` and how it fares; undefined when the pod runs no restore. */
-export function restoreSource(pod: V1Pod, cluster: string): RestoreSource | undefined {
+/** The bootstrap role of a Job pod of `cluster` (1.25 labels the role on the pod template only). */
+function jobRole(pod: V1Pod, cluster: string): string | undefined {
+  const role = pod.metadata?.labels?.[Label.jobRole];
+  if (role && (JOB_ROLES as readonly string[]).includes(role)) return role;
+  const job = jobOf(pod);
+  return JOB_ROLES.find((r) => job !== undefined && new RegExp(`^${cluster}-\\d+-${r}$`).test(job));
+}
+
+/** The bootstrap container of `pod` and how it fares; undefined when the pod bootstraps nothing. */
+export function bootstrapSource(pod: V1Pod, cluster: string, roles: readonly string[] = JOB_ROLES): BootstrapSource | undefined {
   const name = pod.metadata?.name ?? '';
-  if (isJobPod(pod, cluster)) {
-    const container = pod.spec?.containers?.find((c) => c.name === JOB_RESTORE_CONTAINER)?.name ?? pod.spec?.containers?.[0]?.name ?? JOB_RESTORE_CONTAINER;
+  const role = jobRole(pod, cluster);
+  if (role) {
+    if (!roles.includes(role)) return undefined;
+    const container = pod.spec?.containers?.find((c) => c.name === role)?.name ?? pod.spec?.containers?.[0]?.name ?? role;
     const st = pod.status?.containerStatuses?.find((c) => c.name === container);
     const source = { ...fromStatus('job', name, container, st), job: jobOf(pod) };
     if (!source.failure && pod.status?.phase === 'Failed') source.failure = `pod ${name} failed${pod.status.reason ? ` (${pod.status.reason})` : ''}`;
-    if (source.failure) source.failure = `recovery job ${source.job ?? '?'} failed: ${source.failure}`;
     if (pod.status?.phase === 'Succeeded') source.succeeded = true;
+    if (source.failure) source.failure = `${role} job ${source.job ?? '?'} failed: ${source.failure}`;
     return source;
   }
-  if (!pod.spec?.initContainers?.some((c) => c.name === INIT_RESTORE_CONTAINER)) return undefined;
-  const st = pod.status?.initContainerStatuses?.find((c) => c.name === INIT_RESTORE_CONTAINER);
-  return fromStatus('init-container', name, INIT_RESTORE_CONTAINER, st);
+  if (!pod.spec?.initContainers?.some((c) => c.name === INIT_BOOTSTRAP_CONTAINER)) return undefined;
+  const st = pod.status?.initContainerStatuses?.find((c) => c.name === INIT_BOOTSTRAP_CONTAINER);
+  return fromStatus('init-container', name, INIT_BOOTSTRAP_CONTAINER, st);
 }
 
-function fromStatus(kind: RestoreSource['kind'], pod: string, container: string, st: V1ContainerStatus | undefined): RestoreSource {
-  const s: RestoreSource = { kind, pod, container, started: false, succeeded: false, failure: undefined, restarts: st?.restartCount ?? 0 };
+function fromStatus(kind: BootstrapSource['kind'], pod: string, container: string, st: V1ContainerStatus | undefined): BootstrapSource {
+  const s: BootstrapSource = { kind, pod, container, started: false, succeeded: false, failure: undefined, restarts: st?.restartCount ?? 0 };
   if (!st) return s;
   const term = st.state?.terminated;
   const last = st.lastState?.terminated;
@@ -58,7 +69,7 @@ function fromStatus(kind: RestoreSource['kind'], pod: string, container: string,
   return s;
 }
 
-/** WAL segments (and timeline history files) the recovery restored, in log order. */
+/** WAL segments (and timeline history files) a recovery restored, in log order. */
 export function restoredWals(log: string): string[] {
   const out: string[] = [];
   // PostgreSQL's own line, plain or inside the instance manager's JSON record (quotes escaped).
