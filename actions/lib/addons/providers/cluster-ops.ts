@@ -40,7 +40,7 @@ export async function waitHealthy(ctx: BackendContext, namespace: string, name: 
   const stop = new AbortController();
   // Its deadline or abort is the cluster watch's to report: a rejection here never settles the race.
   const failed = firstBootstrapFailure(ctx.clients, namespace, name, { deadline: ctx.deadline, signal: stop.signal }).then(
-    (f) => ({ failure: `Cluster ${namespace}/${name} failed to bootstrap: ${f.message}` }),
+    (f): { cluster?: Cluster; failure?: string } => ({ failure: `Cluster ${namespace}/${name} failed to bootstrap: ${f.message}` }),
     () => new Promise<never>(() => {}),
   );
   try {
