@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BACKUP, CLUSTER, appQuery, archiveNow, backup, cluster, inTreeStore, jobFinished, jobLogs, postgresPids, startEnv, suQuery, waitBackup, waitFor, waitHealthy, type TestEnv,
-} from './operator/testing.js';
+} from './cnpg/test-env.js';
 
 let env: TestEnv;
 let backupId: string;

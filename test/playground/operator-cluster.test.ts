@@ -1,7 +1,7 @@
 // Operator emulator: initdb clusters, their objects, a real connection, replicas, deletion.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { CLUSTER, appQuery, cluster, startEnv, waitFor, waitHealthy, type TestEnv } from './operator/testing.js';
+import { CLUSTER, appQuery, cluster, startEnv, waitFor, waitHealthy, type TestEnv } from './cnpg/test-env.js';
 
 let env: TestEnv;
 beforeAll(async () => {

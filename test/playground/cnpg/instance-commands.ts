@@ -1,14 +1,15 @@
-// Instance-creation Jobs (initdb, full-recovery, join) the way CNPG runs them: a batch/v1 Job
-// owned by the Cluster, pods `<job>-<5 chars>` whose container really does the work, retries up
-// to backoffLimit, then condition Complete or Failed (BackoffLimitExceeded).
+// The runtime for bootstrap Job pods: executes `/controller/manager instance init|restore|join`
+// for real (initdb, barman-cloud restore, pg_basebackup) on the pod's volume once the claim is
+// bound, then reports the pod Succeeded or Failed (exit code 1) for the Job controller to count.
+// Deleting the pod stops its processes first (the runtime's finalizer models the grace period).
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
-import { GVR, KUBELET_FINALIZER, L, key, mutateQuiet, now, ownerRef, patchStatus, randomSuffix } from './context.js';
+import { GVR, KUBELET_FINALIZER, L, key, mutateQuiet, patchStatus } from './context.js';
+import { commandRole, type JobRole } from './bootstrap-jobs.js';
+import { podStatus } from './pod-status.js';
 import type { ProcessGroup } from './proc.js';
 import { sleep } from './proc.js';
-import { claimPath } from './volumes.js';
-
-export type JobRole = 'initdb' | 'full-recovery' | 'join';
+import { claimPath, podClaim } from './cluster-pvc.js';
 
 export interface JobIO {
   /** Appends to the pod's log (container = the job role). */
@@ -20,157 +21,91 @@ export interface JobIO {
   pod: KubeObject;
 }
 
+/** The work behind each command; the cluster is read when the pod starts. */
+export type CommandWork = (role: JobRole, cluster: KubeObject, io: JobIO) => Promise<void>;
+
 interface Running {
   abort: AbortController;
   procs?: ProcessGroup;
-  podName?: string;
   done: Promise<void>;
 }
 
-export class JobRunner {
+export class InstanceCommands {
   private readonly running = new Map<string, Running>();
 
-  constructor(private readonly ctx: Ctx) {}
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly work: CommandWork,
+  ) {}
 
-  jobName(instanceName: string, role: JobRole): string {
-    return `${instanceName}-${role}`;
+  /** Called for every event of a pod this runtime claims (commandRole(pod) is set). */
+  onPod(pod: KubeObject, deleted: boolean): void {
+    const k = key(pod.metadata.namespace, pod.metadata.name);
+    if (deleted || pod.metadata.deletionTimestamp) {
+      void this.release(pod, this.running.get(k));
+      return;
+    }
+    const phase = pod.status?.phase;
+    if (this.running.has(k) || phase === 'Succeeded' || phase === 'Failed' || phase === 'Running') return;
+    const entry: Running = { abort: new AbortController(), done: Promise.resolve() };
+    this.running.set(k, entry);
+    entry.done = this.run(pod, commandRole(pod)!, entry)
+      .catch((err) => this.ctx.logs.append(pod.metadata.namespace!, pod.metadata.name, commandRole(pod)!, `emulator error: ${String(err)}\n`))
+      .finally(() => this.running.delete(k));
   }
 
-  /** Creates the Job (once) and runs its pods in the background. */
-  ensure(cluster: KubeObject, instanceName: string, role: JobRole, work: (io: JobIO) => Promise<void>): void {
-    const ns = cluster.metadata.namespace!;
-    const name = this.jobName(instanceName, role);
-    if (this.running.has(key(ns, name)) || this.ctx.store.get(GVR.job, ns, name)) return;
-    const labels = { [L.cluster]: cluster.metadata.name, [L.jobRole]: role, [L.instanceName]: instanceName };
-    const backoffLimit = this.ctx.settings.jobBackoffLimit ?? 6;
-    const job = this.ctx.store.create(GVR.job, {
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      metadata: { name, namespace: ns, labels, ownerReferences: [ownerRef(cluster)] },
-      spec: {
-        backoffLimit,
-        completions: 1,
-        parallelism: 1,
-        template: {
-          metadata: { labels },
-          spec: { restartPolicy: 'Never', containers: [{ name: role, image: cluster.spec?.imageName, command: ['/controller/manager', 'instance', role === 'full-recovery' ? 'restore' : role] }], volumes: [{ name: 'pgdata', persistentVolumeClaim: { claimName: instanceName } }] },
-        },
-      },
-    });
-    const abort = new AbortController();
-    const entry: Running = { abort, done: Promise.resolve() };
-    this.running.set(key(ns, name), entry);
-    entry.done = this.loop(job, instanceName, role, labels, backoffLimit, work, entry)
-      .catch((err) => this.ctx.logs.append(ns, name, role, `emulator error: ${String(err)}\n`))
-      .finally(() => {
-        this.running.delete(key(ns, name));
-        this.ctx.kickCluster(ns, cluster.metadata.name);
-      });
-  }
-
-  isRunning(ns: string, jobName: string): boolean {
-    return this.running.has(key(ns, jobName));
-  }
-
-  private async loop(job: KubeObject, instanceName: string, role: JobRole, labels: Record<string, string>, backoffLimit: number, work: (io: JobIO) => Promise<void>, entry: Running): Promise<void> {
-    const ns = job.metadata.namespace!;
-    const { store } = this.ctx;
-    patchStatus(store, GVR.job, job, (s) => {
-      s.startTime = now();
-      s.active = 1;
-    });
-    for (let attempt = 0; ; attempt++) {
-      if (entry.abort.signal.aborted || this.ctx.stopping) return;
-      let dir: string | undefined;
-      while (!(dir = claimPath(this.ctx, ns, instanceName))) {
-        if (entry.abort.signal.aborted || this.ctx.stopping || !store.get(GVR.job, ns, job.metadata.name)) return;
-        await sleep(100);
-      }
-      const podName = `${job.metadata.name}-${randomSuffix()}`;
-      const pod = store.create(GVR.pod, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name: podName,
-          namespace: ns,
-          labels: { ...labels, 'job-name': job.metadata.name, 'batch.kubernetes.io/job-name': job.metadata.name, 'controller-uid': job.metadata.uid!, 'batch.kubernetes.io/controller-uid': job.metadata.uid! },
-          finalizers: [KUBELET_FINALIZER],
-          ownerReferences: [ownerRef(job)],
-        },
-        spec: { ...job.spec.template.spec, nodeName: 'playground' },
-      });
-      patchStatus(store, GVR.pod, pod, (s) => Object.assign(s, podStatus('Running', role, false)));
-      entry.podName = podName;
-      entry.procs = this.ctx.procs.sub();
-      const io: JobIO = { log: (t) => this.ctx.logs.append(ns, podName, role, t), signal: entry.abort.signal, procs: entry.procs, dir, pod };
-      let ok = false;
-      try {
-        await work(io);
-        ok = true;
-      } catch (err) {
-        if (!entry.abort.signal.aborted) io.log(`${err instanceof Error ? err.message : String(err)}\n`);
-      } finally {
-        await entry.procs.stopAll(2000);
-        entry.procs = undefined;
-      }
-      if (entry.abort.signal.aborted || this.ctx.stopping) {
-        this.releasePod(ns, podName);
-        return;
-      }
-      patchStatus(store, GVR.pod, pod, (s) => Object.assign(s, podStatus(ok ? 'Succeeded' : 'Failed', role, false, { exitCode: ok ? 0 : 1 })));
-      this.releasePod(ns, podName);
-      const current = store.get(GVR.job, ns, job.metadata.name);
-      if (!current) return;
-      if (ok) {
-        patchStatus(store, GVR.job, current, (s) => {
-          s.active = 0;
-          s.succeeded = 1;
-          s.completionTime = now();
-          s.conditions = [
-            { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: now(), lastTransitionTime: now() },
-            { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: now(), lastTransitionTime: now() },
-          ];
-        });
-        return;
-      }
-      const failed = attempt + 1;
-      if (failed > backoffLimit) {
-        patchStatus(store, GVR.job, current, (s) => {
-          s.active = 0;
-          s.failed = failed;
-          s.conditions = [
-            { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: now(), lastTransitionTime: now() },
-            { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: now(), lastTransitionTime: now() },
-          ];
-        });
-        this.ctx.store.recordEvent(current, 'Warning', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
-        return;
-      }
-      patchStatus(store, GVR.job, current, (s) => {
-        s.failed = failed;
-      });
-      // Kubernetes backs off 10s, 20s, 40s...; scaled down so a failing drill surfaces quickly.
-      await sleep(Math.min(500 * 2 ** attempt, 8000));
+  private async waitForVolume(pod: KubeObject, entry: Running): Promise<string | undefined> {
+    const ns = pod.metadata.namespace!;
+    const claim = podClaim(pod);
+    for (;;) {
+      if (entry.abort.signal.aborted || this.ctx.stopping || !this.ctx.store.get(GVR.pod, ns, pod.metadata.name)) return undefined;
+      const dir = claim ? claimPath(this.ctx, ns, claim) : undefined;
+      if (dir) return dir;
+      await sleep(100);
     }
   }
 
-  /** Job pods keep the kubelet finalizer while their processes run (the PVC stays protected). */
-  private releasePod(ns: string, podName: string): void {
-    mutateQuiet(this.ctx.store, GVR.pod, ns, podName, (o) => {
-      o.metadata.finalizers = (o.metadata.finalizers ?? []).filter((f) => f !== KUBELET_FINALIZER);
-    });
+  private async run(pod: KubeObject, role: JobRole, entry: Running): Promise<void> {
+    const ns = pod.metadata.namespace!;
+    const dir = await this.waitForVolume(pod, entry);
+    const cluster = this.ctx.store.get(GVR.cluster, ns, pod.metadata.labels?.[L.cluster] ?? '');
+    if (!dir) return;
+    const image = pod.spec.containers[0].image;
+    patchStatus(this.ctx.store, GVR.pod, pod, (s) => Object.assign(s, podStatus('Running', role, false, { image })));
+    entry.procs = this.ctx.procs.sub();
+    const io: JobIO = { log: (t) => this.ctx.logs.append(ns, pod.metadata.name, role, t), signal: entry.abort.signal, procs: entry.procs, dir, pod };
+    let ok = false;
+    try {
+      if (!cluster) throw new Error('cluster not found');
+      await this.work(role, cluster, io);
+      ok = true;
+    } catch (err) {
+      if (!entry.abort.signal.aborted) io.log(`${err instanceof Error ? err.message : String(err)}\n`);
+    } finally {
+      await entry.procs.stopAll(2000);
+      entry.procs = undefined;
+    }
+    if (entry.abort.signal.aborted || this.ctx.stopping) return;
+    patchStatus(this.ctx.store, GVR.pod, pod, (s) => Object.assign(s, podStatus(ok ? 'Succeeded' : 'Failed', role, false, { exitCode: ok ? 0 : 1, image })));
+    this.removeFinalizer(pod);
+    if (cluster) this.ctx.kickCluster(ns, cluster.metadata.name);
   }
 
-  /** A job pod being deleted (e.g. the Cluster is gone): stop its processes, then let it go. */
-  async onPodDeleting(pod: KubeObject): Promise<void> {
-    const jobName = pod.metadata.labels?.['job-name'];
-    const entry = jobName ? this.running.get(key(pod.metadata.namespace, jobName)) : undefined;
-    if (entry && entry.podName === pod.metadata.name) {
+  /** A pod being deleted: stop its processes, then let it go. */
+  private async release(pod: KubeObject, entry: Running | undefined): Promise<void> {
+    if (entry) {
       entry.abort.abort();
       await entry.procs?.stopAll(2000);
       await entry.done;
     }
-    this.releasePod(pod.metadata.namespace!, pod.metadata.name);
+    this.removeFinalizer(pod);
+  }
+
+  private removeFinalizer(pod: KubeObject): void {
+    if (!pod.metadata.finalizers?.includes(KUBELET_FINALIZER)) return;
+    mutateQuiet(this.ctx.store, GVR.pod, pod.metadata.namespace, pod.metadata.name, (o) => {
+      o.metadata.finalizers = (o.metadata.finalizers ?? []).filter((f) => f !== KUBELET_FINALIZER);
+    });
   }
 
   async stop(): Promise<void> {
@@ -180,32 +115,4 @@ export class JobRunner {
       await e.done;
     }));
   }
-}
-
-export function podStatus(
-  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed',
-  container: string,
-  ready: boolean,
-  opts: { exitCode?: number; restartCount?: number; waiting?: string; startTime?: string } = {},
-) {
-  const t = now();
-  const state = opts.waiting
-    ? { waiting: { reason: opts.waiting } }
-    : phase === 'Running'
-      ? { running: { startedAt: t } }
-      : phase === 'Pending'
-        ? { waiting: { reason: 'ContainerCreating' } }
-        : { terminated: { exitCode: opts.exitCode ?? 0, reason: opts.exitCode ? 'Error' : 'Completed', finishedAt: t } };
-  const cond = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: t });
-  return {
-    phase,
-    podIP: '127.0.0.1',
-    podIPs: [{ ip: '127.0.0.1' }],
-    hostIP: '127.0.0.1',
-    startTime: opts.startTime ?? t,
-    conditions: [cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', ready), cond('Ready', ready)],
-    containerStatuses: [
-      { name: container, ready, started: phase === 'Running' && !opts.waiting, restartCount: opts.restartCount ?? 0, image: 'ghcr.io/cloudnative-pg/postgresql:15', imageID: '', containerID: `playground://${container}`, state },
-    ],
-  };
 }

@@ -8,7 +8,7 @@ import { startApiServer, type ApiServerHandle } from '../apiserver/server.js';
 import { startS3 } from '../s3.js';
 import type { KubeObject, OperatorHandle, OperatorSettings, S3Handle, Store } from '../types.js';
 import { startOperator } from './index.js';
-import { ensurePostgresDir } from './instance.js';
+import { ensurePostgresDir } from './postgres.js';
 import { b64 } from './context.js';
 import { waitFor } from '../../helpers/wait.js';
 export { waitFor };
@@ -30,7 +30,7 @@ export async function startEnv(settings: Partial<OperatorSettings> = {}): Promis
   const api = await startApiServer({ dataDir: dir, port: 0, host: '127.0.0.1' });
   const s3 = await startS3({ dir: join(dir, 's3') });
   const full: OperatorSettings = { version: '1.28.4', jobBackoffLimit: 0, ...settings };
-  const operator = await startOperator({ store: api.store, network: api.network, logs: api.logs, s3, dataDir: dir, settings: full });
+  const operator = await startOperator({ store: api.store, runtimes: api.controllers.runtimes, network: api.network, logs: api.logs, s3, dataDir: dir, settings: full });
   if (!api.store.get('v1/namespaces', undefined, 'default')) {
     api.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
   }
