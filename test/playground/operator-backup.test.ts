@@ -56,7 +56,7 @@ describe('in-tree barmanObjectStore', () => {
     expect(c.status.timelineID).toBe(2);
     const rows = await appQuery(env, 'rec-full', 'SELECT count(*)::int AS n FROM t');
     expect(rows[0].n).toBe(175);
-    const job = env.store.get('batch/v1/jobs', 'default', 'rec-full-1-full-recovery')!;
+    const job = env.seenJobs.get('rec-full-1-full-recovery')!.job;
     expect(job.metadata.labels).toMatchObject({ 'cnpg.io/cluster': 'rec-full', 'cnpg.io/jobRole': 'full-recovery', 'cnpg.io/instanceName': 'rec-full-1' });
     expect(job.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Cluster', name: 'rec-full' });
     expect(jobLogs(env, 'rec-full-1-full-recovery')).toContain('redo done');

@@ -36,8 +36,9 @@ describe('initdb cluster', () => {
     expect(pod.status.containerStatuses[0]).toMatchObject({ name: 'postgres', ready: true });
     const rows = await appQuery(env, 'alpha', 'SELECT current_user AS u, current_database() AS d');
     expect(rows[0]).toEqual({ u: 'app', d: 'app' });
-    const job = env.store.get('batch/v1/jobs', 'default', 'alpha-1-initdb')!;
-    expect(job.status.conditions.some((x: any) => x.type === 'Complete')).toBe(true);
+    // The initdb Job completed, then went once the instance reported (cleanupCompletedJobs, Foreground: its pods too).
+    expect(env.seenJobs.get('alpha-1-initdb')!.job.status.conditions.some((x: any) => x.type === 'Complete')).toBe(true);
+    await waitFor('completed initdb Job and its pods deleted', () => !env.store.get('batch/v1/jobs', 'default', 'alpha-1-initdb') && env.store.list('v1/pods', 'default', { labelSelector: 'job-name=alpha-1-initdb' }).items.length === 0, 20_000);
   });
 
   it('a killed postgres makes the cluster unhealthy, then the instance comes back', async () => {

@@ -156,7 +156,7 @@ export interface RequestLogEntry {
 
 /** Operator emulator knobs tests set. */
 export interface OperatorSettings {
-  /** Emulated operator version: before 1.28.4 / 1.29.2 / 1.30.0 a failed recovery Job leaves the phase at 'Setting up primary'. */
+  /** Emulated operator version (cnpg/versions.ts): 1.25.0..1.30.x bootstrap with Jobs, 'main' in the bootstrap-instance init container. */
   version: string;
   /** Recovery of clusters whose name matches stalls forever (replay never finishes). */
   stallRecovery?: RegExp;

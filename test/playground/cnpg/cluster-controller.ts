@@ -3,6 +3,7 @@
 import type { Ctx } from './context.js';
 import { GVR } from './context.js';
 import { initialStatus, reconcilePrimary } from './cluster-create.js';
+import { cleanupCompletedJobs } from './cluster-cleanup.js';
 import { resizePvc } from './cluster-pvc.js';
 import { reconcileReplicas } from './cluster-scale.js';
 import { ensureSecrets } from './cluster-secrets.js';
@@ -40,6 +41,7 @@ export class ClusterController {
     const facts = primary ? await primaryFacts(primary).catch(() => undefined) : undefined;
     if (primary) await reconcileManagedRoles(ctx, cluster, primary).catch(() => undefined);
     const healthy = writeStatus(ctx, o, p, this.kubelet, facts);
+    if (healthy) cleanupCompletedJobs(ctx, o);
     return healthy ? 3000 : 1000;
   }
 

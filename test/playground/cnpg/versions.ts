@@ -81,7 +81,10 @@ export function inTreeBarmanPaths(spec: any): string[] {
   return out;
 }
 
+/** Time in the playground runs this much faster than on a cluster (as the Job controller's back-off). */
+export const TIME_SCALE = 1 / 20;
+
 /** The kubelet's CrashLoopBackOff before restart n (1-based): 10 s doubling, cap 5 min; scaled. */
-export function crashLoopBackOffMs(restart: number, timeScale: number): number {
+export function crashLoopBackOffMs(restart: number, timeScale = TIME_SCALE): number {
   return Math.min(10_000 * 2 ** Math.max(0, restart - 1), 300_000) * timeScale;
 }
