@@ -27,7 +27,7 @@ describe('version rules', () => {
 });
 
 /** Pods of a Job, oldest first. */
-const jobPods = (env: TestEnv, job: string) => env.store.list(PODS, 'default', { labelSelector: `job-name=${job}` }).items.sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp));
+const jobPods = (env: TestEnv, job: string) => env.store.list(PODS, 'default', { labelSelector: `job-name=${job}` }).items.sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
 
 describe.each(['1.25.4', '1.30.0'])('Job bootstrap: operator %s', (version) => {
   let env: TestEnv;
