@@ -81,7 +81,7 @@ describe.each(VERSIONS)('operator %s', (version) => {
     try {
       const r = await runDrill(pgd, { cluster: 'vx', namespace: 'default', 'stall-timeout': '6s', 'record-history': false });
       expect(r.exitCode, explain(r)).toBe(1);
-      expect(r.errors.join('\n')).toMatch(new RegExp(`recovery stalled: no new WAL restored for \\d+ s \\(stall-timeout 6 s\\); last seen: ${inPod ? 'init container of pod \\S+-1/bootstrap-instance' : 'job pod \\S+-full-recovery-\\w+/full-recovery'}; no WAL restored yet; last log line: Waiting for the recovery`));
+      expect(r.errors.join('\n')).toMatch(new RegExp(`recovery stalled: no new WAL restored for \\d+ s \\(stall-timeout 6 s\\); last seen: ${inPod ? 'init container of pod \\S+-1/bootstrap-instance' : 'job pod \\S+-full-recovery-\\w+/full-recovery'}; base backup restored, no WAL restored yet; last log line: Waiting for the recovery`));
       expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
     } finally {
       pgd.operator.settings.stallRecovery = undefined;

@@ -18,8 +18,10 @@ export class RestoreLog {
   readonly wals: string[] = [];
   /** Where replay ended, as PostgreSQL logged it (sticky once seen). */
   replayEnd: { lsn?: string; lastCommitAt?: string } = {};
-  /** Epoch ms of the last sign of progress (container (re)start, a new WAL restored). */
+  /** Epoch ms of the last sign of progress (container (re)start, base backup in place, a new WAL restored). */
   lastProgressAt: number;
+  /** The base backup is in place and WAL replay runs: from here on no new WAL means no progress. */
+  replaying = false;
   private readonly seen = new Set<string>();
 
   constructor(
@@ -58,6 +60,12 @@ export class RestoreLog {
   }
 
   private absorb(text: string): void {
+    // CNPG's instance manager logs "Restore completed" once barman-cloud-restore placed the base
+    // backup (pkg/management/postgres/restore.go); PostgreSQL then starts archive recovery.
+    if (!this.replaying && /Restore completed|starting archive recovery|starting point-in-time recovery|restored log file/.test(text)) {
+      this.replaying = true;
+      this.lastProgressAt = this.now();
+    }
     for (const w of restoredWals(text)) {
       if (this.seen.has(w)) continue;
       this.seen.add(w);
@@ -78,7 +86,7 @@ export class RestoreLog {
   lastSeen(): string {
     const src = this.source;
     const where = src ? `${src.kind === 'job' ? 'job pod' : 'init container of pod'} ${src.pod}/${src.container}` : 'no restore container seen yet';
-    const wal = this.wals.length ? `${this.wals.length} WAL file(s) restored, the last ${this.wals.at(-1)}` : 'no WAL restored yet';
+    const wal = this.wals.length ? `${this.wals.length} WAL file(s) restored, the last ${this.wals.at(-1)}` : this.replaying ? 'base backup restored, no WAL restored yet' : 'base backup not restored yet';
     const line = this.text.split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
     return `${where}; ${wal}${line ? `; last log line: ${line.slice(0, 300)}` : ''}`;
   }

@@ -5,8 +5,8 @@
 // or crash-loops) and its Jobs (`Failed`). The first failed attempt ends the wait: Jobs retry
 // with Kubernetes' back-off for minutes and operators before 1.28.4 / 1.29.2 / 1.30.0 never
 // leave 'Setting up primary', in-pod bootstrap restarts forever. Meanwhile the restore
-// container's log is captured (RestoreLog) and a recovery that restores no new WAL for the
-// stall timeout is reported as stalled with what it last saw.
+// container's log is captured (RestoreLog) and a recovery whose WAL replay restores no new WAL
+// for the stall timeout is reported as stalled with what it last saw.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
 import { sleep, type RetryOptions } from '../kube/retry.js';
@@ -183,7 +183,8 @@ async function pollLog(capture: RestoreLog, opts: WaitOpts, signal: AbortSignal)
     await sleep(every, signal);
     await capture.refresh(opts.retry).catch(() => {});
     const src = capture.source;
-    if (!opts.stallTimeoutMs || !src?.started || src.succeeded || src.failure) continue;
+    // Only WAL replay is judged: downloading a large base backup restores no WAL for a long time.
+    if (!opts.stallTimeoutMs || !src?.started || src.succeeded || src.failure || !capture.replaying) continue;
     const idle = Date.now() - capture.lastProgressAt;
     if (idle >= opts.stallTimeoutMs) {
       return { fail: `recovery stalled: no new WAL restored for ${Math.round(idle / 1000)} s (stall-timeout ${Math.round(opts.stallTimeoutMs / 1000)} s); last seen: ${capture.lastSeen()}` };
