@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './playground.js';
-import { alive, portOpen, waitFor } from '../helpers/wait.js';
+import { alive, portOpen } from '../helpers/wait.js';
 
 const KUBECTL = join(REPO_ROOT, '.tools', 'bin', 'kubectl');
 const PSQL = '/usr/bin/psql';
@@ -349,9 +349,9 @@ ${source}`,
       expect(r.code, show(r)).toBe(0);
       const wait = await kubectl('wait', '--for=condition=Ready', `cluster/${dst}`, '--timeout=60s');
       if (wait.code !== 0) expect.fail(`recovery cluster not Ready: ${show(wait)}\n${await diagnose(dst)}`);
-      // CNPG deletes the completed recovery Job once the instance reports (cleanupCompletedJobs).
-      const gone = await waitFor('completed recovery Job deleted', async () => (await kubectl('get', 'job', `${dst}-1-full-recovery`)).code !== 0, 20_000, 500);
-      expect(gone).toBe(true);
+      // CNPG deletes the completed recovery Job once the instance reports (cluster_cleanup.go).
+      const gone = await kubectl('wait', '--for=delete', `job/${dst}-1-full-recovery`, '--timeout=30s');
+      expect(gone.code, show(gone)).toBe(0);
 
       const port = await portForward(`${dst}-rw`);
       const app = await login(`${dst}-app`, port);

@@ -4,7 +4,7 @@
 // Job controller (apiserver/controllers/jobs.ts) runs the pods; instance-commands.ts executes them.
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
-import { GVR, L, ownerRef } from './context.js';
+import { GVR, L, controllerRef } from './context.js';
 
 export type JobRole = 'initdb' | 'full-recovery' | 'join';
 const COMMAND: Record<JobRole, string> = { initdb: 'init', 'full-recovery': 'restore', join: 'join' };
@@ -32,7 +32,7 @@ export function ensureJob(ctx: Ctx, cluster: KubeObject, instanceName: string, r
   return ctx.store.create(GVR.job, {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: ns, labels, ownerReferences: [ownerRef(cluster)] },
+    metadata: { name, namespace: ns, labels, ownerReferences: [controllerRef(cluster)] },
     spec: {
       ...(backoffLimit === undefined ? {} : { backoffLimit }),
       template: {

@@ -1,7 +1,9 @@
 // The Cluster reconciler (internal/controller/cluster_controller.go): secrets and services, the
-// primary, the replicas, volumes, configuration, then status; each step lives in its cluster-*.ts.
+// primary, the replicas, volumes, configuration, status, then completed Jobs go; each step lives
+// in its cluster-*.ts.
 import type { Ctx } from './context.js';
 import { GVR } from './context.js';
+import { cleanupCompletedJobs } from './cluster-cleanup.js';
 import { initialStatus, reconcilePrimary } from './cluster-create.js';
 import { cleanupCompletedJobs } from './cluster-cleanup.js';
 import { resizePvc } from './cluster-pvc.js';

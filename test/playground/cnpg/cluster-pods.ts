@@ -3,7 +3,7 @@
 // on the instance's PVC. instance-manager.ts executes them.
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
-import { GVR, KUBELET_FINALIZER, L, ownerRef, upsert } from './context.js';
+import { GVR, KUBELET_FINALIZER, L, controllerRef, upsert } from './context.js';
 import { bootstrapCommand, type JobRole } from './bootstrap-jobs.js';
 
 /** In-pod bootstrap (PR #11319, pkg/specs/pods.go): the init container that bootstraps the PVC. */
@@ -31,7 +31,7 @@ export function createInstancePod(ctx: Ctx, cluster: KubeObject, inst: string, r
       labels: { [L.cluster]: name, [L.instanceName]: inst, [L.podRole]: 'instance', [L.instanceRole]: role, role },
       annotations: { 'cnpg.io/nodeSerial': String(serial(inst)), 'cnpg.io/operatorVersion': ctx.settings.version },
       finalizers: [KUBELET_FINALIZER],
-      ownerReferences: [ownerRef(cluster)],
+      ownerReferences: [controllerRef(cluster)],
     },
     spec: {
       hostname: inst,

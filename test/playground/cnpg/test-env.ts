@@ -180,3 +180,21 @@ export function jobLogs(env: TestEnv, jobName: string): string {
     .join('\n');
   return live.trim() ? live : (env.seenJobs.get(jobName)?.log ?? '');
 }
+
+/**
+ * Records a Job as it runs (CNPG deletes a completed Job, its pods and so their logs once the
+ * cluster is healthy): the Job as created and everything its pods logged.
+ */
+export function recordJob(env: TestEnv, jobName: string): { job?: KubeObject; log: string; stop(): void } {
+  const rec: { job?: KubeObject; log: string; stop(): void } = { log: '', stop: () => undefined };
+  const unsub: Array<() => void> = [];
+  unsub.push(env.store.watch('batch/v1/jobs', 'default', {}, (ev) => {
+    if (ev.type === 'ADDED' && ev.object.metadata.name === jobName) rec.job = ev.object;
+  }));
+  unsub.push(env.store.watch('v1/pods', 'default', {}, (ev) => {
+    if (ev.type !== 'ADDED' || ev.object.metadata.labels?.['job-name'] !== jobName) return;
+    unsub.push(env.api.logs.subscribe('default', ev.object.metadata.name, undefined, (t) => void (rec.log += t)));
+  }));
+  rec.stop = () => unsub.forEach((u) => u());
+  return rec;
+}

@@ -1,0 +1,36 @@
+// The RPO: how far the restore is behind live at drill start (rpo.ts). Where replay ended comes
+// from the restored instance, else from the restore's log captured while it existed (the
+// instance restarted after the restore promoted), else the best lower bound: the restore point
+// or the last archived segment.
+import { definePhase } from '../pipeline.js';
+import type { RestorePoint } from '../restore-point.js';
+import type { Inventory } from '../inventory.js';
+import { computeRpo, readReplayPoint, type ReplayPoint } from '../rpo.js';
+import type { RestoreLog } from '../restore-log.js';
+
+export const rpo = definePhase({
+  name: 'rpo',
+  needs: ['restoredSessions', 'mark', 'restorePoint', 'inventory', 'restoreLog'],
+  gives: [],
+  async run(ctx, { restoredSessions, mark, restorePoint, inventory, restoreLog }) {
+    const replay = await readReplayPoint(restoredSessions[0].db);
+    if (!replay.lastCommitAt) replayFromRestoreLog(restoreLog, replay);
+    ctx.result.rpo = computeRpo(mark, replay, dataTimeFallback(restorePoint, inventory));
+  },
+});
+
+/** Fills in what the restore's log said about where replay ended. */
+function replayFromRestoreLog(restoreLog: RestoreLog, replay: ReplayPoint): void {
+  const fromLog = restoreLog.replayEnd;
+  if (fromLog.lastCommitAt) {
+    replay.lastCommitAt = fromLog.lastCommitAt;
+    replay.source += ' + restore log';
+  }
+  if (!replay.lsn && fromLog.lsn) replay.lsn = fromLog.lsn;
+}
+
+function dataTimeFallback(restorePoint: RestorePoint | undefined, inventory: Inventory): { at: string; what: string } | undefined {
+  if (restorePoint) return { at: restorePoint.createdAt, what: `the restore point '${restorePoint.name}'` };
+  const last = inventory.archiving.archiver?.lastArchivedTime;
+  return last ? { at: last, what: 'the last WAL segment archived before the drill' } : undefined;
+}
