@@ -18,7 +18,8 @@ import { providerOf, variantOf } from './registry.js';
 import { registerProviders } from './registration.js';
 import { rollDeployment } from './rollout.js';
 import { describeSagaFailure, runSaga, type SagaStep } from './saga.js';
-import type { AppDeclaration, AppTarget, Association, ConnectionFacts } from './types.js';
+import type { AppDeclaration, AppTarget, Association } from './types.js';
+import type { ConnInfo } from '../postgres/conn-info.js';
 
 export type ItemResult = 'created' | 'updated' | 'removed' | 'unchanged' | 'failed';
 
@@ -52,7 +53,7 @@ export function targetFor(config: SyncConfig, app: string): AppTarget {
 
 interface CreateState {
   assoc?: Association;
-  facts?: ConnectionFacts;
+  facts?: ConnInfo;
   vars?: Record<string, string>;
 }
 

@@ -76,12 +76,3 @@ export interface Association {
   /** resourceVersion of the ConfigMap it was read from (optimistic concurrency). */
   resourceVersion?: string;
 }
-
-/** What an app receives: the connection facts env.ts turns into DATABASE_URL and PG* vars. */
-export interface ConnectionFacts {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-}

@@ -90,7 +90,7 @@ export function readLiveSpec(cluster: Cluster, mode: ModeDetection, objectStore?
   if (!size) problems.push('spec.storage.size is missing (nor spec.storage.pvcTemplate.resources.requests.storage)');
 
   let store: BarmanObjectStoreConfiguration | undefined;
-  let serverName = cluster.metadata.name;
+  let serverName: string;
   let plugin: LiveSpec['plugin'];
   if (mode.mode === 'in-tree') {
     store = s.backup?.barmanObjectStore;

@@ -7,7 +7,7 @@ import { messageOf } from '../errors.js';
 import { makeClients } from '../kube/client.js';
 import { loadKubeConfig, type LoadedKubeConfig } from '../kube/config.js';
 import { describeApiError, type RetryOptions } from '../kube/retry.js';
-import { runUrl } from '../notify/slack.js';
+import { runUrl } from '../report/run-url.js';
 import { readDrillInputs, type DrillInputs } from './inputs.js';
 import { API_REQUEST_MS, EXIT_GRACE_MS } from './limits.js';
 import { drillPipeline } from './phases/index.js';

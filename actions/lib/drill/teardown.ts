@@ -7,7 +7,8 @@ import { ignoreNotFound, statusOf, withRetry, type RetryOptions } from '../kube/
 import { watchUntil, WaitTimeout } from '../kube/watch.js';
 import { clustersPath } from '../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Label, Plural, type Cluster } from '../cnpg/types.js';
-import { DrillLabel, MANAGED_BY } from './recovery-manifest.js';
+import { ManagedBy } from '../labels.js';
+import { DrillLabel } from './recovery-manifest.js';
 
 export interface TeardownResult {
   cluster: string;
@@ -27,7 +28,7 @@ export interface TeardownOptions {
 
 /** Deletes only clusters carrying the drill's labels: never anything it did not create. */
 export function isDrillCluster(c: Pick<Cluster, 'metadata'> | undefined): boolean {
-  return c?.metadata.labels?.[DrillLabel.managedBy] === MANAGED_BY && !!c?.metadata.labels?.[DrillLabel.drillOf];
+  return c?.metadata.labels?.[DrillLabel.managedBy] === ManagedBy.drill && !!c?.metadata.labels?.[DrillLabel.drillOf];
 }
 
 export async function teardownCluster(clients: KubeClients, namespace: string, name: string, opts: TeardownOptions): Promise<TeardownResult> {

@@ -34,7 +34,7 @@ import {
   type GateName,
 } from './gates.js';
 import { appendSample, computeStreak, type HistoryRecord, type Sample, type Streak } from './history.js';
-import { historyName, MANAGED_BY, updateHistory, type HistoryTarget } from './history-store.js';
+import { historyName, HISTORY_LABELS, updateHistory, type HistoryTarget } from './history-store.js';
 import { readSoakInputs, type SoakInputs } from './inputs.js';
 import { publisherConnInfo, readPublisher, type PublisherState } from './publisher.js';
 import { renderReport } from './report.js';
@@ -218,7 +218,7 @@ export function historyTarget(inputs: Pick<SoakInputs, 'namespace' | 'cluster' |
   return {
     namespace: inputs.namespace,
     name: historyName(inputs.cluster, inputs.subscription),
-    labels: { ...MANAGED_BY, 'soak-gate.cnpg-actions/cluster': inputs.cluster },
+    labels: { ...HISTORY_LABELS, 'soak-gate.cnpg-actions/cluster': inputs.cluster },
     annotations: { 'soak-gate.cnpg-actions/subscription': inputs.subscription, 'soak-gate.cnpg-actions/publication': inputs.publication },
   };
 }

@@ -48,13 +48,13 @@ async function createCluster({ inputs, clients, retry, signal, log }: DrillConte
   try {
     await send();
   } catch (err) {
-    if (statusOf(err) !== 409) throw new Error(`could not create the recovery cluster ${name}: ${describeApiError(err)}`);
+    if (statusOf(err) !== 409) throw new Error(`could not create the recovery cluster ${name}: ${describeApiError(err)}`, { cause: err });
     const existing = await getCluster(clients, namespace, name, retry);
     // Our own create that landed before a lost response: same creation stamp.
     if (existing?.metadata.annotations?.[CREATED_AT_ANNOTATION] === createdAt.toISOString()) return;
     log(`a drill cluster named ${name} is left from an earlier attempt; tearing it down first`);
     const t = await teardownCluster(clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, signal, retry, log });
-    if (!t.clean) throw new Error(`cannot reuse the name ${name}: ${t.leftovers.join('; ')}`);
+    if (!t.clean) throw new Error(`cannot reuse the name ${name}: ${t.leftovers.join('; ')}`, { cause: err });
     await send();
   }
 }
