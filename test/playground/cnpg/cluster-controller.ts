@@ -3,7 +3,6 @@
 // in its cluster-*.ts.
 import type { Ctx } from './context.js';
 import { GVR } from './context.js';
-import { cleanupCompletedJobs } from './cluster-cleanup.js';
 import { initialStatus, reconcilePrimary } from './cluster-create.js';
 import { cleanupCompletedJobs } from './cluster-cleanup.js';
 import { resizePvc } from './cluster-pvc.js';
