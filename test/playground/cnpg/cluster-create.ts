@@ -9,23 +9,28 @@ import { createInstancePod } from './cluster-pods.js';
 import { ensurePvc } from './cluster-pvc.js';
 import { failedJobReason, PHASE, type Observed, type Progress } from './cluster-state.js';
 
-/** First sight: choose the primary's name once, as CNPG records latestGeneratedNode. */
-export function initialStatus(ctx: Ctx, cluster: KubeObject): Record<string, any> {
+/**
+ * First sight: choose the primary's name once, as CNPG records latestGeneratedNode; and the
+ * image the instances run (status.image, resolved by cluster-preflight.ts). Returns the Cluster
+ * with that status.
+ */
+export function initialStatus(ctx: Ctx, cluster: KubeObject, image: string): KubeObject {
   const status = cluster.status ?? {};
-  if (status.latestGeneratedNode) return status;
+  if (status.latestGeneratedNode && status.image === image) return cluster;
   const name = cluster.metadata.name;
   const next = patchStatus(ctx.store, GVR.cluster, cluster, (s) => {
+    s.image = image;
+    if (s.latestGeneratedNode) return;
     s.latestGeneratedNode = 1;
     s.targetPrimary = `${name}-1`;
     s.phase = PHASE.settingUp;
     s.phaseReason = `Creating primary instance ${name}-1`;
-    s.image = cluster.spec?.imageName;
     s.writeService = `${name}-rw`;
     s.readService = `${name}-r`;
     s.instances = 0;
     s.readyInstances = 0;
   });
-  return next?.status ?? status;
+  return next ?? cluster;
 }
 
 export const bootstrapRole = (cluster: KubeObject): JobRole => (cluster.spec?.bootstrap?.recovery ? 'full-recovery' : 'initdb');
