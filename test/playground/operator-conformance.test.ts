@@ -127,6 +127,21 @@ describe('derived labels (pkg/specs/pods.go, services.go, jobs.go, persistentvol
     expect(Object.keys(get('v1/pods', 'older-labels-1')!.metadata.labels!).some((k) => k.startsWith('app.kubernetes.io/'))).toBe(false);
   });
 
+  it('-app secret keys and labels per version (pkg/specs/secrets.go)', async () => {
+    const modern = get('v1/secrets', 'labelled-app')!;
+    expect(Object.keys(modern.data).sort()).toEqual(['dbname', 'fqdn-jdbc-uri', 'fqdn-uri', 'host', 'jdbc-uri', 'password', 'pgpass', 'port', 'uri', 'user', 'username']);
+    expect(modern.metadata.labels).toEqual({ 'cnpg.io/cluster': 'labelled', 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true', 'app.kubernetes.io/managed-by': 'cloudnative-pg' });
+    env.settings.version = '1.26.3';
+    try {
+      env.store.create(CLUSTER, cluster('secret-1-26'));
+      const old = await waitFor('-app secret', () => get('v1/secrets', 'secret-1-26-app'), 20_000);
+      expect(Object.keys(old.data).sort()).toEqual(['dbname', 'host', 'jdbc-uri', 'password', 'pgpass', 'port', 'uri', 'user', 'username']);
+      expect(old.metadata.labels).toEqual({ 'cnpg.io/cluster': 'secret-1-26', 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true' });
+    } finally {
+      env.settings.version = '1.30.0';
+    }
+  });
+
   it('disabledDefaultServices drops -ro and -r, never -rw', async () => {
     env.store.create(CLUSTER, cluster('fewer-services', { managed: { services: { disabledDefaultServices: ['ro', 'r'] } } }));
     await waitFor('-rw service', () => get('v1/services', 'fewer-services-rw'), 20_000);
