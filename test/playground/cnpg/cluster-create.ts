@@ -10,23 +10,28 @@ import { createInstancePod } from './cluster-pods.js';
 import { ensurePvc } from './cluster-pvc.js';
 import { failedJobReason, INSTANCES_NOT_ACTIVE, PHASE, type Observed, type Progress } from './cluster-state.js';
 
-/** First sight: choose the primary's name once, as CNPG records latestGeneratedNode. */
-export function initialStatus(ctx: Ctx, cluster: KubeObject): Record<string, any> {
+/**
+ * First sight: choose the primary's name once, as CNPG records latestGeneratedNode; and the
+ * image the instances run (status.image, resolved by cluster-preflight.ts). Returns the Cluster
+ * with that status.
+ */
+export function initialStatus(ctx: Ctx, cluster: KubeObject, image: string): KubeObject {
   const status = cluster.status ?? {};
-  if (status.latestGeneratedNode) return status;
+  if (status.latestGeneratedNode && status.image === image) return cluster;
   const name = cluster.metadata.name;
   const next = patchStatus(ctx.store, GVR.cluster, cluster, (s) => {
+    s.image = image;
+    if (s.latestGeneratedNode) return;
     s.latestGeneratedNode = 1;
     s.targetPrimary = `${name}-1`;
     s.phase = PHASE.settingUp;
     s.phaseReason = `Creating primary instance ${name}-1`;
-    s.image = cluster.spec?.imageName;
     s.writeService = `${name}-rw`;
     s.readService = `${name}-r`;
     s.instances = 0;
     s.readyInstances = 0;
   });
-  return next?.status ?? status;
+  return next ?? cluster;
 }
 
 export const bootstrapRole = (cluster: KubeObject): JobRole => (cluster.spec?.bootstrap?.recovery ? 'full-recovery' : 'initdb');
@@ -52,7 +57,7 @@ export function reconcilePrimary(ctx: Ctx, o: Observed, p: Progress, primaryRead
     }
     return;
   }
-  if (!o.podNames.has(primary)) createInstancePod(ctx, o.cluster, primary, 'primary');
+  if (!o.podNames.has(primary)) createInstancePod(ctx, o.cluster, primary);
   if (!o.status.currentPrimary && !primaryReady) {
     p.phase = PHASE.settingUp;
     p.reason = `Creating primary instance ${primary}`;
@@ -70,7 +75,7 @@ function reconcilePrimaryInPod(ctx: Ctx, o: Observed, p: Progress, primaryReady:
   if (!o.podNames.has(primary)) {
     const bootstrapped = !!o.status.currentPrimary;
     if (!bootstrapped && !o.pvcs.some((c) => c.metadata.name === primary)) ensurePvc(ctx, o.cluster, primary);
-    createInstancePod(ctx, o.cluster, primary, 'primary', bootstrapped ? undefined : bootstrapRole(o.cluster));
+    createInstancePod(ctx, o.cluster, primary, bootstrapped ? undefined : bootstrapRole(o.cluster));
     if (!bootstrapped) {
       p.phase = PHASE.settingUp;
       p.reason = `Creating primary instance ${primary}`;

@@ -28,7 +28,7 @@ function replicaClaims(ctx: Ctx, o: Observed, p: Progress): string[] {
 function reconcileReplica(ctx: Ctx, o: Observed, p: Progress, inst: string): void {
   if (bootstrapMode(ctx.settings.version) === 'in-pod') {
     // In-pod bootstrap: the replica's pod joins in its `bootstrap-instance` init container.
-    createInstancePod(ctx, o.cluster, inst, 'replica', hadPod(o.cluster, inst) ? undefined : 'join');
+    createInstancePod(ctx, o.cluster, inst, hadPod(o.cluster, inst) ? undefined : 'join');
     p.phase ??= PHASE.newReplica;
     p.reason ||= `Creating replica ${inst}`;
     return;
@@ -36,7 +36,7 @@ function reconcileReplica(ctx: Ctx, o: Observed, p: Progress, inst: string): voi
   const job = ctx.store.get(GVR.job, o.ns, jobName(inst, 'join'));
   const state = jobState(job);
   if (state === 'complete' || (state === 'none' && hadPod(o.cluster, inst))) {
-    createInstancePod(ctx, o.cluster, inst, 'replica');
+    createInstancePod(ctx, o.cluster, inst);
   } else if (state === 'failed') {
     if (surfacesFailedJobs(ctx.settings.version)) {
       p.phase = PHASE.unrecoverable;

@@ -9,6 +9,8 @@ export const GVR = {
   backup: 'postgresql.cnpg.io/v1/backups',
   scheduledBackup: 'postgresql.cnpg.io/v1/scheduledbackups',
   database: 'postgresql.cnpg.io/v1/databases',
+  imageCatalog: 'postgresql.cnpg.io/v1/imagecatalogs',
+  clusterImageCatalog: 'postgresql.cnpg.io/v1/clusterimagecatalogs',
   objectStore: 'barmancloud.cnpg.io/v1/objectstores',
   pod: 'v1/pods',
   pvc: 'v1/persistentvolumeclaims',
@@ -155,3 +157,6 @@ export function secretValue(secret: KubeObject | undefined, key: string): string
 }
 
 export const key = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
+
+// Version rules live in versions.ts; re-exported for the modules that compare versions.
+export { versionAtLeast } from './versions.js';

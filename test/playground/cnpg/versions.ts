@@ -29,6 +29,13 @@ export function parseOperatorVersion(v: string): Parsed {
 
 const atLeast = (p: Parsed, minor: number, patch: number) => p.minor > minor || (p.minor === minor && p.patch >= patch);
 
+/** Whether the emulated version `v` is `min` (x.y.z) or later; `main` counts as 1.31.0. */
+export function versionAtLeast(v: string, min: string): boolean {
+  const [maj, minor, patch] = min.split('.').map(Number);
+  const p = parseOperatorVersion(v);
+  return p.major > maj || (p.major === maj && atLeast(p, minor, patch ?? 0));
+}
+
 /** Released versions bootstrap with Jobs; trunk with the `bootstrap-instance` init container. */
 export function bootstrapMode(v: string): 'job' | 'in-pod' {
   return parseOperatorVersion(v).trunk ? 'in-pod' : 'job';
