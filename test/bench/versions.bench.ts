@@ -13,9 +13,10 @@ import type { KubeObject } from '../playground/types.js';
 
 const TARGET_MS = 30_000;
 
+type Exit = { terminated?: { exitCode?: number } };
 const firstFailure = (pod: KubeObject) => {
-  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
-  return pod.status?.phase === 'Failed' || statuses.some((c: any) => (c.state?.terminated?.exitCode ?? 0) !== 0 || (c.lastState?.terminated?.exitCode ?? 0) !== 0);
+  const statuses: { state?: Exit; lastState?: Exit }[] = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+  return pod.status?.phase === 'Failed' || statuses.some((c) => (c.state?.terminated?.exitCode ?? 0) !== 0 || (c.lastState?.terminated?.exitCode ?? 0) !== 0);
 };
 
 async function firstAttemptToFailed(version: string, log: (line: string) => void): Promise<number> {
