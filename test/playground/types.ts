@@ -159,6 +159,8 @@ export interface OperatorSettings {
   version: string;
   /** Recovery of clusters whose name matches stalls forever (replay never finishes). */
   stallRecovery?: RegExp;
+  /** Bootstrap commands (`role`, else every one) of clusters whose name matches fail with this message in the log of the container that runs them (Job pod or `bootstrap-instance` init container). */
+  failBootstrap?: { cluster: RegExp; role?: 'initdb' | 'join' | 'full-recovery'; message: string };
   /** Recovery Jobs of clusters whose name matches fail with this message in the pod log. */
   failRecovery?: { cluster: RegExp; message: string };
   /** backoffLimit of instance-creation Jobs (initdb, full-recovery, join); Kubernetes' default 6 when unset. */

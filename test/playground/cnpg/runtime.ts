@@ -25,6 +25,8 @@ export interface CnpgRuntime {
 
 function commandWork(ctx: Ctx, instances: InstanceManager): CommandWork {
   return async (role, cluster, io) => {
+    const fail = ctx.settings.failBootstrap;
+    if (fail && fail.cluster.test(cluster.metadata.name) && (!fail.role || fail.role === role)) throw new Error(fail.message);
     if (role === 'initdb') return runInitdb(ctx, cluster, io);
     if (role === 'full-recovery') return runFullRecovery(ctx, cluster, io);
     const primary = instances.instance(cluster.metadata.namespace!, cluster.status?.currentPrimary ?? '');
