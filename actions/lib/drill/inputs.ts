@@ -26,6 +26,8 @@ export interface DrillInputs {
   storageClass?: string;
   recoveryResources?: Resources;
   timeoutMs: number;
+  /** No new WAL restored for this long while the restore runs: stalled (0 = never). */
+  stallTimeoutMs: number;
   statementTimeoutMs: number;
   sweepTtlMs: number;
   keepOnFailure: boolean;
@@ -75,6 +77,7 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     storageClass,
     recoveryResources: parseResources(i.optional('recovery-resources')),
     timeoutMs: positive(i, 'timeout', '30m'),
+    stallTimeoutMs: stallTimeout(i),
     statementTimeoutMs: positive(i, 'statement-timeout', '10m'),
     sweepTtlMs: positive(i, 'sweep-ttl', '6h'),
     keepOnFailure: i.boolean('keep-on-failure', false),
@@ -87,6 +90,12 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
 function positive(i: Inputs, name: string, fallback: string): number {
   const ms = i.duration(name, fallback);
   if (ms <= 0) throw new InputError(name, 'must be longer than zero; use e.g. 90s, 30m, 2h or 7d.');
+  return ms;
+}
+
+function stallTimeout(i: Inputs): number {
+  const ms = i.duration('stall-timeout', '10m');
+  if (ms < 0) throw new InputError('stall-timeout', 'must not be negative; use e.g. 10m, or 0 to never report a stall.');
   return ms;
 }
 
