@@ -43,6 +43,10 @@ export async function renderChart(helm: Helm, req: RenderRequest): Promise<Rende
   return parseManifest(stdout);
 }
 
+// A chart's (or subchart's) top-level crds/ folder; templates/crds/ (cloudnative-pg's
+// templated CRDs) is a template directory like any other.
+const CRD_DIR = /^[^/]+(\/charts\/[^/]+)*\/crds\//;
+
 /** Splits `helm template` output into objects; List kinds are flattened, empty documents dropped. */
 export function parseManifest(text: string): RenderedObject[] {
   const out: RenderedObject[] = [];
@@ -57,7 +61,7 @@ export function parseManifest(text: string): RenderedObject[] {
         if (!object.apiVersion || !object.kind || !object.metadata?.name) {
           throw new Error(`the chart rendered an object without apiVersion, kind or metadata.name in ${source}`);
         }
-        out.push({ object, source, fromCrdDir: /(^|\/)crds\//.test(source) });
+        out.push({ object, source, fromCrdDir: CRD_DIR.test(source) });
       }
     }
   }
