@@ -154,6 +154,9 @@ describe('platform-install installs and upgrades the upstream-shaped chart', () 
     expect(spec.properties.primaryLease['x-kubernetes-validations']).toHaveLength(1);
     expect(spec.properties.backup.properties.barmanObjectStore.properties.data.properties.compression.enum).toEqual(['bzip2', 'gzip', 'lz4', 'snappy']);
     await expectServerCrdsEqualChart(v130);
+    // Helm upgraded its templated CRD itself (server-side apply, its own field manager); this action only dry-ran it.
+    const writes = pg.requestLog.entries().filter((e) => e.method === 'PATCH' && e.path.endsWith('/customresourcedefinitions/clusters.postgresql.cnpg.io') && !/dryRun=All/.test(e.query));
+    expect(writes.map((e) => new URLSearchParams(e.query).get('fieldManager'))).toEqual(['helm', 'helm']);
     expect(r.summary).toMatch(/clusters\.postgresql\.cnpg\.io \| changed \| v1 \| .* \| helm/);
     expect(r.summary).toMatch(/operator version \| 1\.29\.1 \| 1\.30\.0/);
   });

@@ -62,7 +62,7 @@ export function validateCrdSchemas(rt: ResourceType, crd: KubeObject): void {
   });
   if (!errors.length) return;
   const name = crd.metadata?.name ?? '';
-  const body = errors.map((e) => `${e.field}: ${e.text}`);
+  const body = [...new Set(errors.map((e) => `${e.field}: ${e.text}`))]; // the aggregate drops repeats
   const message = `CustomResourceDefinition.apiextensions.k8s.io ${quote(name)} is invalid: ${body.length === 1 ? body[0] : `[${body.join(', ')}]`}`;
   throw new ApiError(422, 'Invalid', message, {
     name,
