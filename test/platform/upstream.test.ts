@@ -137,7 +137,8 @@ describe('platform-install installs and upgrades the upstream-shaped chart', () 
     const r = await t.install({ chart: b.chart });
     expect(r.exitCode).toBe(1);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toContain('from 1.29.1 to 1.31.0, skipping 1.30');
+    expect(r.errors[0]).toContain('Deployment cnpg-system/platform-cloudnative-pg (platform/charts/cloudnative-pg/templates/deployment.yaml, version from the appVersion of chart cloudnative-pg 0.29.0): the operator would move from 1.29.1 to 1.31.0, skipping 1.30');
+    expect(r.errors[0]).toContain('Install 1.30 first');
     expect(t.writesSince(since)).toEqual([]);
     expect(await deployImage('platform-cloudnative-pg')).toBe('ghcr.io/cloudnative-pg/cloudnative-pg:1.29.1');
   });

@@ -211,7 +211,8 @@ function operatorPreChecks(inputs: PlatformInputs, op: OperatorTarget, running: 
   const skip = minorSkipProblem(running, op.expectedVersion);
   if (skip && !inputs.allowMinorSkip) {
     check(name, 'failed', `${running} -> ${op.expectedVersion}`);
-    return [skip];
+    const where = op.source ? ` (${op.source}, version from the ${op.expectedFrom})` : ` (version from ${op.expectedFrom})`;
+    return [`Deployment ${op.namespace}/${op.name}${where}: ${skip}`];
   }
   check(name, 'passed', `${running} -> ${op.expectedVersion}${skip ? ' (allowed by allow-minor-skip)' : ''}`);
   return [];
