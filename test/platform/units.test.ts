@@ -66,6 +66,7 @@ describe('operator', () => {
       expectedFrom: 'appVersion of chart cloudnative-pg 0.26.0',
       renderedTag: '1.26.0',
       managedByChart: true,
+      source: 'platform/charts/cloudnative-pg/templates/deployment.yaml',
     });
     // An operator installed outside the chart: named by input, versions from the input.
     expect(findOperator(rendered, tree, { namespace: 'cnpg-system', operatorDeployment: 'cnpg-controller-manager', operatorNamespace: 'cnpg-system', expectedOperatorVersion: '1.28.1' })).toEqual({
@@ -75,6 +76,7 @@ describe('operator', () => {
       expectedFrom: 'input expected-operator-version',
       renderedTag: undefined,
       managedByChart: false,
+      source: undefined,
     });
   });
 
