@@ -86,6 +86,17 @@ describe('platform-install refuses before writing, on the upstream-shaped chart'
     await expectNothingWritten(since);
   });
 
+  it("a value the packaged subchart's values.schema.json rejects: one input error naming the value and the fix", async () => {
+    const b = build({ operator: '1.29' });
+    const since = Date.now();
+    const r = await t.install({ chart: b.chart, set: 'cloudnative-pg.webhook.validating.failurePolicy=Never' });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors).toEqual([
+      "Input 'set': the chart's values.schema.json rejects these values: cloudnative-pg: - at '/webhook/validating/failurePolicy': value must be one of 'Fail', 'Ignore'; fix the value.",
+    ]);
+    await expectNothingWritten(since);
+  });
+
   it('a CRD the API server would reject as non-structural, naming the CRD, the file, the schema path and the fix', async () => {
     const b = build({
       operator: '1.29',
