@@ -11,7 +11,7 @@ import { ChartTree } from './chart-files.js';
 import { checkCrdGroups } from './checks/crd-groups.js';
 import { dryRunObjects } from './checks/dry-run.js';
 import { checkSchedules } from './checks/schedules.js';
-import { applyCrds, chartCrds, crdsNeededFirst, helmFieldManager, snapshotCrds, templatedCrds, verifyTemplatedCrds, withHelmOwnership } from './crds.js';
+import { applyCrdsBeforeHelm, snapshotCrds, templatedCrds, verifyTemplatedCrds } from './crds.js';
 import { collectDiagnostics } from './diagnostics.js';
 import { discover } from './discovery.js';
 import { Helm, HelmError, lastLines, valueArgs } from './helm.js';
@@ -130,7 +130,10 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
 
   // 4. CRDs (crds.ts): crds/ folders on every run, templated ones the release needs first.
   const crdsBefore = await snapshotCrds(clients, templatedCrds(rendered));
-  const createdFirst = await applyChartCrds(core, clients, rendered, discovery, inputs, report);
+  const { applied, createdFirst } = await applyCrdsBeforeHelm(core, clients, rendered, discovery.kind, inputs);
+  report.crds = applied;
+  core.setOutput('crds-applied', applied.map((c) => c.name).join(','));
+  check('CRDs applied and Established', 'passed', `${applied.length - createdFirst.length} from crds/ folders${createdFirst.length ? `; templated, created first for Helm to adopt: ${createdFirst.join(', ')}` : ''}`);
 
   // 5. The upgrade, rolled back by helm itself on failure or timeout.
   const started = new Date();
@@ -174,20 +177,6 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
   }
   report.outcome = 'installed';
   core.info(`platform-install: revision ${report.after.revision}, operator ${running?.version}, ${report.crds.length} CRD(s) applied`);
-}
-
-/** Applies the crds/ folders' CRDs and creates the templated ones objects of the release need first; returns the latter's names. */
-async function applyChartCrds(core: Core, clients: ReturnType<typeof makeClients>, rendered: Awaited<ReturnType<typeof renderChart>>, discovery: Awaited<ReturnType<typeof discover>>, inputs: PlatformInputs, report: InstallReport): Promise<string[]> {
-  const crds = chartCrds(rendered);
-  report.crds = crds.length ? await core.group(`Apply ${crds.length} CRD(s) from crds/ folders`, () => applyCrds(core, clients, crds)) : [];
-  const first = (await crdsNeededFirst(rendered, discovery.kind)).map((r) => withHelmOwnership(r, inputs.release, inputs.namespace));
-  if (first.length) {
-    const created = await core.group(`Create ${first.length} templated CRD(s) for Helm to adopt`, () => applyCrds(core, clients, first, { fieldManager: helmFieldManager(inputs.helmPath) }));
-    report.crds.push(...created);
-  }
-  core.setOutput('crds-applied', report.crds.map((c) => c.name).join(','));
-  report.checks.push({ name: 'CRDs applied and Established', state: 'passed', detail: `${crds.length} from crds/ folders${first.length ? `, ${first.length} templated created first for Helm to adopt (${first.map((r) => r.object.metadata.name).join(', ')})` : ''}` });
-  return first.map((r) => r.object.metadata.name);
 }
 
 function operatorPreChecks(inputs: PlatformInputs, op: OperatorTarget, running: string | undefined, check: (n: string, s: CheckState, d: string) => void): string[] {
