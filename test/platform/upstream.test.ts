@@ -4,6 +4,7 @@
 // cert-manager installed) with the real helm and kubectl through the bundled action: refusals
 // before any write, install of chart 0.28 (operator 1.29), the operator bump to chart 0.29
 // (operator 1.30) with its CRD change, and the CRDs on the server equal to the chart's.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUpstreamPlatform, upstreamDir, type BuiltChart } from '../fixtures/charts/upstream/build.js';
@@ -118,10 +119,33 @@ describe('platform-install refuses before writing, on the upstream-shaped chart'
   });
 });
 
+describe('platform-install refuses CRDs Helm could not adopt', () => {
+  it('a Cluster CRD installed earlier by hand (kubectl apply): names the CRD, its template and both fixes', async () => {
+    const b = build({ operator: '1.29' });
+    const manual = join(b.chart, '..', 'clusters-crd.json');
+    writeFileSync(manual, JSON.stringify(b.crds.get('clusters.postgresql.cnpg.io')));
+    await t.kubectl('apply', '--server-side', '--field-manager=kubectl', '-f', manual);
+    const since = Date.now();
+    const r = await t.install({ chart: b.chart });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toContain(
+      'CustomResourceDefinition clusters.postgresql.cnpg.io (platform/charts/cloudnative-pg/templates/crds/crds.yaml) already exists on the cluster without this release\'s ownership metadata (label app.kubernetes.io/managed-by is missing, not "Helm"; annotation meta.helm.sh/release-name is missing, not "platform"; annotation meta.helm.sh/release-namespace is missing, not "cnpg-system"): Helm would refuse the upgrade ("invalid ownership metadata").',
+    );
+    expect(r.errors[0]).toContain('kubectl label crd clusters.postgresql.cnpg.io app.kubernetes.io/managed-by=Helm --overwrite && kubectl annotate crd clusters.postgresql.cnpg.io meta.helm.sh/release-name=platform meta.helm.sh/release-namespace=cnpg-system --overwrite');
+    expect(r.errors[0]).toContain('or keep it outside the release with cloudnative-pg.crds.create=false');
+    expect(r.summary).toMatch(/templated CRDs on the cluster owned by this release \| ❌ failed \| 0 of 1/);
+    expect(t.writesSince(since)).toEqual([]);
+    await t.kubectl('delete', 'crd', 'clusters.postgresql.cnpg.io', '--wait=true');
+  });
+});
+
 describe('platform-install installs and upgrades the upstream-shaped chart', () => {
   let v129: BuiltChart;
+  let installStart = 0;
   it('installs chart 0.28.3 fresh: templated CRDs left to Helm (ObjectStore CRD created first for adoption), operator 1.29.1 verified', async () => {
     v129 = build({ operator: '1.29' });
+    installStart = Date.now();
     const r = await t.install({ chart: v129.chart });
     expect(r.errors).toEqual([]);
     expect(r.exitCode).toBe(0);
@@ -167,7 +191,7 @@ describe('platform-install installs and upgrades the upstream-shaped chart', () 
     expect(spec.properties.backup.properties.barmanObjectStore.properties.data.properties.compression.enum).toEqual(['bzip2', 'gzip', 'lz4', 'snappy']);
     await expectServerCrdsEqualChart(v130);
     // Helm upgraded its templated CRD itself (server-side apply, its own field manager); this action only dry-ran it.
-    const writes = pg.requestLog.entries().filter((e) => e.method === 'PATCH' && e.path.endsWith('/customresourcedefinitions/clusters.postgresql.cnpg.io') && !/dryRun=All/.test(e.query));
+    const writes = pg.requestLog.entries().filter((e) => e.time >= installStart && e.method === 'PATCH' && e.path.endsWith('/customresourcedefinitions/clusters.postgresql.cnpg.io') && !/dryRun=All/.test(e.query));
     expect(writes.map((e) => new URLSearchParams(e.query).get('fieldManager'))).toEqual(['helm', 'helm']);
     expect(r.summary).toMatch(/clusters\.postgresql\.cnpg\.io \| changed \| v1 \| .* \| helm/);
     expect(r.summary).toMatch(/operator version \| 1\.29\.1 \| 1\.30\.0/);

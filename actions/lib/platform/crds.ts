@@ -26,7 +26,7 @@ export interface AppliedCrd {
 }
 
 interface RawCrd {
-  metadata: { name: string };
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: { versions?: { name: string; served?: boolean }[] };
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }

@@ -9,6 +9,7 @@ import { checkReachable, makeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { ChartTree } from './chart-files.js';
 import { checkCrdGroups } from './checks/crd-groups.js';
+import { crdOwnershipProblems } from './checks/crd-ownership.js';
 import { dryRunObjects } from './checks/dry-run.js';
 import { checkSchedules } from './checks/schedules.js';
 import { applyCrdsBeforeHelm, snapshotCrds, templatedCrds, verifyTemplatedCrds } from './crds.js';
@@ -117,6 +118,11 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
     problems.push(`release ${inputs.release} is in state ${status.status} (an earlier run was interrupted); roll it back with \`helm rollback ${inputs.release} -n ${inputs.namespace}\` before installing again.`);
   }
   problems.push(...operatorPreChecks(inputs, operator, runningBefore?.version, check));
+  const crdsBefore = await snapshotCrds(clients, templatedCrds(rendered));
+  const unowned = crdOwnershipProblems(templatedCrds(rendered), crdsBefore, tree, inputs.release, inputs.namespace);
+  const onCluster = [...crdsBefore.values()].filter(Boolean).length;
+  if (onCluster) check('templated CRDs on the cluster owned by this release', unowned.length ? 'failed' : 'passed', `${onCluster - unowned.length} of ${onCluster}`);
+  problems.push(...unowned);
   if (problems.length) {
     report.outcome = 'refused';
     throw new VerdictError(problems);
@@ -129,7 +135,6 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
   }
 
   // 4. CRDs (crds.ts): crds/ folders on every run, templated ones the release needs first.
-  const crdsBefore = await snapshotCrds(clients, templatedCrds(rendered));
   const { applied, createdFirst } = await applyCrdsBeforeHelm(core, clients, rendered, discovery.kind, inputs);
   report.crds = applied;
   core.setOutput('crds-applied', applied.map((c) => c.name).join(','));
