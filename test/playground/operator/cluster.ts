@@ -13,6 +13,7 @@ import { runFullRecovery } from './recovery.js';
 import { clusterArchive, ConfigError } from './objectstore.js';
 import { quantityBytes } from './webhook.js';
 import { reconcileManagedRoles } from './roles.js';
+import { mapImage } from '../../helpers/postgres-install.js';
 
 export const PHASE = {
   settingUp: 'Setting up primary',
@@ -64,6 +65,10 @@ export class ClusterController {
           s.instances = 0;
           s.readyInstances = 0;
         })?.status ?? status;
+      // The installed server stands in for the image's major: say so where kubectl shows it.
+      const pgNote = mapImage(cluster.spec?.imageName).message;
+      if (pgNote) store.recordEvent(cluster, 'Normal', 'PostgresMajorMapped', pgNote);
+      if (pgNote) this.ctx.logs.append(ns, `${name}-1`, 'postgres', `operator: ${pgNote}\n`);
     }
     const primary: string = status.targetPrimary;
     const desired: number = cluster.spec?.instances ?? 1;
