@@ -153,6 +153,7 @@ describe('API faults', () => {
       expect(posts[0].body.text).toMatch(/Restore drill passed: default\/cx/);
       expect(JSON.stringify(posts[0].body.blocks)).toContain('*RTO*');
       expect(leakedSecrets(r, [webhook, ...live.secrets()])).toEqual([]);
+      expect(r.stderr).not.toMatch(/DeprecationWarning/);
     } finally {
       pgd.faults.clear();
       server.close();
