@@ -13,7 +13,7 @@ import { join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 
-export class ReleaseError extends Error {}
+class ReleaseError extends Error {}
 
 const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const gitOk = (...args: string[]) => {
@@ -24,7 +24,7 @@ const gitOk = (...args: string[]) => {
   }
 };
 
-export function parseVersion(arg: string | undefined): string {
+function parseVersion(arg: string | undefined): string {
   const m = /^v?(\d+\.\d+\.\d+)$/.exec(arg ?? '');
   if (!m) throw new ReleaseError(`version '${arg ?? ''}' is not X.Y.Z (e.g. 1.2.3 or v1.2.3).`);
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -52,7 +52,7 @@ function files(dir: string): string[] {
 }
 
 /** Rebuilds into a temp dir and compares with the committed dist/ (the tree is clean, so dist/ is HEAD's). */
-export function checkDistFresh(): void {
+function checkDistFresh(): void {
   const out = mkdtempSync(join(tmpdir(), 'release-dist-'));
   try {
     execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'scripts/build.ts'), out], { cwd: root, stdio: 'pipe' });
@@ -77,7 +77,7 @@ function newestOfMajor(major: string, except: string): string | undefined {
   return tags.sort(compareVersions).pop();
 }
 
-export interface ReleasePlan {
+interface ReleasePlan {
   version: string;
   tag: string;
   commit: string;
@@ -89,7 +89,7 @@ export interface ReleasePlan {
   commands: string[][];
 }
 
-export function planRelease(versionArg: string | undefined): ReleasePlan {
+function planRelease(versionArg: string | undefined): ReleasePlan {
   const version = parseVersion(versionArg);
   if (git('status', '--porcelain', '--untracked-files=no')) throw new ReleaseError('the working tree has uncommitted changes; release from a clean checkout.');
   const notes = changelogNotes(readFileSync(join(root, 'CHANGELOG.md'), 'utf8'), version);

@@ -30,7 +30,7 @@ describe('an empty kubeconfig input with no KUBECONFIG', () => {
     });
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toMatch(/Input 'kubeconfig': is empty and KUBECONFIG is not set/);
+    expect(r.errors[0]).toMatch(/^Input 'kubeconfig': is empty and KUBECONFIG is not set\./);
     expect(r.stdout + r.stderr).not.toMatch(/localhost:8080|10\.96\.0\.1|serviceaccount/);
     expect(r.stderr).not.toMatch(/DeprecationWarning/);
   });

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface PostgresInstall {
+interface PostgresInstall {
   /** Directory holding postgres, initdb, pg_ctl, pg_basebackup, psql. */
   bin: string;
   major: number;
@@ -16,7 +16,7 @@ export interface PostgresInstall {
   source: 'PG_BIN' | 'pg_config' | 'layout';
 }
 
-export interface DiscoverOptions {
+interface DiscoverOptions {
   env?: NodeJS.ProcessEnv;
   /** Roots whose `<major>/bin` or `pgsql-<major>/bin` children hold servers. */
   roots?: string[];
@@ -88,7 +88,7 @@ export function postgresInstall(): PostgresInstall {
 /** The server bin directory, for `${pgBin()}/initdb` and friends. */
 export const pgBin = (): string => postgresInstall().bin;
 
-export interface ImageMapping {
+interface ImageMapping {
   image?: string;
   /** The major the image tag names (e.g. 16 for ghcr.io/cloudnative-pg/postgresql:16.4-standard-bookworm). */
   requestedMajor?: number;

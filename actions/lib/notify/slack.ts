@@ -10,7 +10,7 @@ import { messageOf } from '../errors.js';
 
 type Blocks = IncomingWebhookSendArguments['blocks'];
 
-export interface SlackTarget {
+interface SlackTarget {
   webhookUrl?: string;
   token?: string;
   channel?: string;
@@ -25,7 +25,7 @@ export interface SlackMessage {
   blocks?: unknown[];
 }
 
-export interface SlackResult {
+interface SlackResult {
   ok: boolean;
   /** The posted message's ts (bot token), for replies in its thread. */
   ts?: string;
@@ -37,7 +37,7 @@ export interface SlackSender {
   post(message: SlackMessage): Promise<{ ts?: string }>;
 }
 
-export interface SlackOptions {
+interface SlackOptions {
   /** Retries after the first attempt (5xx, network errors; rate limits for the Web API). */
   retries?: number;
   timeoutMs?: number;
