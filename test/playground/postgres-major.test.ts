@@ -3,7 +3,7 @@
 // on the Cluster, a line in the instance's log), as test/helpers/postgres-install.ts maps it.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { postgresInstall } from '../helpers/postgres-install.js';
-import { CLUSTER, appQuery, cluster, startEnv, waitHealthy, type TestEnv } from './operator/testing.js';
+import { CLUSTER, appQuery, cluster, startEnv, waitHealthy, type TestEnv } from './cnpg/test-env.js';
 
 let env: TestEnv;
 beforeAll(async () => {

@@ -58,9 +58,12 @@ describe('loadKubeConfig', () => {
   });
 
   it('picks the `context` input (base64 too), in the client and in the file child processes read', () => {
-    const { core } = recordingCore({ context: 'payments-production' });
+    const { core, rec } = recordingCore({ context: 'payments-production' });
     const kube = loadKubeConfig(core, Buffer.from(KUBECONFIG).toString('base64'));
     try {
+      // What the drill saves for its post step, which may not see the context input.
+      expect(parse(kube.text!)['current-context']).toBe('payments-production');
+      expect(rec.secrets).toContain(kube.text);
       expect(kube.kc.getCurrentCluster()?.server).toBe('https://production.example.internal:6443');
       expect(kube.kc.getCurrentUser()?.name).toBe('production-deployer');
       const file = readFileSync(kube.path, 'utf8');
@@ -91,6 +94,7 @@ describe('loadKubeConfig', () => {
       const { core } = recordingCore();
       const plain = loadKubeConfig(core, undefined);
       expect(plain.path).toBe(join(dir, 'config'));
+      expect(plain.text).toBeUndefined();
       expect(plain.kc.getCurrentContext()).toBe('payments-staging');
       const picked = loadKubeConfig(core, '', 'kubeconfig', 'payments-production');
       expect(picked.path).not.toBe(join(dir, 'config'));

@@ -17,6 +17,9 @@ export interface LoadedKubeConfig {
   path: string;
   /** Removes the temp file when one was written. */
   dispose(): void;
+  /** The kubeconfig as used (the chosen context current), when it differs from KUBECONFIG's
+   *  files: what a post step must reload, since it may not see the `context` input. Masked. */
+  text?: string;
 }
 
 type KubeCore = Pick<Core, 'setSecret'> & Partial<Pick<Core, 'getInput'>>;
@@ -37,8 +40,10 @@ export function loadKubeConfig(core: KubeCore, input: string | undefined, inputN
   requireContext(kc, inputName);
   maskCredentials(core, kc);
   if (!('text' in source) && !context) return { kc, path: source.path, dispose: () => {} };
-  const text = 'text' in source ? source.text : source.files.length === 1 ? readFileSync(source.files[0], 'utf8') : kc.exportConfig();
-  return { kc, ...writeTemp(withCurrentContext(text, context)) };
+  const raw = 'text' in source ? source.text : source.files.length === 1 ? readFileSync(source.files[0], 'utf8') : kc.exportConfig();
+  const text = withCurrentContext(raw, context);
+  core.setSecret(text);
+  return { kc, text, ...writeTemp(text) };
 }
 
 type Source = { text: string } | { from: string; path: string; files: string[] };
