@@ -26,8 +26,8 @@ type KubeCore = Pick<Core, 'setSecret'> & Partial<Pick<Core, 'getInput'>>;
 
 /** `context` defaults to the action's `context` input (every action taking a kubeconfig declares one). */
 export function loadKubeConfig(core: KubeCore, input: string | undefined, inputName = 'kubeconfig', context = core.getInput?.('context')?.trim() || undefined): LoadedKubeConfig {
-  const source = input ? { text: decodeKubeconfig(input, inputName) } : defaultSource(inputName);
   if (input) core.setSecret(input);
+  const source = input ? { text: decodeKubeconfig(input, inputName) } : defaultSource(inputName);
   const kc = new KubeConfig();
   try {
     if ('text' in source) kc.loadFromString(source.text);
