@@ -36,6 +36,7 @@ import { appendSample, computeStreak, type HistoryRecord, type Sample, type Stre
 import { historyName, HISTORY_LABELS, updateHistory, type HistoryTarget } from './history-store.js';
 import { readSoakInputs, type SoakInputs } from './inputs.js';
 import { publisherConnInfo, readPublisher, type PublisherState } from './publisher.js';
+import { writeSummary } from '../report/outcome.js';
 import { renderReport } from './report.js';
 import { readSubscriber, type SubscriberState } from './subscriber.js';
 import { isExcluded } from './tables.js';
@@ -241,7 +242,7 @@ async function report(core: Core, inputs: SoakInputs, gates: Gate[], streak: Str
   core.setOutput('clean-hours', String(cleanHours));
   core.setOutput('failing-gates', failing.join(','));
   const title = `${inputs.namespace}/${inputs.cluster} subscription ${inputs.subscription}`;
-  await core.summary.addRaw(renderReport({ title, passed, gates, streak, soakMs: inputs.soakMs, maxGapMs: inputs.maxSampleGapMs, history, notes }), true).write();
+  await writeSummary(core, renderReport({ title, passed, gates, streak, soakMs: inputs.soakMs, maxGapMs: inputs.maxSampleGapMs, history, notes }));
   if (!passed) {
     const message = `Soak gate blocked by ${failing.join(', ')}: ${gates.filter((g) => !g.passed).map((g) => `${g.name}: ${g.detail}`).join(' | ')}`;
     if (inputs.failOnBlock) core.setFailed(message);
