@@ -38,7 +38,7 @@ export interface Inventory {
   /** The newest completed backup the recovery can restore (from the archive the drill reads). */
   newest?: BackupRow;
   /** Completed backups the drill cannot restore from, with why (volume snapshots, other archives). */
-  skipped: { name: string; why: string }[];
+  skipped?: { name: string; why: string }[];
   newestAgeMs?: number;
   archiving: {
     condition?: { status: string; reason?: string; message?: string };
