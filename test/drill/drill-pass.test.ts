@@ -72,7 +72,7 @@ describe('more healthy drills', () => {
     })();
     try {
       // Default tolerance (10 %, floor 10): orders has ~2,300 rows, the writer adds 2 per second.
-      const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', 'count-mode': 'exact' });
+      const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', 'live-counts': 'exact' });
       expect(r.exitCode, explain(r)).toBe(0);
       expect(r.outputs.result).toBe('passed');
       expect(written).toBeGreaterThan(10);

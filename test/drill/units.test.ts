@@ -21,7 +21,7 @@ const inputsOf = (extra: Record<string, string>) => readDrillInputs(recordingCor
 describe('inputs', () => {
   it('defaults', () => {
     const i = inputsOf({});
-    expect(i).toMatchObject({ cluster: 'pg-main', namespace: 'db', connectionMode: 'port-forward', countMode: 'auto', tolerance: 0.1, floor: 10, restorePoint: false, timeoutMs: 1_800_000, sweepTtlMs: 6 * 3_600_000, recordHistory: true, historySize: 20 });
+    expect(i).toMatchObject({ cluster: 'pg-main', namespace: 'db', connectionMode: 'port-forward', liveCounts: 'auto', liveExactMaxBytes: 256 * 1024 ** 2, verify: 'amcheck', tolerance: 0.1, floor: 10, restorePoint: false, timeoutMs: 1_800_000, sweepTtlMs: 6 * 3_600_000, recordHistory: true, historySize: 20 });
     expect(i.maxBackupAgeMs).toBe(8 * 86_400_000);
     expect(i.slack.on).toBe('failure');
   });
@@ -30,7 +30,10 @@ describe('inputs', () => {
     [{ namespace: '' }, "Input 'namespace': is required"],
     [{ cluster: 'Bad_Name' }, "Input 'cluster': 'Bad_Name' is not a valid Kubernetes name"],
     [{ 'row-count-tolerance': '1.5' }, "Input 'row-count-tolerance': '1.5' is not a number between 0 and 1"],
-    [{ 'count-mode': 'fast' }, "Input 'count-mode': 'fast' is not one of: exact, estimate, auto"],
+    [{ 'live-counts': 'fast' }, "Input 'live-counts': 'fast' is not one of: auto, exact, estimate, replica"],
+    [{ 'count-mode': 'exact' }, "Input 'count-mode': was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica)."],
+    [{ 'live-exact-max-size': '1GB' }, "Input 'live-exact-max-size': '1GB' is not a size; use e.g. 256Mi, 1Gi or a number of bytes."],
+    [{ verify: 'yes' }, "Input 'verify': 'yes' is not one of: amcheck, heap, off"],
     [{ 'max-backup-age': 'soon' }, "Input 'max-backup-age': 'soon' is not a duration"],
     [{ timeout: '0s' }, "Input 'timeout': must be longer than zero"],
     [{ 'connection-mode': 'ssh' }, "Input 'connection-mode'"],
@@ -248,9 +251,24 @@ describe('report and Slack', () => {
         database: 'app',
         tablesCompared: 2,
         schemaDifferences: [{ kind: 'missing', objectType: 'table', name: 'public.orders', detail: 'table public.orders' }],
-        outOfTolerance: [{ schema: 'public', table: 'items', live: 1000, other: 10, allowed: 100, within: false }],
+        outOfTolerance: [{ schema: 'public', table: 'items', live: 1000, other: 10, allowed: 100, liveSource: 'n_live_tup', otherSource: 'count', within: false }],
         counts: [],
-        countMethods: { exact: 3, estimate: 0 },
+        liveCounted: { on: 'primary', exact: 2, nLiveTup: 1, reltuples: 0 },
+        restoreRead: { tables: 3, failed: 0, ms: 4200 },
+      },
+    ],
+    counting: { live: 'auto', liveExactMaxBytes: 256 * 1024 ** 2, verify: 'amcheck' },
+    verifications: [
+      {
+        database: 'app',
+        mode: 'amcheck',
+        amcheckVersion: '1.3',
+        checksums: { enabled: true, failures: 0 },
+        ms: 800,
+        relations: [
+          { kind: 'table', schema: 'public', name: 'items', check: 'verify_heapam', bytes: 8192, ms: 3, corruption: [] },
+          { kind: 'index', schema: 'public', name: 'Items_pkey', check: 'bt_index_parent_check', bytes: 16384, ms: 2, corruption: ['index "Items_pkey" ... item order invariant violated'] },
+        ],
       },
     ],
     teardown: { cluster: 'x', clean: true, leftovers: [], ms: 900 },
@@ -263,9 +281,15 @@ describe('report and Slack', () => {
     expect(text.split('\n')[0]).toBe('## ❌ Restore drill FAILED: db/pg-main');
     expect(text).toContain('| **RTO (recovery cluster created -> healthy)** | 12.5 s (13s) |');
     expect(text).toContain('| missing in restore | table | public.orders |');
-    expect(text).toContain('| public.items | 1000 | 10 | -990 | 100 |');
+    expect(text).toContain('| public.items | 1000 | estimate: pg_stat_user_tables.n_live_tup | 10 | -990 | 100 |');
+    expect(text).toContain('Live counted on the primary: 2 exact (count(*)), 1 estimated from pg_stat_user_tables.n_live_tup, 0 from pg_class.reltuples. Restore read in full: 3 tables counted with count(*) in 4.2 s.');
+    expect(text).toContain('### Verification of `app`: amcheck 1.3, 1 relation(s) with problems');
+    expect(text).toContain('1 tables checked with verify_heapam (heap and TOAST); 1 B-tree indexes checked (1 with bt_index_parent_check, 0 with bt_index_check), in 800 ms; data checksums on: 0 page checksum failure(s)');
+    expect(text).toContain('| index public."Items_pkey" | bt_index_parent_check | index "Items_pkey" ... item order invariant violated |');
+    expect(text).toMatch(/- Live estimate from pg_stat_user_tables\.n_live_tup: .* Use live-counts: replica/);
+    expect(text).toContain('- live-counts auto: exact below 256.0 MiB per table (live-exact-max-size), estimated above.');
     expect(text).toContain('clean, verified in 900 ms');
-    expect(comparisonReasons(result.databases[0])[1]).toBe('database app: 1 table(s) out of row-count tolerance: public.items live 1000 vs restored 10 (allowed ±100)');
+    expect(comparisonReasons(result.databases[0])[1]).toBe('database app: 1 table(s) out of row-count tolerance: public.items live 1000 (estimate, n_live_tup) vs restored 10 (allowed ±100)');
   });
   it('Slack: Block Kit with verdict, reasons, RTO/RPO and run link', () => {
     const m = drillSlackMessage(result);

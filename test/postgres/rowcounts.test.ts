@@ -69,7 +69,10 @@ let tables: TableRef[];
 beforeAll(async () => {
   server = await startPgServer();
   await server.createDatabase('live');
-  await (await server.admin('live')).query(FIXTURE);
+  const admin = await server.admin('live');
+  await admin.query(FIXTURE);
+  // The fixture's inserts reach n_live_tup when the session flushes its statistics: now.
+  await admin.query('SELECT pg_stat_force_next_flush()');
   tables = userTables(await snapshotSchema(readOnly('live'))).filter((t) => t.name !== 'slow');
 });
 
@@ -105,15 +108,24 @@ describe('countRows', () => {
     }
   });
 
-  it('estimate really reads statistics: rows written since ANALYZE are not seen', async () => {
+  it('estimate reads statistics: n_live_tup once VACUUM/ANALYZE gave it a base, else reltuples', async () => {
     await server.createDatabase('stale');
     const admin = await server.admin('stale');
     await admin.query('CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000); ANALYZE t; INSERT INTO t SELECT generate_series(1, 500)');
+    await admin.query('SELECT pg_stat_force_next_flush()');
     const db = readOnly('stale');
-    const [estimate] = await countRows(db, [{ schema: 'public', name: 't' }], { mode: 'estimate', concurrency: 1 });
-    const [exact] = await countRows(db, [{ schema: 'public', name: 't' }], { mode: 'exact', concurrency: 1 });
-    expect(estimate).toMatchObject({ rows: 1000, method: 'estimate' });
-    expect(exact).toMatchObject({ rows: 1500, method: 'exact' });
+    const t = [{ schema: 'public', name: 't' }];
+    const [tracked] = await countRows(db, t, { mode: 'estimate', concurrency: 1 });
+    const [exact] = await countRows(db, t, { mode: 'exact', concurrency: 1 });
+    // The insert after ANALYZE is in n_live_tup, not in reltuples.
+    expect(tracked).toMatchObject({ rows: 1500, method: 'estimate', source: 'n_live_tup' });
+    expect(exact).toMatchObject({ rows: 1500, method: 'exact', source: 'count' });
+    // After a statistics reset n_live_tup counts from zero: not trusted, reltuples (stale) is used.
+    await admin.query('SELECT pg_stat_reset()');
+    await admin.query('INSERT INTO t SELECT generate_series(1, 10)');
+    await admin.query('SELECT pg_stat_force_next_flush()');
+    const [untracked] = await countRows(db, t, { mode: 'estimate', concurrency: 1 });
+    expect(untracked).toMatchObject({ rows: 1000, method: 'estimate', source: 'reltuples' });
   });
 
   it('auto: exact below autoExactMaxBytes (pg_relation_size), estimate above', async () => {
@@ -236,6 +248,8 @@ describe('live vs restored counts', () => {
         live: 20_000,
         other: 14_000,
         allowed: 2000,
+        liveSource: 'count',
+        otherSource: 'count',
         within: false,
         note: 'differs by 6000 rows, more than the 2000 allowed',
       },

@@ -10,7 +10,10 @@ import { describeApiError, statusOf, withRetry, type RetryOptions } from '../kub
 import { getCluster, getObjectStore } from '../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../cnpg/types.js';
 import { connectToPrimary, type ClusterConnection } from '../postgres/cluster-connection.js';
+import { RESTORE_READ_SETTINGS } from '../postgres/full-read.js';
 import { ReadOnlyDb } from '../postgres/readonly.js';
+import { installAmcheck, verificationReasons, verifyRestore } from '../postgres/verify.js';
+import { openReplicaSession } from './replica.js';
 import { runUrl } from '../notify/slack.js';
 import { comparisonReasons, compareWithRestore, takeBaseline, type Baseline, type CountSettings } from './compare.js';
 import { readDrillInputs, type DrillInputs } from './inputs.js';
@@ -100,6 +103,7 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal, de
     phases: [],
     tolerance: { tolerance: inputs.tolerance, floor: inputs.floor },
     databases: [],
+    verifications: [],
     notes: [],
     runUrl: runUrl(env),
     startedAt: new Date().toISOString(),
@@ -252,11 +256,20 @@ class DrillSession {
       result.restorePoint = restorePoint;
     }
 
-    const settings: CountSettings = { mode: inputs.countMode, concurrency: inputs.countConcurrency, tolerance: inputs.tolerance, floor: inputs.floor, signal: this.signal };
+    const settings: CountSettings = { live: inputs.liveCounts, liveExactMaxBytes: inputs.liveExactMaxBytes, concurrency: inputs.countConcurrency, tolerance: inputs.tolerance, floor: inputs.floor, signal: this.signal, log: this.log };
+    result.counting = { live: inputs.liveCounts, liveExactMaxBytes: inputs.liveExactMaxBytes, verify: inputs.verify };
     const baselines: Baseline[] = await this.phase('baseline from live (schema + row counts)', async () => {
       const out: Baseline[] = [];
       for (const l of liveDbs) {
-        const b = await takeBaseline(l.db, l.database, settings);
+        let b: Baseline;
+        if (inputs.liveCounts === 'replica') {
+          const r = await openReplicaSession(this.core, this.clients, live, { mode: inputs.connectionMode, secretName: inputs.credentialsSecret, database: l.database }, { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: inputs.countConcurrency, applicationName: 'cnpg-restore-drill' });
+          this.connections.push(r.conn, { close: () => r.db.close() });
+          this.log(`counting live ${l.database} on replica ${r.conn.pod}`);
+          b = await takeBaseline(r.db, l.database, settings, 'replica');
+          await r.db.close();
+          await r.conn.close();
+        } else b = await takeBaseline(l.db, l.database, settings);
         this.log(`live ${l.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`);
         out.push(b);
       }
@@ -304,14 +317,17 @@ class DrillSession {
       this.log(`recovery cluster healthy after ${result.rtoSeconds} s`);
     });
 
-    await this.phase('compare the restore with live', async () => {
+    const deadline = timings.created + inputs.timeoutMs;
+    const restoredDbs: { database: string; db: ReadOnlyDb; conn: ClusterConnection }[] = [];
+    await this.phase('compare the restore with live (full read)', async () => {
       const restored = (await getCluster(this.clients, inputs.namespace, name, this.retry))!;
       for (const [i, base] of baselines.entries()) {
         const conn = await connectToPrimary(this.core, this.clients, restored, { mode: inputs.connectionMode, secretName: `${name}-superuser`, database: base.database });
         this.connections.push(conn);
-        const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: inputs.countConcurrency, applicationName: 'cnpg-restore-drill' });
+        const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs: inputs.timeoutMs, poolSize: inputs.countConcurrency, applicationName: 'cnpg-restore-drill', settings: RESTORE_READ_SETTINGS, deadline });
         this.connections.push({ close: () => db.close() });
-        result.databases.push(await compareWithRestore(db, base, settings));
+        restoredDbs.push({ database: base.database, db, conn });
+        result.databases.push(await compareWithRestore(db, base, { ...settings, deadline }));
         if (i === 0) {
           const replay = await readReplayPoint(db);
           if (!replay.lastCommitAt) {
@@ -334,6 +350,14 @@ class DrillSession {
       }
     });
     result.reasons.push(...result.databases.flatMap(comparisonReasons));
+    await this.phase(`verify the restore (${inputs.verify === 'off' ? 'checksums' : inputs.verify})`, async () => {
+      for (const r of restoredDbs) {
+        const amcheck = inputs.verify === 'off' ? undefined : await installAmcheck(r.conn.conn, inputs.statementTimeoutMs);
+        const v = await verifyRestore(r.db, r.database, amcheck, { mode: inputs.verify, concurrency: inputs.countConcurrency, log: this.log, signal: this.signal, deadline });
+        result.verifications.push(v);
+        result.reasons.push(...verificationReasons(v));
+      }
+    });
     if (!result.reasons.length) result.verdict = 'passed';
   }
 
