@@ -106,7 +106,7 @@ describe('more healthy drills', () => {
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.outputs['tables-compared']).toBe('5');
     expect(r.summary).toContain('### Database `inventory`: 1 tables compared, 0 schema differences, 0 out of tolerance');
-    expect(r.summary).toContain('| public.stock | 250 | 250 | 0 |');
+    expect(r.summary).toContain('| public.stock | 250 | count(*) on the primary | 250 | 0 | 25 |  |');
   });
 
   it('the live session is read-only: a write is rejected', async () => {

@@ -53,7 +53,7 @@ export function tarMembers(path: string): { name: string; offset: number; size: 
 
 /** Rewrites one member's bytes in place (same size), e.g. a relation file inside a base backup's data.tar. */
 export function editTarMember(path: string, member: string, edit: (data: Buffer) => void): void {
-  const m = tarMembers(path).find((x) => x.name === member || x.name === `./${member}`);
+  const m = tarMembers(path).find((x) => x.name === member || x.name.endsWith(`/${member}`));
   if (!m) throw new Error(`${member} is not in ${path}`);
   const fd = openSync(path, 'r+');
   try {
