@@ -3,12 +3,21 @@
 // timed three ways in one run:
 //   (a) reference: one `psql -c "select count(*) ..."` process per table, in sequence (the shell drill),
 //   (b) one parallel pass: snapshotSchema + countRows exact, concurrency BENCH_CONCURRENCY (4),
-//   (c) snapshotSchema + countRows auto (exact below BENCH_AUTO_EXACT_MAX_BYTES) and estimate.
+//   (c) snapshotSchema + countRows auto (exact below BENCH_AUTO_EXACT_MAX_BYTES) and estimate,
+//   (d) the floor: ONE statement counting the rows of all tables (a Parallel Append over every
+//       table's parallel scan), with the restore's parallel settings; measured before and after
+//       (e) and the faster one kept,
+//   (e) the restore's compare phase: snapshotSchema + readAllRows (every table, count(*), parallel
+//       scans, concurrency BENCH_CONCURRENCY), as a ratio to (d) (target <= 1.5),
+//   (f) verifying with amcheck (verify_heapam + B-tree checks) and heap only, as ratios to (d).
 // Table sizes are Zipf-skewed like real databases: a few large tables, a long tail of small ones.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
+import { readAllRows, RESTORE_READ_SETTINGS } from '../../actions/lib/postgres/full-read.js';
+import { quoteIdent } from '../../actions/lib/postgres/ident.js';
 import { ReadOnlyDb } from '../../actions/lib/postgres/readonly.js';
+import { installAmcheck, verifyRestore } from '../../actions/lib/postgres/verify.js';
 import { countRows, type CountMode, type TableCount } from '../../actions/lib/postgres/rowcounts.js';
 import { snapshotSchema, userTables } from '../../actions/lib/postgres/schema.js';
 import { PG_BIN, startPgServer } from '../postgres/pg-server.js';
@@ -65,6 +74,8 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
         }),
       ),
     );
+    // Loaders' insert counts reach the statistics before ANALYZE sets n_live_tup (a flush after it would add them twice).
+    for (const c of loaders) await c.query('SELECT pg_stat_force_next_flush()');
     await setup.query('ANALYZE');
     const loadMs = performance.now() - loadStarted;
     const [{ bytes }] = (await setup.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes')).rows;
@@ -120,7 +131,9 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
       }
       const ratio = (x: number) => Math.round((referenceMs / x) * 10) / 10;
       log(`ratios: a/b = ${ratio(parallel.ms)}x, a/c(auto) = ${ratio(auto.ms)}x, a/c(estimate) = ${ratio(estimate.ms)}x`);
+      const restore = await benchRestoreRead(conn, concurrency, totalRows, log);
       return {
+        ...restore,
         tables: tableCount,
         rows: totalRows,
         load_ms: Math.round(loadMs),
@@ -139,5 +152,55 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
     }
   } finally {
     await server.stop();
+  }
+}
+
+/** (d)-(f): the restore side, read in full and verified, against one parallel scan of everything. */
+async function benchRestoreRead(conn: ConstructorParameters<typeof ReadOnlyDb>[0], concurrency: number, totalRows: number, log: (line: string) => void): Promise<Record<string, number>> {
+  const db = new ReadOnlyDb(conn, { statementTimeoutMs: 600_000, poolSize: concurrency, settings: RESTORE_READ_SETTINGS });
+  try {
+    const tables = userTables(await snapshotSchema(db));
+    const union = tables.map((t) => `SELECT FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`).join(' UNION ALL ');
+    const floorOnce = async () => {
+      const started = performance.now();
+      const [{ n }] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM (${union}) s`);
+      if (Number(n) !== totalRows) throw new Error(`floor counted ${n} rows, expected ${totalRows}`);
+      return performance.now() - started;
+    };
+    const floor1 = await floorOnce();
+    const started = performance.now();
+    const snap = await snapshotSchema(db);
+    const counts = await readAllRows(db, userTables(snap), { concurrency, label: 'restore bench: read', log, progressEveryMs: 60_000 });
+    const fullReadMs = performance.now() - started;
+    const floor2 = await floorOnce();
+    const floorMs = Math.min(floor1, floor2);
+    const total = counts.reduce((a, c) => a + c.rows, 0);
+    if (total !== totalRows || counts.some((c) => c.error)) throw new Error(`full read counted ${total} rows, expected ${totalRows}`);
+    log(`(d) floor, one parallel scan of all tables in one statement: ${seconds(floor1)} then ${seconds(floor2)}`);
+    log(`(e) restore compare phase (snapshot + full read, concurrency ${concurrency}, ${RESTORE_READ_SETTINGS.max_parallel_workers_per_gather} workers per scan): ${seconds(fullReadMs)} = ${(fullReadMs / floorMs).toFixed(2)}x the floor`);
+
+    const amcheck = await installAmcheck(conn, 600_000);
+    const verify = async (mode: 'amcheck' | 'heap') => {
+      const t0 = performance.now();
+      const v = await verifyRestore(db, 'bench', amcheck, { mode, concurrency });
+      const bad = v.relations.filter((r) => r.corruption.length || r.error);
+      if (bad.length) throw new Error(`amcheck (${mode}) reported ${bad.length} relations on a healthy database: ${bad[0].name} ${bad[0].corruption[0] ?? bad[0].error}`);
+      return { ms: performance.now() - t0, relations: v.relations.length };
+    };
+    const full = await verify('amcheck');
+    const heap = await verify('heap');
+    log(`(f) amcheck (verify_heapam + B-tree checks, ${full.relations} relations): ${seconds(full.ms)} = ${(full.ms / floorMs).toFixed(2)}x the floor; heap only: ${seconds(heap.ms)} = ${(heap.ms / floorMs).toFixed(2)}x`);
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    return {
+      floor_ms: Math.round(floorMs),
+      restore_full_read_ms: Math.round(fullReadMs),
+      ratio_full_read_over_floor: r2(fullReadMs / floorMs),
+      amcheck_ms: Math.round(full.ms),
+      ratio_amcheck_over_floor: r2(full.ms / floorMs),
+      heapcheck_ms: Math.round(heap.ms),
+      ratio_heapcheck_over_floor: r2(heap.ms / floorMs),
+    };
+  } finally {
+    await db.close();
   }
 }

@@ -106,6 +106,19 @@ describe('a healthy restore', () => {
     expect(heapOnly.relations.every((r) => r.kind === 'table')).toBe(true);
   });
 
+  it('small tables share a statement; one that cannot be read fails alone, named', async () => {
+    const admin = await plain.admin('app');
+    await admin.query('CREATE ROLE reader LOGIN; GRANT USAGE ON SCHEMA shop TO reader; GRANT SELECT ON shop.ledger, shop.tiny TO reader');
+    const db = new ReadOnlyDb({ ...conn(plain), user: 'reader' }, { statementTimeoutMs: 30_000, poolSize: 1 });
+    dbs.push(db);
+    const counts = await readAllRows(db, TABLES, { concurrency: 1 });
+    expect(counts.map((c) => [c.table, c.rows, c.error])).toEqual([
+      ['ledger', 20000, undefined],
+      ['Order Lines', Number.NaN, 'permission denied for table Order Lines'],
+      ['tiny', 3, undefined],
+    ]);
+  });
+
   it('stops starting tables at the deadline and says so per table', async () => {
     const counts = await readAllRows(open(plain), TABLES, { concurrency: 1, deadline: Date.now() - 1 });
     expect(counts.every((c) => Number.isNaN(c.rows) && /deadline/.test(c.error ?? ''))).toBe(true);

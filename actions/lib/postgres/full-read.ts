@@ -1,8 +1,10 @@
 // The restore, read in full: every table counted with count(*), whatever the statistics say.
 // A physical restore brings the live catalog with it (reltuples, relpages, statistics), so only
 // reading the data files shows what the backup really holds. The sessions let PostgreSQL run a
-// large table's scan in parallel (RESTORE_READ_SETTINGS); tables run a few at a time, largest first.
+// large table's scan in parallel (RESTORE_READ_SETTINGS); tables run a few at a time, largest first;
+// small tables are counted many to a statement (round trips, not reads, are their cost).
 import { messageOf } from '../errors.js';
+import { qualifiedIdent } from './ident.js';
 import { exactCount, type TableCount } from './rowcounts.js';
 import { forEachLargestFirst } from './progress.js';
 import type { ReadOnlyDb } from './readonly.js';
@@ -40,22 +42,68 @@ export async function tableSizes(db: ReadOnlyDb, tables: TableRef[]): Promise<Si
   return rows.map((r) => ({ schema: r.schema, name: r.name, bytes: Number(r.bytes) }));
 }
 
+/** Tables below this (min_parallel_table_scan_size's default: never scanned in parallel) share statements. */
+const BATCH_TABLE_MAX_BYTES = 8 * 1024 * 1024;
+const BATCH_MAX_TABLES = 50;
+const BATCH_MAX_BYTES = 64 * 1024 * 1024;
+
+interface Unit {
+  tables: SizedTable[];
+  bytes: number;
+  n: number;
+}
+
+/** Each large table alone; small ones in batches of up to 50 tables / 64 MiB. */
+function units(sized: SizedTable[]): Unit[] {
+  const out: Unit[] = [];
+  let batch: Unit | undefined;
+  for (const t of [...sized].sort((a, b) => b.bytes - a.bytes)) {
+    if (t.bytes >= BATCH_TABLE_MAX_BYTES) {
+      out.push({ tables: [t], bytes: t.bytes, n: 1 });
+      continue;
+    }
+    if (!batch || batch.n >= BATCH_MAX_TABLES || batch.bytes + t.bytes > BATCH_MAX_BYTES) out.push((batch = { tables: [], bytes: 0, n: 0 }));
+    batch.tables.push(t);
+    batch.bytes += t.bytes;
+    batch.n++;
+  }
+  return out;
+}
+
+/** One statement for a batch; should it fail, each table alone, so the failing one is named. */
+async function countUnit(db: ReadOnlyDb, u: Unit): Promise<TableCount[]> {
+  if (u.tables.length > 1) {
+    const started = performance.now();
+    try {
+      const sql = u.tables.map((t, i) => `SELECT ${i} AS i, count(*) AS n FROM ${qualifiedIdent(t.schema, t.name)}`).join(' UNION ALL ');
+      const rows = await db.query<{ i: number; n: string }>(sql);
+      const ms = (performance.now() - started) / u.tables.length;
+      return rows.map((r) => ({ schema: u.tables[r.i].schema, table: u.tables[r.i].name, rows: Number(r.n), method: 'exact', source: 'count', ms }));
+    } catch {
+      /* counted one by one below */
+    }
+  }
+  const out: TableCount[] = [];
+  for (const t of u.tables) out.push((await exactCount(db, t)).count);
+  return out;
+}
+
 /** Every table counted exactly (method 'exact', source 'count'); a table that fails carries its error. */
 export async function readAllRows(db: ReadOnlyDb, tables: TableRef[], opts: FullReadOptions): Promise<TableCount[]> {
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error(`read concurrency must be a positive integer, got ${opts.concurrency}`);
   if (tables.length === 0) return [];
-  const sized = await tableSizes(db, tables);
   const results = new Map<string, TableCount>();
-  const key = (t: TableRef) => `${t.schema}\0${t.name}`;
+  const key = (schema: string, name: string) => `${schema}\0${name}`;
   await forEachLargestFirst(
-    sized,
-    async (t) => {
-      const { count } = await exactCount(db, t);
-      results.set(key(t), count);
+    units(await tableSizes(db, tables)),
+    async (u) => {
+      for (const c of await countUnit(db, u)) results.set(key(c.schema, c.table), c);
     },
-    (t, why) => results.set(key(t), { schema: t.schema, table: t.name, rows: Number.NaN, method: 'exact', source: 'count', ms: 0, error: why }),
+    (u, why) => {
+      for (const t of u.tables) results.set(key(t.schema, t.name), { schema: t.schema, table: t.name, rows: Number.NaN, method: 'exact', source: 'count', ms: 0, error: why });
+    },
     { concurrency: opts.concurrency, label: opts.label ?? 'restore: read', unit: 'tables', log: opts.log, everyMs: opts.progressEveryMs, signal: opts.signal, deadline: opts.deadline },
   );
   if (opts.signal?.aborted) throw new Error(`reading the restore aborted: ${messageOf(opts.signal.reason ?? 'aborted')}`);
-  return tables.map((t) => results.get(key(t))!);
+  return tables.map((t) => results.get(key(t.schema, t.name))!);
 }

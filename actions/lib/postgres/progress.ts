@@ -6,6 +6,8 @@ import { formatBytes } from '../report/format.js';
 
 export interface Sized {
   bytes: number;
+  /** How many of `unit` this item stands for (a batch of small tables); default 1. */
+  n?: number;
 }
 
 export interface ProgressOptions {
@@ -28,10 +30,11 @@ export async function forEachLargestFirst<T extends Sized>(
 ): Promise<void> {
   const ordered = [...items].sort((a, b) => b.bytes - a.bytes);
   const total = ordered.reduce((n, i) => n + i.bytes, 0);
+  const count = ordered.reduce((n, i) => n + (i.n ?? 1), 0);
   const started = Date.now();
   let done = 0;
   let bytes = 0;
-  const line = () => `${opts.label} ${done}/${ordered.length} ${opts.unit}, ${formatBytes(bytes)} of ${formatBytes(total)} in ${Math.round((Date.now() - started) / 1000)} s`;
+  const line = () => `${opts.label} ${done}/${count} ${opts.unit}, ${formatBytes(bytes)} of ${formatBytes(total)} in ${Math.round((Date.now() - started) / 1000)} s`;
   const timer = opts.log ? setInterval(() => opts.log!(line()), opts.everyMs ?? 15_000) : undefined;
   timer?.unref();
   const limit = pLimit(opts.concurrency);
@@ -42,7 +45,7 @@ export async function forEachLargestFirst<T extends Sized>(
           if (opts.signal?.aborted) return;
           if (opts.deadline !== undefined && Date.now() >= opts.deadline) skipped(item, 'not started: the drill deadline (timeout) passed');
           else await work(item);
-          done++;
+          done += item.n ?? 1;
           bytes += item.bytes;
         }),
       ),

@@ -62,12 +62,10 @@ export class ReadOnlyDb {
     const timeoutMs = this.timeoutMs();
     const client = await this.pool.connect();
     try {
-      await client.query(`BEGIN TRANSACTION ISOLATION LEVEL ${isolation} READ ONLY`);
-      await client.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
-      // Takes the transaction's snapshot, after which Postgres refuses SET TRANSACTION READ WRITE;
-      // the extended protocol below runs exactly one statement per call, so no caller's SQL can
-      // smuggle in a second statement.
-      await client.query('SELECT 1');
+      // One round trip for our own three statements. SELECT 1 takes the transaction's snapshot,
+      // after which Postgres refuses SET TRANSACTION READ WRITE; the extended protocol below runs
+      // exactly one statement per call, so no caller's SQL can smuggle in a second statement.
+      await client.query(`BEGIN TRANSACTION ISOLATION LEVEL ${isolation} READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}; SELECT 1`);
       const result = await fn(async (sql, params = []) => {
         // queryMode is honoured by pg 8.x but missing from @types/pg.
         const config = { text: sql, values: params, queryMode: 'extended' } as pg.QueryConfig;
