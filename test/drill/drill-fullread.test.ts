@@ -66,6 +66,7 @@ describe('a healthy cluster under concurrent writes', () => {
         expect(r.summary).toMatch(/### Verification of `app`: amcheck 1\.\d+, no problems/);
         expect(r.summary).toMatch(/5 tables checked with verify_heapam \(heap and TOAST\); \d+ B-tree indexes checked/);
         expect(r.summary).toContain('data checksums off');
+        expect(r.summary).toMatch(/Recovery window \(from Cluster status\):[\s\S]*\| \*\*First recoverability point\*\* \| \d{4}-\d\d-\d\dT[\s\S]*\| \*\*Base backups a barman restore can start from\*\* \| 1: oldest books-/);
         expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
         console.log(`healthy run ${run}: ${r.durationMs} ms, ${written} rows written so far`);
       }

@@ -53,6 +53,7 @@ describe('more healthy drills', () => {
       expect(r.outputs.result).toBe('passed');
       expect(r.stdout).toContain("backup mode plugin, server name 'plug'");
       expect(r.summary).toContain('| **Backup mode** | plugin |');
+      expect(r.summary).toMatch(/Recovery window \(from ObjectStore plug-store status\.serverRecoveryWindow\["plug"\]\):[\s\S]*\| \*\*First recoverability point\*\* \| \d{4}-\d\d-\d\dT/);
       expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
       expect(pgd.store.get('v1/configmaps', 'default', 'cnpg-restore-drill-plug')).toBeUndefined();
     } finally {

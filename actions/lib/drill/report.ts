@@ -6,8 +6,10 @@ import { displayName } from '../postgres/ident.js';
 import type { Verification } from '../postgres/verify.js';
 import { formatBytes, formatDuration, markdownTable } from '../report/format.js';
 import type { DatabaseComparison, DrillResult } from './result.js';
+import type { RecoveryWindow } from './window.js';
 
 const MAX_ROWS = 200;
+const MAX_BACKUPS = 100;
 
 export function renderReport(r: DrillResult): string {
   const out: string[] = [];
@@ -49,14 +51,17 @@ export function renderReport(r: DrillResult): string {
   const inv = r.inventory;
   if (inv) {
     out.push('### Backup inventory\n');
+    if (r.window) out.push(...windowText(r.window));
     if (inv.backups.length) {
+      const label = (b: (typeof inv.backups)[number]) =>
+        b.name === inv.newest?.name ? `**${b.name}** (newest completed)` : b.method === 'volumeSnapshot' ? `${b.name} (volume snapshot: never used by a barman restore)` : b.name;
       out.push(
         markdownTable(
           ['Backup', 'Phase', 'Method', 'Backup ID', 'Started', 'Stopped', 'Error'],
-          inv.backups.slice(0, 30).map((b) => [b.name === inv.newest?.name ? `**${b.name}** (newest completed)` : b.name, b.phase, b.method, b.backupId ?? '', b.startedAt ?? '', b.stoppedAt ?? '', b.error ?? '']),
+          inv.backups.slice(0, MAX_BACKUPS).map((b) => [label(b), b.phase, b.method, b.backupId ?? '', b.startedAt ?? '', b.stoppedAt ?? '', b.error ?? '']),
         ),
       );
-      if (inv.backups.length > 30) out.push(`(${inv.backups.length - 30} older backups not shown)\n`);
+      if (inv.backups.length > MAX_BACKUPS) out.push(`(${inv.backups.length - MAX_BACKUPS} older backups not shown)\n`);
     } else out.push('No Backup objects found for this cluster.\n');
     const a = inv.archiving;
     const arch: string[] = [];
@@ -179,4 +184,17 @@ function toleranceText(r: DrillResult): string[] {
   if (live.some((l) => l.reltuples)) lines.push('- Live estimate from pg_class.reltuples: as of the last VACUUM/ANALYZE, so rows written since are missing from it too; the tolerance must absorb them, and a loss smaller than that is not seen.');
   if (r.counting?.live === 'auto') lines.push(`- live-counts auto: exact below ${formatBytes(r.counting.liveExactMaxBytes)} per table (live-exact-max-size), estimated above.`);
   return [lines.join('\n') + '\n'];
+}
+
+function windowText(w: RecoveryWindow): string[] {
+  const oldest = w.restorable[0];
+  const newest = w.restorable.at(-1);
+  const rows: [string, string][] = [
+    ['First recoverability point', w.firstRecoverabilityPoint ?? 'not published'],
+    ['Last successful backup', w.lastSuccessfulBackup ?? 'not published'],
+    ...(w.lastFailedBackup ? [['Last failed backup', w.lastFailedBackup] as [string, string]] : []),
+    ['Base backups a barman restore can start from', `${w.restorable.length}${oldest ? `: oldest ${oldest.name} (${oldest.stoppedAt ?? oldest.startedAt ?? '?'}), newest ${newest!.name} (${newest!.stoppedAt ?? newest!.startedAt ?? '?'})` : ''}`],
+    ...(w.snapshots.length ? [['Volume snapshot backups (listed, not restorable by barman)', String(w.snapshots.length)] as [string, string]] : []),
+  ];
+  return [`Recovery window (from ${w.source}):\n`, markdownTable(['', ''], rows.map(([k, v]) => [`**${k}**`, v]))];
 }

@@ -8,6 +8,7 @@ import type { Inventory } from './inventory.js';
 import type { RestorePoint } from './restore-point.js';
 import type { Rpo } from './rpo.js';
 import type { TeardownResult } from './teardown.js';
+import type { RecoveryWindow } from './window.js';
 
 export interface DatabaseComparison {
   database: string;
@@ -45,6 +46,8 @@ export interface DrillResult {
   recoveryCluster?: string;
   backupId?: string;
   inventory?: Inventory;
+  /** First recoverability point, last successful backup and the base backups, as the operator publishes them. */
+  window?: RecoveryWindow;
   phases: PhaseTiming[];
   /** Recovery cluster created -> healthy. */
   rtoSeconds?: number;

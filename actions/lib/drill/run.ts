@@ -8,12 +8,13 @@ import { checkReachable, makeClients, type KubeClients } from '../kube/client.js
 import { loadKubeConfig, type LoadedKubeConfig } from '../kube/config.js';
 import { describeApiError, statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
 import { getCluster, getObjectStore } from '../cnpg/api.js';
-import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../cnpg/types.js';
+import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster, type ObjectStore } from '../cnpg/types.js';
 import { connectToPrimary, type ClusterConnection } from '../postgres/cluster-connection.js';
 import { RESTORE_READ_SETTINGS } from '../postgres/full-read.js';
 import { ReadOnlyDb } from '../postgres/readonly.js';
 import { installAmcheck, verificationReasons, verifyRestore } from '../postgres/verify.js';
 import { openReplicaSession } from './replica.js';
+import { recoveryWindow } from './window.js';
 import { runUrl } from '../notify/slack.js';
 import { comparisonReasons, compareWithRestore, takeBaseline, type Baseline, type CountSettings } from './compare.js';
 import { readDrillInputs, type DrillInputs } from './inputs.js';
@@ -194,9 +195,10 @@ class DrillSession {
   async execute(live: Cluster): Promise<void> {
     const { inputs, result } = this;
     this.liveCluster = live;
+    let store: ObjectStore | undefined;
     const spec = await this.phase('read the live spec', async () => {
       const mode = detectBackupMode(live);
-      const store = mode.mode === 'plugin' ? await getObjectStore(this.clients, inputs.namespace, mode.objectStoreName!, this.retry) : undefined;
+      store = mode.mode === 'plugin' ? await getObjectStore(this.clients, inputs.namespace, mode.objectStoreName!, this.retry) : undefined;
       result.mode = mode.mode;
       const spec = readLiveSpec(live, mode, store);
       this.log(`backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`);
@@ -227,6 +229,7 @@ class DrillSession {
         result.notes.push(`could not read pg_stat_archiver: ${messageOf(err)}`);
         return undefined;
       });
+      result.window = recoveryWindow(live, spec.mode, store, spec.serverName, rows);
       return assessInventory(rows, live, archiver, { now: new Date(), maxBackupAgeMs: inputs.maxBackupAgeMs });
     });
     result.inventory = inventory;
