@@ -1,0 +1,60 @@
+// Creates the recovery cluster. Its name is saved for the post step and registered in
+// ctx.owned BEFORE the request is sent: a cancellation from here on is cleaned up.
+import { describeApiError, statusOf, withRetry } from '../../kube/retry.js';
+import { getCluster } from '../../cnpg/api.js';
+import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
+import { TEARDOWN_MS } from '../limits.js';
+import { definePhase, type DrillContext } from '../pipeline.js';
+import { CREATED_AT_ANNOTATION, recoveryClusterManifest } from '../recovery-manifest.js';
+import { State } from '../state.js';
+import { teardownCluster } from '../teardown.js';
+
+export const create = definePhase({
+  name: 'create',
+  title: 'create the recovery cluster',
+  needs: ['spec', 'inventory', 'restorePoint', 'recoveryName'],
+  gives: ['timings'],
+  async run(ctx, { spec, inventory, restorePoint, recoveryName: name }) {
+    const { core, inputs, result, env } = ctx;
+    const createdAt = new Date();
+    const backupID = inventory.newest?.backupId;
+    const manifest = recoveryClusterManifest(spec, {
+      name,
+      runId: env.GITHUB_RUN_ID || 'local',
+      createdAt,
+      runUrl: result.runUrl,
+      storageClass: inputs.storageClass,
+      resources: inputs.recoveryResources,
+      recoveryTarget: restorePoint && backupID ? { targetName: restorePoint.name, backupID } : undefined,
+    });
+    core.saveState(State.recoveryCluster, name);
+    core.saveState(State.namespace, inputs.namespace);
+    core.saveState(State.kubeconfig, ctx.kubeconfig);
+    result.recoveryCluster = name;
+    const creating = createCluster(ctx, manifest, createdAt);
+    ctx.owned.recoveryCluster = { name, creating };
+    await creating;
+    ctx.log(`created recovery cluster ${inputs.namespace}/${name}`);
+    return { timings: { created: Date.now() } };
+  },
+});
+
+/** Creates `manifest`; a same-named leftover of an earlier attempt is torn down first. */
+async function createCluster({ inputs, clients, retry, signal, log }: DrillContext, manifest: Cluster, createdAt: Date): Promise<void> {
+  const { namespace } = inputs;
+  const name = manifest.metadata.name;
+  const body = { group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, body: manifest };
+  const send = () => withRetry(`create cluster ${namespace}/${name}`, () => clients.custom.createNamespacedCustomObject(body), retry);
+  try {
+    await send();
+  } catch (err) {
+    if (statusOf(err) !== 409) throw new Error(`could not create the recovery cluster ${name}: ${describeApiError(err)}`);
+    const existing = await getCluster(clients, namespace, name, retry);
+    // Our own create that landed before a lost response: same creation stamp.
+    if (existing?.metadata.annotations?.[CREATED_AT_ANNOTATION] === createdAt.toISOString()) return;
+    log(`a drill cluster named ${name} is left from an earlier attempt; tearing it down first`);
+    const t = await teardownCluster(clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, signal, retry, log });
+    if (!t.clean) throw new Error(`cannot reuse the name ${name}: ${t.leftovers.join('; ')}`);
+    await send();
+  }
+}
