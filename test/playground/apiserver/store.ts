@@ -181,11 +181,12 @@ export class MemStore implements Store {
     this.checkKind(rt, obj);
     obj.metadata ??= { name: '' };
     if (!rt.namespaced) delete obj.metadata.namespace;
-    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
+    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = generatedName(obj.metadata.generateName);
     validateMeta(rt, obj);
     this.checkNamespace(rt, obj.metadata.namespace);
     if (rt.statusSubresource && !BUILTIN_TYPES.includes(rt)) delete obj.status; // CRs: status only via /status
     if (['Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'PersistentVolume'].includes(rt.kind)) delete obj.status;
+    obj.metadata.uid = randomUUID(); // before admission, as the Job strategy's selector uses it
     defaultAndValidate(rt, obj);
     this.admit(rt, 'CREATE', obj);
     validateMeta(rt, obj);
@@ -196,7 +197,6 @@ export class MemStore implements Store {
       throw new ApiError(409, 'AlreadyExists', `${what} "${obj.metadata.name}" already exists`, { name: obj.metadata.name, group: rt.group, kind: rt.plural });
     }
     const m = obj.metadata;
-    m.uid = randomUUID();
     m.generation = 1;
     m.creationTimestamp = now();
     delete m.deletionTimestamp;
@@ -479,4 +479,9 @@ export class MemStore implements Store {
       this.watchers.delete(w);
     };
   }
+}
+
+/** names.SimpleNameGenerator: the prefix cut to 58 characters, then 5 random ones (63 in all). */
+export function generatedName(prefix: string): string {
+  return `${prefix.slice(0, 58)}${randomSuffix()}`;
 }
