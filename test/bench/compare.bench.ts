@@ -25,7 +25,6 @@ import { envInt } from './env.js';
 
 const run = promisify(execFile);
 
-
 /** Rows per table, Zipf (1/rank) weights, summing exactly to `total`. */
 function zipfSizes(tables: number, total: number): number[] {
   const weights = Array.from({ length: tables }, (_, i) => 1 / (i + 1));
@@ -79,8 +78,7 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
     await setup.query('ANALYZE');
     const loadMs = performance.now() - loadStarted;
     const [{ bytes }] = (await setup.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes')).rows;
-    log(`data: ${tableCount} tables, ${totalRows} rows (largest ${sizes[0]}, smallest ${sizes[tableCount - 1]}), ` +
-      `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB, loaded in ${seconds(loadMs)}`);
+    log(`data: ${tableCount} tables, ${totalRows} rows (largest ${sizes[0]}, smallest ${sizes[tableCount - 1]}), ` + `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB, loaded in ${seconds(loadMs)}`);
 
     const conn = { host: server.host, port: server.port, user: 'postgres', password: '', database: 'bench' };
     const db = new ReadOnlyDb(conn, { statementTimeoutMs: 120_000, poolSize: concurrency });
@@ -90,8 +88,7 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
 
       // (a) Reference: list the tables with one psql, then one psql per table, in sequence.
       const refStarted = performance.now();
-      const psql = (sql: string) =>
-        run(`${PG_BIN}/psql`, ['-X', '-At', '-h', conn.host, '-p', String(conn.port), '-U', conn.user, '-d', conn.database, '-c', sql]);
+      const psql = (sql: string) => run(`${PG_BIN}/psql`, ['-X', '-At', '-h', conn.host, '-p', String(conn.port), '-U', conn.user, '-d', conn.database, '-c', sql]);
       const listed = (await psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).stdout.trim().split('\n');
       let refTotal = 0;
       for (const table of listed) refTotal += Number((await psql(`SELECT count(*) FROM public."${table}"`)).stdout.trim());
@@ -116,12 +113,13 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
 
       const parallel = await pass('exact');
       const p = summary(parallel.counts);
-      log(`(b) snapshot + exact counts, concurrency ${concurrency}: ${seconds(parallel.ms)} ` +
-        `(snapshot ${seconds(parallel.snapshotMs)}; total ${p.total} rows, ${p.errors} errors)`);
+      log(`(b) snapshot + exact counts, concurrency ${concurrency}: ${seconds(parallel.ms)} ` + `(snapshot ${seconds(parallel.snapshotMs)}; total ${p.total} rows, ${p.errors} errors)`);
       const auto = await pass('auto');
       const a = summary(auto.counts);
-      log(`(c) snapshot + auto counts (exact below ${(autoExactMaxBytes / 2 ** 20).toFixed(0)} MiB): ${seconds(auto.ms)} ` +
-        `(${a.exactTables} exact, ${tableCount - a.exactTables} estimated; max estimate error ${(a.maxError * 100).toFixed(2)} %)`);
+      log(
+        `(c) snapshot + auto counts (exact below ${(autoExactMaxBytes / 2 ** 20).toFixed(0)} MiB): ${seconds(auto.ms)} ` +
+          `(${a.exactTables} exact, ${tableCount - a.exactTables} estimated; max estimate error ${(a.maxError * 100).toFixed(2)} %)`,
+      );
       const estimate = await pass('estimate');
       const e = summary(estimate.counts);
       log(`(c') snapshot + estimate counts: ${seconds(estimate.ms)} (max estimate error ${(e.maxError * 100).toFixed(2)} %)`);
@@ -177,7 +175,9 @@ async function benchRestoreRead(conn: ConstructorParameters<typeof ReadOnlyDb>[0
     const total = counts.reduce((a, c) => a + c.rows, 0);
     if (total !== totalRows || counts.some((c) => c.error)) throw new Error(`full read counted ${total} rows, expected ${totalRows}`);
     log(`(d) floor, one parallel scan of all tables in one statement: ${seconds(floor1)} then ${seconds(floor2)}`);
-    log(`(e) restore compare phase (snapshot + full read, concurrency ${concurrency}, ${RESTORE_READ_SETTINGS.max_parallel_workers_per_gather} workers per scan): ${seconds(fullReadMs)} = ${(fullReadMs / floorMs).toFixed(2)}x the floor`);
+    log(
+      `(e) restore compare phase (snapshot + full read, concurrency ${concurrency}, ${RESTORE_READ_SETTINGS.max_parallel_workers_per_gather} workers per scan): ${seconds(fullReadMs)} = ${(fullReadMs / floorMs).toFixed(2)}x the floor`,
+    );
 
     const amcheck = await installAmcheck(conn, 600_000);
     const verify = async (mode: 'amcheck' | 'heap') => {
@@ -189,7 +189,9 @@ async function benchRestoreRead(conn: ConstructorParameters<typeof ReadOnlyDb>[0
     };
     const full = await verify('amcheck');
     const heap = await verify('heap');
-    log(`(f) amcheck (verify_heapam + B-tree checks, ${full.relations} relations): ${seconds(full.ms)} = ${(full.ms / floorMs).toFixed(2)}x the floor; heap only: ${seconds(heap.ms)} = ${(heap.ms / floorMs).toFixed(2)}x`);
+    log(
+      `(f) amcheck (verify_heapam + B-tree checks, ${full.relations} relations): ${seconds(full.ms)} = ${(full.ms / floorMs).toFixed(2)}x the floor; heap only: ${seconds(heap.ms)} = ${(heap.ms / floorMs).toFixed(2)}x`,
+    );
     const r2 = (x: number) => Math.round(x * 100) / 100;
     return {
       floor_ms: Math.round(floorMs),

@@ -66,7 +66,9 @@ describe('a healthy cluster under concurrent writes', () => {
         expect(r.summary).toMatch(/### Verification of `app`: amcheck 1\.\d+, no problems/);
         expect(r.summary).toMatch(/5 tables checked with verify_heapam \(heap and TOAST\); \d+ B-tree indexes checked/);
         expect(r.summary).toContain('data checksums off');
-        expect(r.summary).toMatch(/Recovery window \(from Cluster status\):[\s\S]*\| \*\*First recoverability point\*\* \| \d{4}-\d\d-\d\dT[\s\S]*\| \*\*Base backups a barman restore can start from\*\* \| 1: oldest books-/);
+        expect(r.summary).toMatch(
+          /Recovery window \(from Cluster status\):[\s\S]*\| \*\*First recoverability point\*\* \| \d{4}-\d\d-\d\dT[\s\S]*\| \*\*Base backups a barman restore can start from\*\* \| 1: oldest books-/,
+        );
         expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
         console.log(`healthy run ${run}: ${r.durationMs} ms, ${written} rows written so far`);
       }
@@ -106,7 +108,9 @@ describe('damage the restored catalog cannot show', () => {
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.outputs['tables-out-of-tolerance']).toBe('0');
-    expect(r.errors.join('\n')).toMatch(/database app: amcheck found corruption in 1 relation\(s\): table public\.ledger \(verify_heapam: block 3, offset 5: tuple data should begin at byte \d+, but actually begins at byte \d+/);
+    expect(r.errors.join('\n')).toMatch(
+      /database app: amcheck found corruption in 1 relation\(s\): table public\.ledger \(verify_heapam: block 3, offset 5: tuple data should begin at byte \d+, but actually begins at byte \d+/,
+    );
     expect(r.summary).toMatch(/\| table public\.ledger \| verify_heapam \| block 3, offset 5: /);
   });
 

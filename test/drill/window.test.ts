@@ -7,7 +7,14 @@ import type { DrillResult } from '../../actions/lib/drill/result.js';
 import { recoveryWindow } from '../../actions/lib/drill/window.js';
 import type { Cluster, ObjectStore } from '../../actions/lib/cnpg/types.js';
 
-const row = (name: string, method: string, stoppedAt: string, phase = 'completed'): BackupRow => ({ name, phase, method, backupId: stoppedAt.replace(/[-:]/g, '').slice(0, 15), startedAt: stoppedAt, stoppedAt });
+const row = (name: string, method: string, stoppedAt: string, phase = 'completed'): BackupRow => ({
+  name,
+  phase,
+  method,
+  backupId: stoppedAt.replace(/[-:]/g, '').slice(0, 15),
+  startedAt: stoppedAt,
+  stoppedAt,
+});
 const backups = [
   row('pg-main-weekly-20260104', 'barmanObjectStore', '2026-01-04T01:00:00Z'),
   row('pg-main-snap-20260109', 'volumeSnapshot', '2026-01-09T01:00:00Z'),
@@ -37,7 +44,11 @@ describe('recovery window', () => {
 
   it('plugin: from the ObjectStore status for the archive server name, not the Cluster', () => {
     const w = recoveryWindow(cluster, 'plugin', store, 'pg-main-v2', backups);
-    expect(w).toMatchObject({ source: 'ObjectStore pg-store status.serverRecoveryWindow["pg-main-v2"]', firstRecoverabilityPoint: '2026-01-01T01:00:05Z', lastSuccessfulBackup: '2026-01-04T01:00:05Z' });
+    expect(w).toMatchObject({
+      source: 'ObjectStore pg-store status.serverRecoveryWindow["pg-main-v2"]',
+      firstRecoverabilityPoint: '2026-01-01T01:00:05Z',
+      lastSuccessfulBackup: '2026-01-04T01:00:05Z',
+    });
     expect(recoveryWindow(cluster, 'plugin', store, 'other', backups).firstRecoverabilityPoint).toBeUndefined();
   });
 
@@ -49,7 +60,20 @@ describe('recovery window', () => {
   it('is in every report, with every backup and the snapshot marked', () => {
     const now = new Date('2026-01-10T00:00:00Z');
     const inventory = assessInventory(backups, cluster, undefined, { now, maxBackupAgeMs: 30 * 86_400_000 });
-    const r: DrillResult = { verdict: 'passed', reasons: [], cluster: 'pg-main', namespace: 'db', phases: [], tolerance: { tolerance: 0.1, floor: 10 }, databases: [], verifications: [], notes: [], startedAt: now.toISOString(), inventory, window: recoveryWindow(cluster, 'in-tree', undefined, 'pg-main', backups) };
+    const r: DrillResult = {
+      verdict: 'passed',
+      reasons: [],
+      cluster: 'pg-main',
+      namespace: 'db',
+      phases: [],
+      tolerance: { tolerance: 0.1, floor: 10 },
+      databases: [],
+      verifications: [],
+      notes: [],
+      startedAt: now.toISOString(),
+      inventory,
+      window: recoveryWindow(cluster, 'in-tree', undefined, 'pg-main', backups),
+    };
     const text = renderReport(r);
     expect(text).toContain('Recovery window (from Cluster status):');
     expect(text).toContain('| **First recoverability point** | 2026-01-01T01:00:00Z |');

@@ -37,8 +37,12 @@ export function tarMembers(path: string): { name: string; offset: number; size: 
   const out: { name: string; offset: number; size: number }[] = [];
   try {
     const header = Buffer.alloc(512);
-    for (let pos = 0; readSync(fd, header, 0, 512, pos) === 512 && header[0] !== 0; ) {
-      const str = (from: number, len: number) => header.subarray(from, from + len).toString('latin1').replace(/\0.*$/s, '');
+    for (let pos = 0; readSync(fd, header, 0, 512, pos) === 512 && header[0] !== 0;) {
+      const str = (from: number, len: number) =>
+        header
+          .subarray(from, from + len)
+          .toString('latin1')
+          .replace(/\0.*$/s, '');
       const prefix = str(345, 155);
       const name = (prefix ? `${prefix}/` : '') + str(0, 100);
       const size = parseInt(str(124, 12).trim() || '0', 8);

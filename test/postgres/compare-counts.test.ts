@@ -50,11 +50,7 @@ describe('compareCounts', () => {
   });
 
   it('notes estimates', () => {
-    const [both, oneSide] = compareCounts(
-      [count('a', 100, { method: 'estimate' }), count('b', 100)],
-      [count('a', 100, { method: 'estimate' }), count('b', 100, { method: 'estimate' })],
-      opts,
-    );
+    const [both, oneSide] = compareCounts([count('a', 100, { method: 'estimate' }), count('b', 100)], [count('a', 100, { method: 'estimate' }), count('b', 100, { method: 'estimate' })], opts);
     expect(both).toMatchObject({ within: true, note: 'both counts are estimates (pg_class.reltuples)' });
     expect(oneSide.note).toBe('other count is an estimate (pg_class.reltuples)');
   });

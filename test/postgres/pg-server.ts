@@ -58,7 +58,16 @@ export async function startPgServer(settings: Record<string, string> = {}, serve
     if (uid >= 0) chownSync(d, uid, gid);
   }
   const [initCmd, ...initArgs] = asPostgres(`${PG_BIN}/initdb`, [
-    '-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync',
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--locale=C',
+    '--no-sync',
     ...(serverOpts.dataChecksums ? ['--data-checksums'] : []),
   ]);
   await run(initCmd, initArgs);
@@ -74,7 +83,9 @@ export async function startPgServer(settings: Record<string, string> = {}, serve
   const logFile = path.join(dir, 'server.log');
   writeFileSync(logFile, '');
   if (uid >= 0) chownSync(logFile, uid, gid);
-  const opts = Object.entries(options).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+  const opts = Object.entries(options)
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ');
   const [ctl, ...ctlArgs] = asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-l', logFile, '-w', '-t', '60', '-o', opts, 'start']);
   await run(ctl, ctlArgs);
 

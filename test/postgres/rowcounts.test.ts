@@ -129,9 +129,7 @@ describe('countRows', () => {
   });
 
   it('auto: exact below autoExactMaxBytes (pg_relation_size), estimate above', async () => {
-    const counts = byName(
-      await countRows(readOnly('live'), tables, { mode: 'auto', concurrency: 2, autoExactMaxBytes: 64 * 1024 }),
-    );
+    const counts = byName(await countRows(readOnly('live'), tables, { mode: 'auto', concurrency: 2, autoExactMaxBytes: 64 * 1024 }));
     expect(counts['app.big'].method).toBe('estimate'); // ~1.2 MiB
     for (const name of Object.keys(ROWS).filter((n) => n !== 'app.big')) expect(counts[name].method, name).toBe('exact');
     for (const [name, rows] of Object.entries(ROWS)) expect(counts[name].rows, name).toBe(rows);
@@ -166,9 +164,7 @@ describe('countRows', () => {
       expect(estimates['app.small']).toMatchObject({ rows: ROWS['app.small'], method: 'estimate' });
       expect(Object.values(estimates).filter((c) => c.error)).toEqual([]);
       const auto = byName(await countRows(db, tables, { mode: 'auto', concurrency: 2 }));
-      expect(auto['app.small'].error).toBe(
-        `canceling statement due to statement timeout (app.small is locked ACCESS EXCLUSIVE by backend pid ${pid})`,
-      );
+      expect(auto['app.small'].error).toBe(`canceling statement due to statement timeout (app.small is locked ACCESS EXCLUSIVE by backend pid ${pid})`);
       expect(auto['app.big']).toMatchObject({ rows: ROWS['app.big'] });
     } finally {
       await locker.query('ROLLBACK');
@@ -198,22 +194,16 @@ describe('countRows', () => {
     await expect(countRows(db, tables, { mode: 'exact', concurrency: 0 })).rejects.toThrow(/concurrency/);
     const controller = new AbortController();
     controller.abort(new Error('cancelled'));
-    await expect(countRows(db, tables, { mode: 'exact', concurrency: 2, signal: controller.signal })).rejects.toThrow(
-      /row counting aborted: cancelled/,
-    );
+    await expect(countRows(db, tables, { mode: 'exact', concurrency: 2, signal: controller.signal })).rejects.toThrow(/row counting aborted: cancelled/);
   });
 });
 
 describe('the read-only session', () => {
   it('cannot write', async () => {
     const db = readOnly('live');
-    await expect(db.query('INSERT INTO app.small VALUES (1000)')).rejects.toThrow(
-      'cannot execute INSERT in a read-only transaction',
-    );
+    await expect(db.query('INSERT INTO app.small VALUES (1000)')).rejects.toThrow('cannot execute INSERT in a read-only transaction');
     // Neither a second statement smuggled into one call nor flipping the transaction gets a write through.
-    await expect(db.query('SELECT 1; SET TRANSACTION READ WRITE; INSERT INTO app.small VALUES (1001)')).rejects.toThrow(
-      'cannot insert multiple commands into a prepared statement',
-    );
+    await expect(db.query('SELECT 1; SET TRANSACTION READ WRITE; INSERT INTO app.small VALUES (1001)')).rejects.toThrow('cannot insert multiple commands into a prepared statement');
     await expect(
       db.transaction(async (q) => {
         await q('SET TRANSACTION READ WRITE');
@@ -229,15 +219,14 @@ describe('live vs restored counts', () => {
   it('flags the table that lost rows beyond tolerance, and only that one', async () => {
     await server.createDatabase('restored');
     // The restore: same tables, app.big lost 30 % of its rows, app.small lost 1 row (under the floor).
-    await (await server.admin('restored')).query(
+    await (
+      await server.admin('restored')
+    ).query(
       `${FIXTURE.replace(/CREATE ROLE reader LOGIN;/, '')}
        DELETE FROM app.big WHERE id % 10 < 3; DELETE FROM app.small WHERE id = 1;`,
     );
     const opts = { mode: 'exact' as const, concurrency: 4 };
-    const [live, restored] = await Promise.all([
-      countRows(readOnly('live'), tables, opts),
-      countRows(readOnly('restored'), tables, opts),
-    ]);
+    const [live, restored] = await Promise.all([countRows(readOnly('live'), tables, opts), countRows(readOnly('restored'), tables, opts)]);
     const comparisons = compareCounts(live, restored, { tolerance: 0.1, floor: 10 });
     expect(comparisons).toHaveLength(tables.length);
     const outside = comparisons.filter((c) => !c.within);

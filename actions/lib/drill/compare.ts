@@ -68,11 +68,18 @@ export async function compareWithRestore(restored: ReadOnlyDb, base: Baseline, s
 export function comparisonReasons(c: DatabaseComparison): string[] {
   const reasons: string[] = [];
   if (c.schemaDifferences.length) {
-    const shown = c.schemaDifferences.slice(0, 5).map((d) => `${d.objectType} ${d.name} ${d.kind === 'missing' ? 'missing in the restore' : d.kind === 'extra' ? 'only in the restore' : `changed (${d.detail})`}`);
+    const shown = c.schemaDifferences
+      .slice(0, 5)
+      .map((d) => `${d.objectType} ${d.name} ${d.kind === 'missing' ? 'missing in the restore' : d.kind === 'extra' ? 'only in the restore' : `changed (${d.detail})`}`);
     reasons.push(`database ${c.database}: ${c.schemaDifferences.length} schema difference(s): ${shown.join('; ')}${c.schemaDifferences.length > 5 ? '; ...' : ''}`);
   }
   if (c.outOfTolerance.length) {
-    const shown = c.outOfTolerance.slice(0, 5).map((x) => `${x.schema}.${x.table} live ${x.live ?? 'n/a'}${x.liveSource && x.liveSource !== 'count' ? ` (estimate, ${x.liveSource})` : ''} vs restored ${x.other ?? 'n/a'} (allowed ±${x.allowed}${x.note && (x.live === undefined || x.other === undefined) ? `; ${x.note}` : ''})`);
+    const shown = c.outOfTolerance
+      .slice(0, 5)
+      .map(
+        (x) =>
+          `${x.schema}.${x.table} live ${x.live ?? 'n/a'}${x.liveSource && x.liveSource !== 'count' ? ` (estimate, ${x.liveSource})` : ''} vs restored ${x.other ?? 'n/a'} (allowed ±${x.allowed}${x.note && (x.live === undefined || x.other === undefined) ? `; ${x.note}` : ''})`,
+      );
     reasons.push(`database ${c.database}: ${c.outOfTolerance.length} table(s) out of row-count tolerance: ${shown.join('; ')}${c.outOfTolerance.length > 5 ? '; ...' : ''}`);
   }
   return reasons;

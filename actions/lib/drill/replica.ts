@@ -17,7 +17,8 @@ export async function openReplicaSession(core: Pick<Core, 'setSecret'>, clients:
   const session = new ReadOnlyDb(c.conn, db);
   try {
     const [{ standby }] = await session.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');
-    if (!standby) throw new Error(`instance ${c.pod} is not a replica any more (pg_is_in_recovery() is false): live-counts replica never counts on the primary; rerun the drill once the cluster is stable.`);
+    if (!standby)
+      throw new Error(`instance ${c.pod} is not a replica any more (pg_is_in_recovery() is false): live-counts replica never counts on the primary; rerun the drill once the cluster is stable.`);
   } catch (err) {
     await session.close().catch(() => {});
     await c.close().catch(() => {});

@@ -30,7 +30,12 @@ export function renderReport(r: DrillResult): string {
     ['Recovery cluster', r.recoveryCluster ? `${r.recoveryCluster}${r.kept ? ' (KEPT for debugging: delete it by hand)' : ''}` : 'not created'],
     ['Teardown', teardownText(r)],
   ];
-  out.push(markdownTable(['', ''], facts.map(([k, v]) => [`**${k}**`, v])));
+  out.push(
+    markdownTable(
+      ['', ''],
+      facts.map(([k, v]) => [`**${k}**`, v]),
+    ),
+  );
   if (r.rpo) out.push(`RPO, measured: ${r.rpo.explanation}\n`);
 
   if (r.phases.length || r.recoveryPhases) {
@@ -71,7 +76,9 @@ export function renderReport(r: DrillResult): string {
         `pg_stat_archiver: ${a.archiver.archivedCount} archived, last ${a.archiver.lastArchivedWal ?? 'none'}${a.lastArchivedAgeMs !== undefined ? ` ${formatDuration(a.lastArchivedAgeMs)} ago` : ''}; ${a.archiver.failedCount} failed${a.archiver.lastFailedWal ? `, last ${a.archiver.lastFailedWal} at ${a.archiver.lastFailedTime}` : ''}`,
       );
     }
-    out.push(`WAL archiving: ${a.failing ? 'FAILING' : 'ok'}${arch.length ? ` — ${arch.join('; ')}` : ''}${inv.newestAgeMs !== undefined ? `. Newest completed backup is ${formatDuration(inv.newestAgeMs)} old.` : ''}\n`);
+    out.push(
+      `WAL archiving: ${a.failing ? 'FAILING' : 'ok'}${arch.length ? ` — ${arch.join('; ')}` : ''}${inv.newestAgeMs !== undefined ? `. Newest completed backup is ${formatDuration(inv.newestAgeMs)} old.` : ''}\n`,
+    );
   }
 
   for (const db of r.databases) out.push(...databaseSection(db));
@@ -149,7 +156,9 @@ function verificationSection(v: Verification): string[] {
   const bad = v.relations.filter((r) => r.corruption.length || r.error !== undefined);
   const parent = indexes.filter((r) => r.check === 'bt_index_parent_check').length;
   const cs = v.checksums;
-  out.push(`### Verification of \`${v.database}\`: ${v.mode === 'off' ? 'amcheck off' : `amcheck ${v.amcheckVersion ?? ''}`.trim()}, ${bad.length ? `${bad.length} relation(s) with problems` : 'no problems'}\n`);
+  out.push(
+    `### Verification of \`${v.database}\`: ${v.mode === 'off' ? 'amcheck off' : `amcheck ${v.amcheckVersion ?? ''}`.trim()}, ${bad.length ? `${bad.length} relation(s) with problems` : 'no problems'}\n`,
+  );
   const lines: string[] = [];
   if (v.mode !== 'off') {
     lines.push(`${tables.length} tables checked with verify_heapam (heap and TOAST)`);
@@ -179,9 +188,18 @@ function toleranceText(r: DrillResult): string[] {
   const lines = [`How counts are judged: a table passes when |restored − live| <= max(${r.tolerance.tolerance} × live, ${r.tolerance.floor}). ${when}`];
   lines.push('- The restore is always read in full (count(*) of every table): its statistics came with the backup and say nothing about its data files.');
   const live = r.databases.map((d) => d.liveCounted);
-  if (live.some((l) => l.exact)) lines.push(`- Live count(*) (exact${live.some((l) => l.on === 'replica') ? ', on a replica: it trails the primary by its replay lag' : ''}): the difference is only the rows written between the two moments.`);
-  if (live.some((l) => l.nLiveTup)) lines.push('- Live estimate from pg_stat_user_tables.n_live_tup: follows every committed insert and delete within seconds, but carries the sampling error of the last VACUUM/ANALYZE and rows of aborted transactions; a loss smaller than the tolerance plus that drift is not seen. Use live-counts: replica (or exact) for exact counts on both sides.');
-  if (live.some((l) => l.reltuples)) lines.push('- Live estimate from pg_class.reltuples: as of the last VACUUM/ANALYZE, so rows written since are missing from it too; the tolerance must absorb them, and a loss smaller than that is not seen.');
+  if (live.some((l) => l.exact))
+    lines.push(
+      `- Live count(*) (exact${live.some((l) => l.on === 'replica') ? ', on a replica: it trails the primary by its replay lag' : ''}): the difference is only the rows written between the two moments.`,
+    );
+  if (live.some((l) => l.nLiveTup))
+    lines.push(
+      '- Live estimate from pg_stat_user_tables.n_live_tup: follows every committed insert and delete within seconds, but carries the sampling error of the last VACUUM/ANALYZE and rows of aborted transactions; a loss smaller than the tolerance plus that drift is not seen. Use live-counts: replica (or exact) for exact counts on both sides.',
+    );
+  if (live.some((l) => l.reltuples))
+    lines.push(
+      '- Live estimate from pg_class.reltuples: as of the last VACUUM/ANALYZE, so rows written since are missing from it too; the tolerance must absorb them, and a loss smaller than that is not seen.',
+    );
   if (r.counting?.live === 'auto') lines.push(`- live-counts auto: exact below ${formatBytes(r.counting.liveExactMaxBytes)} per table (live-exact-max-size), estimated above.`);
   return [lines.join('\n') + '\n'];
 }
@@ -193,8 +211,17 @@ function windowText(w: RecoveryWindow): string[] {
     ['First recoverability point', w.firstRecoverabilityPoint ?? 'not published'],
     ['Last successful backup', w.lastSuccessfulBackup ?? 'not published'],
     ...(w.lastFailedBackup ? [['Last failed backup', w.lastFailedBackup] as [string, string]] : []),
-    ['Base backups a barman restore can start from', `${w.restorable.length}${oldest ? `: oldest ${oldest.name} (${oldest.stoppedAt ?? oldest.startedAt ?? '?'}), newest ${newest!.name} (${newest!.stoppedAt ?? newest!.startedAt ?? '?'})` : ''}`],
+    [
+      'Base backups a barman restore can start from',
+      `${w.restorable.length}${oldest ? `: oldest ${oldest.name} (${oldest.stoppedAt ?? oldest.startedAt ?? '?'}), newest ${newest!.name} (${newest!.stoppedAt ?? newest!.startedAt ?? '?'})` : ''}`,
+    ],
     ...(w.snapshots.length ? [['Volume snapshot backups (listed, not restorable by barman)', String(w.snapshots.length)] as [string, string]] : []),
   ];
-  return [`Recovery window (from ${w.source}):\n`, markdownTable(['', ''], rows.map(([k, v]) => [`**${k}**`, v]))];
+  return [
+    `Recovery window (from ${w.source}):\n`,
+    markdownTable(
+      ['', ''],
+      rows.map(([k, v]) => [`**${k}**`, v]),
+    ),
+  ];
 }

@@ -43,7 +43,13 @@ export async function openRestoreSession(ctx: DrillContext, cluster: Cluster, da
 /** live-counts replica: a session on a replica of live (never the primary; replica.ts checks). */
 export async function openLiveReplicaSession(ctx: DrillContext, live: Cluster, database: string): Promise<Session> {
   const { inputs } = ctx;
-  const s = await openReplicaSession(ctx.core, ctx.clients, live, { mode: inputs.connectionMode, secretName: inputs.credentialsSecret, database }, { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: inputs.countConcurrency, applicationName: APPLICATION_NAME });
+  const s = await openReplicaSession(
+    ctx.core,
+    ctx.clients,
+    live,
+    { mode: inputs.connectionMode, secretName: inputs.credentialsSecret, database },
+    { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: inputs.countConcurrency, applicationName: APPLICATION_NAME },
+  );
   ctx.owned.sessions.push(s.conn, { close: () => s.db.close() });
   return { database, ...s };
 }

@@ -3,7 +3,7 @@
 // reading the data files shows what the backup really holds. The sessions let PostgreSQL run a
 // large table's scan in parallel (RESTORE_READ_SETTINGS); tables run a few at a time, largest first;
 // small tables are counted many to a statement (round trips, not reads, are their cost).
-import { messageOf } from '../errors.js';
+import { describeError } from '../errors.js';
 import { qualifiedIdent } from './ident.js';
 import { exactCount, type TableCount } from './rowcounts.js';
 import { forEachLargestFirst } from './progress.js';
@@ -104,6 +104,6 @@ export async function readAllRows(db: ReadOnlyDb, tables: TableRef[], opts: Full
     },
     { concurrency: opts.concurrency, label: opts.label ?? 'restore: read', unit: 'tables', log: opts.log, everyMs: opts.progressEveryMs, signal: opts.signal, deadline: opts.deadline },
   );
-  if (opts.signal?.aborted) throw new Error(`reading the restore aborted: ${messageOf(opts.signal.reason ?? 'aborted')}`);
+  if (opts.signal?.aborted) throw new Error(`reading the restore aborted: ${describeError(opts.signal.reason ?? 'aborted')}`);
   return tables.map((t) => results.get(key(t.schema, t.name))!);
 }

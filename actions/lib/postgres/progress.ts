@@ -22,12 +22,7 @@ export interface ProgressOptions {
   deadline?: number;
 }
 
-export async function forEachLargestFirst<T extends Sized>(
-  items: T[],
-  work: (item: T) => Promise<void>,
-  skipped: (item: T, why: string) => void,
-  opts: ProgressOptions,
-): Promise<void> {
+export async function forEachLargestFirst<T extends Sized>(items: T[], work: (item: T) => Promise<void>, skipped: (item: T, why: string) => void, opts: ProgressOptions): Promise<void> {
   const ordered = [...items].sort((a, b) => b.bytes - a.bytes);
   const total = ordered.reduce((n, i) => n + i.bytes, 0);
   const count = ordered.reduce((n, i) => n + (i.n ?? 1), 0);

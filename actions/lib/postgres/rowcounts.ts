@@ -3,11 +3,11 @@
 // base, else pg_class.reltuples), or auto (exact below a size, else estimate).
 // A table that fails (statement timeout, dropped meanwhile) yields an `error`, never a crash.
 import pLimit from 'p-limit';
-import { messageOf } from '../errors.js';
 import { qualifiedIdent } from './ident.js';
 import { describeLock, exclusiveLocks, isTimeout } from './locks.js';
 import type { ReadOnlyDb } from './readonly.js';
 import type { TableRef } from './schema.js';
+import { describeError } from '../errors.js';
 
 export type CountMode = 'exact' | 'estimate' | 'auto';
 export type CountSource = 'count' | 'n_live_tup' | 'reltuples';
@@ -54,9 +54,7 @@ interface TableStats {
 // when one of those ran since the statistics began (its timestamp survives exactly as long).
 function statsSql(sizeFromRelpagesOnly: boolean): string {
   const relpagesBytes = `c.relpages::float8 * current_setting('block_size')::float8`;
-  const size = sizeFromRelpagesOnly
-    ? relpagesBytes
-    : `CASE WHEN c.oid IN (SELECT relation FROM locked) THEN ${relpagesBytes} ELSE pg_relation_size(c.oid)::float8 END`;
+  const size = sizeFromRelpagesOnly ? relpagesBytes : `CASE WHEN c.oid IN (SELECT relation FROM locked) THEN ${relpagesBytes} ELSE pg_relation_size(c.oid)::float8 END`;
   return `WITH locked AS MATERIALIZED (
       SELECT l.relation FROM pg_locks l
        WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
@@ -79,7 +77,7 @@ export async function exactCount(db: ReadOnlyDb, t: TableRef): Promise<{ count: 
     const count: TableCount = { schema: t.schema, table: t.name, rows: Number(row.n), method: 'exact', source: 'count', ms: performance.now() - started };
     return { count, timedOut: false };
   } catch (err) {
-    return { count: failed(t, 'exact', performance.now() - started, messageOf(err)), timedOut: isTimeout(err) };
+    return { count: failed(t, 'exact', performance.now() - started, describeError(err)), timedOut: isTimeout(err) };
   }
 }
 
@@ -120,12 +118,10 @@ export async function countRows(db: ReadOnlyDb, tables: TableRef[], opts: CountO
     const names = [tables.map((t) => t.schema), tables.map((t) => t.name)];
     let stats: TableStats[];
     try {
-      stats = await db
-        .query<TableStats>(statsSql(false), names)
-        .catch((err: unknown) => (isTimeout(err) ? db.query<TableStats>(statsSql(true), names) : Promise.reject(err)));
+      stats = await db.query<TableStats>(statsSql(false), names).catch((err: unknown) => (isTimeout(err) ? db.query<TableStats>(statsSql(true), names) : Promise.reject(err)));
     } catch (err) {
       const ms = performance.now() - started;
-      return tables.map((t) => failed(t, 'estimate', ms, `reading pg_class statistics: ${messageOf(err)}`));
+      return tables.map((t) => failed(t, 'estimate', ms, `reading pg_class statistics: ${describeError(err)}`));
     }
     const ms = (performance.now() - started) / tables.length;
     const byKey = new Map(stats.map((s) => [key(s.schema, s.name), s]));
@@ -150,7 +146,7 @@ export async function countRows(db: ReadOnlyDb, tables: TableRef[], opts: CountO
       }),
     ),
   );
-  if (opts.signal?.aborted) throw new Error(`row counting aborted: ${messageOf(opts.signal.reason ?? 'aborted')}`);
+  if (opts.signal?.aborted) throw new Error(`row counting aborted: ${describeError(opts.signal.reason ?? 'aborted')}`);
   if (timedOut.length) await explainTimeouts(db, timedOut);
   return tables.map((t) => results.get(key(t.schema, t.name))!);
 }

@@ -4,11 +4,12 @@
 // the page checksum failures PostgreSQL counted while the restore was read.
 // ONLY for the disposable recovery cluster: installing amcheck is a write (CREATE EXTENSION).
 import pg from 'pg';
-import { messageOf } from '../errors.js';
+import { describeError } from '../errors.js';
 import { pgClientConfig } from './client-config.js';
 import { displayName, qualifiedIdent, quoteIdent } from './ident.js';
 import { forEachLargestFirst } from './progress.js';
-import type { ConnInfo, ReadOnlyDb } from './readonly.js';
+import type { ConnInfo } from './conn-info.js';
+import type { ReadOnlyDb } from './readonly.js';
 
 export type VerifyMode = 'amcheck' | 'heap' | 'off';
 
@@ -68,11 +69,13 @@ export async function installAmcheck(restore: ConnInfo, statementTimeoutMs: numb
   await client.connect();
   try {
     const find = async () =>
-      (await client.query<{ schema: string; version: string; heap: boolean }>(
-        `SELECT n.nspname AS schema, e.extversion AS version,
+      (
+        await client.query<{ schema: string; version: string; heap: boolean }>(
+          `SELECT n.nspname AS schema, e.extversion AS version,
                 EXISTS (SELECT 1 FROM pg_proc p WHERE p.proname = 'verify_heapam' AND p.pronamespace = e.extnamespace) AS heap
            FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'`,
-      )).rows[0];
+        )
+      ).rows[0];
     let found = await find();
     if (!found) await client.query('CREATE EXTENSION amcheck');
     else if (!found.heap) await client.query('ALTER EXTENSION amcheck UPDATE');
@@ -136,8 +139,8 @@ async function checkRelation(db: ReadOnlyDb, amSchema: string, rel: Relation, pa
       await db.query(`SELECT ${fn}($1::regclass)`, [qualifiedIdent(rel.schema, rel.name)]);
     }
   } catch (err) {
-    if (isCorruption(err)) out.corruption.push(messageOf(err));
-    else out.error = messageOf(err);
+    if (isCorruption(err)) out.corruption.push(describeError(err));
+    else out.error = describeError(err);
   }
   out.ms = performance.now() - started;
   return out;
@@ -157,7 +160,7 @@ export async function verifyRestore(db: ReadOnlyDb, database: string, amcheck: {
       (rel, why) => relations.push({ ...rel, check: rel.kind === 'table' ? 'verify_heapam' : 'bt_index_check', ms: 0, corruption: [], error: why }),
       { concurrency: opts.concurrency, label: `restore ${database}: verify`, unit: 'relations', log: opts.log, everyMs: opts.progressEveryMs, signal: opts.signal, deadline: opts.deadline },
     );
-    if (opts.signal?.aborted) throw new Error(`verifying the restore aborted: ${messageOf(opts.signal.reason ?? 'aborted')}`);
+    if (opts.signal?.aborted) throw new Error(`verifying the restore aborted: ${describeError(opts.signal.reason ?? 'aborted')}`);
   }
   // Read last: the counters include every page read by the full read and by amcheck.
   const checksums = await readChecksums(db);
@@ -181,7 +184,9 @@ export function verificationReasons(v: Verification): string[] {
     reasons.push(`database ${v.database}: ${unverified.length} relation(s) could not be verified: ${shown.join('; ')}${unverified.length > 5 ? '; ...' : ''}`);
   }
   if (v.checksums.failures) {
-    reasons.push(`database ${v.database}: ${v.checksums.failures} page checksum failure(s) in the restore (pg_stat_database.checksum_failures)${v.checksums.lastFailure ? `, last at ${v.checksums.lastFailure}` : ''}`);
+    reasons.push(
+      `database ${v.database}: ${v.checksums.failures} page checksum failure(s) in the restore (pg_stat_database.checksum_failures)${v.checksums.lastFailure ? `, last at ${v.checksums.lastFailure}` : ''}`,
+    );
   }
   return reasons;
 }

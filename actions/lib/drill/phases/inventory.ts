@@ -1,6 +1,6 @@
 // The live cluster's backups and WAL archiving (inventory.ts): problems there fail the drill
 // before anything is created.
-import { messageOf, VerdictError } from '../../errors.js';
+import { describeError, VerdictError } from '../../errors.js';
 import { assessInventory, listBackupRows, readArchiver } from '../inventory.js';
 import { definePhase } from '../pipeline.js';
 import { recoveryWindow } from '../window.js';
@@ -14,7 +14,7 @@ export const inventory = definePhase({
     const rows = await listBackupRows(clients, inputs.namespace, inputs.cluster, retry);
     result.window = recoveryWindow(live, spec.mode, store, spec.serverName, rows);
     const archiver = await readArchiver(liveSessions[0].db).catch((err) => {
-      result.notes.push(`could not read pg_stat_archiver: ${messageOf(err)}`);
+      result.notes.push(`could not read pg_stat_archiver: ${describeError(err)}`);
       return undefined;
     });
     const inv = assessInventory(rows, live, archiver, { now: new Date(), maxBackupAgeMs: inputs.maxBackupAgeMs });

@@ -4,9 +4,10 @@
 // the chart's own CRDs that are not served yet, and objects in a namespace helm will create.
 import { PatchStrategy } from '@kubernetes/client-node';
 import type { KubeClients } from '../../kube/client.js';
-import { describeApiError, ignoreNotFound, isTransient, withRetry } from '../../kube/retry.js';
+import { ignoreNotFound, isTransient, withRetry } from '../../kube/retry.js';
 import type { Discovery } from '../discovery.js';
 import { describeObject, type KubeObjectLike, type RenderedObject } from '../render.js';
+import { describeError } from '../../errors.js';
 
 export const FIELD_MANAGER = 'platform-install';
 
@@ -41,7 +42,7 @@ export async function dryRunObjects(clients: KubeClients, discovery: Discovery, 
       result.checked++;
     } catch (err) {
       if (isTransient(err)) throw err;
-      result.problems.push(`the API server rejects ${describeObject(object)} (${r.source}) in a dry-run: ${describeApiError(err)}`);
+      result.problems.push(`the API server rejects ${describeObject(object)} (${r.source}) in a dry-run: ${describeError(err)}`);
     }
   }
   return result;
