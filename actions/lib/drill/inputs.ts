@@ -34,7 +34,7 @@ export interface DrillInputs {
   keepOnFailure: boolean;
   recordHistory: boolean;
   historySize: number;
-  slack: { webhookUrl?: string; token?: string; channel?: string; apiUrl?: string; on: SlackOn };
+  slack: { webhookUrl?: string; token?: string; channel?: string; threadTs?: string; apiUrl?: string; environment?: string; on: SlackOn };
 }
 
 export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): DrillInputs {
@@ -64,6 +64,10 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
   if (i.optional('count-mode')) {
     throw new InputError('count-mode', 'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).');
   }
+  const threadTs = i.optional('slack-thread-ts');
+  if (threadTs && !token) throw new InputError('slack-thread-ts', 'needs slack-bot-token (incoming webhooks cannot reply in a thread).');
+  // Where the drill ran, for the message: the environment input, else the kubeconfig context.
+  const environment = i.optional('environment') ?? i.optional('context');
 
   return {
     cluster,
@@ -88,7 +92,7 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     keepOnFailure: i.boolean('keep-on-failure', false),
     recordHistory: i.boolean('record-history', true),
     historySize: i.number('history-size', 20, { min: 1, max: 200, integer: true }),
-    slack: { webhookUrl, token, channel, apiUrl, on: slackOn },
+    slack: { webhookUrl, token, channel, threadTs, apiUrl, environment, on: slackOn },
   };
 }
 

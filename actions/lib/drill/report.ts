@@ -82,7 +82,7 @@ export function renderReport(r: DrillResult): string {
   }
 
   for (const db of r.databases) out.push(...databaseSection(db));
-  for (const v of r.verifications) out.push(...verificationSection(v));
+  for (const v of r.verifications ?? []) out.push(...verificationSection(v));
   if (r.databases.length) out.push(...toleranceText(r));
   if (r.recoveryLog) {
     out.push('### Recovery job log (tail)\n');
