@@ -43,6 +43,8 @@ export function kubeconfigYaml(server: string): string {
 export interface PlaygroundOptions {
   dir?: string;
   operatorVersion?: string;
+  /** false: a fresh cluster without the CNPG operator emulator (no CNPG CRDs, no webhooks), for installing the operator's chart. */
+  operator?: boolean;
   /** Fixed API port (the CLI's default is a free port too). */
   apiPort?: number;
 }
@@ -86,9 +88,13 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     const settings: OperatorSettings = { version };
     const operatorDir = join(dir, 'operator');
     mkdirSync(operatorDir, { recursive: true, mode: 0o755 });
-    const operator: OperatorHandle = await startOperator({ store: api.store, runtimes: api.controllers.runtimes, network: api.network, logs: api.logs, s3, dataDir: operatorDir, settings });
-    // Stopping the operator first stops its Postgres processes before their volumes go.
-    cleanups.push(() => operator.stop());
+    let operator: Pick<OperatorHandle, 'settings'> = { settings };
+    if (opts.operator !== false) {
+      const running = await startOperator({ store: api.store, runtimes: api.controllers.runtimes, network: api.network, logs: api.logs, s3, dataDir: operatorDir, settings });
+      // Stopping the operator first stops its Postgres processes before their volumes go.
+      cleanups.push(() => running.stop());
+      operator = running;
+    }
     api.attachOperatorSettings(operator.settings);
     let stopped = false;
     return {

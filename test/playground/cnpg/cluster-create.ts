@@ -9,6 +9,7 @@ import { ensureJob, jobName, jobState, type JobRole } from './bootstrap-jobs.js'
 import { createInstancePod } from './cluster-pods.js';
 import { ensurePvc } from './cluster-pvc.js';
 import { failedJobReason, INSTANCES_NOT_ACTIVE, PHASE, type Observed, type Progress } from './cluster-state.js';
+import { mapImage } from '../../helpers/postgres-install.js';
 
 /**
  * First sight: choose the primary's name once, as CNPG records latestGeneratedNode; and the
@@ -31,6 +32,12 @@ export function initialStatus(ctx: Ctx, cluster: KubeObject, image: string): Kub
     s.instances = 0;
     s.readyInstances = 0;
   });
+  if (!status.latestGeneratedNode) {
+    // The installed server stands in for the image's major: say so where kubectl shows it.
+    const pgNote = mapImage(image).message;
+    if (pgNote) ctx.store.recordEvent(cluster, 'Normal', 'PostgresMajorMapped', pgNote);
+    if (pgNote) ctx.logs.append(cluster.metadata.namespace ?? 'default', `${name}-1`, 'postgres', `operator: ${pgNote}\n`);
+  }
   return next ?? cluster;
 }
 
