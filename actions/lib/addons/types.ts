@@ -1,4 +1,4 @@
-// Types of the add-on model (shared/reference/addons.md): declarations read from app.toml,
+// Types of the add-on model (README.md, addon-sync): declarations read from app.toml,
 // the registry's providers and variants, and the association records kept in the cluster.
 
 export type LocalityMode = 'on_cluster' | 'remote';
