@@ -176,10 +176,11 @@ describe('transient phases that flip back (cluster_controller.go, cluster_image.
     expect(c.status.phaseReason).toBe('catalog ImageCatalog/postgresql-standard not found');
     const catalog = { apiVersion: 'postgresql.cnpg.io/v1', kind: 'ImageCatalog', metadata: { name: 'postgresql-standard', namespace: 'default' }, spec: { images: [{ major: 15, image: 'ghcr.io/cloudnative-pg/postgresql:15.10-standard-bookworm' }] } };
     env.store.create('postgresql.cnpg.io/v1/imagecatalogs', catalog);
-    c = await waitFor('major missing', () => {
+    const missing = await waitFor('major missing', () => {
       const x = env.store.get(CLUSTER, 'default', 'from-catalog');
       return x?.status?.phaseReason === 'selected major version is not available in the catalog' ? x : undefined;
     }, 30_000);
+    expect(missing.status.phase).toBe('Cluster has incomplete or invalid image catalog');
     env.store.mutate('postgresql.cnpg.io/v1/imagecatalogs', 'default', 'postgresql-standard', (o) => {
       o.spec.images.push({ major: 16, image: 'ghcr.io/cloudnative-pg/postgresql:16.6-standard-bookworm' });
     });

@@ -37,7 +37,7 @@ import type { Core } from '../core.js';
 import { describeError, VerdictError } from '../errors.js';
 import type { KubeClients } from '../kube/client.js';
 import type { RetryOptions } from '../kube/retry.js';
-import type { Cluster } from '../cnpg/types.js';
+import type { Cluster, ObjectStore } from '../cnpg/types.js';
 import type { Baseline } from './compare.js';
 import type { DrillInputs } from './inputs.js';
 import type { Inventory } from './inventory.js';
@@ -54,6 +54,8 @@ export interface Facts {
   /** The live Cluster, read by preflight. */
   live: Cluster;
   spec: LiveSpec;
+  /** The ObjectStore of plugin mode (its status holds the recovery window); undefined in-tree. */
+  store: ObjectStore | undefined;
   /** The databases to compare (the `databases` input, else the bootstrap database). */
   databases: string[];
   /** One read-only session per database on the live primary; closed after the baseline. */

@@ -5,7 +5,6 @@
 import { getOctokit } from '@actions/github';
 import { getCluster } from '../cnpg/api.js';
 import { Label, type Cluster } from '../cnpg/types.js';
-import { bootstrapSource } from '../cnpg/bootstrap.js';
 import type { Core } from '../core.js';
 import { describeError } from '../errors.js';
 import { InputError } from '../inputs.js';
@@ -181,20 +180,22 @@ async function recordSample(core: Core, clients: KubeClients, inputs: SoakInputs
   }
 }
 
-async function measureHealth(clients: KubeClients, cluster: Cluster): Promise<Gate> {
+/**
+ * Gate 1 from the API: the instance pods are those CNPG labels cnpg.io/podRole=instance at
+ * creation (pkg/specs/pods.go, every supported version); Pooler pods share cnpg.io/cluster but
+ * carry podRole=pooler, and Job pods carry jobRole instead (CONFORMANCE.md section 8).
+ */
+export async function measureHealth(clients: KubeClients, cluster: Cluster): Promise<Gate> {
   const namespace = cluster.metadata.namespace!;
   const pods = await withRetry(`list pods of ${namespace}/${cluster.metadata.name}`, () =>
-    clients.core.listNamespacedPod({ namespace, labelSelector: `${Label.cluster}=${cluster.metadata.name}` }),
+    clients.core.listNamespacedPod({ namespace, labelSelector: `${Label.cluster}=${cluster.metadata.name},${Label.podRole}=instance` }),
   );
-  // Instance pods only: job pods (initdb, join, recovery) carry cnpg.io/jobRole.
-  const instances = pods.items.filter((p) => !p.metadata?.labels?.[Label.jobRole]);
+  const instances = pods.items;
   const ready = (p: (typeof instances)[number]) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-  const failures = pods.items.map((p) => bootstrapSource(p, cluster.metadata.name)?.failure).filter((f): f is string => !!f);
   return healthGate(
     cluster,
     instances.filter(ready).map((p) => p.metadata!.name!),
     instances.filter((p) => !ready(p)).map((p) => p.metadata!.name!),
-    failures,
   );
 }
 
