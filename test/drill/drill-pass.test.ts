@@ -6,6 +6,7 @@ import type { PlaygroundHandle } from '../playground/types.js';
 import { createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
 import { leakedSecrets } from '../helpers/run-action.js';
 import { explain, leftovers, runDrill } from './support.js';
+import type { Cluster } from '../../actions/lib/cnpg/types.js';
 
 let pgd: PlaygroundHandle;
 let live: LiveCluster;
@@ -55,6 +56,7 @@ describe('more healthy drills', () => {
       expect(r.outputs.result).toBe('passed');
       expect(r.stdout).toContain("backup mode plugin, server name 'plug'");
       expect(r.summary).toContain('| **Backup mode** | plugin |');
+      expect(r.summary).toMatch(/Recovery window \(from ObjectStore plug-store status\.serverRecoveryWindow\["plug"\]\):[\s\S]*\| \*\*First recoverability point\*\* \| \d{4}-\d\d-\d\dT/);
       expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
       expect(pgd.store.get('v1/configmaps', 'default', 'cnpg-restore-drill-plug')).toBeUndefined();
     } finally {
@@ -74,7 +76,7 @@ describe('more healthy drills', () => {
     })();
     try {
       // Default tolerance (10 %, floor 10): orders has ~2,300 rows, the writer adds 2 per second.
-      const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', 'count-mode': 'exact' });
+      const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', 'live-counts': 'exact' });
       expect(r.exitCode, explain(r)).toBe(0);
       expect(r.outputs.result).toBe('passed');
       expect(written).toBeGreaterThan(10);
@@ -108,7 +110,7 @@ describe('more healthy drills', () => {
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.outputs['tables-compared']).toBe('5');
     expect(r.summary).toContain('### Database `inventory`: 1 tables compared, 0 schema differences, 0 out of tolerance');
-    expect(r.summary).toContain('| public.stock | 250 | 250 | 0 |');
+    expect(r.summary).toContain('| public.stock | 250 | count(*) on the primary | 250 | 0 | 25 |  |');
   });
 
   it('the live session is read-only: a write is rejected', async () => {
@@ -119,7 +121,7 @@ describe('more healthy drills', () => {
     const kc = new KubeConfig();
     kc.loadFromFile(pgd.kubeconfigPath);
     const clients = makeClients(kc);
-    const cluster = (await clients.custom.getNamespacedCustomObject({ group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'clusters', name: 'shop' })) as any;
+    const cluster = (await clients.custom.getNamespacedCustomObject({ group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'clusters', name: 'shop' })) as Cluster;
     const conn = await connectToPrimary({ setSecret: () => {} }, clients, cluster, { mode: 'port-forward' });
     const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs: 5000 });
     try {

@@ -8,6 +8,7 @@ import { BackupPhase, type Backup, type Cluster } from '../cnpg/types.js';
 import type { ReadOnlyDb } from '../postgres/readonly.js';
 import { formatDuration } from '../report/format.js';
 import type { RetryOptions } from '../kube/retry.js';
+import { barmanRestorable } from './window.js';
 
 export interface BackupRow {
   name: string;
@@ -80,7 +81,7 @@ export async function listBackupRows(clients: KubeClients, namespace: string, cl
 export function assessInventory(rows: BackupRow[], cluster: Cluster, archiver: ArchiverStats | undefined, opts: { now: Date; maxBackupAgeMs: number }): Inventory {
   const problems: string[] = [];
   const completed = rows
-    .filter((b) => b.phase === BackupPhase.completed)
+    .filter((b) => b.phase === BackupPhase.completed && barmanRestorable(b))
     .sort((a, b) => (Date.parse(b.stoppedAt ?? b.startedAt ?? '') || 0) - (Date.parse(a.stoppedAt ?? a.startedAt ?? '') || 0));
   const newest = completed[0];
   let newestAgeMs: number | undefined;

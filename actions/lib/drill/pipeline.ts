@@ -34,10 +34,10 @@
 //   in drillPipeline at the right place. test/drill/pipeline.test.ts checks the order (every need
 //   given earlier) and the runner's rules.
 import type { Core } from '../core.js';
-import { messageOf, VerdictError } from '../errors.js';
+import { describeError, VerdictError } from '../errors.js';
 import type { KubeClients } from '../kube/client.js';
 import type { RetryOptions } from '../kube/retry.js';
-import type { Cluster } from '../cnpg/types.js';
+import type { Cluster, ObjectStore } from '../cnpg/types.js';
 import type { Baseline } from './compare.js';
 import type { DrillInputs } from './inputs.js';
 import type { Inventory } from './inventory.js';
@@ -53,6 +53,8 @@ export interface Facts {
   /** The live Cluster, read by preflight. */
   live: Cluster;
   spec: LiveSpec;
+  /** The ObjectStore of plugin mode (its status holds the recovery window); undefined in-tree. */
+  store: ObjectStore | undefined;
   /** The databases to compare (the `databases` input, else the bootstrap database). */
   databases: string[];
   /** One read-only session per database on the live primary; closed after the baseline. */
@@ -151,7 +153,7 @@ export async function runPipeline(ctx: DrillContext, p: Pipeline): Promise<boole
   try {
     for (const phase of p.preflight) await runPhase(ctx, phase, false);
   } catch (err) {
-    ctx.core.setFailed(messageOf(err));
+    ctx.core.setFailed(describeError(err));
     return false;
   }
   try {
@@ -163,7 +165,7 @@ export async function runPipeline(ctx: DrillContext, p: Pipeline): Promise<boole
     try {
       await runPhase(ctx, phase, false);
     } catch (err) {
-      ctx.core.warning(`${phase.name}: ${messageOf(err)}`);
+      ctx.core.warning(`${phase.name}: ${describeError(err)}`);
     }
   }
   return true;
@@ -171,8 +173,8 @@ export async function runPipeline(ctx: DrillContext, p: Pipeline): Promise<boole
 
 function failureReasons(err: unknown, signal: AbortSignal): string[] {
   if (err instanceof VerdictError) return err.reasons;
-  if (err instanceof Cancelled || signal.aborted) return [messageOf(signal.reason ?? err)];
-  return [messageOf(err)];
+  if (err instanceof Cancelled || signal.aborted) return [describeError(signal.reason ?? err)];
+  return [describeError(err)];
 }
 
 async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean): Promise<void> {

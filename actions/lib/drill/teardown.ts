@@ -1,13 +1,14 @@
 // Teardown of a recovery cluster, idempotent and verified: foreground delete, then wait until the
 // Cluster, its pods, jobs and PVCs are gone, and report what stays (a PV kept by a Retain
-// reclaim policy leaks a production-sized volume every week: shortfall 5 of the shell drill).
+// reclaim policy would leak a production-sized volume every week).
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
 import { ignoreNotFound, statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
 import { watchUntil, WaitTimeout } from '../kube/watch.js';
 import { clustersPath } from '../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Label, Plural, type Cluster } from '../cnpg/types.js';
-import { DrillLabel, MANAGED_BY } from './recovery-manifest.js';
+import { ManagedBy } from '../labels.js';
+import { DrillLabel } from './recovery-manifest.js';
 
 export interface TeardownResult {
   cluster: string;
@@ -27,7 +28,7 @@ export interface TeardownOptions {
 
 /** Deletes only clusters carrying the drill's labels: never anything it did not create. */
 export function isDrillCluster(c: Pick<Cluster, 'metadata'> | undefined): boolean {
-  return c?.metadata.labels?.[DrillLabel.managedBy] === MANAGED_BY && !!c?.metadata.labels?.[DrillLabel.drillOf];
+  return c?.metadata.labels?.[DrillLabel.managedBy] === ManagedBy.drill && !!c?.metadata.labels?.[DrillLabel.drillOf];
 }
 
 export async function teardownCluster(clients: KubeClients, namespace: string, name: string, opts: TeardownOptions): Promise<TeardownResult> {

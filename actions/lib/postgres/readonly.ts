@@ -3,16 +3,7 @@
 // so a mistake in a query can never write and never hold locks for long.
 import pg from 'pg';
 import { pgClientConfig } from './client-config.js';
-
-export interface ConnInfo {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-  /** false for the playground / port-forwards; 'require' style objects for real TLS. */
-  ssl?: boolean | { rejectUnauthorized: boolean };
-}
+import type { ConnInfo } from './conn-info.js';
 
 export interface ReadOnlyOptions {
   statementTimeoutMs: number;
@@ -20,6 +11,10 @@ export interface ReadOnlyOptions {
   poolSize?: number;
   applicationName?: string;
   connectTimeoutMs?: number;
+  /** Extra session settings (e.g. parallel query settings for a full read of a restore). */
+  settings?: Record<string, string | number>;
+  /** Epoch ms: no statement starts after it, and none runs past it (its timeout shrinks to fit). */
+  deadline?: number;
 }
 
 export class ReadOnlyDb {
@@ -29,15 +24,17 @@ export class ReadOnlyDb {
     readonly conn: ConnInfo,
     private readonly opts: ReadOnlyOptions,
   ) {
-    this.pool = new pg.Pool({
-      ...pgClientConfig(conn, {
-        applicationName: opts.applicationName ?? 'cnpg-actions',
-        statementTimeoutMs: opts.statementTimeoutMs,
-        connectTimeoutMs: opts.connectTimeoutMs,
-        readOnly: true,
-      }),
-      max: opts.poolSize ?? 4,
+    const config = pgClientConfig(conn, {
+      applicationName: opts.applicationName ?? 'cnpg-actions',
+      statementTimeoutMs: opts.statementTimeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      readOnly: true,
     });
+    for (const [k, v] of Object.entries(opts.settings ?? {})) {
+      if (!/^[a-z_]+$/.test(k) || !/^[A-Za-z0-9_.]+$/.test(String(v))) throw new Error(`invalid session setting ${k}=${v}`);
+      config.options = `${config.options ?? ''} -c ${k}=${v}`.trim();
+    }
+    this.pool = new pg.Pool({ ...config, max: opts.poolSize ?? 4 });
     this.pool.on('error', () => {
       /* idle client errors surface on the next query */
     });
@@ -53,14 +50,13 @@ export class ReadOnlyDb {
     fn: (q: <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>) => Promise<R>,
     isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
   ): Promise<R> {
+    const timeoutMs = this.timeoutMs();
     const client = await this.pool.connect();
     try {
-      await client.query(`BEGIN TRANSACTION ISOLATION LEVEL ${isolation} READ ONLY`);
-      await client.query(`SET LOCAL statement_timeout = ${Math.floor(this.opts.statementTimeoutMs)}`);
-      // Takes the transaction's snapshot, after which Postgres refuses SET TRANSACTION READ WRITE;
-      // the extended protocol below runs exactly one statement per call, so no caller's SQL can
-      // smuggle in a second statement.
-      await client.query('SELECT 1');
+      // One round trip for our own three statements. SELECT 1 takes the transaction's snapshot,
+      // after which Postgres refuses SET TRANSACTION READ WRITE; the extended protocol below runs
+      // exactly one statement per call, so no caller's SQL can smuggle in a second statement.
+      await client.query(`BEGIN TRANSACTION ISOLATION LEVEL ${isolation} READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}; SELECT 1`);
       const result = await fn(async (sql, params = []) => {
         // queryMode is honoured by pg 8.x but missing from @types/pg.
         const config = { text: sql, values: params, queryMode: 'extended' } as pg.QueryConfig;
@@ -76,7 +72,23 @@ export class ReadOnlyDb {
     }
   }
 
+  /** The statement timeout for a transaction starting now: the configured one, cut to the deadline. */
+  private timeoutMs(): number {
+    const { statementTimeoutMs, deadline } = this.opts;
+    if (deadline === undefined) return Math.floor(statementTimeoutMs);
+    const left = Math.floor(deadline - Date.now());
+    if (left < 1) throw new DeadlineExceeded();
+    return Math.min(Math.floor(statementTimeoutMs), left);
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
+  }
+}
+
+export class DeadlineExceeded extends Error {
+  constructor() {
+    super('the deadline passed before this statement could start');
+    this.name = 'DeadlineExceeded';
   }
 }

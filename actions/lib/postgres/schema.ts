@@ -2,10 +2,10 @@
 // (live vs restored). One catalog query per object class, all in one REPEATABLE READ
 // READ ONLY transaction, so 1,000 tables cost the same eight round trips as ten and every
 // class is read from the same catalog state.
-import { messageOf } from '../errors.js';
 import { displayName } from './ident.js';
 import { describeLock, exclusiveLocks, isTimeout } from './locks.js';
 import type { ReadOnlyDb } from './readonly.js';
+import { describeError } from '../errors.js';
 
 export interface TableRef {
   schema: string;
@@ -46,13 +46,6 @@ export interface SchemaSnapshot {
   views: { schema: string; name: string; materialized: boolean; definition: string }[];
 }
 
-export interface SnapshotOptions {
-  /** Schemas to leave out, in addition to pg_catalog, information_schema, pg_toast* and pg_temp*. */
-  excludeSchemas?: string[];
-  /** When given, only these schemas (still minus the excluded ones). */
-  includeSchemas?: string[];
-}
-
 export interface SchemaDifference {
   /** missing = on live, not in restored; extra = in restored, not on live. */
   kind: 'missing' | 'extra' | 'changed';
@@ -73,11 +66,9 @@ export interface SchemaDifference {
 
 const SYSTEM_SCHEMAS = ['pg_catalog', 'information_schema'];
 
-// $1 = excluded schema names, $2 = included names or null. pg_toast* / pg_temp_* are per-backend
-// or internal and never user data.
+// $1 = the system schemas. pg_toast* / pg_temp_* are per-backend or internal and never user data.
 const SCHEMA_FILTER = `n.nspname <> ALL($1::text[])
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-  AND ($2::text[] IS NULL OR n.nspname = ANY($2::text[]))`;
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
 
 const SQL = {
   database: `SELECT current_database() AS database`,
@@ -167,20 +158,20 @@ function columnDefault(row: { default: string | null; identity: string; generate
   return row.default ?? undefined;
 }
 
-export async function snapshotSchema(db: ReadOnlyDb, opts: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+export async function snapshotSchema(db: ReadOnlyDb): Promise<SchemaSnapshot> {
   try {
-    return await readSnapshot(db, opts);
+    return await readSnapshot(db);
   } catch (err) {
     if (!isTimeout(err)) throw err;
     // pg_get_*def and pg_table_size wait for a table held ACCESS EXCLUSIVE: say which one.
     const locks = await exclusiveLocks(db);
     const why = locks.length ? `: ${locks.map(describeLock).join('; ')}` : '';
-    throw new Error(`schema snapshot of database '${db.conn.database}' timed out (${messageOf(err)})${why}`, { cause: err });
+    throw new Error(`schema snapshot of database '${db.conn.database}' timed out (${describeError(err)})${why}`, { cause: err });
   }
 }
 
-async function readSnapshot(db: ReadOnlyDb, opts: SnapshotOptions): Promise<SchemaSnapshot> {
-  const params = [[...SYSTEM_SCHEMAS, ...(opts.excludeSchemas ?? [])], opts.includeSchemas ?? null];
+async function readSnapshot(db: ReadOnlyDb): Promise<SchemaSnapshot> {
+  const params = [SYSTEM_SCHEMAS];
   return db.transaction(async (q) => {
     // Definitions name every object schema-qualified, whatever the connecting role's search_path,
     // so live (superuser) and restored (app user) snapshots compare like for like.

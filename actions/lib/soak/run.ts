@@ -6,7 +6,7 @@ import { getOctokit } from '@actions/github';
 import { getCluster } from '../cnpg/api.js';
 import { Label, type Cluster } from '../cnpg/types.js';
 import type { Core } from '../core.js';
-import { messageOf } from '../errors.js';
+import { describeError } from '../errors.js';
 import { InputError } from '../inputs.js';
 import { checkReachable, makeClients, type KubeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
@@ -18,7 +18,7 @@ import { ReadOnlyDb } from '../postgres/readonly.js';
 import { countRows } from '../postgres/rowcounts.js';
 import { checkCoverage, type Coverage } from './coverage.js';
 import { judgeDrill, readDrillRecord } from './drill-record.js';
-import { latestSuccessfulRun, type Octokit, type WorkflowRun } from './drill-workflow.js';
+import { latestSuccessfulRun, type WorkflowRun } from './drill-workflow.js';
 import {
   coverageGate,
   drillGate,
@@ -33,18 +33,12 @@ import {
   type GateName,
 } from './gates.js';
 import { appendSample, computeStreak, type HistoryRecord, type Sample, type Streak } from './history.js';
-import { historyName, MANAGED_BY, updateHistory, type HistoryTarget } from './history-store.js';
+import { historyName, HISTORY_LABELS, updateHistory, type HistoryTarget } from './history-store.js';
 import { readSoakInputs, type SoakInputs } from './inputs.js';
 import { publisherConnInfo, readPublisher, type PublisherState } from './publisher.js';
 import { renderReport } from './report.js';
 import { readSubscriber, type SubscriberState } from './subscriber.js';
 import { isExcluded } from './tables.js';
-
-export interface RunDeps {
-  now?: () => Date;
-  getOctokit?: (token: string, options: { baseUrl?: string }) => Octokit;
-  env?: NodeJS.ProcessEnv;
-}
 
 export interface SoakResult {
   passed: boolean;
@@ -54,25 +48,25 @@ export interface SoakResult {
 
 const APP_NAME = 'soak-gate-check';
 
-export async function run(core: Core, deps: RunDeps = {}): Promise<SoakResult | undefined> {
+export async function run(core: Core): Promise<SoakResult | undefined> {
   let inputs: SoakInputs;
   try {
     inputs = readSoakInputs(core);
   } catch (err) {
-    core.setFailed(messageOf(err));
+    core.setFailed(describeError(err));
     return undefined;
   }
   try {
-    return await check(core, inputs, deps);
+    return await check(core, inputs);
   } catch (err) {
-    core.setFailed(messageOf(err));
+    core.setFailed(describeError(err));
     return undefined;
   }
 }
 
-async function check(core: Core, inputs: SoakInputs, deps: RunDeps): Promise<SoakResult> {
-  const now = deps.now ?? (() => new Date());
-  const env = deps.env ?? process.env;
+async function check(core: Core, inputs: SoakInputs): Promise<SoakResult> {
+  const now = () => new Date();
+  const env = process.env;
   const kube = loadKubeConfig(core, inputs.kubeconfig);
   const closers: (() => Promise<void>)[] = [];
   try {
@@ -104,7 +98,7 @@ async function check(core: Core, inputs: SoakInputs, deps: RunDeps): Promise<Soa
       closers.push(() => subDb!.close());
       sub = await readSubscriber(subDb, inputs.subscription);
     } catch (err) {
-      subError = new Error(`subscriber ${inputs.namespace}/${inputs.cluster} not readable: ${messageOf(err)}`);
+      subError = new Error(`subscriber ${inputs.namespace}/${inputs.cluster} not readable: ${describeError(err)}`);
     }
     if (sub && !sub.subscription) {
       throw new InputError('subscription', `no subscription '${inputs.subscription}' in the subscriber's database ${subDb?.conn.database}; check subscription and database.`);
@@ -119,7 +113,7 @@ async function check(core: Core, inputs: SoakInputs, deps: RunDeps): Promise<Soa
     try {
       pub = await readPublisher(pubDb, inputs.publication, slotName);
     } catch (err) {
-      pubError = new Error(`publisher ${pubConn.host}:${pubConn.port}/${pubConn.database} not readable: ${messageOf(err)}`);
+      pubError = new Error(`publisher ${pubConn.host}:${pubConn.port}/${pubConn.database} not readable: ${describeError(err)}`);
     }
     if (pub && !pub.publication) {
       throw new InputError('publication', `no publication '${inputs.publication}' in the publisher's database ${pubConn.database}; check publication and the Secret's dbname.`);
@@ -134,7 +128,7 @@ async function check(core: Core, inputs: SoakInputs, deps: RunDeps): Promise<Soa
       gates.push(coverageGate(coverage, pub.published.length));
     } else gates.push(unmeasuredGate('coverage', 'publication = both sides', subError ?? pubError));
     gates.push(sub && pub && subDb ? await rowCounts(inputs, pub, sub, pubDb, subDb) : unmeasuredGate('row-counts', 'within tolerance', subError ?? pubError));
-    gates.push(await restoreDrill(core, clients, inputs, now(), env, deps));
+    gates.push(await restoreDrill(core, clients, inputs, now(), env));
 
     // Gate 7: this run's sample joins the history, then the streak is judged from the record.
     const failingNow = gates.filter((g) => !g.passed && STREAK_GATES.includes(g.name)).map((g) => g.name);
@@ -157,7 +151,7 @@ async function check(core: Core, inputs: SoakInputs, deps: RunDeps): Promise<Soa
       streak = computeStreak(history, inputs.maxSampleGapMs);
       gates.push(windowGate(streak, inputs.soakMs, inputs.maxSampleGapMs));
     } catch (err) {
-      gates.push(unmeasuredGate('soak-window', 'clean streak >= soak-hours', `could not record the sample: ${messageOf(err)}`));
+      gates.push(unmeasuredGate('soak-window', 'clean streak >= soak-hours', `could not record the sample: ${describeError(err)}`));
     }
 
     return report(core, inputs, gates, streak, history, notes);
@@ -190,7 +184,7 @@ async function rowCounts(inputs: SoakInputs, pub: PublisherState, sub: Subscribe
   return rowCountGate(compareCounts(live, other, { tolerance: inputs.rowCountTolerance, floor: inputs.rowCountFloor }), inputs.rowCountTolerance, inputs.rowCountFloor);
 }
 
-async function restoreDrill(core: Core, clients: KubeClients, inputs: SoakInputs, now: Date, env: NodeJS.ProcessEnv, deps: RunDeps): Promise<Gate> {
+async function restoreDrill(core: Core, clients: KubeClients, inputs: SoakInputs, now: Date, env: NodeJS.ProcessEnv): Promise<Gate> {
   try {
     const judgement = judgeDrill(await readDrillRecord(clients, inputs.namespace, inputs.cluster), now, inputs.drillMaxAgeMs);
     if (!inputs.drillWorkflow) return drillGate(judgement, inputs.drillMaxAgeMs);
@@ -199,10 +193,10 @@ async function restoreDrill(core: Core, clients: KubeClients, inputs: SoakInputs
     try {
       const repository = env.GITHUB_REPOSITORY;
       if (!repository) throw new Error('GITHUB_REPOSITORY is not set');
-      const octokit = (deps.getOctokit ?? getOctokit)(inputs.githubToken!, env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {});
+      const octokit = getOctokit(inputs.githubToken!, env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {});
       run = await latestSuccessfulRun(octokit, repository, inputs.drillWorkflow);
     } catch (err) {
-      error = `GitHub API: ${messageOf(err)}`;
+      error = `GitHub API: ${describeError(err)}`;
       core.warning(`restore-drill: ${error}`);
     }
     return drillGate(judgement, inputs.drillMaxAgeMs, { name: inputs.drillWorkflow, run, error, now });
@@ -215,7 +209,7 @@ export function historyTarget(inputs: Pick<SoakInputs, 'namespace' | 'cluster' |
   return {
     namespace: inputs.namespace,
     name: historyName(inputs.cluster, inputs.subscription),
-    labels: { ...MANAGED_BY, 'soak-gate.cnpg-actions/cluster': inputs.cluster },
+    labels: { ...HISTORY_LABELS, 'soak-gate.cnpg-actions/cluster': inputs.cluster },
     annotations: { 'soak-gate.cnpg-actions/subscription': inputs.subscription, 'soak-gate.cnpg-actions/publication': inputs.publication },
   };
 }

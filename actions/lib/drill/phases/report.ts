@@ -1,7 +1,7 @@
 // Final: the report (report.ts) in the log and the job summary.
-import { messageOf } from '../../errors.js';
 import { definePhase } from '../pipeline.js';
 import { renderReport } from '../report.js';
+import { describeError } from '../../errors.js';
 
 export const report = definePhase({
   name: 'report',
@@ -13,7 +13,7 @@ export const report = definePhase({
     try {
       await core.summary.addRaw(text, true).write();
     } catch (err) {
-      core.warning(`could not write the job summary: ${messageOf(err)}`);
+      core.warning(`could not write the job summary: ${describeError(err)}`);
     }
   },
 });
