@@ -29,6 +29,8 @@ export interface DrillInputs {
   storageClass?: string;
   recoveryResources?: Resources;
   timeoutMs: number;
+  /** No new WAL restored for this long while the restore runs: stalled (0 = never). */
+  stallTimeoutMs: number;
   statementTimeoutMs: number;
   sweepTtlMs: number;
   keepOnFailure: boolean;
@@ -87,6 +89,7 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     storageClass,
     recoveryResources: parseResources(i.optional('recovery-resources')),
     timeoutMs: positive(i, 'timeout', '30m'),
+    stallTimeoutMs: stallTimeout(i),
     statementTimeoutMs: positive(i, 'statement-timeout', '10m'),
     sweepTtlMs: positive(i, 'sweep-ttl', '6h'),
     keepOnFailure: i.boolean('keep-on-failure', false),
@@ -110,6 +113,12 @@ function byteSize(i: Inputs, name: string, fallback: string): number {
   const m = /^([0-9]+)(Ki|Mi|Gi|Ti)?$/.exec(v);
   if (!m) throw new InputError(name, `'${v}' is not a size; use e.g. 256Mi, 1Gi or a number of bytes.`);
   return Number(m[1]) * BYTE_UNITS[m[2] ?? ''];
+}
+
+function stallTimeout(i: Inputs): number {
+  const ms = i.duration('stall-timeout', '10m');
+  if (ms < 0) throw new InputError('stall-timeout', 'must not be negative; use e.g. 10m, or 0 to never report a stall.');
+  return ms;
 }
 
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;

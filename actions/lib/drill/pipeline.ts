@@ -47,6 +47,7 @@ import type { DrillResult } from './result.js';
 import type { LiveMark } from './rpo.js';
 import type { Session } from './sessions.js';
 import type { RecoveryTimings } from './wait.js';
+import type { RestoreLog } from './restore-log.js';
 
 /** What phases hand each other. */
 export interface Facts {
@@ -69,6 +70,8 @@ export interface Facts {
   recoveryName: string;
   /** When the recovery cluster was created, then seen running/done/healthy (RTO). */
   timings: RecoveryTimings;
+  /** The restore container's log (Job pod or `bootstrap-instance` init container), captured while it existed. */
+  restoreLog: RestoreLog;
   /** One read-only session per database on the restored primary, same order as `baselines`. */
   restoredSessions: Session[];
 }

@@ -5,6 +5,7 @@
 import { getOctokit } from '@actions/github';
 import { getCluster } from '../cnpg/api.js';
 import { Label, type Cluster } from '../cnpg/types.js';
+import { bootstrapSource } from '../cnpg/bootstrap.js';
 import type { Core } from '../core.js';
 import { describeError } from '../errors.js';
 import { InputError } from '../inputs.js';
@@ -169,10 +170,12 @@ async function measureHealth(clients: KubeClients, cluster: Cluster): Promise<Ga
   // Instance pods only: job pods (initdb, join, recovery) carry cnpg.io/jobRole.
   const instances = pods.items.filter((p) => !p.metadata?.labels?.[Label.jobRole]);
   const ready = (p: (typeof instances)[number]) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  const failures = pods.items.map((p) => bootstrapSource(p, cluster.metadata.name)?.failure).filter((f): f is string => !!f);
   return healthGate(
     cluster,
     instances.filter(ready).map((p) => p.metadata!.name!),
     instances.filter((p) => !ready(p)).map((p) => p.metadata!.name!),
+    failures,
   );
 }
 

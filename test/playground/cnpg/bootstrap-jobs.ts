@@ -5,6 +5,7 @@
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR, L, controllerRef } from './context.js';
+import { appLabels, inherited } from './cluster-labels.js';
 
 export type JobRole = 'initdb' | 'full-recovery' | 'join';
 const COMMAND: Record<JobRole, string> = { initdb: 'init', 'full-recovery': 'restore', join: 'join' };
@@ -27,12 +28,13 @@ export function ensureJob(ctx: Ctx, cluster: KubeObject, instanceName: string, r
   const name = jobName(instanceName, role);
   const existing = ctx.store.get(GVR.job, ns, name);
   if (existing) return existing;
-  const labels = { [L.instanceName]: instanceName, [L.cluster]: cluster.metadata.name, [L.jobRole]: role };
+  const labels = { [L.instanceName]: instanceName, [L.cluster]: cluster.metadata.name, [L.jobRole]: role, ...appLabels(ctx, cluster) };
+  const meta = inherited(ctx, cluster);
   const backoffLimit = ctx.settings.jobBackoffLimit; // a playground knob; CNPG leaves the default (6)
   return ctx.store.create(GVR.job, {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: ns, labels, ownerReferences: [controllerRef(cluster)] },
+    metadata: { name, namespace: ns, labels: { ...labels, ...meta.labels }, annotations: meta.annotations, ownerReferences: [controllerRef(cluster)] },
     spec: {
       ...(backoffLimit === undefined ? {} : { backoffLimit }),
       template: {
@@ -40,7 +42,7 @@ export function ensureJob(ctx: Ctx, cluster: KubeObject, instanceName: string, r
         spec: {
           hostname: name,
           restartPolicy: 'Never',
-          containers: [{ name: role, image: cluster.status?.image ?? cluster.spec?.imageName, command: ['/controller/manager', 'instance', COMMAND[role]] }],
+          containers: [{ name: role, image: cluster.status?.image ?? cluster.spec?.imageName, command: bootstrapCommand(role) }],
           volumes: [{ name: 'pgdata', persistentVolumeClaim: { claimName: instanceName } }],
         },
       },
@@ -48,9 +50,16 @@ export function ensureJob(ctx: Ctx, cluster: KubeObject, instanceName: string, r
   });
 }
 
-/** The job role a pod's `/controller/manager instance <command>` runs, if it is one. */
-export function commandRole(pod: KubeObject): JobRole | undefined {
-  const cmd: string[] = pod.spec?.containers?.[0]?.command ?? [];
+/** The manager command line that bootstraps an instance in `role` (Job container or init container). */
+export const bootstrapCommand = (role: JobRole) => ['/controller/manager', 'instance', COMMAND[role]];
+
+/** The bootstrap role a `/controller/manager instance <command>` command line runs, if it is one. */
+export function roleOfCommand(cmd: string[] = []): JobRole | undefined {
   if (cmd[0] !== '/controller/manager' || cmd[1] !== 'instance') return undefined;
   return (Object.keys(COMMAND) as JobRole[]).find((r) => COMMAND[r] === cmd[2]);
+}
+
+/** The job role a pod's `/controller/manager instance <command>` runs, if it is one. */
+export function commandRole(pod: KubeObject): JobRole | undefined {
+  return roleOfCommand(pod.spec?.containers?.[0]?.command);
 }

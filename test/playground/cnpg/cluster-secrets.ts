@@ -2,7 +2,11 @@
 // plus stub -ca / -server / -replication (TLS is not modelled: pg_hba trusts loopback replication).
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
-import { GVR, L, b64, ownerRef, randomPassword, secretValue, upsert } from './context.js';
+import { GVR, b64, ownerRef, randomPassword, secretValue, upsert, versionAtLeast } from './context.js';
+import { hasAppLabels, inherited } from './cluster-labels.js';
+
+/** From 1.28.0 user secrets carry app.kubernetes.io/managed-by (pkg/specs/secrets.go). */
+const managedBy = (ctx: Ctx): Record<string, string> => (hasAppLabels(ctx) ? { 'app.kubernetes.io/managed-by': 'cloudnative-pg' } : {});
 
 export interface Credentials {
   username: string;
@@ -10,7 +14,8 @@ export interface Credentials {
   dbname: string;
 }
 
-function connectionData(cluster: KubeObject, c: Credentials): Record<string, string> {
+function connectionData(ctx: Ctx, cluster: KubeObject, c: Credentials): Record<string, string> {
+  const fqdn = versionAtLeast(ctx.settings.version, '1.27.0');
   const ns = cluster.metadata.namespace!;
   const host = `${cluster.metadata.name}-rw`;
   const u = encodeURIComponent(c.username);
@@ -25,12 +30,18 @@ function connectionData(cluster: KubeObject, c: Credentials): Record<string, str
     pgpass: `${host}:5432:${c.dbname}:${c.username}:${c.password}\n`,
     uri: `postgresql://${u}:${p}@${host}.${ns}:5432/${c.dbname}`,
     'jdbc-uri': `jdbc:postgresql://${host}.${ns}:5432/${c.dbname}?password=${p}&user=${u}`,
-    'fqdn-uri': `postgresql://${u}:${p}@${host}.${ns}.svc.cluster.local:5432/${c.dbname}`,
-    'fqdn-jdbc-uri': `jdbc:postgresql://${host}.${ns}.svc.cluster.local:5432/${c.dbname}?password=${p}&user=${u}`,
+    // pkg/specs/secrets.go: the fqdn-* keys exist from 1.27.0
+    ...(fqdn
+      ? {
+          'fqdn-uri': `postgresql://${u}:${p}@${host}.${ns}.svc.cluster.local:5432/${c.dbname}`,
+          'fqdn-jdbc-uri': `jdbc:postgresql://${host}.${ns}.svc.cluster.local:5432/${c.dbname}?password=${p}&user=${u}`,
+        }
+      : {}),
   };
 }
 
-function secretObject(cluster: KubeObject, name: string, type: string, data: Record<string, string>, labels: Record<string, string>): KubeObject {
+function secretObject(ctx: Ctx, cluster: KubeObject, name: string, type: string, data: Record<string, string>, labels: Record<string, string>): KubeObject {
+  const meta = inherited(ctx, cluster);
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -38,7 +49,8 @@ function secretObject(cluster: KubeObject, name: string, type: string, data: Rec
     metadata: {
       name,
       namespace: cluster.metadata.namespace,
-      labels: { [L.cluster]: cluster.metadata.name, ...labels },
+      labels: { ...meta.labels, ...labels },
+      annotations: meta.annotations,
       ownerReferences: [ownerRef(cluster)],
     },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
@@ -67,14 +79,14 @@ export function ensureSecrets(ctx: Ctx, cluster: KubeObject): { app?: Credential
     const existing = ctx.store.get(GVR.secret, ns, `${name}-app`);
     const password = secretValue(existing, 'password') ?? randomPassword();
     app = { username: owner, password, dbname: database };
-    upsert(ctx.store, GVR.secret, secretObject(cluster, `${name}-app`, 'kubernetes.io/basic-auth', connectionData(cluster, app), { 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true' }));
+    upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, `${name}-app`, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, app), { 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true', ...managedBy(ctx) }));
   }
 
   let superuser: Credentials | undefined;
   if (cluster.spec?.enableSuperuserAccess) {
     const existing = ctx.store.get(GVR.secret, ns, `${name}-superuser`);
     superuser = { username: 'postgres', password: secretValue(existing, 'password') ?? randomPassword(), dbname: '*' };
-    upsert(ctx.store, GVR.secret, secretObject(cluster, `${name}-superuser`, 'kubernetes.io/basic-auth', connectionData(cluster, superuser), { 'cnpg.io/userType': 'superuser', 'cnpg.io/reload': 'true' }));
+    upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, `${name}-superuser`, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, superuser), { 'cnpg.io/userType': 'superuser', 'cnpg.io/reload': 'true', ...managedBy(ctx) }));
   } else {
     const existing = ctx.store.get(GVR.secret, ns, `${name}-superuser`);
     // CNPG deletes the superuser secret it made when access is disabled again.
@@ -82,7 +94,7 @@ export function ensureSecrets(ctx: Ctx, cluster: KubeObject): { app?: Credential
   }
 
   const stub = (suffix: string, type: string, keys: string[]) =>
-    upsert(ctx.store, GVR.secret, secretObject(cluster, `${name}-${suffix}`, type, Object.fromEntries(keys.map((k) => [k, `playground ${suffix} ${k}`])), { 'cnpg.io/reload': 'true' }));
+    upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, `${name}-${suffix}`, type, Object.fromEntries(keys.map((k) => [k, `playground ${suffix} ${k}`])), { 'cnpg.io/reload': 'true' }));
   stub('ca', 'Opaque', ['ca.crt', 'ca.key']);
   stub('server', 'kubernetes.io/tls', ['tls.crt', 'tls.key']);
   stub('replication', 'kubernetes.io/tls', ['tls.crt', 'tls.key']);

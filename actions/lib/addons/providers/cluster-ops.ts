@@ -7,6 +7,7 @@ import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types
 import type { KubeClients } from '../../kube/client.js';
 import { ignoreNotFound, sleep, statusOf, withRetry } from '../../kube/retry.js';
 import { watchUntil } from '../../kube/watch.js';
+import { firstBootstrapFailure } from '../../cnpg/bootstrap-watch.js';
 import type { BackendContext } from './backend.js';
 
 export async function createIfAbsent(clients: KubeClients, namespace: string, plural: string, body: { metadata: { name: string } }): Promise<'created' | 'exists'> {
@@ -30,10 +31,30 @@ export async function mergePatchCluster(clients: KubeClients, namespace: string,
   );
 }
 
-/** Waits until the cluster is healthy (cnpg.md predicate); fails early on a terminal phase. */
+/**
+ * Waits until the cluster is healthy (cnpg.md predicate); fails early on a terminal phase or at
+ * the first failed bootstrap attempt (a Job pod or the `bootstrap-instance` init container): on
+ * operators before 1.28.4 / 1.29.2 / 1.30.0 and with in-pod bootstrap the phase never says so.
+ */
 export async function waitHealthy(ctx: BackendContext, namespace: string, name: string): Promise<Cluster> {
+  const stop = new AbortController();
+  // Its deadline or abort is the cluster watch's to report: a rejection here never settles the race.
+  const failed = firstBootstrapFailure(ctx.clients, namespace, name, { deadline: ctx.deadline, signal: stop.signal }).then(
+    (f): { cluster?: Cluster; failure?: string } => ({ failure: `Cluster ${namespace}/${name} failed to bootstrap: ${f.message}` }),
+    () => new Promise<never>(() => {}),
+  );
+  try {
+    const seen = await Promise.race([healthyOrTerminal(ctx, namespace, name, stop.signal), failed]);
+    if (seen.failure) throw new Error(seen.failure);
+    return seen.cluster!;
+  } finally {
+    stop.abort(new Error('wait finished'));
+  }
+}
+
+function healthyOrTerminal(ctx: BackendContext, namespace: string, name: string, signal: AbortSignal): Promise<{ cluster?: Cluster; failure?: string }> {
   // watchUntil re-lists on errors thrown by the observer, so a failure is returned, then thrown.
-  const seen = await watchUntil<{ cluster?: Cluster; failure?: string }>(
+  return watchUntil<{ cluster?: Cluster; failure?: string }>(
     ctx.clients.kc,
     { path: clustersPath(namespace), fieldSelector: `metadata.name=${name}` },
     `CNPG Cluster ${namespace}/${name} to become healthy`,
@@ -47,14 +68,16 @@ export async function waitHealthy(ctx: BackendContext, namespace: string, name: 
     },
     {
       deadline: ctx.deadline,
+      signal,
       list: async () => {
         const c = await getCluster(ctx.clients, namespace, name);
         return { items: c ? [c] : [], resourceVersion: c?.metadata.resourceVersion };
       },
     },
-  );
-  if (seen.failure) throw new Error(seen.failure);
-  return seen.cluster!;
+  ).catch((err) => {
+    if (signal.aborted) return {};
+    throw err;
+  });
 }
 
 export async function deleteCustom(clients: KubeClients, namespace: string, plural: string, name: string): Promise<void> {
