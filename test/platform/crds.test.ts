@@ -8,7 +8,7 @@ import { applyRawCrd, crdsNeededFirst, withHelmOwnership } from '../../actions/l
 import { makeClients } from '../../actions/lib/kube/client.js';
 import { parseManifest, type KubeObjectLike } from '../../actions/lib/platform/render.js';
 import { clusterCrd } from '../fixtures/charts/upstream/cnpg-crds.js';
-import { describeApiError } from '../../actions/lib/kube/retry.js';
+import { describeError as describeApiError } from '../../actions/lib/errors.js';
 import { startTestServer, type TestServer } from '../playground/apiserver/testing.js';
 import { keywordCounts, schemaDifferences } from './crd-compare.js';
 
