@@ -26,7 +26,7 @@ export interface Moment {
   why?: string;
 }
 
-export const OPENING = `SELECT pg_export_snapshot() AS id, pg_current_wal_insert_lsn()::text AS lsn, now() AS at,
+export const OPENING = `SELECT pg_export_snapshot() AS id, pg_current_wal_insert_lsn()::text AS lsn, clock_timestamp() AS at,
   cardinality(ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot()))) AS xip`;
 
 const TRIES = 20;
