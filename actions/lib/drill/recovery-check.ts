@@ -33,30 +33,31 @@ export function checkStop(e: StopExpectation, replay: ReplayPoint): StopCheck {
   const out: StopCheck = { ok: true, unchecked: [], lines: [] };
   const fail = (l: string) => ((out.ok = false), out.lines.push(l));
   const t = e.target;
-  if (t.targetLSN) lsnCheck(out, fail, replay, t.targetLSN, t.exclusive ? { before: 0n, after: WAL_PAGE, what: 'just before' } : { before: 0n, after: BigInt(e.walSegmentBytes), what: 'just after' });
-  if (t.targetImmediate && e.backupEndLsn) lsnCheck(out, fail, replay, e.backupEndLsn, { before: 0n, after: BigInt(e.walSegmentBytes), what: 'at the base backup’s end' });
+  const seg = BigInt(e.walSegmentBytes);
+  // Exclusive: replay ends at the target, or a page header short of it; inclusive: within the
+  // record at it (an XLOG_SWITCH record runs to the segment's end); immediate: at the backup's end.
+  if (t.targetLSN) lsnCheck(out, fail, replay, t.targetLSN, t.exclusive ? { min: -WAL_PAGE, max: 0n, what: 'just before' } : { min: 0n, max: seg, what: 'just after' });
+  if (t.targetImmediate && e.backupEndLsn) lsnCheck(out, fail, replay, e.backupEndLsn, { min: -WAL_PAGE, max: seg, what: 'at the base backup’s end' });
   const limit = t.targetTime ?? (t.targetImmediate ? e.backupEndAt : e.momentAt);
-  if (limit) commitCheck(out, fail, replay, limit, !!t.targetTime);
+  // Backup end times may be whole seconds: a second of slack there, a millisecond of rounding elsewhere.
+  if (limit) commitCheck(out, fail, replay, limit, { close: !!t.targetTime, slackMs: t.targetImmediate ? 1_000 : 1 });
   return out;
 }
 
-function lsnCheck(out: StopCheck, fail: (l: string) => void, replay: ReplayPoint, target: string, w: { before: bigint; after: bigint; what: string }): void {
+function lsnCheck(out: StopCheck, fail: (l: string) => void, replay: ReplayPoint, target: string, w: { min: bigint; max: bigint; what: string }): void {
   if (!replay.lsn) return void out.unchecked.push(`where replay ended is unknown (${replay.source})`);
   const d = parseLsn(replay.lsn) - parseLsn(target);
-  const exclusive = w.what === 'just before';
-  // Exclusive: replay ends at the target or a page header short of it; inclusive / immediate: at or after it.
-  const within = exclusive ? d <= 0n && -d <= w.after : d >= 0n && d <= w.after;
+  const within = d >= w.min && d <= w.max;
   const line = `replay ended at ${replay.lsn} (${replay.source}), ${d === 0n ? 'exactly at' : `${d < 0n ? -d : d} bytes ${d < 0n ? 'before' : 'after'}`} ${target} (asked: stop ${w.what} it)`;
   if (within) out.lines.push(line);
   else fail(`recovery did not stop where asked: ${line}`);
 }
 
-function commitCheck(out: StopCheck, fail: (l: string) => void, replay: ReplayPoint, limit: string, close: boolean): void {
+function commitCheck(out: StopCheck, fail: (l: string) => void, replay: ReplayPoint, limit: string, { close, slackMs }: { close: boolean; slackMs: number }): void {
   if (!replay.lastCommitAt) return void out.unchecked.push('the restore reports no replayed commit time');
   const gap = Date.parse(limit) - Date.parse(replay.lastCommitAt);
   const line = `last replayed commit at ${replay.lastCommitAt}, ${gap >= 0 ? `${formatDuration(gap)} before` : `${formatDuration(-gap)} after`} ${limit}`;
-  // Timestamps are microseconds in PostgreSQL, milliseconds here: 1 ms of rounding.
-  if (gap < -1) fail(`recovery did not stop where asked: ${line} (it must not be after it)`);
+  if (gap < -slackMs) fail(`recovery did not stop where asked: ${line} (it must not be after it)`);
   else if (close && gap > CLOSE_MS) fail(`recovery stopped far from the target: ${line} (more than ${formatDuration(CLOSE_MS)}; was live idle then?)`);
   else out.lines.push(line);
 }
