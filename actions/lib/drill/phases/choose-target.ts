@@ -11,7 +11,7 @@ export const chooseTarget = definePhase({
   needs: ['inventory', 'liveSessions'],
   gives: ['target'],
   async run(ctx, { inventory, liveSessions }) {
-    const [{ bytes }] = await liveSessions[0].db.query<{ bytes: string }>(`SELECT current_setting('wal_segment_size')::bigint::text AS bytes`);
+    const [{ bytes }] = await liveSessions[0].db.query<{ bytes: string }>(`SELECT pg_size_bytes(current_setting('wal_segment_size'))::text AS bytes`);
     const target = { ...resolveTarget(ctx.inputs.target, windowOf(inventory, Number(bytes))), walSegmentBytes: Number(bytes) };
     ctx.log(`recovery target: ${target.describe}`);
     if (target.backup) ctx.result.backupId = target.backup.backupId;
