@@ -2,6 +2,7 @@
 // owner references as CNPG sets them, completed Jobs cleaned up, transient phases that flip back,
 // image catalogs, the labels and annotations of derived objects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { ApiError, type KubeObject } from './types.js';
 import { CLUSTER, cluster, startEnv, waitFor, waitHealthy, type TestEnv } from './cnpg/test-env.js';
 
@@ -175,10 +176,11 @@ describe('transient phases that flip back (cluster_controller.go, cluster_image.
     expect(c.status.phaseReason).toBe('catalog ImageCatalog/postgresql-standard not found');
     const catalog = { apiVersion: 'postgresql.cnpg.io/v1', kind: 'ImageCatalog', metadata: { name: 'postgresql-standard', namespace: 'default' }, spec: { images: [{ major: 15, image: 'ghcr.io/cloudnative-pg/postgresql:15.10-standard-bookworm' }] } };
     env.store.create('postgresql.cnpg.io/v1/imagecatalogs', catalog);
-    c = await waitFor('major missing', () => {
+    const missing = await waitFor('major missing', () => {
       const x = env.store.get(CLUSTER, 'default', 'from-catalog');
       return x?.status?.phaseReason === 'selected major version is not available in the catalog' ? x : undefined;
     }, 30_000);
+    expect(missing.status.phase).toBe('Cluster has incomplete or invalid image catalog');
     env.store.mutate('postgresql.cnpg.io/v1/imagecatalogs', 'default', 'postgresql-standard', (o) => {
       o.spec.images.push({ major: 16, image: 'ghcr.io/cloudnative-pg/postgresql:16.6-standard-bookworm' });
     });
@@ -199,5 +201,28 @@ describe('transient phases that flip back (cluster_controller.go, cluster_image.
     expect(c.status.phaseReason).toContain('exceeded quota: secrets-quota');
     refuse = false;
     await waitHealthy(env, 'quota-bound', 90_000);
+  });
+});
+
+describe('which secrets (api/v1/cluster_funcs.go GetSuperuserSecretName / GetApplicationSecretName)', () => {
+  it('spec.superuserSecret is used for postgres and no <cluster>-superuser is made', async () => {
+    env.store.create('v1/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/basic-auth',
+      metadata: { name: 'pg-admin-credentials', namespace: 'default' },
+      stringData: { username: 'postgres', password: 'S3cret "quoted" pässword' },
+    });
+    env.store.create(CLUSTER, cluster('own-superuser', { enableSuperuserAccess: true, superuserSecret: { name: 'pg-admin-credentials' } }));
+    const c = await waitHealthy(env, 'own-superuser', 90_000);
+    expect(get('v1/secrets', 'own-superuser-superuser')).toBeUndefined();
+    const ep = env.api.network.resolve('default', c.status.currentPrimary, 5432)!;
+    const client = new pg.Client({ host: ep.host, port: ep.port, user: 'postgres', password: 'S3cret "quoted" pässword', database: 'app' });
+    await client.connect();
+    try {
+      expect((await client.query('SELECT current_user AS u')).rows[0].u).toBe('postgres');
+    } finally {
+      await client.end();
+    }
   });
 });

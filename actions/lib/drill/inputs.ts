@@ -70,13 +70,13 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
   if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new InputError('slack-webhook-url', 'is not an http(s) URL; pass the incoming webhook URL from a secret.');
   if (token && !channel) throw new InputError('slack-channel', 'is required with slack-bot-token; name the channel (e.g. C0123456789 or #ops).');
   const apiUrl = i.optional('slack-api-url');
+  if (i.optional('count-mode')) {
+    throw new InputError('count-mode', 'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).');
+  }
   const threadTs = i.optional('slack-thread-ts');
   if (threadTs && !token) throw new InputError('slack-thread-ts', 'needs slack-bot-token (incoming webhooks cannot reply in a thread).');
   // Where the drill ran, for the message: the environment input, else the kubeconfig context.
   const environment = i.optional('environment') ?? i.optional('context');
-  if (i.optional('count-mode')) {
-    throw new InputError('count-mode', 'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).');
-  }
 
   const target = parseRecoveryTarget(i.optional('recovery-target'), i.optional('recovery-target-seed'), i.boolean('restore-point', false));
 
@@ -117,16 +117,6 @@ function positive(i: Inputs, name: string, fallback: string): number {
   return ms;
 }
 
-const BYTE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
-
-/** A size in bytes: a whole number with an optional Ki, Mi, Gi or Ti suffix (as Kubernetes writes sizes). */
-function byteSize(i: Inputs, name: string, fallback: string): number {
-  const v = i.string(name, fallback);
-  const m = /^([0-9]+)(Ki|Mi|Gi|Ti)?$/.exec(v);
-  if (!m) throw new InputError(name, `'${v}' is not a size; use e.g. 256Mi, 1Gi or a number of bytes.`);
-  return Number(m[1]) * BYTE_UNITS[m[2] ?? ''];
-}
-
 function nonNegative(i: Inputs, name: string, fallback: string): number {
   const ms = i.duration(name, fallback);
   if (ms < 0) throw new InputError(name, 'must not be negative; use e.g. 6m, or 0 to turn it off.');
@@ -137,6 +127,16 @@ function stallTimeout(i: Inputs): number {
   const ms = i.duration('stall-timeout', '10m');
   if (ms < 0) throw new InputError('stall-timeout', 'must not be negative; use e.g. 10m, or 0 to never report a stall.');
   return ms;
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+
+/** A size in bytes: a whole number with an optional Ki, Mi, Gi or Ti suffix (as Kubernetes writes sizes). */
+function byteSize(i: Inputs, name: string, fallback: string): number {
+  const v = i.string(name, fallback);
+  const m = /^([0-9]+)(Ki|Mi|Gi|Ti)?$/.exec(v);
+  if (!m) throw new InputError(name, `'${v}' is not a size; use e.g. 256Mi, 1Gi or a number of bytes.`);
+  return Number(m[1]) * BYTE_UNITS[m[2] ?? ''];
 }
 
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;

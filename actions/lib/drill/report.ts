@@ -5,6 +5,7 @@ import { STAT, type CountComparison } from '../postgres/compare-counts.js';
 import { displayName } from '../postgres/ident.js';
 import type { Verification } from '../postgres/verify.js';
 import { formatBytes, formatDuration, markdownTable } from '../report/format.js';
+import type { Inventory } from './inventory.js';
 import type { DatabaseComparison, DrillResult } from './result.js';
 import type { RecoveryWindow } from './window.js';
 
@@ -12,15 +13,28 @@ const MAX_ROWS = 200;
 const MAX_BACKUPS = 100;
 
 export function renderReport(r: DrillResult): string {
-  const out: string[] = [];
+  const sections = [
+    headline(r),
+    facts(r),
+    phaseTimings(r),
+    r.inventory ? inventory(r.inventory, r.window) : [],
+    ...r.databases.map(databaseSection),
+    ...(r.verifications ?? []).map(verificationSection),
+    toleranceText(r),
+    tail(r),
+  ];
+  return sections.flat().join('\n');
+}
+
+function headline(r: DrillResult): string[] {
   const icon = r.verdict === 'passed' ? '✅' : '❌';
-  out.push(`## ${icon} Restore drill ${r.verdict.toUpperCase()}: ${r.namespace}/${r.cluster}\n`);
-  if (r.reasons.length) {
-    out.push('**Reasons**\n');
-    for (const reason of r.reasons) out.push(`- ${reason}`);
-    out.push('');
-  }
-  const facts: [string, string][] = [
+  const out = [`## ${icon} Restore drill ${r.verdict.toUpperCase()}: ${r.namespace}/${r.cluster}\n`];
+  if (r.reasons.length) out.push('**Reasons**\n', ...r.reasons.map((reason) => `- ${reason}`), '');
+  return out;
+}
+
+function facts(r: DrillResult): string[] {
+  const rows: [string, string][] = [
     ['RTO (recovery cluster created -> healthy)', r.rtoSeconds !== undefined ? `${r.rtoSeconds} s (${formatDuration(r.rtoSeconds * 1000)})` : 'n/a'],
     ['RPO (restored data behind live at drill start)', r.rpo?.seconds !== undefined ? `${r.rpo.seconds} s` : 'n/a'],
     ['RPO in WAL', r.rpo?.bytes !== undefined ? formatBytes(r.rpo.bytes) : 'n/a'],
@@ -30,71 +44,68 @@ export function renderReport(r: DrillResult): string {
     ['Recovery cluster', r.recoveryCluster ? `${r.recoveryCluster}${r.kept ? ' (KEPT for debugging: delete it by hand)' : ''}` : 'not created'],
     ['Teardown', teardownText(r)],
   ];
-  out.push(
+  const out = [
     markdownTable(
       ['', ''],
-      facts.map(([k, v]) => [`**${k}**`, v]),
+      rows.map(([k, v]) => [`**${k}**`, v]),
     ),
-  );
+  ];
   if (r.rpo) out.push(`RPO, measured: ${r.rpo.explanation}\n`);
+  return out;
+}
 
-  if (r.phases.length || r.recoveryPhases) {
-    out.push('### Phase timings\n');
-    const rows: unknown[][] = [];
-    const rp = r.recoveryPhases;
-    for (const p of r.phases) {
-      rows.push([p.phase, formatMs(p.ms)]);
-      if (rp && p.phase.startsWith('wait for the recovery')) {
-        rows.push(['↳ recovery job running (after create)', secs(rp.jobRunningS)]);
-        rows.push(['↳ recovery job done (after create)', secs(rp.jobDoneS)]);
-        rows.push(['↳ instance ready (after create)', secs(rp.readyS)]);
-      }
+function phaseTimings(r: DrillResult): string[] {
+  if (!r.phases.length && !r.recoveryPhases) return [];
+  const rows: unknown[][] = [];
+  const rp = r.recoveryPhases;
+  for (const p of r.phases) {
+    rows.push([p.phase, formatMs(p.ms)]);
+    if (rp && p.phase.startsWith('wait for the recovery')) {
+      rows.push(['↳ recovery job running (after create)', secs(rp.jobRunningS)]);
+      rows.push(['↳ recovery job done (after create)', secs(rp.jobDoneS)]);
+      rows.push(['↳ instance ready (after create)', secs(rp.readyS)]);
     }
-    out.push(markdownTable(['Phase', 'Time'], rows));
   }
+  return ['### Phase timings\n', markdownTable(['Phase', 'Time'], rows)];
+}
 
-  const inv = r.inventory;
-  if (inv) {
-    out.push('### Backup inventory\n');
-    if (r.window) out.push(...windowText(r.window));
-    if (inv.backups.length) {
-      const label = (b: (typeof inv.backups)[number]) =>
-        b.name === inv.newest?.name ? `**${b.name}** (newest completed)` : b.method === 'volumeSnapshot' ? `${b.name} (volume snapshot: never used by a barman restore)` : b.name;
-      out.push(
-        markdownTable(
-          ['Backup', 'Phase', 'Method', 'Backup ID', 'Started', 'Stopped', 'Error'],
-          inv.backups.slice(0, MAX_BACKUPS).map((b) => [label(b), b.phase, b.method, b.backupId ?? '', b.startedAt ?? '', b.stoppedAt ?? '', b.error ?? '']),
-        ),
-      );
-      if (inv.backups.length > MAX_BACKUPS) out.push(`(${inv.backups.length - MAX_BACKUPS} older backups not shown)\n`);
-    } else out.push('No Backup objects found for this cluster.\n');
-    const a = inv.archiving;
-    const arch: string[] = [];
-    if (a.condition) arch.push(`condition ContinuousArchiving=${a.condition.status}${a.condition.reason ? ` (${a.condition.reason})` : ''}`);
-    if (a.archiver) {
-      arch.push(
-        `pg_stat_archiver: ${a.archiver.archivedCount} archived, last ${a.archiver.lastArchivedWal ?? 'none'}${a.lastArchivedAgeMs !== undefined ? ` ${formatDuration(a.lastArchivedAgeMs)} ago` : ''}; ${a.archiver.failedCount} failed${a.archiver.lastFailedWal ? `, last ${a.archiver.lastFailedWal} at ${a.archiver.lastFailedTime}` : ''}`,
-      );
-    }
+function inventory(inv: Inventory, window: RecoveryWindow | undefined): string[] {
+  const out = ['### Backup inventory\n'];
+  if (window) out.push(...windowText(window));
+  if (inv.backups.length) {
+    const label = (b: (typeof inv.backups)[number]) =>
+      b.name === inv.newest?.name ? `**${b.name}** (newest completed)` : b.method === 'volumeSnapshot' ? `${b.name} (volume snapshot: never used by a barman restore)` : b.name;
     out.push(
-      `WAL archiving: ${a.failing ? 'FAILING' : 'ok'}${arch.length ? ` — ${arch.join('; ')}` : ''}${inv.newestAgeMs !== undefined ? `. Newest completed backup is ${formatDuration(inv.newestAgeMs)} old.` : ''}\n`,
+      markdownTable(
+        ['Backup', 'Phase', 'Method', 'Backup ID', 'Started', 'Stopped', 'Error'],
+        inv.backups.slice(0, MAX_BACKUPS).map((b) => [label(b), b.phase, b.method, b.backupId ?? '', b.startedAt ?? '', b.stoppedAt ?? '', b.error ?? '']),
+      ),
+    );
+    if (inv.backups.length > MAX_BACKUPS) out.push(`(${inv.backups.length - MAX_BACKUPS} older backups not shown)\n`);
+    if (inv.skipped?.length) out.push(`Not restorable by this drill (it restores from the object store): ${inv.skipped.map((x) => `${x.name}: ${x.why}`).join('; ')}.\n`);
+  } else out.push('No Backup objects found for this cluster.\n');
+  out.push(archiving(inv));
+  return out;
+}
+
+function archiving(inv: Inventory): string {
+  const a = inv.archiving;
+  const arch: string[] = [];
+  if (a.condition) arch.push(`condition ContinuousArchiving=${a.condition.status}${a.condition.reason ? ` (${a.condition.reason})` : ''}`);
+  if (a.archiver) {
+    arch.push(
+      `pg_stat_archiver: ${a.archiver.archivedCount} archived, last ${a.archiver.lastArchivedWal ?? 'none'}${a.lastArchivedAgeMs !== undefined ? ` ${formatDuration(a.lastArchivedAgeMs)} ago` : ''}; ${a.archiver.failedCount} failed${a.archiver.lastFailedWal ? `, last ${a.archiver.lastFailedWal} at ${a.archiver.lastFailedTime}` : ''}`,
     );
   }
+  return `WAL archiving: ${a.failing ? 'FAILING' : 'ok'}${arch.length ? ` — ${arch.join('; ')}` : ''}${inv.newestAgeMs !== undefined ? `. Newest completed backup is ${formatDuration(inv.newestAgeMs)} old.` : ''}\n`;
+}
 
-  for (const db of r.databases) out.push(...databaseSection(db));
-  for (const v of r.verifications) out.push(...verificationSection(v));
-  if (r.databases.length) out.push(...toleranceText(r));
-  if (r.recoveryLog) {
-    out.push('### Recovery job log (tail)\n');
-    out.push('```\n' + r.recoveryLog.replace(/```/g, "'''") + '\n```\n');
-  }
-  if (r.notes.length) {
-    out.push('### Notes\n');
-    for (const n of r.notes) out.push(`- ${n}`);
-    out.push('');
-  }
+function tail(r: DrillResult): string[] {
+  const out: string[] = [];
+  if (r.recoveryLog) out.push('### Recovery job log (tail)\n', '```\n' + r.recoveryLog.replace(/```/g, "'''") + '\n```\n');
+  if (r.notes.length) out.push('### Notes\n', ...r.notes.map((n) => `- ${n}`), '');
   if (r.runUrl) out.push(`[Workflow run](${r.runUrl})\n`);
-  return out.join('\n');
+  return out;
 }
 
 function teardownText(r: DrillResult): string {
@@ -182,6 +193,7 @@ function verificationSection(v: Verification): string[] {
 }
 
 function toleranceText(r: DrillResult): string[] {
+  if (!r.databases.length) return [];
   if (r.target?.judging) return [`How counts are judged: ${r.target.judging}.`, ...countingLines(r)];
   const when = r.restorePoint
     ? `Live counts were taken right after the restore point '${r.restorePoint.name}'; rows written on live between the marker and the count are absorbed by that tolerance.`

@@ -75,7 +75,7 @@ export interface DrillResult {
   databases: DatabaseComparison[];
   counting?: CountingPolicy;
   /** amcheck and checksum results of the restore, per database. */
-  verifications: Verification[];
+  verifications?: Verification[];
   teardown?: TeardownResult;
   kept?: boolean;
   /** Tail of the recovery Job's pod log when the recovery failed. */

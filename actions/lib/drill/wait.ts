@@ -12,7 +12,7 @@ import type { KubeClients } from '../kube/client.js';
 import { sleep, type RetryOptions } from '../kube/retry.js';
 import { watchUntil, WaitTimeout } from '../kube/watch.js';
 import { clustersPath } from '../cnpg/api.js';
-import { clusterHealth } from '../cnpg/health.js';
+import { clusterHealth, PhaseFailureClock } from '../cnpg/health.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../cnpg/types.js';
 import { bootstrapSource, errorSummary } from '../cnpg/bootstrap.js';
 import { RestoreLog } from './restore-log.js';
@@ -94,6 +94,7 @@ type WatchCommon = { deadline: number; signal: AbortSignal; onDrop: (err: unknow
 
 function watchCluster(clients: KubeClients, namespace: string, name: string, state: { lastPhase: string }, opts: WaitOpts, common: WatchCommon): Promise<Outcome> {
   // observe must not throw (watchUntil would treat it as a dropped watch): outcomes are values.
+  const clock = new PhaseFailureClock(); // retried error phases fail only when they persist
   return watchUntil<Outcome>(
     clients.kc,
     { path: clustersPath(namespace), fieldSelector: `metadata.name=${name}` },
@@ -108,11 +109,12 @@ function watchCluster(clients: KubeClients, namespace: string, name: string, sta
       }
       const h = clusterHealth(c);
       if (h.healthy) return { ok: c };
-      if (h.terminal) return { fail: `recovery cluster ${name} reached phase '${phase}'${c.status?.phaseReason ? `: ${c.status.phaseReason}` : ''}` };
-      return undefined;
+      const failed = clock.failure(c);
+      return failed ? { fail: `recovery cluster ${name} reached ${failed}` } : undefined;
     },
     {
       ...common,
+      recheckMs: 5_000,
       list: async () => {
         const l = (await clients.custom.listNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, fieldSelector: `metadata.name=${name}` })) as { items: unknown[]; metadata?: { resourceVersion?: string } };
         return { items: l.items, resourceVersion: l.metadata?.resourceVersion };

@@ -12,7 +12,7 @@ export type ConnectMode = 'port-forward' | 'direct';
 
 export interface ClusterConnectionOptions {
   mode: ConnectMode;
-  /** Secret with username/password; default: `<cluster>-superuser` when enabled, else `<cluster>-app`. */
+  /** Secret with username/password; default: the superuser's when enabled, else the app owner's (defaultSecretName). */
   secretName?: string;
   /** Database; default: the secret's dbname, else the bootstrap database, else `app`. */
   database?: string;
@@ -25,8 +25,20 @@ export interface ClusterConnection {
   close(): Promise<void>;
 }
 
+/** GetSuperuserSecretName (api/v1/cluster_funcs.go): spec.superuserSecret.name, else `<cluster>-superuser`. */
+export function superuserSecretName(cluster: Cluster): string {
+  return cluster.spec.superuserSecret?.name || `${cluster.metadata.name}-superuser`;
+}
+
+/** GetApplicationSecretName: the bootstrap's secret (recovery, then pg_basebackup, then initdb), else `<cluster>-app`. */
+export function applicationSecretName(cluster: Cluster): string {
+  const b = cluster.spec.bootstrap;
+  return b?.recovery?.secret?.name || b?.pg_basebackup?.secret?.name || b?.initdb?.secret?.name || `${cluster.metadata.name}-app`;
+}
+
+/** The superuser's secret when superuser access is enabled (else CNPG disables it), else the app owner's. */
 export function defaultSecretName(cluster: Cluster): string {
-  return `${cluster.metadata.name}${cluster.spec.enableSuperuserAccess ? '-superuser' : '-app'}`;
+  return cluster.spec.enableSuperuserAccess ? superuserSecretName(cluster) : applicationSecretName(cluster);
 }
 
 export async function connectToPrimary(core: Pick<Core, 'setSecret'>, clients: KubeClients, cluster: Cluster, opts: ClusterConnectionOptions): Promise<ClusterConnection> {
@@ -88,7 +100,7 @@ async function connectToInstance(core: Pick<Core, 'setSecret'>, clients: KubeCli
   }
   const forward = await forwardPodPort(clients.kc, namespace, pod, 5432);
   return {
-    conn: { host: forward.host, port: forward.port, user: secret.username, password: secret.password, database },
+    conn: { host: forward.host, port: forward.port, user: secret.username, password: secret.password, database, transportFailure: forward.failure },
     pod,
     secretName,
     close: () => forward.close(),

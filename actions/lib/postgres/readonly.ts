@@ -3,7 +3,7 @@
 // so a mistake in a query can never write and never hold locks for long.
 import pg from 'pg';
 import { pgClientConfig } from './client-config.js';
-import type { ConnInfo } from './conn-info.js';
+import { withTransportReason, type ConnInfo } from './conn-info.js';
 
 export interface ReadOnlyOptions {
   statementTimeoutMs: number;
@@ -47,12 +47,7 @@ export class ReadOnlyDb {
     return this.transaction(async (q) => q<T>(sql, params));
   }
 
-  /**
-   * Several statements in one READ ONLY transaction (a consistent snapshot with REPEATABLE READ).
-   * `opening` replaces the SELECT 1 that takes the snapshot (a constant statement of this suite,
-   * never user input: e.g. reading the WAL position in the very statement that takes the
-   * snapshot); its rows are the second argument of `fn`.
-   */
+  /** Several statements in one READ ONLY transaction (a consistent snapshot with REPEATABLE READ). */
   async transaction<R>(
     fn: (q: <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>, opened?: Record<string, unknown>[]) => Promise<R>,
     isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
@@ -62,7 +57,14 @@ export class ReadOnlyDb {
     const { snapshot } = this.opts;
     if (snapshot !== undefined && !/^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i.test(snapshot)) throw new Error(`invalid snapshot id ${snapshot}`);
     const importing = snapshot ? ` SET TRANSACTION SNAPSHOT '${snapshot}';` : '';
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err) => {
+      throw withTransportReason(this.conn, err);
+    });
+    let broken: unknown;
+    // pg-pool listens for 'error' only on idle clients: a connection lost while checked out
+    // would otherwise be an uncaught exception (the query itself rejects with the error).
+    const onLost = (err: Error) => (broken ??= err);
+    client.on('error', onLost);
     try {
       // One round trip for our own statements. The opening statement takes the transaction's
       // snapshot, after which Postgres refuses SET TRANSACTION READ WRITE; the extended protocol
@@ -78,10 +80,14 @@ export class ReadOnlyDb {
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
+      // A client-side deadline or a dropped connection leaves the session unusable: discard it
+      // (a ROLLBACK would only queue behind the unanswered query).
+      if (isConnectionLost(err)) broken = err;
+      else await client.query('ROLLBACK').catch(() => {});
+      throw withTransportReason(this.conn, err);
     } finally {
-      client.release();
+      client.removeListener('error', onLost);
+      client.release(broken as Error | undefined);
     }
   }
 
@@ -97,6 +103,12 @@ export class ReadOnlyDb {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** Errors after which the session cannot be trusted with another statement. */
+function isConnectionLost(err: unknown): boolean {
+  const msg = (err as Error)?.message ?? '';
+  return /Query read timeout|Connection terminated|ECONNRESET|EPIPE|not queryable|ended|closed/i.test(msg) || !(err as { code?: string })?.code;
 }
 
 export class DeadlineExceeded extends Error {

@@ -32,10 +32,12 @@ export function initialStatus(ctx: Ctx, cluster: KubeObject, image: string): Kub
     s.instances = 0;
     s.readyInstances = 0;
   });
-  // The installed server stands in for the image's major: say so where kubectl shows it.
-  const pgNote = mapImage(cluster.spec?.imageName).message;
-  if (pgNote) ctx.store.recordEvent(cluster, 'Normal', 'PostgresMajorMapped', pgNote);
-  if (pgNote) ctx.logs.append(cluster.metadata.namespace ?? 'default', `${name}-1`, 'postgres', `operator: ${pgNote}\n`);
+  if (!status.latestGeneratedNode) {
+    // The installed server stands in for the image's major: say so where kubectl shows it.
+    const pgNote = mapImage(image).message;
+    if (pgNote) ctx.store.recordEvent(cluster, 'Normal', 'PostgresMajorMapped', pgNote);
+    if (pgNote) ctx.logs.append(cluster.metadata.namespace ?? 'default', `${name}-1`, 'postgres', `operator: ${pgNote}\n`);
+  }
   return next ?? cluster;
 }
 

@@ -64,35 +64,55 @@ export function bootstrapDb(cluster: KubeObject): { database: string; owner: str
   return { database, owner: section.owner ?? database };
 }
 
-/** Ensures the operator-made secrets; returns the application credentials. */
-export function ensureSecrets(ctx: Ctx, cluster: KubeObject): { app?: Credentials; superuser?: Credentials } {
-  const ns = cluster.metadata.namespace!;
-  const name = cluster.metadata.name;
+/** GetApplicationSecretName (api/v1/cluster_funcs.go): recovery, pg_basebackup, initdb `secret`, else `<cluster>-app`. */
+export function appSecretName(cluster: KubeObject): { name: string; userProvided: boolean } {
+  const b = cluster.spec?.bootstrap ?? {};
+  const given: string | undefined = b.recovery?.secret?.name || b.pg_basebackup?.secret?.name || b.initdb?.secret?.name;
+  return given ? { name: given, userProvided: true } : { name: `${cluster.metadata.name}-app`, userProvided: false };
+}
+
+/** GetSuperuserSecretName: spec.superuserSecret.name, else `<cluster>-superuser`. */
+export function superuserSecretName(cluster: KubeObject): { name: string; userProvided: boolean } {
+  const given: string | undefined = cluster.spec?.superuserSecret?.name;
+  return given ? { name: given, userProvided: true } : { name: `${cluster.metadata.name}-superuser`, userProvided: false };
+}
+
+const owns = (cluster: KubeObject, o: KubeObject | undefined) => !!o?.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid);
+
+function ensureAppSecret(ctx: Ctx, cluster: KubeObject): Credentials | undefined {
   const { database, owner } = bootstrapDb(cluster);
-  let app: Credentials | undefined;
+  const { name, userProvided } = appSecretName(cluster);
+  const existing = ctx.store.get(GVR.secret, cluster.metadata.namespace, name);
+  if (userProvided) return existing ? { username: secretValue(existing, 'username') ?? owner, password: secretValue(existing, 'password') ?? '', dbname: database } : undefined;
+  const app = { username: owner, password: secretValue(existing, 'password') ?? randomPassword(), dbname: database };
+  upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, app), { 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true', ...managedBy(ctx) }));
+  return app;
+}
 
-  const userSecret = cluster.spec?.bootstrap?.initdb?.secret?.name;
-  if (userSecret) {
-    const s = ctx.store.get(GVR.secret, ns, userSecret);
-    if (s) app = { username: secretValue(s, 'username') ?? owner, password: secretValue(s, 'password') ?? '', dbname: database };
-  } else {
-    const existing = ctx.store.get(GVR.secret, ns, `${name}-app`);
-    const password = secretValue(existing, 'password') ?? randomPassword();
-    app = { username: owner, password, dbname: database };
-    upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, `${name}-app`, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, app), { 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true', ...managedBy(ctx) }));
+/**
+ * reconcileSuperuserSecret (internal/controller/cluster_create.go): with enableSuperuserAccess and
+ * no spec.superuserSecret, CNPG makes `<cluster>-superuser`; a user's secret is only read; with
+ * access disabled the secret of that name goes if the Cluster owns it.
+ */
+function ensureSuperuserSecret(ctx: Ctx, cluster: KubeObject): Credentials | undefined {
+  const ns = cluster.metadata.namespace;
+  const { name, userProvided } = superuserSecretName(cluster);
+  const existing = ctx.store.get(GVR.secret, ns, name);
+  if (!cluster.spec?.enableSuperuserAccess) {
+    if (owns(cluster, existing)) ctx.store.delete(GVR.secret, ns, name);
+    return undefined;
   }
+  const superuser = { username: 'postgres', password: secretValue(existing, 'password') ?? randomPassword(), dbname: '*' };
+  if (userProvided) return existing ? superuser : undefined;
+  upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, superuser), { 'cnpg.io/userType': 'superuser', 'cnpg.io/reload': 'true', ...managedBy(ctx) }));
+  return superuser;
+}
 
-  let superuser: Credentials | undefined;
-  if (cluster.spec?.enableSuperuserAccess) {
-    const existing = ctx.store.get(GVR.secret, ns, `${name}-superuser`);
-    superuser = { username: 'postgres', password: secretValue(existing, 'password') ?? randomPassword(), dbname: '*' };
-    upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, `${name}-superuser`, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, superuser), { 'cnpg.io/userType': 'superuser', 'cnpg.io/reload': 'true', ...managedBy(ctx) }));
-  } else {
-    const existing = ctx.store.get(GVR.secret, ns, `${name}-superuser`);
-    // CNPG deletes the superuser secret it made when access is disabled again.
-    if (existing?.metadata.ownerReferences?.some((o) => o.uid === cluster.metadata.uid)) ctx.store.delete(GVR.secret, ns, `${name}-superuser`);
-  }
-
+/** Ensures the operator-made secrets; returns the application and superuser credentials. */
+export function ensureSecrets(ctx: Ctx, cluster: KubeObject): { app?: Credentials; superuser?: Credentials } {
+  const name = cluster.metadata.name;
+  const app = ensureAppSecret(ctx, cluster);
+  const superuser = ensureSuperuserSecret(ctx, cluster);
   const stub = (suffix: string, type: string, keys: string[]) =>
     upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, `${name}-${suffix}`, type, Object.fromEntries(keys.map((k) => [k, `playground ${suffix} ${k}`])), { 'cnpg.io/reload': 'true' }));
   stub('ca', 'Opaque', ['ca.crt', 'ca.key']);

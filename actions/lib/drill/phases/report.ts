@@ -1,7 +1,7 @@
 // Final: the report (report.ts) in the log and the job summary.
+import { writeSummary } from '../../report/outcome.js';
 import { definePhase } from '../pipeline.js';
 import { renderReport } from '../report.js';
-import { describeError } from '../../errors.js';
 
 export const report = definePhase({
   name: 'report',
@@ -10,10 +10,6 @@ export const report = definePhase({
   async run({ core, result }) {
     const text = renderReport(result);
     core.info('\n' + text);
-    try {
-      await core.summary.addRaw(text, true).write();
-    } catch (err) {
-      core.warning(`could not write the job summary: ${describeError(err)}`);
-    }
+    await writeSummary(core, text);
   },
 });
