@@ -42,6 +42,7 @@ describe('the drill pipeline', () => {
       "compare needs 'recoveryName', which no earlier phase gives",
       "compare needs 'baselines', which no earlier phase gives",
       "compare needs 'timings', which no earlier phase gives",
+      "compare needs 'pin', which no earlier phase gives",
       'final phase x must read ctx.facts, not declare needs',
     ]);
   });

@@ -112,6 +112,7 @@ function failedDrill(): DrillResult {
     rpo: { seconds: 95, bytes: 3 * 1024 * 1024, explanation: '' },
     tolerance: { tolerance: 0.1, floor: 10 },
     databases: [],
+    verifications: [],
     notes: [],
     runUrl: 'https://github.com/acme/platform/actions/runs/4242',
     startedAt: '2026-11-30T06:00:00Z',

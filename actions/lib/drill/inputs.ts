@@ -7,6 +7,7 @@ import type { Resources } from '../cnpg/types.js';
 import type { ConnectMode } from '../postgres/cluster-connection.js';
 import type { VerifyMode } from '../postgres/verify.js';
 import type { LiveCounts } from './compare.js';
+import { parseRecoveryTarget, type TargetInput } from './targets.js';
 
 export type SlackOn = 'failure' | 'always' | 'never';
 
@@ -26,6 +27,12 @@ export interface DrillInputs {
   floor: number;
   maxBackupAgeMs: number;
   restorePoint: boolean;
+  /** `recovery-target` (targets.ts). */
+  target: TargetInput;
+  /** How long to wait for live's counting-snapshot WAL position to be archived (0 = never pin). */
+  sameMomentWaitMs: number;
+  /** Judge row counts against live (default: only for latest and restore-point). */
+  judgeCounts: boolean;
   storageClass?: string;
   recoveryResources?: Resources;
   timeoutMs: number;
@@ -71,6 +78,8 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
   // Where the drill ran, for the message: the environment input, else the kubeconfig context.
   const environment = i.optional('environment') ?? i.optional('context');
 
+  const target = parseRecoveryTarget(i.optional('recovery-target'), i.optional('recovery-target-seed'), i.boolean('restore-point', false));
+
   return {
     cluster,
     namespace,
@@ -85,7 +94,10 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     tolerance: i.number('row-count-tolerance', 0.1, { min: 0, max: 1 }),
     floor: i.number('row-count-floor', 10, { min: 0, integer: true }),
     maxBackupAgeMs: positive(i, 'max-backup-age', '8d'),
-    restorePoint: i.boolean('restore-point', false),
+    restorePoint: target.kind === 'restore-point',
+    target,
+    sameMomentWaitMs: nonNegative(i, 'same-moment-wait', '6m'),
+    judgeCounts: i.boolean('judge-counts', target.kind === 'latest' || target.kind === 'restore-point'),
     storageClass,
     recoveryResources: parseResources(i.optional('recovery-resources')),
     timeoutMs: positive(i, 'timeout', '30m'),
@@ -102,6 +114,12 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
 function positive(i: Inputs, name: string, fallback: string): number {
   const ms = i.duration(name, fallback);
   if (ms <= 0) throw new InputError(name, 'must be longer than zero; use e.g. 90s, 30m, 2h or 7d.');
+  return ms;
+}
+
+function nonNegative(i: Inputs, name: string, fallback: string): number {
+  const ms = i.duration(name, fallback);
+  if (ms < 0) throw new InputError(name, 'must not be negative; use e.g. 6m, or 0 to turn it off.');
   return ms;
 }
 

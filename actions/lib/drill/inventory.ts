@@ -19,6 +19,8 @@ export interface BackupRow {
   backupId?: string;
   startedAt?: string;
   stoppedAt?: string;
+  /** Where the base backup's WAL ends (recovery targets choose a backup by it). */
+  endLSN?: string;
   error?: string;
 }
 
@@ -59,6 +61,7 @@ export function backupRow(b: Backup): BackupRow {
     backupId: b.status?.backupId,
     startedAt: b.status?.startedAt,
     stoppedAt: b.status?.stoppedAt,
+    endLSN: b.status?.endLSN,
     error: b.status?.error,
   };
 }

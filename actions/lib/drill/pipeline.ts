@@ -48,6 +48,9 @@ import type { LiveMark } from './rpo.js';
 import type { Session } from './sessions.js';
 import type { RecoveryTimings } from './wait.js';
 import type { RestoreLog } from './restore-log.js';
+import type { ResolvedTarget } from './targets.js';
+import type { Moment } from './same-moment.js';
+import type { Pin } from './phases/same-moment.js';
 
 /** What phases hand each other. */
 export interface Facts {
@@ -74,6 +77,12 @@ export interface Facts {
   restoreLog: RestoreLog;
   /** One read-only session per database on the restored primary, same order as `baselines`. */
   restoredSessions: Session[];
+  /** `recovery-target` resolved against the recovery window (targets.ts). */
+  target: ResolvedTarget;
+  /** Live's counting snapshot and its WAL position, when live was counted at one moment. */
+  moment: Moment | undefined;
+  /** Where the recovery stops and how counts are judged (phases/same-moment.ts). */
+  pin: Pin;
 }
 export type FactName = keyof Facts;
 

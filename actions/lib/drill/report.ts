@@ -40,7 +40,7 @@ function facts(r: DrillResult): string[] {
     ['RPO in WAL', r.rpo?.bytes !== undefined ? formatBytes(r.rpo.bytes) : 'n/a'],
     ['Backup mode', r.mode ?? 'n/a'],
     ['Backup restored', r.backupId ?? 'n/a'],
-    ['Recovery target', r.restorePoint ? `restore point '${r.restorePoint.name}' at ${r.restorePoint.lsn}` : 'end of the archived WAL'],
+    ['Recovery target', targetText(r)],
     ['Recovery cluster', r.recoveryCluster ? `${r.recoveryCluster}${r.kept ? ' (KEPT for debugging: delete it by hand)' : ''}` : 'not created'],
     ['Teardown', teardownText(r)],
   ];
@@ -194,10 +194,25 @@ function verificationSection(v: Verification): string[] {
 
 function toleranceText(r: DrillResult): string[] {
   if (!r.databases.length) return [];
+  if (r.target?.judging) return [`How counts are judged: ${r.target.judging}.`, ...countingLines(r)];
   const when = r.restorePoint
     ? `Live counts were taken right after the restore point '${r.restorePoint.name}'; rows written on live between the marker and the count are absorbed by that tolerance.`
     : 'Live counts were taken at the drill start and the restore replays to the end of the archive, so rows written on live after the last archived WAL are expected to be missing; the tolerance absorbs ongoing writes, a larger gap fails.';
-  const lines = [`How counts are judged: a table passes when |restored − live| <= max(${r.tolerance.tolerance} × live, ${r.tolerance.floor}). ${when}`];
+  return [`How counts are judged: a table passes when |restored − live| <= max(${r.tolerance.tolerance} × live, ${r.tolerance.floor}). ${when}`, ...countingLines(r)];
+}
+
+/** The recovery target row: what was asked, where recovery stopped, and the stop check. */
+function targetText(r: DrillResult): string {
+  const t = r.target;
+  const rp = r.restorePoint ? `restore point '${r.restorePoint.name}' at ${r.restorePoint.lsn}` : undefined;
+  if (!t) return rp ?? 'end of the archived WAL';
+  const where = t.lsn ? `; stopped just before live's counting snapshot at ${t.lsn}${rp ? ` (${rp} forced the WAL switch)` : ''}` : rp ? `; ${rp}` : t.kind === 'latest' ? '; end of the archived WAL' : '';
+  const stop = t.stop ? `; ${t.stop.ok ? 'stopped where asked' : 'did NOT stop where asked'}: ${t.stop.lines.join('; ')}` : '';
+  return `${t.describe}${where}${stop}${t.judged ? '' : '; row counts reported, not judged (judge-counts: true to judge them)'}`;
+}
+
+function countingLines(r: DrillResult): string[] {
+  const lines: string[] = [];
   lines.push('- The restore is always read in full (count(*) of every table): its statistics came with the backup and say nothing about its data files.');
   const live = r.databases.map((d) => d.liveCounted);
   if (live.some((l) => l.exact))

@@ -37,6 +37,22 @@ export interface PhaseTiming {
   ms: number;
 }
 
+/** Which point the drill restored and how its counts were judged (targets.ts, same-moment.ts). */
+export interface TargetReport {
+  kind: string;
+  describe: string;
+  /** random: the seed to replay it. */
+  seed?: number;
+  /** Row counts judged against live (else reported only). */
+  judged: boolean;
+  /** How counts were judged and why (exact at the pinned moment, or the tolerance and the fallback's reason). */
+  judging?: string;
+  /** The LSN the recovery stopped at, when pinned. */
+  lsn?: string;
+  /** Where recovery stopped, checked against the target. */
+  stop?: { ok: boolean; lines: string[] };
+}
+
 export interface DrillResult {
   verdict: 'passed' | 'failed';
   reasons: string[];
@@ -54,6 +70,7 @@ export interface DrillResult {
   recoveryPhases?: { jobRunningS?: number; jobDoneS?: number; readyS?: number };
   rpo?: Rpo;
   restorePoint?: RestorePoint;
+  target?: TargetReport;
   tolerance: { tolerance: number; floor: number };
   databases: DatabaseComparison[];
   counting?: CountingPolicy;

@@ -15,6 +15,8 @@ export interface ReadOnlyOptions {
   settings?: Record<string, string | number>;
   /** Epoch ms: no statement starts after it, and none runs past it (its timeout shrinks to fit). */
   deadline?: number;
+  /** An exported snapshot (pg_export_snapshot) every transaction reads in (REPEATABLE READ). */
+  snapshot?: string;
 }
 
 export class ReadOnlyDb {
@@ -47,10 +49,14 @@ export class ReadOnlyDb {
 
   /** Several statements in one READ ONLY transaction (a consistent snapshot with REPEATABLE READ). */
   async transaction<R>(
-    fn: (q: <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>) => Promise<R>,
+    fn: (q: <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>, opened?: Record<string, unknown>[]) => Promise<R>,
     isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
+    opening = 'SELECT 1',
   ): Promise<R> {
     const timeoutMs = this.timeoutMs();
+    const { snapshot } = this.opts;
+    if (snapshot !== undefined && !/^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i.test(snapshot)) throw new Error(`invalid snapshot id ${snapshot}`);
+    const importing = snapshot ? ` SET TRANSACTION SNAPSHOT '${snapshot}';` : '';
     const client = await this.pool.connect().catch((err) => {
       throw withTransportReason(this.conn, err);
     });
@@ -60,15 +66,17 @@ export class ReadOnlyDb {
     const onLost = (err: Error) => (broken ??= err);
     client.on('error', onLost);
     try {
-      // One round trip for our own three statements. SELECT 1 takes the transaction's snapshot,
-      // after which Postgres refuses SET TRANSACTION READ WRITE; the extended protocol below runs
-      // exactly one statement per call, so no caller's SQL can smuggle in a second statement.
-      await client.query(`BEGIN TRANSACTION ISOLATION LEVEL ${isolation} READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}; SELECT 1`);
+      // One round trip for our own statements. The opening statement takes the transaction's
+      // snapshot, after which Postgres refuses SET TRANSACTION READ WRITE; the extended protocol
+      // below runs exactly one statement per call, so no caller's SQL can smuggle in a second one.
+      const level = snapshot ? 'REPEATABLE READ' : isolation;
+      const res = (await client.query(`BEGIN TRANSACTION ISOLATION LEVEL ${level} READ ONLY;${importing} SET LOCAL statement_timeout = ${timeoutMs}; ${opening}`)) as unknown as pg.QueryResult[];
+      const opened = (Array.isArray(res) ? res.at(-1)?.rows : (res as pg.QueryResult).rows) ?? [];
       const result = await fn(async (sql, params = []) => {
         // queryMode is honoured by pg 8.x but missing from @types/pg.
         const config = { text: sql, values: params, queryMode: 'extended' } as pg.QueryConfig;
         return (await client.query(config)).rows;
-      });
+      }, opened);
       await client.query('COMMIT');
       return result;
     } catch (err) {

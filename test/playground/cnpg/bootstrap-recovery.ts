@@ -25,12 +25,14 @@ export function chooseBackup(backups: BarmanBackupInfo[], target: any): BarmanBa
   const done = backups.filter((b) => b.status === 'DONE').sort((a, b) => barmanTime(a.end_time) - barmanTime(b.end_time));
   if (target?.backupID) return done.find((b) => b.backup_id === target.backupID);
   let candidates = done;
+  // As barman-cloud's catalog (CONFORMANCE.md 11, Recovery targets): a time target takes the newest
+  // backup that ended at or before it, an LSN target the newest whose end LSN is below it.
   if (target?.targetTime) {
     const t = Date.parse(normalizeTargetTime(target.targetTime));
-    candidates = done.filter((b) => barmanTime(b.end_time) < t);
+    candidates = done.filter((b) => barmanTime(b.end_time) <= t);
   } else if (target?.targetLSN) {
     const t = lsnValue(target.targetLSN)!;
-    candidates = done.filter((b) => (lsnValue(b.end_xlog) ?? 0n) <= t);
+    candidates = done.filter((b) => (lsnValue(b.end_xlog) ?? 0n) < t);
   }
   return candidates[candidates.length - 1];
 }

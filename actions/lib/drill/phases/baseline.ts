@@ -1,10 +1,13 @@
 // Live's schema and row counts per database (compare.ts), counted as live-counts says (on the
-// primary's sessions, or on a replica's for live-counts: replica); then the live sessions are
-// closed: the drill holds no connection to production while it waits for the recovery.
+// primary's sessions, or on a replica's for live-counts: replica). For latest / restore-point,
+// the primary is counted at one moment whose WAL position the restore then stops at
+// (same-moment.ts); the same-moment phase closes the live sessions after it.
 import type { CountSettings } from '../compare.js';
 import { takeBaseline, type Baseline } from '../compare.js';
 import { definePhase, type DrillContext } from '../pipeline.js';
-import { closeSession, openLiveReplicaSession } from '../sessions.js';
+import { closeSession, openLiveReplicaSession, APPLICATION_NAME, type Session } from '../sessions.js';
+import { countAtOneMoment, type Moment } from '../same-moment.js';
+import { describeError } from '../../errors.js';
 
 /** How rows are counted and compared, from the inputs (baseline and compare use the same). */
 export function countSettings({ inputs, signal, log }: DrillContext): CountSettings {
@@ -14,11 +17,15 @@ export function countSettings({ inputs, signal, log }: DrillContext): CountSetti
 export const baseline = definePhase({
   name: 'baseline',
   title: 'baseline from live (schema + row counts)',
-  needs: ['live', 'liveSessions'],
-  gives: ['baselines'],
-  async run(ctx, { live, liveSessions }) {
+  needs: ['live', 'liveSessions', 'target'],
+  gives: ['baselines', 'moment'],
+  async run(ctx, { live, liveSessions, target }) {
     const { inputs } = ctx;
     ctx.result.counting = { live: inputs.liveCounts, liveExactMaxBytes: inputs.liveExactMaxBytes, verify: inputs.verify };
+    if (!target.recoveryTarget && inputs.sameMomentWaitMs > 0 && inputs.liveCounts !== 'replica') {
+      const pinned = await atOneMoment(ctx, liveSessions);
+      if (pinned) return pinned;
+    }
     const baselines: Baseline[] = [];
     for (const s of liveSessions) {
       let b: Baseline;
@@ -31,7 +38,23 @@ export const baseline = definePhase({
       ctx.log(`live ${s.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`);
       baselines.push(b);
     }
-    await Promise.all(liveSessions.map(closeSession));
-    return { baselines };
+    return { baselines, moment: undefined };
   },
 });
+
+/** Counts every database in one exported snapshot; undefined (logged) when live refuses it. */
+async function atOneMoment(ctx: DrillContext, sessions: Session[]): Promise<{ baselines: Baseline[]; moment: Moment } | undefined> {
+  const { inputs } = ctx;
+  try {
+    const opts = { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: inputs.countConcurrency, applicationName: APPLICATION_NAME, signal: ctx.signal };
+    const { results, moment } = await countAtOneMoment(sessions, opts, (db, s) => takeBaseline(db, s.database, countSettings(ctx)));
+    ctx.log(`live counted in one snapshot at WAL ${moment.lsn} (${moment.at}; ${moment.tries} snapshot(s) taken${moment.why ? `; ${moment.why}` : ''})`);
+    for (const b of results) ctx.log(`live ${b.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`);
+    return { baselines: results, moment };
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    ctx.log(`live could not be counted in one exported snapshot (${describeError(err)}); counting as before`);
+    ctx.result.notes.push(`Same moment not held: live refused an exported snapshot (${describeError(err)}).`);
+    return undefined;
+  }
+}

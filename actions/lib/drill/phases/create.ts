@@ -13,12 +13,11 @@ import { describeError } from '../../errors.js';
 export const create = definePhase({
   name: 'create',
   title: 'create the recovery cluster',
-  needs: ['spec', 'inventory', 'restorePoint', 'recoveryName'],
+  needs: ['spec', 'pin', 'recoveryName'],
   gives: ['timings'],
-  async run(ctx, { spec, inventory, restorePoint, recoveryName: name }) {
+  async run(ctx, { spec, pin, recoveryName: name }) {
     const { core, inputs, result, env } = ctx;
     const createdAt = new Date();
-    const backupID = inventory.newest?.backupId;
     const manifest = recoveryClusterManifest(spec, {
       name,
       runId: env.GITHUB_RUN_ID || 'local',
@@ -26,7 +25,7 @@ export const create = definePhase({
       runUrl: result.runUrl,
       storageClass: inputs.storageClass,
       resources: inputs.recoveryResources,
-      recoveryTarget: restorePoint && backupID ? { targetName: restorePoint.name, backupID } : undefined,
+      recoveryTarget: pin.recoveryTarget,
     });
     core.saveState(State.recoveryCluster, name);
     core.saveState(State.namespace, inputs.namespace);

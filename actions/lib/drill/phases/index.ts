@@ -20,9 +20,12 @@ import { teardown } from './teardown.js';
 import { verify } from './verify.js';
 import { settleVerdict, stepStatus } from './verdict.js';
 import { waitRecovery } from './wait-recovery.js';
+import { chooseTarget } from './choose-target.js';
+import { sameMoment } from './same-moment.js';
+import { recoveryCheck } from './recovery-check.js';
 
 export const drillPipeline: Pipeline = {
   preflight: [findLive],
-  main: [readSpec, connectLive, inventory, sweep, nameRecovery, restorePoint, baseline, create, waitRecovery, compare, rpo, verify],
+  main: [readSpec, connectLive, inventory, chooseTarget, sweep, nameRecovery, baseline, restorePoint, sameMoment, create, waitRecovery, compare, recoveryCheck, rpo, verify],
   final: [closeSessions, teardown, settleVerdict, record, notify, outputs, report, stepStatus],
 };

@@ -7,12 +7,18 @@ import type { RestorePoint } from '../restore-point.js';
 import type { Inventory } from '../inventory.js';
 import { computeRpo, readReplayPoint, type ReplayPoint } from '../rpo.js';
 import type { RestoreLog } from '../restore-log.js';
+import { rpoFromArchive } from '../targets.js';
 
 export const rpo = definePhase({
   name: 'rpo',
-  needs: ['restoredSessions', 'mark', 'restorePoint', 'inventory', 'restoreLog'],
+  needs: ['restoredSessions', 'mark', 'restorePoint', 'inventory', 'restoreLog', 'pin', 'target'],
   gives: [],
-  async run(ctx, { restoredSessions, mark, restorePoint, inventory, restoreLog }) {
+  async run(ctx, { restoredSessions, mark, restorePoint, inventory, restoreLog, pin, target }) {
+    // A restore that stops at a chosen point says nothing about how far the archive trails live.
+    if (pin.recoveryTarget && !pin.recoveryTarget.targetName) {
+      ctx.result.rpo = rpoFromArchive(mark, inventory.archiving.archiver, target.walSegmentBytes ?? 16 * 1024 * 1024);
+      return;
+    }
     const replay = await readReplayPoint(restoredSessions[0].db);
     if (!replay.lastCommitAt) replayFromRestoreLog(restoreLog, replay);
     ctx.result.rpo = computeRpo(mark, replay, dataTimeFallback(restorePoint, inventory));
@@ -20,7 +26,7 @@ export const rpo = definePhase({
 });
 
 /** Fills in what the restore's log said about where replay ended. */
-function replayFromRestoreLog(restoreLog: RestoreLog, replay: ReplayPoint): void {
+export function replayFromRestoreLog(restoreLog: RestoreLog, replay: ReplayPoint): void {
   const fromLog = restoreLog.replayEnd;
   if (fromLog.lastCommitAt) {
     replay.lastCommitAt = fromLog.lastCommitAt;

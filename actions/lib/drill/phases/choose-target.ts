@@ -1,0 +1,29 @@
+// Resolves `recovery-target` against the recovery window before anything is created
+// (targets.ts): a target the archive cannot reach fails the drill here, with the window.
+import type { Inventory } from '../inventory.js';
+import { definePhase } from '../pipeline.js';
+import { resolveTarget, type Window } from '../targets.js';
+import { barmanRestorable } from '../window.js';
+
+export const chooseTarget = definePhase({
+  name: 'choose-target',
+  title: 'choose the recovery target',
+  needs: ['inventory', 'liveSessions'],
+  gives: ['target'],
+  async run(ctx, { inventory, liveSessions }) {
+    const [{ bytes }] = await liveSessions[0].db.query<{ bytes: string }>(`SELECT pg_size_bytes(current_setting('wal_segment_size'))::text AS bytes`);
+    const target = { ...resolveTarget(ctx.inputs.target, windowOf(inventory, Number(bytes))), walSegmentBytes: Number(bytes) };
+    ctx.log(`recovery target: ${target.describe}`);
+    if (target.backup) ctx.result.backupId = target.backup.backupId;
+    ctx.result.target = { kind: target.kind, describe: target.describe, seed: target.seed, judged: ctx.inputs.judgeCounts };
+    return { target };
+  },
+});
+
+function windowOf(inv: Inventory, walSegmentBytes: number): Window {
+  const backups = inv.backups
+    .filter((b) => b.phase === 'completed' && barmanRestorable(b) && b.stoppedAt)
+    .sort((a, b) => Date.parse(a.stoppedAt!) - Date.parse(b.stoppedAt!));
+  const a = inv.archiving.archiver;
+  return { backups, lastArchivedWal: a?.lastArchivedWal, lastArchivedTime: a?.lastArchivedTime, walSegmentBytes };
+}

@@ -1,0 +1,33 @@
+// Checks that recovery stopped where it was asked (recovery-check.ts), for every target that
+// names a point: the pinned moment, time, lsn, oldest, random. A miss is a reason; a check that
+// cannot be made (the instance forgot its last replayed commit) is a note.
+import { definePhase } from '../pipeline.js';
+import { checkStop } from '../recovery-check.js';
+import { readReplayPoint } from '../rpo.js';
+import { replayFromRestoreLog } from './rpo.js';
+
+export const recoveryCheck = definePhase({
+  name: 'recovery-check',
+  title: 'check where recovery stopped',
+  when: (ctx) => !!ctx.facts.pin?.recoveryTarget && !ctx.facts.pin.recoveryTarget.targetName,
+  needs: ['restoredSessions', 'pin', 'target', 'moment', 'restoreLog'],
+  gives: [],
+  async run(ctx, { restoredSessions, pin, target, moment, restoreLog }) {
+    const replay = await readReplayPoint(restoredSessions[0].db);
+    if (!replay.lastCommitAt) replayFromRestoreLog(restoreLog, replay);
+    const check = checkStop(
+      {
+        target: pin.recoveryTarget!,
+        backupEndLsn: target.backup?.endLSN,
+        backupEndAt: target.backup?.stoppedAt,
+        momentAt: pin.recoveryTarget!.targetLSN === moment?.lsn ? moment?.at : undefined,
+        walSegmentBytes: target.walSegmentBytes ?? 16 * 1024 * 1024,
+      },
+      replay,
+    );
+    for (const l of check.lines) ctx.log(`recovery stop: ${l}`);
+    if (check.unchecked.length) ctx.result.notes.push(`Where recovery stopped could not be fully checked: ${check.unchecked.join('; ')}.`);
+    if (ctx.result.target) ctx.result.target.stop = { ok: check.ok, lines: check.lines };
+    if (!check.ok) ctx.result.reasons.push(...check.lines.filter((l) => l.startsWith('recovery')));
+  },
+});
