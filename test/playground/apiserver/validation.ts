@@ -34,7 +34,10 @@ export function validateMeta(rt: ResourceType, obj: KubeObject): void {
   const name = obj.metadata?.name ?? '';
   const causes: { field: string; message: string }[] = [];
   if (!name) causes.push({ field: 'metadata.name', message: 'Required value: name or generateName is required' });
-  else if (LABEL_NAMED.has(rt.kind) && (name.length > 63 || !DNS1123_LABEL.test(name))) {
+  else if (rt.group === 'rbac.authorization.k8s.io') {
+    // RBAC names are path segments (system:discovery is valid): pkg/apis/rbac/validation ValidateRBACName.
+    if (name === '.' || name === '..' || /[/%]/.test(name)) causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": may not contain '/' or '%'` });
+  } else if (LABEL_NAMED.has(rt.kind) && (name.length > 63 || !DNS1123_LABEL.test(name))) {
     causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character` });
   } else if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
     causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character` });
