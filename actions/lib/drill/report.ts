@@ -22,6 +22,8 @@ export function renderReport(r: DrillResult): string {
     ['Backup mode', r.mode ?? 'n/a'],
     ['Backup restored', r.backupId ?? 'n/a'],
     ['Recovery target', r.restorePoint ? `restore point '${r.restorePoint.name}' at ${r.restorePoint.lsn}` : 'end of the archived WAL'],
+    ['Restored in', r.recoverySite?.where ?? `namespace ${r.namespace} (next to the live cluster)`],
+    ['Restored from (object store)', r.recoverySite?.objectStore ?? 'n/a'],
     ['Recovery cluster', r.recoveryCluster ? `${r.recoveryCluster}${r.kept ? ' (KEPT for debugging: delete it by hand)' : ''}` : 'not created'],
     ['Teardown', teardownText(r)],
   ];

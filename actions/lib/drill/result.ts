@@ -29,6 +29,8 @@ export interface DrillResult {
   namespace: string;
   mode?: BackupMode;
   recoveryCluster?: string;
+  /** Where the recovery ran and which object store it restored from (report: "Restored in / from"). */
+  recoverySite?: { where: string; remote: boolean; objectStore?: string };
   backupId?: string;
   inventory?: Inventory;
   phases: PhaseTiming[];

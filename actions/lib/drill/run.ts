@@ -8,7 +8,7 @@ import { checkReachable, makeClients, type KubeClients } from '../kube/client.js
 import { loadKubeConfig, type LoadedKubeConfig } from '../kube/config.js';
 import { describeApiError, statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
 import { getCluster, getObjectStore } from '../cnpg/api.js';
-import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../cnpg/types.js';
+import { BARMAN_CLOUD_PLUGIN, CNPG_GROUP, CNPG_VERSION, Plural, type Cluster, type ObjectStore } from '../cnpg/types.js';
 import { connectToPrimary, type ClusterConnection } from '../postgres/cluster-connection.js';
 import { ReadOnlyDb } from '../postgres/readonly.js';
 import { runUrl } from '../notify/slack.js';
@@ -17,7 +17,7 @@ import { readDrillInputs, type DrillInputs } from './inputs.js';
 import { assessInventory, listBackupRows, readArchiver } from './inventory.js';
 import { detectBackupMode, LiveSpecError, readLiveSpec } from './live-spec.js';
 import { recordDrill } from './record.js';
-import { CREATED_AT_ANNOTATION, recoveryClusterManifest, recoveryClusterName } from './recovery-manifest.js';
+import { CREATED_AT_ANNOTATION, DrillLabel, recoveryClusterManifest, recoveryClusterName } from './recovery-manifest.js';
 import { renderReport } from './report.js';
 import { createRestorePoint, waitArchived, type RestorePoint } from './restore-point.js';
 import type { DrillResult } from './result.js';
@@ -25,6 +25,8 @@ import { computeRpo, markLive, readReplayPoint, replayFromRecoveryLog, type Live
 import { notifyDrill } from './slack.js';
 import { sweepExpired } from './sweep.js';
 import { teardownCluster } from './teardown.js';
+import { copyLabels, makeCopies, planCopies, removeCopies, retargetManifest } from './recovery-copies.js';
+import { checkRecoverySite, openRecoverySite, type RecoverySite } from './recovery-site.js';
 import { jobLogTail, RecoveryFailed, recoveryJobName, waitForRecovery, type RecoveryTimings } from './wait.js';
 
 /** State shared with the post step. */
@@ -33,6 +35,9 @@ export const State = {
   namespace: 'namespace',
   keep: 'keep-recovery-cluster',
   tornDown: 'torn-down',
+  /** 'true' when Secrets (and an ObjectStore) were copied to the recovery site. */
+  copies: 'copies',
+  objectStoreCopy: 'object-store-copy',
 } as const;
 
 /** Teardown budget after a cancellation, from the signal: the runner kills ~7.5 s after SIGTERM (post re-checks). */
@@ -88,6 +93,14 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal, de
     return undefined;
   }
   const clients = deps.clients?.(kube) ?? makeClients(kube.kc, 10_000);
+  let site: RecoverySite;
+  try {
+    site = openRecoverySite(core, inputs, { kc: kube.kc, clients }, deps.clients ? (kc) => deps.clients!({ kc, path: '', dispose: () => {} }) : undefined);
+  } catch (err) {
+    core.setFailed(messageOf(err));
+    kube.dispose();
+    return undefined;
+  }
   const retry: RetryOptions = {
     signal,
     onRetry: (what, err, attempt, delay) => core.info(`retrying ${what} in ${Math.round(delay)} ms (attempt ${attempt}: ${describeApiError(err)})`),
@@ -104,14 +117,19 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal, de
     runUrl: runUrl(env),
     startedAt: new Date().toISOString(),
   };
-  const s = new DrillSession(core, inputs, clients, retry, signal, result, env);
+  const s = new DrillSession(core, inputs, clients, site, retry, signal, result, env);
   // Everything that does not need the cluster to exist is checked; now check it does. Until
   // here a failure is a usage error: one message, no report, no record, nothing written.
   let live: Cluster;
   try {
     live = await s.phase('check access and the live cluster', () => s.findLiveCluster());
+    if (!site.sameNamespace) {
+      const plugin = (live.spec.plugins ?? []).some((p) => p.name === BARMAN_CLOUD_PLUGIN);
+      await s.phase('check the recovery site', () => checkRecoverySite(site, { plugin, portForward: inputs.connectionMode === 'port-forward', recordHistory: inputs.recordHistory }, retry));
+    }
   } catch (err) {
     core.setFailed(messageOf(err));
+    site.dispose();
     kube.dispose();
     return undefined;
   }
@@ -124,6 +142,7 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal, de
     else result.reasons.push(messageOf(err));
   } finally {
     await s.finish();
+    site.dispose();
     kube.dispose();
   }
   return result;
@@ -135,11 +154,13 @@ class DrillSession {
   private creating?: Promise<unknown>;
   private connections: { close(): Promise<void> }[] = [];
   private abortedAt = 0;
+  private objectStore?: ObjectStore;
 
   constructor(
     private readonly core: Core,
     private readonly inputs: DrillInputs,
     private readonly clients: KubeClients,
+    private readonly site: RecoverySite,
     private readonly retry: RetryOptions,
     private readonly signal: AbortSignal,
     private readonly result: DrillResult,
@@ -193,8 +214,10 @@ class DrillSession {
     const spec = await this.phase('read the live spec', async () => {
       const mode = detectBackupMode(live);
       const store = mode.mode === 'plugin' ? await getObjectStore(this.clients, inputs.namespace, mode.objectStoreName!, this.retry) : undefined;
+      this.objectStore = store;
       result.mode = mode.mode;
       const spec = readLiveSpec(live, mode, store);
+      result.recoverySite = { where: this.site.where, remote: this.site.remote, objectStore: `${spec.store.destinationPath}${spec.store.endpointURL ? ` at ${spec.store.endpointURL}` : ''}${spec.plugin ? ` (ObjectStore ${inputs.namespace}/${spec.plugin.barmanObjectName})` : ''}` };
       this.log(`backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`);
       return spec;
     });
@@ -230,14 +253,17 @@ class DrillSession {
     if (inventory.problems.length) throw new VerdictError(inventory.problems);
 
     await this.phase('sweep expired drill clusters', async () => {
-      const swept = await sweepExpired(this.clients, inputs.namespace, {
+      const swept = await sweepExpired(this.site.clients, this.site.namespace, {
         ttlMs: inputs.sweepTtlMs,
         deadline: Date.now() + 60_000,
         signal: this.signal,
         retry: this.retry,
         log: this.log,
       });
-      for (const t of swept) result.notes.push(`swept expired drill cluster ${t.cluster}${t.clean ? '' : `, leftovers: ${t.leftovers.join('; ')}`}`);
+      for (const t of swept) {
+        if (!this.site.sameNamespace) t.leftovers.push(...(await removeCopies(this.site.clients, this.site.namespace, t.cluster, { objectStores: result.mode === 'plugin', retry: this.retry })));
+        result.notes.push(`swept expired drill cluster ${t.cluster}${t.leftovers.length ? `, leftovers: ${t.leftovers.join('; ')}` : ''}`);
+      }
     });
 
     const name = recoveryClusterName(inputs.cluster, this.env.GITHUB_RUN_ID || Date.now().toString(36), this.env.GITHUB_RUN_ATTEMPT || '1');
@@ -279,17 +305,18 @@ class DrillSession {
     await this.phase('create the recovery cluster', async () => {
       // Saved BEFORE creating: a cancellation between here and the end is cleaned up by post.
       this.core.saveState(State.recoveryCluster, name);
-      this.core.saveState(State.namespace, inputs.namespace);
+      this.core.saveState(State.namespace, this.site.namespace);
       this.recoveryName = name;
       result.recoveryCluster = name;
+      if (!this.site.sameNamespace) await this.copyToSite(manifest, spec.store, name);
       this.creating = this.createRecoveryCluster(manifest, createdAt);
       await this.creating;
       timings.created = Date.now();
-      this.log(`created recovery cluster ${inputs.namespace}/${name}`);
+      this.log(`created recovery cluster ${name} in ${this.site.where}`);
     });
 
     await this.phase('wait for the recovery (RTO)', async () => {
-      await waitForRecovery(this.clients, inputs.namespace, name, timings, {
+      await waitForRecovery(this.site.clients, this.site.namespace, name, timings, {
         deadline: timings.created + inputs.timeoutMs,
         signal: this.signal,
         retry: this.retry,
@@ -305,9 +332,9 @@ class DrillSession {
     });
 
     await this.phase('compare the restore with live', async () => {
-      const restored = (await getCluster(this.clients, inputs.namespace, name, this.retry))!;
+      const restored = (await getCluster(this.site.clients, this.site.namespace, name, this.retry))!;
       for (const [i, base] of baselines.entries()) {
-        const conn = await connectToPrimary(this.core, this.clients, restored, { mode: inputs.connectionMode, secretName: `${name}-superuser`, database: base.database });
+        const conn = await connectToPrimary(this.core, this.site.clients, restored, { mode: inputs.connectionMode, secretName: `${name}-superuser`, database: base.database });
         this.connections.push(conn);
         const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: inputs.countConcurrency, applicationName: 'cnpg-restore-drill' });
         this.connections.push({ close: () => db.close() });
@@ -316,7 +343,7 @@ class DrillSession {
           const replay = await readReplayPoint(db);
           if (!replay.lastCommitAt) {
             // The instance restarted after the recovery Job promoted: the Job's log says where replay ended.
-            const log = await jobLogTail(this.clients, inputs.namespace, recoveryJobName(name), 400, this.retry).catch(() => '');
+            const log = await jobLogTail(this.site.clients, this.site.namespace, recoveryJobName(name), 400, this.retry).catch(() => '');
             const fromLog = replayFromRecoveryLog(log);
             if (fromLog.lastCommitAt) {
               replay.lastCommitAt = fromLog.lastCommitAt;
@@ -337,20 +364,45 @@ class DrillSession {
     if (!result.reasons.length) result.verdict = 'passed';
   }
 
+  /** Sandbox / recovery site: copies the object-store Secrets (and ObjectStore) and points the manifest at them. */
+  private async copyToSite(manifest: Cluster, storeConfig: unknown, name: string): Promise<void> {
+    const plan = planCopies(storeConfig, this.objectStore);
+    retargetManifest(manifest, this.site.namespace, plan);
+    const ctx = {
+      core: this.core,
+      live: this.clients,
+      liveNamespace: this.inputs.namespace,
+      site: this.site.clients,
+      namespace: this.site.namespace,
+      recovery: name,
+      labels: copyLabels(this.inputs.cluster, name, manifest.metadata.labels?.[DrillLabel.run] ?? 'local'),
+      retry: this.retry,
+    };
+    // Dry runs first: a refusal (permissions, webhook) fails here with nothing created.
+    await makeCopies(ctx, plan, true);
+    await this.site.clients.custom.createNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace: this.site.namespace, plural: Plural.clusters, body: manifest, dryRun: 'All' }).catch((err) => {
+      throw new Error(`the recovery site refuses the recovery cluster (dry run): ${describeApiError(err)}`);
+    });
+    this.core.saveState(State.copies, 'true');
+    if (plan.objectStore) this.core.saveState(State.objectStoreCopy, 'true');
+    const made = await makeCopies(ctx, plan);
+    this.log(`copied to ${this.site.where}: ${made.join(', ') || 'nothing (no Secret referenced)'}`);
+  }
+
   private async createRecoveryCluster(manifest: Cluster, createdAt: Date): Promise<void> {
-    const { namespace } = this.inputs;
+    const { namespace } = this.site;
     const name = manifest.metadata.name;
     const create = () =>
-      withRetry(`create cluster ${namespace}/${name}`, () => this.clients.custom.createNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, body: manifest }), this.retry);
+      withRetry(`create cluster ${namespace}/${name}`, () => this.site.clients.custom.createNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, body: manifest }), this.retry);
     try {
       await create();
     } catch (err) {
       if (statusOf(err) !== 409) throw new Error(`could not create the recovery cluster ${name}: ${describeApiError(err)}`);
-      const existing = await getCluster(this.clients, namespace, name, this.retry);
+      const existing = await getCluster(this.site.clients, namespace, name, this.retry);
       // Our own create that landed before a lost response: same creation stamp.
       if (existing?.metadata.annotations?.[CREATED_AT_ANNOTATION] === createdAt.toISOString()) return;
       this.log(`a drill cluster named ${name} is left from an earlier attempt; tearing it down first`);
-      const t = await teardownCluster(this.clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, signal: this.signal, retry: this.retry, log: this.log });
+      const t = await teardownCluster(this.site.clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, signal: this.signal, retry: this.retry, log: this.log });
       if (!t.clean) throw new Error(`cannot reuse the name ${name}: ${t.leftovers.join('; ')}`);
       await create();
     }
@@ -366,18 +418,22 @@ class DrillSession {
       if (inputs.keepOnFailure && result.reasons.length && !cancelled) {
         result.kept = true;
         core.saveState(State.keep, 'true');
-        core.warning(`keep-on-failure: the recovery cluster ${inputs.namespace}/${this.recoveryName} is KEPT for debugging. Delete it when done: kubectl delete cluster -n ${inputs.namespace} ${this.recoveryName}`);
+        core.warning(`keep-on-failure: the recovery cluster ${this.recoveryName} in ${this.site.where} is KEPT for debugging (with its copied Secrets). Delete it when done: kubectl delete cluster -n ${this.site.namespace} ${this.recoveryName}`);
       } else {
         const deadline = cancelled ? this.abortedAt + CANCEL_TEARDOWN_MS : Date.now() + TEARDOWN_MS;
         // A create still in flight must land (or fail) before the delete, or it would outlive us.
         if (this.creating) await Promise.race([this.creating.catch(() => {}), new Promise((r) => setTimeout(r, cancelled ? 2_000 : 30_000))]);
         const started = Date.now();
         try {
-          const t = await teardownCluster(this.clients, inputs.namespace, this.recoveryName, {
+          const t = await teardownCluster(this.site.clients, this.site.namespace, this.recoveryName, {
             deadline,
             retry: { attempts: cancelled ? 2 : 6, maxDelayMs: 1_000 },
             log: this.log,
           });
+          if (!this.site.sameNamespace) {
+            t.leftovers.push(...(await removeCopies(this.site.clients, this.site.namespace, this.recoveryName, { objectStores: !!this.objectStore, retry: { attempts: cancelled ? 2 : 6, maxDelayMs: 1_000 } })));
+            t.clean = t.leftovers.length === 0;
+          }
           result.teardown = t;
           if (t.clean) core.saveState(State.tornDown, 'true');
           else if (!cancelled) result.reasons.push(`teardown incomplete: ${t.leftovers.join('; ')}`);
@@ -392,9 +448,10 @@ class DrillSession {
     result.verdict = result.reasons.length ? 'failed' : 'passed';
 
     if (inputs.recordHistory && this.liveCluster && !cancelled) {
+      // Live is read-only outside the same-namespace mode: the record goes to the recovery site.
       await recordDrill(
-        this.clients,
-        inputs.namespace,
+        this.site.clients,
+        this.site.namespace,
         inputs.cluster,
         {
           time: new Date().toISOString(),
@@ -456,12 +513,17 @@ export async function runPost(core: Core): Promise<void> {
   }
   try {
     const kube = loadKubeConfig(core, core.getInput('kubeconfig').trim() || undefined);
+    const input = (n: string) => core.getInput(n).trim() || undefined;
+    const site = openRecoverySite(core, { namespace: '', kubeconfig: input('kubeconfig'), recoveryNamespace: namespace, recoveryKubeconfig: input('recovery-kubeconfig'), recoveryContext: input('recovery-context') }, { kc: kube.kc, clients: makeClients(kube.kc, 10_000) });
     try {
-      const clients = makeClients(kube.kc, 10_000);
-      const t = await teardownCluster(clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, log: (l) => core.info(l) });
-      if (t.clean) core.info(`Recovery cluster ${namespace}/${name}: nothing left (verified in ${t.ms} ms).`);
+      const t = await teardownCluster(site.clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, log: (l) => core.info(l) });
+      if (core.getState(State.copies) === 'true') {
+        t.leftovers.push(...(await removeCopies(site.clients, namespace, name, { objectStores: core.getState(State.objectStoreCopy) === 'true', retry: { attempts: 6, maxDelayMs: 2_000 } })));
+      }
+      if (!t.leftovers.length) core.info(`Recovery cluster ${name} in ${site.where}: nothing left (verified in ${t.ms} ms).`);
       else core.setFailed(`teardown of ${namespace}/${name} incomplete: ${t.leftovers.join('; ')}`);
     } finally {
+      site.dispose();
       kube.dispose();
     }
   } catch (err) {
