@@ -3,7 +3,7 @@
 // removal (one gone, empty table, missing table), reclaim retain vs delete, bad app.toml files.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leakedSecrets } from '../helpers/run-action.js';
-import { waitFor } from '../playground/operator/testing.js';
+import { waitFor } from '../playground/cnpg/test-env.js';
 import { association, CLUSTERS, superuserQuery, removeAppFile, connectAsApp, deployApp, envOf, explain, NS, orphans, startBed, sync, variantToml, writeApp, writes, type Bed } from './helpers.js';
 
 let bed: Bed;

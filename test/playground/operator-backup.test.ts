@@ -2,8 +2,8 @@
 // and time), and the archive-safety check, all with real barman-cloud against s3rver.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BACKUP, CLUSTER, appQuery, archiveNow, backup, cluster, inTreeStore, jobFinished, jobLogs, postgresPids, startEnv, suQuery, waitBackup, waitFor, waitHealthy, type TestEnv,
-} from './operator/testing.js';
+  BACKUP, CLUSTER, appQuery, archiveNow, backup, cluster, inTreeStore, jobFinished, jobLogs, postgresPids, recordJob, startEnv, suQuery, waitBackup, waitFor, waitHealthy, type TestEnv,
+} from './cnpg/test-env.js';
 
 let env: TestEnv;
 let backupId: string;
@@ -47,6 +47,7 @@ describe('in-tree barmanObjectStore', () => {
 
   it('recovers from externalClusters to the end of the archive, with a fresh -app secret', async () => {
     const t0 = Date.now();
+    const rec = recordJob(env, 'rec-full-1-full-recovery');
     env.store.create(CLUSTER, cluster('rec-full', {
       bootstrap: { recovery: { source: 'origin' } },
       externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
@@ -56,10 +57,11 @@ describe('in-tree barmanObjectStore', () => {
     expect(c.status.timelineID).toBe(2);
     const rows = await appQuery(env, 'rec-full', 'SELECT count(*)::int AS n FROM t');
     expect(rows[0].n).toBe(175);
-    const job = env.store.get('batch/v1/jobs', 'default', 'rec-full-1-full-recovery')!;
+    rec.stop();
+    const job = rec.job!;
     expect(job.metadata.labels).toMatchObject({ 'cnpg.io/cluster': 'rec-full', 'cnpg.io/jobRole': 'full-recovery', 'cnpg.io/instanceName': 'rec-full-1' });
     expect(job.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Cluster', name: 'rec-full' });
-    expect(jobLogs(env, 'rec-full-1-full-recovery')).toContain('redo done');
+    expect(rec.log).toContain('redo done');
     const a = env.store.get('v1/secrets', 'default', 'rec-full-app')!;
     const b = env.store.get('v1/secrets', 'default', 'src-app')!;
     expect(a.data.password).not.toBe(b.data.password);
@@ -67,6 +69,7 @@ describe('in-tree barmanObjectStore', () => {
 
   it('recovers from a Backup CR (backup.name) and to a named restore point', async () => {
     env.store.create(CLUSTER, cluster('rec-bk', { bootstrap: { recovery: { backup: { name: 'src-b1' } } } }));
+    const rec = recordJob(env, 'rec-name-1-full-recovery');
     env.store.create(CLUSTER, cluster('rec-name', {
       bootstrap: { recovery: { source: 'origin', recoveryTarget: { backupID: backupId, targetName: 'rp1' } } },
       externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
@@ -75,7 +78,8 @@ describe('in-tree barmanObjectStore', () => {
     await waitHealthy(env, 'rec-name', 120_000);
     expect((await appQuery(env, 'rec-bk', 'SELECT count(*)::int AS n FROM t'))[0].n).toBe(175);
     expect((await appQuery(env, 'rec-name', 'SELECT count(*)::int AS n FROM t'))[0].n).toBe(150);
-    expect(jobLogs(env, 'rec-name-1-full-recovery')).toContain('recovery stopping at restore point "rp1"');
+    rec.stop();
+    expect(rec.log).toContain('recovery stopping at restore point "rp1"');
   });
 
   it('recovers to a point in time (targetTime)', async () => {

@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import pg from 'pg';
 import {
   BACKUP, CLUSTER, appQuery, cluster, inTreeStore, postgresPids, startEnv, suQuery, waitFor, waitHealthy, type TestEnv,
-} from './operator/testing.js';
-import { b64 } from './operator/context.js';
+} from './cnpg/test-env.js';
+import { b64 } from './cnpg/context.js';
 
 let env: TestEnv;
 beforeAll(async () => {

@@ -6,8 +6,8 @@ import { rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BACKUP, CLUSTER, appQuery, archiveNow, backup, cluster, jobFinished, jobLogs, postgresPids, startEnv, suQuery, waitBackup, waitFor, waitHealthy, type TestEnv,
-} from './operator/testing.js';
-import { b64 } from './operator/context.js';
+} from './cnpg/test-env.js';
+import { b64 } from './cnpg/context.js';
 
 const PLUGIN = 'barman-cloud.cloudnative-pg.io';
 const OBJECTSTORE = 'barmancloud.cnpg.io/v1/objectstores';

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { startS3 } from './s3.js';
-import { ProcessGroup } from './operator/proc.js';
-import { PgInstance, ensurePostgresDir, writePostgresFile } from './operator/instance.js';
-import { Barman, writeWalArchiveScript, writeWalRestoreScript, type BarmanTarget } from './operator/barman.js';
+import { ProcessGroup } from './cnpg/proc.js';
+import { PgInstance, ensurePostgresDir, writePostgresFile } from './cnpg/postgres.js';
+import { Barman, writeWalArchiveScript, writeWalRestoreScript, type BarmanTarget } from './cnpg/barman.js';
 import type { S3Handle } from './types.js';
-import { postgresPids } from './operator/testing.js';
+import { postgresPids } from './cnpg/test-env.js';
 
 let dir: string;
 let s3: S3Handle;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startApiServer, type ApiServerHandle } from './apiserver/server.js';
-import { startOperator } from './operator/index.js';
+import { startOperator } from './cnpg/index.js';
 import { startS3 } from './s3.js';
 import type { OperatorHandle, OperatorSettings, PlaygroundHandle, S3Handle } from './types.js';
 
@@ -89,7 +89,7 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     const operatorDir = join(dir, 'operator');
     mkdirSync(operatorDir, { recursive: true, mode: 0o755 });
     if (opts.operator !== false) {
-      const operator: OperatorHandle = await startOperator({ store: api.store, network: api.network, logs: api.logs, s3, dataDir: operatorDir, settings });
+      const operator: OperatorHandle = await startOperator({ store: api.store, runtimes: api.controllers.runtimes, network: api.network, logs: api.logs, s3, dataDir: operatorDir, settings });
       // Stopping the operator first stops its Postgres processes before their volumes go.
       cleanups.push(() => operator.stop());
       api.attachOperatorSettings(operator.settings);

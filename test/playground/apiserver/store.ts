@@ -186,6 +186,7 @@ export class MemStore implements Store {
     this.checkNamespace(rt, obj.metadata.namespace);
     if (rt.statusSubresource && !BUILTIN_TYPES.includes(rt)) delete obj.status; // CRs: status only via /status
     if (['Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'PersistentVolume'].includes(rt.kind)) delete obj.status;
+    obj.metadata.uid = randomUUID(); // before admission, as the Job strategy's selector uses it
     defaultAndValidate(rt, obj);
     this.admit(rt, 'CREATE', obj);
     validateMeta(rt, obj);
@@ -196,7 +197,6 @@ export class MemStore implements Store {
       throw new ApiError(409, 'AlreadyExists', `${what} "${obj.metadata.name}" already exists`, { name: obj.metadata.name, group: rt.group, kind: rt.plural });
     }
     const m = obj.metadata;
-    m.uid = randomUUID();
     m.generation = 1;
     m.creationTimestamp = now();
     delete m.deletionTimestamp;

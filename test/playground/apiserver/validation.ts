@@ -140,6 +140,7 @@ export function defaultAndValidate(rt: ResourceType, obj: KubeObject, old?: Kube
       break;
     }
     case 'Job':
+      if (!old) jobSelector(obj);
       spec.backoffLimit ??= 6;
       spec.completions ??= 1;
       spec.parallelism ??= 1;
@@ -169,4 +170,15 @@ export function defaultAndValidate(rt: ResourceType, obj: KubeObject, old?: Kube
       break;
     }
   }
+}
+
+/** The Job strategy's generated selector: pods are matched by the Job's uid, and carry its name. */
+function jobSelector(job: KubeObject): void {
+  const spec = job.spec;
+  if (spec.manualSelector || !job.metadata.uid) return;
+  const uid = job.metadata.uid;
+  const name = job.metadata.name;
+  spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+  const t = (spec.template ??= {});
+  t.metadata = { ...t.metadata, labels: { ...t.metadata?.labels, 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name } };
 }

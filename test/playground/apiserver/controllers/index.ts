@@ -10,12 +10,16 @@ import { startKubelet } from './kubelet.js';
 import { startNamespaceController } from './namespaces.js';
 import { startReplicaSetController } from './replicasets.js';
 import { startVolumeController } from './volumes.js';
+import { ContainerRuntimes } from './runtimes.js';
 
 export interface Controllers {
+  /** Where emulators register the runtimes that execute their own pods. */
+  runtimes: ContainerRuntimes;
   stop(): void;
 }
 
-export function startControllers(store: MemStore, opts: { dataDir: string; logs: PodLogs }): Controllers {
+export function startControllers(store: MemStore, opts: { dataDir: string; logs: PodLogs; timeScale?: number }): Controllers {
+  const runtimes = new ContainerRuntimes();
   const all = [
     startNamespaceController(store),
     startGarbageCollector(store),
@@ -23,10 +27,11 @@ export function startControllers(store: MemStore, opts: { dataDir: string; logs:
     startVolumeController(store, { dataDir: opts.dataDir }),
     startReplicaSetController(store),
     startDeploymentController(store),
-    startJobController(store),
-    startKubelet(store, opts.logs),
+    startJobController(store, opts.timeScale === undefined ? {} : { timeScale: opts.timeScale }),
+    startKubelet(store, opts.logs, runtimes),
   ];
   return {
+    runtimes,
     stop() {
       for (const c of all) c.stop();
     },

@@ -1,23 +1,23 @@
-// A generic kubelet for pods the CNPG emulator does not run itself (no `cnpg.io/cluster`
-// label): after a short start-up delay a pod is Running and Ready (or Succeeded for
+// A generic kubelet for pods no registered container runtime claims (runtimes.ts): after a short start-up delay a pod is Running and Ready (or Succeeded for
 // run-to-completion pods), unless its image cannot be pulled (reference containing
 // `does-not-exist` or `invalid`): then it stays Pending in ImagePullBackOff with a
 // Warning `Failed` event, as on a real node.
 import type { KubeObject, PodLogs } from '../../types.js';
 import type { MemStore } from '../store.js';
 import { nowIso, nsName, ReconcileQueue, splitKey } from './queue.js';
+import type { ContainerRuntimes } from './runtimes.js';
 
 const NODE = 'playground-node';
 export const unpullable = (image: string) => /does-not-exist|invalid/.test(image);
-const managedElsewhere = (p: KubeObject) => p.metadata.labels?.['cnpg.io/cluster'] !== undefined;
 
 function conditions(ready: boolean, at: string, reason?: string) {
   const c = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: at, ...(!status && reason ? { reason } : {}) });
   return [c('PodReadyToStartContainers', true), c('Initialized', true), c('Ready', ready), c('ContainersReady', ready), c('PodScheduled', true)];
 }
 
-export function startKubelet(store: MemStore, logs: PodLogs, opts: { startDelayMs?: number } = {}): { stop(): void } {
+export function startKubelet(store: MemStore, logs: PodLogs, runtimes: ContainerRuntimes, opts: { startDelayMs?: number } = {}): { stop(): void } {
   let ip = 10;
+  const managedElsewhere = (p: KubeObject) => runtimes.claimedBy(p) !== undefined;
   const queue = new ReconcileQueue('kubelet', (key) => {
     const [ns, name] = splitKey(key);
     const pod = store.get('v1/pods', ns, name);
@@ -115,7 +115,8 @@ export function startKubelet(store: MemStore, logs: PodLogs, opts: { startDelayM
       store.recordEvent(c.obj, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${NODE}`);
       queue.add(key, opts.startDelayMs ?? 100 + Math.floor(Math.random() * 200));
     }
-    if (c.type === 'DELETED' && !managedElsewhere(c.obj)) logs.clear(c.obj.metadata.namespace!, c.obj.metadata.name);
+    // A deleted pod's logs go with it, whichever runtime ran it (`kubectl logs` then 404s).
+    if (c.type === 'DELETED') logs.clear(c.obj.metadata.namespace!, c.obj.metadata.name);
   });
   return {
     stop() {

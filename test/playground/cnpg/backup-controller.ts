@@ -5,7 +5,7 @@ import type { KubeObject } from '../types.js';
 import type { BarmanBackupInfo, BarmanTarget } from './barman.js';
 import type { Ctx } from './context.js';
 import { GVR, PLUGIN_NAME, key, now, patchStatus, setCondition } from './context.js';
-import type { Kubelet } from './kubelet.js';
+import type { InstanceManager } from './instance-manager.js';
 import { ConfigError, objectStoreConfig, toTarget, walArchiverPlugin } from './objectstore.js';
 
 const TERMINAL = new Set(['completed', 'failed']);
@@ -44,7 +44,7 @@ export class BackupController {
 
   constructor(
     private readonly ctx: Ctx,
-    private readonly kubelet: Kubelet,
+    private readonly kubelet: InstanceManager,
   ) {}
 
   async reconcile(ns: string, name: string): Promise<number | void> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { KubeObject } from '../types.js';
 import { writeWalArchiveScript } from './barman.js';
 import type { Ctx } from './context.js';
-import { writePostgresFile } from './instance.js';
+import { writePostgresFile } from './postgres.js';
 import { clusterArchive } from './objectstore.js';
 
 export function userParameters(cluster: KubeObject): Record<string, string> {

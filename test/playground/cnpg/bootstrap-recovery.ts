@@ -6,14 +6,14 @@ import { rmSync } from 'node:fs';
 import type { KubeObject } from '../types.js';
 import { writeWalRestoreScript, type BarmanBackupInfo, type BarmanTarget } from './barman.js';
 import type { Ctx } from './context.js';
-import { ensurePostgresDir, writePostgresFile, PgInstance } from './instance.js';
-import type { JobIO } from './jobs.js';
+import { ensurePostgresDir, writePostgresFile, PgInstance } from './postgres.js';
+import type { JobIO } from './instance-commands.js';
 import { clusterArchive, recoverySource } from './objectstore.js';
-import { userParameters } from './config.js';
-import { setOwnerPassword } from './bootstrap.js';
-import { normalizeTargetTime } from './webhook.js';
+import { userParameters } from './postgres-config.js';
+import { setOwnerPassword } from './bootstrap-initdb.js';
+import { normalizeTargetTime } from './webhook-cluster.js';
 import { sleep } from './proc.js';
-import { barmanTime } from './backup.js';
+import { barmanTime } from './backup-controller.js';
 
 const lsnValue = (lsn: string | undefined) => {
   const m = /^([0-9A-F]+)\/([0-9A-F]+)$/i.exec(lsn ?? '');
@@ -56,20 +56,35 @@ async function waitForever(io: JobIO): Promise<never> {
 
 export async function runFullRecovery(ctx: Ctx, cluster: KubeObject, io: JobIO): Promise<void> {
   const name = cluster.metadata.name;
-  const rec = cluster.spec.bootstrap.recovery;
   io.log(`Starting the recovery of cluster ${name}\n`);
   const fail = ctx.settings.failRecovery;
   if (fail && fail.cluster.test(name)) throw new Error(fail.message);
-
-  // 1. The new cluster's own archive must be empty (CNPG's checkBackupDestination).
-  const own = clusterArchive(ctx, cluster);
-  if (own) {
-    const r = await ctx.barman.checkWalArchive(own.target);
-    io.log(r.stderr);
-    if (r.code !== 0) throw new Error(`while barman-cloud-check-wal-archive: exit status ${r.code}: WAL archive check failed for server ${own.target.serverName}: Expected empty archive`);
+  await checkOwnArchiveEmpty(ctx, cluster, io);
+  const { target, backupId, beginWal } = await chooseBase(ctx, cluster, io);
+  const pgdata = join(io.dir, 'pgdata');
+  rmSync(pgdata, { recursive: true, force: true }); // a retried attempt starts clean
+  await checkFirstWal(ctx, target, beginWal, io);
+  ensurePostgresDir(pgdata);
+  const restored = await ctx.barman.restore(target, backupId, pgdata, io.log);
+  if (restored.code !== 0) throw new Error(`barman-cloud-restore exited with status ${restored.code}`);
+  if (ctx.settings.stallRecovery?.test(name)) {
+    io.log('Waiting for the recovery to reach its target...\n');
+    await waitForever(io);
   }
+  await replayUntilPromoted(ctx, cluster, target, pgdata, io);
+}
 
-  // 2. The source and the base backup.
+/** 1. The new cluster's own archive must be empty (CNPG's checkBackupDestination). */
+async function checkOwnArchiveEmpty(ctx: Ctx, cluster: KubeObject, io: JobIO): Promise<void> {
+  const own = clusterArchive(ctx, cluster);
+  if (!own) return;
+  const r = await ctx.barman.checkWalArchive(own.target);
+  io.log(r.stderr);
+  if (r.code !== 0) throw new Error(`while barman-cloud-check-wal-archive: exit status ${r.code}: WAL archive check failed for server ${own.target.serverName}: Expected empty archive`);
+}
+
+/** 2. The source and the base backup: the Backup named, or the newest fitting the target. */
+async function chooseBase(ctx: Ctx, cluster: KubeObject, io: JobIO): Promise<{ target: BarmanTarget; backupId: string; beginWal?: string }> {
   const source = recoverySource(ctx, cluster);
   const t = source.target;
   let backupId: string;
@@ -79,37 +94,29 @@ export async function runFullRecovery(ctx: Ctx, cluster: KubeObject, io: JobIO):
     beginWal = source.backup.status?.beginWal;
     if (!backupId) throw new Error(`backup ${source.backup.metadata.name} has no backupId (phase ${source.backup.status?.phase ?? 'none'})`);
   } else {
-    const list = await listOrFail(ctx, t, io);
-    const chosen = chooseBackup(list, rec.recoveryTarget);
+    const chosen = chooseBackup(await listOrFail(ctx, t, io), cluster.spec.bootstrap.recovery.recoveryTarget);
     if (!chosen) throw new Error('no target backup found');
     backupId = chosen.backup_id;
     beginWal = chosen.begin_wal;
   }
   io.log(`Target backup found: ${backupId} (server ${t.serverName} in ${t.destinationPath})\n`);
+  return { target: t, backupId, beginWal };
+}
 
-  // 3. The base backup's first WAL must be in the archive.
-  const pgdata = join(io.dir, 'pgdata');
-  rmSync(pgdata, { recursive: true, force: true }); // a retried attempt starts clean
-  if (beginWal) {
-    const tmp = join(io.dir, 'test.wal');
-    const r = await ctx.barman.walRestore(t, beginWal, tmp);
-    rmSync(tmp, { force: true });
-    if (r.code !== 0) {
-      io.log(r.stderr);
-      throw new Error(`encountered an error while checking the presence of first needed WAL in the archive: exit status ${r.code}`);
-    }
+/** 3. The base backup's first WAL must be in the archive. */
+async function checkFirstWal(ctx: Ctx, t: BarmanTarget, beginWal: string | undefined, io: JobIO): Promise<void> {
+  if (!beginWal) return;
+  const tmp = join(io.dir, 'test.wal');
+  const r = await ctx.barman.walRestore(t, beginWal, tmp);
+  rmSync(tmp, { force: true });
+  if (r.code !== 0) {
+    io.log(r.stderr);
+    throw new Error(`encountered an error while checking the presence of first needed WAL in the archive: exit status ${r.code}`);
   }
+}
 
-  // 4. Restore the data directory.
-  ensurePostgresDir(pgdata);
-  const restored = await ctx.barman.restore(t, backupId, pgdata, io.log);
-  if (restored.code !== 0) throw new Error(`barman-cloud-restore exited with status ${restored.code}`);
-  if (ctx.settings.stallRecovery?.test(name)) {
-    io.log('Waiting for the recovery to reach its target...\n');
-    await waitForever(io);
-  }
-
-  // 5. Replay WAL until promotion.
+/** 5. Replay WAL with barman-cloud-wal-restore until postgres promotes. */
+async function replayUntilPromoted(ctx: Ctx, cluster: KubeObject, t: BarmanTarget, pgdata: string, io: JobIO): Promise<void> {
   const restoreScript = writeWalRestoreScript(io.dir, t);
   writePostgresFile(join(pgdata, 'recovery.signal'), '');
   writePostgresFile(join(pgdata, '.check-empty-wal-archive'), '');
@@ -122,24 +129,28 @@ export async function runFullRecovery(ctx: Ctx, cluster: KubeObject, io: JobIO):
       archive_mode: 'on',
       archive_command: '', // archiving waits for the instance pod (.ready files are kept for it)
       restore_command: `${restoreScript} %f %p`,
-      ...recoveryTargetSettings(rec.recoveryTarget),
+      ...recoveryTargetSettings(cluster.spec.bootstrap.recovery.recoveryTarget),
     });
     await inst.start(300_000).catch((err) => {
       throw new Error(`postgres failed during recovery: ${(err as Error).message}`);
     });
-    for (;;) {
-      if (io.signal.aborted) throw new Error('aborted');
-      if (!inst.running) throw new Error('postgres exited before the end of recovery');
-      const rows = await inst.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r').catch(() => undefined);
-      if (rows && !rows[0].r) break;
-      await sleep(200);
-    }
+    await waitPromoted(inst, io);
     io.log('Recovery completed, the instance was promoted\n');
     await inst.query('CHECKPOINT');
     await setOwnerPassword(ctx, cluster, inst);
   } finally {
     await inst.stop();
     inst.releaseSocketDir();
+  }
+}
+
+async function waitPromoted(inst: PgInstance, io: JobIO): Promise<void> {
+  for (;;) {
+    if (io.signal.aborted) throw new Error('aborted');
+    if (!inst.running) throw new Error('postgres exited before the end of recovery');
+    const rows = await inst.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r').catch(() => undefined);
+    if (rows && !rows[0].r) return;
+    await sleep(200);
   }
 }
 

@@ -48,8 +48,14 @@ export interface Ctx {
 
 export const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-export function ownerRef(owner: KubeObject, controller = true): OwnerReference {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid!, controller, blockOwnerDeletion: true };
+/** CNPG's SetAsOwnedBy (pkg/utils/ownership.go): controller, but no blockOwnerDeletion. */
+export function ownerRef(owner: KubeObject): OwnerReference {
+  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid!, controller: true };
+}
+
+/** controller-runtime's SetControllerReference, which CNPG uses for instance pods and Jobs: blocks. */
+export function controllerRef(owner: KubeObject): OwnerReference {
+  return { ...ownerRef(owner), blockOwnerDeletion: true };
 }
 
 export interface Condition {

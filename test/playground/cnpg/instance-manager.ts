@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR, KUBELET_FINALIZER, L, key, mutateQuiet, patchStatus } from './context.js';
-import { archiveSettings, ensureStandbySignal, replicaSettings, userParameters } from './config.js';
-import { PgInstance } from './instance.js';
-import { podStatus } from './jobs.js';
+import { archiveSettings, ensureStandbySignal, replicaSettings, userParameters } from './postgres-config.js';
+import { PgInstance } from './postgres.js';
+import { podStatus } from './pod-status.js';
 import { sleep } from './proc.js';
-import { claimPath, podClaim } from './volumes.js';
+import { claimPath, podClaim } from './cluster-pvc.js';
 
 interface PodRuntime {
   ns: string;
@@ -26,7 +26,7 @@ interface PodRuntime {
   startTime?: string;
 }
 
-export class Kubelet {
+export class InstanceManager {
   private readonly pods = new Map<string, PodRuntime>();
 
   constructor(private readonly ctx: Ctx) {}

@@ -1,7 +1,7 @@
 // barman-cloud command lines, credentials and wrapper scripts (real barman-cli-cloud 3.4).
 import { join } from 'node:path';
 import { ProcessGroup, shq, type RunResult } from './proc.js';
-import { writePostgresFile } from './instance.js';
+import { writePostgresFile } from './postgres.js';
 
 /** Shape of `barmanObjectStore` / ObjectStore `spec.configuration` (the parts modelled). */
 export interface BarmanObjectStoreSpec {

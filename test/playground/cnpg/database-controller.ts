@@ -3,15 +3,15 @@
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR, mutateQuiet, patchStatus } from './context.js';
-import { sqlIdent, sqlLiteral, type PgInstance } from './instance.js';
-import type { Kubelet } from './kubelet.js';
+import { sqlIdent, sqlLiteral, type PgInstance } from './postgres.js';
+import type { InstanceManager } from './instance-manager.js';
 
 const FINALIZER = 'cnpg.io/deleteDatabase';
 
 export class DatabaseController {
   constructor(
     private readonly ctx: Ctx,
-    private readonly kubelet: Kubelet,
+    private readonly kubelet: InstanceManager,
   ) {}
 
   private primary(ns: string, clusterName: string): PgInstance | undefined {

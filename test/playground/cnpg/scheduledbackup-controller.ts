@@ -3,7 +3,7 @@
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR, L, now, ownerRef, patchStatus } from './context.js';
-import { parseSchedule } from './webhook.js';
+import { parseSchedule } from './webhook-backup.js';
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');

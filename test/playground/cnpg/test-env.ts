@@ -8,7 +8,7 @@ import { startApiServer, type ApiServerHandle } from '../apiserver/server.js';
 import { startS3 } from '../s3.js';
 import type { KubeObject, OperatorHandle, OperatorSettings, S3Handle, Store } from '../types.js';
 import { startOperator } from './index.js';
-import { ensurePostgresDir } from './instance.js';
+import { ensurePostgresDir } from './postgres.js';
 import { b64 } from './context.js';
 import { waitFor } from '../../helpers/wait.js';
 export { waitFor };
@@ -30,7 +30,7 @@ export async function startEnv(settings: Partial<OperatorSettings> = {}): Promis
   const api = await startApiServer({ dataDir: dir, port: 0, host: '127.0.0.1' });
   const s3 = await startS3({ dir: join(dir, 's3') });
   const full: OperatorSettings = { version: '1.28.4', jobBackoffLimit: 0, ...settings };
-  const operator = await startOperator({ store: api.store, network: api.network, logs: api.logs, s3, dataDir: dir, settings: full });
+  const operator = await startOperator({ store: api.store, runtimes: api.controllers.runtimes, network: api.network, logs: api.logs, s3, dataDir: dir, settings: full });
   if (!api.store.get('v1/namespaces', undefined, 'default')) {
     api.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
   }
@@ -164,4 +164,22 @@ export function jobLogs(env: TestEnv, jobName: string): string {
     .list('v1/pods', 'default', { labelSelector: `job-name=${jobName}` })
     .items.map((p) => env.api.logs.read('default', p.metadata.name))
     .join('\n');
+}
+
+/**
+ * Records a Job as it runs (CNPG deletes a completed Job, its pods and so their logs once the
+ * cluster is healthy): the Job as created and everything its pods logged.
+ */
+export function recordJob(env: TestEnv, jobName: string): { job?: KubeObject; log: string; stop(): void } {
+  const rec: { job?: KubeObject; log: string; stop(): void } = { log: '', stop: () => undefined };
+  const unsub: Array<() => void> = [];
+  unsub.push(env.store.watch('batch/v1/jobs', 'default', {}, (ev) => {
+    if (ev.type === 'ADDED' && ev.object.metadata.name === jobName) rec.job = ev.object;
+  }));
+  unsub.push(env.store.watch('v1/pods', 'default', {}, (ev) => {
+    if (ev.type !== 'ADDED' || ev.object.metadata.labels?.['job-name'] !== jobName) return;
+    unsub.push(env.api.logs.subscribe('default', ev.object.metadata.name, undefined, (t) => void (rec.log += t)));
+  }));
+  rec.stop = () => unsub.forEach((u) => u());
+  return rec;
 }

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { secretValue, GVR } from './context.js';
-import { PgInstance, ensurePostgresDir, sqlIdent, sqlLiteral, writePostgresFile } from './instance.js';
-import type { JobIO } from './jobs.js';
+import { PgInstance, ensurePostgresDir, sqlIdent, sqlLiteral, writePostgresFile } from './postgres.js';
+import type { JobIO } from './instance-commands.js';
 import { PG_BIN } from './proc.js';
-import { bootstrapDb } from './secrets.js';
+import { bootstrapDb } from './cluster-secrets.js';
 
 /** Starts a throwaway postmaster on the job's data (for bootstrap SQL), runs fn, stops it. */
 export async function withTemporaryServer<T>(io: JobIO, pgdata: string, configure: (inst: PgInstance) => void, fn: (inst: PgInstance) => Promise<T>): Promise<T> {

@@ -1,0 +1,58 @@
+// Creating the primary (internal/controller/cluster_create.go): the first reconcile records the
+// primary's name (latestGeneratedNode / targetPrimary), then PVC, bootstrap Job (initdb or
+// full-recovery), and the instance pod once the Job completed.
+import type { KubeObject } from '../types.js';
+import type { Ctx } from './context.js';
+import { GVR, patchStatus, surfacesFailedJobs } from './context.js';
+import { ensureJob, jobName, jobState, type JobRole } from './bootstrap-jobs.js';
+import { createInstancePod } from './cluster-pods.js';
+import { ensurePvc } from './cluster-pvc.js';
+import { failedJobReason, PHASE, type Observed, type Progress } from './cluster-state.js';
+
+/** First sight: choose the primary's name once, as CNPG records latestGeneratedNode. */
+export function initialStatus(ctx: Ctx, cluster: KubeObject): Record<string, any> {
+  const status = cluster.status ?? {};
+  if (status.latestGeneratedNode) return status;
+  const name = cluster.metadata.name;
+  const next = patchStatus(ctx.store, GVR.cluster, cluster, (s) => {
+    s.latestGeneratedNode = 1;
+    s.targetPrimary = `${name}-1`;
+    s.phase = PHASE.settingUp;
+    s.phaseReason = `Creating primary instance ${name}-1`;
+    s.image = cluster.spec?.imageName;
+    s.writeService = `${name}-rw`;
+    s.readService = `${name}-r`;
+    s.instances = 0;
+    s.readyInstances = 0;
+  });
+  return next?.status ?? status;
+}
+
+export const bootstrapRole = (cluster: KubeObject): JobRole => (cluster.spec?.bootstrap?.recovery ? 'full-recovery' : 'initdb');
+
+/** Whether the primary's data exists (its bootstrap Job completed, or it already ran). */
+export function primaryBootstrapped(ctx: Ctx, o: Observed): boolean {
+  const job = ctx.store.get(GVR.job, o.ns, jobName(o.primary, bootstrapRole(o.cluster)));
+  return jobState(job) === 'complete' || !!o.status.currentPrimary;
+}
+
+export function reconcilePrimary(ctx: Ctx, o: Observed, p: Progress, primaryReady: boolean): void {
+  const { primary } = o;
+  const bootstrapped = primaryBootstrapped(ctx, o);
+  if (!bootstrapped) {
+    if (!o.pvcs.some((c) => c.metadata.name === primary)) ensurePvc(ctx, o.cluster, primary);
+    const job = ensureJob(ctx, o.cluster, primary, bootstrapRole(o.cluster));
+    p.phase = PHASE.settingUp;
+    p.reason = `Creating primary instance ${primary}`;
+    if (jobState(job) === 'failed' && surfacesFailedJobs(ctx.settings.version)) {
+      p.phase = PHASE.unrecoverable;
+      p.reason = failedJobReason(job.metadata.name);
+    }
+    return;
+  }
+  if (!o.podNames.has(primary)) createInstancePod(ctx, o.cluster, primary, 'primary');
+  if (!o.status.currentPrimary && !primaryReady) {
+    p.phase = PHASE.settingUp;
+    p.reason = `Creating primary instance ${primary}`;
+  }
+}

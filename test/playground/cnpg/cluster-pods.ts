@@ -1,0 +1,49 @@
+// Instance pods as CNPG specifies them (pkg/specs/pods.go): named after the instance, owned by
+// the Cluster, labelled with cluster / instance / role, running `/controller/manager instance run`
+// on the instance's PVC. instance-manager.ts executes them.
+import type { KubeObject } from '../types.js';
+import type { Ctx } from './context.js';
+import { GVR, KUBELET_FINALIZER, L, controllerRef, upsert } from './context.js';
+
+/** The serial number at the end of an instance name (`<cluster>-<serial>`). */
+export const serial = (instanceName: string) => Number(instanceName.split('-').pop());
+
+export function createInstancePod(ctx: Ctx, cluster: KubeObject, inst: string, role: 'primary' | 'replica'): void {
+  const name = cluster.metadata.name;
+  upsert(ctx.store, GVR.pod, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: inst,
+      namespace: cluster.metadata.namespace,
+      labels: { [L.cluster]: name, [L.instanceName]: inst, [L.podRole]: 'instance', [L.instanceRole]: role, role },
+      annotations: { 'cnpg.io/nodeSerial': String(serial(inst)), 'cnpg.io/operatorVersion': ctx.settings.version },
+      finalizers: [KUBELET_FINALIZER],
+      ownerReferences: [controllerRef(cluster)],
+    },
+    spec: {
+      hostname: inst,
+      subdomain: `${name}-any`,
+      restartPolicy: 'Always',
+      containers: [
+        {
+          name: 'postgres',
+          image: cluster.status?.image ?? cluster.spec?.imageName,
+          command: ['/controller/manager', 'instance', 'run'],
+          ports: [
+            { containerPort: 5432, name: 'postgresql', protocol: 'TCP' },
+            { containerPort: 9187, name: 'metrics', protocol: 'TCP' },
+            { containerPort: 8000, name: 'status', protocol: 'TCP' },
+          ],
+        },
+      ],
+      volumes: [{ name: 'pgdata', persistentVolumeClaim: { claimName: inst } }],
+    },
+    status: { phase: 'Pending' },
+  });
+}
+
+/** Live (not terminating) instance pods of a cluster. */
+export function instancePods(ctx: Ctx, cluster: KubeObject): KubeObject[] {
+  return ctx.store.list(GVR.pod, cluster.metadata.namespace, { labelSelector: `${L.cluster}=${cluster.metadata.name},${L.podRole}=instance` }).items;
+}

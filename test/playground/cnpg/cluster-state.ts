@@ -1,0 +1,43 @@
+// What one Cluster reconcile observes and what it decides, passed between the cluster_* steps.
+import type { KubeObject } from '../types.js';
+import type { Ctx } from './context.js';
+import { GVR, L } from './context.js';
+import { instancePods } from './cluster-pods.js';
+
+export const PHASE = {
+  settingUp: 'Setting up primary',
+  newReplica: 'Creating a new replica',
+  healthy: 'Cluster in healthy state',
+  waiting: 'Waiting for the instances to become active',
+  unrecoverable: 'Cluster is unrecoverable and needs manual intervention',
+} as const;
+
+export interface Observed {
+  cluster: KubeObject;
+  ns: string;
+  name: string;
+  status: Record<string, any>;
+  /** The instance CNPG chose as primary (status.targetPrimary). */
+  primary: string;
+  desired: number;
+  /** PG_DATA claims of the cluster. */
+  pvcs: KubeObject[];
+  podNames: Set<string>;
+}
+
+/** The phase this reconcile reports; the first step that sets it wins unless a later one must override. */
+export interface Progress {
+  phase?: string;
+  reason: string;
+  latestNode: number;
+}
+
+export function observe(ctx: Ctx, cluster: KubeObject, status: Record<string, any>): Observed {
+  const ns = cluster.metadata.namespace!;
+  const name = cluster.metadata.name;
+  const pvcs = ctx.store.list(GVR.pvc, ns, { labelSelector: `${L.cluster}=${name}` }).items.filter((p) => p.metadata.labels?.[L.pvcRole] === 'PG_DATA');
+  const podNames = new Set(instancePods(ctx, cluster).map((p) => p.metadata.name));
+  return { cluster, ns, name, status, primary: status.targetPrimary, desired: cluster.spec?.instances ?? 1, pvcs, podNames };
+}
+
+export const failedJobReason = (job: string) => `Instance creation failed for the following jobs: ${job}. Check the job logs to investigate the cause of the failure.`;

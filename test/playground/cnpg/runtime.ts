@@ -1,0 +1,55 @@
+// The container runtime for CNPG's pods (`/controller/manager instance ...`), registered with the
+// playground node (apiserver/controllers/runtimes.ts): instance pods (`instance run`) go to the
+// instance manager, bootstrap Job pods (`instance init|restore|join`) to instance-commands.ts.
+import type { ContainerRuntimes } from '../apiserver/controllers/runtimes.js';
+import type { KubeObject, Store } from '../types.js';
+import { commandRole } from './bootstrap-jobs.js';
+import { runInitdb, runJoin } from './bootstrap-initdb.js';
+import { runFullRecovery } from './bootstrap-recovery.js';
+import type { Ctx } from './context.js';
+import { GVR, KUBELET_FINALIZER } from './context.js';
+import { InstanceCommands, type CommandWork } from './instance-commands.js';
+import { InstanceManager } from './instance-manager.js';
+
+export const isManagerPod = (pod: KubeObject) => pod.spec?.containers?.[0]?.command?.[0] === '/controller/manager';
+
+export interface CnpgRuntime {
+  instances: InstanceManager;
+  commands: InstanceCommands;
+  onPod(pod: KubeObject, deleted: boolean): void;
+  stop(): Promise<void>;
+}
+
+function commandWork(ctx: Ctx, instances: InstanceManager): CommandWork {
+  return async (role, cluster, io) => {
+    if (role === 'initdb') return runInitdb(ctx, cluster, io);
+    if (role === 'full-recovery') return runFullRecovery(ctx, cluster, io);
+    const primary = instances.instance(cluster.metadata.namespace!, cluster.status?.currentPrimary ?? '');
+    if (!primary) throw new Error(`primary ${cluster.status?.currentPrimary} is not ready`);
+    return runJoin(io, primary);
+  };
+}
+
+export function startRuntime(ctx: Ctx, store: Store, runtimes: ContainerRuntimes): CnpgRuntime {
+  // The runtime holds a pod while its processes stop (the kubelet's grace period).
+  store.addAdmission(GVR.pod, (op, obj) => {
+    if (op === 'CREATE' && isManagerPod(obj) && !obj.metadata.finalizers?.includes(KUBELET_FINALIZER)) obj.metadata.finalizers = [...(obj.metadata.finalizers ?? []), KUBELET_FINALIZER];
+  });
+  const unregister = runtimes.register({ name: 'cnpg-instance-manager', runs: isManagerPod });
+  const instances = new InstanceManager(ctx);
+  const commands = new InstanceCommands(ctx, commandWork(ctx, instances));
+  return {
+    instances,
+    commands,
+    onPod(pod, deleted) {
+      if (!isManagerPod(pod)) return;
+      if (commandRole(pod)) commands.onPod(pod, deleted);
+      else instances.onPod(pod, deleted);
+    },
+    async stop() {
+      unregister();
+      await commands.stop();
+      await instances.stop();
+    },
+  };
+}
