@@ -59,6 +59,7 @@ export function openRecoverySite(core: Pick<Core, 'setSecret'>, inputs: Recovery
       `'${namespace}' on ${server} is the live cluster's own namespace; name a separate sandbox namespace (or leave recovery-namespace, recovery-kubeconfig and recovery-context empty to restore next to the live cluster).`,
     );
   }
+  if (sameNamespace) return liveNamespaceSite(namespace, live.clients);
   return {
     clients: loaded ? make(kc) : live.clients,
     namespace,
@@ -68,6 +69,12 @@ export function openRecoverySite(core: Pick<Core, 'setSecret'>, inputs: Recovery
     where: `namespace ${namespace} of ${remote ? 'the recovery Kubernetes cluster ' : 'the live Kubernetes cluster '}${server}`,
     dispose: () => loaded?.dispose(),
   };
+}
+
+/** The original mode: the recovery cluster next to the live one. */
+export function liveNamespaceSite(namespace: string, clients: KubeClients): RecoverySite {
+  const server = clients.kc.getCurrentCluster()?.server ?? '';
+  return { clients, namespace, remote: false, sameNamespace: true, server, where: `namespace ${namespace} (next to the live cluster)`, dispose: () => {} };
 }
 
 export interface SiteNeeds {

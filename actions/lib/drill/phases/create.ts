@@ -1,0 +1,71 @@
+// Creates the recovery cluster. Its name is saved for the post step and registered in
+// ctx.owned BEFORE the request is sent: a cancellation from here on is cleaned up.
+import { describeApiError, statusOf, withRetry } from '../../kube/retry.js';
+import { getCluster } from '../../cnpg/api.js';
+import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
+import type { LiveSpec } from '../live-spec.js';
+import { TEARDOWN_MS } from '../limits.js';
+import { definePhase, type DrillContext } from '../pipeline.js';
+import { CREATED_AT_ANNOTATION, recoveryClusterManifest } from '../recovery-manifest.js';
+import { State } from '../state.js';
+import { teardownCluster } from '../teardown.js';
+import { copyToSite } from './copy-to-site.js';
+
+export const create = definePhase({
+  name: 'create',
+  title: 'create the recovery cluster',
+  needs: ['spec', 'inventory', 'restorePoint', 'recoveryName'],
+  gives: ['timings'],
+  async run(ctx, { spec, inventory, restorePoint, recoveryName: name }) {
+    const { core, inputs, result, env } = ctx;
+    const createdAt = new Date();
+    const backupID = inventory.newest?.backupId;
+    const manifest = recoveryClusterManifest(spec, {
+      name,
+      runId: env.GITHUB_RUN_ID || 'local',
+      createdAt,
+      runUrl: result.runUrl,
+      storageClass: inputs.storageClass,
+      resources: inputs.recoveryResources,
+      recoveryTarget: restorePoint && backupID ? { targetName: restorePoint.name, backupID } : undefined,
+    });
+    core.saveState(State.recoveryCluster, name);
+    core.saveState(State.namespace, ctx.site.namespace);
+    result.recoveryCluster = name;
+    result.recoverySite = { where: ctx.site.where, remote: ctx.site.remote, objectStore: objectStoreText(spec) };
+    const creating = (async () => {
+      if (!ctx.site.sameNamespace) await copyToSite(ctx, manifest, spec);
+      await createCluster(ctx, manifest, createdAt);
+    })();
+    ctx.owned.recoveryCluster = { name, creating };
+    await creating;
+    ctx.log(`created recovery cluster ${name} in ${ctx.site.where}`);
+    return { timings: { created: Date.now() } };
+  },
+});
+
+/** The report's "restored from": the archive, its endpoint, and the ObjectStore in plugin mode. */
+function objectStoreText(spec: LiveSpec): string {
+  const at = spec.store.endpointURL ? ` at ${spec.store.endpointURL}` : '';
+  return `${spec.store.destinationPath}${at}${spec.plugin ? ` (ObjectStore ${spec.namespace}/${spec.plugin.barmanObjectName})` : ''}`;
+}
+
+/** Creates `manifest` at the recovery site; a same-named leftover of an earlier attempt is torn down first. */
+async function createCluster({ site, retry, signal, log }: DrillContext, manifest: Cluster, createdAt: Date): Promise<void> {
+  const { namespace, clients } = site;
+  const name = manifest.metadata.name;
+  const body = { group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, body: manifest };
+  const send = () => withRetry(`create cluster ${namespace}/${name}`, () => clients.custom.createNamespacedCustomObject(body), retry);
+  try {
+    await send();
+  } catch (err) {
+    if (statusOf(err) !== 409) throw new Error(`could not create the recovery cluster ${name}: ${describeApiError(err)}`);
+    const existing = await getCluster(clients, namespace, name, retry);
+    // Our own create that landed before a lost response: same creation stamp.
+    if (existing?.metadata.annotations?.[CREATED_AT_ANNOTATION] === createdAt.toISOString()) return;
+    log(`a drill cluster named ${name} is left from an earlier attempt; tearing it down first`);
+    const t = await teardownCluster(clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, signal, retry, log });
+    if (!t.clean) throw new Error(`cannot reuse the name ${name}: ${t.leftovers.join('; ')}`);
+    await send();
+  }
+}

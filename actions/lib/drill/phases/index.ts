@@ -1,0 +1,28 @@
+// The drill's phases in order (the contract is in ../pipeline.ts).
+import type { Pipeline } from '../pipeline.js';
+import { baseline } from './baseline.js';
+import { checkSite } from './check-site.js';
+import { closeSessions } from './close-sessions.js';
+import { compare } from './compare.js';
+import { connectLive } from './connect-live.js';
+import { create } from './create.js';
+import { findLive } from './find-live.js';
+import { inventory } from './inventory.js';
+import { nameRecovery } from './name-recovery.js';
+import { notify } from './notify.js';
+import { outputs } from './outputs.js';
+import { readSpec } from './read-spec.js';
+import { record } from './record.js';
+import { report } from './report.js';
+import { restorePoint } from './restore-point.js';
+import { rpo } from './rpo.js';
+import { sweep } from './sweep.js';
+import { teardown } from './teardown.js';
+import { settleVerdict, stepStatus } from './verdict.js';
+import { waitRecovery } from './wait-recovery.js';
+
+export const drillPipeline: Pipeline = {
+  preflight: [findLive, checkSite],
+  main: [readSpec, connectLive, inventory, sweep, nameRecovery, restorePoint, baseline, create, waitRecovery, compare, rpo],
+  final: [closeSessions, teardown, settleVerdict, record, notify, outputs, report, stepStatus],
+};

@@ -1,0 +1,25 @@
+// What the recovery needs from the live spec: backup mode, archive, image, storage (live-spec.ts).
+import { VerdictError } from '../../errors.js';
+import { getObjectStore } from '../../cnpg/api.js';
+import { detectBackupMode, LiveSpecError, readLiveSpec } from '../live-spec.js';
+import { definePhase } from '../pipeline.js';
+
+export const readSpec = definePhase({
+  name: 'read-spec',
+  title: 'read the live spec',
+  needs: ['live'],
+  gives: ['spec', 'databases'],
+  async run({ inputs, clients, retry, result, log }, { live }) {
+    try {
+      const mode = detectBackupMode(live);
+      const store = mode.mode === 'plugin' ? await getObjectStore(clients, inputs.namespace, mode.objectStoreName!, retry) : undefined;
+      result.mode = mode.mode;
+      const spec = readLiveSpec(live, mode, store);
+      log(`backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`);
+      return { spec, databases: inputs.databases.length ? inputs.databases : [spec.database] };
+    } catch (err) {
+      if (err instanceof LiveSpecError) throw new VerdictError(err.problems.map((p) => `live cluster spec: ${p}`));
+      throw err;
+    }
+  },
+});

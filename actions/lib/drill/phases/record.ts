@@ -1,0 +1,34 @@
+// Final: appends the result to the live cluster's drill history (record.ts), which soak-gate-check
+// reads. Not after a cancellation (no verdict), and only once the live cluster is known.
+import { describeApiError } from '../../kube/retry.js';
+import { RECORD_ATTEMPTS } from '../limits.js';
+import { definePhase } from '../pipeline.js';
+import { recordDrill, type DrillRecord } from '../record.js';
+import type { DrillResult } from '../result.js';
+
+export const record = definePhase({
+  name: 'record',
+  needs: [],
+  gives: [],
+  when: ({ inputs, facts, signal }) => inputs.recordHistory && facts.live !== undefined && !signal.aborted,
+  async run({ core, inputs, site, result }) {
+    // Outside the same-namespace mode live is read-only: the record is kept at the recovery site.
+    await recordDrill(site.clients, site.namespace, inputs.cluster, drillRecord(result), inputs.historySize, { attempts: RECORD_ATTEMPTS }).catch((err) => {
+      result.notes.push(`could not record the result in the cluster: ${describeApiError(err)}`);
+      core.warning(`could not record the drill result: ${describeApiError(err)}`);
+    });
+  },
+});
+
+function drillRecord(result: DrillResult): DrillRecord {
+  return {
+    time: new Date().toISOString(),
+    verdict: result.verdict,
+    reasons: result.reasons,
+    rtoSeconds: result.rtoSeconds ?? null,
+    rpoSeconds: result.rpo?.seconds ?? null,
+    backupId: result.backupId ?? null,
+    recoveryCluster: result.recoveryCluster ?? '',
+    runUrl: result.runUrl ?? null,
+  };
+}

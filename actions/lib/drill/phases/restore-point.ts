@@ -1,0 +1,21 @@
+// With `restore-point: true`: a named restore point on live, archived before the recovery starts,
+// so the recovery stops exactly there (restore-point.ts).
+import { RESTORE_POINT_ARCHIVED_MS } from '../limits.js';
+import { definePhase } from '../pipeline.js';
+import { createRestorePoint, waitArchived } from '../restore-point.js';
+
+export const restorePoint = definePhase({
+  name: 'restore-point',
+  title: 'restore point on live',
+  when: (ctx) => ctx.inputs.restorePoint,
+  needs: ['liveSessions', 'recoveryName'],
+  gives: ['restorePoint'],
+  async run({ inputs, signal, log, result }, { liveSessions, recoveryName }) {
+    const primary = liveSessions[0];
+    const rp = await createRestorePoint(primary.conn.conn, recoveryName, inputs.statementTimeoutMs);
+    log(`restore point '${rp.name}' created at ${rp.lsn} (segment ${rp.segment}); waiting for it to be archived`);
+    await waitArchived(primary.db, rp, { deadline: Date.now() + Math.min(inputs.timeoutMs, RESTORE_POINT_ARCHIVED_MS), signal });
+    result.restorePoint = rp;
+    return { restorePoint: rp };
+  },
+});

@@ -1,0 +1,21 @@
+// Drill clusters an earlier cancelled run left behind (its post step never ran): torn down once
+// past the TTL (sweep.ts).
+import { SWEEP_MS } from '../limits.js';
+import { definePhase } from '../pipeline.js';
+import { removeCopies } from '../recovery-copies.js';
+import { sweepExpired } from '../sweep.js';
+
+export const sweep = definePhase({
+  name: 'sweep',
+  title: 'sweep expired drill clusters',
+  needs: [],
+  gives: [],
+  async run({ inputs, site, signal, retry, log, result }) {
+    const swept = await sweepExpired(site.clients, site.namespace, { ttlMs: inputs.sweepTtlMs, deadline: Date.now() + SWEEP_MS, signal, retry, log });
+    for (const t of swept) {
+      // At a sandbox / recovery site the expired cluster's copied Secrets (and ObjectStore) go too.
+      if (!site.sameNamespace) t.leftovers.push(...(await removeCopies(site.clients, site.namespace, t.cluster, { objectStores: result.mode === 'plugin', retry })));
+      result.notes.push(`swept expired drill cluster ${t.cluster}${t.leftovers.length ? `, leftovers: ${t.leftovers.join('; ')}` : ''}`);
+    }
+  },
+});

@@ -1,0 +1,51 @@
+// Final: deletes the recovery cluster and verifies nothing of it is left (teardown.ts), unless
+// keep-on-failure keeps a failed one. After a cancellation the deadline is the grace window.
+import { messageOf } from '../../errors.js';
+import { CANCEL_TEARDOWN_MS, CANCEL_TEARDOWN_RETRY, CREATE_SETTLE_CANCELLED_MS, CREATE_SETTLE_MS, TEARDOWN_MS, TEARDOWN_RETRY } from '../limits.js';
+import { definePhase, type DrillContext } from '../pipeline.js';
+import { State } from '../state.js';
+import { removeCopies } from '../recovery-copies.js';
+import { teardownCluster } from '../teardown.js';
+
+export const teardown = definePhase({
+  name: 'teardown',
+  needs: [],
+  gives: [],
+  async run(ctx) {
+    const { core, inputs, result, signal, owned } = ctx;
+    const cluster = owned.recoveryCluster;
+    if (!cluster) return;
+    const cancelled = signal.aborted;
+    if (inputs.keepOnFailure && result.reasons.length && !cancelled) {
+      result.kept = true;
+      core.saveState(State.keep, 'true');
+      core.warning(`keep-on-failure: the recovery cluster ${cluster.name} in ${ctx.site.where} is KEPT for debugging (with any copied Secrets). Delete it when done: kubectl delete cluster -n ${ctx.site.namespace} ${cluster.name}`);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([cluster.creating.catch(() => {}), new Promise((r) => (timer = setTimeout(r, cancelled ? CREATE_SETTLE_CANCELLED_MS : CREATE_SETTLE_MS)))]);
+    clearTimeout(timer);
+    await tearDown(ctx, cluster.name, cancelled);
+  },
+});
+
+async function tearDown({ core, site, owned, result, log, cancelledAt }: DrillContext, name: string, cancelled: boolean): Promise<void> {
+  const deadline = cancelled ? (cancelledAt ?? Date.now()) + CANCEL_TEARDOWN_MS : Date.now() + TEARDOWN_MS;
+  const started = Date.now();
+  try {
+    const retry = cancelled ? CANCEL_TEARDOWN_RETRY : TEARDOWN_RETRY;
+    const t = await teardownCluster(site.clients, site.namespace, name, { deadline, retry, log });
+    if (owned.copies) {
+      t.leftovers.push(...(await removeCopies(site.clients, site.namespace, name, { objectStores: owned.copies.objectStores, retry })));
+      t.clean = t.leftovers.length === 0;
+    }
+    result.teardown = t;
+    if (t.clean) core.saveState(State.tornDown, 'true');
+    else if (!cancelled) result.reasons.push(`teardown incomplete: ${t.leftovers.join('; ')}`);
+    log(t.clean ? `teardown verified in ${Date.now() - started} ms` : `teardown incomplete: ${t.leftovers.join('; ')}`);
+  } catch (err) {
+    result.teardown = { cluster: name, clean: false, leftovers: [messageOf(err)], ms: Date.now() - started };
+    if (!cancelled) result.reasons.push(`teardown failed: ${messageOf(err)}`);
+  }
+  result.phases.push({ phase: 'teardown', ms: Date.now() - started });
+}

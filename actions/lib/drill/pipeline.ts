@@ -1,0 +1,219 @@
+// The drill as a pipeline of phases over one context.
+//
+// THE CONTRACT (read before adding a phase)
+// - A phase is one small module in ./phases/, built with `definePhase({...})`:
+//     name   identifier, used in error messages and tests;
+//     title  optional: when set the runner logs "▶ <title>" and records its time in
+//            result.phases (the report's phase table); untitled phases run silently;
+//     needs  the facts it reads: the runner hands them over as `input`, typed
+//            `Pick<Facts, needs>`, and refuses to start if an earlier phase did not give them;
+//     gives  the facts it returns: `run` must resolve to exactly `Pick<Facts, gives>`;
+//     when   optional predicate: a phase that does not apply is skipped and its `gives`
+//            become `undefined` (declare such facts `| undefined` in Facts);
+//     run(ctx, input) the work: call the leaf modules (inventory.ts, wait.ts, ...), not the
+//            Kubernetes or PostgreSQL clients inline.
+// - The context (DrillContext) holds:
+//     core, inputs, clients, retry, signal, env, log   the environment, read-only;
+//     facts    what phases gave each other (Partial<Facts>; read it through `needs`);
+//     result   the DrillResult the report, record, Slack and outputs read: phases add
+//              reasons (a failed check that does not stop the drill), notes and measurements;
+//     owned    what must be cleaned up: register it the moment it exists, BEFORE awaiting
+//              anything (sessions.ts registers database sessions; create.ts the recovery cluster);
+//     cancelledAt  epoch ms of the SIGTERM/SIGINT, for the teardown's grace-window deadline.
+// - Stages (drillPipeline in ./phases/index.ts):
+//     preflight  until the live cluster is known to exist. A failure is a usage error: one
+//                message, no report, no record, nothing written.
+//     main       in order; the first failure stops the stage: a VerdictError's reasons (or
+//                the error's message) become result.reasons. A cancellation abandons the
+//                running phase at once (a query may not notice the abort).
+//     final      ALWAYS, in order, even after a failure or a cancellation: close sessions,
+//                teardown, verdict, record, notify, outputs, report, step status. They read
+//                `ctx.facts` / `ctx.owned` directly (anything may be missing) and must not throw;
+//                a throw is logged as a warning and the next final phase still runs.
+// - To add a phase: write phases/<name>.ts with definePhase, add its facts to Facts below, put it
+//   in drillPipeline at the right place. test/drill/pipeline.test.ts checks the order (every need
+//   given earlier) and the runner's rules.
+import type { Core } from '../core.js';
+import { messageOf, VerdictError } from '../errors.js';
+import type { KubeClients } from '../kube/client.js';
+import type { RetryOptions } from '../kube/retry.js';
+import type { Cluster } from '../cnpg/types.js';
+import type { Baseline } from './compare.js';
+import type { DrillInputs } from './inputs.js';
+import type { Inventory } from './inventory.js';
+import type { LiveSpec } from './live-spec.js';
+import type { RecoverySite } from './recovery-site.js';
+import type { RestorePoint } from './restore-point.js';
+import type { DrillResult } from './result.js';
+import type { LiveMark } from './rpo.js';
+import type { Session } from './sessions.js';
+import type { RecoveryTimings } from './wait.js';
+
+/** What phases hand each other. */
+export interface Facts {
+  /** The live Cluster, read by preflight. */
+  live: Cluster;
+  spec: LiveSpec;
+  /** The databases to compare (the `databases` input, else the bootstrap database). */
+  databases: string[];
+  /** One read-only session per database on the live primary; closed after the baseline. */
+  liveSessions: Session[];
+  /** Live's WAL position and time at drill start (the RPO's reference). */
+  mark: LiveMark;
+  inventory: Inventory;
+  /** Only with `restore-point: true`. */
+  restorePoint: RestorePoint | undefined;
+  baselines: Baseline[];
+  /** The name this run gives its recovery cluster (also the restore point's name). */
+  recoveryName: string;
+  /** When the recovery cluster was created, then seen running/done/healthy (RTO). */
+  timings: RecoveryTimings;
+  /** One read-only session per database on the restored primary, same order as `baselines`. */
+  restoredSessions: Session[];
+}
+export type FactName = keyof Facts;
+
+export interface DrillContext {
+  readonly core: Core;
+  readonly inputs: DrillInputs;
+  readonly clients: KubeClients;
+  /** Where the recovery cluster lives (recovery-site.ts): the live namespace, a sandbox, or another cluster. */
+  readonly site: RecoverySite;
+  readonly retry: RetryOptions;
+  readonly signal: AbortSignal;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: (line: string) => void;
+  readonly facts: Partial<Facts>;
+  readonly result: DrillResult;
+  readonly owned: Owned;
+  cancelledAt?: number;
+}
+
+/** What the run created and the final phases clean up. */
+export interface Owned {
+  sessions: { close(): Promise<void> }[];
+  /** Set just before the create request is sent; `creating` settles when it lands or fails. */
+  recoveryCluster?: { name: string; creating: Promise<unknown> };
+  /** Secrets (and an ObjectStore) copied to a sandbox / recovery site (recovery-copies.ts). */
+  copies?: { objectStores: boolean };
+}
+
+type Output<O extends FactName> = [O] extends [never] ? void : Pick<Facts, O>;
+
+export interface Phase<I extends FactName = never, O extends FactName = never> {
+  name: string;
+  title?: string;
+  needs: readonly I[];
+  gives: readonly O[];
+  when?: (ctx: DrillContext) => boolean;
+  run(ctx: DrillContext, input: Pick<Facts, I>): Promise<Output<O>>;
+}
+
+/** A phase with its types erased, as the runner sees it. */
+export interface AnyPhase {
+  name: string;
+  title?: string;
+  needs: readonly FactName[];
+  gives: readonly FactName[];
+  when?: (ctx: DrillContext) => boolean;
+  run(ctx: DrillContext, input: never): Promise<unknown>;
+}
+
+export const definePhase = <I extends FactName = never, O extends FactName = never>(p: Phase<I, O>): Phase<I, O> => p;
+
+export interface Pipeline {
+  preflight: readonly AnyPhase[];
+  main: readonly AnyPhase[];
+  final: readonly AnyPhase[];
+}
+
+export class Cancelled extends Error {
+  constructor(signal: string) {
+    super(`cancelled (${signal}): the drill stopped and tore down what it created`);
+    this.name = 'Cancelled';
+  }
+}
+
+/** Problems in the pipeline's order: a phase needing what no earlier phase gives, a final phase needing anything. */
+export function orderProblems(p: Pipeline): string[] {
+  const given = new Set<FactName>();
+  const problems: string[] = [];
+  for (const phase of [...p.preflight, ...p.main]) {
+    for (const need of phase.needs) if (!given.has(need)) problems.push(`${phase.name} needs '${need}', which no earlier phase gives`);
+    for (const g of phase.gives) given.add(g);
+  }
+  for (const phase of p.final) if (phase.needs.length) problems.push(`final phase ${phase.name} must read ctx.facts, not declare needs`);
+  return problems;
+}
+
+/**
+ * Runs the pipeline. Returns false after a usage error (preflight failed: the step is already
+ * failed with one message), true once the final phases ran.
+ */
+export async function runPipeline(ctx: DrillContext, p: Pipeline): Promise<boolean> {
+  try {
+    for (const phase of p.preflight) await runPhase(ctx, phase, false);
+  } catch (err) {
+    ctx.core.setFailed(messageOf(err));
+    return false;
+  }
+  try {
+    for (const phase of p.main) await runPhase(ctx, phase, true);
+  } catch (err) {
+    ctx.result.reasons.push(...failureReasons(err, ctx.signal));
+  }
+  for (const phase of p.final) {
+    try {
+      await runPhase(ctx, phase, false);
+    } catch (err) {
+      ctx.core.warning(`${phase.name}: ${messageOf(err)}`);
+    }
+  }
+  return true;
+}
+
+function failureReasons(err: unknown, signal: AbortSignal): string[] {
+  if (err instanceof VerdictError) return err.reasons;
+  if (err instanceof Cancelled || signal.aborted) return [messageOf(signal.reason ?? err)];
+  return [messageOf(err)];
+}
+
+async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean): Promise<void> {
+  const facts = ctx.facts as Record<FactName, unknown>;
+  if (phase.when && !phase.when(ctx)) {
+    for (const g of phase.gives) facts[g] = undefined;
+    return;
+  }
+  if (cancellable) throwIfCancelled(ctx.signal);
+  const input: Partial<Record<FactName, unknown>> = {};
+  for (const need of phase.needs) {
+    if (!(need in facts)) throw new Error(`phase ${phase.name} needs '${need}', which no earlier phase gave`);
+    input[need] = facts[need];
+  }
+  const started = Date.now();
+  if (phase.title) ctx.log(`▶ ${phase.title}`);
+  try {
+    const work = phase.run(ctx, input as never);
+    const out = (await (cancellable ? raceAbort(work, ctx.signal) : work)) as Partial<Record<FactName, unknown>> | undefined;
+    for (const g of phase.gives) {
+      if (!out || !(g in out)) throw new Error(`phase ${phase.name} did not give '${g}'`);
+      facts[g] = out[g];
+    }
+  } finally {
+    if (phase.title) ctx.result.phases.push({ phase: phase.title, ms: Date.now() - started });
+  }
+}
+
+function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Cancelled('abort');
+}
+
+/** Stops waiting for `work` the moment the job is cancelled (a query may not notice the abort). */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,106 @@
+// The drill's pipeline runner and phase order (actions/lib/drill/pipeline.ts): no cluster needed.
+import { describe, expect, it } from 'vitest';
+import { recordingCore } from '../helpers/recording-core.js';
+import { readDrillInputs } from '../../actions/lib/drill/inputs.js';
+import { drillPipeline } from '../../actions/lib/drill/phases/index.js';
+import { Cancelled, definePhase, orderProblems, runPipeline, type AnyPhase, type Pipeline } from '../../actions/lib/drill/pipeline.js';
+import { createContext } from '../../actions/lib/drill/run.js';
+import { VerdictError } from '../../actions/lib/errors.js';
+import type { KubeClients } from '../../actions/lib/kube/client.js';
+import type { Cluster } from '../../actions/lib/cnpg/types.js';
+
+function context(controller = new AbortController()) {
+  const { core, rec } = recordingCore({ cluster: 'pg-main', namespace: 'db' });
+  const inputs = readDrillInputs(core);
+  // The phases below are synthetic: they never touch the clients.
+  const ctx = createContext({ core, inputs, clients: {} as KubeClients, signal: controller.signal, env: {} });
+  return { ctx, rec, controller };
+}
+
+const live = { metadata: { name: 'pg-main', namespace: 'db' }, spec: {} } as unknown as Cluster;
+const ran: string[] = [];
+const step = (name: string, extra: Partial<AnyPhase> = {}): AnyPhase => ({
+  name,
+  needs: [],
+  gives: [],
+  run: async () => void ran.push(name),
+  ...extra,
+});
+const finals = ['close', 'teardown', 'record'].map((n) => step(n));
+
+describe('the drill pipeline', () => {
+  it('is in order: every phase needs only what an earlier one gives; final phases need nothing', () => {
+    expect(orderProblems(drillPipeline)).toEqual([]);
+    const names = [...drillPipeline.preflight, ...drillPipeline.main, ...drillPipeline.final].map((p) => p.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(drillPipeline.final.map((p) => p.name)).toEqual(['close-sessions', 'teardown', 'verdict', 'record', 'notify', 'outputs', 'report', 'step-status']);
+  });
+
+  it('names a phase whose need no earlier phase gives', () => {
+    const bad: Pipeline = { preflight: [], main: [drillPipeline.main.find((p) => p.name === 'compare')!], final: [step('x', { needs: ['live'] })] };
+    expect(orderProblems(bad)).toEqual([
+      "compare needs 'recoveryName', which no earlier phase gives",
+      "compare needs 'baselines', which no earlier phase gives",
+      'final phase x must read ctx.facts, not declare needs',
+    ]);
+  });
+});
+
+describe('runPipeline', () => {
+  it('hands each phase the facts it needs, typed, and times titled phases', async () => {
+    ran.length = 0;
+    const { ctx } = context();
+    const give = definePhase({ name: 'give', title: 'give the live cluster', needs: [], gives: ['live'], run: async () => ({ live }) });
+    let seen: Cluster | undefined;
+    const take = definePhase({ name: 'take', needs: ['live'], gives: [], run: async (_ctx, input) => void (seen = input.live) });
+    expect(await runPipeline(ctx, { preflight: [give], main: [take], final: finals })).toBe(true);
+    expect(seen).toBe(live);
+    expect(ctx.result.phases.map((p) => p.phase)).toEqual(['give the live cluster']);
+    expect(ran).toEqual(['close', 'teardown', 'record']);
+  });
+
+  it('a preflight failure is a usage error: one message, nothing else runs', async () => {
+    ran.length = 0;
+    const { ctx, rec } = context();
+    const fail = step('find', { run: async () => Promise.reject(new Error("Input 'cluster': no CNPG Cluster")) });
+    expect(await runPipeline(ctx, { preflight: [fail], main: [step('main')], final: finals })).toBe(false);
+    expect(rec.failed).toBe("Input 'cluster': no CNPG Cluster");
+    expect(ran).toEqual([]);
+  });
+
+  it('the first failure stops the main stage; its reasons are the verdict; every final phase runs, even after one throws', async () => {
+    ran.length = 0;
+    const { ctx, rec } = context();
+    const fail = step('inventory', { title: 'backup inventory', run: async () => Promise.reject(new VerdictError(['no backup', 'archiving failing'])) });
+    const broken = step('teardown', { run: async () => Promise.reject(new Error('boom')) });
+    await runPipeline(ctx, { preflight: [], main: [step('a'), fail, step('b')], final: [finals[0], broken, finals[2]] });
+    expect(ran).toEqual(['a', 'close', 'record']);
+    expect(ctx.result.reasons).toEqual(['no backup', 'archiving failing']);
+    // A failed titled phase is still timed.
+    expect(ctx.result.phases.map((p) => p.phase)).toEqual(['backup inventory']);
+    expect(rec.logs).toContainEqual({ level: 'warning', message: 'teardown: boom' });
+  });
+
+  it('a phase that does not apply is skipped and gives undefined; a phase must give what it declares', async () => {
+    ran.length = 0;
+    const { ctx } = context();
+    const skipped = definePhase({ name: 'restore-point', when: () => false, needs: [], gives: ['restorePoint'], run: async () => { throw new Error('ran'); } });
+    let seen: unknown = 'unset';
+    const reads = definePhase({ name: 'reads', needs: ['restorePoint'], gives: [], run: async (_c, i) => void (seen = i.restorePoint) });
+    const liar = step('liar', { gives: ['live'], run: async () => ({}) });
+    await runPipeline(ctx, { preflight: [], main: [skipped, reads, liar], final: [] });
+    expect(seen).toBeUndefined();
+    expect(ctx.result.reasons).toEqual(["phase liar did not give 'live'"]);
+  });
+
+  it('a cancellation abandons the running phase at once and goes to the final phases', async () => {
+    ran.length = 0;
+    const { ctx, controller } = context();
+    const hangs = step('wait', { run: () => new Promise(() => {}) });
+    setTimeout(() => controller.abort(new Cancelled('SIGTERM')), 20);
+    await runPipeline(ctx, { preflight: [], main: [hangs, step('after')], final: finals });
+    expect(ran).toEqual(['close', 'teardown', 'record']);
+    expect(ctx.cancelledAt).toBeGreaterThan(0);
+    expect(ctx.result.reasons).toEqual(['cancelled (SIGTERM): the drill stopped and tore down what it created']);
+  });
+});
