@@ -90,6 +90,23 @@ describe('a recovery site that cannot recover: one clear error, nothing created'
     }
   }, 120_000);
 
+  it('plugin-mode backups and no Barman Cloud plugin there', async () => {
+    const plugin = await createLiveCluster(pair.live, { name: 'invoices-db', namespace: 'billing-prod', mode: 'plugin', rows: 100 });
+    const noPlugin = await startPlayground({ s3: pair.s3 });
+    try {
+      noPlugin.store.delete('apiextensions.k8s.io/v1/customresourcedefinitions', undefined, 'objectstores.barmancloud.cnpg.io');
+      noPlugin.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DR_NS } });
+      const since = Date.now();
+      const r = await runDrill(pair.live, { kubeconfig: readFileSync(pair.live.kubeconfigPath, 'utf8'), 'recovery-kubeconfig': readFileSync(noPlugin.kubeconfigPath, 'utf8'), 'recovery-namespace': DR_NS, cluster: plugin.name, namespace: 'billing-prod' });
+      expect(r.exitCode).toBe(1);
+      expect(r.errors.join('\n')).toContain(`Input 'recovery-kubeconfig': the recovery cluster ${noPlugin.apiUrl} does not serve barmancloud.cnpg.io: the Barman Cloud plugin is not installed there`);
+      expect(noPlugin.requestLog.entries().filter((e) => e.time >= since && e.method !== 'GET')).toEqual([]);
+    } finally {
+      await noPlugin.stop();
+      await plugin.destroy();
+    }
+  }, 240_000);
+
   it('a recovery-context that is not in the kubeconfig', async () => {
     const r = await runDrill(pair.live, { ...inputs(), 'recovery-context': 'dr-site' });
     expect(r.exitCode).toBe(1);

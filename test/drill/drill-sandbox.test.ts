@@ -47,6 +47,21 @@ describe('recovery-namespace with least privilege', () => {
     for (const v of live.secrets()) expect(r.stdout).not.toContain(v);
   }, 300_000);
 
+  it('plugin mode: the ObjectStore is copied too (credentials retargeted) and removed', async () => {
+    const ns = 'billing-prod';
+    const plugin = await createLiveCluster(pgd, { name: 'invoices-db', namespace: ns, mode: 'plugin', rows: 200 });
+    applyRbacExample(pgd, 'cnpg-restore-drill-live-readonly.yaml', { databases: ns, 'pg-main-app': `${plugin.name}-app`, 'backup-creds': pgd.env.PLAYGROUND_S3_SECRET });
+    const since = Date.now();
+    const r = await runDrill(pgd, { kubeconfig: saKubeconfig, cluster: plugin.name, namespace: ns, 'recovery-namespace': SANDBOX, 'credentials-secret': `${plugin.name}-app` });
+    expect(r.outputs.result, explain(r)).toBe('passed');
+    const name = r.outputs['recovery-cluster'];
+    expect(r.stdout).toContain(`ObjectStore ${SANDBOX}/${name}-${plugin.name}-store`);
+    expect(r.summary).toContain(`(ObjectStore ${ns}/${plugin.name}-store)`);
+    expect(writesIn(pgd, ns, since)).toEqual([]);
+    expect(forbidden(pgd, since)).toEqual([]);
+    expect(siteLeftovers(pgd, SANDBOX, name)).toEqual([]);
+  }, 300_000);
+
   it('the same credentials are refused (403) outside the examples', async () => {
     const k8s = await import('@kubernetes/client-node');
     const kc = new k8s.KubeConfig();
