@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
 import { ensureDrillBundle } from '../helpers/drill-bundle.js';
-import { runAction } from '../helpers/run-action.js';
+import { leakedSecrets, runAction } from '../helpers/run-action.js';
 import { startPlayground, startPlaygroundPair, type PlaygroundPair } from '../playground/playground.js';
 import { readFileSync } from 'node:fs';
 import { applyRbacExample, forbidden, serviceAccountKubeconfig, siteLeftovers, writesIn } from './least-privilege.js';
@@ -51,6 +51,7 @@ describe('recovery-kubeconfig with least privilege', () => {
     expect(siteLeftovers(pair.dr, DR_NS, name)).toEqual([]);
     expect(drillClusters(pair.live, LIVE_NS)).toEqual([]);
     expect(pair.dr.store.get('v1/configmaps', DR_NS, `cnpg-restore-drill-${live.name}`)).toBeTruthy();
+    expect(leakedSecrets(r, live.secrets())).toEqual([]);
   }, 300_000);
 
   it('SIGTERM while the recovery runs: main tears the recovery site down, post finds nothing', async () => {
