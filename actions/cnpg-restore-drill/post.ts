@@ -1,3 +1,3 @@
 import * as core from '@actions/core';
-import { runPost } from '../lib/drill/run.js';
+import { runPost } from '../lib/drill/post.js';
 await runPost(core);

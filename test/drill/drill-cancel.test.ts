@@ -2,7 +2,9 @@
 // keep-on-failure and the TTL sweep: whatever happens, nothing the drill created is left.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
@@ -98,13 +100,47 @@ describe('cancellation: SIGTERM at each phase, then the post step', () => {
       });
       expect(post.exitCode, explain(post)).toBe(0);
       if (name) {
-        expect(post.stdout).toMatch(new RegExp(`Recovery cluster default/${name}: nothing left`));
+        // Post repeats no teardown main verified (state 'torn-down').
+        const verified = r.state['torn-down'] === 'true';
+        expect(post.stdout).toMatch(new RegExp(`Recovery cluster default/${name}: ${verified ? 'torn down and verified by the main step; nothing to do' : 'nothing left'}`));
         expect(leftovers(pgd, 'default', name)).toEqual([]);
       } else expect(post.stdout).toContain('nothing to tear down');
       expect(drillClusters(pgd, 'default')).toEqual([]);
       console.log(`cancel during ${phase}: main exited ${exitedAt - killedAt} ms after ${signal} (${/teardown verified/.test(r.stdout) ? 'teardown verified by main' : 'no teardown needed or left to post'}); recovery cluster ${name ?? '(none)'}`);
     });
   }
+});
+
+describe('the post step stands alone: state only, no inputs (actions/runner#3514)', () => {
+  it('after a SIGKILL of main mid-recovery, post tears down from STATE_* alone and leaves nothing', async () => {
+    const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default' }, { killOn: { pattern: /recovery job \S+ is running/, signal: 'SIGKILL' } });
+    expect(r.signal, explain(r)).toBe('SIGKILL');
+    const name = r.state['recovery-cluster'];
+    expect(name).toMatch(/^cx-drill-\d+-1$/);
+    expect(r.state['torn-down']).toBeUndefined();
+    expect(r.state.kubeconfig).toBe(readFileSync(pgd.kubeconfigPath, 'utf8').trim());
+    // Killed: nothing of main's teardown ran, the recovery cluster is still there.
+    expect(pgd.store.get(CLUSTERS, 'default', name)).toBeDefined();
+    // No INPUT_*, and no KUBECONFIG or ~/.kube/config to fall back on: only the saved state.
+    const home = mkdtempSync(join(tmpdir(), 'post-home-'));
+    const post = await runAction('cnpg-restore-drill', 'post', { state: r.state, env: { KUBECONFIG: join(home, 'missing'), HOME: home }, timeoutMs: 120_000 });
+    rmSync(home, { recursive: true, force: true });
+    expect(post.exitCode, explain(post)).toBe(0);
+    expect(post.stdout).toMatch(new RegExp(`Recovery cluster default/${name}: nothing left`));
+    expect(post.masked.length).toBeGreaterThan(0);
+    expect(leakedSecrets(post, [r.state.kubeconfig, ...live.secrets()])).toEqual([]);
+    expect(leftovers(pgd, 'default', name)).toEqual([]);
+    expect(drillClusters(pgd, 'default')).toEqual([]);
+  });
+
+  it('skips a teardown main verified: no API call, no kubeconfig needed', async () => {
+    const since = Date.now();
+    const state = { 'recovery-cluster': 'cx-drill-77-1', namespace: 'default', 'torn-down': 'true' };
+    const post = await runAction('cnpg-restore-drill', 'post', { state, env: { KUBECONFIG: '/nonexistent/kubeconfig' } });
+    expect(post.exitCode, explain(post)).toBe(0);
+    expect(post.stdout).toContain('Recovery cluster default/cx-drill-77-1: torn down and verified by the main step; nothing to do.');
+    expect(pgd.requestLog.entries().filter((e) => e.time >= since)).toEqual([]);
+  });
 });
 
 describe('API faults', () => {

@@ -61,9 +61,10 @@ describe('recovery-kubeconfig with least privilege', () => {
     expect(r.stdout).toContain('Received SIGTERM');
     expect(r.stdout).toContain(`Deleting recovery cluster ${DR_NS}/${name}`);
     // A recovery mid-restore may outlive the ~6.5 s grace window: the runner's post step re-checks.
-    const post = await runAction('cnpg-restore-drill', 'post', { inputs: { kubeconfig: liveKc, 'recovery-kubeconfig': drKc }, state: r.state, timeoutMs: 240_000 });
+    const post = await runAction('cnpg-restore-drill', 'post', { state: r.state, timeoutMs: 240_000 });
     expect(post.exitCode, explain(post)).toBe(0);
-    expect(post.stdout).toContain(`in namespace ${DR_NS} of the recovery Kubernetes cluster ${pair.dr.apiUrl}: nothing left`);
+    // Post reads saved state only (the recovery site's kubeconfig among it), no inputs.
+    expect(post.stdout).toMatch(new RegExp(`${DR_NS}/${name}(: torn down and verified by the main step| on ${pair.dr.apiUrl.replace(/[.]/g, '\\.')}: nothing left)`));
     expect(siteLeftovers(pair.dr, DR_NS, name)).toEqual([]);
     expect(drillClusters(pair.live, LIVE_NS)).toEqual([]);
   }, 400_000);
@@ -73,7 +74,7 @@ describe('recovery-kubeconfig with least privilege', () => {
     const name = r.state['recovery-cluster'];
     expect(name, explain(r)).toBeTruthy();
     expect(siteLeftovers(pair.dr, DR_NS, name).length).toBeGreaterThan(0);
-    const post = await runAction('cnpg-restore-drill', 'post', { inputs: { kubeconfig: liveKc, 'recovery-kubeconfig': drKc }, state: r.state, timeoutMs: 240_000 });
+    const post = await runAction('cnpg-restore-drill', 'post', { state: r.state, timeoutMs: 240_000 });
     expect(post.exitCode, explain(post)).toBe(0);
     expect(siteLeftovers(pair.dr, DR_NS, name)).toEqual([]);
     expect(drillClusters(pair.live, LIVE_NS)).toEqual([]);

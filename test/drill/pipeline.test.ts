@@ -13,7 +13,7 @@ function context(controller = new AbortController()) {
   const { core, rec } = recordingCore({ cluster: 'pg-main', namespace: 'db' });
   const inputs = readDrillInputs(core);
   // The phases below are synthetic: they never touch the clients.
-  const ctx = createContext({ core, inputs, clients: {} as KubeClients, signal: controller.signal, env: {} });
+  const ctx = createContext({ core, inputs, clients: {} as KubeClients, signal: controller.signal, env: {}, kubeconfig: '' });
   return { ctx, rec, controller };
 }
 

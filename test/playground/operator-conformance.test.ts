@@ -2,6 +2,7 @@
 // owner references as CNPG sets them, completed Jobs cleaned up, transient phases that flip back,
 // image catalogs, the labels and annotations of derived objects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KubeObject } from './types.js';
 import { CLUSTER, cluster, startEnv, waitFor, waitHealthy, type TestEnv } from './cnpg/test-env.js';
 
 let env: TestEnv;
@@ -13,6 +14,23 @@ afterAll(async () => {
 });
 
 const get = (gvr: string, name: string) => env.store.get(gvr, 'default', name);
+
+const refusal = (obj: KubeObject) => {
+  try {
+    env.store.create(CLUSTER, obj);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error(`${obj.metadata.name} accepted`);
+};
+
+describe('Cluster names (internal/webhook/v1/cluster_webhook.go validateName)', () => {
+  it('a DNS-1035 label of at most 50 characters', () => {
+    expect(refusal(cluster('1st-cluster'))).toContain('metadata.name: Invalid value: "1st-cluster": cluster name must be a valid DNS label');
+    const long = 'c'.repeat(51);
+    expect(refusal(cluster(long))).toContain(`metadata.name: Invalid value: "${long}": the maximum length of a cluster name is 50 characters`);
+  });
+});
 
 describe('ownership (pkg/utils/ownership.go, controller-runtime SetControllerReference)', () => {
   it('secrets, services and PVCs are owned without blockOwnerDeletion; pods and Jobs block', async () => {

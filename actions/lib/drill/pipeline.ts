@@ -13,7 +13,7 @@
 //     run(ctx, input) the work: call the leaf modules (inventory.ts, wait.ts, ...), not the
 //            Kubernetes or PostgreSQL clients inline.
 // - The context (DrillContext) holds:
-//     core, inputs, clients, retry, signal, env, log   the environment, read-only;
+//     core, inputs, clients, retry, signal, env, kubeconfig, log   the environment, read-only;
 //     facts    what phases gave each other (Partial<Facts>; read it through `needs`);
 //     result   the DrillResult the report, record, Slack and outputs read: phases add
 //              reasons (a failed check that does not stop the drill), notes and measurements;
@@ -82,6 +82,8 @@ export interface DrillContext {
   readonly retry: RetryOptions;
   readonly signal: AbortSignal;
   readonly env: NodeJS.ProcessEnv;
+  /** The kubeconfig text, saved for the post step (state.ts). */
+  readonly kubeconfig: string;
   readonly log: (line: string) => void;
   readonly facts: Partial<Facts>;
   readonly result: DrillResult;

@@ -28,6 +28,8 @@ export interface RecoverySite {
   /** The live namespace itself: nothing to copy, nothing to check beyond the live access. */
   sameNamespace: boolean;
   server: string;
+  /** Another cluster: its kubeconfig (context applied, masked) for the post step. */
+  kubeconfig?: string;
   /** For logs and the report: "namespace X of <server>". */
   where: string;
   dispose(): void;
@@ -60,7 +62,10 @@ export function openRecoverySite(core: Pick<Core, 'setSecret'>, inputs: Recovery
     );
   }
   if (sameNamespace) return liveNamespaceSite(namespace, live.clients);
+  const kubeconfig = loaded ? kc.exportConfig() : undefined;
+  if (kubeconfig) core.setSecret(kubeconfig);
   return {
+    kubeconfig,
     clients: loaded ? make(kc) : live.clients,
     namespace,
     remote,
@@ -73,7 +78,7 @@ export function openRecoverySite(core: Pick<Core, 'setSecret'>, inputs: Recovery
 
 /** The original mode: the recovery cluster next to the live one. */
 export function liveNamespaceSite(namespace: string, clients: KubeClients): RecoverySite {
-  const server = clients.kc.getCurrentCluster()?.server ?? '';
+  const server = clients.kc?.getCurrentCluster()?.server ?? '';
   return { clients, namespace, remote: false, sameNamespace: true, server, where: `namespace ${namespace} (next to the live cluster)`, dispose: () => {} };
 }
 

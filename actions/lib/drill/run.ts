@@ -9,14 +9,11 @@ import { loadKubeConfig, type LoadedKubeConfig } from '../kube/config.js';
 import { describeApiError, type RetryOptions } from '../kube/retry.js';
 import { runUrl } from '../notify/slack.js';
 import { readDrillInputs, type DrillInputs } from './inputs.js';
-import { API_REQUEST_MS, EXIT_GRACE_MS, TEARDOWN_MS, TEARDOWN_RETRY } from './limits.js';
+import { API_REQUEST_MS, EXIT_GRACE_MS } from './limits.js';
 import { drillPipeline } from './phases/index.js';
 import { Cancelled, runPipeline, type DrillContext } from './pipeline.js';
-import type { DrillResult } from './result.js';
-import { State } from './state.js';
-import { removeCopies } from './recovery-copies.js';
 import { liveNamespaceSite, openRecoverySite, type RecoverySite } from './recovery-site.js';
-import { teardownCluster } from './teardown.js';
+import type { DrillResult } from './result.js';
 
 export interface RunDeps {
   env?: NodeJS.ProcessEnv;
@@ -50,8 +47,8 @@ export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult |
 async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<DrillResult | undefined> {
   let inputs: DrillInputs;
   let kube: LoadedKubeConfig | undefined;
-  let site: RecoverySite;
   let clients: DrillContext['clients'];
+  let site: RecoverySite;
   try {
     inputs = readDrillInputs(core);
     kube = loadKubeConfig(core, inputs.kubeconfig);
@@ -62,7 +59,9 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal): P
     core.setFailed(messageOf(err));
     return undefined;
   }
-  const ctx = createContext({ core, inputs, env, signal, clients, site });
+  // What post needs to tear down alone (state.ts): the kubeconfig as given, or as loaded from KUBECONFIG.
+  const kubeconfig = inputs.kubeconfig ?? kube.kc.exportConfig();
+  const ctx = createContext({ core, inputs, env, signal, kubeconfig, clients, site });
   try {
     return (await runPipeline(ctx, drillPipeline)) ? ctx.result : undefined;
   } finally {
@@ -79,10 +78,12 @@ export interface ContextOptions {
   site?: RecoverySite;
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
+  /** Saved for the post step with the recovery cluster's name. */
+  kubeconfig: string;
 }
 
 /** A fresh context: an empty result (failed until proven), no facts, nothing owned. */
-export function createContext({ core, inputs, clients, site, signal, env }: ContextOptions): DrillContext {
+export function createContext({ core, inputs, clients, site, signal, env, kubeconfig }: ContextOptions): DrillContext {
   const retry: RetryOptions = {
     signal,
     onRetry: (what, err, attempt, delay) => core.info(`retrying ${what} in ${Math.round(delay)} ms (attempt ${attempt}: ${describeApiError(err)})`),
@@ -99,43 +100,7 @@ export function createContext({ core, inputs, clients, site, signal, env }: Cont
     runUrl: runUrl(env),
     startedAt: new Date().toISOString(),
   };
-  const ctx: DrillContext = { core, inputs, clients, site: site ?? liveNamespaceSite(inputs.namespace, clients), retry, signal, env, result, log: (line) => core.info(line), facts: {}, owned: { sessions: [] } };
+  const ctx: DrillContext = { core, inputs, clients, site: site ?? liveNamespaceSite(inputs.namespace, clients), retry, signal, env, kubeconfig, result, log: (line) => core.info(line), facts: {}, owned: { sessions: [] } };
   signal.addEventListener('abort', () => (ctx.cancelledAt = Date.now()), { once: true });
   return ctx;
-}
-
-/** The post step: tear down from saved state (idempotent; nothing saved = nothing to do). */
-export async function runPost(core: Core): Promise<void> {
-  const name = core.getState(State.recoveryCluster);
-  const namespace = core.getState(State.namespace);
-  if (!name || !namespace) {
-    core.info('No recovery cluster was created: nothing to tear down.');
-    return;
-  }
-  if (core.getState(State.keep) === 'true') {
-    core.warning(`keep-on-failure: recovery cluster ${namespace}/${name} is KEPT; delete it when done.`);
-    return;
-  }
-  try {
-    const input = (n: string) => core.getInput(n).trim() || undefined;
-    const kube = loadKubeConfig(core, input('kubeconfig'));
-    // The same recovery site as main (the live clients when it is the live cluster).
-    const siteInputs = { namespace: '', kubeconfig: input('kubeconfig'), recoveryNamespace: namespace, recoveryKubeconfig: input('recovery-kubeconfig'), recoveryContext: input('recovery-context') };
-    const site = openRecoverySite(core, siteInputs, { kc: kube.kc, clients: makeClients(kube.kc, API_REQUEST_MS) });
-    try {
-      const t = await teardownCluster(site.clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, log: (l) => core.info(l) });
-      if (core.getState(State.copies) === 'true') {
-        t.leftovers.push(...(await removeCopies(site.clients, namespace, name, { objectStores: core.getState(State.objectStoreCopy) === 'true', retry: TEARDOWN_RETRY })));
-      }
-      if (!t.leftovers.length) core.info(`Recovery cluster ${name} in ${site.where}: nothing left (verified in ${t.ms} ms).`);
-      else core.setFailed(`teardown of ${namespace}/${name} incomplete: ${t.leftovers.join('; ')}`);
-    } finally {
-      site.dispose();
-      kube.dispose();
-    }
-  } catch (err) {
-    core.setFailed(`teardown of ${namespace}/${name} failed: ${messageOf(err)}`);
-  } finally {
-    setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
-  }
 }

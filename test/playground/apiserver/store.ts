@@ -181,7 +181,7 @@ export class MemStore implements Store {
     this.checkKind(rt, obj);
     obj.metadata ??= { name: '' };
     if (!rt.namespaced) delete obj.metadata.namespace;
-    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
+    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = generatedName(obj.metadata.generateName);
     validateMeta(rt, obj);
     this.checkNamespace(rt, obj.metadata.namespace);
     if (rt.statusSubresource && !BUILTIN_TYPES.includes(rt)) delete obj.status; // CRs: status only via /status
@@ -479,4 +479,9 @@ export class MemStore implements Store {
       this.watchers.delete(w);
     };
   }
+}
+
+/** names.SimpleNameGenerator: the prefix cut to 58 characters, then 5 random ones (63 in all). */
+export function generatedName(prefix: string): string {
+  return `${prefix.slice(0, 58)}${randomSuffix()}`;
 }

@@ -5,15 +5,44 @@ import { labelSelectorFromObject } from './selectors.js';
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
-// Types whose names must be DNS-1123 labels (they become DNS names or path segments).
-const LABEL_NAMED = new Set(['Namespace', 'Service']);
+type NameRule = (name: string) => string[];
+const tooLong = (max: number) => `must be no more than ${max} characters`;
+
+export const dns1123Subdomain: NameRule = (n) => [
+  ...(n.length > 253 ? [tooLong(253)] : []),
+  ...(DNS1123_SUBDOMAIN.test(n) ? [] : ["a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"]),
+];
+export const dns1123Label: NameRule = (n) => [
+  ...(n.length > 63 ? [tooLong(63)] : []),
+  ...(DNS1123_LABEL.test(n) ? [] : ["a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"]),
+];
+export const dns1035Label: NameRule = (n) => [
+  ...(n.length > 63 ? [tooLong(63)] : []),
+  ...(DNS1035_LABEL.test(n) ? [] : ["a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"]),
+];
+/** path.IsValidPathSegmentName: RBAC objects accept anything a URL path segment can carry. */
+const pathSegment: NameRule = (n) => (['.', '..'].includes(n) ? [`may not be '${n}'`] : ['/', '%'].filter((c) => n.includes(c)).map((c) => `may not contain '${c}'`));
+
+/**
+ * Name rule per kind, as the API server validates metadata.name (pkg/apis/core/validation,
+ * pkg/apis/rbac/validation, apiextensions' customresource strategy): Namespaces are RFC 1123
+ * labels, Services RFC 1035 labels, RBAC objects path segments, everything else (custom
+ * resources included) RFC 1123 subdomains.
+ */
+export function nameRule(kind: string): NameRule {
+  if (kind === 'Namespace') return dns1123Label;
+  if (kind === 'Service') return dns1035Label;
+  if (['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].includes(kind)) return pathSegment;
+  return dns1123Subdomain;
+}
 
 export function invalid(rt: ResourceType, name: string, causes: { field: string; message: string }[]): ApiError {
   const kindGroup = rt.group ? `${rt.kind}.${rt.group}` : rt.kind;
-  const msg = `${kindGroup} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`;
+  const msg = `${kindGroup} "${name}" is invalid: ${causes.length === 1 ? `${causes[0].field}: ${causes[0].message}` : `[${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}]`}`;
   return new ApiError(422, 'Invalid', msg, {
     name,
     group: rt.group,
@@ -22,34 +51,44 @@ export function invalid(rt: ResourceType, name: string, causes: { field: string;
   });
 }
 
-function checkQualifiedKey(key: string): boolean {
+function qualifiedNameErrors(key: string): string[] {
   const parts = key.split('/');
-  if (parts.length > 2) return false;
   const name = parts[parts.length - 1];
-  if (parts.length === 2 && (parts[0].length > 253 || !DNS1123_SUBDOMAIN.test(parts[0]))) return false;
-  return name.length <= 63 && QUALIFIED_NAME.test(name);
+  const errs: string[] = [];
+  if (parts.length > 2) return ["a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"];
+  if (parts.length === 2) {
+    if (!parts[0]) errs.push('prefix part must be non-empty');
+    else errs.push(...dns1123Subdomain(parts[0]).map((m) => `prefix part ${m}`));
+  }
+  if (!name) errs.push('name part must be non-empty');
+  else if (name.length > 63) errs.push(`name part ${tooLong(63)}`);
+  if (name && !QUALIFIED_NAME.test(name)) errs.push("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
+  return errs;
+}
+
+/** Label keys and values (apimachinery ValidateLabels), under `path`. */
+export function labelErrors(labels: Record<string, unknown> | undefined, path: string): { field: string; message: string }[] {
+  const out: { field: string; message: string }[] = [];
+  for (const [k, v] of Object.entries(labels ?? {})) {
+    for (const m of qualifiedNameErrors(k)) out.push({ field: path, message: `Invalid value: "${k}": ${m}` });
+    if (typeof v !== 'string') {
+      out.push({ field: path, message: `Invalid value: ${JSON.stringify(v)}: must be a string` });
+      continue;
+    }
+    if (v.length > 63) out.push({ field: path, message: `Invalid value: "${v}": ${tooLong(63)}` });
+    if (!LABEL_VALUE.test(v)) out.push({ field: path, message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')` });
+  }
+  return out;
 }
 
 export function validateMeta(rt: ResourceType, obj: KubeObject): void {
   const name = obj.metadata?.name ?? '';
   const causes: { field: string; message: string }[] = [];
   if (!name) causes.push({ field: 'metadata.name', message: 'Required value: name or generateName is required' });
-  else if (rt.group === 'rbac.authorization.k8s.io') {
-    // RBAC names are path segments (system:discovery is valid): pkg/apis/rbac/validation ValidateRBACName.
-    if (name === '.' || name === '..' || /[/%]/.test(name)) causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": may not contain '/' or '%'` });
-  } else if (LABEL_NAMED.has(rt.kind) && (name.length > 63 || !DNS1123_LABEL.test(name))) {
-    causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character` });
-  } else if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
-    causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character` });
-  }
-  for (const [k, v] of Object.entries(obj.metadata?.labels ?? {})) {
-    if (!checkQualifiedKey(k)) causes.push({ field: 'metadata.labels', message: `Invalid value: "${k}": name part must consist of alphanumeric characters, '-', '_' or '.'` });
-    if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v)) {
-      causes.push({ field: 'metadata.labels', message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character` });
-    }
-  }
+  else for (const m of nameRule(rt.kind)(name)) causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": ${m}` });
+  causes.push(...labelErrors(obj.metadata?.labels, 'metadata.labels'));
   for (const k of Object.keys(obj.metadata?.annotations ?? {})) {
-    if (!checkQualifiedKey(k)) causes.push({ field: 'metadata.annotations', message: `Invalid value: "${k}": name part must consist of alphanumeric characters, '-', '_' or '.'` });
+    for (const m of qualifiedNameErrors(k)) causes.push({ field: 'metadata.annotations', message: `Invalid value: "${k}": ${m}` });
   }
   for (const [k, v] of Object.entries(obj.metadata?.annotations ?? {})) {
     if (typeof v !== 'string') causes.push({ field: `metadata.annotations.${k}`, message: 'Invalid value: must be a string' });
@@ -61,10 +100,41 @@ export function validateMeta(rt: ResourceType, obj: KubeObject): void {
 const SPEC_KINDS = new Set(['Namespace', 'Pod', 'Service', 'PersistentVolumeClaim', 'PersistentVolume', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'CustomResourceDefinition', 'PodDisruptionBudget']);
 const b64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** Pod spec fields that become DNS names (hostname, subdomain) and container names: RFC 1123 labels. */
+function podSpecErrors(spec: any, path: string): { field: string; message: string }[] {
+  const out: { field: string; message: string }[] = [];
+  const label = (v: unknown, field: string) => {
+    if (typeof v === 'string' && v !== '') for (const m of dns1123Label(v)) out.push({ field, message: `Invalid value: "${v}": ${m}` });
+  };
+  label(spec?.hostname, `${path}.hostname`);
+  label(spec?.subdomain, `${path}.subdomain`);
+  for (const [i, c] of (spec?.containers ?? []).entries()) label(c?.name, `${path}.containers[${i}].name`);
+  for (const [i, v] of (spec?.volumes ?? []).entries()) label(v?.name, `${path}.volumes[${i}].name`);
+  return out;
+}
+
+const TEMPLATE_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'Job']);
+
+/** Pods and pod templates: labels and DNS-bound names, as ValidatePodTemplateSpec / ValidatePodSpec. */
+function validatePodShapes(rt: ResourceType, obj: KubeObject): void {
+  const causes =
+    rt.kind === 'Pod'
+      ? podSpecErrors(obj.spec, 'spec')
+      : TEMPLATE_KINDS.has(rt.kind)
+        ? [...labelErrors(obj.spec?.template?.metadata?.labels, 'spec.template.metadata.labels'), ...podSpecErrors(obj.spec?.template?.spec, 'spec.template.spec')]
+        : [];
+  if (causes.length) throw invalid(rt, obj.metadata.name, causes);
+}
+
 /** Per-type defaulting and required fields; `old` is set on updates. */
 export function defaultAndValidate(rt: ResourceType, obj: KubeObject, old?: KubeObject): void {
-  const name = obj.metadata.name;
   if (SPEC_KINDS.has(rt.kind)) obj.spec ??= {};
+  defaultByKind(rt, obj, old);
+  validatePodShapes(rt, obj);
+}
+
+function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): void {
+  const name = obj.metadata.name;
   const spec = obj.spec ?? {};
   switch (rt.kind) {
     case 'Secret': {

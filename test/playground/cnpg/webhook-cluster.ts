@@ -37,9 +37,7 @@ export function validateObjectStore(path: string, store: any, errs: FieldError[]
 export function validateCluster(c: KubeObject, old?: KubeObject): FieldError[] {
   const errs: FieldError[] = [];
   const s = c.spec ?? {};
-  if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(c.metadata.name) || c.metadata.name.length > 63) {
-    errs.push(invalid('metadata.name', c.metadata.name, 'cluster name must be a valid DNS label'));
-  }
+  errs.push(...validateName(c.metadata.name));
   if (typeof s.instances === 'number' && s.instances < 1) errs.push(invalid('spec.instances', s.instances, 'spec.instances in body should be greater than or equal to 1'));
 
   const size = storageSize(s.storage);
@@ -110,4 +108,12 @@ export function normalizeTargetTime(s: string): string {
   if (/[+-]\d{2}$/.test(v)) v += ':00';
   if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(v)) v += 'Z';
   return v;
+}
+
+/** validateName: an RFC 1035 label (at most 63), and at most 50 characters (derived names get suffixes). */
+function validateName(name: string): FieldError[] {
+  const errs: FieldError[] = [];
+  if (name.length > 63 || !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) errs.push(invalid('metadata.name', name, 'cluster name must be a valid DNS label'));
+  if (name.length > 50) errs.push(invalid('metadata.name', name, 'the maximum length of a cluster name is 50 characters'));
+  return errs;
 }

@@ -30,7 +30,9 @@ export const create = definePhase({
       recoveryTarget: restorePoint && backupID ? { targetName: restorePoint.name, backupID } : undefined,
     });
     core.saveState(State.recoveryCluster, name);
+    // Post tears down at the recovery site alone: its namespace and kubeconfig (the live one unless another cluster).
     core.saveState(State.namespace, ctx.site.namespace);
+    core.saveState(State.kubeconfig, ctx.site.kubeconfig ?? ctx.kubeconfig);
     result.recoveryCluster = name;
     result.recoverySite = { where: ctx.site.where, remote: ctx.site.remote, objectStore: objectStoreText(spec) };
     const creating = (async () => {

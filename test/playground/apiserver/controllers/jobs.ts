@@ -66,7 +66,7 @@ export function startJobController(store: MemStore, opts: { timeScale?: number }
     store.create(POD, {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { generateName: `${name.slice(0, 58)}-`, name: '', namespace: job.metadata.namespace, labels: { ...t.metadata?.labels }, annotations: t.metadata?.annotations, finalizers: [TRACKING], ownerReferences: [controllerRef(job)] },
+      metadata: { generateName: `${name}-`, name: '', namespace: job.metadata.namespace, labels: { ...t.metadata?.labels }, annotations: t.metadata?.annotations, finalizers: [TRACKING], ownerReferences: [controllerRef(job)] },
       spec: structuredClone(t.spec),
     } as KubeObject);
   }
