@@ -31,9 +31,14 @@ afterAll(async () => {
 });
 
 describe('recovery-namespace with least privilege', () => {
-  it('passes, reads live only, and leaves the sandbox clean', async () => {
+  it('passes, reads live only, and leaves the sandbox clean (an orphaned copy of a killed run is swept)', async () => {
+    const orphan = { name: 'orders-db-drill-1234-1-playground-s3', labels: { 'app.kubernetes.io/managed-by': 'cnpg-restore-drill', 'cnpg-actions.io/drill-of': live.name, 'cnpg-actions.io/copy-for': 'orders-db-drill-1234-1' } };
+    pgd.store.create('v1/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { ...orphan, namespace: SANDBOX }, data: { k: 'dg==' } });
+    await new Promise((r) => setTimeout(r, 2_100));
     const since = Date.now();
-    const r = await runDrill(pgd, { kubeconfig: saKubeconfig, cluster: live.name, namespace: LIVE_NS, 'recovery-namespace': SANDBOX, 'credentials-secret': `${live.name}-app` });
+    const r = await runDrill(pgd, { kubeconfig: saKubeconfig, cluster: live.name, namespace: LIVE_NS, 'recovery-namespace': SANDBOX, 'credentials-secret': `${live.name}-app`, 'sweep-ttl': '2s' });
+    expect(r.summary).toContain('swept copies left for a recovery cluster that was never created: orders-db-drill-1234-1');
+    expect(pgd.store.get('v1/secrets', SANDBOX, orphan.name)).toBeUndefined();
     expect(r.outputs.result, explain(r)).toBe('passed');
     expect(r.summary).toContain(`namespace ${SANDBOX} of the live Kubernetes cluster`);
     expect(r.summary).toContain(live.destinationPath);

@@ -132,3 +132,20 @@ export async function removeCopies(site: KubeClients, namespace: string, recover
   }
   return leftovers;
 }
+
+/**
+ * Copies whose recovery cluster does not exist and that are older than the TTL: left by a run
+ * killed between copying and creating the cluster whose post step never ran. Returns what it deleted.
+ */
+export async function sweepOrphanCopies(site: KubeClients, namespace: string, clusters: Set<string>, opts: { ttlMs: number; objectStores: boolean; retry?: RetryOptions }): Promise<string[]> {
+  const selector = `${DrillLabel.managedBy}=${MANAGED_BY},${COPY_FOR_LABEL}`;
+  const secrets = await withRetry(`list drill secrets in ${namespace}`, () => site.core.listNamespacedSecret({ namespace, labelSelector: selector }), opts.retry);
+  const orphans = new Set<string>();
+  for (const s of secrets.items) {
+    const owner = s.metadata?.labels?.[COPY_FOR_LABEL] ?? '';
+    const age = Date.now() - new Date(s.metadata?.creationTimestamp ?? Date.now()).getTime();
+    if (!clusters.has(owner) && age > opts.ttlMs) orphans.add(owner);
+  }
+  for (const owner of orphans) await removeCopies(site, namespace, owner, { objectStores: opts.objectStores, retry: opts.retry });
+  return [...orphans];
+}
