@@ -64,7 +64,7 @@ describe('recovery-kubeconfig with least privilege', () => {
     const post = await runAction('cnpg-restore-drill', 'post', { state: r.state, timeoutMs: 240_000 });
     expect(post.exitCode, explain(post)).toBe(0);
     // Post reads saved state only (the recovery site's kubeconfig among it), no inputs.
-    expect(post.stdout).toMatch(new RegExp(`${DR_NS}/${name}(: torn down and verified by the main step| on ${pair.dr.apiUrl.replace(/[.]/g, '\\.')}: nothing left)`));
+    expect(post.stdout).toMatch(new RegExp(`${DR_NS}/${name}: (torn down and verified by the main step|nothing left \\(verified in \\d+ ms, on ${pair.dr.apiUrl.replace(/[.]/g, '\\.')}\\))`));
     expect(siteLeftovers(pair.dr, DR_NS, name)).toEqual([]);
     expect(drillClusters(pair.live, LIVE_NS)).toEqual([]);
   }, 400_000);

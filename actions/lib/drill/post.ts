@@ -43,7 +43,7 @@ async function post(core: Core): Promise<void> {
         t.leftovers.push(...(await removeCopies(clients, namespace, name, { objectStores: core.getState(State.objectStoreCopy) === 'true', retry: TEARDOWN_RETRY })));
         t.clean = t.leftovers.length === 0;
       }
-      if (t.clean) core.info(`Recovery cluster ${namespace}/${name} on ${server}: nothing left (verified in ${t.ms} ms).`);
+      if (t.clean) core.info(`Recovery cluster ${namespace}/${name}: nothing left (verified in ${t.ms} ms, on ${server}).`);
       else core.setFailed(`teardown of ${namespace}/${name} incomplete: ${t.leftovers.join('; ')}`);
     } finally {
       kube.dispose();

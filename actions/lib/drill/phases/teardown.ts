@@ -19,7 +19,8 @@ export const teardown = definePhase({
     if (inputs.keepOnFailure && result.reasons.length && !cancelled) {
       result.kept = true;
       core.saveState(State.keep, 'true');
-      core.warning(`keep-on-failure: the recovery cluster ${cluster.name} in ${ctx.site.where} is KEPT for debugging (with any copied Secrets). Delete it when done: kubectl delete cluster -n ${ctx.site.namespace} ${cluster.name}`);
+      const where = ctx.site.sameNamespace ? '' : ` (in ${ctx.site.where}, with its copied Secrets)`;
+      core.warning(`keep-on-failure: the recovery cluster ${ctx.site.namespace}/${cluster.name} is KEPT for debugging${where}. Delete it when done: kubectl delete cluster -n ${ctx.site.namespace} ${cluster.name}`);
       return;
     }
     let timer: NodeJS.Timeout | undefined;
