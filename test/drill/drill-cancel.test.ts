@@ -186,9 +186,10 @@ describe('API faults', () => {
       expect(drillClusters(pgd, 'default')).toEqual([]);
       expect(posts).toHaveLength(1);
       expect(posts[0].url).toBe('/services/T000/B000/secretpart');
-      expect(posts[0].body.text).toMatch(/Restore drill passed for default\/cx/);
+      expect(posts[0].body.text).toMatch(/Restore drill passed: default\/cx/);
       expect(JSON.stringify(posts[0].body.blocks)).toContain('*RTO*');
       expect(leakedSecrets(r, [webhook, ...live.secrets()])).toEqual([]);
+      expect(r.stderr).not.toMatch(/DeprecationWarning/);
     } finally {
       pgd.faults.clear();
       server.close();

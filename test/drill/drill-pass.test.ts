@@ -36,6 +36,8 @@ describe('healthy drills', () => {
     // 2000 sample orders + 321 written after the backup, compared exactly (floor 0, tolerance 0).
     expect(r.stdout).toMatch(/live app: 4 tables/);
     expect(r.summary.split('\n')[0]).toContain('Restore drill PASSED: default/shop');
+    // Quiet runner logs: no Node deprecation warning (url.parse, punycode) from the bundle's dependencies.
+    expect(r.stderr).not.toMatch(/DeprecationWarning/);
     expect(r.summary).toContain('### Backup inventory');
     expect(r.summary).toContain('### Phase timings');
     expect(leftovers(pgd, 'default', name)).toEqual([]);

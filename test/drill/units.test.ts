@@ -269,9 +269,9 @@ describe('report and Slack', () => {
   });
   it('Slack: Block Kit with verdict, reasons, RTO/RPO and run link', () => {
     const m = drillSlackMessage(result);
-    expect(m.text).toMatch(/^:x: Restore drill failed for db\/pg-main: database app/);
+    expect(m.text).toMatch(/^:x: Restore drill failed: db\/pg-main: database app/);
     const json = JSON.stringify(m.blocks);
-    expect(json).toContain('*RTO*\\n12.5 s');
+    expect(json).toContain('*RTO*\\n13s');
     expect(json).toContain('<https://github.com/o/r/actions/runs/1|View the workflow run>');
     expect(shouldNotify('failure', 'passed')).toBe(false);
     expect(shouldNotify('always', 'passed')).toBe(true);

@@ -1,7 +1,7 @@
 // Offline units of platform-install: inputs, the upgrade command line (checked against the real
 // helm v4 --help), operator discovery in the rendered chart, and the minor-version rule.
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ChartTree } from '../../actions/lib/platform/chart-files.js';
 import { Helm } from '../../actions/lib/platform/helm.js';
 import { readPlatformInputs } from '../../actions/lib/platform/inputs.js';
@@ -9,7 +9,10 @@ import { findOperator, imageTag, minorSkipProblem, sameVersion } from '../../act
 import { renderChart } from '../../actions/lib/platform/render.js';
 import { upgradeArgs } from '../../actions/lib/platform/run.js';
 import { recordingCore } from '../helpers/recording-core.js';
-import { fixtureChart, helmBin, writeValues } from './fixture.js';
+import { cleanupVariants, fixtureChart, helmBin, writeValues } from './fixture.js';
+
+// The values files written below live in temp dirs.
+afterAll(cleanupVariants);
 
 const required = { chart: fixtureChart, release: 'platform', namespace: 'cnpg-system', 'helm-path': helmBin };
 const read = (extra: Record<string, string> = {}) => {
@@ -66,6 +69,7 @@ describe('operator', () => {
       expectedFrom: 'appVersion of chart cloudnative-pg 0.26.0',
       renderedTag: '1.26.0',
       managedByChart: true,
+      source: 'platform/charts/cloudnative-pg/templates/deployment.yaml',
     });
     // An operator installed outside the chart: named by input, versions from the input.
     expect(findOperator(rendered, tree, { namespace: 'cnpg-system', operatorDeployment: 'cnpg-controller-manager', operatorNamespace: 'cnpg-system', expectedOperatorVersion: '1.28.1' })).toEqual({
@@ -75,6 +79,7 @@ describe('operator', () => {
       expectedFrom: 'input expected-operator-version',
       renderedTag: undefined,
       managedByChart: false,
+      source: undefined,
     });
   });
 

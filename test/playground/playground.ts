@@ -42,14 +42,14 @@ export function kubeconfigYaml(server: string, token = 'playground-token'): stri
 export interface PlaygroundOptions {
   dir?: string;
   operatorVersion?: string;
+  /** false: a fresh cluster without the CNPG operator emulator (no CNPG CRDs, no webhooks), for installing the operator's chart. */
+  operator?: boolean;
   /** Fixed API port (the CLI's default is a free port too). */
   apiPort?: number;
   /** Enforce authentication and RBAC in the API server (apiserver/authz.ts); the kubeconfig stays admin. */
   rbac?: boolean;
   /** Share this object store (not stopped by this playground): two playgrounds, one S3, see startPlaygroundPair. */
   s3?: S3Handle;
-  /** false: no CNPG operator (and so no CNPG CRDs) in this cluster. */
-  operator?: boolean;
 }
 
 /** Whether the OS user postgres can traverse every directory down to `dir`. */
@@ -88,12 +88,14 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     const settings: OperatorSettings = { version: opts.operatorVersion ?? process.env.PLAYGROUND_OPERATOR_VERSION ?? DEFAULT_OPERATOR_VERSION };
     const operatorDir = join(dir, 'operator');
     mkdirSync(operatorDir, { recursive: true, mode: 0o755 });
+    let operator: Pick<OperatorHandle, 'settings'> = { settings };
     if (opts.operator !== false) {
-      const operator: OperatorHandle = await startOperator({ store: api.store, runtimes: api.controllers.runtimes, network: api.network, logs: api.logs, s3, dataDir: operatorDir, settings });
+      const running = await startOperator({ store: api.store, runtimes: api.controllers.runtimes, network: api.network, logs: api.logs, s3, dataDir: operatorDir, settings });
       // Stopping the operator first stops its Postgres processes before their volumes go.
-      cleanups.push(() => operator.stop());
-      api.attachOperatorSettings(operator.settings);
+      cleanups.push(() => running.stop());
+      operator = running;
     }
+    api.attachOperatorSettings(operator.settings);
     let stopped = false;
     return {
       dir,

@@ -1,4 +1,4 @@
-// A throwaway standalone PostgreSQL 15 server for tests and benchmarks: initdb into a temp dir,
+// A throwaway standalone PostgreSQL server (the installed major) for tests and benchmarks: initdb into a temp dir,
 // run as OS user postgres (Postgres refuses root), trust auth on 127.0.0.1, stopped and removed by stop().
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,9 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { pgBin } from '../helpers/postgres-install.js';
 
 const run = promisify(execFile);
-export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** Whatever major the OS packages installed, or PG_BIN (test/helpers/postgres-install.ts). */
+export const PG_BIN = pgBin();
 
 export interface PgServer {
   host: string;

@@ -167,6 +167,8 @@ describe('a clean soak', () => {
     expect(r.gates['soak-window']).toMatchObject({ passed: false });
     expect(r.outputs).toEqual({ passed: 'false', 'clean-hours': '0', 'failing-gates': 'soak-window' });
     expect(r.gates['row-counts'].text).toMatch(/^3\/3 tables agree/);
+    // Quiet runner logs: no Node deprecation warning (url.parse, punycode) from the bundle's dependencies.
+    expect(r.stderr).not.toMatch(/DeprecationWarning/);
     expect(r.stdout).toMatch(/::warning::Soak gate blocked by soak-window/);
     const h = history()!;
     expect(h.samples).toHaveLength(1);

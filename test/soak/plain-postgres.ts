@@ -1,4 +1,4 @@
-// A plain PostgreSQL 15 server for tests (the external publisher of a soak): initdb and
+// A plain PostgreSQL server (the installed major) for tests (the external publisher of a soak): initdb and
 // pg_ctl as the OS user postgres, listening on 127.0.0.1 at a free port, removed on stop().
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -6,8 +6,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { pgBin } from '../helpers/postgres-install.js';
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+const PG_BIN = pgBin();
 
 // The postmaster pg_ctl starts inherits pg_ctl's stdio: pipes there would never reach EOF.
 function asPostgres(cmd: string, args: string[], output: 'pipe' | 'ignore' = 'pipe'): string {

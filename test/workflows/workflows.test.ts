@@ -108,3 +108,90 @@ describe('README.md', () => {
     expect(text === current, 'README tables are stale: run `npx tsx scripts/readme.ts`').toBe(true);
   });
 });
+
+// The rules a template must keep to work when copied (issue: templates that work when copied).
+describe('templates users copy (workflows/)', () => {
+  interface Job {
+    'runs-on'?: string;
+    environment?: string;
+    permissions?: Record<string, string>;
+    steps?: (Step & { if?: string; run?: string })[];
+  }
+  interface Workflow {
+    name: string;
+    on: Record<string, unknown>;
+    permissions?: Record<string, string>;
+    jobs: Record<string, Job>;
+  }
+  const templates = readdirSync(join(repoRoot, 'workflows')).filter((f) => /\.ya?ml$/.test(f));
+  const load = (f: string) => parse(readFileSync(join(repoRoot, 'workflows', f), 'utf8')) as Workflow;
+  const allSteps = (wf: Workflow) => Object.entries(wf.jobs).flatMap(([id, job]) => (job.steps ?? []).map((step) => ({ id, job, step })));
+  const OIDC = /^(aws-actions\/configure-aws-credentials|google-github-actions\/auth|azure\/login)@/;
+
+  it.each(templates)('%s: third-party actions pinned to a commit SHA with its version in a comment', (f) => {
+    const text = readFileSync(join(repoRoot, 'workflows', f), 'utf8');
+    const unpinned = [...text.matchAll(/^\s*(?:-\s*)?uses:\s*(\S+)(.*)$/gm)]
+      .filter(([, ref]) => !ref.startsWith('actions/') && !ref.startsWith('./') && !SUITE_USES.test(ref))
+      .filter(([, ref, rest]) => !/@[0-9a-f]{40}$/.test(ref) || !/#\s*v\d+\.\d+\.\d+\s*$/.test(rest))
+      .map(([line]) => line.trim());
+    expect(unpinned).toEqual([]);
+  });
+
+  it.each(templates)('%s: Helm pinned to a Helm 4 release wherever it is installed', (f) => {
+    for (const { step } of allSteps(load(f))) {
+      if (step.uses?.startsWith('azure/setup-helm@')) expect(String(step.with?.version), f).toMatch(/^v4\.\d+\.\d+$/);
+    }
+  });
+
+  it.each(templates)('%s: every job using OIDC cloud credentials has id-token: write', (f) => {
+    const wf = load(f);
+    const missing = allSteps(wf)
+      .filter(({ step }) => step.uses && OIDC.test(step.uses))
+      .filter(({ job }) => (job.permissions ?? wf.permissions)?.['id-token'] !== 'write')
+      .map(({ id, step }) => `${id}: ${step.uses}`);
+    expect(missing).toEqual([]);
+  });
+
+  it.each(templates)('%s: no project-specific names: clusters and namespaces come from inputs, variables or a matrix', (f) => {
+    const literal = allSteps(load(f))
+      .filter(({ step }) => step.uses && SUITE_USES.test(step.uses))
+      .flatMap(({ step }) => ['cluster', 'namespace'].filter((k) => step.with?.[k] !== undefined && !/^\$\{\{.*\}\}$/.test(String(step.with[k]))).map((k) => `${step.uses} ${k}: ${step.with![k]}`));
+    expect(literal).toEqual([]);
+  });
+
+  it('the drill reaches each environment with its own credentials: a GitHub environment, and the EKS, GKE and AKS routes', () => {
+    const wf = load('cnpg-restore-drill.yml');
+    expect(wf.jobs.drill.environment).toBe('${{ matrix.environment }}');
+    const uses = (wf.jobs.drill.steps ?? []).map((s) => s.uses?.split('@')[0]);
+    expect(uses).toEqual(expect.arrayContaining(['aws-actions/configure-aws-credentials', 'google-github-actions/auth', 'google-github-actions/get-gke-credentials', 'azure/login', 'azure/aks-set-context']));
+  });
+
+  it("addon-sync's pull-request plan runs with read-only credentials of its own, never the apply ones", () => {
+    const wf = load('addon-sync.yml');
+    const sync = Object.entries(wf.jobs).map(([id, job]) => ({ id, job, step: job.steps!.find((s) => s.uses?.includes('/actions/addon-sync@'))! }));
+    const plan = sync.find((s) => s.step.with?.mode === 'plan')!;
+    const apply = sync.find((s) => s.step.with?.mode === 'apply')!;
+    expect(plan.job).toMatchObject({ if: "github.event_name == 'pull_request'" });
+    expect(plan.step.with?.kubeconfig).toBe('${{ secrets.KUBECONFIG_READONLY }}');
+    expect(apply.step.with?.kubeconfig).not.toBe(plan.step.with?.kubeconfig);
+    expect(apply.job.environment, 'apply credentials live in a protected environment').toBeTruthy();
+    // The example Role grants reads only.
+    const rbac = readFileSync(join(repoRoot, 'workflows/rbac/addon-sync-readonly.yaml'), 'utf8').split(/^---$/m).map((d) => parse(d) as { rules: { verbs: string[] }[] });
+    const verbs = new Set(rbac.flatMap((d) => d.rules.flatMap((r) => r.verbs)));
+    expect([...verbs].every((v) => ['get', 'list', 'watch'].includes(v)), [...verbs].join(',')).toBe(true);
+  });
+
+  it('the failure alert listens only to workflows that emit workflow_run, not the drill that alerts itself, through slackapi/slack-github-action', () => {
+    const alert = load('notify-failure.yml');
+    const listened = (alert.on.workflow_run as { workflows: string[] }).workflows;
+    const byName = new Map(templates.map((f) => [load(f).name, load(f)]));
+    for (const name of listened) {
+      const wf = byName.get(name);
+      expect(wf, `${name} is not a template's name`).toBeDefined();
+      expect(Object.keys(wf!.on).some((e) => e !== 'workflow_call'), `${name} is only ever called`).toBe(true);
+      const postsOwnSlack = allSteps(wf!).some(({ step }) => step.with?.['slack-webhook-url'] || step.with?.['slack-bot-token']);
+      expect(postsOwnSlack, `${name} posts its own Slack alert`).toBe(false);
+    }
+    expect(allSteps(alert).map(({ step }) => step.uses?.split('@')[0])).toContain('slackapi/slack-github-action');
+  });
+});

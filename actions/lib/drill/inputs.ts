@@ -36,7 +36,7 @@ export interface DrillInputs {
   keepOnFailure: boolean;
   recordHistory: boolean;
   historySize: number;
-  slack: { webhookUrl?: string; token?: string; channel?: string; apiUrl?: string; on: SlackOn };
+  slack: { webhookUrl?: string; token?: string; channel?: string; threadTs?: string; apiUrl?: string; environment?: string; on: SlackOn };
 }
 
 export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): DrillInputs {
@@ -68,6 +68,10 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
   if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new InputError('slack-webhook-url', 'is not an http(s) URL; pass the incoming webhook URL from a secret.');
   if (token && !channel) throw new InputError('slack-channel', 'is required with slack-bot-token; name the channel (e.g. C0123456789 or #ops).');
   const apiUrl = i.optional('slack-api-url');
+  const threadTs = i.optional('slack-thread-ts');
+  if (threadTs && !token) throw new InputError('slack-thread-ts', 'needs slack-bot-token (incoming webhooks cannot reply in a thread).');
+  // Where the drill ran, for the message: the environment input, else the kubeconfig context.
+  const environment = i.optional('environment') ?? i.optional('context');
 
   return {
     cluster,
@@ -93,7 +97,7 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     keepOnFailure: i.boolean('keep-on-failure', false),
     recordHistory: i.boolean('record-history', true),
     historySize: i.number('history-size', 20, { min: 1, max: 200, integer: true }),
-    slack: { webhookUrl, token, channel, apiUrl, on: slackOn },
+    slack: { webhookUrl, token, channel, threadTs, apiUrl, environment, on: slackOn },
   };
 }
 

@@ -40,7 +40,9 @@ export function openRecoverySite(core: Pick<Core, 'setSecret'>, inputs: Recovery
   const liveServer = live.kc.getCurrentCluster()?.server ?? '';
   let loaded: LoadedKubeConfig | undefined;
   if (inputs.recoveryKubeconfig || inputs.recoveryContext) {
-    loaded = inputs.recoveryKubeconfig ? loadKubeConfig(core, inputs.recoveryKubeconfig, 'recovery-kubeconfig') : loadKubeConfig(core, inputs.kubeconfig);
+    // Without getInput: the live `context` input must not pick the recovery site's context.
+    const plain = { setSecret: (v: string) => core.setSecret(v) };
+    loaded = inputs.recoveryKubeconfig ? loadKubeConfig(plain, inputs.recoveryKubeconfig, 'recovery-kubeconfig') : loadKubeConfig(plain, inputs.kubeconfig);
     if (inputs.recoveryContext) {
       if (!loaded.kc.getContexts().some((c) => c.name === inputs.recoveryContext)) {
         loaded.dispose();

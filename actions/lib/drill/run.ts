@@ -59,8 +59,9 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal): P
     core.setFailed(messageOf(err));
     return undefined;
   }
-  // What post needs to tear down alone (state.ts): the kubeconfig as given, or as loaded from KUBECONFIG.
-  const kubeconfig = inputs.kubeconfig ?? kube.kc.exportConfig();
+  // What post needs to tear down alone (state.ts): the kubeconfig as used (the `context` input
+  // applied: post may not see inputs), or as loaded from KUBECONFIG.
+  const kubeconfig = kube.text ?? kube.kc.exportConfig();
   const ctx = createContext({ core, inputs, env, signal, kubeconfig, clients, site });
   try {
     return (await runPipeline(ctx, drillPipeline)) ? ctx.result : undefined;

@@ -1,22 +1,37 @@
-// The drill's Slack message (Block Kit): verdict, cluster/namespace, reasons, RTO/RPO, run link.
-// Sent through notify/slack.ts, which retries and never throws: Slack trouble is a warning.
+// The drill's Slack message (Block Kit): verdict, environment/context, cluster, reasons, RTO/RPO
+// and backup age in human units, run link. Sent through Slack's own clients (notify/slack.ts);
+// Slack trouble is a note and a warning, never the verdict.
 import type { Core } from '../core.js';
-import { postToSlack, slackConfigured, slackEscape, type SlackMessage } from '../notify/slack.js';
+import { postToSlack, slackConfigured, slackEscape, slackSender, type SlackMessage, type SlackSender } from '../notify/slack.js';
+import { formatBytes, formatDuration } from '../report/format.js';
 import type { DrillInputs } from './inputs.js';
 import type { DrillResult } from './result.js';
 
-export function drillSlackMessage(r: DrillResult): SlackMessage {
+const seconds = (s: number | undefined) => (s === undefined ? 'n/a' : formatDuration(s * 1000));
+
+function backupLine(r: DrillResult): string {
+  const id = r.backupId ?? r.inventory?.newest?.backupId ?? r.inventory?.newest?.name;
+  if (!id) return 'n/a';
+  const age = r.inventory?.newestAgeMs;
+  return `${id}${age !== undefined ? ` (${formatDuration(age)} old)` : ''}`;
+}
+
+/** `environment` names where the drill ran (an input, else the kubeconfig context). */
+export function drillSlackMessage(r: DrillResult, environment?: string): SlackMessage {
   const passed = r.verdict === 'passed';
-  const title = `${passed ? ':white_check_mark:' : ':x:'} Restore drill ${r.verdict} for ${r.namespace}/${r.cluster}`;
+  const where = `${environment ? `${environment} · ` : ''}${r.namespace}/${r.cluster}`;
+  const title = `${passed ? ':white_check_mark:' : ':x:'} Restore drill ${r.verdict}: ${where}`;
+  const rpo = r.rpo?.seconds !== undefined ? `${seconds(r.rpo.seconds)}${r.rpo.bytes !== undefined ? ` (${formatBytes(r.rpo.bytes)} of WAL)` : ''}` : 'n/a';
   const fields = [
+    `*Environment*\n${slackEscape(environment ?? 'n/a')}`,
     `*Cluster*\n${slackEscape(`${r.namespace}/${r.cluster}`)}`,
-    `*Backup*\n${slackEscape(r.backupId ?? 'n/a')}`,
-    `*RTO*\n${r.rtoSeconds !== undefined ? `${r.rtoSeconds} s` : 'n/a'}`,
-    `*RPO*\n${r.rpo?.seconds !== undefined ? `${r.rpo.seconds} s` : 'n/a'}`,
+    `*RTO*\n${seconds(r.rtoSeconds)}`,
+    `*RPO*\n${rpo}`,
+    `*Backup restored*\n${slackEscape(backupLine(r))}`,
   ];
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: title.replace(/:[a-z_]+: /, '').slice(0, 150), emoji: true } },
-    { type: 'section', text: { type: 'mrkdwn', text: title }, fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
+    { type: 'section', text: { type: 'mrkdwn', text: slackEscape(title) }, fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
   ];
   if (r.reasons.length) {
     const list = r.reasons.slice(0, 10).map((x) => `• ${slackEscape(x)}`).join('\n');
@@ -31,10 +46,18 @@ export function shouldNotify(on: DrillInputs['slack']['on'], verdict: DrillResul
   return on === 'always' || (on === 'failure' && verdict === 'failed');
 }
 
-export async function notifyDrill(core: Pick<Core, 'setSecret' | 'warning' | 'info'>, slack: DrillInputs['slack'], r: DrillResult, fetchImpl?: typeof fetch): Promise<void> {
-  const target = { webhookUrl: slack.webhookUrl, token: slack.token, channel: slack.channel, apiUrl: slack.apiUrl };
-  if (!slackConfigured(target) || !shouldNotify(slack.on, r.verdict)) return;
-  const res = await postToSlack(core, target, drillSlackMessage(r), fetchImpl ? { fetch: fetchImpl } : {});
+/** Posts when configured and wanted; `sender` lets tests pass clients pointed at a local Slack. */
+export async function notifyDrill(
+  core: Pick<Core, 'setSecret' | 'warning' | 'info' | 'debug' | 'setOutput'>,
+  slack: DrillInputs['slack'],
+  r: DrillResult,
+  sender?: SlackSender,
+): Promise<void> {
+  if (!slackConfigured(slack) || !shouldNotify(slack.on, r.verdict)) return;
+  const client = sender ?? slackSender(core, slack);
+  if (!client) return;
+  const res = await postToSlack(core, client, drillSlackMessage(r, slack.environment));
   if (res.ok) core.info('Posted the drill result to Slack.');
   else r.notes.push(`Slack notification failed: ${res.error}`);
+  if (res.ts) core.setOutput('slack-ts', res.ts);
 }

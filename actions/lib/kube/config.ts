@@ -1,46 +1,84 @@
-// Kubernetes credentials: the `kubeconfig` input (YAML, or base64 of it) written to a 0600
-// temp file, else an existing KUBECONFIG / default location (Azure/k8s-set-context pattern).
+// Kubernetes credentials, as the ecosystem's actions take them (azure/k8s-set-context,
+// google-github-actions/get-gke-credentials): the `kubeconfig` input (YAML, or base64 of it)
+// written to a 0600 temp file, else the KUBECONFIG an earlier step set, else ~/.kube/config.
+// Never in-cluster credentials or localhost:8080: an empty input (a missing or misspelled
+// secret expands to '') with neither present is an input error. `context` picks one of several.
 import { KubeConfig } from '@kubernetes/client-node';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { parse as parseYaml, parseDocument } from 'yaml';
 import type { Core } from '../core.js';
 import { InputError } from '../inputs.js';
 
 export interface LoadedKubeConfig {
   kc: KubeConfig;
-  /** A kubeconfig file for child processes (helm, kubectl). */
+  /** A kubeconfig file for child processes (helm, kubectl); its current-context is the chosen one. */
   path: string;
-  /** Removes the temp file when the config came from the input. */
+  /** Removes the temp file when one was written. */
   dispose(): void;
+  /** The kubeconfig as used (the chosen context current), when it differs from KUBECONFIG's
+   *  files: what a post step must reload, since it may not see the `context` input. Masked. */
+  text?: string;
 }
 
-export function loadKubeConfig(core: Pick<Core, 'setSecret'>, input: string | undefined, inputName = 'kubeconfig'): LoadedKubeConfig {
+type KubeCore = Pick<Core, 'setSecret'> & Partial<Pick<Core, 'getInput'>>;
+
+/** `context` defaults to the action's `context` input (every action taking a kubeconfig declares one). */
+export function loadKubeConfig(core: KubeCore, input: string | undefined, inputName = 'kubeconfig', context = core.getInput?.('context')?.trim() || undefined): LoadedKubeConfig {
+  if (input) core.setSecret(input);
+  const source = input ? { text: decodeKubeconfig(input, inputName) } : defaultSource(inputName);
   const kc = new KubeConfig();
-  if (!input) {
-    try {
-      kc.loadFromDefault();
-    } catch (err) {
-      throw new InputError(inputName, `not given, and KUBECONFIG could not be read (${(err as Error).message}); pass the kubeconfig contents or set KUBECONFIG in an earlier step.`);
-    }
-    requireContext(kc, inputName);
-    maskCredentials(core, kc);
-    return { kc, path: process.env.KUBECONFIG?.split(':')[0] || join(process.env.HOME ?? '', '.kube/config'), dispose: () => {} };
-  }
-  const text = decodeKubeconfig(input, inputName);
-  core.setSecret(input);
   try {
-    kc.loadFromString(text);
+    if ('text' in source) kc.loadFromString(source.text);
+    else kc.loadFromDefault();
   } catch (err) {
-    throw new InputError(inputName, `is not a valid kubeconfig (${(err as Error).message}).`);
+    const what = 'from' in source ? `not given, and ${source.from} could not be read` : 'is not a valid kubeconfig';
+    throw new InputError(inputName, `${what} (${(err as Error).message}).`);
   }
+  if (context) useContext(kc, context);
   requireContext(kc, inputName);
   maskCredentials(core, kc);
+  if (!('text' in source) && !context) return { kc, path: source.path, dispose: () => {} };
+  const raw = 'text' in source ? source.text : source.files.length === 1 ? readFileSync(source.files[0], 'utf8') : kc.exportConfig();
+  const text = withCurrentContext(raw, context);
+  core.setSecret(text);
+  return { kc, text, ...writeTemp(text) };
+}
+
+type Source = { text: string } | { from: string; path: string; files: string[] };
+
+/** KUBECONFIG set by an earlier step, else ~/.kube/config; else one clear error naming the input. */
+function defaultSource(inputName: string): Source {
+  const files = (process.env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
+  if (files.length) return { from: `KUBECONFIG (${files.join(delimiter)})`, path: files[0], files };
+  const home = join(process.env.HOME || homedir(), '.kube', 'config');
+  if (existsSync(home)) return { from: home, path: home, files: [home] };
+  throw new InputError(
+    inputName,
+    'is empty and KUBECONFIG is not set. A secret that does not exist (or is misspelled) expands to an empty string: check the name in `${{ secrets.NAME }}` and that the job can read it (environment secrets need `environment:`), or set KUBECONFIG in an earlier step (aws eks update-kubeconfig, google-github-actions/get-gke-credentials, azure/aks-set-context).',
+  );
+}
+
+function useContext(kc: KubeConfig, context: string): void {
+  const names = kc.getContexts().map((c) => c.name);
+  if (!names.includes(context)) throw new InputError('context', `'${context}' is not a context of the kubeconfig; it has: ${names.join(', ') || 'none'}.`);
+  kc.setCurrentContext(context);
+}
+
+/** The same kubeconfig text with current-context replaced, comments and unknown fields kept. */
+function withCurrentContext(text: string, context: string | undefined): string {
+  if (!context) return text;
+  const doc = parseDocument(text);
+  doc.set('current-context', context);
+  return doc.toString();
+}
+
+function writeTemp(text: string): Omit<LoadedKubeConfig, 'kc'> {
   const dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'kubeconfig-'));
   const path = join(dir, 'config');
   writeFileSync(path, text, { mode: 0o600 });
-  return { kc, path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  return { path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Accepts the YAML itself or base64 of it, as users paste either into secrets. */
@@ -62,7 +100,7 @@ function looksLikeKubeconfig(text: string): boolean {
 
 function requireContext(kc: KubeConfig, inputName: string): void {
   if (!kc.getCurrentCluster()) {
-    throw new InputError(inputName, 'has no usable current context (current-context must name a context whose cluster exists).');
+    throw new InputError(inputName, 'has no usable current context (current-context must name a context whose cluster exists; or pick one with the `context` input).');
   }
 }
 

@@ -1,14 +1,22 @@
-// Slack delivery for every action and workflow of the suite: an incoming webhook or a bot
-// token (chat.postMessage). Retries 429/5xx honouring Retry-After. A Slack outage is a
-// warning, never the caller's verdict, so this never throws.
+// Slack delivery for the suite's actions through Slack's own clients: @slack/webhook for an
+// incoming webhook, @slack/web-api (chat.postMessage, thread_ts) for a bot token. Both retry
+// transient failures; the Web API client also waits out rate limits. A Slack outage is a
+// warning, never the caller's verdict, so postToSlack never throws. Proxies: Node 24's fetch,
+// which both clients use, honours HTTPS_PROXY/NO_PROXY when NODE_USE_ENV_PROXY=1 is set.
+import { IncomingWebhook, type IncomingWebhookSendArguments } from '@slack/webhook';
+import { LogLevel, WebClient, type Logger } from '@slack/web-api';
 import type { Core } from '../core.js';
-import { sleep } from '../kube/retry.js';
+import { messageOf } from '../errors.js';
 
-export interface SlackTarget {
+type Blocks = IncomingWebhookSendArguments['blocks'];
+
+interface SlackTarget {
   webhookUrl?: string;
   token?: string;
   channel?: string;
-  /** Web API base, for tests against a local server (default https://slack.com/api). */
+  /** Reply in this thread (bot token only). */
+  threadTs?: string;
+  /** Web API base, for tests against a local server (default https://slack.com/api/). */
   apiUrl?: string;
 }
 
@@ -17,72 +25,82 @@ export interface SlackMessage {
   blocks?: unknown[];
 }
 
-export interface SlackResult {
+interface SlackResult {
   ok: boolean;
-  attempts: number;
+  /** The posted message's ts (bot token), for replies in its thread. */
+  ts?: string;
   error?: string;
 }
 
-export interface SlackOptions {
-  attempts?: number;
-  fetch?: typeof fetch;
-  maxRetryAfterMs?: number;
+/** Posts one message; built by slackSender, or by a test around clients pointed at a local Slack. */
+export interface SlackSender {
+  post(message: SlackMessage): Promise<{ ts?: string }>;
+}
+
+interface SlackOptions {
+  /** Retries after the first attempt (5xx, network errors; rate limits for the Web API). */
+  retries?: number;
   timeoutMs?: number;
+  /** fetch for both clients (a proxy agent, a test double of the network). */
+  fetch?: typeof fetch;
 }
 
 export function slackConfigured(t: SlackTarget): boolean {
   return !!t.webhookUrl || (!!t.token && !!t.channel);
 }
 
-export async function postToSlack(
-  core: Pick<Core, 'setSecret' | 'warning' | 'info'>,
-  target: SlackTarget,
-  message: SlackMessage,
-  opts: SlackOptions = {},
-): Promise<SlackResult> {
-  const { attempts = 4, fetch: doFetch = fetch, maxRetryAfterMs = 30_000, timeoutMs = 15_000 } = opts;
+/** Slack's client for the target (secrets masked first), or undefined when none is configured. */
+export function slackSender(core: Pick<Core, 'setSecret' | 'debug'>, target: SlackTarget, opts: SlackOptions = {}): SlackSender | undefined {
+  const { retries = 3, timeoutMs = 15_000 } = opts;
   if (target.webhookUrl) core.setSecret(target.webhookUrl);
   if (target.token) core.setSecret(target.token);
-  if (!slackConfigured(target)) return { ok: false, attempts: 0, error: 'Slack is not configured' };
-
-  const url = target.webhookUrl ?? `${(target.apiUrl ?? 'https://slack.com/api').replace(/\/$/, '')}/chat.postMessage`;
-  const body = target.webhookUrl ? message : { channel: target.channel, ...message };
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-  if (!target.webhookUrl) headers.authorization = `Bearer ${target.token}`;
-
-  let lastError = '';
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    let retryAfter: number | undefined;
-    try {
-      const res = await doFetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-      const text = await res.text();
-      if (res.ok) {
-        // The Web API answers 200 with {"ok":false,"error":...} for application errors.
-        const parsed = target.webhookUrl ? undefined : safeParse(text);
-        if (!parsed || parsed.ok !== false) return { ok: true, attempts: attempt };
-        lastError = `Slack API error: ${parsed.error ?? 'unknown'}`;
-        if (parsed.error !== 'ratelimited') break;
-      } else {
-        lastError = `Slack answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
-        if (res.status !== 429 && res.status < 500) break;
-      }
-      const ra = Number(res.headers.get('retry-after'));
-      if (Number.isFinite(ra) && ra >= 0) retryAfter = Math.min(ra * 1000, maxRetryAfterMs);
-    } catch (err) {
-      lastError = `Slack request failed: ${(err as Error).message}`;
-    }
-    if (attempt < attempts) await sleep(retryAfter ?? 500 * 2 ** (attempt - 1));
+  const retryConfig = { retries, factor: 2, minTimeout: 500, maxTimeout: 8_000 };
+  if (target.webhookUrl) {
+    const hook = new IncomingWebhook(target.webhookUrl, { timeout: timeoutMs, retryConfig, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+    return { post: async (m) => (await hook.send({ text: m.text, blocks: m.blocks as Blocks }), {}) };
   }
-  core.warning(`Could not post to Slack (${lastError}); the result is unaffected.`);
-  return { ok: false, attempts, error: lastError };
+  if (!target.token || !target.channel) return undefined;
+  const web = new WebClient(target.token, {
+    slackApiUrl: target.apiUrl ? target.apiUrl.replace(/\/?$/, '/') : undefined,
+    retryConfig,
+    timeout: timeoutMs,
+    logger: debugLogger(core),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
+  const { channel, threadTs } = target;
+  return {
+    post: async (m) => {
+      const res = await web.chat.postMessage({ channel, text: m.text, blocks: m.blocks as Blocks, ...(threadTs ? { thread_ts: threadTs } : {}) });
+      return { ts: res.ts };
+    },
+  };
 }
 
-function safeParse(text: string): { ok?: boolean; error?: string } | undefined {
+export async function postToSlack(core: Pick<Core, 'warning'>, sender: SlackSender, message: SlackMessage): Promise<SlackResult> {
   try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+    const { ts } = await sender.post(message);
+    return { ok: true, ts };
+  } catch (err) {
+    const error = describeSlackError(err);
+    core.warning(`Could not post to Slack (${error}); the result is unaffected.`);
+    return { ok: false, error };
   }
+}
+
+/** The clients' errors carry the HTTP status or the Web API's error code in their own fields. */
+function describeSlackError(err: unknown): string {
+  const e = err as { code?: string; statusCode?: number; body?: string; data?: { error?: string }; original?: Error };
+  if (e?.data?.error) return `Slack API error: ${e.data.error}`;
+  if (e?.statusCode) return `Slack answered HTTP ${e.statusCode}${e.body ? `: ${String(e.body).slice(0, 200)}` : ''}`;
+  if (e?.original) return `Slack request failed: ${messageOf(e.original)}`;
+  return `Slack request failed: ${messageOf(err)}`;
+}
+
+/** The Web API client's own log lines go to the step's debug log, not the runner's output. */
+function debugLogger(core: Pick<Core, 'debug'>): Logger {
+  let level = LogLevel.INFO;
+  const log = (...msg: unknown[]) => core.debug(`slack: ${msg.map(String).join(' ')}`);
+  return { debug: log, info: log, warn: log, error: log, setLevel: (l) => (level = l), getLevel: () => level, setName: () => {} };
 }
 
 /** Slack mrkdwn escaping for user-controlled text. */

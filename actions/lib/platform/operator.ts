@@ -21,6 +21,8 @@ export interface OperatorTarget {
   renderedTag?: string;
   /** False when the Deployment is not part of the chart (an operator installed some other way). */
   managedByChart: boolean;
+  /** helm's source path of the rendered Deployment, when it is part of the chart. */
+  source?: string;
 }
 
 export interface OperatorInput {
@@ -50,6 +52,7 @@ export function findOperator(rendered: RenderedObject[], tree: ChartTree, input:
     expectedFrom: input.expectedOperatorVersion ? 'input expected-operator-version' : meta ? `appVersion of chart ${meta.name} ${meta.version}` : 'nothing (the Deployment is not in the chart)',
     renderedTag: match ? imageTag(operatorContainerImage(match.object)) : undefined,
     managedByChart: !!match,
+    source: match?.source,
   };
 }
 

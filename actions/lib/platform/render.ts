@@ -1,8 +1,8 @@
 // Renders the chart exactly as the upgrade will (same values, same --set, the cluster's API
 // versions) and splits helm's output into objects, each with the template file it came from.
 import { parseAllDocuments } from 'yaml';
-import type { Helm } from './helm.js';
-import { valueArgs } from './helm.js';
+import { InputError } from '../inputs.js';
+import { HelmError, valueArgs, type Helm } from './helm.js';
 
 export interface KubeObjectLike {
   apiVersion: string;
@@ -39,9 +39,25 @@ export async function renderChart(helm: Helm, req: RenderRequest): Promise<Rende
   const args = ['template', req.release, req.chart, '--namespace', req.namespace, '--include-crds', ...valueArgs(req.valuesFiles, req.set)];
   if (req.apiVersions?.length) args.push('--api-versions', req.apiVersions.join(','));
   if (req.kubeVersion) args.push('--kube-version', req.kubeVersion);
-  const { stdout } = await helm.run(args);
-  return parseManifest(stdout);
+  const res = await helm.run(args, { allowFailure: true });
+  if (res.exitCode !== 0) throw schemaError(req, res.stderr) ?? new HelmError(args, res);
+  return parseManifest(res.stdout);
 }
+
+// helm validates the values against every chart's values.schema.json before rendering: a bad
+// value is a bad input (one error naming it and the fix), not a helm failure.
+function schemaError(req: RenderRequest, stderr: string): InputError | undefined {
+  const i = stderr.indexOf("values don't meet the specifications of the schema");
+  if (i < 0) return undefined;
+  const detail = stderr.slice(i).trim().split('\n').slice(1).map((l) => l.trim()).filter(Boolean).join(' ');
+  const input = req.set.length && !req.valuesFiles.length ? 'set' : 'values-files';
+  const fix = req.set.length && req.valuesFiles.length ? 'fix the value in the values files or the set input' : 'fix the value';
+  return new InputError(input, `the chart's values.schema.json rejects these values: ${detail}; ${fix}.`);
+}
+
+// A chart's (or subchart's) top-level crds/ folder; templates/crds/ (cloudnative-pg's
+// templated CRDs) is a template directory like any other.
+const CRD_DIR = /^[^/]+(\/charts\/[^/]+)*\/crds\//;
 
 /** Splits `helm template` output into objects; List kinds are flattened, empty documents dropped. */
 export function parseManifest(text: string): RenderedObject[] {
@@ -57,7 +73,7 @@ export function parseManifest(text: string): RenderedObject[] {
         if (!object.apiVersion || !object.kind || !object.metadata?.name) {
           throw new Error(`the chart rendered an object without apiVersion, kind or metadata.name in ${source}`);
         }
-        out.push({ object, source, fromCrdDir: /(^|\/)crds\//.test(source) });
+        out.push({ object, source, fromCrdDir: CRD_DIR.test(source) });
       }
     }
   }

@@ -9,9 +9,10 @@ import { checkReachable, makeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { ChartTree } from './chart-files.js';
 import { checkCrdGroups } from './checks/crd-groups.js';
+import { crdOwnershipProblems } from './checks/crd-ownership.js';
 import { dryRunObjects } from './checks/dry-run.js';
 import { checkSchedules } from './checks/schedules.js';
-import { applyCrds, chartCrds } from './crds.js';
+import { applyCrdsBeforeHelm, snapshotCrds, templatedCrds, verifyTemplatedCrds } from './crds.js';
 import { collectDiagnostics } from './diagnostics.js';
 import { discover } from './discovery.js';
 import { Helm, HelmError, lastLines, valueArgs } from './helm.js';
@@ -117,6 +118,11 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
     problems.push(`release ${inputs.release} is in state ${status.status} (an earlier run was interrupted); roll it back with \`helm rollback ${inputs.release} -n ${inputs.namespace}\` before installing again.`);
   }
   problems.push(...operatorPreChecks(inputs, operator, runningBefore?.version, check));
+  const crdsBefore = await snapshotCrds(clients, templatedCrds(rendered));
+  const unowned = crdOwnershipProblems(templatedCrds(rendered), crdsBefore, tree, inputs.release, inputs.namespace);
+  const onCluster = [...crdsBefore.values()].filter(Boolean).length;
+  if (onCluster) check('templated CRDs on the cluster owned by this release', unowned.length ? 'failed' : 'passed', `${onCluster - unowned.length} of ${onCluster}`);
+  problems.push(...unowned);
   if (problems.length) {
     report.outcome = 'refused';
     throw new VerdictError(problems);
@@ -128,11 +134,11 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
     throw new VerdictError(dryRun.problems);
   }
 
-  // 4. CRDs on every run (helm only creates them on first install).
-  const crds = chartCrds(rendered);
-  report.crds = await core.group(`Apply ${crds.length} CRD(s)`, () => applyCrds(core, clients, crds));
-  core.setOutput('crds-applied', report.crds.map((c) => c.name).join(','));
-  check('CRDs applied and Established', 'passed', `${report.crds.length} CRD(s)`);
+  // 4. CRDs (crds.ts): crds/ folders on every run, templated ones the release needs first.
+  const { applied, createdFirst } = await applyCrdsBeforeHelm(core, clients, rendered, discovery.kind, inputs);
+  report.crds = applied;
+  core.setOutput('crds-applied', applied.map((c) => c.name).join(','));
+  check('CRDs applied and Established', 'passed', `${applied.length - createdFirst.length} from crds/ folders${createdFirst.length ? `; templated, created first for Helm to adopt: ${createdFirst.join(', ')}` : ''}`);
 
   // 5. The upgrade, rolled back by helm itself on failure or timeout.
   const started = new Date();
@@ -158,6 +164,9 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
   }
   Object.assign(report.after, await releaseStatus(helm, inputs));
   check('helm upgrade --install', 'passed', `revision ${report.after.revision}`);
+  const helmCrds = await verifyTemplatedCrds(core, clients, templatedCrds(rendered), crdsBefore, createdFirst);
+  report.crds = [...report.crds.filter((c) => !createdFirst.includes(c.name)), ...helmCrds];
+  if (helmCrds.length) check("templated CRDs (Helm's) Established", 'passed', `${helmCrds.length} CRD(s)`);
   core.setOutput('revision', String(report.after.revision ?? ''));
   core.setOutput('chart-version', report.after.chartVersion ?? '');
 
@@ -196,7 +205,8 @@ function operatorPreChecks(inputs: PlatformInputs, op: OperatorTarget, running: 
   const skip = minorSkipProblem(running, op.expectedVersion);
   if (skip && !inputs.allowMinorSkip) {
     check(name, 'failed', `${running} -> ${op.expectedVersion}`);
-    return [skip];
+    const where = op.source ? ` (${op.source}, version from the ${op.expectedFrom})` : ` (version from ${op.expectedFrom})`;
+    return [`Deployment ${op.namespace}/${op.name}${where}: ${skip}`];
   }
   check(name, 'passed', `${running} -> ${op.expectedVersion}${skip ? ' (allowed by allow-minor-skip)' : ''}`);
   return [];

@@ -22,14 +22,35 @@ export const BUILTIN_TYPES: ResourceType[] = [
   t('apps', 'v1', 'statefulsets', 'StatefulSet', true, true, ['sts']),
   t('batch', 'v1', 'jobs', 'Job', true, true),
   t('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false, true, ['crd', 'crds']),
-  t('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false, false, ['sc']),
-  t('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true, false),
-  t('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true, false),
-  t('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false, false),
-  t('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false, false),
   t('coordination.k8s.io', 'v1', 'leases', 'Lease', true, false),
-  t('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true, true, ['pdb']),
+  ...rbacTypes(),
+  ...chartTypes(),
 ];
+
+// RBAC objects are served (stored, listed, watched) here; enforcing them is a separate concern.
+function rbacTypes(): ResourceType[] {
+  return [
+    t('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true, false),
+    t('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true, false),
+    t('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false, false),
+    t('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false, false),
+  ];
+}
+
+// What every fresh cluster serves and operator charts install (the cloudnative-pg chart's
+// webhook configurations, priority classes, PDBs, network policies); CONFORMANCE.md section 2.
+function chartTypes(): ResourceType[] {
+  return [
+    t('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', false, false),
+    t('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', false, false),
+    t('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true, true, ['pdb']),
+    t('scheduling.k8s.io', 'v1', 'priorityclasses', 'PriorityClass', false, false, ['pc']),
+    t('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false, false, ['sc']),
+    t('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', true, false, ['netpol']),
+    t('networking.k8s.io', 'v1', 'ingresses', 'Ingress', true, true, ['ing']),
+    t('networking.k8s.io', 'v1', 'ingressclasses', 'IngressClass', false, false),
+  ];
+}
 
 /** `<group>/<version>/<plural>`, core group as `v1/<plural>` (the key Store methods take). */
 export function gvrKey(rt: { group: string; version: string; plural: string }): string {
@@ -66,6 +87,7 @@ export function strategicMergeKey(kind: string, path: string[]): string | undefi
     case 'volumes':
     case 'imagePullSecrets':
     case 'secrets': // ServiceAccount.secrets
+    case 'webhooks': // Mutating/ValidatingWebhookConfiguration.webhooks
       return 'name';
     case 'ports':
       return parent === 'containers' || parent === 'initContainers' || parent === 'ephemeralContainers' ? 'containerPort' : undefined;

@@ -1,6 +1,7 @@
 // Object validation and defaulting the apiserver applies on every write, before admission
 // webhooks (names, labels, a few per-type required fields and defaults).
 import { ApiError, type KubeObject, type ResourceType } from '../types.js';
+import { validateCrdSchemas } from './crd-schema.js';
 import { labelSelectorFromObject } from './selectors.js';
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -234,6 +235,7 @@ function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): voi
       if (spec.versions.filter((v: { storage?: boolean }) => v.storage).length !== 1) {
         throw invalid(rt, name, [{ field: 'spec.versions', message: 'Invalid value: must have exactly one version marked as storage version' }]);
       }
+      validateCrdSchemas(rt, obj);
       spec.names.singular ??= String(spec.names.kind).toLowerCase();
       spec.names.listKind ??= `${spec.names.kind}List`;
       spec.scope ??= 'Namespaced';

@@ -8,6 +8,7 @@ import { ensureJob, jobName, jobState, type JobRole } from './bootstrap-jobs.js'
 import { createInstancePod } from './cluster-pods.js';
 import { ensurePvc } from './cluster-pvc.js';
 import { failedJobReason, PHASE, type Observed, type Progress } from './cluster-state.js';
+import { mapImage } from '../../helpers/postgres-install.js';
 
 /** First sight: choose the primary's name once, as CNPG records latestGeneratedNode. */
 export function initialStatus(ctx: Ctx, cluster: KubeObject): Record<string, any> {
@@ -25,6 +26,10 @@ export function initialStatus(ctx: Ctx, cluster: KubeObject): Record<string, any
     s.instances = 0;
     s.readyInstances = 0;
   });
+  // The installed server stands in for the image's major: say so where kubectl shows it.
+  const pgNote = mapImage(cluster.spec?.imageName).message;
+  if (pgNote) ctx.store.recordEvent(cluster, 'Normal', 'PostgresMajorMapped', pgNote);
+  if (pgNote) ctx.logs.append(cluster.metadata.namespace ?? 'default', `${name}-1`, 'postgres', `operator: ${pgNote}\n`);
   return next?.status ?? status;
 }
 

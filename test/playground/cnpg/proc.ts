@@ -1,8 +1,10 @@
 // Child processes of the operator: everything runs through here so stop() can reap it all.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { pgBin } from '../../helpers/postgres-install.js';
 
-export const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** Whatever major the OS packages installed (test/helpers/postgres-install.ts). */
+export const PG_BIN = pgBin();
 
 let pgUser: { uid: number; gid: number } | undefined;
 /** Postgres refuses to run as root: the server and barman run as the OS user `postgres`. */

@@ -5,10 +5,10 @@
 import { PatchStrategy } from '@kubernetes/client-node';
 import type { KubeClients } from '../../kube/client.js';
 import { describeApiError, ignoreNotFound, isTransient, withRetry } from '../../kube/retry.js';
+import { applyRawCrd, FIELD_MANAGER } from '../crds.js';
 import type { Discovery } from '../discovery.js';
 import { describeObject, type KubeObjectLike, type RenderedObject } from '../render.js';
 
-export const FIELD_MANAGER = 'platform-install';
 
 export interface DryRunResult {
   checked: number;
@@ -20,7 +20,12 @@ export async function dryRunObjects(clients: KubeClients, discovery: Discovery, 
   const result: DryRunResult = { checked: 0, skipped: [], problems: [] };
   const namespaceExists = !!(await withRetry('read namespace', () => ignoreNotFound(() => clients.core.readNamespace({ name: namespace }))));
   for (const r of rendered) {
-    if (r.fromCrdDir) continue; // applied by crds.ts, not by helm
+    if (r.object.kind === 'CustomResourceDefinition') {
+      const problem = await dryRunCrd(clients, r);
+      if (problem) result.problems.push(problem);
+      else result.checked++;
+      continue;
+    }
     const served = await discovery.kind(r.object.apiVersion, r.object.kind);
     const object: KubeObjectLike = structuredClone(r.object);
     if (!served) {
@@ -45,4 +50,18 @@ export async function dryRunObjects(clients: KubeClients, discovery: Discovery, 
     }
   }
   return result;
+}
+
+async function dryRunCrd(clients: KubeClients, r: RenderedObject): Promise<string | undefined> {
+  try {
+    await withRetry(`dry-run ${describeObject(r.object)}`, () => applyRawCrd(clients, r.object, { fieldManager: FIELD_MANAGER, dryRun: true }));
+    return undefined;
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    const field = /(spec\.versions\[\d+\]\.schema\.openAPIV3Schema[^:]*):/.exec(describeApiError(err))?.[1];
+    const fix = field
+      ? `fix the schema at ${field} in ${r.source} (a Kubernetes API server accepts only structural schemas: every property needs a type, allOf/anyOf/oneOf/not hold value validations only), or pin the chart to a release whose CRDs the server accepts`
+      : `fix the CRD in ${r.source}`;
+    return `the API server rejects ${describeObject(r.object)} (${r.source}) in a dry-run: ${describeApiError(err)}; ${fix}.`;
+  }
 }
