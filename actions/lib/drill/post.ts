@@ -33,7 +33,8 @@ async function post(core: Core): Promise<void> {
   if (kubeconfig) core.setSecret(kubeconfig);
   try {
     // Empty (state from an older main step): KUBECONFIG as an earlier step set it.
-    const kube = loadKubeConfig(core, kubeconfig || undefined);
+    // A saved kubeconfig has its context applied already (the recovery site's may lack the live `context`).
+    const kube = kubeconfig ? loadKubeConfig({ setSecret: (v: string) => core.setSecret(v) }, kubeconfig) : loadKubeConfig(core, undefined);
     try {
       // State holds the recovery site's namespace and kubeconfig (another cluster's with recovery-kubeconfig).
       const server = kube.kc.getCurrentCluster()?.server;
