@@ -1,12 +1,31 @@
 import { defineConfig } from 'vitest/config';
 
-// Suites start their own playground (real Postgres, S3, barman-cloud): two cores, so two forks.
+// Two projects. `unit`: tests that need no playground, PostgreSQL, helm/kubectl or root, so they
+// run without scripts/setup.sh in seconds (`npm run test:unit`); add a test here when it qualifies.
+// `e2e`: everything else; suites start their own playground (real Postgres, S3, barman-cloud) on
+// two cores, so two forks. `npm test` runs both.
+const UNIT = [
+  'test/unit/**/*.test.ts',
+  'test/addons/unit.test.ts',
+  'test/drill/pipeline.test.ts',
+  'test/drill/units.test.ts',
+  'test/notify/slack.test.ts',
+  'test/postgres/compare-counts.test.ts',
+  'test/soak/logic.test.ts',
+  'test/playground/apiserver.test.ts',
+  'test/playground/faults.test.ts',
+  'test/workflows/workflows.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 300_000,
     hookTimeout: 300_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      { extends: true, test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: UNIT } },
+    ],
   },
 });

@@ -66,7 +66,7 @@ export async function benchDrill(log: (line: string) => void): Promise<Record<st
     for (const version of ['1.27.0', '1.30.0']) {
       pgd.operator.settings.version = version;
       pgd.operator.settings.failRecovery = { cluster: /^bench-drill-/, message: 'benchmark: simulated recovery failure' };
-      const w = watchStore(pgd, 'batch/v1/jobs', 'bench-drill-', (j) => !!j.status?.conditions?.some((c: any) => c.type === 'Failed' && c.status === 'True'));
+      const w = watchStore(pgd, 'batch/v1/jobs', 'bench-drill-', (j) => !!j.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Failed' && c.status === 'True'));
       const times: Record<string, number> = {};
       const r = await drill(times, { decided: /Deleting recovery cluster/ });
       w.stop();

@@ -145,7 +145,7 @@ describe('the post step stands alone: state only, no inputs (actions/runner#3514
 
 describe('API faults', () => {
   it('transient faults at each step are retried: the drill passes, sweeps, notifies Slack, leaves nothing', async () => {
-    const posts: { body: any; url: string }[] = [];
+    const posts: { body: { text: string; blocks: unknown }; url: string }[] = [];
     const server: Server = createServer((req, res) => {
       let body = '';
       req.on('data', (d) => (body += d));

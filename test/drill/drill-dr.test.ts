@@ -103,7 +103,13 @@ describe('a recovery site that cannot recover: one clear error, nothing created'
       noPlugin.store.delete('apiextensions.k8s.io/v1/customresourcedefinitions', undefined, 'objectstores.barmancloud.cnpg.io');
       noPlugin.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DR_NS } });
       const since = Date.now();
-      const r = await runDrill(pair.live, { kubeconfig: readFileSync(pair.live.kubeconfigPath, 'utf8'), 'recovery-kubeconfig': readFileSync(noPlugin.kubeconfigPath, 'utf8'), 'recovery-namespace': DR_NS, cluster: plugin.name, namespace: 'billing-prod' });
+      const r = await runDrill(pair.live, {
+        kubeconfig: readFileSync(pair.live.kubeconfigPath, 'utf8'),
+        'recovery-kubeconfig': readFileSync(noPlugin.kubeconfigPath, 'utf8'),
+        'recovery-namespace': DR_NS,
+        cluster: plugin.name,
+        namespace: 'billing-prod',
+      });
       expect(r.exitCode).toBe(1);
       expect(r.errors.join('\n')).toContain(`Input 'recovery-kubeconfig': the recovery cluster ${noPlugin.apiUrl} does not serve barmancloud.cnpg.io: the Barman Cloud plugin is not installed there`);
       expect(noPlugin.requestLog.entries().filter((e) => e.time >= since && e.method !== 'GET')).toEqual([]);

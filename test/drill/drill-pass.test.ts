@@ -6,6 +6,7 @@ import type { PlaygroundHandle } from '../playground/types.js';
 import { createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
 import { leakedSecrets } from '../helpers/run-action.js';
 import { explain, leftovers, runDrill } from './support.js';
+import type { Cluster } from '../../actions/lib/cnpg/types.js';
 
 let pgd: PlaygroundHandle;
 let live: LiveCluster;
@@ -119,7 +120,7 @@ describe('more healthy drills', () => {
     const kc = new KubeConfig();
     kc.loadFromFile(pgd.kubeconfigPath);
     const clients = makeClients(kc);
-    const cluster = (await clients.custom.getNamespacedCustomObject({ group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'clusters', name: 'shop' })) as any;
+    const cluster = (await clients.custom.getNamespacedCustomObject({ group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'clusters', name: 'shop' })) as Cluster;
     const conn = await connectToPrimary({ setSecret: () => {} }, clients, cluster, { mode: 'port-forward' });
     const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs: 5000 });
     try {

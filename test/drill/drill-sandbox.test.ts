@@ -32,7 +32,10 @@ afterAll(async () => {
 
 describe('recovery-namespace with least privilege', () => {
   it('passes, reads live only, and leaves the sandbox clean (an orphaned copy of a killed run is swept)', async () => {
-    const orphan = { name: 'orders-db-drill-1234-1-playground-s3', labels: { 'app.kubernetes.io/managed-by': 'cnpg-restore-drill', 'cnpg-actions.io/drill-of': live.name, 'cnpg-actions.io/copy-for': 'orders-db-drill-1234-1' } };
+    const orphan = {
+      name: 'orders-db-drill-1234-1-playground-s3',
+      labels: { 'app.kubernetes.io/managed-by': 'cnpg-restore-drill', 'cnpg-actions.io/drill-of': live.name, 'cnpg-actions.io/copy-for': 'orders-db-drill-1234-1' },
+    };
     pgd.store.create('v1/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { ...orphan, namespace: SANDBOX }, data: { k: 'dg==' } });
     await new Promise((r) => setTimeout(r, 2_100));
     const since = Date.now();
@@ -75,9 +78,14 @@ describe('recovery-namespace with least privilege', () => {
     const kc = new k8s.KubeConfig();
     kc.loadFromString(saKubeconfig);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    const err = (await custom.deleteNamespacedCustomObject({ group: 'postgresql.cnpg.io', version: 'v1', namespace: LIVE_NS, plural: 'clusters', name: live.name }).catch((e) => e)) as { code: number; body: string };
+    const err = (await custom.deleteNamespacedCustomObject({ group: 'postgresql.cnpg.io', version: 'v1', namespace: LIVE_NS, plural: 'clusters', name: live.name }).catch((e) => e)) as {
+      code: number;
+      body: string;
+    };
     expect(err.code).toBe(403);
-    expect(JSON.parse(err.body).message).toBe(`clusters.postgresql.cnpg.io "${live.name}" is forbidden: User "system:serviceaccount:ci:cnpg-restore-drill" cannot delete resource "clusters" in API group "postgresql.cnpg.io" in the namespace "${LIVE_NS}"`);
+    expect(JSON.parse(err.body).message).toBe(
+      `clusters.postgresql.cnpg.io "${live.name}" is forbidden: User "system:serviceaccount:ci:cnpg-restore-drill" cannot delete resource "clusters" in API group "postgresql.cnpg.io" in the namespace "${LIVE_NS}"`,
+    );
     const core = kc.makeApiClient(k8s.CoreV1Api);
     expect(((await core.readNamespacedSecret({ namespace: LIVE_NS, name: `${live.name}-superuser` }).catch((e) => e)) as { code: number }).code).toBe(403);
   });

@@ -21,7 +21,12 @@ const live = (server = 'http://127.0.0.1:6443') => {
 describe('openRecoverySite', () => {
   it('defaults to the live namespace; a sandbox is another namespace of the same cluster', () => {
     expect(openRecoverySite(core, { namespace: 'databases' }, live())).toMatchObject({ sameNamespace: true, remote: false, namespace: 'databases' });
-    expect(openRecoverySite(core, { namespace: 'databases', recoveryNamespace: 'drill-sandbox' }, live())).toMatchObject({ sameNamespace: false, remote: false, namespace: 'drill-sandbox', where: 'namespace drill-sandbox of the live Kubernetes cluster http://127.0.0.1:6443' });
+    expect(openRecoverySite(core, { namespace: 'databases', recoveryNamespace: 'drill-sandbox' }, live())).toMatchObject({
+      sameNamespace: false,
+      remote: false,
+      namespace: 'drill-sandbox',
+      where: 'namespace drill-sandbox of the live Kubernetes cluster http://127.0.0.1:6443',
+    });
   });
 
   it('refuses the live namespace as the sandbox', () => {
@@ -34,7 +39,9 @@ describe('openRecoverySite', () => {
     const site = openRecoverySite(core, { namespace: 'databases', recoveryKubeconfig: kubeconfigYaml('http://10.0.0.9:6443') }, live(), (kc) => ({ kc }) as KubeClients);
     expect(site).toMatchObject({ remote: true, sameNamespace: false, namespace: 'databases', server: 'http://10.0.0.9:6443' });
     site.dispose();
-    expect(() => openRecoverySite(core, { namespace: 'databases', recoveryKubeconfig: kubeconfigYaml('http://10.0.0.9:6443'), recoveryContext: 'dr' }, live())).toThrow("Input 'recovery-context': no context 'dr' in the recovery-kubeconfig; contexts: playground.");
+    expect(() => openRecoverySite(core, { namespace: 'databases', recoveryKubeconfig: kubeconfigYaml('http://10.0.0.9:6443'), recoveryContext: 'dr' }, live())).toThrow(
+      "Input 'recovery-context': no context 'dr' in the recovery-kubeconfig; contexts: playground.",
+    );
   });
 
   it('the permissions checked are what the sandbox Role grants', () => {
@@ -70,7 +77,10 @@ describe('copies', () => {
     expect(inTree.spec.externalClusters![0].barmanObjectStore!.s3Credentials!.accessKeyId!.name).toBe(`${name}-backup-creds`);
     expect(inTree.spec.externalClusters![0].barmanObjectStore!.endpointCA!.name).toBe(`${name}-minio-ca`);
     const os = { metadata: { name: 'pg-main-store' }, spec: { configuration: store } } as unknown as ObjectStore;
-    const plugin = { metadata: { name }, spec: { externalClusters: [{ name: 'pg-main', plugin: { name: 'barman-cloud.cloudnative-pg.io', parameters: { barmanObjectName: 'pg-main-store' } } }] } } as unknown as Cluster;
+    const plugin = {
+      metadata: { name },
+      spec: { externalClusters: [{ name: 'pg-main', plugin: { name: 'barman-cloud.cloudnative-pg.io', parameters: { barmanObjectName: 'pg-main-store' } } }] },
+    } as unknown as Cluster;
     retargetManifest(plugin, 'drill-sandbox', planCopies(store, os));
     expect(plugin.spec.externalClusters![0].plugin!.parameters!.barmanObjectName).toBe(`${name}-pg-main-store`);
     expect(copyName('x'.repeat(250), 'creds').length).toBeLessThanOrEqual(253);

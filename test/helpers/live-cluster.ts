@@ -39,9 +39,9 @@ export interface LiveCluster {
   /** Directory of the cluster's archive in s3rver's store (for fault injection). */
   serverName: string;
   /** Runs SQL as the app owner on the primary (TEST-ONLY writable session). */
-  sql<T extends pg.QueryResultRow = any>(text: string, params?: unknown[]): Promise<T[]>;
+  sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<T[]>;
   /** Runs SQL as the postgres superuser. */
-  superSql<T extends pg.QueryResultRow = any>(text: string, params?: unknown[], database?: string): Promise<T[]>;
+  superSql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[], database?: string): Promise<T[]>;
   /** Takes a Backup and waits for it to complete; returns the Backup object. */
   backup(name?: string): Promise<KubeObject>;
   /** Inserts rows into public.orders. */
@@ -59,7 +59,7 @@ export function isHealthy(c: KubeObject | undefined): boolean {
   const s = c?.status;
   return !!(
     s?.phase === 'Cluster in healthy state' &&
-    s.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True') &&
+    s.conditions?.some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True') &&
     s.readyInstances === (c!.spec.instances ?? 1) &&
     s.currentPrimary === s.targetPrimary
   );
@@ -135,7 +135,7 @@ export async function createLiveCluster(pgd: PlaygroundHandle, opts: LiveCluster
   if (mode === 'plugin') {
     pgd.store.create(OBJECT_STORES, { apiVersion: 'barmancloud.cnpg.io/v1', kind: 'ObjectStore', metadata: { name: storeName, namespace }, spec: { configuration: store } });
   }
-  const spec: Record<string, any> = {
+  const spec: Record<string, unknown> = {
     instances: 1,
     enableSuperuserAccess: true,
     storage: { size: '1Gi' },

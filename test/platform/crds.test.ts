@@ -8,7 +8,7 @@ import { applyRawCrd, crdsNeededFirst, withHelmOwnership } from '../../actions/l
 import { makeClients } from '../../actions/lib/kube/client.js';
 import { parseManifest, type KubeObjectLike } from '../../actions/lib/platform/render.js';
 import { clusterCrd } from '../fixtures/charts/upstream/cnpg-crds.js';
-import { describeApiError } from '../../actions/lib/kube/retry.js';
+import { describeError } from '../../actions/lib/errors.js';
 import { startTestServer, type TestServer } from '../playground/apiserver/testing.js';
 import { keywordCounts, schemaDifferences } from './crd-compare.js';
 
@@ -32,8 +32,8 @@ describe('a CRD through client-node 1.4 (typed) and raw', () => {
   it('typed: KubernetesObjectApi serializes it as V1CustomResourceDefinition, dropping enum/default/x-kubernetes-*, and the server refuses the non-structural rest', async () => {
     const crd = clusterCrd('1.30') as unknown as KubeObjectLike;
     const err = await clients.objects.patch(crd as never, undefined, undefined, 'platform-install', true, PatchStrategy.ServerSideApply).then(() => undefined, (e: unknown) => e);
-    expect(describeApiError(err)).toContain('HTTP 422');
-    expect(describeApiError(err)).toContain('properties[spec].properties[ephemeralVolumesSizeLimit].properties[shm].type: Required value: must not be empty for specified object fields');
+    expect(describeError(err)).toContain('HTTP 422');
+    expect(describeError(err)).toContain('properties[spec].properties[ephemeralVolumesSizeLimit].properties[shm].type: Required value: must not be empty for specified object fields');
     expect((await api.req('GET', `${CRDS}/clusters.postgresql.cnpg.io`)).status).toBe(404);
   });
 

@@ -149,7 +149,12 @@ function descendants(pid: number): { pid: number; user: string; args: string }[]
   const out = new Set<number>([pid]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const r of rows) if (out.has(r.ppid) && !out.has(r.pid)) (out.add(r.pid), (grew = true));
+    for (const r of rows) {
+      if (out.has(r.ppid) && !out.has(r.pid)) {
+        out.add(r.pid);
+        grew = true;
+      }
+    }
   }
   return rows.filter((r) => out.has(r.pid));
 }

@@ -16,9 +16,7 @@ afterAll(async () => {
 });
 
 const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const schemaOf = (crd: any): S => crd.spec.versions[0].schema.openAPIV3Schema;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const specProps = (crd: any): Record<string, S> => (schemaOf(crd).properties as any).spec.properties;
 
 function widget(name: string, spec: S): S {

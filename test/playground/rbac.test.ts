@@ -49,7 +49,12 @@ beforeAll(async () => {
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'drill-live-read' },
     subjects: [{ kind: 'ServiceAccount', name: 'restore-drill', namespace: NS }],
   });
-  await admin('POST', `${RBAC}/clusterroles`, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'drill-sandbox-write' }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] });
+  await admin('POST', `${RBAC}/clusterroles`, {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'drill-sandbox-write' },
+    rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+  });
   // A ClusterRole bound by a RoleBinding grants only inside the binding's namespace.
   await admin('POST', `${RBAC}/namespaces/${NS}/rolebindings`, {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -58,7 +63,10 @@ beforeAll(async () => {
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'drill-sandbox-write' },
     subjects: [{ kind: 'ServiceAccount', name: 'restore-drill' }],
   });
-  for (const [ns, name] of [['production', 'pg-live-app'], ['production', 'pg-live-superuser']]) {
+  for (const [ns, name] of [
+    ['production', 'pg-live-app'],
+    ['production', 'pg-live-superuser'],
+  ]) {
     await admin('POST', `/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: { password: 'x' } });
   }
   const tr = await admin('POST', `/api/v1/namespaces/${NS}/serviceaccounts/restore-drill/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
@@ -99,7 +107,9 @@ describe('authorization', () => {
     expect(del).toMatchObject({ status: 403, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403, details: { name: 'x', kind: 'configmaps' } } });
     expect(del.body.message).toBe(`configmaps "x" is forbidden: User "system:serviceaccount:${NS}:restore-drill" cannot delete resource "configmaps" in API group "" in the namespace "production"`);
     const crd = await as(token, 'GET', '/apis/postgresql.cnpg.io/v1/namespaces/production/clusters');
-    expect(crd.body.message).toBe(`clusters.postgresql.cnpg.io is forbidden: User "system:serviceaccount:${NS}:restore-drill" cannot list resource "clusters" in API group "postgresql.cnpg.io" in the namespace "production"`);
+    expect(crd.body.message).toBe(
+      `clusters.postgresql.cnpg.io is forbidden: User "system:serviceaccount:${NS}:restore-drill" cannot list resource "clusters" in API group "postgresql.cnpg.io" in the namespace "production"`,
+    );
     const cluster = await as(token, 'GET', '/api/v1/namespaces');
     expect(cluster.body.message).toBe(`namespaces is forbidden: User "system:serviceaccount:${NS}:restore-drill" cannot list resource "namespaces" in API group "" at the cluster scope`);
   });
@@ -125,7 +135,9 @@ describe('authorization', () => {
   it('a port-forward upgrade needs get and create on pods/portforward', async () => {
     const upgrade = (tok: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const ws = new WebSocket(`${s.url.replace('http', 'ws')}/api/v1/namespaces/production/pods/pg-live-1/portforward?ports=5432`, ['v4.channel.k8s.io'], { headers: { Authorization: `Bearer ${tok}` } });
+        const ws = new WebSocket(`${s.url.replace('http', 'ws')}/api/v1/namespaces/production/pods/pg-live-1/portforward?ports=5432`, ['v4.channel.k8s.io'], {
+          headers: { Authorization: `Bearer ${tok}` },
+        });
         ws.on('unexpected-response', (_req, res) => {
           let body = '';
           res.on('data', (c: Buffer) => (body += c));
@@ -136,7 +148,9 @@ describe('authorization', () => {
       });
     const denied = await upgrade(token);
     expect(denied.status).toBe(403);
-    expect(JSON.parse(denied.body).message).toBe(`pods "pg-live-1" is forbidden: User "system:serviceaccount:${NS}:restore-drill" cannot create resource "pods/portforward" in API group "" in the namespace "production"`);
+    expect(JSON.parse(denied.body).message).toBe(
+      `pods "pg-live-1" is forbidden: User "system:serviceaccount:${NS}:restore-drill" cannot create resource "pods/portforward" in API group "" in the namespace "production"`,
+    );
     const role = (await admin('GET', `${RBAC}/namespaces/production/roles/drill-live-read`)).body;
     role.rules[3].verbs.push('create');
     expect((await admin('PUT', `${RBAC}/namespaces/production/roles/drill-live-read`, role)).status).toBe(200);
@@ -160,7 +174,13 @@ describe('authorization', () => {
 
   it('SelfSubjectAccessReview answers the same decisions', async () => {
     const ask = async (attrs: Record<string, string>) =>
-      (await as(token, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } })).body.status.allowed;
+      (
+        await as(token, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: attrs },
+        })
+      ).body.status.allowed;
     expect(await ask({ namespace: 'production', verb: 'get', resource: 'secrets', name: 'pg-live-app' })).toBe(true);
     expect(await ask({ namespace: 'production', verb: 'get', resource: 'secrets', name: 'pg-live-superuser' })).toBe(false);
     expect(await ask({ namespace: 'production', verb: 'delete', group: 'postgresql.cnpg.io', resource: 'clusters' })).toBe(false);
@@ -181,7 +201,10 @@ describe('authorization', () => {
     const path = join(s.dir, 'kubeconfig-sa');
     writeFileSync(path, kubeconfigYaml(s.url, token), { mode: 0o600 });
     // Async: the API server runs in this process.
-    const r = await promisify(execFile)(join(REPO_ROOT, '.tools', 'bin', 'kubectl'), ['--kubeconfig', path, 'get', 'secret', 'pg-live-app', '-n', 'production'], { encoding: 'utf8', timeout: 60_000 }).then(
+    const r = await promisify(execFile)(join(REPO_ROOT, '.tools', 'bin', 'kubectl'), ['--kubeconfig', path, 'get', 'secret', 'pg-live-app', '-n', 'production'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    }).then(
       () => ({ stderr: '' }),
       (e: { stderr: string }) => e,
     );

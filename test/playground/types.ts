@@ -32,7 +32,6 @@ export interface KubeObject {
   apiVersion: string;
   kind: string;
   metadata: ObjectMeta;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   [key: string]: any;
 }
 
@@ -166,6 +165,8 @@ export interface OperatorSettings {
   jobBackoffLimit?: number;
   /** Delay before a crashed postgres is restarted (kubelet's first CrashLoopBackOff step); default 10000. */
   crashRestartDelayMs?: number;
+  /** CNPG-i plugins the operator has loaded (default: the Barman Cloud plugin); a Cluster needing another is in the unknown-plugin phase until it is loaded. */
+  plugins?: string[];
 }
 
 /** What startPlayground() returns (test/playground/playground.ts). */

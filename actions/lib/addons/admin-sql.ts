@@ -6,7 +6,7 @@
 // as CREATE ROLE cannot take bind parameters themselves).
 import pg from 'pg';
 import { pgClientConfig } from '../postgres/client-config.js';
-import type { ConnInfo } from '../postgres/readonly.js';
+import type { ConnInfo } from '../postgres/conn-info.js';
 
 export interface AdminOptions {
   statementTimeoutMs: number;

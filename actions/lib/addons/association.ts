@@ -7,15 +7,15 @@ import { randomUUID } from 'node:crypto';
 import type { KubeClients } from '../kube/client.js';
 import { ignoreNotFound, statusOf, withRetry } from '../kube/retry.js';
 import type { Association, AssociationStatus, LocalityMode } from './types.js';
+import { MANAGED_BY_LABEL, ManagedBy } from '../labels.js';
 
 export const Labels = {
   app: 'cnpg-actions.io/app',
   addon: 'cnpg-actions.io/addon',
   variant: 'cnpg-actions.io/variant',
   component: 'cnpg-actions.io/component',
-  managedBy: 'app.kubernetes.io/managed-by',
+  managedBy: MANAGED_BY_LABEL,
 } as const;
-export const MANAGED_BY = 'addon-sync';
 
 /** Another writer changed the record since we read it: this app is failed for this run, the next run sees the new truth. */
 export class ConcurrentChangeError extends Error {
@@ -34,10 +34,10 @@ export class AssociationStore {
   ) {}
 
   async listForApp(app: string): Promise<Association[]> {
-    return this.list(`${Labels.managedBy}=${MANAGED_BY},${Labels.app}=${app}`);
+    return this.list(`${Labels.managedBy}=${ManagedBy.addonSync},${Labels.app}=${app}`);
   }
 
-  async list(labelSelector = `${Labels.managedBy}=${MANAGED_BY},${Labels.component}=association`): Promise<Association[]> {
+  async list(labelSelector = `${Labels.managedBy}=${ManagedBy.addonSync},${Labels.component}=association`): Promise<Association[]> {
     const res = await withRetry(`list associations in ${this.namespace}`, () =>
       ignoreNotFound(() => this.clients.core.listNamespacedConfigMap({ namespace: this.namespace, labelSelector })),
     );
@@ -127,7 +127,7 @@ function toConfigMap(namespace: string, a: Association): V1ConfigMap {
       namespace,
       resourceVersion: a.resourceVersion,
       labels: {
-        [Labels.managedBy]: MANAGED_BY,
+        [Labels.managedBy]: ManagedBy.addonSync,
         [Labels.component]: 'association',
         [Labels.app]: a.app,
         [Labels.addon]: a.addon,

@@ -49,40 +49,9 @@ export function readConfig(core: Pick<Core, 'getInput'>): SyncConfig {
   const sharedCluster = inputs.kubeName('shared-cluster', inputs.string('shared-cluster', 'addons-shared'));
   if (sharedCluster.length > 50) throw new InputError('shared-cluster', `'${sharedCluster}' is longer than 50 characters; CNPG derives pod and service names from it.`);
 
-  let backup: BackupConfig | undefined;
-  const destinationPath = inputs.optional('backup-destination-path');
-  if (destinationPath) {
-    if (!/^(s3|gs|https?):\/\/|^azure:/.test(destinationPath) && !/^[a-z]+:\/\//.test(destinationPath)) {
-      throw new InputError('backup-destination-path', `'${destinationPath}' is not an object store URL; use e.g. s3://bucket/addons.`);
-    }
-    const schedule = inputs.string('backup-schedule', '0 0 3 * * *');
-    const check = checkCnpgSchedule(schedule);
-    if (!check.ok) throw new InputError('backup-schedule', check.problem!);
-    const credentialsSecret = inputs.optional('backup-credentials-secret');
-    backup = {
-      destinationPath,
-      endpointURL: inputs.optional('backup-endpoint-url'),
-      credentialsSecret: credentialsSecret ? inputs.kubeName('backup-credentials-secret', credentialsSecret) : undefined,
-      schedule,
-    };
-  } else {
-    for (const dependent of ['backup-endpoint-url', 'backup-credentials-secret']) {
-      if (inputs.optional(dependent)) throw new InputError(dependent, 'is set but backup-destination-path is not; set the destination path too, or remove it.');
-    }
-  }
-
-  let remoteAdminSecret: SyncConfig['remoteAdminSecret'];
-  const remote = inputs.optional('remote-admin-secret');
-  if (remote) {
-    const [ns, name] = remote.includes('/') ? remote.split('/', 2) : [addonsNamespace, remote];
-    remoteAdminSecret = { namespace: inputs.kubeName('remote-admin-secret', ns), name: inputs.kubeName('remote-admin-secret', name) };
-  }
-
-  const postgresImage = inputs.string('postgres-image', 'ghcr.io/cloudnative-pg/postgresql:{version}');
-  if (!postgresImage.includes('{version}')) throw new InputError('postgres-image', `'${postgresImage}' must contain {version}, e.g. ghcr.io/cloudnative-pg/postgresql:{version}.`);
-  const defaultVersion = inputs.string('postgres-version', '17');
-  if (!/^\d+(\.\d+)?$/.test(defaultVersion)) throw new InputError('postgres-version', `'${defaultVersion}' is not a PostgreSQL version such as 17.`);
-
+  const backup = readBackup(inputs);
+  const remoteAdminSecret = readRemoteAdminSecret(inputs, addonsNamespace);
+  const { postgresImage, defaultVersion } = readImage(inputs);
   const sharedStorage = inputs.string('shared-storage', '10Gi');
   if (!/^\d+(Mi|Gi|Ti)$/.test(sharedStorage)) throw new InputError('shared-storage', `'${sharedStorage}' is not a size such as 10Gi.`);
   const storageClass = inputs.optional('storage-class');
@@ -107,6 +76,44 @@ export function readConfig(core: Pick<Core, 'getInput'>): SyncConfig {
     timeoutMs: inputs.duration('timeout', '15m'),
     parallel: inputs.number('parallel', 4, { min: 1, max: 32, integer: true }),
   };
+}
+
+function readBackup(inputs: Inputs): BackupConfig | undefined {
+  const destinationPath = inputs.optional('backup-destination-path');
+  if (!destinationPath) {
+    for (const dependent of ['backup-endpoint-url', 'backup-credentials-secret']) {
+      if (inputs.optional(dependent)) throw new InputError(dependent, 'is set but backup-destination-path is not; set the destination path too, or remove it.');
+    }
+    return undefined;
+  }
+  if (!/^(s3|gs|https?):\/\/|^azure:/.test(destinationPath) && !/^[a-z]+:\/\//.test(destinationPath)) {
+    throw new InputError('backup-destination-path', `'${destinationPath}' is not an object store URL; use e.g. s3://bucket/addons.`);
+  }
+  const schedule = inputs.string('backup-schedule', '0 0 3 * * *');
+  const check = checkCnpgSchedule(schedule);
+  if (!check.ok) throw new InputError('backup-schedule', check.problem!);
+  const credentialsSecret = inputs.optional('backup-credentials-secret');
+  return {
+    destinationPath,
+    endpointURL: inputs.optional('backup-endpoint-url'),
+    credentialsSecret: credentialsSecret ? inputs.kubeName('backup-credentials-secret', credentialsSecret) : undefined,
+    schedule,
+  };
+}
+
+function readRemoteAdminSecret(inputs: Inputs, addonsNamespace: string): SyncConfig['remoteAdminSecret'] {
+  const remote = inputs.optional('remote-admin-secret');
+  if (!remote) return undefined;
+  const [ns, name] = remote.includes('/') ? remote.split('/', 2) : [addonsNamespace, remote];
+  return { namespace: inputs.kubeName('remote-admin-secret', ns), name: inputs.kubeName('remote-admin-secret', name) };
+}
+
+function readImage(inputs: Inputs): { postgresImage: string; defaultVersion: string } {
+  const postgresImage = inputs.string('postgres-image', 'ghcr.io/cloudnative-pg/postgresql:{version}');
+  if (!postgresImage.includes('{version}')) throw new InputError('postgres-image', `'${postgresImage}' must contain {version}, e.g. ghcr.io/cloudnative-pg/postgresql:{version}.`);
+  const defaultVersion = inputs.string('postgres-version', '17');
+  if (!/^\d+(\.\d+)?$/.test(defaultVersion)) throw new InputError('postgres-version', `'${defaultVersion}' is not a PostgreSQL version such as 17.`);
+  return { postgresImage, defaultVersion };
 }
 
 export function imageFor(config: SyncConfig, version: string | undefined): string {

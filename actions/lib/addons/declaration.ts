@@ -53,9 +53,29 @@ export function readDeclarations(files: string[], cwd: string): AppDeclaration[]
 
 /** Parses one app.toml. `file` is how the file is named in messages. */
 export function parseAppToml(text: string, file: string): AppDeclaration {
-  let doc: Record<string, unknown>;
+  const doc = parseToml(text, file);
+  const at = (section: string | undefined, key: string) => `${file}:${lineOf(text, section, key)}`;
+  const name = appName(doc, file, at);
+  if (!('addons' in doc)) return { name, file };
+  const addonsTable = doc.addons;
+  if (!isTable(addonsTable)) {
+    throw new DeclarationError([`${at(undefined, 'addons')}: 'addons' must be a table, e.g. [addons.postgresql] with variant = "small".`]);
+  }
+  const problems: string[] = [];
+  const addons: AddonDeclaration[] = [];
+  for (const [addon, body] of Object.entries(addonsTable)) {
+    const parsed = parseAddon(addon, body, at, problems);
+    if (parsed) addons.push(parsed);
+  }
+  if (problems.length) throw new DeclarationError(problems);
+  return { name, file, addons };
+}
+
+type At = (section: string | undefined, key: string) => string;
+
+function parseToml(text: string, file: string): Record<string, unknown> {
   try {
-    doc = parse(text) as Record<string, unknown>;
+    return parse(text) as Record<string, unknown>;
   } catch (err) {
     if (err instanceof TomlError) {
       const first = err.message.split('\n')[0].replace(/^Invalid TOML document: /, '');
@@ -63,66 +83,53 @@ export function parseAppToml(text: string, file: string): AppDeclaration {
     }
     throw err;
   }
-  const at = (section: string | undefined, key: string) => `${file}:${lineOf(text, section, key)}`;
+}
 
-  let name: string;
-  if (doc.name === undefined) name = basename(dirname(resolve(file)));
-  else if (typeof doc.name !== 'string') throw new DeclarationError([`${at(undefined, 'name')}: 'name' must be a string (the app name).`]);
-  else name = doc.name;
+/** `name`, else the app.toml's directory name; it must be a Kubernetes name. */
+function appName(doc: Record<string, unknown>, file: string, at: At): string {
+  if (doc.name !== undefined && typeof doc.name !== 'string') throw new DeclarationError([`${at(undefined, 'name')}: 'name' must be a string (the app name).`]);
+  const name = doc.name === undefined ? basename(dirname(resolve(file))) : (doc.name as string);
   if (!isDnsLabel(name)) {
     throw new DeclarationError([
       `${at(undefined, 'name')}: app name '${name}' must be a Kubernetes name (lower-case letters, digits and '-', at most 63), because it names the app's namespace, Secret and Deployment; rename it.`,
     ]);
   }
-  if (!('addons' in doc)) return { name, file };
+  return name;
+}
 
-  const addonsTable = doc.addons;
-  if (!isTable(addonsTable)) {
-    throw new DeclarationError([`${at(undefined, 'addons')}: 'addons' must be a table, e.g. [addons.postgresql] with variant = "small".`]);
+/** One [addons.<name>] table; what is wrong is added to `problems` (undefined is returned then). */
+function parseAddon(addon: string, body: unknown, at: At, problems: string[]): AddonDeclaration | undefined {
+  const provider = providerOf(addon);
+  const line = at('addons', addon);
+  if (!provider) {
+    problems.push(`${line}: unknown add-on '${addon}'; valid add-ons: ${REGISTRY.map((p) => p.name).join(', ')}.`);
+    return undefined;
   }
-  const known = REGISTRY.map((p) => p.name);
-  const problems: string[] = [];
-  const addons: AddonDeclaration[] = [];
-  for (const [addon, body] of Object.entries(addonsTable)) {
-    const provider = providerOf(addon);
-    const line = at('addons', addon);
-    if (!provider) {
-      problems.push(`${line}: unknown add-on '${addon}'; valid add-ons: ${known.join(', ')}.`);
-      continue;
-    }
-    if (!isTable(body)) {
-      problems.push(`${line}: 'addons.${addon}' must be a table, e.g. [addons.${addon}] with variant = "${provider.defaultVariant}".`);
-      continue;
-    }
-    const section = `addons.${addon}`;
-    for (const key of Object.keys(body)) {
-      if (!(ADDON_KEYS as readonly string[]).includes(key)) {
-        problems.push(`${at(section, key)}: unknown key '${key}' in [${section}]; valid keys: ${ADDON_KEYS.join(', ')}.`);
-      }
-    }
-    const variantValue = body.variant ?? '';
-    if (typeof variantValue !== 'string') {
-      problems.push(`${at(section, 'variant')}: 'variant' must be a string; valid variants: ${Object.keys(provider.variants).join(', ')}.`);
-      continue;
-    }
-    const variant = variantValue || provider.defaultVariant;
-    if (!provider.variants[variant]) {
-      problems.push(`${at(section, 'variant')}: unknown variant '${variant}' for ${addon}; valid variants: ${Object.keys(provider.variants).join(', ')} (default ${provider.defaultVariant}).`);
-      continue;
-    }
-    let version: string | undefined;
-    if (body.version !== undefined) {
-      if (typeof body.version === 'string' && /^\d+(\.\d+)?$/.test(body.version)) version = body.version;
-      else if (typeof body.version === 'number' && Number.isInteger(body.version)) version = String(body.version);
-      else {
-        problems.push(`${at(section, 'version')}: 'version' must be a PostgreSQL major version such as "16", not ${JSON.stringify(body.version)}.`);
-        continue;
-      }
-    }
-    addons.push({ addon, variant, ...(version ? { version } : {}) });
+  if (!isTable(body)) {
+    problems.push(`${line}: 'addons.${addon}' must be a table, e.g. [addons.${addon}] with variant = "${provider.defaultVariant}".`);
+    return undefined;
   }
-  if (problems.length) throw new DeclarationError(problems);
-  return { name, file, addons };
+  const section = `addons.${addon}`;
+  for (const key of Object.keys(body)) {
+    if (!(ADDON_KEYS as readonly string[]).includes(key)) {
+      problems.push(`${at(section, key)}: unknown key '${key}' in [${section}]; valid keys: ${ADDON_KEYS.join(', ')}.`);
+    }
+  }
+  const variantValue = body.variant ?? '';
+  if (typeof variantValue !== 'string') {
+    problems.push(`${at(section, 'variant')}: 'variant' must be a string; valid variants: ${Object.keys(provider.variants).join(', ')}.`);
+    return undefined;
+  }
+  const variant = variantValue || provider.defaultVariant;
+  if (!provider.variants[variant]) {
+    problems.push(`${at(section, 'variant')}: unknown variant '${variant}' for ${addon}; valid variants: ${Object.keys(provider.variants).join(', ')} (default ${provider.defaultVariant}).`);
+    return undefined;
+  }
+  if (body.version === undefined) return { addon, variant };
+  if (typeof body.version === 'string' && /^\d+(\.\d+)?$/.test(body.version)) return { addon, variant, version: body.version };
+  if (typeof body.version === 'number' && Number.isInteger(body.version)) return { addon, variant, version: String(body.version) };
+  problems.push(`${at(section, 'version')}: 'version' must be a PostgreSQL major version such as "16", not ${JSON.stringify(body.version)}.`);
+  return undefined;
 }
 
 function isTable(v: unknown): v is Record<string, unknown> {

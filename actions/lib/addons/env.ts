@@ -5,20 +5,22 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { Core } from '../core.js';
 import type { KubeClients } from '../kube/client.js';
 import { ignoreNotFound, statusOf, withRetry } from '../kube/retry.js';
-import { ConcurrentChangeError, MANAGED_BY } from './association.js';
-import type { AppTarget, ConnectionFacts } from './types.js';
+import { ConcurrentChangeError } from './association.js';
+import type { AppTarget } from './types.js';
+import type { ConnInfo } from '../postgres/conn-info.js';
+import { ManagedBy } from '../labels.js';
 
 export const OWNED_KEYS_ANNOTATION = 'cnpg-actions.io/addon-keys';
 export const CREATED_BY_ANNOTATION = 'cnpg-actions.io/created-by';
 export const ENV_KEYS = ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'] as const;
 const SENSITIVE = new Set(['DATABASE_URL', 'PGPASSWORD']);
 
-export function databaseUrl(f: ConnectionFacts): string {
+export function databaseUrl(f: ConnInfo): string {
   const e = encodeURIComponent;
   return `postgresql://${e(f.user)}:${e(f.password)}@${f.host}:${f.port}/${e(f.database)}`;
 }
 
-export function envVarsFor(f: ConnectionFacts): Record<string, string> {
+export function envVarsFor(f: ConnInfo): Record<string, string> {
   return {
     DATABASE_URL: databaseUrl(f),
     PGHOST: f.host,
@@ -121,14 +123,14 @@ export class EnvSecrets {
           apiVersion: 'v1',
           kind: 'Secret',
           type: 'Opaque',
-          metadata: { name, namespace, annotations: { ...annotations, [CREATED_BY_ANNOTATION]: MANAGED_BY } },
+          metadata: { name, namespace, annotations: { ...annotations, [CREATED_BY_ANNOTATION]: ManagedBy.addonSync } },
           data,
         };
         await withRetry(`create env secret ${namespace}/${name}`, () => this.clients.core.createNamespacedSecret({ namespace, body, fieldManager }));
         return;
       }
       // A Secret we created and that now holds nothing is removed rather than left empty.
-      if (current.metadata?.annotations?.[CREATED_BY_ANNOTATION] === MANAGED_BY && !Object.keys(data).length && !Object.keys(owners).length) {
+      if (current.metadata?.annotations?.[CREATED_BY_ANNOTATION] === ManagedBy.addonSync && !Object.keys(data).length && !Object.keys(owners).length) {
         await withRetry(`delete env secret ${namespace}/${name}`, () =>
           ignoreNotFound(() =>
             this.clients.core.deleteNamespacedSecret({ name, namespace, body: { preconditions: { resourceVersion: current.metadata?.resourceVersion } } }),
@@ -141,7 +143,7 @@ export class EnvSecrets {
       await withRetry(`update env secret ${namespace}/${name}`, () => this.clients.core.replaceNamespacedSecret({ name, namespace, body, fieldManager }));
     } catch (err) {
       if (statusOf(err) === 409) throw new ConcurrentChangeError(`Secret ${namespace}/${name}`);
-      if (statusOf(err) === 404 && !current) throw new Error(`namespace ${namespace} of app ${target.app} does not exist; deploy the app (or fix namespace-template) first.`);
+      if (statusOf(err) === 404 && !current) throw new Error(`namespace ${namespace} of app ${target.app} does not exist; deploy the app (or fix namespace-template) first.`, { cause: err });
       throw err;
     }
   }

@@ -1,4 +1,4 @@
-// Database and role names from app names, by the reference platform's rules: lower-case,
+// Database and role names from app names: lower-case,
 // `-` to `_`, other characters dropped, a leading digit prefixed, at most 63 bytes
 // (PostgreSQL's NAMEDATALEN - 1). Names PostgreSQL reserves get the same prefix.
 import { createHash } from 'node:crypto';

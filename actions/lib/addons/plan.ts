@@ -149,6 +149,6 @@ export interface PlanCounts {
 
 export function countPlan(plans: AppPlan[]): PlanCounts {
   const c: PlanCounts = { create: 0, update: 0, remove: 0, unchanged: 0, blocked: 0 };
-  for (const p of plans) for (const i of p.items) i.blocked ? c.blocked++ : c[i.action]++;
+  for (const p of plans) for (const i of p.items) c[i.blocked ? 'blocked' : i.action]++;
   return c;
 }

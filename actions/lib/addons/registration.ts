@@ -5,9 +5,10 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
 import { ignoreNotFound, statusOf, withRetry } from '../kube/retry.js';
-import { Labels, MANAGED_BY } from './association.js';
+import { Labels } from './association.js';
 import { REGISTRY } from './registry.js';
 import type { ProviderSpec } from './types.js';
+import { ManagedBy } from '../labels.js';
 
 export const REGISTRATION_NAME = 'addon-registry';
 
@@ -31,7 +32,7 @@ export async function registerProviders(clients: KubeClients, namespace: string)
   if (!ns) {
     try {
       await withRetry(`create namespace ${namespace}`, () =>
-        clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { [Labels.managedBy]: MANAGED_BY } } } }),
+        clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { [Labels.managedBy]: ManagedBy.addonSync } } } }),
       );
       wrote.push(`namespace ${namespace}`);
     } catch (err) {
@@ -46,7 +47,7 @@ export async function registerProviders(clients: KubeClients, namespace: string)
   const body: V1ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: REGISTRATION_NAME, namespace, labels: { [Labels.managedBy]: MANAGED_BY, [Labels.component]: 'registration' }, resourceVersion: current?.metadata?.resourceVersion },
+    metadata: { name: REGISTRATION_NAME, namespace, labels: { [Labels.managedBy]: ManagedBy.addonSync, [Labels.component]: 'registration' }, resourceVersion: current?.metadata?.resourceVersion },
     data,
   };
   if (current) await withRetry('update add-on registration', () => clients.core.replaceNamespacedConfigMap({ name: REGISTRATION_NAME, namespace, body }));

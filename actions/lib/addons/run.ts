@@ -1,8 +1,7 @@
 // addon-sync entry logic: inputs -> declarations (all checked before anything changes) ->
 // plan (reads only) -> apply (mode: apply) -> outputs, summary, and failure if any app failed.
 import type { Core } from '../core.js';
-import { VerdictError } from '../errors.js';
-import { reasonOf } from './reason.js';
+import { describeErrorLine, VerdictError } from '../errors.js';
 import { checkReachable, makeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { readConfig } from './config.js';
@@ -48,6 +47,6 @@ export async function run(core: Core): Promise<void> {
     } else if (err instanceof DeclarationError) {
       for (const p of err.problems) core.error(p);
       core.setFailed(`${err.problems.length} problem(s) in app.toml files; nothing was changed.`);
-    } else core.setFailed(reasonOf(err));
+    } else core.setFailed(describeErrorLine(err));
   }
 }

@@ -1,7 +1,7 @@
 // A small saga runner: steps run in order; when one fails, the undo of every completed step
 // runs in reverse. If an undo fails too, the saga reports it so the caller leaves its record
 // non-terminal for the next run to finish (steps and undos must therefore be idempotent).
-import { reasonOf } from './reason.js';
+import { describeErrorLine } from '../errors.js';
 
 export interface SagaStep<C> {
   name: string;
@@ -47,7 +47,7 @@ export async function runSaga<C>(steps: SagaStep<C>[], ctx: C, hooks: SagaHooks 
 }
 
 export function describeSagaFailure(r: Exclude<SagaResult, { ok: true }>): string {
-  const base = `step '${r.failedStep}' failed: ${reasonOf(r.error)}`;
+  const base = `step '${r.failedStep}' failed: ${describeErrorLine(r.error)}`;
   if (r.compensated) return `${base}; compensated (${r.undone.join(', ') || 'nothing to undo'})`;
-  return `${base}; compensation '${r.compensationStep}' failed: ${reasonOf(r.compensationError)} (the next run finishes it)`;
+  return `${base}; compensation '${r.compensationStep}' failed: ${describeErrorLine(r.compensationError)} (the next run finishes it)`;
 }

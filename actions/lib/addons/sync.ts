@@ -3,7 +3,6 @@
 // first failure so the next run retries. One failing app never stops the others.
 import pLimit from 'p-limit';
 import type { Core } from '../core.js';
-import { reasonOf } from './reason.js';
 import type { KubeClients } from '../kube/client.js';
 import { getCluster } from '../cnpg/api.js';
 import { AssociationStore, Labels } from './association.js';
@@ -18,7 +17,9 @@ import { providerOf, variantOf } from './registry.js';
 import { registerProviders } from './registration.js';
 import { rollDeployment } from './rollout.js';
 import { describeSagaFailure, runSaga, type SagaStep } from './saga.js';
-import type { AppDeclaration, AppTarget, Association, ConnectionFacts } from './types.js';
+import type { AppDeclaration, AppTarget, Association } from './types.js';
+import type { ConnInfo } from '../postgres/conn-info.js';
+import { describeErrorLine } from '../errors.js';
 
 export type ItemResult = 'created' | 'updated' | 'removed' | 'unchanged' | 'failed';
 
@@ -52,7 +53,7 @@ export function targetFor(config: SyncConfig, app: string): AppTarget {
 
 interface CreateState {
   assoc?: Association;
-  facts?: ConnectionFacts;
+  facts?: ConnInfo;
   vars?: Record<string, string>;
 }
 
@@ -104,7 +105,7 @@ export class AddonSync {
       try {
         items.push(await this.applyItem(plan, item));
       } catch (err) {
-        items.push({ item, result: 'failed', status: 'see message', message: `app '${plan.app}' ${item.addon}: ${reasonOf(err)}` });
+        items.push({ item, result: 'failed', status: 'see message', message: `app '${plan.app}' ${item.addon}: ${describeErrorLine(err)}` });
       }
     }
     return { app: plan.app, items };
@@ -224,7 +225,7 @@ export class AddonSync {
       status = state.assoc!.status;
     } catch (err) {
       // The association keeps its last (non-terminal) status: the next run resumes from there.
-      status = `${state.assoc!.status} (could not record the failure: ${reasonOf(err)})`;
+      status = `${state.assoc!.status} (could not record the failure: ${describeErrorLine(err)})`;
     }
     return { item, result: 'failed', status, message: `app '${plan.app}' ${item.addon}: ${reason}` };
   }
@@ -241,7 +242,7 @@ export class AddonSync {
       assoc = await this.associations.update({ ...assoc, status: 'deprovisioning', intent }, 'mark-deprovisioning');
     }
     const fail = async (what: string, err: unknown): Promise<never> => {
-      const reason = `${what} failed: ${reasonOf(err)}; the association and the add-on's resources are kept and the next run retries.`;
+      const reason = `${what} failed: ${describeErrorLine(err)}; the association and the add-on's resources are kept and the next run retries.`;
       await this.associations.update({ ...assoc, reason }, 'removal-failed').catch(() => {});
       throw new Error(reason);
     };

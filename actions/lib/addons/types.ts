@@ -1,4 +1,4 @@
-// Types of the add-on model (shared/reference/addons.md): declarations read from app.toml,
+// Types of the add-on model (README.md, addon-sync): declarations read from app.toml,
 // the registry's providers and variants, and the association records kept in the cluster.
 
 export type LocalityMode = 'on_cluster' | 'remote';
@@ -75,13 +75,4 @@ export interface Association {
   updatedAt?: string;
   /** resourceVersion of the ConfigMap it was read from (optimistic concurrency). */
   resourceVersion?: string;
-}
-
-/** What an app receives: the connection facts env.ts turns into DATABASE_URL and PG* vars. */
-export interface ConnectionFacts {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
 }

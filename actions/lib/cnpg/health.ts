@@ -1,4 +1,4 @@
-// The health predicate of shared/reference/cnpg.md: phase healthy AND Ready=True AND all
+// The health predicate (test/playground/CONFORMANCE.md, section 6): phase healthy AND Ready=True AND all
 // instances ready AND no switchover pending. Anything less is reported with what is missing.
 import { Phase, TERMINAL_FAILURE_PHASES, type Cluster, type Condition } from './types.js';
 

@@ -1,4 +1,4 @@
-// CloudNativePG API types and names the suite reads and writes (shared/reference/cnpg.md).
+// CloudNativePG API types and names the suite reads and writes (upstream sources: test/playground/CONFORMANCE.md).
 // Types only; behaviour lives in the sibling modules.
 
 export const CNPG_GROUP = 'postgresql.cnpg.io';

@@ -1,6 +1,6 @@
 // What a recovery of the live cluster needs, read from its spec (and its ObjectStore in plugin
 // mode) and validated field by field: a missing field fails here with its path, instead of as a
-// webhook rejection (or a recovery into nowhere) later. Shortfall 1 of the shell drill.
+// webhook rejection (or a recovery into nowhere) later.
 import {
   BARMAN_CLOUD_PLUGIN,
   type BarmanObjectStoreConfiguration,
@@ -8,6 +8,7 @@ import {
   type ClusterSpec,
   type ObjectStore,
 } from '../cnpg/types.js';
+import { VerdictError } from '../errors.js';
 
 export type BackupMode = 'in-tree' | 'plugin';
 
@@ -40,12 +41,16 @@ export interface LiveSpec {
   owner: string;
 }
 
-export class LiveSpecError extends Error {
+/** A verdict: the live spec cannot be drilled, for these reasons. */
+export class LiveSpecError extends VerdictError {
   constructor(
     readonly cluster: string,
     readonly problems: string[],
   ) {
-    super(`Cluster ${cluster} cannot be drilled: ${problems.join('; ')}`);
+    super(
+      problems.map((p) => `live cluster spec: ${p}`),
+      `Cluster ${cluster} cannot be drilled: ${problems.join('; ')}`,
+    );
     this.name = 'LiveSpecError';
   }
 }
@@ -90,7 +95,7 @@ export function readLiveSpec(cluster: Cluster, mode: ModeDetection, objectStore?
   if (!size) problems.push('spec.storage.size is missing (nor spec.storage.pvcTemplate.resources.requests.storage)');
 
   let store: BarmanObjectStoreConfiguration | undefined;
-  let serverName = cluster.metadata.name;
+  let serverName: string;
   let plugin: LiveSpec['plugin'];
   if (mode.mode === 'in-tree') {
     store = s.backup?.barmanObjectStore;

@@ -34,7 +34,7 @@
 //   in drillPipeline at the right place. test/drill/pipeline.test.ts checks the order (every need
 //   given earlier) and the runner's rules.
 import type { Core } from '../core.js';
-import { messageOf, VerdictError } from '../errors.js';
+import { describeError, VerdictError } from '../errors.js';
 import type { KubeClients } from '../kube/client.js';
 import type { RetryOptions } from '../kube/retry.js';
 import type { Cluster } from '../cnpg/types.js';
@@ -156,7 +156,7 @@ export async function runPipeline(ctx: DrillContext, p: Pipeline): Promise<boole
   try {
     for (const phase of p.preflight) await runPhase(ctx, phase, false);
   } catch (err) {
-    ctx.core.setFailed(messageOf(err));
+    ctx.core.setFailed(describeError(err));
     return false;
   }
   try {
@@ -168,7 +168,7 @@ export async function runPipeline(ctx: DrillContext, p: Pipeline): Promise<boole
     try {
       await runPhase(ctx, phase, false);
     } catch (err) {
-      ctx.core.warning(`${phase.name}: ${messageOf(err)}`);
+      ctx.core.warning(`${phase.name}: ${describeError(err)}`);
     }
   }
   return true;
@@ -176,8 +176,8 @@ export async function runPipeline(ctx: DrillContext, p: Pipeline): Promise<boole
 
 function failureReasons(err: unknown, signal: AbortSignal): string[] {
   if (err instanceof VerdictError) return err.reasons;
-  if (err instanceof Cancelled || signal.aborted) return [messageOf(signal.reason ?? err)];
-  return [messageOf(err)];
+  if (err instanceof Cancelled || signal.aborted) return [describeError(signal.reason ?? err)];
+  return [describeError(err)];
 }
 
 async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean): Promise<void> {

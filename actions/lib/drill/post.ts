@@ -2,13 +2,13 @@
 // main step that was cancelled or killed before its own teardown. Idempotent; nothing saved =
 // nothing to do; a teardown main already verified is not repeated.
 import type { Core } from '../core.js';
-import { messageOf } from '../errors.js';
 import { makeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { API_REQUEST_MS, EXIT_GRACE_MS, TEARDOWN_MS, TEARDOWN_RETRY } from './limits.js';
 import { removeCopies } from './recovery-copies.js';
 import { State } from './state.js';
 import { teardownCluster } from './teardown.js';
+import { describeError } from '../errors.js';
 
 export interface PostDeps {
   /** Ends the process once the step is done (tests pass a no-op). */
@@ -50,6 +50,6 @@ async function post(core: Core): Promise<void> {
       kube.dispose();
     }
   } catch (err) {
-    core.setFailed(`teardown of ${namespace}/${name} failed: ${messageOf(err)}`);
+    core.setFailed(`teardown of ${namespace}/${name} failed: ${describeError(err)}`);
   }
 }

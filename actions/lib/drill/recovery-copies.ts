@@ -8,7 +8,8 @@ import type { Core } from '../core.js';
 import type { KubeClients } from '../kube/client.js';
 import { ignoreNotFound, withRetry, type RetryOptions } from '../kube/retry.js';
 import { BARMAN_CLOUD_GROUP, BARMAN_CLOUD_VERSION, Plural, type Cluster, type ObjectStore } from '../cnpg/types.js';
-import { DrillLabel, MANAGED_BY } from './recovery-manifest.js';
+import { ManagedBy } from '../labels.js';
+import { DrillLabel } from './recovery-manifest.js';
 
 /** Label on every copy: the recovery cluster it was made for (teardown and sweep select by it). */
 export const COPY_FOR_LABEL = 'cnpg-actions.io/copy-for';
@@ -48,7 +49,7 @@ export function planCopies(storeConfig: unknown, objectStore?: ObjectStore): Cop
 }
 
 export function copyLabels(liveCluster: string, recovery: string, runLabel: string): Record<string, string> {
-  return { [DrillLabel.managedBy]: MANAGED_BY, [DrillLabel.drillOf]: liveCluster, [DrillLabel.run]: runLabel, [COPY_FOR_LABEL]: recovery };
+  return { [DrillLabel.managedBy]: ManagedBy.drill, [DrillLabel.drillOf]: liveCluster, [DrillLabel.run]: runLabel, [COPY_FOR_LABEL]: recovery };
 }
 
 /** Points the recovery Cluster at the copies (namespace, Secret names, ObjectStore name). */
@@ -94,7 +95,14 @@ export async function makeCopies(ctx: CopyContext, plan: CopyPlan, dryRun = fals
     const name = copyName(ctx.recovery, plan.objectStore.metadata.name);
     const body = { apiVersion: `${BARMAN_CLOUD_GROUP}/${BARMAN_CLOUD_VERSION}`, kind: 'ObjectStore', metadata: { name, labels: ctx.labels }, spec };
     await create(ctx, `ObjectStore ${name}`, () =>
-      ctx.site.custom.createNamespacedCustomObject({ group: BARMAN_CLOUD_GROUP, version: BARMAN_CLOUD_VERSION, namespace: ctx.namespace, plural: Plural.objectStores, body, dryRun: dryRun ? 'All' : undefined }),
+      ctx.site.custom.createNamespacedCustomObject({
+        group: BARMAN_CLOUD_GROUP,
+        version: BARMAN_CLOUD_VERSION,
+        namespace: ctx.namespace,
+        plural: Plural.objectStores,
+        body,
+        dryRun: dryRun ? 'All' : undefined,
+      }),
     );
     made.push(`ObjectStore ${ctx.namespace}/${name}`);
   }
@@ -112,7 +120,7 @@ async function create(ctx: CopyContext, what: string, fn: () => Promise<unknown>
 /** Deletes the copies made for one recovery cluster (all of them when `recovery` is undefined); returns what is left. */
 export async function removeCopies(site: KubeClients, namespace: string, recovery: string | undefined, opts: { objectStores: boolean; retry?: RetryOptions }): Promise<string[]> {
   const retry = opts.retry;
-  const selector = `${DrillLabel.managedBy}=${MANAGED_BY},${recovery ? `${COPY_FOR_LABEL}=${recovery}` : COPY_FOR_LABEL}`;
+  const selector = `${DrillLabel.managedBy}=${ManagedBy.drill},${recovery ? `${COPY_FOR_LABEL}=${recovery}` : COPY_FOR_LABEL}`;
   const leftovers: string[] = [];
   const secrets = await withRetry(`list drill secrets in ${namespace}`, () => site.core.listNamespacedSecret({ namespace, labelSelector: selector }), retry);
   for (const s of secrets.items) {
@@ -122,12 +130,20 @@ export async function removeCopies(site: KubeClients, namespace: string, recover
   }
   if (!opts.objectStores) return leftovers;
   const stores = (await ignoreNotFound(() =>
-    withRetry(`list drill object stores in ${namespace}`, () => site.custom.listNamespacedCustomObject({ group: BARMAN_CLOUD_GROUP, version: BARMAN_CLOUD_VERSION, namespace, plural: Plural.objectStores, labelSelector: selector }), retry),
+    withRetry(
+      `list drill object stores in ${namespace}`,
+      () => site.custom.listNamespacedCustomObject({ group: BARMAN_CLOUD_GROUP, version: BARMAN_CLOUD_VERSION, namespace, plural: Plural.objectStores, labelSelector: selector }),
+      retry,
+    ),
   )) as { items: ObjectStore[] } | undefined;
   for (const o of stores?.items ?? []) {
     const name = o.metadata.name;
     await ignoreNotFound(() =>
-      withRetry(`delete object store ${name}`, () => site.custom.deleteNamespacedCustomObject({ group: BARMAN_CLOUD_GROUP, version: BARMAN_CLOUD_VERSION, namespace, plural: Plural.objectStores, name }), retry),
+      withRetry(
+        `delete object store ${name}`,
+        () => site.custom.deleteNamespacedCustomObject({ group: BARMAN_CLOUD_GROUP, version: BARMAN_CLOUD_VERSION, namespace, plural: Plural.objectStores, name }),
+        retry,
+      ),
     ).catch((e) => leftovers.push(`ObjectStore ${namespace}/${name}: ${(e as Error).message}`));
   }
   return leftovers;
@@ -138,7 +154,7 @@ export async function removeCopies(site: KubeClients, namespace: string, recover
  * killed between copying and creating the cluster whose post step never ran. Returns what it deleted.
  */
 export async function sweepOrphanCopies(site: KubeClients, namespace: string, clusters: Set<string>, opts: { ttlMs: number; objectStores: boolean; retry?: RetryOptions }): Promise<string[]> {
-  const selector = `${DrillLabel.managedBy}=${MANAGED_BY},${COPY_FOR_LABEL}`;
+  const selector = `${DrillLabel.managedBy}=${ManagedBy.drill},${COPY_FOR_LABEL}`;
   const secrets = await withRetry(`list drill secrets in ${namespace}`, () => site.core.listNamespacedSecret({ namespace, labelSelector: selector }), opts.retry);
   const orphans = new Set<string>();
   for (const s of secrets.items) {

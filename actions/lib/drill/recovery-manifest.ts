@@ -2,18 +2,18 @@
 // `backup` and no `plugins` so it can never archive into (and corrupt) the live path.
 import { CNPG_GROUP, CNPG_VERSION, type Cluster, type ExternalCluster, type RecoveryTarget, type Resources } from '../cnpg/types.js';
 import type { LiveSpec } from './live-spec.js';
+import { MANAGED_BY_LABEL, ManagedBy } from '../labels.js';
 
 /** Labels and annotations the drill sets; the sweep and teardown touch only clusters carrying them. */
 export const DrillLabel = {
   drillOf: 'cnpg-actions.io/drill-of',
-  managedBy: 'app.kubernetes.io/managed-by',
+  managedBy: MANAGED_BY_LABEL,
   run: 'cnpg-actions.io/drill-run',
 } as const;
-export const MANAGED_BY = 'cnpg-restore-drill';
 export const CREATED_AT_ANNOTATION = 'cnpg-actions.io/created-at';
 export const RUN_URL_ANNOTATION = 'cnpg-actions.io/run-url';
 /** Selects every drill cluster of this action (any source). */
-export const DRILL_SELECTOR = `${DrillLabel.managedBy}=${MANAGED_BY},${DrillLabel.drillOf}`;
+export const DRILL_SELECTOR = `${DrillLabel.managedBy}=${ManagedBy.drill},${DrillLabel.drillOf}`;
 
 const MAX_NAME = 50;
 
@@ -49,7 +49,7 @@ export function recoveryClusterManifest(live: LiveSpec, o: RecoveryOptions): Clu
     metadata: {
       name: o.name,
       namespace: live.namespace,
-      labels: { [DrillLabel.drillOf]: live.name, [DrillLabel.managedBy]: MANAGED_BY, [DrillLabel.run]: o.runId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 63) },
+      labels: { [DrillLabel.drillOf]: live.name, [DrillLabel.managedBy]: ManagedBy.drill, [DrillLabel.run]: o.runId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 63) },
       annotations,
     },
     spec: {

@@ -9,7 +9,8 @@ import type { Core } from '../core.js';
 import { InputError } from '../inputs.js';
 import { checkReachable, makeApi, makeClients, type KubeClients } from '../kube/client.js';
 import { loadKubeConfig, type LoadedKubeConfig } from '../kube/config.js';
-import { describeApiError, statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
+import { describeError } from '../errors.js';
+import { statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
 import { BARMAN_CLOUD_GROUP, CNPG_GROUP } from '../cnpg/types.js';
 
 export interface RecoverySiteInputs {
@@ -36,7 +37,12 @@ export interface RecoverySite {
 }
 
 /** Opens the recovery site's clients; a bad combination of inputs is an InputError. */
-export function openRecoverySite(core: Pick<Core, 'setSecret'>, inputs: RecoverySiteInputs, live: { kc: KubeConfig; clients: KubeClients }, make = (kc: KubeConfig) => makeClients(kc, 10_000)): RecoverySite {
+export function openRecoverySite(
+  core: Pick<Core, 'setSecret'>,
+  inputs: RecoverySiteInputs,
+  live: { kc: KubeConfig; clients: KubeClients },
+  make = (kc: KubeConfig) => makeClients(kc, 10_000),
+): RecoverySite {
   const liveServer = live.kc.getCurrentCluster()?.server ?? '';
   let loaded: LoadedKubeConfig | undefined;
   if (inputs.recoveryKubeconfig || inputs.recoveryContext) {
@@ -46,7 +52,15 @@ export function openRecoverySite(core: Pick<Core, 'setSecret'>, inputs: Recovery
     if (inputs.recoveryContext) {
       if (!loaded.kc.getContexts().some((c) => c.name === inputs.recoveryContext)) {
         loaded.dispose();
-        throw new InputError('recovery-context', `no context '${inputs.recoveryContext}' in the ${inputs.recoveryKubeconfig ? 'recovery-kubeconfig' : 'kubeconfig'}; contexts: ${loaded.kc.getContexts().map((c) => c.name).join(', ') || 'none'}.`);
+        throw new InputError(
+          'recovery-context',
+          `no context '${inputs.recoveryContext}' in the ${inputs.recoveryKubeconfig ? 'recovery-kubeconfig' : 'kubeconfig'}; contexts: ${
+            loaded.kc
+              .getContexts()
+              .map((c) => c.name)
+              .join(', ') || 'none'
+          }.`,
+        );
       }
       loaded.kc.setCurrentContext(inputs.recoveryContext);
     }
@@ -123,15 +137,26 @@ export async function checkRecoverySite(site: RecoverySite, needs: SiteNeeds, re
     });
   }
   const ns = await withRetry(`read namespace ${site.namespace}`, () => site.clients.core.readNamespace({ name: site.namespace }), retry).catch((err) => (statusOf(err) === 404 ? null : undefined));
-  if (ns === null) throw new InputError('recovery-namespace', `namespace '${site.namespace}' does not exist on ${site.server}; create it first (kubectl create namespace ${site.namespace}) and grant the drill's sandbox Role there.`);
+  if (ns === null)
+    throw new InputError(
+      'recovery-namespace',
+      `namespace '${site.namespace}' does not exist on ${site.server}; create it first (kubectl create namespace ${site.namespace}) and grant the drill's sandbox Role there.`,
+    );
   const groups = await withRetry('read API groups', () => makeApi(site.clients.kc, ApisApi, 10_000).getAPIVersions(), retry).catch((err) => {
-    throw new Error(`Cannot read the API groups served at ${site.server}: ${describeApiError(err)}`);
+    throw new Error(`Cannot read the API groups served at ${site.server}: ${describeError(err)}`);
   });
   const served = new Set(groups.groups.map((g) => g.name));
   const there = site.remote ? `the recovery cluster ${site.server}` : `the cluster ${site.server}`;
-  if (!served.has(CNPG_GROUP)) throw new InputError(input, `${there} does not serve ${CNPG_GROUP}: the CloudNativePG operator is not installed there; install it (and the Barman Cloud plugin for plugin-mode backups) before drilling.`);
+  if (!served.has(CNPG_GROUP))
+    throw new InputError(
+      input,
+      `${there} does not serve ${CNPG_GROUP}: the CloudNativePG operator is not installed there; install it (and the Barman Cloud plugin for plugin-mode backups) before drilling.`,
+    );
   if (needs.plugin && !served.has(BARMAN_CLOUD_GROUP)) {
-    throw new InputError(input, `${there} does not serve ${BARMAN_CLOUD_GROUP}: the Barman Cloud plugin is not installed there, and the live cluster backs up through it; install plugin-barman-cloud on the recovery site.`);
+    throw new InputError(
+      input,
+      `${there} does not serve ${BARMAN_CLOUD_GROUP}: the Barman Cloud plugin is not installed there, and the live cluster backs up through it; install plugin-barman-cloud on the recovery site.`,
+    );
   }
   const missing = await deniedAccess(site, siteAccess(needs), retry);
   if (missing.length) {
@@ -148,7 +173,11 @@ async function deniedAccess(site: RecoverySite, access: Access[], retry?: RetryO
   const denied: string[] = [];
   for (const a of access) {
     for (const verb of a.verbs) {
-      const body = { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace: a.clusterScope ? undefined : site.namespace, verb, group: a.group, resource: a.resource, subresource: a.subresource } } };
+      const body = {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { namespace: a.clusterScope ? undefined : site.namespace, verb, group: a.group, resource: a.resource, subresource: a.subresource } },
+      };
       const review = await withRetry(`review ${verb} ${a.resource}`, () => api.createSelfSubjectAccessReview({ body }), retry);
       const res = `${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.group ? `.${a.group}` : ''}`;
       if (!review.status?.allowed) denied.push(`${verb} ${res}${a.clusterScope ? ' (cluster-wide)' : ''}`);

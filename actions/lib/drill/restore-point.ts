@@ -4,7 +4,8 @@
 // call pg_create_restore_point (superuser by default).
 import pg from 'pg';
 import { pgClientConfig } from '../postgres/client-config.js';
-import type { ConnInfo, ReadOnlyDb } from '../postgres/readonly.js';
+import type { ConnInfo } from '../postgres/conn-info.js';
+import type { ReadOnlyDb } from '../postgres/readonly.js';
 import { sleep } from '../kube/retry.js';
 
 export const RESTORE_POINT_APPLICATION = 'cnpg-restore-drill-restore-point';
@@ -31,7 +32,7 @@ export async function createRestorePoint(conn: ConnInfo, name: string, statement
   } catch (err) {
     const msg = (err as Error).message;
     if (/permission denied|must be superuser/i.test(msg)) {
-      throw new Error(`restore-point: the role '${conn.user}' may not create restore points (${msg}); use credentials-secret with a superuser secret, or restore-point: false.`);
+      throw new Error(`restore-point: the role '${conn.user}' may not create restore points (${msg}); use credentials-secret with a superuser secret, or restore-point: false.`, { cause: err });
     }
     throw err;
   } finally {

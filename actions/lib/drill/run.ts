@@ -3,17 +3,17 @@
 // pipeline of phases (pipeline.ts, phases/index.ts). A SIGTERM/SIGINT (job cancelled) aborts
 // whatever runs and goes straight to the final phases (teardown first), within the grace window.
 import type { Core } from '../core.js';
-import { messageOf } from '../errors.js';
 import { makeClients } from '../kube/client.js';
 import { loadKubeConfig, type LoadedKubeConfig } from '../kube/config.js';
-import { describeApiError, type RetryOptions } from '../kube/retry.js';
-import { runUrl } from '../notify/slack.js';
+import { type RetryOptions } from '../kube/retry.js';
+import { runUrl } from '../report/run-url.js';
 import { readDrillInputs, type DrillInputs } from './inputs.js';
 import { API_REQUEST_MS, EXIT_GRACE_MS } from './limits.js';
 import { drillPipeline } from './phases/index.js';
 import { Cancelled, runPipeline, type DrillContext } from './pipeline.js';
 import { liveNamespaceSite, openRecoverySite, type RecoverySite } from './recovery-site.js';
 import type { DrillResult } from './result.js';
+import { describeError } from '../errors.js';
 
 export interface RunDeps {
   env?: NodeJS.ProcessEnv;
@@ -56,7 +56,7 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal): P
     site = openRecoverySite(core, inputs, { kc: kube.kc, clients });
   } catch (err) {
     kube?.dispose();
-    core.setFailed(messageOf(err));
+    core.setFailed(describeError(err));
     return undefined;
   }
   // What post needs to tear down alone (state.ts): the kubeconfig as used (the `context` input
@@ -87,7 +87,7 @@ export interface ContextOptions {
 export function createContext({ core, inputs, clients, site, signal, env, kubeconfig }: ContextOptions): DrillContext {
   const retry: RetryOptions = {
     signal,
-    onRetry: (what, err, attempt, delay) => core.info(`retrying ${what} in ${Math.round(delay)} ms (attempt ${attempt}: ${describeApiError(err)})`),
+    onRetry: (what, err, attempt, delay) => core.info(`retrying ${what} in ${Math.round(delay)} ms (attempt ${attempt}: ${describeError(err)})`),
   };
   const result: DrillResult = {
     verdict: 'failed',
@@ -101,7 +101,20 @@ export function createContext({ core, inputs, clients, site, signal, env, kubeco
     runUrl: runUrl(env),
     startedAt: new Date().toISOString(),
   };
-  const ctx: DrillContext = { core, inputs, clients, site: site ?? liveNamespaceSite(inputs.namespace, clients), retry, signal, env, kubeconfig, result, log: (line) => core.info(line), facts: {}, owned: { sessions: [] } };
+  const ctx: DrillContext = {
+    core,
+    inputs,
+    clients,
+    site: site ?? liveNamespaceSite(inputs.namespace, clients),
+    retry,
+    signal,
+    env,
+    kubeconfig,
+    result,
+    log: (line) => core.info(line),
+    facts: {},
+    owned: { sessions: [] },
+  };
   signal.addEventListener('abort', () => (ctx.cancelledAt = Date.now()), { once: true });
   return ctx;
 }

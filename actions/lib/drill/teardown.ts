@@ -1,13 +1,15 @@
 // Teardown of a recovery cluster, idempotent and verified: foreground delete, then wait until the
 // Cluster, its pods, jobs and PVCs are gone, and report what stays (a PV kept by a Retain
-// reclaim policy leaks a production-sized volume every week: shortfall 5 of the shell drill).
+// reclaim policy would leak a production-sized volume every week).
 import type { V1PersistentVolume } from '@kubernetes/client-node';
+import { describeError } from '../errors.js';
 import type { KubeClients } from '../kube/client.js';
 import { ignoreNotFound, statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
 import { watchUntil, WaitTimeout } from '../kube/watch.js';
 import { clustersPath } from '../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Label, Plural, type Cluster } from '../cnpg/types.js';
-import { DrillLabel, MANAGED_BY } from './recovery-manifest.js';
+import { ManagedBy } from '../labels.js';
+import { DrillLabel } from './recovery-manifest.js';
 
 export interface TeardownResult {
   cluster: string;
@@ -27,83 +29,82 @@ export interface TeardownOptions {
 
 /** Deletes only clusters carrying the drill's labels: never anything it did not create. */
 export function isDrillCluster(c: Pick<Cluster, 'metadata'> | undefined): boolean {
-  return c?.metadata.labels?.[DrillLabel.managedBy] === MANAGED_BY && !!c?.metadata.labels?.[DrillLabel.drillOf];
+  return c?.metadata.labels?.[DrillLabel.managedBy] === ManagedBy.drill && !!c?.metadata.labels?.[DrillLabel.drillOf];
 }
 
 export async function teardownCluster(clients: KubeClients, namespace: string, name: string, opts: TeardownOptions): Promise<TeardownResult> {
   const started = Date.now();
-  const log = opts.log ?? (() => {});
   const retry: RetryOptions = { attempts: 8, maxDelayMs: 2_000, ...opts.retry };
-  const leftovers: string[] = [];
-  const byCluster = `${Label.cluster}=${name}`;
-
   // Remember the claims first: after the PVC is gone, only the PV's claimRef names it.
+  const claims = await claimsOf(clients, namespace, name, retry);
+  const refusal = await deleteDrillCluster(clients, namespace, name, retry, opts.log ?? (() => {}));
+  if (refusal) return { cluster: name, clean: false, leftovers: [refusal], ms: Date.now() - started };
+  const leftovers = [...(await waitDependentsGone(clients, namespace, name, opts)), ...(await retainedVolumes(clients, namespace, claims, retry))];
+  return { cluster: name, clean: leftovers.length === 0, leftovers, ms: Date.now() - started };
+}
+
+async function claimsOf(clients: KubeClients, namespace: string, name: string, retry: RetryOptions): Promise<Set<string>> {
   const claims = new Set<string>([`${name}-1`, `${name}-1-wal`]);
-  const pvcs = await withRetry(`list PVCs of ${name}`, () => clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector: byCluster }), retry).catch(() => undefined);
+  const labelSelector = `${Label.cluster}=${name}`;
+  const pvcs = await withRetry(`list PVCs of ${name}`, () => clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }), retry).catch(() => undefined);
   for (const p of pvcs?.items ?? []) claims.add(p.metadata!.name!);
+  return claims;
+}
 
-  const existing = (await ignoreNotFound(() =>
-    withRetry(`read cluster ${namespace}/${name}`, () => clients.custom.getNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, name }), retry),
-  )) as Cluster | undefined;
-  if (existing && !isDrillCluster(existing)) {
-    return { cluster: name, clean: false, leftovers: [`Cluster ${namespace}/${name} exists but is not labelled as a drill cluster: not deleting it`], ms: Date.now() - started };
-  }
-  if (existing) {
-    log(`Deleting recovery cluster ${namespace}/${name} (foreground)`);
-    await ignoreNotFound(() =>
-      withRetry(
-        `delete cluster ${namespace}/${name}`,
-        () => clients.custom.deleteNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, name, propagationPolicy: 'Foreground' }),
-        retry,
-      ),
-    );
-  }
+/** Foreground-deletes the Cluster if it is a drill cluster; returns why not when it is not one. */
+async function deleteDrillCluster(clients: KubeClients, namespace: string, name: string, retry: RetryOptions, log: (l: string) => void): Promise<string | undefined> {
+  const ref = { group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, name };
+  const existing = (await ignoreNotFound(() => withRetry(`read cluster ${namespace}/${name}`, () => clients.custom.getNamespacedCustomObject(ref), retry))) as Cluster | undefined;
+  if (!existing) return undefined;
+  if (!isDrillCluster(existing)) return `Cluster ${namespace}/${name} exists but is not labelled as a drill cluster: not deleting it`;
+  log(`Deleting recovery cluster ${namespace}/${name} (foreground)`);
+  await ignoreNotFound(() => withRetry(`delete cluster ${namespace}/${name}`, () => clients.custom.deleteNamespacedCustomObject({ ...ref, propagationPolicy: 'Foreground' }), retry));
+  return undefined;
+}
 
-  const gone = async (what: string, path: string, selector: { labelSelector?: string; fieldSelector?: string }, list: () => Promise<{ items: unknown[]; resourceVersion?: string }>) => {
+type Lister = () => Promise<{ items: unknown[]; resourceVersion?: string }>;
+
+/** Waits until the Cluster, its pods, Jobs and PVCs are gone; what is still there at the deadline is a leftover. */
+async function waitDependentsGone(clients: KubeClients, namespace: string, name: string, opts: TeardownOptions): Promise<string[]> {
+  const labelSelector = `${Label.cluster}=${name}`;
+  const listOf = (l: { items?: { metadata?: { name?: string } }[]; metadata?: { resourceVersion?: string } }) => ({ items: l.items ?? [], resourceVersion: l.metadata?.resourceVersion });
+  const watched: [string, string, { labelSelector?: string; fieldSelector?: string }, Lister][] = [
+    [
+      `Cluster ${namespace}/${name}`,
+      clustersPath(namespace),
+      { fieldSelector: `metadata.name=${name}` },
+      async () => listOf((await clients.custom.listNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, fieldSelector: `metadata.name=${name}` })) as Parameters<typeof listOf>[0]),
+    ],
+    [`pods of ${name}`, `/api/v1/namespaces/${namespace}/pods`, { labelSelector }, async () => listOf(await clients.core.listNamespacedPod({ namespace, labelSelector }))],
+    [`jobs of ${name}`, `/apis/batch/v1/namespaces/${namespace}/jobs`, { labelSelector }, async () => listOf(await clients.batch.listNamespacedJob({ namespace, labelSelector }))],
+    [`PVCs of ${name}`, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, { labelSelector }, async () => listOf(await clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }))],
+  ];
+  const leftovers: string[] = [];
+  for (const [what, path, selector, list] of watched) {
     try {
       await waitAllGone(clients, path, selector, what, list, opts);
     } catch (err) {
       if (err instanceof WaitTimeout) leftovers.push(`${what} still present after the teardown deadline`);
       else throw err;
     }
-  };
-  const listOf = (items: { metadata?: { name?: string } }[] | undefined, rv?: string) => ({ items: items ?? [], resourceVersion: rv });
-  await gone(`Cluster ${namespace}/${name}`, clustersPath(namespace), { fieldSelector: `metadata.name=${name}` }, async () => {
-    const c = (await clients.custom.listNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, fieldSelector: `metadata.name=${name}` })) as {
-      items: unknown[];
-      metadata?: { resourceVersion?: string };
-    };
-    return { items: c.items, resourceVersion: c.metadata?.resourceVersion };
-  });
-  await gone(`pods of ${name}`, `/api/v1/namespaces/${namespace}/pods`, { labelSelector: byCluster }, async () => {
-    const l = await clients.core.listNamespacedPod({ namespace, labelSelector: byCluster });
-    return listOf(l.items, l.metadata?.resourceVersion);
-  });
-  await gone(`jobs of ${name}`, `/apis/batch/v1/namespaces/${namespace}/jobs`, { labelSelector: byCluster }, async () => {
-    const l = await clients.batch.listNamespacedJob({ namespace, labelSelector: byCluster });
-    return listOf(l.items, l.metadata?.resourceVersion);
-  });
-  await gone(`PVCs of ${name}`, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, { labelSelector: byCluster }, async () => {
-    const l = await clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector: byCluster });
-    return listOf(l.items, l.metadata?.resourceVersion);
-  });
+  }
+  return leftovers;
+}
 
-  // Volumes outlive claims under a Retain reclaim policy: those are leaks.
+/** Volumes outlive claims under a Retain reclaim policy: those are leaks. */
+async function retainedVolumes(clients: KubeClients, namespace: string, claims: Set<string>, retry: RetryOptions): Promise<string[]> {
   try {
     const pvs = await withRetry('list persistent volumes', () => clients.core.listPersistentVolume({}), retry);
-    for (const pv of pvs.items as V1PersistentVolume[]) {
-      const ref = pv.spec?.claimRef;
-      if (ref?.namespace === namespace && ref.name && claims.has(ref.name)) {
-        leftovers.push(
-          `PersistentVolume ${pv.metadata?.name} (claim ${ref.name}) is ${pv.status?.phase ?? 'present'} with reclaim policy ${pv.spec?.persistentVolumeReclaimPolicy ?? 'unknown'}: delete it by hand`,
-        );
-      }
-    }
+    return (pvs.items as V1PersistentVolume[])
+      .filter((pv) => pv.spec?.claimRef?.namespace === namespace && !!pv.spec.claimRef.name && claims.has(pv.spec.claimRef.name))
+      .map(
+        (pv) =>
+          `PersistentVolume ${pv.metadata?.name} (claim ${pv.spec!.claimRef!.name}) is ${pv.status?.phase ?? 'present'} with reclaim policy ${pv.spec?.persistentVolumeReclaimPolicy ?? 'unknown'}: delete it by hand`,
+      );
   } catch (err) {
     const s = statusOf(err);
-    leftovers.push(`could not verify persistent volumes (${s === 403 ? 'no permission to list persistentvolumes' : (err as Error).message})`);
+    return [`could not verify persistent volumes (${s === 403 ? 'no permission to list persistentvolumes' : describeError(err)})`];
   }
-  return { cluster: name, clean: leftovers.length === 0, leftovers, ms: Date.now() - started };
 }
 
 /** Watches a collection until nothing matches the selector (a re-list after a dropped watch resets what is known). */
@@ -112,7 +113,7 @@ async function waitAllGone(
   path: string,
   selector: { labelSelector?: string; fieldSelector?: string },
   what: string,
-  list: () => Promise<{ items: unknown[]; resourceVersion?: string }>,
+  list: Lister,
   opts: TeardownOptions,
 ): Promise<void> {
   const present = new Set<string>();

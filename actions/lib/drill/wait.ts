@@ -1,7 +1,7 @@
 // Waits for the recovery cluster by watching two things at once: the Cluster (healthy per
 // cnpg/health.ts, or a terminal phase) and its `<name>-1-full-recovery` Job. A failed Job fails
 // the drill at once with its pod's log tail: operators before 1.28.4 / 1.29.2 / 1.30.0 keep the
-// phase at 'Setting up primary' forever, so the Job is the only signal (shortfall 6).
+// phase at 'Setting up primary' forever, so the Job is the only signal.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { KubeClients } from '../kube/client.js';
 import { withRetry, type RetryOptions } from '../kube/retry.js';
@@ -28,6 +28,9 @@ export class RecoveryFailed extends Error {
   }
 }
 
+/** Lines of the failed recovery Job's pod log shown with the failure. */
+const LOG_TAIL_LINES = 20;
+
 export const recoveryJobName = (cluster: string) => `${cluster}-1-full-recovery`;
 
 interface WaitOpts {
@@ -35,7 +38,6 @@ interface WaitOpts {
   signal?: AbortSignal;
   retry?: RetryOptions;
   log: (line: string) => void;
-  logTailLines?: number;
 }
 
 /** Resolves when healthy (filling `timings`); throws RecoveryFailed / WaitTimeout otherwise. */
@@ -121,11 +123,11 @@ export async function waitForRecovery(clients: KubeClients, namespace: string, n
     }
     if (winner.fail) {
       // Newer operators move a failed recovery to a terminal phase: the Job's log still says why.
-      const tail = await jobLogTail(clients, namespace, job, opts.logTailLines ?? 20, opts.retry).catch(() => undefined);
+      const tail = await jobLogTail(clients, namespace, job, LOG_TAIL_LINES, opts.retry).catch(() => undefined);
       const why = tail && !tail.startsWith('(') ? `; recovery job log: ${lastLine(tail)}` : '';
       throw new RecoveryFailed(winner.fail + why, tail);
     }
-    const tail = await jobLogTail(clients, namespace, job, opts.logTailLines ?? 20, opts.retry).catch((err) => `(could not read the job's pod log: ${(err as Error).message})`);
+    const tail = await jobLogTail(clients, namespace, job, LOG_TAIL_LINES, opts.retry).catch((err) => `(could not read the job's pod log: ${(err as Error).message})`);
     throw new RecoveryFailed(`recovery job ${job} failed${lastPhase ? ` (cluster phase '${lastPhase}')` : ''}: ${lastLine(tail)}`, tail);
   } catch (err) {
     if (err instanceof WaitTimeout) throw new RecoveryFailed(`recovery cluster ${name} was not healthy within the timeout (last phase '${lastPhase || 'none'}')`);

@@ -72,6 +72,6 @@ export async function checkReachable(clients: KubeClients): Promise<string> {
     const v = await clients.version.getCode();
     return v.gitVersion;
   } catch (err) {
-    throw new Error(`Cannot reach the Kubernetes API at ${server}: ${(err as Error).message}. Check the kubeconfig input and that the runner can reach the cluster.`);
+    throw new Error(`Cannot reach the Kubernetes API at ${server}: ${(err as Error).message}. Check the kubeconfig input and that the runner can reach the cluster.`, { cause: err });
   }
 }

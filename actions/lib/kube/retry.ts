@@ -1,5 +1,9 @@
-// Retries for API calls that are safe to repeat: reads, deletes (404 = done), creates whose
-// 409 the caller treats as "already there", idempotent patches. Honours Retry-After on 429.
+// The suite's one retry/back-off module. withRetry: API calls that are safe to repeat (reads,
+// deletes where 404 = done, creates whose 409 the caller treats as "already there", idempotent
+// patches), honouring Retry-After on 429. backoffDelay: the same exponential back-off with
+// jitter for loops that are not "call until it succeeds" (watch re-connects, kube/watch.ts).
+// Not p-retry: a delay must come from the error (Retry-After), and watches stop at a deadline,
+// not after a number of attempts.
 import { ApiException } from '@kubernetes/client-node';
 
 export interface RetryOptions {
@@ -49,15 +53,27 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+export interface Backoff {
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const API_BACKOFF: Backoff = { baseDelayMs: 250, maxDelayMs: 8_000 };
+
+/** Delay before retry `attempt` (1-based): base doubling up to max, with jitter; a Retry-After wins (capped at 4x max). */
+export function backoffDelay(attempt: number, b: Backoff, err?: unknown): number {
+  const exp = Math.min(b.maxDelayMs, b.baseDelayMs * 2 ** (attempt - 1));
+  return Math.min(b.maxDelayMs * 4, retryAfterMs(err) ?? exp * (0.5 + Math.random() / 2));
+}
+
 export async function withRetry<T>(what: string, fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
-  const { attempts = 6, baseDelayMs = 250, maxDelayMs = 8_000, signal, onRetry } = opts;
+  const { attempts = 6, baseDelayMs = API_BACKOFF.baseDelayMs, maxDelayMs = API_BACKOFF.maxDelayMs, signal, onRetry } = opts;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
       if (attempt >= attempts || !isTransient(err) || signal?.aborted) throw err;
-      const backoff = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-      const delay = Math.min(maxDelayMs * 4, retryAfterMs(err) ?? backoff * (0.5 + Math.random() / 2));
+      const delay = backoffDelay(attempt, { baseDelayMs, maxDelayMs }, err);
       onRetry?.(what, err, attempt, delay);
       await sleep(delay, signal);
     }
@@ -71,23 +87,5 @@ export async function ignoreNotFound<T>(fn: () => Promise<T>): Promise<T | undef
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
     throw err;
-  }
-}
-
-/** Short description of an API error for logs: status, reason and the server's message. */
-export function describeApiError(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body = typeof err.body === 'string' ? safeJson(err.body) : err.body;
-    const msg = (body as { message?: string } | undefined)?.message;
-    return `HTTP ${err.code}${msg ? `: ${msg}` : ''}`;
-  }
-  return (err as Error)?.message ?? String(err);
-}
-
-function safeJson(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return { message: s.slice(0, 300) };
   }
 }

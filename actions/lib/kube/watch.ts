@@ -2,7 +2,11 @@
 // resourceVersion when the stream drops, restarts from a fresh list on 410 Gone, and gives up
 // only at the caller's deadline or abort.
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { sleep } from './retry.js';
+import { backoffDelay, sleep, type Backoff } from './retry.js';
+
+/** Re-list after a failed list; re-watch after a dropped stream (shorter: the object may change meanwhile). */
+const RELIST_BACKOFF: Backoff = { baseDelayMs: 400, maxDelayMs: 5_000 };
+const REWATCH_BACKOFF: Backoff = { baseDelayMs: 400, maxDelayMs: 2_000 };
 
 export interface WatchTarget {
   /** Collection path, e.g. /apis/postgresql.cnpg.io/v1/namespaces/ns/clusters */
@@ -40,8 +44,7 @@ export async function watchUntil<T>(
   opts: WaitOptions,
 ): Promise<T> {
   const watch = new Watch(kc);
-  let backoff = 200;
-  while (true) {
+  for (let attempt = 1; ; attempt++) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (Date.now() >= opts.deadline) throw new WaitTimeout(what);
     let rv: string | undefined;
@@ -54,13 +57,13 @@ export async function watchUntil<T>(
       rv = listed.resourceVersion;
     } catch (err) {
       opts.onDrop?.(err);
-      await sleep(Math.min(backoff *= 2, 5_000), opts.signal);
+      await sleep(backoffDelay(attempt, RELIST_BACKOFF), opts.signal);
       continue;
     }
     const result = await watchOnce(watch, target, rv, observe, opts);
     if (result.done) return result.value as T;
     if (result.err) opts.onDrop?.(result.err);
-    await sleep(Math.min(backoff *= 2, 2_000), opts.signal).catch(() => {});
+    await sleep(backoffDelay(attempt, REWATCH_BACKOFF), opts.signal).catch(() => {});
   }
 }
 

@@ -4,9 +4,10 @@
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import type { Core } from '../core.js';
 import type { KubeClients } from '../kube/client.js';
-import { describeApiError, withRetry } from '../kube/retry.js';
+import { withRetry } from '../kube/retry.js';
 import { markdownTable } from '../report/format.js';
 import type { Helm } from './helm.js';
+import { describeError } from '../errors.js';
 
 export interface DiagnosticsRequest {
   release: string;
@@ -29,7 +30,7 @@ export async function collectDiagnostics(core: Pick<Core, 'info' | 'startGroup' 
     try {
       await fn();
     } catch (err) {
-      sections.push(`_${what}: could not be read (${describeApiError(err)})_\n`);
+      sections.push(`_${what}: could not be read (${describeError(err)})_\n`);
     }
   };
 

@@ -3,7 +3,7 @@
 // Nothing is written to the cluster until every check has passed.
 import semver from 'semver';
 import type { Core } from '../core.js';
-import { VerdictError, messageOf } from '../errors.js';
+import { describeError, VerdictError } from '../errors.js';
 import { InputError } from '../inputs.js';
 import { checkReachable, makeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
@@ -29,7 +29,7 @@ export async function run(core: Core): Promise<void> {
   try {
     inputs = readPlatformInputs(core);
   } catch (err) {
-    core.setFailed(messageOf(err));
+    core.setFailed(describeError(err));
     return;
   }
   const report: InstallReport = {
@@ -52,8 +52,8 @@ export async function run(core: Core): Promise<void> {
       report.problems.push(...err.reasons.filter((r) => !report.problems.includes(r)));
       core.setFailed(err.reasons.join('\n'));
     } else {
-      report.problems.push(messageOf(err));
-      core.setFailed(messageOf(err));
+      report.problems.push(describeError(err));
+      core.setFailed(describeError(err));
     }
   } finally {
     kube?.dispose();
@@ -65,7 +65,7 @@ export async function run(core: Core): Promise<void> {
 async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<typeof loadKubeConfig>, report: InstallReport): Promise<void> {
   const clients = makeClients(kube.kc);
   const kubeVersion = await checkReachable(clients).catch((err) => {
-    throw new InputError('kubeconfig', messageOf(err));
+    throw new InputError('kubeconfig', describeError(err));
   });
   const helm = new Helm(core, inputs.helmPath, kube.path);
   const tree = new ChartTree(inputs.chart);

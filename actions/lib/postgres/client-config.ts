@@ -1,7 +1,7 @@
 // One place that turns a ConnInfo into node-postgres settings, so every session the suite opens
 // carries a statement timeout, a lock timeout and a name that says which action opened it.
 import type pg from 'pg';
-import type { ConnInfo } from './readonly.js';
+import type { ConnInfo } from './conn-info.js';
 
 export interface SessionOptions {
   applicationName: string;

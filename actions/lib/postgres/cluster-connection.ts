@@ -6,7 +6,7 @@ import { forwardPodPort } from '../kube/portforward.js';
 import { withRetry } from '../kube/retry.js';
 import { readSecret } from '../kube/secrets.js';
 import type { Cluster } from '../cnpg/types.js';
-import type { ConnInfo } from './readonly.js';
+import type { ConnInfo } from './conn-info.js';
 
 export type ConnectMode = 'port-forward' | 'direct';
 

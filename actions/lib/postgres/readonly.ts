@@ -3,16 +3,7 @@
 // so a mistake in a query can never write and never hold locks for long.
 import pg from 'pg';
 import { pgClientConfig } from './client-config.js';
-
-export interface ConnInfo {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-  /** false for the playground / port-forwards; 'require' style objects for real TLS. */
-  ssl?: boolean | { rejectUnauthorized: boolean };
-}
+import type { ConnInfo } from './conn-info.js';
 
 export interface ReadOnlyOptions {
   statementTimeoutMs: number;

@@ -2,11 +2,11 @@
 // (pg_class.reltuples for all tables in one query), or auto (exact below a size, else estimate).
 // A table that fails (statement timeout, dropped meanwhile) yields an `error`, never a crash.
 import pLimit from 'p-limit';
-import { messageOf } from '../errors.js';
 import { qualifiedIdent } from './ident.js';
 import { describeLock, exclusiveLocks, isTimeout } from './locks.js';
 import type { ReadOnlyDb } from './readonly.js';
 import type { TableRef } from './schema.js';
+import { describeError } from '../errors.js';
 
 export type CountMode = 'exact' | 'estimate' | 'auto';
 
@@ -67,7 +67,7 @@ async function exactCount(db: ReadOnlyDb, t: TableRef): Promise<{ count: TableCo
     const count: TableCount = { schema: t.schema, table: t.name, rows: Number(row.n), method: 'exact', ms: performance.now() - started };
     return { count, timedOut: false };
   } catch (err) {
-    return { count: failed(t, 'exact', performance.now() - started, messageOf(err)), timedOut: isTimeout(err) };
+    return { count: failed(t, 'exact', performance.now() - started, describeError(err)), timedOut: isTimeout(err) };
   }
 }
 
@@ -107,7 +107,7 @@ export async function countRows(db: ReadOnlyDb, tables: TableRef[], opts: CountO
         .catch((err: unknown) => (isTimeout(err) ? db.query<TableStats>(statsSql(true), names) : Promise.reject(err)));
     } catch (err) {
       const ms = performance.now() - started;
-      return tables.map((t) => failed(t, 'estimate', ms, `reading pg_class statistics: ${messageOf(err)}`));
+      return tables.map((t) => failed(t, 'estimate', ms, `reading pg_class statistics: ${describeError(err)}`));
     }
     const ms = (performance.now() - started) / tables.length;
     const byKey = new Map(stats.map((s) => [key(s.schema, s.name), s]));
@@ -132,7 +132,7 @@ export async function countRows(db: ReadOnlyDb, tables: TableRef[], opts: CountO
       }),
     ),
   );
-  if (opts.signal?.aborted) throw new Error(`row counting aborted: ${messageOf(opts.signal.reason ?? 'aborted')}`);
+  if (opts.signal?.aborted) throw new Error(`row counting aborted: ${describeError(opts.signal.reason ?? 'aborted')}`);
   if (timedOut.length) await explainTimeouts(db, timedOut);
   return tables.map((t) => results.get(key(t.schema, t.name))!);
 }

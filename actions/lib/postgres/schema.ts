@@ -2,10 +2,11 @@
 // (live vs restored). One catalog query per object class, all in one REPEATABLE READ
 // READ ONLY transaction, so 1,000 tables cost the same eight round trips as ten and every
 // class is read from the same catalog state.
-import { messageOf } from '../errors.js';
+import type pg from 'pg';
 import { displayName } from './ident.js';
 import { describeLock, exclusiveLocks, isTimeout } from './locks.js';
 import type { ReadOnlyDb } from './readonly.js';
+import { describeError } from '../errors.js';
 
 export interface TableRef {
   schema: string;
@@ -46,13 +47,6 @@ export interface SchemaSnapshot {
   views: { schema: string; name: string; materialized: boolean; definition: string }[];
 }
 
-export interface SnapshotOptions {
-  /** Schemas to leave out, in addition to pg_catalog, information_schema, pg_toast* and pg_temp*. */
-  excludeSchemas?: string[];
-  /** When given, only these schemas (still minus the excluded ones). */
-  includeSchemas?: string[];
-}
-
 export interface SchemaDifference {
   /** missing = on live, not in restored; extra = in restored, not on live. */
   kind: 'missing' | 'extra' | 'changed';
@@ -73,11 +67,9 @@ export interface SchemaDifference {
 
 const SYSTEM_SCHEMAS = ['pg_catalog', 'information_schema'];
 
-// $1 = excluded schema names, $2 = included names or null. pg_toast* / pg_temp_* are per-backend
-// or internal and never user data.
+// $1 = the system schemas. pg_toast* / pg_temp_* are per-backend or internal and never user data.
 const SCHEMA_FILTER = `n.nspname <> ALL($1::text[])
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-  AND ($2::text[] IS NULL OR n.nspname = ANY($2::text[]))`;
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
 
 const SQL = {
   database: `SELECT current_database() AS database`,
@@ -167,20 +159,52 @@ function columnDefault(row: { default: string | null; identity: string; generate
   return row.default ?? undefined;
 }
 
-export async function snapshotSchema(db: ReadOnlyDb, opts: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+export async function snapshotSchema(db: ReadOnlyDb): Promise<SchemaSnapshot> {
   try {
-    return await readSnapshot(db, opts);
+    return await readSnapshot(db);
   } catch (err) {
     if (!isTimeout(err)) throw err;
     // pg_get_*def and pg_table_size wait for a table held ACCESS EXCLUSIVE: say which one.
     const locks = await exclusiveLocks(db);
     const why = locks.length ? `: ${locks.map(describeLock).join('; ')}` : '';
-    throw new Error(`schema snapshot of database '${db.conn.database}' timed out (${messageOf(err)})${why}`, { cause: err });
+    throw new Error(`schema snapshot of database '${db.conn.database}' timed out (${describeError(err)})${why}`, { cause: err });
   }
 }
 
-async function readSnapshot(db: ReadOnlyDb, opts: SnapshotOptions): Promise<SchemaSnapshot> {
-  const params = [[...SYSTEM_SCHEMAS, ...(opts.excludeSchemas ?? [])], opts.includeSchemas ?? null];
+interface TableRow {
+  schema: string;
+  name: string;
+  kind: string;
+  persistence: string;
+  replident: string;
+  parent_schema: string | null;
+  parent_name: string | null;
+  bound: string | null;
+  size: number;
+}
+interface ColumnRow {
+  schema: string;
+  table: string;
+  name: string;
+  num: number;
+  type: string;
+  not_null: boolean;
+  default: string | null;
+  identity: string;
+  generated: string;
+}
+interface ConstraintRow {
+  schema: string;
+  table: string;
+  name: string;
+  type: string;
+  definition: string;
+  key_columns: string[] | null;
+}
+type Query = <T extends pg.QueryResultRow>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+async function readSnapshot(db: ReadOnlyDb): Promise<SchemaSnapshot> {
+  const params = [SYSTEM_SCHEMAS];
   return db.transaction(async (q) => {
     // Definitions name every object schema-qualified, whatever the connecting role's search_path,
     // so live (superuser) and restored (app user) snapshots compare like for like.
@@ -188,90 +212,22 @@ async function readSnapshot(db: ReadOnlyDb, opts: SnapshotOptions): Promise<Sche
     const [{ database }] = await q<{ database: string }>(SQL.database);
     const extensions = await q<{ name: string; version: string }>(SQL.extensions);
     const schemas = await q<{ schema: string }>(SQL.schemas, params);
-    const tableRows = await q<{
-      schema: string;
-      name: string;
-      kind: string;
-      persistence: string;
-      replident: string;
-      parent_schema: string | null;
-      parent_name: string | null;
-      bound: string | null;
-      size: number;
-    }>(SQL.tables, params);
-    const columnRows = await q<{
-      schema: string;
-      table: string;
-      name: string;
-      num: number;
-      type: string;
-      not_null: boolean;
-      default: string | null;
-      identity: string;
-      generated: string;
-    }>(SQL.columns, params);
+    const tables = await readTables(q, params);
     const indexes = await q<{ schema: string; table: string; name: string; definition: string }>(SQL.indexes, params);
-    const constraintRows = await q<{
-      schema: string;
-      table: string;
-      name: string;
-      type: string;
-      definition: string;
-      key_columns: string[] | null;
-    }>(SQL.constraints, params);
+    const constraints = await q<ConstraintRow>(SQL.constraints, params);
     const sequences = await q<{ schema: string; name: string; data_type: string }>(SQL.sequences, params);
-    const views = await q<{ schema: string; name: string; materialized: boolean; definition: string }>(
-      SQL.views,
-      params,
-    );
-
-    const tableKey = (schema: string, name: string) => `${schema}\0${name}`;
-    const columnsByTable = new Map<string, (ColumnInfo & { num: number })[]>();
-    for (const c of columnRows) {
-      const key = tableKey(c.schema, c.table);
-      const list = columnsByTable.get(key) ?? [];
-      const def = columnDefault(c);
-      list.push({ name: c.name, type: c.type, notNull: c.not_null, ...(def !== undefined && { default: def }), num: c.num });
-      columnsByTable.set(key, list);
-    }
-    const primaryKeys = new Map<string, string[]>();
-    for (const k of constraintRows) if (k.type === 'p' && k.key_columns) primaryKeys.set(tableKey(k.schema, k.table), k.key_columns);
-
-    const tables: TableInfo[] = tableRows.map((t) => {
-      const key = tableKey(t.schema, t.name);
-      const columns = (columnsByTable.get(key) ?? []).sort((a, b) => a.num - b.num).map(({ num: _num, ...c }) => c);
-      const primaryKey = primaryKeys.get(key);
-      return {
-        schema: t.schema,
-        name: t.name,
-        kind: TABLE_KINDS[t.kind] ?? 'table',
-        persistence: t.persistence === 'u' ? 'unlogged' : 'permanent',
-        ...(t.parent_name !== null && { partitionOf: displayName(t.parent_schema ?? '', t.parent_name) }),
-        ...(t.bound !== null && { partitionBound: t.bound }),
-        columns,
-        ...(primaryKey && { primaryKey }),
-        replicaIdentity: REPLICA_IDENTITIES[t.replident] ?? 'default',
-        sizeBytes: Number(t.size),
-      };
-    });
-
+    const views = await q<{ schema: string; name: string; materialized: boolean; definition: string }>(SQL.views, params);
     return {
       database,
       extensions: sortBy(extensions, (e) => [e.name]),
       schemas: schemas.map((s) => s.schema).sort((a, b) => compareKeys([a], [b])),
-      tables: sortBy(tables, (t) => [t.schema, t.name]),
+      tables: sortBy(withPrimaryKeys(tables, constraints), (t) => [t.schema, t.name]),
       indexes: sortBy(
         indexes.map((i) => ({ ...i, definition: normaliseSql(i.definition) })),
         (i) => [i.schema, i.table, i.name],
       ),
       constraints: sortBy(
-        constraintRows.map((k) => ({
-          schema: k.schema,
-          table: k.table,
-          name: k.name,
-          type: CONSTRAINT_TYPES[k.type] ?? k.type,
-          definition: normaliseSql(k.definition),
-        })),
+        constraints.map((k) => ({ schema: k.schema, table: k.table, name: k.name, type: CONSTRAINT_TYPES[k.type] ?? k.type, definition: normaliseSql(k.definition) })),
         (k) => [k.schema, k.table, k.name],
       ),
       sequences: sortBy(
@@ -284,6 +240,45 @@ async function readSnapshot(db: ReadOnlyDb, opts: SnapshotOptions): Promise<Sche
       ),
     };
   }, 'REPEATABLE READ');
+}
+
+const tableKey = (schema: string, name: string) => `${schema}\0${name}`;
+
+/** Tables with their columns in column order (primary keys are added from the constraints). */
+async function readTables(q: Query, params: unknown[]): Promise<TableInfo[]> {
+  const tableRows = await q<TableRow>(SQL.tables, params);
+  const columnRows = await q<ColumnRow>(SQL.columns, params);
+  const columnsByTable = new Map<string, (ColumnInfo & { num: number })[]>();
+  for (const c of columnRows) {
+    const key = tableKey(c.schema, c.table);
+    const list = columnsByTable.get(key) ?? [];
+    const def = columnDefault(c);
+    list.push({ name: c.name, type: c.type, notNull: c.not_null, ...(def !== undefined && { default: def }), num: c.num });
+    columnsByTable.set(key, list);
+  }
+  return tableRows.map((t) => ({
+    schema: t.schema,
+    name: t.name,
+    kind: TABLE_KINDS[t.kind] ?? 'table',
+    persistence: t.persistence === 'u' ? 'unlogged' : 'permanent',
+    ...(t.parent_name !== null && { partitionOf: displayName(t.parent_schema ?? '', t.parent_name) }),
+    ...(t.bound !== null && { partitionBound: t.bound }),
+    columns: (columnsByTable.get(tableKey(t.schema, t.name)) ?? []).sort((a, b) => a.num - b.num).map(({ num: _num, ...c }) => c),
+    replicaIdentity: REPLICA_IDENTITIES[t.replident] ?? 'default',
+    sizeBytes: Number(t.size),
+  }));
+}
+
+function withPrimaryKeys(tables: TableInfo[], constraints: ConstraintRow[]): TableInfo[] {
+  const primaryKeys = new Map<string, string[]>();
+  for (const k of constraints) if (k.type === 'p' && k.key_columns) primaryKeys.set(tableKey(k.schema, k.table), k.key_columns);
+  return tables.map((t) => {
+    const primaryKey = primaryKeys.get(tableKey(t.schema, t.name));
+    if (!primaryKey) return t;
+    // Same key order as before: primaryKey right after columns.
+    const { replicaIdentity, sizeBytes, ...rest } = t;
+    return { ...rest, primaryKey, replicaIdentity, sizeBytes };
+  });
 }
 
 /** Tables whose rows to count: leaf tables and partitions; never partitioned parents (their
@@ -377,40 +372,50 @@ function diffTable(a: TableInfo, b: TableInfo): SchemaDifference[] {
  * values and row counts are data, not schema, and are not compared here.
  */
 export function diffSchemas(live: SchemaSnapshot, restored: SchemaSnapshot): SchemaDifference[] {
+  const scope = diffScope(live, restored);
+  return [...diffContainers(scope), ...diffTableObjects(scope), ...diffOthers(scope)];
+}
+
+/** Both snapshots, and what decides whether an object gets its own line. */
+interface DiffScope {
+  live: SchemaSnapshot;
+  restored: SchemaSnapshot;
+  bothSchemas(schema: string): boolean;
+  /** Indexes/constraints of a relation that exists on one side only are covered by that relation's line. */
+  onBothRelations(o: { schema: string; table: string }): boolean;
+  sideOf(kind: 'missing' | 'extra'): SchemaSnapshot;
+}
+
+function diffScope(live: SchemaSnapshot, restored: SchemaSnapshot): DiffScope {
   const liveSchemas = new Set(live.schemas);
   const restoredSchemas = new Set(restored.schemas);
-  const bothSchemas = (schema: string) => liveSchemas.has(schema) && restoredSchemas.has(schema);
-  const tableKey = (schema: string, name: string) => `${schema}\0${name}`;
-  const relationKeys = (s: SchemaSnapshot) =>
-    new Set([...s.tables, ...s.views].map((t) => tableKey(t.schema, t.name)));
+  const relationKeys = (s: SchemaSnapshot) => new Set([...s.tables, ...s.views].map((t) => tableKey(t.schema, t.name)));
   const liveRelations = relationKeys(live);
   const restoredRelations = relationKeys(restored);
-  // Indexes/constraints of a relation that exists on one side only are covered by that relation's line.
-  const onBothRelations = (o: { schema: string; table: string }) =>
-    liveRelations.has(tableKey(o.schema, o.table)) && restoredRelations.has(tableKey(o.schema, o.table));
-
-  const schemaContents = (s: SchemaSnapshot, schema: string) => {
-    const n = (list: { schema: string }[]) => list.filter((o) => o.schema === schema).length;
-    const parts = [
-      n(s.tables) && plural(n(s.tables), 'table'),
-      n(s.views) && plural(n(s.views), 'view'),
-      n(s.sequences) && plural(n(s.sequences), 'sequence'),
-    ].filter(Boolean);
-    return parts.length ? `contains ${parts.join(', ')}` : 'empty';
+  return {
+    live,
+    restored,
+    bothSchemas: (schema) => liveSchemas.has(schema) && restoredSchemas.has(schema),
+    onBothRelations: (o) => liveRelations.has(tableKey(o.schema, o.table)) && restoredRelations.has(tableKey(o.schema, o.table)),
+    sideOf: (kind) => (kind === 'missing' ? live : restored),
   };
-  const tableContents = (s: SchemaSnapshot, t: TableInfo) => {
-    const own = (o: { schema: string; table: string }) => o.schema === t.schema && o.table === t.name;
-    return [
-      plural(t.columns.length, 'column'),
-      plural(s.indexes.filter(own).length, 'index', 'indexes'),
-      plural(s.constraints.filter(own).length, 'constraint'),
-      t.partitionOf && `partition of ${t.partitionOf}`,
-    ]
-      .filter(Boolean)
-      .join(', ');
-  };
-  const sideOf = (kind: 'missing' | 'extra') => (kind === 'missing' ? live : restored);
+}
 
+function schemaContents(s: SchemaSnapshot, schema: string): string {
+  const n = (list: { schema: string }[]) => list.filter((o) => o.schema === schema).length;
+  const parts = [n(s.tables) && plural(n(s.tables), 'table'), n(s.views) && plural(n(s.views), 'view'), n(s.sequences) && plural(n(s.sequences), 'sequence')].filter(Boolean);
+  return parts.length ? `contains ${parts.join(', ')}` : 'empty';
+}
+
+function tableContents(s: SchemaSnapshot, t: TableInfo): string {
+  const own = (o: { schema: string; table: string }) => o.schema === t.schema && o.table === t.name;
+  return [plural(t.columns.length, 'column'), plural(s.indexes.filter(own).length, 'index', 'indexes'), plural(s.constraints.filter(own).length, 'constraint'), t.partitionOf && `partition of ${t.partitionOf}`]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/** Extensions, schemas and tables (with their columns). */
+function diffContainers({ live, restored, bothSchemas, sideOf }: DiffScope): SchemaDifference[] {
   return [
     ...diffKeyed(
       live.extensions,
@@ -438,6 +443,12 @@ export function diffSchemas(live: SchemaSnapshot, restored: SchemaSnapshot): Sch
       diffTable,
       (t) => !bothSchemas(t.schema),
     ),
+  ];
+}
+
+/** Indexes and constraints of relations present on both sides. */
+function diffTableObjects({ live, restored, bothSchemas, onBothRelations }: DiffScope): SchemaDifference[] {
+  return [
     ...diffKeyed(
       live.indexes,
       restored.indexes,
@@ -461,6 +472,12 @@ export function diffSchemas(live: SchemaSnapshot, restored: SchemaSnapshot): Sch
       ],
       (k) => !bothSchemas(k.schema) || !onBothRelations(k),
     ),
+  ];
+}
+
+/** Sequences and views. */
+function diffOthers({ live, restored, bothSchemas }: DiffScope): SchemaDifference[] {
+  return [
     ...diffKeyed(
       live.sequences,
       restored.sequences,

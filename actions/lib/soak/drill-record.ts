@@ -1,7 +1,7 @@
 // Gate 6's evidence: the record cnpg-restore-drill keeps in the cluster (ConfigMap
 // `cnpg-restore-drill-<cluster>`, key `drills`: a JSON array, newest last). The format and
-// its parser belong to the drill (actions/lib/drill/record.ts); this reads and judges it.
-import { HISTORY_KEY, historyConfigMapName, parseHistory, type DrillRecord } from '../drill/record.js';
+// its parser are the shared contract (actions/lib/contracts/drill-record.ts); this reads and judges it.
+import { HISTORY_KEY, historyConfigMapName, parseHistory, type DrillRecord } from '../contracts/drill-record.js';
 import type { KubeClients } from '../kube/client.js';
 import { readConfigMap } from '../kube/configmap-key.js';
 

@@ -3,7 +3,6 @@
 // gate 6 (restore drill) and gate 7 (the clean streak over the window) come from records.
 import { clusterHealth } from '../cnpg/health.js';
 import type { Cluster } from '../cnpg/types.js';
-import { messageOf } from '../errors.js';
 import type { CountComparison } from '../postgres/compare-counts.js';
 import { displayName } from '../postgres/ident.js';
 import { formatBytes, formatDuration } from '../report/format.js';
@@ -14,6 +13,7 @@ import type { Streak } from './history.js';
 import type { PublisherState } from './publisher.js';
 import { STATE_NAMES, type SubscriberState } from './subscriber.js';
 import { qualified } from './tables.js';
+import { describeError } from '../errors.js';
 
 export const GATE_NAMES = ['cluster-health', 'tables-ready', 'lag', 'coverage', 'row-counts', 'restore-drill', 'soak-window'] as const;
 export type GateName = (typeof GATE_NAMES)[number];
@@ -36,7 +36,7 @@ function listed(items: string[]): string {
 
 /** A gate whose measurement itself failed: failing, with the reason. */
 export function unmeasuredGate(name: GateName, threshold: string, err: unknown): Gate {
-  return { name, passed: false, value: 'not measured', threshold, detail: messageOf(err) };
+  return { name, passed: false, value: 'not measured', threshold, detail: describeError(err) };
 }
 
 /** Gate 1: the cnpg.md health predicate plus every instance pod Ready. */

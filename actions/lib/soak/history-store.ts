@@ -5,9 +5,10 @@ import { createHash } from 'node:crypto';
 import type { KubeClients } from '../kube/client.js';
 import { updateConfigMapKey } from '../kube/configmap-key.js';
 import { parseHistory, type HistoryRecord } from './history.js';
+import { COMPONENT_LABEL, MANAGED_BY_LABEL, ManagedBy } from '../labels.js';
 
 export const HISTORY_KEY = 'history';
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'cnpg-actions', 'app.kubernetes.io/component': 'soak-gate' } as const;
+export const HISTORY_LABELS = { [MANAGED_BY_LABEL]: ManagedBy.soakGate, [COMPONENT_LABEL]: 'soak-gate' } as const;
 
 /** A valid ConfigMap name; a subscription name that is not one gets a hash suffix so names stay distinct. */
 export function historyName(cluster: string, subscription: string): string {

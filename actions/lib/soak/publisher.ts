@@ -1,7 +1,8 @@
 // The publisher side: reached directly by host/port from a connection Secret (an external
 // server such as a managed Postgres, or another CNPG cluster), read through ReadOnlyDb only.
 import { InputError } from '../inputs.js';
-import type { ConnInfo, ReadOnlyDb } from '../postgres/readonly.js';
+import type { ConnInfo } from '../postgres/conn-info.js';
+import type { ReadOnlyDb } from '../postgres/readonly.js';
 import { listUserTables, toNumber, type UserTable } from './catalog.js';
 import type { QualifiedTable } from './tables.js';
 

@@ -6,7 +6,7 @@ import { getOctokit } from '@actions/github';
 import { getCluster } from '../cnpg/api.js';
 import { Label, type Cluster } from '../cnpg/types.js';
 import type { Core } from '../core.js';
-import { messageOf } from '../errors.js';
+import { describeError } from '../errors.js';
 import { InputError } from '../inputs.js';
 import { checkReachable, makeClients, type KubeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
@@ -18,7 +18,7 @@ import { ReadOnlyDb } from '../postgres/readonly.js';
 import { countRows } from '../postgres/rowcounts.js';
 import { checkCoverage, type Coverage } from './coverage.js';
 import { judgeDrill, readDrillRecord } from './drill-record.js';
-import { latestSuccessfulRun, type Octokit, type WorkflowRun } from './drill-workflow.js';
+import { latestSuccessfulRun, type WorkflowRun } from './drill-workflow.js';
 import {
   coverageGate,
   drillGate,
@@ -33,18 +33,13 @@ import {
   type GateName,
 } from './gates.js';
 import { appendSample, computeStreak, type HistoryRecord, type Sample, type Streak } from './history.js';
-import { historyName, MANAGED_BY, updateHistory, type HistoryTarget } from './history-store.js';
+import { historyName, HISTORY_LABELS, updateHistory, type HistoryTarget } from './history-store.js';
 import { readSoakInputs, type SoakInputs } from './inputs.js';
 import { publisherConnInfo, readPublisher, type PublisherState } from './publisher.js';
+import { writeSummary } from '../report/outcome.js';
 import { renderReport } from './report.js';
 import { readSubscriber, type SubscriberState } from './subscriber.js';
 import { isExcluded } from './tables.js';
-
-export interface RunDeps {
-  now?: () => Date;
-  getOctokit?: (token: string, options: { baseUrl?: string }) => Octokit;
-  env?: NodeJS.ProcessEnv;
-}
 
 export interface SoakResult {
   passed: boolean;
@@ -54,25 +49,23 @@ export interface SoakResult {
 
 const APP_NAME = 'soak-gate-check';
 
-export async function run(core: Core, deps: RunDeps = {}): Promise<SoakResult | undefined> {
+export async function run(core: Core): Promise<SoakResult | undefined> {
   let inputs: SoakInputs;
   try {
     inputs = readSoakInputs(core);
   } catch (err) {
-    core.setFailed(messageOf(err));
+    core.setFailed(describeError(err));
     return undefined;
   }
   try {
-    return await check(core, inputs, deps);
+    return await check(core, inputs);
   } catch (err) {
-    core.setFailed(messageOf(err));
+    core.setFailed(describeError(err));
     return undefined;
   }
 }
 
-async function check(core: Core, inputs: SoakInputs, deps: RunDeps): Promise<SoakResult> {
-  const now = deps.now ?? (() => new Date());
-  const env = deps.env ?? process.env;
+async function check(core: Core, inputs: SoakInputs): Promise<SoakResult> {
   const kube = loadKubeConfig(core, inputs.kubeconfig);
   const closers: (() => Promise<void>)[] = [];
   try {
@@ -80,90 +73,110 @@ async function check(core: Core, inputs: SoakInputs, deps: RunDeps): Promise<Soa
     await checkReachable(clients);
     const cluster = await getCluster(clients, inputs.namespace, inputs.cluster);
     if (!cluster) throw new InputError('cluster', `Cluster ${inputs.namespace}/${inputs.cluster} was not found; check cluster and namespace.`);
-
-    const ref = `${inputs.publisherSecretNamespace}/${inputs.publisherSecret}`;
-    const secret = await readSecret(core, clients, inputs.publisherSecretNamespace, inputs.publisherSecret).catch((err) => {
-      if (statusOf(err) === 404) throw new InputError('publisher-secret', `Secret ${ref} was not found; create it or fix publisher-secret / publisher-secret-namespace.`);
-      throw err;
-    });
-    const pubConn = publisherConnInfo(secret, ref);
-    const dbOptions = { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: 4, applicationName: APP_NAME };
-    const pubDb = new ReadOnlyDb(pubConn, dbOptions);
-    closers.push(() => pubDb.close());
-
+    const pubDb = await openPublisher(core, clients, inputs, closers);
     const health = await measureHealth(clients, cluster).catch((err) => unmeasuredGate('cluster-health', 'healthy', err));
-
-    // Subscriber first: it names the publisher-side slot.
-    let sub: SubscriberState | undefined;
-    let subDb: ReadOnlyDb | undefined;
-    let subError: unknown;
-    try {
-      const conn = await connectToPrimary(core, clients, cluster, { mode: inputs.connectionMode, database: inputs.database });
-      closers.push(() => conn.close());
-      subDb = new ReadOnlyDb(conn.conn, dbOptions);
-      closers.push(() => subDb!.close());
-      sub = await readSubscriber(subDb, inputs.subscription);
-    } catch (err) {
-      subError = new Error(`subscriber ${inputs.namespace}/${inputs.cluster} not readable: ${messageOf(err)}`);
-    }
-    if (sub && !sub.subscription) {
-      throw new InputError('subscription', `no subscription '${inputs.subscription}' in the subscriber's database ${subDb?.conn.database}; check subscription and database.`);
-    }
-    if (sub?.subscription && !sub.subscription.publications.includes(inputs.publication)) {
-      throw new InputError('publication', `subscription '${inputs.subscription}' subscribes to ${sub.subscription.publications.join(', ')}, not '${inputs.publication}'.`);
-    }
-    const slotName = sub?.subscription?.slotName ?? inputs.subscription;
-
-    let pub: PublisherState | undefined;
-    let pubError: unknown;
-    try {
-      pub = await readPublisher(pubDb, inputs.publication, slotName);
-    } catch (err) {
-      pubError = new Error(`publisher ${pubConn.host}:${pubConn.port}/${pubConn.database} not readable: ${messageOf(err)}`);
-    }
-    if (pub && !pub.publication) {
-      throw new InputError('publication', `no publication '${inputs.publication}' in the publisher's database ${pubConn.database}; check publication and the Secret's dbname.`);
-    }
-
-    const gates: Gate[] = [health];
-    gates.push(sub ? tablesReadyGate(sub) : unmeasuredGate('tables-ready', 'all in state r', subError));
-    gates.push(sub && pub ? lagGate(sub, pub, slotName, inputs) : unmeasuredGate('lag', 'within thresholds', subError ?? pubError));
-    let coverage: Coverage | undefined;
-    if (sub && pub) {
-      coverage = checkCoverage(pub, sub, inputs.exclude);
-      gates.push(coverageGate(coverage, pub.published.length));
-    } else gates.push(unmeasuredGate('coverage', 'publication = both sides', subError ?? pubError));
-    gates.push(sub && pub && subDb ? await rowCounts(inputs, pub, sub, pubDb, subDb) : unmeasuredGate('row-counts', 'within tolerance', subError ?? pubError));
-    gates.push(await restoreDrill(core, clients, inputs, now(), env, deps));
-
-    // Gate 7: this run's sample joins the history, then the streak is judged from the record.
-    const failingNow = gates.filter((g) => !g.passed && STREAK_GATES.includes(g.name)).map((g) => g.name);
-    const sample: Sample = {
-      t: now().toISOString(),
-      ok: failingNow.length === 0,
-      ...(failingNow.length ? { fail: failingNow } : {}),
-      ...(sub?.worker?.lagBytes !== undefined ? { lag: sub.worker.lagBytes } : {}),
-      ...(pub?.slot?.retainedBytes !== undefined ? { slot: pub.slot.retainedBytes } : {}),
-      ...(sub?.worker?.messageAgeSeconds !== undefined ? { age: Math.round(sub.worker.messageAgeSeconds * 10) / 10 } : {}),
-    };
-    const notes: string[] = [];
-    let streak: Streak | undefined;
-    let history: HistoryRecord | undefined;
-    try {
-      const written = await updateHistory(clients, historyTarget(inputs), (current) => appendSample(current, sample, inputs.historySize, inputs.maxSampleGapMs));
-      history = written.record;
-      if (written.problem) notes.push(`History: ${written.problem}.`);
-      if (written.conflicts) core.info(`history: ${written.conflicts} concurrent update(s) merged`);
-      streak = computeStreak(history, inputs.maxSampleGapMs);
-      gates.push(windowGate(streak, inputs.soakMs, inputs.maxSampleGapMs));
-    } catch (err) {
-      gates.push(unmeasuredGate('soak-window', 'clean streak >= soak-hours', `could not record the sample: ${messageOf(err)}`));
-    }
-
+    const sides = await readSides(core, clients, cluster, inputs, pubDb, closers);
+    const gates = [health, ...(await replicationGates(inputs, sides, pubDb)), await restoreDrill(core, clients, inputs, new Date(), process.env)];
+    const { streak, history, notes } = await recordSample(core, clients, inputs, gates, sides);
     return report(core, inputs, gates, streak, history, notes);
   } finally {
     for (const close of closers.reverse()) await close().catch(() => {});
     kube.dispose();
+  }
+}
+
+const dbOptions = (inputs: SoakInputs) => ({ statementTimeoutMs: inputs.statementTimeoutMs, poolSize: 4, applicationName: APP_NAME });
+
+/** The publisher, from its connection Secret (a missing Secret is an input error). */
+async function openPublisher(core: Core, clients: KubeClients, inputs: SoakInputs, closers: (() => Promise<void>)[]): Promise<ReadOnlyDb> {
+  const ref = `${inputs.publisherSecretNamespace}/${inputs.publisherSecret}`;
+  const secret = await readSecret(core, clients, inputs.publisherSecretNamespace, inputs.publisherSecret).catch((err) => {
+    if (statusOf(err) === 404) throw new InputError('publisher-secret', `Secret ${ref} was not found; create it or fix publisher-secret / publisher-secret-namespace.`);
+    throw err;
+  });
+  const pubDb = new ReadOnlyDb(publisherConnInfo(secret, ref), dbOptions(inputs));
+  closers.push(() => pubDb.close());
+  return pubDb;
+}
+
+interface Sides {
+  sub?: SubscriberState;
+  subDb?: ReadOnlyDb;
+  pub?: PublisherState;
+  slotName: string;
+  /** Why a side could not be read (its gates are then unmeasured). */
+  error?: unknown;
+}
+
+/** Both sides of the replication: subscriber first, it names the publisher-side slot. */
+async function readSides(core: Core, clients: KubeClients, cluster: Cluster, inputs: SoakInputs, pubDb: ReadOnlyDb, closers: (() => Promise<void>)[]): Promise<Sides> {
+  let sub: SubscriberState | undefined;
+  let subDb: ReadOnlyDb | undefined;
+  let subError: unknown;
+  try {
+    const conn = await connectToPrimary(core, clients, cluster, { mode: inputs.connectionMode, database: inputs.database });
+    closers.push(() => conn.close());
+    subDb = new ReadOnlyDb(conn.conn, dbOptions(inputs));
+    closers.push(() => subDb!.close());
+    sub = await readSubscriber(subDb, inputs.subscription);
+  } catch (err) {
+    subError = new Error(`subscriber ${inputs.namespace}/${inputs.cluster} not readable: ${describeError(err)}`);
+  }
+  if (sub && !sub.subscription) {
+    throw new InputError('subscription', `no subscription '${inputs.subscription}' in the subscriber's database ${subDb?.conn.database}; check subscription and database.`);
+  }
+  if (sub?.subscription && !sub.subscription.publications.includes(inputs.publication)) {
+    throw new InputError('publication', `subscription '${inputs.subscription}' subscribes to ${sub.subscription.publications.join(', ')}, not '${inputs.publication}'.`);
+  }
+  const slotName = sub?.subscription?.slotName ?? inputs.subscription;
+  const pubConn = pubDb.conn;
+  let pub: PublisherState | undefined;
+  let pubError: unknown;
+  try {
+    pub = await readPublisher(pubDb, inputs.publication, slotName);
+  } catch (err) {
+    pubError = new Error(`publisher ${pubConn.host}:${pubConn.port}/${pubConn.database} not readable: ${describeError(err)}`);
+  }
+  if (pub && !pub.publication) {
+    throw new InputError('publication', `no publication '${inputs.publication}' in the publisher's database ${pubConn.database}; check publication and the Secret's dbname.`);
+  }
+  return { sub, subDb, pub, slotName, error: subError ?? pubError };
+}
+
+/** Gates 2-5 (tables ready, lag, coverage, row counts): unmeasured where a side could not be read. */
+async function replicationGates(inputs: SoakInputs, { sub, subDb, pub, slotName, error }: Sides, pubDb: ReadOnlyDb): Promise<Gate[]> {
+  const gates: Gate[] = [sub ? tablesReadyGate(sub) : unmeasuredGate('tables-ready', 'all in state r', error)];
+  if (!sub || !pub || !subDb) {
+    gates.push(unmeasuredGate('lag', 'within thresholds', error), unmeasuredGate('coverage', 'publication = both sides', error), unmeasuredGate('row-counts', 'within tolerance', error));
+    return gates;
+  }
+  const coverage: Coverage = checkCoverage(pub, sub, inputs.exclude);
+  gates.push(lagGate(sub, pub, slotName, inputs), coverageGate(coverage, pub.published.length), await rowCounts(inputs, pub, sub, pubDb, subDb));
+  return gates;
+}
+
+/** Gate 7: this run's sample joins the history, then the streak is judged from the record. */
+async function recordSample(core: Core, clients: KubeClients, inputs: SoakInputs, gates: Gate[], { sub, pub }: Sides): Promise<{ streak?: Streak; history?: HistoryRecord; notes: string[] }> {
+  const failingNow = gates.filter((g) => !g.passed && STREAK_GATES.includes(g.name)).map((g) => g.name);
+  const sample: Sample = {
+    t: new Date().toISOString(),
+    ok: failingNow.length === 0,
+    ...(failingNow.length ? { fail: failingNow } : {}),
+    ...(sub?.worker?.lagBytes !== undefined ? { lag: sub.worker.lagBytes } : {}),
+    ...(pub?.slot?.retainedBytes !== undefined ? { slot: pub.slot.retainedBytes } : {}),
+    ...(sub?.worker?.messageAgeSeconds !== undefined ? { age: Math.round(sub.worker.messageAgeSeconds * 10) / 10 } : {}),
+  };
+  const notes: string[] = [];
+  try {
+    const written = await updateHistory(clients, historyTarget(inputs), (current) => appendSample(current, sample, inputs.historySize, inputs.maxSampleGapMs));
+    if (written.problem) notes.push(`History: ${written.problem}.`);
+    if (written.conflicts) core.info(`history: ${written.conflicts} concurrent update(s) merged`);
+    const streak = computeStreak(written.record, inputs.maxSampleGapMs);
+    gates.push(windowGate(streak, inputs.soakMs, inputs.maxSampleGapMs));
+    return { streak, history: written.record, notes };
+  } catch (err) {
+    gates.push(unmeasuredGate('soak-window', 'clean streak >= soak-hours', `could not record the sample: ${describeError(err)}`));
+    return { notes };
   }
 }
 
@@ -190,7 +203,7 @@ async function rowCounts(inputs: SoakInputs, pub: PublisherState, sub: Subscribe
   return rowCountGate(compareCounts(live, other, { tolerance: inputs.rowCountTolerance, floor: inputs.rowCountFloor }), inputs.rowCountTolerance, inputs.rowCountFloor);
 }
 
-async function restoreDrill(core: Core, clients: KubeClients, inputs: SoakInputs, now: Date, env: NodeJS.ProcessEnv, deps: RunDeps): Promise<Gate> {
+async function restoreDrill(core: Core, clients: KubeClients, inputs: SoakInputs, now: Date, env: NodeJS.ProcessEnv): Promise<Gate> {
   try {
     const judgement = judgeDrill(await readDrillRecord(clients, inputs.namespace, inputs.cluster), now, inputs.drillMaxAgeMs);
     if (!inputs.drillWorkflow) return drillGate(judgement, inputs.drillMaxAgeMs);
@@ -199,10 +212,10 @@ async function restoreDrill(core: Core, clients: KubeClients, inputs: SoakInputs
     try {
       const repository = env.GITHUB_REPOSITORY;
       if (!repository) throw new Error('GITHUB_REPOSITORY is not set');
-      const octokit = (deps.getOctokit ?? getOctokit)(inputs.githubToken!, env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {});
+      const octokit = getOctokit(inputs.githubToken!, env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {});
       run = await latestSuccessfulRun(octokit, repository, inputs.drillWorkflow);
     } catch (err) {
-      error = `GitHub API: ${messageOf(err)}`;
+      error = `GitHub API: ${describeError(err)}`;
       core.warning(`restore-drill: ${error}`);
     }
     return drillGate(judgement, inputs.drillMaxAgeMs, { name: inputs.drillWorkflow, run, error, now });
@@ -215,7 +228,7 @@ export function historyTarget(inputs: Pick<SoakInputs, 'namespace' | 'cluster' |
   return {
     namespace: inputs.namespace,
     name: historyName(inputs.cluster, inputs.subscription),
-    labels: { ...MANAGED_BY, 'soak-gate.cnpg-actions/cluster': inputs.cluster },
+    labels: { ...HISTORY_LABELS, 'soak-gate.cnpg-actions/cluster': inputs.cluster },
     annotations: { 'soak-gate.cnpg-actions/subscription': inputs.subscription, 'soak-gate.cnpg-actions/publication': inputs.publication },
   };
 }
@@ -229,7 +242,7 @@ async function report(core: Core, inputs: SoakInputs, gates: Gate[], streak: Str
   core.setOutput('clean-hours', String(cleanHours));
   core.setOutput('failing-gates', failing.join(','));
   const title = `${inputs.namespace}/${inputs.cluster} subscription ${inputs.subscription}`;
-  await core.summary.addRaw(renderReport({ title, passed, gates, streak, soakMs: inputs.soakMs, maxGapMs: inputs.maxSampleGapMs, history, notes }), true).write();
+  await writeSummary(core, renderReport({ title, passed, gates, streak, soakMs: inputs.soakMs, maxGapMs: inputs.maxSampleGapMs, history, notes }));
   if (!passed) {
     const message = `Soak gate blocked by ${failing.join(', ')}: ${gates.filter((g) => !g.passed).map((g) => `${g.name}: ${g.detail}`).join(' | ')}`;
     if (inputs.failOnBlock) core.setFailed(message);

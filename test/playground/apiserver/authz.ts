@@ -157,7 +157,12 @@ export class Authorizer {
   issueToken(namespace: string, name: string, expirationSeconds = 3600): { token: string; expirationTimestamp: string } {
     const sa = this.store.get('v1/serviceaccounts', namespace, name);
     if (!sa) throw new ApiError(404, 'NotFound', `serviceaccounts "${name}" not found`, { name, kind: 'serviceaccounts' });
-    if (expirationSeconds < 600) throw new ApiError(422, 'Invalid', `TokenRequest.authentication.k8s.io "${name}" is invalid: spec.expirationSeconds: Invalid value: ${expirationSeconds}: may not specify a duration less than 10 minutes`);
+    if (expirationSeconds < 600)
+      throw new ApiError(
+        422,
+        'Invalid',
+        `TokenRequest.authentication.k8s.io "${name}" is invalid: spec.expirationSeconds: Invalid value: ${expirationSeconds}: may not specify a duration less than 10 minutes`,
+      );
     const exp = Math.floor(Date.now() / 1000) + expirationSeconds;
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: `system:serviceaccount:${namespace}:${name}`, exp, 'kubernetes.io': { namespace, serviceaccount: { name, uid: sa.metadata.uid } } })}`;
@@ -182,18 +187,42 @@ export class Authorizer {
   selfSubjectAccessReview(user: UserInfo, body: KubeObject): KubeObject {
     const ra = body?.spec?.resourceAttributes;
     const nra = body?.spec?.nonResourceAttributes;
-    if (!ra && !nra) throw new ApiError(422, 'Invalid', 'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified');
+    if (!ra && !nra)
+      throw new ApiError(
+        422,
+        'Invalid',
+        'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified',
+      );
     const a: Attributes = ra
-      ? { user, verb: ra.verb ?? '', resourceRequest: true, path: '', apiGroup: ra.group ?? '', resource: ra.resource ?? '', subresource: ra.subresource ?? '', namespace: ra.namespace ?? '', name: ra.name ?? '' }
+      ? {
+          user,
+          verb: ra.verb ?? '',
+          resourceRequest: true,
+          path: '',
+          apiGroup: ra.group ?? '',
+          resource: ra.resource ?? '',
+          subresource: ra.subresource ?? '',
+          namespace: ra.namespace ?? '',
+          name: ra.name ?? '',
+        }
       : { user, verb: nra.verb ?? '', resourceRequest: false, path: nra.path ?? '', apiGroup: '', resource: '', subresource: '', namespace: '', name: '' };
     const allowed = this.allowed(a);
-    return { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: { name: '', creationTimestamp: null } as never, spec: body.spec, status: { allowed, ...(allowed ? { reason: 'RBAC: allowed' } : {}) } };
+    return {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      metadata: { name: '', creationTimestamp: null } as never,
+      spec: body.spec,
+      status: { allowed, ...(allowed ? { reason: 'RBAC: allowed' } : {}) },
+    };
   }
 }
 
 const readRule = (urls: string[]): PolicyRule => ({ verbs: ['get'], nonResourceURLs: urls });
 const BOOTSTRAP_ROLES: Record<string, PolicyRule[]> = {
-  'cluster-admin': [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }, { verbs: ['*'], nonResourceURLs: ['*'] }],
+  'cluster-admin': [
+    { verbs: ['*'], apiGroups: ['*'], resources: ['*'] },
+    { verbs: ['*'], nonResourceURLs: ['*'] },
+  ],
   'system:discovery': [readRule(['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'])],
   'system:public-info-viewer': [readRule(['/healthz', '/livez', '/readyz', '/version', '/version/'])],
   'system:basic-user': [
@@ -218,7 +247,13 @@ export function seedBootstrapPolicy(store: MemStore): void {
   for (const [name, groups] of Object.entries(BOOTSTRAP_BINDINGS)) {
     if (store.get(`${RBAC}/clusterrolebindings`, undefined, name)) continue;
     const subjects = groups.map((g) => ({ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: g }));
-    store.create(`${RBAC}/clusterrolebindings`, { apiVersion: RBAC, kind: 'ClusterRoleBinding', metadata: { name, labels, annotations }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects });
+    store.create(`${RBAC}/clusterrolebindings`, {
+      apiVersion: RBAC,
+      kind: 'ClusterRoleBinding',
+      metadata: { name, labels, annotations },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects,
+    });
   }
 }
 
@@ -240,5 +275,11 @@ export function authApiAnswer(authz: Authorizer | undefined, user: UserInfo, met
   const [namespace, name] = [decodeURIComponent(tr[1]), decodeURIComponent(tr[2])];
   const spec = ((body ?? {}) as KubeObject).spec ?? {};
   const { token, expirationTimestamp } = authz.issueToken(namespace, name, spec.expirationSeconds ?? 3600);
-  return { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name, namespace }, spec: { audiences: spec.audiences ?? ['https://kubernetes.default.svc'], expirationSeconds: spec.expirationSeconds ?? 3600 }, status: { token, expirationTimestamp } };
+  return {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    metadata: { name, namespace },
+    spec: { audiences: spec.audiences ?? ['https://kubernetes.default.svc'], expirationSeconds: spec.expirationSeconds ?? 3600 },
+    status: { token, expirationTimestamp },
+  };
 }

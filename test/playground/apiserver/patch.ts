@@ -5,7 +5,6 @@
 import { ApiError } from '../types.js';
 import { MERGE_PRIMITIVE, strategicMergeKey } from './builtins.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 const isObj = (v: unknown): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -43,7 +43,10 @@ export function serveWatch(
   const finish = () => {
     cancel?.();
     cancel = undefined;
-    for (const t of timers) clearTimeout(t), clearInterval(t);
+    for (const t of timers) {
+      clearTimeout(t);
+      clearInterval(t);
+    }
     if (!res.writableEnded) res.end();
   };
   req.on('close', finish);

@@ -7,7 +7,7 @@ import { secretValue, GVR } from './context.js';
 import { PgInstance, ensurePostgresDir, sqlIdent, sqlLiteral, writePostgresFile } from './postgres.js';
 import type { JobIO } from './instance-commands.js';
 import { PG_BIN } from './proc.js';
-import { bootstrapDb } from './cluster-secrets.js';
+import { appSecretName, bootstrapDb, superuserSecretName } from './cluster-secrets.js';
 
 /** Starts a throwaway postmaster on the job's data (for bootstrap SQL), runs fn, stops it. */
 export async function withTemporaryServer<T>(io: JobIO, pgdata: string, configure: (inst: PgInstance) => void, fn: (inst: PgInstance) => Promise<T>): Promise<T> {
@@ -26,7 +26,7 @@ export async function withTemporaryServer<T>(io: JobIO, pgdata: string, configur
 export async function setOwnerPassword(ctx: Ctx, cluster: KubeObject, inst: PgInstance): Promise<void> {
   const { database, owner } = bootstrapDb(cluster);
   const ns = cluster.metadata.namespace!;
-  const secretName = cluster.spec?.bootstrap?.initdb?.secret?.name ?? `${cluster.metadata.name}-app`;
+  const secretName = appSecretName(cluster).name;
   const password = secretValue(ctx.store.get(GVR.secret, ns, secretName), 'password');
   const exists = await inst.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [owner]);
   const pw = password !== undefined ? ` PASSWORD ${sqlLiteral(password)}` : '';
@@ -34,7 +34,7 @@ export async function setOwnerPassword(ctx: Ctx, cluster: KubeObject, inst: PgIn
   const db = await inst.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
   if (!db.length) await inst.query(`CREATE DATABASE ${sqlIdent(database)} OWNER ${sqlIdent(owner)}`);
   if (cluster.spec?.enableSuperuserAccess) {
-    const su = secretValue(ctx.store.get(GVR.secret, ns, `${cluster.metadata.name}-superuser`), 'password');
+    const su = secretValue(ctx.store.get(GVR.secret, ns, superuserSecretName(cluster).name), 'password');
     if (su) await inst.query(`ALTER ROLE postgres WITH PASSWORD ${sqlLiteral(su)}`);
   }
   await inst.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'streaming_replica') THEN CREATE ROLE streaming_replica WITH REPLICATION LOGIN; END IF; END $$`);

@@ -5,6 +5,7 @@
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR, L, controllerRef } from './context.js';
+import { appLabels, inherited } from './cluster-labels.js';
 
 export type JobRole = 'initdb' | 'full-recovery' | 'join';
 const COMMAND: Record<JobRole, string> = { initdb: 'init', 'full-recovery': 'restore', join: 'join' };
@@ -27,12 +28,13 @@ export function ensureJob(ctx: Ctx, cluster: KubeObject, instanceName: string, r
   const name = jobName(instanceName, role);
   const existing = ctx.store.get(GVR.job, ns, name);
   if (existing) return existing;
-  const labels = { [L.instanceName]: instanceName, [L.cluster]: cluster.metadata.name, [L.jobRole]: role };
+  const labels = { [L.instanceName]: instanceName, [L.cluster]: cluster.metadata.name, [L.jobRole]: role, ...appLabels(ctx, cluster) };
+  const meta = inherited(ctx, cluster);
   const backoffLimit = ctx.settings.jobBackoffLimit; // a playground knob; CNPG leaves the default (6)
   return ctx.store.create(GVR.job, {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: ns, labels, ownerReferences: [controllerRef(cluster)] },
+    metadata: { name, namespace: ns, labels: { ...labels, ...meta.labels }, annotations: meta.annotations, ownerReferences: [controllerRef(cluster)] },
     spec: {
       ...(backoffLimit === undefined ? {} : { backoffLimit }),
       template: {

@@ -159,6 +159,6 @@ async function listOrFail(ctx: Ctx, t: BarmanTarget, io: JobIO): Promise<BarmanB
     return await ctx.barman.listBackups(t);
   } catch (err) {
     io.log(`${(err as Error).message}\n`);
-    throw new Error(`while getting the backup list from ${t.destinationPath} (server ${t.serverName}): barman-cloud-backup-list failed`);
+    throw new Error(`while getting the backup list from ${t.destinationPath} (server ${t.serverName}): barman-cloud-backup-list failed`, { cause: err });
   }
 }

@@ -1,15 +1,18 @@
 // The Cluster reconciler (internal/controller/cluster_controller.go): secrets and services, the
 // primary, the replicas, volumes, configuration, status, then completed Jobs go; each step lives
 // in its cluster-*.ts.
+import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR } from './context.js';
 import { cleanupCompletedJobs } from './cluster-cleanup.js';
+import { reconcileRoleLabels } from './cluster-metadata.js';
 import { initialStatus, reconcilePrimary } from './cluster-create.js';
 import { resizePvc } from './cluster-pvc.js';
 import { reconcileReplicas } from './cluster-scale.js';
 import { ensureSecrets } from './cluster-secrets.js';
 import { ensureServices } from './cluster-services.js';
-import { observe, type Observed } from './cluster-state.js';
+import { observe, registerPhase, type Observed } from './cluster-state.js';
+import { PHASE_CANNOT_CREATE, PHASE_IMAGE_CATALOG, PHASE_UNKNOWN_PLUGIN, resolveImage, unknownPlugin, unknownPluginReason } from './cluster-preflight.js';
 import { primaryFacts, writeStatus } from './cluster-status.js';
 import type { InstanceManager } from './instance-manager.js';
 import { reconcileManagedRoles } from './managed-roles.js';
@@ -29,9 +32,16 @@ export class ClusterController {
     const { ctx } = this;
     const cluster = ctx.store.get(GVR.cluster, ns, name);
     if (!cluster || cluster.metadata.deletionTimestamp) return;
-    ensureSecrets(ctx, cluster);
-    ensureServices(ctx, cluster);
-    const o = observe(ctx, cluster, initialStatus(ctx, cluster));
+    const image = this.preflight(cluster);
+    if (typeof image !== 'string') return image;
+    try {
+      ensureSecrets(ctx, cluster);
+      ensureServices(ctx, cluster);
+    } catch (err) {
+      registerPhase(ctx, cluster, PHASE_CANNOT_CREATE, (err as Error).message);
+      throw err; // retried with the queue's back-off, as a reconcile error
+    }
+    const o = observe(ctx, initialStatus(ctx, cluster, image));
     const p = { phase: undefined, reason: '', latestNode: o.status.latestGeneratedNode ?? 1 };
     const primaryReady = this.kubelet.isReady(ns, o.primary);
     reconcilePrimary(ctx, o, p, primaryReady);
@@ -42,8 +52,22 @@ export class ClusterController {
     const facts = primary ? await primaryFacts(primary).catch(() => undefined) : undefined;
     if (primary) await reconcileManagedRoles(ctx, cluster, primary).catch(() => undefined);
     const healthy = writeStatus(ctx, o, p, this.kubelet, facts);
+    reconcileRoleLabels(ctx, o);
     if (healthy) cleanupCompletedJobs(ctx, o);
     return healthy ? 3000 : 1000;
+  }
+
+  /** Plugins and image: the image to run, or what to return (requeue delay, or none: wait for events). */
+  private preflight(cluster: KubeObject): string | number | void {
+    const plugin = unknownPlugin(this.ctx, cluster);
+    if (plugin) {
+      registerPhase(this.ctx, cluster, PHASE_UNKNOWN_PLUGIN, unknownPluginReason(plugin));
+      return 1000; // upstream requeues after 10s
+    }
+    const img = resolveImage(this.ctx, cluster);
+    if ('image' in img) return img.image;
+    if (img.error) registerPhase(this.ctx, cluster, PHASE_IMAGE_CATALOG, img.error);
+    return undefined; // catalog events re-run it
   }
 
   /** A new generation of the spec reaches running instances (reload, or restart when needed). */

@@ -10,27 +10,34 @@ import { ensurePvc } from './cluster-pvc.js';
 import { failedJobReason, PHASE, type Observed, type Progress } from './cluster-state.js';
 import { mapImage } from '../../helpers/postgres-install.js';
 
-/** First sight: choose the primary's name once, as CNPG records latestGeneratedNode. */
-export function initialStatus(ctx: Ctx, cluster: KubeObject): Record<string, any> {
+/**
+ * First sight: choose the primary's name once, as CNPG records latestGeneratedNode; and the
+ * image the instances run (status.image, resolved by cluster-preflight.ts). Returns the Cluster
+ * with that status.
+ */
+export function initialStatus(ctx: Ctx, cluster: KubeObject, image: string): KubeObject {
   const status = cluster.status ?? {};
-  if (status.latestGeneratedNode) return status;
+  if (status.latestGeneratedNode && status.image === image) return cluster;
   const name = cluster.metadata.name;
   const next = patchStatus(ctx.store, GVR.cluster, cluster, (s) => {
+    s.image = image;
+    if (s.latestGeneratedNode) return;
     s.latestGeneratedNode = 1;
     s.targetPrimary = `${name}-1`;
     s.phase = PHASE.settingUp;
     s.phaseReason = `Creating primary instance ${name}-1`;
-    s.image = cluster.spec?.imageName;
     s.writeService = `${name}-rw`;
     s.readService = `${name}-r`;
     s.instances = 0;
     s.readyInstances = 0;
   });
-  // The installed server stands in for the image's major: say so where kubectl shows it.
-  const pgNote = mapImage(cluster.spec?.imageName).message;
-  if (pgNote) ctx.store.recordEvent(cluster, 'Normal', 'PostgresMajorMapped', pgNote);
-  if (pgNote) ctx.logs.append(cluster.metadata.namespace ?? 'default', `${name}-1`, 'postgres', `operator: ${pgNote}\n`);
-  return next?.status ?? status;
+  if (!status.latestGeneratedNode) {
+    // The installed server stands in for the image's major: say so where kubectl shows it.
+    const pgNote = mapImage(image).message;
+    if (pgNote) ctx.store.recordEvent(cluster, 'Normal', 'PostgresMajorMapped', pgNote);
+    if (pgNote) ctx.logs.append(cluster.metadata.namespace ?? 'default', `${name}-1`, 'postgres', `operator: ${pgNote}\n`);
+  }
+  return next ?? cluster;
 }
 
 export const bootstrapRole = (cluster: KubeObject): JobRole => (cluster.spec?.bootstrap?.recovery ? 'full-recovery' : 'initdb');
@@ -55,7 +62,7 @@ export function reconcilePrimary(ctx: Ctx, o: Observed, p: Progress, primaryRead
     }
     return;
   }
-  if (!o.podNames.has(primary)) createInstancePod(ctx, o.cluster, primary, 'primary');
+  if (!o.podNames.has(primary)) createInstancePod(ctx, o.cluster, primary);
   if (!o.status.currentPrimary && !primaryReady) {
     p.phase = PHASE.settingUp;
     p.reason = `Creating primary instance ${primary}`;

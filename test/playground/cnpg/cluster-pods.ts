@@ -1,29 +1,32 @@
 // Instance pods as CNPG specifies them (pkg/specs/pods.go): named after the instance, owned by
-// the Cluster, labelled with cluster / instance / role, running `/controller/manager instance run`
-// on the instance's PVC. instance-manager.ts executes them.
+// the Cluster, labelled with cluster / instance / podRole (role labels come once the primary is
+// known: cluster-metadata.ts), running `/controller/manager instance run` on the instance's PVC.
+// No subdomain: the -any Service is off by default (configuration CreateAnyService).
+// instance-manager.ts executes them.
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR, KUBELET_FINALIZER, L, controllerRef, upsert } from './context.js';
+import { appLabels, inherited } from './cluster-labels.js';
 
 /** The serial number at the end of an instance name (`<cluster>-<serial>`). */
 export const serial = (instanceName: string) => Number(instanceName.split('-').pop());
 
-export function createInstancePod(ctx: Ctx, cluster: KubeObject, inst: string, role: 'primary' | 'replica'): void {
+export function createInstancePod(ctx: Ctx, cluster: KubeObject, inst: string): void {
   const name = cluster.metadata.name;
+  const meta = inherited(ctx, cluster);
   upsert(ctx.store, GVR.pod, {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
       name: inst,
       namespace: cluster.metadata.namespace,
-      labels: { [L.cluster]: name, [L.instanceName]: inst, [L.podRole]: 'instance', [L.instanceRole]: role, role },
-      annotations: { 'cnpg.io/nodeSerial': String(serial(inst)), 'cnpg.io/operatorVersion': ctx.settings.version },
+      labels: { [L.cluster]: name, [L.instanceName]: inst, [L.podRole]: 'instance', ...appLabels(ctx, cluster) },
+      annotations: { 'cnpg.io/nodeSerial': String(serial(inst)), ...meta.annotations },
       finalizers: [KUBELET_FINALIZER],
       ownerReferences: [controllerRef(cluster)],
     },
     spec: {
       hostname: inst,
-      subdomain: `${name}-any`,
       restartPolicy: 'Always',
       containers: [
         {

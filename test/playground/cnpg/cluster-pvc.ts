@@ -3,6 +3,7 @@
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR, L, ownerRef, upsert } from './context.js';
+import { inherited, pvcAppLabels } from './cluster-labels.js';
 
 export function storageRequest(cluster: KubeObject): string {
   return cluster.spec?.storage?.size ?? cluster.spec?.storage?.pvcTemplate?.resources?.requests?.storage ?? '1Gi';
@@ -10,14 +11,15 @@ export function storageRequest(cluster: KubeObject): string {
 
 export function ensurePvc(ctx: Ctx, cluster: KubeObject, instanceName: string): KubeObject | undefined {
   const sc = cluster.spec?.storage?.storageClass ?? cluster.spec?.storage?.pvcTemplate?.storageClassName;
+  const meta = inherited(ctx, cluster);
   return upsert(ctx.store, GVR.pvc, {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: {
       name: instanceName,
       namespace: cluster.metadata.namespace,
-      labels: { [L.cluster]: cluster.metadata.name, [L.instanceName]: instanceName, [L.pvcRole]: 'PG_DATA' },
-      annotations: { 'cnpg.io/nodeSerial': instanceName.split('-').pop()!, 'cnpg.io/pvcStatus': 'initializing' },
+      labels: { [L.instanceName]: instanceName, [L.pvcRole]: 'PG_DATA', ...pvcAppLabels(ctx), ...meta.labels },
+      annotations: { 'cnpg.io/nodeSerial': instanceName.split('-').pop()!, 'cnpg.io/pvcStatus': 'initializing', ...meta.annotations },
       ownerReferences: [ownerRef(cluster)],
     },
     spec: {

@@ -28,7 +28,7 @@ function reconcileReplica(ctx: Ctx, o: Observed, p: Progress, inst: string): voi
   const job = ctx.store.get(GVR.job, o.ns, jobName(inst, 'join'));
   const state = jobState(job);
   if (state === 'complete' || (state === 'none' && hadPod(o.cluster, inst))) {
-    createInstancePod(ctx, o.cluster, inst, 'replica');
+    createInstancePod(ctx, o.cluster, inst);
   } else if (state === 'failed') {
     if (surfacesFailedJobs(ctx.settings.version)) {
       p.phase = PHASE.unrecoverable;

@@ -2,7 +2,11 @@
 // plus stub -ca / -server / -replication (TLS is not modelled: pg_hba trusts loopback replication).
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
-import { GVR, L, b64, ownerRef, randomPassword, secretValue, upsert } from './context.js';
+import { GVR, b64, ownerRef, randomPassword, secretValue, upsert, versionAtLeast } from './context.js';
+import { hasAppLabels, inherited } from './cluster-labels.js';
+
+/** From 1.28.0 user secrets carry app.kubernetes.io/managed-by (pkg/specs/secrets.go). */
+const managedBy = (ctx: Ctx): Record<string, string> => (hasAppLabels(ctx) ? { 'app.kubernetes.io/managed-by': 'cloudnative-pg' } : {});
 
 export interface Credentials {
   username: string;
@@ -10,7 +14,8 @@ export interface Credentials {
   dbname: string;
 }
 
-function connectionData(cluster: KubeObject, c: Credentials): Record<string, string> {
+function connectionData(ctx: Ctx, cluster: KubeObject, c: Credentials): Record<string, string> {
+  const fqdn = versionAtLeast(ctx.settings.version, '1.27.0');
   const ns = cluster.metadata.namespace!;
   const host = `${cluster.metadata.name}-rw`;
   const u = encodeURIComponent(c.username);
@@ -25,12 +30,18 @@ function connectionData(cluster: KubeObject, c: Credentials): Record<string, str
     pgpass: `${host}:5432:${c.dbname}:${c.username}:${c.password}\n`,
     uri: `postgresql://${u}:${p}@${host}.${ns}:5432/${c.dbname}`,
     'jdbc-uri': `jdbc:postgresql://${host}.${ns}:5432/${c.dbname}?password=${p}&user=${u}`,
-    'fqdn-uri': `postgresql://${u}:${p}@${host}.${ns}.svc.cluster.local:5432/${c.dbname}`,
-    'fqdn-jdbc-uri': `jdbc:postgresql://${host}.${ns}.svc.cluster.local:5432/${c.dbname}?password=${p}&user=${u}`,
+    // pkg/specs/secrets.go: the fqdn-* keys exist from 1.27.0
+    ...(fqdn
+      ? {
+          'fqdn-uri': `postgresql://${u}:${p}@${host}.${ns}.svc.cluster.local:5432/${c.dbname}`,
+          'fqdn-jdbc-uri': `jdbc:postgresql://${host}.${ns}.svc.cluster.local:5432/${c.dbname}?password=${p}&user=${u}`,
+        }
+      : {}),
   };
 }
 
-function secretObject(cluster: KubeObject, name: string, type: string, data: Record<string, string>, labels: Record<string, string>): KubeObject {
+function secretObject(ctx: Ctx, cluster: KubeObject, name: string, type: string, data: Record<string, string>, labels: Record<string, string>): KubeObject {
+  const meta = inherited(ctx, cluster);
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -38,7 +49,8 @@ function secretObject(cluster: KubeObject, name: string, type: string, data: Rec
     metadata: {
       name,
       namespace: cluster.metadata.namespace,
-      labels: { [L.cluster]: cluster.metadata.name, ...labels },
+      labels: { ...meta.labels, ...labels },
+      annotations: meta.annotations,
       ownerReferences: [ownerRef(cluster)],
     },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
@@ -52,37 +64,57 @@ export function bootstrapDb(cluster: KubeObject): { database: string; owner: str
   return { database, owner: section.owner ?? database };
 }
 
-/** Ensures the operator-made secrets; returns the application credentials. */
-export function ensureSecrets(ctx: Ctx, cluster: KubeObject): { app?: Credentials; superuser?: Credentials } {
-  const ns = cluster.metadata.namespace!;
-  const name = cluster.metadata.name;
+/** GetApplicationSecretName (api/v1/cluster_funcs.go): recovery, pg_basebackup, initdb `secret`, else `<cluster>-app`. */
+export function appSecretName(cluster: KubeObject): { name: string; userProvided: boolean } {
+  const b = cluster.spec?.bootstrap ?? {};
+  const given: string | undefined = b.recovery?.secret?.name || b.pg_basebackup?.secret?.name || b.initdb?.secret?.name;
+  return given ? { name: given, userProvided: true } : { name: `${cluster.metadata.name}-app`, userProvided: false };
+}
+
+/** GetSuperuserSecretName: spec.superuserSecret.name, else `<cluster>-superuser`. */
+export function superuserSecretName(cluster: KubeObject): { name: string; userProvided: boolean } {
+  const given: string | undefined = cluster.spec?.superuserSecret?.name;
+  return given ? { name: given, userProvided: true } : { name: `${cluster.metadata.name}-superuser`, userProvided: false };
+}
+
+const owns = (cluster: KubeObject, o: KubeObject | undefined) => !!o?.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid);
+
+function ensureAppSecret(ctx: Ctx, cluster: KubeObject): Credentials | undefined {
   const { database, owner } = bootstrapDb(cluster);
-  let app: Credentials | undefined;
+  const { name, userProvided } = appSecretName(cluster);
+  const existing = ctx.store.get(GVR.secret, cluster.metadata.namespace, name);
+  if (userProvided) return existing ? { username: secretValue(existing, 'username') ?? owner, password: secretValue(existing, 'password') ?? '', dbname: database } : undefined;
+  const app = { username: owner, password: secretValue(existing, 'password') ?? randomPassword(), dbname: database };
+  upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, app), { 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true', ...managedBy(ctx) }));
+  return app;
+}
 
-  const userSecret = cluster.spec?.bootstrap?.initdb?.secret?.name;
-  if (userSecret) {
-    const s = ctx.store.get(GVR.secret, ns, userSecret);
-    if (s) app = { username: secretValue(s, 'username') ?? owner, password: secretValue(s, 'password') ?? '', dbname: database };
-  } else {
-    const existing = ctx.store.get(GVR.secret, ns, `${name}-app`);
-    const password = secretValue(existing, 'password') ?? randomPassword();
-    app = { username: owner, password, dbname: database };
-    upsert(ctx.store, GVR.secret, secretObject(cluster, `${name}-app`, 'kubernetes.io/basic-auth', connectionData(cluster, app), { 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true' }));
+/**
+ * reconcileSuperuserSecret (internal/controller/cluster_create.go): with enableSuperuserAccess and
+ * no spec.superuserSecret, CNPG makes `<cluster>-superuser`; a user's secret is only read; with
+ * access disabled the secret of that name goes if the Cluster owns it.
+ */
+function ensureSuperuserSecret(ctx: Ctx, cluster: KubeObject): Credentials | undefined {
+  const ns = cluster.metadata.namespace;
+  const { name, userProvided } = superuserSecretName(cluster);
+  const existing = ctx.store.get(GVR.secret, ns, name);
+  if (!cluster.spec?.enableSuperuserAccess) {
+    if (owns(cluster, existing)) ctx.store.delete(GVR.secret, ns, name);
+    return undefined;
   }
+  const superuser = { username: 'postgres', password: secretValue(existing, 'password') ?? randomPassword(), dbname: '*' };
+  if (userProvided) return existing ? superuser : undefined;
+  upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, superuser), { 'cnpg.io/userType': 'superuser', 'cnpg.io/reload': 'true', ...managedBy(ctx) }));
+  return superuser;
+}
 
-  let superuser: Credentials | undefined;
-  if (cluster.spec?.enableSuperuserAccess) {
-    const existing = ctx.store.get(GVR.secret, ns, `${name}-superuser`);
-    superuser = { username: 'postgres', password: secretValue(existing, 'password') ?? randomPassword(), dbname: '*' };
-    upsert(ctx.store, GVR.secret, secretObject(cluster, `${name}-superuser`, 'kubernetes.io/basic-auth', connectionData(cluster, superuser), { 'cnpg.io/userType': 'superuser', 'cnpg.io/reload': 'true' }));
-  } else {
-    const existing = ctx.store.get(GVR.secret, ns, `${name}-superuser`);
-    // CNPG deletes the superuser secret it made when access is disabled again.
-    if (existing?.metadata.ownerReferences?.some((o) => o.uid === cluster.metadata.uid)) ctx.store.delete(GVR.secret, ns, `${name}-superuser`);
-  }
-
+/** Ensures the operator-made secrets; returns the application and superuser credentials. */
+export function ensureSecrets(ctx: Ctx, cluster: KubeObject): { app?: Credentials; superuser?: Credentials } {
+  const name = cluster.metadata.name;
+  const app = ensureAppSecret(ctx, cluster);
+  const superuser = ensureSuperuserSecret(ctx, cluster);
   const stub = (suffix: string, type: string, keys: string[]) =>
-    upsert(ctx.store, GVR.secret, secretObject(cluster, `${name}-${suffix}`, type, Object.fromEntries(keys.map((k) => [k, `playground ${suffix} ${k}`])), { 'cnpg.io/reload': 'true' }));
+    upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, `${name}-${suffix}`, type, Object.fromEntries(keys.map((k) => [k, `playground ${suffix} ${k}`])), { 'cnpg.io/reload': 'true' }));
   stub('ca', 'Opaque', ['ca.crt', 'ca.key']);
   stub('server', 'kubernetes.io/tls', ['tls.crt', 'tls.key']);
   stub('replication', 'kubernetes.io/tls', ['tls.crt', 'tls.key']);

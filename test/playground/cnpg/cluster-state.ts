@@ -1,7 +1,7 @@
 // What one Cluster reconcile observes and what it decides, passed between the cluster_* steps.
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
-import { GVR, L } from './context.js';
+import { GVR, L, patchStatus, setCondition } from './context.js';
 import { instancePods } from './cluster-pods.js';
 
 export const PHASE = {
@@ -32,7 +32,8 @@ export interface Progress {
   latestNode: number;
 }
 
-export function observe(ctx: Ctx, cluster: KubeObject, status: Record<string, any>): Observed {
+export function observe(ctx: Ctx, cluster: KubeObject): Observed {
+  const status = cluster.status ?? {};
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name;
   const pvcs = ctx.store.list(GVR.pvc, ns, { labelSelector: `${L.cluster}=${name}` }).items.filter((p) => p.metadata.labels?.[L.pvcRole] === 'PG_DATA');
@@ -41,3 +42,12 @@ export function observe(ctx: Ctx, cluster: KubeObject, status: Record<string, an
 }
 
 export const failedJobReason = (job: string) => `Instance creation failed for the following jobs: ${job}. Check the job logs to investigate the cause of the failure.`;
+
+/** RegisterPhase: the phase and its reason, and Ready False while not healthy. */
+export function registerPhase(ctx: Ctx, cluster: KubeObject, phase: string, reason: string): void {
+  patchStatus(ctx.store, GVR.cluster, cluster, (s) => {
+    s.phase = phase;
+    s.phaseReason = reason;
+    setCondition(s, { type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready' });
+  });
+}

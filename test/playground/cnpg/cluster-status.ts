@@ -92,7 +92,6 @@ export function writeStatus(ctx: Ctx, o: Observed, p: Progress, kubelet: Instanc
     s.instancesStatus = { ...(i.ready.length ? { healthy: i.ready } : {}), ...(i.notReady.length ? { failed: i.notReady } : {}) };
     s.targetPrimary = o.primary;
     if (primaryReady) s.currentPrimary = o.primary;
-    s.image = o.cluster.spec?.imageName;
     s.writeService = `${o.name}-rw`;
     s.readService = `${o.name}-r`;
     s.healthyPVC = o.pvcs.map((c) => c.metadata.name).sort();

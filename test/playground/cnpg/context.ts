@@ -9,6 +9,8 @@ export const GVR = {
   backup: 'postgresql.cnpg.io/v1/backups',
   scheduledBackup: 'postgresql.cnpg.io/v1/scheduledbackups',
   database: 'postgresql.cnpg.io/v1/databases',
+  imageCatalog: 'postgresql.cnpg.io/v1/imagecatalogs',
+  clusterImageCatalog: 'postgresql.cnpg.io/v1/clusterimagecatalogs',
   objectStore: 'barmancloud.cnpg.io/v1/objectstores',
   pod: 'v1/pods',
   pvc: 'v1/persistentvolumeclaims',

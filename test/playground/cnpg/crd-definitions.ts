@@ -9,6 +9,7 @@ interface CrdDef {
   kind: string;
   shortNames: string[];
   columns?: Array<[string, string, string]>; // name, type, jsonPath (kubectl get columns, as upstream)
+  clusterScoped?: boolean;
 }
 
 const age: [string, string, string] = ['Age', 'date', '.metadata.creationTimestamp'];
@@ -40,6 +41,7 @@ const CRDS: CrdDef[] = [
   { group: 'postgresql.cnpg.io', plural: 'publications', kind: 'Publication', shortNames: ['publication'] },
   { group: 'postgresql.cnpg.io', plural: 'subscriptions', kind: 'Subscription', shortNames: ['subscription'] },
   { group: 'postgresql.cnpg.io', plural: 'imagecatalogs', kind: 'ImageCatalog', shortNames: ['imagecatalog'] },
+  { group: 'postgresql.cnpg.io', plural: 'clusterimagecatalogs', kind: 'ClusterImageCatalog', shortNames: ['clusterimagecatalog'], clusterScoped: true },
   { group: 'barmancloud.cnpg.io', plural: 'objectstores', kind: 'ObjectStore', shortNames: [] },
 ];
 
@@ -51,7 +53,7 @@ function crdObject(d: CrdDef) {
     spec: {
       group: d.group,
       names: { plural: d.plural, singular: d.kind.toLowerCase(), kind: d.kind, listKind: `${d.kind}List`, shortNames: d.shortNames },
-      scope: 'Namespaced',
+      scope: d.clusterScoped ? 'Cluster' : 'Namespaced',
       versions: [
         {
           name: 'v1',

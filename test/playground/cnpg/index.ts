@@ -62,6 +62,9 @@ function startControllers(ctx: Ctx, runtime: CnpgRuntime, queue: Queue, clusters
     // Credentials and object stores feed archive_command and role passwords.
     informer(store, GVR.secret, (ev) => ev.type !== 'ADDED' && kickNamespace(ev.object.metadata.namespace)),
     informer(store, GVR.objectStore, (ev) => ev.type !== 'ADDED' && kickNamespace(ev.object.metadata.namespace)),
+    // Image catalogs feed status.image (cluster_image.go watches both kinds).
+    informer(store, GVR.imageCatalog, (ev) => kickNamespace(ev.object.metadata.namespace)),
+    informer(store, GVR.clusterImageCatalog, () => kickNamespace(undefined)),
   ];
 }
 

@@ -111,9 +111,10 @@ export class InstanceManager {
     this.ctx.kickCluster(rt.ns, rt.cluster);
   }
 
+  /** The instance manager compares its pod with the cluster's targetPrimary (labels come later). */
   private role(rt: PodRuntime): 'primary' | 'replica' {
-    const pod = this.ctx.store.get(GVR.pod, rt.ns, rt.name);
-    return pod?.metadata.labels?.[L.instanceRole] === 'replica' ? 'replica' : 'primary';
+    const cluster = this.ctx.store.get(GVR.cluster, rt.ns, rt.cluster);
+    return cluster?.status?.targetPrimary === rt.name ? 'primary' : 'replica';
   }
 
   /** Writes the configuration; returns a hash so changes can be detected. */

@@ -4,7 +4,8 @@
 import type { Core } from '../../core.js';
 import type { KubeClients } from '../../kube/client.js';
 import type { SyncConfig } from '../config.js';
-import type { Association, ConnectionFacts, OwnedResource, VariantSpec } from '../types.js';
+import type { Association, OwnedResource, VariantSpec } from '../types.js';
+import type { ConnInfo } from '../../postgres/conn-info.js';
 
 export interface BackendContext {
   core: Core;
@@ -18,7 +19,7 @@ export interface BackendContext {
 export interface BackendImpl {
   resources(config: SyncConfig, app: string, addon: string): OwnedResource[];
   provision(ctx: BackendContext, a: Association, variant: VariantSpec): Promise<void>;
-  waitUsable(ctx: BackendContext, a: Association): Promise<ConnectionFacts>;
+  waitUsable(ctx: BackendContext, a: Association): Promise<ConnInfo>;
   /** Dedicated only: grow storage / instances in place. */
   resize?(ctx: BackendContext, a: Association, to: VariantSpec): Promise<void>;
   deprovision(ctx: BackendContext, a: Association): Promise<void>;

@@ -4,12 +4,13 @@
 import { Plural, CNPG_GROUP, CNPG_VERSION, type Cluster, type ScheduledBackup } from '../../cnpg/types.js';
 import { getCluster } from '../../cnpg/api.js';
 import { readSecret } from '../../kube/secrets.js';
-import { Labels, MANAGED_BY } from '../association.js';
+import { Labels } from '../association.js';
 import { imageFor, type SyncConfig } from '../config.js';
 import { kubeNameFor, sqlNameFor } from '../naming.js';
 import type { Association, OwnedResource, VariantSpec } from '../types.js';
 import type { BackendImpl } from './backend.js';
 import { createIfAbsent, deleteClusterAndWait, deleteCustom, mergePatchCluster, waitHealthy } from './cluster-ops.js';
+import { ManagedBy } from '../../labels.js';
 
 export const RETAINED_LABEL = 'cnpg-actions.io/retained';
 
@@ -88,7 +89,7 @@ function clusterManifest(config: SyncConfig, a: Association, variant: VariantSpe
     metadata: {
       name,
       namespace: config.addonsNamespace,
-      labels: { [Labels.managedBy]: MANAGED_BY, [Labels.app]: a.app, [Labels.addon]: a.addon, [Labels.component]: 'dedicated-cluster' },
+      labels: { [Labels.managedBy]: ManagedBy.addonSync, [Labels.app]: a.app, [Labels.addon]: a.addon, [Labels.component]: 'dedicated-cluster' },
     },
     spec: {
       instances: variant.instances,

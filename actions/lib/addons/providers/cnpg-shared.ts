@@ -4,11 +4,12 @@
 import { getCluster } from '../../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
 import { connectToPrimary } from '../../postgres/cluster-connection.js';
-import { Labels, MANAGED_BY } from '../association.js';
+import { Labels } from '../association.js';
 import { imageFor, type SyncConfig } from '../config.js';
 import type { BackendContext } from './backend.js';
 import { createIfAbsent, waitHealthy } from './cluster-ops.js';
 import { sqlDatabaseBackend, type SqlServer } from './sql-database.js';
+import { ManagedBy } from '../../labels.js';
 
 export function sharedClusterManifest(config: SyncConfig): Cluster & { metadata: { name: string } } {
   return {
@@ -17,7 +18,7 @@ export function sharedClusterManifest(config: SyncConfig): Cluster & { metadata:
     metadata: {
       name: config.sharedCluster,
       namespace: config.addonsNamespace,
-      labels: { [Labels.managedBy]: MANAGED_BY, [Labels.component]: 'shared-cluster' },
+      labels: { [Labels.managedBy]: ManagedBy.addonSync, [Labels.component]: 'shared-cluster' },
     },
     spec: {
       instances: 1,

@@ -5,13 +5,14 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { ignoreNotFound, statusOf, withRetry } from '../../kube/retry.js';
 import { readSecret } from '../../kube/secrets.js';
-import type { ConnInfo } from '../../postgres/readonly.js';
+import type { ConnInfo } from '../../postgres/conn-info.js';
 import { AdminSql } from '../admin-sql.js';
-import { associationName, Labels, MANAGED_BY } from '../association.js';
+import { associationName, Labels } from '../association.js';
 import type { SyncConfig } from '../config.js';
 import { sqlNameFor } from '../naming.js';
 import type { Association, OwnedResource } from '../types.js';
 import type { BackendContext, BackendImpl } from './backend.js';
+import { ManagedBy } from '../../labels.js';
 
 export interface AdminHandle {
   conn: ConnInfo;
@@ -110,7 +111,7 @@ async function ensureCredentials(ctx: BackendContext, a: Association): Promise<v
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'kubernetes.io/basic-auth',
-    metadata: { name, namespace, labels: { [Labels.managedBy]: MANAGED_BY, [Labels.app]: a.app, [Labels.addon]: a.addon, [Labels.component]: 'credentials' } },
+    metadata: { name, namespace, labels: { [Labels.managedBy]: ManagedBy.addonSync, [Labels.app]: a.app, [Labels.addon]: a.addon, [Labels.component]: 'credentials' } },
     stringData: { username: sqlNameFor(a.app), password },
   };
   try {

@@ -2,7 +2,7 @@
 // namespace (recovery-copies.ts) and points the manifest at the copies. Dry runs first, so a
 // refusal there (permissions, the operator's webhook) fails with nothing created; the copies
 // are registered in ctx.owned and the post step's state BEFORE the first real create.
-import { describeApiError } from '../../kube/retry.js';
+import { describeError } from '../../errors.js';
 import { getObjectStore } from '../../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
 import type { LiveSpec } from '../live-spec.js';
@@ -30,7 +30,7 @@ export async function copyToSite(ctx: DrillContext, manifest: Cluster, spec: Liv
   await makeCopies(copy, plan, true);
   const dryRun = { group: CNPG_GROUP, version: CNPG_VERSION, namespace: site.namespace, plural: Plural.clusters, body: manifest, dryRun: 'All' };
   await site.clients.custom.createNamespacedCustomObject(dryRun).catch((err) => {
-    throw new Error(`${site.where} refuses the recovery cluster (dry run, nothing created): ${describeApiError(err)}`);
+    throw new Error(`${site.where} refuses the recovery cluster (dry run, nothing created): ${describeError(err)}`);
   });
   ctx.owned.copies = { objectStores: !!plan.objectStore };
   core.saveState(State.copies, 'true');

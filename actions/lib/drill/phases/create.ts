@@ -1,6 +1,6 @@
 // Creates the recovery cluster. Its name is saved for the post step and registered in
 // ctx.owned BEFORE the request is sent: a cancellation from here on is cleaned up.
-import { describeApiError, statusOf, withRetry } from '../../kube/retry.js';
+import { statusOf, withRetry } from '../../kube/retry.js';
 import { getCluster } from '../../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
 import type { LiveSpec } from '../live-spec.js';
@@ -10,6 +10,7 @@ import { CREATED_AT_ANNOTATION, recoveryClusterManifest } from '../recovery-mani
 import { State } from '../state.js';
 import { teardownCluster } from '../teardown.js';
 import { copyToSite } from './copy-to-site.js';
+import { describeError } from '../../errors.js';
 
 export const create = definePhase({
   name: 'create',
@@ -61,13 +62,13 @@ async function createCluster({ site, retry, signal, log }: DrillContext, manifes
   try {
     await send();
   } catch (err) {
-    if (statusOf(err) !== 409) throw new Error(`could not create the recovery cluster ${name}: ${describeApiError(err)}`);
+    if (statusOf(err) !== 409) throw new Error(`could not create the recovery cluster ${name}: ${describeError(err)}`, { cause: err });
     const existing = await getCluster(clients, namespace, name, retry);
     // Our own create that landed before a lost response: same creation stamp.
     if (existing?.metadata.annotations?.[CREATED_AT_ANNOTATION] === createdAt.toISOString()) return;
     log(`a drill cluster named ${name} is left from an earlier attempt; tearing it down first`);
     const t = await teardownCluster(clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, signal, retry, log });
-    if (!t.clean) throw new Error(`cannot reuse the name ${name}: ${t.leftovers.join('; ')}`);
+    if (!t.clean) throw new Error(`cannot reuse the name ${name}: ${t.leftovers.join('; ')}`, { cause: err });
     await send();
   }
 }

@@ -2,9 +2,10 @@
 // a usage error (pipeline.ts): wrong namespace or cluster name are input errors.
 import { InputError } from '../../inputs.js';
 import { checkReachable } from '../../kube/client.js';
-import { describeApiError, statusOf, withRetry } from '../../kube/retry.js';
+import { statusOf, withRetry } from '../../kube/retry.js';
 import { getCluster } from '../../cnpg/api.js';
 import { definePhase } from '../pipeline.js';
+import { describeError } from '../../errors.js';
 
 export const findLive = definePhase({
   name: 'find-live',
@@ -15,7 +16,7 @@ export const findLive = definePhase({
     const { namespace, cluster } = inputs;
     await checkReachable(clients);
     const live = await getCluster(clients, namespace, cluster, retry).catch((err) => {
-      throw new Error(`Cannot read Cluster ${namespace}/${cluster}: ${describeApiError(err)}`);
+      throw new Error(`Cannot read Cluster ${namespace}/${cluster}: ${describeError(err)}`);
     });
     if (live) return { live };
     const ns = await withRetry(`read namespace ${namespace}`, () => clients.core.readNamespace({ name: namespace }), retry).catch((err) => (statusOf(err) === 404 ? null : undefined));

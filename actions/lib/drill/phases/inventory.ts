@@ -1,6 +1,6 @@
 // The live cluster's backups and WAL archiving (inventory.ts): problems there fail the drill
 // before anything is created.
-import { messageOf, VerdictError } from '../../errors.js';
+import { describeError, VerdictError } from '../../errors.js';
 import { assessInventory, listBackupRows, readArchiver } from '../inventory.js';
 import { definePhase } from '../pipeline.js';
 
@@ -12,7 +12,7 @@ export const inventory = definePhase({
   async run({ inputs, clients, retry, result }, { live, liveSessions }) {
     const rows = await listBackupRows(clients, inputs.namespace, inputs.cluster, retry);
     const archiver = await readArchiver(liveSessions[0].db).catch((err) => {
-      result.notes.push(`could not read pg_stat_archiver: ${messageOf(err)}`);
+      result.notes.push(`could not read pg_stat_archiver: ${describeError(err)}`);
       return undefined;
     });
     const inv = assessInventory(rows, live, archiver, { now: new Date(), maxBackupAgeMs: inputs.maxBackupAgeMs });

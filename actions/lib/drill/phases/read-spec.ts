@@ -1,7 +1,7 @@
 // What the recovery needs from the live spec: backup mode, archive, image, storage (live-spec.ts).
-import { VerdictError } from '../../errors.js';
+// A spec that cannot be drilled is a verdict (LiveSpecError is a VerdictError).
 import { getObjectStore } from '../../cnpg/api.js';
-import { detectBackupMode, LiveSpecError, readLiveSpec } from '../live-spec.js';
+import { detectBackupMode, readLiveSpec } from '../live-spec.js';
 import { definePhase } from '../pipeline.js';
 
 export const readSpec = definePhase({
@@ -10,16 +10,11 @@ export const readSpec = definePhase({
   needs: ['live'],
   gives: ['spec', 'databases'],
   async run({ inputs, clients, retry, result, log }, { live }) {
-    try {
-      const mode = detectBackupMode(live);
-      const store = mode.mode === 'plugin' ? await getObjectStore(clients, inputs.namespace, mode.objectStoreName!, retry) : undefined;
-      result.mode = mode.mode;
-      const spec = readLiveSpec(live, mode, store);
-      log(`backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`);
-      return { spec, databases: inputs.databases.length ? inputs.databases : [spec.database] };
-    } catch (err) {
-      if (err instanceof LiveSpecError) throw new VerdictError(err.problems.map((p) => `live cluster spec: ${p}`));
-      throw err;
-    }
+    const mode = detectBackupMode(live);
+    const store = mode.mode === 'plugin' ? await getObjectStore(clients, inputs.namespace, mode.objectStoreName!, retry) : undefined;
+    result.mode = mode.mode;
+    const spec = readLiveSpec(live, mode, store);
+    log(`backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`);
+    return { spec, databases: inputs.databases.length ? inputs.databases : [spec.database] };
   },
 });

@@ -1,10 +1,10 @@
 // Final: appends the result to the live cluster's drill history (record.ts), which soak-gate-check
 // reads. Not after a cancellation (no verdict), and only once the live cluster is known.
-import { describeApiError } from '../../kube/retry.js';
 import { RECORD_ATTEMPTS } from '../limits.js';
 import { definePhase } from '../pipeline.js';
 import { recordDrill, type DrillRecord } from '../record.js';
 import type { DrillResult } from '../result.js';
+import { describeError } from '../../errors.js';
 
 export const record = definePhase({
   name: 'record',
@@ -14,8 +14,8 @@ export const record = definePhase({
   async run({ core, inputs, site, result }) {
     // Outside the same-namespace mode live is read-only: the record is kept at the recovery site.
     await recordDrill(site.clients, site.namespace, inputs.cluster, drillRecord(result), inputs.historySize, { attempts: RECORD_ATTEMPTS }).catch((err) => {
-      result.notes.push(`could not record the result in the cluster: ${describeApiError(err)}`);
-      core.warning(`could not record the drill result: ${describeApiError(err)}`);
+      result.notes.push(`could not record the result in the cluster: ${describeError(err)}`);
+      core.warning(`could not record the drill result: ${describeError(err)}`);
     });
   },
 });

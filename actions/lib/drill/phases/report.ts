@@ -1,5 +1,5 @@
 // Final: the report (report.ts) in the log and the job summary.
-import { messageOf } from '../../errors.js';
+import { writeSummary } from '../../report/outcome.js';
 import { definePhase } from '../pipeline.js';
 import { renderReport } from '../report.js';
 
@@ -10,10 +10,6 @@ export const report = definePhase({
   async run({ core, result }) {
     const text = renderReport(result);
     core.info('\n' + text);
-    try {
-      await core.summary.addRaw(text, true).write();
-    } catch (err) {
-      core.warning(`could not write the job summary: ${messageOf(err)}`);
-    }
+    await writeSummary(core, text);
   },
 });

@@ -1,11 +1,11 @@
 // Final: deletes the recovery cluster and verifies nothing of it is left (teardown.ts), unless
 // keep-on-failure keeps a failed one. After a cancellation the deadline is the grace window.
-import { messageOf } from '../../errors.js';
 import { CANCEL_TEARDOWN_MS, CANCEL_TEARDOWN_RETRY, CREATE_SETTLE_CANCELLED_MS, CREATE_SETTLE_MS, TEARDOWN_MS, TEARDOWN_RETRY } from '../limits.js';
 import { definePhase, type DrillContext } from '../pipeline.js';
 import { State } from '../state.js';
 import { removeCopies } from '../recovery-copies.js';
 import { teardownCluster } from '../teardown.js';
+import { describeError } from '../../errors.js';
 
 export const teardown = definePhase({
   name: 'teardown',
@@ -45,8 +45,8 @@ async function tearDown({ core, site, owned, result, log, cancelledAt }: DrillCo
     else if (!cancelled) result.reasons.push(`teardown incomplete: ${t.leftovers.join('; ')}`);
     log(t.clean ? `teardown verified in ${Date.now() - started} ms` : `teardown incomplete: ${t.leftovers.join('; ')}`);
   } catch (err) {
-    result.teardown = { cluster: name, clean: false, leftovers: [messageOf(err)], ms: Date.now() - started };
-    if (!cancelled) result.reasons.push(`teardown failed: ${messageOf(err)}`);
+    result.teardown = { cluster: name, clean: false, leftovers: [describeError(err)], ms: Date.now() - started };
+    if (!cancelled) result.reasons.push(`teardown failed: ${describeError(err)}`);
   }
   result.phases.push({ phase: 'teardown', ms: Date.now() - started });
 }

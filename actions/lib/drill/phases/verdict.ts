@@ -1,5 +1,6 @@
 // Final: the verdict is settled once the teardown is known (an incomplete teardown fails the drill);
 // the step fails last, after everything is recorded and reported.
+import { failWithReasons } from '../../report/outcome.js';
 import { definePhase } from '../pipeline.js';
 
 export const settleVerdict = definePhase({
@@ -16,6 +17,6 @@ export const stepStatus = definePhase({
   needs: [],
   gives: [],
   async run({ core, result }) {
-    if (result.verdict === 'failed') core.setFailed(result.reasons.map((r) => `restore drill failed: ${r}`).join('\n'));
+    if (result.verdict === 'failed') failWithReasons(core, result.reasons, 'restore drill failed: ');
   },
 });

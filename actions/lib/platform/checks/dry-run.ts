@@ -4,10 +4,11 @@
 // the chart's own CRDs that are not served yet, and objects in a namespace helm will create.
 import { PatchStrategy } from '@kubernetes/client-node';
 import type { KubeClients } from '../../kube/client.js';
-import { describeApiError, ignoreNotFound, isTransient, withRetry } from '../../kube/retry.js';
+import { ignoreNotFound, isTransient, withRetry } from '../../kube/retry.js';
 import { applyRawCrd, FIELD_MANAGER } from '../crds.js';
 import type { Discovery } from '../discovery.js';
 import { describeObject, type KubeObjectLike, type RenderedObject } from '../render.js';
+import { describeError } from '../../errors.js';
 
 
 export interface DryRunResult {
@@ -46,7 +47,7 @@ export async function dryRunObjects(clients: KubeClients, discovery: Discovery, 
       result.checked++;
     } catch (err) {
       if (isTransient(err)) throw err;
-      result.problems.push(`the API server rejects ${describeObject(object)} (${r.source}) in a dry-run: ${describeApiError(err)}`);
+      result.problems.push(`the API server rejects ${describeObject(object)} (${r.source}) in a dry-run: ${describeError(err)}`);
     }
   }
   return result;
@@ -58,10 +59,10 @@ async function dryRunCrd(clients: KubeClients, r: RenderedObject): Promise<strin
     return undefined;
   } catch (err) {
     if (isTransient(err)) throw err;
-    const field = /(spec\.versions\[\d+\]\.schema\.openAPIV3Schema[^:]*):/.exec(describeApiError(err))?.[1];
+    const field = /(spec\.versions\[\d+\]\.schema\.openAPIV3Schema[^:]*):/.exec(describeError(err))?.[1];
     const fix = field
       ? `fix the schema at ${field} in ${r.source} (a Kubernetes API server accepts only structural schemas: every property needs a type, allOf/anyOf/oneOf/not hold value validations only), or pin the chart to a release whose CRDs the server accepts`
       : `fix the CRD in ${r.source}`;
-    return `the API server rejects ${describeObject(r.object)} (${r.source}) in a dry-run: ${describeApiError(err)}; ${fix}.`;
+    return `the API server rejects ${describeObject(r.object)} (${r.source}) in a dry-run: ${describeError(err)}; ${fix}.`;
   }
 }

@@ -31,19 +31,28 @@ export function podFailureBackoffMs(failuresSinceSuccess: number, timeScale = 1)
   return Math.min(POD_FAILURE_BACKOFF_MS * 2 ** (failuresSinceSuccess - 1), MAX_POD_FAILURE_BACKOFF_MS) * timeScale;
 }
 
-export function startJobController(store: MemStore, opts: { timeScale?: number } = {}): { stop(): void } {
-  const timeScale = opts.timeScale ?? 1 / 20;
+class JobController {
   // Per job uid: failures since the last success and when the last one was counted (in memory,
   // as kube-controller-manager's backoff store).
-  const backoff = new Map<string, { failures: number; lastAt: number }>();
+  private readonly backoff = new Map<string, { failures: number; lastAt: number }>();
+  readonly queue = new ReconcileQueue('job', (key) => this.sync(key));
 
-  const ownPods = (job: KubeObject) => store.list(POD, job.metadata.namespace).items.filter((p) => controllerOf(p)?.uid === job.metadata.uid);
-  const removeTracking = (p: KubeObject) =>
-    store.mutate(POD, p.metadata.namespace, p.metadata.name, (o) => void (o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== TRACKING)));
+  constructor(
+    private readonly store: MemStore,
+    private readonly timeScale: number,
+  ) {}
+
+  private ownPods(job: KubeObject): KubeObject[] {
+    return this.store.list(POD, job.metadata.namespace).items.filter((p) => controllerOf(p)?.uid === job.metadata.uid);
+  }
+
+  private removeTracking(p: KubeObject): void {
+    this.store.mutate(POD, p.metadata.namespace, p.metadata.name, (o) => void (o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== TRACKING)));
+  }
 
   /** Counts finished (or deleted unfinished) pods still holding the tracking finalizer, once. */
-  function account(job: KubeObject, pods: KubeObject[], s: Status): void {
-    const b = backoff.get(job.metadata.uid!) ?? { failures: 0, lastAt: 0 };
+  private account(job: KubeObject, pods: KubeObject[], s: Status): void {
+    const b = this.backoff.get(job.metadata.uid!) ?? { failures: 0, lastAt: 0 };
     for (const p of pods) {
       if (!p.metadata.finalizers?.includes(TRACKING)) continue;
       if (!finished(p) && !p.metadata.deletionTimestamp) continue;
@@ -55,79 +64,87 @@ export function startJobController(store: MemStore, opts: { timeScale?: number }
         b.failures++;
         b.lastAt = Date.now();
       }
-      removeTracking(p);
+      this.removeTracking(p);
     }
-    backoff.set(job.metadata.uid!, b);
+    this.backoff.set(job.metadata.uid!, b);
   }
 
-  function createPod(job: KubeObject): void {
+  private createPod(job: KubeObject): void {
     const t = job.spec.template;
-    const name = job.metadata.name;
-    store.create(POD, {
+    this.store.create(POD, {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { generateName: `${name}-`, name: '', namespace: job.metadata.namespace, labels: { ...t.metadata?.labels }, annotations: t.metadata?.annotations, finalizers: [TRACKING], ownerReferences: [controllerRef(job)] },
+      metadata: { generateName: `${job.metadata.name}-`, name: '', namespace: job.metadata.namespace, labels: { ...t.metadata?.labels }, annotations: t.metadata?.annotations, finalizers: [TRACKING], ownerReferences: [controllerRef(job)] },
       spec: structuredClone(t.spec),
     } as KubeObject);
   }
 
-  function finish(job: KubeObject, s: Status, active: KubeObject[]): boolean {
-    const at = nowIso();
+  /** Complete, or Failed once more than backoffLimit pods failed (active pods then go). */
+  private finish(job: KubeObject, s: Status, active: KubeObject[]): boolean {
     if ((s.succeeded ?? 0) >= (job.spec.completions ?? 1)) {
-      s.completionTime = at;
+      s.completionTime = nowIso();
       s.conditions = [cond('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods'), cond('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods')];
     } else if ((s.failed ?? 0) > (job.spec.backoffLimit ?? 6)) {
       s.conditions = [cond('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'), cond('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit')];
-      for (const p of active) store.delete(POD, p.metadata.namespace, p.metadata.name);
-      store.recordEvent(job, 'Warning', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+      for (const p of active) this.store.delete(POD, p.metadata.namespace, p.metadata.name);
+      this.store.recordEvent(job, 'Warning', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
     } else return false;
-    backoff.delete(job.metadata.uid!);
+    this.backoff.delete(job.metadata.uid!);
     return true;
   }
 
-  const queue = new ReconcileQueue('job', (key) => {
+  /** Pods of a done or deleting Job (all of them when the Job is gone) are no longer tracked. */
+  private release(pods: KubeObject[], all = false): void {
+    for (const p of pods) if (p.metadata.finalizers?.includes(TRACKING) && (all || finished(p) || p.metadata.deletionTimestamp)) this.removeTracking(p);
+  }
+
+  private sync(key: string): void {
     const [ns, name] = splitKey(key);
-    const job = store.get(JOB, ns, name);
+    const job = this.store.get(JOB, ns, name);
     if (!job) {
-      // Pods of a Job that is gone are no longer tracked: let them go.
-      for (const p of store.list(POD, ns).items) if (controllerOf(p)?.kind === 'Job' && controllerOf(p)?.name === name && p.metadata.finalizers?.includes(TRACKING)) removeTracking(p);
-      return;
+      const orphans = this.store.list(POD, ns).items.filter((p) => controllerOf(p)?.kind === 'Job' && controllerOf(p)?.name === name);
+      return this.release(orphans, true);
     }
-    const pods = ownPods(job);
+    const pods = this.ownPods(job);
+    if (job.metadata.deletionTimestamp || isDone(job)) return this.release(pods);
     const s: Status = { ...job.status, startTime: job.status?.startTime ?? nowIso() };
-    if (job.metadata.deletionTimestamp || isDone(job)) {
-      for (const p of pods) if (p.metadata.finalizers?.includes(TRACKING) && (finished(p) || p.metadata.deletionTimestamp)) removeTracking(p);
-      return;
-    }
-    account(job, pods, s);
+    this.account(job, pods, s);
     const active = pods.filter((p) => !finished(p) && !p.metadata.deletionTimestamp);
-    const done = finish(job, s, active);
+    const done = this.finish(job, s, active);
     if (!done && active.length === 0 && !job.spec.suspend) {
-      const b = backoff.get(job.metadata.uid!)!;
-      const wait = b.lastAt + podFailureBackoffMs(b.failures, timeScale) - Date.now();
-      if (wait > 0) queue.add(key, wait);
-      else createPod(job);
+      const b = this.backoff.get(job.metadata.uid!)!;
+      const wait = b.lastAt + podFailureBackoffMs(b.failures, this.timeScale) - Date.now();
+      if (wait > 0) this.queue.add(key, wait);
+      else this.createPod(job);
     }
-    s.active = done ? 0 : ownPods(job).filter((p) => !finished(p) && !p.metadata.deletionTimestamp).length;
+    s.active = done ? 0 : this.ownPods(job).filter((p) => !finished(p) && !p.metadata.deletionTimestamp).length;
     s.ready = 0;
     for (const k of ['active', 'succeeded', 'failed', 'ready'] as const) if (s[k] === 0) delete s[k];
-    if (JSON.stringify(s) !== JSON.stringify(job.status ?? {})) store.mutate(JOB, ns, name, (o) => void (o.status = s), { status: true });
-  });
+    if (JSON.stringify(s) !== JSON.stringify(job.status ?? {})) this.store.mutate(JOB, ns, name, (o) => void (o.status = s), { status: true });
+  }
+
+  onJobDeleted(uid: string): void {
+    this.backoff.delete(uid);
+  }
+}
+
+export function startJobController(store: MemStore, opts: { timeScale?: number } = {}): { stop(): void } {
+  const ctl = new JobController(store, opts.timeScale ?? 1 / 20);
   const off = store.onChange((c) => {
     if (c.resource === 'batch/jobs') {
-      if (c.type === 'DELETED') backoff.delete(c.obj.metadata.uid!);
-      queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name));
+      if (c.type === 'DELETED') ctl.onJobDeleted(c.obj.metadata.uid!);
+      ctl.queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name));
     }
     if (c.resource === '/pods') {
       const ref = controllerOf(c.obj);
-      if (ref?.kind === 'Job') queue.add(nsName(c.obj.metadata.namespace, ref.name));
+      if (ref?.kind === 'Job') ctl.queue.add(nsName(c.obj.metadata.namespace, ref.name));
     }
   });
-  for (const j of store.list(JOB).items) queue.add(nsName(j.metadata.namespace, j.metadata.name));
+  for (const j of store.list(JOB).items) ctl.queue.add(nsName(j.metadata.namespace, j.metadata.name));
   return {
     stop() {
       off();
-      queue.stop();
+      ctl.queue.stop();
     },
   };
 }
