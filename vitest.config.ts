@@ -10,6 +10,7 @@ const UNIT = [
   'test/drill/pipeline.test.ts',
   'test/drill/units.test.ts',
   'test/drill/recovery-site.test.ts',
+  'test/drill/window.test.ts',
   'test/notify/slack.test.ts',
   'test/postgres/compare-counts.test.ts',
   'test/soak/logic.test.ts',

@@ -97,6 +97,7 @@ export function createContext({ core, inputs, clients, site, signal, env, kubeco
     phases: [],
     tolerance: { tolerance: inputs.tolerance, floor: inputs.floor },
     databases: [],
+    verifications: [],
     notes: [],
     runUrl: runUrl(env),
     startedAt: new Date().toISOString(),
