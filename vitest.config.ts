@@ -9,6 +9,7 @@ const UNIT = [
   'test/addons/unit.test.ts',
   'test/drill/pipeline.test.ts',
   'test/drill/units.test.ts',
+  'test/drill/recovery-site.test.ts',
   'test/drill/window.test.ts',
   'test/drill/targets.test.ts',
   'test/notify/slack.test.ts',

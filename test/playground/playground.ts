@@ -16,7 +16,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 export const DEFAULT_OPERATOR_VERSION = '1.30.0';
 export const S3_SECRET = 'playground-s3';
 
-export function kubeconfigYaml(server: string): string {
+export function kubeconfigYaml(server: string, token = 'playground-token'): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -28,7 +28,7 @@ export function kubeconfigYaml(server: string): string {
     'users:',
     '- name: playground',
     '  user:',
-    '    token: playground-token',
+    `    token: ${token}`,
     'contexts:',
     '- name: playground',
     '  context:',
@@ -47,6 +47,10 @@ export interface PlaygroundOptions {
   operator?: boolean;
   /** Fixed API port (the CLI's default is a free port too). */
   apiPort?: number;
+  /** Enforce authentication and RBAC in the API server (apiserver/authz.ts); the kubeconfig stays admin. */
+  rbac?: boolean;
+  /** Share this object store (not stopped by this playground): two playgrounds, one S3, see startPlaygroundPair. */
+  s3?: S3Handle;
 }
 
 /** Whether the OS user postgres can traverse every directory down to `dir`. */
@@ -72,9 +76,9 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     cleanups.length = 0;
   };
   try {
-    const s3: S3Handle = await startS3({ dir: join(dir, 's3') });
-    cleanups.push(() => s3.stop());
-    const api: ApiServerHandle = await startApiServer({ dataDir: dir, port: opts.apiPort });
+    const s3: S3Handle = opts.s3 ?? (await startS3({ dir: join(dir, 's3') }));
+    if (!opts.s3) cleanups.push(() => s3.stop());
+    const api: ApiServerHandle = await startApiServer({ dataDir: dir, port: opts.apiPort, rbac: opts.rbac });
     cleanups.push(() => api.stop());
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml(api.url), { mode: 0o600 });
@@ -113,7 +117,13 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
       logs: api.logs,
       faults: api.faults,
       requestLog: api.requestLog,
-      operator: { settings: operator.settings },
+      operator: { settings },
+      mintToken: (namespace, serviceAccount) => api.mintToken(namespace, serviceAccount),
+      kubeconfigFor(token, name) {
+        const path = join(dir, `kubeconfig-${name}`);
+        writeFileSync(path, kubeconfigYaml(api.url, token), { mode: 0o600 });
+        return path;
+      },
       s3,
       async stop() {
         if (stopped) return;
@@ -125,6 +135,37 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
   } catch (e) {
     await stopAll();
     if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export interface PlaygroundPair {
+  /** The live site. */
+  live: PlaygroundHandle;
+  /** The disaster-recovery site: another API server and operator, the same object store. */
+  dr: PlaygroundHandle;
+  s3: S3Handle;
+  stop(): Promise<void>;
+}
+
+/** Two Kubernetes clusters (API server + operator each) sharing one S3 object store. */
+export async function startPlaygroundPair(opts: { live?: PlaygroundOptions; dr?: PlaygroundOptions } = {}): Promise<PlaygroundPair> {
+  const s3dir = mkdtempSync(join(tmpdir(), 'cnpg-playground-s3-'));
+  const s3 = await startS3({ dir: s3dir });
+  const started: PlaygroundHandle[] = [];
+  const stop = async () => {
+    for (const p of started.reverse()) await p.stop().catch((e) => console.error('playground pair stop:', e));
+    started.length = 0;
+    await s3.stop();
+    rmSync(s3dir, { recursive: true, force: true });
+  };
+  try {
+    started.push(await startPlayground({ ...opts.live, s3 }));
+    started.push(await startPlayground({ ...opts.dr, s3 }));
+    const [live, dr] = started;
+    return { live, dr, s3, stop };
+  } catch (e) {
+    await stop();
     throw e;
   }
 }

@@ -15,6 +15,11 @@ export interface DrillInputs {
   cluster: string;
   namespace: string;
   kubeconfig?: string;
+  /** Sandbox namespace for the recovery cluster (default: the live namespace, or its name at the recovery site). */
+  recoveryNamespace?: string;
+  /** Another Kubernetes cluster for the recovery (the disaster-recovery site). */
+  recoveryKubeconfig?: string;
+  recoveryContext?: string;
   connectionMode: ConnectMode;
   credentialsSecret?: string;
   /** Databases to compare; empty = the cluster's application database. */
@@ -52,6 +57,11 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
   const namespace = i.kubeName('namespace', i.required('namespace', 'name the namespace of the live Cluster explicitly, e.g. `namespace: databases`'));
   const kubeconfig = i.optional('kubeconfig');
   if (kubeconfig) core.setSecret(kubeconfig);
+  const recoveryNamespace = i.optional('recovery-namespace');
+  if (recoveryNamespace) i.kubeName('recovery-namespace', recoveryNamespace);
+  const recoveryKubeconfig = i.optional('recovery-kubeconfig');
+  if (recoveryKubeconfig) core.setSecret(recoveryKubeconfig);
+  const recoveryContext = i.optional('recovery-context');
   const storageClass = i.optional('storage-class');
   if (storageClass) i.kubeName('storage-class', storageClass);
   const credentialsSecret = i.optional('credentials-secret');
@@ -84,6 +94,9 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     cluster,
     namespace,
     kubeconfig,
+    recoveryNamespace,
+    recoveryKubeconfig,
+    recoveryContext,
     connectionMode: i.choice<ConnectMode>('connection-mode', ['port-forward', 'direct'], 'port-forward'),
     credentialsSecret,
     databases,

@@ -42,6 +42,7 @@ import type { Baseline } from './compare.js';
 import type { DrillInputs } from './inputs.js';
 import type { Inventory } from './inventory.js';
 import type { LiveSpec } from './live-spec.js';
+import type { RecoverySite } from './recovery-site.js';
 import type { RestorePoint } from './restore-point.js';
 import type { DrillResult } from './result.js';
 import type { LiveMark } from './rpo.js';
@@ -90,6 +91,8 @@ export interface DrillContext {
   readonly core: Core;
   readonly inputs: DrillInputs;
   readonly clients: KubeClients;
+  /** Where the recovery cluster lives (recovery-site.ts): the live namespace, a sandbox, or another cluster. */
+  readonly site: RecoverySite;
   readonly retry: RetryOptions;
   readonly signal: AbortSignal;
   readonly env: NodeJS.ProcessEnv;
@@ -107,6 +110,8 @@ export interface Owned {
   sessions: { close(): Promise<void> }[];
   /** Set just before the create request is sent; `creating` settles when it lands or fails. */
   recoveryCluster?: { name: string; creating: Promise<unknown> };
+  /** Secrets (and an ObjectStore) copied to a sandbox / recovery site (recovery-copies.ts). */
+  copies?: { objectStores: boolean };
 }
 
 type Output<O extends FactName> = [O] extends [never] ? void : Pick<Facts, O>;

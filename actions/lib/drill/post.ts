@@ -4,7 +4,8 @@
 import type { Core } from '../core.js';
 import { makeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
-import { API_REQUEST_MS, EXIT_GRACE_MS, TEARDOWN_MS } from './limits.js';
+import { API_REQUEST_MS, EXIT_GRACE_MS, TEARDOWN_MS, TEARDOWN_RETRY } from './limits.js';
+import { removeCopies } from './recovery-copies.js';
 import { State } from './state.js';
 import { teardownCluster } from './teardown.js';
 import { describeError } from '../errors.js';
@@ -32,10 +33,18 @@ async function post(core: Core): Promise<void> {
   if (kubeconfig) core.setSecret(kubeconfig);
   try {
     // Empty (state from an older main step): KUBECONFIG as an earlier step set it.
-    const kube = loadKubeConfig(core, kubeconfig || undefined);
+    // A saved kubeconfig has its context applied already (the recovery site's may lack the live `context`).
+    const kube = kubeconfig ? loadKubeConfig({ setSecret: (v: string) => core.setSecret(v) }, kubeconfig) : loadKubeConfig(core, undefined);
     try {
-      const t = await teardownCluster(makeClients(kube.kc, API_REQUEST_MS), namespace, name, { deadline: Date.now() + TEARDOWN_MS, log: (l) => core.info(l) });
-      if (t.clean) core.info(`Recovery cluster ${namespace}/${name}: nothing left (verified in ${t.ms} ms).`);
+      // State holds the recovery site's namespace and kubeconfig (another cluster's with recovery-kubeconfig).
+      const server = kube.kc.getCurrentCluster()?.server;
+      const clients = makeClients(kube.kc, API_REQUEST_MS);
+      const t = await teardownCluster(clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, log: (l) => core.info(l) });
+      if (core.getState(State.copies) === 'true') {
+        t.leftovers.push(...(await removeCopies(clients, namespace, name, { objectStores: core.getState(State.objectStoreCopy) === 'true', retry: TEARDOWN_RETRY })));
+        t.clean = t.leftovers.length === 0;
+      }
+      if (t.clean) core.info(`Recovery cluster ${namespace}/${name}: nothing left (verified in ${t.ms} ms, on ${server}).`);
       else core.setFailed(`teardown of ${namespace}/${name} incomplete: ${t.leftovers.join('; ')}`);
     } finally {
       kube.dispose();

@@ -41,6 +41,8 @@ function facts(r: DrillResult): string[] {
     ['Backup mode', r.mode ?? 'n/a'],
     ['Backup restored', r.backupId ?? 'n/a'],
     ['Recovery target', targetText(r)],
+    ['Restored in', r.recoverySite?.where ?? `namespace ${r.namespace} (next to the live cluster)`],
+    ['Restored from (object store)', r.recoverySite?.objectStore ?? 'n/a'],
     ['Recovery cluster', r.recoveryCluster ? `${r.recoveryCluster}${r.kept ? ' (KEPT for debugging: delete it by hand)' : ''}` : 'not created'],
     ['Teardown', teardownText(r)],
   ];

@@ -60,6 +60,8 @@ export interface DrillResult {
   namespace: string;
   mode?: BackupMode;
   recoveryCluster?: string;
+  /** Where the recovery ran and which object store it restored from (report: "Restored in / from"). */
+  recoverySite?: { where: string; remote: boolean; objectStore?: string };
   backupId?: string;
   inventory?: Inventory;
   /** First recoverability point, last successful backup and the base backups, as the operator publishes them. */

@@ -11,6 +11,7 @@ import { readDrillInputs, type DrillInputs } from './inputs.js';
 import { API_REQUEST_MS, EXIT_GRACE_MS } from './limits.js';
 import { drillPipeline } from './phases/index.js';
 import { Cancelled, runPipeline, type DrillContext } from './pipeline.js';
+import { liveNamespaceSite, openRecoverySite, type RecoverySite } from './recovery-site.js';
 import type { DrillResult } from './result.js';
 import { describeError } from '../errors.js';
 
@@ -45,21 +46,27 @@ export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult |
 
 async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<DrillResult | undefined> {
   let inputs: DrillInputs;
-  let kube: LoadedKubeConfig;
+  let kube: LoadedKubeConfig | undefined;
+  let clients: DrillContext['clients'];
+  let site: RecoverySite;
   try {
     inputs = readDrillInputs(core);
     kube = loadKubeConfig(core, inputs.kubeconfig);
+    clients = makeClients(kube.kc, API_REQUEST_MS);
+    site = openRecoverySite(core, inputs, { kc: kube.kc, clients });
   } catch (err) {
+    kube?.dispose();
     core.setFailed(describeError(err));
     return undefined;
   }
   // What post needs to tear down alone (state.ts): the kubeconfig as used (the `context` input
   // applied: post may not see inputs), or as loaded from KUBECONFIG.
   const kubeconfig = kube.text ?? kube.kc.exportConfig();
-  const ctx = createContext({ core, inputs, env, signal, kubeconfig, clients: makeClients(kube.kc, API_REQUEST_MS) });
+  const ctx = createContext({ core, inputs, env, signal, kubeconfig, clients, site });
   try {
     return (await runPipeline(ctx, drillPipeline)) ? ctx.result : undefined;
   } finally {
+    site.dispose();
     kube.dispose();
   }
 }
@@ -68,6 +75,8 @@ export interface ContextOptions {
   core: Core;
   inputs: DrillInputs;
   clients: DrillContext['clients'];
+  /** Default: the live namespace (liveNamespaceSite). */
+  site?: RecoverySite;
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
   /** Saved for the post step with the recovery cluster's name. */
@@ -75,7 +84,7 @@ export interface ContextOptions {
 }
 
 /** A fresh context: an empty result (failed until proven), no facts, nothing owned. */
-export function createContext({ core, inputs, clients, signal, env, kubeconfig }: ContextOptions): DrillContext {
+export function createContext({ core, inputs, clients, site, signal, env, kubeconfig }: ContextOptions): DrillContext {
   const retry: RetryOptions = {
     signal,
     onRetry: (what, err, attempt, delay) => core.info(`retrying ${what} in ${Math.round(delay)} ms (attempt ${attempt}: ${describeError(err)})`),
@@ -93,7 +102,20 @@ export function createContext({ core, inputs, clients, signal, env, kubeconfig }
     runUrl: runUrl(env),
     startedAt: new Date().toISOString(),
   };
-  const ctx: DrillContext = { core, inputs, clients, retry, signal, env, kubeconfig, result, log: (line) => core.info(line), facts: {}, owned: { sessions: [] } };
+  const ctx: DrillContext = {
+    core,
+    inputs,
+    clients,
+    site: site ?? liveNamespaceSite(inputs.namespace, clients),
+    retry,
+    signal,
+    env,
+    kubeconfig,
+    result,
+    log: (line) => core.info(line),
+    facts: {},
+    owned: { sessions: [] },
+  };
   signal.addEventListener('abort', () => (ctx.cancelledAt = Date.now()), { once: true });
   return ctx;
 }

@@ -33,7 +33,8 @@ export async function openSession(ctx: DrillContext, cluster: Cluster, database:
  */
 export async function openRestoreSession(ctx: DrillContext, cluster: Cluster, database: string, secretName: string, deadline: number): Promise<Session> {
   const { inputs } = ctx;
-  const conn = await connectToPrimary(ctx.core, ctx.clients, cluster, { mode: inputs.connectionMode, secretName, database });
+  // Through the recovery site's API server (its own port-forward when that is another cluster).
+  const conn = await connectToPrimary(ctx.core, ctx.site.clients, cluster, { mode: inputs.connectionMode, secretName, database });
   ctx.owned.sessions.push(conn);
   const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs: inputs.timeoutMs, poolSize: inputs.countConcurrency, applicationName: APPLICATION_NAME, settings: RESTORE_READ_SETTINGS, deadline });
   ctx.owned.sessions.push({ close: () => db.close() });

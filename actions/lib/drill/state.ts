@@ -5,9 +5,12 @@
 export const State = {
   recoveryCluster: 'recovery-cluster',
   namespace: 'namespace',
-  /** The kubeconfig main used (masked in both steps). */
+  /** The kubeconfig of the recovery site: main's, or recovery-kubeconfig's (masked in both steps). */
   kubeconfig: 'kubeconfig',
   keep: 'keep-recovery-cluster',
   /** Main verified the teardown: post has nothing to do. */
   tornDown: 'torn-down',
+  /** 'true' once Secrets (and, with object-store-copy, an ObjectStore) may have been copied to the recovery site. */
+  copies: 'copies',
+  objectStoreCopy: 'object-store-copy',
 } as const;

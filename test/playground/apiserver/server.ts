@@ -8,10 +8,11 @@ import { MemPodLogs } from '../logs.js';
 import { MemPodNetwork } from '../network.js';
 import { ApiError, type FaultRule, type OperatorSettings, type PodLogs, type PodNetwork, type RequestLogEntry } from '../types.js';
 import { handleAdmin } from './admin.js';
+import { authApiAnswer, Authorizer, requestAttributes, seedBootstrapPolicy, type UserInfo } from './authz.js';
 import { startControllers, type Controllers } from './controllers/index.js';
 import { apiGroupDoc, apiGroupList, apiVersions, resourceList, versionInfo } from './discovery.js';
 import { Faults, RequestLog } from './faults.js';
-import { acceptsJson, sendError, sendJson, statusBody } from './http.js';
+import { acceptsJson, mediaType, parseBody, readBody, sendError, sendJson, statusBody } from './http.js';
 import { openapiGroupVersion, openapiRoot } from './openapi.js';
 import { handlePortForwardUpgrade } from './portforward.js';
 import { servePodLog } from './podlog.js';
@@ -29,6 +30,8 @@ export interface ApiServerOptions {
   /** Watch history kept for resourceVersion replay (older -> 410 Gone). */
   historyLimit?: number;
   bookmarkIntervalMs?: number;
+  /** Authenticate bearer tokens and authorize every request with RBAC (authz.ts); off: everything is allowed. */
+  rbac?: boolean;
 }
 
 export interface ApiServerHandle {
@@ -42,6 +45,8 @@ export interface ApiServerHandle {
   controllers: Controllers;
   /** Lets /playground/operator read and change the operator emulator's live settings. */
   attachOperatorSettings(settings: OperatorSettings): void;
+  /** With rbac: a bound token for a ServiceAccount (what TokenRequest returns). */
+  mintToken(namespace: string, serviceAccount: string, expirationSeconds?: number): string;
   stop(): Promise<void>;
 }
 
@@ -86,9 +91,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
   let address = '127.0.0.1:0';
 
   const controllers = startControllers(store, { dataDir: opts.dataDir, logs });
+  const authz = opts.rbac ? new Authorizer(store) : undefined;
+  if (authz) seedBootstrapPolicy(store);
 
-  async function route(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, fault?: FaultRule): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, user: UserInfo, fault?: FaultRule): Promise<void> {
     const method = req.method ?? 'GET';
+    if (method === 'POST' && (path.endsWith('/token') || path.endsWith('/selfsubjectaccessreviews'))) {
+      const answer = authApiAnswer(authz, user, method, path, parseBody(await readBody(req), mediaType(req)));
+      if (answer) return sendJson(res, 201, answer);
+    }
     const types = store.types();
     if (method === 'GET') {
       if (path === '/version' || path === '/version/') return sendJson(res, 200, versionInfo());
@@ -161,10 +172,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       if (fault.status === 429) headers['Retry-After'] = String(fault.retryAfterSeconds ?? 1);
       return sendJson(res, fault.status, statusBody(fault.status, reasonFor(fault.status), `injected fault: ${fault.status} for ${method} ${path}`), headers);
     }
+    const user = authz?.authenticate(req) ?? { name: 'kubernetes-admin', groups: ['system:masters'] };
+    authz?.check(requestAttributes(user, method, path, query));
     if (!acceptsJson(req)) {
       throw new ApiError(406, 'NotAcceptable', `only application/json is served by the playground (asked for ${req.headers.accept})`);
     }
-    await route(req, res, path, query, fault);
+    await route(req, res, path, query, user, fault);
     if (res.headersSent) entry.status = res.statusCode; // streams (watch, log follow) are still open
   }
 
@@ -193,6 +206,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(url.pathname);
     if (!m) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const [namespace, pod] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+    if (authz) {
+      // The WebSocket upgrade is a GET (verb get); like Kubernetes 1.35 (AuthorizePodWebsocketUpgradeCreatePermission) it also needs create.
+      const a = requestAttributes(authz.authenticate(req), req.method ?? 'GET', url.pathname, url.searchParams);
+      try {
+        for (const verb of new Set([a.verb, 'create'])) authz.check({ ...a, verb });
+      } catch (e) {
+        entry.status = e instanceof ApiError ? e.code : 500;
+        throw e;
+      }
+    }
     if (!store.get('v1/pods', namespace, pod)) {
       entry.status = 404;
       throw new ApiError(404, 'NotFound', `pods "${pod}" not found`, { name: pod, kind: 'pods' });
@@ -219,6 +242,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     controllers,
     attachOperatorSettings(s) {
       operatorSettings = s;
+    },
+    mintToken(namespace, serviceAccount, expirationSeconds) {
+      if (!authz) throw new Error('mintToken needs an API server started with rbac: true');
+      return authz.issueToken(namespace, serviceAccount, expirationSeconds).token;
     },
     async stop() {
       controllers.stop();

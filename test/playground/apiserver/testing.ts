@@ -19,7 +19,8 @@ export async function startTestServer(opts: Partial<ApiServerOptions> = {}): Pro
     async req(method: string, path: string, body?: unknown, contentType = 'application/json') {
       const res = await fetch(`${h.url}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'Content-Type': contentType },
+        // The kubeconfig's admin token: with rbac on, requests are the cluster admin's.
+        headers: { Authorization: 'Bearer playground-token', ...(body === undefined ? {} : { 'Content-Type': contentType }) },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await res.text();

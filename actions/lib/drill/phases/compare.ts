@@ -14,8 +14,8 @@ export const compare = definePhase({
   needs: ['recoveryName', 'baselines', 'timings', 'pin'],
   gives: ['restoredSessions'],
   async run(ctx, { recoveryName, baselines, timings, pin }) {
-    const { clients, inputs, retry, result } = ctx;
-    const restored = (await getCluster(clients, inputs.namespace, recoveryName, retry))!;
+    const { site, inputs, retry, result } = ctx;
+    const restored = (await getCluster(site.clients, site.namespace, recoveryName, retry))!;
     const deadline = timings.created + inputs.timeoutMs;
     const restoredSessions: Session[] = [];
     for (const base of baselines) {

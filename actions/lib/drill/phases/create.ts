@@ -3,11 +3,13 @@
 import { statusOf, withRetry } from '../../kube/retry.js';
 import { getCluster } from '../../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
+import type { LiveSpec } from '../live-spec.js';
 import { TEARDOWN_MS } from '../limits.js';
 import { definePhase, type DrillContext } from '../pipeline.js';
 import { CREATED_AT_ANNOTATION, recoveryClusterManifest } from '../recovery-manifest.js';
 import { State } from '../state.js';
 import { teardownCluster } from '../teardown.js';
+import { copyToSite } from './copy-to-site.js';
 import { describeError } from '../../errors.js';
 
 export const create = definePhase({
@@ -28,20 +30,31 @@ export const create = definePhase({
       recoveryTarget: pin.recoveryTarget,
     });
     core.saveState(State.recoveryCluster, name);
-    core.saveState(State.namespace, inputs.namespace);
-    core.saveState(State.kubeconfig, ctx.kubeconfig);
+    // Post tears down at the recovery site alone: its namespace and kubeconfig (the live one unless another cluster).
+    core.saveState(State.namespace, ctx.site.namespace);
+    core.saveState(State.kubeconfig, ctx.site.kubeconfig ?? ctx.kubeconfig);
     result.recoveryCluster = name;
-    const creating = createCluster(ctx, manifest, createdAt);
+    result.recoverySite = { where: ctx.site.where, remote: ctx.site.remote, objectStore: objectStoreText(spec) };
+    const creating = (async () => {
+      if (!ctx.site.sameNamespace) await copyToSite(ctx, manifest, spec);
+      await createCluster(ctx, manifest, createdAt);
+    })();
     ctx.owned.recoveryCluster = { name, creating };
     await creating;
-    ctx.log(`created recovery cluster ${inputs.namespace}/${name}`);
+    ctx.log(`created recovery cluster ${name} in ${ctx.site.where}`);
     return { timings: { created: Date.now() } };
   },
 });
 
-/** Creates `manifest`; a same-named leftover of an earlier attempt is torn down first. */
-async function createCluster({ inputs, clients, retry, signal, log }: DrillContext, manifest: Cluster, createdAt: Date): Promise<void> {
-  const { namespace } = inputs;
+/** The report's "restored from": the archive, its endpoint, and the ObjectStore in plugin mode. */
+function objectStoreText(spec: LiveSpec): string {
+  const at = spec.store.endpointURL ? ` at ${spec.store.endpointURL}` : '';
+  return `${spec.store.destinationPath}${at}${spec.plugin ? ` (ObjectStore ${spec.namespace}/${spec.plugin.barmanObjectName})` : ''}`;
+}
+
+/** Creates `manifest` at the recovery site; a same-named leftover of an earlier attempt is torn down first. */
+async function createCluster({ site, retry, signal, log }: DrillContext, manifest: Cluster, createdAt: Date): Promise<void> {
+  const { namespace, clients } = site;
   const name = manifest.metadata.name;
   const body = { group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, body: manifest };
   const send = () => withRetry(`create cluster ${namespace}/${name}`, () => clients.custom.createNamespacedCustomObject(body), retry);

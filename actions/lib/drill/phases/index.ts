@@ -1,6 +1,7 @@
 // The drill's phases in order (the contract is in ../pipeline.ts).
 import type { Pipeline } from '../pipeline.js';
 import { baseline } from './baseline.js';
+import { checkSite } from './check-site.js';
 import { closeSessions } from './close-sessions.js';
 import { compare } from './compare.js';
 import { connectLive } from './connect-live.js';
@@ -25,7 +26,7 @@ import { sameMoment } from './same-moment.js';
 import { recoveryCheck } from './recovery-check.js';
 
 export const drillPipeline: Pipeline = {
-  preflight: [findLive],
+  preflight: [findLive, checkSite],
   main: [readSpec, connectLive, inventory, chooseTarget, sweep, nameRecovery, baseline, restorePoint, sameMoment, create, waitRecovery, compare, recoveryCheck, rpo, verify],
   final: [closeSessions, teardown, settleVerdict, record, notify, outputs, report, stepStatus],
 };

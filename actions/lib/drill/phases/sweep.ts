@@ -2,6 +2,9 @@
 // past the TTL (sweep.ts).
 import { SWEEP_MS } from '../limits.js';
 import { definePhase } from '../pipeline.js';
+import { listClusters } from '../../cnpg/api.js';
+import { DRILL_SELECTOR } from '../recovery-manifest.js';
+import { removeCopies, sweepOrphanCopies } from '../recovery-copies.js';
 import { sweepExpired } from '../sweep.js';
 
 export const sweep = definePhase({
@@ -9,8 +12,16 @@ export const sweep = definePhase({
   title: 'sweep expired drill clusters',
   needs: [],
   gives: [],
-  async run({ inputs, clients, signal, retry, log, result }) {
-    const swept = await sweepExpired(clients, inputs.namespace, { ttlMs: inputs.sweepTtlMs, deadline: Date.now() + SWEEP_MS, signal, retry, log });
-    for (const t of swept) result.notes.push(`swept expired drill cluster ${t.cluster}${t.clean ? '' : `, leftovers: ${t.leftovers.join('; ')}`}`);
+  async run({ inputs, site, signal, retry, log, result }) {
+    const swept = await sweepExpired(site.clients, site.namespace, { ttlMs: inputs.sweepTtlMs, deadline: Date.now() + SWEEP_MS, signal, retry, log });
+    for (const t of swept) {
+      // At a sandbox / recovery site the expired cluster's copied Secrets (and ObjectStore) go too.
+      if (!site.sameNamespace) t.leftovers.push(...(await removeCopies(site.clients, site.namespace, t.cluster, { objectStores: result.mode === 'plugin', retry })));
+      result.notes.push(`swept expired drill cluster ${t.cluster}${t.leftovers.length ? `, leftovers: ${t.leftovers.join('; ')}` : ''}`);
+    }
+    if (site.sameNamespace) return;
+    const clusters = new Set((await listClusters(site.clients, site.namespace, DRILL_SELECTOR, retry)).map((c) => c.metadata.name));
+    const orphans = await sweepOrphanCopies(site.clients, site.namespace, clusters, { ttlMs: inputs.sweepTtlMs, objectStores: result.mode === 'plugin', retry });
+    for (const o of orphans) result.notes.push(`swept copies left for a recovery cluster that was never created: ${o}`);
   },
 });

@@ -3,6 +3,7 @@
 import { CANCEL_TEARDOWN_MS, CANCEL_TEARDOWN_RETRY, CREATE_SETTLE_CANCELLED_MS, CREATE_SETTLE_MS, TEARDOWN_MS, TEARDOWN_RETRY } from '../limits.js';
 import { definePhase, type DrillContext } from '../pipeline.js';
 import { State } from '../state.js';
+import { removeCopies } from '../recovery-copies.js';
 import { teardownCluster } from '../teardown.js';
 import { describeError } from '../../errors.js';
 
@@ -18,7 +19,8 @@ export const teardown = definePhase({
     if (inputs.keepOnFailure && result.reasons.length && !cancelled) {
       result.kept = true;
       core.saveState(State.keep, 'true');
-      core.warning(`keep-on-failure: the recovery cluster ${inputs.namespace}/${cluster.name} is KEPT for debugging. Delete it when done: kubectl delete cluster -n ${inputs.namespace} ${cluster.name}`);
+      const where = ctx.site.sameNamespace ? '' : ` (in ${ctx.site.where}, with its copied Secrets)`;
+      core.warning(`keep-on-failure: the recovery cluster ${ctx.site.namespace}/${cluster.name} is KEPT for debugging${where}. Delete it when done: kubectl delete cluster -n ${ctx.site.namespace} ${cluster.name}`);
       return;
     }
     let timer: NodeJS.Timeout | undefined;
@@ -28,11 +30,16 @@ export const teardown = definePhase({
   },
 });
 
-async function tearDown({ core, inputs, clients, result, log, cancelledAt }: DrillContext, name: string, cancelled: boolean): Promise<void> {
+async function tearDown({ core, site, owned, result, log, cancelledAt }: DrillContext, name: string, cancelled: boolean): Promise<void> {
   const deadline = cancelled ? (cancelledAt ?? Date.now()) + CANCEL_TEARDOWN_MS : Date.now() + TEARDOWN_MS;
   const started = Date.now();
   try {
-    const t = await teardownCluster(clients, inputs.namespace, name, { deadline, retry: cancelled ? CANCEL_TEARDOWN_RETRY : TEARDOWN_RETRY, log });
+    const retry = cancelled ? CANCEL_TEARDOWN_RETRY : TEARDOWN_RETRY;
+    const t = await teardownCluster(site.clients, site.namespace, name, { deadline, retry, log });
+    if (owned.copies) {
+      t.leftovers.push(...(await removeCopies(site.clients, site.namespace, name, { objectStores: owned.copies.objectStores, retry })));
+      t.clean = t.leftovers.length === 0;
+    }
     result.teardown = t;
     if (t.clean) core.saveState(State.tornDown, 'true');
     else if (!cancelled) result.reasons.push(`teardown incomplete: ${t.leftovers.join('; ')}`);

@@ -10,10 +10,10 @@ export const waitRecovery = definePhase({
   title: 'wait for the recovery (RTO)',
   needs: ['recoveryName', 'timings'],
   gives: ['restoreLog'],
-  async run({ inputs, clients, signal, retry, log, result }, { recoveryName, timings }) {
-    const restoreLog = new RestoreLog(clients, inputs.namespace);
+  async run({ inputs, site, signal, retry, log, result }, { recoveryName, timings }) {
+    const restoreLog = new RestoreLog(site.clients, site.namespace);
     const opts = { deadline: timings.created + inputs.timeoutMs, signal, retry, log, stallTimeoutMs: inputs.stallTimeoutMs, capture: restoreLog };
-    await waitForRecovery(clients, inputs.namespace, recoveryName, timings, opts).catch((err) => {
+    await waitForRecovery(site.clients, site.namespace, recoveryName, timings, opts).catch((err) => {
       if (!(err instanceof RecoveryFailed)) throw err;
       result.recoveryLog = err.logTail;
       throw new VerdictError([err.message]);

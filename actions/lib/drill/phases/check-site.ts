@@ -1,0 +1,18 @@
+// Preflight at a sandbox or recovery site (recovery-site.ts): the namespace exists, the CNPG
+// operator's API (and the Barman Cloud plugin's in plugin mode) is served, the credentials may do
+// every verb the drill needs there. A failure is a usage error: nothing is created anywhere.
+import { BARMAN_CLOUD_PLUGIN } from '../../cnpg/types.js';
+import { definePhase } from '../pipeline.js';
+import { checkRecoverySite } from '../recovery-site.js';
+
+export const checkSite = definePhase({
+  name: 'check-site',
+  title: 'check the recovery site',
+  needs: ['live'],
+  gives: [],
+  when: ({ site }) => !site.sameNamespace,
+  async run({ inputs, site, retry }, { live }) {
+    const plugin = (live.spec.plugins ?? []).some((p) => p.name === BARMAN_CLOUD_PLUGIN);
+    await checkRecoverySite(site, { plugin, portForward: inputs.connectionMode === 'port-forward', recordHistory: inputs.recordHistory }, retry);
+  },
+});
