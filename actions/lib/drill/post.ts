@@ -4,6 +4,7 @@
 import type { Core } from '../core.js';
 import { makeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
+import { failWithReasons } from '../report/outcome.js';
 import { API_REQUEST_MS, EXIT_GRACE_MS, TEARDOWN_MS } from './limits.js';
 import { State } from './state.js';
 import { teardownCluster } from './teardown.js';
@@ -36,11 +37,11 @@ async function post(core: Core): Promise<void> {
     try {
       const t = await teardownCluster(makeClients(kube.kc, API_REQUEST_MS), namespace, name, { deadline: Date.now() + TEARDOWN_MS, log: (l) => core.info(l) });
       if (t.clean) core.info(`Recovery cluster ${namespace}/${name}: nothing left (verified in ${t.ms} ms).`);
-      else core.setFailed(`teardown of ${namespace}/${name} incomplete: ${t.leftovers.join('; ')}`);
+      else failWithReasons(core, [`teardown of ${namespace}/${name} incomplete: ${t.leftovers.join('; ')}`]);
     } finally {
       kube.dispose();
     }
   } catch (err) {
-    core.setFailed(`teardown of ${namespace}/${name} failed: ${describeError(err)}`);
+    failWithReasons(core, [`teardown of ${namespace}/${name} failed: ${describeError(err)}`]);
   }
 }

@@ -19,7 +19,8 @@ import { Helm, HelmError, lastLines, valueArgs } from './helm.js';
 import { readPlatformInputs, type PlatformInputs } from './inputs.js';
 import { findOperator, minorSkipProblem, readRunningOperator, sameVersion, waitForOperator, type OperatorTarget } from './operator.js';
 import { dependencyUpdate, renderChart } from './render.js';
-import { writeReport, type CheckState, type InstallReport, type ReleaseSnapshot } from './report.js';
+import { failWithError, writeSummary } from '../report/outcome.js';
+import { renderReport, type CheckState, type InstallReport, type ReleaseSnapshot } from './report.js';
 
 // How long the verification waits for the operator's rollout when helm did not (wait: false).
 const OPERATOR_SETTLE_MAX_MS = 5 * 60_000;
@@ -29,37 +30,27 @@ export async function run(core: Core): Promise<void> {
   try {
     inputs = readPlatformInputs(core);
   } catch (err) {
-    core.setFailed(describeError(err));
+    failWithError(core, err);
     return;
   }
-  const report: InstallReport = {
-    release: inputs.release,
-    namespace: inputs.namespace,
-    before: {},
-    after: {},
-    checks: [],
-    crds: [],
-    outcome: 'failed',
-    problems: [],
-    startedAt: Date.now(),
-  };
+  const report = emptyReport(inputs);
   let kube: ReturnType<typeof loadKubeConfig> | undefined;
   try {
     kube = loadKubeConfig(core, inputs.kubeconfig);
     await install(core, inputs, kube, report);
   } catch (err) {
-    if (err instanceof VerdictError) {
-      report.problems.push(...err.reasons.filter((r) => !report.problems.includes(r)));
-      core.setFailed(err.reasons.join('\n'));
-    } else {
-      report.problems.push(describeError(err));
-      core.setFailed(describeError(err));
-    }
+    const reasons = err instanceof VerdictError ? err.reasons : [describeError(err)];
+    report.problems.push(...reasons.filter((r) => !report.problems.includes(r)));
+    failWithError(core, err);
   } finally {
     kube?.dispose();
   }
   // An unusable kubeconfig or unreachable cluster is an input problem: one line, no report.
-  if (report.checks.length || report.outcome === 'installed') await writeReport(core, report);
+  if (report.checks.length || report.outcome === 'installed') await writeSummary(core, renderReport(report));
+}
+
+function emptyReport(inputs: PlatformInputs): InstallReport {
+  return { release: inputs.release, namespace: inputs.namespace, before: {}, after: {}, checks: [], crds: [], outcome: 'failed', problems: [], startedAt: Date.now() };
 }
 
 async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<typeof loadKubeConfig>, report: InstallReport): Promise<void> {
