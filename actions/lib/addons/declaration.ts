@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { glob } from 'tinyglobby';
+import { describeError } from '../errors.js';
 import { InputError } from '../inputs.js';
 import { ADDON_KEYS, REGISTRY, providerOf } from './registry.js';
 import { isDnsLabel } from './naming.js';
@@ -41,7 +42,7 @@ export function readDeclarations(files: string[], cwd: string): AppDeclaration[]
     try {
       apps.push(parseAppToml(readFileSync(file, 'utf8'), shown));
     } catch (err) {
-      problems.push(err instanceof DeclarationError ? err.problems.join('\n') : `${shown}: ${(err as Error).message}`);
+      problems.push(err instanceof DeclarationError ? err.problems.join('\n') : `${shown}: ${describeError(err)}`);
     }
   }
   const byName = new Map<string, string>();
