@@ -11,6 +11,7 @@ const UNIT = [
   'test/addons/unit.test.ts',
   'test/drill/pipeline.test.ts',
   'test/drill/units.test.ts',
+  'test/drill/window.test.ts',
   'test/notify/slack.test.ts',
   'test/postgres/compare-counts.test.ts',
   'test/soak/logic.test.ts',

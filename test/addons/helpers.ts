@@ -24,8 +24,8 @@ export interface Bed {
   stop(): Promise<void>;
 }
 
-export async function startBed(): Promise<Bed> {
-  const pgh = await startPlayground();
+export async function startBed(opts: { operatorVersion?: string } = {}): Promise<Bed> {
+  const pgh = await startPlayground(opts);
   const kc = new KubeConfig();
   kc.loadFromFile(pgh.kubeconfigPath);
   const dir = mkdtempSync(join(tmpdir(), 'addon-apps-'));

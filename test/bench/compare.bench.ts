@@ -3,19 +3,27 @@
 // timed three ways in one run:
 //   (a) reference: one `psql -c "select count(*) ..."` process per table, in sequence (the shell drill),
 //   (b) one parallel pass: snapshotSchema + countRows exact, concurrency BENCH_CONCURRENCY (4),
-//   (c) snapshotSchema + countRows auto (exact below BENCH_AUTO_EXACT_MAX_BYTES) and estimate.
+//   (c) snapshotSchema + countRows auto (exact below BENCH_AUTO_EXACT_MAX_BYTES) and estimate,
+//   (d) the floor: ONE statement counting the rows of all tables (a Parallel Append over every
+//       table's parallel scan), with the restore's parallel settings; measured before and after
+//       (e) and the faster one kept,
+//   (e) the restore's compare phase: snapshotSchema + readAllRows (every table, count(*), parallel
+//       scans, concurrency BENCH_CONCURRENCY), as a ratio to (d) (target <= 1.5),
+//   (f) verifying with amcheck (verify_heapam + B-tree checks) and heap only, as ratios to (d).
 // Table sizes are Zipf-skewed like real databases: a few large tables, a long tail of small ones.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
+import { readAllRows, RESTORE_READ_SETTINGS } from '../../actions/lib/postgres/full-read.js';
+import { quoteIdent } from '../../actions/lib/postgres/ident.js';
 import { ReadOnlyDb } from '../../actions/lib/postgres/readonly.js';
+import { installAmcheck, verifyRestore } from '../../actions/lib/postgres/verify.js';
 import { countRows, type CountMode, type TableCount } from '../../actions/lib/postgres/rowcounts.js';
 import { snapshotSchema, userTables } from '../../actions/lib/postgres/schema.js';
 import { PG_BIN, startPgServer } from '../postgres/pg-server.js';
 import { envInt } from './env.js';
 
 const run = promisify(execFile);
-
 
 /** Rows per table, Zipf (1/rank) weights, summing exactly to `total`. */
 function zipfSizes(tables: number, total: number): number[] {
@@ -65,11 +73,12 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
         }),
       ),
     );
+    // Loaders' insert counts reach the statistics before ANALYZE sets n_live_tup (a flush after it would add them twice).
+    for (const c of loaders) await c.query('SELECT pg_stat_force_next_flush()');
     await setup.query('ANALYZE');
     const loadMs = performance.now() - loadStarted;
     const [{ bytes }] = (await setup.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes')).rows;
-    log(`data: ${tableCount} tables, ${totalRows} rows (largest ${sizes[0]}, smallest ${sizes[tableCount - 1]}), ` +
-      `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB, loaded in ${seconds(loadMs)}`);
+    log(`data: ${tableCount} tables, ${totalRows} rows (largest ${sizes[0]}, smallest ${sizes[tableCount - 1]}), ` + `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB, loaded in ${seconds(loadMs)}`);
 
     const conn = { host: server.host, port: server.port, user: 'postgres', password: '', database: 'bench' };
     const db = new ReadOnlyDb(conn, { statementTimeoutMs: 120_000, poolSize: concurrency });
@@ -79,8 +88,7 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
 
       // (a) Reference: list the tables with one psql, then one psql per table, in sequence.
       const refStarted = performance.now();
-      const psql = (sql: string) =>
-        run(`${PG_BIN}/psql`, ['-X', '-At', '-h', conn.host, '-p', String(conn.port), '-U', conn.user, '-d', conn.database, '-c', sql]);
+      const psql = (sql: string) => run(`${PG_BIN}/psql`, ['-X', '-At', '-h', conn.host, '-p', String(conn.port), '-U', conn.user, '-d', conn.database, '-c', sql]);
       const listed = (await psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).stdout.trim().split('\n');
       let refTotal = 0;
       for (const table of listed) refTotal += Number((await psql(`SELECT count(*) FROM public."${table}"`)).stdout.trim());
@@ -105,12 +113,13 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
 
       const parallel = await pass('exact');
       const p = summary(parallel.counts);
-      log(`(b) snapshot + exact counts, concurrency ${concurrency}: ${seconds(parallel.ms)} ` +
-        `(snapshot ${seconds(parallel.snapshotMs)}; total ${p.total} rows, ${p.errors} errors)`);
+      log(`(b) snapshot + exact counts, concurrency ${concurrency}: ${seconds(parallel.ms)} ` + `(snapshot ${seconds(parallel.snapshotMs)}; total ${p.total} rows, ${p.errors} errors)`);
       const auto = await pass('auto');
       const a = summary(auto.counts);
-      log(`(c) snapshot + auto counts (exact below ${(autoExactMaxBytes / 2 ** 20).toFixed(0)} MiB): ${seconds(auto.ms)} ` +
-        `(${a.exactTables} exact, ${tableCount - a.exactTables} estimated; max estimate error ${(a.maxError * 100).toFixed(2)} %)`);
+      log(
+        `(c) snapshot + auto counts (exact below ${(autoExactMaxBytes / 2 ** 20).toFixed(0)} MiB): ${seconds(auto.ms)} ` +
+          `(${a.exactTables} exact, ${tableCount - a.exactTables} estimated; max estimate error ${(a.maxError * 100).toFixed(2)} %)`,
+      );
       const estimate = await pass('estimate');
       const e = summary(estimate.counts);
       log(`(c') snapshot + estimate counts: ${seconds(estimate.ms)} (max estimate error ${(e.maxError * 100).toFixed(2)} %)`);
@@ -120,7 +129,9 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
       }
       const ratio = (x: number) => Math.round((referenceMs / x) * 10) / 10;
       log(`ratios: a/b = ${ratio(parallel.ms)}x, a/c(auto) = ${ratio(auto.ms)}x, a/c(estimate) = ${ratio(estimate.ms)}x`);
+      const restore = await benchRestoreRead(conn, concurrency, totalRows, log);
       return {
+        ...restore,
         tables: tableCount,
         rows: totalRows,
         load_ms: Math.round(loadMs),
@@ -139,5 +150,59 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
     }
   } finally {
     await server.stop();
+  }
+}
+
+/** (d)-(f): the restore side, read in full and verified, against one parallel scan of everything. */
+async function benchRestoreRead(conn: ConstructorParameters<typeof ReadOnlyDb>[0], concurrency: number, totalRows: number, log: (line: string) => void): Promise<Record<string, number>> {
+  const db = new ReadOnlyDb(conn, { statementTimeoutMs: 600_000, poolSize: concurrency, settings: RESTORE_READ_SETTINGS });
+  try {
+    const tables = userTables(await snapshotSchema(db));
+    const union = tables.map((t) => `SELECT FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`).join(' UNION ALL ');
+    const floorOnce = async () => {
+      const started = performance.now();
+      const [{ n }] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM (${union}) s`);
+      if (Number(n) !== totalRows) throw new Error(`floor counted ${n} rows, expected ${totalRows}`);
+      return performance.now() - started;
+    };
+    const floor1 = await floorOnce();
+    const started = performance.now();
+    const snap = await snapshotSchema(db);
+    const counts = await readAllRows(db, userTables(snap), { concurrency, label: 'restore bench: read', log, progressEveryMs: 60_000 });
+    const fullReadMs = performance.now() - started;
+    const floor2 = await floorOnce();
+    const floorMs = Math.min(floor1, floor2);
+    const total = counts.reduce((a, c) => a + c.rows, 0);
+    if (total !== totalRows || counts.some((c) => c.error)) throw new Error(`full read counted ${total} rows, expected ${totalRows}`);
+    log(`(d) floor, one parallel scan of all tables in one statement: ${seconds(floor1)} then ${seconds(floor2)}`);
+    log(
+      `(e) restore compare phase (snapshot + full read, concurrency ${concurrency}, ${RESTORE_READ_SETTINGS.max_parallel_workers_per_gather} workers per scan): ${seconds(fullReadMs)} = ${(fullReadMs / floorMs).toFixed(2)}x the floor`,
+    );
+
+    const amcheck = await installAmcheck(conn, 600_000);
+    const verify = async (mode: 'amcheck' | 'heap') => {
+      const t0 = performance.now();
+      const v = await verifyRestore(db, 'bench', amcheck, { mode, concurrency });
+      const bad = v.relations.filter((r) => r.corruption.length || r.error);
+      if (bad.length) throw new Error(`amcheck (${mode}) reported ${bad.length} relations on a healthy database: ${bad[0].name} ${bad[0].corruption[0] ?? bad[0].error}`);
+      return { ms: performance.now() - t0, relations: v.relations.length };
+    };
+    const full = await verify('amcheck');
+    const heap = await verify('heap');
+    log(
+      `(f) amcheck (verify_heapam + B-tree checks, ${full.relations} relations): ${seconds(full.ms)} = ${(full.ms / floorMs).toFixed(2)}x the floor; heap only: ${seconds(heap.ms)} = ${(heap.ms / floorMs).toFixed(2)}x`,
+    );
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    return {
+      floor_ms: Math.round(floorMs),
+      restore_full_read_ms: Math.round(fullReadMs),
+      ratio_full_read_over_floor: r2(fullReadMs / floorMs),
+      amcheck_ms: Math.round(full.ms),
+      ratio_amcheck_over_floor: r2(full.ms / floorMs),
+      heapcheck_ms: Math.round(heap.ms),
+      ratio_heapcheck_over_floor: r2(heap.ms / floorMs),
+    };
+  } finally {
+    await db.close();
   }
 }

@@ -31,7 +31,7 @@ describe('bad inputs: one clear error, nothing created', () => {
     ['cluster not found', { cluster: 'ghost' }, /^Input 'cluster': no CNPG Cluster 'ghost' in namespace 'default'/],
     ['malformed kubeconfig', { kubeconfig: 'this: is: not: a kubeconfig' }, /^Input 'kubeconfig': is neither a kubeconfig/],
     ['tolerance out of range', { 'row-count-tolerance': '2' }, /^Input 'row-count-tolerance': '2' is not a number between 0 and 1/],
-    ['unknown count-mode', { 'count-mode': 'guess' }, /^Input 'count-mode': 'guess' is not one of: exact, estimate, auto/],
+    ['unknown live-counts', { 'live-counts': 'guess' }, /^Input 'live-counts': 'guess' is not one of: auto, exact, estimate, replica/],
   ];
   for (const [what, extra, message] of cases) {
     it(what, async () => {

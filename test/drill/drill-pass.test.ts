@@ -56,6 +56,7 @@ describe('more healthy drills', () => {
       expect(r.outputs.result).toBe('passed');
       expect(r.stdout).toContain("backup mode plugin, server name 'plug'");
       expect(r.summary).toContain('| **Backup mode** | plugin |');
+      expect(r.summary).toMatch(/Recovery window \(from ObjectStore plug-store status\.serverRecoveryWindow\["plug"\]\):[\s\S]*\| \*\*First recoverability point\*\* \| \d{4}-\d\d-\d\dT/);
       expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
       expect(pgd.store.get('v1/configmaps', 'default', 'cnpg-restore-drill-plug')).toBeUndefined();
     } finally {
@@ -75,7 +76,7 @@ describe('more healthy drills', () => {
     })();
     try {
       // Default tolerance (10 %, floor 10): orders has ~2,300 rows, the writer adds 2 per second.
-      const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', 'count-mode': 'exact' });
+      const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', 'live-counts': 'exact' });
       expect(r.exitCode, explain(r)).toBe(0);
       expect(r.outputs.result).toBe('passed');
       expect(written).toBeGreaterThan(10);
@@ -109,7 +110,7 @@ describe('more healthy drills', () => {
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.outputs['tables-compared']).toBe('5');
     expect(r.summary).toContain('### Database `inventory`: 1 tables compared, 0 schema differences, 0 out of tolerance');
-    expect(r.summary).toContain('| public.stock | 250 | 250 | 0 |');
+    expect(r.summary).toContain('| public.stock | 250 | count(*) on the primary | 250 | 0 | 25 |  |');
   });
 
   it('the live session is read-only: a write is rejected', async () => {

@@ -41,6 +41,7 @@ describe('the drill pipeline', () => {
     expect(orderProblems(bad)).toEqual([
       "compare needs 'recoveryName', which no earlier phase gives",
       "compare needs 'baselines', which no earlier phase gives",
+      "compare needs 'timings', which no earlier phase gives",
       'final phase x must read ctx.facts, not declare needs',
     ]);
   });
@@ -84,7 +85,15 @@ describe('runPipeline', () => {
   it('a phase that does not apply is skipped and gives undefined; a phase must give what it declares', async () => {
     ran.length = 0;
     const { ctx } = context();
-    const skipped = definePhase({ name: 'restore-point', when: () => false, needs: [], gives: ['restorePoint'], run: async () => { throw new Error('ran'); } });
+    const skipped = definePhase({
+      name: 'restore-point',
+      when: () => false,
+      needs: [],
+      gives: ['restorePoint'],
+      run: async () => {
+        throw new Error('ran');
+      },
+    });
     let seen: unknown = 'unset';
     const reads = definePhase({ name: 'reads', needs: ['restorePoint'], gives: [], run: async (_c, i) => void (seen = i.restorePoint) });
     const liar = step('liar', { gives: ['live'], run: async () => ({}) });

@@ -13,7 +13,7 @@ export async function runDrill(pgd: PlaygroundHandle, inputs: Record<string, str
   return runAction('cnpg-restore-drill', 'main', {
     timeoutMs: 240_000,
     ...opts,
-    inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'), 'count-mode': 'exact', ...inputs },
+    inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'), 'live-counts': 'exact', ...inputs },
     env: { GITHUB_RUN_ID: runId, ...(opts.env ?? {}) },
   });
 }

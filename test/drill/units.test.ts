@@ -21,7 +21,21 @@ const inputsOf = (extra: Record<string, string>) => readDrillInputs(recordingCor
 describe('inputs', () => {
   it('defaults', () => {
     const i = inputsOf({});
-    expect(i).toMatchObject({ cluster: 'pg-main', namespace: 'db', connectionMode: 'port-forward', countMode: 'auto', tolerance: 0.1, floor: 10, restorePoint: false, timeoutMs: 1_800_000, sweepTtlMs: 6 * 3_600_000, recordHistory: true, historySize: 20 });
+    expect(i).toMatchObject({
+      cluster: 'pg-main',
+      namespace: 'db',
+      connectionMode: 'port-forward',
+      liveCounts: 'auto',
+      liveExactMaxBytes: 256 * 1024 ** 2,
+      verify: 'amcheck',
+      tolerance: 0.1,
+      floor: 10,
+      restorePoint: false,
+      timeoutMs: 1_800_000,
+      sweepTtlMs: 6 * 3_600_000,
+      recordHistory: true,
+      historySize: 20,
+    });
     expect(i.maxBackupAgeMs).toBe(8 * 86_400_000);
     expect(i.slack.on).toBe('failure');
   });
@@ -30,7 +44,10 @@ describe('inputs', () => {
     [{ namespace: '' }, "Input 'namespace': is required"],
     [{ cluster: 'Bad_Name' }, "Input 'cluster': 'Bad_Name' is not a valid Kubernetes name"],
     [{ 'row-count-tolerance': '1.5' }, "Input 'row-count-tolerance': '1.5' is not a number between 0 and 1"],
-    [{ 'count-mode': 'fast' }, "Input 'count-mode': 'fast' is not one of: exact, estimate, auto"],
+    [{ 'live-counts': 'fast' }, "Input 'live-counts': 'fast' is not one of: auto, exact, estimate, replica"],
+    [{ 'count-mode': 'exact' }, "Input 'count-mode': was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica)."],
+    [{ 'live-exact-max-size': '1GB' }, "Input 'live-exact-max-size': '1GB' is not a size; use e.g. 256Mi, 1Gi or a number of bytes."],
+    [{ verify: 'yes' }, "Input 'verify': 'yes' is not one of: amcheck, heap, off"],
     [{ 'max-backup-age': 'soon' }, "Input 'max-backup-age': 'soon' is not a duration"],
     [{ timeout: '0s' }, "Input 'timeout': must be longer than zero"],
     [{ 'connection-mode': 'ssh' }, "Input 'connection-mode'"],
@@ -88,7 +105,14 @@ describe('live spec', () => {
   it('reads an in-tree cluster: explicit server name, enforced parameters only, status image', () => {
     const c = inTree();
     const spec = readLiveSpec(c, detectBackupMode(c));
-    expect(spec).toMatchObject({ mode: 'in-tree', serverName: 'pg-main-v2', imageName: 'ghcr.io/cloudnative-pg/postgresql:15.8', database: 'shop', owner: 'shopper', storage: { size: '10Gi', storageClass: 'fast' } });
+    expect(spec).toMatchObject({
+      mode: 'in-tree',
+      serverName: 'pg-main-v2',
+      imageName: 'ghcr.io/cloudnative-pg/postgresql:15.8',
+      database: 'shop',
+      owner: 'shopper',
+      storage: { size: '10Gi', storageClass: 'fast' },
+    });
     expect(spec.parameters).toEqual({ max_connections: '200', max_wal_senders: '12' });
     expect(spec.store.serverName).toBeUndefined();
   });
@@ -131,7 +155,13 @@ describe('recovery manifest', () => {
   });
   it('is isolated (no backup, no plugins), labelled, and carries what recovery needs', () => {
     const c = inTree();
-    const m = recoveryClusterManifest(readLiveSpec(c, detectBackupMode(c)), { name: 'pg-main-drill-1-1', runId: '1', createdAt: new Date('2026-01-01T00:00:00Z'), storageClass: 'cheap', resources: { requests: { cpu: '1' } } });
+    const m = recoveryClusterManifest(readLiveSpec(c, detectBackupMode(c)), {
+      name: 'pg-main-drill-1-1',
+      runId: '1',
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+      storageClass: 'cheap',
+      resources: { requests: { cpu: '1' } },
+    });
     expect(m.spec.backup).toBeUndefined();
     expect(m.spec.plugins).toBeUndefined();
     expect(m.spec.instances).toBe(1);
@@ -159,26 +189,58 @@ describe('recovery manifest', () => {
   });
 });
 
-const row = (name: string, phase: string, stoppedAt?: string, error?: string): BackupRow => ({ name, phase, method: 'barmanObjectStore', stoppedAt, startedAt: stoppedAt, backupId: `id-${name}`, error });
+const row = (name: string, phase: string, stoppedAt?: string, error?: string): BackupRow => ({
+  name,
+  phase,
+  method: 'barmanObjectStore',
+  stoppedAt,
+  startedAt: stoppedAt,
+  backupId: `id-${name}`,
+  error,
+});
 
 describe('inventory', () => {
   const now = new Date('2026-01-10T00:00:00Z');
   const cluster = inTree();
   it('passes with a fresh completed backup and healthy archiving', () => {
-    const inv = assessInventory([row('b2', 'failed', undefined, 'boom'), row('b1', 'completed', '2026-01-09T00:00:00Z')], cluster, { archivedCount: 5, failedCount: 1, lastArchivedTime: '2026-01-09T23:59:00Z', lastFailedTime: '2026-01-01T00:00:00Z', now: now.toISOString() }, { now, maxBackupAgeMs: 2 * 86_400_000 });
+    const inv = assessInventory(
+      [row('b2', 'failed', undefined, 'boom'), row('b1', 'completed', '2026-01-09T00:00:00Z')],
+      cluster,
+      { archivedCount: 5, failedCount: 1, lastArchivedTime: '2026-01-09T23:59:00Z', lastFailedTime: '2026-01-01T00:00:00Z', now: now.toISOString() },
+      { now, maxBackupAgeMs: 2 * 86_400_000 },
+    );
     expect(inv.problems).toEqual([]);
     expect(inv.newest?.name).toBe('b1');
     expect(inv.newestAgeMs).toBe(86_400_000);
     expect(inv.archiving.lastArchivedAgeMs).toBe(60_000);
   });
   it('fails for no completed backup, an old backup, failing archiving', () => {
-    expect(assessInventory([row('b', 'failed', undefined, 'no creds')], cluster, undefined, { now, maxBackupAgeMs: 1 }).problems[0]).toMatch(/^no completed backup: 1 Backup\(s\) found, latest failure b: no creds/);
-    expect(assessInventory([row('b', 'completed', '2026-01-01T00:00:00Z')], cluster, undefined, { now, maxBackupAgeMs: 86_400_000 }).problems[0]).toMatch(/newest completed backup b is 9d 0h old, older than max-backup-age 24h 0m/);
-    const failing = assessInventory([row('b', 'completed', '2026-01-09T23:00:00Z')], cluster, { archivedCount: 1, failedCount: 3, lastArchivedWal: '000000010000000000000003', lastArchivedTime: '2026-01-09T00:00:00Z', lastFailedWal: '000000010000000000000004', lastFailedTime: '2026-01-09T23:50:00Z', now: now.toISOString() }, { now, maxBackupAgeMs: 86_400_000 });
+    expect(assessInventory([row('b', 'failed', undefined, 'no creds')], cluster, undefined, { now, maxBackupAgeMs: 1 }).problems[0]).toMatch(
+      /^no completed backup: 1 Backup\(s\) found, latest failure b: no creds/,
+    );
+    expect(assessInventory([row('b', 'completed', '2026-01-01T00:00:00Z')], cluster, undefined, { now, maxBackupAgeMs: 86_400_000 }).problems[0]).toMatch(
+      /newest completed backup b is 9d 0h old, older than max-backup-age 24h 0m/,
+    );
+    const failing = assessInventory(
+      [row('b', 'completed', '2026-01-09T23:00:00Z')],
+      cluster,
+      {
+        archivedCount: 1,
+        failedCount: 3,
+        lastArchivedWal: '000000010000000000000003',
+        lastArchivedTime: '2026-01-09T00:00:00Z',
+        lastFailedWal: '000000010000000000000004',
+        lastFailedTime: '2026-01-09T23:50:00Z',
+        now: now.toISOString(),
+      },
+      { now, maxBackupAgeMs: 86_400_000 },
+    );
     expect(failing.problems).toEqual([expect.stringMatching(/^WAL archiving is failing: pg_stat_archiver last failed 000000010000000000000004/)]);
     const cond = inTree();
     cond.status!.conditions = [{ type: 'ContinuousArchiving', status: 'False', reason: 'ContinuousArchivingFailing', message: 'access denied' }];
-    expect(assessInventory([row('b', 'completed', '2026-01-09T23:00:00Z')], cond, undefined, { now, maxBackupAgeMs: 86_400_000 }).problems[0]).toBe('WAL archiving is failing: condition ContinuousArchiving=False (ContinuousArchivingFailing: access denied)');
+    expect(assessInventory([row('b', 'completed', '2026-01-09T23:00:00Z')], cond, undefined, { now, maxBackupAgeMs: 86_400_000 }).problems[0]).toBe(
+      'WAL archiving is failing: condition ContinuousArchiving=False (ContinuousArchivingFailing: access denied)',
+    );
   });
 });
 
@@ -216,11 +278,21 @@ describe('history, sweep', () => {
     expect(parseHistory('not json')).toEqual([]);
   });
   it('sweeps only expired clusters carrying the drill labels', () => {
-    const mk = (name: string, created: string, labels: Record<string, string>): Cluster => ({ apiVersion: 'v', kind: 'Cluster', metadata: { name, labels, annotations: { 'cnpg-actions.io/created-at': created } }, spec: {} });
+    const mk = (name: string, created: string, labels: Record<string, string>): Cluster => ({
+      apiVersion: 'v',
+      kind: 'Cluster',
+      metadata: { name, labels, annotations: { 'cnpg-actions.io/created-at': created } },
+      spec: {},
+    });
     const drill = { 'app.kubernetes.io/managed-by': 'cnpg-restore-drill', 'cnpg-actions.io/drill-of': 'pg' };
     const now = Date.parse('2026-01-01T12:00:00Z');
     const out = expiredDrillClusters(
-      [mk('old', '2026-01-01T00:00:00Z', drill), mk('fresh', '2026-01-01T11:00:00Z', drill), mk('foreign', '2026-01-01T00:00:00Z', { 'app.kubernetes.io/managed-by': 'me' }), mk('mine', '2026-01-01T00:00:00Z', drill)],
+      [
+        mk('old', '2026-01-01T00:00:00Z', drill),
+        mk('fresh', '2026-01-01T11:00:00Z', drill),
+        mk('foreign', '2026-01-01T00:00:00Z', { 'app.kubernetes.io/managed-by': 'me' }),
+        mk('mine', '2026-01-01T00:00:00Z', drill),
+      ],
       now,
       6 * 3_600_000,
       'mine',
@@ -248,9 +320,24 @@ describe('report and Slack', () => {
         database: 'app',
         tablesCompared: 2,
         schemaDifferences: [{ kind: 'missing', objectType: 'table', name: 'public.orders', detail: 'table public.orders' }],
-        outOfTolerance: [{ schema: 'public', table: 'items', live: 1000, other: 10, allowed: 100, within: false }],
+        outOfTolerance: [{ schema: 'public', table: 'items', live: 1000, other: 10, allowed: 100, liveSource: 'n_live_tup', otherSource: 'count', within: false }],
         counts: [],
-        countMethods: { exact: 3, estimate: 0 },
+        liveCounted: { on: 'primary', exact: 2, nLiveTup: 1, reltuples: 0 },
+        restoreRead: { tables: 3, failed: 0, ms: 4200 },
+      },
+    ],
+    counting: { live: 'auto', liveExactMaxBytes: 256 * 1024 ** 2, verify: 'amcheck' },
+    verifications: [
+      {
+        database: 'app',
+        mode: 'amcheck',
+        amcheckVersion: '1.3',
+        checksums: { enabled: true, failures: 0 },
+        ms: 800,
+        relations: [
+          { kind: 'table', schema: 'public', name: 'items', check: 'verify_heapam', bytes: 8192, ms: 3, corruption: [] },
+          { kind: 'index', schema: 'public', name: 'Items_pkey', check: 'bt_index_parent_check', bytes: 16384, ms: 2, corruption: ['index "Items_pkey" ... item order invariant violated'] },
+        ],
       },
     ],
     teardown: { cluster: 'x', clean: true, leftovers: [], ms: 900 },
@@ -263,9 +350,19 @@ describe('report and Slack', () => {
     expect(text.split('\n')[0]).toBe('## ❌ Restore drill FAILED: db/pg-main');
     expect(text).toContain('| **RTO (recovery cluster created -> healthy)** | 12.5 s (13s) |');
     expect(text).toContain('| missing in restore | table | public.orders |');
-    expect(text).toContain('| public.items | 1000 | 10 | -990 | 100 |');
+    expect(text).toContain('| public.items | 1000 | estimate: pg_stat_user_tables.n_live_tup | 10 | -990 | 100 |');
+    expect(text).toContain(
+      'Live counted on the primary: 2 exact (count(*)), 1 estimated from pg_stat_user_tables.n_live_tup, 0 from pg_class.reltuples. Restore read in full: 3 tables counted with count(*) in 4.2 s.',
+    );
+    expect(text).toContain('### Verification of `app`: amcheck 1.3, 1 relation(s) with problems');
+    expect(text).toContain(
+      '1 tables checked with verify_heapam (heap and TOAST); 1 B-tree indexes checked (1 with bt_index_parent_check, 0 with bt_index_check), in 800 ms; data checksums on: 0 page checksum failure(s)',
+    );
+    expect(text).toContain('| index public."Items_pkey" | bt_index_parent_check | index "Items_pkey" ... item order invariant violated |');
+    expect(text).toMatch(/- Live estimate from pg_stat_user_tables\.n_live_tup: .* Use live-counts: replica/);
+    expect(text).toContain('- live-counts auto: exact below 256.0 MiB per table (live-exact-max-size), estimated above.');
     expect(text).toContain('clean, verified in 900 ms');
-    expect(comparisonReasons(result.databases[0])[1]).toBe('database app: 1 table(s) out of row-count tolerance: public.items live 1000 vs restored 10 (allowed ±100)');
+    expect(comparisonReasons(result.databases[0])[1]).toBe('database app: 1 table(s) out of row-count tolerance: public.items live 1000 (estimate, n_live_tup) vs restored 10 (allowed ±100)');
   });
   it('Slack: Block Kit with verdict, reasons, RTO/RPO and run link', () => {
     const m = drillSlackMessage(result);
@@ -281,7 +378,8 @@ describe('report and Slack', () => {
 
 describe('replay end from the recovery log', () => {
   it('parses postgres end-of-recovery lines', () => {
-    const log = '2026-11-22 00:40:02.1 UTC [12] LOG:  redo done at 0/5000110 system usage: CPU: user: 0.00 s\n2026-11-22 00:40:02.1 UTC [12] LOG:  last completed transaction was at log time 2026-11-22 00:39:58.123456+00\n';
+    const log =
+      '2026-11-22 00:40:02.1 UTC [12] LOG:  redo done at 0/5000110 system usage: CPU: user: 0.00 s\n2026-11-22 00:40:02.1 UTC [12] LOG:  last completed transaction was at log time 2026-11-22 00:39:58.123456+00\n';
     expect(replayFromRecoveryLog(log)).toEqual({ lsn: '0/5000110', lastCommitAt: '2026-11-22T00:39:58.123Z' });
     expect(replayFromRecoveryLog('nothing')).toEqual({ lsn: undefined, lastCommitAt: undefined });
   });

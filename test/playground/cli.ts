@@ -1,9 +1,10 @@
-// `npm run playground -- up|down|status`: runs the playground detached (daemon.ts), with its
-// state in `.playground/` (env, pid, log, data/).
+// `npm run playground -- up [--operator-version 1.25.4|...|1.30.0|main]|down|status`: runs the
+// playground detached (daemon.ts), with its state in `.playground/` (env, pid, log, data/).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseOperatorVersion } from './cnpg/versions.js';
 
 // Kept free of playground imports: the CLI must start fast.
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -49,7 +50,23 @@ async function apiAnswers(url: string | undefined): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `--operator-version X` / `--operator-version=X`, else PLAYGROUND_OPERATOR_VERSION. */
+function operatorVersionArg(args: string[]): string | undefined {
+  const i = args.findIndex((a) => a === '--operator-version' || a.startsWith('--operator-version='));
+  if (i < 0) return process.env.PLAYGROUND_OPERATOR_VERSION;
+  return args[i].includes('=') ? args[i].slice(args[i].indexOf('=') + 1) : args[i + 1];
+}
+
 async function up(): Promise<number> {
+  const version = operatorVersionArg(process.argv.slice(3));
+  if (version !== undefined) {
+    try {
+      parseOperatorVersion(version);
+    } catch (err) {
+      console.error(`--operator-version: ${(err as Error).message}`);
+      return 2;
+    }
+  }
   const running = readPid();
   if (running && alive(running)) {
     console.log(`playground already running (pid ${running}); env in ${envFile}`);
@@ -63,7 +80,7 @@ async function up(): Promise<number> {
     detached: true,
     stdio: ['ignore', log, log],
     cwd: REPO_ROOT,
-    env: process.env,
+    env: version ? { ...process.env, PLAYGROUND_OPERATOR_VERSION: version } : process.env,
   });
   child.unref();
   const started = Date.now();
@@ -116,7 +133,7 @@ async function status(): Promise<number> {
     return 1;
   }
   const ok = await apiAnswers(env.PLAYGROUND_API_URL);
-  console.log(`playground: ${ok ? 'up' : 'starting or unhealthy'} (pid ${pid}) api ${env.PLAYGROUND_API_URL ?? '?'}`);
+  console.log(`playground: ${ok ? 'up' : 'starting or unhealthy'} (pid ${pid}) api ${env.PLAYGROUND_API_URL ?? '?'} operator ${env.PLAYGROUND_OPERATOR_VERSION ?? '?'}`);
   console.log(`env: ${envFile}`);
   return ok ? 0 : 1;
 }
@@ -124,7 +141,7 @@ async function status(): Promise<number> {
 const cmd = process.argv[2];
 const commands: Record<string, () => Promise<number>> = { up, down, status };
 if (!commands[cmd]) {
-  console.error('usage: npm run playground -- up|down|status');
+  console.error('usage: npm run playground -- up [--operator-version 1.25.0..1.30.x|main] | down | status');
   process.exit(2);
 }
 process.exit(await commands[cmd]());

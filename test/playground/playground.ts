@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startApiServer, type ApiServerHandle } from './apiserver/server.js';
 import { startOperator } from './cnpg/index.js';
 import { startS3 } from './s3.js';
+import { parseOperatorVersion } from './cnpg/versions.js';
 import type { OperatorHandle, OperatorSettings, PlaygroundHandle, S3Handle } from './types.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -54,6 +55,9 @@ export function postgresCanReach(dir: string): boolean {
 }
 
 export async function startPlayground(opts: PlaygroundOptions = {}): Promise<PlaygroundHandle> {
+  // An unknown version is refused before anything starts (versions.ts names what is emulated).
+  const version = opts.operatorVersion ?? process.env.PLAYGROUND_OPERATOR_VERSION ?? DEFAULT_OPERATOR_VERSION;
+  parseOperatorVersion(version);
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cnpg-playground-'));
   mkdirSync(dir, { recursive: true });
   // The postgres OS user must reach the volumes below it.
@@ -81,7 +85,7 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
       type: 'Opaque',
       stringData: { ACCESS_KEY_ID: s3.accessKeyId, ACCESS_SECRET_KEY: s3.secretAccessKey },
     });
-    const settings: OperatorSettings = { version: opts.operatorVersion ?? process.env.PLAYGROUND_OPERATOR_VERSION ?? DEFAULT_OPERATOR_VERSION };
+    const settings: OperatorSettings = { version };
     const operatorDir = join(dir, 'operator');
     mkdirSync(operatorDir, { recursive: true, mode: 0o755 });
     let operator: Pick<OperatorHandle, 'settings'> = { settings };

@@ -155,10 +155,12 @@ export interface RequestLogEntry {
 
 /** Operator emulator knobs tests set. */
 export interface OperatorSettings {
-  /** Emulated operator version: before 1.28.4 / 1.29.2 / 1.30.0 a failed recovery Job leaves the phase at 'Setting up primary'. */
+  /** Emulated operator version (cnpg/versions.ts): 1.25.0..1.30.x bootstrap with Jobs, 'main' in the bootstrap-instance init container. */
   version: string;
   /** Recovery of clusters whose name matches stalls forever (replay never finishes). */
   stallRecovery?: RegExp;
+  /** Bootstrap commands (`role`, else every one) of clusters whose name matches fail with this message in the log of the container that runs them (Job pod or `bootstrap-instance` init container). */
+  failBootstrap?: { cluster: RegExp; role?: 'initdb' | 'join' | 'full-recovery'; message: string };
   /** Recovery Jobs of clusters whose name matches fail with this message in the pod log. */
   failRecovery?: { cluster: RegExp; message: string };
   /** backoffLimit of instance-creation Jobs (initdb, full-recovery, join); Kubernetes' default 6 when unset. */

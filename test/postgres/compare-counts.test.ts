@@ -21,7 +21,7 @@ describe('compareCounts', () => {
       [count('a', 900), count('b', 899), count('c', 0), count('d', 9), count('e', 1100)],
       opts,
     );
-    expect(atEdge).toEqual({ schema: 'app', table: 'a', live: 1000, other: 900, allowed: 100, within: true });
+    expect(atEdge).toEqual({ schema: 'app', table: 'a', live: 1000, other: 900, allowed: 100, liveSource: 'count', otherSource: 'count', within: true });
     expect(over).toMatchObject({ within: false, allowed: 100, note: 'differs by 101 rows, more than the 100 allowed' });
     expect(tinyUnderFloor).toMatchObject({ within: true, allowed: 5 });
     expect(tinyOverFloor).toMatchObject({ within: false, allowed: 5 });
@@ -50,11 +50,7 @@ describe('compareCounts', () => {
   });
 
   it('notes estimates', () => {
-    const [both, oneSide] = compareCounts(
-      [count('a', 100, { method: 'estimate' }), count('b', 100)],
-      [count('a', 100, { method: 'estimate' }), count('b', 100, { method: 'estimate' })],
-      opts,
-    );
+    const [both, oneSide] = compareCounts([count('a', 100, { method: 'estimate' }), count('b', 100)], [count('a', 100, { method: 'estimate' }), count('b', 100, { method: 'estimate' })], opts);
     expect(both).toMatchObject({ within: true, note: 'both counts are estimates (pg_class.reltuples)' });
     expect(oneSide.note).toBe('other count is an estimate (pg_class.reltuples)');
   });

@@ -21,7 +21,16 @@ export interface PgServer {
   /** An admin (superuser, read-write) client for setting up fixtures; closed by stop(). */
   admin(database?: string): Promise<pg.Client>;
   createDatabase(name: string): Promise<void>;
+  /** The data directory (for tests that damage relation files while the server is down). */
+  dataDir: string;
+  /** Stops the server cleanly, runs `whileDown` (e.g. edit files as root), starts it again. */
+  restart(whileDown?: () => void | Promise<void>): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface PgServerOptions {
+  /** initdb --data-checksums. */
+  dataChecksums?: boolean;
 }
 
 async function freePort(): Promise<number> {
@@ -40,7 +49,7 @@ function asPostgres(cmd: string, args: string[]): string[] {
 }
 
 /** `settings` become `-c key=value` server options (e.g. { synchronous_commit: 'off' }). */
-export async function startPgServer(settings: Record<string, string> = {}): Promise<PgServer> {
+export async function startPgServer(settings: Record<string, string> = {}, serverOpts: PgServerOptions = {}): Promise<PgServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtest-'));
   chmodSync(dir, 0o755);
   const data = path.join(dir, 'data');
@@ -51,7 +60,17 @@ export async function startPgServer(settings: Record<string, string> = {}): Prom
     if (uid >= 0) chownSync(d, uid, gid);
   }
   const [initCmd, ...initArgs] = asPostgres(`${PG_BIN}/initdb`, [
-    '-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync',
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--locale=C',
+    '--no-sync',
+    ...(serverOpts.dataChecksums ? ['--data-checksums'] : []),
   ]);
   await run(initCmd, initArgs);
   const port = await freePort();
@@ -66,7 +85,9 @@ export async function startPgServer(settings: Record<string, string> = {}): Prom
   const logFile = path.join(dir, 'server.log');
   writeFileSync(logFile, '');
   if (uid >= 0) chownSync(logFile, uid, gid);
-  const opts = Object.entries(options).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+  const opts = Object.entries(options)
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ');
   const [ctl, ...ctlArgs] = asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-l', logFile, '-w', '-t', '60', '-o', opts, 'start']);
   await run(ctl, ctlArgs);
 
@@ -108,6 +129,14 @@ export async function startPgServer(settings: Record<string, string> = {}): Prom
       } finally {
         await client.end();
       }
+    },
+    dataDir: data,
+    async restart(whileDown) {
+      await Promise.all(clients.splice(0).map((c) => c.end().catch(() => {})));
+      const [c, ...a] = asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
+      await run(c, a);
+      await whileDown?.();
+      await run(ctl, ctlArgs);
     },
     async stop() {
       await Promise.all(clients.map((c) => c.end().catch(() => {})));

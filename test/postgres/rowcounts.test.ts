@@ -69,7 +69,10 @@ let tables: TableRef[];
 beforeAll(async () => {
   server = await startPgServer();
   await server.createDatabase('live');
-  await (await server.admin('live')).query(FIXTURE);
+  const admin = await server.admin('live');
+  await admin.query(FIXTURE);
+  // The fixture's inserts reach n_live_tup when the session flushes its statistics: now.
+  await admin.query('SELECT pg_stat_force_next_flush()');
   tables = userTables(await snapshotSchema(readOnly('live'))).filter((t) => t.name !== 'slow');
 });
 
@@ -105,21 +108,28 @@ describe('countRows', () => {
     }
   });
 
-  it('estimate really reads statistics: rows written since ANALYZE are not seen', async () => {
+  it('estimate reads statistics: n_live_tup once VACUUM/ANALYZE gave it a base, else reltuples', async () => {
     await server.createDatabase('stale');
     const admin = await server.admin('stale');
     await admin.query('CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000); ANALYZE t; INSERT INTO t SELECT generate_series(1, 500)');
+    await admin.query('SELECT pg_stat_force_next_flush()');
     const db = readOnly('stale');
-    const [estimate] = await countRows(db, [{ schema: 'public', name: 't' }], { mode: 'estimate', concurrency: 1 });
-    const [exact] = await countRows(db, [{ schema: 'public', name: 't' }], { mode: 'exact', concurrency: 1 });
-    expect(estimate).toMatchObject({ rows: 1000, method: 'estimate' });
-    expect(exact).toMatchObject({ rows: 1500, method: 'exact' });
+    const t = [{ schema: 'public', name: 't' }];
+    const [tracked] = await countRows(db, t, { mode: 'estimate', concurrency: 1 });
+    const [exact] = await countRows(db, t, { mode: 'exact', concurrency: 1 });
+    // The insert after ANALYZE is in n_live_tup, not in reltuples.
+    expect(tracked).toMatchObject({ rows: 1500, method: 'estimate', source: 'n_live_tup' });
+    expect(exact).toMatchObject({ rows: 1500, method: 'exact', source: 'count' });
+    // After a statistics reset n_live_tup counts from zero: not trusted, reltuples (stale) is used.
+    await admin.query('SELECT pg_stat_reset()');
+    await admin.query('INSERT INTO t SELECT generate_series(1, 10)');
+    await admin.query('SELECT pg_stat_force_next_flush()');
+    const [untracked] = await countRows(db, t, { mode: 'estimate', concurrency: 1 });
+    expect(untracked).toMatchObject({ rows: 1000, method: 'estimate', source: 'reltuples' });
   });
 
   it('auto: exact below autoExactMaxBytes (pg_relation_size), estimate above', async () => {
-    const counts = byName(
-      await countRows(readOnly('live'), tables, { mode: 'auto', concurrency: 2, autoExactMaxBytes: 64 * 1024 }),
-    );
+    const counts = byName(await countRows(readOnly('live'), tables, { mode: 'auto', concurrency: 2, autoExactMaxBytes: 64 * 1024 }));
     expect(counts['app.big'].method).toBe('estimate'); // ~1.2 MiB
     for (const name of Object.keys(ROWS).filter((n) => n !== 'app.big')) expect(counts[name].method, name).toBe('exact');
     for (const [name, rows] of Object.entries(ROWS)) expect(counts[name].rows, name).toBe(rows);
@@ -154,9 +164,7 @@ describe('countRows', () => {
       expect(estimates['app.small']).toMatchObject({ rows: ROWS['app.small'], method: 'estimate' });
       expect(Object.values(estimates).filter((c) => c.error)).toEqual([]);
       const auto = byName(await countRows(db, tables, { mode: 'auto', concurrency: 2 }));
-      expect(auto['app.small'].error).toBe(
-        `canceling statement due to statement timeout (app.small is locked ACCESS EXCLUSIVE by backend pid ${pid})`,
-      );
+      expect(auto['app.small'].error).toBe(`canceling statement due to statement timeout (app.small is locked ACCESS EXCLUSIVE by backend pid ${pid})`);
       expect(auto['app.big']).toMatchObject({ rows: ROWS['app.big'] });
     } finally {
       await locker.query('ROLLBACK');
@@ -186,22 +194,16 @@ describe('countRows', () => {
     await expect(countRows(db, tables, { mode: 'exact', concurrency: 0 })).rejects.toThrow(/concurrency/);
     const controller = new AbortController();
     controller.abort(new Error('cancelled'));
-    await expect(countRows(db, tables, { mode: 'exact', concurrency: 2, signal: controller.signal })).rejects.toThrow(
-      /row counting aborted: cancelled/,
-    );
+    await expect(countRows(db, tables, { mode: 'exact', concurrency: 2, signal: controller.signal })).rejects.toThrow(/row counting aborted: cancelled/);
   });
 });
 
 describe('the read-only session', () => {
   it('cannot write', async () => {
     const db = readOnly('live');
-    await expect(db.query('INSERT INTO app.small VALUES (1000)')).rejects.toThrow(
-      'cannot execute INSERT in a read-only transaction',
-    );
+    await expect(db.query('INSERT INTO app.small VALUES (1000)')).rejects.toThrow('cannot execute INSERT in a read-only transaction');
     // Neither a second statement smuggled into one call nor flipping the transaction gets a write through.
-    await expect(db.query('SELECT 1; SET TRANSACTION READ WRITE; INSERT INTO app.small VALUES (1001)')).rejects.toThrow(
-      'cannot insert multiple commands into a prepared statement',
-    );
+    await expect(db.query('SELECT 1; SET TRANSACTION READ WRITE; INSERT INTO app.small VALUES (1001)')).rejects.toThrow('cannot insert multiple commands into a prepared statement');
     await expect(
       db.transaction(async (q) => {
         await q('SET TRANSACTION READ WRITE');
@@ -217,15 +219,14 @@ describe('live vs restored counts', () => {
   it('flags the table that lost rows beyond tolerance, and only that one', async () => {
     await server.createDatabase('restored');
     // The restore: same tables, app.big lost 30 % of its rows, app.small lost 1 row (under the floor).
-    await (await server.admin('restored')).query(
+    await (
+      await server.admin('restored')
+    ).query(
       `${FIXTURE.replace(/CREATE ROLE reader LOGIN;/, '')}
        DELETE FROM app.big WHERE id % 10 < 3; DELETE FROM app.small WHERE id = 1;`,
     );
     const opts = { mode: 'exact' as const, concurrency: 4 };
-    const [live, restored] = await Promise.all([
-      countRows(readOnly('live'), tables, opts),
-      countRows(readOnly('restored'), tables, opts),
-    ]);
+    const [live, restored] = await Promise.all([countRows(readOnly('live'), tables, opts), countRows(readOnly('restored'), tables, opts)]);
     const comparisons = compareCounts(live, restored, { tolerance: 0.1, floor: 10 });
     expect(comparisons).toHaveLength(tables.length);
     const outside = comparisons.filter((c) => !c.within);
@@ -236,6 +237,8 @@ describe('live vs restored counts', () => {
         live: 20_000,
         other: 14_000,
         allowed: 2000,
+        liveSource: 'count',
+        otherSource: 'count',
         within: false,
         note: 'differs by 6000 rows, more than the 2000 allowed',
       },

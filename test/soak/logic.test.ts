@@ -251,6 +251,9 @@ describe('gates from measurements', () => {
     } as Cluster;
     expect(healthGate(cluster, ['db-1', 'db-2'], []).passed).toBe(true);
     expect(healthGate(cluster, ['db-1'], ['db-2']).detail).toBe('pods not ready: db-2; 1/2 instance pods ready');
+    // In-pod bootstrap: a replica whose init container crash-loops while the phase only says "waiting".
+    const failing = 'bootstrap init container of pod db-2 (container bootstrap-instance) is crash-looping (last exit code 1)';
+    expect(healthGate(cluster, ['db-1'], ['db-2'], [failing]).detail).toBe(`pods not ready: db-2; ${failing}; 1/2 instance pods ready`);
   });
   it('row counts name diverging tables', () => {
     const g = rowCountGate([{ schema: 'public', table: 'a', live: 100, other: 130, allowed: 10, within: false, note: 'public.a differs by 30 rows, more than the 10 allowed' }, { schema: 'public', table: 'b', live: 1, other: 1, allowed: 10, within: true }], 0, 10);

@@ -28,15 +28,11 @@ export const Phase = {
   invalidDefinition: 'Invalid cluster definition',
 } as const;
 
-/** Phases after which waiting longer cannot help. */
-export const TERMINAL_FAILURE_PHASES: readonly string[] = [
-  Phase.unrecoverable,
-  Phase.cannotCreateObjects,
-  Phase.unknownPlugin,
-  Phase.pluginError,
-  Phase.invalidImageCatalog,
-  Phase.invalidDefinition,
-];
+/** Error phases CNPG never leaves on its own (cluster_controller.go, cluster_funcs.go SetAdmissionError). */
+export const PERMANENT_FAILURE_PHASES: readonly string[] = [Phase.unrecoverable, Phase.invalidDefinition];
+
+/** Error phases CNPG sets on errors it requeues: they flip back once the cause is gone. */
+export const RETRIED_FAILURE_PHASES: readonly string[] = [Phase.cannotCreateObjects, Phase.unknownPlugin, Phase.pluginError, Phase.invalidImageCatalog];
 
 export const BackupPhase = {
   pending: 'pending',
@@ -158,14 +154,37 @@ export interface Resources {
   limits?: Record<string, string>;
 }
 
+/** StorageConfiguration (api/v1/cluster_types.go): storageClass wins over pvcTemplate.storageClassName. */
+export interface StorageConfiguration {
+  size?: string;
+  storageClass?: string;
+  resizeInUseVolumes?: boolean;
+  pvcTemplate?: { storageClassName?: string; resources?: { requests?: { storage?: string } }; [k: string]: unknown };
+}
+
+export interface TablespaceConfiguration {
+  name: string;
+  storage: StorageConfiguration;
+  owner?: { name?: string };
+  temporary?: boolean;
+}
+
 export interface ClusterSpec {
   instances?: number;
   imageName?: string;
   imageCatalogRef?: { apiGroup?: string; kind: string; name: string; major: number };
   enableSuperuserAccess?: boolean;
   superuserSecret?: { name: string };
-  storage?: { size?: string; storageClass?: string; pvcTemplate?: Record<string, unknown> };
-  walStorage?: { size?: string; storageClass?: string };
+  storage?: StorageConfiguration;
+  walStorage?: StorageConfiguration;
+  tablespaces?: TablespaceConfiguration[];
+  imagePullSecrets?: { name: string }[];
+  /** 1.30+: an existing ServiceAccount instead of the generated one. */
+  serviceAccountName?: string;
+  postgresUID?: number;
+  postgresGID?: number;
+  env?: Record<string, unknown>[];
+  envFrom?: Record<string, unknown>[];
   postgresql?: { parameters?: Record<string, string>; pg_hba?: string[] };
   resources?: Resources;
   serviceAccountTemplate?: { metadata?: { annotations?: Record<string, string>; labels?: Record<string, string> } };
@@ -176,7 +195,7 @@ export interface ClusterSpec {
     volumeSnapshot?: Record<string, unknown>;
   };
   plugins?: PluginConfiguration[];
-  bootstrap?: { initdb?: BootstrapInitDB; recovery?: BootstrapRecovery; pg_basebackup?: Record<string, unknown> };
+  bootstrap?: { initdb?: BootstrapInitDB; recovery?: BootstrapRecovery; pg_basebackup?: { database?: string; owner?: string; secret?: { name: string }; source?: string } };
   externalClusters?: ExternalCluster[];
   managed?: { roles?: ManagedRole[] };
   affinity?: Record<string, unknown>;

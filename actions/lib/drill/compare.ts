@@ -1,49 +1,66 @@
 // Baseline (live) and comparison (restored) of one database: schema snapshot of every user
-// schema plus every table's row count, judged per compareCounts' tolerance.
+// schema plus every table's row count, judged per compareCounts' tolerance. The two sides are
+// counted differently on purpose: live cheaply (exact below a size, else statistics; or exact on
+// a replica), the restore always in full, because a physical restore brings live's statistics
+// with it and only reading its files shows what the backup holds.
 import { compareCounts } from '../postgres/compare-counts.js';
+import { readAllRows } from '../postgres/full-read.js';
 import type { ReadOnlyDb } from '../postgres/readonly.js';
-import { countRows, type CountMode, type TableCount } from '../postgres/rowcounts.js';
+import { countRows, type TableCount } from '../postgres/rowcounts.js';
 import { diffSchemas, snapshotSchema, userTables, type SchemaSnapshot } from '../postgres/schema.js';
-import type { DatabaseComparison } from './result.js';
+import type { DatabaseComparison, LiveCountedOn } from './result.js';
+
+export type LiveCounts = 'auto' | 'exact' | 'estimate' | 'replica';
 
 export interface CountSettings {
-  mode: CountMode;
+  /** How live is counted; `replica` = exact, on a replica's session. */
+  live: LiveCounts;
+  /** auto: live tables whose main fork is below this are counted exactly. */
+  liveExactMaxBytes: number;
   concurrency: number;
   tolerance: number;
   floor: number;
   signal?: AbortSignal;
+  /** The restore's full read: progress lines and the drill's deadline (epoch ms). */
+  log?: (line: string) => void;
+  deadline?: number;
 }
 
 export interface Baseline {
   database: string;
   schema: SchemaSnapshot;
   counts: TableCount[];
+  countedOn: LiveCountedOn;
 }
 
-export async function takeBaseline(db: ReadOnlyDb, database: string, s: CountSettings): Promise<Baseline> {
+export async function takeBaseline(db: ReadOnlyDb, database: string, s: CountSettings, countedOn: LiveCountedOn = 'primary'): Promise<Baseline> {
   const schema = await snapshotSchema(db);
-  const counts = await countRows(db, userTables(schema), { mode: s.mode, concurrency: s.concurrency, signal: s.signal });
-  return { database, schema, counts };
+  const mode = s.live === 'replica' ? 'exact' : s.live;
+  const counts = await countRows(db, userTables(schema), { mode, concurrency: s.concurrency, autoExactMaxBytes: s.liveExactMaxBytes, signal: s.signal });
+  return { database, schema, counts, countedOn };
 }
 
 export async function compareWithRestore(restored: ReadOnlyDb, base: Baseline, s: CountSettings): Promise<DatabaseComparison> {
   const schema = await snapshotSchema(restored);
   const present = new Set(userTables(schema).map((t) => `${t.schema}\0${t.name}`));
-  // Count the live tables the restore has (a missing one is already a schema difference), plus its extras.
+  // Read the live tables the restore has (a missing one is already a schema difference), plus its extras.
   const tables = [
     ...userTables(base.schema).filter((t) => present.has(`${t.schema}\0${t.name}`)),
     ...userTables(schema).filter((t) => !base.counts.some((c) => c.schema === t.schema && c.table === t.name)),
   ];
-  const counts = await countRows(restored, tables, { mode: s.mode, concurrency: s.concurrency, signal: s.signal });
+  const started = performance.now();
+  const counts = await readAllRows(restored, tables, { concurrency: s.concurrency, label: `restore ${base.database}: read`, log: s.log, signal: s.signal, deadline: s.deadline });
+  const readMs = performance.now() - started;
   const comparisons = compareCounts(base.counts, counts, { tolerance: s.tolerance, floor: s.floor });
-  const all = [...base.counts, ...counts];
+  const bySource = (src: TableCount['source']) => base.counts.filter((c) => (c.source ?? (c.method === 'exact' ? 'count' : 'reltuples')) === src).length;
   return {
     database: base.database,
     tablesCompared: comparisons.length,
     schemaDifferences: diffSchemas(base.schema, schema),
     outOfTolerance: comparisons.filter((c) => !c.within),
     counts: comparisons,
-    countMethods: { exact: all.filter((c) => c.method === 'exact').length, estimate: all.filter((c) => c.method === 'estimate').length },
+    liveCounted: { on: base.countedOn, exact: bySource('count'), nLiveTup: bySource('n_live_tup'), reltuples: bySource('reltuples') },
+    restoreRead: { tables: counts.length, failed: counts.filter((c) => c.error !== undefined).length, ms: Math.round(readMs) },
   };
 }
 
@@ -51,11 +68,18 @@ export async function compareWithRestore(restored: ReadOnlyDb, base: Baseline, s
 export function comparisonReasons(c: DatabaseComparison): string[] {
   const reasons: string[] = [];
   if (c.schemaDifferences.length) {
-    const shown = c.schemaDifferences.slice(0, 5).map((d) => `${d.objectType} ${d.name} ${d.kind === 'missing' ? 'missing in the restore' : d.kind === 'extra' ? 'only in the restore' : `changed (${d.detail})`}`);
+    const shown = c.schemaDifferences
+      .slice(0, 5)
+      .map((d) => `${d.objectType} ${d.name} ${d.kind === 'missing' ? 'missing in the restore' : d.kind === 'extra' ? 'only in the restore' : `changed (${d.detail})`}`);
     reasons.push(`database ${c.database}: ${c.schemaDifferences.length} schema difference(s): ${shown.join('; ')}${c.schemaDifferences.length > 5 ? '; ...' : ''}`);
   }
   if (c.outOfTolerance.length) {
-    const shown = c.outOfTolerance.slice(0, 5).map((x) => `${x.schema}.${x.table} live ${x.live ?? 'n/a'} vs restored ${x.other ?? 'n/a'} (allowed ±${x.allowed}${x.note && (x.live === undefined || x.other === undefined) ? `; ${x.note}` : ''})`);
+    const shown = c.outOfTolerance
+      .slice(0, 5)
+      .map(
+        (x) =>
+          `${x.schema}.${x.table} live ${x.live ?? 'n/a'}${x.liveSource && x.liveSource !== 'count' ? ` (estimate, ${x.liveSource})` : ''} vs restored ${x.other ?? 'n/a'} (allowed ±${x.allowed}${x.note && (x.live === undefined || x.other === undefined) ? `; ${x.note}` : ''})`,
+      );
     reasons.push(`database ${c.database}: ${c.outOfTolerance.length} table(s) out of row-count tolerance: ${shown.join('; ')}${c.outOfTolerance.length > 5 ? '; ...' : ''}`);
   }
   return reasons;

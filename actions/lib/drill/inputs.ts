@@ -6,7 +6,8 @@ import { describeError } from '../errors.js';
 import { InputError, Inputs } from '../inputs.js';
 import type { Resources } from '../cnpg/types.js';
 import type { ConnectMode } from '../postgres/cluster-connection.js';
-import type { CountMode } from '../postgres/rowcounts.js';
+import type { VerifyMode } from '../postgres/verify.js';
+import type { LiveCounts } from './compare.js';
 
 export type SlackOn = 'failure' | 'always' | 'never';
 
@@ -18,7 +19,9 @@ export interface DrillInputs {
   credentialsSecret?: string;
   /** Databases to compare; empty = the cluster's application database. */
   databases: string[];
-  countMode: CountMode;
+  liveCounts: LiveCounts;
+  liveExactMaxBytes: number;
+  verify: VerifyMode;
   countConcurrency: number;
   tolerance: number;
   floor: number;
@@ -27,6 +30,8 @@ export interface DrillInputs {
   storageClass?: string;
   recoveryResources?: Resources;
   timeoutMs: number;
+  /** No new WAL restored for this long while the restore runs: stalled (0 = never). */
+  stallTimeoutMs: number;
   statementTimeoutMs: number;
   sweepTtlMs: number;
   keepOnFailure: boolean;
@@ -59,6 +64,9 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
   if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new InputError('slack-webhook-url', 'is not an http(s) URL; pass the incoming webhook URL from a secret.');
   if (token && !channel) throw new InputError('slack-channel', 'is required with slack-bot-token; name the channel (e.g. C0123456789 or #ops).');
   const apiUrl = i.optional('slack-api-url');
+  if (i.optional('count-mode')) {
+    throw new InputError('count-mode', 'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).');
+  }
   const threadTs = i.optional('slack-thread-ts');
   if (threadTs && !token) throw new InputError('slack-thread-ts', 'needs slack-bot-token (incoming webhooks cannot reply in a thread).');
   // Where the drill ran, for the message: the environment input, else the kubeconfig context.
@@ -71,7 +79,9 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     connectionMode: i.choice<ConnectMode>('connection-mode', ['port-forward', 'direct'], 'port-forward'),
     credentialsSecret,
     databases,
-    countMode: i.choice<CountMode>('count-mode', ['exact', 'estimate', 'auto'], 'auto'),
+    liveCounts: i.choice<LiveCounts>('live-counts', ['auto', 'exact', 'estimate', 'replica'], 'auto'),
+    liveExactMaxBytes: byteSize(i, 'live-exact-max-size', '256Mi'),
+    verify: i.choice<VerifyMode>('verify', ['amcheck', 'heap', 'off'], 'amcheck'),
     countConcurrency: i.number('count-concurrency', 4, { min: 1, max: 32, integer: true }),
     tolerance: i.number('row-count-tolerance', 0.1, { min: 0, max: 1 }),
     floor: i.number('row-count-floor', 10, { min: 0, integer: true }),
@@ -80,6 +90,7 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     storageClass,
     recoveryResources: parseResources(i.optional('recovery-resources')),
     timeoutMs: positive(i, 'timeout', '30m'),
+    stallTimeoutMs: stallTimeout(i),
     statementTimeoutMs: positive(i, 'statement-timeout', '10m'),
     sweepTtlMs: positive(i, 'sweep-ttl', '6h'),
     keepOnFailure: i.boolean('keep-on-failure', false),
@@ -93,6 +104,22 @@ function positive(i: Inputs, name: string, fallback: string): number {
   const ms = i.duration(name, fallback);
   if (ms <= 0) throw new InputError(name, 'must be longer than zero; use e.g. 90s, 30m, 2h or 7d.');
   return ms;
+}
+
+function stallTimeout(i: Inputs): number {
+  const ms = i.duration('stall-timeout', '10m');
+  if (ms < 0) throw new InputError('stall-timeout', 'must not be negative; use e.g. 10m, or 0 to never report a stall.');
+  return ms;
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+
+/** A size in bytes: a whole number with an optional Ki, Mi, Gi or Ti suffix (as Kubernetes writes sizes). */
+function byteSize(i: Inputs, name: string, fallback: string): number {
+  const v = i.string(name, fallback);
+  const m = /^([0-9]+)(Ki|Mi|Gi|Ti)?$/.exec(v);
+  if (!m) throw new InputError(name, `'${v}' is not a size; use e.g. 256Mi, 1Gi or a number of bytes.`);
+  return Number(m[1]) * BYTE_UNITS[m[2] ?? ''];
 }
 
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;

@@ -5,6 +5,7 @@ import type { KubeClients } from '../kube/client.js';
 import { listBackups } from '../cnpg/api.js';
 import { condition } from '../cnpg/health.js';
 import { BackupPhase, type Backup, type Cluster } from '../cnpg/types.js';
+import { detectBackupMode } from './live-spec.js';
 import type { ReadOnlyDb } from '../postgres/readonly.js';
 import { formatDuration } from '../report/format.js';
 import type { RetryOptions } from '../kube/retry.js';
@@ -13,6 +14,8 @@ export interface BackupRow {
   name: string;
   phase: string;
   method: string;
+  /** Plugin backups: the plugin that took it (spec.pluginConfiguration.name). */
+  plugin?: string;
   backupId?: string;
   startedAt?: string;
   stoppedAt?: string;
@@ -32,7 +35,10 @@ export interface ArchiverStats {
 
 export interface Inventory {
   backups: BackupRow[];
+  /** The newest completed backup the recovery can restore (from the archive the drill reads). */
   newest?: BackupRow;
+  /** Completed backups the drill cannot restore from, with why (volume snapshots, other archives). */
+  skipped?: { name: string; why: string }[];
   newestAgeMs?: number;
   archiving: {
     condition?: { status: string; reason?: string; message?: string };
@@ -49,6 +55,7 @@ export function backupRow(b: Backup): BackupRow {
     name: b.metadata.name,
     phase: b.status?.phase ?? 'pending',
     method: b.status?.method ?? b.spec.method ?? 'barmanObjectStore',
+    ...(b.spec.pluginConfiguration?.name ? { plugin: b.spec.pluginConfiguration.name } : {}),
     backupId: b.status?.backupId,
     startedAt: b.status?.startedAt,
     stoppedAt: b.status?.stoppedAt,
@@ -79,15 +86,22 @@ export async function listBackupRows(clients: KubeClients, namespace: string, cl
 /** Judges the inventory. `archiver` is undefined when it could not be read (reported, not fatal). */
 export function assessInventory(rows: BackupRow[], cluster: Cluster, archiver: ArchiverStats | undefined, opts: { now: Date; maxBackupAgeMs: number }): Inventory {
   const problems: string[] = [];
+  const skipped: Inventory['skipped'] = [];
   const completed = rows
     .filter((b) => b.phase === BackupPhase.completed)
+    .filter((b) => {
+      const why = notRestorable(b, cluster);
+      if (why) skipped.push({ name: b.name, why });
+      return !why;
+    })
     .sort((a, b) => (Date.parse(b.stoppedAt ?? b.startedAt ?? '') || 0) - (Date.parse(a.stoppedAt ?? a.startedAt ?? '') || 0));
   const newest = completed[0];
   let newestAgeMs: number | undefined;
   if (!newest) {
     const failed = rows.filter((b) => b.phase === BackupPhase.failed || b.phase === BackupPhase.walArchivingFailing);
+    const skippedText = skipped.length ? `; not restorable from the archive: ${skipped.map((x) => `${x.name} (${x.why})`).join(', ')}` : '';
     problems.push(
-      `no completed backup: ${rows.length} Backup(s) found${failed.length ? `, latest failure ${failed[0].name}: ${failed[0].error ?? failed[0].phase}` : ''}`,
+      `no completed backup: ${rows.length} Backup(s) found${failed.length ? `, latest failure ${failed[0].name}: ${failed[0].error ?? failed[0].phase}` : ''}${skippedText}`,
     );
   } else {
     newestAgeMs = opts.now.getTime() - (Date.parse(newest.stoppedAt ?? newest.startedAt ?? '') || 0);
@@ -120,8 +134,33 @@ export function assessInventory(rows: BackupRow[], cluster: Cluster, archiver: A
   return {
     backups: rows,
     newest,
+    skipped,
     newestAgeMs,
     archiving: { condition: cond && { status: cond.status, reason: cond.reason, message: cond.message }, archiver, lastArchivedAgeMs, failing },
     problems,
   };
+}
+
+/**
+ * Why a completed Backup cannot seed this drill's recovery, or undefined when it can. The drill
+ * restores from the object store the live cluster archives to, so only backups in that store
+ * count: a volumeSnapshot Backup lives in VolumeSnapshots and its backupId is its own name
+ * (CONFORMANCE.md section 7), which barman cannot find; in-tree and plugin archives differ.
+ */
+export function notRestorable(b: BackupRow, cluster: Cluster): string | undefined {
+  if (b.method === 'volumeSnapshot') return 'a volume snapshot, not in the object store';
+  let mode: ReturnType<typeof detectBackupMode> | undefined;
+  try {
+    mode = detectBackupMode(cluster);
+  } catch {
+    return undefined; // no archive configured: reported by the live-spec check
+  }
+  if (mode.mode === 'plugin') {
+    if (b.method !== 'plugin') return `method ${b.method}, while the cluster archives through plugin ${mode.pluginName}`;
+    if (b.plugin && b.plugin !== mode.pluginName) return `taken by plugin ${b.plugin}, not ${mode.pluginName}`;
+  } else if (b.method !== 'barmanObjectStore') {
+    return `method ${b.method}, while the cluster archives to spec.backup.barmanObjectStore`;
+  }
+  if (!b.backupId) return 'no status.backupId';
+  return undefined;
 }

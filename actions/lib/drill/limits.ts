@@ -7,8 +7,6 @@ export const API_REQUEST_MS = 10_000;
 export const SWEEP_MS = 60_000;
 /** Waiting for the restore point's WAL segment to be archived (also capped by the `timeout` input). */
 export const RESTORE_POINT_ARCHIVED_MS = 10 * 60_000;
-/** Lines of the recovery Job's log read when the restored instance no longer says where replay ended. */
-export const RECOVERY_LOG_LINES = 400;
 
 /** Closing database sessions before teardown: pg's pool.end() waits for running queries. */
 export const CLOSE_SESSIONS_MS = 5_000;

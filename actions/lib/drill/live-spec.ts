@@ -7,6 +7,8 @@ import {
   type Cluster,
   type ClusterSpec,
   type ObjectStore,
+  type StorageConfiguration,
+  type TablespaceConfiguration,
 } from '../cnpg/types.js';
 import { VerdictError } from '../errors.js';
 
@@ -27,10 +29,14 @@ export interface LiveSpec {
   mode: BackupMode;
   imageName?: string;
   imageCatalogRef?: ClusterSpec['imageCatalogRef'];
-  storage: { size: string; storageClass?: string };
-  walStorage?: { size?: string; storageClass?: string };
+  /** Copied whole: a storage class may live in pvcTemplate.storageClassName. */
+  storage: StorageConfiguration & { size: string };
+  walStorage?: StorageConfiguration;
+  /** Recovery needs the exact list of tablespaces (docs/src/tablespaces.md). */
+  tablespaces?: TablespaceConfiguration[];
   parameters: Record<string, string>;
-  serviceAccountTemplate?: ClusterSpec['serviceAccountTemplate'];
+  /** What the recovery pods need to pull the image and reach the archive (IRSA, proxies). */
+  pod: Pick<ClusterSpec, 'serviceAccountTemplate' | 'serviceAccountName' | 'imagePullSecrets' | 'postgresUID' | 'postgresGID' | 'env' | 'envFrom'>;
   /** Where the archive is (plugin mode: the ObjectStore's configuration). */
   store: BarmanObjectStoreConfiguration;
   /** The live cluster's server name in the archive (explicit: the two modes default differently). */
@@ -91,8 +97,12 @@ export function readLiveSpec(cluster: Cluster, mode: ModeDetection, objectStore?
   const imageName = cluster.status?.image || s.imageName;
   if (!imageName && !s.imageCatalogRef) problems.push('no image: spec.imageName, spec.imageCatalogRef and status.image are all empty');
 
-  const size = s.storage?.size ?? (s.storage?.pvcTemplate as { resources?: { requests?: { storage?: string } } } | undefined)?.resources?.requests?.storage;
+  const size = sizeOf(s.storage);
   if (!size) problems.push('spec.storage.size is missing (nor spec.storage.pvcTemplate.resources.requests.storage)');
+  if (s.walStorage && !sizeOf(s.walStorage)) problems.push('spec.walStorage has no size (spec.walStorage.size or pvcTemplate.resources.requests.storage)');
+  for (const [i, t] of (s.tablespaces ?? []).entries()) {
+    if (!sizeOf(t.storage)) problems.push(`spec.tablespaces[${i}] (${t.name}) has no storage size: the recovery must declare every tablespace`);
+  }
 
   let store: BarmanObjectStoreConfiguration | undefined;
   let serverName: string;
@@ -117,7 +127,9 @@ export function readLiveSpec(cluster: Cluster, mode: ModeDetection, objectStore?
     const v = s.postgresql?.parameters?.[p];
     if (v !== undefined) parameters[p] = String(v);
   }
-  const bootstrap = s.bootstrap?.initdb ?? s.bootstrap?.recovery ?? s.bootstrap?.pg_basebackup as { database?: string; owner?: string } | undefined;
+  // GetApplicationDatabaseName / Owner (api/v1/cluster_funcs.go): recovery, then pg_basebackup, then initdb.
+  const b = s.bootstrap;
+  const bootstrap = [b?.recovery, b?.pg_basebackup, b?.initdb].find((x) => x?.database);
   const database = bootstrap?.database || 'app';
 
   if (problems.length) throw new LiveSpecError(`${cluster.metadata.namespace}/${cluster.metadata.name}`, problems);
@@ -127,10 +139,11 @@ export function readLiveSpec(cluster: Cluster, mode: ModeDetection, objectStore?
     mode: mode.mode,
     imageName,
     imageCatalogRef: imageName ? undefined : s.imageCatalogRef,
-    storage: { size: size!, storageClass: s.storage?.storageClass },
-    walStorage: s.walStorage,
+    storage: { ...structuredClone(s.storage!), size: size! },
+    ...(s.walStorage ? { walStorage: structuredClone(s.walStorage) } : {}),
+    ...(s.tablespaces?.length ? { tablespaces: structuredClone(s.tablespaces) } : {}),
     parameters,
-    serviceAccountTemplate: s.serviceAccountTemplate,
+    pod: podSettings(s),
     store: stripServerName(store!),
     serverName,
     plugin,
@@ -159,4 +172,15 @@ function validateStore(path: string, store: BarmanObjectStoreConfiguration | und
 function stripServerName(store: BarmanObjectStoreConfiguration): BarmanObjectStoreConfiguration {
   const { serverName: _ignored, ...rest } = store;
   return structuredClone(rest);
+}
+
+function sizeOf(st: StorageConfiguration | undefined): string | undefined {
+  return st?.size || st?.pvcTemplate?.resources?.requests?.storage;
+}
+
+function podSettings(s: ClusterSpec): LiveSpec['pod'] {
+  const keys = ['serviceAccountTemplate', 'serviceAccountName', 'imagePullSecrets', 'postgresUID', 'postgresGID', 'env', 'envFrom'] as const;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (s[k] !== undefined) out[k] = structuredClone(s[k]);
+  return out as LiveSpec['pod'];
 }

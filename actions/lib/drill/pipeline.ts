@@ -37,7 +37,7 @@ import type { Core } from '../core.js';
 import { describeError, VerdictError } from '../errors.js';
 import type { KubeClients } from '../kube/client.js';
 import type { RetryOptions } from '../kube/retry.js';
-import type { Cluster } from '../cnpg/types.js';
+import type { Cluster, ObjectStore } from '../cnpg/types.js';
 import { failWithError } from '../report/outcome.js';
 import type { Baseline } from './compare.js';
 import type { DrillInputs } from './inputs.js';
@@ -48,12 +48,15 @@ import type { DrillResult } from './result.js';
 import type { LiveMark } from './rpo.js';
 import type { Session } from './sessions.js';
 import type { RecoveryTimings } from './wait.js';
+import type { RestoreLog } from './restore-log.js';
 
 /** What phases hand each other. */
 export interface Facts {
   /** The live Cluster, read by preflight. */
   live: Cluster;
   spec: LiveSpec;
+  /** The ObjectStore of plugin mode (its status holds the recovery window); undefined in-tree. */
+  store: ObjectStore | undefined;
   /** The databases to compare (the `databases` input, else the bootstrap database). */
   databases: string[];
   /** One read-only session per database on the live primary; closed after the baseline. */
@@ -68,6 +71,8 @@ export interface Facts {
   recoveryName: string;
   /** When the recovery cluster was created, then seen running/done/healthy (RTO). */
   timings: RecoveryTimings;
+  /** The restore container's log (Job pod or `bootstrap-instance` init container), captured while it existed. */
+  restoreLog: RestoreLog;
   /** One read-only session per database on the restored primary, same order as `baselines`. */
   restoredSessions: Session[];
 }

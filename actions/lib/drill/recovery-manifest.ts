@@ -1,6 +1,6 @@
 // The isolated recovery Cluster: one instance restored from the live cluster's archive, with no
 // `backup` and no `plugins` so it can never archive into (and corrupt) the live path.
-import { CNPG_GROUP, CNPG_VERSION, type Cluster, type ExternalCluster, type RecoveryTarget, type Resources } from '../cnpg/types.js';
+import { CNPG_GROUP, CNPG_VERSION, type Cluster, type ExternalCluster, type RecoveryTarget, type Resources, type StorageConfiguration } from '../cnpg/types.js';
 import type { LiveSpec } from './live-spec.js';
 import { MANAGED_BY_LABEL, ManagedBy } from '../labels.js';
 
@@ -56,7 +56,7 @@ export function recoveryClusterManifest(live: LiveSpec, o: RecoveryOptions): Clu
       instances: 1,
       // The drill's own isolated cluster: superuser access lets it read replay positions (still read-only sessions).
       enableSuperuserAccess: true,
-      storage: { size: live.storage.size, ...((o.storageClass ?? live.storage.storageClass) ? { storageClass: o.storageClass ?? live.storage.storageClass } : {}) },
+      storage: withClass(live.storage, o.storageClass) as { size: string },
       postgresql: { parameters: { ...live.parameters } },
       bootstrap: {
         recovery: {
@@ -71,11 +71,17 @@ export function recoveryClusterManifest(live: LiveSpec, o: RecoveryOptions): Clu
   };
   if (live.imageName) cluster.spec.imageName = live.imageName;
   else if (live.imageCatalogRef) cluster.spec.imageCatalogRef = live.imageCatalogRef;
-  if (live.walStorage?.size) {
-    const cls = o.storageClass ?? live.walStorage.storageClass;
-    cluster.spec.walStorage = { size: live.walStorage.size, ...(cls ? { storageClass: cls } : {}) };
-  }
-  if (live.serviceAccountTemplate) cluster.spec.serviceAccountTemplate = structuredClone(live.serviceAccountTemplate);
+  if (live.walStorage) cluster.spec.walStorage = withClass(live.walStorage, o.storageClass);
+  // The exact list of tablespaces (docs/src/tablespaces.md), on the drill's storage class if given.
+  if (live.tablespaces) cluster.spec.tablespaces = live.tablespaces.map((t) => ({ ...structuredClone(t), storage: withClass(t.storage, o.storageClass) }));
+  Object.assign(cluster.spec, structuredClone(live.pod));
   if (o.resources) cluster.spec.resources = o.resources;
   return cluster;
+}
+
+/** The live storage, on `storageClass` when the drill overrides it (storageClass wins over pvcTemplate's). */
+function withClass(st: StorageConfiguration, storageClass: string | undefined): StorageConfiguration {
+  const out = structuredClone(st);
+  if (storageClass) out.storageClass = storageClass;
+  return out;
 }

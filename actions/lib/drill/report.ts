@@ -1,14 +1,28 @@
 // The drill's report: verdict first, then RTO/RPO, phase timings, backup inventory, schema
 // differences and tables out of tolerance. Markdown that reads well both as the job summary
 // and as plain text in the terminal (no HTML).
+import { STAT, type CountComparison } from '../postgres/compare-counts.js';
+import { displayName } from '../postgres/ident.js';
+import type { Verification } from '../postgres/verify.js';
 import { formatBytes, formatDuration, markdownTable } from '../report/format.js';
 import type { Inventory } from './inventory.js';
 import type { DatabaseComparison, DrillResult } from './result.js';
+import type { RecoveryWindow } from './window.js';
 
 const MAX_ROWS = 200;
+const MAX_BACKUPS = 100;
 
 export function renderReport(r: DrillResult): string {
-  const sections = [headline(r), facts(r), phaseTimings(r), r.inventory ? inventory(r.inventory) : [], ...r.databases.map(database), countsNote(r), tail(r)];
+  const sections = [
+    headline(r),
+    facts(r),
+    phaseTimings(r),
+    r.inventory ? inventory(r.inventory, r.window) : [],
+    ...r.databases.map(databaseSection),
+    ...(r.verifications ?? []).map(verificationSection),
+    toleranceText(r),
+    tail(r),
+  ];
   return sections.flat().join('\n');
 }
 
@@ -30,7 +44,12 @@ function facts(r: DrillResult): string[] {
     ['Recovery cluster', r.recoveryCluster ? `${r.recoveryCluster}${r.kept ? ' (KEPT for debugging: delete it by hand)' : ''}` : 'not created'],
     ['Teardown', teardownText(r)],
   ];
-  const out = [markdownTable(['', ''], rows.map(([k, v]) => [`**${k}**`, v]))];
+  const out = [
+    markdownTable(
+      ['', ''],
+      rows.map(([k, v]) => [`**${k}**`, v]),
+    ),
+  ];
   if (r.rpo) out.push(`RPO, measured: ${r.rpo.explanation}\n`);
   return out;
 }
@@ -50,16 +69,20 @@ function phaseTimings(r: DrillResult): string[] {
   return ['### Phase timings\n', markdownTable(['Phase', 'Time'], rows)];
 }
 
-function inventory(inv: Inventory): string[] {
+function inventory(inv: Inventory, window: RecoveryWindow | undefined): string[] {
   const out = ['### Backup inventory\n'];
+  if (window) out.push(...windowText(window));
   if (inv.backups.length) {
+    const label = (b: (typeof inv.backups)[number]) =>
+      b.name === inv.newest?.name ? `**${b.name}** (newest completed)` : b.method === 'volumeSnapshot' ? `${b.name} (volume snapshot: never used by a barman restore)` : b.name;
     out.push(
       markdownTable(
         ['Backup', 'Phase', 'Method', 'Backup ID', 'Started', 'Stopped', 'Error'],
-        inv.backups.slice(0, 30).map((b) => [b.name === inv.newest?.name ? `**${b.name}** (newest completed)` : b.name, b.phase, b.method, b.backupId ?? '', b.startedAt ?? '', b.stoppedAt ?? '', b.error ?? '']),
+        inv.backups.slice(0, MAX_BACKUPS).map((b) => [label(b), b.phase, b.method, b.backupId ?? '', b.startedAt ?? '', b.stoppedAt ?? '', b.error ?? '']),
       ),
     );
-    if (inv.backups.length > 30) out.push(`(${inv.backups.length - 30} older backups not shown)\n`);
+    if (inv.backups.length > MAX_BACKUPS) out.push(`(${inv.backups.length - MAX_BACKUPS} older backups not shown)\n`);
+    if (inv.skipped?.length) out.push(`Not restorable by this drill (it restores from the object store): ${inv.skipped.map((x) => `${x.name}: ${x.why}`).join('; ')}.\n`);
   } else out.push('No Backup objects found for this cluster.\n');
   out.push(archiving(inv));
   return out;
@@ -75,40 +98,6 @@ function archiving(inv: Inventory): string {
     );
   }
   return `WAL archiving: ${a.failing ? 'FAILING' : 'ok'}${arch.length ? ` — ${arch.join('; ')}` : ''}${inv.newestAgeMs !== undefined ? `. Newest completed backup is ${formatDuration(inv.newestAgeMs)} old.` : ''}\n`;
-}
-
-function database(db: DatabaseComparison): string[] {
-  const out = [`### Database \`${db.database}\`: ${db.tablesCompared} tables compared, ${db.schemaDifferences.length} schema differences, ${db.outOfTolerance.length} out of tolerance\n`];
-  if (db.schemaDifferences.length) {
-    out.push(
-      markdownTable(
-        ['Difference', 'Object', 'Name', 'Detail'],
-        db.schemaDifferences.slice(0, MAX_ROWS).map((d) => [d.kind === 'missing' ? 'missing in restore' : d.kind === 'extra' ? 'only in restore' : 'changed', d.objectType, d.name, d.detail]),
-      ),
-    );
-  }
-  if (db.outOfTolerance.length) {
-    out.push('Tables out of tolerance:\n');
-    out.push(
-      markdownTable(
-        ['Table', 'Live rows', 'Restored rows', 'Difference', 'Allowed', 'Note'],
-        db.outOfTolerance.slice(0, MAX_ROWS).map((c) => [`${c.schema}.${c.table}`, c.live ?? 'n/a', c.other ?? 'n/a', diff(c.live, c.other), c.allowed, c.note ?? '']),
-      ),
-    );
-  }
-  if (db.counts.length && db.counts.length <= 50 && !db.outOfTolerance.length) {
-    out.push(markdownTable(['Table', 'Live rows', 'Restored rows', 'Difference', 'Allowed'], db.counts.map((c) => [`${c.schema}.${c.table}`, c.live ?? 'n/a', c.other ?? 'n/a', diff(c.live, c.other), c.allowed])));
-  }
-  out.push(`Counts: ${db.countMethods.exact} exact, ${db.countMethods.estimate} estimated from statistics.\n`);
-  return out;
-}
-
-function countsNote(r: DrillResult): string[] {
-  if (!r.databases.length) return [];
-  const when = r.restorePoint
-    ? `Live counts were taken right after the restore point '${r.restorePoint.name}'; rows written on live between the marker and the count are absorbed by that tolerance.`
-    : 'Live counts were taken at the drill start and the restore replays to the end of the archive, so rows written on live after the last archived WAL are expected to be missing; the tolerance absorbs ongoing writes, a larger gap fails.';
-  return [`How counts are judged: a table passes when |restored − live| <= max(${r.tolerance.tolerance} × live, ${r.tolerance.floor}). ` + when + '\n'];
 }
 
 function tail(r: DrillResult): string[] {
@@ -129,3 +118,122 @@ function teardownText(r: DrillResult): string {
 const formatMs = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 const secs = (s: number | undefined) => (s === undefined ? 'n/a' : `${s} s`);
 const diff = (a?: number, b?: number) => (a === undefined || b === undefined ? 'n/a' : String(b - a));
+
+/** How a live count was made, for the per-table column. */
+function liveHow(c: CountComparison, on: string): string {
+  if (c.liveSource === undefined) return 'n/a';
+  return c.liveSource === 'count' ? `count(*) on the ${on}` : `estimate: ${STAT[c.liveSource]}`;
+}
+
+function databaseSection(db: DatabaseComparison): string[] {
+  const out: string[] = [];
+  out.push(`### Database \`${db.database}\`: ${db.tablesCompared} tables compared, ${db.schemaDifferences.length} schema differences, ${db.outOfTolerance.length} out of tolerance\n`);
+  if (db.schemaDifferences.length) {
+    out.push(
+      markdownTable(
+        ['Difference', 'Object', 'Name', 'Detail'],
+        db.schemaDifferences.slice(0, MAX_ROWS).map((d) => [d.kind === 'missing' ? 'missing in restore' : d.kind === 'extra' ? 'only in restore' : 'changed', d.objectType, d.name, d.detail]),
+      ),
+    );
+  }
+  const lc = db.liveCounted;
+  out.push(
+    `Live counted on the ${lc.on}: ${lc.exact} exact (count(*)), ${lc.nLiveTup} estimated from pg_stat_user_tables.n_live_tup, ${lc.reltuples} from pg_class.reltuples. ` +
+      `Restore read in full: ${db.restoreRead.tables} tables counted with count(*) in ${formatMs(db.restoreRead.ms)}${db.restoreRead.failed ? `, ${db.restoreRead.failed} could not be read` : ''}.\n`,
+  );
+  const header = ['Table', 'Live rows', 'Live counted by', 'Restored rows (full read)', 'Difference', 'Allowed', 'Note'];
+  const row = (c: CountComparison) => [displayName(c.schema, c.table), c.live ?? 'n/a', liveHow(c, lc.on), c.other ?? 'n/a', diff(c.live, c.other), c.allowed, c.note ?? ''];
+  if (db.outOfTolerance.length) {
+    out.push('Tables out of tolerance:\n');
+    out.push(markdownTable(header, db.outOfTolerance.slice(0, MAX_ROWS).map(row)));
+  }
+  if (db.counts.length && db.counts.length <= 50 && !db.outOfTolerance.length) out.push(markdownTable(header, db.counts.map(row)));
+  else {
+    // Too many tables to list: list those whose live side is an estimate (the large ones), where the tolerance means more.
+    const estimated = db.counts.filter((c) => c.within && c.liveSource !== undefined && c.liveSource !== 'count');
+    if (estimated.length) {
+      out.push('Tables whose live count is an estimate:\n');
+      out.push(markdownTable(header, estimated.slice(0, MAX_ROWS).map(row)));
+      if (estimated.length > MAX_ROWS) out.push(`(${estimated.length - MAX_ROWS} more not shown)\n`);
+    }
+  }
+  return out;
+}
+
+function verificationSection(v: Verification): string[] {
+  const out: string[] = [];
+  const tables = v.relations.filter((r) => r.kind === 'table');
+  const indexes = v.relations.filter((r) => r.kind === 'index');
+  const bad = v.relations.filter((r) => r.corruption.length || r.error !== undefined);
+  const parent = indexes.filter((r) => r.check === 'bt_index_parent_check').length;
+  const cs = v.checksums;
+  out.push(
+    `### Verification of \`${v.database}\`: ${v.mode === 'off' ? 'amcheck off' : `amcheck ${v.amcheckVersion ?? ''}`.trim()}, ${bad.length ? `${bad.length} relation(s) with problems` : 'no problems'}\n`,
+  );
+  const lines: string[] = [];
+  if (v.mode !== 'off') {
+    lines.push(`${tables.length} tables checked with verify_heapam (heap and TOAST)`);
+    if (v.mode === 'amcheck') lines.push(`${indexes.length} B-tree indexes checked (${parent} with bt_index_parent_check, ${indexes.length - parent} with bt_index_check), in ${formatMs(v.ms)}`);
+  }
+  lines.push(
+    cs.enabled
+      ? `data checksums on: ${cs.failures ?? 0} page checksum failure(s) counted in pg_stat_database after every table was read${cs.lastFailure ? ` (last at ${cs.lastFailure})` : ''}`
+      : 'data checksums off (initdb without --data-checksums): damaged pages are found only by amcheck and by the counts',
+  );
+  out.push(lines.join('; ') + '.\n');
+  if (bad.length) {
+    out.push(
+      markdownTable(
+        ['Relation', 'Check', 'Finding'],
+        bad.slice(0, MAX_ROWS).map((r) => [`${r.kind} ${displayName(r.schema, r.name)}`, r.check, r.corruption.length ? r.corruption.slice(0, 3).join('; ') : `not verified: ${r.error}`]),
+      ),
+    );
+  }
+  return out;
+}
+
+function toleranceText(r: DrillResult): string[] {
+  if (!r.databases.length) return [];
+  const when = r.restorePoint
+    ? `Live counts were taken right after the restore point '${r.restorePoint.name}'; rows written on live between the marker and the count are absorbed by that tolerance.`
+    : 'Live counts were taken at the drill start and the restore replays to the end of the archive, so rows written on live after the last archived WAL are expected to be missing; the tolerance absorbs ongoing writes, a larger gap fails.';
+  const lines = [`How counts are judged: a table passes when |restored − live| <= max(${r.tolerance.tolerance} × live, ${r.tolerance.floor}). ${when}`];
+  lines.push('- The restore is always read in full (count(*) of every table): its statistics came with the backup and say nothing about its data files.');
+  const live = r.databases.map((d) => d.liveCounted);
+  if (live.some((l) => l.exact))
+    lines.push(
+      `- Live count(*) (exact${live.some((l) => l.on === 'replica') ? ', on a replica: it trails the primary by its replay lag' : ''}): the difference is only the rows written between the two moments.`,
+    );
+  if (live.some((l) => l.nLiveTup))
+    lines.push(
+      '- Live estimate from pg_stat_user_tables.n_live_tup: follows every committed insert and delete within seconds, but carries the sampling error of the last VACUUM/ANALYZE and rows of aborted transactions; a loss smaller than the tolerance plus that drift is not seen. Use live-counts: replica (or exact) for exact counts on both sides.',
+    );
+  if (live.some((l) => l.reltuples))
+    lines.push(
+      '- Live estimate from pg_class.reltuples: as of the last VACUUM/ANALYZE, so rows written since are missing from it too; the tolerance must absorb them, and a loss smaller than that is not seen.',
+    );
+  if (r.counting?.live === 'auto') lines.push(`- live-counts auto: exact below ${formatBytes(r.counting.liveExactMaxBytes)} per table (live-exact-max-size), estimated above.`);
+  return [lines.join('\n') + '\n'];
+}
+
+function windowText(w: RecoveryWindow): string[] {
+  const oldest = w.restorable[0];
+  const newest = w.restorable.at(-1);
+  const rows: [string, string][] = [
+    ['First recoverability point', w.firstRecoverabilityPoint ?? 'not published'],
+    ['Last successful backup', w.lastSuccessfulBackup ?? 'not published'],
+    ...(w.lastFailedBackup ? [['Last failed backup', w.lastFailedBackup] as [string, string]] : []),
+    [
+      'Base backups a barman restore can start from',
+      `${w.restorable.length}${oldest ? `: oldest ${oldest.name} (${oldest.stoppedAt ?? oldest.startedAt ?? '?'}), newest ${newest!.name} (${newest!.stoppedAt ?? newest!.startedAt ?? '?'})` : ''}`,
+    ],
+    ...(w.snapshots.length ? [['Volume snapshot backups (listed, not restorable by barman)', String(w.snapshots.length)] as [string, string]] : []),
+  ];
+  return [
+    `Recovery window (from ${w.source}):\n`,
+    markdownTable(
+      ['', ''],
+      rows.map(([k, v]) => [`**${k}**`, v]),
+    ),
+  ];
+}

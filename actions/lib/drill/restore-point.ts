@@ -4,7 +4,7 @@
 // call pg_create_restore_point (superuser by default).
 import pg from 'pg';
 import { pgClientConfig } from '../postgres/client-config.js';
-import type { ConnInfo } from '../postgres/conn-info.js';
+import { withTransportReason, type ConnInfo } from '../postgres/conn-info.js';
 import type { ReadOnlyDb } from '../postgres/readonly.js';
 import { sleep } from '../kube/retry.js';
 
@@ -21,6 +21,7 @@ export interface RestorePoint {
 export async function createRestorePoint(conn: ConnInfo, name: string, statementTimeoutMs: number): Promise<RestorePoint> {
   // The one write the suite may make on a live database (opt-in): its own, clearly named session.
   const client = new pg.Client(pgClientConfig(conn, { applicationName: RESTORE_POINT_APPLICATION, statementTimeoutMs }));
+  client.on('error', () => {}); // a lost connection rejects the running query; never an uncaught error
   await client.connect();
   try {
     const { rows } = await client.query<{ lsn: string; segment: string; at: Date }>(
@@ -34,7 +35,7 @@ export async function createRestorePoint(conn: ConnInfo, name: string, statement
     if (/permission denied|must be superuser/i.test(msg)) {
       throw new Error(`restore-point: the role '${conn.user}' may not create restore points (${msg}); use credentials-secret with a superuser secret, or restore-point: false.`, { cause: err });
     }
-    throw err;
+    throw withTransportReason(conn, err);
   } finally {
     await client.end().catch(() => {});
   }

@@ -1,11 +1,14 @@
 // The drill's result model: what run.ts fills in, report/slack/record read.
 import type { CountComparison } from '../postgres/compare-counts.js';
 import type { SchemaDifference } from '../postgres/schema.js';
+import type { Verification, VerifyMode } from '../postgres/verify.js';
+import type { LiveCounts } from './compare.js';
 import type { BackupMode } from './live-spec.js';
 import type { Inventory } from './inventory.js';
 import type { RestorePoint } from './restore-point.js';
 import type { Rpo } from './rpo.js';
 import type { TeardownResult } from './teardown.js';
+import type { RecoveryWindow } from './window.js';
 
 export interface DatabaseComparison {
   database: string;
@@ -14,7 +17,19 @@ export interface DatabaseComparison {
   outOfTolerance: CountComparison[];
   /** Every table's comparison (for the collapsed detail table). */
   counts: CountComparison[];
-  countMethods: { exact: number; estimate: number };
+  /** Live tables by how they were counted, and on which instance. */
+  liveCounted: { on: LiveCountedOn; exact: number; nLiveTup: number; reltuples: number };
+  /** The restore's full read (every table, count(*)). */
+  restoreRead: { tables: number; failed: number; ms: number };
+}
+
+export type LiveCountedOn = 'primary' | 'replica';
+
+/** What the drill was asked to count and verify, for the report's explanations. */
+export interface CountingPolicy {
+  live: LiveCounts;
+  liveExactMaxBytes: number;
+  verify: VerifyMode;
 }
 
 export interface PhaseTiming {
@@ -31,6 +46,8 @@ export interface DrillResult {
   recoveryCluster?: string;
   backupId?: string;
   inventory?: Inventory;
+  /** First recoverability point, last successful backup and the base backups, as the operator publishes them. */
+  window?: RecoveryWindow;
   phases: PhaseTiming[];
   /** Recovery cluster created -> healthy. */
   rtoSeconds?: number;
@@ -39,6 +56,9 @@ export interface DrillResult {
   restorePoint?: RestorePoint;
   tolerance: { tolerance: number; floor: number };
   databases: DatabaseComparison[];
+  counting?: CountingPolicy;
+  /** amcheck and checksum results of the restore, per database. */
+  verifications?: Verification[];
   teardown?: TeardownResult;
   kept?: boolean;
   /** Tail of the recovery Job's pod log when the recovery failed. */

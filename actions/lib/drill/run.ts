@@ -89,6 +89,7 @@ export function createContext({ core, inputs, clients, signal, env, kubeconfig }
     phases: [],
     tolerance: { tolerance: inputs.tolerance, floor: inputs.floor },
     databases: [],
+    verifications: [],
     notes: [],
     runUrl: runUrl(env),
     startedAt: new Date().toISOString(),

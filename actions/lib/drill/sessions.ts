@@ -3,8 +3,10 @@
 // the final phases close them on every path (see pipeline.ts, `owned`).
 import type { Cluster } from '../cnpg/types.js';
 import { connectToPrimary, type ClusterConnection } from '../postgres/cluster-connection.js';
+import { RESTORE_READ_SETTINGS } from '../postgres/full-read.js';
 import { ReadOnlyDb } from '../postgres/readonly.js';
 import type { DrillContext } from './pipeline.js';
+import { openReplicaSession } from './replica.js';
 
 export interface Session {
   database: string;
@@ -22,6 +24,34 @@ export async function openSession(ctx: DrillContext, cluster: Cluster, database:
   const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: inputs.countConcurrency, applicationName: APPLICATION_NAME });
   ctx.owned.sessions.push({ close: () => db.close() });
   return { database, db, conn };
+}
+
+/**
+ * A session on the RESTORE's primary for reading it in full: parallel scans on, and every
+ * statement bounded by the drill's deadline (`timeout` from the recovery cluster's creation)
+ * rather than by statement-timeout, which protects live.
+ */
+export async function openRestoreSession(ctx: DrillContext, cluster: Cluster, database: string, secretName: string, deadline: number): Promise<Session> {
+  const { inputs } = ctx;
+  const conn = await connectToPrimary(ctx.core, ctx.clients, cluster, { mode: inputs.connectionMode, secretName, database });
+  ctx.owned.sessions.push(conn);
+  const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs: inputs.timeoutMs, poolSize: inputs.countConcurrency, applicationName: APPLICATION_NAME, settings: RESTORE_READ_SETTINGS, deadline });
+  ctx.owned.sessions.push({ close: () => db.close() });
+  return { database, db, conn };
+}
+
+/** live-counts replica: a session on a replica of live (never the primary; replica.ts checks). */
+export async function openLiveReplicaSession(ctx: DrillContext, live: Cluster, database: string): Promise<Session> {
+  const { inputs } = ctx;
+  const s = await openReplicaSession(
+    ctx.core,
+    ctx.clients,
+    live,
+    { mode: inputs.connectionMode, secretName: inputs.credentialsSecret, database },
+    { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: inputs.countConcurrency, applicationName: APPLICATION_NAME },
+  );
+  ctx.owned.sessions.push(s.conn, { close: () => s.db.close() });
+  return { database, ...s };
 }
 
 /** One session per database, in order. */

@@ -23,6 +23,11 @@ export interface WaitOptions {
   /** Lists the collection (used at start and after every drop); returns items and the list resourceVersion. */
   list: () => Promise<{ items: unknown[]; resourceVersion?: string }>;
   onDrop?: (err: unknown) => void;
+  /**
+   * Re-observe the latest state of every object this often (as 'MODIFIED'): for predicates that
+   * depend on time, e.g. an error phase that persists and so emits no event.
+   */
+  recheckMs?: number;
 }
 
 export class WaitTimeout extends Error {
@@ -44,14 +49,30 @@ export async function watchUntil<T>(
   opts: WaitOptions,
 ): Promise<T> {
   const watch = new Watch(kc);
+  const latest = new Map<string, unknown>();
+  const tracked = (type: WatchEventType, obj: unknown): T | undefined => {
+    const m = (obj as { metadata?: { namespace?: string; name?: string } })?.metadata;
+    const k = `${m?.namespace ?? ''}/${m?.name ?? ''}`;
+    if (type === 'DELETED') latest.delete(k);
+    else latest.set(k, obj);
+    return observe(type, obj);
+  };
+  const recheck = (): T | undefined => {
+    for (const obj of latest.values()) {
+      const r = observe('MODIFIED', obj);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  };
   for (let attempt = 1; ; attempt++) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (Date.now() >= opts.deadline) throw new WaitTimeout(what);
     let rv: string | undefined;
     try {
       const listed = await opts.list();
+      latest.clear();
       for (const item of listed.items) {
-        const r = observe('ADDED', item);
+        const r = tracked('ADDED', item);
         if (r !== undefined) return r;
       }
       rv = listed.resourceVersion;
@@ -60,7 +81,7 @@ export async function watchUntil<T>(
       await sleep(backoffDelay(attempt, RELIST_BACKOFF), opts.signal);
       continue;
     }
-    const result = await watchOnce(watch, target, rv, observe, opts);
+    const result = await watchOnce(watch, target, rv, tracked, opts, recheck);
     if (result.done) return result.value as T;
     if (result.err) opts.onDrop?.(result.err);
     await sleep(backoffDelay(attempt, REWATCH_BACKOFF), opts.signal).catch(() => {});
@@ -73,14 +94,22 @@ function watchOnce<T>(
   resourceVersion: string | undefined,
   observe: (type: WatchEventType, obj: unknown) => T | undefined,
   opts: WaitOptions,
+  recheck: () => T | undefined,
 ): Promise<{ done: boolean; value?: T; err?: unknown }> {
   return new Promise((resolve) => {
     let settled = false;
     let controller: AbortController | undefined;
+    const ticker = opts.recheckMs
+      ? setInterval(() => {
+          const r = recheck();
+          if (r !== undefined) finish({ done: true, value: r });
+        }, opts.recheckMs)
+      : undefined;
     const finish = (r: { done: boolean; value?: T; err?: unknown }) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearInterval(ticker);
       opts.signal?.removeEventListener('abort', onAbort);
       controller?.abort();
       resolve(r);

@@ -1,5 +1,7 @@
 // One place that turns a ConnInfo into node-postgres settings, so every session the suite opens
-// carries a statement timeout, a lock timeout and a name that says which action opened it.
+// carries a statement timeout, a lock timeout and a name that says which action opened it, and a
+// client-side deadline: a server that vanished (pod gone, port-forward silently dead) cannot
+// answer with its statement_timeout, so node-postgres gives up on its own a little later.
 import type pg from 'pg';
 import type { ConnInfo } from './conn-info.js';
 
@@ -9,6 +11,11 @@ export interface SessionOptions {
   connectTimeoutMs?: number;
   /** Sessions that default to read-only transactions (reads of live databases). */
   readOnly?: boolean;
+}
+
+/** How long after the server's statement_timeout the client stops waiting for an answer. */
+export function clientDeadlineMs(statementTimeoutMs: number): number {
+  return Math.floor(statementTimeoutMs) + Math.min(10_000, Math.max(1_000, Math.floor(statementTimeoutMs / 10)));
 }
 
 export function pgClientConfig(conn: ConnInfo, opts: SessionOptions): pg.ClientConfig {
@@ -24,6 +31,8 @@ export function pgClientConfig(conn: ConnInfo, opts: SessionOptions): pg.ClientC
     ssl: conn.ssl ?? false,
     application_name: opts.applicationName,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 15_000,
+    query_timeout: clientDeadlineMs(timeout),
+    keepAlive: true,
     options: settings.map((s) => `-c ${s}`).join(' '),
   };
 }

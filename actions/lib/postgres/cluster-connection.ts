@@ -12,7 +12,7 @@ export type ConnectMode = 'port-forward' | 'direct';
 
 export interface ClusterConnectionOptions {
   mode: ConnectMode;
-  /** Secret with username/password; default: `<cluster>-superuser` when enabled, else `<cluster>-app`. */
+  /** Secret with username/password; default: the superuser's when enabled, else the app owner's (defaultSecretName). */
   secretName?: string;
   /** Database; default: the secret's dbname, else the bootstrap database, else `app`. */
   database?: string;
@@ -25,45 +25,82 @@ export interface ClusterConnection {
   close(): Promise<void>;
 }
 
-export function defaultSecretName(cluster: Cluster): string {
-  return `${cluster.metadata.name}${cluster.spec.enableSuperuserAccess ? '-superuser' : '-app'}`;
+/** GetSuperuserSecretName (api/v1/cluster_funcs.go): spec.superuserSecret.name, else `<cluster>-superuser`. */
+export function superuserSecretName(cluster: Cluster): string {
+  return cluster.spec.superuserSecret?.name || `${cluster.metadata.name}-superuser`;
 }
 
-export async function connectToPrimary(
-  core: Pick<Core, 'setSecret'>,
-  clients: KubeClients,
-  cluster: Cluster,
-  opts: ClusterConnectionOptions,
-): Promise<ClusterConnection> {
-  const namespace = cluster.metadata.namespace!;
-  const name = cluster.metadata.name;
+/** GetApplicationSecretName: the bootstrap's secret (recovery, then pg_basebackup, then initdb), else `<cluster>-app`. */
+export function applicationSecretName(cluster: Cluster): string {
+  const b = cluster.spec.bootstrap;
+  return b?.recovery?.secret?.name || b?.pg_basebackup?.secret?.name || b?.initdb?.secret?.name || `${cluster.metadata.name}-app`;
+}
+
+/** The superuser's secret when superuser access is enabled (else CNPG disables it), else the app owner's. */
+export function defaultSecretName(cluster: Cluster): string {
+  return cluster.spec.enableSuperuserAccess ? superuserSecretName(cluster) : applicationSecretName(cluster);
+}
+
+export async function connectToPrimary(core: Pick<Core, 'setSecret'>, clients: KubeClients, cluster: Cluster, opts: ClusterConnectionOptions): Promise<ClusterConnection> {
   const pod = cluster.status?.currentPrimary;
+  const { namespace, name } = { namespace: cluster.metadata.namespace!, name: cluster.metadata.name };
   if (!pod) throw new Error(`Cluster ${namespace}/${name} has no status.currentPrimary: it has no primary to read from; wait until it is healthy (kubectl get cluster ${name} -n ${namespace}).`);
+  await checkReady(clients, namespace, pod, 'current primary');
+  return connectToInstance(core, clients, cluster, pod, `${name}-rw`, opts);
+}
+
+/**
+ * A ready instance that is not the primary (status.instanceNames minus current/target primary),
+ * for reads that must not load the primary. Direct mode goes through the -ro service (replicas
+ * only). The caller must still check pg_is_in_recovery(): a failover can promote it meanwhile.
+ */
+export async function connectToReplica(core: Pick<Core, 'setSecret'>, clients: KubeClients, cluster: Cluster, opts: ClusterConnectionOptions): Promise<ClusterConnection> {
+  const { namespace, name } = { namespace: cluster.metadata.namespace!, name: cluster.metadata.name };
+  const primaries = [cluster.status?.currentPrimary, cluster.status?.targetPrimary];
+  const candidates = (cluster.status?.instanceNames ?? []).filter((p) => !primaries.includes(p)).sort();
+  const problems: string[] = [];
+  for (const pod of candidates) {
+    try {
+      await checkReady(clients, namespace, pod, 'replica');
+      return await connectToInstance(core, clients, cluster, pod, `${name}-ro`, opts);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  throw new Error(
+    `Cluster ${namespace}/${name} has no ready replica to count on (instances: ${(cluster.status?.instanceNames ?? []).join(', ') || 'none'}, primary ${primaries[0] ?? 'unknown'}${problems.length ? `; ${problems.join('; ')}` : ''}); use live-counts auto/exact, or run the cluster with instances >= 2.`,
+  );
+}
+
+async function checkReady(clients: KubeClients, namespace: string, pod: string, role: string): Promise<void> {
   const podObj = await withRetry(`read pod ${namespace}/${pod}`, () => clients.core.readNamespacedPod({ name: pod, namespace }));
   const ready = podObj.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   if (!ready) {
-    throw new Error(`The current primary ${namespace}/${pod} is not ready (pod phase ${podObj.status?.phase ?? 'unknown'}); the cluster must be healthy before it is read (kubectl describe pod ${pod} -n ${namespace}).`);
+    throw new Error(
+      `The ${role} ${namespace}/${pod} is not ready (pod phase ${podObj.status?.phase ?? 'unknown'}); the cluster must be healthy before it is read (kubectl describe pod ${pod} -n ${namespace}).`,
+    );
   }
+}
 
+async function connectToInstance(core: Pick<Core, 'setSecret'>, clients: KubeClients, cluster: Cluster, pod: string, service: string, opts: ClusterConnectionOptions): Promise<ClusterConnection> {
+  const namespace = cluster.metadata.namespace!;
   const secretName = opts.secretName ?? defaultSecretName(cluster);
   const secret = await readSecret(core, clients, namespace, secretName);
   if (!secret.username || !secret.password) {
-    throw new Error(`Secret ${namespace}/${secretName} has no username/password keys; point the credentials input at a kubernetes.io/basic-auth Secret (default: the cluster's -app or -superuser Secret).`);
+    throw new Error(
+      `Secret ${namespace}/${secretName} has no username/password keys; point the credentials input at a kubernetes.io/basic-auth Secret (default: the cluster's -app or -superuser Secret).`,
+    );
   }
   const database =
-    opts.database ??
-    (secret.dbname && secret.dbname !== '*' ? secret.dbname : undefined) ??
-    cluster.spec.bootstrap?.initdb?.database ??
-    cluster.spec.bootstrap?.recovery?.database ??
-    'app';
+    opts.database ?? (secret.dbname && secret.dbname !== '*' ? secret.dbname : undefined) ?? cluster.spec.bootstrap?.initdb?.database ?? cluster.spec.bootstrap?.recovery?.database ?? 'app';
 
   if (opts.mode === 'direct') {
-    const host = `${name}-rw.${namespace}.svc`;
+    const host = `${service}.${namespace}.svc`;
     return { conn: { host, port: 5432, user: secret.username, password: secret.password, database }, pod, secretName, close: async () => {} };
   }
   const forward = await forwardPodPort(clients.kc, namespace, pod, 5432);
   return {
-    conn: { host: forward.host, port: forward.port, user: secret.username, password: secret.password, database },
+    conn: { host: forward.host, port: forward.port, user: secret.username, password: secret.password, database, transportFailure: forward.failure },
     pod,
     secretName,
     close: () => forward.close(),

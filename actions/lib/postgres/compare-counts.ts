@@ -1,7 +1,7 @@
 // Judge two sets of row counts (live vs restored, publisher vs subscriber) table by table:
 // within when |other − live| <= max(tolerance × live, floor). A relative tolerance lets busy
 // tables move between the two reads; the absolute floor keeps tiny tables from alarming.
-import type { TableCount } from './rowcounts.js';
+import type { CountSource, TableCount } from './rowcounts.js';
 
 export interface CountComparison {
   schema: string;
@@ -11,6 +11,9 @@ export interface CountComparison {
   other?: number;
   /** The largest difference accepted for this table, in whole rows. */
   allowed: number;
+  /** How each side was counted (count(*), or the statistic an estimate came from). */
+  liveSource?: CountSource;
+  otherSource?: CountSource;
   within: boolean;
   note?: string;
 }
@@ -21,6 +24,15 @@ export interface CompareOptions {
   /** Absolute slack in rows. */
   floor: number;
 }
+
+/** Counts made before sources were recorded: an estimate was reltuples. */
+const sourceOf = (c: TableCount): CountSource => c.source ?? (c.method === 'exact' ? 'count' : 'reltuples');
+
+export const STAT: Record<CountSource, string> = {
+  count: 'count(*)',
+  n_live_tup: 'pg_stat_user_tables.n_live_tup',
+  reltuples: 'pg_class.reltuples',
+};
 
 function usable(c: TableCount | undefined): c is TableCount {
   return c !== undefined && c.error === undefined && Number.isFinite(c.rows);
@@ -56,6 +68,8 @@ export function compareCounts(live: TableCount[], other: TableCount[], opts: Com
       ...(liveRows !== undefined && { live: liveRows }),
       ...(otherRows !== undefined && { other: otherRows }),
       allowed,
+      ...(l && { liveSource: sourceOf(l) }),
+      ...(o && { otherSource: sourceOf(o) }),
     };
     const problems = [sideProblem('live', l), sideProblem('the other side', o)].filter((p) => p !== undefined);
     if (problems.length) return { ...base, within: false, note: problems.join('; ') };
@@ -64,9 +78,9 @@ export function compareCounts(live: TableCount[], other: TableCount[], opts: Com
     const within = diff <= allowed;
     const notes: string[] = [];
     if (!within) notes.push(`differs by ${diff} rows, more than the ${allowed} allowed`);
-    if (l!.method === 'estimate' && o!.method === 'estimate') notes.push('both counts are estimates (pg_class.reltuples)');
-    else if (l!.method === 'estimate') notes.push('live count is an estimate (pg_class.reltuples)');
-    else if (o!.method === 'estimate') notes.push('other count is an estimate (pg_class.reltuples)');
+    if (l!.method === 'estimate' && o!.method === 'estimate') notes.push(`both counts are estimates (${[...new Set([STAT[sourceOf(l!)], STAT[sourceOf(o!)]])].join(', ')})`);
+    else if (l!.method === 'estimate') notes.push(`live count is an estimate (${STAT[sourceOf(l!)]})`);
+    else if (o!.method === 'estimate') notes.push(`other count is an estimate (${STAT[sourceOf(o!)]})`);
     return { ...base, within, ...(notes.length && { note: notes.join('; ') }) };
   });
 }

@@ -3,7 +3,7 @@
 // so a mistake in a query can never write and never hold locks for long.
 import pg from 'pg';
 import { pgClientConfig } from './client-config.js';
-import type { ConnInfo } from './conn-info.js';
+import { withTransportReason, type ConnInfo } from './conn-info.js';
 
 export interface ReadOnlyOptions {
   statementTimeoutMs: number;
@@ -11,6 +11,10 @@ export interface ReadOnlyOptions {
   poolSize?: number;
   applicationName?: string;
   connectTimeoutMs?: number;
+  /** Extra session settings (e.g. parallel query settings for a full read of a restore). */
+  settings?: Record<string, string | number>;
+  /** Epoch ms: no statement starts after it, and none runs past it (its timeout shrinks to fit). */
+  deadline?: number;
 }
 
 export class ReadOnlyDb {
@@ -20,15 +24,17 @@ export class ReadOnlyDb {
     readonly conn: ConnInfo,
     private readonly opts: ReadOnlyOptions,
   ) {
-    this.pool = new pg.Pool({
-      ...pgClientConfig(conn, {
-        applicationName: opts.applicationName ?? 'cnpg-actions',
-        statementTimeoutMs: opts.statementTimeoutMs,
-        connectTimeoutMs: opts.connectTimeoutMs,
-        readOnly: true,
-      }),
-      max: opts.poolSize ?? 4,
+    const config = pgClientConfig(conn, {
+      applicationName: opts.applicationName ?? 'cnpg-actions',
+      statementTimeoutMs: opts.statementTimeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      readOnly: true,
     });
+    for (const [k, v] of Object.entries(opts.settings ?? {})) {
+      if (!/^[a-z_]+$/.test(k) || !/^[A-Za-z0-9_.]+$/.test(String(v))) throw new Error(`invalid session setting ${k}=${v}`);
+      config.options = `${config.options ?? ''} -c ${k}=${v}`.trim();
+    }
+    this.pool = new pg.Pool({ ...config, max: opts.poolSize ?? 4 });
     this.pool.on('error', () => {
       /* idle client errors surface on the next query */
     });
@@ -44,14 +50,20 @@ export class ReadOnlyDb {
     fn: (q: <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>) => Promise<R>,
     isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
   ): Promise<R> {
-    const client = await this.pool.connect();
+    const timeoutMs = this.timeoutMs();
+    const client = await this.pool.connect().catch((err) => {
+      throw withTransportReason(this.conn, err);
+    });
+    let broken: unknown;
+    // pg-pool listens for 'error' only on idle clients: a connection lost while checked out
+    // would otherwise be an uncaught exception (the query itself rejects with the error).
+    const onLost = (err: Error) => (broken ??= err);
+    client.on('error', onLost);
     try {
-      await client.query(`BEGIN TRANSACTION ISOLATION LEVEL ${isolation} READ ONLY`);
-      await client.query(`SET LOCAL statement_timeout = ${Math.floor(this.opts.statementTimeoutMs)}`);
-      // Takes the transaction's snapshot, after which Postgres refuses SET TRANSACTION READ WRITE;
-      // the extended protocol below runs exactly one statement per call, so no caller's SQL can
-      // smuggle in a second statement.
-      await client.query('SELECT 1');
+      // One round trip for our own three statements. SELECT 1 takes the transaction's snapshot,
+      // after which Postgres refuses SET TRANSACTION READ WRITE; the extended protocol below runs
+      // exactly one statement per call, so no caller's SQL can smuggle in a second statement.
+      await client.query(`BEGIN TRANSACTION ISOLATION LEVEL ${isolation} READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}; SELECT 1`);
       const result = await fn(async (sql, params = []) => {
         // queryMode is honoured by pg 8.x but missing from @types/pg.
         const config = { text: sql, values: params, queryMode: 'extended' } as pg.QueryConfig;
@@ -60,14 +72,40 @@ export class ReadOnlyDb {
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
+      // A client-side deadline or a dropped connection leaves the session unusable: discard it
+      // (a ROLLBACK would only queue behind the unanswered query).
+      if (isConnectionLost(err)) broken = err;
+      else await client.query('ROLLBACK').catch(() => {});
+      throw withTransportReason(this.conn, err);
     } finally {
-      client.release();
+      client.removeListener('error', onLost);
+      client.release(broken as Error | undefined);
     }
+  }
+
+  /** The statement timeout for a transaction starting now: the configured one, cut to the deadline. */
+  private timeoutMs(): number {
+    const { statementTimeoutMs, deadline } = this.opts;
+    if (deadline === undefined) return Math.floor(statementTimeoutMs);
+    const left = Math.floor(deadline - Date.now());
+    if (left < 1) throw new DeadlineExceeded();
+    return Math.min(Math.floor(statementTimeoutMs), left);
   }
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+}
+
+/** Errors after which the session cannot be trusted with another statement. */
+function isConnectionLost(err: unknown): boolean {
+  const msg = (err as Error)?.message ?? '';
+  return /Query read timeout|Connection terminated|ECONNRESET|EPIPE|not queryable|ended|closed/i.test(msg) || !(err as { code?: string })?.code;
+}
+
+export class DeadlineExceeded extends Error {
+  constructor() {
+    super('the deadline passed before this statement could start');
+    this.name = 'DeadlineExceeded';
   }
 }

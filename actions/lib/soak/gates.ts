@@ -40,11 +40,13 @@ export function unmeasuredGate(name: GateName, threshold: string, err: unknown):
 }
 
 /** Gate 1: the cnpg.md health predicate plus every instance pod Ready. */
-export function healthGate(cluster: Cluster, readyPods: string[], notReadyPods: string[]): Gate {
+export function healthGate(cluster: Cluster, readyPods: string[], notReadyPods: string[], bootstrapFailures: string[] = []): Gate {
   const health = clusterHealth(cluster);
   const want = cluster.spec.instances ?? 1;
   const problems = [...health.problems];
   if (notReadyPods.length) problems.push(`pods not ready: ${notReadyPods.join(', ')}`);
+  // A failing bootstrap (Job pod or `bootstrap-instance` init container) the phase may not show.
+  problems.push(...bootstrapFailures);
   if (readyPods.length < want) problems.push(`${readyPods.length}/${want} instance pods ready`);
   return {
     name: 'cluster-health',

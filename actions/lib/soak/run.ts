@@ -180,13 +180,17 @@ async function recordSample(core: Core, clients: KubeClients, inputs: SoakInputs
   }
 }
 
-async function measureHealth(clients: KubeClients, cluster: Cluster): Promise<Gate> {
+/**
+ * Gate 1 from the API: the instance pods are those CNPG labels cnpg.io/podRole=instance at
+ * creation (pkg/specs/pods.go, every supported version); Pooler pods share cnpg.io/cluster but
+ * carry podRole=pooler, and Job pods carry jobRole instead (CONFORMANCE.md section 8).
+ */
+export async function measureHealth(clients: KubeClients, cluster: Cluster): Promise<Gate> {
   const namespace = cluster.metadata.namespace!;
   const pods = await withRetry(`list pods of ${namespace}/${cluster.metadata.name}`, () =>
-    clients.core.listNamespacedPod({ namespace, labelSelector: `${Label.cluster}=${cluster.metadata.name}` }),
+    clients.core.listNamespacedPod({ namespace, labelSelector: `${Label.cluster}=${cluster.metadata.name},${Label.podRole}=instance` }),
   );
-  // Instance pods only: job pods (initdb, join, recovery) carry cnpg.io/jobRole.
-  const instances = pods.items.filter((p) => !p.metadata?.labels?.[Label.jobRole]);
+  const instances = pods.items;
   const ready = (p: (typeof instances)[number]) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
   return healthGate(
     cluster,

@@ -42,7 +42,7 @@ export function ensureJob(ctx: Ctx, cluster: KubeObject, instanceName: string, r
         spec: {
           hostname: name,
           restartPolicy: 'Never',
-          containers: [{ name: role, image: cluster.status?.image ?? cluster.spec?.imageName, command: ['/controller/manager', 'instance', COMMAND[role]] }],
+          containers: [{ name: role, image: cluster.status?.image ?? cluster.spec?.imageName, command: bootstrapCommand(role) }],
           volumes: [{ name: 'pgdata', persistentVolumeClaim: { claimName: instanceName } }],
         },
       },
@@ -50,9 +50,16 @@ export function ensureJob(ctx: Ctx, cluster: KubeObject, instanceName: string, r
   });
 }
 
-/** The job role a pod's `/controller/manager instance <command>` runs, if it is one. */
-export function commandRole(pod: KubeObject): JobRole | undefined {
-  const cmd: string[] = pod.spec?.containers?.[0]?.command ?? [];
+/** The manager command line that bootstraps an instance in `role` (Job container or init container). */
+export const bootstrapCommand = (role: JobRole) => ['/controller/manager', 'instance', COMMAND[role]];
+
+/** The bootstrap role a `/controller/manager instance <command>` command line runs, if it is one. */
+export function roleOfCommand(cmd: string[] = []): JobRole | undefined {
   if (cmd[0] !== '/controller/manager' || cmd[1] !== 'instance') return undefined;
   return (Object.keys(COMMAND) as JobRole[]).find((r) => COMMAND[r] === cmd[2]);
+}
+
+/** The job role a pod's `/controller/manager instance <command>` runs, if it is one. */
+export function commandRole(pod: KubeObject): JobRole | undefined {
+  return roleOfCommand(pod.spec?.containers?.[0]?.command);
 }

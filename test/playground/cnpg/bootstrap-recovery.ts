@@ -67,6 +67,7 @@ export async function runFullRecovery(ctx: Ctx, cluster: KubeObject, io: JobIO):
   ensurePostgresDir(pgdata);
   const restored = await ctx.barman.restore(target, backupId, pgdata, io.log);
   if (restored.code !== 0) throw new Error(`barman-cloud-restore exited with status ${restored.code}`);
+  io.log('Restore completed\n'); // pkg/management/postgres/restore.go logs it once the base backup is in place
   if (ctx.settings.stallRecovery?.test(name)) {
     io.log('Waiting for the recovery to reach its target...\n');
     await waitForever(io);

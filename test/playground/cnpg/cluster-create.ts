@@ -3,11 +3,12 @@
 // full-recovery), and the instance pod once the Job completed.
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
-import { GVR, patchStatus, surfacesFailedJobs } from './context.js';
+import { GVR, patchStatus } from './context.js';
+import { bootstrapMode, surfacesFailedJobs } from './versions.js';
 import { ensureJob, jobName, jobState, type JobRole } from './bootstrap-jobs.js';
 import { createInstancePod } from './cluster-pods.js';
 import { ensurePvc } from './cluster-pvc.js';
-import { failedJobReason, PHASE, type Observed, type Progress } from './cluster-state.js';
+import { failedJobReason, INSTANCES_NOT_ACTIVE, PHASE, type Observed, type Progress } from './cluster-state.js';
 import { mapImage } from '../../helpers/postgres-install.js';
 
 /**
@@ -49,6 +50,7 @@ export function primaryBootstrapped(ctx: Ctx, o: Observed): boolean {
 }
 
 export function reconcilePrimary(ctx: Ctx, o: Observed, p: Progress, primaryReady: boolean): void {
+  if (bootstrapMode(ctx.settings.version) === 'in-pod') return reconcilePrimaryInPod(ctx, o, p, primaryReady);
   const { primary } = o;
   const bootstrapped = primaryBootstrapped(ctx, o);
   if (!bootstrapped) {
@@ -66,5 +68,29 @@ export function reconcilePrimary(ctx: Ctx, o: Observed, p: Progress, primaryRead
   if (!o.status.currentPrimary && !primaryReady) {
     p.phase = PHASE.settingUp;
     p.reason = `Creating primary instance ${primary}`;
+  }
+}
+
+/**
+ * In-pod bootstrap (PR #11319, internal/controller/cluster_create.go): no Job; the primary's pod
+ * carries the `bootstrap-instance` init container. While that pod is Pending (bootstrapping,
+ * failing or crash-looping alike) the phase is 'Waiting for the instances to become active'
+ * (cluster_controller.go reconcileResources: a Pending pod is not active), never unrecoverable.
+ */
+function reconcilePrimaryInPod(ctx: Ctx, o: Observed, p: Progress, primaryReady: boolean): void {
+  const { primary } = o;
+  if (!o.podNames.has(primary)) {
+    const bootstrapped = !!o.status.currentPrimary;
+    if (!bootstrapped && !o.pvcs.some((c) => c.metadata.name === primary)) ensurePvc(ctx, o.cluster, primary);
+    createInstancePod(ctx, o.cluster, primary, bootstrapped ? undefined : bootstrapRole(o.cluster));
+    if (!bootstrapped) {
+      p.phase = PHASE.settingUp;
+      p.reason = `Creating primary instance ${primary}`;
+    }
+    return;
+  }
+  if (!o.status.currentPrimary && !primaryReady) {
+    p.phase = PHASE.waiting;
+    p.reason = INSTANCES_NOT_ACTIVE;
   }
 }

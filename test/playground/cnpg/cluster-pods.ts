@@ -7,13 +7,25 @@ import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR, KUBELET_FINALIZER, L, controllerRef, upsert } from './context.js';
 import { appLabels, inherited } from './cluster-labels.js';
+import { bootstrapCommand, type JobRole } from './bootstrap-jobs.js';
+
+/** In-pod bootstrap (PR #11319, pkg/specs/pods.go): the init container that bootstraps the PVC. */
+export const BOOTSTRAP_INIT_CONTAINER = 'bootstrap-instance';
+
+/** `bootstrap-controller` stages the manager binary; `bootstrap-instance` (after it) runs the bootstrap. */
+function initContainers(image: string, bootstrap: JobRole) {
+  const staging = { name: 'bootstrap-controller', image: 'ghcr.io/cloudnative-pg/cloudnative-pg:trunk', command: ['/manager', 'bootstrap', '/controller/manager'] };
+  return [staging, { name: BOOTSTRAP_INIT_CONTAINER, image, command: bootstrapCommand(bootstrap) }];
+}
 
 /** The serial number at the end of an instance name (`<cluster>-<serial>`). */
 export const serial = (instanceName: string) => Number(instanceName.split('-').pop());
 
-export function createInstancePod(ctx: Ctx, cluster: KubeObject, inst: string): void {
+/** `bootstrap`: in-pod bootstrap of the instance's PVC by the `bootstrap-instance` init container. */
+export function createInstancePod(ctx: Ctx, cluster: KubeObject, inst: string, bootstrap?: JobRole): void {
   const name = cluster.metadata.name;
   const meta = inherited(ctx, cluster);
+  const image = cluster.status?.image ?? cluster.spec?.imageName;
   upsert(ctx.store, GVR.pod, {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -28,10 +40,11 @@ export function createInstancePod(ctx: Ctx, cluster: KubeObject, inst: string): 
     spec: {
       hostname: inst,
       restartPolicy: 'Always',
+      ...(bootstrap ? { initContainers: initContainers(image, bootstrap) } : {}),
       containers: [
         {
           name: 'postgres',
-          image: cluster.status?.image ?? cluster.spec?.imageName,
+          image,
           command: ['/controller/manager', 'instance', 'run'],
           ports: [
             { containerPort: 5432, name: 'postgresql', protocol: 'TCP' },

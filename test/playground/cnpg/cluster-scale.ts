@@ -3,7 +3,8 @@
 // existed once is recreated without a new join; scaling down removes the highest serials first.
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
-import { GVR, surfacesFailedJobs } from './context.js';
+import { GVR } from './context.js';
+import { bootstrapMode, surfacesFailedJobs } from './versions.js';
 import { ensureJob, jobName, jobState } from './bootstrap-jobs.js';
 import { createInstancePod, serial } from './cluster-pods.js';
 import { ensurePvc } from './cluster-pvc.js';
@@ -25,6 +26,13 @@ function replicaClaims(ctx: Ctx, o: Observed, p: Progress): string[] {
 }
 
 function reconcileReplica(ctx: Ctx, o: Observed, p: Progress, inst: string): void {
+  if (bootstrapMode(ctx.settings.version) === 'in-pod') {
+    // In-pod bootstrap: the replica's pod joins in its `bootstrap-instance` init container.
+    createInstancePod(ctx, o.cluster, inst, hadPod(o.cluster, inst) ? undefined : 'join');
+    p.phase ??= PHASE.newReplica;
+    p.reason ||= `Creating replica ${inst}`;
+    return;
+  }
   const job = ctx.store.get(GVR.job, o.ns, jobName(inst, 'join'));
   const state = jobState(job);
   if (state === 'complete' || (state === 'none' && hadPod(o.cluster, inst))) {

@@ -41,6 +41,9 @@ export function observe(ctx: Ctx, cluster: KubeObject): Observed {
   return { cluster, ns, name, status, primary: status.targetPrimary, desired: cluster.spec?.instances ?? 1, pvcs, podNames };
 }
 
+/** The reason CNPG registers with PHASE.waiting while an instance pod is not active (Pending). */
+export const INSTANCES_NOT_ACTIVE = 'Some instances are not yet active. Please wait.';
+
 export const failedJobReason = (job: string) => `Instance creation failed for the following jobs: ${job}. Check the job logs to investigate the cause of the failure.`;
 
 /** RegisterPhase: the phase and its reason, and Ready False while not healthy. */

@@ -158,19 +158,5 @@ export function secretValue(secret: KubeObject | undefined, key: string): string
 
 export const key = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
 
-/** Compares semver-ish x.y.z strings. */
-export function versionAtLeast(v: string, min: string): boolean {
-  const a = v.replace(/^v/, '').split(/[.-]/).map((x) => parseInt(x, 10) || 0);
-  const b = min.split('.').map(Number);
-  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== b[i]) return (a[i] ?? 0) > b[i];
-  return true;
-}
-
-/** From 1.28.4 / 1.29.2 / 1.30.0 a failed instance-creation Job makes the cluster unrecoverable. */
-export function surfacesFailedJobs(version: string): boolean {
-  const [maj, min] = version.replace(/^v/, '').split('.').map(Number);
-  if (maj > 1 || (maj === 1 && min >= 30)) return true;
-  if (maj === 1 && min === 29) return versionAtLeast(version, '1.29.2');
-  if (maj === 1 && min === 28) return versionAtLeast(version, '1.28.4');
-  return false;
-}
+// Version rules live in versions.ts; re-exported for the modules that compare versions.
+export { versionAtLeast } from './versions.js';

@@ -1,6 +1,8 @@
 // The container runtime for CNPG's pods (`/controller/manager instance ...`), registered with the
 // playground node (apiserver/controllers/runtimes.ts): instance pods (`instance run`) go to the
-// instance manager, bootstrap Job pods (`instance init|restore|join`) to instance-commands.ts.
+// instance manager, bootstrap Job pods (`instance init|restore|join`) to instance-commands.ts, and
+// instance pods whose `bootstrap-instance` init container has not completed (in-pod bootstrap) to
+// bootstrap-inpod.ts first.
 import type { ContainerRuntimes } from '../apiserver/controllers/runtimes.js';
 import type { KubeObject, Store } from '../types.js';
 import { commandRole } from './bootstrap-jobs.js';
@@ -9,6 +11,7 @@ import { runFullRecovery } from './bootstrap-recovery.js';
 import type { Ctx } from './context.js';
 import { GVR, KUBELET_FINALIZER } from './context.js';
 import { InstanceCommands, type CommandWork } from './instance-commands.js';
+import { BootstrapInitContainers, bootstrapPending } from './bootstrap-inpod.js';
 import { InstanceManager } from './instance-manager.js';
 
 export const isManagerPod = (pod: KubeObject) => pod.spec?.containers?.[0]?.command?.[0] === '/controller/manager';
@@ -22,6 +25,8 @@ export interface CnpgRuntime {
 
 function commandWork(ctx: Ctx, instances: InstanceManager): CommandWork {
   return async (role, cluster, io) => {
+    const fail = ctx.settings.failBootstrap;
+    if (fail && fail.cluster.test(cluster.metadata.name) && (!fail.role || fail.role === role)) throw new Error(fail.message);
     if (role === 'initdb') return runInitdb(ctx, cluster, io);
     if (role === 'full-recovery') return runFullRecovery(ctx, cluster, io);
     const primary = instances.instance(cluster.metadata.namespace!, cluster.status?.currentPrimary ?? '');
@@ -38,17 +43,21 @@ export function startRuntime(ctx: Ctx, store: Store, runtimes: ContainerRuntimes
   const unregister = runtimes.register({ name: 'cnpg-instance-manager', runs: isManagerPod });
   const instances = new InstanceManager(ctx);
   const commands = new InstanceCommands(ctx, commandWork(ctx, instances));
+  const inits = new BootstrapInitContainers(ctx, commandWork(ctx, instances));
   return {
     instances,
     commands,
     onPod(pod, deleted) {
       if (!isManagerPod(pod)) return;
-      if (commandRole(pod)) commands.onPod(pod, deleted);
-      else instances.onPod(pod, deleted);
+      if (commandRole(pod)) return commands.onPod(pod, deleted);
+      if (deleted || pod.metadata.deletionTimestamp) return inits.holds(pod) ? inits.onPod(pod, deleted) : instances.onPod(pod, deleted);
+      if (bootstrapPending(pod)) inits.onPod(pod, false);
+      else instances.onPod(pod, false);
     },
     async stop() {
       unregister();
       await commands.stop();
+      await inits.stop();
       await instances.stop();
     },
   };

@@ -14,6 +14,8 @@ import { waitFor } from '../../helpers/wait.js';
 export { waitFor };
 
 export interface TestEnv {
+  /** Last seen state of every Job and the last log of its pods: CNPG deletes completed bootstrap Jobs (and their pods' logs) once the instances report, like a log shipper would keep them. */
+  seenJobs: Map<string, { job: KubeObject; log: string }>;
   dir: string;
   api: ApiServerHandle;
   store: Store;
@@ -40,7 +42,17 @@ export async function startEnv(settings: Partial<OperatorSettings> = {}): Promis
     metadata: { name: 's3-creds', namespace: 'default' },
     data: { ACCESS_KEY_ID: b64(s3.accessKeyId), ACCESS_SECRET_KEY: b64(s3.secretAccessKey) },
   });
+  const seenJobs = new Map<string, { job: KubeObject; log: string }>();
+  const stopJobs = api.store.watch('batch/v1/jobs', 'default', {}, (ev) => {
+    if (ev.type !== 'DELETED') seenJobs.set(ev.object.metadata.name, { job: ev.object, log: seenJobs.get(ev.object.metadata.name)?.log ?? '' });
+  });
+  const stopPods = api.store.watch('v1/pods', 'default', {}, (ev) => {
+    const job = ev.object.metadata.labels?.['job-name'];
+    const log = job && ev.type !== 'DELETED' ? api.logs.read('default', ev.object.metadata.name) : '';
+    if (job && log) seenJobs.set(job, { job: seenJobs.get(job)?.job ?? ev.object, log });
+  });
   return {
+    seenJobs,
     dir,
     api,
     store: api.store,
@@ -48,6 +60,8 @@ export async function startEnv(settings: Partial<OperatorSettings> = {}): Promis
     operator,
     settings: full,
     async stop() {
+      stopJobs();
+      stopPods();
       await operator.stop();
       await api.stop();
       await s3.stop();
@@ -158,12 +172,13 @@ export function jobFinished(env: TestEnv, name: string, timeoutMs = 120_000): Pr
   }, timeoutMs, 100);
 }
 
-/** All logs of a job's pods. */
+/** All logs of a job's pods (the last captured ones once CNPG deleted the completed Job). */
 export function jobLogs(env: TestEnv, jobName: string): string {
-  return env.store
+  const live = env.store
     .list('v1/pods', 'default', { labelSelector: `job-name=${jobName}` })
     .items.map((p) => env.api.logs.read('default', p.metadata.name))
     .join('\n');
+  return live.trim() ? live : (env.seenJobs.get(jobName)?.log ?? '');
 }
 
 /**

@@ -3,7 +3,7 @@
 // It is removed by sync.ts only when no association uses it any more.
 import { getCluster } from '../../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
-import { connectToPrimary } from '../../postgres/cluster-connection.js';
+import { connectToPrimary, superuserSecretName } from '../../postgres/cluster-connection.js';
 import { Labels } from '../association.js';
 import { imageFor, type SyncConfig } from '../config.js';
 import type { BackendContext } from './backend.js';
@@ -40,7 +40,9 @@ export const sharedServer: SqlServer = {
     const ns = ctx.config.addonsNamespace;
     if (!(await getCluster(ctx.clients, ns, ctx.config.sharedCluster))) return undefined;
     const cluster = await waitHealthy(ctx, ns, ctx.config.sharedCluster);
-    const c = await connectToPrimary(ctx.core, ctx.clients, cluster, { mode: 'port-forward', secretName: `${cluster.metadata.name}-superuser`, database: 'postgres' });
+    // An existing shared cluster may name its own superuser secret; without superuser access CNPG disables that role.
+    if (!cluster.spec.enableSuperuserAccess) throw new Error(`Cluster ${ns}/${cluster.metadata.name} has enableSuperuserAccess off: addon-sync needs it to create databases and roles (set spec.enableSuperuserAccess: true).`);
+    const c = await connectToPrimary(ctx.core, ctx.clients, cluster, { mode: 'port-forward', secretName: superuserSecretName(cluster), database: 'postgres' });
     return { conn: c.conn, close: () => c.close() };
   },
 

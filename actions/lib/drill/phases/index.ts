@@ -17,11 +17,12 @@ import { restorePoint } from './restore-point.js';
 import { rpo } from './rpo.js';
 import { sweep } from './sweep.js';
 import { teardown } from './teardown.js';
+import { verify } from './verify.js';
 import { settleVerdict, stepStatus } from './verdict.js';
 import { waitRecovery } from './wait-recovery.js';
 
 export const drillPipeline: Pipeline = {
   preflight: [findLive],
-  main: [readSpec, connectLive, inventory, sweep, nameRecovery, restorePoint, baseline, create, waitRecovery, compare, rpo],
+  main: [readSpec, connectLive, inventory, sweep, nameRecovery, restorePoint, baseline, create, waitRecovery, compare, rpo, verify],
   final: [closeSessions, teardown, settleVerdict, record, notify, outputs, report, stepStatus],
 };

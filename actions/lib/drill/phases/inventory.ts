@@ -3,14 +3,16 @@
 import { describeError, VerdictError } from '../../errors.js';
 import { assessInventory, listBackupRows, readArchiver } from '../inventory.js';
 import { definePhase } from '../pipeline.js';
+import { recoveryWindow } from '../window.js';
 
 export const inventory = definePhase({
   name: 'inventory',
   title: 'backup inventory',
-  needs: ['live', 'liveSessions'],
+  needs: ['live', 'liveSessions', 'spec', 'store'],
   gives: ['inventory'],
-  async run({ inputs, clients, retry, result }, { live, liveSessions }) {
+  async run({ inputs, clients, retry, result }, { live, liveSessions, spec, store }) {
     const rows = await listBackupRows(clients, inputs.namespace, inputs.cluster, retry);
+    result.window = recoveryWindow(live, spec.mode, store, spec.serverName, rows);
     const archiver = await readArchiver(liveSessions[0].db).catch((err) => {
       result.notes.push(`could not read pg_stat_archiver: ${describeError(err)}`);
       return undefined;

@@ -8,13 +8,13 @@ export const readSpec = definePhase({
   name: 'read-spec',
   title: 'read the live spec',
   needs: ['live'],
-  gives: ['spec', 'databases'],
+  gives: ['spec', 'databases', 'store'],
   async run({ inputs, clients, retry, result, log }, { live }) {
     const mode = detectBackupMode(live);
     const store = mode.mode === 'plugin' ? await getObjectStore(clients, inputs.namespace, mode.objectStoreName!, retry) : undefined;
     result.mode = mode.mode;
     const spec = readLiveSpec(live, mode, store);
     log(`backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`);
-    return { spec, databases: inputs.databases.length ? inputs.databases : [spec.database] };
+    return { spec, store, databases: inputs.databases.length ? inputs.databases : [spec.database] };
   },
 });

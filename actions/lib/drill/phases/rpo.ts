@@ -1,31 +1,30 @@
 // The RPO: how far the restore is behind live at drill start (rpo.ts). Where replay ended comes
-// from the restored instance, else from the recovery Job's log (the instance restarted after
-// the Job promoted), else the best lower bound: the restore point or the last archived segment.
-import { RECOVERY_LOG_LINES } from '../limits.js';
-import { definePhase, type DrillContext } from '../pipeline.js';
+// from the restored instance, else from the restore's log captured while it existed (the
+// instance restarted after the restore promoted), else the best lower bound: the restore point
+// or the last archived segment.
+import { definePhase } from '../pipeline.js';
 import type { RestorePoint } from '../restore-point.js';
 import type { Inventory } from '../inventory.js';
-import { computeRpo, readReplayPoint, replayFromRecoveryLog, type ReplayPoint } from '../rpo.js';
-import { jobLogTail, recoveryJobName } from '../wait.js';
+import { computeRpo, readReplayPoint, type ReplayPoint } from '../rpo.js';
+import type { RestoreLog } from '../restore-log.js';
 
 export const rpo = definePhase({
   name: 'rpo',
-  needs: ['restoredSessions', 'mark', 'restorePoint', 'inventory', 'recoveryName'],
+  needs: ['restoredSessions', 'mark', 'restorePoint', 'inventory', 'restoreLog'],
   gives: [],
-  async run(ctx, { restoredSessions, mark, restorePoint, inventory, recoveryName }) {
+  async run(ctx, { restoredSessions, mark, restorePoint, inventory, restoreLog }) {
     const replay = await readReplayPoint(restoredSessions[0].db);
-    if (!replay.lastCommitAt) await replayFromJobLog(ctx, recoveryName, replay);
+    if (!replay.lastCommitAt) replayFromRestoreLog(restoreLog, replay);
     ctx.result.rpo = computeRpo(mark, replay, dataTimeFallback(restorePoint, inventory));
   },
 });
 
-/** Fills in what the recovery Job's log says about where replay ended. */
-async function replayFromJobLog({ clients, inputs, retry }: DrillContext, recoveryName: string, replay: ReplayPoint): Promise<void> {
-  const log = await jobLogTail(clients, inputs.namespace, recoveryJobName(recoveryName), RECOVERY_LOG_LINES, retry).catch(() => '');
-  const fromLog = replayFromRecoveryLog(log);
+/** Fills in what the restore's log said about where replay ended. */
+function replayFromRestoreLog(restoreLog: RestoreLog, replay: ReplayPoint): void {
+  const fromLog = restoreLog.replayEnd;
   if (fromLog.lastCommitAt) {
     replay.lastCommitAt = fromLog.lastCommitAt;
-    replay.source += ' + recovery job log';
+    replay.source += ' + restore log';
   }
   if (!replay.lsn && fromLog.lsn) replay.lsn = fromLog.lsn;
 }

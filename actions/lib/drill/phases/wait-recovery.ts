@@ -1,15 +1,19 @@
-// Waits for the recovery cluster to be healthy (wait.ts) and measures the RTO from its creation.
+// Waits for the recovery cluster to be healthy (wait.ts) and measures the RTO from its creation;
+// hands on the restore's log, captured while it existed (CNPG deletes completed bootstrap Jobs).
 import { VerdictError } from '../../errors.js';
 import { definePhase } from '../pipeline.js';
 import { RecoveryFailed, waitForRecovery } from '../wait.js';
+import { RestoreLog } from '../restore-log.js';
 
 export const waitRecovery = definePhase({
   name: 'wait-recovery',
   title: 'wait for the recovery (RTO)',
   needs: ['recoveryName', 'timings'],
-  gives: [],
+  gives: ['restoreLog'],
   async run({ inputs, clients, signal, retry, log, result }, { recoveryName, timings }) {
-    await waitForRecovery(clients, inputs.namespace, recoveryName, timings, { deadline: timings.created + inputs.timeoutMs, signal, retry, log }).catch((err) => {
+    const restoreLog = new RestoreLog(clients, inputs.namespace);
+    const opts = { deadline: timings.created + inputs.timeoutMs, signal, retry, log, stallTimeoutMs: inputs.stallTimeoutMs, capture: restoreLog };
+    await waitForRecovery(clients, inputs.namespace, recoveryName, timings, opts).catch((err) => {
       if (!(err instanceof RecoveryFailed)) throw err;
       result.recoveryLog = err.logTail;
       throw new VerdictError([err.message]);
@@ -18,5 +22,6 @@ export const waitRecovery = definePhase({
     result.rtoSeconds = since(timings.healthy);
     result.recoveryPhases = { jobRunningS: since(timings.jobRunning), jobDoneS: since(timings.jobDone), readyS: since(timings.healthy) };
     log(`recovery cluster healthy after ${result.rtoSeconds} s`);
+    return { restoreLog };
   },
 });

@@ -1,0 +1,24 @@
+// Verifies what the full read read (verify.ts): amcheck on each restored database (installed
+// there: the restore is disposable; live is never written), then the data checksum state and
+// the page checksum failures counted while the restore was read. Findings are reasons.
+import { installAmcheck, verificationReasons, verifyRestore } from '../../postgres/verify.js';
+import { definePhase } from '../pipeline.js';
+
+export const verify = definePhase({
+  name: 'verify',
+  title: 'verify the restore',
+  needs: ['restoredSessions', 'timings'],
+  gives: [],
+  async run({ inputs, result, log, signal }, { restoredSessions, timings }) {
+    const deadline = timings.created + inputs.timeoutMs;
+    for (const s of restoredSessions) {
+      const amcheck = inputs.verify === 'off' ? undefined : await installAmcheck(s.conn.conn, inputs.statementTimeoutMs);
+      const v = await verifyRestore(s.db, s.database, amcheck, { mode: inputs.verify, concurrency: inputs.countConcurrency, log, signal, deadline });
+      log(
+        `restore ${s.database}: ${inputs.verify === 'off' ? 'amcheck off' : `${v.relations.length} relations checked with amcheck ${v.amcheckVersion}`}, data checksums ${v.checksums.enabled ? `on, ${v.checksums.failures ?? 0} failure(s)` : 'off'}`,
+      );
+      (result.verifications ??= []).push(v);
+      result.reasons.push(...verificationReasons(v));
+    }
+  },
+});

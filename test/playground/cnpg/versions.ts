@@ -1,0 +1,97 @@
+// What differs between the CloudNativePG versions the playground emulates (1.25.0..1.30.x and
+// `main`), each rule as test/playground/CONFORMANCE.md section 6.v states it with its upstream
+// file@tag. Behaviour asks these predicates, never compares version strings itself.
+
+/** The released range plus trunk; `main` is 1.31.0-dev with PR #11319 (in-pod bootstrap). */
+export const OLDEST_VERSION = '1.25.0';
+export const NEWEST_RELEASE = '1.30.0';
+export const TRUNK = 'main';
+
+interface Parsed {
+  major: number;
+  minor: number;
+  patch: number;
+  trunk: boolean;
+}
+
+export class UnsupportedVersion extends Error {}
+
+export function parseOperatorVersion(v: string): Parsed {
+  const s = v.trim().replace(/^v/, '');
+  if (s === TRUNK) return { major: 1, minor: 31, patch: 0, trunk: true };
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  const p = m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), trunk: false } : undefined;
+  if (!p || p.major !== 1 || p.minor < 25 || p.minor > 30) {
+    throw new UnsupportedVersion(`operator version '${v}' is not emulated; use a release from ${OLDEST_VERSION} to 1.30.x (e.g. 1.25.4, 1.28.3, ${NEWEST_RELEASE}) or '${TRUNK}'.`);
+  }
+  return p;
+}
+
+const atLeast = (p: Parsed, minor: number, patch: number) => p.minor > minor || (p.minor === minor && p.patch >= patch);
+
+/** Whether the emulated version `v` is `min` (x.y.z) or later; `main` counts as 1.31.0. */
+export function versionAtLeast(v: string, min: string): boolean {
+  const [maj, minor, patch] = min.split('.').map(Number);
+  const p = parseOperatorVersion(v);
+  return p.major > maj || (p.major === maj && atLeast(p, minor, patch ?? 0));
+}
+
+/** Released versions bootstrap with Jobs; trunk with the `bootstrap-instance` init container. */
+export function bootstrapMode(v: string): 'job' | 'in-pod' {
+  return parseOperatorVersion(v).trunk ? 'in-pod' : 'job';
+}
+
+/** From 1.28.4 / 1.29.2 / 1.30.0 a Failed bootstrap Job makes the Cluster unrecoverable. */
+export function surfacesFailedJobs(v: string): boolean {
+  const p = parseOperatorVersion(v);
+  if (p.minor === 28) return p.patch >= 4;
+  if (p.minor === 29) return p.patch >= 2;
+  return p.minor >= 30;
+}
+
+/** The Barman Cloud plugin needs CNPG 1.26 or later (plugin-barman-cloud web/docs/intro.md). */
+export function pluginsSupported(v: string): boolean {
+  return atLeast(parseOperatorVersion(v), 26, 0);
+}
+
+/** The release each version's webhook names for the removal of in-tree Barman Cloud (none before 1.26). */
+export function inTreeRemovalRelease(v: string): string | undefined {
+  const p = parseOperatorVersion(v);
+  if (p.trunk) return '1.31.0';
+  const byMinor: Record<number, [number, string][]> = {
+    26: [[2, '1.29.0'], [0, '1.28.0']],
+    27: [[4, '1.30.0'], [1, '1.29.0'], [0, '1.28.0']],
+    28: [[4, '1.31.0'], [2, '1.30.0'], [0, '1.29.0']],
+    29: [[2, '1.31.0'], [0, '1.30.0']],
+    30: [[0, '1.31.0']],
+  };
+  return byMinor[p.minor]?.find(([from]) => p.patch >= from)?.[1];
+}
+
+/** The admission warning for a Cluster that still uses in-tree Barman Cloud, as the version words it. */
+export function inTreeBarmanWarning(v: string, paths: string[]): string | undefined {
+  const release = inTreeRemovalRelease(v);
+  if (!release || !paths.length) return undefined;
+  return (
+    `Native support for Barman Cloud backups and recovery is deprecated and will be completely removed in CloudNativePG ${release}. ` +
+    `Found usage in: ${paths.join(', ')}. Please migrate existing clusters to the new Barman Cloud Plugin to ensure a smooth transition.`
+  );
+}
+
+/** The spec paths that use in-tree Barman Cloud, as upstream lists them. */
+export function inTreeBarmanPaths(spec: any): string[] {
+  const out: string[] = [];
+  if (spec?.backup?.barmanObjectStore) out.push('spec.backup.barmanObjectStore');
+  (spec?.externalClusters ?? []).forEach((c: any, i: number) => {
+    if (c?.barmanObjectStore) out.push(`spec.externalClusters.${i}.barmanObjectStore`);
+  });
+  return out;
+}
+
+/** Time in the playground runs this much faster than on a cluster (as the Job controller's back-off). */
+export const TIME_SCALE = 1 / 20;
+
+/** The kubelet's CrashLoopBackOff before restart n (1-based): 10 s doubling, cap 5 min; scaled. */
+export function crashLoopBackOffMs(restart: number, timeScale = TIME_SCALE): number {
+  return Math.min(10_000 * 2 ** Math.max(0, restart - 1), 300_000) * timeScale;
+}
