@@ -5,7 +5,7 @@
 // (the RPO fallback).
 import type { KubeClients } from '../kube/client.js';
 import { statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
-import { restoredWals, type BootstrapSource } from '../cnpg/bootstrap.js';
+import { bootstrapSource, restoredWals, type BootstrapSource } from '../cnpg/bootstrap.js';
 import { replayFromRecoveryLog } from './rpo.js';
 
 const TAIL_LINES = 1000;
@@ -37,6 +37,17 @@ export class RestoreLog {
     const prev = this.source;
     if (!prev || prev.pod !== src.pod || prev.restarts !== src.restarts || (!prev.started && src.started)) this.lastProgressAt = this.now();
     this.source = src;
+  }
+
+  /**
+   * Finds the restore container by listing the cluster's pods: the phase (or a Job's `Failed`)
+   * may be seen before the pod watch saw the pod. A failed attempt is preferred.
+   */
+  async discover(cluster: string, retry?: RetryOptions): Promise<void> {
+    const pods = await withRetry(`list pods of ${cluster}`, () => this.clients.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `cnpg.io/cluster=${cluster}` }), retry);
+    const found = pods.items.map((p) => bootstrapSource(p, cluster, ['full-recovery'])).filter((x): x is BootstrapSource => !!x?.started);
+    const pick = found.find((x) => x.failure) ?? found.at(-1);
+    if (pick) this.observe(pick);
   }
 
   /** Reads the container's log again; a pod already gone keeps what was captured. */

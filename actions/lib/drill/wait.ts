@@ -77,6 +77,7 @@ export async function waitForRecovery(clients: KubeClients, namespace: string, n
       await capture.refresh(opts.retry).catch(() => {});
       return winner.ok;
     }
+    if (!capture.source?.failure) await capture.discover(name, opts.retry).catch(() => {});
     await capture.refresh(opts.retry).catch(() => {});
     const tail = capture.text ? capture.tail(opts.logTailLines ?? 20) : undefined;
     const where = state.lastPhase ? ` (cluster phase '${state.lastPhase}')` : '';
