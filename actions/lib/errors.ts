@@ -42,6 +42,3 @@ function safeJson(s: string): unknown {
     return { message: s.slice(0, 300) };
   }
 }
-
-/** @deprecated the same as describeError; kept until actions/lib/notify/ (another branch) switches. */
-export const messageOf = describeError;

@@ -6,6 +6,8 @@ export class InputError extends Error {
   constructor(
     readonly input: string,
     problem: string,
+    /** An input of many parts (files): each part's problem, annotated on its own before the message. */
+    readonly problems: string[] = [],
   ) {
     super(`Input '${input}': ${problem}`);
     this.name = 'InputError';

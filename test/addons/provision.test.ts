@@ -252,7 +252,7 @@ describe('bad app.toml files', () => {
     bed.pg.requestLog.clear();
     const r = await sync(bed, { ...inputs, apps: 'apps/*/app.toml\nbad/*/app.toml' });
     expect(r.exitCode).toBe(1);
-    expect(r.errors.at(-1)).toBe('4 problem(s) in app.toml files; nothing was changed.');
+    expect(r.errors.at(-1)).toBe("Input 'apps': 4 problem(s) in app.toml files; nothing was changed.");
     expect(r.errors.slice(0, -1).sort()).toEqual([
       "bad/addon/app.toml:2: unknown add-on 'mysql'; valid add-ons: postgresql, postgresql-remote.",
       "bad/key/app.toml:4: unknown key 'replicas' in [addons.postgresql]; valid keys: variant, version.",

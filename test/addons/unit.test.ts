@@ -14,7 +14,7 @@ import { planApp, variantChangeProblem, countPlan } from '../../actions/lib/addo
 import { readConfig } from '../../actions/lib/addons/config.js';
 import { targetFor } from '../../actions/lib/addons/sync.js';
 import { registrationData } from '../../actions/lib/addons/registration.js';
-import { planJson, writeSummary } from '../../actions/lib/addons/report.js';
+import { planJson, renderSummary } from '../../actions/lib/addons/report.js';
 import type { Association } from '../../actions/lib/addons/types.js';
 import { recordingCore } from '../helpers/recording-core.js';
 
@@ -271,9 +271,7 @@ describe('plan', () => {
     const plans = [planApp(decl([{ addon: 'postgresql', variant: 'shared' }]), target, [], undefined, config)];
     const json = JSON.parse(planJson(plans));
     expect(json[0].items[0]).toMatchObject({ addon: 'postgresql', variant: 'shared', locality: 'on_cluster', action: 'create', destructive: false });
-    const { core: c, rec } = recordingCore();
-    await writeSummary(c, 'plan', plans);
-    expect(rec.summary).toMatch(/\| shop \| postgresql \| shared \| on_cluster \| planned \| create/);
+    expect(renderSummary('plan', plans)).toMatch(/\| shop \| postgresql \| shared \| on_cluster \| planned \| create/);
   });
 });
 

@@ -4,13 +4,16 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { glob } from 'tinyglobby';
+import { describeError } from '../errors.js';
+import { InputError } from '../inputs.js';
 import { ADDON_KEYS, REGISTRY, providerOf } from './registry.js';
 import { isDnsLabel } from './naming.js';
 import type { AddonDeclaration, AppDeclaration } from './types.js';
 
-export class DeclarationError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
+/** A usage error: app.toml files with these problems (each names file, line and fix); nothing is changed. */
+export class DeclarationError extends InputError {
+  constructor(problems: string[]) {
+    super('apps', `${problems.length} problem(s) in app.toml files; nothing was changed.`, problems);
     this.name = 'DeclarationError';
   }
 }
@@ -25,7 +28,8 @@ export async function findAppFiles(patterns: string[], cwd: string): Promise<str
     for (const f of matched) files.add(resolve(f));
   }
   if (empty.length) {
-    throw new DeclarationError(empty.map((p) => `Input 'apps': '${p}' matches no file (relative to ${cwd}); give a path or glob of app.toml files, e.g. apps/*/app.toml.`));
+    const which = empty.map((p) => `'${p}'`).join(', ');
+    throw new InputError('apps', `${which} ${empty.length > 1 ? 'match' : 'matches'} no file (relative to ${cwd}); give a path or glob of app.toml files, e.g. apps/*/app.toml.`);
   }
   return [...files].sort();
 }
@@ -38,7 +42,7 @@ export function readDeclarations(files: string[], cwd: string): AppDeclaration[]
     try {
       apps.push(parseAppToml(readFileSync(file, 'utf8'), shown));
     } catch (err) {
-      problems.push(err instanceof DeclarationError ? err.problems.join('\n') : `${shown}: ${(err as Error).message}`);
+      problems.push(err instanceof DeclarationError ? err.problems.join('\n') : `${shown}: ${describeError(err)}`);
     }
   }
   const byName = new Map<string, string>();

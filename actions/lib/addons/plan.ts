@@ -5,7 +5,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { SyncConfig } from './config.js';
 import { collisions, describeCollision, ENV_KEYS, ownedKeys } from './env.js';
 import { providerOf, variantOf } from './registry.js';
-import type { AppDeclaration, AppTarget, Association, LocalityMode, VariantSpec } from './types.js';
+import type { AddonDeclaration, AppDeclaration, AppTarget, Association, LocalityMode, VariantSpec } from './types.js';
 
 export type PlanAction = 'create' | 'update' | 'remove' | 'unchanged';
 
@@ -49,72 +49,81 @@ export function planApp(decl: AppDeclaration, target: AppTarget, existing: Assoc
     for (const a of existing) plan.items.push({ ...base(a.app, a.addon, a.variant, a.locality), action: 'unchanged', kind: 'none', destructive: false, changes: ['untouched: app.toml has no [addons] table'] });
     return plan;
   }
-  const envTarget = `Secret ${target.namespace}/${target.envSecret}`;
   const declared = new Set(decl.addons.map((d) => d.addon));
   const leaving = existing.filter((a) => !declared.has(a.addon)).map((a) => a.addon);
-  for (const d of decl.addons) {
-    const provider = providerOf(d.addon)!;
-    const to = provider.variants[d.variant];
-    const a = existing.find((x) => x.addon === d.addon);
-    const item: PlanItem = { ...base(decl.name, d.addon, d.variant, provider.locality), action: 'create', kind: 'provision', destructive: false, changes: [], version: d.version };
-    plan.items.push(item);
-    const clash = collisions(envSecret, d.addon, ENV_KEYS, leaving);
-    if (!a || a.status !== 'active') {
-      item.finishRemovalFirst = !!a && (a.status === 'deprovisioning' || a.variant !== d.variant);
-      if (item.finishRemovalFirst) item.changes.push(`first finish removing the earlier ${a!.variant} attachment (${a!.status}${a!.reason ? `: ${a!.reason}` : ''})`);
-      else if (a) item.changes.push(`resume provisioning (was ${a.status}${a.reason ? `: ${a.reason}` : ''})`);
-      item.changes.push(`provision ${d.variant} (${describeVariant(to)})`, `inject ${ENV_KEYS.join(', ')} into ${envTarget}`, `roll Deployment ${target.namespace}/${target.deployment}`);
-      if (clash.length) item.blocked = describeCollision(target, d.addon, clash);
-      continue;
-    }
-    item.fromVariant = a.variant;
-    if (a.variant !== d.variant) {
-      const from = variantOf(a.addon, a.variant);
-      item.action = 'update';
-      item.kind = 'grow';
-      item.changes.push(`${a.variant} -> ${d.variant}`);
-      item.blocked = variantChangeProblem(decl.name, d.addon, from, to);
-      if (!item.blocked) item.changes.push(`grow storage ${from!.storageGi}Gi -> ${to.storageGi}Gi, instances ${from!.instances} -> ${to.instances}, in place`);
-      continue;
-    }
-    if ((d.version ?? '') !== (a.version ?? '')) {
-      item.action = 'update';
-      item.kind = 'none';
-      item.blocked =
-        `app '${decl.name}': ${d.addon} version ${a.version ?? `default (${config.defaultVersion})`} -> ${d.version ?? `default (${config.defaultVersion})`} is a major upgrade, which addon-sync does not do in place; ` +
-        `restore the previous version in app.toml, or upgrade the cluster with CloudNativePG's major upgrade and then update app.toml.`;
-      continue;
-    }
-    const mine = ownedKeys(envSecret)[d.addon] ?? [];
-    const present = new Set(Object.keys(envSecret?.data ?? {}));
-    const missing = a.injectedKeys.filter((k) => !present.has(k) || !mine.includes(k));
-    if (missing.length) {
-      item.action = 'update';
-      item.kind = 'reinject';
-      item.changes.push(`re-inject ${missing.join(', ')} missing from ${envTarget}`, `roll Deployment ${target.namespace}/${target.deployment}`);
-      if (clash.length) item.blocked = describeCollision(target, d.addon, clash);
-      continue;
-    }
-    item.action = 'unchanged';
-    item.kind = 'none';
-    item.changes.push('up to date');
-  }
+  const env: EnvView = { secret: envSecret, name: `Secret ${target.namespace}/${target.envSecret}`, leaving };
   // Removals go first: an add-on replacing another (e.g. remote -> shared) injects the same keys.
-  const removals: PlanItem[] = [];
-  for (const a of existing) {
-    if (declared.has(a.addon)) continue;
-    const item: PlanItem = { ...base(a.app, a.addon, a.variant, a.locality), action: 'remove', kind: 'remove', destructive: true, changes: [] };
-    const v = variantOf(a.addon, a.variant);
-    item.changes.push(`remove ${a.injectedKeys.length ? a.injectedKeys.join(', ') : 'add-on vars'} from ${envTarget} and roll the app`);
-    if (!v) item.blocked = `app '${decl.name}': the attached ${a.addon} variant '${a.variant}' is not in the registry; remove it by hand.`;
-    else if (config.reclaim === 'retain') {
-      item.destructive = false;
-      item.changes.push(v.backend === 'dedicated' ? 'detach the Cluster and keep its data (reclaim: retain)' : 'keep the database, disable the role\'s login (reclaim: retain)');
-    } else item.changes.push(v.backend === 'dedicated' ? 'DELETE the dedicated Cluster and its data' : 'terminate connections, DROP the database and role');
-    removals.push(item);
-  }
-  plan.items.unshift(...removals);
+  const removals = existing.filter((a) => !declared.has(a.addon)).map((a) => planRemoval(decl.name, a, config, env.name));
+  const declaredItems = decl.addons.map((d) => planDeclared(decl.name, d, existing.find((x) => x.addon === d.addon), target, config, env));
+  plan.items.push(...removals, ...declaredItems);
   return plan;
+}
+
+/** The app's env Secret as the plan sees it. */
+interface EnvView {
+  secret: V1Secret | undefined;
+  /** How messages name it. */
+  name: string;
+  /** Add-ons being removed (their keys are not collisions). */
+  leaving: string[];
+}
+
+/** One declared add-on against its association, if any. */
+function planDeclared(app: string, d: AddonDeclaration, a: Association | undefined, target: AppTarget, config: SyncConfig, env: EnvView): PlanItem {
+  const provider = providerOf(d.addon)!;
+  const to = provider.variants[d.variant];
+  const item: PlanItem = { ...base(app, d.addon, d.variant, provider.locality), action: 'create', kind: 'provision', destructive: false, changes: [], version: d.version };
+  const clash = collisions(env.secret, d.addon, ENV_KEYS, env.leaving);
+  const blockOnClash = () => {
+    if (clash.length) item.blocked = describeCollision(target, d.addon, clash);
+    return item;
+  };
+  const roll = `roll Deployment ${target.namespace}/${target.deployment}`;
+  if (!a || a.status !== 'active') {
+    item.finishRemovalFirst = !!a && (a.status === 'deprovisioning' || a.variant !== d.variant);
+    if (item.finishRemovalFirst) item.changes.push(`first finish removing the earlier ${a!.variant} attachment (${a!.status}${a!.reason ? `: ${a!.reason}` : ''})`);
+    else if (a) item.changes.push(`resume provisioning (was ${a.status}${a.reason ? `: ${a.reason}` : ''})`);
+    item.changes.push(`provision ${d.variant} (${describeVariant(to)})`, `inject ${ENV_KEYS.join(', ')} into ${env.name}`, roll);
+    return blockOnClash();
+  }
+  item.fromVariant = a.variant;
+  if (a.variant !== d.variant) {
+    const from = variantOf(a.addon, a.variant);
+    Object.assign(item, { action: 'update', kind: 'grow', blocked: variantChangeProblem(app, d.addon, from, to) } satisfies Partial<PlanItem>);
+    item.changes.push(`${a.variant} -> ${d.variant}`);
+    if (!item.blocked) item.changes.push(`grow storage ${from!.storageGi}Gi -> ${to.storageGi}Gi, instances ${from!.instances} -> ${to.instances}, in place`);
+    return item;
+  }
+  if ((d.version ?? '') !== (a.version ?? '')) {
+    const shown = (v: string | undefined) => v ?? `default (${config.defaultVersion})`;
+    item.blocked =
+      `app '${app}': ${d.addon} version ${shown(a.version)} -> ${shown(d.version)} is a major upgrade, which addon-sync does not do in place; ` +
+      `restore the previous version in app.toml, or upgrade the cluster with CloudNativePG's major upgrade and then update app.toml.`;
+    return Object.assign(item, { action: 'update', kind: 'none' } satisfies Partial<PlanItem>);
+  }
+  const mine = ownedKeys(env.secret)[d.addon] ?? [];
+  const present = new Set(Object.keys(env.secret?.data ?? {}));
+  const missing = a.injectedKeys.filter((k) => !present.has(k) || !mine.includes(k));
+  if (missing.length) {
+    Object.assign(item, { action: 'update', kind: 'reinject' } satisfies Partial<PlanItem>);
+    item.changes.push(`re-inject ${missing.join(', ')} missing from ${env.name}`, roll);
+    return blockOnClash();
+  }
+  item.changes.push('up to date');
+  return Object.assign(item, { action: 'unchanged', kind: 'none' } satisfies Partial<PlanItem>);
+}
+
+/** An attached add-on the app no longer declares. */
+function planRemoval(app: string, a: Association, config: SyncConfig, envName: string): PlanItem {
+  const item: PlanItem = { ...base(a.app, a.addon, a.variant, a.locality), action: 'remove', kind: 'remove', destructive: true, changes: [] };
+  const v = variantOf(a.addon, a.variant);
+  item.changes.push(`remove ${a.injectedKeys.length ? a.injectedKeys.join(', ') : 'add-on vars'} from ${envName} and roll the app`);
+  if (!v) item.blocked = `app '${app}': the attached ${a.addon} variant '${a.variant}' is not in the registry; remove it by hand.`;
+  else if (config.reclaim === 'retain') {
+    item.destructive = false;
+    item.changes.push(v.backend === 'dedicated' ? 'detach the Cluster and keep its data (reclaim: retain)' : 'keep the database, disable the role\'s login (reclaim: retain)');
+  } else item.changes.push(v.backend === 'dedicated' ? 'DELETE the dedicated Cluster and its data' : 'terminate connections, DROP the database and role');
+  return item;
 }
 
 /** Why a variant change cannot be applied in place, or undefined for a grow. */

@@ -62,13 +62,14 @@ export function planCounts(plans: AppPlan[]): Counts {
   return { created: c.create, updated: c.update, removed: c.remove, failed: c.blocked };
 }
 
-export async function writeSummary(core: Pick<Core, 'summary'>, mode: 'plan' | 'apply', plans: AppPlan[], outcomes?: AppOutcome[]): Promise<void> {
+/** The job summary: counts, then one row per app and add-on (plan, or outcome after apply). */
+export function renderSummary(mode: 'plan' | 'apply', plans: AppPlan[], outcomes?: AppOutcome[]): string {
   const counts = outcomes ? countOutcomes(outcomes) : planCounts(plans);
-  const s = core.summary.addHeading(mode === 'plan' ? 'Add-on plan' : 'Add-on sync', 2);
-  s.addRaw(
-    `${plans.length} app(s): ${counts.created} ${mode === 'plan' ? 'to create' : 'created'}, ${counts.updated} ${mode === 'plan' ? 'to update' : 'updated'}, ` +
-      `${counts.removed} ${mode === 'plan' ? 'to remove' : 'removed'}, ${counts.failed} failed.\n\n`,
-  );
+  const verb = (planned: string, done: string) => (mode === 'plan' ? planned : done);
+  const head =
+    `## ${verb('Add-on plan', 'Add-on sync')}\n\n` +
+    `${plans.length} app(s): ${counts.created} ${verb('to create', 'created')}, ${counts.updated} ${verb('to update', 'updated')}, ` +
+    `${counts.removed} ${verb('to remove', 'removed')}, ${counts.failed} failed.\n\n`;
   const rows: unknown[][] = [];
   for (const p of plans) {
     const outcome = outcomes?.find((o) => o.app === p.app);
@@ -80,6 +81,5 @@ export async function writeSummary(core: Pick<Core, 'summary'>, mode: 'plan' | '
       rows.push([p.app, i.addon, i.fromVariant && i.fromVariant !== i.variant ? `${i.fromVariant} -> ${i.variant}` : i.variant, i.locality, status, changes]);
     }
   }
-  s.addRaw(markdownTable(['App', 'Add-on', 'Variant', 'Locality', 'Status', 'Changes'], rows));
-  await s.write();
+  return head + markdownTable(['App', 'Add-on', 'Variant', 'Locality', 'Status', 'Changes'], rows);
 }

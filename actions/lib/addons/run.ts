@@ -1,12 +1,13 @@
 // addon-sync entry logic: inputs -> declarations (all checked before anything changes) ->
 // plan (reads only) -> apply (mode: apply) -> outputs, summary, and failure if any app failed.
 import type { Core } from '../core.js';
-import { describeErrorLine, VerdictError } from '../errors.js';
+import { VerdictError } from '../errors.js';
 import { checkReachable, makeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { readConfig } from './config.js';
-import { DeclarationError, findAppFiles, readDeclarations } from './declaration.js';
-import { countOutcomes, logPlan, planCounts, planJson, writeSummary } from './report.js';
+import { failWithError, writeSummary } from '../report/outcome.js';
+import { findAppFiles, readDeclarations } from './declaration.js';
+import { countOutcomes, logPlan, planCounts, planJson, renderSummary } from './report.js';
 import { AddonSync } from './sync.js';
 
 export async function run(core: Core): Promise<void> {
@@ -29,9 +30,9 @@ export async function run(core: Core): Promise<void> {
         const outcomes = await sync.apply(plans);
         counts = countOutcomes(outcomes);
         failures = outcomes.flatMap((o) => o.items.filter((i) => i.result === 'failed').map((i) => i.message ?? `${o.app} ${i.item.addon} failed`));
-        await writeSummary(core, 'apply', plans, outcomes);
+        await writeSummary(core, renderSummary('apply', plans, outcomes));
       } else {
-        await writeSummary(core, 'plan', plans);
+        await writeSummary(core, renderSummary('plan', plans));
       }
       for (const [k, v] of Object.entries(counts)) core.setOutput(k, String(v));
       core.info(`addon-sync: created ${counts.created}, updated ${counts.updated}, removed ${counts.removed}, failed ${counts.failed}`);
@@ -40,13 +41,7 @@ export async function run(core: Core): Promise<void> {
       kube.dispose();
     }
   } catch (err) {
-    // Each reason is its own error annotation; the failure line then only counts them.
-    if (err instanceof VerdictError) {
-      for (const r of err.reasons) core.error(r);
-      core.setFailed(`${err.reasons.length} add-on change(s) failed; the other apps were synced.`);
-    } else if (err instanceof DeclarationError) {
-      for (const p of err.problems) core.error(p);
-      core.setFailed(`${err.problems.length} problem(s) in app.toml files; nothing was changed.`);
-    } else core.setFailed(describeErrorLine(err));
+    // Usage errors (bad inputs or app.toml files) change nothing; each failed add-on change is its own annotation.
+    failWithError(core, err, { each: (n) => `${n} add-on change(s) failed; the other apps were synced.` });
   }
 }

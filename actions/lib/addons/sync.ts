@@ -151,12 +151,32 @@ export class AddonSync {
 
   /** The provisioning saga: record -> provision -> wait usable -> record keys -> inject -> roll -> active. */
   private async create(plan: AppPlan, item: PlanItem, existing: Association | undefined): Promise<ItemOutcome> {
-    const provider = providerOf(item.addon)!;
-    const variant = provider.variants[item.variant];
-    const backend = BACKENDS[variant.backend];
-    const ctx = this.ctx();
     const state: CreateState = { assoc: existing };
-    const desired: Association = {
+    const save = async (step: string, patch: Partial<Association>) => {
+      state.assoc = await this.associations.update({ ...state.assoc!, ...patch }, step);
+    };
+    const result = await runSaga(this.createSteps(plan, item, state, save), state, { onStep: (phase, name) => this.step(item, phase, name) });
+    if (result.ok) return { item, result: existing?.status === 'active' ? 'updated' : 'created', status: 'active' };
+    const reason = describeSagaFailure(result);
+    const message = `app '${plan.app}' ${item.addon}: ${reason}`;
+    if (!state.assoc) return { item, result: 'failed', status: 'none', message };
+    let status: string;
+    try {
+      if (result.compensated) await save('error', { status: 'error', reason, injectedKeys: [], intent: undefined });
+      else await save('compensation-failed', { status: 'deprovisioning', intent: 'compensate', reason });
+      status = state.assoc!.status;
+    } catch (err) {
+      // The association keeps its last (non-terminal) status: the next run resumes from there.
+      status = `${state.assoc!.status} (could not record the failure: ${describeErrorLine(err)})`;
+    }
+    return { item, result: 'failed', status, message };
+  }
+
+  /** The association as the plan wants it, naming everything it will own. */
+  private desired(plan: AppPlan, item: PlanItem, existing: Association | undefined): Association {
+    const provider = providerOf(item.addon)!;
+    const backend = this.backendOf(item.addon, item.variant);
+    return {
       app: plan.app,
       addon: item.addon,
       variant: item.variant,
@@ -169,10 +189,14 @@ export class AddonSync {
       injectedKeys: existing?.injectedKeys ?? [],
       resources: backend.resources(this.deps.config, plan.app, item.addon),
     };
-    const save = async (step: string, patch: Partial<Association>) => {
-      state.assoc = await this.associations.update({ ...state.assoc!, ...patch }, step);
-    };
-    const steps: SagaStep<CreateState>[] = [
+  }
+
+  private createSteps(plan: AppPlan, item: PlanItem, state: CreateState, save: (step: string, patch: Partial<Association>) => Promise<void>): SagaStep<CreateState>[] {
+    const variant = providerOf(item.addon)!.variants[item.variant];
+    const backend = BACKENDS[variant.backend];
+    const ctx = this.ctx();
+    const desired = this.desired(plan, item, state.assoc);
+    return [
       {
         // Recorded BEFORE anything is created, with the names of everything it will own.
         name: 'record',
@@ -214,20 +238,6 @@ export class AddonSync {
       { name: 'roll', run: async () => void (await rollDeployment(this.deps.clients, plan.target)) },
       { name: 'activate', run: async () => save('activate', { status: 'active', reason: undefined, intent: undefined }) },
     ];
-    const result = await runSaga(steps, state, { onStep: (phase, name) => this.step(item, phase, name) });
-    if (result.ok) return { item, result: existing?.status === 'active' ? 'updated' : 'created', status: 'active' };
-    const reason = describeSagaFailure(result);
-    if (!state.assoc) return { item, result: 'failed', status: 'none', message: `app '${plan.app}' ${item.addon}: ${reason}` };
-    let status: string;
-    try {
-      if (result.compensated) await save('error', { status: 'error', reason, injectedKeys: [], intent: undefined });
-      else await save('compensation-failed', { status: 'deprovisioning', intent: 'compensate', reason });
-      status = state.assoc!.status;
-    } catch (err) {
-      // The association keeps its last (non-terminal) status: the next run resumes from there.
-      status = `${state.assoc!.status} (could not record the failure: ${describeErrorLine(err)})`;
-    }
-    return { item, result: 'failed', status, message: `app '${plan.app}' ${item.addon}: ${reason}` };
   }
 
   /**

@@ -2,6 +2,7 @@
 // accepted by the operator but read shifted (seconds=first field, minutes=second...), so
 // `0 3 * * *` fires at minute 3 of every hour: lint it instead of letting it run hourly.
 import { CronExpressionParser } from 'cron-parser';
+import { describeError } from '../errors.js';
 
 export interface ScheduleCheck {
   ok: boolean;
@@ -33,6 +34,6 @@ export function checkCnpgSchedule(schedule: string, from = new Date()): Schedule
     const next = [it.next().toDate(), it.next().toDate()];
     return { ok: true, next };
   } catch (err) {
-    return { ok: false, problem: `schedule '${expr}' is not a valid cron expression: ${(err as Error).message}` };
+    return { ok: false, problem: `schedule '${expr}' is not a valid cron expression: ${describeError(err)}` };
   }
 }

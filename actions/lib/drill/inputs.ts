@@ -2,6 +2,7 @@
 // a bad value fails with one InputError naming the input and the fix.
 import { parse as parseYaml } from 'yaml';
 import type { Core } from '../core.js';
+import { describeError } from '../errors.js';
 import { InputError, Inputs } from '../inputs.js';
 import type { Resources } from '../cnpg/types.js';
 import type { ConnectMode } from '../postgres/cluster-connection.js';
@@ -164,7 +165,7 @@ export function parseResources(text: string | undefined): Resources | undefined 
   try {
     doc = parseYaml(text);
   } catch (err) {
-    return fail(`is not valid JSON/YAML (${(err as Error).message.split('\n')[0]})`);
+    return fail(`is not valid JSON/YAML (${describeError(err).split('\n')[0]})`);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return fail('is not a mapping');
   const out: Resources = {};

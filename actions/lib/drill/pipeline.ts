@@ -38,6 +38,7 @@ import { describeError, VerdictError } from '../errors.js';
 import type { KubeClients } from '../kube/client.js';
 import type { RetryOptions } from '../kube/retry.js';
 import type { Cluster, ObjectStore } from '../cnpg/types.js';
+import { failWithError } from '../report/outcome.js';
 import type { Baseline } from './compare.js';
 import type { DrillInputs } from './inputs.js';
 import type { Inventory } from './inventory.js';
@@ -170,7 +171,7 @@ export async function runPipeline(ctx: DrillContext, p: Pipeline): Promise<boole
   try {
     for (const phase of p.preflight) await runPhase(ctx, phase, false);
   } catch (err) {
-    ctx.core.setFailed(describeError(err));
+    failWithError(ctx.core, err);
     return false;
   }
   try {

@@ -4,6 +4,7 @@
 import type { Core } from '../core.js';
 import { makeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
+import { failWithReasons } from '../report/outcome.js';
 import { API_REQUEST_MS, EXIT_GRACE_MS, TEARDOWN_MS, TEARDOWN_RETRY } from './limits.js';
 import { removeCopies } from './recovery-copies.js';
 import { State } from './state.js';
@@ -45,11 +46,11 @@ async function post(core: Core): Promise<void> {
         t.clean = t.leftovers.length === 0;
       }
       if (t.clean) core.info(`Recovery cluster ${namespace}/${name}: nothing left (verified in ${t.ms} ms, on ${server}).`);
-      else core.setFailed(`teardown of ${namespace}/${name} incomplete: ${t.leftovers.join('; ')}`);
+      else failWithReasons(core, [`teardown of ${namespace}/${name} incomplete: ${t.leftovers.join('; ')}`]);
     } finally {
       kube.dispose();
     }
   } catch (err) {
-    core.setFailed(`teardown of ${namespace}/${name} failed: ${describeError(err)}`);
+    failWithReasons(core, [`teardown of ${namespace}/${name} failed: ${describeError(err)}`]);
   }
 }

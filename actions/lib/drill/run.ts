@@ -6,6 +6,7 @@ import type { Core } from '../core.js';
 import { makeClients } from '../kube/client.js';
 import { loadKubeConfig, type LoadedKubeConfig } from '../kube/config.js';
 import { type RetryOptions } from '../kube/retry.js';
+import { failWithError } from '../report/outcome.js';
 import { runUrl } from '../report/run-url.js';
 import { readDrillInputs, type DrillInputs } from './inputs.js';
 import { API_REQUEST_MS, EXIT_GRACE_MS } from './limits.js';
@@ -56,7 +57,7 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal): P
     site = openRecoverySite(core, inputs, { kc: kube.kc, clients });
   } catch (err) {
     kube?.dispose();
-    core.setFailed(describeError(err));
+    failWithError(core, err);
     return undefined;
   }
   // What post needs to tear down alone (state.ts): the kubeconfig as used (the `context` input

@@ -14,6 +14,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import { describeError } from '../errors.js';
 
 type ApiConstructor<T> = new (config: ReturnType<typeof createConfiguration>) => T;
 
@@ -72,6 +73,6 @@ export async function checkReachable(clients: KubeClients): Promise<string> {
     const v = await clients.version.getCode();
     return v.gitVersion;
   } catch (err) {
-    throw new Error(`Cannot reach the Kubernetes API at ${server}: ${(err as Error).message}. Check the kubeconfig input and that the runner can reach the cluster.`, { cause: err });
+    throw new Error(`Cannot reach the Kubernetes API at ${server}: ${describeError(err)}. Check the kubeconfig input and that the runner can reach the cluster.`, { cause: err });
   }
 }

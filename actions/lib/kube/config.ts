@@ -9,6 +9,7 @@ import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parse as parseYaml, parseDocument } from 'yaml';
 import type { Core } from '../core.js';
+import { describeError } from '../errors.js';
 import { InputError } from '../inputs.js';
 
 export interface LoadedKubeConfig {
@@ -34,7 +35,7 @@ export function loadKubeConfig(core: KubeCore, input: string | undefined, inputN
     else kc.loadFromDefault();
   } catch (err) {
     const what = 'from' in source ? `not given, and ${source.from} could not be read` : 'is not a valid kubeconfig';
-    throw new InputError(inputName, `${what} (${(err as Error).message}).`);
+    throw new InputError(inputName, `${what} (${describeError(err)}).`);
   }
   if (context) useContext(kc, context);
   requireContext(kc, inputName);

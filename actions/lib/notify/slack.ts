@@ -6,7 +6,7 @@
 import { IncomingWebhook, type IncomingWebhookSendArguments } from '@slack/webhook';
 import { LogLevel, WebClient, type Logger } from '@slack/web-api';
 import type { Core } from '../core.js';
-import { messageOf } from '../errors.js';
+import { describeError } from '../errors.js';
 
 type Blocks = IncomingWebhookSendArguments['blocks'];
 
@@ -41,8 +41,6 @@ interface SlackOptions {
   /** Retries after the first attempt (5xx, network errors; rate limits for the Web API). */
   retries?: number;
   timeoutMs?: number;
-  /** fetch for both clients (a proxy agent, a test double of the network). */
-  fetch?: typeof fetch;
 }
 
 export function slackConfigured(t: SlackTarget): boolean {
@@ -56,7 +54,7 @@ export function slackSender(core: Pick<Core, 'setSecret' | 'debug'>, target: Sla
   if (target.token) core.setSecret(target.token);
   const retryConfig = { retries, factor: 2, minTimeout: 500, maxTimeout: 8_000 };
   if (target.webhookUrl) {
-    const hook = new IncomingWebhook(target.webhookUrl, { timeout: timeoutMs, retryConfig, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+    const hook = new IncomingWebhook(target.webhookUrl, { timeout: timeoutMs, retryConfig });
     return { post: async (m) => (await hook.send({ text: m.text, blocks: m.blocks as Blocks }), {}) };
   }
   if (!target.token || !target.channel) return undefined;
@@ -65,7 +63,6 @@ export function slackSender(core: Pick<Core, 'setSecret' | 'debug'>, target: Sla
     retryConfig,
     timeout: timeoutMs,
     logger: debugLogger(core),
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
   const { channel, threadTs } = target;
   return {
@@ -92,8 +89,8 @@ function describeSlackError(err: unknown): string {
   const e = err as { code?: string; statusCode?: number; body?: string; data?: { error?: string }; original?: Error };
   if (e?.data?.error) return `Slack API error: ${e.data.error}`;
   if (e?.statusCode) return `Slack answered HTTP ${e.statusCode}${e.body ? `: ${String(e.body).slice(0, 200)}` : ''}`;
-  if (e?.original) return `Slack request failed: ${messageOf(e.original)}`;
-  return `Slack request failed: ${messageOf(err)}`;
+  if (e?.original) return `Slack request failed: ${describeError(e.original)}`;
+  return `Slack request failed: ${describeError(err)}`;
 }
 
 /** The Web API client's own log lines go to the step's debug log, not the runner's output. */
@@ -106,11 +103,4 @@ function debugLogger(core: Pick<Core, 'debug'>): Logger {
 /** Slack mrkdwn escaping for user-controlled text. */
 export function slackEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Link to the current workflow run from the runner's environment. */
-export function runUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const { GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID } = env;
-  if (!GITHUB_SERVER_URL || !GITHUB_REPOSITORY || !GITHUB_RUN_ID) return undefined;
-  return `${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}`;
 }

@@ -3,6 +3,7 @@
 import { parseAllDocuments } from 'yaml';
 import { InputError } from '../inputs.js';
 import { HelmError, valueArgs, type Helm } from './helm.js';
+import type { PlatformInputs } from './inputs.js';
 
 export interface KubeObjectLike {
   apiVersion: string;
@@ -19,12 +20,8 @@ export interface RenderedObject {
   fromCrdDir: boolean;
 }
 
-export interface RenderRequest {
-  chart: string;
-  release: string;
-  namespace: string;
-  valuesFiles: string[];
-  set: string[];
+/** What `helm upgrade` will be given, as the inputs say it. */
+export interface RenderRequest extends Pick<PlatformInputs, 'chart' | 'release' | 'namespace' | 'valuesFiles' | 'set'> {
   /** Cluster group/versions for .Capabilities.APIVersions (what `helm upgrade` would see). */
   apiVersions?: string[];
   kubeVersion?: string;

@@ -1,6 +1,5 @@
 // The job summary of a platform-install run: versions before and after, the checks, the CRDs
 // applied and, on failure, the problems and diagnostics. Operators read this first.
-import type { Core } from '../core.js';
 import { cell, formatDuration, markdownTable } from '../report/format.js';
 import type { AppliedCrd } from './crds.js';
 
@@ -63,8 +62,4 @@ export function renderReport(r: InstallReport): string {
   if (r.diagnostics) parts.push(`### Diagnostics\n\n<details open><summary>helm history, pods and events</summary>\n\n${r.diagnostics}\n</details>\n`);
   parts.push(`_Took ${formatDuration(Date.now() - r.startedAt)}._\n`);
   return parts.join('\n');
-}
-
-export async function writeReport(core: Pick<Core, 'summary'>, r: InstallReport): Promise<void> {
-  await core.summary.addRaw(renderReport(r), true).write();
 }

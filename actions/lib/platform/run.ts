@@ -5,7 +5,7 @@ import semver from 'semver';
 import type { Core } from '../core.js';
 import { describeError, VerdictError } from '../errors.js';
 import { InputError } from '../inputs.js';
-import { checkReachable, makeClients } from '../kube/client.js';
+import { checkReachable, makeClients, type KubeClients } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { ChartTree } from './chart-files.js';
 import { checkCrdGroups } from './checks/crd-groups.js';
@@ -14,12 +14,13 @@ import { dryRunObjects } from './checks/dry-run.js';
 import { checkSchedules } from './checks/schedules.js';
 import { applyCrdsBeforeHelm, snapshotCrds, templatedCrds, verifyTemplatedCrds } from './crds.js';
 import { collectDiagnostics } from './diagnostics.js';
-import { discover } from './discovery.js';
+import { discover, type Discovery } from './discovery.js';
 import { Helm, HelmError, lastLines, valueArgs } from './helm.js';
 import { readPlatformInputs, type PlatformInputs } from './inputs.js';
 import { findOperator, minorSkipProblem, readRunningOperator, sameVersion, waitForOperator, type OperatorTarget } from './operator.js';
 import { dependencyUpdate, renderChart } from './render.js';
-import { writeReport, type CheckState, type InstallReport, type ReleaseSnapshot } from './report.js';
+import { failWithError, writeSummary } from '../report/outcome.js';
+import { renderReport, type CheckState, type InstallReport, type ReleaseSnapshot } from './report.js';
 
 // How long the verification waits for the operator's rollout when helm did not (wait: false).
 const OPERATOR_SETTLE_MAX_MS = 5 * 60_000;
@@ -29,49 +30,80 @@ export async function run(core: Core): Promise<void> {
   try {
     inputs = readPlatformInputs(core);
   } catch (err) {
-    core.setFailed(describeError(err));
+    failWithError(core, err);
     return;
   }
-  const report: InstallReport = {
-    release: inputs.release,
-    namespace: inputs.namespace,
-    before: {},
-    after: {},
-    checks: [],
-    crds: [],
-    outcome: 'failed',
-    problems: [],
-    startedAt: Date.now(),
-  };
+  const report = emptyReport(inputs);
   let kube: ReturnType<typeof loadKubeConfig> | undefined;
   try {
     kube = loadKubeConfig(core, inputs.kubeconfig);
     await install(core, inputs, kube, report);
   } catch (err) {
-    if (err instanceof VerdictError) {
-      report.problems.push(...err.reasons.filter((r) => !report.problems.includes(r)));
-      core.setFailed(err.reasons.join('\n'));
-    } else {
-      report.problems.push(describeError(err));
-      core.setFailed(describeError(err));
-    }
+    const reasons = err instanceof VerdictError ? err.reasons : [describeError(err)];
+    report.problems.push(...reasons.filter((r) => !report.problems.includes(r)));
+    failWithError(core, err);
   } finally {
     kube?.dispose();
   }
   // An unusable kubeconfig or unreachable cluster is an input problem: one line, no report.
-  if (report.checks.length || report.outcome === 'installed') await writeReport(core, report);
+  if (report.checks.length || report.outcome === 'installed') await writeSummary(core, renderReport(report));
 }
+
+function emptyReport(inputs: PlatformInputs): InstallReport {
+  return { release: inputs.release, namespace: inputs.namespace, before: {}, after: {}, checks: [], crds: [], outcome: 'failed', problems: [], startedAt: Date.now() };
+}
+
+/** What every step of the install reads: the clients, the chart, the report it fills. */
+interface Install {
+  core: Core;
+  inputs: PlatformInputs;
+  clients: KubeClients;
+  helm: Helm;
+  tree: ChartTree;
+  report: InstallReport;
+  check: (name: string, state: CheckState, detail: string) => void;
+}
+
+type Rendered = Awaited<ReturnType<typeof renderChart>>;
 
 async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<typeof loadKubeConfig>, report: InstallReport): Promise<void> {
   const clients = makeClients(kube.kc);
   const kubeVersion = await checkReachable(clients).catch((err) => {
     throw new InputError('kubeconfig', describeError(err));
   });
-  const helm = new Helm(core, inputs.helmPath, kube.path);
-  const tree = new ChartTree(inputs.chart);
   const check = (name: string, state: CheckState, detail: string) => report.checks.push({ name, state, detail });
+  const ctx: Install = { core, inputs, clients, helm: new Helm(core, inputs.helmPath, kube.path), tree: new ChartTree(inputs.chart), report, check };
+  const { discovery, rendered } = await render(ctx, kubeVersion);
+  // 2. What runs now, and what the chart will run.
+  const status = await releaseStatus(ctx.helm, inputs);
+  Object.assign(report.before, status);
+  const operator = findOperator(rendered, ctx.tree, inputs);
+  if (!operator) {
+    throw new VerdictError([
+      `No operator Deployment found in the rendered chart (looked for a Deployment whose name or app.kubernetes.io/name mentions cloudnative-pg or cnpg); set operator-deployment (and operator-namespace) to the operator's Deployment.`,
+    ]);
+  }
+  report.expectedOperatorVersion = operator.expectedVersion;
+  report.expectedFrom = operator.expectedFrom;
+  const runningBefore = await readRunningOperator(clients, operator);
+  report.before.operatorVersion = runningBefore?.version;
+  const crdsBefore = await offlineChecks(ctx, { discovery, rendered, status, operator, runningVersion: runningBefore?.version });
+  await dryRun(ctx, discovery, rendered);
+  // 4. CRDs (crds.ts): crds/ folders on every run, templated ones the release needs first.
+  const { applied, createdFirst } = await applyCrdsBeforeHelm(core, clients, rendered, discovery.kind, inputs);
+  report.crds = applied;
+  core.setOutput('crds-applied', applied.map((c) => c.name).join(','));
+  check('CRDs applied and Established', 'passed', `${applied.length - createdFirst.length} from crds/ folders${createdFirst.length ? `; templated, created first for Helm to adopt: ${createdFirst.join(', ')}` : ''}`);
+  const diagnose = diagnoser(ctx, rendered, operator);
+  await upgrade(ctx, diagnose);
+  const helmCrds = await verifyTemplatedCrds(core, clients, templatedCrds(rendered), crdsBefore, createdFirst);
+  report.crds = [...report.crds.filter((c) => !createdFirst.includes(c.name)), ...helmCrds];
+  if (helmCrds.length) check("templated CRDs (Helm's) Established", 'passed', `${helmCrds.length} CRD(s)`);
+  await verify(ctx, operator, diagnose);
+}
 
-  // 1. Render exactly what the upgrade will apply.
+/** 1. Render exactly what the upgrade will apply. */
+async function render({ core, inputs, clients, helm, tree, report, check }: Install, kubeVersion: string): Promise<{ discovery: Discovery; rendered: Rendered }> {
   if (inputs.skipDependencyUpdate) check('helm dependency update', 'skipped', 'skip-dependency-update: true (vendored subcharts)');
   else {
     await core.group('helm dependency update', () => dependencyUpdate(helm, inputs.chart));
@@ -91,22 +123,19 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
   report.chartName = chartMeta?.name;
   report.chartVersion = chartMeta?.version;
   core.info(`Rendered ${rendered.length} objects from ${chartMeta?.name} ${chartMeta?.version}`);
+  return { discovery, rendered };
+}
 
-  // 2. What runs now, and what the chart will run.
-  const status = await releaseStatus(helm, inputs);
-  Object.assign(report.before, status);
-  const operator = findOperator(rendered, tree, inputs);
-  if (!operator) {
-    throw new VerdictError([
-      `No operator Deployment found in the rendered chart (looked for a Deployment whose name or app.kubernetes.io/name mentions cloudnative-pg or cnpg); set operator-deployment (and operator-namespace) to the operator's Deployment.`,
-    ]);
-  }
-  report.expectedOperatorVersion = operator.expectedVersion;
-  report.expectedFrom = operator.expectedFrom;
-  const runningBefore = await readRunningOperator(clients, operator);
-  report.before.operatorVersion = runningBefore?.version;
+interface Planned {
+  discovery: Discovery;
+  rendered: Rendered;
+  status: ReleaseSnapshot;
+  operator: OperatorTarget;
+  runningVersion: string | undefined;
+}
 
-  // 3. Offline checks; all problems are reported together, before any write.
+/** 3. Offline checks; all problems are reported together, before any write. Returns the templated CRDs as they are now. */
+async function offlineChecks({ inputs, clients, tree, report, check }: Install, { discovery, rendered, status, operator, runningVersion }: Planned) {
   const problems: string[] = [];
   const missing = await checkCrdGroups(rendered, discovery, tree);
   check('API groups served or defined by the chart', missing.length ? 'failed' : 'passed', missing.length ? `${missing.length} object(s) need groups the cluster lacks: ${[...new Set(missing.map((m) => m.group))].join(', ')}` : `${rendered.length} objects`);
@@ -117,7 +146,7 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
   if (status.status?.startsWith('pending-')) {
     problems.push(`release ${inputs.release} is in state ${status.status} (an earlier run was interrupted); roll it back with \`helm rollback ${inputs.release} -n ${inputs.namespace}\` before installing again.`);
   }
-  problems.push(...operatorPreChecks(inputs, operator, runningBefore?.version, check));
+  problems.push(...operatorPreChecks(inputs, operator, runningVersion, check));
   const crdsBefore = await snapshotCrds(clients, templatedCrds(rendered));
   const unowned = crdOwnershipProblems(templatedCrds(rendered), crdsBefore, tree, inputs.release, inputs.namespace);
   const onCluster = [...crdsBefore.values()].filter(Boolean).length;
@@ -127,31 +156,36 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
     report.outcome = 'refused';
     throw new VerdictError(problems);
   }
-  const dryRun = await dryRunObjects(clients, discovery, rendered, inputs.namespace);
-  check('server-side dry-run (dryRun=All)', dryRun.problems.length ? 'failed' : 'passed', `${dryRun.checked} object(s) accepted${dryRun.skipped.length ? `; ${dryRun.skipped.length} skipped (${[...new Set(dryRun.skipped.map((s) => s.why))].join('; ')})` : ''}`);
-  if (dryRun.problems.length) {
+  return crdsBefore;
+}
+
+/** The API server (admission webhooks included) judges every rendered object before any write. */
+async function dryRun({ inputs, clients, report, check }: Install, discovery: Discovery, rendered: Rendered): Promise<void> {
+  const dry = await dryRunObjects(clients, discovery, rendered, inputs.namespace);
+  check('server-side dry-run (dryRun=All)', dry.problems.length ? 'failed' : 'passed', `${dry.checked} object(s) accepted${dry.skipped.length ? `; ${dry.skipped.length} skipped (${[...new Set(dry.skipped.map((s) => s.why))].join('; ')})` : ''}`);
+  if (dry.problems.length) {
     report.outcome = 'refused';
-    throw new VerdictError(dryRun.problems);
+    throw new VerdictError(dry.problems);
   }
+}
 
-  // 4. CRDs (crds.ts): crds/ folders on every run, templated ones the release needs first.
-  const { applied, createdFirst } = await applyCrdsBeforeHelm(core, clients, rendered, discovery.kind, inputs);
-  report.crds = applied;
-  core.setOutput('crds-applied', applied.map((c) => c.name).join(','));
-  check('CRDs applied and Established', 'passed', `${applied.length - createdFirst.length} from crds/ folders${createdFirst.length ? `; templated, created first for Helm to adopt: ${createdFirst.join(', ')}` : ''}`);
-
-  // 5. The upgrade, rolled back by helm itself on failure or timeout.
-  const started = new Date();
-  const diagnose = async () => {
+/** Collects the diagnostics into the report, returning the causes found. */
+function diagnoser({ core, inputs, clients, helm, report }: Install, rendered: Rendered, operator: OperatorTarget): () => Promise<string[]> {
+  const since = new Date();
+  return async () => {
     const diag = await collectDiagnostics(core, clients, helm, {
       release: inputs.release,
       namespaces: [...new Set([inputs.namespace, operator.namespace])],
       selectors: operatorSelector(rendered, operator),
-      since: started,
+      since,
     });
     report.diagnostics = diag.markdown;
     return diag.causes;
   };
+}
+
+/** 5. The upgrade, rolled back by helm itself on failure or timeout. */
+async function upgrade({ core, inputs, helm, report, check }: Install, diagnose: () => Promise<string[]>): Promise<void> {
   try {
     await core.group('helm upgrade --install', () => helm.run(upgradeArgs(inputs), { stream: true }));
   } catch (err) {
@@ -164,13 +198,12 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
   }
   Object.assign(report.after, await releaseStatus(helm, inputs));
   check('helm upgrade --install', 'passed', `revision ${report.after.revision}`);
-  const helmCrds = await verifyTemplatedCrds(core, clients, templatedCrds(rendered), crdsBefore, createdFirst);
-  report.crds = [...report.crds.filter((c) => !createdFirst.includes(c.name)), ...helmCrds];
-  if (helmCrds.length) check("templated CRDs (Helm's) Established", 'passed', `${helmCrds.length} CRD(s)`);
   core.setOutput('revision', String(report.after.revision ?? ''));
   core.setOutput('chart-version', report.after.chartVersion ?? '');
+}
 
-  // 6. Verify what actually runs (a green helm run is not an operator upgrade).
+/** 6. Verify what actually runs (a green helm run is not an operator upgrade). */
+async function verify({ core, inputs, clients, report, check }: Install, operator: OperatorTarget, diagnose: () => Promise<string[]>): Promise<void> {
   const running = await waitForOperator(clients, operator, Date.now() + Math.min(inputs.helmTimeoutMs, OPERATOR_SETTLE_MAX_MS));
   report.after.operatorVersion = running?.version;
   if (running) core.setOutput('operator-version', running.version);
@@ -224,7 +257,7 @@ function verifyOperator(op: OperatorTarget, running: Awaited<ReturnType<typeof r
   return problems;
 }
 
-function operatorSelector(rendered: Awaited<ReturnType<typeof renderChart>>, op: OperatorTarget): { namespace: string; labelSelector: string }[] {
+function operatorSelector(rendered: Rendered, op: OperatorTarget): { namespace: string; labelSelector: string }[] {
   const d = rendered.find((r) => r.object.kind === 'Deployment' && r.object.metadata.name === op.name);
   const labels = (d?.object.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels;
   return labels ? [{ namespace: op.namespace, labelSelector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') }] : [];

@@ -3,6 +3,7 @@
 // and a gap between samples longer than max-sample-gap restarts it: an unobserved hour is not a
 // clean hour. Samples trimmed off the front leave their fold state in `carry`, so trimming
 // never changes the streak.
+import { describeError } from '../errors.js';
 
 export interface Sample {
   /** ISO time of the measurement. */
@@ -98,6 +99,6 @@ export function parseHistory(text: string | undefined): { record: HistoryRecord;
       problem: dropped ? `${dropped} malformed sample(s) ignored` : undefined,
     };
   } catch (err) {
-    return { record: emptyHistory(), problem: `history unreadable (${(err as Error).message}); starting a new one` };
+    return { record: emptyHistory(), problem: `history unreadable (${describeError(err)}); starting a new one` };
   }
 }

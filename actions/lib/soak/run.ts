@@ -36,7 +36,7 @@ import { appendSample, computeStreak, type HistoryRecord, type Sample, type Stre
 import { historyName, HISTORY_LABELS, updateHistory, type HistoryTarget } from './history-store.js';
 import { readSoakInputs, type SoakInputs } from './inputs.js';
 import { publisherConnInfo, readPublisher, type PublisherState } from './publisher.js';
-import { writeSummary } from '../report/outcome.js';
+import { failWithError, failWithReasons, writeSummary } from '../report/outcome.js';
 import { renderReport } from './report.js';
 import { readSubscriber, type SubscriberState } from './subscriber.js';
 import { isExcluded } from './tables.js';
@@ -54,13 +54,13 @@ export async function run(core: Core): Promise<SoakResult | undefined> {
   try {
     inputs = readSoakInputs(core);
   } catch (err) {
-    core.setFailed(describeError(err));
+    failWithError(core, err);
     return undefined;
   }
   try {
     return await check(core, inputs);
   } catch (err) {
-    core.setFailed(describeError(err));
+    failWithError(core, err);
     return undefined;
   }
 }
@@ -249,7 +249,7 @@ async function report(core: Core, inputs: SoakInputs, gates: Gate[], streak: Str
   await writeSummary(core, renderReport({ title, passed, gates, streak, soakMs: inputs.soakMs, maxGapMs: inputs.maxSampleGapMs, history, notes }));
   if (!passed) {
     const message = `Soak gate blocked by ${failing.join(', ')}: ${gates.filter((g) => !g.passed).map((g) => `${g.name}: ${g.detail}`).join(' | ')}`;
-    if (inputs.failOnBlock) core.setFailed(message);
+    if (inputs.failOnBlock) failWithReasons(core, [message]);
     else core.warning(`${message} (fail-on-block is false: recorded only)`);
   }
   return { passed, gates, streak };

@@ -17,6 +17,6 @@ export const stepStatus = definePhase({
   needs: [],
   gives: [],
   async run({ core, result }) {
-    if (result.verdict === 'failed') failWithReasons(core, result.reasons, 'restore drill failed: ');
+    if (result.verdict === 'failed') failWithReasons(core, result.reasons, { prefix: 'restore drill failed: ' });
   },
 });
