@@ -72,22 +72,10 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(d)) throw new InputError('databases', `'${d}' is not a database name; list names separated by commas or newlines.`);
   }
 
-  const slackOn = i.choice<SlackOn>('slack-on', ['failure', 'always', 'never'], 'failure');
-  const webhookUrl = i.optional('slack-webhook-url');
-  const token = i.optional('slack-bot-token');
-  if (webhookUrl) core.setSecret(webhookUrl);
-  if (token) core.setSecret(token);
-  const channel = i.optional('slack-channel');
-  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new InputError('slack-webhook-url', 'is not an http(s) URL; pass the incoming webhook URL from a secret.');
-  if (token && !channel) throw new InputError('slack-channel', 'is required with slack-bot-token; name the channel (e.g. C0123456789 or #ops).');
-  const apiUrl = i.optional('slack-api-url');
+  const slack = readSlackInputs(i, core);
   if (i.optional('count-mode')) {
     throw new InputError('count-mode', 'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).');
   }
-  const threadTs = i.optional('slack-thread-ts');
-  if (threadTs && !token) throw new InputError('slack-thread-ts', 'needs slack-bot-token (incoming webhooks cannot reply in a thread).');
-  // Where the drill ran, for the message: the environment input, else the kubeconfig context.
-  const environment = i.optional('environment') ?? i.optional('context');
 
   const target = parseRecoveryTarget(i.optional('recovery-target'), i.optional('recovery-target-seed'), i.boolean('restore-point', false));
 
@@ -121,8 +109,26 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     keepOnFailure: i.boolean('keep-on-failure', false),
     recordHistory: i.boolean('record-history', true),
     historySize: i.number('history-size', 20, { min: 1, max: 200, integer: true }),
-    slack: { webhookUrl, token, channel, threadTs, apiUrl, environment, on: slackOn },
+    slack,
   };
+}
+
+/** Slack: an incoming webhook or a bot token with a channel (and optionally a thread), masked. */
+function readSlackInputs(i: Inputs, core: Pick<Core, 'setSecret'>): DrillInputs['slack'] {
+  const slackOn = i.choice<SlackOn>('slack-on', ['failure', 'always', 'never'], 'failure');
+  const webhookUrl = i.optional('slack-webhook-url');
+  const token = i.optional('slack-bot-token');
+  if (webhookUrl) core.setSecret(webhookUrl);
+  if (token) core.setSecret(token);
+  const channel = i.optional('slack-channel');
+  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new InputError('slack-webhook-url', 'is not an http(s) URL; pass the incoming webhook URL from a secret.');
+  if (token && !channel) throw new InputError('slack-channel', 'is required with slack-bot-token; name the channel (e.g. C0123456789 or #ops).');
+  const apiUrl = i.optional('slack-api-url');
+  const threadTs = i.optional('slack-thread-ts');
+  if (threadTs && !token) throw new InputError('slack-thread-ts', 'needs slack-bot-token (incoming webhooks cannot reply in a thread).');
+  // Where the drill ran, for the message: the environment input, else the kubeconfig context.
+  const environment = i.optional('environment') ?? i.optional('context');
+  return { webhookUrl, token, channel, threadTs, apiUrl, environment, on: slackOn };
 }
 
 function positive(i: Inputs, name: string, fallback: string): number {
