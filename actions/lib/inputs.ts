@@ -21,7 +21,7 @@ export class Inputs {
     return this.core.getInput(name).trim();
   }
 
-  required(name: string, hint = 'set it in the step\'s `with:`'): string {
+  required(name: string, hint = "set it in the step's `with:`"): string {
     const v = this.raw(name);
     if (!v) throw new InputError(name, `is required; ${hint}.`);
     return v;

@@ -163,7 +163,8 @@ export async function orphans(bed: Bed, opts: { sharedCluster?: string; apps: st
   const s = bed.pg.store;
   const problems: string[] = [];
   const assocs = s.list('v1/configmaps', NS, { labelSelector: 'cnpg-actions.io/component=association' }).items.map((c) => c.data as Record<string, string>);
-  const owned = (kind: string, name: string) => assocs.some((a) => a.status !== 'error' && (JSON.parse(a.resources) as { kind: string; name: string }[]).some((r) => r.kind === kind && r.name === name));
+  const owned = (kind: string, name: string) =>
+    assocs.some((a) => a.status !== 'error' && (JSON.parse(a.resources) as { kind: string; name: string }[]).some((r) => r.kind === kind && r.name === name));
   for (const a of assocs) if (['pending', 'provisioning', 'deprovisioning'].includes(a.status)) problems.push(`association ${a.app}/${a.addon} is ${a.status}`);
   const sharedUsers = assocs.filter((a) => a.variant === 'shared' && a.status !== 'error');
   const shared = opts.sharedCluster ?? 'addons-shared';

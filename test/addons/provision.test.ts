@@ -15,7 +15,12 @@ beforeAll(async () => {
   bed = await startBed();
   const s = bed.pg.store;
   s.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: EXT.ns } });
-  s.create(CLUSTERS, { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: EXT.cluster, namespace: EXT.ns }, spec: { instances: 1, enableSuperuserAccess: true, storage: { size: '1Gi' } } });
+  s.create(CLUSTERS, {
+    apiVersion: 'postgresql.cnpg.io/v1',
+    kind: 'Cluster',
+    metadata: { name: EXT.cluster, namespace: EXT.ns },
+    spec: { instances: 1, enableSuperuserAccess: true, storage: { size: '1Gi' } },
+  });
   const c = await waitFor('external server', () => s.get(CLUSTERS, EXT.ns, EXT.cluster)?.status?.readyInstances === 1 && s.get(CLUSTERS, EXT.ns, EXT.cluster), 60_000);
   const at = bed.pg.network.resolve(EXT.ns, c.status.currentPrimary, 5432)!;
   const su = s.get('v1/secrets', EXT.ns, `${EXT.cluster}-superuser`)!;
@@ -223,7 +228,11 @@ describe('backups', () => {
     // The object store settings really work: an on-demand backup of the add-on's cluster completes.
     const BACKUPS = 'postgresql.cnpg.io/v1/backups';
     bed.pg.store.create(BACKUPS, { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name: 'archived-check', namespace: NS }, spec: { cluster: { name: 'archived-pg' } } });
-    const done = await waitFor('backup', () => ['completed', 'failed'].includes(bed.pg.store.get(BACKUPS, NS, 'archived-check')?.status?.phase) && bed.pg.store.get(BACKUPS, NS, 'archived-check'), 90_000);
+    const done = await waitFor(
+      'backup',
+      () => ['completed', 'failed'].includes(bed.pg.store.get(BACKUPS, NS, 'archived-check')?.status?.phase) && bed.pg.store.get(BACKUPS, NS, 'archived-check'),
+      90_000,
+    );
     expect(done.status.phase, JSON.stringify(done.status)).toBe('completed');
     bed.pg.store.delete(BACKUPS, NS, 'archived-check');
     writeApp(bed, 'archived', '\n[addons]\n');

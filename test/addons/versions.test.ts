@@ -30,8 +30,12 @@ describe.each((process.env.ADDON_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('
     expect(bed.pg.store.list('batch/v1/jobs', NS, { labelSelector: 'cnpg.io/cluster=orders-pg' }).items.filter((j) => !j.metadata.deletionTimestamp)).toEqual([]);
   });
 
-  it('a dedicated cluster whose initdb fails fails that app at the first failed attempt, with the bootstrap\'s error', async () => {
-    bed.pg.operator.settings.failBootstrap = { cluster: /^broken-pg$/, role: 'initdb', message: 'initdb: error: could not create directory "/var/lib/postgresql/data/pgdata": No space left on device' };
+  it("a dedicated cluster whose initdb fails fails that app at the first failed attempt, with the bootstrap's error", async () => {
+    bed.pg.operator.settings.failBootstrap = {
+      cluster: /^broken-pg$/,
+      role: 'initdb',
+      message: 'initdb: error: could not create directory "/var/lib/postgresql/data/pgdata": No space left on device',
+    };
     try {
       deployApp(bed, 'broken');
       writeApp(bed, 'broken', variantToml('small'));
@@ -41,7 +45,11 @@ describe.each((process.env.ADDON_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('
       expect(r.exitCode, explain(r)).toBe(1);
       expect(r.outputs).toMatchObject({ failed: '1' });
       const error = r.errors.join('\n');
-      expect(error).toMatch(inPod ? /Cluster cnpg-addons\/broken-pg failed to bootstrap: bootstrap init container of pod broken-pg-1 \(container bootstrap-instance\)/ : /Cluster cnpg-addons\/broken-pg failed to bootstrap: initdb job broken-pg-1-initdb failed: pod broken-pg-1-initdb-\w+ \(container initdb\) exited with code 1/);
+      expect(error).toMatch(
+        inPod
+          ? /Cluster cnpg-addons\/broken-pg failed to bootstrap: bootstrap init container of pod broken-pg-1 \(container bootstrap-instance\)/
+          : /Cluster cnpg-addons\/broken-pg failed to bootstrap: initdb job broken-pg-1-initdb failed: pod broken-pg-1-initdb-\w+ \(container initdb\) exited with code 1/,
+      );
       expect(error).toContain('No space left on device');
       // The first attempt: well before the Job's back-off (~31 s scaled) or any phase change.
       expect(took).toBeLessThan(60_000);

@@ -23,7 +23,6 @@ const CLUSTERS = 'postgresql.cnpg.io/v1/clusters';
 const BACKUPS = 'postgresql.cnpg.io/v1/backups';
 const NS = 'default';
 
-
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const ratio = (targetMs: number, ms: number) => Math.round((targetMs / ms) * 10) / 10;
 
@@ -37,8 +36,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => T | undefi
   }
 }
 
-const isReady = (c: KubeObject | undefined) =>
-  (c?.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True');
+const isReady = (c: KubeObject | undefined) => (c?.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True');
 
 /** Create to Ready of a Cluster, polled on the store the API server serves; also when its bootstrap Job completed. */
 async function clusterReady(pg0: PlaygroundHandle, obj: KubeObject, timeoutMs: number): Promise<{ ms: number; jobMs: number }> {
@@ -93,8 +91,7 @@ async function switchWalAndWaitArchived(su: pg.Client): Promise<void> {
 export async function benchPlayground(log: (line: string) => void): Promise<Record<string, number>> {
   const rows = envInt('BENCH_PLAYGROUND_ROWS', 10_000);
   const targets = { up: 5_000, initdb: 10_000, restore: 30_000 };
-  const line = (what: string, ms: number, target: number) =>
-    log(`${what}: ${seconds(ms)} (target < ${seconds(target)}, target/measured = ${ratio(target, ms)}x${ms < target ? '' : ', MISSED'})`);
+  const line = (what: string, ms: number, target: number) => log(`${what}: ${seconds(ms)} (target < ${seconds(target)}, target/measured = ${ratio(target, ms)}x${ms < target ? '' : ', MISSED'})`);
 
   // (1a) `npm run playground -- up` / `down`: the detached CLI, its state in a temp dir.
   const cliRoot = mkdtempSync(path.join(tmpdir(), 'bench-playground-cli-'));

@@ -51,16 +51,40 @@ async function backup(name: string, spec: Record<string, unknown>, status: Recor
 
 describe('backup inventory from the API', () => {
   it('never picks a volumeSnapshot Backup (backupId = its name) nor a backup of another archive', async () => {
-    await backup('orders-db-barman-20260110', { method: 'barmanObjectStore' }, {
-      phase: 'completed', method: 'barmanObjectStore', backupId: '20260110T010000', startedAt: '2026-01-10T01:00:00Z', stoppedAt: '2026-01-10T01:05:00Z',
-    });
-    await backup('orders-db-snap-20260110', { method: 'volumeSnapshot' }, {
-      phase: 'completed', method: 'volumeSnapshot', backupId: 'orders-db-snap-20260110', backupName: 'orders-db-snap-20260110',
-      startedAt: '2026-01-10T05:00:00Z', stoppedAt: '2026-01-10T05:01:00Z',
-    });
-    await backup('orders-db-plugin-20260110', { method: 'plugin', pluginConfiguration: { name: 'barman-cloud.cloudnative-pg.io' } }, {
-      phase: 'completed', method: 'plugin', backupId: '20260110T030000', startedAt: '2026-01-10T03:00:00Z', stoppedAt: '2026-01-10T03:05:00Z',
-    });
+    await backup(
+      'orders-db-barman-20260110',
+      { method: 'barmanObjectStore' },
+      {
+        phase: 'completed',
+        method: 'barmanObjectStore',
+        backupId: '20260110T010000',
+        startedAt: '2026-01-10T01:00:00Z',
+        stoppedAt: '2026-01-10T01:05:00Z',
+      },
+    );
+    await backup(
+      'orders-db-snap-20260110',
+      { method: 'volumeSnapshot' },
+      {
+        phase: 'completed',
+        method: 'volumeSnapshot',
+        backupId: 'orders-db-snap-20260110',
+        backupName: 'orders-db-snap-20260110',
+        startedAt: '2026-01-10T05:00:00Z',
+        stoppedAt: '2026-01-10T05:01:00Z',
+      },
+    );
+    await backup(
+      'orders-db-plugin-20260110',
+      { method: 'plugin', pluginConfiguration: { name: 'barman-cloud.cloudnative-pg.io' } },
+      {
+        phase: 'completed',
+        method: 'plugin',
+        backupId: '20260110T030000',
+        startedAt: '2026-01-10T03:00:00Z',
+        stoppedAt: '2026-01-10T03:05:00Z',
+      },
+    );
     const rows = await listBackupRows(makeClients(kc, 10_000), 'default', 'orders-db');
     expect(rows.map((r) => r.name).sort()).toEqual(['orders-db-barman-20260110', 'orders-db-plugin-20260110', 'orders-db-snap-20260110']);
     const opts = { now: new Date('2026-01-10T06:00:00Z'), maxBackupAgeMs: 86_400_000 };
@@ -76,7 +100,12 @@ describe('backup inventory from the API', () => {
     expect(viaPlugin.newest?.backupId).toBe('20260110T030000');
 
     // Only snapshots: no restorable backup, and the reason says so.
-    const onlySnap = assessInventory(rows.filter((r) => r.method === 'volumeSnapshot'), cluster(false), undefined, opts);
+    const onlySnap = assessInventory(
+      rows.filter((r) => r.method === 'volumeSnapshot'),
+      cluster(false),
+      undefined,
+      opts,
+    );
     expect(onlySnap.newest).toBeUndefined();
     expect(onlySnap.problems[0]).toMatch(/^no completed backup: .*not restorable from the archive: orders-db-snap-20260110 \(a volume snapshot/);
   });
@@ -85,10 +114,12 @@ describe('backup inventory from the API', () => {
 describe('retried error phases', () => {
   const ctx = (deadline: number) => ({ clients: makeClients(kc, 10_000), deadline, log: () => {} }) as unknown as BackendContext;
   const statusPatch = (name: string, status: Record<string, unknown>) =>
-    kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObjectStatus(
-      { group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'clusters', name, body: { status } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    kc
+      .makeApiClient(CustomObjectsApi)
+      .patchNamespacedCustomObjectStatus(
+        { group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'clusters', name, body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
   const cannotCreate = { phase: 'Unable to create required cluster objects', phaseReason: 'secrets "orders-db-app" is forbidden: exceeded quota' };
 
   it('flips back: the waiter waits through it', async () => {
@@ -102,7 +133,10 @@ describe('retried error phases', () => {
       }
     })(120_000);
     // The operator hits an error it requeues, then succeeds on a later reconcile.
-    await statusPatch('flip', { ...cannotCreate, conditions: [{ type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready', lastTransitionTime: new Date().toISOString() }] });
+    await statusPatch('flip', {
+      ...cannotCreate,
+      conditions: [{ type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready', lastTransitionTime: new Date().toISOString() }],
+    });
     const waiting = waitHealthy(ctx(Date.now() + 180_000), 'default', 'flip', clock);
     await waitFor('the waiter to see the error phase', () => seen.includes(cannotCreate.phase), 30_000);
     await statusPatch('flip', healthy);
@@ -110,7 +144,6 @@ describe('retried error phases', () => {
     expect(c.status?.phase).toBe('Cluster in healthy state');
     await live.destroy();
   });
-
 });
 
 describe('soak health gate', () => {
@@ -161,7 +194,8 @@ describe('addon-sync delete and wait', () => {
     for (const list of [
       core.listNamespacedPod({ namespace: 'default', labelSelector: 'cnpg.io/cluster=retire' }),
       core.listNamespacedPersistentVolumeClaim({ namespace: 'default', labelSelector: 'cnpg.io/cluster=retire' }),
-    ]) expect((await list).items.map((o) => o.metadata?.name)).toEqual([]);
+    ])
+      expect((await list).items.map((o) => o.metadata?.name)).toEqual([]);
     await live.destroy().catch(() => {});
   });
 });

@@ -70,7 +70,7 @@ describe('cancellation: SIGTERM at each phase, then the post step', () => {
     ['baseline', /▶ baseline from live/, 'SIGTERM'],
     ['creating the recovery cluster', /▶ create the recovery cluster/, 'SIGTERM'],
     ['waiting for the recovery', /recovery cluster phase: Setting up primary/, 'SIGTERM'],
-    ['waiting for the recovery (SIGINT, the runner\'s first signal)', /recovery job \S+ is running/, 'SIGINT'],
+    ["waiting for the recovery (SIGINT, the runner's first signal)", /recovery job \S+ is running/, 'SIGINT'],
     ['comparing', /▶ compare the restore with live/, 'SIGTERM'],
   ];
   for (const [phase, pattern, signal] of phases) {
@@ -78,16 +78,20 @@ describe('cancellation: SIGTERM at each phase, then the post step', () => {
       let killedAt = 0;
       let exitedAt = 0;
       let seen = '';
-      const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default' }, {
-        killOn: { pattern, signal },
-        onSpawn: (child) => {
-          child.stdout!.on('data', (d) => {
-            seen += d;
-            if (!killedAt && pattern.test(seen)) killedAt = Date.now();
-          });
-          child.on('exit', () => (exitedAt = Date.now()));
+      const r = await runDrill(
+        pgd,
+        { cluster: 'cx', namespace: 'default' },
+        {
+          killOn: { pattern, signal },
+          onSpawn: (child) => {
+            child.stdout!.on('data', (d) => {
+              seen += d;
+              if (!killedAt && pattern.test(seen)) killedAt = Date.now();
+            });
+            child.on('exit', () => (exitedAt = Date.now()));
+          },
         },
-      });
+      );
       expect(r.exitCode, explain(r)).toBe(1);
       // The runner kills ~7.5 s after SIGTERM: main must be done (teardown included) before that.
       expect(exitedAt - killedAt).toBeLessThan(7_500);
@@ -106,7 +110,9 @@ describe('cancellation: SIGTERM at each phase, then the post step', () => {
         expect(leftovers(pgd, 'default', name)).toEqual([]);
       } else expect(post.stdout).toContain('nothing to tear down');
       expect(drillClusters(pgd, 'default')).toEqual([]);
-      console.log(`cancel during ${phase}: main exited ${exitedAt - killedAt} ms after ${signal} (${/teardown verified/.test(r.stdout) ? 'teardown verified by main' : 'no teardown needed or left to post'}); recovery cluster ${name ?? '(none)'}`);
+      console.log(
+        `cancel during ${phase}: main exited ${exitedAt - killedAt} ms after ${signal} (${/teardown verified/.test(r.stdout) ? 'teardown verified by main' : 'no teardown needed or left to post'}); recovery cluster ${name ?? '(none)'}`,
+      );
     });
   }
 });
@@ -161,7 +167,12 @@ describe('API faults', () => {
     pgd.store.create(CLUSTERS, {
       apiVersion: 'postgresql.cnpg.io/v1',
       kind: 'Cluster',
-      metadata: { name: 'cx-drill-1-1', namespace: 'default', labels: { 'cnpg-actions.io/drill-of': 'cx', 'app.kubernetes.io/managed-by': 'cnpg-restore-drill' }, annotations: { 'cnpg-actions.io/created-at': old } },
+      metadata: {
+        name: 'cx-drill-1-1',
+        namespace: 'default',
+        labels: { 'cnpg-actions.io/drill-of': 'cx', 'app.kubernetes.io/managed-by': 'cnpg-restore-drill' },
+        annotations: { 'cnpg-actions.io/created-at': old },
+      },
       spec: { instances: 1, storage: { size: '1Gi' } },
     });
     const base = '/apis/postgresql.cnpg.io/v1/namespaces/default';

@@ -56,7 +56,12 @@ describe('fails early, creating nothing', () => {
     });
     await arch.sql('CREATE TABLE t AS SELECT 1 AS i').catch(() => {});
     await arch.superSql('SELECT pg_switch_wal()');
-    await waitFor('archiving failing', () => pgd.store.get(CLUSTERS, 'default', 'arch')?.status?.conditions?.find((c: { type: string; status: string }) => c.type === 'ContinuousArchiving')?.status === 'False', 60_000, 250);
+    await waitFor(
+      'archiving failing',
+      () => pgd.store.get(CLUSTERS, 'default', 'arch')?.status?.conditions?.find((c: { type: string; status: string }) => c.type === 'ContinuousArchiving')?.status === 'False',
+      60_000,
+      250,
+    );
     const r = await runDrill(pgd, { cluster: 'arch', namespace: 'default', 'record-history': false });
     expectFailed(r, /WAL archiving is failing/);
     expect(r.outputs['recovery-cluster']).toBe('');

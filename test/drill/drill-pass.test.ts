@@ -98,13 +98,20 @@ describe('more healthy drills', () => {
     expect(cm.metadata.labels).toMatchObject({ 'cnpg-actions.io/drill-history-of': 'shop', 'app.kubernetes.io/managed-by': 'cnpg-restore-drill' });
     const drills = JSON.parse(cm.data.drills);
     expect(drills.length).toBeGreaterThanOrEqual(2);
-    expect(drills.at(-1)).toMatchObject({ verdict: 'passed', reasons: [], recoveryCluster: r.outputs['recovery-cluster'], rpoSeconds: 0, backupId: r.outputs['backup-id'], runUrl: expect.stringContaining('/actions/runs/') });
+    expect(drills.at(-1)).toMatchObject({
+      verdict: 'passed',
+      reasons: [],
+      recoveryCluster: r.outputs['recovery-cluster'],
+      rpoSeconds: 0,
+      backupId: r.outputs['backup-id'],
+      runUrl: expect.stringContaining('/actions/runs/'),
+    });
     expect(drills.at(-1).rtoSeconds).toBeGreaterThan(0);
   });
 
   it('several databases, credentials from KUBECONFIG (no kubeconfig input)', async () => {
     await live.superSql('CREATE DATABASE inventory');
-    await live.superSql('CREATE TABLE stock (sku text PRIMARY KEY, qty int NOT NULL); INSERT INTO stock SELECT \'sku\' || g, g FROM generate_series(1, 250) g', [], 'inventory');
+    await live.superSql("CREATE TABLE stock (sku text PRIMARY KEY, qty int NOT NULL); INSERT INTO stock SELECT 'sku' || g, g FROM generate_series(1, 250) g", [], 'inventory');
     await live.switchWalAndWait();
     const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', kubeconfig: undefined, databases: 'app, inventory', 'record-history': false }, { env: { KUBECONFIG: pgd.kubeconfigPath } });
     expect(r.exitCode, explain(r)).toBe(0);

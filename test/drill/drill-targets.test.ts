@@ -111,7 +111,9 @@ describe('the same moment on both sides', () => {
     // No writes: nothing makes archive_timeout switch the segment holding the snapshot position.
     const r = await runDrill(pgd, { ...base('in-tree'), 'same-moment-wait': '1s' });
     expect(r.exitCode, explain(r)).toBe(0);
-    expect(r.stdout).toMatch(/counts judged: \|restored − live\| <= max\(0\.1 × live, 10\): live's counting snapshot at [0-9A-F]+\/[0-9A-F]+ \(segment [0-9A-F]{24}\) was not archived within same-moment-wait \(1 s; last archived [0-9A-F]{24}\)/);
+    expect(r.stdout).toMatch(
+      /counts judged: \|restored − live\| <= max\(0\.1 × live, 10\): live's counting snapshot at [0-9A-F]+\/[0-9A-F]+ \(segment [0-9A-F]{24}\) was not archived within same-moment-wait \(1 s; last archived [0-9A-F]{24}\)/,
+    );
     expect(r.summary).toMatch(/How counts are judged: \|restored − live\| <= max\(0\.1 × live, 10\): live's counting snapshot .* was not archived/);
     expect(r.summary).toMatch(/\| public\.tiny \| 5 \| count\(\*\) on the primary \| 5 \| 0 \| 10 \|/);
   });

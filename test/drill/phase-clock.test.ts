@@ -75,8 +75,13 @@ describe('a retried phase that persists with no watch event', () => {
     });
     const ctx = { clients: makeClients(kc, 10_000), deadline: Date.now() + 60_000, log: () => {} } as unknown as BackendContext;
     const started = Date.now();
-    const err = await waitHealthy(ctx, 'shop', 'orders-db', new PhaseFailureClock(1_000)).then(() => undefined, (e: Error) => e);
-    expect(err?.message).toMatch(/Cluster shop\/orders-db cannot become healthy: phase 'Unable to create required cluster objects': secrets "orders-db-app" is forbidden: exceeded quota \(retried by the operator/);
+    const err = await waitHealthy(ctx, 'shop', 'orders-db', new PhaseFailureClock(1_000)).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      /Cluster shop\/orders-db cannot become healthy: phase 'Unable to create required cluster objects': secrets "orders-db-app" is forbidden: exceeded quota \(retried by the operator/,
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

@@ -41,7 +41,10 @@ describe('the forwarded pod goes away mid-query', () => {
     const statementTimeoutMs = 60_000;
     const { conn, db, pod } = await readPath('gone', statementTimeoutMs);
     try {
-      const query = db.query('SELECT pg_sleep(50)').then(() => undefined, (e: Error) => e);
+      const query = db.query('SELECT pg_sleep(50)').then(
+        () => undefined,
+        (e: Error) => e,
+      );
       await new Promise((r) => setTimeout(r, 1_000));
       const deletedAt = Date.now();
       await kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: pod, namespace: 'default' });
@@ -67,7 +70,10 @@ describe('the forwarded pod goes away mid-query', () => {
       // The next statement lands on the same (only idle) session of the pool.
       execFileSync('kill', ['-STOP', String(pid)]);
       const started = Date.now();
-      const query = db.query('SELECT 1').then(() => undefined, (e: Error) => e);
+      const query = db.query('SELECT 1').then(
+        () => undefined,
+        (e: Error) => e,
+      );
       const err = await query;
       expect(err?.message).toMatch(/Query read timeout/);
       expect(Date.now() - started).toBeLessThan(clientDeadlineMs(statementTimeoutMs) + 2_000);

@@ -24,7 +24,10 @@ beforeAll(async () => {
   const api = kc.makeApiClient(CustomObjectsApi);
   const ref = { group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'backups' };
   const name = 'ledger-snapshot-20260110020000';
-  await api.createNamespacedCustomObject({ ...ref, body: { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name }, spec: { cluster: { name: 'ledger' }, method: 'volumeSnapshot', online: true } } });
+  await api.createNamespacedCustomObject({
+    ...ref,
+    body: { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name }, spec: { cluster: { name: 'ledger' }, method: 'volumeSnapshot', online: true } },
+  });
   const at = new Date(Date.now() + 1_000).toISOString().replace(/\.\d+Z$/, 'Z');
   await api.patchNamespacedCustomObjectStatus(
     { ...ref, name, body: { status: { phase: 'completed', method: 'volumeSnapshot', backupId: name, backupName: name, startedAt: at, stoppedAt: at, online: true } } },

@@ -54,7 +54,7 @@ describe.each(VERSIONS)('operator %s', (version) => {
     }
   });
 
-  it('a corrupt backup fails at its first failed attempt with the restore\'s own error', async () => {
+  it("a corrupt backup fails at its first failed attempt with the restore's own error", async () => {
     const bad = await createLiveCluster(pgd, { name: 'vc', mode: 'in-tree', rows: 50 });
     try {
       const backup = pgd.store.list('postgresql.cnpg.io/v1/backups', 'default').items.find((x) => x.spec.cluster.name === 'vc')!;
@@ -64,7 +64,11 @@ describe.each(VERSIONS)('operator %s', (version) => {
       expect(r.exitCode, explain(r)).toBe(1);
       expect(r.outputs.result).toBe('failed');
       const error = r.errors.join('\n');
-      expect(error).toMatch(inPod ? /bootstrap init container of pod vc-drill-\S+-1 \(container bootstrap-instance\) (exited with code 1|is crash-looping)/ : /recovery job vc-drill-\S+-1-full-recovery failed: pod \S+ \(container full-recovery\) exited with code 1/);
+      expect(error).toMatch(
+        inPod
+          ? /bootstrap init container of pod vc-drill-\S+-1 \(container bootstrap-instance\) (exited with code 1|is crash-looping)/
+          : /recovery job vc-drill-\S+-1-full-recovery failed: pod \S+ \(container full-recovery\) exited with code 1/,
+      );
       expect(error).toMatch(/ERROR: Barman cloud restore exception/);
       // The first attempt, not the Job's exhausted back-off nor a later phase.
       expect(error).not.toMatch(/Instance creation failed|BackoffLimitExceeded/);
@@ -81,7 +85,11 @@ describe.each(VERSIONS)('operator %s', (version) => {
     try {
       const r = await runDrill(pgd, { cluster: 'vx', namespace: 'default', 'stall-timeout': '6s', 'record-history': false });
       expect(r.exitCode, explain(r)).toBe(1);
-      expect(r.errors.join('\n')).toMatch(new RegExp(`recovery stalled: no new WAL restored for \\d+ s \\(stall-timeout 6 s\\); last seen: ${inPod ? 'init container of pod \\S+-1/bootstrap-instance' : 'job pod \\S+-full-recovery-\\w+/full-recovery'}; base backup restored, no WAL restored yet; last log line: Waiting for the recovery`));
+      expect(r.errors.join('\n')).toMatch(
+        new RegExp(
+          `recovery stalled: no new WAL restored for \\d+ s \\(stall-timeout 6 s\\); last seen: ${inPod ? 'init container of pod \\S+-1/bootstrap-instance' : 'job pod \\S+-full-recovery-\\w+/full-recovery'}; base backup restored, no WAL restored yet; last log line: Waiting for the recovery`,
+        ),
+      );
       expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
     } finally {
       pgd.operator.settings.stallRecovery = undefined;
@@ -92,7 +100,11 @@ describe.each(VERSIONS)('operator %s', (version) => {
     const r = await runDrill(pgd, { cluster: 'vx', namespace: 'default', 'record-history': false }, { killOn: { pattern: running, signal: 'SIGTERM' } });
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.stdout).toContain('Received SIGTERM: cancelling the drill and tearing down.');
-    const post = await runAction('cnpg-restore-drill', 'post', { state: r.state, inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'), cluster: 'vx', namespace: 'default' }, timeoutMs: 120_000 });
+    const post = await runAction('cnpg-restore-drill', 'post', {
+      state: r.state,
+      inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'), cluster: 'vx', namespace: 'default' },
+      timeoutMs: 120_000,
+    });
     expect(post.exitCode, explain(post)).toBe(0);
     expect(leftovers(pgd, 'default', r.state['recovery-cluster'])).toEqual([]);
     expect(drillClusters(pgd, 'default')).toEqual([]);

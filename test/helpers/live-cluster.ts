@@ -53,8 +53,6 @@ export interface LiveCluster {
   destroy(): Promise<void>;
 }
 
-
-
 export function isHealthy(c: KubeObject | undefined): boolean {
   const s = c?.status;
   return !!(
@@ -217,7 +215,12 @@ export async function createLiveCluster(pgd: PlaygroundHandle, opts: LiveCluster
     },
     async destroy() {
       pgd.store.delete(CLUSTERS, namespace, name, { propagationPolicy: 'Foreground' });
-      await waitFor(`cluster ${name} gone`, () => !pgd.store.get(CLUSTERS, namespace, name) && pgd.store.list('v1/pods', namespace, { labelSelector: `cnpg.io/cluster=${name}` }).items.length === 0, 60_000, 200);
+      await waitFor(
+        `cluster ${name} gone`,
+        () => !pgd.store.get(CLUSTERS, namespace, name) && pgd.store.list('v1/pods', namespace, { labelSelector: `cnpg.io/cluster=${name}` }).items.length === 0,
+        60_000,
+        200,
+      );
       for (const b of pgd.store.list(BACKUPS, namespace).items.filter((x) => x.spec?.cluster?.name === name)) pgd.store.delete(BACKUPS, namespace, b.metadata.name);
       if (mode === 'plugin') pgd.store.delete(OBJECT_STORES, namespace, storeName);
     },

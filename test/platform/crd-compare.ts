@@ -14,7 +14,8 @@ export function schemaDifferences(server: unknown, chart: unknown, path = ''): s
     if (!(key in server)) out.push(`${p}: missing on the server`);
     else if (!(key in chart)) out.push(`${p}: only on the server`);
     else if (key === 'properties' && isObj(server[key]) && isObj(chart[key])) {
-      for (const name of new Set([...Object.keys(server[key] as Node), ...Object.keys(chart[key] as Node)])) out.push(...schemaDifferences((server[key] as Node)[name], (chart[key] as Node)[name], `${p}[${name}]`));
+      for (const name of new Set([...Object.keys(server[key] as Node), ...Object.keys(chart[key] as Node)]))
+        out.push(...schemaDifferences((server[key] as Node)[name], (chart[key] as Node)[name], `${p}[${name}]`));
     } else if (SUBSCHEMAS.has(key) && Array.isArray(server[key]) && Array.isArray(chart[key])) {
       const [a, b] = [server[key] as unknown[], chart[key] as unknown[]];
       for (let i = 0; i < Math.max(a.length, b.length); i++) out.push(...schemaDifferences(a[i], b[i], `${p}[${i}]`));

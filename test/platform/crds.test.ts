@@ -22,7 +22,12 @@ describe('a CRD through client-node 1.4 (typed) and raw', () => {
   beforeAll(async () => {
     api = await startTestServer();
     const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: 'c', server: api.url, skipTLSVerify: true }], users: [{ name: 'u', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: api.url, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
     clients = makeClients(kc);
   });
   afterAll(async () => {
@@ -31,7 +36,10 @@ describe('a CRD through client-node 1.4 (typed) and raw', () => {
 
   it('typed: KubernetesObjectApi serializes it as V1CustomResourceDefinition, dropping enum/default/x-kubernetes-*, and the server refuses the non-structural rest', async () => {
     const crd = clusterCrd('1.30') as unknown as KubeObjectLike;
-    const err = await clients.objects.patch(crd as never, undefined, undefined, 'platform-install', true, PatchStrategy.ServerSideApply).then(() => undefined, (e: unknown) => e);
+    const err = await clients.objects.patch(crd as never, undefined, undefined, 'platform-install', true, PatchStrategy.ServerSideApply).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(describeError(err)).toContain('HTTP 422');
     expect(describeError(err)).toContain('properties[spec].properties[ephemeralVolumesSizeLimit].properties[shm].type: Required value: must not be empty for specified object fields');
     expect((await api.req('GET', `${CRDS}/clusters.postgresql.cnpg.io`)).status).toBe(404);
@@ -58,7 +66,7 @@ describe('templated CRDs', () => {
   ].join('');
   const rendered = parseManifest(manifest);
 
-  it('a chart\'s crds/ folder is not a templates/crds/ directory', () => {
+  it("a chart's crds/ folder is not a templates/crds/ directory", () => {
     expect(rendered.map((r) => r.fromCrdDir)).toEqual([false, false, true, false]);
   });
 

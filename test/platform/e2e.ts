@@ -25,7 +25,10 @@ export function installer(pg: PlaygroundHandle): Installer {
   const home = mkdtempSync(join(tmpdir(), 'platform-home-'));
   const env = { KUBECONFIG: pg.kubeconfigPath, HOME: home, PATH: pg.env.PATH };
   // Asynchronous on purpose: the playground's API server runs in this process.
-  const cli = (bin: string) => async (...args: string[]) => (await promisify(execFile)(bin, args, { env: { ...process.env, ...env }, timeout: 60_000 })).stdout;
+  const cli =
+    (bin: string) =>
+    async (...args: string[]) =>
+      (await promisify(execFile)(bin, args, { env: { ...process.env, ...env }, timeout: 60_000 })).stdout;
   return {
     install: (inputs, extraEnv = {}) =>
       runAction('platform-install', 'main', {
@@ -35,8 +38,7 @@ export function installer(pg: PlaygroundHandle): Installer {
       }),
     kubectl: cli(kubectlBin),
     helm: cli(helmBin),
-    writesSince: (since) =>
-      pg.requestLog.entries().filter((e) => e.time >= since && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(e.method) && !/dryRun=All/.test(e.query)),
+    writesSince: (since) => pg.requestLog.entries().filter((e) => e.time >= since && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(e.method) && !/dryRun=All/.test(e.query)),
     dispose: () => rmSync(home, { recursive: true, force: true }),
   };
 }

@@ -26,8 +26,9 @@ afterAll(async () => {
 });
 
 const deployImage = () => t.kubectl('-n', NS, 'get', 'deploy', `${RELEASE}-cloudnative-pg`, '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
-const crdSpecFields = async () => Object.keys(JSON.parse(await t.kubectl('get', 'crd', 'clusters.fixture.cnpg-actions.io', '-o', 'json')).spec.versions[0].schema.openAPIV3Schema.properties.spec.properties).sort();
-const history = async () => (JSON.parse(await t.helm('history', RELEASE, '-n', NS, '-o', 'json')) as { revision: number; status: string; app_version: string; description: string }[]);
+const crdSpecFields = async () =>
+  Object.keys(JSON.parse(await t.kubectl('get', 'crd', 'clusters.fixture.cnpg-actions.io', '-o', 'json')).spec.versions[0].schema.openAPIV3Schema.properties.spec.properties).sort();
+const history = async () => JSON.parse(await t.helm('history', RELEASE, '-n', NS, '-o', 'json')) as { revision: number; status: string; app_version: string; description: string }[];
 
 describe('platform-install', () => {
   it('installs the fixture chart fresh: CRDs applied and Established, operator verified', async () => {
@@ -113,7 +114,9 @@ describe('platform-install', () => {
       'expected-operator-version': '1.28.0',
     });
     expect(r.exitCode).toBe(1);
-    expect(r.errors[0]).toContain('the operator cnpg-legacy/cnpg-controller-manager runs 1.27.0 (image ghcr.io/cloudnative-pg/cloudnative-pg:1.27.0) but 1.28.0 is expected (input expected-operator-version). The Deployment is not part of the chart, so the install did not change it.');
+    expect(r.errors[0]).toContain(
+      'the operator cnpg-legacy/cnpg-controller-manager runs 1.27.0 (image ghcr.io/cloudnative-pg/cloudnative-pg:1.27.0) but 1.28.0 is expected (input expected-operator-version). The Deployment is not part of the chart, so the install did not change it.',
+    );
     expect(r.summary).toMatch(/operator version \| 1\.27\.0 \| 1\.27\.0/);
     await t.kubectl('delete', 'namespace', 'cnpg-legacy');
   });
@@ -149,7 +152,9 @@ describe('platform-install', () => {
     });
     expect(r.exitCode).toBe(1);
     expect(r.summary).toMatch(/helm upgrade --install \| ✅ passed/);
-    expect(r.errors[0]).toMatch(/the operator cnpg-system\/platform-cloudnative-pg is not available: 1 old replica\(s\) pending termination; pod platform-cloudnative-pg-[a-z0-9-]+ container manager: ImagePullBackOff/);
+    expect(r.errors[0]).toMatch(
+      /the operator cnpg-system\/platform-cloudnative-pg is not available: 1 old replica\(s\) pending termination; pod platform-cloudnative-pg-[a-z0-9-]+ container manager: ImagePullBackOff/,
+    );
     expect(r.outputs['operator-version']).toBe('1.29.0');
   });
 });

@@ -25,7 +25,12 @@ const base = { release: 'platform', namespace: 'cnpg-system', valuesFiles: [] as
 // A cluster that serves only built-in groups (what discovery of a bare cluster returns).
 const bareCluster: Discovery = {
   groupVersions: ['v1', 'apps/v1', 'apiextensions.k8s.io/v1'],
-  kinds: async (gv) => (({ v1: ['ConfigMap', 'Secret'], 'apps/v1': ['Deployment'], 'apiextensions.k8s.io/v1': ['CustomResourceDefinition'] }) as Record<string, string[]>)[gv]?.map((kind) => ({ kind, plural: kind.toLowerCase() + 's', namespaced: true })),
+  kinds: async (gv) =>
+    (({ v1: ['ConfigMap', 'Secret'], 'apps/v1': ['Deployment'], 'apiextensions.k8s.io/v1': ['CustomResourceDefinition'] }) as Record<string, string[]>)[gv]?.map((kind) => ({
+      kind,
+      plural: kind.toLowerCase() + 's',
+      namespaced: true,
+    })),
   kind: async (av, kind) => (await bareCluster.kinds(av))?.find((k) => k.kind === kind),
 };
 

@@ -49,11 +49,38 @@ describe('helm upgrade command line', () => {
   it('uses only flags helm v4 accepts, --rollback-on-failure rather than the deprecated --atomic', () => {
     const values = writeValues('values.yaml', { a: 1 });
     const args = upgradeArgs(read({ 'values-files': values, set: 'a=2', 'helm-timeout': '7m' }).inputs);
-    expect(args).toEqual(['upgrade', 'platform', fixtureChart, '--install', '--namespace', 'cnpg-system', '--timeout', '420s', '--skip-crds', '--create-namespace', '--rollback-on-failure', '--wait=watcher', '--values', values, '--set', 'a=2']);
+    expect(args).toEqual([
+      'upgrade',
+      'platform',
+      fixtureChart,
+      '--install',
+      '--namespace',
+      'cnpg-system',
+      '--timeout',
+      '420s',
+      '--skip-crds',
+      '--create-namespace',
+      '--rollback-on-failure',
+      '--wait=watcher',
+      '--values',
+      values,
+      '--set',
+      'a=2',
+    ]);
     const help = execFileSync(helmBin, ['upgrade', '--help'], { encoding: 'utf8' });
     for (const flag of args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0])) expect(help).toContain(`${flag} `);
     expect(help).not.toContain('--atomic');
-    expect(upgradeArgs(read({ atomic: 'false', wait: 'false', 'create-namespace': 'false' }).inputs)).toEqual(['upgrade', 'platform', fixtureChart, '--install', '--namespace', 'cnpg-system', '--timeout', '600s', '--skip-crds']);
+    expect(upgradeArgs(read({ atomic: 'false', wait: 'false', 'create-namespace': 'false' }).inputs)).toEqual([
+      'upgrade',
+      'platform',
+      fixtureChart,
+      '--install',
+      '--namespace',
+      'cnpg-system',
+      '--timeout',
+      '600s',
+      '--skip-crds',
+    ]);
   });
 });
 

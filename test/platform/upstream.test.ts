@@ -112,7 +112,9 @@ describe('platform-install refuses before writing, on the upstream-shaped chart'
     expect(r.exitCode).toBe(1);
     expect(r.errors).toHaveLength(1);
     const path = 'spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[storage].properties[size].type';
-    expect(r.errors[0]).toContain(`the API server rejects CustomResourceDefinition clusters.postgresql.cnpg.io (platform/charts/cloudnative-pg/templates/crds/crds.yaml) in a dry-run: HTTP 422: CustomResourceDefinition.apiextensions.k8s.io "clusters.postgresql.cnpg.io" is invalid: ${path}: Required value: must not be empty for specified object fields`);
+    expect(r.errors[0]).toContain(
+      `the API server rejects CustomResourceDefinition clusters.postgresql.cnpg.io (platform/charts/cloudnative-pg/templates/crds/crds.yaml) in a dry-run: HTTP 422: CustomResourceDefinition.apiextensions.k8s.io "clusters.postgresql.cnpg.io" is invalid: ${path}: Required value: must not be empty for specified object fields`,
+    );
     expect(r.errors[0]).toContain(`fix the schema at ${path} in platform/charts/cloudnative-pg/templates/crds/crds.yaml`);
     expect(r.summary).toContain('⛔ refused');
     await expectNothingWritten(since);
@@ -132,7 +134,9 @@ describe('platform-install refuses CRDs Helm could not adopt', () => {
     expect(r.errors[0]).toContain(
       'CustomResourceDefinition clusters.postgresql.cnpg.io (platform/charts/cloudnative-pg/templates/crds/crds.yaml) already exists on the cluster without this release\'s ownership metadata (label app.kubernetes.io/managed-by is missing, not "Helm"; annotation meta.helm.sh/release-name is missing, not "platform"; annotation meta.helm.sh/release-namespace is missing, not "cnpg-system"): Helm would refuse the upgrade ("invalid ownership metadata").',
     );
-    expect(r.errors[0]).toContain('kubectl label crd clusters.postgresql.cnpg.io app.kubernetes.io/managed-by=Helm --overwrite && kubectl annotate crd clusters.postgresql.cnpg.io meta.helm.sh/release-name=platform meta.helm.sh/release-namespace=cnpg-system --overwrite');
+    expect(r.errors[0]).toContain(
+      'kubectl label crd clusters.postgresql.cnpg.io app.kubernetes.io/managed-by=Helm --overwrite && kubectl annotate crd clusters.postgresql.cnpg.io meta.helm.sh/release-name=platform meta.helm.sh/release-namespace=cnpg-system --overwrite',
+    );
     expect(r.errors[0]).toContain('or keep it outside the release with cloudnative-pg.crds.create=false');
     expect(r.summary).toMatch(/templated CRDs on the cluster owned by this release \| ❌ failed \| 0 of 1/);
     expect(t.writesSince(since)).toEqual([]);
@@ -158,7 +162,9 @@ describe('platform-install installs and upgrades the upstream-shaped chart', () 
     expect(counts['x-kubernetes-validations']).toBeGreaterThanOrEqual(7);
     expect(counts['x-kubernetes-int-or-string']).toBeGreaterThanOrEqual(10);
     // What every real cluster accepts from this chart is on the server.
-    expect(await t.kubectl('get', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', '-o', 'name')).toBe('mutatingwebhookconfiguration.admissionregistration.k8s.io/cnpg-mutating-webhook-configuration\nvalidatingwebhookconfiguration.admissionregistration.k8s.io/cnpg-validating-webhook-configuration\n');
+    expect(await t.kubectl('get', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', '-o', 'name')).toBe(
+      'mutatingwebhookconfiguration.admissionregistration.k8s.io/cnpg-mutating-webhook-configuration\nvalidatingwebhookconfiguration.admissionregistration.k8s.io/cnpg-validating-webhook-configuration\n',
+    );
     expect(await t.kubectl('get', 'clusterrole', 'platform-cloudnative-pg', 'platform-plugin-barman-cloud', '-o', 'name')).toContain('clusterrole.rbac.authorization.k8s.io/platform-cloudnative-pg');
     expect(await t.kubectl('get', 'objectstore', 'platform-backups', '-n', NS, '-o', 'jsonpath={.spec.configuration.wal.compression}')).toBe('gzip');
     expect(r.summary).toMatch(/objectstores\.barmancloud\.cnpg\.io \| created \| v1 \| .* \| platform-install, adopted by helm/);
@@ -172,7 +178,9 @@ describe('platform-install installs and upgrades the upstream-shaped chart', () 
     const r = await t.install({ chart: b.chart });
     expect(r.exitCode).toBe(1);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toContain('Deployment cnpg-system/platform-cloudnative-pg (platform/charts/cloudnative-pg/templates/deployment.yaml, version from the appVersion of chart cloudnative-pg 0.29.0): the operator would move from 1.29.1 to 1.31.0, skipping 1.30');
+    expect(r.errors[0]).toContain(
+      'Deployment cnpg-system/platform-cloudnative-pg (platform/charts/cloudnative-pg/templates/deployment.yaml, version from the appVersion of chart cloudnative-pg 0.29.0): the operator would move from 1.29.1 to 1.31.0, skipping 1.30',
+    );
     expect(r.errors[0]).toContain('Install 1.30 first');
     expect(t.writesSince(since)).toEqual([]);
     expect(await deployImage('platform-cloudnative-pg')).toBe('ghcr.io/cloudnative-pg/cloudnative-pg:1.29.1');
@@ -191,7 +199,9 @@ describe('platform-install installs and upgrades the upstream-shaped chart', () 
     expect(spec.properties.backup.properties.barmanObjectStore.properties.data.properties.compression.enum).toEqual(['bzip2', 'gzip', 'lz4', 'snappy']);
     await expectServerCrdsEqualChart(v130);
     // Helm upgraded its templated CRD itself (server-side apply, its own field manager); this action only dry-ran it.
-    const writes = pg.requestLog.entries().filter((e) => e.time >= installStart && e.method === 'PATCH' && e.path.endsWith('/customresourcedefinitions/clusters.postgresql.cnpg.io') && !/dryRun=All/.test(e.query));
+    const writes = pg.requestLog
+      .entries()
+      .filter((e) => e.time >= installStart && e.method === 'PATCH' && e.path.endsWith('/customresourcedefinitions/clusters.postgresql.cnpg.io') && !/dryRun=All/.test(e.query));
     expect(writes.map((e) => new URLSearchParams(e.query).get('fieldManager'))).toEqual(['helm', 'helm']);
     expect(r.summary).toMatch(/clusters\.postgresql\.cnpg\.io \| changed \| v1 \| .* \| helm/);
     expect(r.summary).toMatch(/operator version \| 1\.29\.1 \| 1\.30\.0/);

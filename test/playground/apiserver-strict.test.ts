@@ -81,7 +81,9 @@ describe('object names per kind (pkg/apis/core/validation, rbac/validation, cust
     const ok = s.store.create('batch/v1/jobs', job('short-name'));
     expect(ok.spec.selector).toEqual({ matchLabels: { 'batch.kubernetes.io/controller-uid': ok.metadata.uid } });
     expect(ok.spec.template.metadata.labels).toMatchObject({ 'batch.kubernetes.io/job-name': 'short-name', 'job-name': 'short-name' });
-    expect(() => s.store.create('v1/pods', { apiVersion: 'v1', kind: 'Pod', metadata: meta('p'), spec: { subdomain: 'Bad_Sub', containers: [{ name: 'c', image: 'busybox:1.36' }] } })).toThrow(/spec.subdomain/);
+    expect(() => s.store.create('v1/pods', { apiVersion: 'v1', kind: 'Pod', metadata: meta('p'), spec: { subdomain: 'Bad_Sub', containers: [{ name: 'c', image: 'busybox:1.36' }] } })).toThrow(
+      /spec.subdomain/,
+    );
   });
 });
 

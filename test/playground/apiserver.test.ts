@@ -44,7 +44,11 @@ describe('discovery', () => {
 
 describe('CRUD, selectors and errors', () => {
   it('creates, gets, lists with label and field selectors, updates and deletes', async () => {
-    for (const [n, l] of [['c1', { tier: 'db', env: 'prod' }], ['c2', { tier: 'web', env: 'prod' }], ['c3', { tier: 'db' }]] as const) {
+    for (const [n, l] of [
+      ['c1', { tier: 'db', env: 'prod' }],
+      ['c2', { tier: 'web', env: 'prod' }],
+      ['c3', { tier: 'db' }],
+    ] as const) {
       expect((await s.req('POST', CM, cm(n, l))).status).toBe(201);
     }
     const names = async (q: string) => (await s.req('GET', `${CM}?${q}`)).body.items.map((i: KubeObject) => i.metadata.name).sort();
@@ -139,7 +143,19 @@ describe('patches', () => {
       selector: { matchLabels: { app: 'p1' } },
       template: {
         metadata: { labels: { app: 'p1' } },
-        spec: { containers: [{ name: 'main', image: 'nginx:1', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] }, { name: 'side', image: 'busybox:1' }] },
+        spec: {
+          containers: [
+            {
+              name: 'main',
+              image: 'nginx:1',
+              env: [
+                { name: 'A', value: '1' },
+                { name: 'B', value: '2' },
+              ],
+            },
+            { name: 'side', image: 'busybox:1' },
+          ],
+        },
       },
     },
   };
@@ -149,20 +165,49 @@ describe('patches', () => {
     const m = await s.req('PATCH', `${DEP}/p1`, { metadata: { labels: { x: 'y' } }, spec: { replicas: 3 } }, 'application/merge-patch+json');
     expect(m.body.spec.replicas).toBe(3);
     expect(m.body.metadata.generation).toBe(2);
-    const j = await s.req('PATCH', `${DEP}/p1`, [{ op: 'test', path: '/spec/replicas', value: 3 }, { op: 'replace', path: '/spec/replicas', value: 2 }, { op: 'add', path: '/metadata/labels/z', value: 'w' }], 'application/json-patch+json');
+    const j = await s.req(
+      'PATCH',
+      `${DEP}/p1`,
+      [
+        { op: 'test', path: '/spec/replicas', value: 3 },
+        { op: 'replace', path: '/spec/replicas', value: 2 },
+        { op: 'add', path: '/metadata/labels/z', value: 'w' },
+      ],
+      'application/json-patch+json',
+    );
     expect(j.body.spec.replicas).toBe(2);
     expect(j.body.metadata.labels).toEqual({ x: 'y', z: 'w' });
     expect((await s.req('PATCH', `${DEP}/p1`, [{ op: 'test', path: '/spec/replicas', value: 9 }], 'application/json-patch+json')).status).toBe(422);
     const sm = await s.req(
       'PATCH',
       `${DEP}/p1`,
-      { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:2', env: [{ name: 'B', $patch: 'delete' }, { name: 'C', value: '3' }] }] } } } },
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                {
+                  name: 'main',
+                  image: 'nginx:2',
+                  env: [
+                    { name: 'B', $patch: 'delete' },
+                    { name: 'C', value: '3' },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      },
       'application/strategic-merge-patch+json',
     );
     const containers = sm.body.spec.template.spec.containers;
     expect(containers.map((c: { name: string }) => c.name)).toEqual(['main', 'side']);
     expect(containers[0].image).toBe('nginx:2');
-    expect(containers[0].env).toEqual([{ name: 'A', value: '1' }, { name: 'C', value: '3' }]);
+    expect(containers[0].env).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'C', value: '3' },
+    ]);
   });
 
   it('server-side apply creates when absent and removes fields the manager stops applying', async () => {
@@ -276,11 +321,19 @@ describe('volumes', () => {
     const pvName = `pvc-${bound.metadata.uid}`;
     expect(bound.spec.volumeName).toBe(pvName);
     const pv = (await s.req('GET', `/api/v1/persistentvolumes/${pvName}`)).body;
-    expect(pv).toMatchObject({ spec: { capacity: { storage: '1Gi' }, storageClassName: 'standard', persistentVolumeReclaimPolicy: 'Delete', claimRef: { name: 'data-1' } }, status: { phase: 'Bound' } });
+    expect(pv).toMatchObject({
+      spec: { capacity: { storage: '1Gi' }, storageClassName: 'standard', persistentVolumeReclaimPolicy: 'Delete', claimRef: { name: 'data-1' } },
+      status: { phase: 'Bound' },
+    });
     expect(pv.spec.hostPath.path).toBe(join(s.dir, 'volumes', pvName));
     expect(statSync(pv.spec.hostPath.path).mode & 0o777).toBe(0o700);
 
-    await s.req('POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'user', labels: { 'cnpg.io/cluster': 'x' } }, spec: { containers: [{ name: 'c', image: 'i' }], volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data-1' } }] } });
+    await s.req('POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'user', labels: { 'cnpg.io/cluster': 'x' } },
+      spec: { containers: [{ name: 'c', image: 'i' }], volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data-1' } }] },
+    });
     await s.req('DELETE', `${PVC}/data-1`);
     await new Promise((r) => setTimeout(r, 150));
     expect((await s.req('GET', `${PVC}/data-1`)).body.metadata.deletionTimestamp).toBeTruthy();
@@ -365,7 +418,14 @@ describe('workloads', () => {
     const ready = async () => {
       const d = (await s.req('GET', `${DEP}/web`)).body;
       const prog = d.status?.conditions?.find((c: { type: string }) => c.type === 'Progressing');
-      return d.status?.observedGeneration === d.metadata.generation && d.status?.availableReplicas === 2 && d.status?.updatedReplicas === 2 && d.status?.replicas === 2 && prog?.reason === 'NewReplicaSetAvailable' && d;
+      return (
+        d.status?.observedGeneration === d.metadata.generation &&
+        d.status?.availableReplicas === 2 &&
+        d.status?.updatedReplicas === 2 &&
+        d.status?.replicas === 2 &&
+        prog?.reason === 'NewReplicaSetAvailable' &&
+        d
+      );
     };
     await eventually(ready);
     const pods = (await s.req('GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body.items;
@@ -407,7 +467,12 @@ describe('workloads', () => {
   });
 
   it('runs a generic Job to Complete', async () => {
-    await s.req('POST', '/apis/batch/v1/namespaces/default/jobs', { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'once' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox:1' }] } } } });
+    await s.req('POST', '/apis/batch/v1/namespaces/default/jobs', {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'once' },
+      spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox:1' }] } } },
+    });
     const j = await eventually(async () => {
       const b = (await s.req('GET', '/apis/batch/v1/namespaces/default/jobs/once')).body;
       return b.status?.conditions?.some((c: { type: string }) => c.type === 'Complete') && b;
@@ -432,10 +497,7 @@ describe('@kubernetes/client-node 1.4', () => {
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'from-client', labels: { via: 'client' } }, data: { k: 'v' } } });
     const list = await core.listNamespacedConfigMap({ namespace: 'default', labelSelector: 'via=client' });
     expect(list.items.map((i) => i.metadata?.name)).toEqual(['from-client']);
-    const patched = await core.patchNamespacedConfigMap(
-      { namespace: 'default', name: 'from-client', body: { data: { k: 'v2' } } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
+    const patched = await core.patchNamespacedConfigMap({ namespace: 'default', name: 'from-client', body: { data: { k: 'v2' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
     expect(patched.data?.k).toBe('v2');
     await expect(core.readNamespacedConfigMap({ namespace: 'default', name: 'missing' })).rejects.toMatchObject({ code: 404 });
 

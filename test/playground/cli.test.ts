@@ -16,7 +16,6 @@ const cli = (cmd: string) =>
     (e) => ({ code: e.code as number, out: `${e.stdout}${e.stderr}` }),
   );
 
-
 afterAll(async () => {
   await cli('down');
   rmSync(join(stateDir, '..'), { recursive: true, force: true });

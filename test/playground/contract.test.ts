@@ -147,7 +147,7 @@ function descendants(pid: number): { pid: number; user: string; args: string }[]
       return { pid: Number(m[1]), ppid: Number(m[2]), user: m[3], args: m[4] };
     });
   const out = new Set<number>([pid]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const r of rows) {
       if (out.has(r.ppid) && !out.has(r.pid)) {
@@ -305,7 +305,7 @@ spec:
 ${plugin ? '  method: plugin\n  pluginConfiguration:\n    name: barman-cloud.cloudnative-pg.io\n' : ''}`,
       );
       expect(backup.code, show(backup)).toBe(0);
-      const done = await kubectl('wait', "--for=jsonpath={.status.phase}=completed", `backup/${src}-backup`, '--timeout=60s');
+      const done = await kubectl('wait', '--for=jsonpath={.status.phase}=completed', `backup/${src}-backup`, '--timeout=60s');
       if (done.code !== 0) {
         const status = await kubectl('get', 'backup', `${src}-backup`, '-o', 'jsonpath={.status}');
         expect.fail(`Backup did not complete: ${show(done)}\nstatus: ${status.out}`);

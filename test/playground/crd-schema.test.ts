@@ -54,7 +54,13 @@ describe('CRD validation (structural schemas)', () => {
     expect(r.body.message).toBe(
       'CustomResourceDefinition.apiextensions.k8s.io "clusters.postgresql.cnpg.io" is invalid: spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[instances].type: Required value: must not be empty for specified object fields',
     );
-    expect(r.body.details.causes).toEqual([{ reason: 'FieldValueRequired', message: 'Required value: must not be empty for specified object fields', field: 'spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[instances].type' }]);
+    expect(r.body.details.causes).toEqual([
+      {
+        reason: 'FieldValueRequired',
+        message: 'Required value: must not be empty for specified object fields',
+        field: 'spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[instances].type',
+      },
+    ]);
   });
 
   it('rejects types inside junctors, and what a root junctor names but the schema does not specify', async () => {
@@ -65,16 +71,24 @@ describe('CRD validation (structural schemas)', () => {
     const root = widget('gadget', { type: 'object' });
     schemaOf(root).anyOf = [{ required: ['spec'] }, { properties: { status: { maxProperties: 3 } } }];
     const r2 = await api.req('POST', CRDS, root);
-    expect(r2.body.message).toBe('CustomResourceDefinition.apiextensions.k8s.io "gadgets.fixture.cnpg-actions.io" is invalid: spec.versions[0].schema.openAPIV3Schema.properties[status]: Required value: because it is defined in spec.versions[0].schema.openAPIV3Schema.anyOf[1].properties[status]');
+    expect(r2.body.message).toBe(
+      'CustomResourceDefinition.apiextensions.k8s.io "gadgets.fixture.cnpg-actions.io" is invalid: spec.versions[0].schema.openAPIV3Schema.properties[status]: Required value: because it is defined in spec.versions[0].schema.openAPIV3Schema.anyOf[1].properties[status]',
+    );
   });
 
   it('rejects arrays without items, unsupported keywords, metadata beyond name, and empty CEL rules', async () => {
     const cases: [S, string][] = [
       [{ type: 'object', properties: { tags: { type: 'array' } } }, 'properties[spec].properties[tags].items: Required value: must be specified'],
       [{ type: 'object', properties: { a: { $ref: '#/definitions/x' } } }, 'properties[spec].properties[a].$ref: Forbidden: $ref is not supported'],
-      [{ type: 'object', properties: { a: { type: 'date' } } }, 'properties[spec].properties[a].type: Unsupported value: "date": supported values: "array", "boolean", "integer", "number", "object", "string"'],
+      [
+        { type: 'object', properties: { a: { type: 'date' } } },
+        'properties[spec].properties[a].type: Unsupported value: "date": supported values: "array", "boolean", "integer", "number", "object", "string"',
+      ],
       [{ type: 'object', 'x-kubernetes-validations': [{ rule: '' }] }, 'properties[spec].x-kubernetes-validations[0].rule: Required value: rule is not specified'],
-      [{ type: 'object', properties: { l: { type: 'array', items: { type: 'object', properties: { n: { type: 'string' } } }, 'x-kubernetes-list-type': 'map' } } }, 'properties[spec].properties[l].x-kubernetes-list-map-keys: Required value: must not be empty if x-kubernetes-list-type is map'],
+      [
+        { type: 'object', properties: { l: { type: 'array', items: { type: 'object', properties: { n: { type: 'string' } } }, 'x-kubernetes-list-type': 'map' } } },
+        'properties[spec].properties[l].x-kubernetes-list-map-keys: Required value: must not be empty if x-kubernetes-list-type is map',
+      ],
     ];
     for (const [spec, want] of cases) {
       const r = await api.req('POST', CRDS, widget('gizmo', spec));
@@ -91,14 +105,18 @@ describe('CRD validation (structural schemas)', () => {
   });
 
   it('accepts int-or-string, preserve-unknown-fields and embedded resources where the server does', async () => {
-    const r = await api.req('POST', CRDS, widget('sprocket', {
-      type: 'object',
-      properties: {
-        port: { anyOf: [{ type: 'integer' }, { type: 'string' }], 'x-kubernetes-int-or-string': true },
-        raw: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-        template: { type: 'object', 'x-kubernetes-embedded-resource': true, 'x-kubernetes-preserve-unknown-fields': true },
-      },
-    }));
+    const r = await api.req(
+      'POST',
+      CRDS,
+      widget('sprocket', {
+        type: 'object',
+        properties: {
+          port: { anyOf: [{ type: 'integer' }, { type: 'string' }], 'x-kubernetes-int-or-string': true },
+          raw: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+          template: { type: 'object', 'x-kubernetes-embedded-resource': true, 'x-kubernetes-preserve-unknown-fields': true },
+        },
+      }),
+    );
     expect(r.status, JSON.stringify(r.body)).toBe(201);
   });
 
@@ -113,7 +131,9 @@ describe('CRD validation (structural schemas)', () => {
 describe('API groups served for operator charts', () => {
   it('serves the groups and kinds the cloudnative-pg chart and a fresh cluster have', async () => {
     const groups = (await api.req('GET', '/apis')).body.groups.map((g: { name: string }) => g.name);
-    expect(groups).toEqual(expect.arrayContaining(['admissionregistration.k8s.io', 'rbac.authorization.k8s.io', 'policy', 'coordination.k8s.io', 'scheduling.k8s.io', 'storage.k8s.io', 'networking.k8s.io']));
+    expect(groups).toEqual(
+      expect.arrayContaining(['admissionregistration.k8s.io', 'rbac.authorization.k8s.io', 'policy', 'coordination.k8s.io', 'scheduling.k8s.io', 'storage.k8s.io', 'networking.k8s.io']),
+    );
     const admission = (await api.req('GET', '/apis/admissionregistration.k8s.io/v1')).body.resources.map((r: { name: string; namespaced: boolean }) => `${r.name}:${r.namespaced}`);
     expect(admission).toEqual(['mutatingwebhookconfigurations:false', 'validatingwebhookconfigurations:false']);
     const openapi = (await api.req('GET', '/openapi/v3')).body.paths;

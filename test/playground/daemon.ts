@@ -15,7 +15,12 @@ if (!stateDir) {
 const dataDir = join(stateDir, 'data');
 const pg = await startPlayground(postgresCanReach(stateDir) ? { dir: dataDir } : {});
 const env = { ...pg.env, PLAYGROUND_API_URL: pg.apiUrl, PLAYGROUND_DIR: pg.dir, PLAYGROUND_OPERATOR_VERSION: pg.operator.settings.version };
-writeFileSync(join(stateDir, 'env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+writeFileSync(
+  join(stateDir, 'env'),
+  Object.entries(env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n') + '\n',
+);
 writeFileSync(join(stateDir, 'pid'), `${process.pid}\n`);
 console.log(`playground ready: ${pg.apiUrl}`);
 

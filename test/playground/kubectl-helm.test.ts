@@ -122,7 +122,12 @@ describe('kubectl port-forward', () => {
     const echo = createServer((c) => c.pipe(c));
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
     try {
-      await s.req('POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'echo' }, spec: { containers: [{ name: 'c', image: 'echo:1', ports: [{ containerPort: 7000 }] }] } });
+      await s.req('POST', '/api/v1/namespaces/default/pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'echo' },
+        spec: { containers: [{ name: 'c', image: 'echo:1', ports: [{ containerPort: 7000 }] }] },
+      });
       expect((await kubectl('wait', '--for=condition=Ready', 'pod/echo', '--timeout=10s')).code).toBe(0); // port-forward needs a Running pod
       s.network.register('default', 'echo', 7000, { host: '127.0.0.1', port: (echo.address() as AddressInfo).port });
       const pf = spawn(KUBECTL, ['port-forward', 'pod/echo', ':7000'], { env });

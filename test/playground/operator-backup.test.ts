@@ -2,7 +2,23 @@
 // and time), and the archive-safety check, all with real barman-cloud against s3rver.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BACKUP, CLUSTER, appQuery, archiveNow, backup, cluster, inTreeStore, jobFinished, jobLogs, postgresPids, recordJob, startEnv, suQuery, waitBackup, waitFor, waitHealthy, type TestEnv,
+  BACKUP,
+  CLUSTER,
+  appQuery,
+  archiveNow,
+  backup,
+  cluster,
+  inTreeStore,
+  jobFinished,
+  jobLogs,
+  postgresPids,
+  recordJob,
+  startEnv,
+  suQuery,
+  waitBackup,
+  waitFor,
+  waitHealthy,
+  type TestEnv,
 } from './cnpg/test-env.js';
 
 let env: TestEnv;
@@ -48,10 +64,13 @@ describe('in-tree barmanObjectStore', () => {
   it('recovers from externalClusters to the end of the archive, with a fresh -app secret', async () => {
     const t0 = Date.now();
     const rec = recordJob(env, 'rec-full-1-full-recovery');
-    env.store.create(CLUSTER, cluster('rec-full', {
-      bootstrap: { recovery: { source: 'origin' } },
-      externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
-    }));
+    env.store.create(
+      CLUSTER,
+      cluster('rec-full', {
+        bootstrap: { recovery: { source: 'origin' } },
+        externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
+      }),
+    );
     const c = await waitHealthy(env, 'rec-full', 120_000);
     console.log(`small restore Ready in ${Date.now() - t0} ms`);
     expect(c.status.timelineID).toBe(2);
@@ -70,10 +89,13 @@ describe('in-tree barmanObjectStore', () => {
   it('recovers from a Backup CR (backup.name) and to a named restore point', async () => {
     env.store.create(CLUSTER, cluster('rec-bk', { bootstrap: { recovery: { backup: { name: 'src-b1' } } } }));
     const rec = recordJob(env, 'rec-name-1-full-recovery');
-    env.store.create(CLUSTER, cluster('rec-name', {
-      bootstrap: { recovery: { source: 'origin', recoveryTarget: { backupID: backupId, targetName: 'rp1' } } },
-      externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
-    }));
+    env.store.create(
+      CLUSTER,
+      cluster('rec-name', {
+        bootstrap: { recovery: { source: 'origin', recoveryTarget: { backupID: backupId, targetName: 'rp1' } } },
+        externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
+      }),
+    );
     await waitHealthy(env, 'rec-bk', 120_000);
     await waitHealthy(env, 'rec-name', 120_000);
     expect((await appQuery(env, 'rec-bk', 'SELECT count(*)::int AS n FROM t'))[0].n).toBe(175);
@@ -83,27 +105,37 @@ describe('in-tree barmanObjectStore', () => {
   });
 
   it('recovers to a point in time (targetTime)', async () => {
-    env.store.create(CLUSTER, cluster('rec-time', {
-      bootstrap: { recovery: { source: 'origin', recoveryTarget: { targetTime: afterRestorePoint } } },
-      externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
-    }));
+    env.store.create(
+      CLUSTER,
+      cluster('rec-time', {
+        bootstrap: { recovery: { source: 'origin', recoveryTarget: { targetTime: afterRestorePoint } } },
+        externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
+      }),
+    );
     await waitHealthy(env, 'rec-time', 120_000);
     expect((await appQuery(env, 'rec-time', 'SELECT count(*)::int AS n FROM t'))[0].n).toBe(150);
   });
 
   it('a recovery cluster archiving into the live path fails with "Expected empty archive"', async () => {
-    env.store.create(CLUSTER, cluster('rec-clash', {
-      bootstrap: { recovery: { source: 'origin' } },
-      backup: { barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } },
-      externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
-    }));
+    env.store.create(
+      CLUSTER,
+      cluster('rec-clash', {
+        bootstrap: { recovery: { source: 'origin' } },
+        backup: { barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } },
+        externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'intree'), serverName: 'src' } }],
+      }),
+    );
     const job = await jobFinished(env, 'rec-clash-1-full-recovery');
     expect(job.status.conditions.find((c: any) => c.type === 'Failed')).toMatchObject({ status: 'True', reason: 'BackoffLimitExceeded' });
     expect(jobLogs(env, 'rec-clash-1-full-recovery')).toContain('Expected empty archive');
-    const c = await waitFor('phase', () => {
-      const x = env.store.get(CLUSTER, 'default', 'rec-clash');
-      return x?.status.phase === 'Cluster is unrecoverable and needs manual intervention' ? x : undefined;
-    }, 10_000);
+    const c = await waitFor(
+      'phase',
+      () => {
+        const x = env.store.get(CLUSTER, 'default', 'rec-clash');
+        return x?.status.phase === 'Cluster is unrecoverable and needs manual intervention' ? x : undefined;
+      },
+      10_000,
+    );
     expect(c.status.phaseReason).toContain('rec-clash-1-full-recovery');
   });
 });

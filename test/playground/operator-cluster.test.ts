@@ -47,10 +47,14 @@ describe('initdb cluster', () => {
     const { readFileSync } = await import('node:fs');
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
     process.kill(pid, 'SIGKILL');
-    const down = await waitFor('unhealthy', () => {
-      const c = env.store.get(CLUSTER, 'default', 'alpha');
-      return c?.status.readyInstances === 0 ? c : undefined;
-    }, 10_000);
+    const down = await waitFor(
+      'unhealthy',
+      () => {
+        const c = env.store.get(CLUSTER, 'default', 'alpha');
+        return c?.status.readyInstances === 0 ? c : undefined;
+      },
+      10_000,
+    );
     expect(down.status.phase).toBe('Waiting for the instances to become active');
     expect(down.status.conditions.find((x: any) => x.type === 'Ready').status).toBe('False');
     await waitHealthy(env, 'alpha', 60_000);
@@ -72,7 +76,7 @@ describe('initdb cluster', () => {
     const ep = env.api.network.resolve('default', 'beta-1', 5432)!;
     const client = new pg.Client({ ...ep, user: 'postgres', password: Buffer.from(su.data.password, 'base64').toString(), database: 'postgres' });
     await client.connect();
-    const r = await client.query("SELECT application_name, state FROM pg_stat_replication");
+    const r = await client.query('SELECT application_name, state FROM pg_stat_replication');
     const mc = await client.query('SHOW max_connections');
     await client.end();
     expect(r.rows).toEqual([{ application_name: 'beta-2', state: 'streaming' }]);

@@ -97,22 +97,43 @@ describe('derived labels (pkg/specs/pods.go, services.go, jobs.go, persistentvol
     expect(added).toHaveLength(1);
     expect(added[0]).not.toHaveProperty('role');
     expect(added[0]).not.toHaveProperty('cnpg.io/instanceRole');
-    const pod = await waitFor('role labels', () => {
-      const p = get('v1/pods', 'labelled-1');
-      return p?.metadata.labels?.['cnpg.io/instanceRole'] === 'primary' ? p : undefined;
-    }, 10_000);
-    expect(pod.metadata.labels).toEqual({ 'cnpg.io/cluster': 'labelled', 'cnpg.io/instanceName': 'labelled-1', 'cnpg.io/podRole': 'instance', role: 'primary', 'cnpg.io/instanceRole': 'primary', ...app('labelled') });
+    const pod = await waitFor(
+      'role labels',
+      () => {
+        const p = get('v1/pods', 'labelled-1');
+        return p?.metadata.labels?.['cnpg.io/instanceRole'] === 'primary' ? p : undefined;
+      },
+      10_000,
+    );
+    expect(pod.metadata.labels).toEqual({
+      'cnpg.io/cluster': 'labelled',
+      'cnpg.io/instanceName': 'labelled-1',
+      'cnpg.io/podRole': 'instance',
+      role: 'primary',
+      'cnpg.io/instanceRole': 'primary',
+      ...app('labelled'),
+    });
     expect(pod.spec.subdomain).toBeUndefined();
     const svc = get('v1/services', 'labelled-rw')!;
     expect(svc.metadata.labels).toEqual({ 'cnpg.io/cluster': 'labelled', ...app('labelled') });
     expect(svc.metadata.annotations).toEqual({ 'cnpg.io/operatorVersion': '1.30.0' });
-    const pvc = await waitFor('pvc role label', () => {
-      const p = get('v1/persistentvolumeclaims', 'labelled-1');
-      return p?.metadata.labels?.role === 'primary' ? p : undefined;
-    }, 10_000);
+    const pvc = await waitFor(
+      'pvc role label',
+      () => {
+        const p = get('v1/persistentvolumeclaims', 'labelled-1');
+        return p?.metadata.labels?.role === 'primary' ? p : undefined;
+      },
+      10_000,
+    );
     expect(pvc.metadata.labels).toEqual({
-      'cnpg.io/cluster': 'labelled', 'cnpg.io/instanceName': 'labelled-1', 'cnpg.io/pvcRole': 'PG_DATA', role: 'primary', 'cnpg.io/instanceRole': 'primary',
-      'app.kubernetes.io/managed-by': 'cloudnative-pg', 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/component': 'database',
+      'cnpg.io/cluster': 'labelled',
+      'cnpg.io/instanceName': 'labelled-1',
+      'cnpg.io/pvcRole': 'PG_DATA',
+      role: 'primary',
+      'cnpg.io/instanceRole': 'primary',
+      'app.kubernetes.io/managed-by': 'cloudnative-pg',
+      'app.kubernetes.io/name': 'postgresql',
+      'app.kubernetes.io/component': 'database',
     });
   });
 
@@ -153,16 +174,22 @@ describe('derived labels (pkg/specs/pods.go, services.go, jobs.go, persistentvol
 
 describe('transient phases that flip back (cluster_controller.go, cluster_image.go)', () => {
   const waitPhase = (name: string, phase: string, timeoutMs = 30_000) =>
-    waitFor(`${name} phase ${phase}`, () => {
-      const c = env.store.get(CLUSTER, 'default', name);
-      return c?.status?.phase === phase ? c : undefined;
-    }, timeoutMs);
+    waitFor(
+      `${name} phase ${phase}`,
+      () => {
+        const c = env.store.get(CLUSTER, 'default', name);
+        return c?.status?.phase === phase ? c : undefined;
+      },
+      timeoutMs,
+    );
 
   it('an unknown plugin: phase with upstream message, then healthy once the plugin is loaded', async () => {
     env.settings.plugins = ['barman-cloud.cloudnative-pg.io'];
     env.store.create(CLUSTER, cluster('needs-a-plugin', { plugins: [{ name: 'cnpg-i-hello-world.cloudnative-pg.io' }] }));
     const c = await waitPhase('needs-a-plugin', 'Cluster cannot proceed to reconciliation due to an unknown plugin being required');
-    expect(c.status.phaseReason).toBe("Unknown plugin: 'cnpg-i-hello-world.cloudnative-pg.io'. This may be caused by the plugin not being loaded correctly by the operator. Check the operator and plugin logs for errors");
+    expect(c.status.phaseReason).toBe(
+      "Unknown plugin: 'cnpg-i-hello-world.cloudnative-pg.io'. This may be caused by the plugin not being loaded correctly by the operator. Check the operator and plugin logs for errors",
+    );
     expect(get('v1/persistentvolumeclaims', 'needs-a-plugin-1')).toBeUndefined();
     env.settings.plugins = ['barman-cloud.cloudnative-pg.io', 'cnpg-i-hello-world.cloudnative-pg.io'];
     await waitHealthy(env, 'needs-a-plugin', 90_000);
@@ -174,12 +201,21 @@ describe('transient phases that flip back (cluster_controller.go, cluster_image.
     env.store.create(CLUSTER, cluster('from-catalog', { imageCatalogRef: ref }));
     let c = await waitPhase('from-catalog', 'Cluster has incomplete or invalid image catalog');
     expect(c.status.phaseReason).toBe('catalog ImageCatalog/postgresql-standard not found');
-    const catalog = { apiVersion: 'postgresql.cnpg.io/v1', kind: 'ImageCatalog', metadata: { name: 'postgresql-standard', namespace: 'default' }, spec: { images: [{ major: 15, image: 'ghcr.io/cloudnative-pg/postgresql:15.10-standard-bookworm' }] } };
+    const catalog = {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'ImageCatalog',
+      metadata: { name: 'postgresql-standard', namespace: 'default' },
+      spec: { images: [{ major: 15, image: 'ghcr.io/cloudnative-pg/postgresql:15.10-standard-bookworm' }] },
+    };
     env.store.create('postgresql.cnpg.io/v1/imagecatalogs', catalog);
-    const missing = await waitFor('major missing', () => {
-      const x = env.store.get(CLUSTER, 'default', 'from-catalog');
-      return x?.status?.phaseReason === 'selected major version is not available in the catalog' ? x : undefined;
-    }, 30_000);
+    const missing = await waitFor(
+      'major missing',
+      () => {
+        const x = env.store.get(CLUSTER, 'default', 'from-catalog');
+        return x?.status?.phaseReason === 'selected major version is not available in the catalog' ? x : undefined;
+      },
+      30_000,
+    );
     expect(missing.status.phase).toBe('Cluster has incomplete or invalid image catalog');
     env.store.mutate('postgresql.cnpg.io/v1/imagecatalogs', 'default', 'postgresql-standard', (o) => {
       o.spec.images.push({ major: 16, image: 'ghcr.io/cloudnative-pg/postgresql:16.6-standard-bookworm' });

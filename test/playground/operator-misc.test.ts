@@ -3,9 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import pg from 'pg';
-import {
-  BACKUP, CLUSTER, appQuery, cluster, inTreeStore, postgresPids, startEnv, suQuery, waitFor, waitHealthy, type TestEnv,
-} from './cnpg/test-env.js';
+import { BACKUP, CLUSTER, appQuery, cluster, inTreeStore, postgresPids, startEnv, suQuery, waitFor, waitHealthy, type TestEnv } from './cnpg/test-env.js';
 import { b64 } from './cnpg/context.js';
 
 let env: TestEnv;
@@ -28,7 +26,17 @@ const reject = (gvr: string, obj: any) => {
 
 describe('CRDs and webhooks', () => {
   it('serves the CNPG and plugin types with status subresource and short names', () => {
-    for (const gvr of ['postgresql.cnpg.io/v1/clusters', 'postgresql.cnpg.io/v1/backups', 'postgresql.cnpg.io/v1/scheduledbackups', 'postgresql.cnpg.io/v1/databases', 'postgresql.cnpg.io/v1/poolers', 'postgresql.cnpg.io/v1/publications', 'postgresql.cnpg.io/v1/subscriptions', 'postgresql.cnpg.io/v1/imagecatalogs', 'barmancloud.cnpg.io/v1/objectstores']) {
+    for (const gvr of [
+      'postgresql.cnpg.io/v1/clusters',
+      'postgresql.cnpg.io/v1/backups',
+      'postgresql.cnpg.io/v1/scheduledbackups',
+      'postgresql.cnpg.io/v1/databases',
+      'postgresql.cnpg.io/v1/poolers',
+      'postgresql.cnpg.io/v1/publications',
+      'postgresql.cnpg.io/v1/subscriptions',
+      'postgresql.cnpg.io/v1/imagecatalogs',
+      'barmancloud.cnpg.io/v1/objectstores',
+    ]) {
       expect(env.store.typeOf(gvr), gvr).toMatchObject({ statusSubresource: true, namespaced: true });
     }
     expect(env.store.typeOf(CLUSTER)!.shortNames).toContain('cluster');
@@ -38,28 +46,56 @@ describe('CRDs and webhooks', () => {
     expect(reject(CLUSTER, cluster('nosize', { storage: {} }))).toContain('spec.storage.size: Invalid value: "": Size not configured. Please add it, or a storage request in the pvcTemplate. [422]');
     expect(reject(CLUSTER, cluster('nodest', { backup: { barmanObjectStore: { endpointURL: env.s3.endpoint } } }))).toContain('spec.backup.barmanObjectStore.destinationPath: Required value');
     expect(reject(CLUSTER, cluster('nosrc', { bootstrap: { recovery: { source: 'x' } } }))).toContain('spec.bootstrap.recovery.source: Invalid value: "x": External cluster x not found');
-    expect(reject(CLUSTER, cluster('both', { bootstrap: { recovery: { source: 'x', backup: { name: 'b' } } }, externalClusters: [{ name: 'x', barmanObjectStore: inTreeStore(env, 'p') }] }))).toContain('spec.bootstrap.recovery');
-    expect(reject(CLUSTER, cluster('nobid', { bootstrap: { recovery: { source: 'x', recoveryTarget: { targetName: 'rp' } } }, externalClusters: [{ name: 'x', barmanObjectStore: inTreeStore(env, 'p') }] }))).toContain('BackupID is missing');
+    expect(
+      reject(CLUSTER, cluster('both', { bootstrap: { recovery: { source: 'x', backup: { name: 'b' } } }, externalClusters: [{ name: 'x', barmanObjectStore: inTreeStore(env, 'p') }] })),
+    ).toContain('spec.bootstrap.recovery');
+    expect(
+      reject(
+        CLUSTER,
+        cluster('nobid', { bootstrap: { recovery: { source: 'x', recoveryTarget: { targetName: 'rp' } } }, externalClusters: [{ name: 'x', barmanObjectStore: inTreeStore(env, 'p') }] }),
+      ),
+    ).toContain('BackupID is missing');
     expect(reject(CLUSTER, cluster('two', { bootstrap: { initdb: {}, recovery: { backup: { name: 'b' } } } }))).toContain('Only one bootstrap method can be specified at a time');
-    expect(reject('postgresql.cnpg.io/v1/scheduledbackups', { apiVersion: 'postgresql.cnpg.io/v1', kind: 'ScheduledBackup', metadata: { name: 'sb', namespace: 'default' }, spec: { schedule: 'every day', cluster: { name: 'x' } } })).toContain('spec.schedule');
-    expect(reject('postgresql.cnpg.io/v1/databases', { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Database', metadata: { name: 'd', namespace: 'default' }, spec: { name: 'postgres', owner: 'app', cluster: { name: 'x' } } })).toContain('the name postgres is reserved');
+    expect(
+      reject('postgresql.cnpg.io/v1/scheduledbackups', {
+        apiVersion: 'postgresql.cnpg.io/v1',
+        kind: 'ScheduledBackup',
+        metadata: { name: 'sb', namespace: 'default' },
+        spec: { schedule: 'every day', cluster: { name: 'x' } },
+      }),
+    ).toContain('spec.schedule');
+    expect(
+      reject('postgresql.cnpg.io/v1/databases', {
+        apiVersion: 'postgresql.cnpg.io/v1',
+        kind: 'Database',
+        metadata: { name: 'd', namespace: 'default' },
+        spec: { name: 'postgres', owner: 'app', cluster: { name: 'x' } },
+      }),
+    ).toContain('the name postgres is reserved');
   });
 
   it('defaults and refuses to shrink storage', async () => {
     const c = env.store.create(CLUSTER, cluster('grow', { storage: { size: '1Gi' }, postgresql: { parameters: { work_mem: '8MB' } } }));
     expect(c.spec).toMatchObject({ instances: 1, imageName: 'ghcr.io/cloudnative-pg/postgresql:15', enableSuperuserAccess: false, bootstrap: { initdb: { database: 'app', owner: 'app' } } });
     await waitHealthy(env, 'grow', 60_000);
-    expect(() => env.store.mutate(CLUSTER, 'default', 'grow', (o) => void (o.spec.storage.size = '500Mi'))).toThrow("spec.storage: Invalid value: \"500Mi\": can't shrink existing storage from 1Gi to 500Mi");
+    expect(() => env.store.mutate(CLUSTER, 'default', 'grow', (o) => void (o.spec.storage.size = '500Mi'))).toThrow(
+      'spec.storage: Invalid value: "500Mi": can\'t shrink existing storage from 1Gi to 500Mi',
+    );
     env.store.mutate(CLUSTER, 'default', 'grow', (o) => {
       o.spec.storage.size = '2Gi';
       o.spec.postgresql.parameters.work_mem = '16MB';
       o.spec.postgresql.parameters.max_connections = '60';
     });
     await waitFor('pvc resized', () => env.store.get('v1/persistentvolumeclaims', 'default', 'grow-1')?.spec.resources.requests.storage === '2Gi', 10_000);
-    await waitFor('parameters applied', async () => {
-      const rows = await appQuery(env, 'grow', "SELECT current_setting('work_mem') AS w, current_setting('max_connections') AS m");
-      return rows[0].w === '16MB' && rows[0].m === '60';
-    }, 20_000, 300);
+    await waitFor(
+      'parameters applied',
+      async () => {
+        const rows = await appQuery(env, 'grow', "SELECT current_setting('work_mem') AS w, current_setting('max_connections') AS m");
+        return rows[0].w === '16MB' && rows[0].m === '60';
+      },
+      20_000,
+      300,
+    );
   });
 });
 
@@ -72,7 +108,11 @@ describe('archiving and schedules', () => {
     env.store.create(CLUSTER, cluster('second', { enableSuperuserAccess: true, backup: { barmanObjectStore: inTreeStore(env, 'shared', { serverName: 'same' }) } }));
     await waitHealthy(env, 'second', 60_000);
     await suQuery(env, 'second', 'SELECT pg_switch_wal()');
-    const cond = await waitFor('archiving failing', () => env.store.get(CLUSTER, 'default', 'second')?.status.conditions.find((c: any) => c.type === 'ContinuousArchiving' && c.status === 'False'), 60_000);
+    const cond = await waitFor(
+      'archiving failing',
+      () => env.store.get(CLUSTER, 'default', 'second')?.status.conditions.find((c: any) => c.type === 'ContinuousArchiving' && c.status === 'False'),
+      60_000,
+    );
     expect(cond.reason).toBe('ContinuousArchivingFailing');
     expect(env.api.logs.read('default', 'second-1')).toContain('Expected empty archive');
   });
@@ -84,15 +124,25 @@ describe('archiving and schedules', () => {
       metadata: { name: 'every2s', namespace: 'default' },
       spec: { schedule: '*/2 * * * * *', cluster: { name: 'first' }, backupOwnerReference: 'self', immediate: true },
     });
-    const fired = await waitFor('two scheduled backups', () => {
-      const items = env.store.list(BACKUP, 'default', { labelSelector: 'cnpg.io/scheduled-backup=every2s' }).items;
-      return items.length >= 2 ? items : undefined;
-    }, 30_000, 100);
+    const fired = await waitFor(
+      'two scheduled backups',
+      () => {
+        const items = env.store.list(BACKUP, 'default', { labelSelector: 'cnpg.io/scheduled-backup=every2s' }).items;
+        return items.length >= 2 ? items : undefined;
+      },
+      30_000,
+      100,
+    );
     env.store.mutate('postgresql.cnpg.io/v1/scheduledbackups', 'default', 'every2s', (o) => void (o.spec.suspend = true));
-    const done = await waitFor('a scheduled backup completed', () => {
-      const items = env.store.list(BACKUP, 'default', { labelSelector: 'cnpg.io/scheduled-backup=every2s' }).items;
-      return items.some((b) => b.status?.phase === 'completed') ? items : undefined;
-    }, 120_000, 200);
+    const done = await waitFor(
+      'a scheduled backup completed',
+      () => {
+        const items = env.store.list(BACKUP, 'default', { labelSelector: 'cnpg.io/scheduled-backup=every2s' }).items;
+        return items.some((b) => b.status?.phase === 'completed') ? items : undefined;
+      },
+      120_000,
+      200,
+    );
     expect(fired.length).toBeGreaterThanOrEqual(2);
     expect(done[0].metadata.labels).toMatchObject({ 'cnpg.io/cluster': 'first', 'cnpg.io/scheduled-backup': 'every2s' });
     expect(done[0].metadata.name).toMatch(/^every2s-\d{14}$/);
@@ -109,14 +159,25 @@ describe('archiving and schedules', () => {
 describe('databases and roles', () => {
   it('Database CRs create and drop databases; managed roles get their passwords', async () => {
     env.store.create('v1/secrets', {
-      apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/basic-auth',
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/basic-auth',
       metadata: { name: 'alice-pw', namespace: 'default', labels: { 'cnpg.io/reload': 'true' } },
       data: { username: b64('alice'), password: b64('s3cret-1') },
     });
     env.store.mutate(CLUSTER, 'default', 'first', (o) => {
-      o.spec.managed = { roles: [{ name: 'alice', ensure: 'present', login: true, connectionLimit: 5, inRoles: ['pg_read_all_data'], passwordSecret: { name: 'alice-pw' } }, { name: 'ghost', ensure: 'absent' }] };
+      o.spec.managed = {
+        roles: [
+          { name: 'alice', ensure: 'present', login: true, connectionLimit: 5, inRoles: ['pg_read_all_data'], passwordSecret: { name: 'alice-pw' } },
+          { name: 'ghost', ensure: 'absent' },
+        ],
+      };
     });
-    const st = await waitFor('roles reconciled', () => env.store.get(CLUSTER, 'default', 'first')?.status.managedRolesStatus?.byStatus?.reconciled?.includes('alice') && env.store.get(CLUSTER, 'default', 'first')!.status.managedRolesStatus, 20_000);
+    const st = await waitFor(
+      'roles reconciled',
+      () => env.store.get(CLUSTER, 'default', 'first')?.status.managedRolesStatus?.byStatus?.reconciled?.includes('alice') && env.store.get(CLUSTER, 'default', 'first')!.status.managedRolesStatus,
+      20_000,
+    );
     expect(st.passwordStatus.alice.resourceVersion).toBeTruthy();
     const ep = env.api.network.resolve('default', 'first-1', 5432)!;
     const login = async (password: string) => {
@@ -129,12 +190,22 @@ describe('databases and roles', () => {
     env.store.mutate('v1/secrets', 'default', 'alice-pw', (o) => void (o.data.password = b64('s3cret-2')));
     await waitFor('password rotated', () => login('s3cret-2'), 60_000, 300);
     const DB = 'postgresql.cnpg.io/v1/databases';
-    env.store.create(DB, { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Database', metadata: { name: 'db-one', namespace: 'default' }, spec: { name: 'one', owner: 'alice', cluster: { name: 'first' }, databaseReclaimPolicy: 'delete' } });
+    env.store.create(DB, {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Database',
+      metadata: { name: 'db-one', namespace: 'default' },
+      spec: { name: 'one', owner: 'alice', cluster: { name: 'first' }, databaseReclaimPolicy: 'delete' },
+    });
     const d = await waitFor('db applied', () => env.store.get(DB, 'default', 'db-one')?.status?.applied === true && env.store.get(DB, 'default', 'db-one'), 20_000);
     expect(d.metadata.finalizers).toContain('cnpg.io/deleteDatabase');
     expect(d.status.observedGeneration).toBe(d.metadata.generation);
     expect((await suQuery(env, 'first', "SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = 'one'"))[0].o).toBe('alice');
-    env.store.create(DB, { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Database', metadata: { name: 'db-bad', namespace: 'default' }, spec: { name: 'bad', owner: 'nobody', cluster: { name: 'first' } } });
+    env.store.create(DB, {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Database',
+      metadata: { name: 'db-bad', namespace: 'default' },
+      spec: { name: 'bad', owner: 'nobody', cluster: { name: 'first' } },
+    });
     const bad = await waitFor('db failed', () => env.store.get(DB, 'default', 'db-bad')?.status?.applied === false && env.store.get(DB, 'default', 'db-bad'), 20_000);
     expect(bad.status.message).toContain('role "nobody" does not exist');
     env.store.delete(DB, 'default', 'db-one');

@@ -4,9 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  BACKUP, CLUSTER, appQuery, archiveNow, backup, cluster, jobFinished, jobLogs, postgresPids, startEnv, suQuery, waitBackup, waitFor, waitHealthy, type TestEnv,
-} from './cnpg/test-env.js';
+import { BACKUP, CLUSTER, appQuery, archiveNow, backup, cluster, jobFinished, jobLogs, postgresPids, startEnv, suQuery, waitBackup, waitFor, waitHealthy, type TestEnv } from './cnpg/test-env.js';
 import { b64 } from './cnpg/context.js';
 
 const PLUGIN = 'barman-cloud.cloudnative-pg.io';
@@ -140,5 +138,4 @@ describe('recovery failures', () => {
     expect(log).toContain('barman-cloud-restore exited with status');
     expect(log).toMatch(/tar|ERROR/i);
   });
-
 });

@@ -14,15 +14,7 @@ import zlib from 'node:zlib';
 import { KubeConfig, PortForward } from '@kubernetes/client-node';
 import { WebSocket as WebSocketClient, type WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  HeaderCompressor,
-  HeaderDecompressor,
-  SPDY_DICTIONARY,
-  adler32,
-  decodeHeaderBlock,
-  encodeHeaderBlock,
-  handlePortForwardUpgrade,
-} from './apiserver/portforward.js';
+import { HeaderCompressor, HeaderDecompressor, SPDY_DICTIONARY, adler32, decodeHeaderBlock, encodeHeaderBlock, handlePortForwardUpgrade } from './apiserver/portforward.js';
 
 const KUBECTL = path.resolve('.tools/bin/kubectl');
 const ECHO_PORT = 9000; // container port served by the echo server

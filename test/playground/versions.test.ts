@@ -27,7 +27,8 @@ describe('version rules', () => {
 });
 
 /** Pods of a Job, oldest first. */
-const jobPods = (env: TestEnv, job: string) => env.store.list(PODS, 'default', { labelSelector: `job-name=${job}` }).items.sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+const jobPods = (env: TestEnv, job: string) =>
+  env.store.list(PODS, 'default', { labelSelector: `job-name=${job}` }).items.sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
 
 describe.each(['1.25.4', '1.30.0'])('Job bootstrap: operator %s', (version) => {
   let env: TestEnv;
@@ -50,10 +51,13 @@ describe.each(['1.25.4', '1.30.0'])('Job bootstrap: operator %s', (version) => {
     expect(env.store.get(PODS, 'default', 'jb-1')!.spec.initContainers).toBeUndefined();
   });
 
-  it('a failing recovery: one failed pod at a time with growing back-off, Failed after the 7th, then the version\'s phase', async () => {
+  it("a failing recovery: one failed pod at a time with growing back-off, Failed after the 7th, then the version's phase", async () => {
     env.settings.failRecovery = { cluster: /^jfail$/, message: 'ERROR: injected restore failure' };
     const t0 = Date.now();
-    env.store.create(CLUSTER, cluster('jfail', { bootstrap: { recovery: { source: 'origin' } }, externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'none'), serverName: 'none' } }] }));
+    env.store.create(
+      CLUSTER,
+      cluster('jfail', { bootstrap: { recovery: { source: 'origin' } }, externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'none'), serverName: 'none' } }] }),
+    );
     const job = 'jfail-1-full-recovery';
     const first = await waitFor('first failed pod', () => jobPods(env, job).find((p) => p.status?.phase === 'Failed'), 30_000);
     const firstAt = Date.now();
@@ -67,16 +71,22 @@ describe.each(['1.25.4', '1.30.0'])('Job bootstrap: operator %s', (version) => {
     expect(env.store.get(JOBS, 'default', job)!.status.failed).toBe(7);
     // 10+20+40+80+160+320 s of back-off, scaled by 1/20: ~31.5 s between the first failed pod and Failed.
     expect(failedAt - firstAt).toBeGreaterThan(25_000);
-    const c = await waitFor('phase settles', () => {
-      const x = env.store.get(CLUSTER, 'default', 'jfail');
-      return surfacesFailedJobs(version) ? (x?.status.phase === 'Cluster is unrecoverable and needs manual intervention' ? x : undefined) : x;
-    }, 20_000);
+    const c = await waitFor(
+      'phase settles',
+      () => {
+        const x = env.store.get(CLUSTER, 'default', 'jfail');
+        return surfacesFailedJobs(version) ? (x?.status.phase === 'Cluster is unrecoverable and needs manual intervention' ? x : undefined) : x;
+      },
+      20_000,
+    );
     if (surfacesFailedJobs(version)) expect(c.status.phaseReason).toBe(`Instance creation failed for the following jobs: ${job}. Check the job logs to investigate the cause of the failure.`);
     else {
       await new Promise((r) => setTimeout(r, 3000));
       expect(env.store.get(CLUSTER, 'default', 'jfail')!.status.phase).toBe('Setting up primary');
     }
-    console.log(`operator ${version}: first failed pod after ${firstAt - t0} ms, Job Failed ${failedAt - firstAt} ms later (scaled back-off), phase '${env.store.get(CLUSTER, 'default', 'jfail')!.status.phase}'`);
+    console.log(
+      `operator ${version}: first failed pod after ${firstAt - t0} ms, Job Failed ${failedAt - firstAt} ms later (scaled back-off), phase '${env.store.get(CLUSTER, 'default', 'jfail')!.status.phase}'`,
+    );
     env.settings.failRecovery = undefined;
   });
 });
@@ -101,7 +111,10 @@ describe('in-pod bootstrap: operator main', () => {
     stop();
     expect(env.store.list(JOBS, 'default', { labelSelector: 'cnpg.io/cluster=ip' }).items).toEqual([]);
     expect([...env.seenJobs.keys()].filter((k) => k.startsWith('ip-'))).toEqual([]);
-    for (const [pod, cmd] of [['ip-1', 'init'], ['ip-2', 'join']]) {
+    for (const [pod, cmd] of [
+      ['ip-1', 'init'],
+      ['ip-2', 'join'],
+    ]) {
       const p = env.store.get(PODS, 'default', pod)!;
       expect(p.spec.restartPolicy).toBe('Always');
       expect(p.spec.initContainers.map((c: any) => c.name)).toEqual(['bootstrap-controller', 'bootstrap-instance']);
@@ -119,7 +132,10 @@ describe('in-pod bootstrap: operator main', () => {
 
   it('a failing recovery: the init container exits 1, crash-loops with growing back-off, the pod stays Pending, the phase never says unrecoverable', async () => {
     env.settings.failRecovery = { cluster: /^ipfail$/, message: 'ERROR: injected restore failure' };
-    env.store.create(CLUSTER, cluster('ipfail', { bootstrap: { recovery: { source: 'origin' } }, externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'none'), serverName: 'none' } }] }));
+    env.store.create(
+      CLUSTER,
+      cluster('ipfail', { bootstrap: { recovery: { source: 'origin' } }, externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'none'), serverName: 'none' } }] }),
+    );
     const init = (p: any) => p?.status?.initContainerStatuses?.find((c: any) => c.name === 'bootstrap-instance');
     const first = await waitFor('first failed attempt', () => init(env.store.get(PODS, 'default', 'ipfail-1'))?.state?.terminated, 30_000, 20);
     expect(first.exitCode).toBe(1);

@@ -137,7 +137,14 @@ describe('port-forward ends with the pod side', () => {
     try {
       await client.connect();
       const started = Date.now();
-      const err = await within(client.query('SELECT pg_sleep(3600)').then(() => undefined, (e: Error) => e), 10_000, 'query to a silent pod');
+      const err = await within(
+        client.query('SELECT pg_sleep(3600)').then(
+          () => undefined,
+          (e: Error) => e,
+        ),
+        10_000,
+        'query to a silent pod',
+      );
       expect(err?.message).toMatch(/Query read timeout/);
       expect(Date.now() - started).toBeLessThan(clientDeadlineMs(statementTimeoutMs) + 1_000);
     } finally {

@@ -44,10 +44,7 @@ let server: PgServer;
 const dbs: ReadOnlyDb[] = [];
 
 function readOnly(database: string): ReadOnlyDb {
-  const db = new ReadOnlyDb(
-    { host: server.host, port: server.port, user: 'postgres', password: '', database },
-    { statementTimeoutMs: 10_000, poolSize: 2 },
-  );
+  const db = new ReadOnlyDb({ host: server.host, port: server.port, user: 'postgres', password: '', database }, { statementTimeoutMs: 10_000, poolSize: 2 });
   dbs.push(db);
   return db;
 }
@@ -120,11 +117,8 @@ describe('snapshotSchema', () => {
     expect(index('orders_customer_idx')).toBe('CREATE INDEX orders_customer_idx ON app.orders USING btree (customer_id)');
     expect(index('customers_name_trgm')).toBe('CREATE INDEX customers_name_trgm ON app.customers USING gin (name public.gin_trgm_ops)');
     expect(index('order_totals_customer')).toMatch(/^CREATE UNIQUE INDEX order_totals_customer ON app.order_totals/);
-    const constraint = (table: string, type: string) =>
-      snap.constraints.filter((k) => k.table === table && k.type === type).map((k) => k.definition);
-    expect(constraint('orders', 'foreign key')).toEqual([
-      'FOREIGN KEY (customer_id) REFERENCES app.customers(id) ON DELETE CASCADE',
-    ]);
+    const constraint = (table: string, type: string) => snap.constraints.filter((k) => k.table === table && k.type === type).map((k) => k.definition);
+    expect(constraint('orders', 'foreign key')).toEqual(['FOREIGN KEY (customer_id) REFERENCES app.customers(id) ON DELETE CASCADE']);
     expect(constraint('customers', 'unique')).toEqual(['UNIQUE (email)']);
     expect(constraint('customers', 'check')).toEqual(['CHECK ((char_length((name)::text) > 0))']);
     expect(constraint('orders', 'primary key')).toEqual(['PRIMARY KEY (id)']);
@@ -154,14 +148,10 @@ describe('snapshotSchema', () => {
     await locker.query('BEGIN; LOCK TABLE app.orders IN ACCESS EXCLUSIVE MODE');
     const [{ pid }] = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
     try {
-      const db = new ReadOnlyDb(
-        { host: server.host, port: server.port, user: 'postgres', password: '', database: 'live' },
-        { statementTimeoutMs: 300 },
-      );
+      const db = new ReadOnlyDb({ host: server.host, port: server.port, user: 'postgres', password: '', database: 'live' }, { statementTimeoutMs: 300 });
       dbs.push(db);
       await expect(snapshotSchema(db)).rejects.toThrow(
-        `schema snapshot of database 'live' timed out (canceling statement due to statement timeout): ` +
-          `app.orders is locked ACCESS EXCLUSIVE by backend pid ${pid}`,
+        `schema snapshot of database 'live' timed out (canceling statement due to statement timeout): ` + `app.orders is locked ACCESS EXCLUSIVE by backend pid ${pid}`,
       );
     } finally {
       await locker.query('ROLLBACK');
@@ -172,10 +162,7 @@ describe('snapshotSchema', () => {
     const admin = await server.admin('live');
     await admin.query(`CREATE ROLE app_user LOGIN; ALTER ROLE app_user SET search_path = app, public;
       GRANT USAGE ON SCHEMA app, scratch TO app_user`);
-    const db = new ReadOnlyDb(
-      { host: server.host, port: server.port, user: 'app_user', password: '', database: 'live' },
-      { statementTimeoutMs: 10_000 },
-    );
+    const db = new ReadOnlyDb({ host: server.host, port: server.port, user: 'app_user', password: '', database: 'live' }, { statementTimeoutMs: 10_000 });
     dbs.push(db);
     expect(diffSchemas(snap, await snapshotSchema(db))).toEqual([]);
   });

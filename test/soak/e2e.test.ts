@@ -104,7 +104,11 @@ async function gate(inputs: Record<string, string> = {}, env: Record<string, str
 }
 
 function explain(r: RunResult): string {
-  return `exit ${r.exitCode}\n--- errors\n${r.errors.join('\n')}\n--- stdout\n${r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask')).slice(-40).join('\n')}\n--- stderr\n${r.stderr.slice(-2000)}`;
+  return `exit ${r.exitCode}\n--- errors\n${r.errors.join('\n')}\n--- stdout\n${r.stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask'))
+    .slice(-40)
+    .join('\n')}\n--- stderr\n${r.stderr.slice(-2000)}`;
 }
 
 function history(): HistoryRecord | undefined {
@@ -126,7 +130,13 @@ function cleanHours(fromHoursAgo: number, toHoursAgo: number): Sample[] {
 
 function setDrills(drills: object[] | undefined): void {
   if (pgd.store.get('v1/configmaps', NS, DRILLS)) pgd.store.delete('v1/configmaps', NS, DRILLS);
-  if (drills) pgd.store.create('v1/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: DRILLS, namespace: NS, labels: { 'cnpg-actions.io/drill-history-of': CLUSTER } }, data: { drills: JSON.stringify(drills) } });
+  if (drills)
+    pgd.store.create('v1/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: DRILLS, namespace: NS, labels: { 'cnpg-actions.io/drill-history-of': CLUSTER } },
+      data: { drills: JSON.stringify(drills) },
+    });
 }
 
 const drill = (hoursAgo: number, verdict: 'passed' | 'failed', reasons: string[] = []) => ({
@@ -181,9 +191,15 @@ describe('a clean soak', () => {
     // Every statement the action sent to either database is part of a READ ONLY transaction.
     const onPublisher = statementsOf(pub.log(), 'soak-gate-check');
     const onSubscriber = statementsOf(pgd.logs.read(NS, PRIMARY), 'soak-gate-check');
-    for (const [side, statements] of [['publisher', onPublisher], ['subscriber', onSubscriber]] as const) {
+    for (const [side, statements] of [
+      ['publisher', onPublisher],
+      ['subscriber', onSubscriber],
+    ] as const) {
       expect(statements.filter((s) => s.startsWith('BEGIN')).length, side).toBeGreaterThan(3);
-      expect(statements.some((s) => /count\(\*\)/.test(s)), side).toBe(true);
+      expect(
+        statements.some((s) => /count\(\*\)/.test(s)),
+        side,
+      ).toBe(true);
       for (const s of statements) expect(s, side).toMatch(READ_ONLY_STATEMENT);
     }
     expect(r.summary).toContain('| Gate | Result | Value | Threshold | Detail |');
@@ -277,7 +293,7 @@ describe('each gate fails on its own cause', () => {
     } finally {
       await subSql('DROP TABLE public.sub_only');
     }
-    await pubSql('CREATE TABLE public.nopk (v text); INSERT INTO public.nopk VALUES (\'a\')');
+    await pubSql("CREATE TABLE public.nopk (v text); INSERT INTO public.nopk VALUES ('a')");
     await subSql('CREATE TABLE public.nopk (v text); ALTER TABLE public.nopk OWNER TO app');
     await pubSql(`ALTER PUBLICATION ${PUBLICATION} ADD TABLE public.nopk`);
     await subSql(`ALTER SUBSCRIPTION ${SUBSCRIPTION} REFRESH PUBLICATION`);
@@ -359,7 +375,7 @@ describe('each gate fails on its own cause', () => {
     expect(history()!.samples).toHaveLength(6);
   });
 
-  it('cluster-health: the subscriber primary\'s postgres killed', async () => {
+  it("cluster-health: the subscriber primary's postgres killed", async () => {
     pgd.operator.settings.crashRestartDelayMs = 30_000; // outlasts a run on a loaded machine
     const pvc = pgd.store.get('v1/persistentvolumeclaims', NS, PRIMARY)!;
     const pv = pgd.store.get('v1/persistentvolumes', undefined, pvc.spec.volumeName)!;

@@ -102,7 +102,16 @@ describe('inputs', () => {
   const read = (extra: Record<string, string>) => readSoakInputs(recordingCore({ ...base, ...extra }).core);
   it('reads defaults', () => {
     const i = read({});
-    expect(i).toMatchObject({ namespace: 'default', publisherSecretNamespace: 'default', soakMs: 72 * H, maxSubscriberLagBytes: 1024 ** 2, maxSlotRetainedBytes: 64 * 1024 ** 2, failOnBlock: true, historySize: 500, rowCountMode: 'exact' });
+    expect(i).toMatchObject({
+      namespace: 'default',
+      publisherSecretNamespace: 'default',
+      soakMs: 72 * H,
+      maxSubscriberLagBytes: 1024 ** 2,
+      maxSlotRetainedBytes: 64 * 1024 ** 2,
+      failOnBlock: true,
+      historySize: 500,
+      rowCountMode: 'exact',
+    });
   });
   it.each([
     [{ cluster: 'App_DB' }, /Input 'cluster'.*not a valid Kubernetes name/],
@@ -216,7 +225,12 @@ describe('coverage', () => {
     expect(coverageProblems(checkCoverage(pub, sub, [{ schema: 'oban', name: '*' }]))).toEqual(['only on the publisher: public.pub_only']);
   });
   it('accepts FULL or an identity index; flags NOTHING and excluded-but-published', () => {
-    const tables = [table('public', 'a', { hasPrimaryKey: false, replicaIdentity: 'f' }), table('public', 'b', { hasPrimaryKey: false, replicaIdentity: 'i', hasIdentityIndex: true }), table('public', 'c', { replicaIdentity: 'n' }), table('public', 'x')];
+    const tables = [
+      table('public', 'a', { hasPrimaryKey: false, replicaIdentity: 'f' }),
+      table('public', 'b', { hasPrimaryKey: false, replicaIdentity: 'i', hasIdentityIndex: true }),
+      table('public', 'c', { replicaIdentity: 'n' }),
+      table('public', 'x'),
+    ];
     const c = checkCoverage(pubState(tables, ['public.a', 'public.b', 'public.c', 'public.x']), subState(tables, ['public.a', 'public.b', 'public.c', 'public.x']), [{ schema: 'public', name: 'x' }]);
     expect(coverageProblems(c)).toEqual(['published but excluded: public.x', 'public.c: REPLICA IDENTITY NOTHING']);
   });
@@ -227,7 +241,12 @@ describe('gates from measurements', () => {
   it('lag: both ends within thresholds pass; each cause fails with its reason', () => {
     const pub = pubState([], []);
     expect(lagGate(subState([], []), pub, 's', thresholds).passed).toBe(true);
-    const disabled = lagGate(subState([], [], { subscription: { oid: 1, name: 's', enabled: false, slotName: 's', publications: ['p'] }, worker: undefined }), pubState([], [], { slot: { name: 's', type: 'logical', database: 'app', active: false, walStatus: 'extended', retainedBytes: 50_000 } }), 's', thresholds);
+    const disabled = lagGate(
+      subState([], [], { subscription: { oid: 1, name: 's', enabled: false, slotName: 's', publications: ['p'] }, worker: undefined }),
+      pubState([], [], { slot: { name: 's', type: 'logical', database: 'app', active: false, walStatus: 'extended', retainedBytes: 50_000 } }),
+      's',
+      thresholds,
+    );
     expect(disabled.detail).toBe('subscription is disabled; no apply worker running on the subscriber; slot s is inactive; slot retains 48.8 KiB, over 9.8 KiB');
     const lost = lagGate(subState([], []), pubState([], [], { slot: { name: 's', type: 'logical', database: 'app', active: true, walStatus: 'lost' } }), 's', thresholds);
     expect(lost.detail).toMatch(/wal_status is lost \(invalidated/);
@@ -256,7 +275,14 @@ describe('gates from measurements', () => {
     expect(healthGate(cluster, ['db-1'], ['db-2'], [failing]).detail).toBe(`pods not ready: db-2; ${failing}; 1/2 instance pods ready`);
   });
   it('row counts name diverging tables', () => {
-    const g = rowCountGate([{ schema: 'public', table: 'a', live: 100, other: 130, allowed: 10, within: false, note: 'public.a differs by 30 rows, more than the 10 allowed' }, { schema: 'public', table: 'b', live: 1, other: 1, allowed: 10, within: true }], 0, 10);
+    const g = rowCountGate(
+      [
+        { schema: 'public', table: 'a', live: 100, other: 130, allowed: 10, within: false, note: 'public.a differs by 30 rows, more than the 10 allowed' },
+        { schema: 'public', table: 'b', live: 1, other: 1, allowed: 10, within: true },
+      ],
+      0,
+      10,
+    );
     expect(g).toMatchObject({ passed: false, value: '1/2 tables agree' });
     expect(g.detail).toMatch(/public.a: publisher 100, subscriber 130/);
     expect(rowCountGate([], 0, 10).passed).toBe(false);
@@ -265,7 +291,16 @@ describe('gates from measurements', () => {
 
 describe('restore drill', () => {
   const now = new Date(at(100));
-  const entry = (h: number, verdict: DrillEntry['verdict'], reasons: string[] = []): DrillEntry => ({ time: at(h), verdict, reasons, rtoSeconds: 60, rpoSeconds: 5, backupId: 'b1', recoveryCluster: 'r', runUrl: null });
+  const entry = (h: number, verdict: DrillEntry['verdict'], reasons: string[] = []): DrillEntry => ({
+    time: at(h),
+    verdict,
+    reasons,
+    rtoSeconds: 60,
+    rpoSeconds: 5,
+    backupId: 'b1',
+    recoveryCluster: 'r',
+    runUrl: null,
+  });
   it('needs the newest drill passed and fresh', () => {
     expect(judgeDrill(undefined, now, 24 * H)).toMatchObject({ passed: false, problem: 'no drill record' });
     expect(judgeDrill([], now, 24 * H).problem).toBe('no drill in the record');

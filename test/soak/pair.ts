@@ -53,10 +53,7 @@ export async function setUpSubscriber(sql: Sql, pub: PlainPostgres, owner?: stri
 }
 
 export async function allReady(sql: Sql): Promise<boolean> {
-  const rows = await sql<{ state: string }>(
-    `SELECT sr.srsubstate AS state FROM pg_subscription_rel sr JOIN pg_subscription s ON s.oid = sr.srsubid WHERE s.subname = $1`,
-    [SUBSCRIPTION],
-  );
+  const rows = await sql<{ state: string }>(`SELECT sr.srsubstate AS state FROM pg_subscription_rel sr JOIN pg_subscription s ON s.oid = sr.srsubid WHERE s.subname = $1`, [SUBSCRIPTION]);
   return rows.length > 0 && rows.every((r) => r.state === 'r');
 }
 

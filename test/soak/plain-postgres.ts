@@ -55,7 +55,12 @@ export class PlainPostgres {
       log_line_prefix: '%m [%p] app=%a user=%u ',
       ...parameters,
     };
-    appendFileSync(join(server.pgdata, 'postgresql.conf'), Object.entries(conf).map(([k, v]) => `${k} = '${v}'`).join('\n') + '\n');
+    appendFileSync(
+      join(server.pgdata, 'postgresql.conf'),
+      Object.entries(conf)
+        .map(([k, v]) => `${k} = '${v}'`)
+        .join('\n') + '\n',
+    );
     writeFileSync(join(server.pgdata, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n');
     asPostgres('pg_ctl', ['-D', server.pgdata, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start'], 'ignore');
     return server;

@@ -10,7 +10,21 @@ import { lagGate, tablesReadyGate } from '../../actions/lib/soak/gates.js';
 import { publisherConnInfo, readPublisher } from '../../actions/lib/soak/publisher.js';
 import { readSubscriber } from '../../actions/lib/soak/subscriber.js';
 import { PlainPostgres } from './plain-postgres.js';
-import { burnWal, PUBLICATION, REPL_PASSWORD, REPL_USER, setUpPublisher, setUpSubscriber, SUBSCRIPTION, READ_ONLY_STATEMENT, statementsOf, waitCaughtUp, waitFor, withTableStuckInCopy, type Sql } from './pair.js';
+import {
+  burnWal,
+  PUBLICATION,
+  REPL_PASSWORD,
+  REPL_USER,
+  setUpPublisher,
+  setUpSubscriber,
+  SUBSCRIPTION,
+  READ_ONLY_STATEMENT,
+  statementsOf,
+  waitCaughtUp,
+  waitFor,
+  withTableStuckInCopy,
+  type Sql,
+} from './pair.js';
 
 const APP_PASSWORD = 'app-pw-51c2';
 const thresholds = { maxSubscriberLagBytes: 1024 * 1024, maxSlotRetainedBytes: 1024 * 1024, maxMessageAgeMs: 300_000 };
@@ -24,10 +38,7 @@ let subDb: ReadOnlyDb;
 
 beforeAll(async () => {
   // Small slot budget so invalidation is reachable; log every statement to prove read-only.
-  [pub, sub] = await Promise.all([
-    PlainPostgres.start({ max_slot_wal_keep_size: '48MB', wal_keep_size: '0', log_statement: 'all' }),
-    PlainPostgres.start({ log_statement: 'all' }),
-  ]);
+  [pub, sub] = await Promise.all([PlainPostgres.start({ max_slot_wal_keep_size: '48MB', wal_keep_size: '0', log_statement: 'all' }), PlainPostgres.start({ log_statement: 'all' })]);
   pubSql = await setUpPublisher(pub);
   await sub.query(`CREATE ROLE app LOGIN PASSWORD '${APP_PASSWORD}'`);
   await sub.query('CREATE DATABASE app OWNER app');

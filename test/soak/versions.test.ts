@@ -32,7 +32,12 @@ describe.each((process.env.SOAK_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('o
   beforeAll(async () => {
     [pgd, pub] = await Promise.all([startPlayground({ operatorVersion: version }), PlainPostgres.start()]);
     ensureNamespace(pgd, NS);
-    pgd.store.create(CLUSTERS, { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: CLUSTER, namespace: NS }, spec: { instances: 1, enableSuperuserAccess: true, storage: { size: '1Gi' } } });
+    pgd.store.create(CLUSTERS, {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Cluster',
+      metadata: { name: CLUSTER, namespace: NS },
+      spec: { instances: 1, enableSuperuserAccess: true, storage: { size: '1Gi' } },
+    });
     const pubSql = await setUpPublisher(pub);
     await waitFor('subscriber healthy', () => isHealthy(pgd.store.get(CLUSTERS, NS, CLUSTER)), 120_000);
     await setUpSubscriber(subSql, pub, 'app');
@@ -51,7 +56,16 @@ describe.each((process.env.SOAK_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('o
 
   async function healthGate(): Promise<{ passed: boolean; text: string; r: RunResult }> {
     const r = await runAction('soak-gate-check', 'main', {
-      inputs: { cluster: CLUSTER, namespace: NS, subscription: SUBSCRIPTION, 'publisher-secret': 'publisher-conn', publication: PUBLICATION, 'soak-hours': '72', 'statement-timeout': '5s', 'fail-on-block': 'false' },
+      inputs: {
+        cluster: CLUSTER,
+        namespace: NS,
+        subscription: SUBSCRIPTION,
+        'publisher-secret': 'publisher-conn',
+        publication: PUBLICATION,
+        'soak-hours': '72',
+        'statement-timeout': '5s',
+        'fail-on-block': 'false',
+      },
       env: { KUBECONFIG: pgd.kubeconfigPath },
       timeoutMs: 120_000,
     });
@@ -72,12 +86,22 @@ describe.each((process.env.SOAK_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('o
         c.spec.instances = 2;
       });
       const failing = inPod
-        ? () => pgd.store.get('v1/pods', NS, `${CLUSTER}-2`)?.status?.initContainerStatuses?.some((c: { name: string; state?: { terminated?: { exitCode: number } }; lastState?: { terminated?: unknown } }) => c.name === 'bootstrap-instance' && (c.state?.terminated?.exitCode || c.lastState?.terminated))
+        ? () =>
+            pgd.store
+              .get('v1/pods', NS, `${CLUSTER}-2`)
+              ?.status?.initContainerStatuses?.some(
+                (c: { name: string; state?: { terminated?: { exitCode: number } }; lastState?: { terminated?: unknown } }) =>
+                  c.name === 'bootstrap-instance' && (c.state?.terminated?.exitCode || c.lastState?.terminated),
+              )
         : () => pgd.store.list('v1/pods', NS, { labelSelector: `job-name=${CLUSTER}-2-join` }).items.some((p) => p.status?.phase === 'Failed');
       await waitFor('first failed join attempt', failing, 60_000);
       const g = await healthGate();
       expect(g.passed).toBe(false);
-      expect(g.text).toMatch(inPod ? /bootstrap init container of pod subv-2 \(container bootstrap-instance\) (exited with code 1|is crash-looping|restarted after)/ : /join job subv-2-join failed: pod subv-2-join-\w+ \(container join\) exited with code 1/);
+      expect(g.text).toMatch(
+        inPod
+          ? /bootstrap init container of pod subv-2 \(container bootstrap-instance\) (exited with code 1|is crash-looping|restarted after)/
+          : /join job subv-2-join failed: pod subv-2-join-\w+ \(container join\) exited with code 1/,
+      );
       console.log(`operator ${version}: cluster-health: ${g.text.slice(0, 300)}`);
     } finally {
       pgd.operator.settings.failBootstrap = undefined;

@@ -16,7 +16,13 @@ const jobPod = (phase: string, state: object, labels: Record<string, string> = {
 const instancePod = (init: object): V1Pod => ({
   metadata: { name: 'drill-x-1', labels: { 'cnpg.io/cluster': 'drill-x', 'cnpg.io/podRole': 'instance' } },
   spec: { initContainers: [{ name: 'bootstrap-controller' }, { name: 'bootstrap-instance' }], containers: [{ name: 'postgres' }] },
-  status: { phase: 'Pending', initContainerStatuses: [{ name: 'bootstrap-controller', ready: true, restartCount: 0, image: 'i', imageID: '', state: { terminated: { exitCode: 0 } } }, { name: 'bootstrap-instance', ready: false, image: 'i', imageID: '', restartCount: 0, ...init }] },
+  status: {
+    phase: 'Pending',
+    initContainerStatuses: [
+      { name: 'bootstrap-controller', ready: true, restartCount: 0, image: 'i', imageID: '', state: { terminated: { exitCode: 0 } } },
+      { name: 'bootstrap-instance', ready: false, image: 'i', imageID: '', restartCount: 0, ...init },
+    ],
+  },
 });
 
 describe('bootstrapSource', () => {
@@ -31,7 +37,11 @@ describe('bootstrapSource', () => {
     expect(bootstrapSource(jobPod('Succeeded', { terminated: { exitCode: 0 } }, {}), 'drill-x')).toMatchObject({ kind: 'job', succeeded: true });
   });
   it('an initdb Job pod (a dedicated add-on cluster) is a bootstrap too, unless only restores are asked for', () => {
-    const pod: V1Pod = { metadata: { name: 'pg-orders-1-initdb-x2x9p', labels: { 'cnpg.io/cluster': 'pg-orders', 'job-name': 'pg-orders-1-initdb' } }, spec: { containers: [{ name: 'initdb' }] }, status: { phase: 'Failed', containerStatuses: [{ name: 'initdb', ready: false, restartCount: 0, image: 'i', imageID: '', state: { terminated: { exitCode: 1 } } }] } };
+    const pod: V1Pod = {
+      metadata: { name: 'pg-orders-1-initdb-x2x9p', labels: { 'cnpg.io/cluster': 'pg-orders', 'job-name': 'pg-orders-1-initdb' } },
+      spec: { containers: [{ name: 'initdb' }] },
+      status: { phase: 'Failed', containerStatuses: [{ name: 'initdb', ready: false, restartCount: 0, image: 'i', imageID: '', state: { terminated: { exitCode: 1 } } }] },
+    };
     expect(bootstrapSource(pod, 'pg-orders')?.failure).toBe('initdb job pg-orders-1-initdb failed: pod pg-orders-1-initdb-x2x9p (container initdb) exited with code 1');
     expect(bootstrapSource(pod, 'pg-orders', ['full-recovery'])).toBeUndefined();
   });
@@ -40,8 +50,12 @@ describe('bootstrapSource', () => {
   });
   it('the init container: running, exited non-zero, crash-looping, restarted', () => {
     expect(bootstrapSource(instancePod({ state: { running: {} } }), 'drill-x')).toMatchObject({ kind: 'init-container', container: 'bootstrap-instance', started: true, failure: undefined });
-    expect(bootstrapSource(instancePod({ state: { terminated: { exitCode: 1, reason: 'Error' } } }), 'drill-x')?.failure).toBe('bootstrap init container of pod drill-x-1 (container bootstrap-instance) exited with code 1 (Error)');
-    expect(bootstrapSource(instancePod({ restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1 } } }), 'drill-x')?.failure).toMatch(/is crash-looping \(last exit code 1\)/);
+    expect(bootstrapSource(instancePod({ state: { terminated: { exitCode: 1, reason: 'Error' } } }), 'drill-x')?.failure).toBe(
+      'bootstrap init container of pod drill-x-1 (container bootstrap-instance) exited with code 1 (Error)',
+    );
+    expect(bootstrapSource(instancePod({ restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1 } } }), 'drill-x')?.failure).toMatch(
+      /is crash-looping \(last exit code 1\)/,
+    );
     expect(bootstrapSource(instancePod({ restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 2 } } }), 'drill-x')?.failure).toMatch(/restarted after exiting with code 2/);
     expect(bootstrapSource(instancePod({ state: { terminated: { exitCode: 0 } } }), 'drill-x')).toMatchObject({ succeeded: true, failure: undefined });
   });

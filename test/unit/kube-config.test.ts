@@ -32,7 +32,12 @@ current-context: payments-staging
 `;
 
 describe('loadKubeConfig', () => {
-  const saved = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME, KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: process.env.KUBERNETES_SERVICE_PORT };
+  const saved = {
+    KUBECONFIG: process.env.KUBECONFIG,
+    HOME: process.env.HOME,
+    KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST,
+    KUBERNETES_SERVICE_PORT: process.env.KUBERNETES_SERVICE_PORT,
+  };
   const home = mkdtempSync(join(tmpdir(), 'kube-home-'));
   beforeEach(() => {
     delete process.env.KUBECONFIG;
@@ -42,7 +47,9 @@ describe('loadKubeConfig', () => {
     process.env.KUBERNETES_SERVICE_PORT = '443';
   });
   afterEach(() => {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
     rmSync(join(home, '.kube'), { recursive: true, force: true });
   });
   afterAll(() => rmSync(home, { recursive: true, force: true }));

@@ -41,7 +41,11 @@ describe('a fake layout of other majors', () => {
 
   it('picks the newest server major, skipping a bin dir without postgres', () => {
     const roots = [join(root, 'lib/postgresql'), root];
-    expect(listInstalled(roots).map((i) => [i.major, i.version])).toEqual([[17, '17.2'], [16, '16.6'], [14, '14.13']]);
+    expect(listInstalled(roots).map((i) => [i.major, i.version])).toEqual([
+      [17, '17.2'],
+      [16, '16.6'],
+      [14, '14.13'],
+    ]);
     expect(discoverPostgres({ roots, pgConfig: false, env: {} })).toEqual({ bin: join(root, 'lib/postgresql/17/bin'), major: 17, version: '17.2', source: 'layout' });
   });
 

@@ -35,10 +35,9 @@ interface Step {
   with?: Record<string, unknown>;
 }
 
-const workflowFiles = [
-  ...readdirSync(join(repoRoot, 'workflows')).map((f) => `workflows/${f}`),
-  ...readdirSync(join(repoRoot, '.github/workflows')).map((f) => `.github/workflows/${f}`),
-].filter((f) => /\.ya?ml$/.test(f));
+const workflowFiles = [...readdirSync(join(repoRoot, 'workflows')).map((f) => `workflows/${f}`), ...readdirSync(join(repoRoot, '.github/workflows')).map((f) => `.github/workflows/${f}`)].filter((f) =>
+  /\.ya?ml$/.test(f),
+);
 const actions = actionNames();
 const actionYml = (name: string) => parse(readFileSync(join(repoRoot, 'actions', name, 'action.yml'), 'utf8')) as ActionYml;
 const SUITE_USES = /^(?:\.\/|[\w.-]+\/[\w.-]+\/)actions\/([\w-]+)(?:@[\w.-]+)?$/;
@@ -163,7 +162,9 @@ describe('templates users copy (workflows/)', () => {
     const wf = load('cnpg-restore-drill.yml');
     expect(wf.jobs.drill.environment).toBe('${{ matrix.environment }}');
     const uses = (wf.jobs.drill.steps ?? []).map((s) => s.uses?.split('@')[0]);
-    expect(uses).toEqual(expect.arrayContaining(['aws-actions/configure-aws-credentials', 'google-github-actions/auth', 'google-github-actions/get-gke-credentials', 'azure/login', 'azure/aks-set-context']));
+    expect(uses).toEqual(
+      expect.arrayContaining(['aws-actions/configure-aws-credentials', 'google-github-actions/auth', 'google-github-actions/get-gke-credentials', 'azure/login', 'azure/aks-set-context']),
+    );
   });
 
   it("addon-sync's pull-request plan runs with read-only credentials of its own, never the apply ones", () => {
@@ -176,9 +177,14 @@ describe('templates users copy (workflows/)', () => {
     expect(apply.step.with?.kubeconfig).not.toBe(plan.step.with?.kubeconfig);
     expect(apply.job.environment, 'apply credentials live in a protected environment').toBeTruthy();
     // The example Role grants reads only.
-    const rbac = readFileSync(join(repoRoot, 'workflows/rbac/addon-sync-readonly.yaml'), 'utf8').split(/^---$/m).map((d) => parse(d) as { rules: { verbs: string[] }[] });
+    const rbac = readFileSync(join(repoRoot, 'workflows/rbac/addon-sync-readonly.yaml'), 'utf8')
+      .split(/^---$/m)
+      .map((d) => parse(d) as { rules: { verbs: string[] }[] });
     const verbs = new Set(rbac.flatMap((d) => d.rules.flatMap((r) => r.verbs)));
-    expect([...verbs].every((v) => ['get', 'list', 'watch'].includes(v)), [...verbs].join(',')).toBe(true);
+    expect(
+      [...verbs].every((v) => ['get', 'list', 'watch'].includes(v)),
+      [...verbs].join(','),
+    ).toBe(true);
   });
 
   it('the failure alert listens only to workflows that emit workflow_run, not the drill that alerts itself, through slackapi/slack-github-action', () => {
@@ -188,7 +194,10 @@ describe('templates users copy (workflows/)', () => {
     for (const name of listened) {
       const wf = byName.get(name);
       expect(wf, `${name} is not a template's name`).toBeDefined();
-      expect(Object.keys(wf!.on).some((e) => e !== 'workflow_call'), `${name} is only ever called`).toBe(true);
+      expect(
+        Object.keys(wf!.on).some((e) => e !== 'workflow_call'),
+        `${name} is only ever called`,
+      ).toBe(true);
       const postsOwnSlack = allSteps(wf!).some(({ step }) => step.with?.['slack-webhook-url'] || step.with?.['slack-bot-token']);
       expect(postsOwnSlack, `${name} posts its own Slack alert`).toBe(false);
     }

@@ -17,9 +17,7 @@ export class AdminSql {
   private constructor(private readonly client: pg.Client) {}
 
   static async connect(conn: ConnInfo, opts: AdminOptions): Promise<AdminSql> {
-    const client = new pg.Client(
-      pgClientConfig(conn, { applicationName: 'cnpg-actions-addon-sync', statementTimeoutMs: opts.statementTimeoutMs, connectTimeoutMs: opts.connectTimeoutMs }),
-    );
+    const client = new pg.Client(pgClientConfig(conn, { applicationName: 'cnpg-actions-addon-sync', statementTimeoutMs: opts.statementTimeoutMs, connectTimeoutMs: opts.connectTimeoutMs }));
     client.on('error', () => {
       /* surfaces on the next query */
     });
@@ -59,10 +57,7 @@ export class AdminSql {
 
   /** Ends the sessions of a database / role so it can be dropped. */
   async terminateConnections(database: string, role: string): Promise<number> {
-    const { rowCount } = await this.client.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (datname = $1 OR usename = $2)',
-      [database, role],
-    );
+    const { rowCount } = await this.client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (datname = $1 OR usename = $2)', [database, role]);
     return rowCount ?? 0;
   }
 

@@ -38,9 +38,7 @@ export class AssociationStore {
   }
 
   async list(labelSelector = `${Labels.managedBy}=${ManagedBy.addonSync},${Labels.component}=association`): Promise<Association[]> {
-    const res = await withRetry(`list associations in ${this.namespace}`, () =>
-      ignoreNotFound(() => this.clients.core.listNamespacedConfigMap({ namespace: this.namespace, labelSelector })),
-    );
+    const res = await withRetry(`list associations in ${this.namespace}`, () => ignoreNotFound(() => this.clients.core.listNamespacedConfigMap({ namespace: this.namespace, labelSelector })));
     return (res?.items ?? []).filter((cm) => cm.metadata?.labels?.[Labels.component] === 'association').map(fromConfigMap);
   }
 
@@ -70,9 +68,7 @@ export class AssociationStore {
     const what = `association ${a.app}/${a.addon}`;
     try {
       return fromConfigMap(
-        await withRetry(`update ${what}`, () =>
-          this.clients.core.replaceNamespacedConfigMap({ name: body.metadata!.name!, namespace: this.namespace, body, fieldManager: `addon-sync-${step}` }),
-        ),
+        await withRetry(`update ${what}`, () => this.clients.core.replaceNamespacedConfigMap({ name: body.metadata!.name!, namespace: this.namespace, body, fieldManager: `addon-sync-${step}` })),
       );
     } catch (err) {
       if (statusOf(err) !== 409) throw err;

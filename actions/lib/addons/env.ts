@@ -132,9 +132,7 @@ export class EnvSecrets {
       // A Secret we created and that now holds nothing is removed rather than left empty.
       if (current.metadata?.annotations?.[CREATED_BY_ANNOTATION] === ManagedBy.addonSync && !Object.keys(data).length && !Object.keys(owners).length) {
         await withRetry(`delete env secret ${namespace}/${name}`, () =>
-          ignoreNotFound(() =>
-            this.clients.core.deleteNamespacedSecret({ name, namespace, body: { preconditions: { resourceVersion: current.metadata?.resourceVersion } } }),
-          ),
+          ignoreNotFound(() => this.clients.core.deleteNamespacedSecret({ name, namespace, body: { preconditions: { resourceVersion: current.metadata?.resourceVersion } } })),
         );
         return;
       }

@@ -7,7 +7,10 @@ const PREFIX = 'app_';
 const RESERVED = new Set(['postgres', 'template0', 'template1', 'public']);
 
 export function sqlNameFor(app: string): string {
-  let name = app.toLowerCase().replace(/-/g, '_').replace(/[^a-z0-9_]/g, '');
+  let name = app
+    .toLowerCase()
+    .replace(/-/g, '_')
+    .replace(/[^a-z0-9_]/g, '');
   if (!name) throw new Error(`app name '${app}' has no letters or digits to make a database name from; rename the app.`);
   if (/^[0-9]/.test(name) || RESERVED.has(name) || name.startsWith('pg_')) name = PREFIX + name;
   return truncateBytes(name, 63);

@@ -46,7 +46,8 @@ export function describeVariant(v: VariantSpec | undefined): string {
 export function planApp(decl: AppDeclaration, target: AppTarget, existing: Association[], envSecret: V1Secret | undefined, config: SyncConfig): AppPlan {
   const plan: AppPlan = { app: decl.name, file: decl.file, target, untouched: decl.addons === undefined, items: [] };
   if (!decl.addons) {
-    for (const a of existing) plan.items.push({ ...base(a.app, a.addon, a.variant, a.locality), action: 'unchanged', kind: 'none', destructive: false, changes: ['untouched: app.toml has no [addons] table'] });
+    for (const a of existing)
+      plan.items.push({ ...base(a.app, a.addon, a.variant, a.locality), action: 'unchanged', kind: 'none', destructive: false, changes: ['untouched: app.toml has no [addons] table'] });
     return plan;
   }
   const declared = new Set(decl.addons.map((d) => d.addon));
@@ -54,7 +55,16 @@ export function planApp(decl: AppDeclaration, target: AppTarget, existing: Assoc
   const env: EnvView = { secret: envSecret, name: `Secret ${target.namespace}/${target.envSecret}`, leaving };
   // Removals go first: an add-on replacing another (e.g. remote -> shared) injects the same keys.
   const removals = existing.filter((a) => !declared.has(a.addon)).map((a) => planRemoval(decl.name, a, config, env.name));
-  const declaredItems = decl.addons.map((d) => planDeclared(decl.name, d, existing.find((x) => x.addon === d.addon), target, config, env));
+  const declaredItems = decl.addons.map((d) =>
+    planDeclared(
+      decl.name,
+      d,
+      existing.find((x) => x.addon === d.addon),
+      target,
+      config,
+      env,
+    ),
+  );
   plan.items.push(...removals, ...declaredItems);
   return plan;
 }
@@ -121,7 +131,7 @@ function planRemoval(app: string, a: Association, config: SyncConfig, envName: s
   if (!v) item.blocked = `app '${app}': the attached ${a.addon} variant '${a.variant}' is not in the registry; remove it by hand.`;
   else if (config.reclaim === 'retain') {
     item.destructive = false;
-    item.changes.push(v.backend === 'dedicated' ? 'detach the Cluster and keep its data (reclaim: retain)' : 'keep the database, disable the role\'s login (reclaim: retain)');
+    item.changes.push(v.backend === 'dedicated' ? 'detach the Cluster and keep its data (reclaim: retain)' : "keep the database, disable the role's login (reclaim: retain)");
   } else item.changes.push(v.backend === 'dedicated' ? 'DELETE the dedicated Cluster and its data' : 'terminate connections, DROP the database and role');
   return item;
 }

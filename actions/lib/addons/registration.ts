@@ -31,18 +31,14 @@ export async function registerProviders(clients: KubeClients, namespace: string)
   const ns = await withRetry(`read namespace ${namespace}`, () => ignoreNotFound(() => clients.core.readNamespace({ name: namespace })));
   if (!ns) {
     try {
-      await withRetry(`create namespace ${namespace}`, () =>
-        clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { [Labels.managedBy]: ManagedBy.addonSync } } } }),
-      );
+      await withRetry(`create namespace ${namespace}`, () => clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { [Labels.managedBy]: ManagedBy.addonSync } } } }));
       wrote.push(`namespace ${namespace}`);
     } catch (err) {
       if (statusOf(err) !== 409) throw err;
     }
   }
   const data = registrationData();
-  const current = await withRetry(`read ${REGISTRATION_NAME}`, () =>
-    ignoreNotFound(() => clients.core.readNamespacedConfigMap({ name: REGISTRATION_NAME, namespace })),
-  );
+  const current = await withRetry(`read ${REGISTRATION_NAME}`, () => ignoreNotFound(() => clients.core.readNamespacedConfigMap({ name: REGISTRATION_NAME, namespace })));
   if (current && JSON.stringify(sorted(current.data ?? {})) === JSON.stringify(sorted(data))) return wrote;
   const body: V1ConfigMap = {
     apiVersion: 'v1',

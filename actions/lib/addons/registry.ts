@@ -25,7 +25,7 @@ export const POSTGRESQL: ProviderSpec = {
     large: dedicated('large', 50, 3, 'Dedicated cluster with two streaming replicas'),
     shared: {
       name: 'shared',
-      description: 'One database and one role on the platform\'s shared CNPG Cluster',
+      description: "One database and one role on the platform's shared CNPG Cluster",
       backend: 'shared',
       display: { storage: 'shared', instances: 'shared', server: 'shared CNPG Cluster' },
     },

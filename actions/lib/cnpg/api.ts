@@ -1,17 +1,7 @@
 // Reads and writes of CNPG objects through client-node's CustomObjectsApi, with retries.
 import type { KubeClients } from '../kube/client.js';
 import { ignoreNotFound, withRetry, type RetryOptions } from '../kube/retry.js';
-import {
-  BARMAN_CLOUD_GROUP,
-  BARMAN_CLOUD_VERSION,
-  CNPG_GROUP,
-  CNPG_VERSION,
-  Label,
-  Plural,
-  type Backup,
-  type Cluster,
-  type ObjectStore,
-} from './types.js';
+import { BARMAN_CLOUD_GROUP, BARMAN_CLOUD_VERSION, CNPG_GROUP, CNPG_VERSION, Label, Plural, type Backup, type Cluster, type ObjectStore } from './types.js';
 
 export const clustersPath = (namespace: string) => `/apis/${CNPG_GROUP}/${CNPG_VERSION}/namespaces/${namespace}/${Plural.clusters}`;
 

@@ -15,7 +15,12 @@ export interface BootstrapFailure {
 }
 
 /** Resolves at the first failed bootstrap attempt of `cluster`; rejects on abort / deadline. */
-export async function firstBootstrapFailure(clients: KubeClients, namespace: string, cluster: string, opts: { deadline: number; signal?: AbortSignal; retry?: RetryOptions; tailLines?: number }): Promise<BootstrapFailure> {
+export async function firstBootstrapFailure(
+  clients: KubeClients,
+  namespace: string,
+  cluster: string,
+  opts: { deadline: number; signal?: AbortSignal; retry?: RetryOptions; tailLines?: number },
+): Promise<BootstrapFailure> {
   const labelSelector = `cnpg.io/cluster=${cluster}`;
   const source = await watchUntil<BootstrapSource>(
     clients.kc,
@@ -40,7 +45,9 @@ export async function firstBootstrapFailure(clients: KubeClients, namespace: str
 
 async function readTail(clients: KubeClients, namespace: string, s: BootstrapSource, lines: number, retry?: RetryOptions): Promise<string> {
   const read = (previous: boolean) =>
-    withRetry(`read log of pod ${s.pod}`, () => clients.core.readNamespacedPodLog({ namespace, name: s.pod, container: s.container, tailLines: lines, previous }), retry).then((t) => String(t ?? '').trimEnd());
+    withRetry(`read log of pod ${s.pod}`, () => clients.core.readNamespacedPodLog({ namespace, name: s.pod, container: s.container, tailLines: lines, previous }), retry).then((t) =>
+      String(t ?? '').trimEnd(),
+    );
   const text = await read(false);
   return text || (s.restarts > 0 ? await read(true).catch(() => '') : '');
 }

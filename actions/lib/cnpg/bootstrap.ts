@@ -79,8 +79,11 @@ export function restoredWals(log: string): string[] {
 
 /** The last two error-like lines of a log (the cause is often one line above the final complaint). */
 export function errorSummary(tail: string): string {
-  const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = tail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const errors = lines.filter((l) => /error|fatal|failed|denied|not found|invalid|could not|corrupt/i.test(l));
   const picked = [...new Set(errors)].slice(-2);
-  return (picked.length ? picked.join(' | ') : lines.at(-1) ?? '(empty log)').slice(0, 600);
+  return (picked.length ? picked.join(' | ') : (lines.at(-1) ?? '(empty log)')).slice(0, 600);
 }

@@ -293,10 +293,7 @@ export interface ObjectStore {
   metadata: ObjectMeta;
   spec: { configuration: BarmanObjectStoreConfiguration; retentionPolicy?: string };
   status?: {
-    serverRecoveryWindow?: Record<
-      string,
-      { firstRecoverabilityPoint?: string; lastSuccessfulBackupTime?: string; lastFailedBackupTime?: string }
-    >;
+    serverRecoveryWindow?: Record<string, { firstRecoverabilityPoint?: string; lastSuccessfulBackupTime?: string; lastFailedBackupTime?: string }>;
   };
 }
 

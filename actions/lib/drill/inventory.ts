@@ -103,9 +103,7 @@ export function assessInventory(rows: BackupRow[], cluster: Cluster, archiver: A
   if (!newest) {
     const failed = rows.filter((b) => b.phase === BackupPhase.failed || b.phase === BackupPhase.walArchivingFailing);
     const skippedText = skipped.length ? `; not restorable from the archive: ${skipped.map((x) => `${x.name} (${x.why})`).join(', ')}` : '';
-    problems.push(
-      `no completed backup: ${rows.length} Backup(s) found${failed.length ? `, latest failure ${failed[0].name}: ${failed[0].error ?? failed[0].phase}` : ''}${skippedText}`,
-    );
+    problems.push(`no completed backup: ${rows.length} Backup(s) found${failed.length ? `, latest failure ${failed[0].name}: ${failed[0].error ?? failed[0].phase}` : ''}${skippedText}`);
   } else {
     newestAgeMs = opts.now.getTime() - (Date.parse(newest.stoppedAt ?? newest.startedAt ?? '') || 0);
     if (newestAgeMs > opts.maxBackupAgeMs) {

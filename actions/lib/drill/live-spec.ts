@@ -1,27 +1,13 @@
 // What a recovery of the live cluster needs, read from its spec (and its ObjectStore in plugin
 // mode) and validated field by field: a missing field fails here with its path, instead of as a
 // webhook rejection (or a recovery into nowhere) later.
-import {
-  BARMAN_CLOUD_PLUGIN,
-  type BarmanObjectStoreConfiguration,
-  type Cluster,
-  type ClusterSpec,
-  type ObjectStore,
-  type StorageConfiguration,
-  type TablespaceConfiguration,
-} from '../cnpg/types.js';
+import { BARMAN_CLOUD_PLUGIN, type BarmanObjectStoreConfiguration, type Cluster, type ClusterSpec, type ObjectStore, type StorageConfiguration, type TablespaceConfiguration } from '../cnpg/types.js';
 import { VerdictError } from '../errors.js';
 
 export type BackupMode = 'in-tree' | 'plugin';
 
 /** Parameters pg_controldata records: a recovery with lower values refuses to replay. */
-export const CONTROLDATA_PARAMETERS = [
-  'max_connections',
-  'max_wal_senders',
-  'max_worker_processes',
-  'max_prepared_transactions',
-  'max_locks_per_transaction',
-] as const;
+export const CONTROLDATA_PARAMETERS = ['max_connections', 'max_wal_senders', 'max_worker_processes', 'max_prepared_transactions', 'max_locks_per_transaction'] as const;
 
 export interface LiveSpec {
   name: string;

@@ -21,7 +21,10 @@ const MAX_NAME = 50;
 export function recoveryClusterName(source: string, runId: string, attempt: string): string {
   const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
   const suffix = `-drill-${clean(runId)}-${clean(attempt)}`.slice(0, MAX_NAME - 1);
-  const head = clean(source).slice(0, Math.max(1, MAX_NAME - suffix.length)).replace(/-+$/, '') || 'c';
+  const head =
+    clean(source)
+      .slice(0, Math.max(1, MAX_NAME - suffix.length))
+      .replace(/-+$/, '') || 'c';
   return `${head}${suffix}`.replace(/-+$/, '');
 }
 

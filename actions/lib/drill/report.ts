@@ -208,7 +208,13 @@ function targetText(r: DrillResult): string {
   const t = r.target;
   const rp = r.restorePoint ? `restore point '${r.restorePoint.name}' at ${r.restorePoint.lsn}` : undefined;
   if (!t) return rp ?? 'end of the archived WAL';
-  const where = t.lsn ? `; stopped just before live's counting snapshot at ${t.lsn}${rp ? ` (${rp} forced the WAL switch)` : ''}` : rp ? `; ${rp}` : t.kind === 'latest' ? '; end of the archived WAL' : '';
+  const where = t.lsn
+    ? `; stopped just before live's counting snapshot at ${t.lsn}${rp ? ` (${rp} forced the WAL switch)` : ''}`
+    : rp
+      ? `; ${rp}`
+      : t.kind === 'latest'
+        ? '; end of the archived WAL'
+        : '';
   const stop = t.stop ? `; ${t.stop.ok ? 'stopped where asked' : 'did NOT stop where asked'}: ${t.stop.lines.join('; ')}` : '';
   return `${t.describe}${where}${stop}${t.judged ? '' : '; row counts reported, not judged (judge-counts: true to judge them)'}`;
 }

@@ -55,7 +55,11 @@ export class RestoreLog {
     const src = this.source;
     if (!src?.started) return;
     const read = (previous: boolean) =>
-      withRetry(`read log of pod ${src.pod}`, () => this.clients.core.readNamespacedPodLog({ namespace: this.namespace, name: src.pod, container: src.container, tailLines: TAIL_LINES, previous }), retry).then((t) => String(t ?? ''));
+      withRetry(
+        `read log of pod ${src.pod}`,
+        () => this.clients.core.readNamespacedPodLog({ namespace: this.namespace, name: src.pod, container: src.container, tailLines: TAIL_LINES, previous }),
+        retry,
+      ).then((t) => String(t ?? ''));
     let text: string;
     try {
       text = await read(false);
@@ -97,8 +101,16 @@ export class RestoreLog {
   lastSeen(): string {
     const src = this.source;
     const where = src ? `${src.kind === 'job' ? 'job pod' : 'init container of pod'} ${src.pod}/${src.container}` : 'no restore container seen yet';
-    const wal = this.wals.length ? `${this.wals.length} WAL file(s) restored, the last ${this.wals.at(-1)}` : this.replaying ? 'base backup restored, no WAL restored yet' : 'base backup not restored yet';
-    const line = this.text.split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
+    const wal = this.wals.length
+      ? `${this.wals.length} WAL file(s) restored, the last ${this.wals.at(-1)}`
+      : this.replaying
+        ? 'base backup restored, no WAL restored yet'
+        : 'base backup not restored yet';
+    const line = this.text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1);
     return `${where}; ${wal}${line ? `; last log line: ${line.slice(0, 300)}` : ''}`;
   }
 }

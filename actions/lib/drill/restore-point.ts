@@ -24,10 +24,9 @@ export async function createRestorePoint(conn: ConnInfo, name: string, statement
   client.on('error', () => {}); // a lost connection rejects the running query; never an uncaught error
   await client.connect();
   try {
-    const { rows } = await client.query<{ lsn: string; segment: string; at: Date }>(
-      `SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS segment, now() AS at FROM pg_create_restore_point($1) AS lsn`,
-      [name],
-    );
+    const { rows } = await client.query<{ lsn: string; segment: string; at: Date }>(`SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS segment, now() AS at FROM pg_create_restore_point($1) AS lsn`, [
+      name,
+    ]);
     await client.query('SELECT pg_switch_wal()');
     return { name, lsn: rows[0].lsn, segment: rows[0].segment, createdAt: rows[0].at.toISOString() };
   } catch (err) {

@@ -54,11 +54,12 @@ export async function markLive(db: ReadOnlyDb): Promise<LiveMark> {
 
 /** Reads where replay ended on the restored (promoted) cluster; needs superuser for pg_read_file. */
 export async function readReplayPoint(db: ReadOnlyDb): Promise<ReplayPoint> {
-  const [r] = await db.query<{ lsn: string | null; ts: Date | null }>(
-    `SELECT pg_last_wal_replay_lsn()::text AS lsn, pg_last_xact_replay_timestamp() AS ts`,
-  );
+  const [r] = await db.query<{ lsn: string | null; ts: Date | null }>(`SELECT pg_last_wal_replay_lsn()::text AS lsn, pg_last_xact_replay_timestamp() AS ts`);
   let switchLsn: string | undefined;
-  const tli = await db.query<{ tli: number }>(`SELECT timeline_id AS tli FROM pg_control_checkpoint()`).then((x) => x[0]?.tli ?? 1, () => 1);
+  const tli = await db.query<{ tli: number }>(`SELECT timeline_id AS tli FROM pg_control_checkpoint()`).then(
+    (x) => x[0]?.tli ?? 1,
+    () => 1,
+  );
   if (tli > 1) {
     // The history file of the new timeline records the exact LSN where recovery ended.
     const file = `pg_wal/${tli.toString(16).toUpperCase().padStart(8, '0')}.history`;
@@ -78,7 +79,10 @@ export async function readReplayPoint(db: ReadOnlyDb): Promise<ReplayPoint> {
 
 /** The switch LSN of the newest entry of a timeline history file (`<tli>\t<lsn>\t<reason>`). */
 export function lastSwitchPoint(history: string): string | undefined {
-  const lines = history.split('\n').map((l) => l.trim()).filter((l) => /^\d+\s/.test(l));
+  const lines = history
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^\d+\s/.test(l));
   const last = lines.at(-1);
   return last?.split(/\s+/)[1];
 }
@@ -102,7 +106,9 @@ export function computeRpo(live: LiveMark, replay: ReplayPoint, fallbackDataTime
   }
   if (fallbackDataTime) {
     const t = Date.parse(fallbackDataTime.at);
-    parts.push(`the restore has no replayed commit time (the instance restarted after recovery); ${fallbackDataTime.what} at ${fallbackDataTime.at} bounds it: ${secondsBetween(t, start)} s is an upper bound`);
+    parts.push(
+      `the restore has no replayed commit time (the instance restarted after recovery); ${fallbackDataTime.what} at ${fallbackDataTime.at} bounds it: ${secondsBetween(t, start)} s is an upper bound`,
+    );
     return { seconds: secondsBetween(t, start), bytes, explanation: parts.join('; ') + '.' };
   }
   parts.push('the time of the last restored commit is unknown');

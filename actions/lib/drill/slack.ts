@@ -34,7 +34,10 @@ export function drillSlackMessage(r: DrillResult, environment?: string): SlackMe
     { type: 'section', text: { type: 'mrkdwn', text: slackEscape(title) }, fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
   ];
   if (r.reasons.length) {
-    const list = r.reasons.slice(0, 10).map((x) => `• ${slackEscape(x)}`).join('\n');
+    const list = r.reasons
+      .slice(0, 10)
+      .map((x) => `• ${slackEscape(x)}`)
+      .join('\n');
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reasons*\n${list}`.slice(0, 3000) } });
   }
   if (r.runUrl) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${r.runUrl}|View the workflow run>` }] });
@@ -47,12 +50,7 @@ export function shouldNotify(on: DrillInputs['slack']['on'], verdict: DrillResul
 }
 
 /** Posts when configured and wanted; `sender` lets tests pass clients pointed at a local Slack. */
-export async function notifyDrill(
-  core: Pick<Core, 'setSecret' | 'warning' | 'info' | 'debug' | 'setOutput'>,
-  slack: DrillInputs['slack'],
-  r: DrillResult,
-  sender?: SlackSender,
-): Promise<void> {
+export async function notifyDrill(core: Pick<Core, 'setSecret' | 'warning' | 'info' | 'debug' | 'setOutput'>, slack: DrillInputs['slack'], r: DrillResult, sender?: SlackSender): Promise<void> {
   if (!slackConfigured(slack) || !shouldNotify(slack.on, r.verdict)) return;
   const client = sender ?? slackSender(core, slack);
   if (!client) return;

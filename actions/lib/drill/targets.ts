@@ -109,11 +109,19 @@ export function timeWindow(w: Window): { from: string; to: string } | undefined 
 /** Resolves a parsed target against the window; an unreachable one throws an InputError (nothing created yet). */
 export function resolveTarget(t: TargetInput, w: Window): ResolvedTarget {
   const usable = w.backups.filter((b) => b.backupId);
-  if (t.kind === 'latest' || t.kind === 'restore-point') return { kind: t.kind, describe: t.kind === 'latest' ? 'latest (pinned to live’s counting snapshot when it can be)' : 'the restore point this drill creates' };
+  if (t.kind === 'latest' || t.kind === 'restore-point')
+    return { kind: t.kind, describe: t.kind === 'latest' ? 'latest (pinned to live’s counting snapshot when it can be)' : 'the restore point this drill creates' };
   if (!usable.length) throw new InputError('recovery-target', `'${t.kind}' needs a completed object-store backup; the catalog has none.`);
   if (t.kind === 'oldest') {
     const b = usable[0];
-    return { kind: 'oldest', backup: b, time: b.stoppedAt, lsn: b.endLSN, recoveryTarget: { backupID: b.backupId, targetImmediate: true }, describe: `oldest: backup ${b.name} (${b.backupId}, ended ${b.stoppedAt}) to its consistency point` };
+    return {
+      kind: 'oldest',
+      backup: b,
+      time: b.stoppedAt,
+      lsn: b.endLSN,
+      recoveryTarget: { backupID: b.backupId, targetImmediate: true },
+      describe: `oldest: backup ${b.name} (${b.backupId}, ended ${b.stoppedAt}) to its consistency point`,
+    };
   }
   if (t.kind === 'lsn') return resolveLsn(t.value!, usable, w);
   const win = timeWindow({ ...w, backups: usable });
@@ -138,7 +146,10 @@ function resolveLsn(lsn: string, usable: BackupRow[], w: Window): ResolvedTarget
   const ended = usable.filter((b) => b.endLSN && parseLsn(b.endLSN) < v);
   const from = usable.find((b) => b.endLSN)?.endLSN;
   if (!ended.length || end === undefined || v > end) {
-    throw new InputError('recovery-target', `lsn ${lsn} is outside the recovery window: after ${from ?? '(no backup end LSN)'} (oldest backup's end) up to ${end === undefined ? '(nothing archived)' : formatLsn(end)} (end of the last archived WAL).`);
+    throw new InputError(
+      'recovery-target',
+      `lsn ${lsn} is outside the recovery window: after ${from ?? '(no backup end LSN)'} (oldest backup's end) up to ${end === undefined ? '(nothing archived)' : formatLsn(end)} (end of the last archived WAL).`,
+    );
   }
   const backup = ended.at(-1)!;
   return { kind: 'lsn', backup, lsn, recoveryTarget: { targetLSN: lsn }, describe: `lsn ${lsn} from backup ${backup.name} (${backup.backupId})` };

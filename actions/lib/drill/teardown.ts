@@ -73,11 +73,21 @@ async function waitDependentsGone(clients: KubeClients, namespace: string, name:
       `Cluster ${namespace}/${name}`,
       clustersPath(namespace),
       { fieldSelector: `metadata.name=${name}` },
-      async () => listOf((await clients.custom.listNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, fieldSelector: `metadata.name=${name}` })) as Parameters<typeof listOf>[0]),
+      async () =>
+        listOf(
+          (await clients.custom.listNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, fieldSelector: `metadata.name=${name}` })) as Parameters<
+            typeof listOf
+          >[0],
+        ),
     ],
     [`pods of ${name}`, `/api/v1/namespaces/${namespace}/pods`, { labelSelector }, async () => listOf(await clients.core.listNamespacedPod({ namespace, labelSelector }))],
     [`jobs of ${name}`, `/apis/batch/v1/namespaces/${namespace}/jobs`, { labelSelector }, async () => listOf(await clients.batch.listNamespacedJob({ namespace, labelSelector }))],
-    [`PVCs of ${name}`, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, { labelSelector }, async () => listOf(await clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }))],
+    [
+      `PVCs of ${name}`,
+      `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
+      { labelSelector },
+      async () => listOf(await clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector })),
+    ],
   ];
   const leftovers: string[] = [];
   for (const [what, path, selector, list] of watched) {
@@ -108,14 +118,7 @@ async function retainedVolumes(clients: KubeClients, namespace: string, claims: 
 }
 
 /** Watches a collection until nothing matches the selector (a re-list after a dropped watch resets what is known). */
-async function waitAllGone(
-  clients: KubeClients,
-  path: string,
-  selector: { labelSelector?: string; fieldSelector?: string },
-  what: string,
-  list: Lister,
-  opts: TeardownOptions,
-): Promise<void> {
+async function waitAllGone(clients: KubeClients, path: string, selector: { labelSelector?: string; fieldSelector?: string }, what: string, list: Lister, opts: TeardownOptions): Promise<void> {
   const present = new Set<string>();
   const EMPTY = { __empty: true };
   await watchUntil(

@@ -83,7 +83,11 @@ export async function waitForRecovery(clients: KubeClients, namespace: string, n
     const where = state.lastPhase ? ` (cluster phase '${state.lastPhase}')` : '';
     throw new RecoveryFailed(`${winner.fail}${where}: ${tail ? errorSummary(tail) : `no restore log could be read (${capture.lastSeen()})`}`, tail);
   } catch (err) {
-    if (err instanceof WaitTimeout) throw new RecoveryFailed(`recovery cluster ${name} was not healthy within the timeout (last phase '${state.lastPhase || 'none'}'; ${capture.lastSeen()})`, capture.text ? capture.tail(opts.logTailLines ?? 20) : undefined);
+    if (err instanceof WaitTimeout)
+      throw new RecoveryFailed(
+        `recovery cluster ${name} was not healthy within the timeout (last phase '${state.lastPhase || 'none'}'; ${capture.lastSeen()})`,
+        capture.text ? capture.tail(opts.logTailLines ?? 20) : undefined,
+      );
     throw err;
   } finally {
     inner.abort(new Error('recovery wait finished'));
@@ -117,7 +121,10 @@ function watchCluster(clients: KubeClients, namespace: string, name: string, sta
       ...common,
       recheckMs: 5_000,
       list: async () => {
-        const l = (await clients.custom.listNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, fieldSelector: `metadata.name=${name}` })) as { items: unknown[]; metadata?: { resourceVersion?: string } };
+        const l = (await clients.custom.listNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, fieldSelector: `metadata.name=${name}` })) as {
+          items: unknown[];
+          metadata?: { resourceVersion?: string };
+        };
         return { items: l.items, resourceVersion: l.metadata?.resourceVersion };
       },
     },
@@ -137,7 +144,9 @@ function watchRestorePods(clients: KubeClients, namespace: string, name: string,
       capture.observe(src);
       if (src.started && !timings.jobRunning) {
         timings.jobRunning = Date.now();
-        opts.log(src.kind === 'job' ? `recovery job ${src.job ?? '?'} is running (pod ${src.pod}, container ${src.container})` : `recovery is running in init container ${src.container} of pod ${src.pod}`);
+        opts.log(
+          src.kind === 'job' ? `recovery job ${src.job ?? '?'} is running (pod ${src.pod}, container ${src.container})` : `recovery is running in init container ${src.container} of pod ${src.pod}`,
+        );
       }
       if (src.succeeded && !timings.jobDone) {
         timings.jobDone = Date.now();

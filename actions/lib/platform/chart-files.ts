@@ -97,7 +97,11 @@ function dirLocation(dir: string, valuesPath: string[]): ChartLocation {
     },
     archives: () => {
       const charts = join(dir, 'charts');
-      return existsSync(charts) ? readdirSync(charts).filter((f) => f.endsWith('.tgz')).map((f) => join(charts, f)) : [];
+      return existsSync(charts)
+        ? readdirSync(charts)
+            .filter((f) => f.endsWith('.tgz'))
+            .map((f) => join(charts, f))
+        : [];
     },
   };
 }
@@ -111,7 +115,11 @@ export function readTgz(path: string): Map<string, string> {
   while (off + 512 <= buf.length) {
     const header = buf.subarray(off, off + 512);
     if (header.every((b) => b === 0)) break;
-    const str = (a: number, n: number) => header.subarray(a, a + n).toString('utf8').replace(/\0.*$/s, '');
+    const str = (a: number, n: number) =>
+      header
+        .subarray(a, a + n)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const size = parseInt(str(124, 12).trim() || '0', 8);
     const type = String.fromCharCode(header[156] || 48);
     const prefix = str(345, 155);

@@ -98,11 +98,18 @@ export function withHelmOwnership(r: RenderedObject, release: string, namespace:
 }
 
 /** Before the upgrade: the crds/ folders' CRDs, then the templated ones the release needs first. */
-export async function applyCrdsBeforeHelm(core: Pick<Core, 'info' | 'group'>, clients: KubeClients, rendered: RenderedObject[], served: (apiVersion: string, kind: string) => Promise<unknown>, opts: { release: string; namespace: string; helmPath: string }): Promise<{ applied: AppliedCrd[]; createdFirst: string[] }> {
+export async function applyCrdsBeforeHelm(
+  core: Pick<Core, 'info' | 'group'>,
+  clients: KubeClients,
+  rendered: RenderedObject[],
+  served: (apiVersion: string, kind: string) => Promise<unknown>,
+  opts: { release: string; namespace: string; helmPath: string },
+): Promise<{ applied: AppliedCrd[]; createdFirst: string[] }> {
   const crds = chartCrds(rendered);
   const applied = crds.length ? await core.group(`Apply ${crds.length} CRD(s) from crds/ folders`, () => applyCrds(core, clients, crds)) : [];
   const first = (await crdsNeededFirst(rendered, served)).map((r) => withHelmOwnership(r, opts.release, opts.namespace));
-  if (first.length) applied.push(...(await core.group(`Create ${first.length} templated CRD(s) for Helm to adopt`, () => applyCrds(core, clients, first, { fieldManager: helmFieldManager(opts.helmPath) }))));
+  if (first.length)
+    applied.push(...(await core.group(`Create ${first.length} templated CRD(s) for Helm to adopt`, () => applyCrds(core, clients, first, { fieldManager: helmFieldManager(opts.helmPath) }))));
   return { applied, createdFirst: first.map((r) => r.object.metadata.name) };
 }
 
@@ -110,7 +117,14 @@ export async function applyCrdsBeforeHelm(core: Pick<Core, 'info' | 'group'>, cl
 const helmFieldManager = (helmPath: string) => basename(helmPath);
 
 /** After the upgrade: every templated CRD is on the server and Established; what changed since `before`. */
-export async function verifyTemplatedCrds(core: Pick<Core, 'info'>, clients: KubeClients, crds: RenderedObject[], before: Map<string, RawCrd | undefined>, createdFirst: string[], timeoutMs = 120_000): Promise<AppliedCrd[]> {
+export async function verifyTemplatedCrds(
+  core: Pick<Core, 'info'>,
+  clients: KubeClients,
+  crds: RenderedObject[],
+  before: Map<string, RawCrd | undefined>,
+  createdFirst: string[],
+  timeoutMs = 120_000,
+): Promise<AppliedCrd[]> {
   const out: AppliedCrd[] = [];
   for (const { object } of crds) {
     const name = object.metadata.name;

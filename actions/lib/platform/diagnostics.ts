@@ -49,7 +49,11 @@ async function historySection(helm: Helm, req: DiagnosticsRequest): Promise<stri
   const res = await helm.run(['history', req.release, '--namespace', req.namespaces[0], '--max', '10', '-o', 'json'], { allowFailure: true });
   if (res.exitCode !== 0) return `**helm history**: ${res.stderr.trim() || 'no history'}\n`;
   const rows = (JSON.parse(res.stdout || '[]') as { revision: number; status: string; chart: string; app_version: string; description: string; updated: string }[]).map((h) => [
-    h.revision, h.status, h.chart, h.app_version, h.description,
+    h.revision,
+    h.status,
+    h.chart,
+    h.app_version,
+    h.description,
   ]);
   return `**helm history ${req.release}**\n\n${markdownTable(['revision', 'status', 'chart', 'app version', 'description'], rows)}`;
 }

@@ -110,7 +110,12 @@ function valuesFile(input: string): string {
 }
 
 function helmBinary(input: string): string {
-  const candidates = input.includes('/') ? [workspacePath(input)] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, input));
+  const candidates = input.includes('/')
+    ? [workspacePath(input)]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, input));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -119,7 +124,10 @@ function helmBinary(input: string): string {
       // next candidate
     }
   }
-  throw new InputError('helm-path', `'${input}' is not an executable helm binary${input.includes('/') ? '' : ' on PATH'}; install Helm v3.13+/v4 in an earlier step (e.g. azure/setup-helm) or pass its path.`);
+  throw new InputError(
+    'helm-path',
+    `'${input}' is not an executable helm binary${input.includes('/') ? '' : ' on PATH'}; install Helm v3.13+/v4 in an earlier step (e.g. azure/setup-helm) or pass its path.`,
+  );
 }
 
 function waitStrategy(v: string): WaitStrategy {

@@ -68,7 +68,9 @@ export async function readRunningOperator(clients: KubeClients, target: Pick<Ope
   const d = await withRetry('read operator Deployment', () => ignoreNotFound(() => clients.apps.readNamespacedDeployment({ name: target.name, namespace: target.namespace })));
   if (!d) return undefined;
   const image = operatorContainerImage(d as unknown as KubeObjectLike);
-  const selector = Object.entries(d.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const selector = Object.entries(d.spec?.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const pods = selector ? (await withRetry('list operator pods', () => clients.core.listNamespacedPod({ namespace: target.namespace, labelSelector: selector }))).items : [];
   const problems = deploymentProblems(d, pods);
   return { image, version: normalise(imageTag(image)) ?? imageTag(image), available: problems.length === 0, problems };

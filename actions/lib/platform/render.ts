@@ -46,7 +46,14 @@ export async function renderChart(helm: Helm, req: RenderRequest): Promise<Rende
 function schemaError(req: RenderRequest, stderr: string): InputError | undefined {
   const i = stderr.indexOf("values don't meet the specifications of the schema");
   if (i < 0) return undefined;
-  const detail = stderr.slice(i).trim().split('\n').slice(1).map((l) => l.trim()).filter(Boolean).join(' ');
+  const detail = stderr
+    .slice(i)
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
   const input = req.set.length && !req.valuesFiles.length ? 'set' : 'values-files';
   const fix = req.set.length && req.valuesFiles.length ? 'fix the value in the values files or the set input' : 'fix the value';
   return new InputError(input, `the chart's values.schema.json rejects these values: ${detail}; ${fix}.`);

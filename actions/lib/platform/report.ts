@@ -52,11 +52,19 @@ export function renderReport(r: InstallReport): string {
   );
   if (r.expectedOperatorVersion) parts.push(`Expected operator version **${r.expectedOperatorVersion}** (from ${r.expectedFrom}).\n`);
   if (r.problems.length) parts.push(`### Problems\n\n${r.problems.map((p) => `- ${cell(p).replace(/<br>/g, ' ')}`).join('\n')}\n`);
-  parts.push(`### Checks\n\n${markdownTable(['check', 'result', 'detail'], r.checks.map((c) => [c.name, `${ICON[c.state]} ${c.state}`, c.detail]))}`);
+  parts.push(
+    `### Checks\n\n${markdownTable(
+      ['check', 'result', 'detail'],
+      r.checks.map((c) => [c.name, `${ICON[c.state]} ${c.state}`, c.detail]),
+    )}`,
+  );
   parts.push(
     `### CRDs (crds/ folders: server-side apply by platform-install; templated: Helm's)\n\n` +
       (r.crds.length
-        ? markdownTable(['CRD', 'change', 'served versions', 'Established after', 'applied by'], r.crds.map((c) => [c.name, c.change, c.versions.join(', '), formatDuration(c.establishedMs), c.by]))
+        ? markdownTable(
+            ['CRD', 'change', 'served versions', 'Established after', 'applied by'],
+            r.crds.map((c) => [c.name, c.change, c.versions.join(', '), formatDuration(c.establishedMs), c.by]),
+          )
         : '_none applied_\n'),
   );
   if (r.diagnostics) parts.push(`### Diagnostics\n\n<details open><summary>helm history, pods and events</summary>\n\n${r.diagnostics}\n</details>\n`);

@@ -93,7 +93,11 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
   const { applied, createdFirst } = await applyCrdsBeforeHelm(core, clients, rendered, discovery.kind, inputs);
   report.crds = applied;
   core.setOutput('crds-applied', applied.map((c) => c.name).join(','));
-  check('CRDs applied and Established', 'passed', `${applied.length - createdFirst.length} from crds/ folders${createdFirst.length ? `; templated, created first for Helm to adopt: ${createdFirst.join(', ')}` : ''}`);
+  check(
+    'CRDs applied and Established',
+    'passed',
+    `${applied.length - createdFirst.length} from crds/ folders${createdFirst.length ? `; templated, created first for Helm to adopt: ${createdFirst.join(', ')}` : ''}`,
+  );
   const diagnose = diagnoser(ctx, rendered, operator);
   await upgrade(ctx, diagnose);
   const helmCrds = await verifyTemplatedCrds(core, clients, templatedCrds(rendered), crdsBefore, createdFirst);
@@ -138,13 +142,23 @@ interface Planned {
 async function offlineChecks({ inputs, clients, tree, report, check }: Install, { discovery, rendered, status, operator, runningVersion }: Planned) {
   const problems: string[] = [];
   const missing = await checkCrdGroups(rendered, discovery, tree);
-  check('API groups served or defined by the chart', missing.length ? 'failed' : 'passed', missing.length ? `${missing.length} object(s) need groups the cluster lacks: ${[...new Set(missing.map((m) => m.group))].join(', ')}` : `${rendered.length} objects`);
+  check(
+    'API groups served or defined by the chart',
+    missing.length ? 'failed' : 'passed',
+    missing.length ? `${missing.length} object(s) need groups the cluster lacks: ${[...new Set(missing.map((m) => m.group))].join(', ')}` : `${rendered.length} objects`,
+  );
   problems.push(...missing.map((m) => m.message));
   const schedules = checkSchedules(rendered);
-  check('CNPG ScheduledBackup schedules', schedules.problems.length ? 'failed' : schedules.checked ? 'passed' : 'skipped', schedules.checked ? `${schedules.checked} schedule(s)` : 'the chart renders no ScheduledBackup');
+  check(
+    'CNPG ScheduledBackup schedules',
+    schedules.problems.length ? 'failed' : schedules.checked ? 'passed' : 'skipped',
+    schedules.checked ? `${schedules.checked} schedule(s)` : 'the chart renders no ScheduledBackup',
+  );
   problems.push(...schedules.problems.map((p) => p.message));
   if (status.status?.startsWith('pending-')) {
-    problems.push(`release ${inputs.release} is in state ${status.status} (an earlier run was interrupted); roll it back with \`helm rollback ${inputs.release} -n ${inputs.namespace}\` before installing again.`);
+    problems.push(
+      `release ${inputs.release} is in state ${status.status} (an earlier run was interrupted); roll it back with \`helm rollback ${inputs.release} -n ${inputs.namespace}\` before installing again.`,
+    );
   }
   problems.push(...operatorPreChecks(inputs, operator, runningVersion, check));
   const crdsBefore = await snapshotCrds(clients, templatedCrds(rendered));
@@ -162,7 +176,11 @@ async function offlineChecks({ inputs, clients, tree, report, check }: Install, 
 /** The API server (admission webhooks included) judges every rendered object before any write. */
 async function dryRun({ inputs, clients, report, check }: Install, discovery: Discovery, rendered: Rendered): Promise<void> {
   const dry = await dryRunObjects(clients, discovery, rendered, inputs.namespace);
-  check('server-side dry-run (dryRun=All)', dry.problems.length ? 'failed' : 'passed', `${dry.checked} object(s) accepted${dry.skipped.length ? `; ${dry.skipped.length} skipped (${[...new Set(dry.skipped.map((s) => s.why))].join('; ')})` : ''}`);
+  check(
+    'server-side dry-run (dryRun=All)',
+    dry.problems.length ? 'failed' : 'passed',
+    `${dry.checked} object(s) accepted${dry.skipped.length ? `; ${dry.skipped.length} skipped (${[...new Set(dry.skipped.map((s) => s.why))].join('; ')})` : ''}`,
+  );
   if (dry.problems.length) {
     report.outcome = 'refused';
     throw new VerdictError(dry.problems);
@@ -249,7 +267,8 @@ function verifyOperator(op: OperatorTarget, running: Awaited<ReturnType<typeof r
   if (!running) return [`the operator Deployment ${op.namespace}/${op.name} does not exist after the install; check operator-deployment / operator-namespace.`];
   const problems: string[] = [];
   if (op.expectedVersion && !sameVersion(running.version, op.expectedVersion)) {
-    const pinned = op.renderedTag && !sameVersion(op.renderedTag, op.expectedVersion) ? ` The chart rendered image tag ${op.renderedTag}: an image tag pinned in the values overrides the chart's version.` : '';
+    const pinned =
+      op.renderedTag && !sameVersion(op.renderedTag, op.expectedVersion) ? ` The chart rendered image tag ${op.renderedTag}: an image tag pinned in the values overrides the chart's version.` : '';
     const unmanaged = op.managedByChart ? '' : ' The Deployment is not part of the chart, so the install did not change it.';
     problems.push(`the operator ${op.namespace}/${op.name} runs ${running.version} (image ${running.image}) but ${op.expectedVersion} is expected (${op.expectedFrom}).${pinned}${unmanaged}`);
   }
@@ -260,7 +279,16 @@ function verifyOperator(op: OperatorTarget, running: Awaited<ReturnType<typeof r
 function operatorSelector(rendered: Rendered, op: OperatorTarget): { namespace: string; labelSelector: string }[] {
   const d = rendered.find((r) => r.object.kind === 'Deployment' && r.object.metadata.name === op.name);
   const labels = (d?.object.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels;
-  return labels ? [{ namespace: op.namespace, labelSelector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') }] : [];
+  return labels
+    ? [
+        {
+          namespace: op.namespace,
+          labelSelector: Object.entries(labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(','),
+        },
+      ]
+    : [];
 }
 
 export function upgradeArgs(inputs: PlatformInputs): string[] {

@@ -50,17 +50,7 @@ export interface SchemaSnapshot {
 export interface SchemaDifference {
   /** missing = on live, not in restored; extra = in restored, not on live. */
   kind: 'missing' | 'extra' | 'changed';
-  objectType:
-    | 'schema'
-    | 'table'
-    | 'column'
-    | 'index'
-    | 'constraint'
-    | 'sequence'
-    | 'view'
-    | 'materialized view'
-    | 'extension'
-    | 'partition';
+  objectType: 'schema' | 'table' | 'column' | 'index' | 'constraint' | 'sequence' | 'view' | 'materialized view' | 'extension' | 'partition';
   name: string;
   detail: string;
 }
@@ -325,13 +315,7 @@ function plural(n: number, word: string, words = `${word}s`): string {
   return `${n} ${n === 1 ? word : words}`;
 }
 
-function changedField(
-  objectType: ObjectType,
-  name: string,
-  what: string,
-  live: string | undefined,
-  restored: string | undefined,
-): SchemaDifference[] {
+function changedField(objectType: ObjectType, name: string, what: string, live: string | undefined, restored: string | undefined): SchemaDifference[] {
   if (live === restored) return [];
   const show = (v: string | undefined) => (v === undefined ? 'none' : v);
   return [{ kind: 'changed', objectType, name, detail: `${what}: ${show(live)} on live, ${show(restored)} restored` }];
@@ -409,7 +393,12 @@ function schemaContents(s: SchemaSnapshot, schema: string): string {
 
 function tableContents(s: SchemaSnapshot, t: TableInfo): string {
   const own = (o: { schema: string; table: string }) => o.schema === t.schema && o.table === t.name;
-  return [plural(t.columns.length, 'column'), plural(s.indexes.filter(own).length, 'index', 'indexes'), plural(s.constraints.filter(own).length, 'constraint'), t.partitionOf && `partition of ${t.partitionOf}`]
+  return [
+    plural(t.columns.length, 'column'),
+    plural(s.indexes.filter(own).length, 'index', 'indexes'),
+    plural(s.constraints.filter(own).length, 'constraint'),
+    t.partitionOf && `partition of ${t.partitionOf}`,
+  ]
     .filter(Boolean)
     .join(', ');
 }

@@ -25,7 +25,9 @@ export function formatBytes(n: number | undefined): string {
 
 /** A value safe inside a Markdown table cell. */
 export function cell(v: unknown): string {
-  return String(v ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+  return String(v ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, '<br>');
 }
 
 /** A Markdown table (for summaries written with core.summary.addRaw, and for terminal output). */

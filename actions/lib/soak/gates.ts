@@ -137,11 +137,12 @@ export function rowCountGate(comparisons: CountComparison[], tolerance: number, 
     passed: off.length === 0 && comparisons.length > 0,
     value: `${comparisons.length - off.length}/${comparisons.length} tables agree`,
     threshold: `|subscriber - publisher| <= max(${tolerance} x publisher, ${floor})`,
-    detail: comparisons.length === 0
-      ? 'no published tables to count'
-      : off.length
-        ? listed(off.map((c) => `${displayName(c.schema, c.table)}: publisher ${c.live ?? 'n/a'}, subscriber ${c.other ?? 'n/a'}${c.note ? ` (${c.note})` : ''}`))
-        : 'all agree',
+    detail:
+      comparisons.length === 0
+        ? 'no published tables to count'
+        : off.length
+          ? listed(off.map((c) => `${displayName(c.schema, c.table)}: publisher ${c.live ?? 'n/a'}, subscriber ${c.other ?? 'n/a'}${c.note ? ` (${c.note})` : ''}`))
+          : 'all agree',
   };
 }
 

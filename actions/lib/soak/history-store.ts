@@ -13,7 +13,11 @@ export const HISTORY_LABELS = { [MANAGED_BY_LABEL]: ManagedBy.soakGate, [COMPONE
 /** A valid ConfigMap name; a subscription name that is not one gets a hash suffix so names stay distinct. */
 export function historyName(cluster: string, subscription: string): string {
   if (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(subscription)) return `soak-gate-${cluster}-${subscription}`;
-  const clean = subscription.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'sub';
+  const clean =
+    subscription
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'sub';
   return `soak-gate-${cluster}-${clean}-${createHash('sha256').update(subscription).digest('hex').slice(0, 8)}`;
 }
 

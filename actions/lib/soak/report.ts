@@ -20,7 +20,12 @@ export function renderReport(r: ReportInput): string {
   const lines: string[] = [];
   lines.push(`## Soak gate: ${r.title}`, '');
   lines.push(r.passed ? '**PASSED**: every gate holds; the cutover may proceed.' : `**BLOCKED** by: ${failing.join(', ')}`, '');
-  lines.push(markdownTable(['Gate', 'Result', 'Value', 'Threshold', 'Detail'], r.gates.map((g) => [g.name, g.passed ? 'pass' : 'FAIL', g.value, g.threshold, g.detail])));
+  lines.push(
+    markdownTable(
+      ['Gate', 'Result', 'Value', 'Threshold', 'Detail'],
+      r.gates.map((g) => [g.name, g.passed ? 'pass' : 'FAIL', g.value, g.threshold, g.detail]),
+    ),
+  );
   if (r.streak) {
     const pct = Math.min(100, Math.floor((r.streak.cleanMs / r.soakMs) * 100));
     lines.push(`**Clean streak**: ${formatDuration(r.streak.cleanMs)} of ${formatDuration(r.soakMs)} (${pct}%) \`${bar(pct)}\``, '');

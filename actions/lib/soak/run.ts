@@ -19,19 +19,7 @@ import { countRows } from '../postgres/rowcounts.js';
 import { checkCoverage, type Coverage } from './coverage.js';
 import { judgeDrill, readDrillRecord } from './drill-record.js';
 import { latestSuccessfulRun, type WorkflowRun } from './drill-workflow.js';
-import {
-  coverageGate,
-  drillGate,
-  healthGate,
-  lagGate,
-  rowCountGate,
-  STREAK_GATES,
-  tablesReadyGate,
-  unmeasuredGate,
-  windowGate,
-  type Gate,
-  type GateName,
-} from './gates.js';
+import { coverageGate, drillGate, healthGate, lagGate, rowCountGate, STREAK_GATES, tablesReadyGate, unmeasuredGate, windowGate, type Gate, type GateName } from './gates.js';
 import { appendSample, computeStreak, type HistoryRecord, type Sample, type Streak } from './history.js';
 import { historyName, HISTORY_LABELS, updateHistory, type HistoryTarget } from './history-store.js';
 import { readSoakInputs, type SoakInputs } from './inputs.js';
@@ -248,7 +236,10 @@ async function report(core: Core, inputs: SoakInputs, gates: Gate[], streak: Str
   const title = `${inputs.namespace}/${inputs.cluster} subscription ${inputs.subscription}`;
   await writeSummary(core, renderReport({ title, passed, gates, streak, soakMs: inputs.soakMs, maxGapMs: inputs.maxSampleGapMs, history, notes }));
   if (!passed) {
-    const message = `Soak gate blocked by ${failing.join(', ')}: ${gates.filter((g) => !g.passed).map((g) => `${g.name}: ${g.detail}`).join(' | ')}`;
+    const message = `Soak gate blocked by ${failing.join(', ')}: ${gates
+      .filter((g) => !g.passed)
+      .map((g) => `${g.name}: ${g.detail}`)
+      .join(' | ')}`;
     if (inputs.failOnBlock) failWithReasons(core, [message]);
     else core.warning(`${message} (fail-on-block is false: recorded only)`);
   }

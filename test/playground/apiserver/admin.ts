@@ -41,7 +41,12 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
   const bad = (code: number, msg: string) => sendJson(res, code, statusBody(code, code === 404 ? 'NotFound' : 'BadRequest', msg));
   try {
     if (path === '/playground/faults') {
-      if (method === 'GET') return sendJson(res, 200, ctx.faults.list().map((r) => ({ ...r, times: r.times === Infinity ? 'Infinity' : r.times })));
+      if (method === 'GET')
+        return sendJson(
+          res,
+          200,
+          ctx.faults.list().map((r) => ({ ...r, times: r.times === Infinity ? 'Infinity' : r.times })),
+        );
       if (method === 'POST') {
         const body = await jsonBody(req);
         const rules = Array.isArray(body) ? body : [body];

@@ -42,7 +42,12 @@ const UNSUPPORTED: [string, string][] = [
   ['$ref', '$ref is not supported'],
 ];
 
-const REASON: Record<string, string> = { 'Required value': 'FieldValueRequired', Forbidden: 'FieldValueForbidden', 'Invalid value': 'FieldValueInvalid', 'Unsupported value': 'FieldValueNotSupported' };
+const REASON: Record<string, string> = {
+  'Required value': 'FieldValueRequired',
+  Forbidden: 'FieldValueForbidden',
+  'Invalid value': 'FieldValueInvalid',
+  'Unsupported value': 'FieldValueNotSupported',
+};
 const isObj = (v: unknown): v is Schema => typeof v === 'object' && v !== null && !Array.isArray(v);
 const quote = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v ?? null));
 const truthy = (s: Schema, k: string) => s[k] === true;
@@ -93,7 +98,8 @@ function invariants(s: Schema, level: Level, path: string): FieldError[] {
   if (s.type === 'array' && s.items === undefined) errs.push(required(`${path}.items`, 'must be specified'));
   for (const [c, l, p] of children(s, path)) errs.push(...invariants(c, l, p));
   if (s.additionalProperties !== undefined && s.additionalProperties !== false && level === 'root') errs.push(forbidden(`${path}.additionalProperties`, 'must not be used at the root'));
-  if (truthy(s, 'x-kubernetes-int-or-string') && truthy(s, 'x-kubernetes-preserve-unknown-fields')) errs.push(badValue(`${path}.x-kubernetes-preserve-unknown-fields`, true, 'must be false if x-kubernetes-int-or-string is true'));
+  if (truthy(s, 'x-kubernetes-int-or-string') && truthy(s, 'x-kubernetes-preserve-unknown-fields'))
+    errs.push(badValue(`${path}.x-kubernetes-preserve-unknown-fields`, true, 'must be false if x-kubernetes-int-or-string is true'));
   for (const j of JUNCTORS) (Array.isArray(s[j]) ? (s[j] as unknown[]) : []).forEach((n, i) => isObj(n) && !(j === 'anyOf' && intOrStringAnyOf(s)) && errs.push(...nested(n, `${path}.${j}[${i}]`)));
   if (isObj(s.not)) errs.push(...nested(s.not, `${path}.not`));
   const type = typeof s.type === 'string' ? s.type : '';
@@ -110,7 +116,8 @@ function invariants(s: Schema, level: Level, path: string): FieldError[] {
     if (meta.type !== 'object') errs.push(badValue(`${path}.properties[metadata].type`, meta.type ?? '', 'must be object'));
     const keys = Object.keys(meta).filter((k) => k !== 'type' && k !== 'properties');
     const metaProps = Object.keys(isObj(meta.properties) ? meta.properties : {}).filter((k) => k !== 'name' && k !== 'generateName');
-    if (level === 'root' && (keys.length || metaProps.length)) errs.push(forbidden(`${path}.properties[metadata]`, 'must not specify anything other than name and generateName, but metadata is implicitly specified'));
+    if (level === 'root' && (keys.length || metaProps.length))
+      errs.push(forbidden(`${path}.properties[metadata]`, 'must not specify anything other than name and generateName, but metadata is implicitly specified'));
   }
   return errs;
 }
@@ -166,7 +173,11 @@ function nestedCompleteness(v: Schema, s: Schema | undefined, sPath: string, vPa
 function keywords(s: Schema, path: string): FieldError[] {
   const errs: FieldError[] = [];
   if (typeof s.type === 'string' && s.type && !TYPES.includes(s.type)) {
-    errs.push(s.type === 'null' ? forbidden(`${path}.type`, 'type cannot be set to null, use nullable as an alternative') : { field: `${path}.type`, text: `Unsupported value: ${quote(s.type)}: supported values: ${TYPES.map((t) => quote(t)).join(', ')}` });
+    errs.push(
+      s.type === 'null'
+        ? forbidden(`${path}.type`, 'type cannot be set to null, use nullable as an alternative')
+        : { field: `${path}.type`, text: `Unsupported value: ${quote(s.type)}: supported values: ${TYPES.map((t) => quote(t)).join(', ')}` },
+    );
   }
   for (const [k, text] of UNSUPPORTED) if (s[k] !== undefined) errs.push(forbidden(`${path}.${k}`, text));
   if (s.uniqueItems === true) errs.push(forbidden(`${path}.uniqueItems`, 'uniqueItems cannot be set to true since the runtime complexity becomes quadratic'));
@@ -184,8 +195,14 @@ function listType(s: Schema, path: string): FieldError[] {
   const t = s['x-kubernetes-list-type'];
   const keys = s['x-kubernetes-list-map-keys'];
   const hasKeys = Array.isArray(keys) && keys.length > 0;
-  if (t !== undefined && !['atomic', 'set', 'map'].includes(String(t))) return [{ field: `${path}.x-kubernetes-list-type`, text: `Unsupported value: ${quote(t)}: supported values: "atomic", "set", "map"` }];
-  if (hasKeys && t !== 'map') return [t === undefined ? required(`${path}.x-kubernetes-list-type`, 'must be map if x-kubernetes-list-map-keys is non-empty') : badValue(`${path}.x-kubernetes-list-type`, t, 'must be map if x-kubernetes-list-map-keys is non-empty')];
+  if (t !== undefined && !['atomic', 'set', 'map'].includes(String(t)))
+    return [{ field: `${path}.x-kubernetes-list-type`, text: `Unsupported value: ${quote(t)}: supported values: "atomic", "set", "map"` }];
+  if (hasKeys && t !== 'map')
+    return [
+      t === undefined
+        ? required(`${path}.x-kubernetes-list-type`, 'must be map if x-kubernetes-list-map-keys is non-empty')
+        : badValue(`${path}.x-kubernetes-list-type`, t, 'must be map if x-kubernetes-list-map-keys is non-empty'),
+    ];
   if (t === 'map' && !hasKeys) return [required(`${path}.x-kubernetes-list-map-keys`, 'must not be empty if x-kubernetes-list-type is map')];
   if (t === 'map') {
     const itemProps = isObj(s.items) && isObj(s.items.properties) ? s.items.properties : {};

@@ -37,12 +37,7 @@ const PAIR_TIMEOUT_MS = 30_000;
 const WS_HIGH_WATER = 1 << 20;
 const WS_LOW_WATER = 1 << 18;
 
-export function handlePortForwardUpgrade(
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-  target: PortForwardTarget,
-): void {
+export function handlePortForwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: PortForwardTarget): void {
   // Peers resetting mid-handshake must not become an unhandled 'error' in the API server.
   socket.on('error', () => socket.destroy());
   const upgrade = tokens(req.headers.upgrade).map((t) => t.toLowerCase());
@@ -65,13 +60,7 @@ function tokens(value: string | string[] | undefined): string[] {
 function rejectUpgrade(socket: Duplex, code: number, message: string, extraHeaders: string[] = []): void {
   const reason = code === 403 ? 'Forbidden' : 'BadRequest';
   const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
-  const head = [
-    `HTTP/1.1 ${code} ${STATUS_CODES[code]}`,
-    'Content-Type: application/json',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-    ...extraHeaders,
-  ];
+  const head = [`HTTP/1.1 ${code} ${STATUS_CODES[code]}`, 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close', ...extraHeaders];
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
@@ -284,9 +273,7 @@ class ChannelSession {
 
   private send(channel: number, data: Buffer): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    const message = this.base64
-      ? String.fromCharCode(0x30 + channel) + data.toString('base64')
-      : Buffer.concat([Buffer.of(channel), data]);
+    const message = this.base64 ? String.fromCharCode(0x30 + channel) + data.toString('base64') : Buffer.concat([Buffer.of(channel), data]);
     this.unflushed += message.length;
     this.ws.send(message, { binary: !this.base64 }, () => {
       this.unflushed -= message.length;
@@ -327,15 +314,71 @@ interface Frame {
 /** The SPDY/3 header compression dictionary (length-prefixed names, then a raw tail). */
 export const SPDY_DICTIONARY: Buffer = (() => {
   const names = [
-    'options', 'head', 'post', 'put', 'delete', 'trace', 'accept', 'accept-charset', 'accept-encoding',
-    'accept-language', 'accept-ranges', 'age', 'allow', 'authorization', 'cache-control', 'connection',
-    'content-base', 'content-encoding', 'content-language', 'content-length', 'content-location',
-    'content-md5', 'content-range', 'content-type', 'date', 'etag', 'expect', 'expires', 'from', 'host',
-    'if-match', 'if-modified-since', 'if-none-match', 'if-range', 'if-unmodified-since', 'last-modified',
-    'location', 'max-forwards', 'pragma', 'proxy-authenticate', 'proxy-authorization', 'range', 'referer',
-    'retry-after', 'server', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'user-agent', 'vary', 'via',
-    'warning', 'www-authenticate', 'method', 'get', 'status', '200 OK', 'version', 'HTTP/1.1', 'url',
-    'public', 'set-cookie', 'keep-alive', 'origin',
+    'options',
+    'head',
+    'post',
+    'put',
+    'delete',
+    'trace',
+    'accept',
+    'accept-charset',
+    'accept-encoding',
+    'accept-language',
+    'accept-ranges',
+    'age',
+    'allow',
+    'authorization',
+    'cache-control',
+    'connection',
+    'content-base',
+    'content-encoding',
+    'content-language',
+    'content-length',
+    'content-location',
+    'content-md5',
+    'content-range',
+    'content-type',
+    'date',
+    'etag',
+    'expect',
+    'expires',
+    'from',
+    'host',
+    'if-match',
+    'if-modified-since',
+    'if-none-match',
+    'if-range',
+    'if-unmodified-since',
+    'last-modified',
+    'location',
+    'max-forwards',
+    'pragma',
+    'proxy-authenticate',
+    'proxy-authorization',
+    'range',
+    'referer',
+    'retry-after',
+    'server',
+    'te',
+    'trailer',
+    'transfer-encoding',
+    'upgrade',
+    'user-agent',
+    'vary',
+    'via',
+    'warning',
+    'www-authenticate',
+    'method',
+    'get',
+    'status',
+    '200 OK',
+    'version',
+    'HTTP/1.1',
+    'url',
+    'public',
+    'set-cookie',
+    'keep-alive',
+    'origin',
   ];
   const tail =
     '100101201202205206300302303304305306307402405406407408409410411412413414415416417502504505' +

@@ -136,7 +136,11 @@ export function decodeProtobufObject(body: Buffer): KubeObject {
     case 'v1/DeleteOptions':
       return deleteOptions(fs);
     default:
-      throw new ApiError(415, 'UnsupportedMediaType', `the playground API server decodes protobuf only for Namespace, ConfigMap, Secret and DeleteOptions (got ${kind}); send JSON (e.g. kubectl apply -f, or kubectl create ... --dry-run=client -o yaml | kubectl apply -f -)`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the playground API server decodes protobuf only for Namespace, ConfigMap, Secret and DeleteOptions (got ${kind}); send JSON (e.g. kubectl apply -f, or kubectl create ... --dry-run=client -o yaml | kubectl apply -f -)`,
+      );
   }
   return obj;
 }

@@ -63,20 +63,28 @@ export async function handleResource(ctx: ResourceContext, r: ResourceRequest, r
     throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/${subresource})`);
   }
   if (subresource === 'status' && !rt.statusSubresource) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/status)`);
-  if (subresource === 'scale' && !['Deployment', 'ReplicaSet', 'StatefulSet'].includes(rt.kind)) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/scale)`);
+  if (subresource === 'scale' && !['Deployment', 'ReplicaSet', 'StatefulSet'].includes(rt.kind))
+    throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/scale)`);
 
   if (name === undefined) {
     // Collection.
     if (method === 'GET') {
       if (isWatch(q)) {
-        serveWatch(store, rt, {
-          namespace,
-          ...selectors,
-          resourceVersion: q.get('resourceVersion') ?? undefined,
-          allowWatchBookmarks: isTrue(q.get('allowWatchBookmarks')),
-          sendInitialEvents: isTrue(q.get('sendInitialEvents')),
-          timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined,
-        }, req, res, { bookmarkIntervalMs: ctx.bookmarkIntervalMs, dropAfterMs, onClose: ctx.onClose });
+        serveWatch(
+          store,
+          rt,
+          {
+            namespace,
+            ...selectors,
+            resourceVersion: q.get('resourceVersion') ?? undefined,
+            allowWatchBookmarks: isTrue(q.get('allowWatchBookmarks')),
+            sendInitialEvents: isTrue(q.get('sendInitialEvents')),
+            timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined,
+          },
+          req,
+          res,
+          { bookmarkIntervalMs: ctx.bookmarkIntervalMs, dropAfterMs, onClose: ctx.onClose },
+        );
         return;
       }
       const { items, resourceVersion } = store.list(gvr, namespace, selectors);
@@ -115,15 +123,22 @@ export async function handleResource(ctx: ResourceContext, r: ResourceRequest, r
   if (method === 'GET' && isWatch(q)) {
     // Legacy single-object watch: a watch with a name field selector.
     const fieldSelector = [selectors.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',');
-    serveWatch(store, rt, {
-      namespace,
-      labelSelector: selectors.labelSelector,
-      fieldSelector,
-      resourceVersion: q.get('resourceVersion') ?? undefined,
-      allowWatchBookmarks: isTrue(q.get('allowWatchBookmarks')),
-      sendInitialEvents: false,
-      timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined,
-    }, req, res, { bookmarkIntervalMs: ctx.bookmarkIntervalMs, dropAfterMs, onClose: ctx.onClose });
+    serveWatch(
+      store,
+      rt,
+      {
+        namespace,
+        labelSelector: selectors.labelSelector,
+        fieldSelector,
+        resourceVersion: q.get('resourceVersion') ?? undefined,
+        allowWatchBookmarks: isTrue(q.get('allowWatchBookmarks')),
+        sendInitialEvents: false,
+        timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined,
+      },
+      req,
+      res,
+      { bookmarkIntervalMs: ctx.bookmarkIntervalMs, dropAfterMs, onClose: ctx.onClose },
+    );
     return;
   }
 
@@ -191,12 +206,20 @@ export async function handleResource(ctx: ResourceContext, r: ResourceRequest, r
           break;
         case 'application/strategic-merge-patch+json':
           if (!isBuiltin(rt)) {
-            throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+            throw new ApiError(
+              415,
+              'UnsupportedMediaType',
+              `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+            );
           }
           next = strategicMergePatch(cur, patch, rt.kind);
           break;
         default:
-          throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
+          throw new ApiError(
+            415,
+            'UnsupportedMediaType',
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+          );
       }
       if (typeof next !== 'object' || next === null) throw new ApiError(422, 'Invalid', 'the patch produced an invalid object');
       next.metadata ??= { name };
@@ -224,7 +247,10 @@ function isBuiltin(rt: ResourceType): boolean {
   return BUILTIN_TYPES.includes(rt);
 }
 
-async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<{ propagationPolicy?: PropagationPolicy; dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } }> {
+async function deleteOptions(
+  req: IncomingMessage,
+  q: URLSearchParams,
+): Promise<{ propagationPolicy?: PropagationPolicy; dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } }> {
   const b = ((await body(req)) ?? {}) as { propagationPolicy?: string; orphanDependents?: boolean; dryRun?: string[]; preconditions?: { uid?: string; resourceVersion?: string } };
   let policy = (q.get('propagationPolicy') ?? b.propagationPolicy) as string | undefined;
   if (policy === undefined && (b.orphanDependents === true || q.get('orphanDependents') === 'true')) policy = 'Orphan';
@@ -241,7 +267,12 @@ async function handleScale(store: MemStore, rt: ResourceType, gvr: string, names
     apiVersion: 'autoscaling/v1',
     metadata: { name, namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
     spec: { replicas: o.spec?.replicas ?? 0 },
-    status: { replicas: o.status?.replicas ?? 0, selector: Object.entries(o.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') },
+    status: {
+      replicas: o.status?.replicas ?? 0,
+      selector: Object.entries(o.spec?.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    },
   });
   if (req.method === 'GET') return sendJson(res, 200, scaleOf(obj));
   const b = (await body(req)) as KubeObject;

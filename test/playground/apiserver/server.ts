@@ -262,8 +262,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
 
 function reasonFor(code: number): string {
   return (
-    { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed', 409: 'Conflict', 410: 'Expired', 422: 'Invalid', 429: 'TooManyRequests', 500: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout' } as Record<number, string>
-  )[code] ?? 'Unknown';
+    (
+      {
+        400: 'BadRequest',
+        401: 'Unauthorized',
+        403: 'Forbidden',
+        404: 'NotFound',
+        405: 'MethodNotAllowed',
+        409: 'Conflict',
+        410: 'Expired',
+        422: 'Invalid',
+        429: 'TooManyRequests',
+        500: 'InternalError',
+        503: 'ServiceUnavailable',
+        504: 'Timeout',
+      } as Record<number, string>
+    )[code] ?? 'Unknown'
+  );
 }
 
 function writeRawError(socket: Duplex, e: unknown): void {

@@ -4,16 +4,7 @@
 // when a client asks for a compacted resourceVersion). Garbage collection and the other
 // controllers live in controllers/ and react to the change feed (onChange).
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  ApiError,
-  type KubeObject,
-  type ListOptions,
-  type PropagationPolicy,
-  type ResourceType,
-  type Store,
-  type WatchEvent,
-  type WatchEventType,
-} from '../types.js';
+import { ApiError, type KubeObject, type ListOptions, type PropagationPolicy, type ResourceType, type Store, type WatchEvent, type WatchEventType } from '../types.js';
 import { apiVersionOf, BUILTIN_TYPES, gvrKey, resourceKey } from './builtins.js';
 import { parseSelectors } from './selectors.js';
 import { defaultAndValidate, invalid, validateMeta } from './validation.js';
@@ -259,7 +250,8 @@ export class MemStore implements Store {
     if (!opts.status) this.admit(rt, 'UPDATE', obj, old);
     if (old.metadata.deletionTimestamp) {
       const added = (m.finalizers ?? []).filter((f: string) => !(old.metadata.finalizers ?? []).includes(f));
-      if (added.length) throw invalid(rt, name, [{ field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }]);
+      if (added.length)
+        throw invalid(rt, name, [{ field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }]);
     }
     if (m.finalizers?.length === 0) delete m.finalizers;
     const specOf = (o: KubeObject) => {
@@ -277,13 +269,7 @@ export class MemStore implements Store {
     return this.out(rt, obj);
   }
 
-  mutate(
-    gvr: string,
-    namespace: string | undefined,
-    name: string,
-    fn: (obj: KubeObject) => void,
-    opts?: { status?: boolean },
-  ): KubeObject | undefined {
+  mutate(gvr: string, namespace: string | undefined, name: string, fn: (obj: KubeObject) => void, opts?: { status?: boolean }): KubeObject | undefined {
     for (;;) {
       const cur = this.get(gvr, namespace, name);
       if (!cur) return undefined;
@@ -360,9 +346,7 @@ export class MemStore implements Store {
 
   recordEvent(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const ns = involved.metadata.namespace || 'default';
-    const existing = this.list('v1/events', ns).items.find(
-      (e) => e.involvedObject?.uid === involved.metadata.uid && e.reason === reason && e.message === message && e.type === type,
-    );
+    const existing = this.list('v1/events', ns).items.find((e) => e.involvedObject?.uid === involved.metadata.uid && e.reason === reason && e.message === message && e.type === type);
     const ts = now();
     if (existing) {
       this.mutate('v1/events', ns, existing.metadata.name, (e) => {
@@ -452,12 +436,7 @@ export class MemStore implements Store {
     }
   }
 
-  watch(
-    gvr: string,
-    namespace: string | undefined,
-    opts: ListOptions & { resourceVersion?: string },
-    onEvent: (ev: WatchEvent) => void,
-  ): () => void {
+  watch(gvr: string, namespace: string | undefined, opts: ListOptions & { resourceVersion?: string }, onEvent: (ev: WatchEvent) => void): () => void {
     const rt = this.mustType(gvr);
     const w: Watcher = { resource: resourceKey(rt), namespace: rt.namespaced ? namespace : undefined, match: parseSelectors(opts), apiVersion: apiVersionOf(rt), onEvent };
     const rv = opts.resourceVersion;

@@ -15,15 +15,27 @@ const tooLong = (max: number) => `must be no more than ${max} characters`;
 
 export const dns1123Subdomain: NameRule = (n) => [
   ...(n.length > 253 ? [tooLong(253)] : []),
-  ...(DNS1123_SUBDOMAIN.test(n) ? [] : ["a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"]),
+  ...(DNS1123_SUBDOMAIN.test(n)
+    ? []
+    : [
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+      ]),
 ];
 export const dns1123Label: NameRule = (n) => [
   ...(n.length > 63 ? [tooLong(63)] : []),
-  ...(DNS1123_LABEL.test(n) ? [] : ["a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"]),
+  ...(DNS1123_LABEL.test(n)
+    ? []
+    : [
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+      ]),
 ];
 export const dns1035Label: NameRule = (n) => [
   ...(n.length > 63 ? [tooLong(63)] : []),
-  ...(DNS1035_LABEL.test(n) ? [] : ["a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"]),
+  ...(DNS1035_LABEL.test(n)
+    ? []
+    : [
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+      ]),
 ];
 /** path.IsValidPathSegmentName: RBAC objects accept anything a URL path segment can carry. */
 const pathSegment: NameRule = (n) => (['.', '..'].includes(n) ? [`may not be '${n}'`] : ['/', '%'].filter((c) => n.includes(c)).map((c) => `may not contain '${c}'`));
@@ -56,14 +68,20 @@ function qualifiedNameErrors(key: string): string[] {
   const parts = key.split('/');
   const name = parts[parts.length - 1];
   const errs: string[] = [];
-  if (parts.length > 2) return ["a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"];
+  if (parts.length > 2)
+    return [
+      "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+    ];
   if (parts.length === 2) {
     if (!parts[0]) errs.push('prefix part must be non-empty');
     else errs.push(...dns1123Subdomain(parts[0]).map((m) => `prefix part ${m}`));
   }
   if (!name) errs.push('name part must be non-empty');
   else if (name.length > 63) errs.push(`name part ${tooLong(63)}`);
-  if (name && !QUALIFIED_NAME.test(name)) errs.push("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
+  if (name && !QUALIFIED_NAME.test(name))
+    errs.push(
+      "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+    );
   return errs;
 }
 
@@ -77,7 +95,11 @@ export function labelErrors(labels: Record<string, unknown> | undefined, path: s
       continue;
     }
     if (v.length > 63) out.push({ field: path, message: `Invalid value: "${v}": ${tooLong(63)}` });
-    if (!LABEL_VALUE.test(v)) out.push({ field: path, message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')` });
+    if (!LABEL_VALUE.test(v))
+      out.push({
+        field: path,
+        message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`,
+      });
   }
   return out;
 }
@@ -98,7 +120,19 @@ export function validateMeta(rt: ResourceType, obj: KubeObject): void {
 }
 
 // Kinds whose spec the apiserver always defaults to an object.
-const SPEC_KINDS = new Set(['Namespace', 'Pod', 'Service', 'PersistentVolumeClaim', 'PersistentVolume', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'CustomResourceDefinition', 'PodDisruptionBudget']);
+const SPEC_KINDS = new Set([
+  'Namespace',
+  'Pod',
+  'Service',
+  'PersistentVolumeClaim',
+  'PersistentVolume',
+  'Deployment',
+  'ReplicaSet',
+  'StatefulSet',
+  'Job',
+  'CustomResourceDefinition',
+  'PodDisruptionBudget',
+]);
 const b64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Pod spec fields that become DNS names (hostname, subdomain) and container names: RFC 1123 labels. */

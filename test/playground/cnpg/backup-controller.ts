@@ -151,7 +151,12 @@ export class BackupController {
           if (o.first) s.firstRecoverabilityPoint = o.first;
         } else s.lastFailedBackup = o.at;
       }
-      setCondition(s, o.ok ? { type: 'LastBackupSucceeded', status: 'True', reason: 'LastBackupSucceeded', message: '' } : { type: 'LastBackupSucceeded', status: 'False', reason: 'LastBackupFailed', message: o.message ?? '' });
+      setCondition(
+        s,
+        o.ok
+          ? { type: 'LastBackupSucceeded', status: 'True', reason: 'LastBackupSucceeded', message: '' }
+          : { type: 'LastBackupSucceeded', status: 'False', reason: 'LastBackupFailed', message: o.message ?? '' },
+      );
     });
     if (r?.mode === 'plugin' && r.objectStoreName) {
       const os = store.get(GVR.objectStore, cluster.metadata.namespace, r.objectStoreName);

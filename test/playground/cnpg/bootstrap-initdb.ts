@@ -51,13 +51,18 @@ export async function runInitdb(ctx: Ctx, cluster: KubeObject, io: JobIO): Promi
   io.log(`Creating new data directory ${pgdata}\n`);
   await inst.initdb({});
   const init = cluster.spec?.bootstrap?.initdb ?? {};
-  await withTemporaryServer(io, pgdata, (i) => i.configure({}, { ...i.endpointSettings(), archive_mode: 'off' }), async (i) => {
-    await setOwnerPassword(ctx, cluster, i);
-    const { database } = bootstrapDb(cluster);
-    for (const sql of init.postInitSQL ?? []) await i.query(sql);
-    for (const sql of init.postInitTemplateSQL ?? []) await i.query(sql, [], 'template1');
-    for (const sql of init.postInitApplicationSQL ?? []) await i.query(sql, [], database);
-  });
+  await withTemporaryServer(
+    io,
+    pgdata,
+    (i) => i.configure({}, { ...i.endpointSettings(), archive_mode: 'off' }),
+    async (i) => {
+      await setOwnerPassword(ctx, cluster, i);
+      const { database } = bootstrapDb(cluster);
+      for (const sql of init.postInitSQL ?? []) await i.query(sql);
+      for (const sql of init.postInitTemplateSQL ?? []) await i.query(sql, [], 'template1');
+      for (const sql of init.postInitApplicationSQL ?? []) await i.query(sql, [], database);
+    },
+  );
   // Like CNPG: the first WAL archived by the new instance checks the destination is empty.
   writePostgresFile(join(pgdata, '.check-empty-wal-archive'), '');
   io.log('initdb completed\n');
@@ -66,11 +71,9 @@ export async function runInitdb(ctx: Ctx, cluster: KubeObject, io: JobIO): Promi
 export async function runJoin(io: JobIO, primary: { port: number }): Promise<void> {
   const pgdata = join(io.dir, 'pgdata');
   io.log(`Cloning the primary with pg_basebackup into ${pgdata}\n`);
-  const r = await io.procs.run(
-    `${PG_BIN}/pg_basebackup`,
-    ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'streaming_replica', '-D', pgdata, '-X', 'stream', '-c', 'fast', '--no-sync'],
-    { onOutput: io.log },
-  );
+  const r = await io.procs.run(`${PG_BIN}/pg_basebackup`, ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'streaming_replica', '-D', pgdata, '-X', 'stream', '-c', 'fast', '--no-sync'], {
+    onOutput: io.log,
+  });
   if (r.code !== 0) throw new Error(`pg_basebackup failed: ${r.stderr.trim()}`);
   io.log('join completed\n');
 }

@@ -28,21 +28,40 @@ type InitState = { running: true } | { exitCode: number } | { crashLoop: number 
 /** The kubelet's view of a pod whose init containers have not all completed. */
 function initPodStatus(image: string, state: InitState, restarts: number, startTime: string) {
   const t = now();
-  const cond = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: t, ...(status ? {} : { reason: type === 'Initialized' ? 'ContainersNotInitialized' : 'ContainersNotReady' }) });
+  const cond = (type: string, status: boolean) => ({
+    type,
+    status: status ? 'True' : 'False',
+    lastProbeTime: null,
+    lastTransitionTime: t,
+    ...(status ? {} : { reason: type === 'Initialized' ? 'ContainersNotInitialized' : 'ContainersNotReady' }),
+  });
   const s =
     'running' in state
       ? { state: { running: { startedAt: t } } }
       : 'exitCode' in state
         ? { state: { terminated: { exitCode: state.exitCode, reason: state.exitCode ? 'Error' : 'Completed', finishedAt: t } } }
-        : { state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${BOOTSTRAP_INIT_CONTAINER}` } }, lastState: { terminated: { exitCode: state.crashLoop, reason: 'Error', finishedAt: t } } };
+        : {
+            state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${BOOTSTRAP_INIT_CONTAINER}` } },
+            lastState: { terminated: { exitCode: state.crashLoop, reason: 'Error', finishedAt: t } },
+          };
   const done = 'exitCode' in state && state.exitCode === 0;
-  const staging = { name: 'bootstrap-controller', ready: true, restartCount: 0, image: 'ghcr.io/cloudnative-pg/cloudnative-pg:trunk', imageID: '', state: { terminated: { exitCode: 0, reason: 'Completed', finishedAt: startTime } } };
+  const staging = {
+    name: 'bootstrap-controller',
+    ready: true,
+    restartCount: 0,
+    image: 'ghcr.io/cloudnative-pg/cloudnative-pg:trunk',
+    imageID: '',
+    state: { terminated: { exitCode: 0, reason: 'Completed', finishedAt: startTime } },
+  };
   return {
     phase: 'Pending',
     hostIP: '127.0.0.1',
     startTime,
     conditions: [cond('PodScheduled', true), cond('Initialized', done), cond('ContainersReady', false), cond('Ready', false)],
-    initContainerStatuses: [staging, { name: BOOTSTRAP_INIT_CONTAINER, ready: done, started: 'running' in state, restartCount: restarts, image, imageID: '', containerID: `playground://${BOOTSTRAP_INIT_CONTAINER}`, ...s }],
+    initContainerStatuses: [
+      staging,
+      { name: BOOTSTRAP_INIT_CONTAINER, ready: done, started: 'running' in state, restartCount: restarts, image, imageID: '', containerID: `playground://${BOOTSTRAP_INIT_CONTAINER}`, ...s },
+    ],
     containerStatuses: [{ name: 'postgres', ready: false, started: false, restartCount: 0, image, imageID: '', state: { waiting: { reason: 'PodInitializing' } } }],
   };
 }
@@ -152,9 +171,11 @@ export class BootstrapInitContainers {
 
   async stop(): Promise<void> {
     for (const e of this.running.values()) e.abort.abort();
-    await Promise.all([...this.running.values()].map(async (e) => {
-      await e.procs?.stopAll(2000);
-      await e.done;
-    }));
+    await Promise.all(
+      [...this.running.values()].map(async (e) => {
+        await e.procs?.stopAll(2000);
+        await e.done;
+      }),
+    );
   }
 }

@@ -20,7 +20,6 @@ const lsnValue = (lsn: string | undefined) => {
   return m ? BigInt(`0x${m[1]}`) * 2n ** 32n + BigInt(`0x${m[2]}`) : undefined;
 };
 
-
 export function chooseBackup(backups: BarmanBackupInfo[], target: any): BarmanBackupInfo | undefined {
   const done = backups.filter((b) => b.status === 'DONE').sort((a, b) => barmanTime(a.end_time) - barmanTime(b.end_time));
   if (target?.backupID) return done.find((b) => b.backup_id === target.backupID);

@@ -41,7 +41,6 @@ export function claimPath(ctx: Ctx, namespace: string, claim: string): string | 
   return path;
 }
 
-
 export function podClaim(pod: KubeObject): string | undefined {
   return (pod.spec?.volumes ?? []).find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName;
 }
@@ -54,7 +53,13 @@ export function resizePvc(ctx: Ctx, cluster: KubeObject, pvc: KubeObject, bytes:
   ctx.store.mutate(GVR.pvc, pvc.metadata.namespace, pvc.metadata.name, (o) => {
     o.spec.resources.requests.storage = want;
   });
-  ctx.store.mutate(GVR.pvc, pvc.metadata.namespace, pvc.metadata.name, (o) => {
-    o.status = { ...(o.status ?? {}), capacity: { ...(o.status?.capacity ?? {}), storage: want } };
-  }, { status: true });
+  ctx.store.mutate(
+    GVR.pvc,
+    pvc.metadata.namespace,
+    pvc.metadata.name,
+    (o) => {
+      o.status = { ...(o.status ?? {}), capacity: { ...(o.status?.capacity ?? {}), storage: want } };
+    },
+    { status: true },
+  );
 }

@@ -15,7 +15,10 @@ const hadPod = (cluster: KubeObject, inst: string) => (cluster.status?.instanceN
 
 /** Claims of the replicas, by serial, with new ones created up to spec.instances. */
 function replicaClaims(ctx: Ctx, o: Observed, p: Progress): string[] {
-  const names = o.pvcs.map((c) => c.metadata.name).filter((n) => n !== o.primary).sort((a, b) => serial(a) - serial(b));
+  const names = o.pvcs
+    .map((c) => c.metadata.name)
+    .filter((n) => n !== o.primary)
+    .sort((a, b) => serial(a) - serial(b));
   for (let count = o.pvcs.length; count < o.desired; count++) {
     p.latestNode += 1;
     const inst = `${o.name}-${p.latestNode}`;
@@ -65,5 +68,9 @@ export function reconcileReplicas(ctx: Ctx, o: Observed, p: Progress, primaryRea
   if (!primaryReady || !o.status.currentPrimary) return;
   const replicas = replicaClaims(ctx, o, p);
   for (const inst of replicas) if (!o.podNames.has(inst)) reconcileReplica(ctx, o, p, inst);
-  scaleDown(ctx, o, replicas.filter((n) => o.pvcs.some((c) => c.metadata.name === n)));
+  scaleDown(
+    ctx,
+    o,
+    replicas.filter((n) => o.pvcs.some((c) => c.metadata.name === n)),
+  );
 }

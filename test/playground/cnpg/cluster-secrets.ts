@@ -85,7 +85,11 @@ function ensureAppSecret(ctx: Ctx, cluster: KubeObject): Credentials | undefined
   const existing = ctx.store.get(GVR.secret, cluster.metadata.namespace, name);
   if (userProvided) return existing ? { username: secretValue(existing, 'username') ?? owner, password: secretValue(existing, 'password') ?? '', dbname: database } : undefined;
   const app = { username: owner, password: secretValue(existing, 'password') ?? randomPassword(), dbname: database };
-  upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, app), { 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true', ...managedBy(ctx) }));
+  upsert(
+    ctx.store,
+    GVR.secret,
+    secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, app), { 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true', ...managedBy(ctx) }),
+  );
   return app;
 }
 
@@ -104,7 +108,11 @@ function ensureSuperuserSecret(ctx: Ctx, cluster: KubeObject): Credentials | und
   }
   const superuser = { username: 'postgres', password: secretValue(existing, 'password') ?? randomPassword(), dbname: '*' };
   if (userProvided) return existing ? superuser : undefined;
-  upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, superuser), { 'cnpg.io/userType': 'superuser', 'cnpg.io/reload': 'true', ...managedBy(ctx) }));
+  upsert(
+    ctx.store,
+    GVR.secret,
+    secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, superuser), { 'cnpg.io/userType': 'superuser', 'cnpg.io/reload': 'true', ...managedBy(ctx) }),
+  );
   return superuser;
 }
 

@@ -47,7 +47,12 @@ export function archiveCondition(ctx: Ctx, cluster: KubeObject, a: Archiver | un
   const failedAt = a.last_failed_time ? new Date(a.last_failed_time).getTime() : 0;
   const okAt = a.last_archived_time ? new Date(a.last_archived_time).getTime() : 0;
   if (Number(a.failed_count) > 0 && failedAt >= okAt) {
-    return { type: 'ContinuousArchiving', status: 'False', reason: 'ContinuousArchivingFailing', message: `unexpected failure invoking barman-cloud-wal-archive: exit status 1 (WAL ${a.last_failed_wal})` };
+    return {
+      type: 'ContinuousArchiving',
+      status: 'False',
+      reason: 'ContinuousArchivingFailing',
+      message: `unexpected failure invoking barman-cloud-wal-archive: exit status 1 (WAL ${a.last_failed_wal})`,
+    };
   }
   if (Number(a.archived_count) > 0) return { type: 'ContinuousArchiving', status: 'True', reason: 'ContinuousArchivingSuccess', message: 'Continuous archiving is working' };
   return getCondition(cluster, 'ContinuousArchiving');
@@ -99,7 +104,12 @@ export function writeStatus(ctx: Ctx, o: Observed, p: Progress, kubelet: Instanc
       s.timelineID = facts.timeline;
       s.systemID = facts.systemID;
     }
-    setCondition(s, healthy ? { type: 'Ready', status: 'True', reason: 'ClusterIsReady', message: 'Cluster is Ready' } : { type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready' });
+    setCondition(
+      s,
+      healthy
+        ? { type: 'Ready', status: 'True', reason: 'ClusterIsReady', message: 'Cluster is Ready' }
+        : { type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready' },
+    );
     if (archive) setCondition(s, archive);
     else if (!clusterArchiveConfigured(o.cluster)) s.conditions = (s.conditions ?? []).filter((c: { type: string }) => c.type !== 'ContinuousArchiving');
     if (facts) setCondition(s, { type: 'ConsistentSystemID', status: 'True', reason: 'Unique', message: 'A single, unique system ID was found across reporting instances.' });

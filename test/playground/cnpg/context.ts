@@ -96,9 +96,11 @@ export function upsert(store: Store, gvr: string, obj: KubeObject, merge?: (exis
     }
   }
   if (merge && existing.metadata.deletionTimestamp === undefined) {
-    return store.mutate(gvr, obj.metadata.namespace, obj.metadata.name, (o) => {
-      if (!merge(o)) throw new NoChange();
-    }) ?? existing;
+    return (
+      store.mutate(gvr, obj.metadata.namespace, obj.metadata.name, (o) => {
+        if (!merge(o)) throw new NoChange();
+      }) ?? existing
+    );
   }
   return existing;
 }

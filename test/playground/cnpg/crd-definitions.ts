@@ -20,7 +20,13 @@ const CRDS: CrdDef[] = [
     plural: 'clusters',
     kind: 'Cluster',
     shortNames: ['cluster'],
-    columns: [age, ['Instances', 'integer', '.status.instances'], ['Ready', 'integer', '.status.readyInstances'], ['Status', 'string', '.status.phase'], ['Primary', 'string', '.status.currentPrimary']],
+    columns: [
+      age,
+      ['Instances', 'integer', '.status.instances'],
+      ['Ready', 'integer', '.status.readyInstances'],
+      ['Status', 'string', '.status.phase'],
+      ['Primary', 'string', '.status.currentPrimary'],
+    ],
   },
   {
     group: 'postgresql.cnpg.io',

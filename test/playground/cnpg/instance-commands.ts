@@ -110,9 +110,11 @@ export class InstanceCommands {
 
   async stop(): Promise<void> {
     for (const e of this.running.values()) e.abort.abort();
-    await Promise.all([...this.running.values()].map(async (e) => {
-      await e.procs?.stopAll(2000);
-      await e.done;
-    }));
+    await Promise.all(
+      [...this.running.values()].map(async (e) => {
+        await e.procs?.stopAll(2000);
+        await e.done;
+      }),
+    );
   }
 }

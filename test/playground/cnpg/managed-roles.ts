@@ -54,7 +54,9 @@ async function applyRole(primary: PgInstance, r: any, secret: KubeObject | undef
   }
   await primary.query(`${exists ? 'ALTER' : 'CREATE'} ROLE ${sqlIdent(name)} WITH ${roleOptions(r, rolePassword(r, secret))}`);
   if (r.comment !== undefined) await primary.query(`COMMENT ON ROLE ${sqlIdent(name)} IS ${sqlLiteral(r.comment)}`);
-  const current = (await primary.query<{ rolname: string }>('SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1', [name])).map((x) => x.rolname);
+  const current = (
+    await primary.query<{ rolname: string }>('SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1', [name])
+  ).map((x) => x.rolname);
   const want: string[] = r.inRoles ?? [];
   for (const g of want.filter((g) => !current.includes(g))) await primary.query(`GRANT ${sqlIdent(g)} TO ${sqlIdent(name)}`);
   for (const g of current.filter((g) => !want.includes(g))) await primary.query(`REVOKE ${sqlIdent(g)} FROM ${sqlIdent(name)}`);

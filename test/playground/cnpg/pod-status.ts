@@ -24,7 +24,16 @@ export function podStatus(
     startTime: opts.startTime ?? t,
     conditions: [cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', ready), cond('Ready', ready)],
     containerStatuses: [
-      { name: container, ready, started: phase === 'Running' && !opts.waiting, restartCount: opts.restartCount ?? 0, image: opts.image ?? 'ghcr.io/cloudnative-pg/postgresql:15', imageID: '', containerID: `playground://${container}`, state },
+      {
+        name: container,
+        ready,
+        started: phase === 'Running' && !opts.waiting,
+        restartCount: opts.restartCount ?? 0,
+        image: opts.image ?? 'ghcr.io/cloudnative-pg/postgresql:15',
+        imageID: '',
+        containerID: `playground://${container}`,
+        state,
+      },
     ],
   };
 }

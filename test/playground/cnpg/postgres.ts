@@ -27,12 +27,7 @@ export const DEFAULT_PARAMETERS: Record<string, string> = {
   max_worker_processes: '8',
 };
 
-const HBA = [
-  'local all all trust',
-  'host replication streaming_replica 127.0.0.1/32 trust',
-  'host all all 127.0.0.1/32 scram-sha-256',
-  'host all all ::1/128 scram-sha-256',
-].join('\n');
+const HBA = ['local all all trust', 'host replication streaming_replica 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', 'host all all ::1/128 scram-sha-256'].join('\n');
 
 export const sqlIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 export const sqlLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -100,10 +95,7 @@ export class PgInstance {
     Object.assign(params, extra);
     const lines = Object.entries(params).map(([k, v]) => `${k} = ${confValue(v)}`);
     writePostgresFile(join(this.pgdata, 'custom.conf'), lines.join('\n') + '\n');
-    writePostgresFile(
-      join(this.pgdata, 'postgresql.conf'),
-      `# Written by the CNPG operator emulator\ninclude 'custom.conf'\n`,
-    );
+    writePostgresFile(join(this.pgdata, 'postgresql.conf'), `# Written by the CNPG operator emulator\ninclude 'custom.conf'\n`);
     writePostgresFile(join(this.pgdata, 'pg_hba.conf'), HBA + '\n');
     writePostgresFile(join(this.pgdata, 'pg_ident.conf'), '');
   }

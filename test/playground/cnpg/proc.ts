@@ -63,11 +63,7 @@ export class ProcessGroup {
   }
 
   /** Runs to completion; `onOutput` sees stdout and stderr as they come (for pod logs). */
-  run(
-    cmd: string,
-    args: string[],
-    opts: { env?: Record<string, string>; cwd?: string; asPostgres?: boolean; onOutput?: (text: string) => void } = {},
-  ): Promise<RunResult> {
+  run(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string; asPostgres?: boolean; onOutput?: (text: string) => void } = {}): Promise<RunResult> {
     return new Promise((resolve) => {
       let child: ChildProcess;
       try {

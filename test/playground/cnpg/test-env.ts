@@ -70,7 +70,6 @@ export async function startEnv(settings: Partial<OperatorSettings> = {}): Promis
   };
 }
 
-
 export const CLUSTER = 'postgresql.cnpg.io/v1/clusters';
 
 export function inTreeStore(env: TestEnv, path: string, extra: Record<string, unknown> = {}) {
@@ -97,10 +96,14 @@ export function isHealthy(c: KubeObject | undefined): boolean {
 }
 
 export function waitHealthy(env: TestEnv, name: string, timeoutMs = 60_000): Promise<KubeObject> {
-  return waitFor(`cluster ${name} healthy`, () => {
-    const c = env.store.get(CLUSTER, 'default', name);
-    return isHealthy(c) ? c : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `cluster ${name} healthy`,
+    () => {
+      const c = env.store.get(CLUSTER, 'default', name);
+      return isHealthy(c) ? c : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 const secretVal = (s: KubeObject, k: string) => Buffer.from(s.data[k], 'base64').toString();
@@ -146,10 +149,15 @@ export async function suQuery(env: TestEnv, clusterName: string, sql: string, pa
 export async function archiveNow(env: TestEnv, clusterName: string): Promise<void> {
   const [{ w }] = await suQuery(env, clusterName, 'SELECT pg_walfile_name(pg_current_wal_lsn()) AS w');
   await suQuery(env, clusterName, 'SELECT pg_switch_wal()');
-  await waitFor(`archive of ${w}`, async () => {
-    const [a] = await suQuery(env, clusterName, 'SELECT last_archived_wal FROM pg_stat_archiver');
-    return a.last_archived_wal && a.last_archived_wal >= w;
-  }, 30_000, 200);
+  await waitFor(
+    `archive of ${w}`,
+    async () => {
+      const [a] = await suQuery(env, clusterName, 'SELECT last_archived_wal FROM pg_stat_archiver');
+      return a.last_archived_wal && a.last_archived_wal >= w;
+    },
+    30_000,
+    200,
+  );
 }
 
 export const BACKUP = 'postgresql.cnpg.io/v1/backups';
@@ -159,17 +167,27 @@ export function backup(name: string, clusterName: string, spec: Record<string, u
 }
 
 export function waitBackup(env: TestEnv, name: string, timeoutMs = 120_000): Promise<KubeObject> {
-  return waitFor(`backup ${name} done`, () => {
-    const b = env.store.get(BACKUP, 'default', name);
-    return b && ['completed', 'failed'].includes(b.status?.phase) ? b : undefined;
-  }, timeoutMs, 100);
+  return waitFor(
+    `backup ${name} done`,
+    () => {
+      const b = env.store.get(BACKUP, 'default', name);
+      return b && ['completed', 'failed'].includes(b.status?.phase) ? b : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 export function jobFinished(env: TestEnv, name: string, timeoutMs = 120_000): Promise<KubeObject> {
-  return waitFor(`job ${name} finished`, () => {
-    const j = env.store.get('batch/v1/jobs', 'default', name);
-    return j?.status?.conditions?.some((c: any) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True') ? j : undefined;
-  }, timeoutMs, 100);
+  return waitFor(
+    `job ${name} finished`,
+    () => {
+      const j = env.store.get('batch/v1/jobs', 'default', name);
+      return j?.status?.conditions?.some((c: any) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True') ? j : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 /** All logs of a job's pods (the last captured ones once CNPG deleted the completed Job). */
@@ -188,13 +206,17 @@ export function jobLogs(env: TestEnv, jobName: string): string {
 export function recordJob(env: TestEnv, jobName: string): { job?: KubeObject; log: string; stop(): void } {
   const rec: { job?: KubeObject; log: string; stop(): void } = { log: '', stop: () => undefined };
   const unsub: Array<() => void> = [];
-  unsub.push(env.store.watch('batch/v1/jobs', 'default', {}, (ev) => {
-    if (ev.type === 'ADDED' && ev.object.metadata.name === jobName) rec.job = ev.object;
-  }));
-  unsub.push(env.store.watch('v1/pods', 'default', {}, (ev) => {
-    if (ev.type !== 'ADDED' || ev.object.metadata.labels?.['job-name'] !== jobName) return;
-    unsub.push(env.api.logs.subscribe('default', ev.object.metadata.name, undefined, (t) => void (rec.log += t)));
-  }));
+  unsub.push(
+    env.store.watch('batch/v1/jobs', 'default', {}, (ev) => {
+      if (ev.type === 'ADDED' && ev.object.metadata.name === jobName) rec.job = ev.object;
+    }),
+  );
+  unsub.push(
+    env.store.watch('v1/pods', 'default', {}, (ev) => {
+      if (ev.type !== 'ADDED' || ev.object.metadata.labels?.['job-name'] !== jobName) return;
+      unsub.push(env.api.logs.subscribe('default', ev.object.metadata.name, undefined, (t) => void (rec.log += t)));
+    }),
+  );
   rec.stop = () => unsub.forEach((u) => u());
   return rec;
 }

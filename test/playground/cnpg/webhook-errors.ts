@@ -28,7 +28,6 @@ export function quantityBytes(q: unknown): number {
   return Number(m[1]) * mult[m[2] ?? ''];
 }
 
-
 export function storageSize(storage: any): string | undefined {
   return storage?.size ?? storage?.pvcTemplate?.resources?.requests?.storage;
 }

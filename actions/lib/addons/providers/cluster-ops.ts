@@ -12,9 +12,7 @@ import type { BackendContext } from './backend.js';
 
 export async function createIfAbsent(clients: KubeClients, namespace: string, plural: string, body: { metadata: { name: string } }): Promise<'created' | 'exists'> {
   try {
-    await withRetry(`create ${plural} ${namespace}/${body.metadata.name}`, () =>
-      clients.custom.createNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural, body }),
-    );
+    await withRetry(`create ${plural} ${namespace}/${body.metadata.name}`, () => clients.custom.createNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural, body }));
     return 'created';
   } catch (err) {
     if (statusOf(err) === 409) return 'exists';
@@ -85,9 +83,7 @@ function healthyOrTerminal(ctx: BackendContext, namespace: string, name: string,
 
 export async function deleteCustom(clients: KubeClients, namespace: string, plural: string, name: string): Promise<void> {
   await withRetry(`delete ${plural} ${namespace}/${name}`, () =>
-    ignoreNotFound(() =>
-      clients.custom.deleteNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural, name, propagationPolicy: 'Foreground' }),
-    ),
+    ignoreNotFound(() => clients.custom.deleteNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural, name, propagationPolicy: 'Foreground' })),
   );
 }
 
@@ -114,9 +110,5 @@ async function leftovers(clients: KubeClients, namespace: string, cluster: strin
     withRetry(`list PVCs of ${namespace}/${cluster}`, () => clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector })),
     withRetry(`list jobs of ${namespace}/${cluster}`, () => clients.batch.listNamespacedJob({ namespace, labelSelector })),
   ]);
-  return [
-    ...pods.items.map((o) => `Pod ${o.metadata?.name}`),
-    ...pvcs.items.map((o) => `PVC ${o.metadata?.name}`),
-    ...jobs.items.map((o) => `Job ${o.metadata?.name}`),
-  ];
+  return [...pods.items.map((o) => `Pod ${o.metadata?.name}`), ...pvcs.items.map((o) => `PVC ${o.metadata?.name}`), ...jobs.items.map((o) => `Job ${o.metadata?.name}`)];
 }

@@ -64,17 +64,22 @@ export function sqlDatabaseBackend(server: SqlServer): BackendImpl {
 
     async deprovision(ctx, a) {
       const name = sqlNameFor(a.app);
-      await withAdmin(ctx, server, async (sql) => {
-        if (ctx.config.reclaim === 'retain') {
-          // Keep the data; the credentials the app had stop working.
-          await sql.disableLogin(name);
-          await sql.terminateConnections(name, name);
-        } else {
-          await sql.terminateConnections(name, name);
-          await sql.dropDatabase(name);
-          await sql.dropRole(name);
-        }
-      }, { serverGone: 'skip' });
+      await withAdmin(
+        ctx,
+        server,
+        async (sql) => {
+          if (ctx.config.reclaim === 'retain') {
+            // Keep the data; the credentials the app had stop working.
+            await sql.disableLogin(name);
+            await sql.terminateConnections(name, name);
+          } else {
+            await sql.terminateConnections(name, name);
+            await sql.dropDatabase(name);
+            await sql.dropRole(name);
+          }
+        },
+        { serverGone: 'skip' },
+      );
       await withRetry(`delete credentials of ${a.app}/${a.addon}`, () =>
         ignoreNotFound(() => ctx.clients.core.deleteNamespacedSecret({ name: credentialsSecretName(a.app, a.addon), namespace: ctx.config.addonsNamespace })),
       );

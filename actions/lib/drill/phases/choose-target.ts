@@ -21,9 +21,7 @@ export const chooseTarget = definePhase({
 });
 
 function windowOf(inv: Inventory, walSegmentBytes: number): Window {
-  const backups = inv.backups
-    .filter((b) => b.phase === 'completed' && barmanRestorable(b) && b.stoppedAt)
-    .sort((a, b) => Date.parse(a.stoppedAt!) - Date.parse(b.stoppedAt!));
+  const backups = inv.backups.filter((b) => b.phase === 'completed' && barmanRestorable(b) && b.stoppedAt).sort((a, b) => Date.parse(a.stoppedAt!) - Date.parse(b.stoppedAt!));
   const a = inv.archiving.archiver;
   return { backups, lastArchivedWal: a?.lastArchivedWal, lastArchivedTime: a?.lastArchivedTime, walSegmentBytes };
 }

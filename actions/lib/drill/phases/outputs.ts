@@ -15,8 +15,17 @@ export const outputs = definePhase({
     core.setOutput('rto-seconds', result.rtoSeconds ?? '');
     core.setOutput('rpo-seconds', result.rpo?.seconds ?? '');
     core.setOutput('rpo-bytes', result.rpo?.bytes ?? '');
-    core.setOutput('tables-compared', sum((d) => d.tablesCompared));
-    core.setOutput('schema-differences', sum((d) => d.schemaDifferences.length));
-    core.setOutput('tables-out-of-tolerance', sum((d) => d.outOfTolerance.length));
+    core.setOutput(
+      'tables-compared',
+      sum((d) => d.tablesCompared),
+    );
+    core.setOutput(
+      'schema-differences',
+      sum((d) => d.schemaDifferences.length),
+    );
+    core.setOutput(
+      'tables-out-of-tolerance',
+      sum((d) => d.outOfTolerance.length),
+    );
   },
 });

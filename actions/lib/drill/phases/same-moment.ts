@@ -34,15 +34,27 @@ export const sameMoment = definePhase({
   },
 });
 
-async function choosePin(ctx: DrillContext, db: Parameters<typeof waitLsnArchived>[0], moment: Moment | undefined, target: ResolvedTarget, rp: RestorePoint | undefined, newest: string | undefined): Promise<Pin> {
+async function choosePin(
+  ctx: DrillContext,
+  db: Parameters<typeof waitLsnArchived>[0],
+  moment: Moment | undefined,
+  target: ResolvedTarget,
+  rp: RestorePoint | undefined,
+  newest: string | undefined,
+): Promise<Pin> {
   const { inputs } = ctx;
   const tolerance = `|restored − live| <= max(${inputs.tolerance} × live, ${inputs.floor})`;
   const byName: RecoveryTarget | undefined = rp && newest ? { targetName: rp.name, backupID: newest } : undefined;
-  if (target.recoveryTarget) return { recoveryTarget: target.recoveryTarget, exact: false, judging: `${inputs.judgeCounts ? tolerance : 'reported, not judged'}: live has moved on since ${target.describe}` };
+  if (target.recoveryTarget)
+    return { recoveryTarget: target.recoveryTarget, exact: false, judging: `${inputs.judgeCounts ? tolerance : 'reported, not judged'}: live has moved on since ${target.describe}` };
   if (!moment) return { recoveryTarget: byName, exact: false, judging: `${tolerance}: ${samenessOff(ctx)}` };
   const w = await waitLsnArchived(db, moment.lsn, { deadline: Date.now() + Math.min(inputs.sameMomentWaitMs, inputs.timeoutMs), signal: ctx.signal });
   if (!w.ok) {
-    return { recoveryTarget: byName, exact: false, judging: `${tolerance}: live's counting snapshot at ${moment.lsn} (segment ${w.segment}) was not archived within same-moment-wait (${Math.round(inputs.sameMomentWaitMs / 1000)} s; last archived ${w.last ?? 'none'}), so the restore replays to ${rp ? `the restore point '${rp.name}'` : 'the end of the archive'} and rows written in between are absorbed by the tolerance` };
+    return {
+      recoveryTarget: byName,
+      exact: false,
+      judging: `${tolerance}: live's counting snapshot at ${moment.lsn} (segment ${w.segment}) was not archived within same-moment-wait (${Math.round(inputs.sameMomentWaitMs / 1000)} s; last archived ${w.last ?? 'none'}), so the restore replays to ${rp ? `the restore point '${rp.name}'` : 'the end of the archive'} and rows written in between are absorbed by the tolerance`,
+    };
   }
   ctx.log(`live's counting snapshot at ${moment.lsn} is archived (segment ${w.segment}, waited ${Math.round(w.ms / 1000)} s)`);
   const recoveryTarget: RecoveryTarget = { targetLSN: moment.lsn, exclusive: true, ...(rp && newest ? { backupID: newest } : {}) };

@@ -20,7 +20,9 @@ export const teardown = definePhase({
       result.kept = true;
       core.saveState(State.keep, 'true');
       const where = ctx.site.sameNamespace ? '' : ` (in ${ctx.site.where}, with its copied Secrets)`;
-      core.warning(`keep-on-failure: the recovery cluster ${ctx.site.namespace}/${cluster.name} is KEPT for debugging${where}. Delete it when done: kubectl delete cluster -n ${ctx.site.namespace} ${cluster.name}`);
+      core.warning(
+        `keep-on-failure: the recovery cluster ${ctx.site.namespace}/${cluster.name} is KEPT for debugging${where}. Delete it when done: kubectl delete cluster -n ${ctx.site.namespace} ${cluster.name}`,
+      );
       return;
     }
     let timer: NodeJS.Timeout | undefined;

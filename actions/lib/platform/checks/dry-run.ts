@@ -10,7 +10,6 @@ import type { Discovery } from '../discovery.js';
 import { describeObject, type KubeObjectLike, type RenderedObject } from '../render.js';
 import { describeError } from '../../errors.js';
 
-
 export interface DryRunResult {
   checked: number;
   skipped: { object: string; why: string }[];
@@ -41,9 +40,7 @@ export async function dryRunObjects(clients: KubeClients, discovery: Discovery, 
       }
     }
     try {
-      await withRetry(`dry-run ${describeObject(object)}`, () =>
-        clients.objects.patch(object as never, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
-      );
+      await withRetry(`dry-run ${describeObject(object)}`, () => clients.objects.patch(object as never, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
       result.checked++;
     } catch (err) {
       if (isTransient(err)) throw err;

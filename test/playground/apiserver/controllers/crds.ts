@@ -43,9 +43,18 @@ export function startCrdController(store: MemStore, opts: { establishDelayMs?: n
     }
     if (crd.metadata.deletionTimestamp) {
       if (crd.status?.conditions?.find((c: { type: string }) => c.type === 'Terminating')?.status !== 'True') {
-        store.mutate(CRD_GVR, undefined, name, (o) => {
-          o.status.conditions = [...(o.status.conditions ?? []).filter((c: { type: string }) => c.type !== 'Terminating'), condition('Terminating', 'True', 'InstanceDeletionInProgress', 'CustomResource deletion is in progress')];
-        }, { status: true });
+        store.mutate(
+          CRD_GVR,
+          undefined,
+          name,
+          (o) => {
+            o.status.conditions = [
+              ...(o.status.conditions ?? []).filter((c: { type: string }) => c.type !== 'Terminating'),
+              condition('Terminating', 'True', 'InstanceDeletionInProgress', 'CustomResource deletion is in progress'),
+            ];
+          },
+          { status: true },
+        );
       }
       let left = 0;
       for (const t of previous.slice(0, 1)) {
@@ -79,22 +88,28 @@ export function startCrdController(store: MemStore, opts: { establishDelayMs?: n
     for (const t of types) store.registerType(t);
     served.set(name, types);
     const storageVersion = crd.spec.versions.find((v: { storage?: boolean }) => v.storage)?.name;
-    store.mutate(CRD_GVR, undefined, name, (o) => {
-      const conds = (o.status?.conditions ?? []) as { type: string; status: string }[];
-      const keep = (type: string, fresh: ReturnType<typeof condition>) => {
-        const old = conds.find((c) => c.type === type);
-        return old && old.status === fresh.status ? old : fresh;
-      };
-      o.status = {
-        ...o.status,
-        conditions: [
-          keep('NamesAccepted', condition('NamesAccepted', 'True', 'NoConflicts', 'no conflicts found')),
-          keep('Established', condition('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted')),
-        ],
-        acceptedNames: { ...o.spec.names },
-        storedVersions: [...new Set([...(o.status?.storedVersions ?? []), storageVersion])],
-      };
-    }, { status: true });
+    store.mutate(
+      CRD_GVR,
+      undefined,
+      name,
+      (o) => {
+        const conds = (o.status?.conditions ?? []) as { type: string; status: string }[];
+        const keep = (type: string, fresh: ReturnType<typeof condition>) => {
+          const old = conds.find((c) => c.type === type);
+          return old && old.status === fresh.status ? old : fresh;
+        };
+        o.status = {
+          ...o.status,
+          conditions: [
+            keep('NamesAccepted', condition('NamesAccepted', 'True', 'NoConflicts', 'no conflicts found')),
+            keep('Established', condition('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted')),
+          ],
+          acceptedNames: { ...o.spec.names },
+          storedVersions: [...new Set([...(o.status?.storedVersions ?? []), storageVersion])],
+        };
+      },
+      { status: true },
+    );
   });
 
   store.addAdmission(CRD_GVR, (op, obj) => {

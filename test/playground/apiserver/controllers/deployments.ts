@@ -96,18 +96,24 @@ export function startDeploymentController(store: MemStore): { stop(): void } {
     if (!complete && progressing.reason !== 'ProgressDeadlineExceeded') {
       queue.add(key, Math.max(100, Date.parse(progressing.lastUpdateTime) + deadlineMs - Date.now() + 50));
     }
-    store.mutate(DEPLOY, ns, name, (o) => {
-      o.status = {
-        observedGeneration: o.metadata.generation,
-        replicas,
-        updatedReplicas: updated,
-        readyReplicas: ready,
-        availableReplicas: available,
-        ...(want - available > 0 ? { unavailableReplicas: want - available } : {}),
-        conditions: [availableCond, progressing],
-      };
-      for (const k of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas'] as const) if (o.status[k] === 0) delete o.status[k];
-    }, { status: true });
+    store.mutate(
+      DEPLOY,
+      ns,
+      name,
+      (o) => {
+        o.status = {
+          observedGeneration: o.metadata.generation,
+          replicas,
+          updatedReplicas: updated,
+          readyReplicas: ready,
+          availableReplicas: available,
+          ...(want - available > 0 ? { unavailableReplicas: want - available } : {}),
+          conditions: [availableCond, progressing],
+        };
+        for (const k of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas'] as const) if (o.status[k] === 0) delete o.status[k];
+      },
+      { status: true },
+    );
     store.mutate(DEPLOY, ns, name, (o) => {
       o.metadata.annotations = { ...o.metadata.annotations, [REVISION]: newRs!.metadata.annotations?.[REVISION] ?? '1' };
     });

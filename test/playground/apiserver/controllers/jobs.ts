@@ -74,7 +74,15 @@ class JobController {
     this.store.create(POD, {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { generateName: `${job.metadata.name}-`, name: '', namespace: job.metadata.namespace, labels: { ...t.metadata?.labels }, annotations: t.metadata?.annotations, finalizers: [TRACKING], ownerReferences: [controllerRef(job)] },
+      metadata: {
+        generateName: `${job.metadata.name}-`,
+        name: '',
+        namespace: job.metadata.namespace,
+        labels: { ...t.metadata?.labels },
+        annotations: t.metadata?.annotations,
+        finalizers: [TRACKING],
+        ownerReferences: [controllerRef(job)],
+      },
       spec: structuredClone(t.spec),
     } as KubeObject);
   }
@@ -83,9 +91,15 @@ class JobController {
   private finish(job: KubeObject, s: Status, active: KubeObject[]): boolean {
     if ((s.succeeded ?? 0) >= (job.spec.completions ?? 1)) {
       s.completionTime = nowIso();
-      s.conditions = [cond('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods'), cond('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods')];
+      s.conditions = [
+        cond('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+        cond('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+      ];
     } else if ((s.failed ?? 0) > (job.spec.backoffLimit ?? 6)) {
-      s.conditions = [cond('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'), cond('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit')];
+      s.conditions = [
+        cond('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
+        cond('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
+      ];
       for (const p of active) this.store.delete(POD, p.metadata.namespace, p.metadata.name);
       this.store.recordEvent(job, 'Warning', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
     } else return false;

@@ -32,24 +32,30 @@ export function startKubelet(store: MemStore, logs: PodLogs, runtimes: Container
       store.recordEvent(pod, 'Normal', 'Pulling', `Pulling image "${bad.image}"`);
       store.recordEvent(pod, 'Warning', 'Failed', `Failed to pull image "${bad.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${bad.image}": not found`);
       store.recordEvent(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
-      store.mutate('v1/pods', ns, name, (o) => {
-        o.status = {
-          ...o.status,
-          phase: 'Pending',
-          hostIP: '10.0.0.1',
-          startTime: o.status?.startTime ?? at,
-          conditions: conditions(false, at, 'ContainersNotReady'),
-          containerStatuses: containers.map((c) => ({
-            name: c.name,
-            image: c.image,
-            imageID: '',
-            ready: false,
-            started: false,
-            restartCount: 0,
-            state: unpullable(c.image) ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } } : { waiting: { reason: 'PodInitializing' } },
-          })),
-        };
-      }, { status: true });
+      store.mutate(
+        'v1/pods',
+        ns,
+        name,
+        (o) => {
+          o.status = {
+            ...o.status,
+            phase: 'Pending',
+            hostIP: '10.0.0.1',
+            startTime: o.status?.startTime ?? at,
+            conditions: conditions(false, at, 'ContainersNotReady'),
+            containerStatuses: containers.map((c) => ({
+              name: c.name,
+              image: c.image,
+              imageID: '',
+              ready: false,
+              started: false,
+              restartCount: 0,
+              state: unpullable(c.image) ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } } : { waiting: { reason: 'PodInitializing' } },
+            })),
+          };
+        },
+        { status: true },
+      );
       return;
     }
     const runToCompletion = pod.spec.restartPolicy !== 'Always';
@@ -62,46 +68,58 @@ export function startKubelet(store: MemStore, logs: PodLogs, runtimes: Container
         store.recordEvent(pod, 'Normal', 'Started', `Started container ${c.name}`);
         logs.append(ns!, name, c.name, `playground kubelet: started container ${c.name} (image ${c.image})\n`);
       }
-      store.mutate('v1/pods', ns, name, (o) => {
-        o.status = {
-          ...o.status,
-          phase: 'Running',
-          hostIP: '10.0.0.1',
-          podIP,
-          podIPs: [{ ip: podIP }],
-          startTime: at,
-          conditions: conditions(true, at),
-          containerStatuses: containers.map((c) => ({
-            name: c.name,
-            image: c.image,
-            imageID: `${c.image}@sha256:${'0'.repeat(64)}`,
-            containerID: `containerd://${name}-${c.name}`,
-            ready: true,
-            started: true,
-            restartCount: 0,
-            state: { running: { startedAt: at } },
-          })),
-        };
-      }, { status: true });
+      store.mutate(
+        'v1/pods',
+        ns,
+        name,
+        (o) => {
+          o.status = {
+            ...o.status,
+            phase: 'Running',
+            hostIP: '10.0.0.1',
+            podIP,
+            podIPs: [{ ip: podIP }],
+            startTime: at,
+            conditions: conditions(true, at),
+            containerStatuses: containers.map((c) => ({
+              name: c.name,
+              image: c.image,
+              imageID: `${c.image}@sha256:${'0'.repeat(64)}`,
+              containerID: `containerd://${name}-${c.name}`,
+              ready: true,
+              started: true,
+              restartCount: 0,
+              state: { running: { startedAt: at } },
+            })),
+          };
+        },
+        { status: true },
+      );
       if (runToCompletion) queue.add(key, opts.startDelayMs ?? 150);
       return;
     }
     for (const c of containers) logs.append(ns!, name, c.name, `playground kubelet: container ${c.name} completed\n`);
-    store.mutate('v1/pods', ns, name, (o) => {
-      o.status = {
-        ...o.status,
-        phase: 'Succeeded',
-        conditions: conditions(false, at, 'PodCompleted'),
-        containerStatuses: containers.map((c) => ({
-          name: c.name,
-          image: c.image,
-          ready: false,
-          started: false,
-          restartCount: 0,
-          state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: o.status?.startTime ?? at, finishedAt: at } },
-        })),
-      };
-    }, { status: true });
+    store.mutate(
+      'v1/pods',
+      ns,
+      name,
+      (o) => {
+        o.status = {
+          ...o.status,
+          phase: 'Succeeded',
+          conditions: conditions(false, at, 'PodCompleted'),
+          containerStatuses: containers.map((c) => ({
+            name: c.name,
+            image: c.image,
+            ready: false,
+            started: false,
+            restartCount: 0,
+            state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: o.status?.startTime ?? at, finishedAt: at } },
+          })),
+        };
+      },
+      { status: true },
+    );
   });
 
   // The scheduler's part: every pod is bound to the single node at creation.

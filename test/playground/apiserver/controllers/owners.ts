@@ -20,7 +20,9 @@ export function podReady(p: KubeObject): boolean {
 
 /** Stable short hash of a pod template (the `pod-template-hash` label). */
 export function templateHash(template: unknown): string {
-  const digest = createHash('sha256').update(JSON.stringify(template ?? {})).digest();
+  const digest = createHash('sha256')
+    .update(JSON.stringify(template ?? {}))
+    .digest();
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   return Array.from(digest.subarray(0, 10), (b) => alphabet[b % alphabet.length]).join('');
 }

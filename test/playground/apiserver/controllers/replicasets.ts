@@ -28,15 +28,21 @@ export function startReplicaSetController(store: MemStore): { stop(): void } {
     for (const p of extra) store.delete('v1/pods', ns, p.metadata.name);
     const live = store.list('v1/pods', ns).items.filter((p) => controlledBy(p, rs) && !p.metadata.deletionTimestamp);
     const ready = live.filter(podReady).length;
-    store.mutate(RS, ns, name, (o) => {
-      o.status = {
-        replicas: live.length,
-        fullyLabeledReplicas: live.length,
-        readyReplicas: ready,
-        availableReplicas: ready,
-        observedGeneration: o.metadata.generation,
-      };
-    }, { status: true });
+    store.mutate(
+      RS,
+      ns,
+      name,
+      (o) => {
+        o.status = {
+          replicas: live.length,
+          fullyLabeledReplicas: live.length,
+          readyReplicas: ready,
+          availableReplicas: ready,
+          observedGeneration: o.metadata.generation,
+        };
+      },
+      { status: true },
+    );
   });
   const off = store.onChange((c) => {
     if (c.resource === 'apps/replicasets' && c.type !== 'DELETED') queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name));

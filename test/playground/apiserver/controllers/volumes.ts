@@ -47,7 +47,10 @@ function usesClaim(pod: KubeObject, claim: string): boolean {
 
 export function startVolumeController(store: MemStore, opts: { dataDir: string }): { stop(): void } {
   const volumesDir = join(opts.dataDir, 'volumes');
-  for (const [name, reclaimPolicy, isDefault] of [['standard', 'Delete', true], ['retain', 'Retain', false]] as const) {
+  for (const [name, reclaimPolicy, isDefault] of [
+    ['standard', 'Delete', true],
+    ['retain', 'Retain', false],
+  ] as const) {
     if (store.get(SC, undefined, name)) continue;
     store.create(SC, {
       apiVersion: 'storage.k8s.io/v1',
@@ -93,7 +96,14 @@ export function startVolumeController(store: MemStore, opts: { dataDir: string }
           storageClassName: className,
           volumeMode: pvc.spec.volumeMode ?? 'Filesystem',
           hostPath: { path, type: 'DirectoryOrCreate' },
-          claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name, uid: pvc.metadata.uid, resourceVersion: pvc.metadata.resourceVersion },
+          claimRef: {
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            namespace: pvc.metadata.namespace,
+            name: pvc.metadata.name,
+            uid: pvc.metadata.uid,
+            resourceVersion: pvc.metadata.resourceVersion,
+          },
         },
       });
       store.recordEvent(pvc, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${pvName}`);
@@ -101,12 +111,23 @@ export function startVolumeController(store: MemStore, opts: { dataDir: string }
     store.mutate(PV, undefined, pvName, (pv) => void (pv.status = { phase: 'Bound' }), { status: true });
     const bound = store.mutate(PVC, pvc.metadata.namespace, pvc.metadata.name, (o) => {
       o.spec.volumeName = pvName;
-      o.metadata.annotations = { ...o.metadata.annotations, 'pv.kubernetes.io/bind-completed': 'yes', 'pv.kubernetes.io/bound-by-controller': 'yes', 'volume.kubernetes.io/storage-provisioner': PROVISIONER };
+      o.metadata.annotations = {
+        ...o.metadata.annotations,
+        'pv.kubernetes.io/bind-completed': 'yes',
+        'pv.kubernetes.io/bound-by-controller': 'yes',
+        'volume.kubernetes.io/storage-provisioner': PROVISIONER,
+      };
     });
     if (bound) {
-      store.mutate(PVC, pvc.metadata.namespace, pvc.metadata.name, (o) => {
-        o.status = { phase: 'Bound', accessModes: o.spec.accessModes, capacity: { storage: o.spec.resources.requests.storage } };
-      }, { status: true });
+      store.mutate(
+        PVC,
+        pvc.metadata.namespace,
+        pvc.metadata.name,
+        (o) => {
+          o.status = { phase: 'Bound', accessModes: o.spec.accessModes, capacity: { storage: o.spec.resources.requests.storage } };
+        },
+        { status: true },
+      );
     }
   }
 
