@@ -112,10 +112,19 @@ export function statementsOf(log: string, app: string): string[] {
     let text = m[1];
     // Multi-line statements continue on tab-indented lines.
     while (i + 1 < lines.length && lines[i + 1].startsWith('\t')) text += ' ' + lines[++i].trim();
-    out.push(text.replace(/\s+/g, ' ').trim());
+    // The session's opening is one simple query of several statements (postgres/readonly.ts):
+    // judge each of them, so a smuggled write in such a query would still show.
+    out.push(
+      ...text
+        .replace(/\s+/g, ' ')
+        .trim()
+        .split(/;\s*(?=\S)/)
+        .map((x) => x.replace(/;$/, '')),
+    );
   }
   return out;
 }
 
 /** What a read-only reader may send: its transaction frame and SELECTs. */
-export const READ_ONLY_STATEMENT = /^(BEGIN TRANSACTION ISOLATION LEVEL (READ COMMITTED|REPEATABLE READ) READ ONLY|SET LOCAL statement_timeout = \d+|COMMIT|ROLLBACK|SELECT\b.*)$/;
+export const READ_ONLY_STATEMENT =
+  /^(BEGIN TRANSACTION ISOLATION LEVEL (READ COMMITTED|REPEATABLE READ) READ ONLY|SET LOCAL statement_timeout = \d+|SET TRANSACTION SNAPSHOT '[0-9A-F-]+'|COMMIT|ROLLBACK|SELECT\b.*)$/;
