@@ -60,7 +60,7 @@ afterAll(async () => {
   await pgd?.stop();
 });
 
-const base = (mode: 'in-tree' | 'plugin') => ({ cluster: clusters[mode].live.name, namespace: 'default', 'record-history': false, verify: 'off' });
+const base = (mode: 'in-tree' | 'plugin') => ({ cluster: clusters[mode].live.name, namespace: 'default', 'record-history': false, verify: 'off', 'same-moment-wait': '6m' });
 
 /** A steady OLTP-like load: inserts, updates and deletes on tables of several sizes, one starting empty. */
 function steadyLoad(live: LiveCluster): { stop: () => Promise<number> } {
