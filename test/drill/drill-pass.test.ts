@@ -92,7 +92,7 @@ describe('more healthy drills', () => {
     const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', 'restore-point': true, 'row-count-tolerance': 0, 'row-count-floor': 0 });
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.stdout).toMatch(/restore point 'shop-drill-\d+-1' created at/);
-    expect(r.summary).toMatch(/\| \*\*Recovery target\*\* \| restore point 'shop-drill-\d+-1' at /);
+    expect(r.summary).toMatch(/\| \*\*Recovery target\*\* \| [^|\n]*restore point 'shop-drill-\d+-1' at /);
     expect(r.outputs['rpo-seconds']).toBe('0');
     const cm = pgd.store.get('v1/configmaps', 'default', 'cnpg-restore-drill-shop')!;
     expect(cm.metadata.labels).toMatchObject({ 'cnpg-actions.io/drill-history-of': 'shop', 'app.kubernetes.io/managed-by': 'cnpg-restore-drill' });
