@@ -4,6 +4,7 @@
 // ConfigMap is the one thing written.
 import { getOctokit } from '@actions/github';
 import { getCluster } from '../cnpg/api.js';
+import { bootstrapSource } from '../cnpg/bootstrap.js';
 import { Label, type Cluster } from '../cnpg/types.js';
 import type { Core } from '../core.js';
 import { describeError } from '../errors.js';
@@ -175,15 +176,16 @@ async function recordSample(core: Core, clients: KubeClients, inputs: SoakInputs
  */
 export async function measureHealth(clients: KubeClients, cluster: Cluster): Promise<Gate> {
   const namespace = cluster.metadata.namespace!;
-  const pods = await withRetry(`list pods of ${namespace}/${cluster.metadata.name}`, () =>
-    clients.core.listNamespacedPod({ namespace, labelSelector: `${Label.cluster}=${cluster.metadata.name},${Label.podRole}=instance` }),
-  );
-  const instances = pods.items;
+  const pods = await withRetry(`list pods of ${namespace}/${cluster.metadata.name}`, () => clients.core.listNamespacedPod({ namespace, labelSelector: `${Label.cluster}=${cluster.metadata.name}` }));
+  const instances = pods.items.filter((p) => p.metadata?.labels?.[Label.podRole] === 'instance');
   const ready = (p: (typeof instances)[number]) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  // A failing bootstrap shows on a Job pod (up to 1.30) or an instance pod's init container (in-pod).
+  const failures = pods.items.map((p) => bootstrapSource(p, cluster.metadata.name)?.failure).filter((f): f is string => !!f);
   return healthGate(
     cluster,
     instances.filter(ready).map((p) => p.metadata!.name!),
     instances.filter((p) => !ready(p)).map((p) => p.metadata!.name!),
+    failures,
   );
 }
 
