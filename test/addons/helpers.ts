@@ -41,9 +41,14 @@ export async function startBed(opts: { operatorVersion?: string } = {}): Promise
 }
 
 /** The app's namespace and Deployment (what a deploy would have made). */
-export function deployApp(bed: Bed, app: string, opts: { deployment?: boolean; env?: Record<string, string> } = {}): void {
+export function deployApp(
+  bed: Bed,
+  app: string,
+  opts: { deployment?: boolean; env?: Record<string, string> } = {},
+): void {
   const s = bed.pg.store;
-  if (!s.get('v1/namespaces', undefined, app)) s.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: app } });
+  if (!s.get('v1/namespaces', undefined, app))
+    s.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: app } });
   if (opts.deployment !== false && !s.get('apps/v1/deployments', app, app)) {
     s.create('apps/v1/deployments', {
       apiVersion: 'apps/v1',
@@ -52,12 +57,21 @@ export function deployApp(bed: Bed, app: string, opts: { deployment?: boolean; e
       spec: {
         replicas: 1,
         selector: { matchLabels: { app } },
-        template: { metadata: { labels: { app } }, spec: { containers: [{ name: 'web', image: 'nginx', envFrom: [{ secretRef: { name: `${app}-env` } }] }] } },
+        template: {
+          metadata: { labels: { app } },
+          spec: { containers: [{ name: 'web', image: 'nginx', envFrom: [{ secretRef: { name: `${app}-env` } }] }] },
+        },
       },
     });
   }
   if (opts.env) {
-    s.create('v1/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${app}-env`, namespace: app }, type: 'Opaque', stringData: opts.env });
+    s.create('v1/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `${app}-env`, namespace: app },
+      type: 'Opaque',
+      stringData: opts.env,
+    });
   }
 }
 
@@ -90,14 +104,20 @@ export function explain(r: RunResult): string {
 export function envOf(bed: Bed, app: string): Record<string, string> | undefined {
   const s = bed.pg.store.get('v1/secrets', app, `${app}-env`);
   if (!s) return undefined;
-  return Object.fromEntries(Object.entries((s.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  return Object.fromEntries(
+    Object.entries((s.data ?? {}) as Record<string, string>).map(([k, v]) => [
+      k,
+      Buffer.from(v, 'base64').toString('utf8'),
+    ]),
+  );
 }
 
 export function association(bed: Bed, app: string, addon = 'postgresql'): Record<string, string> | undefined {
   return bed.pg.store.get('v1/configmaps', NS, `addon-${app}-${addon}`)?.data as Record<string, string> | undefined;
 }
 
-export const writes = (entries: RequestLogEntry[]) => entries.filter((e) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(e.method));
+export const writes = (entries: RequestLogEntry[]) =>
+  entries.filter((e) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(e.method));
 
 /**
  * Connects with the app's injected DATABASE_URL: an in-cluster `<cluster>-rw.<ns>.svc` host is
@@ -127,7 +147,9 @@ export async function connectAsApp(bed: Bed, url: string): Promise<{ user: strin
     const table = `t_${Date.now()}`;
     await client.query(`CREATE TABLE ${table} (id int primary key, note text)`);
     await client.query(`INSERT INTO ${table} VALUES (1, 'hello')`);
-    const { rows } = await client.query(`SELECT current_user AS user, current_database() AS database, (SELECT count(*) FROM ${table})::int AS n`);
+    const { rows } = await client.query(
+      `SELECT current_user AS user, current_database() AS database, (SELECT count(*) FROM ${table})::int AS n`,
+    );
     if (rows[0].n !== 1) throw new Error('table not written');
     return { user: rows[0].user, database: rows[0].database };
   } finally {
@@ -137,12 +159,23 @@ export async function connectAsApp(bed: Bed, url: string): Promise<{ user: strin
 }
 
 /** Superuser query on a playground cluster's primary (test setup / verification only). */
-export async function superuserQuery(bed: Bed, ns: string, clusterName: string, sql: string): Promise<Record<string, unknown>[]> {
+export async function superuserQuery(
+  bed: Bed,
+  ns: string,
+  clusterName: string,
+  sql: string,
+): Promise<Record<string, unknown>[]> {
   const cluster = bed.pg.store.get(CLUSTERS, ns, clusterName)!;
   const target = bed.pg.network.resolve(ns, cluster.status.currentPrimary, 5432)!;
   const secret = bed.pg.store.get('v1/secrets', ns, `${clusterName}-superuser`)!;
   const password = Buffer.from(secret.data.password, 'base64').toString('utf8');
-  const client = new pg.Client({ host: target.host, port: target.port, user: 'postgres', password, database: 'postgres' });
+  const client = new pg.Client({
+    host: target.host,
+    port: target.port,
+    user: 'postgres',
+    password,
+    database: 'postgres',
+  });
   await client.connect();
   try {
     return (await client.query(sql)).rows;
@@ -162,10 +195,18 @@ const SYSTEM_ROLES = new Set(['postgres', 'app', 'streaming_replica']);
 export async function orphans(bed: Bed, opts: { sharedCluster?: string; apps: string[] }): Promise<string[]> {
   const s = bed.pg.store;
   const problems: string[] = [];
-  const assocs = s.list('v1/configmaps', NS, { labelSelector: 'cnpg-actions.io/component=association' }).items.map((c) => c.data as Record<string, string>);
+  const assocs = s
+    .list('v1/configmaps', NS, { labelSelector: 'cnpg-actions.io/component=association' })
+    .items.map((c) => c.data as Record<string, string>);
   const owned = (kind: string, name: string) =>
-    assocs.some((a) => a.status !== 'error' && (JSON.parse(a.resources) as { kind: string; name: string }[]).some((r) => r.kind === kind && r.name === name));
-  for (const a of assocs) if (['pending', 'provisioning', 'deprovisioning'].includes(a.status)) problems.push(`association ${a.app}/${a.addon} is ${a.status}`);
+    assocs.some(
+      (a) =>
+        a.status !== 'error' &&
+        (JSON.parse(a.resources) as { kind: string; name: string }[]).some((r) => r.kind === kind && r.name === name),
+    );
+  for (const a of assocs)
+    if (['pending', 'provisioning', 'deprovisioning'].includes(a.status))
+      problems.push(`association ${a.app}/${a.addon} is ${a.status}`);
   const sharedUsers = assocs.filter((a) => a.variant === 'shared' && a.status !== 'error');
   const shared = opts.sharedCluster ?? 'addons-shared';
   for (const c of s.list(CLUSTERS, NS).items) {
@@ -178,17 +219,25 @@ export async function orphans(bed: Bed, opts: { sharedCluster?: string; apps: st
     if (c.metadata.labels?.['app.kubernetes.io/managed-by'] !== 'addon-sync') continue;
     if (!owned('Cluster', name)) problems.push(`Cluster ${name} has no association`);
   }
-  for (const sb of s.list(SCHEDULED, NS).items) if (!owned('ScheduledBackup', sb.metadata.name)) problems.push(`ScheduledBackup ${sb.metadata.name} has no association`);
+  for (const sb of s.list(SCHEDULED, NS).items)
+    if (!owned('ScheduledBackup', sb.metadata.name))
+      problems.push(`ScheduledBackup ${sb.metadata.name} has no association`);
   for (const sec of s.list('v1/secrets', NS, { labelSelector: 'cnpg-actions.io/component=credentials' }).items) {
     if (!owned('Secret', sec.metadata.name)) problems.push(`Secret ${sec.metadata.name} has no association`);
   }
   for (const app of opts.apps) {
     const sec: KubeObject | undefined = s.get('v1/secrets', app, `${app}-env`);
-    const ownedKeys = JSON.parse(sec?.metadata.annotations?.[OWNED_KEYS_ANNOTATION] ?? '{}') as Record<string, string[]>;
+    const ownedKeys = JSON.parse(sec?.metadata.annotations?.[OWNED_KEYS_ANNOTATION] ?? '{}') as Record<
+      string,
+      string[]
+    >;
     for (const [addon, keys] of Object.entries(ownedKeys)) {
       const a = assocs.find((x) => x.app === app && x.addon === addon);
       if (!a || a.status === 'error') problems.push(`env keys ${keys.join(',')} of ${app} have no live association`);
-      else for (const k of keys) if (!(JSON.parse(a.injectedKeys) as string[]).includes(k)) problems.push(`env key ${k} of ${app} not recorded`);
+      else
+        for (const k of keys)
+          if (!(JSON.parse(a.injectedKeys) as string[]).includes(k))
+            problems.push(`env key ${k} of ${app} not recorded`);
     }
   }
   const sharedCluster = s.get(CLUSTERS, NS, shared);
@@ -196,8 +245,12 @@ export async function orphans(bed: Bed, opts: { sharedCluster?: string; apps: st
     const dbs = await superuserQuery(bed, NS, shared, 'SELECT datname FROM pg_database');
     const roles = await superuserQuery(bed, NS, shared, "SELECT rolname FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%'");
     const expected = new Set(sharedUsers.map((a) => sqlNameFor(a.app)));
-    for (const r of dbs) if (!SYSTEM_DBS.has(r.datname as string) && !expected.has(r.datname as string)) problems.push(`database ${r.datname} on the shared cluster has no association`);
-    for (const r of roles) if (!SYSTEM_ROLES.has(r.rolname as string) && !expected.has(r.rolname as string)) problems.push(`role ${r.rolname} on the shared cluster has no association`);
+    for (const r of dbs)
+      if (!SYSTEM_DBS.has(r.datname as string) && !expected.has(r.datname as string))
+        problems.push(`database ${r.datname} on the shared cluster has no association`);
+    for (const r of roles)
+      if (!SYSTEM_ROLES.has(r.rolname as string) && !expected.has(r.rolname as string))
+        problems.push(`role ${r.rolname} on the shared cluster has no association`);
   }
   return problems;
 }
@@ -226,7 +279,17 @@ export async function ensureAddonBundle(log: (line: string) => void): Promise<vo
   const out = join(repoRoot, '.build', 'dist-bench-addons');
   if (!existsSync(join(out, 'addon-sync', 'main.js'))) {
     log(`building the addon-sync bundle into ${out}...`);
-    execFileSync(process.execPath, [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), join(repoRoot, 'scripts/build.ts'), out, '--only', 'addon-sync'], { stdio: 'inherit', cwd: repoRoot });
+    execFileSync(
+      process.execPath,
+      [
+        join(repoRoot, 'node_modules/tsx/dist/cli.mjs'),
+        join(repoRoot, 'scripts/build.ts'),
+        out,
+        '--only',
+        'addon-sync',
+      ],
+      { stdio: 'inherit', cwd: repoRoot },
+    );
   }
   process.env.ACTIONS_DIST = out;
 }

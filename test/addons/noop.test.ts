@@ -1,7 +1,18 @@
 // A no-op sync of 100 apps (all on the shared variant: 100 databases on one server, after an
 // initial apply) makes zero write requests, counted in the playground's request log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { association, connectAsApp, envOf, explain, manyApps, orphans, startBed, sync, writes, type Bed } from './helpers.js';
+import {
+  association,
+  connectAsApp,
+  envOf,
+  explain,
+  manyApps,
+  orphans,
+  startBed,
+  sync,
+  writes,
+  type Bed,
+} from './helpers.js';
 
 let bed: Bed;
 beforeAll(async () => {
@@ -18,7 +29,10 @@ describe('no-op sync of 100 apps', () => {
     expect(first.exitCode, explain(first)).toBe(0);
     expect(first.outputs).toMatchObject({ created: '100', failed: '0' });
     expect(association(bed, 'app-099')).toMatchObject({ status: 'active', variant: 'shared' });
-    expect(await connectAsApp(bed, envOf(bed, 'app-042')!.DATABASE_URL)).toEqual({ user: 'app_042', database: 'app_042' });
+    expect(await connectAsApp(bed, envOf(bed, 'app-042')!.DATABASE_URL)).toEqual({
+      user: 'app_042',
+      database: 'app_042',
+    });
 
     bed.pg.requestLog.clear();
     const again = await sync(bed, { parallel: '8' });
@@ -26,7 +40,9 @@ describe('no-op sync of 100 apps', () => {
     expect(again.outputs).toMatchObject({ created: '0', updated: '0', removed: '0', failed: '0' });
     const log = bed.pg.requestLog.entries();
     expect(writes(log)).toEqual([]);
-    console.log(`no-op sync of 100 apps: ${again.durationMs} ms, ${log.length} requests, ${writes(log).length} writes; initial apply ${first.durationMs} ms`);
+    console.log(
+      `no-op sync of 100 apps: ${again.durationMs} ms, ${log.length} requests, ${writes(log).length} writes; initial apply ${first.durationMs} ms`,
+    );
     expect(await orphans(bed, { apps })).toEqual([]);
   });
 });

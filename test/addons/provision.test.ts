@@ -4,7 +4,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leakedSecrets } from '../helpers/run-action.js';
 import { waitFor } from '../playground/cnpg/test-env.js';
-import { association, CLUSTERS, superuserQuery, removeAppFile, connectAsApp, deployApp, envOf, explain, NS, orphans, startBed, sync, variantToml, writeApp, writes, type Bed } from './helpers.js';
+import {
+  association,
+  CLUSTERS,
+  superuserQuery,
+  removeAppFile,
+  connectAsApp,
+  deployApp,
+  envOf,
+  explain,
+  NS,
+  orphans,
+  startBed,
+  sync,
+  variantToml,
+  writeApp,
+  writes,
+  type Bed,
+} from './helpers.js';
 
 let bed: Bed;
 // The "external" server of the remote provider: a playground cluster reached directly on its
@@ -21,14 +38,24 @@ beforeAll(async () => {
     metadata: { name: EXT.cluster, namespace: EXT.ns },
     spec: { instances: 1, enableSuperuserAccess: true, storage: { size: '1Gi' } },
   });
-  const c = await waitFor('external server', () => s.get(CLUSTERS, EXT.ns, EXT.cluster)?.status?.readyInstances === 1 && s.get(CLUSTERS, EXT.ns, EXT.cluster), 60_000);
+  const c = await waitFor(
+    'external server',
+    () => s.get(CLUSTERS, EXT.ns, EXT.cluster)?.status?.readyInstances === 1 && s.get(CLUSTERS, EXT.ns, EXT.cluster),
+    60_000,
+  );
   const at = bed.pg.network.resolve(EXT.ns, c.status.currentPrimary, 5432)!;
   const su = s.get('v1/secrets', EXT.ns, `${EXT.cluster}-superuser`)!;
   s.create('v1/secrets', {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: 'ext-admin', namespace: EXT.ns },
-    stringData: { host: at.host, port: String(at.port), username: 'postgres', password: Buffer.from(su.data.password, 'base64').toString('utf8'), dbname: 'postgres' },
+    stringData: {
+      host: at.host,
+      port: String(at.port),
+      username: 'postgres',
+      password: Buffer.from(su.data.password, 'base64').toString('utf8'),
+      dbname: 'postgres',
+    },
   });
 });
 afterAll(async () => {
@@ -69,7 +96,11 @@ describe('provisioning', () => {
     writeApp(bed, 'billing', variantToml('medium'));
     const p = await sync(bed, { ...inputs, mode: 'plan' });
     expect(p.exitCode, explain(p)).toBe(0);
-    expect(JSON.parse(p.outputs.plan)[0].items[0]).toMatchObject({ action: 'update', variant: 'medium', fromVariant: 'small' });
+    expect(JSON.parse(p.outputs.plan)[0].items[0]).toMatchObject({
+      action: 'update',
+      variant: 'medium',
+      fromVariant: 'small',
+    });
     expect(writes(bed.pg.requestLog.entries())).toEqual([]);
   });
 });
@@ -85,21 +116,33 @@ describe('variants', () => {
     expect(c.spec).toMatchObject({ instances: 2, storage: { size: '10Gi' } });
     expect(c.status.readyInstances).toBe(2);
     expect(association(bed, 'billing')).toMatchObject({ variant: 'medium', status: 'active' });
-    expect(await connectAsApp(bed, envOf(bed, 'billing')!.DATABASE_URL)).toEqual({ user: 'billing', database: 'billing' });
+    expect(await connectAsApp(bed, envOf(bed, 'billing')!.DATABASE_URL)).toEqual({
+      user: 'billing',
+      database: 'billing',
+    });
 
     writeApp(bed, 'billing', variantToml('small'));
     bed.pg.requestLog.clear();
     const shrink = await sync(bed, inputs);
     expect(shrink.exitCode).toBe(1);
     expect(shrink.errors.at(-1)).toBe('1 add-on change(s) failed; the other apps were synced.');
-    expect(shrink.errors.slice(0, -1)).toEqual([expect.stringMatching(/app 'billing': postgresql cannot shrink from 'medium' \(10Gi\) to 'small' \(1Gi\).*Keep variant = "medium"/)]);
+    expect(shrink.errors.slice(0, -1)).toEqual([
+      expect.stringMatching(
+        /app 'billing': postgresql cannot shrink from 'medium' \(10Gi\) to 'small' \(1Gi\).*Keep variant = "medium"/,
+      ),
+    ]);
     expect(shrink.outputs).toMatchObject({ failed: '1', updated: '0' });
     expect(writes(bed.pg.requestLog.entries())).toEqual([]);
     writeApp(bed, 'billing', variantToml('medium'));
   });
 
   it('large and shared (two apps, one database and role each, isolated) and remote all connect; one app colliding with a hand-set var fails alone', async () => {
-    for (const app of ['analytics', 'shop', 'blog', 'crm', 'legacy']) deployApp(bed, app, app === 'legacy' ? { env: { DATABASE_URL: 'postgres://mine@elsewhere/db', OTHER: 'kept' } } : {});
+    for (const app of ['analytics', 'shop', 'blog', 'crm', 'legacy'])
+      deployApp(
+        bed,
+        app,
+        app === 'legacy' ? { env: { DATABASE_URL: 'postgres://mine@elsewhere/db', OTHER: 'kept' } } : {},
+      );
     writeApp(bed, 'analytics', variantToml('large'));
     writeApp(bed, 'shop', variantToml('shared'));
     writeApp(bed, 'blog', variantToml('shared'));
@@ -108,7 +151,9 @@ describe('variants', () => {
     const r = await sync(bed, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.outputs).toMatchObject({ created: '4', failed: '1' });
-    expect(r.errors.slice(0, -1)).toEqual([expect.stringMatching(/DATABASE_URL already set in Secret legacy\/legacy-env by hand .*will not overwrite it/)]);
+    expect(r.errors.slice(0, -1)).toEqual([
+      expect.stringMatching(/DATABASE_URL already set in Secret legacy\/legacy-env by hand .*will not overwrite it/),
+    ]);
     // Nothing clobbered, nothing provisioned for the colliding app.
     expect(envOf(bed, 'legacy')).toEqual({ DATABASE_URL: 'postgres://mine@elsewhere/db', OTHER: 'kept' });
     expect(association(bed, 'legacy')).toBeUndefined();
@@ -118,7 +163,10 @@ describe('variants', () => {
     const large = bed.pg.store.get(CLUSTERS, NS, 'analytics-pg')!;
     expect(large.spec).toMatchObject({ instances: 3, storage: { size: '50Gi' } });
     expect(large.status.readyInstances).toBe(3);
-    expect(await connectAsApp(bed, envOf(bed, 'analytics')!.DATABASE_URL)).toEqual({ user: 'analytics', database: 'analytics' });
+    expect(await connectAsApp(bed, envOf(bed, 'analytics')!.DATABASE_URL)).toEqual({
+      user: 'analytics',
+      database: 'analytics',
+    });
 
     const shop = envOf(bed, 'shop')!;
     const blog = envOf(bed, 'blog')!;
@@ -147,7 +195,10 @@ describe('removal', () => {
     writeApp(bed, 'shop', '');
     removeAppFile(bed, 'legacy');
     const plan = await sync(bed, { ...inputs, mode: 'plan' });
-    const items = JSON.parse(plan.outputs.plan) as { app: string; items: { addon: string; action: string; destructive: boolean }[] }[];
+    const items = JSON.parse(plan.outputs.plan) as {
+      app: string;
+      items: { addon: string; action: string; destructive: boolean }[];
+    }[];
     expect(items.find((p) => p.app === 'crm')!.items.map((i) => [i.addon, i.action, i.destructive])).toEqual([
       ['postgresql-remote', 'remove', true],
       ['postgresql', 'create', false],
@@ -158,7 +209,14 @@ describe('removal', () => {
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.outputs).toMatchObject({ created: '1', removed: '2', failed: '0' });
     expect(association(bed, 'crm', 'postgresql-remote')).toBeUndefined();
-    expect(await superuserQuery(bed, EXT.ns, EXT.cluster, "SELECT datname FROM pg_database WHERE datname = 'crm' UNION ALL SELECT rolname FROM pg_roles WHERE rolname = 'crm'")).toEqual([]);
+    expect(
+      await superuserQuery(
+        bed,
+        EXT.ns,
+        EXT.cluster,
+        "SELECT datname FROM pg_database WHERE datname = 'crm' UNION ALL SELECT rolname FROM pg_roles WHERE rolname = 'crm'",
+      ),
+    ).toEqual([]);
     expect(await connectAsApp(bed, envOf(bed, 'crm')!.DATABASE_URL)).toEqual({ user: 'crm', database: 'crm' });
     expect(envOf(bed, 'crm')!.PGHOST).toBe(`addons-shared-rw.${NS}.svc`);
     // analytics: env vars gone (the Secret we created is deleted), Cluster deleted, record gone.
@@ -180,15 +238,27 @@ describe('removal', () => {
     expect(envOf(bed, 'billing')).toBeUndefined();
     const kept = bed.pg.store.get(CLUSTERS, NS, 'billing-pg')!;
     expect(kept.metadata.labels?.['cnpg-actions.io/retained']).toBe('true');
-    expect(await superuserQuery(bed, NS, 'addons-shared', "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = 'blog'")).toEqual([{ rolname: 'blog', rolcanlogin: false }]);
-    expect(await superuserQuery(bed, NS, 'addons-shared', "SELECT datname FROM pg_database WHERE datname = 'blog'")).toHaveLength(1);
+    expect(
+      await superuserQuery(
+        bed,
+        NS,
+        'addons-shared',
+        "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = 'blog'",
+      ),
+    ).toEqual([{ rolname: 'blog', rolcanlogin: false }]);
+    expect(
+      await superuserQuery(bed, NS, 'addons-shared', "SELECT datname FROM pg_database WHERE datname = 'blog'"),
+    ).toHaveLength(1);
 
     writeApp(bed, 'billing', variantToml('medium'));
     const again = await sync(bed, inputs);
     expect(again.exitCode, explain(again)).toBe(0);
     expect(bed.pg.store.get(CLUSTERS, NS, 'billing-pg')!.metadata.uid).toBe(kept.metadata.uid);
     expect(bed.pg.store.get(CLUSTERS, NS, 'billing-pg')!.metadata.labels?.['cnpg-actions.io/retained']).toBeUndefined();
-    expect(await connectAsApp(bed, envOf(bed, 'billing')!.DATABASE_URL)).toEqual({ user: 'billing', database: 'billing' });
+    expect(await connectAsApp(bed, envOf(bed, 'billing')!.DATABASE_URL)).toEqual({
+      user: 'billing',
+      database: 'billing',
+    });
 
     // Drop the retained shared database by hand (an operator's call), then remove every user.
     await superuserQuery(bed, NS, 'addons-shared', 'DROP DATABASE blog');
@@ -198,7 +268,9 @@ describe('removal', () => {
     expect(last.exitCode, explain(last)).toBe(0);
     expect(last.outputs).toMatchObject({ removed: '3', failed: '0' });
     expect(bed.pg.store.list(CLUSTERS, NS).items.map((c) => c.metadata.name)).toEqual([]);
-    expect(bed.pg.store.list('v1/configmaps', NS, { labelSelector: 'cnpg-actions.io/component=association' }).items).toEqual([]);
+    expect(
+      bed.pg.store.list('v1/configmaps', NS, { labelSelector: 'cnpg-actions.io/component=association' }).items,
+    ).toEqual([]);
     expect(await orphans(bed, { apps: ['billing', 'shop', 'blog', 'crm'] })).toEqual([]);
   });
 });
@@ -206,7 +278,12 @@ describe('removal', () => {
 describe('backups', () => {
   it('dedicated clusters archive to the object store with a six-field ScheduledBackup; removal deletes both', async () => {
     const s3 = bed.pg.store.get('v1/secrets', 'default', 'playground-s3')!;
-    bed.pg.store.create('v1/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'addon-backups', namespace: NS }, data: s3.data });
+    bed.pg.store.create('v1/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'addon-backups', namespace: NS },
+      data: s3.data,
+    });
     const backup = {
       ...inputs,
       'backup-destination-path': `s3://${bed.pg.s3.bucket}/addons`,
@@ -222,15 +299,26 @@ describe('backups', () => {
     const r = await sync(bed, backup);
     expect(r.exitCode, explain(r)).toBe(0);
     const c = bed.pg.store.get(CLUSTERS, NS, 'archived-pg')!;
-    expect(c.spec.backup.barmanObjectStore).toMatchObject({ destinationPath: `s3://${bed.pg.s3.bucket}/addons`, serverName: 'archived-pg', endpointURL: bed.pg.s3.endpoint });
+    expect(c.spec.backup.barmanObjectStore).toMatchObject({
+      destinationPath: `s3://${bed.pg.s3.bucket}/addons`,
+      serverName: 'archived-pg',
+      endpointURL: bed.pg.s3.endpoint,
+    });
     const sb = bed.pg.store.get('postgresql.cnpg.io/v1/scheduledbackups', NS, 'archived-pg-daily')!;
     expect(sb.spec).toMatchObject({ schedule: '0 0 3 * * *', cluster: { name: 'archived-pg' } });
     // The object store settings really work: an on-demand backup of the add-on's cluster completes.
     const BACKUPS = 'postgresql.cnpg.io/v1/backups';
-    bed.pg.store.create(BACKUPS, { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name: 'archived-check', namespace: NS }, spec: { cluster: { name: 'archived-pg' } } });
+    bed.pg.store.create(BACKUPS, {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Backup',
+      metadata: { name: 'archived-check', namespace: NS },
+      spec: { cluster: { name: 'archived-pg' } },
+    });
     const done = await waitFor(
       'backup',
-      () => ['completed', 'failed'].includes(bed.pg.store.get(BACKUPS, NS, 'archived-check')?.status?.phase) && bed.pg.store.get(BACKUPS, NS, 'archived-check'),
+      () =>
+        ['completed', 'failed'].includes(bed.pg.store.get(BACKUPS, NS, 'archived-check')?.status?.phase) &&
+        bed.pg.store.get(BACKUPS, NS, 'archived-check'),
       90_000,
     );
     expect(done.status.phase, JSON.stringify(done.status)).toBe('completed');

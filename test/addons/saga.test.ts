@@ -3,7 +3,20 @@
 // compensation is finished by the next run, an env-var removal failure keeps the association
 // and the database, and a SIGKILL at every step converges on re-run with nothing orphaned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { association, CLUSTERS, deployApp, envOf, explain, NS, orphans, startBed, sync, variantToml, writeApp, type Bed } from './helpers.js';
+import {
+  association,
+  CLUSTERS,
+  deployApp,
+  envOf,
+  explain,
+  NS,
+  orphans,
+  startBed,
+  sync,
+  variantToml,
+  writeApp,
+  type Bed,
+} from './helpers.js';
 
 let bed: Bed;
 beforeAll(async () => {
@@ -20,11 +33,45 @@ const credentials = (app: string) => bed.pg.store.get('v1/secrets', NS, `addon-$
 describe('compensation', () => {
   // A 403 is not retried: the step fails at once. fieldManager tells the writes apart.
   const faults = [
-    { step: 'wait-usable', rule: (app: string) => ({ method: 'GET', path: `/secrets/(${app}-pg-app|addon-${app}-postgresql-credentials)$`, status: 403 }) },
-    { step: 'record-keys', rule: (app: string) => ({ method: 'PUT', path: `/configmaps/addon-${app}-postgresql$`, query: 'fieldManager=addon-sync-record-keys', status: 403 }) },
-    { step: 'inject-env', rule: (app: string) => ({ method: '*', path: `/namespaces/${app}/secrets`, query: 'fieldManager=addon-sync-inject-env', status: 403 }) },
-    { step: 'roll', rule: (app: string) => ({ method: 'PATCH', path: `/namespaces/${app}/deployments/${app}$`, status: 403 }) },
-    { step: 'activate', rule: (app: string) => ({ method: 'PUT', path: `/configmaps/addon-${app}-postgresql$`, query: 'fieldManager=addon-sync-activate', status: 403 }) },
+    {
+      step: 'wait-usable',
+      rule: (app: string) => ({
+        method: 'GET',
+        path: `/secrets/(${app}-pg-app|addon-${app}-postgresql-credentials)$`,
+        status: 403,
+      }),
+    },
+    {
+      step: 'record-keys',
+      rule: (app: string) => ({
+        method: 'PUT',
+        path: `/configmaps/addon-${app}-postgresql$`,
+        query: 'fieldManager=addon-sync-record-keys',
+        status: 403,
+      }),
+    },
+    {
+      step: 'inject-env',
+      rule: (app: string) => ({
+        method: '*',
+        path: `/namespaces/${app}/secrets`,
+        query: 'fieldManager=addon-sync-inject-env',
+        status: 403,
+      }),
+    },
+    {
+      step: 'roll',
+      rule: (app: string) => ({ method: 'PATCH', path: `/namespaces/${app}/deployments/${app}$`, status: 403 }),
+    },
+    {
+      step: 'activate',
+      rule: (app: string) => ({
+        method: 'PUT',
+        path: `/configmaps/addon-${app}-postgresql$`,
+        query: 'fieldManager=addon-sync-activate',
+        status: 403,
+      }),
+    },
   ];
 
   for (const variant of ['small', 'shared']) {
@@ -47,7 +94,9 @@ describe('compensation', () => {
         expect(bed.pg.store.get(CLUSTERS, NS, 'addons-shared')).toBeUndefined();
         expect(credentials(app)).toBeUndefined();
         expect(Object.keys(envOf(bed, app) ?? {})).toEqual([]);
-        expect(r.summary).toMatch(new RegExp(`\\| ${app} \\| postgresql \\| ${variant} \\| on_cluster \\| failed \\(error\\)`));
+        expect(r.summary).toMatch(
+          new RegExp(`\\| ${app} \\| postgresql \\| ${variant} \\| on_cluster \\| failed \\(error\\)`),
+        );
         await noOrphans();
       }
       // Without the fault the next run provisions it.
@@ -90,7 +139,12 @@ describe('removal failures', () => {
     expect((await sync(bed)).exitCode).toBe(0);
     writeApp(bed, 'keep', '\n[addons]\n');
     // The Secret was created by the add-on, so emptying it deletes it; other Secrets get a PUT.
-    bed.pg.faults.add({ method: 'PUT', path: '/namespaces/keep/secrets/keep-env$', query: 'fieldManager=addon-sync-remove-env', status: 403 });
+    bed.pg.faults.add({
+      method: 'PUT',
+      path: '/namespaces/keep/secrets/keep-env$',
+      query: 'fieldManager=addon-sync-remove-env',
+      status: 403,
+    });
     bed.pg.faults.add({ method: 'DELETE', path: '/namespaces/keep/secrets/keep-env$', status: 403 });
     const r = await sync(bed);
     bed.pg.faults.clear();
@@ -131,7 +185,11 @@ describe('SIGKILL at every step', () => {
     deployApp(bed, 'kill');
     for (const step of createSteps) {
       writeApp(bed, 'kill', variantToml('small'));
-      const killed = await sync(bed, {}, { killOn: { pattern: new RegExp(`step: kill/postgresql run ${step}\\n`), signal: 'SIGKILL' } });
+      const killed = await sync(
+        bed,
+        {},
+        { killOn: { pattern: new RegExp(`step: kill/postgresql run ${step}\\n`), signal: 'SIGKILL' } },
+      );
       // The last step is one request: the process may finish it before the signal lands.
       if (step !== 'activate') expect(killed.signal, `${step}\n${explain(killed)}`).toBe('SIGKILL');
       expect(killed.stdout).toMatch(`run ${step}`);
@@ -145,7 +203,11 @@ describe('SIGKILL at every step', () => {
       const s = removeSteps[createSteps.indexOf(step)];
       writeApp(bed, 'kill', '\n[addons]\n');
       if (s) {
-        const k2 = await sync(bed, {}, { killOn: { pattern: new RegExp(`step: kill/postgresql remove ${s}\\n`), signal: 'SIGKILL' } });
+        const k2 = await sync(
+          bed,
+          {},
+          { killOn: { pattern: new RegExp(`step: kill/postgresql remove ${s}\\n`), signal: 'SIGKILL' } },
+        );
         if (s !== 'delete-association') expect(k2.signal, `${s}\n${explain(k2)}`).toBe('SIGKILL');
         expect(k2.stdout).toMatch(`remove ${s}`);
       }

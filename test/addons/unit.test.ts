@@ -5,11 +5,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { V1Secret } from '@kubernetes/client-node';
-import { DeclarationError, findAppFiles, lineOf, parseAppToml, readDeclarations } from '../../actions/lib/addons/declaration.js';
+import {
+  DeclarationError,
+  findAppFiles,
+  lineOf,
+  parseAppToml,
+  readDeclarations,
+} from '../../actions/lib/addons/declaration.js';
 import { kubeNameFor, sqlNameFor } from '../../actions/lib/addons/naming.js';
 import { REGISTRY, POSTGRESQL } from '../../actions/lib/addons/registry.js';
 import { runSaga, describeSagaFailure, type SagaStep } from '../../actions/lib/addons/saga.js';
-import { collisions, databaseUrl, envVarsFor, maskEnv, ENV_KEYS, OWNED_KEYS_ANNOTATION } from '../../actions/lib/addons/env.js';
+import {
+  collisions,
+  databaseUrl,
+  envVarsFor,
+  maskEnv,
+  ENV_KEYS,
+  OWNED_KEYS_ANNOTATION,
+} from '../../actions/lib/addons/env.js';
 import { planApp, variantChangeProblem, countPlan } from '../../actions/lib/addons/plan.js';
 import { readConfig } from '../../actions/lib/addons/config.js';
 import { targetFor } from '../../actions/lib/addons/sync.js';
@@ -30,10 +43,21 @@ const problemsOf = (fn: () => unknown): string[] => {
 
 describe('app.toml declarations', () => {
   it('reads variant and version, defaulting an empty variant', () => {
-    const d = parseAppToml('name = "billing"\n\n[addons.postgresql]\nvariant = "medium"\nversion = "16"\n', 'apps/billing/app.toml');
-    expect(d).toEqual({ name: 'billing', file: 'apps/billing/app.toml', addons: [{ addon: 'postgresql', variant: 'medium', version: '16' }] });
-    expect(parseAppToml('name = "x"\n[addons.postgresql]\nvariant = ""\n', 'f').addons).toEqual([{ addon: 'postgresql', variant: 'small' }]);
-    expect(parseAppToml('name = "x"\naddons = { postgresql = {} }\n', 'f').addons).toEqual([{ addon: 'postgresql', variant: 'small' }]);
+    const d = parseAppToml(
+      'name = "billing"\n\n[addons.postgresql]\nvariant = "medium"\nversion = "16"\n',
+      'apps/billing/app.toml',
+    );
+    expect(d).toEqual({
+      name: 'billing',
+      file: 'apps/billing/app.toml',
+      addons: [{ addon: 'postgresql', variant: 'medium', version: '16' }],
+    });
+    expect(parseAppToml('name = "x"\n[addons.postgresql]\nvariant = ""\n', 'f').addons).toEqual([
+      { addon: 'postgresql', variant: 'small' },
+    ]);
+    expect(parseAppToml('name = "x"\naddons = { postgresql = {} }\n', 'f').addons).toEqual([
+      { addon: 'postgresql', variant: 'small' },
+    ]);
   });
 
   it('distinguishes a missing addons table (untouched) from an empty one (remove all)', () => {
@@ -42,23 +66,35 @@ describe('app.toml declarations', () => {
   });
 
   it('names file, line and fix for a syntax error', () => {
-    const [p] = problemsOf(() => parseAppToml('name = "x"\n[addons.postgresql\nvariant = "small"\n', 'apps/x/app.toml'));
+    const [p] = problemsOf(() =>
+      parseAppToml('name = "x"\n[addons.postgresql\nvariant = "small"\n', 'apps/x/app.toml'),
+    );
     expect(p).toMatch(/^apps\/x\/app\.toml:2:\d+: invalid TOML/);
     expect(p).toMatch(/fix the syntax/);
   });
 
   it('names file, line and valid choices for unknown add-ons, variants and keys', () => {
     const text = 'name = "x"\n\n[addons.redis]\nvariant = "small"\n';
-    expect(problemsOf(() => parseAppToml(text, 'a.toml'))).toEqual([`a.toml:3: unknown add-on 'redis'; valid add-ons: ${REGISTRY.map((p) => p.name).join(', ')}.`]);
+    expect(problemsOf(() => parseAppToml(text, 'a.toml'))).toEqual([
+      `a.toml:3: unknown add-on 'redis'; valid add-ons: ${REGISTRY.map((p) => p.name).join(', ')}.`,
+    ]);
     const [v] = problemsOf(() => parseAppToml('name = "x"\n[addons.postgresql]\n\nvariant = "huge"\n', 'a.toml'));
-    expect(v).toBe("a.toml:4: unknown variant 'huge' for postgresql; valid variants: small, medium, large, shared (default small).");
-    const [k] = problemsOf(() => parseAppToml('name = "x"\n[addons.postgresql]\nvariant = "small"\nsize = "1Gi"\n', 'a.toml'));
+    expect(v).toBe(
+      "a.toml:4: unknown variant 'huge' for postgresql; valid variants: small, medium, large, shared (default small).",
+    );
+    const [k] = problemsOf(() =>
+      parseAppToml('name = "x"\n[addons.postgresql]\nvariant = "small"\nsize = "1Gi"\n', 'a.toml'),
+    );
     expect(k).toBe("a.toml:4: unknown key 'size' in [addons.postgresql]; valid keys: variant, version.");
   });
 
   it('rejects app names that cannot name Kubernetes objects, and bad versions', () => {
-    expect(problemsOf(() => parseAppToml('name = "Billing_App"\n', 'a.toml'))[0]).toMatch(/^a\.toml:1: app name 'Billing_App' must be a Kubernetes name/);
-    expect(problemsOf(() => parseAppToml('name = "x"\n[addons.postgresql]\nversion = "latest"\n', 'a.toml'))[0]).toMatch(/^a\.toml:3: 'version' must be a PostgreSQL major version/);
+    expect(problemsOf(() => parseAppToml('name = "Billing_App"\n', 'a.toml'))[0]).toMatch(
+      /^a\.toml:1: app name 'Billing_App' must be a Kubernetes name/,
+    );
+    expect(
+      problemsOf(() => parseAppToml('name = "x"\n[addons.postgresql]\nversion = "latest"\n', 'a.toml'))[0],
+    ).toMatch(/^a\.toml:3: 'version' must be a PostgreSQL major version/);
   });
 
   it('lineOf finds keys under headers, dotted keys and inline tables', () => {
@@ -69,7 +105,12 @@ describe('app.toml declarations', () => {
 
   it('reads files from globs, reports every bad file and duplicate names, and fails on a glob matching nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'apps-'));
-    for (const [app, body] of Object.entries({ a: 'name = "a"\n', b: 'name = "b"\n[addons.postgresql]\nvariant = "tiny"\n', c: 'name = "a"\n', d: 'name = \n' })) {
+    for (const [app, body] of Object.entries({
+      a: 'name = "a"\n',
+      b: 'name = "b"\n[addons.postgresql]\nvariant = "tiny"\n',
+      c: 'name = "a"\n',
+      d: 'name = \n',
+    })) {
       mkdirSync(join(dir, app));
       writeFileSync(join(dir, app, 'app.toml'), body);
     }
@@ -119,7 +160,11 @@ describe('registry and registration', () => {
       for (const v of Object.values(p.variants)) expect(v.display.storage).toBeTruthy();
     }
     expect(POSTGRESQL.locality).toBe('on_cluster');
-    expect([POSTGRESQL.variants.small.storageGi, POSTGRESQL.variants.medium.storageGi, POSTGRESQL.variants.large.storageGi]).toEqual([1, 10, 50]);
+    expect([
+      POSTGRESQL.variants.small.storageGi,
+      POSTGRESQL.variants.medium.storageGi,
+      POSTGRESQL.variants.large.storageGi,
+    ]).toEqual([1, 10, 50]);
     const reg = JSON.parse(registrationData().postgresql);
     expect(reg.locality).toBe('on_cluster');
     expect(reg.variants.medium.storage).toBe('10Gi');
@@ -153,7 +198,9 @@ describe('saga runner', () => {
   it('compensates completed steps (and the failed one) in reverse', async () => {
     trace.length = 0;
     const hooks: string[] = [];
-    const r = await runSaga([step('a'), step('b', undefined, false), step('c'), step('d', 'run')], trace, { onStep: (p, n) => hooks.push(`${p}:${n}`) });
+    const r = await runSaga([step('a'), step('b', undefined, false), step('c'), step('d', 'run')], trace, {
+      onStep: (p, n) => hooks.push(`${p}:${n}`),
+    });
     expect(trace).toEqual(['run a', 'run b', 'run c', 'run d', 'undo d', 'undo c', 'undo a']);
     expect(r.ok).toBe(false);
     if (r.ok) return;
@@ -198,8 +245,16 @@ describe('env vars', () => {
   it('treats keys set by hand or by another add-on as collisions, its own keys not', () => {
     expect(collisions(undefined, 'postgresql', ENV_KEYS)).toEqual([]);
     expect(collisions(secret({ DATABASE_URL: 'mine', OTHER: 'x' }), 'postgresql', ENV_KEYS)).toEqual(['DATABASE_URL']);
-    expect(collisions(secret({ DATABASE_URL: 'a', PGHOST: 'h' }, { postgresql: ['DATABASE_URL', 'PGHOST'] }), 'postgresql', ENV_KEYS)).toEqual([]);
-    expect(collisions(secret({ DATABASE_URL: 'a' }, { 'postgresql-remote': ['DATABASE_URL'] }), 'postgresql', ENV_KEYS)).toEqual(['DATABASE_URL']);
+    expect(
+      collisions(
+        secret({ DATABASE_URL: 'a', PGHOST: 'h' }, { postgresql: ['DATABASE_URL', 'PGHOST'] }),
+        'postgresql',
+        ENV_KEYS,
+      ),
+    ).toEqual([]);
+    expect(
+      collisions(secret({ DATABASE_URL: 'a' }, { 'postgresql-remote': ['DATABASE_URL'] }), 'postgresql', ENV_KEYS),
+    ).toEqual(['DATABASE_URL']);
   });
 });
 
@@ -219,20 +274,34 @@ describe('plan', () => {
     ...over,
   });
   const owned = {
-    metadata: { name: 'shop-env', annotations: { [OWNED_KEYS_ANNOTATION]: JSON.stringify({ postgresql: [...ENV_KEYS].sort() }) } },
+    metadata: {
+      name: 'shop-env',
+      annotations: { [OWNED_KEYS_ANNOTATION]: JSON.stringify({ postgresql: [...ENV_KEYS].sort() }) },
+    },
     data: Object.fromEntries(ENV_KEYS.map((k) => [k, 'eA=='])),
   } as V1Secret;
-  const decl = (addons?: { addon: string; variant: string; version?: string }[]) => ({ name: 'shop', file: 'apps/shop/app.toml', addons });
+  const decl = (addons?: { addon: string; variant: string; version?: string }[]) => ({
+    name: 'shop',
+    file: 'apps/shop/app.toml',
+    addons,
+  });
 
   it('uses documented defaults for targets', () => {
     expect(target).toEqual({ app: 'shop', namespace: 'shop', envSecret: 'shop-env', deployment: 'shop' });
   });
 
   it('plans create, unchanged, reinject, grow and remove', () => {
-    expect(planApp(decl([{ addon: 'postgresql', variant: 'small' }]), target, [], undefined, config).items[0]).toMatchObject({ action: 'create', kind: 'provision', destructive: false });
-    expect(planApp(decl([{ addon: 'postgresql', variant: 'small' }]), target, [assoc({})], owned, config).items[0]).toMatchObject({ action: 'unchanged' });
-    expect(planApp(decl([{ addon: 'postgresql', variant: 'small' }]), target, [assoc({})], undefined, config).items[0]).toMatchObject({ action: 'update', kind: 'reinject' });
-    const grow = planApp(decl([{ addon: 'postgresql', variant: 'large' }]), target, [assoc({})], owned, config).items[0];
+    expect(
+      planApp(decl([{ addon: 'postgresql', variant: 'small' }]), target, [], undefined, config).items[0],
+    ).toMatchObject({ action: 'create', kind: 'provision', destructive: false });
+    expect(
+      planApp(decl([{ addon: 'postgresql', variant: 'small' }]), target, [assoc({})], owned, config).items[0],
+    ).toMatchObject({ action: 'unchanged' });
+    expect(
+      planApp(decl([{ addon: 'postgresql', variant: 'small' }]), target, [assoc({})], undefined, config).items[0],
+    ).toMatchObject({ action: 'update', kind: 'reinject' });
+    const grow = planApp(decl([{ addon: 'postgresql', variant: 'large' }]), target, [assoc({})], owned, config)
+      .items[0];
     expect(grow).toMatchObject({ action: 'update', kind: 'grow', fromVariant: 'small' });
     expect(grow.blocked).toBeUndefined();
     const removal = planApp(decl([]), target, [assoc({})], owned, config);
@@ -248,10 +317,26 @@ describe('plan', () => {
   });
 
   it('blocks shrink, dedicated<->shared, version changes and collisions with a message naming the app and the fix', () => {
-    const shrink = planApp(decl([{ addon: 'postgresql', variant: 'small' }]), target, [assoc({ variant: 'medium' })], owned, config).items[0];
-    expect(shrink.blocked).toMatch(/app 'shop': postgresql cannot shrink from 'medium' \(10Gi\) to 'small' \(1Gi\).*Keep variant = "medium"/);
-    expect(variantChangeProblem('shop', 'postgresql', POSTGRESQL.variants.small, POSTGRESQL.variants.shared)).toMatch(/cannot move from 'small' \(dedicated\) to 'shared' \(shared\)/);
-    const version = planApp(decl([{ addon: 'postgresql', variant: 'small', version: '16' }]), target, [assoc({})], owned, config).items[0];
+    const shrink = planApp(
+      decl([{ addon: 'postgresql', variant: 'small' }]),
+      target,
+      [assoc({ variant: 'medium' })],
+      owned,
+      config,
+    ).items[0];
+    expect(shrink.blocked).toMatch(
+      /app 'shop': postgresql cannot shrink from 'medium' \(10Gi\) to 'small' \(1Gi\).*Keep variant = "medium"/,
+    );
+    expect(variantChangeProblem('shop', 'postgresql', POSTGRESQL.variants.small, POSTGRESQL.variants.shared)).toMatch(
+      /cannot move from 'small' \(dedicated\) to 'shared' \(shared\)/,
+    );
+    const version = planApp(
+      decl([{ addon: 'postgresql', variant: 'small', version: '16' }]),
+      target,
+      [assoc({})],
+      owned,
+      config,
+    ).items[0];
     expect(version.blocked).toMatch(/major upgrade/);
     const hand = { metadata: { name: 'shop-env' }, data: { DATABASE_URL: 'eA==', PGHOST: 'eA==' } } as V1Secret;
     const clash = planApp(decl([{ addon: 'postgresql', variant: 'small' }]), target, [], hand, config).items[0];
@@ -259,18 +344,42 @@ describe('plan', () => {
   });
 
   it('finishes an unfinished removal or compensation before provisioning again', () => {
-    const p = planApp(decl([{ addon: 'postgresql', variant: 'shared' }]), target, [assoc({ status: 'provisioning', variant: 'small' })], undefined, config).items[0];
+    const p = planApp(
+      decl([{ addon: 'postgresql', variant: 'shared' }]),
+      target,
+      [assoc({ status: 'provisioning', variant: 'small' })],
+      undefined,
+      config,
+    ).items[0];
     expect(p).toMatchObject({ action: 'create', finishRemovalFirst: true });
-    const q = planApp(decl([{ addon: 'postgresql', variant: 'small' }]), target, [assoc({ status: 'deprovisioning', intent: 'compensate' })], undefined, config).items[0];
+    const q = planApp(
+      decl([{ addon: 'postgresql', variant: 'small' }]),
+      target,
+      [assoc({ status: 'deprovisioning', intent: 'compensate' })],
+      undefined,
+      config,
+    ).items[0];
     expect(q.finishRemovalFirst).toBe(true);
-    const r = planApp(decl([{ addon: 'postgresql', variant: 'small' }]), target, [assoc({ status: 'error', reason: 'x' })], undefined, config).items[0];
+    const r = planApp(
+      decl([{ addon: 'postgresql', variant: 'small' }]),
+      target,
+      [assoc({ status: 'error', reason: 'x' })],
+      undefined,
+      config,
+    ).items[0];
     expect(r).toMatchObject({ action: 'create', finishRemovalFirst: false });
   });
 
   it('reports the plan as JSON and a summary table without secrets', async () => {
     const plans = [planApp(decl([{ addon: 'postgresql', variant: 'shared' }]), target, [], undefined, config)];
     const json = JSON.parse(planJson(plans));
-    expect(json[0].items[0]).toMatchObject({ addon: 'postgresql', variant: 'shared', locality: 'on_cluster', action: 'create', destructive: false });
+    expect(json[0].items[0]).toMatchObject({
+      addon: 'postgresql',
+      variant: 'shared',
+      locality: 'on_cluster',
+      action: 'create',
+      destructive: false,
+    });
     expect(renderSummary('plan', plans)).toMatch(/\| shop \| postgresql \| shared \| on_cluster \| planned \| create/);
   });
 });
@@ -287,8 +396,12 @@ describe('inputs', () => {
   it('validates every input with one message naming it and the fix', () => {
     expect(fail({ apps: '' })).toMatch(/^Input 'apps': is required/);
     expect(fail({ mode: 'yolo' })).toBe("Input 'mode': 'yolo' is not one of: plan, apply.");
-    expect(fail({ 'backup-destination-path': 's3://b/p', 'backup-schedule': '0 3 * * *' })).toMatch(/^Input 'backup-schedule': schedule '0 3 \* \* \*' has five fields/);
-    expect(fail({ 'backup-credentials-secret': 'x' })).toMatch(/^Input 'backup-credentials-secret': is set but backup-destination-path is not/);
+    expect(fail({ 'backup-destination-path': 's3://b/p', 'backup-schedule': '0 3 * * *' })).toMatch(
+      /^Input 'backup-schedule': schedule '0 3 \* \* \*' has five fields/,
+    );
+    expect(fail({ 'backup-credentials-secret': 'x' })).toMatch(
+      /^Input 'backup-credentials-secret': is set but backup-destination-path is not/,
+    );
     expect(fail({ 'namespace-template': 'apps' })).toMatch(/^Input 'namespace-template': 'apps' must contain \{app\}/);
     expect(fail({ reclaim: 'keep' })).toMatch(/^Input 'reclaim'/);
     expect(fail({ 'addons-namespace': 'Bad_NS' })).toMatch(/^Input 'addons-namespace'/);

@@ -6,7 +6,20 @@
 // with the bootstrap's own error, whatever the phase says.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapMode } from '../playground/cnpg/versions.js';
-import { association, CLUSTERS, connectAsApp, deployApp, envOf, explain, NS, startBed, sync, variantToml, writeApp, type Bed } from './helpers.js';
+import {
+  association,
+  CLUSTERS,
+  connectAsApp,
+  deployApp,
+  envOf,
+  explain,
+  NS,
+  startBed,
+  sync,
+  variantToml,
+  writeApp,
+  type Bed,
+} from './helpers.js';
 
 describe.each((process.env.ADDON_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('operator %s', (version) => {
   const inPod = bootstrapMode(version) === 'in-pod';
@@ -25,9 +38,17 @@ describe.each((process.env.ADDON_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('
     expect(r.exitCode, explain(r)).toBe(0);
     expect(await connectAsApp(bed, envOf(bed, 'orders')!.DATABASE_URL)).toEqual({ user: 'orders', database: 'orders' });
     const pod = bed.pg.store.get('v1/pods', NS, 'orders-pg-1')!;
-    if (inPod) expect(pod.status.initContainerStatuses.find((c: { name: string }) => c.name === 'bootstrap-instance').state.terminated.exitCode).toBe(0);
+    if (inPod)
+      expect(
+        pod.status.initContainerStatuses.find((c: { name: string }) => c.name === 'bootstrap-instance').state.terminated
+          .exitCode,
+      ).toBe(0);
     else expect(pod.spec.initContainers).toBeUndefined();
-    expect(bed.pg.store.list('batch/v1/jobs', NS, { labelSelector: 'cnpg.io/cluster=orders-pg' }).items.filter((j) => !j.metadata.deletionTimestamp)).toEqual([]);
+    expect(
+      bed.pg.store
+        .list('batch/v1/jobs', NS, { labelSelector: 'cnpg.io/cluster=orders-pg' })
+        .items.filter((j) => !j.metadata.deletionTimestamp),
+    ).toEqual([]);
   });
 
   it("a dedicated cluster whose initdb fails fails that app at the first failed attempt, with the bootstrap's error", async () => {
@@ -54,7 +75,9 @@ describe.each((process.env.ADDON_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('
       // The first attempt: well before the Job's back-off (~31 s scaled) or any phase change.
       expect(took).toBeLessThan(60_000);
       expect(association(bed, 'broken')?.status).not.toBe('active');
-      console.log(`operator ${version}: failed bootstrap reported in ${took} ms: ${error.split('\n')[0].slice(0, 200)}`);
+      console.log(
+        `operator ${version}: failed bootstrap reported in ${took} ms: ${error.split('\n')[0].slice(0, 200)}`,
+      );
     } finally {
       bed.pg.operator.settings.failBootstrap = undefined;
     }

@@ -77,8 +77,12 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
     for (const c of loaders) await c.query('SELECT pg_stat_force_next_flush()');
     await setup.query('ANALYZE');
     const loadMs = performance.now() - loadStarted;
-    const [{ bytes }] = (await setup.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes')).rows;
-    log(`data: ${tableCount} tables, ${totalRows} rows (largest ${sizes[0]}, smallest ${sizes[tableCount - 1]}), ` + `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB, loaded in ${seconds(loadMs)}`);
+    const [{ bytes }] = (await setup.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes'))
+      .rows;
+    log(
+      `data: ${tableCount} tables, ${totalRows} rows (largest ${sizes[0]}, smallest ${sizes[tableCount - 1]}), ` +
+        `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB, loaded in ${seconds(loadMs)}`,
+    );
 
     const conn = { host: server.host, port: server.port, user: 'postgres', password: '', database: 'bench' };
     const db = new ReadOnlyDb(conn, { statementTimeoutMs: 120_000, poolSize: concurrency });
@@ -88,12 +92,31 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
 
       // (a) Reference: list the tables with one psql, then one psql per table, in sequence.
       const refStarted = performance.now();
-      const psql = (sql: string) => run(`${PG_BIN}/psql`, ['-X', '-At', '-h', conn.host, '-p', String(conn.port), '-U', conn.user, '-d', conn.database, '-c', sql]);
-      const listed = (await psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).stdout.trim().split('\n');
+      const psql = (sql: string) =>
+        run(`${PG_BIN}/psql`, [
+          '-X',
+          '-At',
+          '-h',
+          conn.host,
+          '-p',
+          String(conn.port),
+          '-U',
+          conn.user,
+          '-d',
+          conn.database,
+          '-c',
+          sql,
+        ]);
+      const listed = (await psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).stdout
+        .trim()
+        .split('\n');
       let refTotal = 0;
-      for (const table of listed) refTotal += Number((await psql(`SELECT count(*) FROM public."${table}"`)).stdout.trim());
+      for (const table of listed)
+        refTotal += Number((await psql(`SELECT count(*) FROM public."${table}"`)).stdout.trim());
       const referenceMs = performance.now() - refStarted;
-      log(`(a) reference, ${listed.length + 1} psql processes in sequence: ${seconds(referenceMs)} (total ${refTotal} rows)`);
+      log(
+        `(a) reference, ${listed.length + 1} psql processes in sequence: ${seconds(referenceMs)} (total ${refTotal} rows)`,
+      );
 
       const pass = async (mode: CountMode) => {
         const started = performance.now();
@@ -107,13 +130,18 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
         const errors = counts.filter((c) => c.error).length;
         const total = counts.reduce((a, c) => a + (Number.isFinite(c.rows) ? c.rows : 0), 0);
         const byName = new Map(sizes.map((rows, i) => [name(i), rows]));
-        const maxError = Math.max(...counts.map((c) => Math.abs(c.rows - byName.get(c.table)!) / Math.max(1, byName.get(c.table)!)));
+        const maxError = Math.max(
+          ...counts.map((c) => Math.abs(c.rows - byName.get(c.table)!) / Math.max(1, byName.get(c.table)!)),
+        );
         return { exactTables, errors, total, maxError };
       };
 
       const parallel = await pass('exact');
       const p = summary(parallel.counts);
-      log(`(b) snapshot + exact counts, concurrency ${concurrency}: ${seconds(parallel.ms)} ` + `(snapshot ${seconds(parallel.snapshotMs)}; total ${p.total} rows, ${p.errors} errors)`);
+      log(
+        `(b) snapshot + exact counts, concurrency ${concurrency}: ${seconds(parallel.ms)} ` +
+          `(snapshot ${seconds(parallel.snapshotMs)}; total ${p.total} rows, ${p.errors} errors)`,
+      );
       const auto = await pass('auto');
       const a = summary(auto.counts);
       log(
@@ -122,13 +150,19 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
       );
       const estimate = await pass('estimate');
       const e = summary(estimate.counts);
-      log(`(c') snapshot + estimate counts: ${seconds(estimate.ms)} (max estimate error ${(e.maxError * 100).toFixed(2)} %)`);
+      log(
+        `(c') snapshot + estimate counts: ${seconds(estimate.ms)} (max estimate error ${(e.maxError * 100).toFixed(2)} %)`,
+      );
 
       if (refTotal !== totalRows || p.total !== totalRows || p.errors || a.errors || e.errors) {
-        throw new Error(`counts disagree with the data: reference ${refTotal}, parallel ${p.total}, expected ${totalRows}`);
+        throw new Error(
+          `counts disagree with the data: reference ${refTotal}, parallel ${p.total}, expected ${totalRows}`,
+        );
       }
       const ratio = (x: number) => Math.round((referenceMs / x) * 10) / 10;
-      log(`ratios: a/b = ${ratio(parallel.ms)}x, a/c(auto) = ${ratio(auto.ms)}x, a/c(estimate) = ${ratio(estimate.ms)}x`);
+      log(
+        `ratios: a/b = ${ratio(parallel.ms)}x, a/c(auto) = ${ratio(auto.ms)}x, a/c(estimate) = ${ratio(estimate.ms)}x`,
+      );
       const restore = await benchRestoreRead(conn, concurrency, totalRows, log);
       return {
         ...restore,
@@ -154,8 +188,17 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
 }
 
 /** (d)-(f): the restore side, read in full and verified, against one parallel scan of everything. */
-async function benchRestoreRead(conn: ConstructorParameters<typeof ReadOnlyDb>[0], concurrency: number, totalRows: number, log: (line: string) => void): Promise<Record<string, number>> {
-  const db = new ReadOnlyDb(conn, { statementTimeoutMs: 600_000, poolSize: concurrency, settings: RESTORE_READ_SETTINGS });
+async function benchRestoreRead(
+  conn: ConstructorParameters<typeof ReadOnlyDb>[0],
+  concurrency: number,
+  totalRows: number,
+  log: (line: string) => void,
+): Promise<Record<string, number>> {
+  const db = new ReadOnlyDb(conn, {
+    statementTimeoutMs: 600_000,
+    poolSize: concurrency,
+    settings: RESTORE_READ_SETTINGS,
+  });
   try {
     const tables = userTables(await snapshotSchema(db));
     const union = tables.map((t) => `SELECT FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`).join(' UNION ALL ');
@@ -168,12 +211,18 @@ async function benchRestoreRead(conn: ConstructorParameters<typeof ReadOnlyDb>[0
     const floor1 = await floorOnce();
     const started = performance.now();
     const snap = await snapshotSchema(db);
-    const counts = await readAllRows(db, userTables(snap), { concurrency, label: 'restore bench: read', log, progressEveryMs: 60_000 });
+    const counts = await readAllRows(db, userTables(snap), {
+      concurrency,
+      label: 'restore bench: read',
+      log,
+      progressEveryMs: 60_000,
+    });
     const fullReadMs = performance.now() - started;
     const floor2 = await floorOnce();
     const floorMs = Math.min(floor1, floor2);
     const total = counts.reduce((a, c) => a + c.rows, 0);
-    if (total !== totalRows || counts.some((c) => c.error)) throw new Error(`full read counted ${total} rows, expected ${totalRows}`);
+    if (total !== totalRows || counts.some((c) => c.error))
+      throw new Error(`full read counted ${total} rows, expected ${totalRows}`);
     log(`(d) floor, one parallel scan of all tables in one statement: ${seconds(floor1)} then ${seconds(floor2)}`);
     log(
       `(e) restore compare phase (snapshot + full read, concurrency ${concurrency}, ${RESTORE_READ_SETTINGS.max_parallel_workers_per_gather} workers per scan): ${seconds(fullReadMs)} = ${(fullReadMs / floorMs).toFixed(2)}x the floor`,
@@ -184,7 +233,10 @@ async function benchRestoreRead(conn: ConstructorParameters<typeof ReadOnlyDb>[0
       const t0 = performance.now();
       const v = await verifyRestore(db, 'bench', amcheck, { mode, concurrency });
       const bad = v.relations.filter((r) => r.corruption.length || r.error);
-      if (bad.length) throw new Error(`amcheck (${mode}) reported ${bad.length} relations on a healthy database: ${bad[0].name} ${bad[0].corruption[0] ?? bad[0].error}`);
+      if (bad.length)
+        throw new Error(
+          `amcheck (${mode}) reported ${bad.length} relations on a healthy database: ${bad[0].name} ${bad[0].corruption[0] ?? bad[0].error}`,
+        );
       return { ms: performance.now() - t0, relations: v.relations.length };
     };
     const full = await verify('amcheck');

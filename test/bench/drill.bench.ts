@@ -12,7 +12,12 @@ import type { KubeObject, PlaygroundHandle } from '../playground/types.js';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** First time (ms) `test` holds for an object of `gvr` in default whose name starts with `prefix`. */
-function watchStore(pgd: PlaygroundHandle, gvr: string, prefix: string, test: (o: KubeObject) => boolean): { at: () => number; stop: () => void } {
+function watchStore(
+  pgd: PlaygroundHandle,
+  gvr: string,
+  prefix: string,
+  test: (o: KubeObject) => boolean,
+): { at: () => number; stop: () => void } {
   let at = 0;
   const stop = pgd.store.watch(gvr, 'default', {}, (ev) => {
     if (!at && ev.object.metadata.name.startsWith(prefix) && ev.type !== 'DELETED' && test(ev.object)) at = Date.now();
@@ -40,7 +45,11 @@ export async function benchDrill(log: (line: string) => void): Promise<Record<st
     await createLiveCluster(pgd, { name: 'bench', rows: 2000 });
     const kubeconfig = readFileSync(pgd.kubeconfigPath, 'utf8');
     let run = 0;
-    const drill = (times: Record<string, number>, patterns: Record<string, RegExp>, extra: Record<string, string> = {}) =>
+    const drill = (
+      times: Record<string, number>,
+      patterns: Record<string, RegExp>,
+      extra: Record<string, string> = {},
+    ) =>
       runAction('cnpg-restore-drill', 'main', {
         inputs: { cluster: 'bench', namespace: 'default', kubeconfig, 'record-history': 'false', ...extra },
         env: { GITHUB_RUN_ID: String(700 + ++run) },
@@ -58,15 +67,28 @@ export async function benchDrill(log: (line: string) => void): Promise<Record<st
       healthyToNoticed.push(times.noticed - w.at());
       const first = pgd.requestLog.entries().find((e) => e.time >= times.spawn);
       if (first) coldStart.push(first.time - times.spawn);
-      log(`healthy drill ${i + 1}: healthy -> noticed ${times.noticed - w.at()} ms; spawn -> first API request ${first ? first.time - times.spawn : 'n/a'} ms; RTO ${r.outputs['rto-seconds']} s`);
+      log(
+        `healthy drill ${i + 1}: healthy -> noticed ${times.noticed - w.at()} ms; spawn -> first API request ${first ? first.time - times.spawn : 'n/a'} ms; RTO ${r.outputs['rto-seconds']} s`,
+      );
     }
 
     const jobFailedToFailed: number[] = [];
     const jobFailedToExit: number[] = [];
     for (const version of ['1.27.0', '1.30.0']) {
       pgd.operator.settings.version = version;
-      pgd.operator.settings.failRecovery = { cluster: /^bench-drill-/, message: 'benchmark: simulated recovery failure' };
-      const w = watchStore(pgd, 'batch/v1/jobs', 'bench-drill-', (j) => !!j.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Failed' && c.status === 'True'));
+      pgd.operator.settings.failRecovery = {
+        cluster: /^bench-drill-/,
+        message: 'benchmark: simulated recovery failure',
+      };
+      const w = watchStore(
+        pgd,
+        'batch/v1/jobs',
+        'bench-drill-',
+        (j) =>
+          !!j.status?.conditions?.some(
+            (c: { type: string; status: string }) => c.type === 'Failed' && c.status === 'True',
+          ),
+      );
       const times: Record<string, number> = {};
       const r = await drill(times, { decided: /Deleting recovery cluster/ });
       w.stop();
@@ -74,7 +96,9 @@ export async function benchDrill(log: (line: string) => void): Promise<Record<st
       if (r.exitCode !== 1) throw new Error('the failing recovery did not fail the drill');
       jobFailedToFailed.push(times.decided - w.at());
       jobFailedToExit.push(times.exit - w.at());
-      log(`operator ${version}: job Failed -> drill fails (teardown starts) ${times.decided - w.at()} ms, -> step exits ${times.exit - w.at()} ms`);
+      log(
+        `operator ${version}: job Failed -> drill fails (teardown starts) ${times.decided - w.at()} ms, -> step exits ${times.exit - w.at()} ms`,
+      );
     }
     pgd.operator.settings.version = '1.30.0';
     return {

@@ -26,7 +26,11 @@ const NS = 'default';
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const ratio = (targetMs: number, ms: number) => Math.round((targetMs / ms) * 10) / 10;
 
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -36,10 +40,17 @@ async function until<T>(what: string, timeoutMs: number, probe: () => T | undefi
   }
 }
 
-const isReady = (c: KubeObject | undefined) => (c?.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True');
+const isReady = (c: KubeObject | undefined) =>
+  (c?.status?.conditions ?? []).some(
+    (x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True',
+  );
 
 /** Create to Ready of a Cluster, polled on the store the API server serves; also when its bootstrap Job completed. */
-async function clusterReady(pg0: PlaygroundHandle, obj: KubeObject, timeoutMs: number): Promise<{ ms: number; jobMs: number }> {
+async function clusterReady(
+  pg0: PlaygroundHandle,
+  obj: KubeObject,
+  timeoutMs: number,
+): Promise<{ ms: number; jobMs: number }> {
   const started = performance.now();
   const role = obj.spec?.bootstrap?.recovery ? 'full-recovery' : 'initdb';
   let jobMs = NaN;
@@ -47,11 +58,18 @@ async function clusterReady(pg0: PlaygroundHandle, obj: KubeObject, timeoutMs: n
   await until(`cluster ${obj.metadata.name} Ready`, timeoutMs, () => {
     if (Number.isNaN(jobMs)) {
       const job = pg0.store.get('batch/v1/jobs', NS, `${obj.metadata.name}-1-${role}`);
-      if ((job?.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Complete' && x.status === 'True')) jobMs = performance.now() - started;
+      if (
+        (job?.status?.conditions ?? []).some(
+          (x: { type: string; status: string }) => x.type === 'Complete' && x.status === 'True',
+        )
+      )
+        jobMs = performance.now() - started;
     }
     const c = pg0.store.get(CLUSTERS, NS, obj.metadata.name);
     if (c?.status?.phase === 'Cluster is unrecoverable and needs manual intervention') {
-      throw new Error(`cluster ${obj.metadata.name}: ${c.status.phase}: ${c.status.phaseReason}\n${pg0.logs.read(NS, `${obj.metadata.name}-1`)}`);
+      throw new Error(
+        `cluster ${obj.metadata.name}: ${c.status.phase}: ${c.status.phaseReason}\n${pg0.logs.read(NS, `${obj.metadata.name}-1`)}`,
+      );
     }
     return isReady(c);
   });
@@ -91,13 +109,21 @@ async function switchWalAndWaitArchived(su: pg.Client): Promise<void> {
 export async function benchPlayground(log: (line: string) => void): Promise<Record<string, number>> {
   const rows = envInt('BENCH_PLAYGROUND_ROWS', 10_000);
   const targets = { up: 5_000, initdb: 10_000, restore: 30_000 };
-  const line = (what: string, ms: number, target: number) => log(`${what}: ${seconds(ms)} (target < ${seconds(target)}, target/measured = ${ratio(target, ms)}x${ms < target ? '' : ', MISSED'})`);
+  const line = (what: string, ms: number, target: number) =>
+    log(
+      `${what}: ${seconds(ms)} (target < ${seconds(target)}, target/measured = ${ratio(target, ms)}x${ms < target ? '' : ', MISSED'})`,
+    );
 
   // (1a) `npm run playground -- up` / `down`: the detached CLI, its state in a temp dir.
   const cliRoot = mkdtempSync(path.join(tmpdir(), 'bench-playground-cli-'));
   chmodSync(cliRoot, 0o755);
   const cliEnv = { ...process.env, PLAYGROUND_STATE_DIR: path.join(cliRoot, 'state') };
-  const cli = (cmd: string) => run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test', 'playground', 'cli.ts'), cmd], { cwd: REPO_ROOT, env: cliEnv, timeout: 120_000 });
+  const cli = (cmd: string) =>
+    run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test', 'playground', 'cli.ts'), cmd], {
+      cwd: REPO_ROOT,
+      env: cliEnv,
+      timeout: 120_000,
+    });
   let cliUpMs: number;
   try {
     const started = performance.now();
@@ -135,12 +161,22 @@ export async function benchPlayground(log: (line: string) => void): Promise<Reco
         apiVersion: 'postgresql.cnpg.io/v1',
         kind: 'Cluster',
         metadata: { name: 'bench-src', namespace: NS },
-        spec: { instances: 1, enableSuperuserAccess: true, storage: { size: '1Gi' }, bootstrap: { initdb: { database: 'app', owner: 'app' } }, backup: { barmanObjectStore: store } },
+        spec: {
+          instances: 1,
+          enableSuperuserAccess: true,
+          storage: { size: '1Gi' },
+          bootstrap: { initdb: { database: 'app', owner: 'app' } },
+          backup: { barmanObjectStore: store },
+        },
       },
       60_000,
     );
     const initdbMs = initdb.ms;
-    line(`initdb Cluster, create to Ready (initdb Job complete after ${seconds(initdb.jobMs)})`, initdbMs, targets.initdb);
+    line(
+      `initdb Cluster, create to Ready (initdb Job complete after ${seconds(initdb.jobMs)})`,
+      initdbMs,
+      targets.initdb,
+    );
 
     // (3) a small database, a fresh backup, writes after it, then a recovery cluster.
     const app = await connect(pg0, 'bench-src', 'app');
@@ -148,24 +184,37 @@ export async function benchPlayground(log: (line: string) => void): Promise<Reco
     let backupMs: number;
     let sizeBytes: number;
     try {
-      await app.query(`CREATE TABLE items (id int PRIMARY KEY, note text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, ${rows}) g`);
-      sizeBytes = Number((await app.query<{ b: string }>('SELECT pg_database_size(current_database()) AS b')).rows[0].b);
+      await app.query(
+        `CREATE TABLE items (id int PRIMARY KEY, note text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, ${rows}) g`,
+      );
+      sizeBytes = Number(
+        (await app.query<{ b: string }>('SELECT pg_database_size(current_database()) AS b')).rows[0].b,
+      );
       await switchWalAndWaitArchived(su);
       const backupStarted = performance.now();
-      pg0.store.create(BACKUPS, { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name: 'bench-backup', namespace: NS }, spec: { cluster: { name: 'bench-src' } } });
+      pg0.store.create(BACKUPS, {
+        apiVersion: 'postgresql.cnpg.io/v1',
+        kind: 'Backup',
+        metadata: { name: 'bench-backup', namespace: NS },
+        spec: { cluster: { name: 'bench-src' } },
+      });
       await until('backup completed', 120_000, () => {
         const b = pg0.store.get(BACKUPS, NS, 'bench-backup');
         if (b?.status?.phase === 'failed') throw new Error(`backup failed: ${b.status.error}`);
         return b?.status?.phase === 'completed';
       });
       backupMs = performance.now() - backupStarted;
-      await app.query(`INSERT INTO items SELECT g, 'after backup ' || g FROM generate_series(${rows + 1}, ${rows + 100}) g`);
+      await app.query(
+        `INSERT INTO items SELECT g, 'after backup ' || g FROM generate_series(${rows + 1}, ${rows + 100}) g`,
+      );
       await switchWalAndWaitArchived(su);
     } finally {
       await app.end();
       await su.end();
     }
-    log(`fresh backup of a ${(sizeBytes / 2 ** 20).toFixed(1)} MiB database (${rows} rows): Backup create to completed in ${seconds(backupMs)}`);
+    log(
+      `fresh backup of a ${(sizeBytes / 2 ** 20).toFixed(1)} MiB database (${rows} rows): Backup create to completed in ${seconds(backupMs)}`,
+    );
 
     const restore = await clusterReady(
       pg0,
@@ -190,7 +239,11 @@ export async function benchPlayground(log: (line: string) => void): Promise<Reco
     } finally {
       await check.end();
     }
-    line(`small restore (base backup + WAL replay, ${rows + 100} rows checked), create to Ready (full-recovery Job complete after ${seconds(restore.jobMs)})`, restoreMs, targets.restore);
+    line(
+      `small restore (base backup + WAL replay, ${rows + 100} rows checked), create to Ready (full-recovery Job complete after ${seconds(restore.jobMs)})`,
+      restoreMs,
+      targets.restore,
+    );
 
     return {
       cli_up_ms: Math.round(cliUpMs),

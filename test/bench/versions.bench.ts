@@ -15,23 +15,43 @@ const TARGET_MS = 30_000;
 
 type Exit = { terminated?: { exitCode?: number } };
 const firstFailure = (pod: KubeObject) => {
-  const statuses: { state?: Exit; lastState?: Exit }[] = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
-  return pod.status?.phase === 'Failed' || statuses.some((c) => (c.state?.terminated?.exitCode ?? 0) !== 0 || (c.lastState?.terminated?.exitCode ?? 0) !== 0);
+  const statuses: { state?: Exit; lastState?: Exit }[] = [
+    ...(pod.status?.containerStatuses ?? []),
+    ...(pod.status?.initContainerStatuses ?? []),
+  ];
+  return (
+    pod.status?.phase === 'Failed' ||
+    statuses.some((c) => (c.state?.terminated?.exitCode ?? 0) !== 0 || (c.lastState?.terminated?.exitCode ?? 0) !== 0)
+  );
 };
 
 async function firstAttemptToFailed(version: string, log: (line: string) => void): Promise<number> {
   const pgd = await startPlayground({ operatorVersion: version });
   try {
     await createLiveCluster(pgd, { name: 'benchv', rows: 500 });
-    pgd.operator.settings.failRecovery = { cluster: /^benchv-drill-/, message: 'ERROR: benchmark: simulated barman-cloud-restore failure' };
+    pgd.operator.settings.failRecovery = {
+      cluster: /^benchv-drill-/,
+      message: 'ERROR: benchmark: simulated barman-cloud-restore failure',
+    };
     let failedAt = 0;
     const stop = pgd.store.watch('v1/pods', 'default', {}, (ev) => {
-      if (!failedAt && ev.type !== 'DELETED' && ev.object.metadata.name.startsWith('benchv-drill-') && firstFailure(ev.object)) failedAt = Date.now();
+      if (
+        !failedAt &&
+        ev.type !== 'DELETED' &&
+        ev.object.metadata.name.startsWith('benchv-drill-') &&
+        firstFailure(ev.object)
+      )
+        failedAt = Date.now();
     });
     let decidedAt = 0;
     let seen = '';
     const r = await runAction('cnpg-restore-drill', 'main', {
-      inputs: { cluster: 'benchv', namespace: 'default', kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'), 'record-history': 'false' },
+      inputs: {
+        cluster: 'benchv',
+        namespace: 'default',
+        kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'),
+        'record-history': 'false',
+      },
       env: { GITHUB_RUN_ID: String(800 + Math.floor(Math.random() * 100)) },
       onSpawn: (child) =>
         child.stdout!.on('data', (d) => {
@@ -40,7 +60,10 @@ async function firstAttemptToFailed(version: string, log: (line: string) => void
         }),
     });
     stop();
-    if (r.exitCode !== 1 || !failedAt || !decidedAt) throw new Error(`operator ${version}: the failing recovery did not fail the drill (exit ${r.exitCode}, first failure seen ${!!failedAt})`);
+    if (r.exitCode !== 1 || !failedAt || !decidedAt)
+      throw new Error(
+        `operator ${version}: the failing recovery did not fail the drill (exit ${r.exitCode}, first failure seen ${!!failedAt})`,
+      );
     const ms = decidedAt - failedAt;
     log(`operator ${version}: first failed attempt -> drill failed ${ms} ms (${r.errors[0]?.slice(0, 160)})`);
     return ms;

@@ -18,7 +18,10 @@ describe('dist/', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('is what npm run build produces from the current sources', () => {
-    execFileSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/build.ts'), out], { cwd: repoRoot, stdio: 'pipe' });
+    execFileSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/build.ts'), out], {
+      cwd: repoRoot,
+      stdio: 'pipe',
+    });
     const committed = join(repoRoot, 'dist');
     expect(files(committed)).toEqual(files(out));
     const stale = files(out).filter((f) => !readFileSync(join(out, f)).equals(readFileSync(join(committed, f))));

@@ -11,8 +11,18 @@ import { repoRoot, runAction } from '../helpers/run-action.js';
 const required: Record<string, Record<string, string>> = {
   'addon-sync': { apps: 'apps/*/app.toml' },
   'cnpg-restore-drill': { cluster: 'payments-db', namespace: 'billing' },
-  'platform-install': { chart: join(repoRoot, 'test/fixtures/charts/platform'), 'helm-path': join(repoRoot, '.tools/bin/helm'), release: 'platform', namespace: 'platform' },
-  'soak-gate-check': { cluster: 'payments-db', subscription: 'payments_sub', publication: 'payments_pub', 'publisher-secret': 'legacy-publisher' },
+  'platform-install': {
+    chart: join(repoRoot, 'test/fixtures/charts/platform'),
+    'helm-path': join(repoRoot, '.tools/bin/helm'),
+    release: 'platform',
+    namespace: 'platform',
+  },
+  'soak-gate-check': {
+    cluster: 'payments-db',
+    subscription: 'payments_sub',
+    publication: 'payments_pub',
+    'publisher-secret': 'legacy-publisher',
+  },
 };
 
 describe('an empty kubeconfig input with no KUBECONFIG', () => {
@@ -20,12 +30,21 @@ describe('an empty kubeconfig input with no KUBECONFIG', () => {
   afterAll(() => rmSync(home, { recursive: true, force: true }));
   // addon-sync reads its app.toml files (relative to GITHUB_WORKSPACE) before it needs a cluster.
   mkdirSync(join(home, 'apps', 'billing-api'), { recursive: true });
-  writeFileSync(join(home, 'apps', 'billing-api', 'app.toml'), 'name = "billing-api"\n\n[addons.postgresql]\nvariant = "small"\n');
+  writeFileSync(
+    join(home, 'apps', 'billing-api', 'app.toml'),
+    'name = "billing-api"\n\n[addons.postgresql]\nvariant = "small"\n',
+  );
 
   it.each(Object.keys(required))('%s fails naming the input, nothing else tried', async (action) => {
     const r = await runAction(action, 'main', {
       inputs: { ...required[action], kubeconfig: '' },
-      env: { HOME: home, GITHUB_WORKSPACE: home, KUBECONFIG: undefined, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' },
+      env: {
+        HOME: home,
+        GITHUB_WORKSPACE: home,
+        KUBECONFIG: undefined,
+        KUBERNETES_SERVICE_HOST: '10.96.0.1',
+        KUBERNETES_SERVICE_PORT: '443',
+      },
       timeoutMs: 60_000,
     });
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);

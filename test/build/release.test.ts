@@ -27,13 +27,21 @@ describe('CHANGELOG.md', () => {
 describe('scripts/release.ts --dry-run in a temporary clone', () => {
   let clone: string;
   const git = (...args: string[]) => execFileSync('git', args, { cwd: clone, encoding: 'utf8' }).trim();
-  const release = (...args: string[]) => spawnSync(join(clone, 'node_modules/.bin/tsx'), [join(clone, 'scripts/release.ts'), ...args], { cwd: clone, encoding: 'utf8', timeout: 300_000 });
+  const release = (...args: string[]) =>
+    spawnSync(join(clone, 'node_modules/.bin/tsx'), [join(clone, 'scripts/release.ts'), ...args], {
+      cwd: clone,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
   const setVersion = (v: string, changelogEntry?: string) => {
     const pkg = JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8'));
     writeFileSync(join(clone, 'package.json'), JSON.stringify({ ...pkg, version: v }, null, 2) + '\n');
     if (changelogEntry) {
       const c = readFileSync(join(clone, 'CHANGELOG.md'), 'utf8');
-      writeFileSync(join(clone, 'CHANGELOG.md'), c.replace('## [Unreleased]\n', `## [Unreleased]\n\n## [${v}] - 2026-12-01\n\n${changelogEntry}\n`));
+      writeFileSync(
+        join(clone, 'CHANGELOG.md'),
+        c.replace('## [Unreleased]\n', `## [Unreleased]\n\n## [${v}] - 2026-12-01\n\n${changelogEntry}\n`),
+      );
     }
     git('commit', '-qam', `Release ${v}`);
   };
@@ -48,7 +56,10 @@ describe('scripts/release.ts --dry-run in a temporary clone', () => {
     git('config', 'user.name', 'Release Test');
     git('config', 'user.email', 'release-test@example.invalid');
     // Helpers' branches leave dist/ to the integrator: commit a fresh one, as main has.
-    execFileSync(join(clone, 'node_modules/.bin/tsx'), [join(clone, 'scripts/build.ts')], { cwd: clone, stdio: 'pipe' });
+    execFileSync(join(clone, 'node_modules/.bin/tsx'), [join(clone, 'scripts/build.ts')], {
+      cwd: clone,
+      stdio: 'pipe',
+    });
     git('add', '-A', 'dist');
     git('commit', '-qm', 'dist', '--allow-empty');
     // An earlier release: v1.0.0 and the major tag on this commit.
@@ -66,14 +77,20 @@ describe('scripts/release.ts --dry-run in a temporary clone', () => {
     const r = release('v1.0.1', '--dry-run');
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const head = git('rev-parse', 'HEAD');
-    expect(r.stdout).toContain(`release v1.0.1 at ${head.slice(0, 12)}; v1: ${v100.slice(0, 12)} -> ${head.slice(0, 12)}`);
-    expect(r.stdout).toContain('--- notes\n### Fixed\n- The drill names the environment in its Slack message.\n--- end notes');
+    expect(r.stdout).toContain(
+      `release v1.0.1 at ${head.slice(0, 12)}; v1: ${v100.slice(0, 12)} -> ${head.slice(0, 12)}`,
+    );
+    expect(r.stdout).toContain(
+      '--- notes\n### Fixed\n- The drill names the environment in its Slack message.\n--- end notes',
+    );
     expect(git('rev-parse', 'v1.0.1^{commit}')).toBe(head);
     expect(git('rev-parse', 'v1^{commit}')).toBe(head);
     expect(git('rev-parse', 'v1.0.0^{commit}')).toBe(v100);
     expect(r.stdout).toContain('dry run, would run: git push origin refs/tags/v1.0.1');
     expect(r.stdout).toContain('dry run, would run: git push --force origin refs/tags/v1');
-    expect(r.stdout).toContain('dry run, would run: gh release create v1.0.1 --verify-tag --title v1.0.1 --notes-file <notes> --latest');
+    expect(r.stdout).toContain(
+      'dry run, would run: gh release create v1.0.1 --verify-tag --title v1.0.1 --notes-file <notes> --latest',
+    );
     expect(originTags()).toBe(tagsBefore);
   }, 600_000);
 
@@ -81,10 +98,14 @@ describe('scripts/release.ts --dry-run in a temporary clone', () => {
     setVersion('1.0.2');
     const r = release('1.0.2', '--dry-run');
     expect(r.status).toBe(1);
-    expect(r.stderr.trim()).toBe("release refused: CHANGELOG.md has no '## [1.0.2]' section; move the Unreleased entries under it.");
+    expect(r.stderr.trim()).toBe(
+      "release refused: CHANGELOG.md has no '## [1.0.2]' section; move the Unreleased entries under it.",
+    );
     const m = release('1.0.3', '--dry-run');
     expect(m.status).toBe(1);
-    expect(m.stderr.trim()).toBe("release refused: version 1.0.3 differs from package.json's 1.0.2; bump package.json (and CHANGELOG.md) first.");
+    expect(m.stderr.trim()).toBe(
+      "release refused: version 1.0.3 differs from package.json's 1.0.2; bump package.json (and CHANGELOG.md) first.",
+    );
     expect(git('tag', '--list', 'v1.0.2', 'v1.0.3')).toBe('');
   });
 
@@ -95,7 +116,9 @@ describe('scripts/release.ts --dry-run in a temporary clone', () => {
     setVersion('1.0.4', '### Changed\n- Unknown durations read "unknown".');
     const r = release('1.0.4', '--dry-run');
     expect(r.status, r.stdout).toBe(1);
-    expect(r.stderr).toMatch(/^release refused: dist\/ is stale \(suite\/[\w.]+\.js.*\); run npm run build and commit dist\/\./);
+    expect(r.stderr).toMatch(
+      /^release refused: dist\/ is stale \(suite\/[\w.]+\.js.*\); run npm run build and commit dist\/\./,
+    );
     expect(git('tag', '--list', 'v1.0.4')).toBe('');
     expect(git('rev-parse', 'v1^{commit}')).toBe(v1);
   }, 600_000);
@@ -104,6 +127,8 @@ describe('scripts/release.ts --dry-run in a temporary clone', () => {
     writeFileSync(join(clone, 'README.md'), 'edited\n', { flag: 'a' });
     const r = release('1.0.4', '--dry-run');
     expect(r.status).toBe(1);
-    expect(r.stderr.trim()).toBe('release refused: the working tree has uncommitted changes; release from a clean checkout.');
+    expect(r.stderr.trim()).toBe(
+      'release refused: the working tree has uncommitted changes; release from a clean checkout.',
+    );
   });
 });

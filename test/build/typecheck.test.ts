@@ -8,7 +8,11 @@ import { repoRoot } from '../helpers/run-action.js';
 it('tsc --noEmit reports nothing', () => {
   let output = '';
   try {
-    execFileSync(join(repoRoot, 'node_modules/.bin/tsc'), ['--noEmit', '-p', repoRoot], { cwd: repoRoot, encoding: 'utf8', stdio: 'pipe' });
+    execFileSync(join(repoRoot, 'node_modules/.bin/tsc'), ['--noEmit', '-p', repoRoot], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
   } catch (err) {
     output = (err as { stdout: string }).stdout;
   }

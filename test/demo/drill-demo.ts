@@ -43,7 +43,10 @@ function relay(c: ChildProcess): void {
     for (const line of lines) {
       if (line.startsWith('::add-mask::') || line.startsWith('::debug::')) continue;
       const cmd = /^::(error|warning|notice)[^:]*::(.*)$/.exec(line);
-      if (cmd) console.log(`${cmd[1] === 'error' ? '\x1b[31mError' : '\x1b[33mWarning'}: ${cmd[2].replace(/%0A/g, '\n  ')}\x1b[0m`);
+      if (cmd)
+        console.log(
+          `${cmd[1] === 'error' ? '\x1b[31mError' : '\x1b[33mWarning'}: ${cmd[2].replace(/%0A/g, '\n  ')}\x1b[0m`,
+        );
       else console.log(`  ${line}`);
     }
   });
@@ -54,12 +57,19 @@ try {
   say(`using the bundle in ${dist}`);
   say('starting the playground (Kubernetes API + CNPG operator emulator, real PostgreSQL 15, barman-cloud, S3)...');
   pgd = await startPlayground();
-  say('creating live cluster default/shop (in-tree barmanObjectStore), loading sample data, taking a Backup, writing 250 more rows after it...');
+  say(
+    'creating live cluster default/shop (in-tree barmanObjectStore), loading sample data, taking a Backup, writing 250 more rows after it...',
+  );
   const t0 = Date.now();
   await createLiveCluster(pgd, { name: 'shop', mode: 'in-tree', rows: 5000, rowsAfterBackup: 250 });
   say(`live cluster ready with a completed backup in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  const inputs = { cluster: 'shop', namespace: 'default', kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'), 'row-count-tolerance': '0.05' };
+  const inputs = {
+    cluster: 'shop',
+    namespace: 'default',
+    kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'),
+    'row-count-tolerance': '0.05',
+  };
   say('running cnpg-restore-drill (main step) as the runner would...\n');
   const main = await runAction('cnpg-restore-drill', 'main', { inputs, onSpawn: relay, timeoutMs: 600_000 });
   child = undefined;

@@ -37,16 +37,40 @@ const cluster = (plugin: boolean): Cluster => ({
   kind: 'Cluster',
   metadata: { name: 'Orders-DB'.toLowerCase(), namespace: 'default' },
   spec: plugin
-    ? { plugins: [{ name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'orders-store' } }] }
-    : { backup: { barmanObjectStore: { destinationPath: 's3://b/p', s3Credentials: { inheritFromIAMRole: true } }, volumeSnapshot: { className: 'csi-snap' } } },
+    ? {
+        plugins: [
+          {
+            name: 'barman-cloud.cloudnative-pg.io',
+            isWALArchiver: true,
+            parameters: { barmanObjectName: 'orders-store' },
+          },
+        ],
+      }
+    : {
+        backup: {
+          barmanObjectStore: { destinationPath: 's3://b/p', s3Credentials: { inheritFromIAMRole: true } },
+          volumeSnapshot: { className: 'csi-snap' },
+        },
+      },
 });
 
 /** Creates a Backup and writes its status through the status subresource, as the operator does. */
 async function backup(name: string, spec: Record<string, unknown>, status: Record<string, unknown>): Promise<void> {
   const api = kc.makeApiClient(CustomObjectsApi);
   const ref = { group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'backups' };
-  await api.createNamespacedCustomObject({ ...ref, body: { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name }, spec: { cluster: { name: 'orders-db' }, ...spec } } });
-  await api.patchNamespacedCustomObjectStatus({ ...ref, name, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await api.createNamespacedCustomObject({
+    ...ref,
+    body: {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Backup',
+      metadata: { name },
+      spec: { cluster: { name: 'orders-db' }, ...spec },
+    },
+  });
+  await api.patchNamespacedCustomObjectStatus(
+    { ...ref, name, body: { status } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
 }
 
 describe('backup inventory from the API', () => {
@@ -86,14 +110,21 @@ describe('backup inventory from the API', () => {
       },
     );
     const rows = await listBackupRows(makeClients(kc, 10_000), 'default', 'orders-db');
-    expect(rows.map((r) => r.name).sort()).toEqual(['orders-db-barman-20260110', 'orders-db-plugin-20260110', 'orders-db-snap-20260110']);
+    expect(rows.map((r) => r.name).sort()).toEqual([
+      'orders-db-barman-20260110',
+      'orders-db-plugin-20260110',
+      'orders-db-snap-20260110',
+    ]);
     const opts = { now: new Date('2026-01-10T06:00:00Z'), maxBackupAgeMs: 86_400_000 };
 
     const inTree = assessInventory(rows, cluster(false), undefined, opts);
     expect(inTree.newest?.name).toBe('orders-db-barman-20260110');
     expect(inTree.newest?.backupId).toBe('20260110T010000');
     expect(inTree.skipped).toEqual(
-      expect.arrayContaining([{ name: 'orders-db-snap-20260110', why: 'a volume snapshot, not in the object store' }, expect.objectContaining({ name: 'orders-db-plugin-20260110' })]),
+      expect.arrayContaining([
+        { name: 'orders-db-snap-20260110', why: 'a volume snapshot, not in the object store' },
+        expect.objectContaining({ name: 'orders-db-plugin-20260110' }),
+      ]),
     );
 
     const viaPlugin = assessInventory(rows, cluster(true), undefined, opts);
@@ -107,20 +138,33 @@ describe('backup inventory from the API', () => {
       opts,
     );
     expect(onlySnap.newest).toBeUndefined();
-    expect(onlySnap.problems[0]).toMatch(/^no completed backup: .*not restorable from the archive: orders-db-snap-20260110 \(a volume snapshot/);
+    expect(onlySnap.problems[0]).toMatch(
+      /^no completed backup: .*not restorable from the archive: orders-db-snap-20260110 \(a volume snapshot/,
+    );
   });
 });
 
 describe('retried error phases', () => {
-  const ctx = (deadline: number) => ({ clients: makeClients(kc, 10_000), deadline, log: () => {} }) as unknown as BackendContext;
+  const ctx = (deadline: number) =>
+    ({ clients: makeClients(kc, 10_000), deadline, log: () => {} }) as unknown as BackendContext;
   const statusPatch = (name: string, status: Record<string, unknown>) =>
     kc
       .makeApiClient(CustomObjectsApi)
       .patchNamespacedCustomObjectStatus(
-        { group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'clusters', name, body: { status } },
+        {
+          group: 'postgresql.cnpg.io',
+          version: 'v1',
+          namespace: 'default',
+          plural: 'clusters',
+          name,
+          body: { status },
+        },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
-  const cannotCreate = { phase: 'Unable to create required cluster objects', phaseReason: 'secrets "orders-db-app" is forbidden: exceeded quota' };
+  const cannotCreate = {
+    phase: 'Unable to create required cluster objects',
+    phaseReason: 'secrets "orders-db-app" is forbidden: exceeded quota',
+  };
 
   it('flips back: the waiter waits through it', async () => {
     const live = await createLiveCluster(pgd, { name: 'flip', rows: 1, backup: false });
@@ -135,7 +179,15 @@ describe('retried error phases', () => {
     // The operator hits an error it requeues, then succeeds on a later reconcile.
     await statusPatch('flip', {
       ...cannotCreate,
-      conditions: [{ type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready', lastTransitionTime: new Date().toISOString() }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'ClusterIsNotReady',
+          message: 'Cluster Is Not Ready',
+          lastTransitionTime: new Date().toISOString(),
+        },
+      ],
     });
     const waiting = waitHealthy(ctx(Date.now() + 180_000), 'default', 'flip', clock);
     await waitFor('the waiter to see the error phase', () => seen.includes(cannotCreate.phase), 30_000);
@@ -156,7 +208,11 @@ describe('soak health gate', () => {
       body: {
         metadata: {
           name: 'pooled-pooler-rw-7c9d8b6f5-x2x4q',
-          labels: { 'cnpg.io/poolerName': 'pooled-pooler-rw', 'cnpg.io/cluster': 'pooled', 'cnpg.io/podRole': 'pooler' },
+          labels: {
+            'cnpg.io/poolerName': 'pooled-pooler-rw',
+            'cnpg.io/cluster': 'pooled',
+            'cnpg.io/podRole': 'pooler',
+          },
         },
         spec: { containers: [{ name: 'pgbouncer', image: 'ghcr.io/cloudnative-pg/pgbouncer:1.24.1' }] },
       },
@@ -167,7 +223,9 @@ describe('soak health gate', () => {
       expect(gate.detail).not.toMatch(/pooler/);
       expect(gate.passed, gate.detail).toBe(true);
     } finally {
-      await core.deleteNamespacedPod({ namespace: 'default', name: 'pooled-pooler-rw-7c9d8b6f5-x2x4q' }).catch(() => {});
+      await core
+        .deleteNamespacedPod({ namespace: 'default', name: 'pooled-pooler-rw-7c9d8b6f5-x2x4q' })
+        .catch(() => {});
       await live.destroy();
     }
   });
@@ -177,18 +235,28 @@ describe('addon-sync delete and wait', () => {
   it('waits for the PVCs, pods and Jobs, not only the Cluster', async () => {
     const live = await createLiveCluster(pgd, { name: 'retire', rows: 1, backup: false });
     const core = kc.makeApiClient(CoreV1Api);
-    const pvc = (await core.listNamespacedPersistentVolumeClaim({ namespace: 'default', labelSelector: 'cnpg.io/cluster=retire' })).items[0].metadata!.name!;
+    const pvc = (
+      await core.listNamespacedPersistentVolumeClaim({ namespace: 'default', labelSelector: 'cnpg.io/cluster=retire' })
+    ).items[0].metadata!.name!;
     // Something else still holds the volume (a backup tool's finalizer): its PVC outlives the Cluster.
     const hold = async (finalizers: string[]) =>
-      core.patchNamespacedPersistentVolumeClaim({ namespace: 'default', name: pvc, body: { metadata: { finalizers } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      core.patchNamespacedPersistentVolumeClaim(
+        { namespace: 'default', name: pvc, body: { metadata: { finalizers } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
     await hold(['kubernetes.io/pvc-protection', 'backup.example.com/snapshot-in-progress']);
     let settled = false;
-    const ctx = { clients: makeClients(kc, 10_000), deadline: Date.now() + 120_000, log: () => {} } as unknown as BackendContext;
+    const ctx = {
+      clients: makeClients(kc, 10_000),
+      deadline: Date.now() + 120_000,
+      log: () => {},
+    } as unknown as BackendContext;
     const deleting = deleteClusterAndWait(ctx, 'default', 'retire').finally(() => (settled = true));
     await waitFor('the Cluster to be gone', () => !pgd.store.get(CLUSTERS, 'default', 'retire'), 60_000);
     await new Promise((r) => setTimeout(r, 2_000));
     expect(settled, 'delete-and-wait returned while a PVC of the cluster still exists').toBe(false);
-    const current = (await core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name: pvc })).metadata?.finalizers ?? [];
+    const current =
+      (await core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name: pvc })).metadata?.finalizers ?? [];
     await hold(current.filter((f) => f !== 'backup.example.com/snapshot-in-progress'));
     await deleting;
     for (const list of [

@@ -40,6 +40,7 @@ export function corruptBaseBackup(pgd: PlaygroundHandle, live: LiveCluster, back
 /** The newest stored copy of the base backup's data.tar (s3rver keeps it as one object file). */
 export function baseBackupTar(pgd: PlaygroundHandle, live: LiveCluster, backupId: string): string {
   const files = archiveFiles(pgd, live, `/base/${backupId}/`).filter((f) => /\/data\.tar\._S3rver_object$/.test(f));
-  if (files.length !== 1) throw new Error(`expected one uncompressed data.tar for backup ${backupId}, found: ${files.join(', ') || 'none'}`);
+  if (files.length !== 1)
+    throw new Error(`expected one uncompressed data.tar for backup ${backupId}, found: ${files.join(', ') || 'none'}`);
   return files[0];
 }

@@ -29,9 +29,21 @@ describe('bad inputs: one clear error, nothing created', () => {
     ['missing cluster', { cluster: '' }, /^Input 'cluster': is required/],
     ['wrong namespace', { namespace: 'nope' }, /^Input 'namespace': namespace 'nope' does not exist/],
     ['cluster not found', { cluster: 'ghost' }, /^Input 'cluster': no CNPG Cluster 'ghost' in namespace 'default'/],
-    ['malformed kubeconfig', { kubeconfig: 'this: is: not: a kubeconfig' }, /^Input 'kubeconfig': is neither a kubeconfig/],
-    ['tolerance out of range', { 'row-count-tolerance': '2' }, /^Input 'row-count-tolerance': '2' is not a number between 0 and 1/],
-    ['unknown live-counts', { 'live-counts': 'guess' }, /^Input 'live-counts': 'guess' is not one of: auto, exact, estimate, replica/],
+    [
+      'malformed kubeconfig',
+      { kubeconfig: 'this: is: not: a kubeconfig' },
+      /^Input 'kubeconfig': is neither a kubeconfig/,
+    ],
+    [
+      'tolerance out of range',
+      { 'row-count-tolerance': '2' },
+      /^Input 'row-count-tolerance': '2' is not a number between 0 and 1/,
+    ],
+    [
+      'unknown live-counts',
+      { 'live-counts': 'guess' },
+      /^Input 'live-counts': 'guess' is not one of: auto, exact, estimate, replica/,
+    ],
   ];
   for (const [what, extra, message] of cases) {
     it(what, async () => {
@@ -53,12 +65,24 @@ describe('bad inputs: one clear error, nothing created', () => {
       apiVersion: 'postgresql.cnpg.io/v1',
       kind: 'Cluster',
       metadata: { name: 'nostore', namespace: 'default' },
-      spec: { instances: 1, storage: { size: '1Gi' }, plugins: [{ name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'missing-store' } }] },
+      spec: {
+        instances: 1,
+        storage: { size: '1Gi' },
+        plugins: [
+          {
+            name: 'barman-cloud.cloudnative-pg.io',
+            isWALArchiver: true,
+            parameters: { barmanObjectName: 'missing-store' },
+          },
+        ],
+      },
     });
     const since = Date.now();
     const r = await runDrill(pgd, { cluster: 'nostore', namespace: 'default', 'record-history': false });
     expect(r.exitCode).toBe(1);
-    expect(r.errors[0]).toMatch(/live cluster spec: ObjectStore default\/missing-store \(named by spec.plugins\[\]\.parameters\.barmanObjectName\) does not exist/);
+    expect(r.errors[0]).toMatch(
+      /live cluster spec: ObjectStore default\/missing-store \(named by spec.plugins\[\]\.parameters\.barmanObjectName\) does not exist/,
+    );
     expect(writes(pgd, since)).toEqual([]);
     pgd.store.delete(CLUSTERS, 'default', 'nostore');
   });
@@ -106,7 +130,11 @@ describe('cancellation: SIGTERM at each phase, then the post step', () => {
       if (name) {
         // Post repeats no teardown main verified (state 'torn-down').
         const verified = r.state['torn-down'] === 'true';
-        expect(post.stdout).toMatch(new RegExp(`Recovery cluster default/${name}: ${verified ? 'torn down and verified by the main step; nothing to do' : 'nothing left'}`));
+        expect(post.stdout).toMatch(
+          new RegExp(
+            `Recovery cluster default/${name}: ${verified ? 'torn down and verified by the main step; nothing to do' : 'nothing left'}`,
+          ),
+        );
         expect(leftovers(pgd, 'default', name)).toEqual([]);
       } else expect(post.stdout).toContain('nothing to tear down');
       expect(drillClusters(pgd, 'default')).toEqual([]);
@@ -119,7 +147,11 @@ describe('cancellation: SIGTERM at each phase, then the post step', () => {
 
 describe('the post step stands alone: state only, no inputs (actions/runner#3514)', () => {
   it('after a SIGKILL of main mid-recovery, post tears down from STATE_* alone and leaves nothing', async () => {
-    const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default' }, { killOn: { pattern: /recovery job \S+ is running/, signal: 'SIGKILL' } });
+    const r = await runDrill(
+      pgd,
+      { cluster: 'cx', namespace: 'default' },
+      { killOn: { pattern: /recovery job \S+ is running/, signal: 'SIGKILL' } },
+    );
     expect(r.signal, explain(r)).toBe('SIGKILL');
     const name = r.state['recovery-cluster'];
     expect(name).toMatch(/^cx-drill-\d+-1$/);
@@ -129,7 +161,11 @@ describe('the post step stands alone: state only, no inputs (actions/runner#3514
     expect(pgd.store.get(CLUSTERS, 'default', name)).toBeDefined();
     // No INPUT_*, and no KUBECONFIG or ~/.kube/config to fall back on: only the saved state.
     const home = mkdtempSync(join(tmpdir(), 'post-home-'));
-    const post = await runAction('cnpg-restore-drill', 'post', { state: r.state, env: { KUBECONFIG: join(home, 'missing'), HOME: home }, timeoutMs: 120_000 });
+    const post = await runAction('cnpg-restore-drill', 'post', {
+      state: r.state,
+      env: { KUBECONFIG: join(home, 'missing'), HOME: home },
+      timeoutMs: 120_000,
+    });
     rmSync(home, { recursive: true, force: true });
     expect(post.exitCode, explain(post)).toBe(0);
     expect(post.stdout).toMatch(new RegExp(`Recovery cluster default/${name}: nothing left`));
@@ -142,9 +178,14 @@ describe('the post step stands alone: state only, no inputs (actions/runner#3514
   it('skips a teardown main verified: no API call, no kubeconfig needed', async () => {
     const since = Date.now();
     const state = { 'recovery-cluster': 'cx-drill-77-1', namespace: 'default', 'torn-down': 'true' };
-    const post = await runAction('cnpg-restore-drill', 'post', { state, env: { KUBECONFIG: '/nonexistent/kubeconfig' } });
+    const post = await runAction('cnpg-restore-drill', 'post', {
+      state,
+      env: { KUBECONFIG: '/nonexistent/kubeconfig' },
+    });
     expect(post.exitCode, explain(post)).toBe(0);
-    expect(post.stdout).toContain('Recovery cluster default/cx-drill-77-1: torn down and verified by the main step; nothing to do.');
+    expect(post.stdout).toContain(
+      'Recovery cluster default/cx-drill-77-1: torn down and verified by the main step; nothing to do.',
+    );
     expect(pgd.requestLog.entries().filter((e) => e.time >= since)).toEqual([]);
   });
 });
@@ -179,13 +220,33 @@ describe('API faults', () => {
     pgd.faults.add({ method: 'GET', path: `${base}/clusters/cx$`, status: 500, times: 2 });
     pgd.faults.add({ method: 'GET', path: `${base}/backups$`, status: 429, retryAfterSeconds: 1, times: 1 });
     pgd.faults.add({ method: 'POST', path: `${base}/clusters$`, status: 503, times: 1 });
-    pgd.faults.add({ method: 'GET', path: `${base}/clusters$`, query: 'watch=true', dropWatch: true, dropAfterMs: 300, times: 2 });
-    pgd.faults.add({ method: 'GET', path: '/apis/batch/v1/namespaces/default/jobs$', query: 'watch=true', dropWatch: true, dropAfterMs: 300, times: 1 });
+    pgd.faults.add({
+      method: 'GET',
+      path: `${base}/clusters$`,
+      query: 'watch=true',
+      dropWatch: true,
+      dropAfterMs: 300,
+      times: 2,
+    });
+    pgd.faults.add({
+      method: 'GET',
+      path: '/apis/batch/v1/namespaces/default/jobs$',
+      query: 'watch=true',
+      dropWatch: true,
+      dropAfterMs: 300,
+      times: 1,
+    });
     pgd.faults.add({ method: 'GET', path: '/api/v1/namespaces/default/secrets/cx-app$', hang: true, times: 1 });
     pgd.faults.add({ method: 'DELETE', path: `${base}/clusters/cx-drill-`, status: 500, times: 2 });
     pgd.faults.add({ method: 'POST', path: '/api/v1/namespaces/default/configmaps$', status: 409, times: 1 });
     try {
-      const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default', 'credentials-secret': 'cx-app', 'slack-webhook-url': webhook, 'slack-on': 'always' });
+      const r = await runDrill(pgd, {
+        cluster: 'cx',
+        namespace: 'default',
+        'credentials-secret': 'cx-app',
+        'slack-webhook-url': webhook,
+        'slack-on': 'always',
+      });
       expect(r.exitCode, explain(r)).toBe(0);
       expect(r.outputs.result).toBe('passed');
       expect(r.stdout).toMatch(/retrying get cluster default\/cx .*HTTP 500/);
@@ -208,11 +269,18 @@ describe('API faults', () => {
   });
 
   it('a persistent API error fails clearly and leaves nothing', async () => {
-    pgd.faults.add({ method: 'POST', path: '/apis/postgresql.cnpg.io/v1/namespaces/default/clusters$', status: 500, times: Infinity });
+    pgd.faults.add({
+      method: 'POST',
+      path: '/apis/postgresql.cnpg.io/v1/namespaces/default/clusters$',
+      status: 500,
+      times: Infinity,
+    });
     try {
       const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default', 'record-history': false });
       expect(r.exitCode).toBe(1);
-      expect(r.errors[0]).toMatch(/restore drill failed: could not create the recovery cluster cx-drill-\d+-1: HTTP 500/);
+      expect(r.errors[0]).toMatch(
+        /restore drill failed: could not create the recovery cluster cx-drill-\d+-1: HTTP 500/,
+      );
       expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
     } finally {
       pgd.faults.clear();
@@ -222,9 +290,16 @@ describe('API faults', () => {
 
 describe('teardown verification', () => {
   it('a volume kept by a Retain storage class is reported as a teardown failure', async () => {
-    const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default', 'storage-class': 'retain', 'record-history': false });
+    const r = await runDrill(pgd, {
+      cluster: 'cx',
+      namespace: 'default',
+      'storage-class': 'retain',
+      'record-history': false,
+    });
     expect(r.exitCode, explain(r)).toBe(1);
-    expect(r.errors[0]).toMatch(/restore drill failed: teardown incomplete: PersistentVolume pvc-[\w-]+ \(claim cx-drill-\d+-1-1\) is Released with reclaim policy Retain: delete it by hand/);
+    expect(r.errors[0]).toMatch(
+      /restore drill failed: teardown incomplete: PersistentVolume pvc-[\w-]+ \(claim cx-drill-\d+-1-1\) is Released with reclaim policy Retain: delete it by hand/,
+    );
     expect(r.summary).toMatch(/\| \*\*Teardown\*\* \| INCOMPLETE: PersistentVolume/);
     const name = r.outputs['recovery-cluster'];
     // Cluster, pods, jobs and PVCs are gone; only the retained volume stays (and is cleaned up here).
@@ -239,18 +314,31 @@ describe('keep-on-failure', () => {
   it('keeps the failed recovery cluster, says so, and post leaves it alone', async () => {
     pgd.operator.settings.failRecovery = { cluster: /^cx-drill-/, message: 'simulated failure for keep-on-failure' };
     try {
-      const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default', 'keep-on-failure': true, 'record-history': false });
+      const r = await runDrill(pgd, {
+        cluster: 'cx',
+        namespace: 'default',
+        'keep-on-failure': true,
+        'record-history': false,
+      });
       expect(r.exitCode).toBe(1);
       const name = r.outputs['recovery-cluster'];
-      expect(r.stdout).toMatch(new RegExp(`keep-on-failure: the recovery cluster default/${name} is KEPT for debugging`));
+      expect(r.stdout).toMatch(
+        new RegExp(`keep-on-failure: the recovery cluster default/${name} is KEPT for debugging`),
+      );
       expect(r.summary).toContain('KEPT for debugging');
       expect(pgd.store.get(CLUSTERS, 'default', name)).toBeDefined();
-      const post = await runAction('cnpg-restore-drill', 'post', { state: r.state, inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8') } });
+      const post = await runAction('cnpg-restore-drill', 'post', {
+        state: r.state,
+        inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8') },
+      });
       expect(post.stdout).toMatch(/is KEPT; delete it when done/);
       expect(pgd.store.get(CLUSTERS, 'default', name)).toBeDefined();
       // The user's cleanup: post without the keep flag.
       const { [`keep-recovery-cluster`]: _kept, ...state } = r.state;
-      const clean = await runAction('cnpg-restore-drill', 'post', { state, inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8') } });
+      const clean = await runAction('cnpg-restore-drill', 'post', {
+        state,
+        inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8') },
+      });
       expect(clean.exitCode, explain(clean)).toBe(0);
       expect(leftovers(pgd, 'default', name)).toEqual([]);
     } finally {

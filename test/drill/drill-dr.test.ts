@@ -22,18 +22,34 @@ let drKc: string;
 beforeAll(async () => {
   ensureDrillBundle();
   pair = await startPlaygroundPair({ live: { rbac: true }, dr: { rbac: true } });
-  live = await createLiveCluster(pair.live, { name: 'ledger-Main'.toLowerCase(), namespace: LIVE_NS, rows: 300, rowsAfterBackup: 10 });
+  live = await createLiveCluster(pair.live, {
+    name: 'ledger-Main'.toLowerCase(),
+    namespace: LIVE_NS,
+    rows: 300,
+    rowsAfterBackup: 10,
+  });
   pair.dr.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DR_NS } });
   liveKc = serviceAccountKubeconfig(pair.live, 'live-sa');
   drKc = serviceAccountKubeconfig(pair.dr, 'dr-sa');
-  applyRbacExample(pair.live, 'cnpg-restore-drill-live-readonly.yaml', { databases: LIVE_NS, 'pg-main-app': `${live.name}-app`, 'backup-creds': pair.live.env.PLAYGROUND_S3_SECRET });
+  applyRbacExample(pair.live, 'cnpg-restore-drill-live-readonly.yaml', {
+    databases: LIVE_NS,
+    'pg-main-app': `${live.name}-app`,
+    'backup-creds': pair.live.env.PLAYGROUND_S3_SECRET,
+  });
   applyRbacExample(pair.dr, 'cnpg-restore-drill-recovery-cluster.yaml', {});
 }, 300_000);
 afterAll(async () => {
   await pair?.stop();
 });
 
-const inputs = () => ({ kubeconfig: liveKc, 'recovery-kubeconfig': drKc, 'recovery-namespace': DR_NS, cluster: live.name, namespace: LIVE_NS, 'credentials-secret': `${live.name}-app` });
+const inputs = () => ({
+  kubeconfig: liveKc,
+  'recovery-kubeconfig': drKc,
+  'recovery-namespace': DR_NS,
+  cluster: live.name,
+  namespace: LIVE_NS,
+  'credentials-secret': `${live.name}-app`,
+});
 
 describe('recovery-kubeconfig with least privilege', () => {
   it('restores at the recovery site, compares through a port-forward on each side, and cleans it', async () => {
@@ -44,8 +60,16 @@ describe('recovery-kubeconfig with least privilege', () => {
     expect(r.summary).toContain(live.destinationPath);
     const name = r.outputs['recovery-cluster'];
     // Port-forwards: to the live primary through the live API server, to the restored one through the DR API server.
-    expect(pair.live.requestLog.entries().some((e) => e.time >= since && e.path.endsWith('/portforward') && e.path.includes(`/namespaces/${LIVE_NS}/`))).toBe(true);
-    expect(pair.dr.requestLog.entries().some((e) => e.time >= since && e.path === `/api/v1/namespaces/${DR_NS}/pods/${name}-1/portforward`)).toBe(true);
+    expect(
+      pair.live.requestLog
+        .entries()
+        .some((e) => e.time >= since && e.path.endsWith('/portforward') && e.path.includes(`/namespaces/${LIVE_NS}/`)),
+    ).toBe(true);
+    expect(
+      pair.dr.requestLog
+        .entries()
+        .some((e) => e.time >= since && e.path === `/api/v1/namespaces/${DR_NS}/pods/${name}-1/portforward`),
+    ).toBe(true);
     expect(writesIn(pair.live, LIVE_NS, since)).toEqual([]);
     expect([...forbidden(pair.live, since), ...forbidden(pair.dr, since)]).toEqual([]);
     expect(siteLeftovers(pair.dr, DR_NS, name)).toEqual([]);
@@ -55,7 +79,9 @@ describe('recovery-kubeconfig with least privilege', () => {
   }, 300_000);
 
   it('SIGTERM while the recovery runs: main starts the teardown at the recovery site in the grace window, post finishes it', async () => {
-    const r = await runDrill(pair.live, inputs(), { killOn: { pattern: /created recovery cluster/, signal: 'SIGTERM' } });
+    const r = await runDrill(pair.live, inputs(), {
+      killOn: { pattern: /created recovery cluster/, signal: 'SIGTERM' },
+    });
     const name = r.state['recovery-cluster'];
     expect(name, explain(r)).toBeTruthy();
     expect(r.stdout).toContain('Received SIGTERM');
@@ -64,13 +90,19 @@ describe('recovery-kubeconfig with least privilege', () => {
     const post = await runAction('cnpg-restore-drill', 'post', { state: r.state, timeoutMs: 240_000 });
     expect(post.exitCode, explain(post)).toBe(0);
     // Post reads saved state only (the recovery site's kubeconfig among it), no inputs.
-    expect(post.stdout).toMatch(new RegExp(`${DR_NS}/${name}: (torn down and verified by the main step|nothing left \\(verified in \\d+ ms, on ${pair.dr.apiUrl.replace(/[.]/g, '\\.')}\\))`));
+    expect(post.stdout).toMatch(
+      new RegExp(
+        `${DR_NS}/${name}: (torn down and verified by the main step|nothing left \\(verified in \\d+ ms, on ${pair.dr.apiUrl.replace(/[.]/g, '\\.')}\\))`,
+      ),
+    );
     expect(siteLeftovers(pair.dr, DR_NS, name)).toEqual([]);
     expect(drillClusters(pair.live, LIVE_NS)).toEqual([]);
   }, 400_000);
 
   it('SIGKILL (no teardown in main): post tears the recovery site down, copies included', async () => {
-    const r = await runDrill(pair.live, inputs(), { killOn: { pattern: /created recovery cluster/, signal: 'SIGKILL' } });
+    const r = await runDrill(pair.live, inputs(), {
+      killOn: { pattern: /created recovery cluster/, signal: 'SIGKILL' },
+    });
     const name = r.state['recovery-cluster'];
     expect(name, explain(r)).toBeTruthy();
     expect(siteLeftovers(pair.dr, DR_NS, name).length).toBeGreaterThan(0);
@@ -87,9 +119,14 @@ describe('a recovery site that cannot recover: one clear error, nothing created'
     try {
       bare.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DR_NS } });
       const since = Date.now();
-      const r = await runDrill(pair.live, { ...inputs(), 'recovery-kubeconfig': readFileSync(bare.kubeconfigPath, 'utf8') });
+      const r = await runDrill(pair.live, {
+        ...inputs(),
+        'recovery-kubeconfig': readFileSync(bare.kubeconfigPath, 'utf8'),
+      });
       expect(r.exitCode).toBe(1);
-      expect(r.errors.join('\n')).toContain(`Input 'recovery-kubeconfig': the recovery cluster ${bare.apiUrl} does not serve postgresql.cnpg.io: the CloudNativePG operator is not installed there`);
+      expect(r.errors.join('\n')).toContain(
+        `Input 'recovery-kubeconfig': the recovery cluster ${bare.apiUrl} does not serve postgresql.cnpg.io: the CloudNativePG operator is not installed there`,
+      );
       expect(bare.requestLog.entries().filter((e) => e.time >= since && e.method !== 'GET')).toEqual([]);
     } finally {
       await bare.stop();
@@ -97,10 +134,19 @@ describe('a recovery site that cannot recover: one clear error, nothing created'
   }, 120_000);
 
   it('plugin-mode backups and no Barman Cloud plugin there', async () => {
-    const plugin = await createLiveCluster(pair.live, { name: 'invoices-db', namespace: 'billing-prod', mode: 'plugin', rows: 100 });
+    const plugin = await createLiveCluster(pair.live, {
+      name: 'invoices-db',
+      namespace: 'billing-prod',
+      mode: 'plugin',
+      rows: 100,
+    });
     const noPlugin = await startPlayground({ s3: pair.s3 });
     try {
-      noPlugin.store.delete('apiextensions.k8s.io/v1/customresourcedefinitions', undefined, 'objectstores.barmancloud.cnpg.io');
+      noPlugin.store.delete(
+        'apiextensions.k8s.io/v1/customresourcedefinitions',
+        undefined,
+        'objectstores.barmancloud.cnpg.io',
+      );
       noPlugin.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DR_NS } });
       const since = Date.now();
       const r = await runDrill(pair.live, {
@@ -111,7 +157,9 @@ describe('a recovery site that cannot recover: one clear error, nothing created'
         namespace: 'billing-prod',
       });
       expect(r.exitCode).toBe(1);
-      expect(r.errors.join('\n')).toContain(`Input 'recovery-kubeconfig': the recovery cluster ${noPlugin.apiUrl} does not serve barmancloud.cnpg.io: the Barman Cloud plugin is not installed there`);
+      expect(r.errors.join('\n')).toContain(
+        `Input 'recovery-kubeconfig': the recovery cluster ${noPlugin.apiUrl} does not serve barmancloud.cnpg.io: the Barman Cloud plugin is not installed there`,
+      );
       expect(noPlugin.requestLog.entries().filter((e) => e.time >= since && e.method !== 'GET')).toEqual([]);
     } finally {
       await noPlugin.stop();
@@ -122,6 +170,8 @@ describe('a recovery site that cannot recover: one clear error, nothing created'
   it('a recovery-context that is not in the kubeconfig', async () => {
     const r = await runDrill(pair.live, { ...inputs(), 'recovery-context': 'dr-site' });
     expect(r.exitCode).toBe(1);
-    expect(r.errors.join('\n')).toContain("Input 'recovery-context': no context 'dr-site' in the recovery-kubeconfig; contexts: playground.");
+    expect(r.errors.join('\n')).toContain(
+      "Input 'recovery-context': no context 'dr-site' in the recovery-kubeconfig; contexts: playground.",
+    );
   }, 60_000);
 });

@@ -45,7 +45,10 @@ describe('fails early, creating nothing', () => {
     expectFailed(r, /newest completed backup fx-backup-1-\w+ is \d+s old, older than max-backup-age 1s/);
     expect(r.outputs['recovery-cluster']).toBe('');
     const drills = JSON.parse(pgd.store.get('v1/configmaps', 'default', 'cnpg-restore-drill-fx')!.data.drills);
-    expect(drills.at(-1)).toMatchObject({ verdict: 'failed', reasons: [expect.stringMatching(/older than max-backup-age/)] });
+    expect(drills.at(-1)).toMatchObject({
+      verdict: 'failed',
+      reasons: [expect.stringMatching(/older than max-backup-age/)],
+    });
   });
 
   it('WAL archiving failing', async () => {
@@ -58,7 +61,11 @@ describe('fails early, creating nothing', () => {
     await arch.superSql('SELECT pg_switch_wal()');
     await waitFor(
       'archiving failing',
-      () => pgd.store.get(CLUSTERS, 'default', 'arch')?.status?.conditions?.find((c: { type: string; status: string }) => c.type === 'ContinuousArchiving')?.status === 'False',
+      () =>
+        pgd.store
+          .get(CLUSTERS, 'default', 'arch')
+          ?.status?.conditions?.find((c: { type: string; status: string }) => c.type === 'ContinuousArchiving')
+          ?.status === 'False',
       60_000,
       250,
     );
@@ -72,7 +79,9 @@ describe('fails early, creating nothing', () => {
 describe('recovery failures, caught from the recovery Job', () => {
   it('a WAL segment the backup needs is missing from the archive', async () => {
     const wl = await createLiveCluster(pgd, { name: 'walgap', rows: 10 });
-    const b = pgd.store.list('postgresql.cnpg.io/v1/backups', 'default').items.find((x) => x.spec.cluster.name === 'walgap')!;
+    const b = pgd.store
+      .list('postgresql.cnpg.io/v1/backups', 'default')
+      .items.find((x) => x.spec.cluster.name === 'walgap')!;
     deleteWal(pgd, wl, b.status.beginWal);
     const t0 = Date.now();
     const r = await runDrill(pgd, { cluster: 'walgap', namespace: 'default', 'record-history': false });
@@ -83,7 +92,9 @@ describe('recovery failures, caught from the recovery Job', () => {
 
   it('a corrupt base backup', async () => {
     const cb = await createLiveCluster(pgd, { name: 'corrupt', rows: 10 });
-    const b = pgd.store.list('postgresql.cnpg.io/v1/backups', 'default').items.find((x) => x.spec.cluster.name === 'corrupt')!;
+    const b = pgd.store
+      .list('postgresql.cnpg.io/v1/backups', 'default')
+      .items.find((x) => x.spec.cluster.name === 'corrupt')!;
     corruptBaseBackup(pgd, cb, b.status.backupId);
     const r = await runDrill(pgd, { cluster: 'corrupt', namespace: 'default', 'record-history': false });
     expectFailed(r, /recovery job corrupt-drill-\d+-1-1-full-recovery failed/);
@@ -101,7 +112,9 @@ describe('recovery failures, caught from the recovery Job', () => {
     });
     const r = await runDrill(pgd, { cluster: 'creds', namespace: 'creds', 'record-history': false });
     expect(r.exitCode, explain(r)).toBe(1);
-    expect(r.errors.join('\n')).toMatch(/recovery job creds-drill-\d+-1-1-full-recovery failed.*(InvalidAccessKeyId|barman-cloud-backup-list failed)/);
+    expect(r.errors.join('\n')).toMatch(
+      /recovery job creds-drill-\d+-1-1-full-recovery failed.*(InvalidAccessKeyId|barman-cloud-backup-list failed)/,
+    );
     console.log(r.errors.join('\n'));
     expect(drillClusters(pgd, 'creds')).toEqual([]);
     await wc.destroy();
@@ -110,7 +123,10 @@ describe('recovery failures, caught from the recovery Job', () => {
   for (const version of ['1.27.0', '1.30.0']) {
     it(`operator ${version}: a failing recovery Job fails the drill at once with the pod's log`, async () => {
       pgd.operator.settings.version = version;
-      pgd.operator.settings.failRecovery = { cluster: /^fx-drill-/, message: 'barman-cloud-restore: ERROR: simulated restore failure' };
+      pgd.operator.settings.failRecovery = {
+        cluster: /^fx-drill-/,
+        message: 'barman-cloud-restore: ERROR: simulated restore failure',
+      };
       try {
         const t0 = Date.now();
         const r = await runDrill(pgd, { cluster: 'fx', namespace: 'default', timeout: '3m' });
@@ -159,7 +175,10 @@ describe('the restore differs from live', () => {
     const seg = await live.switchWalAndWait();
     deleteWal(pgd, live, seg);
     const r = await runDrill(pgd, { cluster: 'fx', namespace: 'default' });
-    expectFailed(r, /database app: 1 table\(s\) out of row-count tolerance: public\.events live 3500 vs restored 500 \(allowed ±350\)/);
+    expectFailed(
+      r,
+      /database app: 1 table\(s\) out of row-count tolerance: public\.events live 3500 vs restored 500 \(allowed ±350\)/,
+    );
     expect(r.outputs['schema-differences']).toBe('0');
     expect(r.outputs['tables-out-of-tolerance']).toBe('1');
   });

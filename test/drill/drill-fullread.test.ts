@@ -15,7 +15,13 @@ let pgd: PlaygroundHandle;
 let live: LiveCluster;
 const LEDGER_ROWS = 30_000;
 // ledger (~1.5 MiB) is above this, so live counts it from statistics; the sample tables are below.
-const inputs = { cluster: 'books', namespace: 'default', 'live-counts': 'auto', 'live-exact-max-size': '512Ki', 'record-history': false };
+const inputs = {
+  cluster: 'books',
+  namespace: 'default',
+  'live-counts': 'auto',
+  'live-exact-max-size': '512Ki',
+  'record-history': false,
+};
 
 beforeAll(async () => {
   pgd = await startPlayground();
@@ -33,7 +39,9 @@ afterAll(async () => {
 
 /** Edits the newest completed base backup's copy of `relation`'s main fork. */
 async function damageNewestBackup(relation: string, edit: (data: Buffer) => void): Promise<string> {
-  const [{ path }] = await live.superSql<{ path: string }>('SELECT pg_relation_filepath($1::regclass) AS path', [relation]);
+  const [{ path }] = await live.superSql<{ path: string }>('SELECT pg_relation_filepath($1::regclass) AS path', [
+    relation,
+  ]);
   const newest = pgd.store
     .list(BACKUPS, 'default')
     .items.filter((b) => b.spec.cluster.name === 'books' && b.status?.phase === 'completed')
@@ -59,10 +67,16 @@ describe('a healthy cluster under concurrent writes', () => {
         const r = await runDrill(pgd, inputs);
         expect(r.exitCode, explain(r)).toBe(0);
         expect(r.stdout).toMatch(/restore app: read 5\/5 tables, /);
-        expect(r.stdout).toMatch(/▶ verify the restore\n[\s\S]*restore app: \d+ relations checked with amcheck 1\.\d+, data checksums off/);
-        expect(r.summary).toMatch(/\| public\.ledger \| 30000 \| estimate: pg_stat_user_tables\.n_live_tup \| 30000 \| 0 \| 3000 \|/);
+        expect(r.stdout).toMatch(
+          /▶ verify the restore\n[\s\S]*restore app: \d+ relations checked with amcheck 1\.\d+, data checksums off/,
+        );
+        expect(r.summary).toMatch(
+          /\| public\.ledger \| 30000 \| estimate: pg_stat_user_tables\.n_live_tup \| 30000 \| 0 \| 3000 \|/,
+        );
         expect(r.summary).toMatch(/\| public\.customers \| 200 \| count\(\*\) on the primary \| 200 \| 0 \| 20 \|/);
-        expect(r.summary).toContain('Live counted on the primary: 4 exact (count(*)), 1 estimated from pg_stat_user_tables.n_live_tup, 0 from pg_class.reltuples.');
+        expect(r.summary).toContain(
+          'Live counted on the primary: 4 exact (count(*)), 1 estimated from pg_stat_user_tables.n_live_tup, 0 from pg_class.reltuples.',
+        );
         expect(r.summary).toMatch(/### Verification of `app`: amcheck 1\.\d+, no problems/);
         expect(r.summary).toMatch(/5 tables checked with verify_heapam \(heap and TOAST\); \d+ B-tree indexes checked/);
         expect(r.summary).toContain('data checksums off');
@@ -81,7 +95,14 @@ describe('a healthy cluster under concurrent writes', () => {
 
   it('live-counts replica: exact counts on a replica instance, none on the primary', async () => {
     // The primary's own statistics: a count(*) there would add a sequential scan of customers.
-    const seqScans = async () => Number((await live.superSql<{ n: string }>(`SELECT seq_scan AS n FROM pg_stat_user_tables WHERE relid = 'public.customers'::regclass`))[0].n);
+    const seqScans = async () =>
+      Number(
+        (
+          await live.superSql<{ n: string }>(
+            `SELECT seq_scan AS n FROM pg_stat_user_tables WHERE relid = 'public.customers'::regclass`,
+          )
+        )[0].n,
+      );
     const before = await seqScans();
     const r = await runDrill(pgd, { ...inputs, 'live-counts': 'replica' });
     expect(r.exitCode, explain(r)).toBe(0);
@@ -97,7 +118,9 @@ describe('damage the restored catalog cannot show', () => {
     const id = await damageNewestBackup('public.ledger', (data) => zeroPages(data, 10));
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
-    expect(r.errors.join('\n')).toMatch(/database app: 1 table\(s\) out of row-count tolerance: public\.ledger live 30000 \(estimate, n_live_tup\) vs restored \d{3,4} \(allowed ±3000\)/);
+    expect(r.errors.join('\n')).toMatch(
+      /database app: 1 table\(s\) out of row-count tolerance: public\.ledger live 30000 \(estimate, n_live_tup\) vs restored \d{3,4} \(allowed ±3000\)/,
+    );
     expect(r.outputs['backup-id']).toBe(id);
     expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
   });
@@ -120,6 +143,8 @@ describe('damage the restored catalog cannot show', () => {
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.outputs['tables-out-of-tolerance']).toBe('0');
-    expect(r.errors.join('\n')).toMatch(/database app: amcheck found corruption in 1 relation\(s\): index public\.ledger_pkey \(bt_index_parent_check: .*ledger_pkey/);
+    expect(r.errors.join('\n')).toMatch(
+      /database app: amcheck found corruption in 1 relation\(s\): index public\.ledger_pkey \(bt_index_parent_check: .*ledger_pkey/,
+    );
   });
 });

@@ -22,7 +22,12 @@ afterAll(async () => {
 describe('healthy drills', () => {
   it('in-tree: passes, restores the writes after the base backup, measures RTO/RPO, tears down', async () => {
     // Tolerance 0 and floor 0: every table must match live exactly, the 321 post-backup orders included.
-    const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', 'row-count-tolerance': 0, 'row-count-floor': 0 });
+    const r = await runDrill(pgd, {
+      cluster: 'shop',
+      namespace: 'default',
+      'row-count-tolerance': 0,
+      'row-count-floor': 0,
+    });
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.outputs.result).toBe('passed');
     const name = r.outputs['recovery-cluster'];
@@ -43,7 +48,9 @@ describe('healthy drills', () => {
     expect(r.summary).toContain('### Phase timings');
     expect(leftovers(pgd, 'default', name)).toEqual([]);
     expect(leakedSecrets(r, live.secrets())).toEqual([]);
-    console.log(`in-tree drill: ${r.durationMs} ms, RTO ${r.outputs['rto-seconds']} s, RPO ${r.outputs['rpo-seconds']} s / ${r.outputs['rpo-bytes']} B`);
+    console.log(
+      `in-tree drill: ${r.durationMs} ms, RTO ${r.outputs['rto-seconds']} s, RPO ${r.outputs['rpo-seconds']} s / ${r.outputs['rpo-bytes']} B`,
+    );
   });
 });
 
@@ -56,7 +63,9 @@ describe('more healthy drills', () => {
       expect(r.outputs.result).toBe('passed');
       expect(r.stdout).toContain("backup mode plugin, server name 'plug'");
       expect(r.summary).toContain('| **Backup mode** | plugin |');
-      expect(r.summary).toMatch(/Recovery window \(from ObjectStore plug-store status\.serverRecoveryWindow\["plug"\]\):[\s\S]*\| \*\*First recoverability point\*\* \| \d{4}-\d\d-\d\dT/);
+      expect(r.summary).toMatch(
+        /Recovery window \(from ObjectStore plug-store status\.serverRecoveryWindow\["plug"\]\):[\s\S]*\| \*\*First recoverability point\*\* \| \d{4}-\d\d-\d\dT/,
+      );
       expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
       expect(pgd.store.get('v1/configmaps', 'default', 'cnpg-restore-drill-plug')).toBeUndefined();
     } finally {
@@ -80,7 +89,9 @@ describe('more healthy drills', () => {
       expect(r.exitCode, explain(r)).toBe(0);
       expect(r.outputs.result).toBe('passed');
       expect(written).toBeGreaterThan(10);
-      console.log(`ongoing writes: ${written} rows written during the drill; RPO ${r.outputs['rpo-seconds']} s / ${r.outputs['rpo-bytes']} B\n${r.summary}`);
+      console.log(
+        `ongoing writes: ${written} rows written during the drill; RPO ${r.outputs['rpo-seconds']} s / ${r.outputs['rpo-bytes']} B\n${r.summary}`,
+      );
     } finally {
       stop = true;
       await writer;
@@ -89,13 +100,22 @@ describe('more healthy drills', () => {
 
   it('restore point: recovers exactly to the marker, RPO measured as zero, history recorded', async () => {
     await live.writeRows(10);
-    const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', 'restore-point': true, 'row-count-tolerance': 0, 'row-count-floor': 0 });
+    const r = await runDrill(pgd, {
+      cluster: 'shop',
+      namespace: 'default',
+      'restore-point': true,
+      'row-count-tolerance': 0,
+      'row-count-floor': 0,
+    });
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.stdout).toMatch(/restore point 'shop-drill-\d+-1' created at/);
     expect(r.summary).toMatch(/\| \*\*Recovery target\*\* \| [^|\n]*restore point 'shop-drill-\d+-1' at /);
     expect(r.outputs['rpo-seconds']).toBe('0');
     const cm = pgd.store.get('v1/configmaps', 'default', 'cnpg-restore-drill-shop')!;
-    expect(cm.metadata.labels).toMatchObject({ 'cnpg-actions.io/drill-history-of': 'shop', 'app.kubernetes.io/managed-by': 'cnpg-restore-drill' });
+    expect(cm.metadata.labels).toMatchObject({
+      'cnpg-actions.io/drill-history-of': 'shop',
+      'app.kubernetes.io/managed-by': 'cnpg-restore-drill',
+    });
     const drills = JSON.parse(cm.data.drills);
     expect(drills.length).toBeGreaterThanOrEqual(2);
     expect(drills.at(-1)).toMatchObject({
@@ -111,12 +131,28 @@ describe('more healthy drills', () => {
 
   it('several databases, credentials from KUBECONFIG (no kubeconfig input)', async () => {
     await live.superSql('CREATE DATABASE inventory');
-    await live.superSql("CREATE TABLE stock (sku text PRIMARY KEY, qty int NOT NULL); INSERT INTO stock SELECT 'sku' || g, g FROM generate_series(1, 250) g", [], 'inventory');
+    await live.superSql(
+      "CREATE TABLE stock (sku text PRIMARY KEY, qty int NOT NULL); INSERT INTO stock SELECT 'sku' || g, g FROM generate_series(1, 250) g",
+      [],
+      'inventory',
+    );
     await live.switchWalAndWait();
-    const r = await runDrill(pgd, { cluster: 'shop', namespace: 'default', kubeconfig: undefined, databases: 'app, inventory', 'record-history': false }, { env: { KUBECONFIG: pgd.kubeconfigPath } });
+    const r = await runDrill(
+      pgd,
+      {
+        cluster: 'shop',
+        namespace: 'default',
+        kubeconfig: undefined,
+        databases: 'app, inventory',
+        'record-history': false,
+      },
+      { env: { KUBECONFIG: pgd.kubeconfigPath } },
+    );
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.outputs['tables-compared']).toBe('5');
-    expect(r.summary).toContain('### Database `inventory`: 1 tables compared, 0 schema differences, 0 out of tolerance');
+    expect(r.summary).toContain(
+      '### Database `inventory`: 1 tables compared, 0 schema differences, 0 out of tolerance',
+    );
     expect(r.summary).toContain('| public.stock | 250 | count(*) on the primary | 250 | 0 | 25 |  |');
   });
 
@@ -128,13 +164,21 @@ describe('more healthy drills', () => {
     const kc = new KubeConfig();
     kc.loadFromFile(pgd.kubeconfigPath);
     const clients = makeClients(kc);
-    const cluster = (await clients.custom.getNamespacedCustomObject({ group: 'postgresql.cnpg.io', version: 'v1', namespace: 'default', plural: 'clusters', name: 'shop' })) as Cluster;
+    const cluster = (await clients.custom.getNamespacedCustomObject({
+      group: 'postgresql.cnpg.io',
+      version: 'v1',
+      namespace: 'default',
+      plural: 'clusters',
+      name: 'shop',
+    })) as Cluster;
     const conn = await connectToPrimary({ setSecret: () => {} }, clients, cluster, { mode: 'port-forward' });
     const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs: 5000 });
     try {
       const [{ n }] = await db.query<{ n: string }>('SELECT count(*) AS n FROM public.customers');
       expect(Number(n)).toBe(400);
-      await expect(db.query(`INSERT INTO public.customers (name) VALUES ('x')`)).rejects.toThrow(/read-only transaction/);
+      await expect(db.query(`INSERT INTO public.customers (name) VALUES ('x')`)).rejects.toThrow(
+        /read-only transaction/,
+      );
       await expect(db.query(`CREATE TABLE public.nope (i int)`)).rejects.toThrow(/read-only transaction/);
     } finally {
       await db.close();

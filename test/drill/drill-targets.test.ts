@@ -15,7 +15,10 @@ import { explain, leftovers, runDrill, writes } from './support.js';
 import { ensureDrillBundle } from '../helpers/drill-bundle.js';
 
 let pgd: PlaygroundHandle;
-const clusters: Record<'in-tree' | 'plugin', { live: LiveCluster; backups: { id: string; stoppedAt: string }[]; lsnAfterSecond: string; timeBetween: string }> = {} as never;
+const clusters: Record<
+  'in-tree' | 'plugin',
+  { live: LiveCluster; backups: { id: string; stoppedAt: string }[]; lsnAfterSecond: string; timeBetween: string }
+> = {} as never;
 // archive_timeout 5s: the segment holding live's counting snapshot reaches the archive within seconds.
 const spec = { postgresql: { parameters: { archive_timeout: '5s' } } };
 
@@ -60,7 +63,13 @@ afterAll(async () => {
   await pgd?.stop();
 });
 
-const base = (mode: 'in-tree' | 'plugin') => ({ cluster: clusters[mode].live.name, namespace: 'default', 'record-history': false, verify: 'off', 'same-moment-wait': '6m' });
+const base = (mode: 'in-tree' | 'plugin') => ({
+  cluster: clusters[mode].live.name,
+  namespace: 'default',
+  'record-history': false,
+  verify: 'off',
+  'same-moment-wait': '6m',
+});
 
 /** A steady OLTP-like load: inserts, updates and deletes on tables of several sizes, one starting empty. */
 function steadyLoad(live: LiveCluster): { stop: () => Promise<number> } {
@@ -93,9 +102,13 @@ describe('the same moment on both sides', () => {
         const r = await runDrill(pgd, base('in-tree'));
         expect(r.exitCode, explain(r)).toBe(0);
         expect(r.stdout).toMatch(/live counted in one snapshot at WAL [0-9A-F]+\/[0-9A-F]+ /);
-        expect(r.stdout).toMatch(/live's counting snapshot at [0-9A-F]+\/[0-9A-F]+ is archived \(segment [0-9A-F]{24}, waited \d+ s\)/);
+        expect(r.stdout).toMatch(
+          /live's counting snapshot at [0-9A-F]+\/[0-9A-F]+ is archived \(segment [0-9A-F]{24}, waited \d+ s\)/,
+        );
         expect(r.stdout).toMatch(/counts judged: exactly/);
-        expect(r.stdout).toMatch(/recovery stop: replay ended at [0-9A-F]+\/[0-9A-F]+ \([^)]*\), (exactly at|\d+ bytes before)/);
+        expect(r.stdout).toMatch(
+          /recovery stop: replay ended at [0-9A-F]+\/[0-9A-F]+ \([^)]*\), (exactly at|\d+ bytes before)/,
+        );
         expect(r.summary).toMatch(/How counts are judged: exactly/);
         expect(r.summary).toMatch(/\| public\.inbox \| \d+ \| count\(\*\) on the primary \| \d+ \| 0 \| 0 \|/);
         expect(r.summary).toMatch(/RPO, measured: measured from the archive/);
@@ -114,23 +127,31 @@ describe('the same moment on both sides', () => {
     expect(r.stdout).toMatch(
       /counts judged: \|restored − live\| <= max\(0\.1 × live, 10\): live's counting snapshot at [0-9A-F]+\/[0-9A-F]+ \(segment [0-9A-F]{24}\) was not archived within same-moment-wait \(1 s; last archived [0-9A-F]{24}\)/,
     );
-    expect(r.summary).toMatch(/How counts are judged: \|restored − live\| <= max\(0\.1 × live, 10\): live's counting snapshot .* was not archived/);
+    expect(r.summary).toMatch(
+      /How counts are judged: \|restored − live\| <= max\(0\.1 × live, 10\): live's counting snapshot .* was not archived/,
+    );
     expect(r.summary).toMatch(/\| public\.tiny \| 5 \| count\(\*\) on the primary \| 5 \| 0 \| 10 \|/);
   });
 
   it('one row lost from a small table in the stored base backup: caught with no slack (the row-count floor of 10 would hide it)', async () => {
     const { live } = clusters['in-tree'];
-    const [{ path }] = await live.superSql<{ path: string }>(`SELECT pg_relation_filepath('public.tiny'::regclass) AS path`);
+    const [{ path }] = await live.superSql<{ path: string }>(
+      `SELECT pg_relation_filepath('public.tiny'::regclass) AS path`,
+    );
     const newest = pgd.store
       .list(BACKUPS, 'default')
       .items.filter((b) => b.spec.cluster.name === live.name && b.status?.phase === 'completed')
       .sort((a, b) => String(a.status.stoppedAt).localeCompare(String(b.status.stoppedAt)))
       .at(-1)!;
     // Line pointer 3 of page 0 becomes LP_UNUSED: its row is gone, the page stays valid.
-    editTarMember(baseBackupTar(pgd, live, newest.status.backupId), path, (data) => data.writeUInt32LE(0, 0 * PAGE + 24 + 4 * 2));
+    editTarMember(baseBackupTar(pgd, live, newest.status.backupId), path, (data) =>
+      data.writeUInt32LE(0, 0 * PAGE + 24 + 4 * 2),
+    );
     const r = await runDrill(pgd, base('in-tree'));
     expect(r.exitCode, explain(r)).toBe(1);
-    expect(r.errors.join('\n')).toMatch(/database app: 1 table\(s\) out of row-count tolerance: public\.tiny live 5 vs restored 4 \(allowed ±0\)/);
+    expect(r.errors.join('\n')).toMatch(
+      /database app: 1 table\(s\) out of row-count tolerance: public\.tiny live 5 vs restored 4 \(allowed ±0\)/,
+    );
     expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
     await live.backup(); // later drills restore from an intact backup
   });
@@ -186,7 +207,9 @@ describe.each(['in-tree', 'plugin'] as const)('recovery targets, %s', (mode) => 
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.stdout).toMatch(/restore point '.*' created at/);
     expect(r.stdout).toMatch(/counts judged: exactly/);
-    expect(r.summary).toMatch(/stopped just before live's counting snapshot at [0-9A-F]+\/[0-9A-F]+ \(restore point '[^']+' at [0-9A-F]+\/[0-9A-F]+ forced the WAL switch\)/);
+    expect(r.summary).toMatch(
+      /stopped just before live's counting snapshot at [0-9A-F]+\/[0-9A-F]+ \(restore point '[^']+' at [0-9A-F]+\/[0-9A-F]+ forced the WAL switch\)/,
+    );
   });
 });
 
@@ -195,7 +218,9 @@ describe('a target outside the window', () => {
     const since = Date.now();
     const r = await runDrill(pgd, { ...base('in-tree'), 'recovery-target': 'time=2020-01-01T00:00:00Z' });
     expect(r.exitCode, explain(r)).toBe(1);
-    expect(r.errors.join('\n')).toMatch(/Input 'recovery-target': time 2020-01-01T00:00:00.000Z is outside the recovery window \d{4}-.* \.\. \d{4}-/);
+    expect(r.errors.join('\n')).toMatch(
+      /Input 'recovery-target': time 2020-01-01T00:00:00.000Z is outside the recovery window \d{4}-.* \.\. \d{4}-/,
+    );
     expect(writes(pgd, since).filter((w) => w.includes('/clusters'))).toEqual([]);
   });
 });

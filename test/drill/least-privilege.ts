@@ -28,8 +28,10 @@ export function applyRbacExample(pgd: PlaygroundHandle, file: string, replace: R
 
 /** The ServiceAccount in `ci` and a kubeconfig (YAML) authenticating as it with a bound token. */
 export function serviceAccountKubeconfig(pgd: PlaygroundHandle, name = 'sa'): string {
-  if (!pgd.store.get('v1/namespaces', undefined, SA.namespace)) pgd.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: SA.namespace } });
-  if (!pgd.store.get('v1/serviceaccounts', SA.namespace, SA.name)) pgd.store.create('v1/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: SA });
+  if (!pgd.store.get('v1/namespaces', undefined, SA.namespace))
+    pgd.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: SA.namespace } });
+  if (!pgd.store.get('v1/serviceaccounts', SA.namespace, SA.name))
+    pgd.store.create('v1/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: SA });
   return readFileSync(pgd.kubeconfigFor(pgd.mintToken(SA.namespace, SA.name), name), 'utf8');
 }
 
@@ -38,7 +40,8 @@ export function siteLeftovers(pgd: PlaygroundHandle, namespace: string, recovery
   const out = leftovers(pgd, namespace, recovery);
   const sel = { labelSelector: 'app.kubernetes.io/managed-by=cnpg-restore-drill,cnpg-actions.io/copy-for' };
   for (const s of pgd.store.list('v1/secrets', namespace, sel).items) out.push(`Secret/${s.metadata.name}`);
-  for (const s of pgd.store.list('barmancloud.cnpg.io/v1/objectstores', namespace, sel).items) out.push(`ObjectStore/${s.metadata.name}`);
+  for (const s of pgd.store.list('barmancloud.cnpg.io/v1/objectstores', namespace, sel).items)
+    out.push(`ObjectStore/${s.metadata.name}`);
   return out;
 }
 
@@ -46,7 +49,13 @@ export function siteLeftovers(pgd: PlaygroundHandle, namespace: string, recovery
 export function writesIn(pgd: PlaygroundHandle, namespace: string, since: number): string[] {
   return pgd.requestLog
     .entries()
-    .filter((e) => e.time >= since && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(e.method) && e.path.includes(`/namespaces/${namespace}/`) && e.status < 300)
+    .filter(
+      (e) =>
+        e.time >= since &&
+        ['POST', 'PUT', 'PATCH', 'DELETE'].includes(e.method) &&
+        e.path.includes(`/namespaces/${namespace}/`) &&
+        e.status < 300,
+    )
     .map((e) => `${e.method} ${e.path} ${e.status}`);
 }
 

@@ -8,7 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { detectBackupMode, LiveSpecError, readLiveSpec } from '../../actions/lib/drill/live-spec.js';
 import { recoveryClusterManifest } from '../../actions/lib/drill/recovery-manifest.js';
-import { applicationSecretName, defaultSecretName, superuserSecretName } from '../../actions/lib/postgres/cluster-connection.js';
+import {
+  applicationSecretName,
+  defaultSecretName,
+  superuserSecretName,
+} from '../../actions/lib/postgres/cluster-connection.js';
 import type { Cluster, ClusterSpec } from '../../actions/lib/cnpg/types.js';
 
 const live = (spec: Partial<ClusterSpec>): Cluster => ({
@@ -17,14 +21,21 @@ const live = (spec: Partial<ClusterSpec>): Cluster => ({
   metadata: { name: 'orders-db', namespace: 'shop' },
   spec: {
     instances: 3,
-    backup: { barmanObjectStore: { destinationPath: 's3://backups/orders', s3Credentials: { inheritFromIAMRole: true } } },
+    backup: {
+      barmanObjectStore: { destinationPath: 's3://backups/orders', s3Credentials: { inheritFromIAMRole: true } },
+    },
     storage: { size: '10Gi' },
     ...spec,
   },
   status: { image: 'ghcr.io/cloudnative-pg/postgresql:16.4' },
 });
 const manifest = (c: Cluster, storageClass?: string) =>
-  recoveryClusterManifest(readLiveSpec(c, detectBackupMode(c)), { name: 'orders-db-drill-1-1', runId: '1', createdAt: new Date(0), storageClass });
+  recoveryClusterManifest(readLiveSpec(c, detectBackupMode(c)), {
+    name: 'orders-db-drill-1-1',
+    runId: '1',
+    createdAt: new Date(0),
+    storageClass,
+  });
 
 describe('the recovery carries what recovery depends on', () => {
   it('declares the exact list of tablespaces, on the drill storage class when given', () => {
@@ -34,14 +45,29 @@ describe('the recovery carries what recovery depends on', () => {
     ];
     const m = manifest(live({ tablespaces }));
     expect(m.spec.tablespaces).toEqual(tablespaces);
-    expect(manifest(live({ tablespaces }), 'drill-ssd').spec.tablespaces?.map((t) => t.storage.storageClass)).toEqual(['drill-ssd', 'drill-ssd']);
+    expect(manifest(live({ tablespaces }), 'drill-ssd').spec.tablespaces?.map((t) => t.storage.storageClass)).toEqual([
+      'drill-ssd',
+      'drill-ssd',
+    ]);
   });
 
   it('keeps a storage class and size that live only in pvcTemplate, for data and WAL', () => {
-    const pvcTemplate = { storageClassName: 'gp3-encrypted', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '20Gi' } } };
-    const m = manifest(live({ storage: { pvcTemplate }, walStorage: { pvcTemplate: { ...pvcTemplate, resources: { requests: { storage: '4Gi' } } } } }));
+    const pvcTemplate = {
+      storageClassName: 'gp3-encrypted',
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '20Gi' } },
+    };
+    const m = manifest(
+      live({
+        storage: { pvcTemplate },
+        walStorage: { pvcTemplate: { ...pvcTemplate, resources: { requests: { storage: '4Gi' } } } },
+      }),
+    );
     expect(m.spec.storage).toMatchObject({ size: '20Gi', pvcTemplate });
-    expect(m.spec.walStorage?.pvcTemplate).toMatchObject({ storageClassName: 'gp3-encrypted', resources: { requests: { storage: '4Gi' } } });
+    expect(m.spec.walStorage?.pvcTemplate).toMatchObject({
+      storageClassName: 'gp3-encrypted',
+      resources: { requests: { storage: '4Gi' } },
+    });
   });
 
   it('gives the pods what they need to pull the image and reach the archive (IRSA, private registry, proxy)', () => {
@@ -56,7 +82,10 @@ describe('the recovery carries what recovery depends on', () => {
   });
 
   it('refuses, before anything is created, what it cannot size', () => {
-    const c = live({ walStorage: { storageClass: 'fast' }, tablespaces: [{ name: 'idx', storage: { storageClass: 'fast' } }] });
+    const c = live({
+      walStorage: { storageClass: 'fast' },
+      tablespaces: [{ name: 'idx', storage: { storageClass: 'fast' } }],
+    });
     try {
       readLiveSpec(c, detectBackupMode(c));
       expect.unreachable();
@@ -64,7 +93,9 @@ describe('the recovery carries what recovery depends on', () => {
       expect(err).toBeInstanceOf(LiveSpecError);
       expect((err as LiveSpecError).problems).toEqual([
         expect.stringMatching(/^spec.walStorage has no size/),
-        expect.stringMatching(/^spec.tablespaces\[0\] \(idx\) has no storage size: the recovery must declare every tablespace/),
+        expect.stringMatching(
+          /^spec.tablespaces\[0\] \(idx\) has no storage size: the recovery must declare every tablespace/,
+        ),
       ]);
     }
   });
@@ -78,13 +109,25 @@ describe('the recovery carries what recovery depends on', () => {
 describe('the secret the product reads is the one upstream uses', () => {
   it('superuser: spec.superuserSecret.name when set', () => {
     expect(superuserSecretName(live({ superuserSecret: { name: 'pg-root-from-vault' } }))).toBe('pg-root-from-vault');
-    expect(defaultSecretName(live({ enableSuperuserAccess: true, superuserSecret: { name: 'pg-root-from-vault' } }))).toBe('pg-root-from-vault');
+    expect(
+      defaultSecretName(live({ enableSuperuserAccess: true, superuserSecret: { name: 'pg-root-from-vault' } })),
+    ).toBe('pg-root-from-vault');
     expect(defaultSecretName(live({ enableSuperuserAccess: true }))).toBe('orders-db-superuser');
   });
   it('application owner: the bootstrap secret when set, else <cluster>-app', () => {
-    expect(applicationSecretName(live({ bootstrap: { initdb: { database: 'orders', owner: 'orders', secret: { name: 'orders-owner-creds' } } } }))).toBe('orders-owner-creds');
-    expect(applicationSecretName(live({ bootstrap: { recovery: { source: 'x', secret: { name: 'restored-owner' } } } }))).toBe('restored-owner');
-    expect(defaultSecretName(live({ bootstrap: { initdb: { secret: { name: 'orders-owner-creds' } } } }))).toBe('orders-owner-creds');
+    expect(
+      applicationSecretName(
+        live({
+          bootstrap: { initdb: { database: 'orders', owner: 'orders', secret: { name: 'orders-owner-creds' } } },
+        }),
+      ),
+    ).toBe('orders-owner-creds');
+    expect(
+      applicationSecretName(live({ bootstrap: { recovery: { source: 'x', secret: { name: 'restored-owner' } } } })),
+    ).toBe('restored-owner');
+    expect(defaultSecretName(live({ bootstrap: { initdb: { secret: { name: 'orders-owner-creds' } } } }))).toBe(
+      'orders-owner-creds',
+    );
     expect(defaultSecretName(live({}))).toBe('orders-db-app');
   });
 });

@@ -23,21 +23,32 @@ const cluster = (phase: string, phaseReason = ''): Cluster => ({
 describe('PhaseFailureClock', () => {
   it('fails at once on phases the operator never leaves', () => {
     const clock = new PhaseFailureClock(60_000, () => 0);
-    expect(clock.failure(cluster(Phase.unrecoverable, 'Instance creation failed'))).toMatch(/^phase 'Cluster is unrecoverable.*': Instance creation failed$/);
-    expect(clock.failure(cluster(Phase.invalidDefinition, 'spec.storage: Required value'))).toMatch(/Invalid cluster definition/);
+    expect(clock.failure(cluster(Phase.unrecoverable, 'Instance creation failed'))).toMatch(
+      /^phase 'Cluster is unrecoverable.*': Instance creation failed$/,
+    );
+    expect(clock.failure(cluster(Phase.invalidDefinition, 'spec.storage: Required value'))).toMatch(
+      /Invalid cluster definition/,
+    );
   });
 
   it('fails on a retried phase only once it lasted the grace; a flip back resets it', () => {
     let now = 0;
     const clock = new PhaseFailureClock(60_000, () => now);
-    for (const phase of [Phase.cannotCreateObjects, Phase.unknownPlugin, Phase.pluginError, Phase.invalidImageCatalog]) {
+    for (const phase of [
+      Phase.cannotCreateObjects,
+      Phase.unknownPlugin,
+      Phase.pluginError,
+      Phase.invalidImageCatalog,
+    ]) {
       now += 1;
       expect(clock.failure(cluster(phase, 'boom'))).toBeUndefined();
     }
     now += 59_000;
     expect(clock.failure(cluster(Phase.pluginError, 'boom'))).toBeUndefined();
     now += 1_000;
-    expect(clock.failure(cluster(Phase.invalidImageCatalog, 'catalog "pg" not found'))).toMatch(/catalog "pg" not found \(retried by the operator, still failing after 60 s\)/);
+    expect(clock.failure(cluster(Phase.invalidImageCatalog, 'catalog "pg" not found'))).toMatch(
+      /catalog "pg" not found \(retried by the operator, still failing after 60 s\)/,
+    );
     expect(clock.failure(cluster(Phase.settingUpPrimary))).toBeUndefined();
     now += 1_000_000;
     expect(clock.failure(cluster(Phase.cannotCreateObjects, 'quota'))).toBeUndefined();
@@ -57,7 +68,14 @@ describe('a retried phase that persists with no watch event', () => {
       return;
     }
     if (url.pathname.endsWith('/clusters/orders-db')) return res.end(JSON.stringify(stuck));
-    res.end(JSON.stringify({ apiVersion: 'postgresql.cnpg.io/v1', kind: 'ClusterList', metadata: { resourceVersion: '7' }, items: [stuck] }));
+    res.end(
+      JSON.stringify({
+        apiVersion: 'postgresql.cnpg.io/v1',
+        kind: 'ClusterList',
+        metadata: { resourceVersion: '7' },
+        items: [stuck],
+      }),
+    );
   });
   afterAll(async () => {
     for (const s of held) s.destroy();
@@ -68,12 +86,18 @@ describe('a retried phase that persists with no watch event', () => {
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', () => r()));
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${(api.address() as net.AddressInfo).port}`, skipTLSVerify: true }],
+      clusters: [
+        { name: 'c', server: `http://127.0.0.1:${(api.address() as net.AddressInfo).port}`, skipTLSVerify: true },
+      ],
       users: [{ name: 'u', token: 't' }],
       contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
       currentContext: 'x',
     });
-    const ctx = { clients: makeClients(kc, 10_000), deadline: Date.now() + 60_000, log: () => {} } as unknown as BackendContext;
+    const ctx = {
+      clients: makeClients(kc, 10_000),
+      deadline: Date.now() + 60_000,
+      log: () => {},
+    } as unknown as BackendContext;
     const started = Date.now();
     const err = await waitHealthy(ctx, 'shop', 'orders-db', new PhaseFailureClock(1_000)).then(
       () => undefined,

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { recordingCore } from '../helpers/recording-core.js';
 import { readDrillInputs } from '../../actions/lib/drill/inputs.js';
 import { drillPipeline } from '../../actions/lib/drill/phases/index.js';
-import { Cancelled, definePhase, orderProblems, runPipeline, type AnyPhase, type Pipeline } from '../../actions/lib/drill/pipeline.js';
+import {
+  Cancelled,
+  definePhase,
+  orderProblems,
+  runPipeline,
+  type AnyPhase,
+  type Pipeline,
+} from '../../actions/lib/drill/pipeline.js';
 import { createContext } from '../../actions/lib/drill/run.js';
 import { VerdictError } from '../../actions/lib/errors.js';
 import type { KubeClients } from '../../actions/lib/kube/client.js';
@@ -13,7 +20,14 @@ function context(controller = new AbortController()) {
   const { core, rec } = recordingCore({ cluster: 'pg-main', namespace: 'db' });
   const inputs = readDrillInputs(core);
   // The phases below are synthetic: they never touch the clients.
-  const ctx = createContext({ core, inputs, clients: {} as KubeClients, signal: controller.signal, env: {}, kubeconfig: '' });
+  const ctx = createContext({
+    core,
+    inputs,
+    clients: {} as KubeClients,
+    signal: controller.signal,
+    env: {},
+    kubeconfig: '',
+  });
   return { ctx, rec, controller };
 }
 
@@ -33,11 +47,24 @@ describe('the drill pipeline', () => {
     expect(orderProblems(drillPipeline)).toEqual([]);
     const names = [...drillPipeline.preflight, ...drillPipeline.main, ...drillPipeline.final].map((p) => p.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(drillPipeline.final.map((p) => p.name)).toEqual(['close-sessions', 'teardown', 'verdict', 'record', 'notify', 'outputs', 'report', 'step-status']);
+    expect(drillPipeline.final.map((p) => p.name)).toEqual([
+      'close-sessions',
+      'teardown',
+      'verdict',
+      'record',
+      'notify',
+      'outputs',
+      'report',
+      'step-status',
+    ]);
   });
 
   it('names a phase whose need no earlier phase gives', () => {
-    const bad: Pipeline = { preflight: [], main: [drillPipeline.main.find((p) => p.name === 'compare')!], final: [step('x', { needs: ['live'] })] };
+    const bad: Pipeline = {
+      preflight: [],
+      main: [drillPipeline.main.find((p) => p.name === 'compare')!],
+      final: [step('x', { needs: ['live'] })],
+    };
     expect(orderProblems(bad)).toEqual([
       "compare needs 'recoveryName', which no earlier phase gives",
       "compare needs 'baselines', which no earlier phase gives",
@@ -52,9 +79,20 @@ describe('runPipeline', () => {
   it('hands each phase the facts it needs, typed, and times titled phases', async () => {
     ran.length = 0;
     const { ctx } = context();
-    const give = definePhase({ name: 'give', title: 'give the live cluster', needs: [], gives: ['live'], run: async () => ({ live }) });
+    const give = definePhase({
+      name: 'give',
+      title: 'give the live cluster',
+      needs: [],
+      gives: ['live'],
+      run: async () => ({ live }),
+    });
     let seen: Cluster | undefined;
-    const take = definePhase({ name: 'take', needs: ['live'], gives: [], run: async (_ctx, input) => void (seen = input.live) });
+    const take = definePhase({
+      name: 'take',
+      needs: ['live'],
+      gives: [],
+      run: async (_ctx, input) => void (seen = input.live),
+    });
     expect(await runPipeline(ctx, { preflight: [give], main: [take], final: finals })).toBe(true);
     expect(seen).toBe(live);
     expect(ctx.result.phases.map((p) => p.phase)).toEqual(['give the live cluster']);
@@ -73,9 +111,16 @@ describe('runPipeline', () => {
   it('the first failure stops the main stage; its reasons are the verdict; every final phase runs, even after one throws', async () => {
     ran.length = 0;
     const { ctx, rec } = context();
-    const fail = step('inventory', { title: 'backup inventory', run: async () => Promise.reject(new VerdictError(['no backup', 'archiving failing'])) });
+    const fail = step('inventory', {
+      title: 'backup inventory',
+      run: async () => Promise.reject(new VerdictError(['no backup', 'archiving failing'])),
+    });
     const broken = step('teardown', { run: async () => Promise.reject(new Error('boom')) });
-    await runPipeline(ctx, { preflight: [], main: [step('a'), fail, step('b')], final: [finals[0], broken, finals[2]] });
+    await runPipeline(ctx, {
+      preflight: [],
+      main: [step('a'), fail, step('b')],
+      final: [finals[0], broken, finals[2]],
+    });
     expect(ran).toEqual(['a', 'close', 'record']);
     expect(ctx.result.reasons).toEqual(['no backup', 'archiving failing']);
     // A failed titled phase is still timed.
@@ -96,7 +141,12 @@ describe('runPipeline', () => {
       },
     });
     let seen: unknown = 'unset';
-    const reads = definePhase({ name: 'reads', needs: ['restorePoint'], gives: [], run: async (_c, i) => void (seen = i.restorePoint) });
+    const reads = definePhase({
+      name: 'reads',
+      needs: ['restorePoint'],
+      gives: [],
+      run: async (_c, i) => void (seen = i.restorePoint),
+    });
     const liar = step('liar', { gives: ['live'], run: async () => ({}) });
     await runPipeline(ctx, { preflight: [], main: [skipped, reads, liar], final: [] });
     expect(seen).toBeUndefined();

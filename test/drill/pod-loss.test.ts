@@ -30,7 +30,10 @@ afterAll(async () => {
 async function readPath(name: string, statementTimeoutMs: number) {
   const clients = makeClients(kc, 10_000);
   const cluster = pgd.store.get(CLUSTERS, 'default', name) as unknown as Cluster;
-  const conn = await connectToPrimary(core, clients, cluster, { mode: 'port-forward', secretName: `${name}-superuser` });
+  const conn = await connectToPrimary(core, clients, cluster, {
+    mode: 'port-forward',
+    secretName: `${name}-superuser`,
+  });
   const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs, applicationName: 'cnpg-restore-drill' });
   return { conn, db, pod: conn.pod };
 }

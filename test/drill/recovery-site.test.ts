@@ -20,8 +20,14 @@ const live = (server = 'http://127.0.0.1:6443') => {
 
 describe('openRecoverySite', () => {
   it('defaults to the live namespace; a sandbox is another namespace of the same cluster', () => {
-    expect(openRecoverySite(core, { namespace: 'databases' }, live())).toMatchObject({ sameNamespace: true, remote: false, namespace: 'databases' });
-    expect(openRecoverySite(core, { namespace: 'databases', recoveryNamespace: 'drill-sandbox' }, live())).toMatchObject({
+    expect(openRecoverySite(core, { namespace: 'databases' }, live())).toMatchObject({
+      sameNamespace: true,
+      remote: false,
+      namespace: 'databases',
+    });
+    expect(
+      openRecoverySite(core, { namespace: 'databases', recoveryNamespace: 'drill-sandbox' }, live()),
+    ).toMatchObject({
       sameNamespace: false,
       remote: false,
       namespace: 'drill-sandbox',
@@ -36,18 +42,34 @@ describe('openRecoverySite', () => {
   });
 
   it('another cluster keeps the live namespace name unless told otherwise; an unknown context is an input error', () => {
-    const site = openRecoverySite(core, { namespace: 'databases', recoveryKubeconfig: kubeconfigYaml('http://10.0.0.9:6443') }, live(), (kc) => ({ kc }) as KubeClients);
-    expect(site).toMatchObject({ remote: true, sameNamespace: false, namespace: 'databases', server: 'http://10.0.0.9:6443' });
-    site.dispose();
-    expect(() => openRecoverySite(core, { namespace: 'databases', recoveryKubeconfig: kubeconfigYaml('http://10.0.0.9:6443'), recoveryContext: 'dr' }, live())).toThrow(
-      "Input 'recovery-context': no context 'dr' in the recovery-kubeconfig; contexts: playground.",
+    const site = openRecoverySite(
+      core,
+      { namespace: 'databases', recoveryKubeconfig: kubeconfigYaml('http://10.0.0.9:6443') },
+      live(),
+      (kc) => ({ kc }) as KubeClients,
     );
+    expect(site).toMatchObject({
+      remote: true,
+      sameNamespace: false,
+      namespace: 'databases',
+      server: 'http://10.0.0.9:6443',
+    });
+    site.dispose();
+    expect(() =>
+      openRecoverySite(
+        core,
+        { namespace: 'databases', recoveryKubeconfig: kubeconfigYaml('http://10.0.0.9:6443'), recoveryContext: 'dr' },
+        live(),
+      ),
+    ).toThrow("Input 'recovery-context': no context 'dr' in the recovery-kubeconfig; contexts: playground.");
   });
 
   it('the permissions checked are what the sandbox Role grants', () => {
     const plugin = siteAccess({ plugin: true, portForward: true, recordHistory: true });
     expect(plugin.find((a) => a.resource === 'objectstores')?.verbs).toEqual(['get', 'list', 'create', 'delete']);
-    expect(siteAccess({ plugin: false, portForward: false, recordHistory: false }).map((a) => a.subresource ?? a.resource)).not.toContain('portforward');
+    expect(
+      siteAccess({ plugin: false, portForward: false, recordHistory: false }).map((a) => a.subresource ?? a.resource),
+    ).not.toContain('portforward');
   });
 });
 
@@ -55,31 +77,52 @@ describe('copies', () => {
   const store = {
     destinationPath: 's3://backups/pg-main',
     endpointCA: { name: 'minio-ca', key: 'ca.crt' },
-    s3Credentials: { accessKeyId: { name: 'backup-creds', key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: 'backup-creds', key: 'ACCESS_SECRET_KEY' } },
+    s3Credentials: {
+      accessKeyId: { name: 'backup-creds', key: 'ACCESS_KEY_ID' },
+      secretAccessKey: { name: 'backup-creds', key: 'ACCESS_SECRET_KEY' },
+    },
     wal: { compression: 'gzip' },
   };
 
   it('finds every Secret key the object store references, once per Secret', () => {
-    expect(secretRefs(store).map((r) => `${r.name}/${r.key}`)).toEqual(['minio-ca/ca.crt', 'backup-creds/ACCESS_KEY_ID', 'backup-creds/ACCESS_SECRET_KEY']);
+    expect(secretRefs(store).map((r) => `${r.name}/${r.key}`)).toEqual([
+      'minio-ca/ca.crt',
+      'backup-creds/ACCESS_KEY_ID',
+      'backup-creds/ACCESS_SECRET_KEY',
+    ]);
     const plan = planCopies(store);
     expect(plan.secrets.map((s) => [s.name, [...s.keys]])).toEqual([
       ['minio-ca', ['ca.crt']],
       ['backup-creds', ['ACCESS_KEY_ID', 'ACCESS_SECRET_KEY']],
     ]);
-    expect(secretRefs({ azureCredentials: { connectionString: { name: 'az', key: 'AZURE_CONNECTION_STRING' } } })).toEqual([{ name: 'az', key: 'AZURE_CONNECTION_STRING' }]);
+    expect(
+      secretRefs({ azureCredentials: { connectionString: { name: 'az', key: 'AZURE_CONNECTION_STRING' } } }),
+    ).toEqual([{ name: 'az', key: 'AZURE_CONNECTION_STRING' }]);
   });
 
   it('points the recovery manifest at the copies in the sandbox', () => {
     const name = 'pg-main-drill-9001-1';
-    const inTree = { metadata: { name, namespace: 'databases' }, spec: { externalClusters: [{ name: 'pg-main', barmanObjectStore: structuredClone(store) }] } } as unknown as Cluster;
+    const inTree = {
+      metadata: { name, namespace: 'databases' },
+      spec: { externalClusters: [{ name: 'pg-main', barmanObjectStore: structuredClone(store) }] },
+    } as unknown as Cluster;
     retargetManifest(inTree, 'drill-sandbox', planCopies(store));
     expect(inTree.metadata.namespace).toBe('drill-sandbox');
-    expect(inTree.spec.externalClusters![0].barmanObjectStore!.s3Credentials!.accessKeyId!.name).toBe(`${name}-backup-creds`);
+    expect(inTree.spec.externalClusters![0].barmanObjectStore!.s3Credentials!.accessKeyId!.name).toBe(
+      `${name}-backup-creds`,
+    );
     expect(inTree.spec.externalClusters![0].barmanObjectStore!.endpointCA!.name).toBe(`${name}-minio-ca`);
     const os = { metadata: { name: 'pg-main-store' }, spec: { configuration: store } } as unknown as ObjectStore;
     const plugin = {
       metadata: { name },
-      spec: { externalClusters: [{ name: 'pg-main', plugin: { name: 'barman-cloud.cloudnative-pg.io', parameters: { barmanObjectName: 'pg-main-store' } } }] },
+      spec: {
+        externalClusters: [
+          {
+            name: 'pg-main',
+            plugin: { name: 'barman-cloud.cloudnative-pg.io', parameters: { barmanObjectName: 'pg-main-store' } },
+          },
+        ],
+      },
     } as unknown as Cluster;
     retargetManifest(plugin, 'drill-sandbox', planCopies(store, os));
     expect(plugin.spec.externalClusters![0].plugin!.parameters!.barmanObjectName).toBe(`${name}-pg-main-store`);

@@ -16,7 +16,9 @@ let barmanId: string;
 beforeAll(async () => {
   pgd = await startPlayground();
   live = await createLiveCluster(pgd, { name: 'ledger', rows: 200 });
-  const barman = pgd.store.list('postgresql.cnpg.io/v1/backups', 'default').items.find((b) => b.spec.cluster.name === 'ledger' && b.status?.phase === 'completed')!;
+  const barman = pgd.store
+    .list('postgresql.cnpg.io/v1/backups', 'default')
+    .items.find((b) => b.spec.cluster.name === 'ledger' && b.status?.phase === 'completed')!;
   barmanId = barman.status.backupId;
   // The snapshot Backup, newer than the barman one, with the status CNPG's backup controller writes.
   const kc = new KubeConfig();
@@ -26,11 +28,30 @@ beforeAll(async () => {
   const name = 'ledger-snapshot-20260110020000';
   await api.createNamespacedCustomObject({
     ...ref,
-    body: { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name }, spec: { cluster: { name: 'ledger' }, method: 'volumeSnapshot', online: true } },
+    body: {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Backup',
+      metadata: { name },
+      spec: { cluster: { name: 'ledger' }, method: 'volumeSnapshot', online: true },
+    },
   });
   const at = new Date(Date.now() + 1_000).toISOString().replace(/\.\d+Z$/, 'Z');
   await api.patchNamespacedCustomObjectStatus(
-    { ...ref, name, body: { status: { phase: 'completed', method: 'volumeSnapshot', backupId: name, backupName: name, startedAt: at, stoppedAt: at, online: true } } },
+    {
+      ...ref,
+      name,
+      body: {
+        status: {
+          phase: 'completed',
+          method: 'volumeSnapshot',
+          backupId: name,
+          backupName: name,
+          startedAt: at,
+          stoppedAt: at,
+          online: true,
+        },
+      },
+    },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
 });
@@ -41,7 +62,12 @@ afterAll(async () => {
 describe('a newer volumeSnapshot Backup', () => {
   it('restore-point drill recovers with the barman backup ID, not the snapshot name', async () => {
     await live.writeRows(5);
-    const r = await runDrill(pgd, { cluster: 'ledger', namespace: 'default', 'restore-point': true, 'record-history': false });
+    const r = await runDrill(pgd, {
+      cluster: 'ledger',
+      namespace: 'default',
+      'restore-point': true,
+      'record-history': false,
+    });
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.outputs['backup-id']).toBe(barmanId);
     expect(r.summary).toMatch(/ledger-snapshot-20260110020000: a volume snapshot, not in the object store/);

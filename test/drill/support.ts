@@ -8,14 +8,23 @@ import { CLUSTERS } from '../helpers/live-cluster.js';
 let runs = 0;
 
 /** Runs the drill's main step like the runner; each run gets its own run id (and so its own recovery cluster name). */
-export async function runDrill(pgd: PlaygroundHandle, inputs: Record<string, string | number | boolean | undefined>, opts: RunOptions = {}): Promise<RunResult> {
+export async function runDrill(
+  pgd: PlaygroundHandle,
+  inputs: Record<string, string | number | boolean | undefined>,
+  opts: RunOptions = {},
+): Promise<RunResult> {
   const runId = String(9000 + ++runs + Math.floor(Math.random() * 1000) * 100);
   return runAction('cnpg-restore-drill', 'main', {
     timeoutMs: 240_000,
     ...opts,
     // same-moment-wait 0: these suites judge with the tolerance, as before pinning the restore to live's counting
     // moment; pinning waits for archive_timeout (60 s on these live clusters) and is proven in drill-targets.test.ts.
-    inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'), 'live-counts': 'exact', 'same-moment-wait': '0', ...inputs },
+    inputs: {
+      kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'),
+      'live-counts': 'exact',
+      'same-moment-wait': '0',
+      ...inputs,
+    },
     env: { GITHUB_RUN_ID: runId, ...(opts.env ?? {}) },
   });
 }
@@ -33,14 +42,17 @@ export function leftovers(pgd: PlaygroundHandle, namespace: string, cluster: str
     for (const o of pgd.store.list(gvr, namespace, sel).items) out.push(`${kind}/${o.metadata.name}`);
   }
   for (const pv of pgd.store.list('v1/persistentvolumes').items) {
-    if (pv.spec?.claimRef?.namespace === namespace && String(pv.spec.claimRef.name).startsWith(`${cluster}-`)) out.push(`PV/${pv.metadata.name}`);
+    if (pv.spec?.claimRef?.namespace === namespace && String(pv.spec.claimRef.name).startsWith(`${cluster}-`))
+      out.push(`PV/${pv.metadata.name}`);
   }
   return out;
 }
 
 /** Drill clusters of any run still in the namespace. */
 export function drillClusters(pgd: PlaygroundHandle, namespace: string): string[] {
-  return pgd.store.list(CLUSTERS, namespace, { labelSelector: 'app.kubernetes.io/managed-by=cnpg-restore-drill' }).items.map((c) => c.metadata.name);
+  return pgd.store
+    .list(CLUSTERS, namespace, { labelSelector: 'app.kubernetes.io/managed-by=cnpg-restore-drill' })
+    .items.map((c) => c.metadata.name);
 }
 
 export function writes(pgd: PlaygroundHandle, since: number): string[] {

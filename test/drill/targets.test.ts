@@ -3,7 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../actions/lib/inputs.js';
 import type { BackupRow } from '../../actions/lib/drill/inventory.js';
-import { archivedEndLsn, parseRecoveryTarget, resolveTarget, rpoFromArchive, seededFraction, type Window } from '../../actions/lib/drill/targets.js';
+import {
+  archivedEndLsn,
+  parseRecoveryTarget,
+  resolveTarget,
+  rpoFromArchive,
+  seededFraction,
+  type Window,
+} from '../../actions/lib/drill/targets.js';
 import { checkStop } from '../../actions/lib/drill/recovery-check.js';
 import { judgeExactly } from '../../actions/lib/drill/same-moment.js';
 import type { DatabaseComparison } from '../../actions/lib/drill/result.js';
@@ -20,7 +27,11 @@ const backup = (n: number, stoppedAt: string, endLSN: string): BackupRow => ({
   endLSN,
 });
 const window: Window = {
-  backups: [backup(0, '2026-11-30T06:00:10Z', '0/3000100'), backup(1, '2026-11-30T07:00:10Z', '0/5000100'), backup(2, '2026-11-30T08:00:10Z', '0/7000100')],
+  backups: [
+    backup(0, '2026-11-30T06:00:10Z', '0/3000100'),
+    backup(1, '2026-11-30T07:00:10Z', '0/5000100'),
+    backup(2, '2026-11-30T08:00:10Z', '0/7000100'),
+  ],
   lastArchivedWal: '000000010000000000000009',
   lastArchivedTime: '2026-11-30T08:30:00Z',
   walSegmentBytes: SEG,
@@ -30,7 +41,10 @@ describe('parseRecoveryTarget', () => {
   it('reads every form, and restore-point: true (the runner fills in latest as the default)', () => {
     expect(parseRecoveryTarget(undefined, undefined, false)).toEqual({ kind: 'latest' });
     expect(parseRecoveryTarget('latest', undefined, true)).toEqual({ kind: 'restore-point' });
-    expect(parseRecoveryTarget('time=2026-11-30T07:30:00+01:00', undefined, false)).toEqual({ kind: 'time', value: '2026-11-30T06:30:00.000Z' });
+    expect(parseRecoveryTarget('time=2026-11-30T07:30:00+01:00', undefined, false)).toEqual({
+      kind: 'time',
+      value: '2026-11-30T06:30:00.000Z',
+    });
     expect(parseRecoveryTarget('lsn=0/5a0001f8', undefined, false)).toEqual({ kind: 'lsn', value: '0/5A0001F8' });
     expect(parseRecoveryTarget('oldest', undefined, false)).toEqual({ kind: 'oldest' });
     expect(parseRecoveryTarget('random', '42', false)).toEqual({ kind: 'random', seed: 42, seedGiven: true });
@@ -41,7 +55,12 @@ describe('parseRecoveryTarget', () => {
 
   it('refuses bad forms with one error naming the input and the fix', () => {
     const bad: [string | undefined, string | undefined, boolean, RegExp][] = [
-      ['newest', undefined, false, /Input 'recovery-target': 'newest' is not a recovery target; use latest, restore-point, time=/],
+      [
+        'newest',
+        undefined,
+        false,
+        /Input 'recovery-target': 'newest' is not a recovery target; use latest, restore-point, time=/,
+      ],
       ['time=2026-11-30 06:00:00', undefined, false, /not an RFC 3339 time with a zone/],
       ['time=2026-11-30T06:00:00', undefined, false, /not an RFC 3339 time with a zone/],
       ['lsn=5A0001F8', undefined, false, /not an LSN; use e.g. lsn=0\/3000060/],
@@ -64,28 +83,36 @@ describe('resolveTarget', () => {
     expect(() => resolveTarget({ kind: 'time', value: '2026-11-30T05:00:00.000Z' }, window)).toThrow(
       /time 2026-11-30T05:00:00.000Z is outside the recovery window 2026-11-30T06:00:10.000Z .. 2026-11-30T08:30:00Z/,
     );
-    expect(() => resolveTarget({ kind: 'time', value: '2026-11-30T09:00:00.000Z' }, window)).toThrow(/outside the recovery window/);
+    expect(() => resolveTarget({ kind: 'time', value: '2026-11-30T09:00:00.000Z' }, window)).toThrow(
+      /outside the recovery window/,
+    );
   });
 
   it('lsn: the newest backup whose end LSN is below it; past the archive or before every backup end refused', () => {
     expect(archivedEndLsn(window)).toBe(10n * BigInt(SEG));
     expect(resolveTarget({ kind: 'lsn', value: '0/5000100' }, window).backup?.backupId).toBe('20261130T060000');
     expect(resolveTarget({ kind: 'lsn', value: '0/5000101' }, window).backup?.backupId).toBe('20261131T060000');
-    expect(() => resolveTarget({ kind: 'lsn', value: '0/3000100' }, window)).toThrow(/lsn 0\/3000100 is outside the recovery window: after 0\/3000100 .* up to 0\/A000000/);
+    expect(() => resolveTarget({ kind: 'lsn', value: '0/3000100' }, window)).toThrow(
+      /lsn 0\/3000100 is outside the recovery window: after 0\/3000100 .* up to 0\/A000000/,
+    );
     expect(() => resolveTarget({ kind: 'lsn', value: '0/A000001' }, window)).toThrow(/outside the recovery window/);
   });
 
   it('oldest: the oldest backup by its ID, to its consistency point', () => {
     const r = resolveTarget({ kind: 'oldest' }, window);
     expect(r.recoveryTarget).toEqual({ backupID: '20261130T060000', targetImmediate: true });
-    expect(() => resolveTarget({ kind: 'oldest' }, { ...window, backups: [] })).toThrow(/needs a completed object-store backup/);
+    expect(() => resolveTarget({ kind: 'oldest' }, { ...window, backups: [] })).toThrow(
+      /needs a completed object-store backup/,
+    );
   });
 
   it('random: a seeded time inside the window, the same for the same seed, printed for replay', () => {
     const a = resolveTarget({ kind: 'random', seed: 7 }, window);
     expect(resolveTarget({ kind: 'random', seed: 7 }, window).time).toBe(a.time);
     expect(a.describe).toContain('seed 7: replay with recovery-target-seed: 7');
-    const times = Array.from({ length: 200 }, (_, s) => Date.parse(resolveTarget({ kind: 'random', seed: s }, window).time!));
+    const times = Array.from({ length: 200 }, (_, s) =>
+      Date.parse(resolveTarget({ kind: 'random', seed: s }, window).time!),
+    );
     expect(Math.min(...times)).toBeGreaterThanOrEqual(Date.parse('2026-11-30T06:00:10Z'));
     expect(Math.max(...times)).toBeLessThanOrEqual(Date.parse('2026-11-30T08:30:00Z'));
     const f = Array.from({ length: 1000 }, (_, s) => seededFraction(s));
@@ -97,23 +124,46 @@ describe('resolveTarget', () => {
 describe('checkStop', () => {
   const target = { targetLSN: '0/6000060', exclusive: true };
   it('pinned (exclusive LSN): replay ends at the position, its last commit not after the snapshot', () => {
-    const ok = checkStop({ target, momentAt: '2026-11-30T08:00:00.500Z', walSegmentBytes: SEG }, { lsn: '0/6000060', lastCommitAt: '2026-11-30T08:00:00.499Z', source: 'timeline 2 history' });
+    const ok = checkStop(
+      { target, momentAt: '2026-11-30T08:00:00.500Z', walSegmentBytes: SEG },
+      { lsn: '0/6000060', lastCommitAt: '2026-11-30T08:00:00.499Z', source: 'timeline 2 history' },
+    );
     expect(ok).toMatchObject({ ok: true, unchecked: [] });
-    const past = checkStop({ target, momentAt: '2026-11-30T08:00:00.500Z', walSegmentBytes: SEG }, { lsn: '0/6000100', lastCommitAt: '2026-11-30T08:00:00.499Z', source: 'x' });
+    const past = checkStop(
+      { target, momentAt: '2026-11-30T08:00:00.500Z', walSegmentBytes: SEG },
+      { lsn: '0/6000100', lastCommitAt: '2026-11-30T08:00:00.499Z', source: 'x' },
+    );
     expect(past.ok).toBe(false);
-    expect(past.lines[0]).toMatch(/recovery did not stop where asked: replay ended at 0\/6000100 \(x\), 160 bytes after 0\/6000060/);
+    expect(past.lines[0]).toMatch(
+      /recovery did not stop where asked: replay ended at 0\/6000100 \(x\), 160 bytes after 0\/6000060/,
+    );
   });
 
   it('time: the last replayed commit at or before the target and close to it', () => {
     const t = { targetTime: '2026-11-30T07:30:00.000Z' };
-    expect(checkStop({ target: t, walSegmentBytes: SEG }, { lastCommitAt: '2026-11-30T07:29:59.800Z', source: 'x' }).ok).toBe(true);
-    expect(checkStop({ target: t, walSegmentBytes: SEG }, { lastCommitAt: '2026-11-30T07:30:01.000Z', source: 'x' }).lines[0]).toMatch(/must not be after it/);
-    expect(checkStop({ target: t, walSegmentBytes: SEG }, { lastCommitAt: '2026-11-30T07:00:00.000Z', source: 'x' }).lines[0]).toMatch(/recovery stopped far from the target/);
-    expect(checkStop({ target: t, walSegmentBytes: SEG }, { source: 'unavailable' }).unchecked).toEqual(['the restore reports no replayed commit time']);
+    expect(
+      checkStop({ target: t, walSegmentBytes: SEG }, { lastCommitAt: '2026-11-30T07:29:59.800Z', source: 'x' }).ok,
+    ).toBe(true);
+    expect(
+      checkStop({ target: t, walSegmentBytes: SEG }, { lastCommitAt: '2026-11-30T07:30:01.000Z', source: 'x' })
+        .lines[0],
+    ).toMatch(/must not be after it/);
+    expect(
+      checkStop({ target: t, walSegmentBytes: SEG }, { lastCommitAt: '2026-11-30T07:00:00.000Z', source: 'x' })
+        .lines[0],
+    ).toMatch(/recovery stopped far from the target/);
+    expect(checkStop({ target: t, walSegmentBytes: SEG }, { source: 'unavailable' }).unchecked).toEqual([
+      'the restore reports no replayed commit time',
+    ]);
   });
 
   it('oldest (immediate): replay ends at the backup end, no commit after it', () => {
-    const e = { target: { backupID: 'b', targetImmediate: true }, backupEndLsn: '0/3000100', backupEndAt: '2026-11-30T06:00:10Z', walSegmentBytes: SEG };
+    const e = {
+      target: { backupID: 'b', targetImmediate: true },
+      backupEndLsn: '0/3000100',
+      backupEndAt: '2026-11-30T06:00:10Z',
+      walSegmentBytes: SEG,
+    };
     expect(checkStop(e, { lsn: '0/3000100', lastCommitAt: '2026-11-30T05:59:00Z', source: 'x' }).ok).toBe(true);
     expect(checkStop(e, { lsn: '0/7000000', lastCommitAt: '2026-11-30T05:59:00Z', source: 'x' }).ok).toBe(false);
   });
@@ -125,24 +175,42 @@ describe('judgeExactly and rpoFromArchive', () => {
       database: 'app',
       counts: [
         { schema: 'public', table: 'customers', live: 20, other: 19, allowed: 10, within: true, liveSource: 'count' },
-        { schema: 'public', table: 'ledger', live: 30000, other: 29990, allowed: 3000, within: true, liveSource: 'n_live_tup' },
+        {
+          schema: 'public',
+          table: 'ledger',
+          live: 30000,
+          other: 29990,
+          allowed: 3000,
+          within: true,
+          liveSource: 'n_live_tup',
+        },
       ],
       outOfTolerance: [],
     } as unknown as DatabaseComparison;
     const j = judgeExactly(c);
-    expect(j.outOfTolerance.map((x) => [x.table, x.allowed, x.note])).toEqual([['customers', 0, 'differs by 1 rows at the same WAL point (none allowed)']]);
+    expect(j.outOfTolerance.map((x) => [x.table, x.allowed, x.note])).toEqual([
+      ['customers', 0, 'differs by 1 rows at the same WAL point (none allowed)'],
+    ]);
   });
 
   it('RPO from the archive: live at start vs the end of the newest archived segment', () => {
-    const r = rpoFromArchive({ lsn: '0/A000100', at: '2026-11-30T08:31:00Z' }, { lastArchivedWal: '000000010000000000000009', lastArchivedTime: '2026-11-30T08:30:00Z' }, SEG);
+    const r = rpoFromArchive(
+      { lsn: '0/A000100', at: '2026-11-30T08:31:00Z' },
+      { lastArchivedWal: '000000010000000000000009', lastArchivedTime: '2026-11-30T08:30:00Z' },
+      SEG,
+    );
     expect(r).toMatchObject({ seconds: 60, bytes: 256 });
     expect(r.explanation).toMatch(/measured from the archive/);
   });
 });
 
 describe('playground backup choice (barman-cloud catalog)', () => {
-  const info = (id: string, end: string, endXlog: string) => ({ backup_id: id, status: 'DONE', end_time: end, end_xlog: endXlog, begin_wal: '', begin_time: end }) as never;
-  const list = [info('b1', 'Mon Nov 30 06:00:10 2026', '0/3000100'), info('b2', 'Mon Nov 30 07:00:10 2026', '0/5000100')];
+  const info = (id: string, end: string, endXlog: string) =>
+    ({ backup_id: id, status: 'DONE', end_time: end, end_xlog: endXlog, begin_wal: '', begin_time: end }) as never;
+  const list = [
+    info('b1', 'Mon Nov 30 06:00:10 2026', '0/3000100'),
+    info('b2', 'Mon Nov 30 07:00:10 2026', '0/5000100'),
+  ];
   it('time: ended at or before the target; LSN: end LSN strictly below it', () => {
     expect(chooseBackup(list, { targetTime: '2026-11-30T07:00:10Z' })?.backup_id).toBe('b2');
     expect(chooseBackup(list, { targetLSN: '0/5000100' })?.backup_id).toBe('b1');

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { recordingCore } from '../helpers/recording-core.js';
 import { readDrillInputs, parseResources } from '../../actions/lib/drill/inputs.js';
 import { detectBackupMode, LiveSpecError, readLiveSpec } from '../../actions/lib/drill/live-spec.js';
-import { DRILL_SELECTOR, recoveryClusterManifest, recoveryClusterName } from '../../actions/lib/drill/recovery-manifest.js';
+import {
+  DRILL_SELECTOR,
+  recoveryClusterManifest,
+  recoveryClusterName,
+} from '../../actions/lib/drill/recovery-manifest.js';
 import { assessInventory, type BackupRow } from '../../actions/lib/drill/inventory.js';
 import { computeRpo, lastSwitchPoint, lsnDiff, parseLsn, replayFromRecoveryLog } from '../../actions/lib/drill/rpo.js';
 import { appendRecord, parseHistory, type DrillRecord } from '../../actions/lib/drill/record.js';
@@ -45,22 +49,37 @@ describe('inputs', () => {
     [{ cluster: 'Bad_Name' }, "Input 'cluster': 'Bad_Name' is not a valid Kubernetes name"],
     [{ 'row-count-tolerance': '1.5' }, "Input 'row-count-tolerance': '1.5' is not a number between 0 and 1"],
     [{ 'live-counts': 'fast' }, "Input 'live-counts': 'fast' is not one of: auto, exact, estimate, replica"],
-    [{ 'count-mode': 'exact' }, "Input 'count-mode': was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica)."],
-    [{ 'live-exact-max-size': '1GB' }, "Input 'live-exact-max-size': '1GB' is not a size; use e.g. 256Mi, 1Gi or a number of bytes."],
+    [
+      { 'count-mode': 'exact' },
+      "Input 'count-mode': was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).",
+    ],
+    [
+      { 'live-exact-max-size': '1GB' },
+      "Input 'live-exact-max-size': '1GB' is not a size; use e.g. 256Mi, 1Gi or a number of bytes.",
+    ],
     [{ verify: 'yes' }, "Input 'verify': 'yes' is not one of: amcheck, heap, off"],
     [{ 'max-backup-age': 'soon' }, "Input 'max-backup-age': 'soon' is not a duration"],
     [{ timeout: '0s' }, "Input 'timeout': must be longer than zero"],
     [{ 'connection-mode': 'ssh' }, "Input 'connection-mode'"],
     [{ 'slack-bot-token': 'xoxb-1' }, "Input 'slack-channel': is required with slack-bot-token"],
-    [{ 'recovery-resources': '{requests: {cpu: lots}}' }, "Input 'recovery-resources': 'requests.cpu' = 'lots' is not a Kubernetes quantity"],
+    [
+      { 'recovery-resources': '{requests: {cpu: lots}}' },
+      "Input 'recovery-resources': 'requests.cpu' = 'lots' is not a Kubernetes quantity",
+    ],
     [{ 'count-concurrency': '0' }, "Input 'count-concurrency'"],
   ])('rejects %o', (extra, message) => {
     expect(() => inputsOf(extra as Record<string, string>)).toThrow(message);
   });
   it('parses resources as JSON or YAML and masks slack secrets', () => {
-    expect(parseResources('{"requests":{"cpu":"500m","memory":"1Gi"}}')).toEqual({ requests: { cpu: '500m', memory: '1Gi' } });
+    expect(parseResources('{"requests":{"cpu":"500m","memory":"1Gi"}}')).toEqual({
+      requests: { cpu: '500m', memory: '1Gi' },
+    });
     expect(parseResources('limits:\n  memory: 2Gi')).toEqual({ limits: { memory: '2Gi' } });
-    const { core, rec } = recordingCore({ ...base, 'slack-webhook-url': 'https://hooks.example/x', databases: 'app, other' });
+    const { core, rec } = recordingCore({
+      ...base,
+      'slack-webhook-url': 'https://hooks.example/x',
+      databases: 'app, other',
+    });
     expect(readDrillInputs(core).databases).toEqual(['app', 'other']);
     expect(rec.secrets).toContain('https://hooks.example/x');
   });
@@ -91,14 +110,24 @@ const inTree = (over: Partial<Cluster['spec']> = {}): Cluster => ({
 });
 
 const plugin = (): Cluster => {
-  const c = inTree({ backup: undefined, plugins: [{ name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'store' } }] });
+  const c = inTree({
+    backup: undefined,
+    plugins: [
+      { name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'store' } },
+    ],
+  });
   return c;
 };
 const store = (): ObjectStore => ({
   apiVersion: 'barmancloud.cnpg.io/v1',
   kind: 'ObjectStore',
   metadata: { name: 'store', namespace: 'db' },
-  spec: { configuration: { destinationPath: 's3://backups/p', s3Credentials: { accessKeyId: { name: 's3', key: 'ID' }, secretAccessKey: { name: 's3', key: 'KEY' } } } },
+  spec: {
+    configuration: {
+      destinationPath: 's3://backups/p',
+      s3Credentials: { accessKeyId: { name: 's3', key: 'ID' }, secretAccessKey: { name: 's3', key: 'KEY' } },
+    },
+  },
 });
 
 describe('live spec', () => {
@@ -121,7 +150,12 @@ describe('live spec', () => {
     const mode = detectBackupMode(c);
     expect(mode).toMatchObject({ mode: 'plugin', objectStoreName: 'store' });
     const spec = readLiveSpec(c, mode, store());
-    expect(spec).toMatchObject({ mode: 'plugin', serverName: 'pg-main', plugin: { barmanObjectName: 'store' }, store: { destinationPath: 's3://backups/p' } });
+    expect(spec).toMatchObject({
+      mode: 'plugin',
+      serverName: 'pg-main',
+      plugin: { barmanObjectName: 'store' },
+      store: { destinationPath: 's3://backups/p' },
+    });
   });
   it('names the missing field', () => {
     const c = plugin();
@@ -131,9 +165,13 @@ describe('live spec', () => {
     expect(() => detectBackupMode(none)).toThrow(/neither spec.backup.barmanObjectStore/);
     const noPath = inTree();
     noPath.spec.backup!.barmanObjectStore!.destinationPath = '';
-    expect(() => readLiveSpec(noPath, detectBackupMode(noPath))).toThrow('spec.backup.barmanObjectStore.destinationPath is missing');
+    expect(() => readLiveSpec(noPath, detectBackupMode(noPath))).toThrow(
+      'spec.backup.barmanObjectStore.destinationPath is missing',
+    );
     const p = plugin();
-    expect(() => readLiveSpec(p, detectBackupMode(p), undefined)).toThrow('ObjectStore db/store (named by spec.plugins[].parameters.barmanObjectName) does not exist');
+    expect(() => readLiveSpec(p, detectBackupMode(p), undefined)).toThrow(
+      'ObjectStore db/store (named by spec.plugins[].parameters.barmanObjectName) does not exist',
+    );
     const noSize = inTree({ storage: {} });
     try {
       readLiveSpec(noSize, detectBackupMode(noSize));
@@ -165,13 +203,20 @@ describe('recovery manifest', () => {
     expect(m.spec.backup).toBeUndefined();
     expect(m.spec.plugins).toBeUndefined();
     expect(m.spec.instances).toBe(1);
-    expect(m.metadata.labels).toEqual({ 'cnpg-actions.io/drill-of': 'pg-main', 'app.kubernetes.io/managed-by': 'cnpg-restore-drill', 'cnpg-actions.io/drill-run': '1' });
+    expect(m.metadata.labels).toEqual({
+      'cnpg-actions.io/drill-of': 'pg-main',
+      'app.kubernetes.io/managed-by': 'cnpg-restore-drill',
+      'cnpg-actions.io/drill-run': '1',
+    });
     expect(m.metadata.annotations?.['cnpg-actions.io/created-at']).toBe('2026-01-01T00:00:00.000Z');
     expect(m.spec.storage).toEqual({ size: '10Gi', storageClass: 'cheap' });
     expect(m.spec.postgresql?.parameters).toEqual({ max_connections: '200', max_wal_senders: '12' });
     expect(m.spec.serviceAccountTemplate).toEqual(c.spec.serviceAccountTemplate);
     expect(m.spec.bootstrap?.recovery).toEqual({ source: 'pg-main', database: 'shop', owner: 'shopper' });
-    expect(m.spec.externalClusters?.[0].barmanObjectStore).toMatchObject({ destinationPath: 's3://backups/pg', serverName: 'pg-main-v2' });
+    expect(m.spec.externalClusters?.[0].barmanObjectStore).toMatchObject({
+      destinationPath: 's3://backups/pg',
+      serverName: 'pg-main-v2',
+    });
     expect(m.spec.enableSuperuserAccess).toBe(true);
     expect(DRILL_SELECTOR).toBe('app.kubernetes.io/managed-by=cnpg-restore-drill,cnpg-actions.io/drill-of');
   });
@@ -183,7 +228,13 @@ describe('recovery manifest', () => {
       createdAt: new Date(),
       recoveryTarget: { targetName: 'x', backupID: '20260101T000000' },
     });
-    expect(m.spec.externalClusters?.[0]).toEqual({ name: 'pg-main', plugin: { name: 'barman-cloud.cloudnative-pg.io', parameters: { barmanObjectName: 'store', serverName: 'pg-main' } } });
+    expect(m.spec.externalClusters?.[0]).toEqual({
+      name: 'pg-main',
+      plugin: {
+        name: 'barman-cloud.cloudnative-pg.io',
+        parameters: { barmanObjectName: 'store', serverName: 'pg-main' },
+      },
+    });
     expect(m.spec.bootstrap?.recovery?.recoveryTarget).toEqual({ targetName: 'x', backupID: '20260101T000000' });
     expect(m.spec.plugins).toBeUndefined();
   });
@@ -206,7 +257,13 @@ describe('inventory', () => {
     const inv = assessInventory(
       [row('b2', 'failed', undefined, 'boom'), row('b1', 'completed', '2026-01-09T00:00:00Z')],
       cluster,
-      { archivedCount: 5, failedCount: 1, lastArchivedTime: '2026-01-09T23:59:00Z', lastFailedTime: '2026-01-01T00:00:00Z', now: now.toISOString() },
+      {
+        archivedCount: 5,
+        failedCount: 1,
+        lastArchivedTime: '2026-01-09T23:59:00Z',
+        lastFailedTime: '2026-01-01T00:00:00Z',
+        now: now.toISOString(),
+      },
       { now, maxBackupAgeMs: 2 * 86_400_000 },
     );
     expect(inv.problems).toEqual([]);
@@ -215,12 +272,16 @@ describe('inventory', () => {
     expect(inv.archiving.lastArchivedAgeMs).toBe(60_000);
   });
   it('fails for no completed backup, an old backup, failing archiving', () => {
-    expect(assessInventory([row('b', 'failed', undefined, 'no creds')], cluster, undefined, { now, maxBackupAgeMs: 1 }).problems[0]).toMatch(
-      /^no completed backup: 1 Backup\(s\) found, latest failure b: no creds/,
-    );
-    expect(assessInventory([row('b', 'completed', '2026-01-01T00:00:00Z')], cluster, undefined, { now, maxBackupAgeMs: 86_400_000 }).problems[0]).toMatch(
-      /newest completed backup b is 9d 0h old, older than max-backup-age 24h 0m/,
-    );
+    expect(
+      assessInventory([row('b', 'failed', undefined, 'no creds')], cluster, undefined, { now, maxBackupAgeMs: 1 })
+        .problems[0],
+    ).toMatch(/^no completed backup: 1 Backup\(s\) found, latest failure b: no creds/);
+    expect(
+      assessInventory([row('b', 'completed', '2026-01-01T00:00:00Z')], cluster, undefined, {
+        now,
+        maxBackupAgeMs: 86_400_000,
+      }).problems[0],
+    ).toMatch(/newest completed backup b is 9d 0h old, older than max-backup-age 24h 0m/);
     const failing = assessInventory(
       [row('b', 'completed', '2026-01-09T23:00:00Z')],
       cluster,
@@ -235,12 +296,19 @@ describe('inventory', () => {
       },
       { now, maxBackupAgeMs: 86_400_000 },
     );
-    expect(failing.problems).toEqual([expect.stringMatching(/^WAL archiving is failing: pg_stat_archiver last failed 000000010000000000000004/)]);
+    expect(failing.problems).toEqual([
+      expect.stringMatching(/^WAL archiving is failing: pg_stat_archiver last failed 000000010000000000000004/),
+    ]);
     const cond = inTree();
-    cond.status!.conditions = [{ type: 'ContinuousArchiving', status: 'False', reason: 'ContinuousArchivingFailing', message: 'access denied' }];
-    expect(assessInventory([row('b', 'completed', '2026-01-09T23:00:00Z')], cond, undefined, { now, maxBackupAgeMs: 86_400_000 }).problems[0]).toBe(
-      'WAL archiving is failing: condition ContinuousArchiving=False (ContinuousArchivingFailing: access denied)',
-    );
+    cond.status!.conditions = [
+      { type: 'ContinuousArchiving', status: 'False', reason: 'ContinuousArchivingFailing', message: 'access denied' },
+    ];
+    expect(
+      assessInventory([row('b', 'completed', '2026-01-09T23:00:00Z')], cond, undefined, {
+        now,
+        maxBackupAgeMs: 86_400_000,
+      }).problems[0],
+    ).toBe('WAL archiving is failing: condition ContinuousArchiving=False (ContinuousArchivingFailing: access denied)');
   });
 });
 
@@ -248,14 +316,31 @@ describe('RPO', () => {
   it('LSN maths', () => {
     expect(parseLsn('1/0')).toBe(2n ** 32n);
     expect(lsnDiff('0/3000000', '0/2000000')).toBe(16 * 1024 * 1024);
-    expect(lastSwitchPoint('1\t0/3000100\tno recovery target specified\n\n2\t0/5000000\tat restore point "x"\n')).toBe('0/5000000');
+    expect(lastSwitchPoint('1\t0/3000100\tno recovery target specified\n\n2\t0/5000000\tat restore point "x"\n')).toBe(
+      '0/5000000',
+    );
   });
   it('seconds from the last replayed commit; zero when nothing later on live', () => {
     const live = { lsn: '0/5000000', at: '2026-01-01T00:01:00Z' };
-    expect(computeRpo(live, { lsn: '0/4000000', lastCommitAt: '2026-01-01T00:00:30Z', source: 't' })).toMatchObject({ seconds: 30, bytes: 16 * 1024 * 1024 });
-    expect(computeRpo(live, { lsn: '0/5000000', lastCommitAt: '2026-01-01T00:00:30Z', source: 't' })).toMatchObject({ seconds: 0, bytes: 0 });
-    expect(computeRpo({ ...live, lastCommitAt: '2026-01-01T00:00:10Z' }, { lsn: '0/4000000', lastCommitAt: '2026-01-01T00:00:30Z', source: 't' })).toMatchObject({ seconds: 0 });
-    const fb = computeRpo(live, { lsn: '0/4000000', source: 't' }, { at: '2026-01-01T00:00:00Z', what: 'the restore point' });
+    expect(computeRpo(live, { lsn: '0/4000000', lastCommitAt: '2026-01-01T00:00:30Z', source: 't' })).toMatchObject({
+      seconds: 30,
+      bytes: 16 * 1024 * 1024,
+    });
+    expect(computeRpo(live, { lsn: '0/5000000', lastCommitAt: '2026-01-01T00:00:30Z', source: 't' })).toMatchObject({
+      seconds: 0,
+      bytes: 0,
+    });
+    expect(
+      computeRpo(
+        { ...live, lastCommitAt: '2026-01-01T00:00:10Z' },
+        { lsn: '0/4000000', lastCommitAt: '2026-01-01T00:00:30Z', source: 't' },
+      ),
+    ).toMatchObject({ seconds: 0 });
+    const fb = computeRpo(
+      live,
+      { lsn: '0/4000000', source: 't' },
+      { at: '2026-01-01T00:00:00Z', what: 'the restore point' },
+    );
     expect(fb.seconds).toBe(60);
     expect(fb.explanation).toMatch(/upper bound/);
     expect(computeRpo(live, { source: 'unavailable' }).seconds).toBeUndefined();
@@ -268,7 +353,16 @@ describe('RPO', () => {
 });
 
 describe('history, sweep', () => {
-  const rec = (i: number): DrillRecord => ({ time: `2026-01-0${i}T00:00:00Z`, verdict: 'passed', reasons: [], rtoSeconds: 1, rpoSeconds: 0, backupId: null, recoveryCluster: `c${i}`, runUrl: null });
+  const rec = (i: number): DrillRecord => ({
+    time: `2026-01-0${i}T00:00:00Z`,
+    verdict: 'passed',
+    reasons: [],
+    rtoSeconds: 1,
+    rpoSeconds: 0,
+    backupId: null,
+    recoveryCluster: `c${i}`,
+    runUrl: null,
+  });
   it('bounded, newest last, idempotent on retry', () => {
     let h: DrillRecord[] = [];
     for (let i = 1; i <= 5; i++) h = appendRecord(h, rec(i), 3);
@@ -319,8 +413,21 @@ describe('report and Slack', () => {
       {
         database: 'app',
         tablesCompared: 2,
-        schemaDifferences: [{ kind: 'missing', objectType: 'table', name: 'public.orders', detail: 'table public.orders' }],
-        outOfTolerance: [{ schema: 'public', table: 'items', live: 1000, other: 10, allowed: 100, liveSource: 'n_live_tup', otherSource: 'count', within: false }],
+        schemaDifferences: [
+          { kind: 'missing', objectType: 'table', name: 'public.orders', detail: 'table public.orders' },
+        ],
+        outOfTolerance: [
+          {
+            schema: 'public',
+            table: 'items',
+            live: 1000,
+            other: 10,
+            allowed: 100,
+            liveSource: 'n_live_tup',
+            otherSource: 'count',
+            within: false,
+          },
+        ],
         counts: [],
         liveCounted: { on: 'primary', exact: 2, nLiveTup: 1, reltuples: 0 },
         restoreRead: { tables: 3, failed: 0, ms: 4200 },
@@ -335,8 +442,24 @@ describe('report and Slack', () => {
         checksums: { enabled: true, failures: 0 },
         ms: 800,
         relations: [
-          { kind: 'table', schema: 'public', name: 'items', check: 'verify_heapam', bytes: 8192, ms: 3, corruption: [] },
-          { kind: 'index', schema: 'public', name: 'Items_pkey', check: 'bt_index_parent_check', bytes: 16384, ms: 2, corruption: ['index "Items_pkey" ... item order invariant violated'] },
+          {
+            kind: 'table',
+            schema: 'public',
+            name: 'items',
+            check: 'verify_heapam',
+            bytes: 8192,
+            ms: 3,
+            corruption: [],
+          },
+          {
+            kind: 'index',
+            schema: 'public',
+            name: 'Items_pkey',
+            check: 'bt_index_parent_check',
+            bytes: 16384,
+            ms: 2,
+            corruption: ['index "Items_pkey" ... item order invariant violated'],
+          },
         ],
       },
     ],
@@ -358,11 +481,17 @@ describe('report and Slack', () => {
     expect(text).toContain(
       '1 tables checked with verify_heapam (heap and TOAST); 1 B-tree indexes checked (1 with bt_index_parent_check, 0 with bt_index_check), in 800 ms; data checksums on: 0 page checksum failure(s)',
     );
-    expect(text).toContain('| index public."Items_pkey" | bt_index_parent_check | index "Items_pkey" ... item order invariant violated |');
+    expect(text).toContain(
+      '| index public."Items_pkey" | bt_index_parent_check | index "Items_pkey" ... item order invariant violated |',
+    );
     expect(text).toMatch(/- Live estimate from pg_stat_user_tables\.n_live_tup: .* Use live-counts: replica/);
-    expect(text).toContain('- live-counts auto: exact below 256.0 MiB per table (live-exact-max-size), estimated above.');
+    expect(text).toContain(
+      '- live-counts auto: exact below 256.0 MiB per table (live-exact-max-size), estimated above.',
+    );
     expect(text).toContain('clean, verified in 900 ms');
-    expect(comparisonReasons(result.databases[0])[1]).toBe('database app: 1 table(s) out of row-count tolerance: public.items live 1000 (estimate, n_live_tup) vs restored 10 (allowed ±100)');
+    expect(comparisonReasons(result.databases[0])[1]).toBe(
+      'database app: 1 table(s) out of row-count tolerance: public.items live 1000 (estimate, n_live_tup) vs restored 10 (allowed ±100)',
+    );
   });
   it('Slack: Block Kit with verdict, reasons, RTO/RPO and run link', () => {
     const m = drillSlackMessage(result);
@@ -393,7 +522,9 @@ describe('run: usage errors before any API call', () => {
     const signals = new EventEmitter() as unknown as Pick<NodeJS.Process, 'once' | 'removeListener'>;
     const result = await run(core, { signals, exit: () => {}, env: {} });
     expect(result).toBeUndefined();
-    expect(rec.failed).toBe("Input 'cluster': is required; name the live CNPG Cluster to drill, e.g. `cluster: pg-main`.");
+    expect(rec.failed).toBe(
+      "Input 'cluster': is required; name the live CNPG Cluster to drill, e.g. `cluster: pg-main`.",
+    );
     expect(rec.outputs).toEqual({});
     expect(rec.summary).toBe('');
     expect((signals as unknown as InstanceType<typeof EventEmitter>).listenerCount('SIGTERM')).toBe(0);

@@ -19,7 +19,9 @@ const VERSIONS = (process.env.DRILL_VERSIONS ?? '1.25.4,1.30.0,main').split(',')
 
 describe.each(VERSIONS)('operator %s', (version) => {
   const inPod = bootstrapMode(version) === 'in-pod';
-  const running = inPod ? /recovery is running in init container bootstrap-instance of pod \S+-1/ : /recovery job \S+-1-full-recovery is running/;
+  const running = inPod
+    ? /recovery is running in init container bootstrap-instance of pod \S+-1/
+    : /recovery job \S+-1-full-recovery is running/;
   let pgd: PlaygroundHandle;
   let live: LiveCluster;
 
@@ -32,7 +34,13 @@ describe.each(VERSIONS)('operator %s', (version) => {
   });
 
   it('in-tree: a healthy drill passes, its restore seen where this version runs it', async () => {
-    const r = await runDrill(pgd, { cluster: 'vx', namespace: 'default', 'row-count-tolerance': 0, 'row-count-floor': 0, 'record-history': false });
+    const r = await runDrill(pgd, {
+      cluster: 'vx',
+      namespace: 'default',
+      'row-count-tolerance': 0,
+      'row-count-floor': 0,
+      'record-history': false,
+    });
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.outputs.result).toBe('passed');
     expect(r.stdout).toMatch(running);
@@ -57,7 +65,9 @@ describe.each(VERSIONS)('operator %s', (version) => {
   it("a corrupt backup fails at its first failed attempt with the restore's own error", async () => {
     const bad = await createLiveCluster(pgd, { name: 'vc', mode: 'in-tree', rows: 50 });
     try {
-      const backup = pgd.store.list('postgresql.cnpg.io/v1/backups', 'default').items.find((x) => x.spec.cluster.name === 'vc')!;
+      const backup = pgd.store
+        .list('postgresql.cnpg.io/v1/backups', 'default')
+        .items.find((x) => x.spec.cluster.name === 'vc')!;
       corruptBaseBackup(pgd, bad, backup.status.backupId);
       const t0 = Date.now();
       const r = await runDrill(pgd, { cluster: 'vc', namespace: 'default', 'record-history': false });
@@ -74,7 +84,9 @@ describe.each(VERSIONS)('operator %s', (version) => {
       expect(error).not.toMatch(/Instance creation failed|BackoffLimitExceeded/);
       expect(r.summary).toMatch(/Barman cloud restore exception/);
       expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
-      console.log(`operator ${version}: corrupt backup -> drill failed in ${Date.now() - t0} ms: ${error.split('\n')[0].slice(0, 240)}`);
+      console.log(
+        `operator ${version}: corrupt backup -> drill failed in ${Date.now() - t0} ms: ${error.split('\n')[0].slice(0, 240)}`,
+      );
     } finally {
       await bad.destroy();
     }
@@ -83,7 +95,12 @@ describe.each(VERSIONS)('operator %s', (version) => {
   it('a recovery that restores no new WAL is reported as stalled with what it last saw', async () => {
     pgd.operator.settings.stallRecovery = /^vx-drill-/;
     try {
-      const r = await runDrill(pgd, { cluster: 'vx', namespace: 'default', 'stall-timeout': '6s', 'record-history': false });
+      const r = await runDrill(pgd, {
+        cluster: 'vx',
+        namespace: 'default',
+        'stall-timeout': '6s',
+        'record-history': false,
+      });
       expect(r.exitCode, explain(r)).toBe(1);
       expect(r.errors.join('\n')).toMatch(
         new RegExp(
@@ -97,7 +114,11 @@ describe.each(VERSIONS)('operator %s', (version) => {
   });
 
   it('cancelled while the restore runs: main tears down, post leaves nothing', async () => {
-    const r = await runDrill(pgd, { cluster: 'vx', namespace: 'default', 'record-history': false }, { killOn: { pattern: running, signal: 'SIGTERM' } });
+    const r = await runDrill(
+      pgd,
+      { cluster: 'vx', namespace: 'default', 'record-history': false },
+      { killOn: { pattern: running, signal: 'SIGTERM' } },
+    );
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.stdout).toContain('Received SIGTERM: cancelling the drill and tearing down.');
     const post = await runAction('cnpg-restore-drill', 'post', {

@@ -24,20 +24,36 @@ const backups = [
 const cluster = {
   metadata: { name: 'pg-main', namespace: 'db' },
   spec: {},
-  status: { firstRecoverabilityPoint: '2026-01-01T01:00:00Z', lastSuccessfulBackup: '2026-01-04T01:00:00Z', lastFailedBackup: '2026-01-08T01:00:00Z' },
+  status: {
+    firstRecoverabilityPoint: '2026-01-01T01:00:00Z',
+    lastSuccessfulBackup: '2026-01-04T01:00:00Z',
+    lastFailedBackup: '2026-01-08T01:00:00Z',
+  },
 } as unknown as Cluster;
 const store = {
   apiVersion: 'barmancloud.cnpg.io/v1',
   kind: 'ObjectStore',
   metadata: { name: 'pg-store', namespace: 'db' },
   spec: { configuration: {} },
-  status: { serverRecoveryWindow: { 'pg-main-v2': { firstRecoverabilityPoint: '2026-01-01T01:00:05Z', lastSuccessfulBackupTime: '2026-01-04T01:00:05Z' } } },
+  status: {
+    serverRecoveryWindow: {
+      'pg-main-v2': {
+        firstRecoverabilityPoint: '2026-01-01T01:00:05Z',
+        lastSuccessfulBackupTime: '2026-01-04T01:00:05Z',
+      },
+    },
+  },
 } as unknown as ObjectStore;
 
 describe('recovery window', () => {
   it('in-tree: from the Cluster status; base backups oldest first; snapshots apart', () => {
     const w = recoveryWindow(cluster, 'in-tree', undefined, 'pg-main', backups);
-    expect(w).toMatchObject({ source: 'Cluster status', firstRecoverabilityPoint: '2026-01-01T01:00:00Z', lastSuccessfulBackup: '2026-01-04T01:00:00Z', lastFailedBackup: '2026-01-08T01:00:00Z' });
+    expect(w).toMatchObject({
+      source: 'Cluster status',
+      firstRecoverabilityPoint: '2026-01-01T01:00:00Z',
+      lastSuccessfulBackup: '2026-01-04T01:00:00Z',
+      lastFailedBackup: '2026-01-08T01:00:00Z',
+    });
     expect(w.restorable.map((b) => b.name)).toEqual(['pg-main-weekly-20260101', 'pg-main-weekly-20260104']);
     expect(w.snapshots.map((b) => b.name)).toEqual(['pg-main-snap-20260109']);
   });
@@ -54,7 +70,9 @@ describe('recovery window', () => {
 
   it('a newer volume snapshot is never the backup a barman drill restores', () => {
     const now = new Date('2026-01-10T00:00:00Z');
-    expect(assessInventory(backups, cluster, undefined, { now, maxBackupAgeMs: 30 * 86_400_000 }).newest?.name).toBe('pg-main-weekly-20260104');
+    expect(assessInventory(backups, cluster, undefined, { now, maxBackupAgeMs: 30 * 86_400_000 }).newest?.name).toBe(
+      'pg-main-weekly-20260104',
+    );
   });
 
   it('is in every report, with every backup and the snapshot marked', () => {
@@ -78,8 +96,12 @@ describe('recovery window', () => {
     expect(text).toContain('Recovery window (from Cluster status):');
     expect(text).toContain('| **First recoverability point** | 2026-01-01T01:00:00Z |');
     expect(text).toContain('| **Last successful backup** | 2026-01-04T01:00:00Z |');
-    expect(text).toContain('| **Base backups a barman restore can start from** | 2: oldest pg-main-weekly-20260101 (2026-01-01T01:00:00Z), newest pg-main-weekly-20260104 (2026-01-04T01:00:00Z) |');
-    expect(text).toContain('| pg-main-snap-20260109 (volume snapshot: never used by a barman restore) | completed | volumeSnapshot |');
+    expect(text).toContain(
+      '| **Base backups a barman restore can start from** | 2: oldest pg-main-weekly-20260101 (2026-01-01T01:00:00Z), newest pg-main-weekly-20260104 (2026-01-04T01:00:00Z) |',
+    );
+    expect(text).toContain(
+      '| pg-main-snap-20260109 (volume snapshot: never used by a barman restore) | completed | volumeSnapshot |',
+    );
     expect(text).toContain('| **pg-main-weekly-20260104** (newest completed) | completed | barmanObjectStore |');
     expect(text).toContain('| pg-main-weekly-20260108 | failed |');
   });

@@ -16,7 +16,17 @@ export function ensureDrillBundle(log: (line: string) => void = console.log): st
   const out = join(repoRoot, '.build', 'dist-demo');
   if (!existsSync(join(out, 'cnpg-restore-drill', 'main.js'))) {
     log(`building the action bundle into ${out} (about a minute)...`);
-    execFileSync(process.execPath, [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), join(repoRoot, 'scripts/build.ts'), out, '--only', 'cnpg-restore-drill'], { stdio: 'inherit', cwd: repoRoot });
+    execFileSync(
+      process.execPath,
+      [
+        join(repoRoot, 'node_modules/tsx/dist/cli.mjs'),
+        join(repoRoot, 'scripts/build.ts'),
+        out,
+        '--only',
+        'cnpg-restore-drill',
+      ],
+      { stdio: 'inherit', cwd: repoRoot },
+    );
   }
   process.env.ACTIONS_DIST = out;
   return out;

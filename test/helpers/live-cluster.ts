@@ -41,7 +41,11 @@ export interface LiveCluster {
   /** Runs SQL as the app owner on the primary (TEST-ONLY writable session). */
   sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<T[]>;
   /** Runs SQL as the postgres superuser. */
-  superSql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[], database?: string): Promise<T[]>;
+  superSql<T extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    params?: unknown[],
+    database?: string,
+  ): Promise<T[]>;
   /** Takes a Backup and waits for it to complete; returns the Backup object. */
   backup(name?: string): Promise<KubeObject>;
   /** Inserts rows into public.orders. */
@@ -76,7 +80,14 @@ export function ensureNamespace(pgd: PlaygroundHandle, namespace: string): void 
   }
   if (namespace !== 'default' && !pgd.store.get('v1/secrets', namespace, pgd.env.PLAYGROUND_S3_SECRET)) {
     const src = pgd.store.get('v1/secrets', 'default', pgd.env.PLAYGROUND_S3_SECRET)!;
-    pgd.store.create('v1/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: src.metadata.name, namespace }, type: 'Opaque', data: src.data, stringData: src.stringData });
+    pgd.store.create('v1/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: src.metadata.name, namespace },
+      type: 'Opaque',
+      data: src.data,
+      stringData: src.stringData,
+    });
   }
 }
 
@@ -86,18 +97,32 @@ export function playgroundStore(pgd: PlaygroundHandle, prefix: string): Record<s
   return {
     destinationPath: `s3://${pgd.s3.bucket}/${prefix}`,
     endpointURL: pgd.s3.endpoint,
-    s3Credentials: { accessKeyId: { name: secret, key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: secret, key: 'ACCESS_SECRET_KEY' } },
+    s3Credentials: {
+      accessKeyId: { name: secret, key: 'ACCESS_KEY_ID' },
+      secretAccessKey: { name: secret, key: 'ACCESS_SECRET_KEY' },
+    },
   };
 }
 
-export async function connectTo(pgd: PlaygroundHandle, namespace: string, cluster: string, user: 'app' | 'postgres', database = 'app'): Promise<pg.Client> {
+export async function connectTo(
+  pgd: PlaygroundHandle,
+  namespace: string,
+  cluster: string,
+  user: 'app' | 'postgres',
+  database = 'app',
+): Promise<pg.Client> {
   const c = pgd.store.get(CLUSTERS, namespace, cluster);
   const pod = c?.status?.currentPrimary;
   if (!pod) throw new Error(`cluster ${namespace}/${cluster} has no primary`);
   const ep = pgd.network.resolve(namespace, pod, 5432);
   if (!ep) throw new Error(`pod ${namespace}/${pod} has no registered port 5432`);
   const secret = `${cluster}-${user === 'app' ? 'app' : 'superuser'}`;
-  const client = new pg.Client({ ...ep, user: secretValue(pgd, namespace, secret, 'username'), password: secretValue(pgd, namespace, secret, 'password'), database });
+  const client = new pg.Client({
+    ...ep,
+    user: secretValue(pgd, namespace, secret, 'username'),
+    password: secretValue(pgd, namespace, secret, 'password'),
+    database,
+  });
   await client.connect();
   return client;
 }
@@ -115,9 +140,18 @@ export const SAMPLE_SCHEMA = [
 export async function loadSampleData(client: pg.Client, rows: number): Promise<void> {
   for (const stmt of SAMPLE_SCHEMA) await client.query(stmt);
   const customers = Math.max(1, Math.floor(rows / 5));
-  await client.query(`INSERT INTO public.customers (name, email) SELECT 'customer ' || g, 'c' || g || '@example.com' FROM generate_series(1, $1) g`, [customers]);
-  await client.query(`INSERT INTO public.orders (customer_id, amount) SELECT 1 + (g % $2), (g % 500) + 0.99 FROM generate_series(1, $1) g`, [rows, customers]);
-  await client.query(`INSERT INTO public.events (kind, payload) SELECT 'k' || (g % 7), jsonb_build_object('n', g) FROM generate_series(1, $1) g`, [Math.floor(rows / 2)]);
+  await client.query(
+    `INSERT INTO public.customers (name, email) SELECT 'customer ' || g, 'c' || g || '@example.com' FROM generate_series(1, $1) g`,
+    [customers],
+  );
+  await client.query(
+    `INSERT INTO public.orders (customer_id, amount) SELECT 1 + (g % $2), (g % 500) + 0.99 FROM generate_series(1, $1) g`,
+    [rows, customers],
+  );
+  await client.query(
+    `INSERT INTO public.events (kind, payload) SELECT 'k' || (g % 7), jsonb_build_object('n', g) FROM generate_series(1, $1) g`,
+    [Math.floor(rows / 2)],
+  );
   await client.query(`INSERT INTO sales.regions VALUES ('eu', 'Europe'), ('us', 'Americas'), ('ap', 'Asia Pacific')`);
   await client.query('ANALYZE');
 }
@@ -131,7 +165,12 @@ export async function createLiveCluster(pgd: PlaygroundHandle, opts: LiveCluster
   const store = playgroundStore(pgd, prefix);
   const storeName = `${name}-store`;
   if (mode === 'plugin') {
-    pgd.store.create(OBJECT_STORES, { apiVersion: 'barmancloud.cnpg.io/v1', kind: 'ObjectStore', metadata: { name: storeName, namespace }, spec: { configuration: store } });
+    pgd.store.create(OBJECT_STORES, {
+      apiVersion: 'barmancloud.cnpg.io/v1',
+      kind: 'ObjectStore',
+      metadata: { name: storeName, namespace },
+      spec: { configuration: store },
+    });
   }
   const spec: Record<string, unknown> = {
     instances: 1,
@@ -139,13 +178,28 @@ export async function createLiveCluster(pgd: PlaygroundHandle, opts: LiveCluster
     storage: { size: '1Gi' },
     // A short archive_timeout bounds how stale the archive gets (drills replay to its end).
     postgresql: { parameters: { archive_timeout: '60s' } },
-    ...(mode === 'in-tree' ? { backup: { barmanObjectStore: store } } : { plugins: [{ name: PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: storeName } }] }),
+    ...(mode === 'in-tree'
+      ? { backup: { barmanObjectStore: store } }
+      : { plugins: [{ name: PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: storeName } }] }),
     ...(opts.spec ?? {}),
   };
-  pgd.store.create(CLUSTERS, { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name, namespace }, spec });
-  await waitFor(`cluster ${namespace}/${name} healthy`, () => isHealthy(pgd.store.get(CLUSTERS, namespace, name)), opts.readyTimeoutMs ?? 90_000);
+  pgd.store.create(CLUSTERS, {
+    apiVersion: 'postgresql.cnpg.io/v1',
+    kind: 'Cluster',
+    metadata: { name, namespace },
+    spec,
+  });
+  await waitFor(
+    `cluster ${namespace}/${name} healthy`,
+    () => isHealthy(pgd.store.get(CLUSTERS, namespace, name)),
+    opts.readyTimeoutMs ?? 90_000,
+  );
 
-  const withClient = async <T>(user: 'app' | 'postgres', database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+  const withClient = async <T>(
+    user: 'app' | 'postgres',
+    database: string,
+    fn: (c: pg.Client) => Promise<T>,
+  ): Promise<T> => {
     const c = await connectTo(pgd, namespace, name, user, database);
     try {
       return await fn(c);
@@ -161,14 +215,18 @@ export async function createLiveCluster(pgd: PlaygroundHandle, opts: LiveCluster
     destinationPath: String(store.destinationPath),
     serverName: name,
     sql: (text, params) => withClient('app', 'app', async (c) => (await c.query(text, params)).rows),
-    superSql: (text, params, database = 'app') => withClient('postgres', database, async (c) => (await c.query(text, params)).rows),
+    superSql: (text, params, database = 'app') =>
+      withClient('postgres', database, async (c) => (await c.query(text, params)).rows),
     async backup(backupName) {
       const bname = backupName ?? `${name}-backup-${++backups}-${randomBytes(2).toString('hex')}`;
       pgd.store.create(BACKUPS, {
         apiVersion: 'postgresql.cnpg.io/v1',
         kind: 'Backup',
         metadata: { name: bname, namespace },
-        spec: { cluster: { name }, ...(mode === 'plugin' ? { method: 'plugin', pluginConfiguration: { name: PLUGIN } } : {}) },
+        spec: {
+          cluster: { name },
+          ...(mode === 'plugin' ? { method: 'plugin', pluginConfiguration: { name: PLUGIN } } : {}),
+        },
       });
       return waitFor(
         `backup ${bname} completed`,
@@ -193,7 +251,9 @@ export async function createLiveCluster(pgd: PlaygroundHandle, opts: LiveCluster
       await waitFor(
         `WAL ${seg} archived`,
         async () => {
-          const [a] = await live.superSql<{ wal: string | null }>(`SELECT last_archived_wal AS wal FROM pg_stat_archiver`);
+          const [a] = await live.superSql<{ wal: string | null }>(
+            `SELECT last_archived_wal AS wal FROM pg_stat_archiver`,
+          );
           return a.wal && a.wal.slice(8) >= seg.slice(8) ? true : undefined;
         },
         timeoutMs,
@@ -217,11 +277,14 @@ export async function createLiveCluster(pgd: PlaygroundHandle, opts: LiveCluster
       pgd.store.delete(CLUSTERS, namespace, name, { propagationPolicy: 'Foreground' });
       await waitFor(
         `cluster ${name} gone`,
-        () => !pgd.store.get(CLUSTERS, namespace, name) && pgd.store.list('v1/pods', namespace, { labelSelector: `cnpg.io/cluster=${name}` }).items.length === 0,
+        () =>
+          !pgd.store.get(CLUSTERS, namespace, name) &&
+          pgd.store.list('v1/pods', namespace, { labelSelector: `cnpg.io/cluster=${name}` }).items.length === 0,
         60_000,
         200,
       );
-      for (const b of pgd.store.list(BACKUPS, namespace).items.filter((x) => x.spec?.cluster?.name === name)) pgd.store.delete(BACKUPS, namespace, b.metadata.name);
+      for (const b of pgd.store.list(BACKUPS, namespace).items.filter((x) => x.spec?.cluster?.name === name))
+        pgd.store.delete(BACKUPS, namespace, b.metadata.name);
       if (mode === 'plugin') pgd.store.delete(OBJECT_STORES, namespace, storeName);
     },
   };

@@ -31,7 +31,11 @@ export function serverVersion(bin: string): { major: number; version: string } |
   const exe = join(bin, 'postgres');
   if (!existsSync(exe)) return undefined;
   try {
-    const out = execFileSync(exe, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    const out = execFileSync(exe, ['--version'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
     const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(out);
     return m ? { major: Number(m[1]), version: m[2] !== undefined ? `${m[1]}.${m[2]}` : m[1] } : undefined;
   } catch {
@@ -58,7 +62,10 @@ export function discoverPostgres(opts: DiscoverOptions = {}): PostgresInstall | 
   const env = opts.env ?? process.env;
   if (env.PG_BIN) {
     const v = serverVersion(env.PG_BIN);
-    if (!v) throw new Error(`PG_BIN=${env.PG_BIN} holds no runnable postgres; unset it or point it at a server bin directory.`);
+    if (!v)
+      throw new Error(
+        `PG_BIN=${env.PG_BIN} holds no runnable postgres; unset it or point it at a server bin directory.`,
+      );
     return { bin: env.PG_BIN, ...v, source: 'PG_BIN' };
   }
   if (opts.pgConfig !== false) {
@@ -71,7 +78,13 @@ export function discoverPostgres(opts: DiscoverOptions = {}): PostgresInstall | 
 
 function pgConfigBindir(pgConfig: string): string | undefined {
   try {
-    return execFileSync(pgConfig, ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim() || undefined;
+    return (
+      execFileSync(pgConfig, ['--bindir'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 10_000,
+      }).trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -81,7 +94,10 @@ let cached: PostgresInstall | undefined;
 /** The installed server (cached); throws naming the fix when there is none. */
 export function postgresInstall(): PostgresInstall {
   cached ??= discoverPostgres();
-  if (!cached) throw new Error('No PostgreSQL server found (PG_BIN, pg_config --bindir, /usr/lib/postgresql/*/bin): run `bash scripts/setup.sh` or set PG_BIN.');
+  if (!cached)
+    throw new Error(
+      'No PostgreSQL server found (PG_BIN, pg_config --bindir, /usr/lib/postgresql/*/bin): run `bash scripts/setup.sh` or set PG_BIN.',
+    );
   return cached;
 }
 
@@ -111,7 +127,9 @@ export function mapImage(image: string | undefined, installed: PostgresInstall =
   const requestedMajor = imageMajor(image);
   const runs = `the installed PostgreSQL ${installed.version} (${installed.bin})`;
   let message: string | undefined;
-  if (image && requestedMajor === undefined) message = `image ${image} names no PostgreSQL major in its tag; running ${runs}`;
-  else if (requestedMajor !== undefined && requestedMajor !== installed.major) message = `image ${image} asks for PostgreSQL ${requestedMajor}; running ${runs} instead`;
+  if (image && requestedMajor === undefined)
+    message = `image ${image} names no PostgreSQL major in its tag; running ${runs}`;
+  else if (requestedMajor !== undefined && requestedMajor !== installed.major)
+    message = `image ${image} asks for PostgreSQL ${requestedMajor}; running ${runs} instead`;
   return { image, requestedMajor, installed, message };
 }

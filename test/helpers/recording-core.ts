@@ -11,9 +11,13 @@ export interface Recorded {
   summary: string;
 }
 
-export function recordingCore(inputs: Record<string, string> = {}, state: Record<string, string> = {}): { core: Core; rec: Recorded } {
+export function recordingCore(
+  inputs: Record<string, string> = {},
+  state: Record<string, string> = {},
+): { core: Core; rec: Recorded } {
   const rec: Recorded = { logs: [], outputs: {}, state: { ...state }, secrets: [], summary: '' };
-  const log = (level: string) => (m: unknown) => void rec.logs.push({ level, message: m instanceof Error ? m.message : String(m) });
+  const log = (level: string) => (m: unknown) =>
+    void rec.logs.push({ level, message: m instanceof Error ? m.message : String(m) });
   const summary = {
     addRaw(text: string, eol = false) {
       rec.summary += text + (eol ? '\n' : '');
@@ -24,7 +28,10 @@ export function recordingCore(inputs: Record<string, string> = {}, state: Record
       return summary;
     },
     addTable(rows: unknown[][]) {
-      rec.summary += rows.map((r) => r.map((c) => (typeof c === 'object' && c ? (c as { data: string }).data : String(c))).join(' | ')).join('\n') + '\n';
+      rec.summary +=
+        rows
+          .map((r) => r.map((c) => (typeof c === 'object' && c ? (c as { data: string }).data : String(c))).join(' | '))
+          .join('\n') + '\n';
       return summary;
     },
     addList(items: string[]) {

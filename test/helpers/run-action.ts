@@ -71,7 +71,11 @@ export async function runAction(action: string, entry: 'main' | 'post', opts: Ru
   const script = join(process.env.ACTIONS_DIST ?? join(repoRoot, 'dist'), action, `${entry}.js`);
   if (!existsSync(script)) throw new Error(`${script} does not exist: run npm run build`);
   const dir = mkdtempSync(join(tmpdir(), `run-${action}-`));
-  const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STATE: join(dir, 'state'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STATE: join(dir, 'state'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
+  };
   for (const f of Object.values(files)) writeFileSync(f, '');
   const stateEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.state ?? {})) stateEnv[`STATE_${k}`] = v;
@@ -109,7 +113,9 @@ export async function runAction(action: string, entry: 'main' | 'post', opts: Ru
   });
   child.stderr.on('data', (d) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
-  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) => child.on('close', (c, s) => res([c, s])));
+  const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) =>
+    child.on('close', (c, s) => res([c, s])),
+  );
   clearTimeout(timer);
   const result: RunResult = {
     exitCode,
@@ -130,6 +136,7 @@ export async function runAction(action: string, entry: 'main' | 'post', opts: Ru
 /** Asserts no secret value leaks: returns the secrets found in any log, output or summary. */
 export function leakedSecrets(result: RunResult, secrets: string[]): string[] {
   // The ::add-mask:: commands themselves carry the value by design; the runner strips them.
-  const visible = result.stdout.replace(/^::add-mask::.*$/gm, '') + result.stderr + result.summary + JSON.stringify(result.outputs);
+  const visible =
+    result.stdout.replace(/^::add-mask::.*$/gm, '') + result.stderr + result.summary + JSON.stringify(result.outputs);
   return secrets.filter((s) => s && visible.includes(s));
 }

@@ -19,11 +19,19 @@ describe('Slack clients against a local Slack', () => {
     const { core, rec } = recordingCore();
     const url = `${slack.url}/services/T0001/B0002/XXXXsecretXXXX`;
     const sender = slackSender(core, { webhookUrl: url }, fast)!;
-    expect(await postToSlack(core, sender, { text: 'hello', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }] })).toEqual({ ok: true, ts: undefined });
+    expect(
+      await postToSlack(core, sender, {
+        text: 'hello',
+        blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }],
+      }),
+    ).toEqual({ ok: true, ts: undefined });
     expect(rec.secrets).toContain(url);
     expect(slack.calls[0].path).toBe('/services/T0001/B0002/XXXXsecretXXXX');
     expect(slack.calls[0].headers['user-agent']).toMatch(/@slack:webhook/);
-    expect(slack.calls[0].body).toEqual({ text: 'hello', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }] });
+    expect(slack.calls[0].body).toEqual({
+      text: 'hello',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }],
+    });
   });
 
   it('retries a webhook 5xx, then succeeds', async () => {
@@ -40,38 +48,71 @@ describe('Slack clients against a local Slack', () => {
     const r = await postToSlack(core, slackSender(core, { webhookUrl: `${slack.url}/hook` }, fast)!, { text: 'x' });
     expect(r).toEqual({ ok: false, error: 'Slack answered HTTP 404: no_service' });
     expect(slack.calls).toHaveLength(1);
-    expect(rec.logs.find((l) => l.level === 'warning')?.message).toBe('Could not post to Slack (Slack answered HTTP 404: no_service); the result is unaffected.');
+    expect(rec.logs.find((l) => l.level === 'warning')?.message).toBe(
+      'Could not post to Slack (Slack answered HTTP 404: no_service); the result is unaffected.',
+    );
   });
 
   it('posts with a bot token through chat.postMessage in a thread, returning the ts', async () => {
-    slack.script = [{ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ok: true, channel: 'C0123456789', ts: '1764540000.000200' }) }];
+    slack.script = [
+      {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ok: true, channel: 'C0123456789', ts: '1764540000.000200' }),
+      },
+    ];
     const { core, rec } = recordingCore();
-    const sender = slackSender(core, { token: 'xoxb-1111-2222-secret', channel: 'C0123456789', threadTs: '1764539000.000100', apiUrl: slack.url }, fast)!;
+    const sender = slackSender(
+      core,
+      { token: 'xoxb-1111-2222-secret', channel: 'C0123456789', threadTs: '1764539000.000100', apiUrl: slack.url },
+      fast,
+    )!;
     const r = await postToSlack(core, sender, { text: 'drill failed', blocks: [{ type: 'divider' }] });
     expect(r).toEqual({ ok: true, ts: '1764540000.000200' });
     expect(slack.calls[0].path).toBe('/chat.postMessage');
     expect(slack.calls[0].headers.authorization).toBe('Bearer xoxb-1111-2222-secret');
-    expect(slack.calls[0].body).toMatchObject({ channel: 'C0123456789', text: 'drill failed', thread_ts: '1764539000.000100', blocks: [{ type: 'divider' }] });
+    expect(slack.calls[0].body).toMatchObject({
+      channel: 'C0123456789',
+      text: 'drill failed',
+      thread_ts: '1764539000.000100',
+      blocks: [{ type: 'divider' }],
+    });
     expect(rec.secrets).toContain('xoxb-1111-2222-secret');
   });
 
   it('waits out a Web API rate limit (429 Retry-After), then posts', async () => {
     slack.script = [
-      { status: 429, headers: { 'retry-after': '1', 'content-type': 'application/json' }, body: JSON.stringify({ ok: false, error: 'ratelimited' }) },
+      {
+        status: 429,
+        headers: { 'retry-after': '1', 'content-type': 'application/json' },
+        body: JSON.stringify({ ok: false, error: 'ratelimited' }),
+      },
       { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ok: true, ts: '1.2' }) },
     ];
     const { core } = recordingCore();
     const started = Date.now();
-    const r = await postToSlack(core, slackSender(core, { token: 'xoxb-t', channel: 'C1', apiUrl: slack.url }, fast)!, { text: 'x' });
+    const r = await postToSlack(core, slackSender(core, { token: 'xoxb-t', channel: 'C1', apiUrl: slack.url }, fast)!, {
+      text: 'x',
+    });
     expect(r).toEqual({ ok: true, ts: '1.2' });
     expect(slack.calls).toHaveLength(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 
   it('reports a Web API error code (ok:false) as a warning', async () => {
-    slack.script = [{ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ok: false, error: 'channel_not_found' }) }];
+    slack.script = [
+      {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ok: false, error: 'channel_not_found' }),
+      },
+    ];
     const { core, rec } = recordingCore();
-    const r = await postToSlack(core, slackSender(core, { token: 'xoxb-t', channel: 'C404', apiUrl: slack.url }, fast)!, { text: 'x' });
+    const r = await postToSlack(
+      core,
+      slackSender(core, { token: 'xoxb-t', channel: 'C404', apiUrl: slack.url }, fast)!,
+      { text: 'x' },
+    );
     expect(r).toEqual({ ok: false, error: 'Slack API error: channel_not_found' });
     expect(rec.logs.some((l) => l.level === 'warning' && l.message.includes('channel_not_found'))).toBe(true);
   });
@@ -79,7 +120,11 @@ describe('Slack clients against a local Slack', () => {
   it('gives up when Slack is down, with a warning', async () => {
     await slack.close();
     const { core, rec } = recordingCore();
-    const r = await postToSlack(core, slackSender(core, { webhookUrl: `${slack.url}/hook` }, { retries: 1, timeoutMs: 2_000 })!, { text: 'x' });
+    const r = await postToSlack(
+      core,
+      slackSender(core, { webhookUrl: `${slack.url}/hook` }, { retries: 1, timeoutMs: 2_000 })!,
+      { text: 'x' },
+    );
     expect(r.ok).toBe(false);
     expect(r.error).toMatch(/^Slack request failed: /);
     expect(rec.logs.some((l) => l.level === 'warning')).toBe(true);
@@ -87,13 +132,27 @@ describe('Slack clients against a local Slack', () => {
   });
 
   it('notifyDrill posts the failed drill with the bot token and outputs the message ts', async () => {
-    slack.script = [{ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ok: true, ts: '1764540000.000300' }) }];
+    slack.script = [
+      {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ok: true, ts: '1764540000.000300' }),
+      },
+    ];
     const { core, rec } = recordingCore();
     const r = failedDrill();
-    const target = { token: 'xoxb-drill', channel: 'C0DRILLS', apiUrl: slack.url, environment: 'production', on: 'failure' as const };
+    const target = {
+      token: 'xoxb-drill',
+      channel: 'C0DRILLS',
+      apiUrl: slack.url,
+      environment: 'production',
+      on: 'failure' as const,
+    };
     await notifyDrill(core, target, r, slackSender(core, target, fast));
     expect(slack.calls).toHaveLength(1);
-    expect(slack.calls[0].body.text).toMatch(/^:x: Restore drill failed: production · billing-prod\/payments-db: recovery Job payments-db-drill-77-1-1-full-recovery failed/);
+    expect(slack.calls[0].body.text).toMatch(
+      /^:x: Restore drill failed: production · billing-prod\/payments-db: recovery Job payments-db-drill-77-1-1-full-recovery failed/,
+    );
     expect(rec.outputs['slack-ts']).toBe('1764540000.000300');
     expect(r.notes).toEqual([]);
   });
@@ -102,7 +161,9 @@ describe('Slack clients against a local Slack', () => {
 function failedDrill(): DrillResult {
   return {
     verdict: 'failed',
-    reasons: ['recovery Job payments-db-drill-77-1-1-full-recovery failed: barman-cloud-restore: "Backup 20261130T050000 not found"'],
+    reasons: [
+      'recovery Job payments-db-drill-77-1-1-full-recovery failed: barman-cloud-restore: "Backup 20261130T050000 not found"',
+    ],
     cluster: 'payments-db',
     namespace: 'billing-prod',
     backupId: '20261130T050000',
@@ -128,7 +189,9 @@ describe('the drill message', () => {
     expect(section).toContain('*RTO*\\n12m 34s');
     expect(section).toContain('*RPO*\\n1m 35s (3.0 MiB of WAL)');
     expect(section).toContain('*Backup restored*\\n20261130T050000 (26h 5m old)');
-    expect(section).toContain('• recovery Job payments-db-drill-77-1-1-full-recovery failed: barman-cloud-restore: \\"Backup 20261130T050000 not found\\"');
+    expect(section).toContain(
+      '• recovery Job payments-db-drill-77-1-1-full-recovery failed: barman-cloud-restore: \\"Backup 20261130T050000 not found\\"',
+    );
     expect(section).toContain('<https://github.com/acme/platform/actions/runs/4242|View the workflow run>');
   });
 

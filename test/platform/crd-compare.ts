@@ -7,7 +7,10 @@ const isObj = (v: unknown): v is Node => typeof v === 'object' && v !== null && 
 const SUBSCHEMAS = new Set(['properties', 'additionalProperties', 'items', 'allOf', 'anyOf', 'oneOf', 'not']);
 
 export function schemaDifferences(server: unknown, chart: unknown, path = ''): string[] {
-  if (!isObj(server) || !isObj(chart)) return isDeepStrictEqual(server, chart) ? [] : [`${path || '.'}: server ${JSON.stringify(server)} != chart ${JSON.stringify(chart)}`];
+  if (!isObj(server) || !isObj(chart))
+    return isDeepStrictEqual(server, chart)
+      ? []
+      : [`${path || '.'}: server ${JSON.stringify(server)} != chart ${JSON.stringify(chart)}`];
   const out: string[] = [];
   for (const key of new Set([...Object.keys(server), ...Object.keys(chart)])) {
     const p = `${path}.${key}`;
@@ -20,14 +23,22 @@ export function schemaDifferences(server: unknown, chart: unknown, path = ''): s
       const [a, b] = [server[key] as unknown[], chart[key] as unknown[]];
       for (let i = 0; i < Math.max(a.length, b.length); i++) out.push(...schemaDifferences(a[i], b[i], `${p}[${i}]`));
     } else if (SUBSCHEMAS.has(key)) out.push(...schemaDifferences(server[key], chart[key], p));
-    else if (!isDeepStrictEqual(server[key], chart[key])) out.push(`${p}: server ${JSON.stringify(server[key])} != chart ${JSON.stringify(chart[key])}`);
+    else if (!isDeepStrictEqual(server[key], chart[key]))
+      out.push(`${p}: server ${JSON.stringify(server[key])} != chart ${JSON.stringify(chart[key])}`);
   }
   return out;
 }
 
 /** How often each validation keyword occurs in a schema (to show the comparison is not vacuous). */
 export function keywordCounts(schema: unknown): Record<string, number> {
-  const counts: Record<string, number> = { enum: 0, default: 0, 'x-kubernetes-validations': 0, 'x-kubernetes-int-or-string': 0, 'x-kubernetes-list-type': 0, pattern: 0 };
+  const counts: Record<string, number> = {
+    enum: 0,
+    default: 0,
+    'x-kubernetes-validations': 0,
+    'x-kubernetes-int-or-string': 0,
+    'x-kubernetes-list-type': 0,
+    pattern: 0,
+  };
   const walk = (n: unknown, inProps: boolean) => {
     if (Array.isArray(n)) return n.forEach((x) => walk(x, false));
     if (!isObj(n)) return;

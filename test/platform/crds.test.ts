@@ -36,12 +36,16 @@ describe('a CRD through client-node 1.4 (typed) and raw', () => {
 
   it('typed: KubernetesObjectApi serializes it as V1CustomResourceDefinition, dropping enum/default/x-kubernetes-*, and the server refuses the non-structural rest', async () => {
     const crd = clusterCrd('1.30') as unknown as KubeObjectLike;
-    const err = await clients.objects.patch(crd as never, undefined, undefined, 'platform-install', true, PatchStrategy.ServerSideApply).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await clients.objects
+      .patch(crd as never, undefined, undefined, 'platform-install', true, PatchStrategy.ServerSideApply)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(describeError(err)).toContain('HTTP 422');
-    expect(describeError(err)).toContain('properties[spec].properties[ephemeralVolumesSizeLimit].properties[shm].type: Required value: must not be empty for specified object fields');
+    expect(describeError(err)).toContain(
+      'properties[spec].properties[ephemeralVolumesSizeLimit].properties[shm].type: Required value: must not be empty for specified object fields',
+    );
     expect((await api.req('GET', `${CRDS}/clusters.postgresql.cnpg.io`)).status).toBe(404);
   });
 
@@ -72,14 +76,22 @@ describe('templated CRDs', () => {
 
   it('creates first only the templated CRDs objects of the release need and the cluster does not serve', async () => {
     const none = async () => undefined;
-    expect((await crdsNeededFirst(rendered, none)).map((r) => r.object.metadata.name)).toEqual(['objectstores.barmancloud.cnpg.io']);
-    expect(await crdsNeededFirst(rendered, async (av, kind) => av === 'barmancloud.cnpg.io/v1' && kind === 'ObjectStore')).toEqual([]);
+    expect((await crdsNeededFirst(rendered, none)).map((r) => r.object.metadata.name)).toEqual([
+      'objectstores.barmancloud.cnpg.io',
+    ]);
+    expect(
+      await crdsNeededFirst(rendered, async (av, kind) => av === 'barmancloud.cnpg.io/v1' && kind === 'ObjectStore'),
+    ).toEqual([]);
   });
 
   it('gives them the ownership metadata Helm checks before adopting (pkg/action/validate.go)', () => {
     const owned = withHelmOwnership(rendered[0], 'platform', 'cnpg-system').object.metadata;
     expect(owned.labels).toEqual({ 'app.kubernetes.io/managed-by': 'Helm' });
-    expect(owned.annotations).toEqual({ 'helm.sh/resource-policy': 'keep', 'meta.helm.sh/release-name': 'platform', 'meta.helm.sh/release-namespace': 'cnpg-system' });
+    expect(owned.annotations).toEqual({
+      'helm.sh/resource-policy': 'keep',
+      'meta.helm.sh/release-name': 'platform',
+      'meta.helm.sh/release-namespace': 'cnpg-system',
+    });
     expect(rendered[0].object.metadata.labels).toBeUndefined();
   });
 });

@@ -32,13 +32,26 @@ export function installer(pg: PlaygroundHandle): Installer {
   return {
     install: (inputs, extraEnv = {}) =>
       runAction('platform-install', 'main', {
-        inputs: { release: RELEASE, namespace: 'cnpg-system', 'helm-path': helmBin, 'skip-dependency-update': 'true', 'helm-timeout': '60s', ...inputs },
+        inputs: {
+          release: RELEASE,
+          namespace: 'cnpg-system',
+          'helm-path': helmBin,
+          'skip-dependency-update': 'true',
+          'helm-timeout': '60s',
+          ...inputs,
+        },
         env: { ...env, ...extraEnv },
         timeoutMs: 180_000,
       }),
     kubectl: cli(kubectlBin),
     helm: cli(helmBin),
-    writesSince: (since) => pg.requestLog.entries().filter((e) => e.time >= since && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(e.method) && !/dryRun=All/.test(e.query)),
+    writesSince: (since) =>
+      pg.requestLog
+        .entries()
+        .filter(
+          (e) =>
+            e.time >= since && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(e.method) && !/dryRun=All/.test(e.query),
+        ),
     dispose: () => rmSync(home, { recursive: true, force: true }),
   };
 }

@@ -25,25 +25,59 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-const deployImage = () => t.kubectl('-n', NS, 'get', 'deploy', `${RELEASE}-cloudnative-pg`, '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
+const deployImage = () =>
+  t.kubectl(
+    '-n',
+    NS,
+    'get',
+    'deploy',
+    `${RELEASE}-cloudnative-pg`,
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}',
+  );
 const crdSpecFields = async () =>
-  Object.keys(JSON.parse(await t.kubectl('get', 'crd', 'clusters.fixture.cnpg-actions.io', '-o', 'json')).spec.versions[0].schema.openAPIV3Schema.properties.spec.properties).sort();
-const history = async () => JSON.parse(await t.helm('history', RELEASE, '-n', NS, '-o', 'json')) as { revision: number; status: string; app_version: string; description: string }[];
+  Object.keys(
+    JSON.parse(await t.kubectl('get', 'crd', 'clusters.fixture.cnpg-actions.io', '-o', 'json')).spec.versions[0].schema
+      .openAPIV3Schema.properties.spec.properties,
+  ).sort();
+const history = async () =>
+  JSON.parse(await t.helm('history', RELEASE, '-n', NS, '-o', 'json')) as {
+    revision: number;
+    status: string;
+    app_version: string;
+    description: string;
+  }[];
 
 describe('platform-install', () => {
   it('installs the fixture chart fresh: CRDs applied and Established, operator verified', async () => {
     // Credentials as a workflow passes them: the kubeconfig input, base64 of the file.
     const kubeconfig = Buffer.from(readFileSync(pg.kubeconfigPath)).toString('base64');
     const runnerTemp = mkdtempSync(join(tmpdir(), 'runner-temp-'));
-    const r = await t.install({ chart: chartVariant({ operatorVersion: '1.27.1' }), kubeconfig }, { RUNNER_TEMP: runnerTemp });
+    const r = await t.install(
+      { chart: chartVariant({ operatorVersion: '1.27.1' }), kubeconfig },
+      { RUNNER_TEMP: runnerTemp },
+    );
     expect(r.errors).toEqual([]);
     // The 0600 kubeconfig file written from the input is gone once the step ends.
     expect(readdirSync(runnerTemp)).toEqual([]);
     rmSync(runnerTemp, { recursive: true });
     expect(r.exitCode).toBe(0);
-    expect(r.outputs).toEqual({ 'crds-applied': 'clusters.fixture.cnpg-actions.io', revision: '1', 'chart-version': '1.0.0', 'operator-version': '1.27.1' });
+    expect(r.outputs).toEqual({
+      'crds-applied': 'clusters.fixture.cnpg-actions.io',
+      revision: '1',
+      'chart-version': '1.0.0',
+      'operator-version': '1.27.1',
+    });
     expect(await deployImage()).toBe('ghcr.io/cloudnative-pg/cloudnative-pg:1.27.1');
-    expect(await t.kubectl('get', 'crd', 'clusters.fixture.cnpg-actions.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}')).toBe('True');
+    expect(
+      await t.kubectl(
+        'get',
+        'crd',
+        'clusters.fixture.cnpg-actions.io',
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+      ),
+    ).toBe('True');
     expect(r.summary).toContain('✅ installed');
     expect(r.summary).toMatch(/operator version \| - \| 1\.27\.1/);
     expect(r.summary).toMatch(/clusters\.fixture\.cnpg-actions\.io \| created/);
@@ -54,20 +88,45 @@ describe('platform-install', () => {
 
   it('upgrades one minor and rolls the CRD change that helm itself would not apply', async () => {
     expect(await crdSpecFields()).toEqual(['imageName', 'instances']);
-    const r = await t.install({ chart: chartVariant({ operatorVersion: '1.28.0', chartVersion: '1.1.0', crdFields: ['walStorage'] }) });
+    const r = await t.install({
+      chart: chartVariant({ operatorVersion: '1.28.0', chartVersion: '1.1.0', crdFields: ['walStorage'] }),
+    });
     expect(r.errors).toEqual([]);
-    expect(r.outputs).toMatchObject({ revision: '2', 'chart-version': '1.1.0', 'operator-version': '1.28.0', 'crds-applied': 'clusters.fixture.cnpg-actions.io' });
+    expect(r.outputs).toMatchObject({
+      revision: '2',
+      'chart-version': '1.1.0',
+      'operator-version': '1.28.0',
+      'crds-applied': 'clusters.fixture.cnpg-actions.io',
+    });
     expect(await crdSpecFields()).toEqual(['imageName', 'instances', 'walStorage']);
-    const crdPatches = pg.requestLog.entries().filter((e) => e.method === 'PATCH' && e.path === '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusters.fixture.cnpg-actions.io');
+    const crdPatches = pg.requestLog
+      .entries()
+      .filter(
+        (e) =>
+          e.method === 'PATCH' &&
+          e.path === '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusters.fixture.cnpg-actions.io',
+      );
     // Each run dry-runs the CRD first (the server judges its schema), then applies it.
     expect(crdPatches.filter((e) => /dryRun=All/.test(e.query))).toHaveLength(2);
     const crdApplies = crdPatches.filter((e) => !/dryRun=All/.test(e.query));
-    expect(crdApplies.map((e) => new URLSearchParams(e.query).get('fieldManager'))).toEqual(['platform-install', 'platform-install']);
+    expect(crdApplies.map((e) => new URLSearchParams(e.query).get('fieldManager'))).toEqual([
+      'platform-install',
+      'platform-install',
+    ]);
     expect(crdApplies.every((e) => new URLSearchParams(e.query).get('force') === 'true')).toBe(true);
     expect(r.summary).toMatch(/operator version \| 1\.27\.1 \| 1\.28\.0/);
     expect(r.summary).toMatch(/clusters\.fixture\.cnpg-actions\.io \| changed/);
     expect(r.summary).toMatch(/server-side dry-run \(dryRun=All\) \| ✅ passed \| 3 object\(s\) accepted/);
-    expect(pg.requestLog.entries().some((e) => e.method === 'PATCH' && /dryRun=All/.test(e.query) && e.path.endsWith(`/deployments/${RELEASE}-cloudnative-pg`))).toBe(true);
+    expect(
+      pg.requestLog
+        .entries()
+        .some(
+          (e) =>
+            e.method === 'PATCH' &&
+            /dryRun=All/.test(e.query) &&
+            e.path.endsWith(`/deployments/${RELEASE}-cloudnative-pg`),
+        ),
+    ).toBe(true);
   });
 
   it('refuses to skip an operator minor version, before writing anything', async () => {
@@ -85,10 +144,15 @@ describe('platform-install', () => {
   it('catches an operator left on the old image although helm succeeded (a values file pins the tag)', async () => {
     // The chart moves to 1.29.0, but an environment values file still pins the 1.28.0 image.
     const values = writeValues('values-production.yaml', { 'cloudnative-pg': { image: { tag: '1.28.0' } } });
-    const r = await t.install({ chart: chartVariant({ operatorVersion: '1.29.0', chartVersion: '1.2.0' }), 'values-files': values });
+    const r = await t.install({
+      chart: chartVariant({ operatorVersion: '1.29.0', chartVersion: '1.2.0' }),
+      'values-files': values,
+    });
     expect(r.exitCode).toBe(1);
     expect((await history()).at(-1)).toMatchObject({ revision: 3, status: 'deployed', app_version: '1.0.0' });
-    expect(r.errors[0]).toContain('runs 1.28.0 (image ghcr.io/cloudnative-pg/cloudnative-pg:1.28.0) but 1.29.0 is expected (appVersion of chart cloudnative-pg 0.26.0)');
+    expect(r.errors[0]).toContain(
+      'runs 1.28.0 (image ghcr.io/cloudnative-pg/cloudnative-pg:1.28.0) but 1.29.0 is expected (appVersion of chart cloudnative-pg 0.26.0)',
+    );
     expect(r.errors[0]).toContain('rendered image tag 1.28.0');
     expect(r.outputs).toMatchObject({ revision: '3', 'operator-version': '1.28.0' });
     expect(r.summary).toMatch(/rendered operator image tag \| ⚠️ warning/);
@@ -104,7 +168,14 @@ describe('platform-install', () => {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'cnpg-controller-manager', namespace: 'cnpg-legacy', labels },
-      spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'manager', image: 'ghcr.io/cloudnative-pg/cloudnative-pg:1.27.0' }] } } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: 'manager', image: 'ghcr.io/cloudnative-pg/cloudnative-pg:1.27.0' }] },
+        },
+      },
     });
     await t.kubectl('-n', 'cnpg-legacy', 'rollout', 'status', 'deployment/cnpg-controller-manager', '--timeout=30s');
     const r = await t.install({

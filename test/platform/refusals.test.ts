@@ -27,16 +27,24 @@ afterAll(async () => {
 async function expectNothingWritten(since: number) {
   expect(t.writesSince(since)).toEqual([]);
   expect(await t.kubectl('get', 'secrets', '-A', '-l', 'owner=helm', '-o', 'name')).toBe('');
-  expect(await t.kubectl('get', 'crd', 'clusters.fixture.cnpg-actions.io', '--ignore-not-found', '-o', 'name')).toBe('');
+  expect(await t.kubectl('get', 'crd', 'clusters.fixture.cnpg-actions.io', '--ignore-not-found', '-o', 'name')).toBe(
+    '',
+  );
 }
 
 describe('platform-install refuses before writing', () => {
   it('a PodMonitor on a cluster without monitoring.coreos.com, naming the value that turns it off', async () => {
     const since = Date.now();
-    const r = await t.install({ chart: fixtureChart, namespace: NS, set: 'cloudnative-pg.monitoring.podMonitor.enabled=true' });
+    const r = await t.install({
+      chart: fixtureChart,
+      namespace: NS,
+      set: 'cloudnative-pg.monitoring.podMonitor.enabled=true',
+    });
     expect(r.exitCode).toBe(1);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toContain('PodMonitor platform-cloudnative-pg (platform/charts/cloudnative-pg/templates/podmonitor.yaml) needs monitoring.coreos.com/v1');
+    expect(r.errors[0]).toContain(
+      'PodMonitor platform-cloudnative-pg (platform/charts/cloudnative-pg/templates/podmonitor.yaml) needs monitoring.coreos.com/v1',
+    );
     expect(r.errors[0]).toContain('does not serve API group monitoring.coreos.com');
     expect(r.errors[0]).toContain('turn it off with cloudnative-pg.monitoring.podMonitor.enabled=false');
     expect(r.summary).toContain('⛔ refused before touching the cluster');
@@ -46,13 +54,22 @@ describe('platform-install refuses before writing', () => {
 
   it('a five-field ScheduledBackup cron, explaining it would run hourly', async () => {
     const since = Date.now();
-    const values = writeValues('values-backup.yaml', { backup: { scheduledBackup: { enabled: true, schedule: '0 3 * * *' } } });
+    const values = writeValues('values-backup.yaml', {
+      backup: { scheduledBackup: { enabled: true, schedule: '0 3 * * *' } },
+    });
     // Also runs `helm dependency update` (the default), which a vendored-only chart passes untouched.
-    const r = await t.install({ chart: chartVariant(), namespace: NS, 'values-files': values, 'skip-dependency-update': 'false' });
+    const r = await t.install({
+      chart: chartVariant(),
+      namespace: NS,
+      'values-files': values,
+      'skip-dependency-update': 'false',
+    });
     expect(r.exitCode).toBe(1);
     expect(r.summary).toMatch(/helm dependency update \| ✅ passed/);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toContain("ScheduledBackup pg-daily (platform/templates/scheduledbackup.yaml): schedule '0 3 * * *' has five fields");
+    expect(r.errors[0]).toContain(
+      "ScheduledBackup pg-daily (platform/templates/scheduledbackup.yaml): schedule '0 3 * * *' has five fields",
+    );
     expect(r.errors[0]).toContain('run every hour');
     expect(r.errors[0]).toContain("'0 0 3 * * *'");
     await expectNothingWritten(since);
@@ -60,12 +77,20 @@ describe('platform-install refuses before writing', () => {
 
   it('an object the CNPG webhook rejects, found by the server-side dry-run', async () => {
     const since = Date.now();
-    const r = await t.install({ chart: fixtureChart, namespace: NS, set: 'backup.scheduledBackup.enabled=true\nbackup.scheduledBackup.method=plugin' });
+    const r = await t.install({
+      chart: fixtureChart,
+      namespace: NS,
+      set: 'backup.scheduledBackup.enabled=true\nbackup.scheduledBackup.method=plugin',
+    });
     expect(r.exitCode).toBe(1);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toMatch(/the API server rejects ScheduledBackup platform-checks\/pg-daily \(platform\/templates\/scheduledbackup.yaml\) in a dry-run: HTTP 422: .*pluginConfiguration/);
+    expect(r.errors[0]).toMatch(
+      /the API server rejects ScheduledBackup platform-checks\/pg-daily \(platform\/templates\/scheduledbackup.yaml\) in a dry-run: HTTP 422: .*pluginConfiguration/,
+    );
     const dryRuns = pg.requestLog.entries().filter((e) => e.time >= since && /dryRun=All/.test(e.query));
-    expect(dryRuns.map((e) => `${e.method} ${e.path}`)).toContain(`PATCH /apis/postgresql.cnpg.io/v1/namespaces/${NS}/scheduledbackups/pg-daily`);
+    expect(dryRuns.map((e) => `${e.method} ${e.path}`)).toContain(
+      `PATCH /apis/postgresql.cnpg.io/v1/namespaces/${NS}/scheduledbackups/pg-daily`,
+    );
     await expectNothingWritten(since);
   });
 });
@@ -74,28 +99,42 @@ describe('platform-install bad inputs: one clear error each', () => {
   it('a missing chart path', async () => {
     const r = await t.install({ chart: 'charts/does-not-exist', namespace: NS });
     expect(r.exitCode).toBe(1);
-    expect(r.errors).toEqual([expect.stringMatching(/^Input 'chart': 'charts\/does-not-exist' does not exist \(resolved to .*\); check out the repository first/)]);
+    expect(r.errors).toEqual([
+      expect.stringMatching(
+        /^Input 'chart': 'charts\/does-not-exist' does not exist \(resolved to .*\); check out the repository first/,
+      ),
+    ]);
   });
 
   it('a values file that is not YAML', async () => {
     const values = writeValues('broken.yaml', 'cloudnative-pg:\n  image: [unclosed\n');
     const r = await t.install({ chart: fixtureChart, namespace: NS, 'values-files': values });
     expect(r.exitCode).toBe(1);
-    expect(r.errors).toEqual([expect.stringMatching(/^Input 'values-files': '.*broken.yaml' is not valid YAML: .*; fix the file\.$/)]);
+    expect(r.errors).toEqual([
+      expect.stringMatching(/^Input 'values-files': '.*broken.yaml' is not valid YAML: .*; fix the file\.$/),
+    ]);
   });
 
   it('an unreachable cluster', async () => {
-    const unreachable = (await import('node:fs')).readFileSync(pg.kubeconfigPath, 'utf8').replace(/server: .*/, 'server: http://127.0.0.1:9');
+    const unreachable = (await import('node:fs'))
+      .readFileSync(pg.kubeconfigPath, 'utf8')
+      .replace(/server: .*/, 'server: http://127.0.0.1:9');
     const r = await t.install({ chart: fixtureChart, namespace: NS, kubeconfig: unreachable });
     expect(r.exitCode).toBe(1);
-    expect(r.errors).toEqual([expect.stringMatching(/^Input 'kubeconfig': Cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:9.*Check the kubeconfig input/)]);
+    expect(r.errors).toEqual([
+      expect.stringMatching(
+        /^Input 'kubeconfig': Cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:9.*Check the kubeconfig input/,
+      ),
+    ]);
     expect(r.masked).toContain('playground-token');
     expect(r.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain('playground-token');
   });
 
   it('a helm binary that is not there', async () => {
     const r = await t.install({ chart: fixtureChart, namespace: NS, 'helm-path': '/nonexistent/helm' });
-    expect(r.errors).toEqual(["Input 'helm-path': '/nonexistent/helm' is not an executable helm binary; install Helm v3.13+/v4 in an earlier step (e.g. azure/setup-helm) or pass its path."]);
+    expect(r.errors).toEqual([
+      "Input 'helm-path': '/nonexistent/helm' is not an executable helm binary; install Helm v3.13+/v4 in an earlier step (e.g. azure/setup-helm) or pass its path.",
+    ]);
   });
 });
 
@@ -129,8 +168,21 @@ describe('platform-install cancelled mid-upgrade', () => {
     expect(r.durationMs).toBeLessThan(60_000);
     expect(r.stdout).toContain('received SIGTERM: forwarding it to helm');
     expect(r.errors[0]).toMatch(/helm upgrade failed: .*(cancel|rolled back)/);
-    const history = JSON.parse(await t.helm('history', RELEASE, '-n', ns, '-o', 'json')) as { status: string; description: string }[];
+    const history = JSON.parse(await t.helm('history', RELEASE, '-n', ns, '-o', 'json')) as {
+      status: string;
+      description: string;
+    }[];
     expect(history.at(-1)).toMatchObject({ status: 'deployed', description: 'Rollback to 1' });
-    expect(await t.kubectl('-n', ns, 'get', 'deploy', `${RELEASE}-cloudnative-pg`, '-o', 'jsonpath={.spec.template.spec.containers[0].image}')).toBe('ghcr.io/cloudnative-pg/cloudnative-pg:1.27.1');
+    expect(
+      await t.kubectl(
+        '-n',
+        ns,
+        'get',
+        'deploy',
+        `${RELEASE}-cloudnative-pg`,
+        '-o',
+        'jsonpath={.spec.template.spec.containers[0].image}',
+      ),
+    ).toBe('ghcr.io/cloudnative-pg/cloudnative-pg:1.27.1');
   });
 });

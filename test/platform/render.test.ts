@@ -26,7 +26,13 @@ const base = { release: 'platform', namespace: 'cnpg-system', valuesFiles: [] as
 const bareCluster: Discovery = {
   groupVersions: ['v1', 'apps/v1', 'apiextensions.k8s.io/v1'],
   kinds: async (gv) =>
-    (({ v1: ['ConfigMap', 'Secret'], 'apps/v1': ['Deployment'], 'apiextensions.k8s.io/v1': ['CustomResourceDefinition'] }) as Record<string, string[]>)[gv]?.map((kind) => ({
+    (
+      ({
+        v1: ['ConfigMap', 'Secret'],
+        'apps/v1': ['Deployment'],
+        'apiextensions.k8s.io/v1': ['CustomResourceDefinition'],
+      }) as Record<string, string[]>
+    )[gv]?.map((kind) => ({
       kind,
       plural: kind.toLowerCase() + 's',
       namespaced: true,
@@ -67,26 +73,46 @@ describe('render', () => {
   it('reads templates and appVersion from a packaged subchart (charts/*.tgz)', async () => {
     const chart = chartVariant({ operatorVersion: '1.28.0', packageSubchart: true });
     expect(readdirSync(join(chart, 'charts'))).toEqual(['cloudnative-pg-0.26.0.tgz']);
-    expect([...readTgz(join(chart, 'charts/cloudnative-pg-0.26.0.tgz')).keys()]).toContain('cloudnative-pg/templates/podmonitor.yaml');
-    const objs = await renderChart(helm, { ...base, chart, set: ['cloudnative-pg.monitoring.podMonitor.enabled=true'] });
-    expect(objs.filter((o) => o.fromCrdDir).map((o) => o.object.metadata.name)).toEqual(['clusters.fixture.cnpg-actions.io']);
+    expect([...readTgz(join(chart, 'charts/cloudnative-pg-0.26.0.tgz')).keys()]).toContain(
+      'cloudnative-pg/templates/podmonitor.yaml',
+    );
+    const objs = await renderChart(helm, {
+      ...base,
+      chart,
+      set: ['cloudnative-pg.monitoring.podMonitor.enabled=true'],
+    });
+    expect(objs.filter((o) => o.fromCrdDir).map((o) => o.object.metadata.name)).toEqual([
+      'clusters.fixture.cnpg-actions.io',
+    ]);
     const tree = new ChartTree(chart);
     const deployment = objs.find((o) => o.object.kind === 'Deployment')!;
     expect(tree.meta(deployment.source)?.appVersion).toBe('1.28.0');
     const podMonitor = objs.find((o) => o.object.kind === 'PodMonitor')!;
-    expect(findValueGate(tree, podMonitor.source, 'PodMonitor').value).toBe('cloudnative-pg.monitoring.podMonitor.enabled');
+    expect(findValueGate(tree, podMonitor.source, 'PodMonitor').value).toBe(
+      'cloudnative-pg.monitoring.podMonitor.enabled',
+    );
   });
 
   it('helm dependency update fetches a declared subchart whose CRDs, templates and appVersion are then found in the archive', async () => {
     const chart = chartVariant({ operatorVersion: '1.28.2', subchartAsDependency: true });
-    await expect(renderChart(helm, { ...base, chart, set: [] })).rejects.toThrow(/missing in charts\/ directory: cloudnative-pg/);
+    await expect(renderChart(helm, { ...base, chart, set: [] })).rejects.toThrow(
+      /missing in charts\/ directory: cloudnative-pg/,
+    );
     await dependencyUpdate(helm, chart);
     expect(readdirSync(join(chart, 'charts'))).toEqual(['cloudnative-pg-0.26.0.tgz']);
-    const objs = await renderChart(helm, { ...base, chart, set: ['cloudnative-pg.monitoring.podMonitor.enabled=true'] });
-    expect(chartCrds(objs).map((o) => o.source)).toEqual(['platform/charts/cloudnative-pg/crds/clusters.fixture.cnpg-actions.io.yaml']);
+    const objs = await renderChart(helm, {
+      ...base,
+      chart,
+      set: ['cloudnative-pg.monitoring.podMonitor.enabled=true'],
+    });
+    expect(chartCrds(objs).map((o) => o.source)).toEqual([
+      'platform/charts/cloudnative-pg/crds/clusters.fixture.cnpg-actions.io.yaml',
+    ]);
     const tree = new ChartTree(chart);
     expect(tree.meta(objs.find((o) => o.object.kind === 'Deployment')!.source)?.appVersion).toBe('1.28.2');
-    expect(findValueGate(tree, objs.find((o) => o.object.kind === 'PodMonitor')!.source, 'PodMonitor').value).toBe('cloudnative-pg.monitoring.podMonitor.enabled');
+    expect(findValueGate(tree, objs.find((o) => o.object.kind === 'PodMonitor')!.source, 'PodMonitor').value).toBe(
+      'cloudnative-pg.monitoring.podMonitor.enabled',
+    );
   });
 
   it('helm dependency update fetches from an http(s) chart repository that was never `helm repo add`ed (a fresh runner)', async () => {
@@ -101,7 +127,11 @@ describe('render', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const saved = { ...process.env };
-    Object.assign(process.env, { HELM_REPOSITORY_CONFIG: join(helmHome, 'repositories.yaml'), HELM_REPOSITORY_CACHE: join(helmHome, 'cache'), HELM_CACHE_HOME: join(helmHome, 'c') });
+    Object.assign(process.env, {
+      HELM_REPOSITORY_CONFIG: join(helmHome, 'repositories.yaml'),
+      HELM_REPOSITORY_CACHE: join(helmHome, 'cache'),
+      HELM_CACHE_HOME: join(helmHome, 'c'),
+    });
     try {
       execFileSync(helmBin, ['package', join(chart, '../cloudnative-pg'), '--destination', repo]);
       execFileSync(helmBin, ['repo', 'index', repo, '--url', url]);
@@ -110,7 +140,9 @@ describe('render', () => {
       await dependencyUpdate(helm, chart);
       expect(readdirSync(join(chart, 'charts'))).toEqual(['cloudnative-pg-0.26.0.tgz']);
       const objs = await renderChart(helm, { ...base, chart, set: [] });
-      expect(new ChartTree(chart).meta(objs.find((o) => o.object.kind === 'Deployment')!.source)?.appVersion).toBe('1.28.3');
+      expect(new ChartTree(chart).meta(objs.find((o) => o.object.kind === 'Deployment')!.source)?.appVersion).toBe(
+        '1.28.3',
+      );
     } finally {
       process.env = saved;
       server.close();
@@ -120,9 +152,17 @@ describe('render', () => {
   });
 
   it('lints every CNPG ScheduledBackup schedule and explains a five-field one runs hourly', async () => {
-    const good = await renderChart(helm, { ...base, chart: fixtureChart, set: ['backup.scheduledBackup.enabled=true'] });
+    const good = await renderChart(helm, {
+      ...base,
+      chart: fixtureChart,
+      set: ['backup.scheduledBackup.enabled=true'],
+    });
     expect(checkSchedules(good)).toEqual({ checked: 1, problems: [] });
-    const bad = await renderChart(helm, { ...base, chart: fixtureChart, set: ['backup.scheduledBackup.enabled=true', 'backup.scheduledBackup.schedule=0 3 * * *'] });
+    const bad = await renderChart(helm, {
+      ...base,
+      chart: fixtureChart,
+      set: ['backup.scheduledBackup.enabled=true', 'backup.scheduledBackup.schedule=0 3 * * *'],
+    });
     const { checked, problems } = checkSchedules(bad);
     expect(checked).toBe(1);
     expect(problems).toHaveLength(1);
@@ -138,6 +178,8 @@ describe('render', () => {
     const gate = findValueGate(tree, 'platform/charts/cloudnative-pg/templates/deployment.yaml', 'PodMonitor');
     expect(gate.value).toBe('cloudnative-pg.monitoring.podMonitor.enabled');
     expect(gate.evidence).toMatch(/named after the kind/);
-    expect(findValueGate(tree, 'platform/templates/settings.yaml', 'ConfigMap')).toEqual({ template: 'platform/templates/settings.yaml' });
+    expect(findValueGate(tree, 'platform/templates/settings.yaml', 'ConfigMap')).toEqual({
+      template: 'platform/templates/settings.yaml',
+    });
   });
 });

@@ -23,7 +23,16 @@ const read = (extra: Record<string, string> = {}) => {
 describe('inputs', () => {
   it('defaults: 10m helm timeout, atomic, watcher wait, namespace created, dependency update on', () => {
     const { inputs } = read();
-    expect(inputs).toMatchObject({ helmTimeoutMs: 600_000, atomic: true, wait: 'watcher', createNamespace: true, skipDependencyUpdate: false, allowMinorSkip: false, valuesFiles: [], set: [] });
+    expect(inputs).toMatchObject({
+      helmTimeoutMs: 600_000,
+      atomic: true,
+      wait: 'watcher',
+      createNamespace: true,
+      skipDependencyUpdate: false,
+      allowMinorSkip: false,
+      valuesFiles: [],
+      set: [],
+    });
   });
 
   it('rejects each bad input naming it', () => {
@@ -34,8 +43,12 @@ describe('inputs', () => {
     expect(() => read({ wait: 'maybe' })).toThrow(/^Input 'wait': 'maybe' is not one of/);
     expect(() => read({ chart: '/tmp' })).toThrow(/^Input 'chart': '\/tmp' is not a chart directory/);
     expect(() => read({ 'expected-operator-version': 'latest' })).toThrow(/^Input 'expected-operator-version'/);
-    expect(() => read({ 'values-files': writeValues('list.yaml', '- a\n- b\n') })).toThrow(/^Input 'values-files': .* is not a YAML mapping of values \(it holds a list\)/);
-    expect(() => read({ 'helm-path': 'no-such-helm-binary' })).toThrow(/^Input 'helm-path': 'no-such-helm-binary' is not an executable helm binary on PATH/);
+    expect(() => read({ 'values-files': writeValues('list.yaml', '- a\n- b\n') })).toThrow(
+      /^Input 'values-files': .* is not a YAML mapping of values \(it holds a list\)/,
+    );
+    expect(() => read({ 'helm-path': 'no-such-helm-binary' })).toThrow(
+      /^Input 'helm-path': 'no-such-helm-binary' is not an executable helm binary on PATH/,
+    );
   });
 
   it('masks --set values whose key looks secret', () => {
@@ -68,7 +81,8 @@ describe('helm upgrade command line', () => {
       'a=2',
     ]);
     const help = execFileSync(helmBin, ['upgrade', '--help'], { encoding: 'utf8' });
-    for (const flag of args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0])) expect(help).toContain(`${flag} `);
+    for (const flag of args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]))
+      expect(help).toContain(`${flag} `);
     expect(help).not.toContain('--atomic');
     expect(upgradeArgs(read({ atomic: 'false', wait: 'false', 'create-namespace': 'false' }).inputs)).toEqual([
       'upgrade',
@@ -87,7 +101,13 @@ describe('helm upgrade command line', () => {
 describe('operator', () => {
   it('finds the operator Deployment in the rendered chart and expects its subchart appVersion', async () => {
     const { core } = recordingCore();
-    const rendered = await renderChart(new Helm(core, helmBin), { chart: fixtureChart, release: 'platform', namespace: 'cnpg-system', valuesFiles: [], set: ['cloudnative-pg.image.tag=1.26.0'] });
+    const rendered = await renderChart(new Helm(core, helmBin), {
+      chart: fixtureChart,
+      release: 'platform',
+      namespace: 'cnpg-system',
+      valuesFiles: [],
+      set: ['cloudnative-pg.image.tag=1.26.0'],
+    });
     const tree = new ChartTree(fixtureChart);
     expect(findOperator(rendered, tree, { namespace: 'cnpg-system' })).toEqual({
       name: 'platform-cloudnative-pg',
@@ -99,7 +119,14 @@ describe('operator', () => {
       source: 'platform/charts/cloudnative-pg/templates/deployment.yaml',
     });
     // An operator installed outside the chart: named by input, versions from the input.
-    expect(findOperator(rendered, tree, { namespace: 'cnpg-system', operatorDeployment: 'cnpg-controller-manager', operatorNamespace: 'cnpg-system', expectedOperatorVersion: '1.28.1' })).toEqual({
+    expect(
+      findOperator(rendered, tree, {
+        namespace: 'cnpg-system',
+        operatorDeployment: 'cnpg-controller-manager',
+        operatorNamespace: 'cnpg-system',
+        expectedOperatorVersion: '1.28.1',
+      }),
+    ).toEqual({
       name: 'cnpg-controller-manager',
       namespace: 'cnpg-system',
       expectedVersion: '1.28.1',
@@ -122,7 +149,9 @@ describe('operator', () => {
     expect(minorSkipProblem('1.27.1', '1.27.3')).toBeUndefined();
     expect(minorSkipProblem('1.27.1', '1.28.0')).toBeUndefined();
     expect(minorSkipProblem('1.28.0', '1.27.1')).toBeUndefined();
-    expect(minorSkipProblem('1.27.1', '1.29.0')).toMatch(/from 1\.27\.1 to 1\.29\.0, skipping 1\.28; .*Install 1\.28 first/);
+    expect(minorSkipProblem('1.27.1', '1.29.0')).toMatch(
+      /from 1\.27\.1 to 1\.29\.0, skipping 1\.28; .*Install 1\.28 first/,
+    );
     expect(minorSkipProblem('1.27.1', '1.30.0')).toMatch(/skipping 1\.28, 1\.29/);
     expect(minorSkipProblem('1.29.0', '1.27.0')).toMatch(/skipping 1\.28/);
     expect(minorSkipProblem('1.27.1', '2.0.0')).toMatch(/major version change/);

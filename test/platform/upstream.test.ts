@@ -29,7 +29,13 @@ beforeAll(async () => {
   pg = await startPlayground({ operator: false });
   t = installer(pg);
   await t.kubectl('apply', '-f', join(upstreamDir, 'cert-manager-crds.yaml'));
-  await t.kubectl('wait', '--for=condition=Established', 'crd/certificates.cert-manager.io', 'crd/issuers.cert-manager.io', '--timeout=30s');
+  await t.kubectl(
+    'wait',
+    '--for=condition=Established',
+    'crd/certificates.cert-manager.io',
+    'crd/issuers.cert-manager.io',
+    '--timeout=30s',
+  );
 }, 120_000);
 afterAll(async () => {
   t?.dispose();
@@ -41,7 +47,17 @@ afterAll(async () => {
 async function expectNothingWritten(since: number) {
   expect(t.writesSince(since)).toEqual([]);
   expect(await t.kubectl('get', 'secrets', '-A', '-l', 'owner=helm', '-o', 'name')).toBe('');
-  expect(await t.kubectl('get', 'crd', 'clusters.postgresql.cnpg.io', 'objectstores.barmancloud.cnpg.io', '--ignore-not-found', '-o', 'name')).toBe('');
+  expect(
+    await t.kubectl(
+      'get',
+      'crd',
+      'clusters.postgresql.cnpg.io',
+      'objectstores.barmancloud.cnpg.io',
+      '--ignore-not-found',
+      '-o',
+      'name',
+    ),
+  ).toBe('');
 }
 
 /** Every chart CRD on the server, keyword by keyword equal to the chart's. */
@@ -51,17 +67,27 @@ async function expectServerCrdsEqualChart(b: BuiltChart) {
     const chartVersions = (chartCrd.spec as { versions: S[] }).versions;
     expect(server.spec.versions.length, name).toBe(chartVersions.length);
     chartVersions.forEach((v, i) => {
-      expect(schemaDifferences(server.spec.versions[i].schema.openAPIV3Schema, (v.schema as S).openAPIV3Schema), name).toEqual([]);
+      expect(
+        schemaDifferences(server.spec.versions[i].schema.openAPIV3Schema, (v.schema as S).openAPIV3Schema),
+        name,
+      ).toEqual([]);
       expect(server.spec.versions[i].subresources, name).toEqual(v.subresources);
     });
     expect(server.metadata.labels['app.kubernetes.io/managed-by'], name).toBe('Helm');
-    expect(server.metadata.annotations, name).toMatchObject({ 'meta.helm.sh/release-name': RELEASE, 'meta.helm.sh/release-namespace': NS, 'helm.sh/resource-policy': 'keep' });
+    expect(server.metadata.annotations, name).toMatchObject({
+      'meta.helm.sh/release-name': RELEASE,
+      'meta.helm.sh/release-namespace': NS,
+      'helm.sh/resource-policy': 'keep',
+    });
     expect(server.status.conditions.find((c: { type: string }) => c.type === 'Established').status, name).toBe('True');
   }
 }
 
-const clusterSpecSchema = async () => JSON.parse(await t.kubectl('get', 'crd', 'clusters.postgresql.cnpg.io', '-o', 'json')).spec.versions[0].schema.openAPIV3Schema.properties.spec;
-const deployImage = (name: string) => t.kubectl('-n', NS, 'get', 'deploy', name, '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
+const clusterSpecSchema = async () =>
+  JSON.parse(await t.kubectl('get', 'crd', 'clusters.postgresql.cnpg.io', '-o', 'json')).spec.versions[0].schema
+    .openAPIV3Schema.properties.spec;
+const deployImage = (name: string) =>
+  t.kubectl('-n', NS, 'get', 'deploy', name, '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
 
 describe('platform-install refuses before writing, on the upstream-shaped chart', () => {
   it('a PodMonitor without monitoring.coreos.com, naming the template in the packaged subchart and its value', async () => {
@@ -70,7 +96,9 @@ describe('platform-install refuses before writing, on the upstream-shaped chart'
     const r = await t.install({ chart: b.chart, set: 'cloudnative-pg.monitoring.podMonitorEnabled=true' });
     expect(r.exitCode).toBe(1);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toContain('PodMonitor cnpg-system/platform-cloudnative-pg (platform/charts/cloudnative-pg/templates/podmonitor.yaml) needs monitoring.coreos.com/v1');
+    expect(r.errors[0]).toContain(
+      'PodMonitor cnpg-system/platform-cloudnative-pg (platform/charts/cloudnative-pg/templates/podmonitor.yaml) needs monitoring.coreos.com/v1',
+    );
     expect(r.errors[0]).toContain('turn it off with cloudnative-pg.monitoring.podMonitorEnabled=false');
     await expectNothingWritten(since);
   });
@@ -78,11 +106,15 @@ describe('platform-install refuses before writing, on the upstream-shaped chart'
   it('a five-field ScheduledBackup cron', async () => {
     const b = build({ operator: '1.29' });
     const since = Date.now();
-    const values = writeValues('values-backup.yaml', { backup: { scheduledBackup: { enabled: true, schedule: '0 3 * * *' } } });
+    const values = writeValues('values-backup.yaml', {
+      backup: { scheduledBackup: { enabled: true, schedule: '0 3 * * *' } },
+    });
     const r = await t.install({ chart: b.chart, 'values-files': values });
     expect(r.exitCode).toBe(1);
     expect(r.errors).toHaveLength(1);
-    expect(r.errors[0]).toContain("ScheduledBackup pg-daily (platform/templates/scheduledbackup.yaml): schedule '0 3 * * *' has five fields");
+    expect(r.errors[0]).toContain(
+      "ScheduledBackup pg-daily (platform/templates/scheduledbackup.yaml): schedule '0 3 * * *' has five fields",
+    );
     expect(r.errors[0]).toContain("'0 0 3 * * *'");
     await expectNothingWritten(since);
   });
@@ -104,7 +136,8 @@ describe('platform-install refuses before writing, on the upstream-shaped chart'
       editCrds: (crds) => {
         const cluster = crds.find((c) => (c.metadata as { name: string }).name === 'clusters.postgresql.cnpg.io')!;
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        delete (cluster.spec as any).versions[0].schema.openAPIV3Schema.properties.spec.properties.storage.properties.size.type;
+        delete (cluster.spec as any).versions[0].schema.openAPIV3Schema.properties.spec.properties.storage.properties
+          .size.type;
       },
     });
     const since = Date.now();
@@ -115,7 +148,9 @@ describe('platform-install refuses before writing, on the upstream-shaped chart'
     expect(r.errors[0]).toContain(
       `the API server rejects CustomResourceDefinition clusters.postgresql.cnpg.io (platform/charts/cloudnative-pg/templates/crds/crds.yaml) in a dry-run: HTTP 422: CustomResourceDefinition.apiextensions.k8s.io "clusters.postgresql.cnpg.io" is invalid: ${path}: Required value: must not be empty for specified object fields`,
     );
-    expect(r.errors[0]).toContain(`fix the schema at ${path} in platform/charts/cloudnative-pg/templates/crds/crds.yaml`);
+    expect(r.errors[0]).toContain(
+      `fix the schema at ${path} in platform/charts/cloudnative-pg/templates/crds/crds.yaml`,
+    );
     expect(r.summary).toContain('⛔ refused');
     await expectNothingWritten(since);
   });
@@ -153,7 +188,12 @@ describe('platform-install installs and upgrades the upstream-shaped chart', () 
     const r = await t.install({ chart: v129.chart });
     expect(r.errors).toEqual([]);
     expect(r.exitCode).toBe(0);
-    expect(r.outputs).toMatchObject({ revision: '1', 'chart-version': '2.0.0', 'operator-version': '1.29.1', 'crds-applied': 'objectstores.barmancloud.cnpg.io' });
+    expect(r.outputs).toMatchObject({
+      revision: '1',
+      'chart-version': '2.0.0',
+      'operator-version': '1.29.1',
+      'crds-applied': 'objectstores.barmancloud.cnpg.io',
+    });
     expect(await deployImage('platform-cloudnative-pg')).toBe('ghcr.io/cloudnative-pg/cloudnative-pg:1.29.1');
     await expectServerCrdsEqualChart(v129);
     const counts = keywordCounts(await clusterSpecSchema());
@@ -165,9 +205,23 @@ describe('platform-install installs and upgrades the upstream-shaped chart', () 
     expect(await t.kubectl('get', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', '-o', 'name')).toBe(
       'mutatingwebhookconfiguration.admissionregistration.k8s.io/cnpg-mutating-webhook-configuration\nvalidatingwebhookconfiguration.admissionregistration.k8s.io/cnpg-validating-webhook-configuration\n',
     );
-    expect(await t.kubectl('get', 'clusterrole', 'platform-cloudnative-pg', 'platform-plugin-barman-cloud', '-o', 'name')).toContain('clusterrole.rbac.authorization.k8s.io/platform-cloudnative-pg');
-    expect(await t.kubectl('get', 'objectstore', 'platform-backups', '-n', NS, '-o', 'jsonpath={.spec.configuration.wal.compression}')).toBe('gzip');
-    expect(r.summary).toMatch(/objectstores\.barmancloud\.cnpg\.io \| created \| v1 \| .* \| platform-install, adopted by helm/);
+    expect(
+      await t.kubectl('get', 'clusterrole', 'platform-cloudnative-pg', 'platform-plugin-barman-cloud', '-o', 'name'),
+    ).toContain('clusterrole.rbac.authorization.k8s.io/platform-cloudnative-pg');
+    expect(
+      await t.kubectl(
+        'get',
+        'objectstore',
+        'platform-backups',
+        '-n',
+        NS,
+        '-o',
+        'jsonpath={.spec.configuration.wal.compression}',
+      ),
+    ).toBe('gzip');
+    expect(r.summary).toMatch(
+      /objectstores\.barmancloud\.cnpg\.io \| created \| v1 \| .* \| platform-install, adopted by helm/,
+    );
     expect(r.summary).toMatch(/clusters\.postgresql\.cnpg\.io \| created \| v1 \| .* \| helm/);
     expect(r.summary).toMatch(/API groups served or defined by the chart \| ✅ passed/);
   });
@@ -194,14 +248,29 @@ describe('platform-install installs and upgrades the upstream-shaped chart', () 
     expect(r.outputs).toMatchObject({ revision: '2', 'chart-version': '2.1.0', 'operator-version': '1.30.0' });
     expect(await deployImage('platform-cloudnative-pg')).toBe('ghcr.io/cloudnative-pg/cloudnative-pg:1.30.0');
     const spec = await clusterSpecSchema();
-    expect(spec.properties.primaryLease.properties.leaseDurationSeconds).toMatchObject({ default: 15, minimum: 1, type: 'integer' });
+    expect(spec.properties.primaryLease.properties.leaseDurationSeconds).toMatchObject({
+      default: 15,
+      minimum: 1,
+      type: 'integer',
+    });
     expect(spec.properties.primaryLease['x-kubernetes-validations']).toHaveLength(1);
-    expect(spec.properties.backup.properties.barmanObjectStore.properties.data.properties.compression.enum).toEqual(['bzip2', 'gzip', 'lz4', 'snappy']);
+    expect(spec.properties.backup.properties.barmanObjectStore.properties.data.properties.compression.enum).toEqual([
+      'bzip2',
+      'gzip',
+      'lz4',
+      'snappy',
+    ]);
     await expectServerCrdsEqualChart(v130);
     // Helm upgraded its templated CRD itself (server-side apply, its own field manager); this action only dry-ran it.
     const writes = pg.requestLog
       .entries()
-      .filter((e) => e.time >= installStart && e.method === 'PATCH' && e.path.endsWith('/customresourcedefinitions/clusters.postgresql.cnpg.io') && !/dryRun=All/.test(e.query));
+      .filter(
+        (e) =>
+          e.time >= installStart &&
+          e.method === 'PATCH' &&
+          e.path.endsWith('/customresourcedefinitions/clusters.postgresql.cnpg.io') &&
+          !/dryRun=All/.test(e.query),
+      );
     expect(writes.map((e) => new URLSearchParams(e.query).get('fieldManager'))).toEqual(['helm', 'helm']);
     expect(r.summary).toMatch(/clusters\.postgresql\.cnpg\.io \| changed \| v1 \| .* \| helm/);
     expect(r.summary).toMatch(/operator version \| 1\.29\.1 \| 1\.30\.0/);

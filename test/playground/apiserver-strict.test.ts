@@ -17,9 +17,19 @@ const meta = (name: string, extra: Record<string, unknown> = {}) => ({ name, nam
 const objects: Record<string, (name: string) => KubeObject> = {
   'v1/configmaps': (name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(name), data: {} }),
   'v1/secrets': (name) => ({ apiVersion: 'v1', kind: 'Secret', metadata: meta(name) }),
-  'v1/services': (name) => ({ apiVersion: 'v1', kind: 'Service', metadata: meta(name), spec: { ports: [{ port: 5432 }] } }),
+  'v1/services': (name) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(name),
+    spec: { ports: [{ port: 5432 }] },
+  }),
   'v1/namespaces': (name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }),
-  'rbac.authorization.k8s.io/v1/roles': (name) => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta(name), rules: [] }),
+  'rbac.authorization.k8s.io/v1/roles': (name) => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: meta(name),
+    rules: [],
+  }),
 };
 const status = (gvr: string, name: string) => {
   try {
@@ -52,9 +62,14 @@ describe('object names per kind (pkg/apis/core/validation, rbac/validation, cust
     } catch (err) {
       msg = (err as Error).message;
     }
-    expect(msg).toContain('Service "1st-service" is invalid: metadata.name: Invalid value: "1st-service": a DNS-1035 label must consist of lower case alphanumeric characters');
+    expect(msg).toContain(
+      'Service "1st-service" is invalid: metadata.name: Invalid value: "1st-service": a DNS-1035 label must consist of lower case alphanumeric characters',
+    );
     try {
-      s.store.create('v1/configmaps', { ...objects['v1/configmaps']('cm-long-label'), metadata: meta('cm-long-label', { labels: { app: 'v'.repeat(64) } }) });
+      s.store.create('v1/configmaps', {
+        ...objects['v1/configmaps']('cm-long-label'),
+        metadata: meta('cm-long-label', { labels: { app: 'v'.repeat(64) } }),
+      });
     } catch (err) {
       msg = (err as Error).message;
     }
@@ -63,7 +78,11 @@ describe('object names per kind (pkg/apis/core/validation, rbac/validation, cust
 
   it('generateName keeps at most 58 characters of the prefix, then 5 random ones', () => {
     const prefix = `${'a-very-long-generated-name-prefix-for-a-playground-object-'.repeat(2)}`;
-    const o = s.store.create('v1/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: '', generateName: prefix, namespace: 'default' } });
+    const o = s.store.create('v1/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: '', generateName: prefix, namespace: 'default' },
+    });
     expect(o.metadata.name).toHaveLength(63);
     expect(o.metadata.name.startsWith(prefix.slice(0, 58))).toBe(true);
   });
@@ -73,23 +92,43 @@ describe('object names per kind (pkg/apis/core/validation, rbac/validation, cust
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: meta(name),
-      spec: { template: { spec: { ...(hostname ? { hostname } : {}), restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36' }] } } },
+      spec: {
+        template: {
+          spec: {
+            ...(hostname ? { hostname } : {}),
+            restartPolicy: 'Never',
+            containers: [{ name: 'main', image: 'busybox:1.36' }],
+          },
+        },
+      },
     });
     const long = 'a-long-cluster-name-of-fifty-characters-exactly-ab-1-full-recovery';
-    expect(() => s.store.create('batch/v1/jobs', job(long))).toThrow(/spec.template.metadata.labels: Invalid value: .*must be no more than 63 characters/);
+    expect(() => s.store.create('batch/v1/jobs', job(long))).toThrow(
+      /spec.template.metadata.labels: Invalid value: .*must be no more than 63 characters/,
+    );
     expect(() => s.store.create('batch/v1/jobs', job('short-name', long))).toThrow(/spec.template.spec.hostname/);
     const ok = s.store.create('batch/v1/jobs', job('short-name'));
     expect(ok.spec.selector).toEqual({ matchLabels: { 'batch.kubernetes.io/controller-uid': ok.metadata.uid } });
-    expect(ok.spec.template.metadata.labels).toMatchObject({ 'batch.kubernetes.io/job-name': 'short-name', 'job-name': 'short-name' });
-    expect(() => s.store.create('v1/pods', { apiVersion: 'v1', kind: 'Pod', metadata: meta('p'), spec: { subdomain: 'Bad_Sub', containers: [{ name: 'c', image: 'busybox:1.36' }] } })).toThrow(
-      /spec.subdomain/,
-    );
+    expect(ok.spec.template.metadata.labels).toMatchObject({
+      'batch.kubernetes.io/job-name': 'short-name',
+      'job-name': 'short-name',
+    });
+    expect(() =>
+      s.store.create('v1/pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: meta('p'),
+        spec: { subdomain: 'Bad_Sub', containers: [{ name: 'c', image: 'busybox:1.36' }] },
+      }),
+    ).toThrow(/spec.subdomain/);
   });
 });
 
 describe('Job back-off (pkg/controller/job)', () => {
   it('10s doubling per failure, capped at 10 minutes, scaled', () => {
-    expect([1, 2, 3, 4, 7, 8].map((n) => podFailureBackoffMs(n))).toEqual([10_000, 20_000, 40_000, 80_000, 600_000, 600_000]);
+    expect([1, 2, 3, 4, 7, 8].map((n) => podFailureBackoffMs(n))).toEqual([
+      10_000, 20_000, 40_000, 80_000, 600_000, 600_000,
+    ]);
     expect(podFailureBackoffMs(1, 1 / 20)).toBe(500);
   });
 
@@ -98,7 +137,10 @@ describe('Job back-off (pkg/controller/job)', () => {
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: meta('always-fails'),
-      spec: { backoffLimit: 2, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36' }] } } },
+      spec: {
+        backoffLimit: 2,
+        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36' }] } },
+      },
     });
     const failedAt: number[] = [];
     // Play the kubelet: fail every pod of the Job as soon as it appears.
@@ -107,7 +149,9 @@ describe('Job back-off (pkg/controller/job)', () => {
       if (ev.type !== 'ADDED' || p.metadata.labels?.['job-name'] !== 'always-fails') return;
       queueMicrotask(() => {
         failedAt.push(Date.now());
-        s.store.mutate('v1/pods', 'default', p.metadata.name, (o) => void (o.status = { phase: 'Failed' }), { status: true });
+        s.store.mutate('v1/pods', 'default', p.metadata.name, (o) => void (o.status = { phase: 'Failed' }), {
+          status: true,
+        });
       });
     });
     const job = await eventually(() => {
@@ -117,7 +161,10 @@ describe('Job back-off (pkg/controller/job)', () => {
     }, 20_000);
     stop();
     expect(job.status.failed).toBe(3);
-    expect(job.status.conditions.map((c: { type: string; reason: string }) => `${c.type}/${c.reason}`)).toEqual(['FailureTarget/BackoffLimitExceeded', 'Failed/BackoffLimitExceeded']);
+    expect(job.status.conditions.map((c: { type: string; reason: string }) => `${c.type}/${c.reason}`)).toEqual([
+      'FailureTarget/BackoffLimitExceeded',
+      'Failed/BackoffLimitExceeded',
+    ]);
     expect(failedAt).toHaveLength(3);
     // Scaled 1/20: ~500 ms before the 2nd pod, ~1000 ms before the 3rd (order kept, time scaled down).
     expect(failedAt[1] - failedAt[0]).toBeGreaterThanOrEqual(450);

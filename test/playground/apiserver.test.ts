@@ -19,7 +19,12 @@ afterAll(async () => {
   await s?.stop();
 });
 
-const cm = (name: string, labels?: Record<string, string>, data: Record<string, string> = { a: '1' }) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels }, data });
+const cm = (name: string, labels?: Record<string, string>, data: Record<string, string> = { a: '1' }) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, labels },
+  data,
+});
 const CM = '/api/v1/namespaces/default/configmaps';
 
 describe('discovery', () => {
@@ -27,17 +32,39 @@ describe('discovery', () => {
     expect((await s.req('GET', '/version')).body.gitVersion).toMatch(/^v1\.34\./);
     expect((await s.req('GET', '/api')).body.versions).toEqual(['v1']);
     const groups = (await s.req('GET', '/apis')).body.groups.map((g: { name: string }) => g.name);
-    expect(groups).toEqual(expect.arrayContaining(['apps', 'batch', 'apiextensions.k8s.io', 'storage.k8s.io', 'policy', 'coordination.k8s.io']));
+    expect(groups).toEqual(
+      expect.arrayContaining([
+        'apps',
+        'batch',
+        'apiextensions.k8s.io',
+        'storage.k8s.io',
+        'policy',
+        'coordination.k8s.io',
+      ]),
+    );
     const core = (await s.req('GET', '/api/v1')).body.resources.map((r: { name: string }) => r.name);
-    expect(core).toEqual(expect.arrayContaining(['pods', 'pods/log', 'pods/portforward', 'pods/status', 'secrets', 'persistentvolumeclaims']));
+    expect(core).toEqual(
+      expect.arrayContaining([
+        'pods',
+        'pods/log',
+        'pods/portforward',
+        'pods/status',
+        'secrets',
+        'persistentvolumeclaims',
+      ]),
+    );
     const pods = (await s.req('GET', '/api/v1')).body.resources.find((r: { name: string }) => r.name === 'pods');
     expect(pods).toMatchObject({ namespaced: true, kind: 'Pod', shortNames: ['po'] });
     expect(pods.verbs).toEqual(expect.arrayContaining(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']));
-    expect((await s.req('GET', '/openapi/v3')).body.paths['apis/apps/v1'].serverRelativeURL).toMatch(/^\/openapi\/v3\/apis\/apps\/v1\?hash=/);
+    expect((await s.req('GET', '/openapi/v3')).body.paths['apis/apps/v1'].serverRelativeURL).toMatch(
+      /^\/openapi\/v3\/apis\/apps\/v1\?hash=/,
+    );
   });
 
   it('refuses protobuf-only clients with 406', async () => {
-    const res = await fetch(`${s.url}/api/v1/namespaces`, { headers: { Accept: 'application/vnd.kubernetes.protobuf' } });
+    const res = await fetch(`${s.url}/api/v1/namespaces`, {
+      headers: { Accept: 'application/vnd.kubernetes.protobuf' },
+    });
     expect(res.status).toBe(406);
   });
 });
@@ -51,7 +78,8 @@ describe('CRUD, selectors and errors', () => {
     ] as const) {
       expect((await s.req('POST', CM, cm(n, l))).status).toBe(201);
     }
-    const names = async (q: string) => (await s.req('GET', `${CM}?${q}`)).body.items.map((i: KubeObject) => i.metadata.name).sort();
+    const names = async (q: string) =>
+      (await s.req('GET', `${CM}?${q}`)).body.items.map((i: KubeObject) => i.metadata.name).sort();
     expect(await names('labelSelector=tier%3Ddb')).toEqual(['c1', 'c3']);
     expect(await names(`labelSelector=${encodeURIComponent('tier in (db,web),env')}`)).toEqual(['c1', 'c2']);
     expect(await names(`labelSelector=${encodeURIComponent('tier notin (web),!env')}`)).toEqual(['c3']);
@@ -70,7 +98,14 @@ describe('CRUD, selectors and errors', () => {
     expect(stale.body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Conflict', code: 409 });
     expect((await s.req('DELETE', `${CM}/c1`)).status).toBe(200);
     const gone = await s.req('GET', `${CM}/c1`);
-    expect(gone.body).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, details: { name: 'c1', kind: 'configmaps' } });
+    expect(gone.body).toMatchObject({
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      reason: 'NotFound',
+      code: 404,
+      details: { name: 'c1', kind: 'configmaps' },
+    });
   });
 
   it('answers 409 AlreadyExists, 422 Invalid and 404 for a missing namespace', async () => {
@@ -80,7 +115,9 @@ describe('CRUD, selectors and errors', () => {
     const bad = await s.req('POST', CM, cm('Not_A_Name'));
     expect(bad.body).toMatchObject({ reason: 'Invalid', code: 422 });
     expect(bad.body.message).toContain('RFC 1123');
-    expect((await s.req('POST', CM, { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} })).body.reason).toBe('Invalid');
+    expect((await s.req('POST', CM, { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} })).body.reason).toBe(
+      'Invalid',
+    );
     expect((await s.req('POST', CM, cm('badlabel', { x: 'no spaces allowed' }))).status).toBe(422);
     const noNs = await s.req('POST', '/api/v1/namespaces/nope/configmaps', cm('x'));
     expect(noNs.body).toMatchObject({ reason: 'NotFound', code: 404, message: 'namespaces "nope" not found' });
@@ -93,7 +130,13 @@ describe('CRUD, selectors and errors', () => {
     const dry = await s.req('POST', `${CM}?dryRun=All`, cm('dry'));
     expect(dry.status).toBe(201);
     expect((await s.req('GET', `${CM}/dry`)).status).toBe(404);
-    const sec = await s.req('POST', '/api/v1/namespaces/default/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's1' }, data: { a: 'eA==' }, stringData: { b: 'hello' } });
+    const sec = await s.req('POST', '/api/v1/namespaces/default/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's1' },
+      data: { a: 'eA==' },
+      stringData: { b: 'hello' },
+    });
     expect(sec.body.data).toEqual({ a: 'eA==', b: Buffer.from('hello').toString('base64') });
     expect(sec.body.stringData).toBeUndefined();
     expect(sec.body.type).toBe('Opaque');
@@ -106,20 +149,31 @@ describe('watch', () => {
     await s.req('PATCH', `${CM}/w1`, { data: { a: 'x' } }, 'application/merge-patch+json');
     await s.req('POST', CM, cm('w2'));
     const url = `${s.url}${CM}?watch=1&resourceVersion=${base}&fieldSelector=metadata.name%3Dw1&allowWatchBookmarks=true`;
-    const done = collectWatch(url, (ev) => ev.some((e) => e.type === 'DELETED') && ev.some((e) => e.type === 'BOOKMARK'));
+    const done = collectWatch(
+      url,
+      (ev) => ev.some((e) => e.type === 'DELETED') && ev.some((e) => e.type === 'BOOKMARK'),
+    );
     await new Promise((r) => setTimeout(r, 100));
     await s.req('DELETE', `${CM}/w1`);
     const events = await done;
     const typed = events.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.type}:${e.object.metadata.name}`);
     expect(typed).toEqual(['MODIFIED:w1', 'DELETED:w1']);
     const bm = events.find((e) => e.type === 'BOOKMARK');
-    expect(bm.object).toMatchObject({ kind: 'ConfigMap', apiVersion: 'v1', metadata: { resourceVersion: expect.any(String) } });
+    expect(bm.object).toMatchObject({
+      kind: 'ConfigMap',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: expect.any(String) },
+    });
   });
 
   it('starts with ADDED events without a resourceVersion and honours timeoutSeconds', async () => {
     await s.req('POST', CM, cm('w3', { watch: 'me' }));
     const started = Date.now();
-    const events = await collectWatch(`${s.url}${CM}?watch=true&labelSelector=watch%3Dme&timeoutSeconds=1`, () => false, 5000);
+    const events = await collectWatch(
+      `${s.url}${CM}?watch=true&labelSelector=watch%3Dme&timeoutSeconds=1`,
+      () => false,
+      5000,
+    );
     expect(events.map((e) => `${e.type}:${e.object.metadata.name}`)).toEqual(['ADDED:w3']);
     expect(Date.now() - started).toBeLessThan(3000);
   });
@@ -162,7 +216,12 @@ describe('patches', () => {
 
   it('merge patch, JSON patch (with test) and strategic merge by list keys', async () => {
     expect((await s.req('POST', DEP, deployment)).status).toBe(201);
-    const m = await s.req('PATCH', `${DEP}/p1`, { metadata: { labels: { x: 'y' } }, spec: { replicas: 3 } }, 'application/merge-patch+json');
+    const m = await s.req(
+      'PATCH',
+      `${DEP}/p1`,
+      { metadata: { labels: { x: 'y' } }, spec: { replicas: 3 } },
+      'application/merge-patch+json',
+    );
     expect(m.body.spec.replicas).toBe(3);
     expect(m.body.metadata.generation).toBe(2);
     const j = await s.req(
@@ -177,7 +236,16 @@ describe('patches', () => {
     );
     expect(j.body.spec.replicas).toBe(2);
     expect(j.body.metadata.labels).toEqual({ x: 'y', z: 'w' });
-    expect((await s.req('PATCH', `${DEP}/p1`, [{ op: 'test', path: '/spec/replicas', value: 9 }], 'application/json-patch+json')).status).toBe(422);
+    expect(
+      (
+        await s.req(
+          'PATCH',
+          `${DEP}/p1`,
+          [{ op: 'test', path: '/spec/replicas', value: 9 }],
+          'application/json-patch+json',
+        )
+      ).status,
+    ).toBe(422);
     const sm = await s.req(
       'PATCH',
       `${DEP}/p1`,
@@ -212,10 +280,20 @@ describe('patches', () => {
 
   it('server-side apply creates when absent and removes fields the manager stops applying', async () => {
     const path = `${CM}/applied?fieldManager=test`;
-    const first = await s.req('PATCH', path, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: "1"\n  b: "2"\n', 'application/apply-patch+yaml');
+    const first = await s.req(
+      'PATCH',
+      path,
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: "1"\n  b: "2"\n',
+      'application/apply-patch+yaml',
+    );
     expect(first.status).toBe(201);
     await s.req('PATCH', `${CM}/applied`, { data: { other: 'kept' } }, 'application/merge-patch+json');
-    const second = await s.req('PATCH', path, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'applied' }, data: { a: '1' } }, 'application/apply-patch+yaml');
+    const second = await s.req(
+      'PATCH',
+      path,
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'applied' }, data: { a: '1' } },
+      'application/apply-patch+yaml',
+    );
     expect(second.body.data).toEqual({ a: '1', other: 'kept' });
     expect((await s.req('PATCH', `${CM}/applied`, { data: {} }, 'application/apply-patch+yaml')).status).toBe(422); // fieldManager required
   });
@@ -232,15 +310,31 @@ describe('status subresource, finalizers and garbage collection', () => {
 
   it('status changes only through /status; spec changes bump generation', async () => {
     const SVC = '/api/v1/namespaces/default/services';
-    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'st' }, spec: { ports: [{ port: 80 }] }, status: { loadBalancer: { ingress: [{ ip: '9.9.9.9' }] } } };
+    const svc = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'st' },
+      spec: { ports: [{ port: 80 }] },
+      status: { loadBalancer: { ingress: [{ ip: '9.9.9.9' }] } },
+    };
     const created = (await s.req('POST', SVC, svc)).body;
     expect(created.spec.clusterIP).toBeTruthy();
     const lb = { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } };
-    const st = await s.req('PATCH', `${SVC}/st/status`, { status: lb, spec: { type: 'NodePort' } }, 'application/merge-patch+json');
+    const st = await s.req(
+      'PATCH',
+      `${SVC}/st/status`,
+      { status: lb, spec: { type: 'NodePort' } },
+      'application/merge-patch+json',
+    );
     expect(st.body.status).toEqual(lb);
     expect(st.body.spec.type).toBe('ClusterIP');
     expect(st.body.metadata.generation).toBe(1);
-    const main = await s.req('PATCH', `${SVC}/st`, { status: { loadBalancer: {} }, spec: { ports: [{ port: 81 }] } }, 'application/strategic-merge-patch+json');
+    const main = await s.req(
+      'PATCH',
+      `${SVC}/st`,
+      { status: { loadBalancer: {} }, spec: { ports: [{ port: 81 }] } },
+      'application/strategic-merge-patch+json',
+    );
     expect(main.body.status).toEqual(lb);
     expect(main.body.spec.ports.map((p: { port: number }) => p.port)).toEqual([80, 81]);
     expect(main.body.metadata.generation).toBe(2);
@@ -252,7 +346,12 @@ describe('status subresource, finalizers and garbage collection', () => {
     expect(del.status).toBe(202);
     expect(del.body.metadata.deletionTimestamp).toBeTruthy();
     expect((await s.req('GET', `${PODS}/fin`)).body.metadata.deletionTimestamp).toBeTruthy();
-    const added = await s.req('PATCH', `${PODS}/fin`, { metadata: { finalizers: ['example.com/hold', 'example.com/new'] } }, 'application/merge-patch+json');
+    const added = await s.req(
+      'PATCH',
+      `${PODS}/fin`,
+      { metadata: { finalizers: ['example.com/hold', 'example.com/new'] } },
+      'application/merge-patch+json',
+    );
     expect(added.status).toBe(422);
     await s.req('PATCH', `${PODS}/fin`, { metadata: { finalizers: null } }, 'application/merge-patch+json');
     expect((await s.req('GET', `${PODS}/fin`)).status).toBe(404);
@@ -269,9 +368,19 @@ describe('status subresource, finalizers and garbage collection', () => {
 
   it('foreground propagation waits for blocking dependents; orphan keeps them', async () => {
     const owner = (await s.req('POST', CM, cm('owner-fg'))).body;
-    const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner-fg', uid: owner.metadata.uid, blockOwnerDeletion: true };
+    const ref = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      name: 'owner-fg',
+      uid: owner.metadata.uid,
+      blockOwnerDeletion: true,
+    };
     await s.req('POST', PODS, pod('dep-fg', { ownerReferences: [ref], finalizers: ['example.com/slow'] }));
-    const del = await s.req('DELETE', `${CM}/owner-fg`, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' });
+    const del = await s.req('DELETE', `${CM}/owner-fg`, {
+      kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      propagationPolicy: 'Foreground',
+    });
     expect(del.body.metadata.finalizers).toContain('foregroundDeletion');
     await eventually(async () => (await s.req('GET', `${PODS}/dep-fg`)).body.metadata?.deletionTimestamp);
     await new Promise((r) => setTimeout(r, 100));
@@ -280,7 +389,13 @@ describe('status subresource, finalizers and garbage collection', () => {
     await eventually(async () => (await s.req('GET', `${CM}/owner-fg`)).status === 404);
 
     const o2 = (await s.req('POST', CM, cm('owner-or'))).body;
-    await s.req('POST', CM, { ...cm('dep-or'), metadata: { name: 'dep-or', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner-or', uid: o2.metadata.uid }] } });
+    await s.req('POST', CM, {
+      ...cm('dep-or'),
+      metadata: {
+        name: 'dep-or',
+        ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner-or', uid: o2.metadata.uid }],
+      },
+    });
     await s.req('DELETE', `${CM}/owner-or?propagationPolicy=Orphan`);
     await new Promise((r) => setTimeout(r, 150));
     const orphan = await s.req('GET', `${CM}/dep-or`);
@@ -297,7 +412,12 @@ describe('status subresource, finalizers and garbage collection', () => {
     expect((await s.req('POST', '/api/v1/namespaces/doomed/configmaps', cm('late'))).status).toBe(403);
     await eventually(async () => (await s.req('GET', '/api/v1/namespaces/doomed/configmaps/inside')).status === 404);
     expect((await s.req('GET', '/api/v1/namespaces/doomed')).status).toBe(200);
-    await s.req('PATCH', '/api/v1/namespaces/doomed/pods/held', { metadata: { finalizers: null } }, 'application/merge-patch+json');
+    await s.req(
+      'PATCH',
+      '/api/v1/namespaces/doomed/pods/held',
+      { metadata: { finalizers: null } },
+      'application/merge-patch+json',
+    );
     await eventually(async () => (await s.req('GET', '/api/v1/namespaces/doomed')).status === 404);
   });
 });
@@ -308,7 +428,11 @@ describe('volumes', () => {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: { name },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...(storageClassName ? { storageClassName } : {}) },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '1Gi' } },
+      ...(storageClassName ? { storageClassName } : {}),
+    },
   });
 
   it('provisions a bound hostPath PV; pvc-protection waits for the pod; Delete reclaims', async () => {
@@ -322,7 +446,12 @@ describe('volumes', () => {
     expect(bound.spec.volumeName).toBe(pvName);
     const pv = (await s.req('GET', `/api/v1/persistentvolumes/${pvName}`)).body;
     expect(pv).toMatchObject({
-      spec: { capacity: { storage: '1Gi' }, storageClassName: 'standard', persistentVolumeReclaimPolicy: 'Delete', claimRef: { name: 'data-1' } },
+      spec: {
+        capacity: { storage: '1Gi' },
+        storageClassName: 'standard',
+        persistentVolumeReclaimPolicy: 'Delete',
+        claimRef: { name: 'data-1' },
+      },
       status: { phase: 'Bound' },
     });
     expect(pv.spec.hostPath.path).toBe(join(s.dir, 'volumes', pvName));
@@ -332,7 +461,10 @@ describe('volumes', () => {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'user', labels: { 'cnpg.io/cluster': 'x' } },
-      spec: { containers: [{ name: 'c', image: 'i' }], volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data-1' } }] },
+      spec: {
+        containers: [{ name: 'c', image: 'i' }],
+        volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data-1' } }],
+      },
     });
     await s.req('DELETE', `${PVC}/data-1`);
     await new Promise((r) => setTimeout(r, 150));
@@ -357,7 +489,11 @@ describe('volumes', () => {
     expect(existsSync(pv.spec.hostPath.path)).toBe(true);
 
     await s.req('POST', PVC, claim('lost', 'no-such-class'));
-    const ev = await eventually(async () => (await s.req('GET', '/api/v1/namespaces/default/events?fieldSelector=reason%3DProvisioningFailed')).body.items[0]);
+    const ev = await eventually(
+      async () =>
+        (await s.req('GET', '/api/v1/namespaces/default/events?fieldSelector=reason%3DProvisioningFailed')).body
+          .items[0],
+    );
     expect(ev).toMatchObject({ type: 'Warning', involvedObject: { kind: 'PersistentVolumeClaim', name: 'lost' } });
     expect((await s.req('GET', `${PVC}/lost`)).body.status.phase).toBe('Pending');
   });
@@ -372,7 +508,15 @@ describe('CRDs and admission', () => {
       group: 'test.example.com',
       names: { plural: 'gizmos', singular: 'gizmo', kind: 'Gizmo', shortNames: ['gz'] },
       scope: 'Namespaced',
-      versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
     },
   };
   const GZ = '/apis/test.example.com/v1/namespaces/default/gizmos';
@@ -380,26 +524,62 @@ describe('CRDs and admission', () => {
   it('serves a CRD once Established and stops (deleting its objects) when it is removed', async () => {
     expect((await s.req('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(201);
     const est = await eventually(async () => {
-      const c = (await s.req('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.test.example.com')).body;
+      const c = (await s.req('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.test.example.com'))
+        .body;
       return c.status?.conditions?.find((x: { type: string }) => x.type === 'Established')?.status === 'True' && c;
     });
     expect(est.status.conditions.find((x: { type: string }) => x.type === 'NamesAccepted').status).toBe('True');
     const disc = (await s.req('GET', '/apis/test.example.com/v1')).body.resources.map((r: { name: string }) => r.name);
     expect(disc).toEqual(['gizmos', 'gizmos/status']);
-    expect((await s.req('POST', GZ, { apiVersion: 'test.example.com/v1', kind: 'Gizmo', metadata: { name: 'g1' }, spec: { n: 1 }, status: { s: 1 } })).body.status).toBeUndefined();
-    expect((await s.req('PATCH', `${GZ}/g1`, { spec: { n: 2 } }, 'application/strategic-merge-patch+json')).status).toBe(415);
+    expect(
+      (
+        await s.req('POST', GZ, {
+          apiVersion: 'test.example.com/v1',
+          kind: 'Gizmo',
+          metadata: { name: 'g1' },
+          spec: { n: 1 },
+          status: { s: 1 },
+        })
+      ).body.status,
+    ).toBeUndefined();
+    expect(
+      (await s.req('PATCH', `${GZ}/g1`, { spec: { n: 2 } }, 'application/strategic-merge-patch+json')).status,
+    ).toBe(415);
     s.store.addAdmission('test.example.com/v1/gizmos', (op, obj) => {
-      if (obj.spec?.n > 10) throw new ApiError(400, 'BadRequest', 'admission webhook "vgizmo.test.example.com" denied the request: n too large');
+      if (obj.spec?.n > 10)
+        throw new ApiError(
+          400,
+          'BadRequest',
+          'admission webhook "vgizmo.test.example.com" denied the request: n too large',
+        );
       obj.metadata.labels = { ...obj.metadata.labels, defaulted: op.toLowerCase() };
     });
-    const denied = await s.req('POST', GZ, { apiVersion: 'test.example.com/v1', kind: 'Gizmo', metadata: { name: 'big' }, spec: { n: 11 } });
+    const denied = await s.req('POST', GZ, {
+      apiVersion: 'test.example.com/v1',
+      kind: 'Gizmo',
+      metadata: { name: 'big' },
+      spec: { n: 11 },
+    });
     expect(denied.body).toMatchObject({ code: 400, message: expect.stringContaining('denied the request') });
-    expect((await s.req('POST', `${GZ}?dryRun=All`, { apiVersion: 'test.example.com/v1', kind: 'Gizmo', metadata: { name: 'big' }, spec: { n: 11 } })).status).toBe(400);
+    expect(
+      (
+        await s.req('POST', `${GZ}?dryRun=All`, {
+          apiVersion: 'test.example.com/v1',
+          kind: 'Gizmo',
+          metadata: { name: 'big' },
+          spec: { n: 11 },
+        })
+      ).status,
+    ).toBe(400);
     const ok = await s.req('PATCH', `${GZ}/g1`, { spec: { n: 3 } }, 'application/merge-patch+json');
     expect(ok.body.metadata.labels.defaulted).toBe('update');
 
     await s.req('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.test.example.com');
-    await eventually(async () => (await s.req('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.test.example.com')).status === 404);
+    await eventually(
+      async () =>
+        (await s.req('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.test.example.com'))
+          .status === 404,
+    );
     expect((await s.req('GET', GZ)).status).toBe(404);
   });
 });
@@ -410,7 +590,12 @@ describe('workloads', () => {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name },
-    spec: { replicas: 2, progressDeadlineSeconds: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image }] } } },
+    spec: {
+      replicas: 2,
+      progressDeadlineSeconds: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image }] } },
+    },
   });
 
   it('rolls a Deployment out to Available, rolls a new template, serves pod logs', async () => {
@@ -436,7 +621,12 @@ describe('workloads', () => {
     expect(log.body).toContain('started container c');
     expect((await s.req('GET', '/api/v1/namespaces/default/pods/nope/log')).status).toBe(404);
 
-    await s.req('PATCH', `${DEP}/web`, { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:2' }] } } } }, 'application/strategic-merge-patch+json');
+    await s.req(
+      'PATCH',
+      `${DEP}/web`,
+      { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:2' }] } } } },
+      'application/strategic-merge-patch+json',
+    );
     await eventually(async () => {
       const d = await ready();
       return d && d.metadata.generation === 2;
@@ -445,14 +635,20 @@ describe('workloads', () => {
     expect(rss).toHaveLength(2);
     expect(rss.map((r: KubeObject) => r.spec.replicas).sort()).toEqual([0, 2]);
     await s.req('DELETE', `${DEP}/web`);
-    await eventually(async () => (await s.req('GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body.items.length === 0);
+    await eventually(
+      async () =>
+        (await s.req('GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body.items.length === 0,
+    );
   });
 
   it('an unpullable image stays in ImagePullBackOff and the rollout exceeds its deadline', async () => {
     await s.req('POST', DEP, deploy('broken', 'registry.example.com/does-not-exist:1'));
     const d = await eventually(async () => {
       const b = (await s.req('GET', `${DEP}/broken`)).body;
-      return b.status?.conditions?.find((c: { type: string; reason: string }) => c.reason === 'ProgressDeadlineExceeded') && b;
+      return (
+        b.status?.conditions?.find((c: { type: string; reason: string }) => c.reason === 'ProgressDeadlineExceeded') &&
+        b
+      );
     }, 5000);
     expect(d.status.conditions.find((c: { type: string }) => c.type === 'Available').status).toBe('False');
     // The kubelet reports the pull failure on its own schedule: the deadline may pass first.
@@ -463,7 +659,9 @@ describe('workloads', () => {
     expect(pod.status.phase).toBe('Pending');
     expect(pod.status.containerStatuses[0].state.waiting.reason).toBe('ImagePullBackOff');
     const failed = (await s.req('GET', '/api/v1/namespaces/default/events?fieldSelector=reason%3DFailed')).body.items;
-    expect(failed.some((e: KubeObject) => e.type === 'Warning' && e.message.startsWith('Failed to pull image'))).toBe(true);
+    expect(failed.some((e: KubeObject) => e.type === 'Warning' && e.message.startsWith('Failed to pull image'))).toBe(
+      true,
+    );
   });
 
   it('runs a generic Job to Complete', async () => {
@@ -494,12 +692,20 @@ describe('@kubernetes/client-node 1.4', () => {
 
   it('lists, creates, patches and watches', async () => {
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'from-client', labels: { via: 'client' } }, data: { k: 'v' } } });
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'from-client', labels: { via: 'client' } }, data: { k: 'v' } },
+    });
     const list = await core.listNamespacedConfigMap({ namespace: 'default', labelSelector: 'via=client' });
     expect(list.items.map((i) => i.metadata?.name)).toEqual(['from-client']);
-    const patched = await core.patchNamespacedConfigMap({ namespace: 'default', name: 'from-client', body: { data: { k: 'v2' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    const patched = await core.patchNamespacedConfigMap(
+      { namespace: 'default', name: 'from-client', body: { data: { k: 'v2' } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     expect(patched.data?.k).toBe('v2');
-    await expect(core.readNamespacedConfigMap({ namespace: 'default', name: 'missing' })).rejects.toMatchObject({ code: 404 });
+    await expect(core.readNamespacedConfigMap({ namespace: 'default', name: 'missing' })).rejects.toMatchObject({
+      code: 404,
+    });
 
     const seen: string[] = [];
     const watch = new k8s.Watch(kc);
@@ -509,7 +715,10 @@ describe('@kubernetes/client-node 1.4', () => {
       (type, obj) => seen.push(`${type}:${obj.metadata.name}:${obj.data?.k}`),
       () => {},
     );
-    await core.patchNamespacedConfigMap({ namespace: 'default', name: 'from-client', body: { data: { k: 'v3' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await core.patchNamespacedConfigMap(
+      { namespace: 'default', name: 'from-client', body: { data: { k: 'v3' } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'from-client' });
     await eventually(() => seen.length >= 3);
     req.abort();

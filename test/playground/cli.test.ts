@@ -11,7 +11,11 @@ import { alive, portOpen } from '../helpers/wait.js';
 const run = promisify(execFile);
 const stateDir = join(mkdtempSync(join(tmpdir(), 'playground-cli-')), 'state');
 const cli = (cmd: string) =>
-  run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'playground', 'cli.ts'), cmd], { cwd: REPO_ROOT, env: { ...process.env, PLAYGROUND_STATE_DIR: stateDir }, timeout: 90_000 }).then(
+  run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'playground', 'cli.ts'), cmd], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PLAYGROUND_STATE_DIR: stateDir },
+    timeout: 90_000,
+  }).then(
     (r) => ({ code: 0, out: r.stdout }),
     (e) => ({ code: e.code as number, out: `${e.stdout}${e.stderr}` }),
   );
@@ -36,7 +40,9 @@ it('up starts a detached playground with the env contract; down leaves no proces
   const apiPort = Number(new URL(env.PLAYGROUND_API_URL).port);
   const s3Port = Number(new URL(env.PLAYGROUND_S3_ENDPOINT).port);
   expect((await fetch(`${env.PLAYGROUND_API_URL}/version`)).ok).toBe(true);
-  const secret = await (await fetch(`${env.PLAYGROUND_API_URL}/api/v1/namespaces/default/secrets/playground-s3`)).json();
+  const secret = await (
+    await fetch(`${env.PLAYGROUND_API_URL}/api/v1/namespaces/default/secrets/playground-s3`)
+  ).json();
   expect(Buffer.from(secret.data.ACCESS_KEY_ID, 'base64').toString()).toBeTruthy();
   expect(Object.keys(secret.data).sort()).toEqual(['ACCESS_KEY_ID', 'ACCESS_SECRET_KEY']);
   expect((await cli('status')).out).toContain('up');

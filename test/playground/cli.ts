@@ -76,12 +76,16 @@ async function up(): Promise<number> {
   mkdirSync(stateDir, { recursive: true });
   const log = openSync(logFile, 'a');
   // One process (tsx as an import hook, not its wrapper CLI) so the pid file names the group leader.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'playground', 'daemon.ts'), stateDir], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    cwd: REPO_ROOT,
-    env: version ? { ...process.env, PLAYGROUND_OPERATOR_VERSION: version } : process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO_ROOT, 'test', 'playground', 'daemon.ts'), stateDir],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+      cwd: REPO_ROOT,
+      env: version ? { ...process.env, PLAYGROUND_OPERATOR_VERSION: version } : process.env,
+    },
+  );
   child.unref();
   const started = Date.now();
   while (Date.now() - started < 60_000) {
@@ -133,7 +137,9 @@ async function status(): Promise<number> {
     return 1;
   }
   const ok = await apiAnswers(env.PLAYGROUND_API_URL);
-  console.log(`playground: ${ok ? 'up' : 'starting or unhealthy'} (pid ${pid}) api ${env.PLAYGROUND_API_URL ?? '?'} operator ${env.PLAYGROUND_OPERATOR_VERSION ?? '?'}`);
+  console.log(
+    `playground: ${ok ? 'up' : 'starting or unhealthy'} (pid ${pid}) api ${env.PLAYGROUND_API_URL ?? '?'} operator ${env.PLAYGROUND_OPERATOR_VERSION ?? '?'}`,
+  );
   console.log(`env: ${envFile}`);
   return ok ? 0 : 1;
 }

@@ -32,7 +32,11 @@ interface Result {
 function sh(bin: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 90_000, cwd = root): Promise<Result> {
   return new Promise((resolve) => {
     execFile(bin, args, { env, cwd, timeout: timeoutMs, maxBuffer: 16 * 2 ** 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 1
+        : 0;
       resolve({ code, out: stdout.toString(), err: stderr.toString() });
     });
   });
@@ -41,7 +45,13 @@ const show = (r: Result) => `exit ${r.code}\nstdout: ${r.out}\nstderr: ${r.err}`
 
 /** `npm run playground -- <cmd>` (npx tsx test/playground/cli.ts <cmd>) in the repo, its state in our temp dir. */
 const cli = (cmd: 'up' | 'down' | 'status', state?: string) =>
-  sh('npx', ['tsx', join(REPO_ROOT, 'test', 'playground', 'cli.ts'), cmd], { ...process.env, PLAYGROUND_STATE_DIR: state ?? stateDir }, 120_000, REPO_ROOT);
+  sh(
+    'npx',
+    ['tsx', join(REPO_ROOT, 'test', 'playground', 'cli.ts'), cmd],
+    { ...process.env, PLAYGROUND_STATE_DIR: state ?? stateDir },
+    120_000,
+    REPO_ROOT,
+  );
 
 // The user's environment: nothing but what `<state>/env` says (plus a private HOME for kubectl's cache).
 let userEnv: NodeJS.ProcessEnv = {};
@@ -81,7 +91,10 @@ async function portForward(svc: string): Promise<number> {
   forwards.push(pf);
   let out = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kubectl port-forward svc/${svc} did not start in 20 s: ${out}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`kubectl port-forward svc/${svc} did not start in 20 s: ${out}`)),
+      20_000,
+    );
     const onData = (d: Buffer) => {
       out += d.toString();
       if (out.includes(`127.0.0.1:${local} -> 5432`)) {
@@ -110,13 +123,33 @@ interface Login {
 }
 /** Credentials of a CNPG-made Secret (`<cluster>-app` / `-superuser`), reaching a local forward. */
 async function login(secret: string, port: number): Promise<Login> {
-  return { port, user: await secretKey(secret, 'username'), password: await secretKey(secret, 'password'), dbname: await secretKey(secret, 'dbname') };
+  return {
+    port,
+    user: await secretKey(secret, 'username'),
+    password: await secretKey(secret, 'password'),
+    dbname: await secretKey(secret, 'dbname'),
+  };
 }
 /** The real psql, unaligned tuples-only, stopping on the first error. */
 async function psql(l: Login, sql: string, dbname = l.dbname): Promise<string> {
   const r = await sh(
     PSQL,
-    ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(l.port), '-U', l.user, '-d', dbname, '-c', sql],
+    [
+      '-X',
+      '-At',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(l.port),
+      '-U',
+      l.user,
+      '-d',
+      dbname,
+      '-c',
+      sql,
+    ],
     { PATH: userEnv.PATH, HOME: home, PGPASSWORD: l.password, PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10' },
     30_000,
   );
@@ -129,9 +162,12 @@ async function switchWalAndWaitArchived(su: Login): Promise<string> {
   const segment = await psql(su, 'SELECT pg_walfile_name(pg_switch_wal())', 'postgres');
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const [archived, failed] = (await psql(su, "SELECT coalesce(last_archived_wal, ''), failed_count FROM pg_stat_archiver", 'postgres')).split('|');
+    const [archived, failed] = (
+      await psql(su, "SELECT coalesce(last_archived_wal, ''), failed_count FROM pg_stat_archiver", 'postgres')
+    ).split('|');
     if (archived >= segment) return segment;
-    if (Date.now() > deadline) throw new Error(`WAL ${segment} not archived within 30 s (last archived '${archived}', ${failed} failures)`);
+    if (Date.now() > deadline)
+      throw new Error(`WAL ${segment} not archived within 30 s (last archived '${archived}', ${failed} failures)`);
     await sleep(250);
   }
 }
@@ -213,7 +249,8 @@ afterAll(async () => {
 
 describe('the playground contract', () => {
   it('up writes the env file of the contract', () => {
-    for (const k of ['KUBECONFIG', 'PLAYGROUND_S3_ENDPOINT', 'PLAYGROUND_S3_BUCKET', 'PLAYGROUND_S3_SECRET']) expect(envFile[k], k).toBeTruthy();
+    for (const k of ['KUBECONFIG', 'PLAYGROUND_S3_ENDPOINT', 'PLAYGROUND_S3_BUCKET', 'PLAYGROUND_S3_SECRET'])
+      expect(envFile[k], k).toBeTruthy();
     expect(envFile.KUBECONFIG.startsWith('/')).toBe(true);
     expect(existsSync(envFile.KUBECONFIG)).toBe(true);
     expect(envFile.PLAYGROUND_S3_ENDPOINT).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -305,7 +342,12 @@ spec:
 ${plugin ? '  method: plugin\n  pluginConfiguration:\n    name: barman-cloud.cloudnative-pg.io\n' : ''}`,
       );
       expect(backup.code, show(backup)).toBe(0);
-      const done = await kubectl('wait', '--for=jsonpath={.status.phase}=completed', `backup/${src}-backup`, '--timeout=60s');
+      const done = await kubectl(
+        'wait',
+        '--for=jsonpath={.status.phase}=completed',
+        `backup/${src}-backup`,
+        '--timeout=60s',
+      );
       if (done.code !== 0) {
         const status = await kubectl('get', 'backup', `${src}-backup`, '-o', 'jsonpath={.status}');
         expect.fail(`Backup did not complete: ${show(done)}\nstatus: ${status.out}`);
@@ -361,7 +403,9 @@ ${source}`,
       const port = await portForward(`${dst}-rw`);
       const app = await login(`${dst}-app`, port);
       expect(await psql(app, 'SELECT count(*), max(id) FROM orders')).toBe('1500|1500');
-      expect(await psql(app, "SELECT count(*) FROM orders WHERE note LIKE 'after backup %'")).toBe(String(afterBackupRows));
+      expect(await psql(app, "SELECT count(*) FROM orders WHERE note LIKE 'after backup %'")).toBe(
+        String(afterBackupRows),
+      );
       expect(await psql(app, 'SELECT note FROM orders WHERE id = 1')).toBe('updated after backup');
       // A promoted recovery, on a new timeline, writable.
       expect(await psql(app, 'SELECT pg_is_in_recovery()')).toBe('f');
@@ -421,16 +465,22 @@ describe('a state directory the OS user postgres cannot traverse', () => {
     }
     const envText = readFileSync(join(privateState, 'env'), 'utf8');
     const env: NodeJS.ProcessEnv = { HOME: home };
-    for (const l of envText.split('\n')) if (l.includes('=')) env[l.slice(0, l.indexOf('='))] = l.slice(l.indexOf('=') + 1);
+    for (const l of envText.split('\n'))
+      if (l.includes('=')) env[l.slice(0, l.indexOf('='))] = l.slice(l.indexOf('=') + 1);
     const file = join(manifests, 'private.yaml');
-    writeFileSync(file, 'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: private\nspec:\n  instances: 1\n  storage:\n    size: 1Gi\n');
+    writeFileSync(
+      file,
+      'apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: private\nspec:\n  instances: 1\n  storage:\n    size: 1Gi\n',
+    );
     const applied = await sh(KUBECTL, ['apply', '-f', file], env);
     expect(applied.code, show(applied)).toBe(0);
     // An initdb cluster is Ready in about 2 s on this playground.
     const wait = await sh(KUBECTL, ['wait', '--for=condition=Ready', 'cluster/private', '--timeout=15s'], env);
     if (wait.code !== 0) {
       const logs = await sh(KUBECTL, ['logs', '-l', 'cnpg.io/jobRole=initdb', '--all-containers', '--tail=2'], env);
-      expect.fail(`up accepted state dir ${privateState} (parent mode 0700) but the cluster never initdb'd:\n${logs.out}${logs.err}`);
+      expect.fail(
+        `up accepted state dir ${privateState} (parent mode 0700) but the cluster never initdb'd:\n${logs.out}${logs.err}`,
+      );
     }
   });
 });

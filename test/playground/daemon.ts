@@ -14,7 +14,12 @@ if (!stateDir) {
 // checkout under a private home (/root is 0700) cannot hold them, so use a temp dir there.
 const dataDir = join(stateDir, 'data');
 const pg = await startPlayground(postgresCanReach(stateDir) ? { dir: dataDir } : {});
-const env = { ...pg.env, PLAYGROUND_API_URL: pg.apiUrl, PLAYGROUND_DIR: pg.dir, PLAYGROUND_OPERATOR_VERSION: pg.operator.settings.version };
+const env = {
+  ...pg.env,
+  PLAYGROUND_API_URL: pg.apiUrl,
+  PLAYGROUND_DIR: pg.dir,
+  PLAYGROUND_OPERATOR_VERSION: pg.operator.settings.version,
+};
 writeFileSync(
   join(stateDir, 'env'),
   Object.entries(env)

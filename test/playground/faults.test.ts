@@ -36,7 +36,10 @@ describe('API faults', () => {
     expect(r.headers.get('retry-after')).toBe('3');
     expect(r.body.reason).toBe('TooManyRequests');
     s.faults.add({ method: 'PATCH', path: '/configmaps/', query: 'fieldManager=flaky', status: 409 });
-    expect((await s.req('PATCH', `${CM}/f1?fieldManager=other`, { data: { a: 'b' } }, 'application/merge-patch+json')).status).toBe(200);
+    expect(
+      (await s.req('PATCH', `${CM}/f1?fieldManager=other`, { data: { a: 'b' } }, 'application/merge-patch+json'))
+        .status,
+    ).toBe(200);
     const c = await s.req('PATCH', `${CM}/f1?fieldManager=flaky`, { data: { a: 'c' } }, 'application/merge-patch+json');
     expect(c.body).toMatchObject({ code: 409, reason: 'Conflict' });
   });
@@ -89,9 +92,14 @@ describe('API faults', () => {
 
 describe('admin endpoints', () => {
   it('POST/GET/DELETE /playground/faults and GET/DELETE /playground/requests', async () => {
-    const add = await fetch(`${s.url}/playground/faults`, { method: 'POST', body: JSON.stringify({ method: 'GET', path: '^/api/v1/namespaces$', status: 503, times: 'Infinity' }) });
+    const add = await fetch(`${s.url}/playground/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ method: 'GET', path: '^/api/v1/namespaces$', status: 503, times: 'Infinity' }),
+    });
     expect(add.status).toBe(201);
-    expect(await (await fetch(`${s.url}/playground/faults`)).json()).toEqual([expect.objectContaining({ status: 503, times: 'Infinity' })]);
+    expect(await (await fetch(`${s.url}/playground/faults`)).json()).toEqual([
+      expect.objectContaining({ status: 503, times: 'Infinity' }),
+    ]);
     expect((await s.req('GET', '/api/v1/namespaces')).status).toBe(503);
     expect((await s.req('GET', '/api/v1/namespaces')).status).toBe(503);
     await fetch(`${s.url}/playground/faults`, { method: 'DELETE' });
@@ -106,10 +114,23 @@ describe('admin endpoints', () => {
 
   it('GET/PUT /playground/operator edits the attached operator settings (regexes as strings)', async () => {
     expect((await fetch(`${s.url}/playground/operator`)).status).toBe(404);
-    const settings: { version: string; stallRecovery?: RegExp; failRecovery?: { cluster: RegExp; message: string } } = { version: '1.27.0' };
+    const settings: { version: string; stallRecovery?: RegExp; failRecovery?: { cluster: RegExp; message: string } } = {
+      version: '1.27.0',
+    };
     s.attachOperatorSettings(settings);
-    const put = await fetch(`${s.url}/playground/operator`, { method: 'PUT', body: JSON.stringify({ version: '1.28.4', stallRecovery: '^slow-', failRecovery: { cluster: 'bad', message: 'boom' } }) });
-    expect(await put.json()).toEqual({ version: '1.28.4', stallRecovery: '^slow-', failRecovery: { cluster: 'bad', message: 'boom' } });
+    const put = await fetch(`${s.url}/playground/operator`, {
+      method: 'PUT',
+      body: JSON.stringify({
+        version: '1.28.4',
+        stallRecovery: '^slow-',
+        failRecovery: { cluster: 'bad', message: 'boom' },
+      }),
+    });
+    expect(await put.json()).toEqual({
+      version: '1.28.4',
+      stallRecovery: '^slow-',
+      failRecovery: { cluster: 'bad', message: 'boom' },
+    });
     expect(settings.stallRecovery?.test('slow-restore')).toBe(true);
     expect(settings.failRecovery?.cluster.test('bad-one')).toBe(true);
     await fetch(`${s.url}/playground/operator`, { method: 'PUT', body: JSON.stringify({ stallRecovery: null }) });

@@ -21,7 +21,14 @@ beforeAll(async () => {
   mkdirSync(home);
   writeFileSync(join(s.dir, 'kubeconfig'), kubeconfigYaml(s.url));
   // A private HOME keeps kubectl's discovery/OpenAPI cache and helm's config per server.
-  env = { ...process.env, HOME: home, KUBECONFIG: join(s.dir, 'kubeconfig'), XDG_CACHE_HOME: join(home, '.cache'), XDG_CONFIG_HOME: join(home, '.config'), XDG_DATA_HOME: join(home, '.data') };
+  env = {
+    ...process.env,
+    HOME: home,
+    KUBECONFIG: join(s.dir, 'kubeconfig'),
+    XDG_CACHE_HOME: join(home, '.cache'),
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_DATA_HOME: join(home, '.data'),
+  };
 });
 afterAll(async () => {
   await s?.stop();
@@ -84,22 +91,50 @@ describe('kubectl', () => {
     const applied = await kubectlIn(manifests, 'apply', '-f', '-');
     expect(applied.err).toBe('');
     expect(applied.out).toContain('deployment.apps/app created');
-    expect((await kubectl('wait', '--for=condition=Established', 'crd/sprockets.kubectl.example.com', '--timeout=10s')).code).toBe(0);
-    expect((await kubectl('-n', 'team', 'wait', '--for=condition=Available', 'deployment/app', '--timeout=20s')).code).toBe(0);
-    expect((await kubectl('-n', 'team', 'rollout', 'status', 'deployment/app', '--timeout=20s')).out).toContain('successfully rolled out');
+    expect(
+      (await kubectl('wait', '--for=condition=Established', 'crd/sprockets.kubectl.example.com', '--timeout=10s')).code,
+    ).toBe(0);
+    expect(
+      (await kubectl('-n', 'team', 'wait', '--for=condition=Available', 'deployment/app', '--timeout=20s')).code,
+    ).toBe(0);
+    expect((await kubectl('-n', 'team', 'rollout', 'status', 'deployment/app', '--timeout=20s')).out).toContain(
+      'successfully rolled out',
+    );
 
     // Client-side apply of a change is a strategic merge patch keyed by container/env names.
     const changed = await kubectlIn(manifests.replace('value: one', 'value: two'), 'apply', '-f', '-');
     expect(changed.out).toContain('deployment.apps/app configured');
-    const envJson = await kubectl('-n', 'team', 'get', 'deploy', 'app', '-o', 'jsonpath={.spec.template.spec.containers[0].env}');
+    const envJson = await kubectl(
+      '-n',
+      'team',
+      'get',
+      'deploy',
+      'app',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].env}',
+    );
     expect(JSON.parse(envJson.out)).toEqual([{ name: 'MODE', value: 'two' }]);
 
-    const cr = 'apiVersion: kubectl.example.com/v1\nkind: Sprocket\nmetadata: {name: s1, namespace: team}\nspec: {teeth: 12}\n';
+    const cr =
+      'apiVersion: kubectl.example.com/v1\nkind: Sprocket\nmetadata: {name: s1, namespace: team}\nspec: {teeth: 12}\n';
     expect((await kubectlIn(cr, 'apply', '-f', '-')).code).toBe(0);
-    expect((await kubectlIn(cr.replace('12', '14'), 'apply', '--server-side', '-f', '-')).out).toContain('serverside-applied');
+    expect((await kubectlIn(cr.replace('12', '14'), 'apply', '--server-side', '-f', '-')).out).toContain(
+      'serverside-applied',
+    );
     expect((await kubectl('-n', 'team', 'get', 'sprocket', 's1', '-o', 'jsonpath={.spec.teeth}')).out).toBe('14');
     expect((await kubectl('-n', 'team', 'label', 'sprocket', 's1', 'tier=gold')).code).toBe(0);
-    expect((await kubectl('-n', 'team', 'wait', '--for=jsonpath={.metadata.labels.tier}=gold', 'sprocket/s1', '--timeout=5s')).code).toBe(0);
+    expect(
+      (
+        await kubectl(
+          '-n',
+          'team',
+          'wait',
+          '--for=jsonpath={.metadata.labels.tier}=gold',
+          'sprocket/s1',
+          '--timeout=5s',
+        )
+      ).code,
+    ).toBe(0);
     const yaml = await kubectl('-n', 'team', 'get', 'sprockets', '-l', 'tier=gold', '-o', 'yaml');
     expect(yaml.out).toContain('name: s1');
     expect((await kubectl('-n', 'team', 'create', 'configmap', 'cm1', '--from-literal=k=v')).code).toBe(0);
@@ -166,24 +201,56 @@ describe('helm', () => {
   });
 
   it('upgrade --install --wait, upgrade, history, failed upgrade rolls back, uninstall', async () => {
-    const install = await helm('upgrade', '--install', 'demo', CHART, '--wait', '--rollback-on-failure', '--timeout', '20s');
+    const install = await helm(
+      'upgrade',
+      '--install',
+      'demo',
+      CHART,
+      '--wait',
+      '--rollback-on-failure',
+      '--timeout',
+      '20s',
+    );
     expect(install.err).not.toContain('Error');
     expect(install.out).toContain('STATUS: deployed');
     expect((await kubectl('get', 'crd', 'gadgets.fixtures.example.com')).code).toBe(0);
     expect((await kubectl('get', 'gadget', 'demo-gadget', '-o', 'jsonpath={.spec.message}')).out).toBe('hello');
 
-    const upgrade = await helm('upgrade', '--install', 'demo', CHART, '--wait', '--timeout', '20s', '--set', 'message=bye');
+    const upgrade = await helm(
+      'upgrade',
+      '--install',
+      'demo',
+      CHART,
+      '--wait',
+      '--timeout',
+      '20s',
+      '--set',
+      'message=bye',
+    );
     expect(upgrade.out).toContain('REVISION: 2');
     expect((await kubectl('get', 'cm', 'demo-config', '-o', 'jsonpath={.data.message}')).out).toBe('bye');
 
-    const bad = await helm('upgrade', '--install', 'demo', CHART, '--wait', '--atomic', '--timeout', '4s', '--set', 'image=registry.example.com/does-not-exist:1');
+    const bad = await helm(
+      'upgrade',
+      '--install',
+      'demo',
+      CHART,
+      '--wait',
+      '--atomic',
+      '--timeout',
+      '4s',
+      '--set',
+      'image=registry.example.com/does-not-exist:1',
+    );
     expect(bad.code).not.toBe(0);
     expect(bad.err).toContain('rolled back');
     const history = await helm('history', 'demo', '-o', 'json');
     const revs = JSON.parse(history.out) as { revision: number; status: string; description: string }[];
     expect(revs.map((r) => r.status)).toEqual(['superseded', 'superseded', 'failed', 'deployed']);
     expect(revs[3].description).toContain('Rollback to 2');
-    expect((await kubectl('get', 'deploy', 'demo-web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}')).out).toBe('nginx:1.27');
+    expect(
+      (await kubectl('get', 'deploy', 'demo-web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}')).out,
+    ).toBe('nginx:1.27');
 
     const un = await helm('uninstall', 'demo', '--wait', '--timeout', '20s');
     expect(un.code).toBe(0);

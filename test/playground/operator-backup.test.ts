@@ -34,16 +34,33 @@ afterAll(async () => {
 
 describe('in-tree barmanObjectStore', () => {
   it('archives WAL continuously and completes a Backup', async () => {
-    env.store.create(CLUSTER, cluster('src', { enableSuperuserAccess: true, backup: { barmanObjectStore: inTreeStore(env, 'intree') } }));
+    env.store.create(
+      CLUSTER,
+      cluster('src', { enableSuperuserAccess: true, backup: { barmanObjectStore: inTreeStore(env, 'intree') } }),
+    );
     await waitHealthy(env, 'src', 60_000);
     await appQuery(env, 'src', 'CREATE TABLE t(i int); INSERT INTO t SELECT generate_series(1, 100)');
     await archiveNow(env, 'src');
-    await waitFor('ContinuousArchiving', () => env.store.get(CLUSTER, 'default', 'src')?.status.conditions.find((c: any) => c.type === 'ContinuousArchiving' && c.status === 'True'), 30_000);
+    await waitFor(
+      'ContinuousArchiving',
+      () =>
+        env.store
+          .get(CLUSTER, 'default', 'src')
+          ?.status.conditions.find((c: any) => c.type === 'ContinuousArchiving' && c.status === 'True'),
+      30_000,
+    );
     env.store.create(BACKUP, backup('src-b1', 'src'));
     const b = await waitBackup(env, 'src-b1');
-    expect(b.status).toMatchObject({ phase: 'completed', method: 'barmanObjectStore', serverName: 'src', destinationPath: `s3://${env.s3.bucket}/intree`, instanceID: { podName: 'src-1' } });
+    expect(b.status).toMatchObject({
+      phase: 'completed',
+      method: 'barmanObjectStore',
+      serverName: 'src',
+      destinationPath: `s3://${env.s3.bucket}/intree`,
+      instanceID: { podName: 'src-1' },
+    });
     expect(b.status.backupId).toMatch(/^\d{8}T\d{6}$/);
-    for (const k of ['beginWal', 'endWal', 'beginLSN', 'endLSN', 'startedAt', 'stoppedAt']) expect(b.status[k], k).toBeTruthy();
+    for (const k of ['beginWal', 'endWal', 'beginLSN', 'endLSN', 'startedAt', 'stoppedAt'])
+      expect(b.status[k], k).toBeTruthy();
     backupId = b.status.backupId;
     const c = await waitFor('cluster backup status', () => {
       const x = env.store.get(CLUSTER, 'default', 'src');
@@ -78,7 +95,11 @@ describe('in-tree barmanObjectStore', () => {
     expect(rows[0].n).toBe(175);
     rec.stop();
     const job = rec.job!;
-    expect(job.metadata.labels).toMatchObject({ 'cnpg.io/cluster': 'rec-full', 'cnpg.io/jobRole': 'full-recovery', 'cnpg.io/instanceName': 'rec-full-1' });
+    expect(job.metadata.labels).toMatchObject({
+      'cnpg.io/cluster': 'rec-full',
+      'cnpg.io/jobRole': 'full-recovery',
+      'cnpg.io/instanceName': 'rec-full-1',
+    });
     expect(job.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Cluster', name: 'rec-full' });
     expect(rec.log).toContain('redo done');
     const a = env.store.get('v1/secrets', 'default', 'rec-full-app')!;
@@ -126,7 +147,10 @@ describe('in-tree barmanObjectStore', () => {
       }),
     );
     const job = await jobFinished(env, 'rec-clash-1-full-recovery');
-    expect(job.status.conditions.find((c: any) => c.type === 'Failed')).toMatchObject({ status: 'True', reason: 'BackoffLimitExceeded' });
+    expect(job.status.conditions.find((c: any) => c.type === 'Failed')).toMatchObject({
+      status: 'True',
+      reason: 'BackoffLimitExceeded',
+    });
     expect(jobLogs(env, 'rec-clash-1-full-recovery')).toContain('Expected empty archive');
     const c = await waitFor(
       'phase',

@@ -24,14 +24,35 @@ describe('initdb cluster', () => {
     expect(c.status.systemID).toMatch(/^\d+$/);
     const app = env.store.get('v1/secrets', 'default', 'alpha-app')!;
     expect(app.type).toBe('kubernetes.io/basic-auth');
-    expect(Object.keys(app.data).sort()).toEqual(['dbname', 'fqdn-jdbc-uri', 'fqdn-uri', 'host', 'jdbc-uri', 'password', 'pgpass', 'port', 'uri', 'user', 'username']);
-    expect(app.metadata.labels).toMatchObject({ 'cnpg.io/cluster': 'alpha', 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true' });
+    expect(Object.keys(app.data).sort()).toEqual([
+      'dbname',
+      'fqdn-jdbc-uri',
+      'fqdn-uri',
+      'host',
+      'jdbc-uri',
+      'password',
+      'pgpass',
+      'port',
+      'uri',
+      'user',
+      'username',
+    ]);
+    expect(app.metadata.labels).toMatchObject({
+      'cnpg.io/cluster': 'alpha',
+      'cnpg.io/userType': 'app',
+      'cnpg.io/reload': 'true',
+    });
     expect(env.store.get('v1/secrets', 'default', 'alpha-superuser')).toBeUndefined();
     for (const s of ['rw', 'ro', 'r']) expect(env.store.get('v1/services', 'default', `alpha-${s}`)).toBeDefined();
     const pvc = env.store.get('v1/persistentvolumeclaims', 'default', 'alpha-1')!;
     expect(pvc.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Cluster', name: 'alpha', controller: true });
     const pod = env.store.get('v1/pods', 'default', 'alpha-1')!;
-    expect(pod.metadata.labels).toMatchObject({ 'cnpg.io/cluster': 'alpha', 'cnpg.io/instanceRole': 'primary', 'cnpg.io/podRole': 'instance', role: 'primary' });
+    expect(pod.metadata.labels).toMatchObject({
+      'cnpg.io/cluster': 'alpha',
+      'cnpg.io/instanceRole': 'primary',
+      'cnpg.io/podRole': 'instance',
+      role: 'primary',
+    });
     expect(pod.status.phase).toBe('Running');
     expect(pod.status.containerStatuses[0]).toMatchObject({ name: 'postgres', ready: true });
     const rows = await appQuery(env, 'alpha', 'SELECT current_user AS u, current_database() AS d');
@@ -42,7 +63,11 @@ describe('initdb cluster', () => {
 
   it('a killed postgres makes the cluster unhealthy, then the instance comes back', async () => {
     env.settings.crashRestartDelayMs = 1500;
-    const pv = env.store.get('v1/persistentvolumes', undefined, env.store.get('v1/persistentvolumeclaims', 'default', 'alpha-1')!.spec.volumeName)!;
+    const pv = env.store.get(
+      'v1/persistentvolumes',
+      undefined,
+      env.store.get('v1/persistentvolumeclaims', 'default', 'alpha-1')!.spec.volumeName,
+    )!;
     const pidFile = `${pv.spec.hostPath.path}/pgdata/postmaster.pid`;
     const { readFileSync } = await import('node:fs');
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
@@ -63,18 +88,39 @@ describe('initdb cluster', () => {
   });
 
   it('runs streaming replicas and a superuser secret', async () => {
-    env.store.create(CLUSTER, cluster('beta', { instances: 2, enableSuperuserAccess: true, postgresql: { parameters: { max_connections: '50' } } }));
-    await waitFor('replica phase', () => env.store.get(CLUSTER, 'default', 'beta')?.status?.phase === 'Creating a new replica', 30_000, 50);
+    env.store.create(
+      CLUSTER,
+      cluster('beta', {
+        instances: 2,
+        enableSuperuserAccess: true,
+        postgresql: { parameters: { max_connections: '50' } },
+      }),
+    );
+    await waitFor(
+      'replica phase',
+      () => env.store.get(CLUSTER, 'default', 'beta')?.status?.phase === 'Creating a new replica',
+      30_000,
+      50,
+    );
     const c = await waitHealthy(env, 'beta', 120_000);
     expect(c.status.instanceNames).toEqual(['beta-1', 'beta-2']);
     expect(env.store.get('v1/pods', 'default', 'beta-2')!.metadata.labels!['cnpg.io/instanceRole']).toBe('replica');
     expect(env.store.get('v1/secrets', 'default', 'beta-superuser')).toBeDefined();
-    const rows = await appQuery(env, 'beta', "SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'");
+    const rows = await appQuery(
+      env,
+      'beta',
+      "SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'",
+    );
     expect(rows[0].n).toBe(0); // the app user cannot see other sessions' details; check as superuser below
     const { default: pg } = await import('pg');
     const su = env.store.get('v1/secrets', 'default', 'beta-superuser')!;
     const ep = env.api.network.resolve('default', 'beta-1', 5432)!;
-    const client = new pg.Client({ ...ep, user: 'postgres', password: Buffer.from(su.data.password, 'base64').toString(), database: 'postgres' });
+    const client = new pg.Client({
+      ...ep,
+      user: 'postgres',
+      password: Buffer.from(su.data.password, 'base64').toString(),
+      database: 'postgres',
+    });
     await client.connect();
     const r = await client.query('SELECT application_name, state FROM pg_stat_replication');
     const mc = await client.query('SHOW max_connections');
@@ -88,7 +134,13 @@ describe('initdb cluster', () => {
     const path = env.store.get('v1/persistentvolumes', undefined, pvName)!.spec.hostPath.path;
     expect(existsSync(path)).toBe(true);
     env.store.delete(CLUSTER, 'default', 'beta');
-    await waitFor('pvcs gone', () => env.store.list('v1/persistentvolumeclaims', 'default', { labelSelector: 'cnpg.io/cluster=beta' }).items.length === 0, 30_000);
+    await waitFor(
+      'pvcs gone',
+      () =>
+        env.store.list('v1/persistentvolumeclaims', 'default', { labelSelector: 'cnpg.io/cluster=beta' }).items
+          .length === 0,
+      30_000,
+    );
     await waitFor('pv gone', () => !env.store.get('v1/persistentvolumes', undefined, pvName), 30_000);
     await waitFor('dir gone', () => !existsSync(path), 10_000);
     expect(env.store.get('v1/secrets', 'default', 'beta-app')).toBeUndefined();

@@ -27,9 +27,13 @@ const refusal = (obj: KubeObject) => {
 
 describe('Cluster names (internal/webhook/v1/cluster_webhook.go validateName)', () => {
   it('a DNS-1035 label of at most 50 characters', () => {
-    expect(refusal(cluster('1st-cluster'))).toContain('metadata.name: Invalid value: "1st-cluster": cluster name must be a valid DNS label');
+    expect(refusal(cluster('1st-cluster'))).toContain(
+      'metadata.name: Invalid value: "1st-cluster": cluster name must be a valid DNS label',
+    );
     const long = 'c'.repeat(51);
-    expect(refusal(cluster(long))).toContain(`metadata.name: Invalid value: "${long}": the maximum length of a cluster name is 50 characters`);
+    expect(refusal(cluster(long))).toContain(
+      `metadata.name: Invalid value: "${long}": the maximum length of a cluster name is 50 characters`,
+    );
   });
 });
 
@@ -37,7 +41,13 @@ describe('ownership (pkg/utils/ownership.go, controller-runtime SetControllerRef
   it('secrets, services and PVCs are owned without blockOwnerDeletion; pods and Jobs block', async () => {
     env.store.create(CLUSTER, cluster('owned-by-cluster'));
     const c = await waitHealthy(env, 'owned-by-cluster', 90_000);
-    const plain = { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', name: 'owned-by-cluster', uid: c.metadata.uid, controller: true };
+    const plain = {
+      apiVersion: 'postgresql.cnpg.io/v1',
+      kind: 'Cluster',
+      name: 'owned-by-cluster',
+      uid: c.metadata.uid,
+      controller: true,
+    };
     for (const [gvr, name] of [
       ['v1/secrets', 'owned-by-cluster-app'],
       ['v1/secrets', 'owned-by-cluster-ca'],
@@ -46,7 +56,9 @@ describe('ownership (pkg/utils/ownership.go, controller-runtime SetControllerRef
     ]) {
       expect(get(gvr, name)?.metadata.ownerReferences, `${gvr} ${name}`).toEqual([plain]);
     }
-    expect(get('v1/pods', 'owned-by-cluster-1')?.metadata.ownerReferences).toEqual([{ ...plain, blockOwnerDeletion: true }]);
+    expect(get('v1/pods', 'owned-by-cluster-1')?.metadata.ownerReferences).toEqual([
+      { ...plain, blockOwnerDeletion: true },
+    ]);
   });
 });
 
@@ -61,7 +73,8 @@ describe('completed Jobs (internal/controller/cluster_cleanup.go cleanupComplete
       }
     });
     const stopPods = env.store.watch('v1/pods', 'default', {}, (ev) => {
-      if (ev.type === 'ADDED' && ev.object.metadata.labels?.['job-name'] === 'job-cleanup-1-initdb') pods.push(ev.object.metadata.name);
+      if (ev.type === 'ADDED' && ev.object.metadata.labels?.['job-name'] === 'job-cleanup-1-initdb')
+        pods.push(ev.object.metadata.name);
     });
     await waitHealthy(env, 'job-cleanup', 90_000);
     stop();
@@ -69,7 +82,12 @@ describe('completed Jobs (internal/controller/cluster_cleanup.go cleanupComplete
     expect(pods).toHaveLength(1);
     expect(pods[0]).toMatch(/^job-cleanup-1-initdb-[a-z0-9]{5}$/);
     expect(seen).toHaveLength(1);
-    expect(JSON.parse(seen[0])[0]).toMatchObject({ kind: 'Cluster', name: 'job-cleanup', controller: true, blockOwnerDeletion: true });
+    expect(JSON.parse(seen[0])[0]).toMatchObject({
+      kind: 'Cluster',
+      name: 'job-cleanup',
+      controller: true,
+      blockOwnerDeletion: true,
+    });
     await waitFor('initdb Job deleted', () => !get('batch/v1/jobs', 'job-cleanup-1-initdb'), 20_000);
     await waitFor('initdb pod deleted', () => !get('v1/pods', pods[0]), 20_000);
     expect(env.api.logs.read('default', pods[0])).toBe('');
@@ -146,26 +164,62 @@ describe('derived labels (pkg/specs/pods.go, services.go, jobs.go, persistentvol
       env.settings.version = '1.30.0';
     }
     expect(Object.keys(get('v1/services', 'older-labels-rw')!.metadata.labels!)).toEqual(['cnpg.io/cluster']);
-    expect(Object.keys(get('v1/pods', 'older-labels-1')!.metadata.labels!).some((k) => k.startsWith('app.kubernetes.io/'))).toBe(false);
+    expect(
+      Object.keys(get('v1/pods', 'older-labels-1')!.metadata.labels!).some((k) => k.startsWith('app.kubernetes.io/')),
+    ).toBe(false);
   });
 
   it('-app secret keys and labels per version (pkg/specs/secrets.go)', async () => {
     const modern = get('v1/secrets', 'labelled-app')!;
-    expect(Object.keys(modern.data).sort()).toEqual(['dbname', 'fqdn-jdbc-uri', 'fqdn-uri', 'host', 'jdbc-uri', 'password', 'pgpass', 'port', 'uri', 'user', 'username']);
-    expect(modern.metadata.labels).toEqual({ 'cnpg.io/cluster': 'labelled', 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true', 'app.kubernetes.io/managed-by': 'cloudnative-pg' });
+    expect(Object.keys(modern.data).sort()).toEqual([
+      'dbname',
+      'fqdn-jdbc-uri',
+      'fqdn-uri',
+      'host',
+      'jdbc-uri',
+      'password',
+      'pgpass',
+      'port',
+      'uri',
+      'user',
+      'username',
+    ]);
+    expect(modern.metadata.labels).toEqual({
+      'cnpg.io/cluster': 'labelled',
+      'cnpg.io/userType': 'app',
+      'cnpg.io/reload': 'true',
+      'app.kubernetes.io/managed-by': 'cloudnative-pg',
+    });
     env.settings.version = '1.26.3';
     try {
       env.store.create(CLUSTER, cluster('secret-1-26'));
       const old = await waitFor('-app secret', () => get('v1/secrets', 'secret-1-26-app'), 20_000);
-      expect(Object.keys(old.data).sort()).toEqual(['dbname', 'host', 'jdbc-uri', 'password', 'pgpass', 'port', 'uri', 'user', 'username']);
-      expect(old.metadata.labels).toEqual({ 'cnpg.io/cluster': 'secret-1-26', 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true' });
+      expect(Object.keys(old.data).sort()).toEqual([
+        'dbname',
+        'host',
+        'jdbc-uri',
+        'password',
+        'pgpass',
+        'port',
+        'uri',
+        'user',
+        'username',
+      ]);
+      expect(old.metadata.labels).toEqual({
+        'cnpg.io/cluster': 'secret-1-26',
+        'cnpg.io/userType': 'app',
+        'cnpg.io/reload': 'true',
+      });
     } finally {
       env.settings.version = '1.30.0';
     }
   });
 
   it('disabledDefaultServices drops -ro and -r, never -rw', async () => {
-    env.store.create(CLUSTER, cluster('fewer-services', { managed: { services: { disabledDefaultServices: ['ro', 'r'] } } }));
+    env.store.create(
+      CLUSTER,
+      cluster('fewer-services', { managed: { services: { disabledDefaultServices: ['ro', 'r'] } } }),
+    );
     await waitFor('-rw service', () => get('v1/services', 'fewer-services-rw'), 20_000);
     expect(get('v1/services', 'fewer-services-ro')).toBeUndefined();
     expect(get('v1/services', 'fewer-services-r')).toBeUndefined();
@@ -185,8 +239,14 @@ describe('transient phases that flip back (cluster_controller.go, cluster_image.
 
   it('an unknown plugin: phase with upstream message, then healthy once the plugin is loaded', async () => {
     env.settings.plugins = ['barman-cloud.cloudnative-pg.io'];
-    env.store.create(CLUSTER, cluster('needs-a-plugin', { plugins: [{ name: 'cnpg-i-hello-world.cloudnative-pg.io' }] }));
-    const c = await waitPhase('needs-a-plugin', 'Cluster cannot proceed to reconciliation due to an unknown plugin being required');
+    env.store.create(
+      CLUSTER,
+      cluster('needs-a-plugin', { plugins: [{ name: 'cnpg-i-hello-world.cloudnative-pg.io' }] }),
+    );
+    const c = await waitPhase(
+      'needs-a-plugin',
+      'Cluster cannot proceed to reconciliation due to an unknown plugin being required',
+    );
     expect(c.status.phaseReason).toBe(
       "Unknown plugin: 'cnpg-i-hello-world.cloudnative-pg.io'. This may be caused by the plugin not being loaded correctly by the operator. Check the operator and plugin logs for errors",
     );
@@ -222,14 +282,20 @@ describe('transient phases that flip back (cluster_controller.go, cluster_image.
     });
     c = await waitHealthy(env, 'from-catalog', 90_000);
     expect(c.status.image).toBe('ghcr.io/cloudnative-pg/postgresql:16.6-standard-bookworm');
-    expect(get('v1/pods', 'from-catalog-1')!.spec.containers[0].image).toBe('ghcr.io/cloudnative-pg/postgresql:16.6-standard-bookworm');
+    expect(get('v1/pods', 'from-catalog-1')!.spec.containers[0].image).toBe(
+      'ghcr.io/cloudnative-pg/postgresql:16.6-standard-bookworm',
+    );
   });
 
   it('objects that cannot be created: the phase, then healthy once creation works again', async () => {
     let refuse = true;
     env.store.addAdmission('v1/secrets', (op, obj) => {
       if (refuse && op === 'CREATE' && obj.metadata.name === 'quota-bound-app') {
-        throw new ApiError(403, 'Forbidden', 'secrets "quota-bound-app" is forbidden: exceeded quota: secrets-quota, requested: count/secrets=1, used: count/secrets=10, limited: count/secrets=10');
+        throw new ApiError(
+          403,
+          'Forbidden',
+          'secrets "quota-bound-app" is forbidden: exceeded quota: secrets-quota, requested: count/secrets=1, used: count/secrets=10, limited: count/secrets=10',
+        );
       }
     });
     env.store.create(CLUSTER, cluster('quota-bound'));
@@ -249,11 +315,20 @@ describe('which secrets (api/v1/cluster_funcs.go GetSuperuserSecretName / GetApp
       metadata: { name: 'pg-admin-credentials', namespace: 'default' },
       stringData: { username: 'postgres', password: 'S3cret "quoted" pässword' },
     });
-    env.store.create(CLUSTER, cluster('own-superuser', { enableSuperuserAccess: true, superuserSecret: { name: 'pg-admin-credentials' } }));
+    env.store.create(
+      CLUSTER,
+      cluster('own-superuser', { enableSuperuserAccess: true, superuserSecret: { name: 'pg-admin-credentials' } }),
+    );
     const c = await waitHealthy(env, 'own-superuser', 90_000);
     expect(get('v1/secrets', 'own-superuser-superuser')).toBeUndefined();
     const ep = env.api.network.resolve('default', c.status.currentPrimary, 5432)!;
-    const client = new pg.Client({ host: ep.host, port: ep.port, user: 'postgres', password: 'S3cret "quoted" pässword', database: 'app' });
+    const client = new pg.Client({
+      host: ep.host,
+      port: ep.port,
+      user: 'postgres',
+      password: 'S3cret "quoted" pässword',
+      database: 'app',
+    });
     await client.connect();
     try {
       expect((await client.query('SELECT current_user AS u')).rows[0].u).toBe('postgres');

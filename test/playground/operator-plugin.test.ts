@@ -4,7 +4,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKUP, CLUSTER, appQuery, archiveNow, backup, cluster, jobFinished, jobLogs, postgresPids, startEnv, suQuery, waitBackup, waitFor, waitHealthy, type TestEnv } from './cnpg/test-env.js';
+import {
+  BACKUP,
+  CLUSTER,
+  appQuery,
+  archiveNow,
+  backup,
+  cluster,
+  jobFinished,
+  jobLogs,
+  postgresPids,
+  startEnv,
+  suQuery,
+  waitBackup,
+  waitFor,
+  waitHealthy,
+  type TestEnv,
+} from './cnpg/test-env.js';
 import { b64 } from './cnpg/context.js';
 
 const PLUGIN = 'barman-cloud.cloudnative-pg.io';
@@ -21,16 +37,24 @@ function objectStore(name: string, path: string, secret = 's3-creds') {
       configuration: {
         destinationPath: `s3://${env.s3.bucket}/${path}`,
         endpointURL: env.s3.endpoint,
-        s3Credentials: { accessKeyId: { name: secret, key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: secret, key: 'ACCESS_SECRET_KEY' } },
+        s3Credentials: {
+          accessKeyId: { name: secret, key: 'ACCESS_KEY_ID' },
+          secretAccessKey: { name: secret, key: 'ACCESS_SECRET_KEY' },
+        },
       },
     },
   };
 }
 
-const pluginSource = (store: string, serverName = 'psrc-srv') => [{ name: 'origin', plugin: { name: PLUGIN, parameters: { barmanObjectName: store, serverName } } }];
+const pluginSource = (store: string, serverName = 'psrc-srv') => [
+  { name: 'origin', plugin: { name: PLUGIN, parameters: { barmanObjectName: store, serverName } } },
+];
 
 function recoveryCluster(name: string, store: string, recoveryTarget?: Record<string, unknown>) {
-  return cluster(name, { bootstrap: { recovery: { source: 'origin', ...(recoveryTarget ? { recoveryTarget } : {}) } }, externalClusters: pluginSource(store) });
+  return cluster(name, {
+    bootstrap: { recovery: { source: 'origin', ...(recoveryTarget ? { recoveryTarget } : {}) } },
+    externalClusters: pluginSource(store),
+  });
 }
 
 /** s3rver keeps `<bucket>/<key>._S3rver_object` files. */
@@ -51,15 +75,38 @@ afterAll(async () => {
 describe('Barman Cloud plugin', () => {
   it('archives through an ObjectStore and completes a plugin Backup', async () => {
     env.store.create(OBJECTSTORE, objectStore('store', 'plug'));
-    env.store.create(CLUSTER, cluster('psrc', { enableSuperuserAccess: true, plugins: [{ name: PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: 'store', serverName: 'psrc-srv' } }] }));
+    env.store.create(
+      CLUSTER,
+      cluster('psrc', {
+        enableSuperuserAccess: true,
+        plugins: [
+          { name: PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: 'store', serverName: 'psrc-srv' } },
+        ],
+      }),
+    );
     await waitHealthy(env, 'psrc', 60_000);
     await appQuery(env, 'psrc', 'CREATE TABLE t(i int); INSERT INTO t SELECT generate_series(1, 100)');
     await archiveNow(env, 'psrc');
-    await waitFor('ContinuousArchiving', () => env.store.get(CLUSTER, 'default', 'psrc')?.status.conditions.find((c: any) => c.type === 'ContinuousArchiving' && c.status === 'True'), 30_000);
+    await waitFor(
+      'ContinuousArchiving',
+      () =>
+        env.store
+          .get(CLUSTER, 'default', 'psrc')
+          ?.status.conditions.find((c: any) => c.type === 'ContinuousArchiving' && c.status === 'True'),
+      30_000,
+    );
     env.store.create(BACKUP, backup('pb1', 'psrc', { method: 'plugin', pluginConfiguration: { name: PLUGIN } }));
     b1 = (await waitBackup(env, 'pb1')).status;
-    expect(b1).toMatchObject({ phase: 'completed', method: 'plugin', serverName: 'psrc-srv', destinationPath: `s3://${env.s3.bucket}/plug` });
-    const os = await waitFor('recovery window', () => env.store.get(OBJECTSTORE, 'default', 'store')?.status?.serverRecoveryWindow?.['psrc-srv']);
+    expect(b1).toMatchObject({
+      phase: 'completed',
+      method: 'plugin',
+      serverName: 'psrc-srv',
+      destinationPath: `s3://${env.s3.bucket}/plug`,
+    });
+    const os = await waitFor(
+      'recovery window',
+      () => env.store.get(OBJECTSTORE, 'default', 'store')?.status?.serverRecoveryWindow?.['psrc-srv'],
+    );
     expect(os.lastSuccessfulBackupTime).toBeTruthy();
     expect(os.firstRecoverabilityPoint).toBeTruthy();
     await appQuery(env, 'psrc', 'INSERT INTO t SELECT generate_series(101, 175)');
@@ -76,7 +123,12 @@ describe('Barman Cloud plugin', () => {
 describe('recovery failures', () => {
   it('wrong credentials fail the Job; an old operator leaves the phase at "Setting up primary"', async () => {
     env.settings.version = '1.27.1';
-    env.store.create('v1/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bad-creds', namespace: 'default' }, data: { ACCESS_KEY_ID: b64('nope'), ACCESS_SECRET_KEY: b64('wrong') } });
+    env.store.create('v1/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'bad-creds', namespace: 'default' },
+      data: { ACCESS_KEY_ID: b64('nope'), ACCESS_SECRET_KEY: b64('wrong') },
+    });
     env.store.create(OBJECTSTORE, objectStore('bad-store', 'plug', 'bad-creds'));
     env.store.create(CLUSTER, recoveryCluster('pcreds', 'bad-store'));
     const job = await jobFinished(env, 'pcreds-1-full-recovery');
@@ -85,7 +137,11 @@ describe('recovery failures', () => {
     await new Promise((r) => setTimeout(r, 2500));
     expect(phase('pcreds')).toBe('Setting up primary');
     env.settings.version = '1.28.4';
-    await waitFor('unrecoverable', () => phase('pcreds') === 'Cluster is unrecoverable and needs manual intervention', 10_000);
+    await waitFor(
+      'unrecoverable',
+      () => phase('pcreds') === 'Cluster is unrecoverable and needs manual intervention',
+      10_000,
+    );
   });
 
   it('no backup in the source: "no target backup found"', async () => {
@@ -93,7 +149,11 @@ describe('recovery failures', () => {
     env.store.create(CLUSTER, recoveryCluster('pnone', 'empty-store'));
     await jobFinished(env, 'pnone-1-full-recovery');
     expect(jobLogs(env, 'pnone-1-full-recovery')).toContain('no target backup found');
-    await waitFor('unrecoverable', () => phase('pnone') === 'Cluster is unrecoverable and needs manual intervention', 10_000);
+    await waitFor(
+      'unrecoverable',
+      () => phase('pnone') === 'Cluster is unrecoverable and needs manual intervention',
+      10_000,
+    );
   });
 
   it('an injected failure and an injected stall', async () => {
@@ -103,14 +163,28 @@ describe('recovery failures', () => {
     env.store.create(CLUSTER, recoveryCluster('pstall', 'store'));
     await jobFinished(env, 'pfail-1-full-recovery');
     expect(jobLogs(env, 'pfail-1-full-recovery')).toContain('injected: the restore blew up');
-    await waitFor('stall pod running', () => env.store.list('v1/pods', 'default', { labelSelector: 'job-name=pstall-1-full-recovery' }).items[0]?.status?.phase === 'Running');
-    await waitFor('replay stalled', () => jobLogs(env, 'pstall-1-full-recovery').includes('Waiting for the recovery'), 30_000);
+    await waitFor(
+      'stall pod running',
+      () =>
+        env.store.list('v1/pods', 'default', { labelSelector: 'job-name=pstall-1-full-recovery' }).items[0]?.status
+          ?.phase === 'Running',
+    );
+    await waitFor(
+      'replay stalled',
+      () => jobLogs(env, 'pstall-1-full-recovery').includes('Waiting for the recovery'),
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 2000));
     expect(phase('pstall')).toBe('Setting up primary');
     const job = env.store.get('batch/v1/jobs', 'default', 'pstall-1-full-recovery')!;
     expect(job.status.conditions ?? []).toEqual([]);
     env.store.delete(CLUSTER, 'default', 'pstall');
-    await waitFor('stalled job pod gone', () => env.store.list('v1/pods', 'default', { labelSelector: 'job-name=pstall-1-full-recovery' }).items.length === 0, 20_000);
+    await waitFor(
+      'stalled job pod gone',
+      () =>
+        env.store.list('v1/pods', 'default', { labelSelector: 'job-name=pstall-1-full-recovery' }).items.length === 0,
+      20_000,
+    );
   });
   it('a WAL segment missing before the target fails the replay for real', async () => {
     await suQuery(env, 'psrc', "SELECT pg_create_restore_point('late')");
@@ -125,7 +199,9 @@ describe('recovery failures', () => {
     rmSync(file.replace('_S3rver_object', '_S3rver_metadata.json'), { force: true });
     env.store.create(CLUSTER, recoveryCluster('pwal', 'store', { backupID: b1.backupId, targetName: 'late' }));
     await jobFinished(env, 'pwal-1-full-recovery');
-    expect(jobLogs(env, 'pwal-1-full-recovery')).toContain('recovery ended before configured recovery target was reached');
+    expect(jobLogs(env, 'pwal-1-full-recovery')).toContain(
+      'recovery ended before configured recovery target was reached',
+    );
   });
 
   it('a corrupt base backup fails barman-cloud-restore', async () => {

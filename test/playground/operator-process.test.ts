@@ -55,7 +55,9 @@ describe('process layer', () => {
     await src.query(`SELECT pg_switch_wal()`);
     // wait until archived
     for (let i = 0; i < 100; i++) {
-      const [a] = await src.query<{ last_archived_wal: string | null; failed_count: string }>('SELECT * FROM pg_stat_archiver');
+      const [a] = await src.query<{ last_archived_wal: string | null; failed_count: string }>(
+        'SELECT * FROM pg_stat_archiver',
+      );
       const [{ w }] = await src.query<{ w: string }>('SELECT pg_walfile_name(pg_current_wal_lsn()) w');
       if (a.last_archived_wal && a.last_archived_wal < w && Number(a.failed_count) === 0) break;
       await new Promise((r) => setTimeout(r, 200));

@@ -1,14 +1,27 @@
 // Two Kubernetes clusters sharing one object store (startPlaygroundPair): separate API servers,
 // stores and operators; a backup taken on the live site restores on the disaster-recovery site.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTERS, connectTo, createLiveCluster, ensureNamespace, isHealthy, playgroundStore, waitFor, type LiveCluster } from '../helpers/live-cluster.js';
+import {
+  CLUSTERS,
+  connectTo,
+  createLiveCluster,
+  ensureNamespace,
+  isHealthy,
+  playgroundStore,
+  waitFor,
+  type LiveCluster,
+} from '../helpers/live-cluster.js';
 import { startPlaygroundPair, type PlaygroundPair } from './playground.js';
 
 let pair: PlaygroundPair;
 let live: LiveCluster;
 beforeAll(async () => {
   pair = await startPlaygroundPair();
-  live = await createLiveCluster(pair.live, { name: 'Orders-Primary-Site'.toLowerCase(), namespace: 'payments', rows: 500 });
+  live = await createLiveCluster(pair.live, {
+    name: 'Orders-Primary-Site'.toLowerCase(),
+    namespace: 'payments',
+    rows: 500,
+  });
 }, 240_000);
 afterAll(async () => {
   await pair?.stop();
@@ -35,10 +48,24 @@ describe('startPlaygroundPair', () => {
         enableSuperuserAccess: true,
         storage: { size: '1Gi' },
         bootstrap: { recovery: { source: 'origin', database: 'app', owner: 'app' } },
-        externalClusters: [{ name: 'origin', barmanObjectStore: { ...playgroundStore(pair.dr, 'unused'), destinationPath: live.destinationPath, serverName: live.serverName } }],
+        externalClusters: [
+          {
+            name: 'origin',
+            barmanObjectStore: {
+              ...playgroundStore(pair.dr, 'unused'),
+              destinationPath: live.destinationPath,
+              serverName: live.serverName,
+            },
+          },
+        ],
       },
     });
-    await waitFor('recovery cluster healthy at the DR site', () => isHealthy(pair.dr.store.get(CLUSTERS, 'dr-drills', name)), 180_000, 250);
+    await waitFor(
+      'recovery cluster healthy at the DR site',
+      () => isHealthy(pair.dr.store.get(CLUSTERS, 'dr-drills', name)),
+      180_000,
+      250,
+    );
     const c = await connectTo(pair.dr, 'dr-drills', name, 'app');
     try {
       expect((await c.query('SELECT count(*)::int AS n FROM public.orders')).rows[0].n).toBe(500);

@@ -68,7 +68,9 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
   chmodSync(dir, 0o755);
   if (!postgresCanReach(dir)) {
     if (!opts.dir) rmSync(dir, { recursive: true, force: true });
-    throw new Error(`playground directory ${dir} is not reachable by the OS user 'postgres' (a parent directory is not traversable); use a directory under ${tmpdir()}.`);
+    throw new Error(
+      `playground directory ${dir} is not reachable by the OS user 'postgres' (a parent directory is not traversable); use a directory under ${tmpdir()}.`,
+    );
   }
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -94,7 +96,15 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     mkdirSync(operatorDir, { recursive: true, mode: 0o755 });
     let operator: Pick<OperatorHandle, 'settings'> = { settings };
     if (opts.operator !== false) {
-      const running = await startOperator({ store: api.store, runtimes: api.controllers.runtimes, network: api.network, logs: api.logs, s3, dataDir: operatorDir, settings });
+      const running = await startOperator({
+        store: api.store,
+        runtimes: api.controllers.runtimes,
+        network: api.network,
+        logs: api.logs,
+        s3,
+        dataDir: operatorDir,
+        settings,
+      });
       // Stopping the operator first stops its Postgres processes before their volumes go.
       cleanups.push(() => running.stop());
       operator = running;
@@ -149,7 +159,9 @@ export interface PlaygroundPair {
 }
 
 /** Two Kubernetes clusters (API server + operator each) sharing one S3 object store. */
-export async function startPlaygroundPair(opts: { live?: PlaygroundOptions; dr?: PlaygroundOptions } = {}): Promise<PlaygroundPair> {
+export async function startPlaygroundPair(
+  opts: { live?: PlaygroundOptions; dr?: PlaygroundOptions } = {},
+): Promise<PlaygroundPair> {
   const s3dir = mkdtempSync(join(tmpdir(), 'cnpg-playground-s3-'));
   const s3 = await startS3({ dir: s3dir });
   const started: PlaygroundHandle[] = [];

@@ -14,7 +14,15 @@ import zlib from 'node:zlib';
 import { KubeConfig, PortForward } from '@kubernetes/client-node';
 import { WebSocket as WebSocketClient, type WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeaderCompressor, HeaderDecompressor, SPDY_DICTIONARY, adler32, decodeHeaderBlock, encodeHeaderBlock, handlePortForwardUpgrade } from './apiserver/portforward.js';
+import {
+  HeaderCompressor,
+  HeaderDecompressor,
+  SPDY_DICTIONARY,
+  adler32,
+  decodeHeaderBlock,
+  encodeHeaderBlock,
+  handlePortForwardUpgrade,
+} from './apiserver/portforward.js';
 
 const KUBECTL = path.resolve('.tools/bin/kubectl');
 const ECHO_PORT = 9000; // container port served by the echo server
@@ -30,7 +38,9 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_00
 }
 
 function listen(server: net.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+  );
 }
 
 /** The "pod": echoes every byte and counts open and closed connections. */
@@ -63,7 +73,13 @@ class EchoServer {
 const pod = {
   apiVersion: 'v1',
   kind: 'Pod',
-  metadata: { name: 'p1', namespace: 'default', uid: '7d6f3c2e-0000-4000-8000-000000000001', resourceVersion: '1', creationTimestamp: '2025-01-01T00:00:00Z' },
+  metadata: {
+    name: 'p1',
+    namespace: 'default',
+    uid: '7d6f3c2e-0000-4000-8000-000000000001',
+    resourceVersion: '1',
+    creationTimestamp: '2025-01-01T00:00:00Z',
+  },
   spec: { containers: [{ name: 'echo', image: 'echo', ports: [{ containerPort: ECHO_PORT, protocol: 'TCP' }] }] },
   status: { phase: 'Running', podIP: '10.0.0.10', conditions: [{ type: 'Ready', status: 'True' }] },
 };
@@ -77,7 +93,13 @@ const discovery: Record<string, unknown> = {
     groupVersion: 'v1',
     resources: [
       { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list'], shortNames: ['po'] },
-      { name: 'pods/portforward', singularName: '', namespaced: true, kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
+      {
+        name: 'pods/portforward',
+        singularName: '',
+        namespaced: true,
+        kind: 'PodPortForwardOptions',
+        verbs: ['create', 'get'],
+      },
     ],
   },
   '/api/v1/namespaces/default/pods/p1': pod,
@@ -91,7 +113,9 @@ class TestApi {
   private readonly server = http.createServer((req, res) => {
     const body = discovery[new URL(req.url ?? '/', 'http://x').pathname];
     res.writeHead(body ? 200 : 404, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(body ?? { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
+    res.end(
+      JSON.stringify(body ?? { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }),
+    );
   });
 
   constructor(private readonly echo: EchoServer) {
@@ -99,12 +123,18 @@ class TestApi {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
       this.upgrades.push(`${req.headers.upgrade} ${req.headers['sec-websocket-protocol'] ?? ''}`.trim());
-      const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
+      const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(
+        new URL(req.url ?? '/', 'http://x').pathname,
+      );
       if (!m || m[1] !== 'default' || m[2] !== 'p1') {
         socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
         return;
       }
-      handlePortForwardUpgrade(req, socket, head, { namespace: m[1], pod: m[2], resolve: (port) => this.resolve(port) });
+      handlePortForwardUpgrade(req, socket, head, {
+        namespace: m[1],
+        pod: m[2],
+        resolve: (port) => this.resolve(port),
+      });
     });
   }
 
@@ -190,7 +220,14 @@ describe('client-node PortForward (WebSocket v4.channel.k8s.io)', () => {
     const output = new Collector();
     const errors = new Collector();
     const input = new PassThrough();
-    const ws = (await new PortForward(kc).portForward('default', 'p1', [port], output, errors, input)) as unknown as WebSocket;
+    const ws = (await new PortForward(kc).portForward(
+      'default',
+      'p1',
+      [port],
+      output,
+      errors,
+      input,
+    )) as unknown as WebSocket;
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     return { ws, output, errors, input, closed };
   }
@@ -233,7 +270,9 @@ describe('client-node PortForward (WebSocket v4.channel.k8s.io)', () => {
       const f = await forward(port);
       await f.closed; // the server closes once its only port is done
       const message = f.errors.bytes().toString();
-      expect(message).toMatch(new RegExp(`^error forwarding port ${port} to pod default/p1, uid : failed to connect to localhost:${port}`));
+      expect(message).toMatch(
+        new RegExp(`^error forwarding port ${port} to pod default/p1, uid : failed to connect to localhost:${port}`),
+      );
       expect(message).toContain('connect: connection refused');
       expect(f.output.length).toBe(0);
     }
@@ -255,7 +294,9 @@ describe('WebSocket v4.base64.channel.k8s.io', () => {
     ws.send(`0${Buffer.from('ping').toString('base64')}`);
     await waitFor('echo', () => messages.length >= 3);
     const port = Buffer.from([ECHO_PORT & 0xff, ECHO_PORT >> 8]).toString('base64');
-    expect(messages).toEqual(expect.arrayContaining([`0${port}`, `1${port}`, `0${Buffer.from('ping').toString('base64')}`]));
+    expect(messages).toEqual(
+      expect.arrayContaining([`0${port}`, `1${port}`, `0${Buffer.from('ping').toString('base64')}`]),
+    );
     ws.close();
     await waitFor('target close', () => echo.open.size === 0);
   });
@@ -270,10 +311,14 @@ describe('kubectl port-forward', () => {
   }
 
   async function startKubectl(remotePort: number, env: Record<string, string> = {}): Promise<Kubectl> {
-    const proc = spawn(KUBECTL, ['--kubeconfig', kubeconfigPath, 'port-forward', 'pod/p1', `:${remotePort}`, '--address', '127.0.0.1'], {
-      env: { ...process.env, HOME: tmp, KUBECONFIG: kubeconfigPath, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      KUBECTL,
+      ['--kubeconfig', kubeconfigPath, 'port-forward', 'pod/p1', `:${remotePort}`, '--address', '127.0.0.1'],
+      {
+        env: { ...process.env, HOME: tmp, KUBECONFIG: kubeconfigPath, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     proc.stdout!.on('data', (d) => (stdout += d));
@@ -312,7 +357,10 @@ describe('kubectl port-forward', () => {
 
   async function exercise(k: Kubectl): Promise<void> {
     // Two local connections at once: two stream pairs on one SPDY connection.
-    const [a, b] = await Promise.all([echoThrough(k.localPort, randomBytes(3 * 1024 * 1024)), echoThrough(k.localPort, Buffer.from('small'))]);
+    const [a, b] = await Promise.all([
+      echoThrough(k.localPort, randomBytes(3 * 1024 * 1024)),
+      echoThrough(k.localPort, Buffer.from('small')),
+    ]);
     // Local close -> kubectl half-closes the data stream -> the target connection closes.
     const closedBefore = echo.closed;
     a.end();
@@ -384,7 +432,11 @@ describe('SPDY header blocks', () => {
     const ours = new HeaderDecompressor((err) => {
       throw err;
     });
-    const blocks: Record<string, string>[] = [{}, { streamtype: 'error', port: '5432', requestid: '0' }, { big: 'x'.repeat(70_000) }];
+    const blocks: Record<string, string>[] = [
+      {},
+      { streamtype: 'error', port: '5432', requestid: '0' },
+      { big: 'x'.repeat(70_000) },
+    ];
     for (const headers of blocks) {
       const compressed = compressor.compress(encodeHeaderBlock(headers));
       nodeInflate.write(compressed);
@@ -402,7 +454,9 @@ describe('SPDY header blocks', () => {
     for (const headers of blocks) {
       deflate.write(encodeHeaderBlock(headers));
       await new Promise<void>((resolve) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
-      expect(Object.fromEntries(decodeHeaderBlock(await ours2.decompress(Buffer.concat(out.splice(0)))))).toEqual(headers);
+      expect(Object.fromEntries(decodeHeaderBlock(await ours2.decompress(Buffer.concat(out.splice(0)))))).toEqual(
+        headers,
+      );
     }
     ours.close();
     ours2.close();

@@ -14,7 +14,12 @@ afterAll(async () => {
 });
 
 const events = (name: string) =>
-  env.store.list('v1/events', 'default').items.filter((e) => e.involvedObject?.kind === 'Cluster' && e.involvedObject?.name === name && e.reason === 'PostgresMajorMapped');
+  env.store
+    .list('v1/events', 'default')
+    .items.filter(
+      (e) =>
+        e.involvedObject?.kind === 'Cluster' && e.involvedObject?.name === name && e.reason === 'PostgresMajorMapped',
+    );
 
 it('an image of another major runs on the installed server, with an event and a log line saying so', async () => {
   const pg = postgresInstall();

@@ -89,11 +89,27 @@ export interface Store {
    */
   update(gvr: string, obj: KubeObject, opts?: { status?: boolean }): KubeObject;
   /** Read-modify-write with retry on conflict; returns undefined when the object is gone. */
-  mutate(gvr: string, namespace: string | undefined, name: string, fn: (obj: KubeObject) => void, opts?: { status?: boolean }): KubeObject | undefined;
+  mutate(
+    gvr: string,
+    namespace: string | undefined,
+    name: string,
+    fn: (obj: KubeObject) => void,
+    opts?: { status?: boolean },
+  ): KubeObject | undefined;
   /** Finalizers -> deletionTimestamp only; else removed; dependents per propagation (default Background). */
-  delete(gvr: string, namespace: string | undefined, name: string, opts?: { propagationPolicy?: PropagationPolicy }): KubeObject | undefined;
+  delete(
+    gvr: string,
+    namespace: string | undefined,
+    name: string,
+    opts?: { propagationPolicy?: PropagationPolicy },
+  ): KubeObject | undefined;
   /** Events after `resourceVersion` (replayed from a bounded history; too old -> 410 Gone ApiError), then live. */
-  watch(gvr: string, namespace: string | undefined, opts: ListOptions & { resourceVersion?: string }, onEvent: (ev: WatchEvent) => void): () => void;
+  watch(
+    gvr: string,
+    namespace: string | undefined,
+    opts: ListOptions & { resourceVersion?: string },
+    onEvent: (ev: WatchEvent) => void,
+  ): () => void;
   /** Records a core/v1 Event about the object (reason, message, type Normal|Warning). */
   recordEvent(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
   /**

@@ -4,8 +4,23 @@
 // `bootstrap-instance` init container on `main` (restarted with CrashLoopBackOff, the phase stays
 // 'Waiting for the instances to become active').
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER, appQuery, cluster, inTreeStore, startEnv, waitFor, waitHealthy, type TestEnv } from './cnpg/test-env.js';
-import { bootstrapMode, parseOperatorVersion, surfacesFailedJobs, pluginsSupported, inTreeBarmanWarning } from './cnpg/versions.js';
+import {
+  CLUSTER,
+  appQuery,
+  cluster,
+  inTreeStore,
+  startEnv,
+  waitFor,
+  waitHealthy,
+  type TestEnv,
+} from './cnpg/test-env.js';
+import {
+  bootstrapMode,
+  parseOperatorVersion,
+  surfacesFailedJobs,
+  pluginsSupported,
+  inTreeBarmanWarning,
+} from './cnpg/versions.js';
 import { startPlayground } from './playground.js';
 
 const JOBS = 'batch/v1/jobs';
@@ -15,20 +30,37 @@ describe('version rules', () => {
   it('names what is emulated and refuses anything else before starting', async () => {
     expect(parseOperatorVersion('main')).toMatchObject({ minor: 31, trunk: true });
     expect(parseOperatorVersion('v1.25.0')).toMatchObject({ minor: 25, patch: 0, trunk: false });
-    for (const bad of ['1.24.4', '1.31.0', 'latest', '1.30']) expect(() => parseOperatorVersion(bad)).toThrow(/is not emulated; use a release from 1.25.0 to 1.30.x/);
-    await expect(startPlayground({ operatorVersion: '1.24.0' })).rejects.toThrow(/operator version '1.24.0' is not emulated/);
-    expect(['1.25.4', '1.28.3', '1.28.4', '1.29.1', '1.29.2', '1.30.0', 'main'].map(surfacesFailedJobs)).toEqual([false, false, true, false, true, true, true]);
+    for (const bad of ['1.24.4', '1.31.0', 'latest', '1.30'])
+      expect(() => parseOperatorVersion(bad)).toThrow(/is not emulated; use a release from 1.25.0 to 1.30.x/);
+    await expect(startPlayground({ operatorVersion: '1.24.0' })).rejects.toThrow(
+      /operator version '1.24.0' is not emulated/,
+    );
+    expect(['1.25.4', '1.28.3', '1.28.4', '1.29.1', '1.29.2', '1.30.0', 'main'].map(surfacesFailedJobs)).toEqual([
+      false,
+      false,
+      true,
+      false,
+      true,
+      true,
+      true,
+    ]);
     expect(['1.30.0', 'main'].map(bootstrapMode)).toEqual(['job', 'in-pod']);
     expect(['1.25.4', '1.26.0'].map(pluginsSupported)).toEqual([false, true]);
     expect(inTreeBarmanWarning('1.25.4', ['spec.backup.barmanObjectStore'])).toBeUndefined();
-    expect(inTreeBarmanWarning('1.27.2', ['spec.backup.barmanObjectStore'])).toContain('will be completely removed in CloudNativePG 1.29.0. Found usage in: spec.backup.barmanObjectStore.');
-    expect(inTreeBarmanWarning('main', ['spec.externalClusters.0.barmanObjectStore'])).toContain('removed in CloudNativePG 1.31.0');
+    expect(inTreeBarmanWarning('1.27.2', ['spec.backup.barmanObjectStore'])).toContain(
+      'will be completely removed in CloudNativePG 1.29.0. Found usage in: spec.backup.barmanObjectStore.',
+    );
+    expect(inTreeBarmanWarning('main', ['spec.externalClusters.0.barmanObjectStore'])).toContain(
+      'removed in CloudNativePG 1.31.0',
+    );
   });
 });
 
 /** Pods of a Job, oldest first. */
 const jobPods = (env: TestEnv, job: string) =>
-  env.store.list(PODS, 'default', { labelSelector: `job-name=${job}` }).items.sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+  env.store
+    .list(PODS, 'default', { labelSelector: `job-name=${job}` })
+    .items.sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
 
 describe.each(['1.25.4', '1.30.0'])('Job bootstrap: operator %s', (version) => {
   let env: TestEnv;
@@ -44,10 +76,21 @@ describe.each(['1.25.4', '1.30.0'])('Job bootstrap: operator %s', (version) => {
     await waitHealthy(env, 'jb', 90_000);
     const seen = env.seenJobs.get('jb-1-initdb')!;
     expect(seen.job.spec.backoffLimit).toBe(6);
-    expect(seen.job.spec.template.spec).toMatchObject({ restartPolicy: 'Never', containers: [{ name: 'initdb', command: ['/controller/manager', 'instance', 'init'] }] });
-    expect(seen.job.metadata.labels).toMatchObject({ 'cnpg.io/cluster': 'jb', 'cnpg.io/instanceName': 'jb-1', 'cnpg.io/jobRole': 'initdb' });
+    expect(seen.job.spec.template.spec).toMatchObject({
+      restartPolicy: 'Never',
+      containers: [{ name: 'initdb', command: ['/controller/manager', 'instance', 'init'] }],
+    });
+    expect(seen.job.metadata.labels).toMatchObject({
+      'cnpg.io/cluster': 'jb',
+      'cnpg.io/instanceName': 'jb-1',
+      'cnpg.io/jobRole': 'initdb',
+    });
     expect(seen.log).toContain('initdb completed');
-    await waitFor('completed Job deleted with its pods', () => !env.store.get(JOBS, 'default', 'jb-1-initdb') && jobPods(env, 'jb-1-initdb').length === 0, 20_000);
+    await waitFor(
+      'completed Job deleted with its pods',
+      () => !env.store.get(JOBS, 'default', 'jb-1-initdb') && jobPods(env, 'jb-1-initdb').length === 0,
+      20_000,
+    );
     expect(env.store.get(PODS, 'default', 'jb-1')!.spec.initContainers).toBeUndefined();
   });
 
@@ -56,14 +99,32 @@ describe.each(['1.25.4', '1.30.0'])('Job bootstrap: operator %s', (version) => {
     const t0 = Date.now();
     env.store.create(
       CLUSTER,
-      cluster('jfail', { bootstrap: { recovery: { source: 'origin' } }, externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'none'), serverName: 'none' } }] }),
+      cluster('jfail', {
+        bootstrap: { recovery: { source: 'origin' } },
+        externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'none'), serverName: 'none' } }],
+      }),
     );
     const job = 'jfail-1-full-recovery';
-    const first = await waitFor('first failed pod', () => jobPods(env, job).find((p) => p.status?.phase === 'Failed'), 30_000);
+    const first = await waitFor(
+      'first failed pod',
+      () => jobPods(env, job).find((p) => p.status?.phase === 'Failed'),
+      30_000,
+    );
     const firstAt = Date.now();
-    expect(first.status.containerStatuses[0]).toMatchObject({ name: 'full-recovery', state: { terminated: { exitCode: 1 } } });
+    expect(first.status.containerStatuses[0]).toMatchObject({
+      name: 'full-recovery',
+      state: { terminated: { exitCode: 1 } },
+    });
     expect(env.store.get(CLUSTER, 'default', 'jfail')!.status.phase).toBe('Setting up primary');
-    const failed = await waitFor('Job Failed', () => env.store.get(JOBS, 'default', job)?.status?.conditions?.find((c: any) => c.type === 'Failed' && c.status === 'True'), 90_000, 200);
+    const failed = await waitFor(
+      'Job Failed',
+      () =>
+        env.store
+          .get(JOBS, 'default', job)
+          ?.status?.conditions?.find((c: any) => c.type === 'Failed' && c.status === 'True'),
+      90_000,
+      200,
+    );
     const failedAt = Date.now();
     expect(failed.reason).toBe('BackoffLimitExceeded');
     const pods = jobPods(env, job);
@@ -75,11 +136,18 @@ describe.each(['1.25.4', '1.30.0'])('Job bootstrap: operator %s', (version) => {
       'phase settles',
       () => {
         const x = env.store.get(CLUSTER, 'default', 'jfail');
-        return surfacesFailedJobs(version) ? (x?.status.phase === 'Cluster is unrecoverable and needs manual intervention' ? x : undefined) : x;
+        return surfacesFailedJobs(version)
+          ? x?.status.phase === 'Cluster is unrecoverable and needs manual intervention'
+            ? x
+            : undefined
+          : x;
       },
       20_000,
     );
-    if (surfacesFailedJobs(version)) expect(c.status.phaseReason).toBe(`Instance creation failed for the following jobs: ${job}. Check the job logs to investigate the cause of the failure.`);
+    if (surfacesFailedJobs(version))
+      expect(c.status.phaseReason).toBe(
+        `Instance creation failed for the following jobs: ${job}. Check the job logs to investigate the cause of the failure.`,
+      );
     else {
       await new Promise((r) => setTimeout(r, 3000));
       expect(env.store.get(CLUSTER, 'default', 'jfail')!.status.phase).toBe('Setting up primary');
@@ -119,7 +187,9 @@ describe('in-pod bootstrap: operator main', () => {
       expect(p.spec.restartPolicy).toBe('Always');
       expect(p.spec.initContainers.map((c: any) => c.name)).toEqual(['bootstrap-controller', 'bootstrap-instance']);
       expect(p.spec.initContainers[1].command).toEqual(['/controller/manager', 'instance', cmd]);
-      expect(p.status.initContainerStatuses.find((c: any) => c.name === 'bootstrap-instance').state.terminated.exitCode).toBe(0);
+      expect(
+        p.status.initContainerStatuses.find((c: any) => c.name === 'bootstrap-instance').state.terminated.exitCode,
+      ).toBe(0);
       expect(p.status.phase).toBe('Running');
     }
     expect(env.api.logs.read('default', 'ip-1', 'bootstrap-instance')).toContain('initdb completed');
@@ -134,14 +204,31 @@ describe('in-pod bootstrap: operator main', () => {
     env.settings.failRecovery = { cluster: /^ipfail$/, message: 'ERROR: injected restore failure' };
     env.store.create(
       CLUSTER,
-      cluster('ipfail', { bootstrap: { recovery: { source: 'origin' } }, externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'none'), serverName: 'none' } }] }),
+      cluster('ipfail', {
+        bootstrap: { recovery: { source: 'origin' } },
+        externalClusters: [{ name: 'origin', barmanObjectStore: { ...inTreeStore(env, 'none'), serverName: 'none' } }],
+      }),
     );
     const init = (p: any) => p?.status?.initContainerStatuses?.find((c: any) => c.name === 'bootstrap-instance');
-    const first = await waitFor('first failed attempt', () => init(env.store.get(PODS, 'default', 'ipfail-1'))?.state?.terminated, 30_000, 20);
+    const first = await waitFor(
+      'first failed attempt',
+      () => init(env.store.get(PODS, 'default', 'ipfail-1'))?.state?.terminated,
+      30_000,
+      20,
+    );
     expect(first.exitCode).toBe(1);
-    const loop = await waitFor('CrashLoopBackOff', () => init(env.store.get(PODS, 'default', 'ipfail-1'))?.state?.waiting, 10_000, 20);
+    const loop = await waitFor(
+      'CrashLoopBackOff',
+      () => init(env.store.get(PODS, 'default', 'ipfail-1'))?.state?.waiting,
+      10_000,
+      20,
+    );
     expect(loop.reason).toBe('CrashLoopBackOff');
-    await waitFor('restarted twice', () => (init(env.store.get(PODS, 'default', 'ipfail-1'))?.restartCount ?? 0) >= 2, 30_000);
+    await waitFor(
+      'restarted twice',
+      () => (init(env.store.get(PODS, 'default', 'ipfail-1'))?.restartCount ?? 0) >= 2,
+      30_000,
+    );
     const pod = env.store.get(PODS, 'default', 'ipfail-1')!;
     expect(pod.status.phase).toBe('Pending');
     expect(pod.status.containerStatuses[0].state.waiting.reason).toBe('PodInitializing');

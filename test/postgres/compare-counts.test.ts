@@ -21,7 +21,16 @@ describe('compareCounts', () => {
       [count('a', 900), count('b', 899), count('c', 0), count('d', 9), count('e', 1100)],
       opts,
     );
-    expect(atEdge).toEqual({ schema: 'app', table: 'a', live: 1000, other: 900, allowed: 100, liveSource: 'count', otherSource: 'count', within: true });
+    expect(atEdge).toEqual({
+      schema: 'app',
+      table: 'a',
+      live: 1000,
+      other: 900,
+      allowed: 100,
+      liveSource: 'count',
+      otherSource: 'count',
+      within: true,
+    });
     expect(over).toMatchObject({ within: false, allowed: 100, note: 'differs by 101 rows, more than the 100 allowed' });
     expect(tinyUnderFloor).toMatchObject({ within: true, allowed: 5 });
     expect(tinyOverFloor).toMatchObject({ within: false, allowed: 5 });
@@ -30,7 +39,11 @@ describe('compareCounts', () => {
 
   it('a table absent on one side, or whose count failed, is not within and says why', () => {
     const result = compareCounts(
-      [count('only_live', 10), count('failed_live', Number.NaN, { error: 'canceling statement due to statement timeout' }), count('both', 7)],
+      [
+        count('only_live', 10),
+        count('failed_live', Number.NaN, { error: 'canceling statement due to statement timeout' }),
+        count('both', 7),
+      ],
       [count('both', 7), count('only_other', 4), count('failed_live', 3)],
       opts,
     );
@@ -50,7 +63,11 @@ describe('compareCounts', () => {
   });
 
   it('notes estimates', () => {
-    const [both, oneSide] = compareCounts([count('a', 100, { method: 'estimate' }), count('b', 100)], [count('a', 100, { method: 'estimate' }), count('b', 100, { method: 'estimate' })], opts);
+    const [both, oneSide] = compareCounts(
+      [count('a', 100, { method: 'estimate' }), count('b', 100)],
+      [count('a', 100, { method: 'estimate' }), count('b', 100, { method: 'estimate' })],
+      opts,
+    );
     expect(both).toMatchObject({ within: true, note: 'both counts are estimates (pg_class.reltuples)' });
     expect(oneSide.note).toBe('other count is an estimate (pg_class.reltuples)');
   });
@@ -62,7 +79,9 @@ describe('compareCounts', () => {
   });
 
   it('rejects a negative or non-finite tolerance or floor', () => {
-    expect(() => compareCounts([], [], { tolerance: -0.1, floor: 0 })).toThrow('tolerance must be a finite number >= 0, got -0.1');
+    expect(() => compareCounts([], [], { tolerance: -0.1, floor: 0 })).toThrow(
+      'tolerance must be a finite number >= 0, got -0.1',
+    );
     expect(() => compareCounts([], [], { tolerance: 0.1, floor: Number.NaN })).toThrow(/floor/);
   });
 });

@@ -49,7 +49,10 @@ function asPostgres(cmd: string, args: string[]): string[] {
 }
 
 /** `settings` become `-c key=value` server options (e.g. { synchronous_commit: 'off' }). */
-export async function startPgServer(settings: Record<string, string> = {}, serverOpts: PgServerOptions = {}): Promise<PgServer> {
+export async function startPgServer(
+  settings: Record<string, string> = {},
+  serverOpts: PgServerOptions = {},
+): Promise<PgServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtest-'));
   chmodSync(dir, 0o755);
   const data = path.join(dir, 'data');
@@ -88,7 +91,18 @@ export async function startPgServer(settings: Record<string, string> = {}, serve
   const opts = Object.entries(options)
     .map(([k, v]) => `-c ${k}=${v}`)
     .join(' ');
-  const [ctl, ...ctlArgs] = asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-l', logFile, '-w', '-t', '60', '-o', opts, 'start']);
+  const [ctl, ...ctlArgs] = asPostgres(`${PG_BIN}/pg_ctl`, [
+    '-D',
+    data,
+    '-l',
+    logFile,
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    opts,
+    'start',
+  ]);
   await run(ctl, ctlArgs);
 
   const clients: pg.Client[] = [];

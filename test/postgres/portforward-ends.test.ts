@@ -17,7 +17,9 @@ const POD_PORT = 5432;
 const REFUSED_PORT = 5433;
 
 function listen(server: net.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+  );
 }
 
 /** The "pod": remembers its connections so a test can kill them, answers per `behaviour`. */
@@ -47,7 +49,12 @@ const api = http.createServer((_req, res) => res.writeHead(404).end());
 api.on('upgrade', (req, socket: net.Socket, head) => {
   upgraded.add(socket);
   socket.on('close', () => upgraded.delete(socket));
-  const resolve = (port: number) => (port === POD_PORT ? { host: '127.0.0.1', port: pod.port } : port === REFUSED_PORT ? { host: '127.0.0.1', port: refused } : undefined);
+  const resolve = (port: number) =>
+    port === POD_PORT
+      ? { host: '127.0.0.1', port: pod.port }
+      : port === REFUSED_PORT
+        ? { host: '127.0.0.1', port: refused }
+        : undefined;
   handlePortForwardUpgrade(req, socket, head, { namespace: 'db', pod: 'pg-main-1', resolve });
 });
 
@@ -82,7 +89,12 @@ async function openThrough(f: Forward): Promise<{ socket: net.Socket; closed: Pr
 }
 
 const within = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: still open after ${ms} ms (hangs)`)), ms))]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what}: still open after ${ms} ms (hangs)`)), ms),
+    ),
+  ]);
 
 describe('port-forward ends with the pod side', () => {
   it('the pod closing its connection ends the local connection, with the reason', async () => {
@@ -132,7 +144,12 @@ describe('port-forward ends with the pod side', () => {
     pod.behaviour = 'pg-startup-then-silent';
     const f = await forwardPodPort(kc, 'db', 'pg-main-1', POD_PORT);
     const statementTimeoutMs = 1_500;
-    const client = new pg.Client(pgClientConfig({ host: f.host, port: f.port, user: 'u', password: 'p', database: 'app' }, { applicationName: 't', statementTimeoutMs }));
+    const client = new pg.Client(
+      pgClientConfig(
+        { host: f.host, port: f.port, user: 'u', password: 'p', database: 'app' },
+        { applicationName: 't', statementTimeoutMs },
+      ),
+    );
     client.on('error', () => {});
     try {
       await client.connect();

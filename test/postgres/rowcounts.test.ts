@@ -111,7 +111,9 @@ describe('countRows', () => {
   it('estimate reads statistics: n_live_tup once VACUUM/ANALYZE gave it a base, else reltuples', async () => {
     await server.createDatabase('stale');
     const admin = await server.admin('stale');
-    await admin.query('CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000); ANALYZE t; INSERT INTO t SELECT generate_series(1, 500)');
+    await admin.query(
+      'CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000); ANALYZE t; INSERT INTO t SELECT generate_series(1, 500)',
+    );
     await admin.query('SELECT pg_stat_force_next_flush()');
     const db = readOnly('stale');
     const t = [{ schema: 'public', name: 't' }];
@@ -129,9 +131,12 @@ describe('countRows', () => {
   });
 
   it('auto: exact below autoExactMaxBytes (pg_relation_size), estimate above', async () => {
-    const counts = byName(await countRows(readOnly('live'), tables, { mode: 'auto', concurrency: 2, autoExactMaxBytes: 64 * 1024 }));
+    const counts = byName(
+      await countRows(readOnly('live'), tables, { mode: 'auto', concurrency: 2, autoExactMaxBytes: 64 * 1024 }),
+    );
     expect(counts['app.big'].method).toBe('estimate'); // ~1.2 MiB
-    for (const name of Object.keys(ROWS).filter((n) => n !== 'app.big')) expect(counts[name].method, name).toBe('exact');
+    for (const name of Object.keys(ROWS).filter((n) => n !== 'app.big'))
+      expect(counts[name].method, name).toBe('exact');
     for (const [name, rows] of Object.entries(ROWS)) expect(counts[name].rows, name).toBe(rows);
     // Default threshold 256 MiB: all exact here.
     const all = await countRows(readOnly('live'), tables, { mode: 'auto', concurrency: 2 });
@@ -164,7 +169,9 @@ describe('countRows', () => {
       expect(estimates['app.small']).toMatchObject({ rows: ROWS['app.small'], method: 'estimate' });
       expect(Object.values(estimates).filter((c) => c.error)).toEqual([]);
       const auto = byName(await countRows(db, tables, { mode: 'auto', concurrency: 2 }));
-      expect(auto['app.small'].error).toBe(`canceling statement due to statement timeout (app.small is locked ACCESS EXCLUSIVE by backend pid ${pid})`);
+      expect(auto['app.small'].error).toBe(
+        `canceling statement due to statement timeout (app.small is locked ACCESS EXCLUSIVE by backend pid ${pid})`,
+      );
       expect(auto['app.big']).toMatchObject({ rows: ROWS['app.big'] });
     } finally {
       await locker.query('ROLLBACK');
@@ -184,26 +191,37 @@ describe('countRows', () => {
     const hostile = [{ schema: 'app', name: 'small"; DROP TABLE app.small; --' }];
     const [c] = await countRows(readOnly('live'), hostile, { mode: 'exact', concurrency: 1 });
     expect(c.error).toMatch(/does not exist/);
-    const [small] = await countRows(readOnly('live'), [{ schema: 'app', name: 'small' }], { mode: 'exact', concurrency: 1 });
+    const [small] = await countRows(readOnly('live'), [{ schema: 'app', name: 'small' }], {
+      mode: 'exact',
+      concurrency: 1,
+    });
     expect(small.rows).toBe(ROWS['app.small']);
   });
 
   it('rejects bad options and honours an aborted signal', async () => {
     const db = readOnly('live');
-    await expect(countRows(db, tables, { mode: 'fast' as never, concurrency: 1 })).rejects.toThrow(/unknown count mode 'fast'/);
+    await expect(countRows(db, tables, { mode: 'fast' as never, concurrency: 1 })).rejects.toThrow(
+      /unknown count mode 'fast'/,
+    );
     await expect(countRows(db, tables, { mode: 'exact', concurrency: 0 })).rejects.toThrow(/concurrency/);
     const controller = new AbortController();
     controller.abort(new Error('cancelled'));
-    await expect(countRows(db, tables, { mode: 'exact', concurrency: 2, signal: controller.signal })).rejects.toThrow(/row counting aborted: cancelled/);
+    await expect(countRows(db, tables, { mode: 'exact', concurrency: 2, signal: controller.signal })).rejects.toThrow(
+      /row counting aborted: cancelled/,
+    );
   });
 });
 
 describe('the read-only session', () => {
   it('cannot write', async () => {
     const db = readOnly('live');
-    await expect(db.query('INSERT INTO app.small VALUES (1000)')).rejects.toThrow('cannot execute INSERT in a read-only transaction');
+    await expect(db.query('INSERT INTO app.small VALUES (1000)')).rejects.toThrow(
+      'cannot execute INSERT in a read-only transaction',
+    );
     // Neither a second statement smuggled into one call nor flipping the transaction gets a write through.
-    await expect(db.query('SELECT 1; SET TRANSACTION READ WRITE; INSERT INTO app.small VALUES (1001)')).rejects.toThrow('cannot insert multiple commands into a prepared statement');
+    await expect(db.query('SELECT 1; SET TRANSACTION READ WRITE; INSERT INTO app.small VALUES (1001)')).rejects.toThrow(
+      'cannot insert multiple commands into a prepared statement',
+    );
     await expect(
       db.transaction(async (q) => {
         await q('SET TRANSACTION READ WRITE');
@@ -226,7 +244,10 @@ describe('live vs restored counts', () => {
        DELETE FROM app.big WHERE id % 10 < 3; DELETE FROM app.small WHERE id = 1;`,
     );
     const opts = { mode: 'exact' as const, concurrency: 4 };
-    const [live, restored] = await Promise.all([countRows(readOnly('live'), tables, opts), countRows(readOnly('restored'), tables, opts)]);
+    const [live, restored] = await Promise.all([
+      countRows(readOnly('live'), tables, opts),
+      countRows(readOnly('restored'), tables, opts),
+    ]);
     const comparisons = compareCounts(live, restored, { tolerance: 0.1, floor: 10 });
     expect(comparisons).toHaveLength(tables.length);
     const outside = comparisons.filter((c) => !c.within);
@@ -243,6 +264,11 @@ describe('live vs restored counts', () => {
         note: 'differs by 6000 rows, more than the 2000 allowed',
       },
     ]);
-    expect(comparisons.find((c) => c.table === 'small')).toMatchObject({ live: 10, other: 9, allowed: 10, within: true });
+    expect(comparisons.find((c) => c.table === 'small')).toMatchObject({
+      live: 10,
+      other: 9,
+      allowed: 10,
+      within: true,
+    });
   });
 });

@@ -44,7 +44,10 @@ let server: PgServer;
 const dbs: ReadOnlyDb[] = [];
 
 function readOnly(database: string): ReadOnlyDb {
-  const db = new ReadOnlyDb({ host: server.host, port: server.port, user: 'postgres', password: '', database }, { statementTimeoutMs: 10_000, poolSize: 2 });
+  const db = new ReadOnlyDb(
+    { host: server.host, port: server.port, user: 'postgres', password: '', database },
+    { statementTimeoutMs: 10_000, poolSize: 2 },
+  );
   dbs.push(db);
   return db;
 }
@@ -83,7 +86,12 @@ describe('snapshotSchema', () => {
 
   it('captures tables, columns and types, defaults, identity and generated columns, PKs', () => {
     const customers = snap.tables.find((t) => t.schema === 'app' && t.name === 'customers')!;
-    expect(customers).toMatchObject({ kind: 'table', persistence: 'permanent', primaryKey: ['id'], replicaIdentity: 'default' });
+    expect(customers).toMatchObject({
+      kind: 'table',
+      persistence: 'permanent',
+      primaryKey: ['id'],
+      replicaIdentity: 'default',
+    });
     expect(customers.columns).toEqual([
       { name: 'id', type: 'bigint', notNull: true, default: 'GENERATED ALWAYS AS IDENTITY' },
       { name: 'email', type: 'public.citext', notNull: true }, // schema-qualified: search_path is pg_catalog
@@ -95,7 +103,9 @@ describe('snapshotSchema', () => {
     expect(orders.replicaIdentity).toBe('full');
     expect(orders.columns.find((c) => c.name === 'id')!.default).toBe("nextval('app.orders_id_seq'::regclass)");
     expect(orders.columns.find((c) => c.name === 'total')!.type).toBe('numeric(12,2)');
-    expect(orders.columns.find((c) => c.name === 'total_cents')!.default).toMatch(/^GENERATED ALWAYS AS \(.*total.*\) STORED$/);
+    expect(orders.columns.find((c) => c.name === 'total_cents')!.default).toMatch(
+      /^GENERATED ALWAYS AS \(.*total.*\) STORED$/,
+    );
   });
 
   it('captures declarative partitions, unlogged tables and names that need quoting', () => {
@@ -114,11 +124,18 @@ describe('snapshotSchema', () => {
 
   it('captures indexes, constraints (PK, FK, unique, check), sequences, views and materialized views', () => {
     const index = (name: string) => snap.indexes.find((i) => i.name === name)?.definition;
-    expect(index('orders_customer_idx')).toBe('CREATE INDEX orders_customer_idx ON app.orders USING btree (customer_id)');
-    expect(index('customers_name_trgm')).toBe('CREATE INDEX customers_name_trgm ON app.customers USING gin (name public.gin_trgm_ops)');
+    expect(index('orders_customer_idx')).toBe(
+      'CREATE INDEX orders_customer_idx ON app.orders USING btree (customer_id)',
+    );
+    expect(index('customers_name_trgm')).toBe(
+      'CREATE INDEX customers_name_trgm ON app.customers USING gin (name public.gin_trgm_ops)',
+    );
     expect(index('order_totals_customer')).toMatch(/^CREATE UNIQUE INDEX order_totals_customer ON app.order_totals/);
-    const constraint = (table: string, type: string) => snap.constraints.filter((k) => k.table === table && k.type === type).map((k) => k.definition);
-    expect(constraint('orders', 'foreign key')).toEqual(['FOREIGN KEY (customer_id) REFERENCES app.customers(id) ON DELETE CASCADE']);
+    const constraint = (table: string, type: string) =>
+      snap.constraints.filter((k) => k.table === table && k.type === type).map((k) => k.definition);
+    expect(constraint('orders', 'foreign key')).toEqual([
+      'FOREIGN KEY (customer_id) REFERENCES app.customers(id) ON DELETE CASCADE',
+    ]);
     expect(constraint('customers', 'unique')).toEqual(['UNIQUE (email)']);
     expect(constraint('customers', 'check')).toEqual(['CHECK ((char_length((name)::text) > 0))']);
     expect(constraint('orders', 'primary key')).toEqual(['PRIMARY KEY (id)']);
@@ -148,10 +165,14 @@ describe('snapshotSchema', () => {
     await locker.query('BEGIN; LOCK TABLE app.orders IN ACCESS EXCLUSIVE MODE');
     const [{ pid }] = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
     try {
-      const db = new ReadOnlyDb({ host: server.host, port: server.port, user: 'postgres', password: '', database: 'live' }, { statementTimeoutMs: 300 });
+      const db = new ReadOnlyDb(
+        { host: server.host, port: server.port, user: 'postgres', password: '', database: 'live' },
+        { statementTimeoutMs: 300 },
+      );
       dbs.push(db);
       await expect(snapshotSchema(db)).rejects.toThrow(
-        `schema snapshot of database 'live' timed out (canceling statement due to statement timeout): ` + `app.orders is locked ACCESS EXCLUSIVE by backend pid ${pid}`,
+        `schema snapshot of database 'live' timed out (canceling statement due to statement timeout): ` +
+          `app.orders is locked ACCESS EXCLUSIVE by backend pid ${pid}`,
       );
     } finally {
       await locker.query('ROLLBACK');
@@ -162,7 +183,10 @@ describe('snapshotSchema', () => {
     const admin = await server.admin('live');
     await admin.query(`CREATE ROLE app_user LOGIN; ALTER ROLE app_user SET search_path = app, public;
       GRANT USAGE ON SCHEMA app, scratch TO app_user`);
-    const db = new ReadOnlyDb({ host: server.host, port: server.port, user: 'app_user', password: '', database: 'live' }, { statementTimeoutMs: 10_000 });
+    const db = new ReadOnlyDb(
+      { host: server.host, port: server.port, user: 'app_user', password: '', database: 'live' },
+      { statementTimeoutMs: 10_000 },
+    );
     dbs.push(db);
     expect(diffSchemas(snap, await snapshotSchema(db))).toEqual([]);
   });
@@ -252,7 +276,9 @@ describe('scale', () => {
     const started = performance.now();
     const snap = await snapshotSchema(db);
     const ms = performance.now() - started;
-    console.log(`snapshot of 1,000 tables: ${ms.toFixed(0)} ms, ${statements} statements in ${transactions} transaction`);
+    console.log(
+      `snapshot of 1,000 tables: ${ms.toFixed(0)} ms, ${statements} statements in ${transactions} transaction`,
+    );
     expect(snap.tables).toHaveLength(1000);
     expect(snap.indexes).toHaveLength(2000);
     expect(snap.tables.every((t) => t.columns.length === 3)).toBe(true);

@@ -35,14 +35,21 @@ async function server(dataChecksums: boolean): Promise<PgServer> {
 }
 
 function open(s: PgServer, deadline?: number): ReadOnlyDb {
-  const db = new ReadOnlyDb({ host: s.host, port: s.port, user: 'postgres', password: '', database: 'app' }, { statementTimeoutMs: 30_000, poolSize: 3, settings: RESTORE_READ_SETTINGS, deadline });
+  const db = new ReadOnlyDb(
+    { host: s.host, port: s.port, user: 'postgres', password: '', database: 'app' },
+    { statementTimeoutMs: 30_000, poolSize: 3, settings: RESTORE_READ_SETTINGS, deadline },
+  );
   dbs.push(db);
   return db;
 }
 
 /** Stops the server, edits the relation's main fork file, starts it again. */
 async function damage(s: PgServer, relation: string, edit: (buf: Buffer) => void): Promise<void> {
-  const [{ file }] = (await (await s.admin('app')).query<{ file: string }>('SELECT pg_relation_filepath($1::regclass) AS file', [relation])).rows;
+  const [{ file }] = (
+    await (
+      await s.admin('app')
+    ).query<{ file: string }>('SELECT pg_relation_filepath($1::regclass) AS file', [relation])
+  ).rows;
   await s.restart(() => {
     const p = path.join(s.dataDir, file);
     const buf = readFileSync(p);
@@ -76,7 +83,11 @@ afterAll(async () => {
 describe('a healthy restore', () => {
   it('is read in full, every relation verified, checksums reported', async () => {
     const lines: string[] = [];
-    const counts = await readAllRows(open(plain), TABLES, { concurrency: 2, label: 'restore app: read', log: (l) => lines.push(l) });
+    const counts = await readAllRows(open(plain), TABLES, {
+      concurrency: 2,
+      label: 'restore app: read',
+      log: (l) => lines.push(l),
+    });
     expect(counts.map((c) => [c.table, c.rows, c.method, c.source])).toEqual([
       ['ledger', 20000, 'exact', 'count'],
       ['Order Lines', 5000, 'exact', 'count'],
@@ -100,7 +111,11 @@ describe('a healthy restore', () => {
     expect(verificationReasons(v)).toEqual([]);
     // Installing twice is a no-op; above the size limit an index gets the lighter check.
     await installAmcheck(conn(plain), 30_000);
-    const light = await verifyRestore(open(plain), 'app', amcheck, { mode: 'amcheck', concurrency: 1, parentCheckMaxBytes: 8192 * 3 });
+    const light = await verifyRestore(open(plain), 'app', amcheck, {
+      mode: 'amcheck',
+      concurrency: 1,
+      parentCheckMaxBytes: 8192 * 3,
+    });
     expect(light.relations.find((r) => r.name === 'ledger_pkey')?.check).toBe('bt_index_check');
     const heapOnly = await verifyRestore(open(plain), 'app', amcheck, { mode: 'heap', concurrency: 1 });
     expect(heapOnly.relations.every((r) => r.kind === 'table')).toBe(true);
@@ -108,7 +123,9 @@ describe('a healthy restore', () => {
 
   it('small tables share a statement; one that cannot be read fails alone, named', async () => {
     const admin = await plain.admin('app');
-    await admin.query('CREATE ROLE reader LOGIN; GRANT USAGE ON SCHEMA shop TO reader; GRANT SELECT ON shop.ledger, shop.tiny TO reader');
+    await admin.query(
+      'CREATE ROLE reader LOGIN; GRANT USAGE ON SCHEMA shop TO reader; GRANT SELECT ON shop.ledger, shop.tiny TO reader',
+    );
     const db = new ReadOnlyDb({ ...conn(plain), user: 'reader' }, { statementTimeoutMs: 30_000, poolSize: 1 });
     dbs.push(db);
     const counts = await readAllRows(db, TABLES, { concurrency: 1 });
@@ -129,7 +146,9 @@ describe('damage the catalog cannot show', () => {
   it('zeroed pages: the statistics still say 20000 rows, the full read finds what is left', async () => {
     await damage(plain, 'shop.ledger', (buf) => zeroPages(buf, 10));
     const admin = await plain.admin('app');
-    const [{ reltuples }] = (await admin.query<{ reltuples: number }>("SELECT reltuples FROM pg_class WHERE oid = 'shop.ledger'::regclass")).rows;
+    const [{ reltuples }] = (
+      await admin.query<{ reltuples: number }>("SELECT reltuples FROM pg_class WHERE oid = 'shop.ledger'::regclass")
+    ).rows;
     expect(reltuples).toBe(20000);
     const [ledger] = await readAllRows(open(plain), [TABLES[0]], { concurrency: 1 });
     expect(ledger.rows).toBeGreaterThan(0);
@@ -141,15 +160,23 @@ describe('damage the catalog cannot show', () => {
     const amcheck = await installAmcheck(conn(plain), 30_000);
     const v = await verifyRestore(open(plain), 'app', amcheck, { mode: 'heap', concurrency: 2 });
     const tiny = v.relations.find((r) => r.name === 'tiny')!;
-    expect(tiny.corruption.join('\n')).toMatch(/^block 0, offset 2: .*tuple data should begin at byte \d+, but actually begins at byte \d+/m);
-    expect(verificationReasons(v)[0]).toMatch(/^database app: amcheck found corruption in 1 relation\(s\): table shop\.tiny \(verify_heapam: block 0, offset 2: /);
+    expect(tiny.corruption.join('\n')).toMatch(
+      /^block 0, offset 2: .*tuple data should begin at byte \d+, but actually begins at byte \d+/m,
+    );
+    expect(verificationReasons(v)[0]).toMatch(
+      /^database app: amcheck found corruption in 1 relation\(s\): table shop\.tiny \(verify_heapam: block 0, offset 2: /,
+    );
   });
 
   it('index items out of order: bt_index_check names the index', async () => {
     await damage(plain, 'shop.order_lines_qty', (buf) => swapItems(buf, 1, 2, 3));
     const amcheck = await installAmcheck(conn(plain), 30_000);
     for (const parentCheckMaxBytes of [0, 1024 ** 3]) {
-      const v = await verifyRestore(open(plain), 'app', amcheck, { mode: 'amcheck', concurrency: 2, parentCheckMaxBytes });
+      const v = await verifyRestore(open(plain), 'app', amcheck, {
+        mode: 'amcheck',
+        concurrency: 2,
+        parentCheckMaxBytes,
+      });
       const idx = v.relations.find((r) => r.name === 'order_lines_qty')!;
       expect(idx.corruption.join('\n'), idx.check).toMatch(/order_lines_qty/);
       expect(verificationReasons(v).join('\n')).toMatch(/index shop\.order_lines_qty \(bt_index(_parent)?_check: /);
@@ -166,6 +193,8 @@ describe('damage the catalog cannot show', () => {
     expect(v.checksums.failures).toBeGreaterThanOrEqual(1);
     const reasons = verificationReasons(v).join('\n');
     expect(reasons).toMatch(/table shop\.tiny \(verify_heapam: .*invalid page in block 0/);
-    expect(reasons).toMatch(/\d+ page checksum failure\(s\) in the restore \(pg_stat_database\.checksum_failures\), last at \d{4}-/);
+    expect(reasons).toMatch(
+      /\d+ page checksum failure\(s\) in the restore \(pg_stat_database\.checksum_failures\), last at \d{4}-/,
+    );
   });
 });

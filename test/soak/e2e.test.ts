@@ -51,7 +51,10 @@ const subSql: Sql = async (text, params) => {
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 beforeAll(async () => {
-  [pgd, pub] = await Promise.all([startPlayground(), PlainPostgres.start({ max_slot_wal_keep_size: '48MB', wal_keep_size: '0', log_statement: 'all' })]);
+  [pgd, pub] = await Promise.all([
+    startPlayground(),
+    PlainPostgres.start({ max_slot_wal_keep_size: '48MB', wal_keep_size: '0', log_statement: 'all' }),
+  ]);
   ensureNamespace(pgd, NS);
   pgd.store.create(CLUSTERS, {
     apiVersion: 'postgresql.cnpg.io/v1',
@@ -72,7 +75,14 @@ beforeAll(async () => {
     kind: 'Secret',
     metadata: { name: PUB_SECRET, namespace: NS },
     type: 'Opaque',
-    data: { host: b64('127.0.0.1'), port: b64(String(pub.port)), username: b64(REPL_USER), password: b64(REPL_PASSWORD), dbname: b64('app'), sslmode: b64('disable') },
+    data: {
+      host: b64('127.0.0.1'),
+      port: b64(String(pub.port)),
+      username: b64(REPL_USER),
+      password: b64(REPL_PASSWORD),
+      dbname: b64('app'),
+      sslmode: b64('disable'),
+    },
   });
 });
 
@@ -96,10 +106,18 @@ const baseInputs = {
   'row-count-floor': '5',
 };
 
-async function gate(inputs: Record<string, string> = {}, env: Record<string, string> = {}): Promise<RunResult & { gates: Record<string, { passed: boolean; text: string }> }> {
-  const r = await runAction('soak-gate-check', 'main', { inputs: { ...baseInputs, ...inputs }, env: { KUBECONFIG: pgd.kubeconfigPath, ...env }, timeoutMs: 120_000 });
+async function gate(
+  inputs: Record<string, string> = {},
+  env: Record<string, string> = {},
+): Promise<RunResult & { gates: Record<string, { passed: boolean; text: string }> }> {
+  const r = await runAction('soak-gate-check', 'main', {
+    inputs: { ...baseInputs, ...inputs },
+    env: { KUBECONFIG: pgd.kubeconfigPath, ...env },
+    timeoutMs: 120_000,
+  });
   const gates: Record<string, { passed: boolean; text: string }> = {};
-  for (const m of r.stdout.matchAll(/^(pass|FAIL) ([a-z-]+): (.*)$/gm)) gates[m[2]] = { passed: m[1] === 'pass', text: m[3] };
+  for (const m of r.stdout.matchAll(/^(pass|FAIL) ([a-z-]+): (.*)$/gm))
+    gates[m[2]] = { passed: m[1] === 'pass', text: m[3] };
   return { ...r, gates };
 }
 
@@ -118,13 +136,19 @@ function history(): HistoryRecord | undefined {
 
 function seedHistory(samples: Sample[]): void {
   if (pgd.store.get('v1/configmaps', NS, HISTORY)) pgd.store.delete('v1/configmaps', NS, HISTORY);
-  pgd.store.create('v1/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: HISTORY, namespace: NS }, data: { history: JSON.stringify({ version: 1, samples }) } });
+  pgd.store.create('v1/configmaps', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: HISTORY, namespace: NS },
+    data: { history: JSON.stringify({ version: 1, samples }) },
+  });
 }
 
 /** Clean hourly samples from `fromHoursAgo` to `toHoursAgo` (both inclusive). */
 function cleanHours(fromHoursAgo: number, toHoursAgo: number): Sample[] {
   const out: Sample[] = [];
-  for (let h = fromHoursAgo; h >= toHoursAgo; h--) out.push({ t: new Date(Date.now() - h * H).toISOString(), ok: true, lag: 0, slot: 0, age: 1 });
+  for (let h = fromHoursAgo; h >= toHoursAgo; h--)
+    out.push({ t: new Date(Date.now() - h * H).toISOString(), ok: true, lag: 0, slot: 0, age: 1 });
   return out;
 }
 
@@ -153,11 +177,18 @@ const drill = (hoursAgo: number, verdict: 'passed' | 'failed', reasons: string[]
 function writesSince(since: number): string[] {
   return pgd.requestLog
     .entries()
-    .filter((e) => e.time >= since && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(e.method) && !e.path.endsWith('/portforward'))
+    .filter(
+      (e) =>
+        e.time >= since && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(e.method) && !e.path.endsWith('/portforward'),
+    )
     .map((e) => `${e.method} ${e.path}`);
 }
 
-const secrets = () => [REPL_PASSWORD, secretValue(pgd, NS, `${CLUSTER}-app`, 'password'), secretValue(pgd, NS, `${CLUSTER}-superuser`, 'password')];
+const secrets = () => [
+  REPL_PASSWORD,
+  secretValue(pgd, NS, `${CLUSTER}-app`, 'password'),
+  secretValue(pgd, NS, `${CLUSTER}-superuser`, 'password'),
+];
 
 beforeEach(() => {
   setDrills([drill(24, 'passed')]);
@@ -173,7 +204,8 @@ describe('a clean soak', () => {
     const since = Date.now();
     const r = await gate();
     expect(r.exitCode, explain(r)).toBe(0);
-    for (const g of ['cluster-health', 'tables-ready', 'lag', 'coverage', 'row-counts', 'restore-drill']) expect(r.gates[g]?.passed, `${g}: ${r.gates[g]?.text}`).toBe(true);
+    for (const g of ['cluster-health', 'tables-ready', 'lag', 'coverage', 'row-counts', 'restore-drill'])
+      expect(r.gates[g]?.passed, `${g}: ${r.gates[g]?.text}`).toBe(true);
     expect(r.gates['soak-window']).toMatchObject({ passed: false });
     expect(r.outputs).toEqual({ passed: 'false', 'clean-hours': '0', 'failing-gates': 'soak-window' });
     expect(r.gates['row-counts'].text).toMatch(/^3\/3 tables agree/);
@@ -185,7 +217,10 @@ describe('a clean soak', () => {
     expect(h.samples[0]).toMatchObject({ ok: true });
     expect(h.samples[0].slot).toBeGreaterThanOrEqual(0);
     const cm = pgd.store.get('v1/configmaps', NS, HISTORY)!;
-    expect(cm.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'cnpg-actions', 'soak-gate.cnpg-actions/cluster': CLUSTER });
+    expect(cm.metadata.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'cnpg-actions',
+      'soak-gate.cnpg-actions/cluster': CLUSTER,
+    });
     expect(cm.metadata.annotations).toMatchObject({ 'soak-gate.cnpg-actions/subscription': SUBSCRIPTION });
     expect(writesSince(since)).toEqual([`POST /api/v1/namespaces/${NS}/configmaps`]);
     // Every statement the action sent to either database is part of a READ ONLY transaction.
@@ -223,7 +258,9 @@ describe('a clean soak', () => {
     expect(longer.exitCode).toBe(1);
     expect(longer.outputs['failing-gates']).toBe('soak-window');
     expect(longer.errors).toHaveLength(1);
-    expect(longer.errors[0]).toMatch(/Soak gate blocked by soak-window: soak-window: 2\d?h \d+m to go; no bad sample or gap recorded/);
+    expect(longer.errors[0]).toMatch(
+      /Soak gate blocked by soak-window: soak-window: 2\d?h \d+m to go; no bad sample or gap recorded/,
+    );
   });
 
   it('a bounded history keeps the streak: trimmed samples fold into the carried state', async () => {
@@ -253,11 +290,21 @@ describe('each gate fails on its own cause', () => {
     seedHistory(cleanHours(80, 1));
     await subSql(`ALTER SUBSCRIPTION ${SUBSCRIPTION} DISABLE`);
     try {
-      await waitFor('slot inactive', async () => (await pubSql<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [SUBSCRIPTION]))[0]?.active === false);
+      await waitFor(
+        'slot inactive',
+        async () =>
+          (
+            await pubSql<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [
+              SUBSCRIPTION,
+            ])
+          )[0]?.active === false,
+      );
       await pubSql(`INSERT INTO items SELECT g, repeat('w', 400) FROM generate_series(20000, 22000) g`);
       const r = await gate({ 'max-slot-retained-bytes': '256KiB', 'row-count-floor': '5000' });
       expect(r.gates.lag.passed).toBe(false);
-      expect(r.gates.lag.text).toMatch(/subscription is disabled; no apply worker running on the subscriber; slot soak_sub is inactive; slot retains [\d.]+ [KM]iB, over 256.0 KiB/);
+      expect(r.gates.lag.text).toMatch(
+        /subscription is disabled; no apply worker running on the subscriber; slot soak_sub is inactive; slot retains [\d.]+ [KM]iB, over 256.0 KiB/,
+      );
       expect(r.outputs['failing-gates']).toBe('lag,soak-window');
       expect(r.outputs['clean-hours']).toBe('0');
       expect(history()!.samples.at(-1)).toMatchObject({ ok: false, fail: ['lag'] });
@@ -274,7 +321,10 @@ describe('each gate fails on its own cause', () => {
   it('tables-ready: a table stuck in d while its initial copy waits on a lock held on the publisher', async () => {
     await withTableStuckInCopy(pub, pubSql, subSql, async () => {
       const r = await gate({ 'statement-timeout': '2s' });
-      expect(r.gates['tables-ready']).toEqual({ passed: false, text: '3/4 ready (threshold: all in state r) public.locked: d (data copy)' });
+      expect(r.gates['tables-ready']).toEqual({
+        passed: false,
+        text: '3/4 ready (threshold: all in state r) public.locked: d (data copy)',
+      });
       expect(r.outputs['failing-gates']).toContain('tables-ready');
     });
   });
@@ -299,7 +349,9 @@ describe('each gate fails on its own cause', () => {
     await subSql(`ALTER SUBSCRIPTION ${SUBSCRIPTION} REFRESH PUBLICATION`);
     await waitFor('all ready', () => allReady(subSql), 60_000);
     const r = await gate();
-    expect(r.gates.coverage.text).toMatch(/public.nopk: no primary key and REPLICA IDENTITY DEFAULT \(set REPLICA IDENTITY FULL or USING INDEX\)$/);
+    expect(r.gates.coverage.text).toMatch(
+      /public.nopk: no primary key and REPLICA IDENTITY DEFAULT \(set REPLICA IDENTITY FULL or USING INDEX\)$/,
+    );
     await pubSql('ALTER TABLE public.nopk REPLICA IDENTITY FULL');
     const fixed = await gate();
     expect(fixed.gates.coverage.passed, fixed.gates.coverage.text).toBe(true);
@@ -310,7 +362,9 @@ describe('each gate fails on its own cause', () => {
     try {
       const r = await gate();
       expect(r.gates['row-counts'].passed).toBe(false);
-      expect(r.gates['row-counts'].text).toMatch(/public.orders: publisher (\d+), subscriber (\d+) \(.*differs by 40 rows, more than the 5 allowed\)/);
+      expect(r.gates['row-counts'].text).toMatch(
+        /public.orders: publisher (\d+), subscriber (\d+) \(.*differs by 40 rows, more than the 5 allowed\)/,
+      );
       expect(r.outputs['failing-gates']).toBe('row-counts,soak-window');
     } finally {
       await subSql('DELETE FROM public.orders WHERE id > 900000');
@@ -319,7 +373,10 @@ describe('each gate fails on its own cause', () => {
 
   it('restore-drill: no record, a stale one, a failed one; and the drill workflow on the GitHub API', async () => {
     setDrills(undefined);
-    expect((await gate()).gates['restore-drill']).toMatchObject({ passed: false, text: expect.stringMatching(/no drill record$/) });
+    expect((await gate()).gates['restore-drill']).toMatchObject({
+      passed: false,
+      text: expect.stringMatching(/no drill record$/),
+    });
     setDrills([drill(24 * 10, 'passed')]);
     expect((await gate()).gates['restore-drill'].text).toMatch(/latest passing drill is stale$/);
     setDrills([drill(48, 'passed'), drill(2, 'failed', ['row counts differ on public.orders'])]);
@@ -334,7 +391,19 @@ describe('each gate fails on its own cause', () => {
     const api: Server = createServer((req, res) => {
       requests.push(`${req.url} ${req.headers.authorization}`);
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ total_count: 1, workflow_runs: [{ id: 77, html_url: 'https://github.com/example/platform/actions/runs/77', updated_at: runTime, head_branch: 'main' }] }));
+      res.end(
+        JSON.stringify({
+          total_count: 1,
+          workflow_runs: [
+            {
+              id: 77,
+              html_url: 'https://github.com/example/platform/actions/runs/77',
+              updated_at: runTime,
+              head_branch: 'main',
+            },
+          ],
+        }),
+      );
     });
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     try {
@@ -342,11 +411,15 @@ describe('each gate fails on its own cause', () => {
       const fresh = await gate({ 'drill-workflow': 'cnpg-restore-drill.yml', 'github-token': 'ghs_soaktoken123' }, env);
       expect(fresh.gates['restore-drill'].passed, fresh.gates['restore-drill'].text).toBe(true);
       expect(fresh.gates['restore-drill'].text).toMatch(/workflow run 77 succeeded 2h 0m ago/);
-      expect(requests[0]).toMatch(/^\/repos\/example\/platform\/actions\/workflows\/cnpg-restore-drill.yml\/runs\?status=success&per_page=1 token ghs_soaktoken123$/);
+      expect(requests[0]).toMatch(
+        /^\/repos\/example\/platform\/actions\/workflows\/cnpg-restore-drill.yml\/runs\?status=success&per_page=1 token ghs_soaktoken123$/,
+      );
       expect(leakedSecrets(fresh, ['ghs_soaktoken123'])).toEqual([]);
       runTime = new Date(Date.now() - 30 * 24 * H).toISOString();
       const stale = await gate({ 'drill-workflow': 'cnpg-restore-drill.yml', 'github-token': 'ghs_soaktoken123' }, env);
-      expect(stale.gates['restore-drill'].text).toMatch(/workflow cnpg-restore-drill.yml: latest successful run https:\/\/github.com\/example\/platform\/actions\/runs\/77 is stale$/);
+      expect(stale.gates['restore-drill'].text).toMatch(
+        /workflow cnpg-restore-drill.yml: latest successful run https:\/\/github.com\/example\/platform\/actions\/runs\/77 is stale$/,
+      );
     } finally {
       await new Promise<void>((r) => api.close(() => r()));
     }
@@ -354,11 +427,18 @@ describe('each gate fails on its own cause', () => {
 
   it('an unreachable publisher (uri Secret) leaves its gates unmeasured and the sample bad, without leaking the uri', async () => {
     const uri = 'postgresql://soak_repl:uri-pw-93d1e@127.0.0.1:1/app?sslmode=disable';
-    pgd.store.create('v1/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'dead-pub', namespace: NS }, type: 'Opaque', data: { uri: b64(uri) } });
+    pgd.store.create('v1/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'dead-pub', namespace: NS },
+      type: 'Opaque',
+      data: { uri: b64(uri) },
+    });
     const r = await gate({ 'publisher-secret': 'dead-pub' });
     expect(r.exitCode).toBe(0);
     expect(r.gates['tables-ready'].passed).toBe(true);
-    for (const g of ['lag', 'coverage', 'row-counts']) expect(r.gates[g].text).toMatch(/^not measured .*publisher 127.0.0.1:1\/app not readable: .*ECONNREFUSED/);
+    for (const g of ['lag', 'coverage', 'row-counts'])
+      expect(r.gates[g].text).toMatch(/^not measured .*publisher 127.0.0.1:1\/app not readable: .*ECONNREFUSED/);
     expect(history()!.samples.at(-1)).toMatchObject({ ok: false, fail: ['lag', 'coverage', 'row-counts'] });
     expect(r.masked).toContain(uri);
     expect(leakedSecrets(r, [uri, 'uri-pw-93d1e'])).toEqual([]);
@@ -382,12 +462,27 @@ describe('each gate fails on its own cause', () => {
     const pid = Number(readFileSync(`${pv.spec.hostPath.path}/pgdata/postmaster.pid`, 'utf8').split('\n')[0]);
     process.kill(pid, 'SIGKILL');
     try {
-      await waitFor('cluster unhealthy', () => pgd.store.get(CLUSTERS, NS, CLUSTER)?.status?.readyInstances === 0, 20_000);
+      await waitFor(
+        'cluster unhealthy',
+        () => pgd.store.get(CLUSTERS, NS, CLUSTER)?.status?.readyInstances === 0,
+        20_000,
+      );
       const r = await gate();
       expect(r.gates['cluster-health'].passed).toBe(false);
-      expect(r.gates['cluster-health'].text).toMatch(/0\/1 instances ready .*phase is 'Waiting for the instances to become active'/);
-      expect(r.gates['tables-ready'].text).toMatch(/not measured .*subscriber soak\/subdb not readable: The current primary soak\/subdb-1 is not ready/);
-      expect(r.outputs['failing-gates'].split(',')).toEqual(['cluster-health', 'tables-ready', 'lag', 'coverage', 'row-counts', 'soak-window']);
+      expect(r.gates['cluster-health'].text).toMatch(
+        /0\/1 instances ready .*phase is 'Waiting for the instances to become active'/,
+      );
+      expect(r.gates['tables-ready'].text).toMatch(
+        /not measured .*subscriber soak\/subdb not readable: The current primary soak\/subdb-1 is not ready/,
+      );
+      expect(r.outputs['failing-gates'].split(',')).toEqual([
+        'cluster-health',
+        'tables-ready',
+        'lag',
+        'coverage',
+        'row-counts',
+        'soak-window',
+      ]);
       expect(history()!.samples.at(-1)).toMatchObject({ ok: false });
     } finally {
       pgd.operator.settings.crashRestartDelayMs = 1000;
@@ -399,15 +494,30 @@ describe('each gate fails on its own cause', () => {
 describe('bad inputs', () => {
   it('each gives one clear error and writes nothing', async () => {
     const before = JSON.stringify(history());
-    pgd.store.create('v1/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'half-secret', namespace: NS }, type: 'Opaque', data: { host: b64('127.0.0.1'), username: b64('x') } });
+    pgd.store.create('v1/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'half-secret', namespace: NS },
+      type: 'Opaque',
+      data: { host: b64('127.0.0.1'), username: b64('x') },
+    });
     const cases: [Record<string, string>, RegExp][] = [
       [{ cluster: '' }, /^Input 'cluster': is required/],
       [{ cluster: 'Bad_Name' }, /^Input 'cluster': 'Bad_Name' is not a valid Kubernetes name/],
       [{ cluster: 'nope' }, /^Input 'cluster': Cluster soak\/nope was not found/],
       [{ 'publisher-secret': 'missing' }, /^Input 'publisher-secret': Secret soak\/missing was not found/],
-      [{ 'publisher-secret': 'half-secret' }, /^Input 'publisher-secret': Secret soak\/half-secret lacks password, dbname/],
-      [{ subscription: 'other_sub' }, /^Input 'subscription': no subscription 'other_sub' in the subscriber's database app/],
-      [{ publication: 'other_pub' }, /^Input 'publication': subscription 'soak_sub' subscribes to soak_pub, not 'other_pub'/],
+      [
+        { 'publisher-secret': 'half-secret' },
+        /^Input 'publisher-secret': Secret soak\/half-secret lacks password, dbname/,
+      ],
+      [
+        { subscription: 'other_sub' },
+        /^Input 'subscription': no subscription 'other_sub' in the subscriber's database app/,
+      ],
+      [
+        { publication: 'other_pub' },
+        /^Input 'publication': subscription 'soak_sub' subscribes to soak_pub, not 'other_pub'/,
+      ],
       [{ 'max-sample-gap': '1w' }, /^Input 'max-sample-gap': is longer than soak-hours/],
       [{ kubeconfig: 'not a kubeconfig' }, /^Input 'kubeconfig': is neither a kubeconfig/],
     ];
@@ -427,11 +537,21 @@ describe('bad inputs', () => {
 describe('the slot invalidated (last: it ends the subscription)', () => {
   it('lag: wal_status lost after max_slot_wal_keep_size is exceeded while the subscription is disabled', async () => {
     await subSql(`ALTER SUBSCRIPTION ${SUBSCRIPTION} DISABLE`);
-    await waitFor('slot inactive', async () => (await pubSql<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [SUBSCRIPTION]))[0]?.active === false);
+    await waitFor(
+      'slot inactive',
+      async () =>
+        (
+          await pubSql<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [
+            SUBSCRIPTION,
+          ])
+        )[0]?.active === false,
+    );
     await burnWal(pubSql, 5);
     await pubSql('CHECKPOINT');
     const r = await gate({ 'row-count-floor': '100' });
     expect(r.gates.lag.passed).toBe(false);
-    expect(r.gates.lag.text).toMatch(/slot soak_sub wal_status is lost \(invalidated: the subscription must be rebuilt\)/);
+    expect(r.gates.lag.text).toMatch(
+      /slot soak_sub wal_status is lost \(invalidated: the subscription must be rebuilt\)/,
+    );
   });
 });

@@ -9,8 +9,22 @@ import { checkCoverage, coverageProblems } from '../../actions/lib/soak/coverage
 import type { UserTable } from '../../actions/lib/soak/catalog.js';
 import { judgeDrill, sortByTime, type DrillEntry } from '../../actions/lib/soak/drill-record.js';
 import { latestSuccessfulRun } from '../../actions/lib/soak/drill-workflow.js';
-import { drillGate, healthGate, lagGate, rowCountGate, tablesReadyGate, windowGate } from '../../actions/lib/soak/gates.js';
-import { appendSample, computeStreak, emptyHistory, parseHistory, type HistoryRecord, type Sample } from '../../actions/lib/soak/history.js';
+import {
+  drillGate,
+  healthGate,
+  lagGate,
+  rowCountGate,
+  tablesReadyGate,
+  windowGate,
+} from '../../actions/lib/soak/gates.js';
+import {
+  appendSample,
+  computeStreak,
+  emptyHistory,
+  parseHistory,
+  type HistoryRecord,
+  type Sample,
+} from '../../actions/lib/soak/history.js';
 import { historyName } from '../../actions/lib/soak/history-store.js';
 import { parseBytes, readSoakInputs } from '../../actions/lib/soak/inputs.js';
 import { publisherConnInfo, type PublisherState } from '../../actions/lib/soak/publisher.js';
@@ -23,7 +37,8 @@ const T0 = Date.parse('2026-11-01T00:00:00Z');
 const at = (h: number) => new Date(T0 + h * H).toISOString();
 const hourly = (from: number, to: number, bad: number[] = []): Sample[] => {
   const out: Sample[] = [];
-  for (let h = from; h <= to; h++) out.push(bad.includes(h) ? { t: at(h), ok: false, fail: ['lag'] } : { t: at(h), ok: true });
+  for (let h = from; h <= to; h++)
+    out.push(bad.includes(h) ? { t: at(h), ok: false, fail: ['lag'] } : { t: at(h), ok: true });
   return out;
 };
 const rec = (samples: Sample[]): HistoryRecord => ({ version: 1, samples });
@@ -80,7 +95,9 @@ describe('clean streak', () => {
   it('parses stored history defensively', () => {
     expect(parseHistory(undefined).record.samples).toEqual([]);
     expect(parseHistory('{nope').problem).toMatch(/unreadable/);
-    const p = parseHistory(JSON.stringify({ version: 1, samples: [{ t: at(1), ok: true }, { t: 'x', ok: true }, { ok: false }] }));
+    const p = parseHistory(
+      JSON.stringify({ version: 1, samples: [{ t: at(1), ok: true }, { t: 'x', ok: true }, { ok: false }] }),
+    );
     expect(p.record.samples).toHaveLength(1);
     expect(p.problem).toMatch(/2 malformed/);
   });
@@ -98,7 +115,12 @@ describe('window gate', () => {
 });
 
 describe('inputs', () => {
-  const base = { cluster: 'app-db', subscription: 'soak_sub', 'publisher-secret': 'supabase-conn', publication: 'soak_pub' };
+  const base = {
+    cluster: 'app-db',
+    subscription: 'soak_sub',
+    'publisher-secret': 'supabase-conn',
+    publication: 'soak_pub',
+  };
   const read = (extra: Record<string, string>) => readSoakInputs(recordingCore({ ...base, ...extra }).core);
   it('reads defaults', () => {
     const i = read({});
@@ -150,7 +172,14 @@ describe('inputs', () => {
 
 describe('publisher connection secret', () => {
   it('takes keys or a uri, keys winning', () => {
-    expect(publisherConnInfo({ host: 'db', port: '6543', username: 'u', password: 'p', dbname: 'd' }, 'ns/s')).toEqual({ host: 'db', port: 6543, user: 'u', password: 'p', database: 'd', ssl: false });
+    expect(publisherConnInfo({ host: 'db', port: '6543', username: 'u', password: 'p', dbname: 'd' }, 'ns/s')).toEqual({
+      host: 'db',
+      port: 6543,
+      user: 'u',
+      password: 'p',
+      database: 'd',
+      ssl: false,
+    });
     expect(publisherConnInfo({ uri: 'postgresql://u%40x:p%2F@h.example:5433/app?sslmode=require' }, 'ns/s')).toEqual({
       host: 'h.example',
       port: 5433,
@@ -162,9 +191,13 @@ describe('publisher connection secret', () => {
     expect(publisherConnInfo({ uri: 'postgres://u:p@h/app', dbname: 'other' }, 'ns/s').database).toBe('other');
   });
   it('names what is missing', () => {
-    expect(() => publisherConnInfo({ host: 'db', username: 'u' }, 'ns/s')).toThrow(/Input 'publisher-secret': Secret ns\/s lacks password, dbname/);
+    expect(() => publisherConnInfo({ host: 'db', username: 'u' }, 'ns/s')).toThrow(
+      /Input 'publisher-secret': Secret ns\/s lacks password, dbname/,
+    );
     expect(() => publisherConnInfo({ uri: 'mysql://x' }, 'ns/s')).toThrow(/not postgresql/);
-    expect(() => publisherConnInfo({ host: 'h', username: 'u', password: 'p', dbname: 'd', sslmode: 'bogus' }, 'ns/s')).toThrow(/sslmode 'bogus'/);
+    expect(() =>
+      publisherConnInfo({ host: 'h', username: 'u', password: 'p', dbname: 'd', sslmode: 'bogus' }, 'ns/s'),
+    ).toThrow(/sslmode 'bogus'/);
   });
 });
 
@@ -200,15 +233,28 @@ function subState(tables: UserTable[], subscribed: string[], extra: Partial<Subs
 describe('coverage', () => {
   const both = [table('public', 'orders'), table('public', 'items')];
   it('passes when the publication is exactly the tables on both sides', () => {
-    const c = checkCoverage(pubState(both, ['public.orders', 'public.items']), subState(both, ['public.orders', 'public.items']), []);
+    const c = checkCoverage(
+      pubState(both, ['public.orders', 'public.items']),
+      subState(both, ['public.orders', 'public.items']),
+      [],
+    );
     expect(coverageProblems(c)).toEqual([]);
   });
   it('names tables on one side only, unpublished, unsubscribed and PK-less ones', () => {
     const pub = pubState(
-      [...both, table('public', 'pub_only'), table('public', 'nopk', { hasPrimaryKey: false }), table('public', 'cache', { unlogged: true }), table('oban', 'jobs')],
+      [
+        ...both,
+        table('public', 'pub_only'),
+        table('public', 'nopk', { hasPrimaryKey: false }),
+        table('public', 'cache', { unlogged: true }),
+        table('oban', 'jobs'),
+      ],
       ['public.orders', 'public.nopk'],
     );
-    const sub = subState([...both, table('public', 'sub_only'), table('public', 'nopk', { hasPrimaryKey: false }), table('oban', 'jobs')], ['public.orders']);
+    const sub = subState(
+      [...both, table('public', 'sub_only'), table('public', 'nopk', { hasPrimaryKey: false }), table('oban', 'jobs')],
+      ['public.orders'],
+    );
     const c = checkCoverage(pub, sub, [{ schema: 'oban', name: '*' }]);
     expect(coverageProblems(c)).toEqual([
       'only on the publisher: public.pub_only',
@@ -220,9 +266,13 @@ describe('coverage', () => {
   });
   it('FOR ALL TABLES: a publisher-only table is reported once, excluded tables are not held against it', () => {
     const pubTables = [...both, table('public', 'pub_only'), table('oban', 'jobs')];
-    const pub = pubState(pubTables, ['public.orders', 'public.items', 'public.pub_only', 'oban.jobs'], { publication: { name: 'p', allTables: true, publishesUpdates: true } });
+    const pub = pubState(pubTables, ['public.orders', 'public.items', 'public.pub_only', 'oban.jobs'], {
+      publication: { name: 'p', allTables: true, publishesUpdates: true },
+    });
     const sub = subState([...both, table('oban', 'jobs')], ['public.orders', 'public.items', 'oban.jobs']);
-    expect(coverageProblems(checkCoverage(pub, sub, [{ schema: 'oban', name: '*' }]))).toEqual(['only on the publisher: public.pub_only']);
+    expect(coverageProblems(checkCoverage(pub, sub, [{ schema: 'oban', name: '*' }]))).toEqual([
+      'only on the publisher: public.pub_only',
+    ]);
   });
   it('accepts FULL or an identity index; flags NOTHING and excluded-but-published', () => {
     const tables = [
@@ -231,7 +281,11 @@ describe('coverage', () => {
       table('public', 'c', { replicaIdentity: 'n' }),
       table('public', 'x'),
     ];
-    const c = checkCoverage(pubState(tables, ['public.a', 'public.b', 'public.c', 'public.x']), subState(tables, ['public.a', 'public.b', 'public.c', 'public.x']), [{ schema: 'public', name: 'x' }]);
+    const c = checkCoverage(
+      pubState(tables, ['public.a', 'public.b', 'public.c', 'public.x']),
+      subState(tables, ['public.a', 'public.b', 'public.c', 'public.x']),
+      [{ schema: 'public', name: 'x' }],
+    );
     expect(coverageProblems(c)).toEqual(['published but excluded: public.x', 'public.c: REPLICA IDENTITY NOTHING']);
   });
 });
@@ -242,17 +296,43 @@ describe('gates from measurements', () => {
     const pub = pubState([], []);
     expect(lagGate(subState([], []), pub, 's', thresholds).passed).toBe(true);
     const disabled = lagGate(
-      subState([], [], { subscription: { oid: 1, name: 's', enabled: false, slotName: 's', publications: ['p'] }, worker: undefined }),
-      pubState([], [], { slot: { name: 's', type: 'logical', database: 'app', active: false, walStatus: 'extended', retainedBytes: 50_000 } }),
+      subState([], [], {
+        subscription: { oid: 1, name: 's', enabled: false, slotName: 's', publications: ['p'] },
+        worker: undefined,
+      }),
+      pubState([], [], {
+        slot: {
+          name: 's',
+          type: 'logical',
+          database: 'app',
+          active: false,
+          walStatus: 'extended',
+          retainedBytes: 50_000,
+        },
+      }),
       's',
       thresholds,
     );
-    expect(disabled.detail).toBe('subscription is disabled; no apply worker running on the subscriber; slot s is inactive; slot retains 48.8 KiB, over 9.8 KiB');
-    const lost = lagGate(subState([], []), pubState([], [], { slot: { name: 's', type: 'logical', database: 'app', active: true, walStatus: 'lost' } }), 's', thresholds);
+    expect(disabled.detail).toBe(
+      'subscription is disabled; no apply worker running on the subscriber; slot s is inactive; slot retains 48.8 KiB, over 9.8 KiB',
+    );
+    const lost = lagGate(
+      subState([], []),
+      pubState([], [], { slot: { name: 's', type: 'logical', database: 'app', active: true, walStatus: 'lost' } }),
+      's',
+      thresholds,
+    );
     expect(lost.detail).toMatch(/wal_status is lost \(invalidated/);
-    const old = lagGate(subState([], [], { worker: { pid: 1, lagBytes: 5000, messageAgeSeconds: 600 } }), pub, 's', thresholds);
+    const old = lagGate(
+      subState([], [], { worker: { pid: 1, lagBytes: 5000, messageAgeSeconds: 600 } }),
+      pub,
+      's',
+      thresholds,
+    );
     expect(old.detail).toMatch(/subscriber lag 4.9 KiB exceeds 1000 B; last message 10m 0s ago, over 1m 0s/);
-    expect(lagGate(subState([], []), pubState([], [], { slot: undefined }), 'gone', thresholds).detail).toMatch(/slot gone does not exist/);
+    expect(lagGate(subState([], []), pubState([], [], { slot: undefined }), 'gone', thresholds).detail).toMatch(
+      /slot gone does not exist/,
+    );
   });
   it('tables-ready lists the tables not in r with their state', () => {
     const sub = subState([], ['public.a', 'public.b']);
@@ -266,18 +346,35 @@ describe('gates from measurements', () => {
       kind: 'Cluster',
       metadata: { name: 'db', namespace: 'ns' },
       spec: { instances: 2 },
-      status: { phase: 'Cluster in healthy state', readyInstances: 2, currentPrimary: 'db-1', targetPrimary: 'db-1', conditions: [{ type: 'Ready', status: 'True' }] },
+      status: {
+        phase: 'Cluster in healthy state',
+        readyInstances: 2,
+        currentPrimary: 'db-1',
+        targetPrimary: 'db-1',
+        conditions: [{ type: 'Ready', status: 'True' }],
+      },
     } as Cluster;
     expect(healthGate(cluster, ['db-1', 'db-2'], []).passed).toBe(true);
     expect(healthGate(cluster, ['db-1'], ['db-2']).detail).toBe('pods not ready: db-2; 1/2 instance pods ready');
     // In-pod bootstrap: a replica whose init container crash-loops while the phase only says "waiting".
-    const failing = 'bootstrap init container of pod db-2 (container bootstrap-instance) is crash-looping (last exit code 1)';
-    expect(healthGate(cluster, ['db-1'], ['db-2'], [failing]).detail).toBe(`pods not ready: db-2; ${failing}; 1/2 instance pods ready`);
+    const failing =
+      'bootstrap init container of pod db-2 (container bootstrap-instance) is crash-looping (last exit code 1)';
+    expect(healthGate(cluster, ['db-1'], ['db-2'], [failing]).detail).toBe(
+      `pods not ready: db-2; ${failing}; 1/2 instance pods ready`,
+    );
   });
   it('row counts name diverging tables', () => {
     const g = rowCountGate(
       [
-        { schema: 'public', table: 'a', live: 100, other: 130, allowed: 10, within: false, note: 'public.a differs by 30 rows, more than the 10 allowed' },
+        {
+          schema: 'public',
+          table: 'a',
+          live: 100,
+          other: 130,
+          allowed: 10,
+          within: false,
+          note: 'public.a differs by 30 rows, more than the 10 allowed',
+        },
         { schema: 'public', table: 'b', live: 1, other: 1, allowed: 10, within: true },
       ],
       0,
@@ -306,13 +403,17 @@ describe('restore drill', () => {
     expect(judgeDrill([], now, 24 * H).problem).toBe('no drill in the record');
     expect(judgeDrill([entry(90, 'passed')], now, 24 * H).passed).toBe(true);
     expect(judgeDrill([entry(50, 'passed')], now, 24 * H).problem).toBe('latest passing drill is stale');
-    expect(judgeDrill([entry(90, 'passed'), entry(95, 'failed', ['row counts differ'])], now, 24 * H).problem).toBe('latest drill failed: row counts differ');
+    expect(judgeDrill([entry(90, 'passed'), entry(95, 'failed', ['row counts differ'])], now, 24 * H).problem).toBe(
+      'latest drill failed: row counts differ',
+    );
     expect(judgeDrill(sortByTime([entry(95, 'failed'), entry(90, 'passed')]), now, 24 * H).passed).toBe(false);
   });
   it('with a workflow, its latest successful run must also be fresh', () => {
     const ok = judgeDrill([entry(90, 'passed')], now, 24 * H);
     expect(drillGate(ok, 24 * H, { name: 'd.yml', run: { id: 7, url: 'u', time: at(99) }, now }).passed).toBe(true);
-    expect(drillGate(ok, 24 * H, { name: 'd.yml', run: { id: 7, url: 'u', time: at(10) }, now }).detail).toMatch(/latest successful run u is stale/);
+    expect(drillGate(ok, 24 * H, { name: 'd.yml', run: { id: 7, url: 'u', time: at(10) }, now }).detail).toMatch(
+      /latest successful run u is stale/,
+    );
     expect(drillGate(ok, 24 * H, { name: 'd.yml', now }).detail).toMatch(/no successful run/);
   });
 });
@@ -326,7 +427,19 @@ describe('GitHub drill workflow lookup (real Octokit, local API server)', () => 
       seen.push({ url: req.url!, auth: req.headers.authorization });
       res.setHeader('content-type', 'application/json');
       if (req.url!.startsWith('/repos/acme/platform/actions/workflows/cnpg-restore-drill.yml/runs')) {
-        res.end(JSON.stringify({ total_count: 1, workflow_runs: [{ id: 99, html_url: 'https://github.com/acme/platform/actions/runs/99', updated_at: '2026-11-20T03:10:00Z', head_branch: 'main' }] }));
+        res.end(
+          JSON.stringify({
+            total_count: 1,
+            workflow_runs: [
+              {
+                id: 99,
+                html_url: 'https://github.com/acme/platform/actions/runs/99',
+                updated_at: '2026-11-20T03:10:00Z',
+                head_branch: 'main',
+              },
+            ],
+          }),
+        );
       } else if (req.url!.startsWith('/repos/acme/platform/actions/workflows/none.yml/runs')) {
         res.end(JSON.stringify({ total_count: 0, workflow_runs: [] }));
       } else {
@@ -342,7 +455,12 @@ describe('GitHub drill workflow lookup (real Octokit, local API server)', () => 
   it('finds the latest successful run, asking only for successes', async () => {
     const octokit = getOctokit('tok123', { baseUrl });
     const run = await latestSuccessfulRun(octokit, 'acme/platform', 'cnpg-restore-drill.yml');
-    expect(run).toEqual({ id: 99, url: 'https://github.com/acme/platform/actions/runs/99', time: '2026-11-20T03:10:00Z', branch: 'main' });
+    expect(run).toEqual({
+      id: 99,
+      url: 'https://github.com/acme/platform/actions/runs/99',
+      time: '2026-11-20T03:10:00Z',
+      branch: 'main',
+    });
     expect(seen[0].url).toMatch(/status=success/);
     expect(seen[0].auth).toBe('token tok123');
     expect(await latestSuccessfulRun(octokit, 'acme/platform', 'none.yml')).toBeUndefined();
@@ -355,7 +473,16 @@ describe('report', () => {
     const samples = [...hourly(0, 3, [1]), ...hourly(8, 9)];
     const history = rec(samples);
     const streak = computeStreak(history, 2 * H);
-    const md = renderReport({ title: 'ns/db sub s', passed: false, gates: [windowGate(streak, 72 * H, 2 * H)], streak, soakMs: 72 * H, maxGapMs: 2 * H, history, notes: [] });
+    const md = renderReport({
+      title: 'ns/db sub s',
+      passed: false,
+      gates: [windowGate(streak, 72 * H, 2 * H)],
+      streak,
+      soakMs: 72 * H,
+      maxGapMs: 2 * H,
+      history,
+      notes: [],
+    });
     expect(md).toMatch(/\*\*BLOCKED\*\* by: soak-window/);
     expect(md).toMatch(/\| soak-window \| FAIL \| 1h 0m clean since 2026-11-01T08:00:00.000Z \|/);
     expect(md).toMatch(/Clean streak\*\*: 1h 0m of 3d 0h \(1%\)/);

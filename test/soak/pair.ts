@@ -13,7 +13,10 @@ export const REPL_USER = 'soak_repl';
 export const REPL_PASSWORD = 'repl-pw-7f3a9c';
 
 /** Runs SQL as a superuser in a given database (the subscriber side may be any server). */
-export type Sql = <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
+export type Sql = <T extends pg.QueryResultRow = Record<string, unknown>>(
+  sql: string,
+  params?: unknown[],
+) => Promise<T[]>;
 
 export const BASE_TABLES = ['orders', 'items', 'events'];
 
@@ -53,7 +56,10 @@ export async function setUpSubscriber(sql: Sql, pub: PlainPostgres, owner?: stri
 }
 
 export async function allReady(sql: Sql): Promise<boolean> {
-  const rows = await sql<{ state: string }>(`SELECT sr.srsubstate AS state FROM pg_subscription_rel sr JOIN pg_subscription s ON s.oid = sr.srsubid WHERE s.subname = $1`, [SUBSCRIPTION]);
+  const rows = await sql<{ state: string }>(
+    `SELECT sr.srsubstate AS state FROM pg_subscription_rel sr JOIN pg_subscription s ON s.oid = sr.srsubid WHERE s.subname = $1`,
+    [SUBSCRIPTION],
+  );
   return rows.length > 0 && rows.every((r) => r.state === 'r');
 }
 
@@ -61,8 +67,14 @@ export async function allReady(sql: Sql): Promise<boolean> {
 export async function waitCaughtUp(pubSql: Sql, subSql: Sql): Promise<void> {
   const [{ lsn }] = await pubSql<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
   await waitFor('subscriber caught up', async () => {
-    const [w] = await subSql<{ ok: boolean }>(`SELECT latest_end_lsn >= $1::pg_lsn AS ok FROM pg_stat_subscription WHERE subname = $2 AND relid IS NULL`, [lsn, SUBSCRIPTION]);
-    const [slot] = await pubSql<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $2`, [lsn, SUBSCRIPTION]);
+    const [w] = await subSql<{ ok: boolean }>(
+      `SELECT latest_end_lsn >= $1::pg_lsn AS ok FROM pg_stat_subscription WHERE subname = $2 AND relid IS NULL`,
+      [lsn, SUBSCRIPTION],
+    );
+    const [slot] = await pubSql<{ ok: boolean }>(
+      `SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $2`,
+      [lsn, SUBSCRIPTION],
+    );
     return !!w?.ok && !!slot?.ok;
   });
 }
@@ -72,8 +84,15 @@ export async function waitCaughtUp(pubSql: Sql, subSql: Sql): Promise<void> {
  * so the subscriber's initial copy sits in state `d`; runs `check` then, releases the lock and
  * waits until every table is `r` again.
  */
-export async function withTableStuckInCopy(pub: PlainPostgres, pubSql: Sql, subSql: Sql, check: () => Promise<void>): Promise<void> {
-  await pubSql('CREATE TABLE public.locked (id int PRIMARY KEY); INSERT INTO public.locked SELECT generate_series(1, 10)');
+export async function withTableStuckInCopy(
+  pub: PlainPostgres,
+  pubSql: Sql,
+  subSql: Sql,
+  check: () => Promise<void>,
+): Promise<void> {
+  await pubSql(
+    'CREATE TABLE public.locked (id int PRIMARY KEY); INSERT INTO public.locked SELECT generate_series(1, 10)',
+  );
   await subSql('CREATE TABLE public.locked (id int PRIMARY KEY); ALTER TABLE public.locked OWNER TO app');
   await pubSql(`ALTER PUBLICATION ${PUBLICATION} ADD TABLE public.locked`);
   const holder = await pub.session('app');
@@ -82,7 +101,12 @@ export async function withTableStuckInCopy(pub: PlainPostgres, pubSql: Sql, subS
     await subSql(`ALTER SUBSCRIPTION ${SUBSCRIPTION} REFRESH PUBLICATION`);
     await waitFor(
       'public.locked in state d',
-      async () => (await subSql<{ s: string }>("SELECT srsubstate AS s FROM pg_subscription_rel WHERE srrelid = 'public.locked'::regclass"))[0]?.s === 'd',
+      async () =>
+        (
+          await subSql<{ s: string }>(
+            "SELECT srsubstate AS s FROM pg_subscription_rel WHERE srrelid = 'public.locked'::regclass",
+          )
+        )[0]?.s === 'd',
       30_000,
     );
     await check();

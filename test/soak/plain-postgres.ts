@@ -12,7 +12,12 @@ const PG_BIN = pgBin();
 
 // The postmaster pg_ctl starts inherits pg_ctl's stdio: pipes there would never reach EOF.
 function asPostgres(cmd: string, args: string[], output: 'pipe' | 'ignore' = 'pipe'): string {
-  return execFileSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/${cmd}`, ...args], { encoding: 'utf8', stdio: ['ignore', output, output] }) ?? '';
+  return (
+    execFileSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/${cmd}`, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', output, output],
+    }) ?? ''
+  );
 }
 
 export function freePort(): Promise<number> {
@@ -42,7 +47,18 @@ export class PlainPostgres {
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
     chownSync(dir, uid, gid);
     const server = new PlainPostgres(dir, await freePort());
-    asPostgres('initdb', ['-D', server.pgdata, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale=C']);
+    asPostgres('initdb', [
+      '-D',
+      server.pgdata,
+      '-U',
+      'postgres',
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '--no-sync',
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ]);
     const conf: Record<string, string> = {
       listen_addresses: '127.0.0.1',
       port: String(server.port),
@@ -67,7 +83,11 @@ export class PlainPostgres {
   }
 
   /** SQL as the superuser over the unix socket. */
-  async query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
+  async query<T extends pg.QueryResultRow = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+    database = 'postgres',
+  ): Promise<T[]> {
     const client = new pg.Client({ host: this.dir, port: this.port, user: 'postgres', database });
     await client.connect();
     try {

@@ -38,15 +38,27 @@ let subDb: ReadOnlyDb;
 
 beforeAll(async () => {
   // Small slot budget so invalidation is reachable; log every statement to prove read-only.
-  [pub, sub] = await Promise.all([PlainPostgres.start({ max_slot_wal_keep_size: '48MB', wal_keep_size: '0', log_statement: 'all' }), PlainPostgres.start({ log_statement: 'all' })]);
+  [pub, sub] = await Promise.all([
+    PlainPostgres.start({ max_slot_wal_keep_size: '48MB', wal_keep_size: '0', log_statement: 'all' }),
+    PlainPostgres.start({ log_statement: 'all' }),
+  ]);
   pubSql = await setUpPublisher(pub);
   await sub.query(`CREATE ROLE app LOGIN PASSWORD '${APP_PASSWORD}'`);
   await sub.query('CREATE DATABASE app OWNER app');
   subSql = (s, p) => sub.query(s, p, 'app');
   await setUpSubscriber(subSql, pub, 'app');
   const opts = { statementTimeoutMs: 5000, applicationName: 'soak-gate-check' };
-  pubDb = new ReadOnlyDb(publisherConnInfo({ host: '127.0.0.1', port: String(pub.port), username: REPL_USER, password: REPL_PASSWORD, dbname: 'app' }, 't'), opts);
-  subDb = new ReadOnlyDb({ host: '127.0.0.1', port: sub.port, user: 'app', password: APP_PASSWORD, database: 'app' }, opts);
+  pubDb = new ReadOnlyDb(
+    publisherConnInfo(
+      { host: '127.0.0.1', port: String(pub.port), username: REPL_USER, password: REPL_PASSWORD, dbname: 'app' },
+      't',
+    ),
+    opts,
+  );
+  subDb = new ReadOnlyDb(
+    { host: '127.0.0.1', port: sub.port, user: 'app', password: APP_PASSWORD, database: 'app' },
+    opts,
+  );
 });
 
 afterAll(async () => {
@@ -66,8 +78,17 @@ describe('reads of a healthy pair (as non-superusers)', () => {
     await pubSql('INSERT INTO orders SELECT g, 1 FROM generate_series(501, 600) g');
     await waitCaughtUp(pubSql, subSql);
     const { s, p } = await measure();
-    expect(s.subscription).toMatchObject({ name: SUBSCRIPTION, enabled: true, slotName: SUBSCRIPTION, publications: [PUBLICATION] });
-    expect(s.tables.map((t) => `${t.schema}.${t.name}:${t.state}`).sort()).toEqual(['public.events:r', 'public.items:r', 'public.orders:r']);
+    expect(s.subscription).toMatchObject({
+      name: SUBSCRIPTION,
+      enabled: true,
+      slotName: SUBSCRIPTION,
+      publications: [PUBLICATION],
+    });
+    expect(s.tables.map((t) => `${t.schema}.${t.name}:${t.state}`).sort()).toEqual([
+      'public.events:r',
+      'public.items:r',
+      'public.orders:r',
+    ]);
     expect(s.worker?.messageAgeSeconds).toBeLessThan(60);
     expect(s.worker?.lagBytes).toBeGreaterThanOrEqual(0);
     expect(p.slot).toMatchObject({ name: SUBSCRIPTION, type: 'logical', active: true, walStatus: 'reserved' });
@@ -80,7 +101,8 @@ describe('reads of a healthy pair (as non-superusers)', () => {
     expect(c.expected.map((t) => t.name).sort()).toEqual(['events', 'items', 'orders']); // the unlogged cache is left out
   });
   it('never write: every statement of the reader is a read, and tuple counters do not move', async () => {
-    const counters = (sql: Sql) => sql<{ n: string }>(`SELECT sum(n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_user_tables`);
+    const counters = (sql: Sql) =>
+      sql<{ n: string }>(`SELECT sum(n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_user_tables`);
     const before = [await counters(pubSql), await counters(subSql)];
     await measure();
     await new Promise((r) => setTimeout(r, 700)); // stats flush
@@ -97,12 +119,22 @@ describe('reads of a healthy pair (as non-superusers)', () => {
 describe('each cause shows in its measurement', () => {
   it('a disabled subscription while writes continue: no apply worker, slot inactive, WAL retained', async () => {
     await subSql(`ALTER SUBSCRIPTION ${SUBSCRIPTION} DISABLE`);
-    await waitFor('slot inactive', async () => (await pubSql<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [SUBSCRIPTION]))[0]?.active === false);
+    await waitFor(
+      'slot inactive',
+      async () =>
+        (
+          await pubSql<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [
+            SUBSCRIPTION,
+          ])
+        )[0]?.active === false,
+    );
     await pubSql(`INSERT INTO items SELECT g, repeat('x', 500) FROM generate_series(1000, 5000) g`);
     const { s, p } = await measure();
     const g = lagGate(s, p, SUBSCRIPTION, thresholds);
     expect(g.passed).toBe(false);
-    expect(g.detail).toMatch(/^subscription is disabled; no apply worker running on the subscriber; slot soak_sub is inactive; slot retains [\d.]+ MiB, over 1.0 MiB$/);
+    expect(g.detail).toMatch(
+      /^subscription is disabled; no apply worker running on the subscriber; slot soak_sub is inactive; slot retains [\d.]+ MiB, over 1.0 MiB$/,
+    );
     await subSql(`ALTER SUBSCRIPTION ${SUBSCRIPTION} ENABLE`);
     await waitCaughtUp(pubSql, subSql);
     const after = await measure();
@@ -136,7 +168,15 @@ describe('each cause shows in its measurement', () => {
 
   it('an invalidated slot: max_slot_wal_keep_size exceeded while the subscription is disabled', async () => {
     await subSql(`ALTER SUBSCRIPTION ${SUBSCRIPTION} DISABLE`);
-    await waitFor('slot inactive', async () => (await pubSql<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [SUBSCRIPTION]))[0]?.active === false);
+    await waitFor(
+      'slot inactive',
+      async () =>
+        (
+          await pubSql<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [
+            SUBSCRIPTION,
+          ])
+        )[0]?.active === false,
+    );
     await burnWal(pubSql, 5);
     await pubSql('CHECKPOINT');
     const { s, p } = await measure();

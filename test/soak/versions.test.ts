@@ -10,7 +10,16 @@ import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
 import { bootstrapMode } from '../playground/cnpg/versions.js';
 import { PlainPostgres } from './plain-postgres.js';
-import { PUBLICATION, REPL_PASSWORD, REPL_USER, setUpPublisher, setUpSubscriber, SUBSCRIPTION, waitCaughtUp, type Sql } from './pair.js';
+import {
+  PUBLICATION,
+  REPL_PASSWORD,
+  REPL_USER,
+  setUpPublisher,
+  setUpSubscriber,
+  SUBSCRIPTION,
+  waitCaughtUp,
+  type Sql,
+} from './pair.js';
 
 const NS = 'soakv';
 const CLUSTER = 'subv';
@@ -47,7 +56,14 @@ describe.each((process.env.SOAK_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('o
       kind: 'Secret',
       metadata: { name: 'publisher-conn', namespace: NS },
       type: 'Opaque',
-      data: { host: b64('127.0.0.1'), port: b64(String(pub.port)), username: b64(REPL_USER), password: b64(REPL_PASSWORD), dbname: b64('app'), sslmode: b64('disable') },
+      data: {
+        host: b64('127.0.0.1'),
+        port: b64(String(pub.port)),
+        username: b64(REPL_USER),
+        password: b64(REPL_PASSWORD),
+        dbname: b64('app'),
+        sslmode: b64('disable'),
+      },
     });
   });
   afterAll(async () => {
@@ -70,7 +86,8 @@ describe.each((process.env.SOAK_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('o
       timeoutMs: 120_000,
     });
     const m = /^(pass|FAIL) cluster-health: (.*)$/m.exec(r.stdout);
-    if (!m) throw new Error(`no cluster-health gate in the output:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
+    if (!m)
+      throw new Error(`no cluster-health gate in the output:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
     return { passed: m[1] === 'pass', text: m[2], r };
   }
 
@@ -80,7 +97,11 @@ describe.each((process.env.SOAK_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('o
   });
 
   it('a replica whose bootstrap fails fails cluster-health, naming the failing container', async () => {
-    pgd.operator.settings.failBootstrap = { cluster: new RegExp(`^${CLUSTER}$`), role: 'join', message: 'pg_basebackup: error: could not connect to server: injected' };
+    pgd.operator.settings.failBootstrap = {
+      cluster: new RegExp(`^${CLUSTER}$`),
+      role: 'join',
+      message: 'pg_basebackup: error: could not connect to server: injected',
+    };
     try {
       pgd.store.mutate(CLUSTERS, NS, CLUSTER, (c) => {
         c.spec.instances = 2;
@@ -90,10 +111,16 @@ describe.each((process.env.SOAK_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('o
             pgd.store
               .get('v1/pods', NS, `${CLUSTER}-2`)
               ?.status?.initContainerStatuses?.some(
-                (c: { name: string; state?: { terminated?: { exitCode: number } }; lastState?: { terminated?: unknown } }) =>
-                  c.name === 'bootstrap-instance' && (c.state?.terminated?.exitCode || c.lastState?.terminated),
+                (c: {
+                  name: string;
+                  state?: { terminated?: { exitCode: number } };
+                  lastState?: { terminated?: unknown };
+                }) => c.name === 'bootstrap-instance' && (c.state?.terminated?.exitCode || c.lastState?.terminated),
               )
-        : () => pgd.store.list('v1/pods', NS, { labelSelector: `job-name=${CLUSTER}-2-join` }).items.some((p) => p.status?.phase === 'Failed');
+        : () =>
+            pgd.store
+              .list('v1/pods', NS, { labelSelector: `job-name=${CLUSTER}-2-join` })
+              .items.some((p) => p.status?.phase === 'Failed');
       await waitFor('first failed join attempt', failing, 60_000);
       const g = await healthGate();
       expect(g.passed).toBe(false);

@@ -59,7 +59,9 @@ describe('loadKubeConfig', () => {
     const kube = loadKubeConfig(core, KUBECONFIG);
     expect(kube.kc.getCurrentCluster()?.server).toBe('https://staging.example.internal:6443');
     expect(statSync(kube.path).mode & 0o777).toBe(0o600);
-    expect(rec.secrets).toEqual(expect.arrayContaining([KUBECONFIG, 'staging-token-1f2e3d', 'production-token-9a8b7c']));
+    expect(rec.secrets).toEqual(
+      expect.arrayContaining([KUBECONFIG, 'staging-token-1f2e3d', 'production-token-9a8b7c']),
+    );
     kube.dispose();
     expect(existsSync(kube.path)).toBe(false);
   });
@@ -88,10 +90,15 @@ describe('loadKubeConfig', () => {
     );
   });
 
-  it.each([[''], [undefined]])('fails on input %j with no KUBECONFIG, never in-cluster or localhost:8080', (input: string | undefined) => {
-    const { core } = recordingCore();
-    expect(() => loadKubeConfig(core, input)).toThrow(/^Input 'kubeconfig': is empty and KUBECONFIG is not set\. A secret that does not exist \(or is misspelled\) expands to an empty string/);
-  });
+  it.each([[''], [undefined]])(
+    'fails on input %j with no KUBECONFIG, never in-cluster or localhost:8080',
+    (input: string | undefined) => {
+      const { core } = recordingCore();
+      expect(() => loadKubeConfig(core, input)).toThrow(
+        /^Input 'kubeconfig': is empty and KUBECONFIG is not set\. A secret that does not exist \(or is misspelled\) expands to an empty string/,
+      );
+    },
+  );
 
   it('uses KUBECONFIG from an earlier step, and writes a copy when a context is picked (the original untouched)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kube-env-'));
@@ -116,7 +123,9 @@ describe('loadKubeConfig', () => {
   it('names KUBECONFIG when the file it points at is missing', () => {
     process.env.KUBECONFIG = join(home, 'nowhere', 'config');
     const { core } = recordingCore();
-    expect(() => loadKubeConfig(core, undefined)).toThrow(/^Input 'kubeconfig': not given, and KUBECONFIG \(.*nowhere\/config\) could not be read/);
+    expect(() => loadKubeConfig(core, undefined)).toThrow(
+      /^Input 'kubeconfig': not given, and KUBECONFIG \(.*nowhere\/config\) could not be read/,
+    );
   });
 
   it('uses ~/.kube/config when KUBECONFIG is not set (aws eks update-kubeconfig writes there)', () => {

@@ -5,7 +5,8 @@ import { InputError } from '../../actions/lib/inputs.js';
 import { failWithError, writeSummary } from '../../actions/lib/report/outcome.js';
 import { recordingCore } from '../helpers/recording-core.js';
 
-const errorsOf = (rec: ReturnType<typeof recordingCore>['rec']) => rec.logs.filter((l) => l.level === 'error').map((l) => l.message);
+const errorsOf = (rec: ReturnType<typeof recordingCore>['rec']) =>
+  rec.logs.filter((l) => l.level === 'error').map((l) => l.message);
 
 describe('failWithError', () => {
   it('a usage error fails with its one message, no other annotation', () => {
@@ -17,7 +18,13 @@ describe('failWithError', () => {
 
   it('a usage error of many parts annotates each part, then fails with the message', () => {
     const { core, rec } = recordingCore();
-    failWithError(core, new InputError('apps', '2 problem(s) in app.toml files; nothing was changed.', ['a/app.toml:1: x', 'b/app.toml:2: y']));
+    failWithError(
+      core,
+      new InputError('apps', '2 problem(s) in app.toml files; nothing was changed.', [
+        'a/app.toml:1: x',
+        'b/app.toml:2: y',
+      ]),
+    );
     expect(errorsOf(rec)).toEqual(['a/app.toml:1: x', 'b/app.toml:2: y']);
     expect(rec.failed).toBe("Input 'apps': 2 problem(s) in app.toml files; nothing was changed.");
   });
@@ -46,7 +53,10 @@ describe('writeSummary', () => {
       throw new Error('GITHUB_STEP_SUMMARY is not writable');
     };
     await writeSummary(core, '## x');
-    expect(rec.logs).toContainEqual({ level: 'warning', message: 'could not write the job summary: GITHUB_STEP_SUMMARY is not writable' });
+    expect(rec.logs).toContainEqual({
+      level: 'warning',
+      message: 'could not write the job summary: GITHUB_STEP_SUMMARY is not writable',
+    });
     expect(rec.failed).toBeUndefined();
   });
 });

@@ -4,7 +4,14 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { discoverPostgres, imageMajor, listInstalled, mapImage, postgresInstall, serverVersion } from '../helpers/postgres-install.js';
+import {
+  discoverPostgres,
+  imageMajor,
+  listInstalled,
+  mapImage,
+  postgresInstall,
+  serverVersion,
+} from '../helpers/postgres-install.js';
 
 describe('the installed PostgreSQL', () => {
   it('is found without naming a major, and its postgres reports the major found', () => {
@@ -21,7 +28,9 @@ describe('the installed PostgreSQL', () => {
     const other = pg.major === 17 ? 16 : 17;
     const m = mapImage(`ghcr.io/cloudnative-pg/postgresql:${other}.2-standard-bookworm`);
     expect(m.requestedMajor).toBe(other);
-    expect(m.message).toBe(`image ghcr.io/cloudnative-pg/postgresql:${other}.2-standard-bookworm asks for PostgreSQL ${other}; running the installed PostgreSQL ${pg.version} (${pg.bin}) instead`);
+    expect(m.message).toBe(
+      `image ghcr.io/cloudnative-pg/postgresql:${other}.2-standard-bookworm asks for PostgreSQL ${other}; running the installed PostgreSQL ${pg.version} (${pg.bin}) instead`,
+    );
   });
 });
 
@@ -46,13 +55,20 @@ describe('a fake layout of other majors', () => {
       [16, '16.6'],
       [14, '14.13'],
     ]);
-    expect(discoverPostgres({ roots, pgConfig: false, env: {} })).toEqual({ bin: join(root, 'lib/postgresql/17/bin'), major: 17, version: '17.2', source: 'layout' });
+    expect(discoverPostgres({ roots, pgConfig: false, env: {} })).toEqual({
+      bin: join(root, 'lib/postgresql/17/bin'),
+      major: 17,
+      version: '17.2',
+      source: 'layout',
+    });
   });
 
   it('honours PG_BIN over everything, and refuses a PG_BIN without a server', () => {
     const bin = join(root, 'lib/postgresql/14/bin');
     expect(discoverPostgres({ env: { PG_BIN: bin } })).toMatchObject({ bin, major: 14, source: 'PG_BIN' });
-    expect(() => discoverPostgres({ env: { PG_BIN: join(root, 'lib/postgresql/18/bin') } })).toThrow(/PG_BIN=.*18\/bin holds no runnable postgres/);
+    expect(() => discoverPostgres({ env: { PG_BIN: join(root, 'lib/postgresql/18/bin') } })).toThrow(
+      /PG_BIN=.*18\/bin holds no runnable postgres/,
+    );
   });
 
   it('uses pg_config --bindir when it answers', () => {
@@ -65,7 +81,9 @@ describe('a fake layout of other majors', () => {
   it('maps images onto the fake 14 and says so', () => {
     const installed = discoverPostgres({ env: { PG_BIN: join(root, 'lib/postgresql/14/bin') } })!;
     expect(mapImage('ghcr.io/cloudnative-pg/postgresql:14.13', installed).message).toBeUndefined();
-    expect(mapImage('ghcr.io/cloudnative-pg/postgresql:16.4', installed).message).toMatch(/asks for PostgreSQL 16; running the installed PostgreSQL 14.13/);
+    expect(mapImage('ghcr.io/cloudnative-pg/postgresql:16.4', installed).message).toMatch(
+      /asks for PostgreSQL 16; running the installed PostgreSQL 14.13/,
+    );
     expect(mapImage('registry.local:5000/postgres@sha256:abc', installed).message).toMatch(/names no PostgreSQL major/);
     expect(mapImage(undefined, installed).message).toBeUndefined();
   });

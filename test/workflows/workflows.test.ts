@@ -15,7 +15,11 @@ function lintResult(file: string): string[] {
   lintResults ??= JSON.parse(
     (() => {
       try {
-        return execFileSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/lint-workflows.ts'), '--json'], { cwd: repoRoot, encoding: 'utf8' });
+        return execFileSync(
+          join(repoRoot, 'node_modules/.bin/tsx'),
+          [join(repoRoot, 'scripts/lint-workflows.ts'), '--json'],
+          { cwd: repoRoot, encoding: 'utf8' },
+        );
       } catch (err) {
         return (err as { stdout: string }).stdout; // exit 1 when there are problems; the JSON is still there
       }
@@ -35,11 +39,13 @@ interface Step {
   with?: Record<string, unknown>;
 }
 
-const workflowFiles = [...readdirSync(join(repoRoot, 'workflows')).map((f) => `workflows/${f}`), ...readdirSync(join(repoRoot, '.github/workflows')).map((f) => `.github/workflows/${f}`)].filter((f) =>
-  /\.ya?ml$/.test(f),
-);
+const workflowFiles = [
+  ...readdirSync(join(repoRoot, 'workflows')).map((f) => `workflows/${f}`),
+  ...readdirSync(join(repoRoot, '.github/workflows')).map((f) => `.github/workflows/${f}`),
+].filter((f) => /\.ya?ml$/.test(f));
 const actions = actionNames();
-const actionYml = (name: string) => parse(readFileSync(join(repoRoot, 'actions', name, 'action.yml'), 'utf8')) as ActionYml;
+const actionYml = (name: string) =>
+  parse(readFileSync(join(repoRoot, 'actions', name, 'action.yml'), 'utf8')) as ActionYml;
 const SUITE_USES = /^(?:\.\/|[\w.-]+\/[\w.-]+\/)actions\/([\w-]+)(?:@[\w.-]+)?$/;
 
 describe.each(workflowFiles)('%s', (file) => {
@@ -63,9 +69,11 @@ describe.each(workflowFiles)('%s', (file) => {
         }
         const yml = actionYml(m[1]);
         const declared = yml.inputs ?? {};
-        for (const key of Object.keys(step.with ?? {})) if (!(key in declared)) problems.push(`${jobId}: ${m[1]} has no input '${key}'`);
+        for (const key of Object.keys(step.with ?? {}))
+          if (!(key in declared)) problems.push(`${jobId}: ${m[1]} has no input '${key}'`);
         for (const [key, def] of Object.entries(declared)) {
-          if (def.required && def.default === undefined && !(key in (step.with ?? {}))) problems.push(`${jobId}: ${m[1]} needs input '${key}'`);
+          if (def.required && def.default === undefined && !(key in (step.with ?? {})))
+            problems.push(`${jobId}: ${m[1]} needs input '${key}'`);
         }
         if (step.id) outputsByStep.set(step.id, new Set(Object.keys(yml.outputs ?? {})));
       }
@@ -124,7 +132,8 @@ describe('templates users copy (workflows/)', () => {
   }
   const templates = readdirSync(join(repoRoot, 'workflows')).filter((f) => /\.ya?ml$/.test(f));
   const load = (f: string) => parse(readFileSync(join(repoRoot, 'workflows', f), 'utf8')) as Workflow;
-  const allSteps = (wf: Workflow) => Object.entries(wf.jobs).flatMap(([id, job]) => (job.steps ?? []).map((step) => ({ id, job, step })));
+  const allSteps = (wf: Workflow) =>
+    Object.entries(wf.jobs).flatMap(([id, job]) => (job.steps ?? []).map((step) => ({ id, job, step })));
   const OIDC = /^(aws-actions\/configure-aws-credentials|google-github-actions\/auth|azure\/login)@/;
 
   it.each(templates)('%s: third-party actions pinned to a commit SHA with its version in a comment', (f) => {
@@ -151,25 +160,42 @@ describe('templates users copy (workflows/)', () => {
     expect(missing).toEqual([]);
   });
 
-  it.each(templates)('%s: no project-specific names: clusters and namespaces come from inputs, variables or a matrix', (f) => {
-    const literal = allSteps(load(f))
-      .filter(({ step }) => step.uses && SUITE_USES.test(step.uses))
-      .flatMap(({ step }) => ['cluster', 'namespace'].filter((k) => step.with?.[k] !== undefined && !/^\$\{\{.*\}\}$/.test(String(step.with[k]))).map((k) => `${step.uses} ${k}: ${step.with![k]}`));
-    expect(literal).toEqual([]);
-  });
+  it.each(templates)(
+    '%s: no project-specific names: clusters and namespaces come from inputs, variables or a matrix',
+    (f) => {
+      const literal = allSteps(load(f))
+        .filter(({ step }) => step.uses && SUITE_USES.test(step.uses))
+        .flatMap(({ step }) =>
+          ['cluster', 'namespace']
+            .filter((k) => step.with?.[k] !== undefined && !/^\$\{\{.*\}\}$/.test(String(step.with[k])))
+            .map((k) => `${step.uses} ${k}: ${step.with![k]}`),
+        );
+      expect(literal).toEqual([]);
+    },
+  );
 
   it('the drill reaches each environment with its own credentials: a GitHub environment, and the EKS, GKE and AKS routes', () => {
     const wf = load('cnpg-restore-drill.yml');
     expect(wf.jobs.drill.environment).toBe('${{ matrix.environment }}');
     const uses = (wf.jobs.drill.steps ?? []).map((s) => s.uses?.split('@')[0]);
     expect(uses).toEqual(
-      expect.arrayContaining(['aws-actions/configure-aws-credentials', 'google-github-actions/auth', 'google-github-actions/get-gke-credentials', 'azure/login', 'azure/aks-set-context']),
+      expect.arrayContaining([
+        'aws-actions/configure-aws-credentials',
+        'google-github-actions/auth',
+        'google-github-actions/get-gke-credentials',
+        'azure/login',
+        'azure/aks-set-context',
+      ]),
     );
   });
 
   it("addon-sync's pull-request plan runs with read-only credentials of its own, never the apply ones", () => {
     const wf = load('addon-sync.yml');
-    const sync = Object.entries(wf.jobs).map(([id, job]) => ({ id, job, step: job.steps!.find((s) => s.uses?.includes('/actions/addon-sync@'))! }));
+    const sync = Object.entries(wf.jobs).map(([id, job]) => ({
+      id,
+      job,
+      step: job.steps!.find((s) => s.uses?.includes('/actions/addon-sync@'))!,
+    }));
     const plan = sync.find((s) => s.step.with?.mode === 'plan')!;
     const apply = sync.find((s) => s.step.with?.mode === 'apply')!;
     expect(plan.job).toMatchObject({ if: "github.event_name == 'pull_request'" });
@@ -198,7 +224,9 @@ describe('templates users copy (workflows/)', () => {
         Object.keys(wf!.on).some((e) => e !== 'workflow_call'),
         `${name} is only ever called`,
       ).toBe(true);
-      const postsOwnSlack = allSteps(wf!).some(({ step }) => step.with?.['slack-webhook-url'] || step.with?.['slack-bot-token']);
+      const postsOwnSlack = allSteps(wf!).some(
+        ({ step }) => step.with?.['slack-webhook-url'] || step.with?.['slack-bot-token'],
+      );
       expect(postsOwnSlack, `${name} posts its own Slack alert`).toBe(false);
     }
     expect(allSteps(alert).map(({ step }) => step.uses?.split('@')[0])).toContain('slackapi/slack-github-action');

@@ -17,7 +17,13 @@ export class AdminSql {
   private constructor(private readonly client: pg.Client) {}
 
   static async connect(conn: ConnInfo, opts: AdminOptions): Promise<AdminSql> {
-    const client = new pg.Client(pgClientConfig(conn, { applicationName: 'cnpg-actions-addon-sync', statementTimeoutMs: opts.statementTimeoutMs, connectTimeoutMs: opts.connectTimeoutMs }));
+    const client = new pg.Client(
+      pgClientConfig(conn, {
+        applicationName: 'cnpg-actions-addon-sync',
+        statementTimeoutMs: opts.statementTimeoutMs,
+        connectTimeoutMs: opts.connectTimeoutMs,
+      }),
+    );
     client.on('error', () => {
       /* surfaces on the next query */
     });
@@ -28,7 +34,10 @@ export class AdminSql {
   /** Builds a statement with server-side quoting of bound identifiers (%I) and literals (%L). */
   private async exec(template: string, params: string[]): Promise<void> {
     const placeholders = params.map((_, i) => `$${i + 1}::text`).join(', ');
-    const { rows } = await this.client.query<{ sql: string }>(`SELECT format($${params.length + 1}::text, ${placeholders}) AS sql`, [...params, template]);
+    const { rows } = await this.client.query<{ sql: string }>(
+      `SELECT format($${params.length + 1}::text, ${placeholders}) AS sql`,
+      [...params, template],
+    );
     await this.client.query(rows[0].sql);
   }
 
@@ -57,7 +66,10 @@ export class AdminSql {
 
   /** Ends the sessions of a database / role so it can be dropped. */
   async terminateConnections(database: string, role: string): Promise<number> {
-    const { rowCount } = await this.client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (datname = $1 OR usename = $2)', [database, role]);
+    const { rowCount } = await this.client.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (datname = $1 OR usename = $2)',
+      [database, role],
+    );
     return rowCount ?? 0;
   }
 

@@ -37,14 +37,22 @@ export class AssociationStore {
     return this.list(`${Labels.managedBy}=${ManagedBy.addonSync},${Labels.app}=${app}`);
   }
 
-  async list(labelSelector = `${Labels.managedBy}=${ManagedBy.addonSync},${Labels.component}=association`): Promise<Association[]> {
-    const res = await withRetry(`list associations in ${this.namespace}`, () => ignoreNotFound(() => this.clients.core.listNamespacedConfigMap({ namespace: this.namespace, labelSelector })));
-    return (res?.items ?? []).filter((cm) => cm.metadata?.labels?.[Labels.component] === 'association').map(fromConfigMap);
+  async list(
+    labelSelector = `${Labels.managedBy}=${ManagedBy.addonSync},${Labels.component}=association`,
+  ): Promise<Association[]> {
+    const res = await withRetry(`list associations in ${this.namespace}`, () =>
+      ignoreNotFound(() => this.clients.core.listNamespacedConfigMap({ namespace: this.namespace, labelSelector })),
+    );
+    return (res?.items ?? [])
+      .filter((cm) => cm.metadata?.labels?.[Labels.component] === 'association')
+      .map(fromConfigMap);
   }
 
   async get(app: string, addon: string): Promise<Association | undefined> {
     const cm = await withRetry(`read association ${app}/${addon}`, () =>
-      ignoreNotFound(() => this.clients.core.readNamespacedConfigMap({ name: associationName(app, addon), namespace: this.namespace })),
+      ignoreNotFound(() =>
+        this.clients.core.readNamespacedConfigMap({ name: associationName(app, addon), namespace: this.namespace }),
+      ),
     );
     return cm ? fromConfigMap(cm) : undefined;
   }
@@ -54,7 +62,15 @@ export class AssociationStore {
     const body = toConfigMap(this.namespace, a);
     const what = `association ${a.app}/${a.addon}`;
     try {
-      return fromConfigMap(await withRetry(`create ${what}`, () => this.clients.core.createNamespacedConfigMap({ namespace: this.namespace, body, fieldManager: `addon-sync-${step}` })));
+      return fromConfigMap(
+        await withRetry(`create ${what}`, () =>
+          this.clients.core.createNamespacedConfigMap({
+            namespace: this.namespace,
+            body,
+            fieldManager: `addon-sync-${step}`,
+          }),
+        ),
+      );
     } catch (err) {
       if (statusOf(err) !== 409) throw err;
       return this.acceptIfOurs(a, body, what, err);
@@ -68,7 +84,14 @@ export class AssociationStore {
     const what = `association ${a.app}/${a.addon}`;
     try {
       return fromConfigMap(
-        await withRetry(`update ${what}`, () => this.clients.core.replaceNamespacedConfigMap({ name: body.metadata!.name!, namespace: this.namespace, body, fieldManager: `addon-sync-${step}` })),
+        await withRetry(`update ${what}`, () =>
+          this.clients.core.replaceNamespacedConfigMap({
+            name: body.metadata!.name!,
+            namespace: this.namespace,
+            body,
+            fieldManager: `addon-sync-${step}`,
+          }),
+        ),
       );
     } catch (err) {
       if (statusOf(err) !== 409) throw err;

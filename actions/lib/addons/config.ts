@@ -37,23 +37,32 @@ const TEMPLATE = /^[a-z0-9{}-]+$/;
 export function readConfig(core: Pick<Core, 'getInput'>): SyncConfig {
   const inputs = new Inputs(core);
   const apps = inputs.list('apps');
-  if (!apps.length) throw new InputError('apps', 'is required: a path or glob(s) of app.toml files, e.g. apps/*/app.toml.');
+  if (!apps.length)
+    throw new InputError('apps', 'is required: a path or glob(s) of app.toml files, e.g. apps/*/app.toml.');
   const template = (name: string, fallback: string) => {
     const v = inputs.string(name, fallback);
     if (!TEMPLATE.test(v) || !v.includes('{app}')) {
-      throw new InputError(name, `'${v}' must contain {app} and otherwise only lower-case letters, digits and '-', e.g. '${fallback}'.`);
+      throw new InputError(
+        name,
+        `'${v}' must contain {app} and otherwise only lower-case letters, digits and '-', e.g. '${fallback}'.`,
+      );
     }
     return v;
   };
   const addonsNamespace = inputs.kubeName('addons-namespace', inputs.string('addons-namespace', 'cnpg-addons'));
   const sharedCluster = inputs.kubeName('shared-cluster', inputs.string('shared-cluster', 'addons-shared'));
-  if (sharedCluster.length > 50) throw new InputError('shared-cluster', `'${sharedCluster}' is longer than 50 characters; CNPG derives pod and service names from it.`);
+  if (sharedCluster.length > 50)
+    throw new InputError(
+      'shared-cluster',
+      `'${sharedCluster}' is longer than 50 characters; CNPG derives pod and service names from it.`,
+    );
 
   const backup = readBackup(inputs);
   const remoteAdminSecret = readRemoteAdminSecret(inputs, addonsNamespace);
   const { postgresImage, defaultVersion } = readImage(inputs);
   const sharedStorage = inputs.string('shared-storage', '10Gi');
-  if (!/^\d+(Mi|Gi|Ti)$/.test(sharedStorage)) throw new InputError('shared-storage', `'${sharedStorage}' is not a size such as 10Gi.`);
+  if (!/^\d+(Mi|Gi|Ti)$/.test(sharedStorage))
+    throw new InputError('shared-storage', `'${sharedStorage}' is not a size such as 10Gi.`);
   const storageClass = inputs.optional('storage-class');
 
   return {
@@ -82,12 +91,19 @@ function readBackup(inputs: Inputs): BackupConfig | undefined {
   const destinationPath = inputs.optional('backup-destination-path');
   if (!destinationPath) {
     for (const dependent of ['backup-endpoint-url', 'backup-credentials-secret']) {
-      if (inputs.optional(dependent)) throw new InputError(dependent, 'is set but backup-destination-path is not; set the destination path too, or remove it.');
+      if (inputs.optional(dependent))
+        throw new InputError(
+          dependent,
+          'is set but backup-destination-path is not; set the destination path too, or remove it.',
+        );
     }
     return undefined;
   }
   if (!/^(s3|gs|https?):\/\/|^azure:/.test(destinationPath) && !/^[a-z]+:\/\//.test(destinationPath)) {
-    throw new InputError('backup-destination-path', `'${destinationPath}' is not an object store URL; use e.g. s3://bucket/addons.`);
+    throw new InputError(
+      'backup-destination-path',
+      `'${destinationPath}' is not an object store URL; use e.g. s3://bucket/addons.`,
+    );
   }
   const schedule = inputs.string('backup-schedule', '0 0 3 * * *');
   const check = checkCnpgSchedule(schedule);
@@ -110,9 +126,14 @@ function readRemoteAdminSecret(inputs: Inputs, addonsNamespace: string): SyncCon
 
 function readImage(inputs: Inputs): { postgresImage: string; defaultVersion: string } {
   const postgresImage = inputs.string('postgres-image', 'ghcr.io/cloudnative-pg/postgresql:{version}');
-  if (!postgresImage.includes('{version}')) throw new InputError('postgres-image', `'${postgresImage}' must contain {version}, e.g. ghcr.io/cloudnative-pg/postgresql:{version}.`);
+  if (!postgresImage.includes('{version}'))
+    throw new InputError(
+      'postgres-image',
+      `'${postgresImage}' must contain {version}, e.g. ghcr.io/cloudnative-pg/postgresql:{version}.`,
+    );
   const defaultVersion = inputs.string('postgres-version', '17');
-  if (!/^\d+(\.\d+)?$/.test(defaultVersion)) throw new InputError('postgres-version', `'${defaultVersion}' is not a PostgreSQL version such as 17.`);
+  if (!/^\d+(\.\d+)?$/.test(defaultVersion))
+    throw new InputError('postgres-version', `'${defaultVersion}' is not a PostgreSQL version such as 17.`);
   return { postgresImage, defaultVersion };
 }
 

@@ -29,7 +29,10 @@ export async function findAppFiles(patterns: string[], cwd: string): Promise<str
   }
   if (empty.length) {
     const which = empty.map((p) => `'${p}'`).join(', ');
-    throw new InputError('apps', `${which} ${empty.length > 1 ? 'match' : 'matches'} no file (relative to ${cwd}); give a path or glob of app.toml files, e.g. apps/*/app.toml.`);
+    throw new InputError(
+      'apps',
+      `${which} ${empty.length > 1 ? 'match' : 'matches'} no file (relative to ${cwd}); give a path or glob of app.toml files, e.g. apps/*/app.toml.`,
+    );
   }
   return [...files].sort();
 }
@@ -48,7 +51,10 @@ export function readDeclarations(files: string[], cwd: string): AppDeclaration[]
   const byName = new Map<string, string>();
   for (const app of apps) {
     const other = byName.get(app.name);
-    if (other) problems.push(`${app.file}:${1}: app name '${app.name}' is also declared by ${other}; give each app a unique name.`);
+    if (other)
+      problems.push(
+        `${app.file}:${1}: app name '${app.name}' is also declared by ${other}; give each app a unique name.`,
+      );
     else byName.set(app.name, app.file);
   }
   if (problems.length) throw new DeclarationError(problems);
@@ -63,7 +69,9 @@ export function parseAppToml(text: string, file: string): AppDeclaration {
   if (!('addons' in doc)) return { name, file };
   const addonsTable = doc.addons;
   if (!isTable(addonsTable)) {
-    throw new DeclarationError([`${at(undefined, 'addons')}: 'addons' must be a table, e.g. [addons.postgresql] with variant = "small".`]);
+    throw new DeclarationError([
+      `${at(undefined, 'addons')}: 'addons' must be a table, e.g. [addons.postgresql] with variant = "small".`,
+    ]);
   }
   const problems: string[] = [];
   const addons: AddonDeclaration[] = [];
@@ -83,7 +91,9 @@ function parseToml(text: string, file: string): Record<string, unknown> {
   } catch (err) {
     if (err instanceof TomlError) {
       const first = err.message.split('\n')[0].replace(/^Invalid TOML document: /, '');
-      throw new DeclarationError([`${file}:${err.line}:${err.column}: invalid TOML (${first}); fix the syntax at that position.`]);
+      throw new DeclarationError([
+        `${file}:${err.line}:${err.column}: invalid TOML (${first}); fix the syntax at that position.`,
+      ]);
     }
     throw err;
   }
@@ -91,7 +101,8 @@ function parseToml(text: string, file: string): Record<string, unknown> {
 
 /** `name`, else the app.toml's directory name; it must be a Kubernetes name. */
 function appName(doc: Record<string, unknown>, file: string, at: At): string {
-  if (doc.name !== undefined && typeof doc.name !== 'string') throw new DeclarationError([`${at(undefined, 'name')}: 'name' must be a string (the app name).`]);
+  if (doc.name !== undefined && typeof doc.name !== 'string')
+    throw new DeclarationError([`${at(undefined, 'name')}: 'name' must be a string (the app name).`]);
   const name = doc.name === undefined ? basename(dirname(resolve(file))) : (doc.name as string);
   if (!isDnsLabel(name)) {
     throw new DeclarationError([
@@ -110,7 +121,9 @@ function parseAddon(addon: string, body: unknown, at: At, problems: string[]): A
     return undefined;
   }
   if (!isTable(body)) {
-    problems.push(`${line}: 'addons.${addon}' must be a table, e.g. [addons.${addon}] with variant = "${provider.defaultVariant}".`);
+    problems.push(
+      `${line}: 'addons.${addon}' must be a table, e.g. [addons.${addon}] with variant = "${provider.defaultVariant}".`,
+    );
     return undefined;
   }
   const section = `addons.${addon}`;
@@ -121,18 +134,26 @@ function parseAddon(addon: string, body: unknown, at: At, problems: string[]): A
   }
   const variantValue = body.variant ?? '';
   if (typeof variantValue !== 'string') {
-    problems.push(`${at(section, 'variant')}: 'variant' must be a string; valid variants: ${Object.keys(provider.variants).join(', ')}.`);
+    problems.push(
+      `${at(section, 'variant')}: 'variant' must be a string; valid variants: ${Object.keys(provider.variants).join(', ')}.`,
+    );
     return undefined;
   }
   const variant = variantValue || provider.defaultVariant;
   if (!provider.variants[variant]) {
-    problems.push(`${at(section, 'variant')}: unknown variant '${variant}' for ${addon}; valid variants: ${Object.keys(provider.variants).join(', ')} (default ${provider.defaultVariant}).`);
+    problems.push(
+      `${at(section, 'variant')}: unknown variant '${variant}' for ${addon}; valid variants: ${Object.keys(provider.variants).join(', ')} (default ${provider.defaultVariant}).`,
+    );
     return undefined;
   }
   if (body.version === undefined) return { addon, variant };
-  if (typeof body.version === 'string' && /^\d+(\.\d+)?$/.test(body.version)) return { addon, variant, version: body.version };
-  if (typeof body.version === 'number' && Number.isInteger(body.version)) return { addon, variant, version: String(body.version) };
-  problems.push(`${at(section, 'version')}: 'version' must be a PostgreSQL major version such as "16", not ${JSON.stringify(body.version)}.`);
+  if (typeof body.version === 'string' && /^\d+(\.\d+)?$/.test(body.version))
+    return { addon, variant, version: body.version };
+  if (typeof body.version === 'number' && Number.isInteger(body.version))
+    return { addon, variant, version: String(body.version) };
+  problems.push(
+    `${at(section, 'version')}: 'version' must be a PostgreSQL major version such as "16", not ${JSON.stringify(body.version)}.`,
+  );
   return undefined;
 }
 
@@ -159,8 +180,14 @@ export function lineOf(text: string, section: string | undefined, key: string): 
       continue;
     }
     if (current === section && keyRe(key).test(lines[i])) return i + 1;
-    if (section && current === undefined && keyRe(`${section}.${key}`).test(lines[i].replace(/\s*\.\s*/g, '.'))) return i + 1;
-    if (section && current === undefined && new RegExp(`^\\s*${esc(section.split('.')[0])}\\s*=.*\\b${esc(key)}\\b`).test(lines[i])) return i + 1;
+    if (section && current === undefined && keyRe(`${section}.${key}`).test(lines[i].replace(/\s*\.\s*/g, '.')))
+      return i + 1;
+    if (
+      section &&
+      current === undefined &&
+      new RegExp(`^\\s*${esc(section.split('.')[0])}\\s*=.*\\b${esc(key)}\\b`).test(lines[i])
+    )
+      return i + 1;
   }
   const any = lines.findIndex((l) => new RegExp(`\\b${esc(key)}\\b`).test(l));
   return any >= 0 ? any + 1 : 1;

@@ -48,7 +48,12 @@ export function ownedKeys(secret: V1Secret | undefined): Record<string, string[]
 }
 
 /** Keys the add-on would write that are already there and not its own: set by hand, or by another add-on. */
-export function collisions(secret: V1Secret | undefined, addon: string, keys: readonly string[], leaving: readonly string[] = []): string[] {
+export function collisions(
+  secret: V1Secret | undefined,
+  addon: string,
+  keys: readonly string[],
+  leaving: readonly string[] = [],
+): string[] {
   const owners = ownedKeys(secret);
   // Keys of add-ons removed earlier in the same sync will be gone by the time this one injects.
   const mine = new Set([addon, ...leaving].flatMap((a) => owners[a] ?? []));
@@ -71,7 +76,9 @@ export class EnvSecrets {
 
   async read(target: AppTarget): Promise<V1Secret | undefined> {
     return withRetry(`read env secret ${target.namespace}/${target.envSecret}`, () =>
-      ignoreNotFound(() => this.clients.core.readNamespacedSecret({ name: target.envSecret, namespace: target.namespace })),
+      ignoreNotFound(() =>
+        this.clients.core.readNamespacedSecret({ name: target.envSecret, namespace: target.namespace }),
+      ),
     );
   }
 
@@ -112,7 +119,13 @@ export class EnvSecrets {
   }
 
   // fieldManager names the operation, so request logs (and fault rules) can tell writes apart.
-  private async write(target: AppTarget, current: V1Secret | undefined, data: Record<string, string>, owners: Record<string, string[]>, fieldManager: string): Promise<void> {
+  private async write(
+    target: AppTarget,
+    current: V1Secret | undefined,
+    data: Record<string, string>,
+    owners: Record<string, string[]>,
+    fieldManager: string,
+  ): Promise<void> {
     const { envSecret: name, namespace } = target;
     const annotations = { ...(current?.metadata?.annotations ?? {}) };
     if (Object.keys(owners).length) annotations[OWNED_KEYS_ANNOTATION] = JSON.stringify(owners);
@@ -126,22 +139,40 @@ export class EnvSecrets {
           metadata: { name, namespace, annotations: { ...annotations, [CREATED_BY_ANNOTATION]: ManagedBy.addonSync } },
           data,
         };
-        await withRetry(`create env secret ${namespace}/${name}`, () => this.clients.core.createNamespacedSecret({ namespace, body, fieldManager }));
+        await withRetry(`create env secret ${namespace}/${name}`, () =>
+          this.clients.core.createNamespacedSecret({ namespace, body, fieldManager }),
+        );
         return;
       }
       // A Secret we created and that now holds nothing is removed rather than left empty.
-      if (current.metadata?.annotations?.[CREATED_BY_ANNOTATION] === ManagedBy.addonSync && !Object.keys(data).length && !Object.keys(owners).length) {
+      if (
+        current.metadata?.annotations?.[CREATED_BY_ANNOTATION] === ManagedBy.addonSync &&
+        !Object.keys(data).length &&
+        !Object.keys(owners).length
+      ) {
         await withRetry(`delete env secret ${namespace}/${name}`, () =>
-          ignoreNotFound(() => this.clients.core.deleteNamespacedSecret({ name, namespace, body: { preconditions: { resourceVersion: current.metadata?.resourceVersion } } })),
+          ignoreNotFound(() =>
+            this.clients.core.deleteNamespacedSecret({
+              name,
+              namespace,
+              body: { preconditions: { resourceVersion: current.metadata?.resourceVersion } },
+            }),
+          ),
         );
         return;
       }
       const body: V1Secret = { ...current, metadata: { ...current.metadata, annotations }, data };
       delete body.stringData;
-      await withRetry(`update env secret ${namespace}/${name}`, () => this.clients.core.replaceNamespacedSecret({ name, namespace, body, fieldManager }));
+      await withRetry(`update env secret ${namespace}/${name}`, () =>
+        this.clients.core.replaceNamespacedSecret({ name, namespace, body, fieldManager }),
+      );
     } catch (err) {
       if (statusOf(err) === 409) throw new ConcurrentChangeError(`Secret ${namespace}/${name}`);
-      if (statusOf(err) === 404 && !current) throw new Error(`namespace ${namespace} of app ${target.app} does not exist; deploy the app (or fix namespace-template) first.`, { cause: err });
+      if (statusOf(err) === 404 && !current)
+        throw new Error(
+          `namespace ${namespace} of app ${target.app} does not exist; deploy the app (or fix namespace-template) first.`,
+          { cause: err },
+        );
       throw err;
     }
   }

@@ -11,7 +11,8 @@ export function sqlNameFor(app: string): string {
     .toLowerCase()
     .replace(/-/g, '_')
     .replace(/[^a-z0-9_]/g, '');
-  if (!name) throw new Error(`app name '${app}' has no letters or digits to make a database name from; rename the app.`);
+  if (!name)
+    throw new Error(`app name '${app}' has no letters or digits to make a database name from; rename the app.`);
   if (/^[0-9]/.test(name) || RESERVED.has(name) || name.startsWith('pg_')) name = PREFIX + name;
   return truncateBytes(name, 63);
 }

@@ -43,18 +43,32 @@ export function describeVariant(v: VariantSpec | undefined): string {
     .join(', ');
 }
 
-export function planApp(decl: AppDeclaration, target: AppTarget, existing: Association[], envSecret: V1Secret | undefined, config: SyncConfig): AppPlan {
+export function planApp(
+  decl: AppDeclaration,
+  target: AppTarget,
+  existing: Association[],
+  envSecret: V1Secret | undefined,
+  config: SyncConfig,
+): AppPlan {
   const plan: AppPlan = { app: decl.name, file: decl.file, target, untouched: decl.addons === undefined, items: [] };
   if (!decl.addons) {
     for (const a of existing)
-      plan.items.push({ ...base(a.app, a.addon, a.variant, a.locality), action: 'unchanged', kind: 'none', destructive: false, changes: ['untouched: app.toml has no [addons] table'] });
+      plan.items.push({
+        ...base(a.app, a.addon, a.variant, a.locality),
+        action: 'unchanged',
+        kind: 'none',
+        destructive: false,
+        changes: ['untouched: app.toml has no [addons] table'],
+      });
     return plan;
   }
   const declared = new Set(decl.addons.map((d) => d.addon));
   const leaving = existing.filter((a) => !declared.has(a.addon)).map((a) => a.addon);
   const env: EnvView = { secret: envSecret, name: `Secret ${target.namespace}/${target.envSecret}`, leaving };
   // Removals go first: an add-on replacing another (e.g. remote -> shared) injects the same keys.
-  const removals = existing.filter((a) => !declared.has(a.addon)).map((a) => planRemoval(decl.name, a, config, env.name));
+  const removals = existing
+    .filter((a) => !declared.has(a.addon))
+    .map((a) => planRemoval(decl.name, a, config, env.name));
   const declaredItems = decl.addons.map((d) =>
     planDeclared(
       decl.name,
@@ -79,10 +93,24 @@ interface EnvView {
 }
 
 /** One declared add-on against its association, if any. */
-function planDeclared(app: string, d: AddonDeclaration, a: Association | undefined, target: AppTarget, config: SyncConfig, env: EnvView): PlanItem {
+function planDeclared(
+  app: string,
+  d: AddonDeclaration,
+  a: Association | undefined,
+  target: AppTarget,
+  config: SyncConfig,
+  env: EnvView,
+): PlanItem {
   const provider = providerOf(d.addon)!;
   const to = provider.variants[d.variant];
-  const item: PlanItem = { ...base(app, d.addon, d.variant, provider.locality), action: 'create', kind: 'provision', destructive: false, changes: [], version: d.version };
+  const item: PlanItem = {
+    ...base(app, d.addon, d.variant, provider.locality),
+    action: 'create',
+    kind: 'provision',
+    destructive: false,
+    changes: [],
+    version: d.version,
+  };
   const clash = collisions(env.secret, d.addon, ENV_KEYS, env.leaving);
   const blockOnClash = () => {
     if (clash.length) item.blocked = describeCollision(target, d.addon, clash);
@@ -91,17 +119,31 @@ function planDeclared(app: string, d: AddonDeclaration, a: Association | undefin
   const roll = `roll Deployment ${target.namespace}/${target.deployment}`;
   if (!a || a.status !== 'active') {
     item.finishRemovalFirst = !!a && (a.status === 'deprovisioning' || a.variant !== d.variant);
-    if (item.finishRemovalFirst) item.changes.push(`first finish removing the earlier ${a!.variant} attachment (${a!.status}${a!.reason ? `: ${a!.reason}` : ''})`);
+    if (item.finishRemovalFirst)
+      item.changes.push(
+        `first finish removing the earlier ${a!.variant} attachment (${a!.status}${a!.reason ? `: ${a!.reason}` : ''})`,
+      );
     else if (a) item.changes.push(`resume provisioning (was ${a.status}${a.reason ? `: ${a.reason}` : ''})`);
-    item.changes.push(`provision ${d.variant} (${describeVariant(to)})`, `inject ${ENV_KEYS.join(', ')} into ${env.name}`, roll);
+    item.changes.push(
+      `provision ${d.variant} (${describeVariant(to)})`,
+      `inject ${ENV_KEYS.join(', ')} into ${env.name}`,
+      roll,
+    );
     return blockOnClash();
   }
   item.fromVariant = a.variant;
   if (a.variant !== d.variant) {
     const from = variantOf(a.addon, a.variant);
-    Object.assign(item, { action: 'update', kind: 'grow', blocked: variantChangeProblem(app, d.addon, from, to) } satisfies Partial<PlanItem>);
+    Object.assign(item, {
+      action: 'update',
+      kind: 'grow',
+      blocked: variantChangeProblem(app, d.addon, from, to),
+    } satisfies Partial<PlanItem>);
     item.changes.push(`${a.variant} -> ${d.variant}`);
-    if (!item.blocked) item.changes.push(`grow storage ${from!.storageGi}Gi -> ${to.storageGi}Gi, instances ${from!.instances} -> ${to.instances}, in place`);
+    if (!item.blocked)
+      item.changes.push(
+        `grow storage ${from!.storageGi}Gi -> ${to.storageGi}Gi, instances ${from!.instances} -> ${to.instances}, in place`,
+      );
     return item;
   }
   if ((d.version ?? '') !== (a.version ?? '')) {
@@ -125,19 +167,42 @@ function planDeclared(app: string, d: AddonDeclaration, a: Association | undefin
 
 /** An attached add-on the app no longer declares. */
 function planRemoval(app: string, a: Association, config: SyncConfig, envName: string): PlanItem {
-  const item: PlanItem = { ...base(a.app, a.addon, a.variant, a.locality), action: 'remove', kind: 'remove', destructive: true, changes: [] };
+  const item: PlanItem = {
+    ...base(a.app, a.addon, a.variant, a.locality),
+    action: 'remove',
+    kind: 'remove',
+    destructive: true,
+    changes: [],
+  };
   const v = variantOf(a.addon, a.variant);
-  item.changes.push(`remove ${a.injectedKeys.length ? a.injectedKeys.join(', ') : 'add-on vars'} from ${envName} and roll the app`);
-  if (!v) item.blocked = `app '${app}': the attached ${a.addon} variant '${a.variant}' is not in the registry; remove it by hand.`;
+  item.changes.push(
+    `remove ${a.injectedKeys.length ? a.injectedKeys.join(', ') : 'add-on vars'} from ${envName} and roll the app`,
+  );
+  if (!v)
+    item.blocked = `app '${app}': the attached ${a.addon} variant '${a.variant}' is not in the registry; remove it by hand.`;
   else if (config.reclaim === 'retain') {
     item.destructive = false;
-    item.changes.push(v.backend === 'dedicated' ? 'detach the Cluster and keep its data (reclaim: retain)' : "keep the database, disable the role's login (reclaim: retain)");
-  } else item.changes.push(v.backend === 'dedicated' ? 'DELETE the dedicated Cluster and its data' : 'terminate connections, DROP the database and role');
+    item.changes.push(
+      v.backend === 'dedicated'
+        ? 'detach the Cluster and keep its data (reclaim: retain)'
+        : "keep the database, disable the role's login (reclaim: retain)",
+    );
+  } else
+    item.changes.push(
+      v.backend === 'dedicated'
+        ? 'DELETE the dedicated Cluster and its data'
+        : 'terminate connections, DROP the database and role',
+    );
   return item;
 }
 
 /** Why a variant change cannot be applied in place, or undefined for a grow. */
-export function variantChangeProblem(app: string, addon: string, from: VariantSpec | undefined, to: VariantSpec): string | undefined {
+export function variantChangeProblem(
+  app: string,
+  addon: string,
+  from: VariantSpec | undefined,
+  to: VariantSpec,
+): string | undefined {
   if (!from) return `app '${app}': the attached ${addon} variant is unknown; remove the add-on and add it again.`;
   if (from.backend !== 'dedicated' || to.backend !== 'dedicated') {
     return (

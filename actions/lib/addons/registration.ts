@@ -19,7 +19,9 @@ export function registrationData(providers: readonly ProviderSpec[] = REGISTRY):
       displayName: p.displayName,
       locality: p.locality,
       defaultVariant: p.defaultVariant,
-      variants: Object.fromEntries(Object.values(p.variants).map((v) => [v.name, { description: v.description, ...v.display }])),
+      variants: Object.fromEntries(
+        Object.values(p.variants).map((v) => [v.name, { description: v.description, ...v.display }]),
+      ),
     });
   }
   return data;
@@ -28,25 +30,41 @@ export function registrationData(providers: readonly ProviderSpec[] = REGISTRY):
 /** Ensures the namespace exists and the registration is current; returns what it wrote. */
 export async function registerProviders(clients: KubeClients, namespace: string): Promise<string[]> {
   const wrote: string[] = [];
-  const ns = await withRetry(`read namespace ${namespace}`, () => ignoreNotFound(() => clients.core.readNamespace({ name: namespace })));
+  const ns = await withRetry(`read namespace ${namespace}`, () =>
+    ignoreNotFound(() => clients.core.readNamespace({ name: namespace })),
+  );
   if (!ns) {
     try {
-      await withRetry(`create namespace ${namespace}`, () => clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { [Labels.managedBy]: ManagedBy.addonSync } } } }));
+      await withRetry(`create namespace ${namespace}`, () =>
+        clients.core.createNamespace({
+          body: { metadata: { name: namespace, labels: { [Labels.managedBy]: ManagedBy.addonSync } } },
+        }),
+      );
       wrote.push(`namespace ${namespace}`);
     } catch (err) {
       if (statusOf(err) !== 409) throw err;
     }
   }
   const data = registrationData();
-  const current = await withRetry(`read ${REGISTRATION_NAME}`, () => ignoreNotFound(() => clients.core.readNamespacedConfigMap({ name: REGISTRATION_NAME, namespace })));
+  const current = await withRetry(`read ${REGISTRATION_NAME}`, () =>
+    ignoreNotFound(() => clients.core.readNamespacedConfigMap({ name: REGISTRATION_NAME, namespace })),
+  );
   if (current && JSON.stringify(sorted(current.data ?? {})) === JSON.stringify(sorted(data))) return wrote;
   const body: V1ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: REGISTRATION_NAME, namespace, labels: { [Labels.managedBy]: ManagedBy.addonSync, [Labels.component]: 'registration' }, resourceVersion: current?.metadata?.resourceVersion },
+    metadata: {
+      name: REGISTRATION_NAME,
+      namespace,
+      labels: { [Labels.managedBy]: ManagedBy.addonSync, [Labels.component]: 'registration' },
+      resourceVersion: current?.metadata?.resourceVersion,
+    },
     data,
   };
-  if (current) await withRetry('update add-on registration', () => clients.core.replaceNamespacedConfigMap({ name: REGISTRATION_NAME, namespace, body }));
+  if (current)
+    await withRetry('update add-on registration', () =>
+      clients.core.replaceNamespacedConfigMap({ name: REGISTRATION_NAME, namespace, body }),
+    );
   else {
     try {
       await withRetry('create add-on registration', () => clients.core.createNamespacedConfigMap({ namespace, body }));

@@ -28,7 +28,8 @@ export function planJson(plans: AppPlan[]): string {
   );
 }
 
-const actionLabel = (action: string, destructive: boolean, blocked?: string) => `${action}${destructive ? ' (destructive)' : ''}${blocked ? ' BLOCKED' : ''}`;
+const actionLabel = (action: string, destructive: boolean, blocked?: string) =>
+  `${action}${destructive ? ' (destructive)' : ''}${blocked ? ' BLOCKED' : ''}`;
 
 export function logPlan(core: Pick<Core, 'info'>, plans: AppPlan[]): void {
   for (const p of plans) {
@@ -75,12 +76,37 @@ export function renderSummary(mode: 'plan' | 'apply', plans: AppPlan[], outcomes
   const rows: unknown[][] = [];
   for (const p of plans) {
     const outcome = outcomes?.find((o) => o.app === p.app);
-    if (!p.items.length) rows.push([p.app, '-', '-', '-', p.untouched ? 'untouched' : 'none', p.untouched ? 'no [addons] table' : 'no add-ons']);
+    if (!p.items.length)
+      rows.push([
+        p.app,
+        '-',
+        '-',
+        '-',
+        p.untouched ? 'untouched' : 'none',
+        p.untouched ? 'no [addons] table' : 'no add-ons',
+      ]);
     for (const i of p.items) {
       const o = outcome?.items.find((x) => x.item.addon === i.addon);
-      const status = o ? (o.result === 'failed' ? `failed (${o.status})` : o.status) : i.blocked ? 'blocked' : 'planned';
-      const changes = [actionLabel(i.action, i.destructive, i.blocked), ...i.changes, ...(o?.message ? [o.message] : i.blocked ? [i.blocked] : [])].join('; ');
-      rows.push([p.app, i.addon, i.fromVariant && i.fromVariant !== i.variant ? `${i.fromVariant} -> ${i.variant}` : i.variant, i.locality, status, changes]);
+      const status = o
+        ? o.result === 'failed'
+          ? `failed (${o.status})`
+          : o.status
+        : i.blocked
+          ? 'blocked'
+          : 'planned';
+      const changes = [
+        actionLabel(i.action, i.destructive, i.blocked),
+        ...i.changes,
+        ...(o?.message ? [o.message] : i.blocked ? [i.blocked] : []),
+      ].join('; ');
+      rows.push([
+        p.app,
+        i.addon,
+        i.fromVariant && i.fromVariant !== i.variant ? `${i.fromVariant} -> ${i.variant}` : i.variant,
+        i.locality,
+        status,
+        changes,
+      ]);
     }
   }
   return head + markdownTable(['App', 'Add-on', 'Variant', 'Locality', 'Status', 'Changes'], rows);

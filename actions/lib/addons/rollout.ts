@@ -12,7 +12,12 @@ export async function rollDeployment(clients: KubeClients, target: AppTarget, no
   const { deployment: name, namespace } = target;
   const body = { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: now.toISOString() } } } } };
   const res = await withRetry(`roll deployment ${namespace}/${name}`, () =>
-    ignoreNotFound(() => clients.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager: 'addon-sync-roll' }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))),
+    ignoreNotFound(() =>
+      clients.apps.patchNamespacedDeployment(
+        { name, namespace, body, fieldManager: 'addon-sync-roll' },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    ),
   );
   return res !== undefined;
 }

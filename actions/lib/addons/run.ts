@@ -29,13 +29,17 @@ export async function run(core: Core): Promise<void> {
       if (config.mode === 'apply') {
         const outcomes = await sync.apply(plans);
         counts = countOutcomes(outcomes);
-        failures = outcomes.flatMap((o) => o.items.filter((i) => i.result === 'failed').map((i) => i.message ?? `${o.app} ${i.item.addon} failed`));
+        failures = outcomes.flatMap((o) =>
+          o.items.filter((i) => i.result === 'failed').map((i) => i.message ?? `${o.app} ${i.item.addon} failed`),
+        );
         await writeSummary(core, renderSummary('apply', plans, outcomes));
       } else {
         await writeSummary(core, renderSummary('plan', plans));
       }
       for (const [k, v] of Object.entries(counts)) core.setOutput(k, String(v));
-      core.info(`addon-sync: created ${counts.created}, updated ${counts.updated}, removed ${counts.removed}, failed ${counts.failed}`);
+      core.info(
+        `addon-sync: created ${counts.created}, updated ${counts.updated}, removed ${counts.removed}, failed ${counts.failed}`,
+      );
       if (failures.length) throw new VerdictError(failures);
     } finally {
       kube.dispose();

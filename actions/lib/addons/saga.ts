@@ -13,7 +13,15 @@ export interface SagaStep<C> {
 export type SagaResult =
   | { ok: true; completed: string[] }
   | { ok: false; failedStep: string; error: unknown; compensated: true; undone: string[] }
-  | { ok: false; failedStep: string; error: unknown; compensated: false; undone: string[]; compensationStep: string; compensationError: unknown };
+  | {
+      ok: false;
+      failedStep: string;
+      error: unknown;
+      compensated: false;
+      undone: string[];
+      compensationStep: string;
+      compensationError: unknown;
+    };
 
 export interface SagaHooks {
   /** Called before each step and each undo (the action logs a line per step). */
@@ -37,7 +45,15 @@ export async function runSaga<C>(steps: SagaStep<C>[], ctx: C, hooks: SagaHooks 
           await s.undo!(ctx);
           undone.push(s.name);
         } catch (compensationError) {
-          return { ok: false, failedStep: step.name, error, compensated: false, undone, compensationStep: s.name, compensationError };
+          return {
+            ok: false,
+            failedStep: step.name,
+            error,
+            compensated: false,
+            undone,
+            compensationStep: s.name,
+            compensationError,
+          };
         }
       }
       return { ok: false, failedStep: step.name, error, compensated: true, undone };

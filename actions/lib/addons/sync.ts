@@ -87,7 +87,8 @@ export class AddonSync {
   async apply(plans: AppPlan[]): Promise<AppOutcome[]> {
     const needsWrites = plans.some((p) => p.items.some((i) => i.action !== 'unchanged' && !i.blocked));
     if (needsWrites) {
-      for (const w of await registerProviders(this.deps.clients, this.deps.config.addonsNamespace)) this.deps.core.info(`registered: ${w}`);
+      for (const w of await registerProviders(this.deps.clients, this.deps.config.addonsNamespace))
+        this.deps.core.info(`registered: ${w}`);
     }
     const limit = pLimit(this.deps.config.parallel);
     const outcomes = await Promise.all(plans.map((p) => limit(() => this.applyApp(p))));
@@ -105,7 +106,12 @@ export class AddonSync {
       try {
         items.push(await this.applyItem(plan, item));
       } catch (err) {
-        items.push({ item, result: 'failed', status: 'see message', message: `app '${plan.app}' ${item.addon}: ${describeErrorLine(err)}` });
+        items.push({
+          item,
+          result: 'failed',
+          status: 'see message',
+          message: `app '${plan.app}' ${item.addon}: ${describeErrorLine(err)}`,
+        });
       }
     }
     return { app: plan.app, items };
@@ -127,7 +133,8 @@ export class AddonSync {
         return this.create(plan, item, assoc);
       }
       case 'update':
-        if (!current || current.status !== 'active') throw new Error('the association changed since the plan was made; re-run the sync.');
+        if (!current || current.status !== 'active')
+          throw new Error('the association changed since the plan was made; re-run the sync.');
         if (item.kind === 'grow') return this.grow(current, item);
         return this.reinject(current, item);
     }
@@ -155,7 +162,9 @@ export class AddonSync {
     const save = async (step: string, patch: Partial<Association>) => {
       state.assoc = await this.associations.update({ ...state.assoc!, ...patch }, step);
     };
-    const result = await runSaga(this.createSteps(plan, item, state, save), state, { onStep: (phase, name) => this.step(item, phase, name) });
+    const result = await runSaga(this.createSteps(plan, item, state, save), state, {
+      onStep: (phase, name) => this.step(item, phase, name),
+    });
     if (result.ok) return { item, result: existing?.status === 'active' ? 'updated' : 'created', status: 'active' };
     const reason = describeSagaFailure(result);
     const message = `app '${plan.app}' ${item.addon}: ${reason}`;
@@ -191,7 +200,12 @@ export class AddonSync {
     };
   }
 
-  private createSteps(plan: AppPlan, item: PlanItem, state: CreateState, save: (step: string, patch: Partial<Association>) => Promise<void>): SagaStep<CreateState>[] {
+  private createSteps(
+    plan: AppPlan,
+    item: PlanItem,
+    state: CreateState,
+    save: (step: string, patch: Partial<Association>) => Promise<void>,
+  ): SagaStep<CreateState>[] {
     const variant = providerOf(item.addon)!.variants[item.variant];
     const backend = BACKENDS[variant.backend];
     const ctx = this.ctx();
@@ -201,7 +215,12 @@ export class AddonSync {
         // Recorded BEFORE anything is created, with the names of everything it will own.
         name: 'record',
         run: async () => {
-          if (state.assoc) await save('record', { ...desired, injectedKeys: state.assoc.injectedKeys, resourceVersion: state.assoc.resourceVersion });
+          if (state.assoc)
+            await save('record', {
+              ...desired,
+              injectedKeys: state.assoc.injectedKeys,
+              resourceVersion: state.assoc.resourceVersion,
+            });
           else state.assoc = await this.associations.create(desired, 'record');
         },
       },
@@ -225,7 +244,8 @@ export class AddonSync {
         name: 'record-keys',
         run: async () => {
           const keys = Object.keys(state.vars!).sort();
-          if (JSON.stringify(keys) !== JSON.stringify(state.assoc!.injectedKeys)) await save('record-keys', { injectedKeys: keys });
+          if (JSON.stringify(keys) !== JSON.stringify(state.assoc!.injectedKeys))
+            await save('record-keys', { injectedKeys: keys });
         },
       },
       {
@@ -236,7 +256,10 @@ export class AddonSync {
         },
       },
       { name: 'roll', run: async () => void (await rollDeployment(this.deps.clients, plan.target)) },
-      { name: 'activate', run: async () => save('activate', { status: 'active', reason: undefined, intent: undefined }) },
+      {
+        name: 'activate',
+        run: async () => save('activate', { status: 'active', reason: undefined, intent: undefined }),
+      },
     ];
   }
 
@@ -304,9 +327,13 @@ export class AddonSync {
     const { config, core, clients } = this.deps;
     if (config.reclaim !== 'delete') return;
     if (!(await getCluster(clients, config.addonsNamespace, config.sharedCluster))) return;
-    const users = (await this.associations.list(`${Labels.component}=association,${Labels.variant}=shared`)).filter((a) => a.status !== 'error');
+    const users = (await this.associations.list(`${Labels.component}=association,${Labels.variant}=shared`)).filter(
+      (a) => a.status !== 'error',
+    );
     if (users.length) return;
-    core.info(`addon-sync step: shared-cluster remove ${config.addonsNamespace}/${config.sharedCluster} (no association uses it)`);
+    core.info(
+      `addon-sync step: shared-cluster remove ${config.addonsNamespace}/${config.sharedCluster} (no association uses it)`,
+    );
     await deleteClusterAndWait(this.ctx(), config.addonsNamespace, config.sharedCluster);
   }
 }

@@ -43,11 +43,26 @@ export async function firstBootstrapFailure(
   return { source, tail, message: `${source.failure}: ${tail ? errorSummary(tail) : '(no log left to read)'}` };
 }
 
-async function readTail(clients: KubeClients, namespace: string, s: BootstrapSource, lines: number, retry?: RetryOptions): Promise<string> {
+async function readTail(
+  clients: KubeClients,
+  namespace: string,
+  s: BootstrapSource,
+  lines: number,
+  retry?: RetryOptions,
+): Promise<string> {
   const read = (previous: boolean) =>
-    withRetry(`read log of pod ${s.pod}`, () => clients.core.readNamespacedPodLog({ namespace, name: s.pod, container: s.container, tailLines: lines, previous }), retry).then((t) =>
-      String(t ?? '').trimEnd(),
-    );
+    withRetry(
+      `read log of pod ${s.pod}`,
+      () =>
+        clients.core.readNamespacedPodLog({
+          namespace,
+          name: s.pod,
+          container: s.container,
+          tailLines: lines,
+          previous,
+        }),
+      retry,
+    ).then((t) => String(t ?? '').trimEnd());
   const text = await read(false);
   return text || (s.restarts > 0 ? await read(true).catch(() => '') : '');
 }

@@ -26,7 +26,8 @@ export interface BootstrapSource {
   restarts: number;
 }
 
-const jobOf = (pod: V1Pod) => pod.metadata?.labels?.['batch.kubernetes.io/job-name'] ?? pod.metadata?.labels?.['job-name'];
+const jobOf = (pod: V1Pod) =>
+  pod.metadata?.labels?.['batch.kubernetes.io/job-name'] ?? pod.metadata?.labels?.['job-name'];
 
 /** The bootstrap role of a Job pod of `cluster` (1.25 labels the role on the pod template only). */
 function jobRole(pod: V1Pod, cluster: string): string | undefined {
@@ -37,15 +38,21 @@ function jobRole(pod: V1Pod, cluster: string): string | undefined {
 }
 
 /** The bootstrap container of `pod` and how it fares; undefined when the pod bootstraps nothing. */
-export function bootstrapSource(pod: V1Pod, cluster: string, roles: readonly string[] = JOB_ROLES): BootstrapSource | undefined {
+export function bootstrapSource(
+  pod: V1Pod,
+  cluster: string,
+  roles: readonly string[] = JOB_ROLES,
+): BootstrapSource | undefined {
   const name = pod.metadata?.name ?? '';
   const role = jobRole(pod, cluster);
   if (role) {
     if (!roles.includes(role)) return undefined;
-    const container = pod.spec?.containers?.find((c) => c.name === role)?.name ?? pod.spec?.containers?.[0]?.name ?? role;
+    const container =
+      pod.spec?.containers?.find((c) => c.name === role)?.name ?? pod.spec?.containers?.[0]?.name ?? role;
     const st = pod.status?.containerStatuses?.find((c) => c.name === container);
     const source = { ...fromStatus('job', name, container, st), job: jobOf(pod) };
-    if (!source.failure && pod.status?.phase === 'Failed') source.failure = `pod ${name} failed${pod.status.reason ? ` (${pod.status.reason})` : ''}`;
+    if (!source.failure && pod.status?.phase === 'Failed')
+      source.failure = `pod ${name} failed${pod.status.reason ? ` (${pod.status.reason})` : ''}`;
     if (pod.status?.phase === 'Succeeded') source.succeeded = true;
     if (source.failure) source.failure = `${role} job ${source.job ?? '?'} failed: ${source.failure}`;
     return source;
@@ -55,17 +62,36 @@ export function bootstrapSource(pod: V1Pod, cluster: string, roles: readonly str
   return fromStatus('init-container', name, INIT_BOOTSTRAP_CONTAINER, st);
 }
 
-function fromStatus(kind: BootstrapSource['kind'], pod: string, container: string, st: V1ContainerStatus | undefined): BootstrapSource {
-  const s: BootstrapSource = { kind, pod, container, started: false, succeeded: false, failure: undefined, restarts: st?.restartCount ?? 0 };
+function fromStatus(
+  kind: BootstrapSource['kind'],
+  pod: string,
+  container: string,
+  st: V1ContainerStatus | undefined,
+): BootstrapSource {
+  const s: BootstrapSource = {
+    kind,
+    pod,
+    container,
+    started: false,
+    succeeded: false,
+    failure: undefined,
+    restarts: st?.restartCount ?? 0,
+  };
   if (!st) return s;
   const term = st.state?.terminated;
   const last = st.lastState?.terminated;
   s.started = !!(st.state?.running || term || last || s.restarts > 0);
   if (term && term.exitCode === 0) s.succeeded = true;
-  const where = kind === 'job' ? `pod ${pod} (container ${container})` : `bootstrap init container of pod ${pod} (container ${container})`;
-  if (term && term.exitCode !== 0) s.failure = `${where} exited with code ${term.exitCode}${term.reason ? ` (${term.reason})` : ''}`;
-  else if (st.state?.waiting?.reason === 'CrashLoopBackOff') s.failure = `${where} is crash-looping${last ? ` (last exit code ${last.exitCode})` : ''}`;
-  else if (s.restarts > 0 && last && last.exitCode !== 0) s.failure = `${where} restarted after exiting with code ${last.exitCode}`;
+  const where =
+    kind === 'job'
+      ? `pod ${pod} (container ${container})`
+      : `bootstrap init container of pod ${pod} (container ${container})`;
+  if (term && term.exitCode !== 0)
+    s.failure = `${where} exited with code ${term.exitCode}${term.reason ? ` (${term.reason})` : ''}`;
+  else if (st.state?.waiting?.reason === 'CrashLoopBackOff')
+    s.failure = `${where} is crash-looping${last ? ` (last exit code ${last.exitCode})` : ''}`;
+  else if (s.restarts > 0 && last && last.exitCode !== 0)
+    s.failure = `${where} restarted after exiting with code ${last.exitCode}`;
   return s;
 }
 
@@ -73,7 +99,10 @@ function fromStatus(kind: BootstrapSource['kind'], pod: string, container: strin
 export function restoredWals(log: string): string[] {
   const out: string[] = [];
   // PostgreSQL's own line, plain or inside the instance manager's JSON record (quotes escaped).
-  for (const m of log.matchAll(/restored log file \\?"([0-9A-F]{24}(?:\.partial)?|[0-9A-F]{8}\.history)\\?" from archive/g)) out.push(m[1]);
+  for (const m of log.matchAll(
+    /restored log file \\?"([0-9A-F]{24}(?:\.partial)?|[0-9A-F]{8}\.history)\\?" from archive/g,
+  ))
+    out.push(m[1]);
   return out;
 }
 

@@ -24,15 +24,22 @@ export function clusterHealth(cluster: Cluster): ClusterHealth {
   const s = cluster.status ?? {};
   const want = cluster.spec.instances ?? 1;
   const problems: string[] = [];
-  if (s.phase !== Phase.healthy) problems.push(`phase is '${s.phase ?? '(none)'}'${s.phaseReason ? ` (${s.phaseReason})` : ''}`);
+  if (s.phase !== Phase.healthy)
+    problems.push(`phase is '${s.phase ?? '(none)'}'${s.phaseReason ? ` (${s.phaseReason})` : ''}`);
   const ready = condition(s.conditions, 'Ready');
-  if (ready?.status !== 'True') problems.push(`condition Ready is ${ready?.status ?? 'absent'}${ready?.message ? `: ${ready.message}` : ''}`);
+  if (ready?.status !== 'True')
+    problems.push(`condition Ready is ${ready?.status ?? 'absent'}${ready?.message ? `: ${ready.message}` : ''}`);
   if ((s.readyInstances ?? 0) !== want) problems.push(`${s.readyInstances ?? 0}/${want} instances ready`);
   if (!s.currentPrimary || s.currentPrimary !== s.targetPrimary) {
     problems.push(`currentPrimary '${s.currentPrimary ?? ''}' differs from targetPrimary '${s.targetPrimary ?? ''}'`);
   }
   const phase = s.phase ?? '';
-  return { healthy: problems.length === 0, problems, terminal: PERMANENT_FAILURE_PHASES.includes(phase), retrying: RETRIED_FAILURE_PHASES.includes(phase) };
+  return {
+    healthy: problems.length === 0,
+    problems,
+    terminal: PERMANENT_FAILURE_PHASES.includes(phase),
+    retrying: RETRIED_FAILURE_PHASES.includes(phase),
+  };
 }
 
 /** How long a retried error phase may last before a waiter gives up on it. */
@@ -62,6 +69,8 @@ export class PhaseFailureClock {
     }
     this.since ??= this.now();
     const lasted = this.now() - this.since;
-    return lasted >= this.graceMs ? `${what} (retried by the operator, still failing after ${Math.round(lasted / 1000)} s)` : undefined;
+    return lasted >= this.graceMs
+      ? `${what} (retried by the operator, still failing after ${Math.round(lasted / 1000)} s)`
+      : undefined;
   }
 }

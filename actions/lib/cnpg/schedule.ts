@@ -27,7 +27,10 @@ export function checkCnpgSchedule(schedule: string, from = new Date()): Schedule
     };
   }
   if (fields.length !== 6) {
-    return { ok: false, problem: `schedule '${expr}' has ${fields.length} fields; CloudNativePG needs six (second minute hour day-of-month month day-of-week).` };
+    return {
+      ok: false,
+      problem: `schedule '${expr}' has ${fields.length} fields; CloudNativePG needs six (second minute hour day-of-month month day-of-week).`,
+    };
   }
   try {
     const it = CronExpressionParser.parse(expr, { currentDate: from, tz: 'UTC' });

@@ -32,7 +32,12 @@ export const Phase = {
 export const PERMANENT_FAILURE_PHASES: readonly string[] = [Phase.unrecoverable, Phase.invalidDefinition];
 
 /** Error phases CNPG sets on errors it requeues: they flip back once the cause is gone. */
-export const RETRIED_FAILURE_PHASES: readonly string[] = [Phase.cannotCreateObjects, Phase.unknownPlugin, Phase.pluginError, Phase.invalidImageCatalog];
+export const RETRIED_FAILURE_PHASES: readonly string[] = [
+  Phase.cannotCreateObjects,
+  Phase.unknownPlugin,
+  Phase.pluginError,
+  Phase.invalidImageCatalog,
+];
 
 export const BackupPhase = {
   pending: 'pending',
@@ -195,7 +200,11 @@ export interface ClusterSpec {
     volumeSnapshot?: Record<string, unknown>;
   };
   plugins?: PluginConfiguration[];
-  bootstrap?: { initdb?: BootstrapInitDB; recovery?: BootstrapRecovery; pg_basebackup?: { database?: string; owner?: string; secret?: { name: string }; source?: string } };
+  bootstrap?: {
+    initdb?: BootstrapInitDB;
+    recovery?: BootstrapRecovery;
+    pg_basebackup?: { database?: string; owner?: string; secret?: { name: string }; source?: string };
+  };
   externalClusters?: ExternalCluster[];
   managed?: { roles?: ManagedRole[] };
   affinity?: Record<string, unknown>;
@@ -227,7 +236,11 @@ export interface ClusterStatus {
   firstRecoverabilityPoint?: string;
   lastSuccessfulBackup?: string;
   lastFailedBackup?: string;
-  managedRolesStatus?: { byStatus?: Record<string, string[]>; cannotReconcile?: Record<string, string[]>; passwordStatus?: Record<string, unknown> };
+  managedRolesStatus?: {
+    byStatus?: Record<string, string[]>;
+    cannotReconcile?: Record<string, string[]>;
+    passwordStatus?: Record<string, unknown>;
+  };
 }
 
 export interface Cluster {
@@ -293,7 +306,10 @@ export interface ObjectStore {
   metadata: ObjectMeta;
   spec: { configuration: BarmanObjectStoreConfiguration; retentionPolicy?: string };
   status?: {
-    serverRecoveryWindow?: Record<string, { firstRecoverabilityPoint?: string; lastSuccessfulBackupTime?: string; lastFailedBackupTime?: string }>;
+    serverRecoveryWindow?: Record<
+      string,
+      { firstRecoverabilityPoint?: string; lastSuccessfulBackupTime?: string; lastFailedBackupTime?: string }
+    >;
   };
 }
 

@@ -31,7 +31,15 @@ export function parseHistory(text: string | undefined): DrillRecord[] {
   if (!text) return [];
   try {
     const v = JSON.parse(text);
-    return Array.isArray(v) ? v.filter((r) => r && typeof r === 'object' && typeof r.time === 'string' && (r.verdict === 'passed' || r.verdict === 'failed')) : [];
+    return Array.isArray(v)
+      ? v.filter(
+          (r) =>
+            r &&
+            typeof r === 'object' &&
+            typeof r.time === 'string' &&
+            (r.verdict === 'passed' || r.verdict === 'failed'),
+        )
+      : [];
   } catch {
     return [];
   }

@@ -33,14 +33,28 @@ export interface Baseline {
   countedOn: LiveCountedOn;
 }
 
-export async function takeBaseline(db: ReadOnlyDb, database: string, s: CountSettings, countedOn: LiveCountedOn = 'primary'): Promise<Baseline> {
+export async function takeBaseline(
+  db: ReadOnlyDb,
+  database: string,
+  s: CountSettings,
+  countedOn: LiveCountedOn = 'primary',
+): Promise<Baseline> {
   const schema = await snapshotSchema(db);
   const mode = s.live === 'replica' ? 'exact' : s.live;
-  const counts = await countRows(db, userTables(schema), { mode, concurrency: s.concurrency, autoExactMaxBytes: s.liveExactMaxBytes, signal: s.signal });
+  const counts = await countRows(db, userTables(schema), {
+    mode,
+    concurrency: s.concurrency,
+    autoExactMaxBytes: s.liveExactMaxBytes,
+    signal: s.signal,
+  });
   return { database, schema, counts, countedOn };
 }
 
-export async function compareWithRestore(restored: ReadOnlyDb, base: Baseline, s: CountSettings): Promise<DatabaseComparison> {
+export async function compareWithRestore(
+  restored: ReadOnlyDb,
+  base: Baseline,
+  s: CountSettings,
+): Promise<DatabaseComparison> {
   const schema = await snapshotSchema(restored);
   const present = new Set(userTables(schema).map((t) => `${t.schema}\0${t.name}`));
   // Read the live tables the restore has (a missing one is already a schema difference), plus its extras.
@@ -49,18 +63,34 @@ export async function compareWithRestore(restored: ReadOnlyDb, base: Baseline, s
     ...userTables(schema).filter((t) => !base.counts.some((c) => c.schema === t.schema && c.table === t.name)),
   ];
   const started = performance.now();
-  const counts = await readAllRows(restored, tables, { concurrency: s.concurrency, label: `restore ${base.database}: read`, log: s.log, signal: s.signal, deadline: s.deadline });
+  const counts = await readAllRows(restored, tables, {
+    concurrency: s.concurrency,
+    label: `restore ${base.database}: read`,
+    log: s.log,
+    signal: s.signal,
+    deadline: s.deadline,
+  });
   const readMs = performance.now() - started;
   const comparisons = compareCounts(base.counts, counts, { tolerance: s.tolerance, floor: s.floor });
-  const bySource = (src: TableCount['source']) => base.counts.filter((c) => (c.source ?? (c.method === 'exact' ? 'count' : 'reltuples')) === src).length;
+  const bySource = (src: TableCount['source']) =>
+    base.counts.filter((c) => (c.source ?? (c.method === 'exact' ? 'count' : 'reltuples')) === src).length;
   return {
     database: base.database,
     tablesCompared: comparisons.length,
     schemaDifferences: diffSchemas(base.schema, schema),
     outOfTolerance: comparisons.filter((c) => !c.within),
     counts: comparisons,
-    liveCounted: { on: base.countedOn, exact: bySource('count'), nLiveTup: bySource('n_live_tup'), reltuples: bySource('reltuples') },
-    restoreRead: { tables: counts.length, failed: counts.filter((c) => c.error !== undefined).length, ms: Math.round(readMs) },
+    liveCounted: {
+      on: base.countedOn,
+      exact: bySource('count'),
+      nLiveTup: bySource('n_live_tup'),
+      reltuples: bySource('reltuples'),
+    },
+    restoreRead: {
+      tables: counts.length,
+      failed: counts.filter((c) => c.error !== undefined).length,
+      ms: Math.round(readMs),
+    },
   };
 }
 
@@ -70,8 +100,13 @@ export function comparisonReasons(c: DatabaseComparison): string[] {
   if (c.schemaDifferences.length) {
     const shown = c.schemaDifferences
       .slice(0, 5)
-      .map((d) => `${d.objectType} ${d.name} ${d.kind === 'missing' ? 'missing in the restore' : d.kind === 'extra' ? 'only in the restore' : `changed (${d.detail})`}`);
-    reasons.push(`database ${c.database}: ${c.schemaDifferences.length} schema difference(s): ${shown.join('; ')}${c.schemaDifferences.length > 5 ? '; ...' : ''}`);
+      .map(
+        (d) =>
+          `${d.objectType} ${d.name} ${d.kind === 'missing' ? 'missing in the restore' : d.kind === 'extra' ? 'only in the restore' : `changed (${d.detail})`}`,
+      );
+    reasons.push(
+      `database ${c.database}: ${c.schemaDifferences.length} schema difference(s): ${shown.join('; ')}${c.schemaDifferences.length > 5 ? '; ...' : ''}`,
+    );
   }
   if (c.outOfTolerance.length) {
     const shown = c.outOfTolerance
@@ -80,7 +115,9 @@ export function comparisonReasons(c: DatabaseComparison): string[] {
         (x) =>
           `${x.schema}.${x.table} live ${x.live ?? 'n/a'}${x.liveSource && x.liveSource !== 'count' ? ` (estimate, ${x.liveSource})` : ''} vs restored ${x.other ?? 'n/a'} (allowed ±${x.allowed}${x.note && (x.live === undefined || x.other === undefined) ? `; ${x.note}` : ''})`,
       );
-    reasons.push(`database ${c.database}: ${c.outOfTolerance.length} table(s) out of row-count tolerance: ${shown.join('; ')}${c.outOfTolerance.length > 5 ? '; ...' : ''}`);
+    reasons.push(
+      `database ${c.database}: ${c.outOfTolerance.length} table(s) out of row-count tolerance: ${shown.join('; ')}${c.outOfTolerance.length > 5 ? '; ...' : ''}`,
+    );
   }
   return reasons;
 }

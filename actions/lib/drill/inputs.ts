@@ -49,13 +49,27 @@ export interface DrillInputs {
   keepOnFailure: boolean;
   recordHistory: boolean;
   historySize: number;
-  slack: { webhookUrl?: string; token?: string; channel?: string; threadTs?: string; apiUrl?: string; environment?: string; on: SlackOn };
+  slack: {
+    webhookUrl?: string;
+    token?: string;
+    channel?: string;
+    threadTs?: string;
+    apiUrl?: string;
+    environment?: string;
+    on: SlackOn;
+  };
 }
 
 export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): DrillInputs {
   const i = new Inputs(core);
-  const cluster = i.kubeName('cluster', i.required('cluster', 'name the live CNPG Cluster to drill, e.g. `cluster: pg-main`'));
-  const namespace = i.kubeName('namespace', i.required('namespace', 'name the namespace of the live Cluster explicitly, e.g. `namespace: databases`'));
+  const cluster = i.kubeName(
+    'cluster',
+    i.required('cluster', 'name the live CNPG Cluster to drill, e.g. `cluster: pg-main`'),
+  );
+  const namespace = i.kubeName(
+    'namespace',
+    i.required('namespace', 'name the namespace of the live Cluster explicitly, e.g. `namespace: databases`'),
+  );
   const kubeconfig = i.optional('kubeconfig');
   if (kubeconfig) core.setSecret(kubeconfig);
   const recoveryNamespace = i.optional('recovery-namespace');
@@ -69,15 +83,23 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
   if (credentialsSecret) i.kubeName('credentials-secret', credentialsSecret);
   const databases = i.list('databases');
   for (const d of databases) {
-    if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(d)) throw new InputError('databases', `'${d}' is not a database name; list names separated by commas or newlines.`);
+    if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(d))
+      throw new InputError('databases', `'${d}' is not a database name; list names separated by commas or newlines.`);
   }
 
   const slack = readSlackInputs(i, core);
   if (i.optional('count-mode')) {
-    throw new InputError('count-mode', 'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).');
+    throw new InputError(
+      'count-mode',
+      'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).',
+    );
   }
 
-  const target = parseRecoveryTarget(i.optional('recovery-target'), i.optional('recovery-target-seed'), i.boolean('restore-point', false));
+  const target = parseRecoveryTarget(
+    i.optional('recovery-target'),
+    i.optional('recovery-target-seed'),
+    i.boolean('restore-point', false),
+  );
 
   return {
     cluster,
@@ -121,11 +143,17 @@ function readSlackInputs(i: Inputs, core: Pick<Core, 'setSecret'>): DrillInputs[
   if (webhookUrl) core.setSecret(webhookUrl);
   if (token) core.setSecret(token);
   const channel = i.optional('slack-channel');
-  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new InputError('slack-webhook-url', 'is not an http(s) URL; pass the incoming webhook URL from a secret.');
-  if (token && !channel) throw new InputError('slack-channel', 'is required with slack-bot-token; name the channel (e.g. C0123456789 or #ops).');
+  if (webhookUrl && !/^https?:\/\//.test(webhookUrl))
+    throw new InputError('slack-webhook-url', 'is not an http(s) URL; pass the incoming webhook URL from a secret.');
+  if (token && !channel)
+    throw new InputError(
+      'slack-channel',
+      'is required with slack-bot-token; name the channel (e.g. C0123456789 or #ops).',
+    );
   const apiUrl = i.optional('slack-api-url');
   const threadTs = i.optional('slack-thread-ts');
-  if (threadTs && !token) throw new InputError('slack-thread-ts', 'needs slack-bot-token (incoming webhooks cannot reply in a thread).');
+  if (threadTs && !token)
+    throw new InputError('slack-thread-ts', 'needs slack-bot-token (incoming webhooks cannot reply in a thread).');
   // Where the drill ran, for the message: the environment input, else the kubeconfig context.
   const environment = i.optional('environment') ?? i.optional('context');
   return { webhookUrl, token, channel, threadTs, apiUrl, environment, on: slackOn };
@@ -145,7 +173,8 @@ function nonNegative(i: Inputs, name: string, fallback: string): number {
 
 function stallTimeout(i: Inputs): number {
   const ms = i.duration('stall-timeout', '10m');
-  if (ms < 0) throw new InputError('stall-timeout', 'must not be negative; use e.g. 10m, or 0 to never report a stall.');
+  if (ms < 0)
+    throw new InputError('stall-timeout', 'must not be negative; use e.g. 10m, or 0 to never report a stall.');
   return ms;
 }
 
@@ -165,7 +194,10 @@ const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 export function parseResources(text: string | undefined): Resources | undefined {
   if (!text) return undefined;
   const fail = (why: string): never => {
-    throw new InputError('recovery-resources', `${why}; give JSON or YAML like {requests: {cpu: 500m, memory: 1Gi}, limits: {memory: 2Gi}}.`);
+    throw new InputError(
+      'recovery-resources',
+      `${why}; give JSON or YAML like {requests: {cpu: 500m, memory: 1Gi}, limits: {memory: 2Gi}}.`,
+    );
   };
   let doc: unknown;
   try {

@@ -82,12 +82,22 @@ export async function readArchiver(db: ReadOnlyDb): Promise<ArchiverStats> {
   };
 }
 
-export async function listBackupRows(clients: KubeClients, namespace: string, cluster: string, retry?: RetryOptions): Promise<BackupRow[]> {
+export async function listBackupRows(
+  clients: KubeClients,
+  namespace: string,
+  cluster: string,
+  retry?: RetryOptions,
+): Promise<BackupRow[]> {
   return (await listBackups(clients, namespace, cluster, retry)).map(backupRow);
 }
 
 /** Judges the inventory. `archiver` is undefined when it could not be read (reported, not fatal). */
-export function assessInventory(rows: BackupRow[], cluster: Cluster, archiver: ArchiverStats | undefined, opts: { now: Date; maxBackupAgeMs: number }): Inventory {
+export function assessInventory(
+  rows: BackupRow[],
+  cluster: Cluster,
+  archiver: ArchiverStats | undefined,
+  opts: { now: Date; maxBackupAgeMs: number },
+): Inventory {
   const problems: string[] = [];
   const skipped: Inventory['skipped'] = [];
   const completed = rows
@@ -97,17 +107,26 @@ export function assessInventory(rows: BackupRow[], cluster: Cluster, archiver: A
       if (why) skipped.push({ name: b.name, why });
       return !why;
     })
-    .sort((a, b) => (Date.parse(b.stoppedAt ?? b.startedAt ?? '') || 0) - (Date.parse(a.stoppedAt ?? a.startedAt ?? '') || 0));
+    .sort(
+      (a, b) =>
+        (Date.parse(b.stoppedAt ?? b.startedAt ?? '') || 0) - (Date.parse(a.stoppedAt ?? a.startedAt ?? '') || 0),
+    );
   const newest = completed[0];
   let newestAgeMs: number | undefined;
   if (!newest) {
     const failed = rows.filter((b) => b.phase === BackupPhase.failed || b.phase === BackupPhase.walArchivingFailing);
-    const skippedText = skipped.length ? `; not restorable from the archive: ${skipped.map((x) => `${x.name} (${x.why})`).join(', ')}` : '';
-    problems.push(`no completed backup: ${rows.length} Backup(s) found${failed.length ? `, latest failure ${failed[0].name}: ${failed[0].error ?? failed[0].phase}` : ''}${skippedText}`);
+    const skippedText = skipped.length
+      ? `; not restorable from the archive: ${skipped.map((x) => `${x.name} (${x.why})`).join(', ')}`
+      : '';
+    problems.push(
+      `no completed backup: ${rows.length} Backup(s) found${failed.length ? `, latest failure ${failed[0].name}: ${failed[0].error ?? failed[0].phase}` : ''}${skippedText}`,
+    );
   } else {
     newestAgeMs = opts.now.getTime() - (Date.parse(newest.stoppedAt ?? newest.startedAt ?? '') || 0);
     if (newestAgeMs > opts.maxBackupAgeMs) {
-      problems.push(`newest completed backup ${newest.name} is ${formatDuration(newestAgeMs)} old, older than max-backup-age ${formatDuration(opts.maxBackupAgeMs)}`);
+      problems.push(
+        `newest completed backup ${newest.name} is ${formatDuration(newestAgeMs)} old, older than max-backup-age ${formatDuration(opts.maxBackupAgeMs)}`,
+      );
     }
   }
 
@@ -115,7 +134,9 @@ export function assessInventory(rows: BackupRow[], cluster: Cluster, archiver: A
   let failing = false;
   if (cond?.status === 'False') {
     failing = true;
-    problems.push(`WAL archiving is failing: condition ContinuousArchiving=False (${cond.reason ?? ''}${cond.message ? `: ${cond.message}` : ''})`);
+    problems.push(
+      `WAL archiving is failing: condition ContinuousArchiving=False (${cond.reason ?? ''}${cond.message ? `: ${cond.message}` : ''})`,
+    );
   }
   let lastArchivedAgeMs: number | undefined;
   if (archiver) {
@@ -137,7 +158,12 @@ export function assessInventory(rows: BackupRow[], cluster: Cluster, archiver: A
     newest,
     skipped,
     newestAgeMs,
-    archiving: { condition: cond && { status: cond.status, reason: cond.reason, message: cond.message }, archiver, lastArchivedAgeMs, failing },
+    archiving: {
+      condition: cond && { status: cond.status, reason: cond.reason, message: cond.message },
+      archiver,
+      lastArchivedAgeMs,
+      failing,
+    },
     problems,
   };
 }
@@ -157,7 +183,8 @@ export function notRestorable(b: BackupRow, cluster: Cluster): string | undefine
     return undefined; // no archive configured: reported by the live-spec check
   }
   if (mode.mode === 'plugin') {
-    if (b.method !== 'plugin') return `method ${b.method}, while the cluster archives through plugin ${mode.pluginName}`;
+    if (b.method !== 'plugin')
+      return `method ${b.method}, while the cluster archives through plugin ${mode.pluginName}`;
     if (b.plugin && b.plugin !== mode.pluginName) return `taken by plugin ${b.plugin}, not ${mode.pluginName}`;
   } else if (b.method !== 'barmanObjectStore') {
     return `method ${b.method}, while the cluster archives to spec.backup.barmanObjectStore`;

@@ -1,13 +1,27 @@
 // What a recovery of the live cluster needs, read from its spec (and its ObjectStore in plugin
 // mode) and validated field by field: a missing field fails here with its path, instead of as a
 // webhook rejection (or a recovery into nowhere) later.
-import { BARMAN_CLOUD_PLUGIN, type BarmanObjectStoreConfiguration, type Cluster, type ClusterSpec, type ObjectStore, type StorageConfiguration, type TablespaceConfiguration } from '../cnpg/types.js';
+import {
+  BARMAN_CLOUD_PLUGIN,
+  type BarmanObjectStoreConfiguration,
+  type Cluster,
+  type ClusterSpec,
+  type ObjectStore,
+  type StorageConfiguration,
+  type TablespaceConfiguration,
+} from '../cnpg/types.js';
 import { VerdictError } from '../errors.js';
 
 export type BackupMode = 'in-tree' | 'plugin';
 
 /** Parameters pg_controldata records: a recovery with lower values refuses to replay. */
-export const CONTROLDATA_PARAMETERS = ['max_connections', 'max_wal_senders', 'max_worker_processes', 'max_prepared_transactions', 'max_locks_per_transaction'] as const;
+export const CONTROLDATA_PARAMETERS = [
+  'max_connections',
+  'max_wal_senders',
+  'max_worker_processes',
+  'max_prepared_transactions',
+  'max_locks_per_transaction',
+] as const;
 
 export interface LiveSpec {
   name: string;
@@ -22,7 +36,16 @@ export interface LiveSpec {
   tablespaces?: TablespaceConfiguration[];
   parameters: Record<string, string>;
   /** What the recovery pods need to pull the image and reach the archive (IRSA, proxies). */
-  pod: Pick<ClusterSpec, 'serviceAccountTemplate' | 'serviceAccountName' | 'imagePullSecrets' | 'postgresUID' | 'postgresGID' | 'env' | 'envFrom'>;
+  pod: Pick<
+    ClusterSpec,
+    | 'serviceAccountTemplate'
+    | 'serviceAccountName'
+    | 'imagePullSecrets'
+    | 'postgresUID'
+    | 'postgresGID'
+    | 'env'
+    | 'envFrom'
+  >;
   /** Where the archive is (plugin mode: the ObjectStore's configuration). */
   store: BarmanObjectStoreConfiguration;
   /** The live cluster's server name in the archive (explicit: the two modes default differently). */
@@ -63,7 +86,10 @@ export function detectBackupMode(cluster: Cluster): ModeDetection {
   if (idx >= 0) {
     const p = plugins[idx];
     const objectStoreName = p.parameters?.barmanObjectName;
-    if (!objectStoreName) throw new LiveSpecError(name, [`spec.plugins[${idx}].parameters.barmanObjectName is missing (plugin '${p.name}' has no ObjectStore to recover from)`]);
+    if (!objectStoreName)
+      throw new LiveSpecError(name, [
+        `spec.plugins[${idx}].parameters.barmanObjectName is missing (plugin '${p.name}' has no ObjectStore to recover from)`,
+      ]);
     return { mode: 'plugin', objectStoreName, pluginName: p.name, pluginServerName: p.parameters?.serverName };
   }
   const bos = cluster.spec.backup?.barmanObjectStore;
@@ -81,13 +107,18 @@ export function readLiveSpec(cluster: Cluster, mode: ModeDetection, objectStore?
   const s = cluster.spec;
   const problems: string[] = [];
   const imageName = cluster.status?.image || s.imageName;
-  if (!imageName && !s.imageCatalogRef) problems.push('no image: spec.imageName, spec.imageCatalogRef and status.image are all empty');
+  if (!imageName && !s.imageCatalogRef)
+    problems.push('no image: spec.imageName, spec.imageCatalogRef and status.image are all empty');
 
   const size = sizeOf(s.storage);
   if (!size) problems.push('spec.storage.size is missing (nor spec.storage.pvcTemplate.resources.requests.storage)');
-  if (s.walStorage && !sizeOf(s.walStorage)) problems.push('spec.walStorage has no size (spec.walStorage.size or pvcTemplate.resources.requests.storage)');
+  if (s.walStorage && !sizeOf(s.walStorage))
+    problems.push('spec.walStorage has no size (spec.walStorage.size or pvcTemplate.resources.requests.storage)');
   for (const [i, t] of (s.tablespaces ?? []).entries()) {
-    if (!sizeOf(t.storage)) problems.push(`spec.tablespaces[${i}] (${t.name}) has no storage size: the recovery must declare every tablespace`);
+    if (!sizeOf(t.storage))
+      problems.push(
+        `spec.tablespaces[${i}] (${t.name}) has no storage size: the recovery must declare every tablespace`,
+      );
   }
 
   let store: BarmanObjectStoreConfiguration | undefined;
@@ -143,14 +174,16 @@ function validateStore(path: string, store: BarmanObjectStoreConfiguration | und
     problems.push(`${path} is missing`);
     return;
   }
-  if (!store.destinationPath) problems.push(`${path}.destinationPath is missing (the archive location the recovery reads)`);
+  if (!store.destinationPath)
+    problems.push(`${path}.destinationPath is missing (the archive location the recovery reads)`);
   const creds = store.s3Credentials ?? store.azureCredentials ?? store.googleCredentials;
   if (!creds) problems.push(`${path} has no credentials (s3Credentials, azureCredentials or googleCredentials)`);
   const s3 = store.s3Credentials;
   if (s3 && !s3.inheritFromIAMRole) {
     for (const k of ['accessKeyId', 'secretAccessKey'] as const) {
       const ref = s3[k];
-      if (!ref?.name || !ref?.key) problems.push(`${path}.s3Credentials.${k} needs a secret name and key (or set inheritFromIAMRole)`);
+      if (!ref?.name || !ref?.key)
+        problems.push(`${path}.s3Credentials.${k} needs a secret name and key (or set inheritFromIAMRole)`);
     }
   }
 }
@@ -165,7 +198,15 @@ function sizeOf(st: StorageConfiguration | undefined): string | undefined {
 }
 
 function podSettings(s: ClusterSpec): LiveSpec['pod'] {
-  const keys = ['serviceAccountTemplate', 'serviceAccountName', 'imagePullSecrets', 'postgresUID', 'postgresGID', 'env', 'envFrom'] as const;
+  const keys = [
+    'serviceAccountTemplate',
+    'serviceAccountName',
+    'imagePullSecrets',
+    'postgresUID',
+    'postgresGID',
+    'env',
+    'envFrom',
+  ] as const;
   const out: Record<string, unknown> = {};
   for (const k of keys) if (s[k] !== undefined) out[k] = structuredClone(s[k]);
   return out as LiveSpec['pod'];

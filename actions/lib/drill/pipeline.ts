@@ -156,10 +156,12 @@ export function orderProblems(p: Pipeline): string[] {
   const given = new Set<FactName>();
   const problems: string[] = [];
   for (const phase of [...p.preflight, ...p.main]) {
-    for (const need of phase.needs) if (!given.has(need)) problems.push(`${phase.name} needs '${need}', which no earlier phase gives`);
+    for (const need of phase.needs)
+      if (!given.has(need)) problems.push(`${phase.name} needs '${need}', which no earlier phase gives`);
     for (const g of phase.gives) given.add(g);
   }
-  for (const phase of p.final) if (phase.needs.length) problems.push(`final phase ${phase.name} must read ctx.facts, not declare needs`);
+  for (const phase of p.final)
+    if (phase.needs.length) problems.push(`final phase ${phase.name} must read ctx.facts, not declare needs`);
   return problems;
 }
 
@@ -211,7 +213,8 @@ async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean
   if (phase.title) ctx.log(`▶ ${phase.title}`);
   try {
     const work = phase.run(ctx, input as never);
-    const out = (await (cancellable ? raceAbort(work, ctx.signal) : work)) as Partial<Record<FactName, unknown>> | undefined;
+    const out = (await (cancellable ? raceAbort(work, ctx.signal) : work)) as
+      Partial<Record<FactName, unknown>> | undefined;
     for (const g of phase.gives) {
       if (!out || !(g in out)) throw new Error(`phase ${phase.name} did not give '${g}'`);
       facts[g] = out[g];

@@ -28,24 +28,37 @@ async function post(core: Core): Promise<void> {
   const name = core.getState(State.recoveryCluster);
   const namespace = core.getState(State.namespace);
   if (!name || !namespace) return core.info('No recovery cluster was created: nothing to tear down.');
-  if (core.getState(State.keep) === 'true') return core.warning(`keep-on-failure: recovery cluster ${namespace}/${name} is KEPT; delete it when done.`);
-  if (core.getState(State.tornDown) === 'true') return core.info(`Recovery cluster ${namespace}/${name}: torn down and verified by the main step; nothing to do.`);
+  if (core.getState(State.keep) === 'true')
+    return core.warning(`keep-on-failure: recovery cluster ${namespace}/${name} is KEPT; delete it when done.`);
+  if (core.getState(State.tornDown) === 'true')
+    return core.info(`Recovery cluster ${namespace}/${name}: torn down and verified by the main step; nothing to do.`);
   const kubeconfig = core.getState(State.kubeconfig);
   if (kubeconfig) core.setSecret(kubeconfig);
   try {
     // Empty (state from an older main step): KUBECONFIG as an earlier step set it.
     // A saved kubeconfig has its context applied already (the recovery site's may lack the live `context`).
-    const kube = kubeconfig ? loadKubeConfig({ setSecret: (v: string) => core.setSecret(v) }, kubeconfig) : loadKubeConfig(core, undefined);
+    const kube = kubeconfig
+      ? loadKubeConfig({ setSecret: (v: string) => core.setSecret(v) }, kubeconfig)
+      : loadKubeConfig(core, undefined);
     try {
       // State holds the recovery site's namespace and kubeconfig (another cluster's with recovery-kubeconfig).
       const server = kube.kc.getCurrentCluster()?.server;
       const clients = makeClients(kube.kc, API_REQUEST_MS);
-      const t = await teardownCluster(clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, log: (l) => core.info(l) });
+      const t = await teardownCluster(clients, namespace, name, {
+        deadline: Date.now() + TEARDOWN_MS,
+        log: (l) => core.info(l),
+      });
       if (core.getState(State.copies) === 'true') {
-        t.leftovers.push(...(await removeCopies(clients, namespace, name, { objectStores: core.getState(State.objectStoreCopy) === 'true', retry: TEARDOWN_RETRY })));
+        t.leftovers.push(
+          ...(await removeCopies(clients, namespace, name, {
+            objectStores: core.getState(State.objectStoreCopy) === 'true',
+            retry: TEARDOWN_RETRY,
+          })),
+        );
         t.clean = t.leftovers.length === 0;
       }
-      if (t.clean) core.info(`Recovery cluster ${namespace}/${name}: nothing left (verified in ${t.ms} ms, on ${server}).`);
+      if (t.clean)
+        core.info(`Recovery cluster ${namespace}/${name}: nothing left (verified in ${t.ms} ms, on ${server}).`);
       else failWithReasons(core, [`teardown of ${namespace}/${name} incomplete: ${t.leftovers.join('; ')}`]);
     } finally {
       kube.dispose();

@@ -2,7 +2,13 @@
 // (soak-gate-check: "a passing restore drill"). The format is the shared contract in
 // actions/lib/contracts/drill-record.ts. Written with optimistic concurrency (resourceVersion):
 // a concurrent writer means re-read and retry.
-import { HISTORY_KEY, HISTORY_LABEL, historyConfigMapName, parseHistory, type DrillRecord } from '../contracts/drill-record.js';
+import {
+  HISTORY_KEY,
+  HISTORY_LABEL,
+  historyConfigMapName,
+  parseHistory,
+  type DrillRecord,
+} from '../contracts/drill-record.js';
 import type { KubeClients } from '../kube/client.js';
 import { updateConfigMapKey } from '../kube/configmap-key.js';
 import type { RetryOptions } from '../kube/retry.js';
@@ -16,11 +22,22 @@ export function appendRecord(history: DrillRecord[], record: DrillRecord, size: 
   return [...others, record].slice(-size);
 }
 
-export async function recordDrill(clients: KubeClients, namespace: string, cluster: string, record: DrillRecord, size: number, retry?: RetryOptions): Promise<DrillRecord[]> {
+export async function recordDrill(
+  clients: KubeClients,
+  namespace: string,
+  cluster: string,
+  record: DrillRecord,
+  size: number,
+  retry?: RetryOptions,
+): Promise<DrillRecord[]> {
   let drills: DrillRecord[] = [];
   await updateConfigMapKey(
     clients,
-    { namespace, name: historyConfigMapName(cluster), labels: { [MANAGED_BY_LABEL]: ManagedBy.drill, [HISTORY_LABEL]: cluster } },
+    {
+      namespace,
+      name: historyConfigMapName(cluster),
+      labels: { [MANAGED_BY_LABEL]: ManagedBy.drill, [HISTORY_LABEL]: cluster },
+    },
     HISTORY_KEY,
     (text) => JSON.stringify((drills = appendRecord(parseHistory(text), record, size))),
     { retry },

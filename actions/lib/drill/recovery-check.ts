@@ -36,15 +36,29 @@ export function checkStop(e: StopExpectation, replay: ReplayPoint): StopCheck {
   const seg = BigInt(e.walSegmentBytes);
   // Exclusive: replay ends at the target, or a page header short of it; inclusive: within the
   // record at it (an XLOG_SWITCH record runs to the segment's end); immediate: at the backup's end.
-  if (t.targetLSN) lsnCheck(out, fail, replay, t.targetLSN, t.exclusive ? { min: -WAL_PAGE, max: 0n, what: 'just before' } : { min: 0n, max: seg, what: 'just after' });
-  if (t.targetImmediate && e.backupEndLsn) lsnCheck(out, fail, replay, e.backupEndLsn, { min: -WAL_PAGE, max: seg, what: 'at the base backup’s end' });
+  if (t.targetLSN)
+    lsnCheck(
+      out,
+      fail,
+      replay,
+      t.targetLSN,
+      t.exclusive ? { min: -WAL_PAGE, max: 0n, what: 'just before' } : { min: 0n, max: seg, what: 'just after' },
+    );
+  if (t.targetImmediate && e.backupEndLsn)
+    lsnCheck(out, fail, replay, e.backupEndLsn, { min: -WAL_PAGE, max: seg, what: 'at the base backup’s end' });
   const limit = t.targetTime ?? (t.targetImmediate ? e.backupEndAt : e.momentAt);
   // Backup end times may be whole seconds: a second of slack there, a millisecond of rounding elsewhere.
   if (limit) commitCheck(out, fail, replay, limit, { close: !!t.targetTime, slackMs: t.targetImmediate ? 1_000 : 1 });
   return out;
 }
 
-function lsnCheck(out: StopCheck, fail: (l: string) => void, replay: ReplayPoint, target: string, w: { min: bigint; max: bigint; what: string }): void {
+function lsnCheck(
+  out: StopCheck,
+  fail: (l: string) => void,
+  replay: ReplayPoint,
+  target: string,
+  w: { min: bigint; max: bigint; what: string },
+): void {
   if (!replay.lsn) return void out.unchecked.push(`where replay ended is unknown (${replay.source})`);
   const d = parseLsn(replay.lsn) - parseLsn(target);
   const within = d >= w.min && d <= w.max;
@@ -53,11 +67,18 @@ function lsnCheck(out: StopCheck, fail: (l: string) => void, replay: ReplayPoint
   else fail(`recovery did not stop where asked: ${line}`);
 }
 
-function commitCheck(out: StopCheck, fail: (l: string) => void, replay: ReplayPoint, limit: string, { close, slackMs }: { close: boolean; slackMs: number }): void {
+function commitCheck(
+  out: StopCheck,
+  fail: (l: string) => void,
+  replay: ReplayPoint,
+  limit: string,
+  { close, slackMs }: { close: boolean; slackMs: number },
+): void {
   if (!replay.lastCommitAt) return void out.unchecked.push('the restore reports no replayed commit time');
   const gap = Date.parse(limit) - Date.parse(replay.lastCommitAt);
   const line = `last replayed commit at ${replay.lastCommitAt}, ${gap >= 0 ? `${formatDuration(gap)} before` : `${formatDuration(-gap)} after`} ${limit}`;
   if (gap < -slackMs) fail(`recovery did not stop where asked: ${line} (it must not be after it)`);
-  else if (close && gap > CLOSE_MS) fail(`recovery stopped far from the target: ${line} (more than ${formatDuration(CLOSE_MS)}; was live idle then?)`);
+  else if (close && gap > CLOSE_MS)
+    fail(`recovery stopped far from the target: ${line} (more than ${formatDuration(CLOSE_MS)}; was live idle then?)`);
   else out.lines.push(line);
 }

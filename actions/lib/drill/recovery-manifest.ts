@@ -1,6 +1,14 @@
 // The isolated recovery Cluster: one instance restored from the live cluster's archive, with no
 // `backup` and no `plugins` so it can never archive into (and corrupt) the live path.
-import { CNPG_GROUP, CNPG_VERSION, type Cluster, type ExternalCluster, type RecoveryTarget, type Resources, type StorageConfiguration } from '../cnpg/types.js';
+import {
+  CNPG_GROUP,
+  CNPG_VERSION,
+  type Cluster,
+  type ExternalCluster,
+  type RecoveryTarget,
+  type Resources,
+  type StorageConfiguration,
+} from '../cnpg/types.js';
 import type { LiveSpec } from './live-spec.js';
 import { MANAGED_BY_LABEL, ManagedBy } from '../labels.js';
 
@@ -42,7 +50,13 @@ export function recoveryClusterManifest(live: LiveSpec, o: RecoveryOptions): Clu
   // Named after the source so the manifest reads naturally; serverName is explicit regardless.
   const source = live.name;
   const external: ExternalCluster = live.plugin
-    ? { name: source, plugin: { name: live.plugin.name, parameters: { barmanObjectName: live.plugin.barmanObjectName, serverName: live.serverName } } }
+    ? {
+        name: source,
+        plugin: {
+          name: live.plugin.name,
+          parameters: { barmanObjectName: live.plugin.barmanObjectName, serverName: live.serverName },
+        },
+      }
     : { name: source, barmanObjectStore: { ...structuredClone(live.store), serverName: live.serverName } };
   const annotations: Record<string, string> = { [CREATED_AT_ANNOTATION]: o.createdAt.toISOString() };
   if (o.runUrl) annotations[RUN_URL_ANNOTATION] = o.runUrl;
@@ -52,7 +66,11 @@ export function recoveryClusterManifest(live: LiveSpec, o: RecoveryOptions): Clu
     metadata: {
       name: o.name,
       namespace: live.namespace,
-      labels: { [DrillLabel.drillOf]: live.name, [DrillLabel.managedBy]: ManagedBy.drill, [DrillLabel.run]: o.runId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 63) },
+      labels: {
+        [DrillLabel.drillOf]: live.name,
+        [DrillLabel.managedBy]: ManagedBy.drill,
+        [DrillLabel.run]: o.runId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 63),
+      },
       annotations,
     },
     spec: {
@@ -76,7 +94,11 @@ export function recoveryClusterManifest(live: LiveSpec, o: RecoveryOptions): Clu
   else if (live.imageCatalogRef) cluster.spec.imageCatalogRef = live.imageCatalogRef;
   if (live.walStorage) cluster.spec.walStorage = withClass(live.walStorage, o.storageClass);
   // The exact list of tablespaces (docs/src/tablespaces.md), on the drill's storage class if given.
-  if (live.tablespaces) cluster.spec.tablespaces = live.tablespaces.map((t) => ({ ...structuredClone(t), storage: withClass(t.storage, o.storageClass) }));
+  if (live.tablespaces)
+    cluster.spec.tablespaces = live.tablespaces.map((t) => ({
+      ...structuredClone(t),
+      storage: withClass(t.storage, o.storageClass),
+    }));
   Object.assign(cluster.spec, structuredClone(live.pod));
   if (o.resources) cluster.spec.resources = o.resources;
   return cluster;

@@ -48,7 +48,9 @@ export function openRecoverySite(
   if (inputs.recoveryKubeconfig || inputs.recoveryContext) {
     // Without getInput: the live `context` input must not pick the recovery site's context.
     const plain = { setSecret: (v: string) => core.setSecret(v) };
-    loaded = inputs.recoveryKubeconfig ? loadKubeConfig(plain, inputs.recoveryKubeconfig, 'recovery-kubeconfig') : loadKubeConfig(plain, inputs.kubeconfig);
+    loaded = inputs.recoveryKubeconfig
+      ? loadKubeConfig(plain, inputs.recoveryKubeconfig, 'recovery-kubeconfig')
+      : loadKubeConfig(plain, inputs.kubeconfig);
     if (inputs.recoveryContext) {
       if (!loaded.kc.getContexts().some((c) => c.name === inputs.recoveryContext)) {
         loaded.dispose();
@@ -95,7 +97,15 @@ export function openRecoverySite(
 /** The original mode: the recovery cluster next to the live one. */
 export function liveNamespaceSite(namespace: string, clients: KubeClients): RecoverySite {
   const server = clients.kc?.getCurrentCluster()?.server ?? '';
-  return { clients, namespace, remote: false, sameNamespace: true, server, where: `namespace ${namespace} (next to the live cluster)`, dispose: () => {} };
+  return {
+    clients,
+    namespace,
+    remote: false,
+    sameNamespace: true,
+    server,
+    where: `namespace ${namespace} (next to the live cluster)`,
+    dispose: () => {},
+  };
 }
 
 export interface SiteNeeds {
@@ -119,11 +129,15 @@ export function siteAccess(needs: SiteNeeds): Access[] {
     { group: '', resource: 'secrets', verbs: ['get', 'list', 'create', 'delete'] },
     { group: '', resource: 'pods', verbs: ['get', 'list', 'watch'] },
     { group: '', resource: 'pods', subresource: 'log', verbs: ['get'] },
-    ...(needs.portForward ? [{ group: '', resource: 'pods', subresource: 'portforward', verbs: ['get', 'create'] }] : []),
+    ...(needs.portForward
+      ? [{ group: '', resource: 'pods', subresource: 'portforward', verbs: ['get', 'create'] }]
+      : []),
     { group: 'batch', resource: 'jobs', verbs: ['list', 'watch'] },
     { group: '', resource: 'persistentvolumeclaims', verbs: ['list', 'watch'] },
     { group: '', resource: 'persistentvolumes', verbs: ['list'], clusterScope: true },
-    ...(needs.plugin ? [{ group: BARMAN_CLOUD_GROUP, resource: 'objectstores', verbs: ['get', 'list', 'create', 'delete'] }] : []),
+    ...(needs.plugin
+      ? [{ group: BARMAN_CLOUD_GROUP, resource: 'objectstores', verbs: ['get', 'list', 'create', 'delete'] }]
+      : []),
     ...(needs.recordHistory ? [{ group: '', resource: 'configmaps', verbs: ['get', 'create', 'update'] }] : []),
   ];
 }
@@ -133,16 +147,27 @@ export async function checkRecoverySite(site: RecoverySite, needs: SiteNeeds, re
   const input = site.remote ? 'recovery-kubeconfig' : 'recovery-namespace';
   if (site.remote) {
     await checkReachable(site.clients).catch((err) => {
-      throw new InputError(input, `${(err as Error).message.replace('Check the kubeconfig input', 'Check the recovery-kubeconfig input')}`);
+      throw new InputError(
+        input,
+        `${(err as Error).message.replace('Check the kubeconfig input', 'Check the recovery-kubeconfig input')}`,
+      );
     });
   }
-  const ns = await withRetry(`read namespace ${site.namespace}`, () => site.clients.core.readNamespace({ name: site.namespace }), retry).catch((err) => (statusOf(err) === 404 ? null : undefined));
+  const ns = await withRetry(
+    `read namespace ${site.namespace}`,
+    () => site.clients.core.readNamespace({ name: site.namespace }),
+    retry,
+  ).catch((err) => (statusOf(err) === 404 ? null : undefined));
   if (ns === null)
     throw new InputError(
       'recovery-namespace',
       `namespace '${site.namespace}' does not exist on ${site.server}; create it first (kubectl create namespace ${site.namespace}) and grant the drill's sandbox Role there.`,
     );
-  const groups = await withRetry('read API groups', () => makeApi(site.clients.kc, ApisApi, 10_000).getAPIVersions(), retry).catch((err) => {
+  const groups = await withRetry(
+    'read API groups',
+    () => makeApi(site.clients.kc, ApisApi, 10_000).getAPIVersions(),
+    retry,
+  ).catch((err) => {
     throw new Error(`Cannot read the API groups served at ${site.server}: ${describeError(err)}`);
   });
   const served = new Set(groups.groups.map((g) => g.name));
@@ -176,9 +201,21 @@ async function deniedAccess(site: RecoverySite, access: Access[], retry?: RetryO
       const body = {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SelfSubjectAccessReview',
-        spec: { resourceAttributes: { namespace: a.clusterScope ? undefined : site.namespace, verb, group: a.group, resource: a.resource, subresource: a.subresource } },
+        spec: {
+          resourceAttributes: {
+            namespace: a.clusterScope ? undefined : site.namespace,
+            verb,
+            group: a.group,
+            resource: a.resource,
+            subresource: a.subresource,
+          },
+        },
       };
-      const review = await withRetry(`review ${verb} ${a.resource}`, () => api.createSelfSubjectAccessReview({ body }), retry);
+      const review = await withRetry(
+        `review ${verb} ${a.resource}`,
+        () => api.createSelfSubjectAccessReview({ body }),
+        retry,
+      );
       const res = `${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.group ? `.${a.group}` : ''}`;
       if (!review.status?.allowed) denied.push(`${verb} ${res}${a.clusterScope ? ' (cluster-wide)' : ''}`);
     }

@@ -35,7 +35,10 @@ function headline(r: DrillResult): string[] {
 
 function facts(r: DrillResult): string[] {
   const rows: [string, string][] = [
-    ['RTO (recovery cluster created -> healthy)', r.rtoSeconds !== undefined ? `${r.rtoSeconds} s (${formatDuration(r.rtoSeconds * 1000)})` : 'n/a'],
+    [
+      'RTO (recovery cluster created -> healthy)',
+      r.rtoSeconds !== undefined ? `${r.rtoSeconds} s (${formatDuration(r.rtoSeconds * 1000)})` : 'n/a',
+    ],
     ['RPO (restored data behind live at drill start)', r.rpo?.seconds !== undefined ? `${r.rpo.seconds} s` : 'n/a'],
     ['RPO in WAL', r.rpo?.bytes !== undefined ? formatBytes(r.rpo.bytes) : 'n/a'],
     ['Backup mode', r.mode ?? 'n/a'],
@@ -43,7 +46,12 @@ function facts(r: DrillResult): string[] {
     ['Recovery target', targetText(r)],
     ['Restored in', r.recoverySite?.where ?? `namespace ${r.namespace} (next to the live cluster)`],
     ['Restored from (object store)', r.recoverySite?.objectStore ?? 'n/a'],
-    ['Recovery cluster', r.recoveryCluster ? `${r.recoveryCluster}${r.kept ? ' (KEPT for debugging: delete it by hand)' : ''}` : 'not created'],
+    [
+      'Recovery cluster',
+      r.recoveryCluster
+        ? `${r.recoveryCluster}${r.kept ? ' (KEPT for debugging: delete it by hand)' : ''}`
+        : 'not created',
+    ],
     ['Teardown', teardownText(r)],
   ];
   const out = [
@@ -76,15 +84,32 @@ function inventory(inv: Inventory, window: RecoveryWindow | undefined): string[]
   if (window) out.push(...windowText(window));
   if (inv.backups.length) {
     const label = (b: (typeof inv.backups)[number]) =>
-      b.name === inv.newest?.name ? `**${b.name}** (newest completed)` : b.method === 'volumeSnapshot' ? `${b.name} (volume snapshot: never used by a barman restore)` : b.name;
+      b.name === inv.newest?.name
+        ? `**${b.name}** (newest completed)`
+        : b.method === 'volumeSnapshot'
+          ? `${b.name} (volume snapshot: never used by a barman restore)`
+          : b.name;
     out.push(
       markdownTable(
         ['Backup', 'Phase', 'Method', 'Backup ID', 'Started', 'Stopped', 'Error'],
-        inv.backups.slice(0, MAX_BACKUPS).map((b) => [label(b), b.phase, b.method, b.backupId ?? '', b.startedAt ?? '', b.stoppedAt ?? '', b.error ?? '']),
+        inv.backups
+          .slice(0, MAX_BACKUPS)
+          .map((b) => [
+            label(b),
+            b.phase,
+            b.method,
+            b.backupId ?? '',
+            b.startedAt ?? '',
+            b.stoppedAt ?? '',
+            b.error ?? '',
+          ]),
       ),
     );
     if (inv.backups.length > MAX_BACKUPS) out.push(`(${inv.backups.length - MAX_BACKUPS} older backups not shown)\n`);
-    if (inv.skipped?.length) out.push(`Not restorable by this drill (it restores from the object store): ${inv.skipped.map((x) => `${x.name}: ${x.why}`).join('; ')}.\n`);
+    if (inv.skipped?.length)
+      out.push(
+        `Not restorable by this drill (it restores from the object store): ${inv.skipped.map((x) => `${x.name}: ${x.why}`).join('; ')}.\n`,
+      );
   } else out.push('No Backup objects found for this cluster.\n');
   out.push(archiving(inv));
   return out;
@@ -93,7 +118,10 @@ function inventory(inv: Inventory, window: RecoveryWindow | undefined): string[]
 function archiving(inv: Inventory): string {
   const a = inv.archiving;
   const arch: string[] = [];
-  if (a.condition) arch.push(`condition ContinuousArchiving=${a.condition.status}${a.condition.reason ? ` (${a.condition.reason})` : ''}`);
+  if (a.condition)
+    arch.push(
+      `condition ContinuousArchiving=${a.condition.status}${a.condition.reason ? ` (${a.condition.reason})` : ''}`,
+    );
   if (a.archiver) {
     arch.push(
       `pg_stat_archiver: ${a.archiver.archivedCount} archived, last ${a.archiver.lastArchivedWal ?? 'none'}${a.lastArchivedAgeMs !== undefined ? ` ${formatDuration(a.lastArchivedAgeMs)} ago` : ''}; ${a.archiver.failedCount} failed${a.archiver.lastFailedWal ? `, last ${a.archiver.lastFailedWal} at ${a.archiver.lastFailedTime}` : ''}`,
@@ -104,7 +132,8 @@ function archiving(inv: Inventory): string {
 
 function tail(r: DrillResult): string[] {
   const out: string[] = [];
-  if (r.recoveryLog) out.push('### Recovery job log (tail)\n', '```\n' + r.recoveryLog.replace(/```/g, "'''") + '\n```\n');
+  if (r.recoveryLog)
+    out.push('### Recovery job log (tail)\n', '```\n' + r.recoveryLog.replace(/```/g, "'''") + '\n```\n');
   if (r.notes.length) out.push('### Notes\n', ...r.notes.map((n) => `- ${n}`), '');
   if (r.runUrl) out.push(`[Workflow run](${r.runUrl})\n`);
   return out;
@@ -129,12 +158,21 @@ function liveHow(c: CountComparison, on: string): string {
 
 function databaseSection(db: DatabaseComparison): string[] {
   const out: string[] = [];
-  out.push(`### Database \`${db.database}\`: ${db.tablesCompared} tables compared, ${db.schemaDifferences.length} schema differences, ${db.outOfTolerance.length} out of tolerance\n`);
+  out.push(
+    `### Database \`${db.database}\`: ${db.tablesCompared} tables compared, ${db.schemaDifferences.length} schema differences, ${db.outOfTolerance.length} out of tolerance\n`,
+  );
   if (db.schemaDifferences.length) {
     out.push(
       markdownTable(
         ['Difference', 'Object', 'Name', 'Detail'],
-        db.schemaDifferences.slice(0, MAX_ROWS).map((d) => [d.kind === 'missing' ? 'missing in restore' : d.kind === 'extra' ? 'only in restore' : 'changed', d.objectType, d.name, d.detail]),
+        db.schemaDifferences
+          .slice(0, MAX_ROWS)
+          .map((d) => [
+            d.kind === 'missing' ? 'missing in restore' : d.kind === 'extra' ? 'only in restore' : 'changed',
+            d.objectType,
+            d.name,
+            d.detail,
+          ]),
       ),
     );
   }
@@ -143,13 +181,30 @@ function databaseSection(db: DatabaseComparison): string[] {
     `Live counted on the ${lc.on}: ${lc.exact} exact (count(*)), ${lc.nLiveTup} estimated from pg_stat_user_tables.n_live_tup, ${lc.reltuples} from pg_class.reltuples. ` +
       `Restore read in full: ${db.restoreRead.tables} tables counted with count(*) in ${formatMs(db.restoreRead.ms)}${db.restoreRead.failed ? `, ${db.restoreRead.failed} could not be read` : ''}.\n`,
   );
-  const header = ['Table', 'Live rows', 'Live counted by', 'Restored rows (full read)', 'Difference', 'Allowed', 'Note'];
-  const row = (c: CountComparison) => [displayName(c.schema, c.table), c.live ?? 'n/a', liveHow(c, lc.on), c.other ?? 'n/a', diff(c.live, c.other), c.allowed, c.note ?? ''];
+  const header = [
+    'Table',
+    'Live rows',
+    'Live counted by',
+    'Restored rows (full read)',
+    'Difference',
+    'Allowed',
+    'Note',
+  ];
+  const row = (c: CountComparison) => [
+    displayName(c.schema, c.table),
+    c.live ?? 'n/a',
+    liveHow(c, lc.on),
+    c.other ?? 'n/a',
+    diff(c.live, c.other),
+    c.allowed,
+    c.note ?? '',
+  ];
   if (db.outOfTolerance.length) {
     out.push('Tables out of tolerance:\n');
     out.push(markdownTable(header, db.outOfTolerance.slice(0, MAX_ROWS).map(row)));
   }
-  if (db.counts.length && db.counts.length <= 50 && !db.outOfTolerance.length) out.push(markdownTable(header, db.counts.map(row)));
+  if (db.counts.length && db.counts.length <= 50 && !db.outOfTolerance.length)
+    out.push(markdownTable(header, db.counts.map(row)));
   else {
     // Too many tables to list: list those whose live side is an estimate (the large ones), where the tolerance means more.
     const estimated = db.counts.filter((c) => c.within && c.liveSource !== undefined && c.liveSource !== 'count');
@@ -175,7 +230,10 @@ function verificationSection(v: Verification): string[] {
   const lines: string[] = [];
   if (v.mode !== 'off') {
     lines.push(`${tables.length} tables checked with verify_heapam (heap and TOAST)`);
-    if (v.mode === 'amcheck') lines.push(`${indexes.length} B-tree indexes checked (${parent} with bt_index_parent_check, ${indexes.length - parent} with bt_index_check), in ${formatMs(v.ms)}`);
+    if (v.mode === 'amcheck')
+      lines.push(
+        `${indexes.length} B-tree indexes checked (${parent} with bt_index_parent_check, ${indexes.length - parent} with bt_index_check), in ${formatMs(v.ms)}`,
+      );
   }
   lines.push(
     cs.enabled
@@ -187,7 +245,13 @@ function verificationSection(v: Verification): string[] {
     out.push(
       markdownTable(
         ['Relation', 'Check', 'Finding'],
-        bad.slice(0, MAX_ROWS).map((r) => [`${r.kind} ${displayName(r.schema, r.name)}`, r.check, r.corruption.length ? r.corruption.slice(0, 3).join('; ') : `not verified: ${r.error}`]),
+        bad
+          .slice(0, MAX_ROWS)
+          .map((r) => [
+            `${r.kind} ${displayName(r.schema, r.name)}`,
+            r.check,
+            r.corruption.length ? r.corruption.slice(0, 3).join('; ') : `not verified: ${r.error}`,
+          ]),
       ),
     );
   }
@@ -200,7 +264,10 @@ function toleranceText(r: DrillResult): string[] {
   const when = r.restorePoint
     ? `Live counts were taken right after the restore point '${r.restorePoint.name}'; rows written on live between the marker and the count are absorbed by that tolerance.`
     : 'Live counts were taken at the drill start and the restore replays to the end of the archive, so rows written on live after the last archived WAL are expected to be missing; the tolerance absorbs ongoing writes, a larger gap fails.';
-  return [`How counts are judged: a table passes when |restored − live| <= max(${r.tolerance.tolerance} × live, ${r.tolerance.floor}). ${when}`, ...countingLines(r)];
+  return [
+    `How counts are judged: a table passes when |restored − live| <= max(${r.tolerance.tolerance} × live, ${r.tolerance.floor}). ${when}`,
+    ...countingLines(r),
+  ];
 }
 
 /** The recovery target row: what was asked, where recovery stopped, and the stop check. */
@@ -215,13 +282,17 @@ function targetText(r: DrillResult): string {
       : t.kind === 'latest'
         ? '; end of the archived WAL'
         : '';
-  const stop = t.stop ? `; ${t.stop.ok ? 'stopped where asked' : 'did NOT stop where asked'}: ${t.stop.lines.join('; ')}` : '';
+  const stop = t.stop
+    ? `; ${t.stop.ok ? 'stopped where asked' : 'did NOT stop where asked'}: ${t.stop.lines.join('; ')}`
+    : '';
   return `${t.describe}${where}${stop}${t.judged ? '' : '; row counts reported, not judged (judge-counts: true to judge them)'}`;
 }
 
 function countingLines(r: DrillResult): string[] {
   const lines: string[] = [];
-  lines.push('- The restore is always read in full (count(*) of every table): its statistics came with the backup and say nothing about its data files.');
+  lines.push(
+    '- The restore is always read in full (count(*) of every table): its statistics came with the backup and say nothing about its data files.',
+  );
   const live = r.databases.map((d) => d.liveCounted);
   if (live.some((l) => l.exact))
     lines.push(
@@ -235,7 +306,10 @@ function countingLines(r: DrillResult): string[] {
     lines.push(
       '- Live estimate from pg_class.reltuples: as of the last VACUUM/ANALYZE, so rows written since are missing from it too; the tolerance must absorb them, and a loss smaller than that is not seen.',
     );
-  if (r.counting?.live === 'auto') lines.push(`- live-counts auto: exact below ${formatBytes(r.counting.liveExactMaxBytes)} per table (live-exact-max-size), estimated above.`);
+  if (r.counting?.live === 'auto')
+    lines.push(
+      `- live-counts auto: exact below ${formatBytes(r.counting.liveExactMaxBytes)} per table (live-exact-max-size), estimated above.`,
+    );
   return [lines.join('\n') + '\n'];
 }
 
@@ -250,7 +324,9 @@ function windowText(w: RecoveryWindow): string[] {
       'Base backups a barman restore can start from',
       `${w.restorable.length}${oldest ? `: oldest ${oldest.name} (${oldest.stoppedAt ?? oldest.startedAt ?? '?'}), newest ${newest!.name} (${newest!.stoppedAt ?? newest!.startedAt ?? '?'})` : ''}`,
     ],
-    ...(w.snapshots.length ? [['Volume snapshot backups (listed, not restorable by barman)', String(w.snapshots.length)] as [string, string]] : []),
+    ...(w.snapshots.length
+      ? [['Volume snapshot backups (listed, not restorable by barman)', String(w.snapshots.length)] as [string, string]]
+      : []),
   ];
   return [
     `Recovery window (from ${w.source}):\n`,

@@ -35,7 +35,8 @@ export class RestoreLog {
   /** Records the restore container's state; a new pod, start or restart counts as progress. */
   observe(src: BootstrapSource): void {
     const prev = this.source;
-    if (!prev || prev.pod !== src.pod || prev.restarts !== src.restarts || (!prev.started && src.started)) this.lastProgressAt = this.now();
+    if (!prev || prev.pod !== src.pod || prev.restarts !== src.restarts || (!prev.started && src.started))
+      this.lastProgressAt = this.now();
     this.source = src;
   }
 
@@ -44,8 +45,15 @@ export class RestoreLog {
    * may be seen before the pod watch saw the pod. A failed attempt is preferred.
    */
   async discover(cluster: string, retry?: RetryOptions): Promise<void> {
-    const pods = await withRetry(`list pods of ${cluster}`, () => this.clients.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `cnpg.io/cluster=${cluster}` }), retry);
-    const found = pods.items.map((p) => bootstrapSource(p, cluster, ['full-recovery'])).filter((x): x is BootstrapSource => !!x?.started);
+    const pods = await withRetry(
+      `list pods of ${cluster}`,
+      () =>
+        this.clients.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `cnpg.io/cluster=${cluster}` }),
+      retry,
+    );
+    const found = pods.items
+      .map((p) => bootstrapSource(p, cluster, ['full-recovery']))
+      .filter((x): x is BootstrapSource => !!x?.started);
     const pick = found.find((x) => x.failure) ?? found.at(-1);
     if (pick) this.observe(pick);
   }
@@ -57,7 +65,14 @@ export class RestoreLog {
     const read = (previous: boolean) =>
       withRetry(
         `read log of pod ${src.pod}`,
-        () => this.clients.core.readNamespacedPodLog({ namespace: this.namespace, name: src.pod, container: src.container, tailLines: TAIL_LINES, previous }),
+        () =>
+          this.clients.core.readNamespacedPodLog({
+            namespace: this.namespace,
+            name: src.pod,
+            container: src.container,
+            tailLines: TAIL_LINES,
+            previous,
+          }),
         retry,
       ).then((t) => String(t ?? ''));
     let text: string;
@@ -77,7 +92,10 @@ export class RestoreLog {
   private absorb(text: string): void {
     // CNPG's instance manager logs "Restore completed" once barman-cloud-restore placed the base
     // backup (pkg/management/postgres/restore.go); PostgreSQL then starts archive recovery.
-    if (!this.replaying && /Restore completed|starting archive recovery|starting point-in-time recovery|restored log file/.test(text)) {
+    if (
+      !this.replaying &&
+      /Restore completed|starting archive recovery|starting point-in-time recovery|restored log file/.test(text)
+    ) {
       this.replaying = true;
       this.lastProgressAt = this.now();
     }
@@ -100,7 +118,9 @@ export class RestoreLog {
   /** What the drill last saw, for a stall or timeout report. */
   lastSeen(): string {
     const src = this.source;
-    const where = src ? `${src.kind === 'job' ? 'job pod' : 'init container of pod'} ${src.pod}/${src.container}` : 'no restore container seen yet';
+    const where = src
+      ? `${src.kind === 'job' ? 'job pod' : 'init container of pod'} ${src.pod}/${src.container}`
+      : 'no restore container seen yet';
     const wal = this.wals.length
       ? `${this.wals.length} WAL file(s) restored, the last ${this.wals.at(-1)}`
       : this.replaying

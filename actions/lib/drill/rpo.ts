@@ -54,7 +54,9 @@ export async function markLive(db: ReadOnlyDb): Promise<LiveMark> {
 
 /** Reads where replay ended on the restored (promoted) cluster; needs superuser for pg_read_file. */
 export async function readReplayPoint(db: ReadOnlyDb): Promise<ReplayPoint> {
-  const [r] = await db.query<{ lsn: string | null; ts: Date | null }>(`SELECT pg_last_wal_replay_lsn()::text AS lsn, pg_last_xact_replay_timestamp() AS ts`);
+  const [r] = await db.query<{ lsn: string | null; ts: Date | null }>(
+    `SELECT pg_last_wal_replay_lsn()::text AS lsn, pg_last_xact_replay_timestamp() AS ts`,
+  );
   let switchLsn: string | undefined;
   const tli = await db.query<{ tli: number }>(`SELECT timeline_id AS tli FROM pg_control_checkpoint()`).then(
     (x) => x[0]?.tli ?? 1,
@@ -91,7 +93,10 @@ export function computeRpo(live: LiveMark, replay: ReplayPoint, fallbackDataTime
   const start = Date.parse(live.at);
   const bytes = replay.lsn ? Math.max(0, lsnDiff(live.lsn, replay.lsn)) : undefined;
   const parts: string[] = [];
-  if (bytes !== undefined) parts.push(`live was at WAL ${live.lsn} when the drill started; the restore replayed to ${replay.lsn} (${replay.source})`);
+  if (bytes !== undefined)
+    parts.push(
+      `live was at WAL ${live.lsn} when the drill started; the restore replayed to ${replay.lsn} (${replay.source})`,
+    );
 
   // No later commit on live that we can detect: nothing was lost.
   const liveCommit = live.lastCommitAt ? Date.parse(live.lastCommitAt) : undefined;
@@ -101,7 +106,9 @@ export function computeRpo(live: LiveMark, replay: ReplayPoint, fallbackDataTime
     return { seconds: 0, bytes: bytes ?? 0, explanation: parts.join('; ') + '.' };
   }
   if (replayCommit !== undefined) {
-    parts.push(`the last replayed commit was at ${replay.lastCommitAt}, ${secondsBetween(replayCommit, start)} s before the drill started: commits after it are not in the restore`);
+    parts.push(
+      `the last replayed commit was at ${replay.lastCommitAt}, ${secondsBetween(replayCommit, start)} s before the drill started: commits after it are not in the restore`,
+    );
     return { seconds: secondsBetween(replayCommit, start), bytes, explanation: parts.join('; ') + '.' };
   }
   if (fallbackDataTime) {
@@ -126,7 +133,11 @@ function secondsBetween(from: number, to: number): number {
  */
 export function replayFromRecoveryLog(log: string): { lsn?: string; lastCommitAt?: string } {
   const redo = [...log.matchAll(/redo done at ([0-9A-Fa-f]+\/[0-9A-Fa-f]+)/g)].at(-1)?.[1];
-  const t = [...log.matchAll(/last completed transaction was at log time (\d{4}-\d\d-\d\d[ T][\d:.]+(?:[+-]\d\d(?::?\d\d)?|Z)?)/g)].at(-1)?.[1];
+  const t = [
+    ...log.matchAll(
+      /last completed transaction was at log time (\d{4}-\d\d-\d\d[ T][\d:.]+(?:[+-]\d\d(?::?\d\d)?|Z)?)/g,
+    ),
+  ].at(-1)?.[1];
   let lastCommitAt: string | undefined;
   if (t) {
     let v = t.replace(' ', 'T');

@@ -88,7 +88,8 @@ export interface ContextOptions {
 export function createContext({ core, inputs, clients, site, signal, env, kubeconfig }: ContextOptions): DrillContext {
   const retry: RetryOptions = {
     signal,
-    onRetry: (what, err, attempt, delay) => core.info(`retrying ${what} in ${Math.round(delay)} ms (attempt ${attempt}: ${describeError(err)})`),
+    onRetry: (what, err, attempt, delay) =>
+      core.info(`retrying ${what} in ${Math.round(delay)} ms (attempt ${attempt}: ${describeError(err)})`),
   };
   const result: DrillResult = {
     verdict: 'failed',

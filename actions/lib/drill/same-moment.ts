@@ -73,7 +73,12 @@ export async function countAtOneMoment<B>(
         if (!exact && tries < TRIES) throw new Retake();
         const results: B[] = [];
         for (const o of opened) {
-          const db = new Db(o.session.db.conn, { statementTimeoutMs: opts.statementTimeoutMs, poolSize: opts.poolSize, applicationName: opts.applicationName, snapshot: o.id });
+          const db = new Db(o.session.db.conn, {
+            statementTimeoutMs: opts.statementTimeoutMs,
+            poolSize: opts.poolSize,
+            applicationName: opts.applicationName,
+            snapshot: o.id,
+          });
           try {
             results.push(await count(db, o.session));
           } finally {
@@ -101,7 +106,11 @@ async function archived(db: ReadOnlyDb, segment: string): Promise<{ done: boolea
 }
 
 /** Waits (bounded) until the segment holding `lsn` is archived; says how long it took or why not. */
-export async function waitLsnArchived(db: ReadOnlyDb, lsn: string, opts: { deadline: number; signal?: AbortSignal }): Promise<{ ok: boolean; segment: string; ms: number; last?: string }> {
+export async function waitLsnArchived(
+  db: ReadOnlyDb,
+  lsn: string,
+  opts: { deadline: number; signal?: AbortSignal },
+): Promise<{ ok: boolean; segment: string; ms: number; last?: string }> {
   const [{ segment }] = await db.query<{ segment: string }>(`SELECT pg_walfile_name($1::pg_lsn) AS segment`, [lsn]);
   const started = Date.now();
   let delay = 200;
@@ -121,7 +130,12 @@ export function judgeExactly(c: DatabaseComparison): DatabaseComparison {
   const counts = c.counts.map((x) => {
     if (x.liveSource !== 'count' || x.live === undefined || x.other === undefined) return x;
     const diff = Math.abs(x.other - x.live);
-    return { ...x, allowed: 0, within: diff === 0, note: diff === 0 ? undefined : `differs by ${diff} rows at the same WAL point (none allowed)` };
+    return {
+      ...x,
+      allowed: 0,
+      within: diff === 0,
+      note: diff === 0 ? undefined : `differs by ${diff} rows at the same WAL point (none allowed)`,
+    };
   });
   return { ...c, counts, outOfTolerance: counts.filter((x) => !x.within) };
 }

@@ -17,11 +17,24 @@ export interface Session {
 export const APPLICATION_NAME = 'cnpg-restore-drill';
 
 /** Opens one session on `cluster`'s primary; `secretName` undefined = the connection's default. */
-export async function openSession(ctx: DrillContext, cluster: Cluster, database: string, secretName: string | undefined): Promise<Session> {
+export async function openSession(
+  ctx: DrillContext,
+  cluster: Cluster,
+  database: string,
+  secretName: string | undefined,
+): Promise<Session> {
   const { inputs } = ctx;
-  const conn = await connectToPrimary(ctx.core, ctx.clients, cluster, { mode: inputs.connectionMode, secretName, database });
+  const conn = await connectToPrimary(ctx.core, ctx.clients, cluster, {
+    mode: inputs.connectionMode,
+    secretName,
+    database,
+  });
   ctx.owned.sessions.push(conn);
-  const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: inputs.countConcurrency, applicationName: APPLICATION_NAME });
+  const db = new ReadOnlyDb(conn.conn, {
+    statementTimeoutMs: inputs.statementTimeoutMs,
+    poolSize: inputs.countConcurrency,
+    applicationName: APPLICATION_NAME,
+  });
   ctx.owned.sessions.push({ close: () => db.close() });
   return { database, db, conn };
 }
@@ -31,12 +44,28 @@ export async function openSession(ctx: DrillContext, cluster: Cluster, database:
  * statement bounded by the drill's deadline (`timeout` from the recovery cluster's creation)
  * rather than by statement-timeout, which protects live.
  */
-export async function openRestoreSession(ctx: DrillContext, cluster: Cluster, database: string, secretName: string, deadline: number): Promise<Session> {
+export async function openRestoreSession(
+  ctx: DrillContext,
+  cluster: Cluster,
+  database: string,
+  secretName: string,
+  deadline: number,
+): Promise<Session> {
   const { inputs } = ctx;
   // Through the recovery site's API server (its own port-forward when that is another cluster).
-  const conn = await connectToPrimary(ctx.core, ctx.site.clients, cluster, { mode: inputs.connectionMode, secretName, database });
+  const conn = await connectToPrimary(ctx.core, ctx.site.clients, cluster, {
+    mode: inputs.connectionMode,
+    secretName,
+    database,
+  });
   ctx.owned.sessions.push(conn);
-  const db = new ReadOnlyDb(conn.conn, { statementTimeoutMs: inputs.timeoutMs, poolSize: inputs.countConcurrency, applicationName: APPLICATION_NAME, settings: RESTORE_READ_SETTINGS, deadline });
+  const db = new ReadOnlyDb(conn.conn, {
+    statementTimeoutMs: inputs.timeoutMs,
+    poolSize: inputs.countConcurrency,
+    applicationName: APPLICATION_NAME,
+    settings: RESTORE_READ_SETTINGS,
+    deadline,
+  });
   ctx.owned.sessions.push({ close: () => db.close() });
   return { database, db, conn };
 }
@@ -49,14 +78,23 @@ export async function openLiveReplicaSession(ctx: DrillContext, live: Cluster, d
     ctx.clients,
     live,
     { mode: inputs.connectionMode, secretName: inputs.credentialsSecret, database },
-    { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: inputs.countConcurrency, applicationName: APPLICATION_NAME },
+    {
+      statementTimeoutMs: inputs.statementTimeoutMs,
+      poolSize: inputs.countConcurrency,
+      applicationName: APPLICATION_NAME,
+    },
   );
   ctx.owned.sessions.push(s.conn, { close: () => s.db.close() });
   return { database, ...s };
 }
 
 /** One session per database, in order. */
-export async function openSessions(ctx: DrillContext, cluster: Cluster, databases: string[], secretName: string | undefined): Promise<Session[]> {
+export async function openSessions(
+  ctx: DrillContext,
+  cluster: Cluster,
+  databases: string[],
+  secretName: string | undefined,
+): Promise<Session[]> {
   const out: Session[] = [];
   for (const database of databases) out.push(await openSession(ctx, cluster, database, secretName));
   return out;

@@ -2,7 +2,14 @@
 // and backup age in human units, run link. Sent through Slack's own clients (notify/slack.ts);
 // Slack trouble is a note and a warning, never the verdict.
 import type { Core } from '../core.js';
-import { postToSlack, slackConfigured, slackEscape, slackSender, type SlackMessage, type SlackSender } from '../notify/slack.js';
+import {
+  postToSlack,
+  slackConfigured,
+  slackEscape,
+  slackSender,
+  type SlackMessage,
+  type SlackSender,
+} from '../notify/slack.js';
 import { formatBytes, formatDuration } from '../report/format.js';
 import type { DrillInputs } from './inputs.js';
 import type { DrillResult } from './result.js';
@@ -21,7 +28,10 @@ export function drillSlackMessage(r: DrillResult, environment?: string): SlackMe
   const passed = r.verdict === 'passed';
   const where = `${environment ? `${environment} · ` : ''}${r.namespace}/${r.cluster}`;
   const title = `${passed ? ':white_check_mark:' : ':x:'} Restore drill ${r.verdict}: ${where}`;
-  const rpo = r.rpo?.seconds !== undefined ? `${seconds(r.rpo.seconds)}${r.rpo.bytes !== undefined ? ` (${formatBytes(r.rpo.bytes)} of WAL)` : ''}` : 'n/a';
+  const rpo =
+    r.rpo?.seconds !== undefined
+      ? `${seconds(r.rpo.seconds)}${r.rpo.bytes !== undefined ? ` (${formatBytes(r.rpo.bytes)} of WAL)` : ''}`
+      : 'n/a';
   const fields = [
     `*Environment*\n${slackEscape(environment ?? 'n/a')}`,
     `*Cluster*\n${slackEscape(`${r.namespace}/${r.cluster}`)}`,
@@ -31,7 +41,11 @@ export function drillSlackMessage(r: DrillResult, environment?: string): SlackMe
   ];
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: title.replace(/:[a-z_]+: /, '').slice(0, 150), emoji: true } },
-    { type: 'section', text: { type: 'mrkdwn', text: slackEscape(title) }, fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: slackEscape(title) },
+      fields: fields.map((text) => ({ type: 'mrkdwn', text })),
+    },
   ];
   if (r.reasons.length) {
     const list = r.reasons
@@ -40,7 +54,8 @@ export function drillSlackMessage(r: DrillResult, environment?: string): SlackMe
       .join('\n');
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reasons*\n${list}`.slice(0, 3000) } });
   }
-  if (r.runUrl) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${r.runUrl}|View the workflow run>` }] });
+  if (r.runUrl)
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${r.runUrl}|View the workflow run>` }] });
   const text = `${title}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''}`.slice(0, 3000);
   return { text, blocks };
 }
@@ -50,7 +65,12 @@ export function shouldNotify(on: DrillInputs['slack']['on'], verdict: DrillResul
 }
 
 /** Posts when configured and wanted; `sender` lets tests pass clients pointed at a local Slack. */
-export async function notifyDrill(core: Pick<Core, 'setSecret' | 'warning' | 'info' | 'debug' | 'setOutput'>, slack: DrillInputs['slack'], r: DrillResult, sender?: SlackSender): Promise<void> {
+export async function notifyDrill(
+  core: Pick<Core, 'setSecret' | 'warning' | 'info' | 'debug' | 'setOutput'>,
+  slack: DrillInputs['slack'],
+  r: DrillResult,
+  sender?: SlackSender,
+): Promise<void> {
   if (!slackConfigured(slack) || !shouldNotify(slack.on, r.verdict)) return;
   const client = sender ?? slackSender(core, slack);
   if (!client) return;

@@ -19,14 +19,30 @@ export function expiredDrillClusters(clusters: Cluster[], now: number, ttlMs: nu
 export async function sweepExpired(
   clients: KubeClients,
   namespace: string,
-  opts: { ttlMs: number; keep?: string; deadline: number; signal?: AbortSignal; retry?: RetryOptions; log: (l: string) => void },
+  opts: {
+    ttlMs: number;
+    keep?: string;
+    deadline: number;
+    signal?: AbortSignal;
+    retry?: RetryOptions;
+    log: (l: string) => void;
+  },
 ): Promise<TeardownResult[]> {
   const clusters = await listClusters(clients, namespace, DRILL_SELECTOR, opts.retry);
   const expired = expiredDrillClusters(clusters, Date.now(), opts.ttlMs, opts.keep);
   const results: TeardownResult[] = [];
   for (const c of expired) {
-    opts.log(`Sweeping expired drill cluster ${namespace}/${c.metadata.name} (created ${c.metadata.annotations?.[CREATED_AT_ANNOTATION] ?? c.metadata.creationTimestamp})`);
-    results.push(await teardownCluster(clients, namespace, c.metadata.name, { deadline: opts.deadline, signal: opts.signal, retry: opts.retry, log: opts.log }));
+    opts.log(
+      `Sweeping expired drill cluster ${namespace}/${c.metadata.name} (created ${c.metadata.annotations?.[CREATED_AT_ANNOTATION] ?? c.metadata.creationTimestamp})`,
+    );
+    results.push(
+      await teardownCluster(clients, namespace, c.metadata.name, {
+        deadline: opts.deadline,
+        signal: opts.signal,
+        retry: opts.retry,
+        log: opts.log,
+      }),
+    );
   }
   return results;
 }

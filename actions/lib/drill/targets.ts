@@ -23,17 +23,31 @@ export interface TargetInput {
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/i;
 const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i;
-const FORMS = 'latest, restore-point, time=<RFC 3339, e.g. 2026-11-30T06:00:00Z>, lsn=<LSN, e.g. 0/3000060>, oldest or random';
+const FORMS =
+  'latest, restore-point, time=<RFC 3339, e.g. 2026-11-30T06:00:00Z>, lsn=<LSN, e.g. 0/3000060>, oldest or random';
 
 /** Reads `recovery-target` (+ `recovery-target-seed`, and the older `restore-point: true`). */
-export function parseRecoveryTarget(raw: string | undefined, seedRaw: string | undefined, restorePoint: boolean): TargetInput {
+export function parseRecoveryTarget(
+  raw: string | undefined,
+  seedRaw: string | undefined,
+  restorePoint: boolean,
+): TargetInput {
   const v = (raw ?? '').trim();
   // The runner fills in recovery-target's default (latest), so restore-point: true wins over it.
   const t = parseForm(restorePoint && (!v || v === 'latest') ? 'restore-point' : v || 'latest');
-  if (restorePoint && t.kind !== 'restore-point') throw new InputError('restore-point', `'true' contradicts recovery-target '${v}'; use recovery-target: restore-point alone.`);
-  if (seedRaw && t.kind !== 'random') throw new InputError('recovery-target-seed', 'is only used with recovery-target: random.');
+  if (restorePoint && t.kind !== 'restore-point')
+    throw new InputError(
+      'restore-point',
+      `'true' contradicts recovery-target '${v}'; use recovery-target: restore-point alone.`,
+    );
+  if (seedRaw && t.kind !== 'random')
+    throw new InputError('recovery-target-seed', 'is only used with recovery-target: random.');
   if (t.kind === 'random') {
-    if (seedRaw && !/^\d{1,10}$/.test(seedRaw.trim())) throw new InputError('recovery-target-seed', `'${seedRaw}' is not a whole number; pass the seed a previous drill printed.`);
+    if (seedRaw && !/^\d{1,10}$/.test(seedRaw.trim()))
+      throw new InputError(
+        'recovery-target-seed',
+        `'${seedRaw}' is not a whole number; pass the seed a previous drill printed.`,
+      );
     t.seedGiven = !!seedRaw;
     t.seed = seedRaw ? Number(seedRaw.trim()) % 2 ** 32 : randomInt(2 ** 31);
   }
@@ -44,11 +58,19 @@ function parseForm(v: string): TargetInput {
   if (v === 'latest' || v === 'restore-point' || v === 'oldest' || v === 'random') return { kind: v };
   const m = /^(time|lsn)=(.+)$/.exec(v);
   if (m?.[1] === 'time') {
-    if (!RFC3339.test(m[2]) || Number.isNaN(Date.parse(m[2]))) throw new InputError('recovery-target', `'${m[2]}' is not an RFC 3339 time with a zone; use e.g. time=2026-11-30T06:00:00Z.`);
+    if (!RFC3339.test(m[2]) || Number.isNaN(Date.parse(m[2])))
+      throw new InputError(
+        'recovery-target',
+        `'${m[2]}' is not an RFC 3339 time with a zone; use e.g. time=2026-11-30T06:00:00Z.`,
+      );
     return { kind: 'time', value: new Date(Date.parse(m[2])).toISOString() };
   }
   if (m?.[1] === 'lsn') {
-    if (!LSN.test(m[2])) throw new InputError('recovery-target', `'${m[2]}' is not an LSN; use e.g. lsn=0/3000060 (as pg_current_wal_lsn() prints it).`);
+    if (!LSN.test(m[2]))
+      throw new InputError(
+        'recovery-target',
+        `'${m[2]}' is not an LSN; use e.g. lsn=0/3000060 (as pg_current_wal_lsn() prints it).`,
+      );
     return { kind: 'lsn', value: m[2].toUpperCase() };
   }
   throw new InputError('recovery-target', `'${v}' is not a recovery target; use ${FORMS}.`);
@@ -89,7 +111,8 @@ export function archivedEndLsn(w: Window): bigint | undefined {
   return (BigInt(`0x${m[1]}`) * perLog + BigInt(`0x${m[2]}`) + 1n) * BigInt(w.walSegmentBytes);
 }
 
-export const formatLsn = (v: bigint) => `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffff_ffffn).toString(16).toUpperCase()}`;
+export const formatLsn = (v: bigint) =>
+  `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffff_ffffn).toString(16).toUpperCase()}`;
 
 /** A seeded uniform [0, 1) (mulberry32): the same seed draws the same target. */
 export function seededFraction(seed: number): number {
@@ -110,8 +133,15 @@ export function timeWindow(w: Window): { from: string; to: string } | undefined 
 export function resolveTarget(t: TargetInput, w: Window): ResolvedTarget {
   const usable = w.backups.filter((b) => b.backupId);
   if (t.kind === 'latest' || t.kind === 'restore-point')
-    return { kind: t.kind, describe: t.kind === 'latest' ? 'latest (pinned to live’s counting snapshot when it can be)' : 'the restore point this drill creates' };
-  if (!usable.length) throw new InputError('recovery-target', `'${t.kind}' needs a completed object-store backup; the catalog has none.`);
+    return {
+      kind: t.kind,
+      describe:
+        t.kind === 'latest'
+          ? 'latest (pinned to live’s counting snapshot when it can be)'
+          : 'the restore point this drill creates',
+    };
+  if (!usable.length)
+    throw new InputError('recovery-target', `'${t.kind}' needs a completed object-store backup; the catalog has none.`);
   if (t.kind === 'oldest') {
     const b = usable[0];
     return {
@@ -125,7 +155,11 @@ export function resolveTarget(t: TargetInput, w: Window): ResolvedTarget {
   }
   if (t.kind === 'lsn') return resolveLsn(t.value!, usable, w);
   const win = timeWindow({ ...w, backups: usable });
-  if (!win) throw new InputError('recovery-target', `'${t.kind}' needs the recovery window's times; the archive reports no archived WAL yet.`);
+  if (!win)
+    throw new InputError(
+      'recovery-target',
+      `'${t.kind}' needs the recovery window's times; the archive reports no archived WAL yet.`,
+    );
   let time = t.value!;
   if (t.kind === 'random') {
     const from = Date.parse(win.from);
@@ -133,11 +167,21 @@ export function resolveTarget(t: TargetInput, w: Window): ResolvedTarget {
   }
   const ms = Date.parse(time);
   if (ms < Date.parse(win.from) || ms > Date.parse(win.to)) {
-    throw new InputError('recovery-target', `time ${time} is outside the recovery window ${win.from} .. ${win.to} (oldest backup's end .. last archived WAL); choose a time inside it.`);
+    throw new InputError(
+      'recovery-target',
+      `time ${time} is outside the recovery window ${win.from} .. ${win.to} (oldest backup's end .. last archived WAL); choose a time inside it.`,
+    );
   }
   const backup = usable.filter((b) => at(b) <= ms).at(-1)!;
   const seedNote = t.kind === 'random' ? ` (random, seed ${t.seed}: replay with recovery-target-seed: ${t.seed})` : '';
-  return { kind: t.kind, backup, time, seed: t.seed, recoveryTarget: { targetTime: time }, describe: `time ${time}${seedNote} from backup ${backup.name} (${backup.backupId})` };
+  return {
+    kind: t.kind,
+    backup,
+    time,
+    seed: t.seed,
+    recoveryTarget: { targetTime: time },
+    describe: `time ${time}${seedNote} from backup ${backup.name} (${backup.backupId})`,
+  };
 }
 
 function resolveLsn(lsn: string, usable: BackupRow[], w: Window): ResolvedTarget {
@@ -152,18 +196,30 @@ function resolveLsn(lsn: string, usable: BackupRow[], w: Window): ResolvedTarget
     );
   }
   const backup = ended.at(-1)!;
-  return { kind: 'lsn', backup, lsn, recoveryTarget: { targetLSN: lsn }, describe: `lsn ${lsn} from backup ${backup.name} (${backup.backupId})` };
+  return {
+    kind: 'lsn',
+    backup,
+    lsn,
+    recoveryTarget: { targetLSN: lsn },
+    describe: `lsn ${lsn} from backup ${backup.name} (${backup.backupId})`,
+  };
 }
 
 /**
  * RPO from the archive, for restores that stop at a chosen point: what the archive could restore
  * at the drill's start (the end of its newest segment, archived at its time) against live then.
  */
-export function rpoFromArchive(live: { lsn: string; at: string }, archiver: { lastArchivedWal?: string; lastArchivedTime?: string } | undefined, walSegmentBytes: number): Rpo {
+export function rpoFromArchive(
+  live: { lsn: string; at: string },
+  archiver: { lastArchivedWal?: string; lastArchivedTime?: string } | undefined,
+  walSegmentBytes: number,
+): Rpo {
   const end = archiver ? archivedEndLsn({ backups: [], ...archiver, walSegmentBytes }) : undefined;
-  if (end === undefined || !archiver?.lastArchivedTime) return { explanation: 'measured from the archive, but pg_stat_archiver reported no archived WAL' };
+  if (end === undefined || !archiver?.lastArchivedTime)
+    return { explanation: 'measured from the archive, but pg_stat_archiver reported no archived WAL' };
   const bytes = Math.max(0, Number(parseLsn(live.lsn) - end));
-  const seconds = bytes === 0 ? 0 : Math.max(0, Math.round((Date.parse(live.at) - Date.parse(archiver.lastArchivedTime)) / 100) / 10);
+  const seconds =
+    bytes === 0 ? 0 : Math.max(0, Math.round((Date.parse(live.at) - Date.parse(archiver.lastArchivedTime)) / 100) / 10);
   return {
     seconds,
     bytes,

@@ -32,42 +32,82 @@ export function isDrillCluster(c: Pick<Cluster, 'metadata'> | undefined): boolea
   return c?.metadata.labels?.[DrillLabel.managedBy] === ManagedBy.drill && !!c?.metadata.labels?.[DrillLabel.drillOf];
 }
 
-export async function teardownCluster(clients: KubeClients, namespace: string, name: string, opts: TeardownOptions): Promise<TeardownResult> {
+export async function teardownCluster(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  opts: TeardownOptions,
+): Promise<TeardownResult> {
   const started = Date.now();
   const retry: RetryOptions = { attempts: 8, maxDelayMs: 2_000, ...opts.retry };
   // Remember the claims first: after the PVC is gone, only the PV's claimRef names it.
   const claims = await claimsOf(clients, namespace, name, retry);
   const refusal = await deleteDrillCluster(clients, namespace, name, retry, opts.log ?? (() => {}));
   if (refusal) return { cluster: name, clean: false, leftovers: [refusal], ms: Date.now() - started };
-  const leftovers = [...(await waitDependentsGone(clients, namespace, name, opts)), ...(await retainedVolumes(clients, namespace, claims, retry))];
+  const leftovers = [
+    ...(await waitDependentsGone(clients, namespace, name, opts)),
+    ...(await retainedVolumes(clients, namespace, claims, retry)),
+  ];
   return { cluster: name, clean: leftovers.length === 0, leftovers, ms: Date.now() - started };
 }
 
-async function claimsOf(clients: KubeClients, namespace: string, name: string, retry: RetryOptions): Promise<Set<string>> {
+async function claimsOf(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  retry: RetryOptions,
+): Promise<Set<string>> {
   const claims = new Set<string>([`${name}-1`, `${name}-1-wal`]);
   const labelSelector = `${Label.cluster}=${name}`;
-  const pvcs = await withRetry(`list PVCs of ${name}`, () => clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }), retry).catch(() => undefined);
+  const pvcs = await withRetry(
+    `list PVCs of ${name}`,
+    () => clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }),
+    retry,
+  ).catch(() => undefined);
   for (const p of pvcs?.items ?? []) claims.add(p.metadata!.name!);
   return claims;
 }
 
 /** Foreground-deletes the Cluster if it is a drill cluster; returns why not when it is not one. */
-async function deleteDrillCluster(clients: KubeClients, namespace: string, name: string, retry: RetryOptions, log: (l: string) => void): Promise<string | undefined> {
+async function deleteDrillCluster(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  retry: RetryOptions,
+  log: (l: string) => void,
+): Promise<string | undefined> {
   const ref = { group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, name };
-  const existing = (await ignoreNotFound(() => withRetry(`read cluster ${namespace}/${name}`, () => clients.custom.getNamespacedCustomObject(ref), retry))) as Cluster | undefined;
+  const existing = (await ignoreNotFound(() =>
+    withRetry(`read cluster ${namespace}/${name}`, () => clients.custom.getNamespacedCustomObject(ref), retry),
+  )) as Cluster | undefined;
   if (!existing) return undefined;
-  if (!isDrillCluster(existing)) return `Cluster ${namespace}/${name} exists but is not labelled as a drill cluster: not deleting it`;
+  if (!isDrillCluster(existing))
+    return `Cluster ${namespace}/${name} exists but is not labelled as a drill cluster: not deleting it`;
   log(`Deleting recovery cluster ${namespace}/${name} (foreground)`);
-  await ignoreNotFound(() => withRetry(`delete cluster ${namespace}/${name}`, () => clients.custom.deleteNamespacedCustomObject({ ...ref, propagationPolicy: 'Foreground' }), retry));
+  await ignoreNotFound(() =>
+    withRetry(
+      `delete cluster ${namespace}/${name}`,
+      () => clients.custom.deleteNamespacedCustomObject({ ...ref, propagationPolicy: 'Foreground' }),
+      retry,
+    ),
+  );
   return undefined;
 }
 
 type Lister = () => Promise<{ items: unknown[]; resourceVersion?: string }>;
 
 /** Waits until the Cluster, its pods, Jobs and PVCs are gone; what is still there at the deadline is a leftover. */
-async function waitDependentsGone(clients: KubeClients, namespace: string, name: string, opts: TeardownOptions): Promise<string[]> {
+async function waitDependentsGone(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  opts: TeardownOptions,
+): Promise<string[]> {
   const labelSelector = `${Label.cluster}=${name}`;
-  const listOf = (l: { items?: { metadata?: { name?: string } }[]; metadata?: { resourceVersion?: string } }) => ({ items: l.items ?? [], resourceVersion: l.metadata?.resourceVersion });
+  const listOf = (l: { items?: { metadata?: { name?: string } }[]; metadata?: { resourceVersion?: string } }) => ({
+    items: l.items ?? [],
+    resourceVersion: l.metadata?.resourceVersion,
+  });
   const watched: [string, string, { labelSelector?: string; fieldSelector?: string }, Lister][] = [
     [
       `Cluster ${namespace}/${name}`,
@@ -75,13 +115,27 @@ async function waitDependentsGone(clients: KubeClients, namespace: string, name:
       { fieldSelector: `metadata.name=${name}` },
       async () =>
         listOf(
-          (await clients.custom.listNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, fieldSelector: `metadata.name=${name}` })) as Parameters<
-            typeof listOf
-          >[0],
+          (await clients.custom.listNamespacedCustomObject({
+            group: CNPG_GROUP,
+            version: CNPG_VERSION,
+            namespace,
+            plural: Plural.clusters,
+            fieldSelector: `metadata.name=${name}`,
+          })) as Parameters<typeof listOf>[0],
         ),
     ],
-    [`pods of ${name}`, `/api/v1/namespaces/${namespace}/pods`, { labelSelector }, async () => listOf(await clients.core.listNamespacedPod({ namespace, labelSelector }))],
-    [`jobs of ${name}`, `/apis/batch/v1/namespaces/${namespace}/jobs`, { labelSelector }, async () => listOf(await clients.batch.listNamespacedJob({ namespace, labelSelector }))],
+    [
+      `pods of ${name}`,
+      `/api/v1/namespaces/${namespace}/pods`,
+      { labelSelector },
+      async () => listOf(await clients.core.listNamespacedPod({ namespace, labelSelector })),
+    ],
+    [
+      `jobs of ${name}`,
+      `/apis/batch/v1/namespaces/${namespace}/jobs`,
+      { labelSelector },
+      async () => listOf(await clients.batch.listNamespacedJob({ namespace, labelSelector })),
+    ],
     [
       `PVCs of ${name}`,
       `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
@@ -102,23 +156,40 @@ async function waitDependentsGone(clients: KubeClients, namespace: string, name:
 }
 
 /** Volumes outlive claims under a Retain reclaim policy: those are leaks. */
-async function retainedVolumes(clients: KubeClients, namespace: string, claims: Set<string>, retry: RetryOptions): Promise<string[]> {
+async function retainedVolumes(
+  clients: KubeClients,
+  namespace: string,
+  claims: Set<string>,
+  retry: RetryOptions,
+): Promise<string[]> {
   try {
     const pvs = await withRetry('list persistent volumes', () => clients.core.listPersistentVolume({}), retry);
     return (pvs.items as V1PersistentVolume[])
-      .filter((pv) => pv.spec?.claimRef?.namespace === namespace && !!pv.spec.claimRef.name && claims.has(pv.spec.claimRef.name))
+      .filter(
+        (pv) =>
+          pv.spec?.claimRef?.namespace === namespace && !!pv.spec.claimRef.name && claims.has(pv.spec.claimRef.name),
+      )
       .map(
         (pv) =>
           `PersistentVolume ${pv.metadata?.name} (claim ${pv.spec!.claimRef!.name}) is ${pv.status?.phase ?? 'present'} with reclaim policy ${pv.spec?.persistentVolumeReclaimPolicy ?? 'unknown'}: delete it by hand`,
       );
   } catch (err) {
     const s = statusOf(err);
-    return [`could not verify persistent volumes (${s === 403 ? 'no permission to list persistentvolumes' : describeError(err)})`];
+    return [
+      `could not verify persistent volumes (${s === 403 ? 'no permission to list persistentvolumes' : describeError(err)})`,
+    ];
   }
 }
 
 /** Watches a collection until nothing matches the selector (a re-list after a dropped watch resets what is known). */
-async function waitAllGone(clients: KubeClients, path: string, selector: { labelSelector?: string; fieldSelector?: string }, what: string, list: Lister, opts: TeardownOptions): Promise<void> {
+async function waitAllGone(
+  clients: KubeClients,
+  path: string,
+  selector: { labelSelector?: string; fieldSelector?: string },
+  what: string,
+  list: Lister,
+  opts: TeardownOptions,
+): Promise<void> {
   const present = new Set<string>();
   const EMPTY = { __empty: true };
   await watchUntil(

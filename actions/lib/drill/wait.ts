@@ -54,7 +54,13 @@ export interface WaitOpts {
 type Outcome = { ok?: Cluster; fail?: string };
 
 /** Resolves when healthy (filling `timings`); throws RecoveryFailed otherwise. */
-export async function waitForRecovery(clients: KubeClients, namespace: string, name: string, timings: RecoveryTimings, opts: WaitOpts): Promise<Cluster> {
+export async function waitForRecovery(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  timings: RecoveryTimings,
+  opts: WaitOpts,
+): Promise<Cluster> {
   const inner = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, inner.signal]) : inner.signal;
   const capture = opts.capture ?? new RestoreLog(clients, namespace);
@@ -65,7 +71,10 @@ export async function waitForRecovery(clients: KubeClients, namespace: string, n
   const common = { deadline: opts.deadline, signal };
   const racers = [
     watchCluster(clients, namespace, name, state, opts, { ...common, onDrop: drop('the recovery cluster') }),
-    watchRestorePods(clients, namespace, name, timings, capture, opts, { ...common, onDrop: drop('the recovery pods') }),
+    watchRestorePods(clients, namespace, name, timings, capture, opts, {
+      ...common,
+      onDrop: drop('the recovery pods'),
+    }),
     watchJobs(clients, namespace, name, { ...common, onDrop: drop('the recovery jobs') }),
     pollLog(capture, opts, signal),
   ];
@@ -81,7 +90,10 @@ export async function waitForRecovery(clients: KubeClients, namespace: string, n
     await capture.refresh(opts.retry).catch(() => {});
     const tail = capture.text ? capture.tail(opts.logTailLines ?? 20) : undefined;
     const where = state.lastPhase ? ` (cluster phase '${state.lastPhase}')` : '';
-    throw new RecoveryFailed(`${winner.fail}${where}: ${tail ? errorSummary(tail) : `no restore log could be read (${capture.lastSeen()})`}`, tail);
+    throw new RecoveryFailed(
+      `${winner.fail}${where}: ${tail ? errorSummary(tail) : `no restore log could be read (${capture.lastSeen()})`}`,
+      tail,
+    );
   } catch (err) {
     if (err instanceof WaitTimeout)
       throw new RecoveryFailed(
@@ -97,7 +109,14 @@ export async function waitForRecovery(clients: KubeClients, namespace: string, n
 
 type WatchCommon = { deadline: number; signal: AbortSignal; onDrop: (err: unknown) => void };
 
-function watchCluster(clients: KubeClients, namespace: string, name: string, state: { lastPhase: string }, opts: WaitOpts, common: WatchCommon): Promise<Outcome> {
+function watchCluster(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  state: { lastPhase: string },
+  opts: WaitOpts,
+  common: WatchCommon,
+): Promise<Outcome> {
   // observe must not throw (watchUntil would treat it as a dropped watch): outcomes are values.
   const clock = new PhaseFailureClock(); // retried error phases fail only when they persist
   return watchUntil<Outcome>(
@@ -110,7 +129,9 @@ function watchCluster(clients: KubeClients, namespace: string, name: string, sta
       const phase = c.status?.phase ?? '';
       if (phase !== state.lastPhase) {
         state.lastPhase = phase;
-        opts.log(`recovery cluster phase: ${phase || '(none yet)'}${c.status?.phaseReason ? ` (${c.status.phaseReason})` : ''}`);
+        opts.log(
+          `recovery cluster phase: ${phase || '(none yet)'}${c.status?.phaseReason ? ` (${c.status.phaseReason})` : ''}`,
+        );
       }
       const h = clusterHealth(c);
       if (h.healthy) return { ok: c };
@@ -121,7 +142,13 @@ function watchCluster(clients: KubeClients, namespace: string, name: string, sta
       ...common,
       recheckMs: 5_000,
       list: async () => {
-        const l = (await clients.custom.listNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, fieldSelector: `metadata.name=${name}` })) as {
+        const l = (await clients.custom.listNamespacedCustomObject({
+          group: CNPG_GROUP,
+          version: CNPG_VERSION,
+          namespace,
+          plural: Plural.clusters,
+          fieldSelector: `metadata.name=${name}`,
+        })) as {
           items: unknown[];
           metadata?: { resourceVersion?: string };
         };
@@ -132,7 +159,15 @@ function watchCluster(clients: KubeClients, namespace: string, name: string, sta
 }
 
 /** Job pods and instance pods of the recovery cluster: the first failed restore attempt. */
-function watchRestorePods(clients: KubeClients, namespace: string, name: string, timings: RecoveryTimings, capture: RestoreLog, opts: WaitOpts, common: WatchCommon): Promise<Outcome> {
+function watchRestorePods(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  timings: RecoveryTimings,
+  capture: RestoreLog,
+  opts: WaitOpts,
+  common: WatchCommon,
+): Promise<Outcome> {
   const labelSelector = `cnpg.io/cluster=${name}`;
   return watchUntil<Outcome>(
     clients.kc,
@@ -145,7 +180,9 @@ function watchRestorePods(clients: KubeClients, namespace: string, name: string,
       if (src.started && !timings.jobRunning) {
         timings.jobRunning = Date.now();
         opts.log(
-          src.kind === 'job' ? `recovery job ${src.job ?? '?'} is running (pod ${src.pod}, container ${src.container})` : `recovery is running in init container ${src.container} of pod ${src.pod}`,
+          src.kind === 'job'
+            ? `recovery job ${src.job ?? '?'} is running (pod ${src.pod}, container ${src.container})`
+            : `recovery is running in init container ${src.container} of pod ${src.pod}`,
         );
       }
       if (src.succeeded && !timings.jobDone) {
@@ -175,7 +212,9 @@ function watchJobs(clients: KubeClients, namespace: string, name: string, common
     (type, obj) => {
       const j = obj as V1Job;
       if (type === 'DELETED') return undefined;
-      const failed = j.status?.conditions?.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
+      const failed = j.status?.conditions?.find(
+        (c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True',
+      );
       return failed ? { fail: `recovery job ${j.metadata?.name} failed (${failed.reason ?? failed.type})` } : undefined;
     },
     {
@@ -199,7 +238,9 @@ async function pollLog(capture: RestoreLog, opts: WaitOpts, signal: AbortSignal)
     if (!opts.stallTimeoutMs || !src?.started || src.succeeded || src.failure || !capture.replaying) continue;
     const idle = Date.now() - capture.lastProgressAt;
     if (idle >= opts.stallTimeoutMs) {
-      return { fail: `recovery stalled: no new WAL restored for ${Math.round(idle / 1000)} s (stall-timeout ${Math.round(opts.stallTimeoutMs / 1000)} s); last seen: ${capture.lastSeen()}` };
+      return {
+        fail: `recovery stalled: no new WAL restored for ${Math.round(idle / 1000)} s (stall-timeout ${Math.round(opts.stallTimeoutMs / 1000)} s); last seen: ${capture.lastSeen()}`,
+      };
     }
   }
 }

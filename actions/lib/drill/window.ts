@@ -24,9 +24,18 @@ const at = (b: BackupRow) => Date.parse(b.stoppedAt ?? b.startedAt ?? '') || 0;
 /** A backup a barman-cloud recovery can start from. */
 export const barmanRestorable = (b: BackupRow) => b.method !== 'volumeSnapshot';
 
-export function recoveryWindow(live: Cluster, mode: BackupMode, store: ObjectStore | undefined, serverName: string, backups: BackupRow[]): RecoveryWindow {
+export function recoveryWindow(
+  live: Cluster,
+  mode: BackupMode,
+  store: ObjectStore | undefined,
+  serverName: string,
+  backups: BackupRow[],
+): RecoveryWindow {
   const completed = backups.filter((b) => b.phase === 'completed').sort((a, b) => at(a) - at(b));
-  const base = { restorable: completed.filter(barmanRestorable), snapshots: completed.filter((b) => !barmanRestorable(b)) };
+  const base = {
+    restorable: completed.filter(barmanRestorable),
+    snapshots: completed.filter((b) => !barmanRestorable(b)),
+  };
   if (mode === 'plugin') {
     const w = store?.status?.serverRecoveryWindow?.[serverName];
     return {
@@ -38,5 +47,11 @@ export function recoveryWindow(live: Cluster, mode: BackupMode, store: ObjectSto
     };
   }
   const s = live.status;
-  return { source: 'Cluster status', firstRecoverabilityPoint: s?.firstRecoverabilityPoint, lastSuccessfulBackup: s?.lastSuccessfulBackup, lastFailedBackup: s?.lastFailedBackup, ...base };
+  return {
+    source: 'Cluster status',
+    firstRecoverabilityPoint: s?.firstRecoverabilityPoint,
+    lastSuccessfulBackup: s?.lastSuccessfulBackup,
+    lastFailedBackup: s?.lastFailedBackup,
+    ...base,
+  };
 }

@@ -73,6 +73,9 @@ export async function checkReachable(clients: KubeClients): Promise<string> {
     const v = await clients.version.getCode();
     return v.gitVersion;
   } catch (err) {
-    throw new Error(`Cannot reach the Kubernetes API at ${server}: ${describeError(err)}. Check the kubeconfig input and that the runner can reach the cluster.`, { cause: err });
+    throw new Error(
+      `Cannot reach the Kubernetes API at ${server}: ${describeError(err)}. Check the kubeconfig input and that the runner can reach the cluster.`,
+      { cause: err },
+    );
   }
 }

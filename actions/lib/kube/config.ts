@@ -26,7 +26,12 @@ export interface LoadedKubeConfig {
 type KubeCore = Pick<Core, 'setSecret'> & Partial<Pick<Core, 'getInput'>>;
 
 /** `context` defaults to the action's `context` input (every action taking a kubeconfig declares one). */
-export function loadKubeConfig(core: KubeCore, input: string | undefined, inputName = 'kubeconfig', context = core.getInput?.('context')?.trim() || undefined): LoadedKubeConfig {
+export function loadKubeConfig(
+  core: KubeCore,
+  input: string | undefined,
+  inputName = 'kubeconfig',
+  context = core.getInput?.('context')?.trim() || undefined,
+): LoadedKubeConfig {
   if (input) core.setSecret(input);
   const source = input ? { text: decodeKubeconfig(input, inputName) } : defaultSource(inputName);
   const kc = new KubeConfig();
@@ -41,7 +46,12 @@ export function loadKubeConfig(core: KubeCore, input: string | undefined, inputN
   requireContext(kc, inputName);
   maskCredentials(core, kc);
   if (!('text' in source) && !context) return { kc, path: source.path, dispose: () => {} };
-  const raw = 'text' in source ? source.text : source.files.length === 1 ? readFileSync(source.files[0], 'utf8') : kc.exportConfig();
+  const raw =
+    'text' in source
+      ? source.text
+      : source.files.length === 1
+        ? readFileSync(source.files[0], 'utf8')
+        : kc.exportConfig();
   const text = withCurrentContext(raw, context);
   core.setSecret(text);
   return { kc, text, ...writeTemp(text) };
@@ -63,7 +73,11 @@ function defaultSource(inputName: string): Source {
 
 function useContext(kc: KubeConfig, context: string): void {
   const names = kc.getContexts().map((c) => c.name);
-  if (!names.includes(context)) throw new InputError('context', `'${context}' is not a context of the kubeconfig; it has: ${names.join(', ') || 'none'}.`);
+  if (!names.includes(context))
+    throw new InputError(
+      'context',
+      `'${context}' is not a context of the kubeconfig; it has: ${names.join(', ') || 'none'}.`,
+    );
   kc.setCurrentContext(context);
 }
 
@@ -87,7 +101,10 @@ function decodeKubeconfig(input: string, inputName: string): string {
   if (looksLikeKubeconfig(input)) return input;
   const decoded = Buffer.from(input.replace(/\s+/g, ''), 'base64').toString('utf8');
   if (looksLikeKubeconfig(decoded)) return decoded;
-  throw new InputError(inputName, 'is neither a kubeconfig (YAML with clusters, users and contexts) nor base64 of one; pass the file contents, e.g. `${{ secrets.KUBECONFIG }}`.');
+  throw new InputError(
+    inputName,
+    'is neither a kubeconfig (YAML with clusters, users and contexts) nor base64 of one; pass the file contents, e.g. `${{ secrets.KUBECONFIG }}`.',
+  );
 }
 
 function looksLikeKubeconfig(text: string): boolean {
@@ -101,7 +118,10 @@ function looksLikeKubeconfig(text: string): boolean {
 
 function requireContext(kc: KubeConfig, inputName: string): void {
   if (!kc.getCurrentCluster()) {
-    throw new InputError(inputName, 'has no usable current context (current-context must name a context whose cluster exists; or pick one with the `context` input).');
+    throw new InputError(
+      inputName,
+      'has no usable current context (current-context must name a context whose cluster exists; or pick one with the `context` input).',
+    );
   }
 }
 

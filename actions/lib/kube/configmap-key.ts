@@ -13,9 +13,18 @@ export interface ConfigMapTarget {
   annotations?: Record<string, string>;
 }
 
-export async function readConfigMap(clients: KubeClients, namespace: string, name: string, retry?: RetryOptions): Promise<V1ConfigMap | undefined> {
+export async function readConfigMap(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  retry?: RetryOptions,
+): Promise<V1ConfigMap | undefined> {
   try {
-    return await withRetry(`read ConfigMap ${namespace}/${name}`, () => clients.core.readNamespacedConfigMap({ name, namespace }), retry);
+    return await withRetry(
+      `read ConfigMap ${namespace}/${name}`,
+      () => clients.core.readNamespacedConfigMap({ name, namespace }),
+      retry,
+    );
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
     throw err;
@@ -55,8 +64,18 @@ export async function updateConfigMapKey(
       data: { ...cm?.data, [key]: value },
     };
     try {
-      if (cm) await withRetry(`replace ConfigMap ${namespace}/${name}`, () => clients.core.replaceNamespacedConfigMap({ name, namespace, body }), opts.retry);
-      else await withRetry(`create ConfigMap ${namespace}/${name}`, () => clients.core.createNamespacedConfigMap({ namespace, body }), opts.retry);
+      if (cm)
+        await withRetry(
+          `replace ConfigMap ${namespace}/${name}`,
+          () => clients.core.replaceNamespacedConfigMap({ name, namespace, body }),
+          opts.retry,
+        );
+      else
+        await withRetry(
+          `create ConfigMap ${namespace}/${name}`,
+          () => clients.core.createNamespacedConfigMap({ namespace, body }),
+          opts.retry,
+        );
       return { value, created: !cm, conflicts };
     } catch (err) {
       if (statusOf(err) !== 409 || conflicts + 1 >= attempts) throw err;

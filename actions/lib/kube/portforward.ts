@@ -22,7 +22,13 @@ export interface ForwardOptions {
   portForward?: Pick<PortForward, 'portForward'>;
 }
 
-export async function forwardPodPort(kc: KubeConfig, namespace: string, pod: string, podPort: number, opts: ForwardOptions = {}): Promise<Forward> {
+export async function forwardPodPort(
+  kc: KubeConfig,
+  namespace: string,
+  pod: string,
+  podPort: number,
+  opts: ForwardOptions = {},
+): Promise<Forward> {
   const pf = opts.portForward ?? new PortForward(kc, true);
   const where = `port-forward to pod ${namespace}/${pod} port ${podPort}`;
   const sockets = new Set<net.Socket>();
@@ -69,7 +75,12 @@ export async function forwardPodPort(kc: KubeConfig, namespace: string, pod: str
 }
 
 /** Ties the local socket to the WebSocket: whichever ends first ends the other. */
-function attach(ws: WebSocket | null, socket: net.Socket, errorText: () => string, fail: (why: string, destroy?: boolean) => void): void {
+function attach(
+  ws: WebSocket | null,
+  socket: net.Socket,
+  errorText: () => string,
+  fail: (why: string, destroy?: boolean) => void,
+): void {
   if (!ws) return fail('no WebSocket');
   let clientEnded = false;
   let localClosed = false;
@@ -91,7 +102,11 @@ function attach(ws: WebSocket | null, socket: net.Socket, errorText: () => strin
   ws.on('close', (code: number, reason: Buffer) => {
     // 1000/1005 after the pod closed its side is an orderly end; anything else is a drop.
     const normal = code === 1000 || code === 1005;
-    ended(normal ? '' : `the WebSocket closed (code ${code}${reason?.length ? `: ${reason.toString()}` : ''}) before the pod's connection ended`);
+    ended(
+      normal
+        ? ''
+        : `the WebSocket closed (code ${code}${reason?.length ? `: ${reason.toString()}` : ''}) before the pod's connection ended`,
+    );
   });
   if (ws.readyState >= 2) ended('the WebSocket closed before the first byte');
 }

@@ -21,7 +21,8 @@ export function statusOf(err: unknown): number | undefined {
 }
 
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-const TRANSIENT_NET = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|aborted|timeout|network|fetch failed/i;
+const TRANSIENT_NET =
+  /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang up|aborted|timeout|network|fetch failed/i;
 
 export function isTransient(err: unknown): boolean {
   const status = statusOf(err);
@@ -67,7 +68,13 @@ export function backoffDelay(attempt: number, b: Backoff, err?: unknown): number
 }
 
 export async function withRetry<T>(what: string, fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
-  const { attempts = 6, baseDelayMs = API_BACKOFF.baseDelayMs, maxDelayMs = API_BACKOFF.maxDelayMs, signal, onRetry } = opts;
+  const {
+    attempts = 6,
+    baseDelayMs = API_BACKOFF.baseDelayMs,
+    maxDelayMs = API_BACKOFF.maxDelayMs,
+    signal,
+    onRetry,
+  } = opts;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();

@@ -41,7 +41,13 @@ export class WaitTimeout extends Error {
  * Calls `observe` with the current state of every object (from a list), then with each watch
  * event, until it returns a value other than undefined; returns that value.
  */
-export async function watchUntil<T>(kc: KubeConfig, target: WatchTarget, what: string, observe: (type: WatchEventType, obj: unknown) => T | undefined, opts: WaitOptions): Promise<T> {
+export async function watchUntil<T>(
+  kc: KubeConfig,
+  target: WatchTarget,
+  what: string,
+  observe: (type: WatchEventType, obj: unknown) => T | undefined,
+  opts: WaitOptions,
+): Promise<T> {
   const watch = new Watch(kc);
   const latest = new Map<string, unknown>();
   const tracked = (type: WatchEventType, obj: unknown): T | undefined => {

@@ -48,7 +48,11 @@ export function slackConfigured(t: SlackTarget): boolean {
 }
 
 /** Slack's client for the target (secrets masked first), or undefined when none is configured. */
-export function slackSender(core: Pick<Core, 'setSecret' | 'debug'>, target: SlackTarget, opts: SlackOptions = {}): SlackSender | undefined {
+export function slackSender(
+  core: Pick<Core, 'setSecret' | 'debug'>,
+  target: SlackTarget,
+  opts: SlackOptions = {},
+): SlackSender | undefined {
   const { retries = 3, timeoutMs = 15_000 } = opts;
   if (target.webhookUrl) core.setSecret(target.webhookUrl);
   if (target.token) core.setSecret(target.token);
@@ -67,13 +71,22 @@ export function slackSender(core: Pick<Core, 'setSecret' | 'debug'>, target: Sla
   const { channel, threadTs } = target;
   return {
     post: async (m) => {
-      const res = await web.chat.postMessage({ channel, text: m.text, blocks: m.blocks as Blocks, ...(threadTs ? { thread_ts: threadTs } : {}) });
+      const res = await web.chat.postMessage({
+        channel,
+        text: m.text,
+        blocks: m.blocks as Blocks,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+      });
       return { ts: res.ts };
     },
   };
 }
 
-export async function postToSlack(core: Pick<Core, 'warning'>, sender: SlackSender, message: SlackMessage): Promise<SlackResult> {
+export async function postToSlack(
+  core: Pick<Core, 'warning'>,
+  sender: SlackSender,
+  message: SlackMessage,
+): Promise<SlackResult> {
   try {
     const { ts } = await sender.post(message);
     return { ok: true, ts };
@@ -97,7 +110,15 @@ function describeSlackError(err: unknown): string {
 function debugLogger(core: Pick<Core, 'debug'>): Logger {
   let level = LogLevel.INFO;
   const log = (...msg: unknown[]) => core.debug(`slack: ${msg.map(String).join(' ')}`);
-  return { debug: log, info: log, warn: log, error: log, setLevel: (l) => (level = l), getLevel: () => level, setName: () => {} };
+  return {
+    debug: log,
+    info: log,
+    warn: log,
+    error: log,
+    setLevel: (l) => (level = l),
+    getLevel: () => level,
+    setName: () => {},
+  };
 }
 
 /** Slack mrkdwn escaping for user-controlled text. */

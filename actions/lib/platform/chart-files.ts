@@ -77,7 +77,9 @@ function subchart(parent: ChartLocation, name: string): ChartLocation | undefine
   const valuesPath = [...parent.valuesPath, name];
   if (parent.files(`charts/${chartName}/Chart.yaml`) !== undefined) {
     const prefix = `charts/${chartName}/`;
-    return parent.dir ? dirLocation(join(parent.dir, prefix), valuesPath) : { files: (p) => parent.files(prefix + p), archives: () => [], valuesPath };
+    return parent.dir
+      ? dirLocation(join(parent.dir, prefix), valuesPath)
+      : { files: (p) => parent.files(prefix + p), archives: () => [], valuesPath };
   }
   for (const archive of parent.archives()) {
     const entries = readTgz(archive);

@@ -48,21 +48,44 @@ export function templatedCrds(rendered: RenderedObject[]): RenderedObject[] {
 }
 
 /** Server-side apply of the object exactly as rendered (dryRun: the server validates, nothing is written). */
-export function applyRawCrd(clients: KubeClients, object: KubeObjectLike, opts: { fieldManager: string; dryRun?: boolean }): Promise<RawCrd> {
-  const req = { ...CRD_API, name: object.metadata.name, body: object, fieldManager: opts.fieldManager, force: true, dryRun: opts.dryRun ? 'All' : undefined };
-  return clients.custom.patchClusterCustomObject(req, setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply)) as Promise<RawCrd>;
+export function applyRawCrd(
+  clients: KubeClients,
+  object: KubeObjectLike,
+  opts: { fieldManager: string; dryRun?: boolean },
+): Promise<RawCrd> {
+  const req = {
+    ...CRD_API,
+    name: object.metadata.name,
+    body: object,
+    fieldManager: opts.fieldManager,
+    force: true,
+    dryRun: opts.dryRun ? 'All' : undefined,
+  };
+  return clients.custom.patchClusterCustomObject(
+    req,
+    setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+  ) as Promise<RawCrd>;
 }
 
 export function readRawCrd(clients: KubeClients, name: string): Promise<RawCrd | undefined> {
-  return withRetry(`read CRD ${name}`, () => ignoreNotFound(() => clients.custom.getClusterCustomObject({ ...CRD_API, name }) as Promise<RawCrd>));
+  return withRetry(`read CRD ${name}`, () =>
+    ignoreNotFound(() => clients.custom.getClusterCustomObject({ ...CRD_API, name }) as Promise<RawCrd>),
+  );
 }
 
-export async function applyCrds(core: Pick<Core, 'info'>, clients: KubeClients, crds: RenderedObject[], opts: { timeoutMs?: number; fieldManager?: string } = {}): Promise<AppliedCrd[]> {
+export async function applyCrds(
+  core: Pick<Core, 'info'>,
+  clients: KubeClients,
+  crds: RenderedObject[],
+  opts: { timeoutMs?: number; fieldManager?: string } = {},
+): Promise<AppliedCrd[]> {
   const applied: AppliedCrd[] = [];
   for (const { object } of crds) {
     const name = object.metadata.name;
     const before = await readRawCrd(clients, name);
-    const after = await withRetry(`apply CRD ${name}`, () => applyRawCrd(clients, object, { fieldManager: opts.fieldManager ?? FIELD_MANAGER }));
+    const after = await withRetry(`apply CRD ${name}`, () =>
+      applyRawCrd(clients, object, { fieldManager: opts.fieldManager ?? FIELD_MANAGER }),
+    );
     const started = Date.now();
     await waitEstablished(clients, name, opts.timeoutMs ?? 120_000);
     const entry = describeChange(name, before, after, 'platform-install', Date.now() - started);
@@ -78,12 +101,17 @@ export async function applyCrds(core: Pick<Core, 'info'>, clients: KubeClients, 
  * ownership metadata (adopted on install) and Helm's own field manager (its later upgrades
  * then own every field instead of conflicting with this action's).
  */
-export async function crdsNeededFirst(rendered: RenderedObject[], served: (apiVersion: string, kind: string) => Promise<unknown>): Promise<RenderedObject[]> {
+export async function crdsNeededFirst(
+  rendered: RenderedObject[],
+  served: (apiVersion: string, kind: string) => Promise<unknown>,
+): Promise<RenderedObject[]> {
   const out: RenderedObject[] = [];
   for (const r of templatedCrds(rendered)) {
     const spec = r.object.spec as { group: string; names: { kind: string }; versions: { name: string }[] };
     const apiVersions = spec.versions.map((v) => `${spec.group}/${v.name}`);
-    const used = rendered.some((o) => !isCrd(o) && o.object.kind === spec.names.kind && apiVersions.includes(o.object.apiVersion));
+    const used = rendered.some(
+      (o) => !isCrd(o) && o.object.kind === spec.names.kind && apiVersions.includes(o.object.apiVersion),
+    );
     if (used && !(await Promise.all(apiVersions.map((av) => served(av, spec.names.kind)))).some(Boolean)) out.push(r);
   }
   return out;
@@ -93,7 +121,11 @@ export function withHelmOwnership(r: RenderedObject, release: string, namespace:
   const object = structuredClone(r.object);
   const meta = object.metadata as { labels?: Record<string, string>; annotations?: Record<string, string> };
   meta.labels = { ...meta.labels, 'app.kubernetes.io/managed-by': 'Helm' };
-  meta.annotations = { ...meta.annotations, 'meta.helm.sh/release-name': release, 'meta.helm.sh/release-namespace': namespace };
+  meta.annotations = {
+    ...meta.annotations,
+    'meta.helm.sh/release-name': release,
+    'meta.helm.sh/release-namespace': namespace,
+  };
   return { ...r, object };
 }
 
@@ -106,10 +138,18 @@ export async function applyCrdsBeforeHelm(
   opts: { release: string; namespace: string; helmPath: string },
 ): Promise<{ applied: AppliedCrd[]; createdFirst: string[] }> {
   const crds = chartCrds(rendered);
-  const applied = crds.length ? await core.group(`Apply ${crds.length} CRD(s) from crds/ folders`, () => applyCrds(core, clients, crds)) : [];
-  const first = (await crdsNeededFirst(rendered, served)).map((r) => withHelmOwnership(r, opts.release, opts.namespace));
+  const applied = crds.length
+    ? await core.group(`Apply ${crds.length} CRD(s) from crds/ folders`, () => applyCrds(core, clients, crds))
+    : [];
+  const first = (await crdsNeededFirst(rendered, served)).map((r) =>
+    withHelmOwnership(r, opts.release, opts.namespace),
+  );
   if (first.length)
-    applied.push(...(await core.group(`Create ${first.length} templated CRD(s) for Helm to adopt`, () => applyCrds(core, clients, first, { fieldManager: helmFieldManager(opts.helmPath) }))));
+    applied.push(
+      ...(await core.group(`Create ${first.length} templated CRD(s) for Helm to adopt`, () =>
+        applyCrds(core, clients, first, { fieldManager: helmFieldManager(opts.helmPath) }),
+      )),
+    );
   return { applied, createdFirst: first.map((r) => r.object.metadata.name) };
 }
 
@@ -138,14 +178,27 @@ export async function verifyTemplatedCrds(
   return out;
 }
 
-export async function snapshotCrds(clients: KubeClients, crds: RenderedObject[]): Promise<Map<string, RawCrd | undefined>> {
+export async function snapshotCrds(
+  clients: KubeClients,
+  crds: RenderedObject[],
+): Promise<Map<string, RawCrd | undefined>> {
   const out = new Map<string, RawCrd | undefined>();
   for (const { object } of crds) out.set(object.metadata.name, await readRawCrd(clients, object.metadata.name));
   return out;
 }
 
-function describeChange(name: string, before: RawCrd | undefined, after: RawCrd | undefined, by: AppliedCrd['by'], establishedMs: number): AppliedCrd {
-  const change = !before ? 'created' : JSON.stringify(before.spec) === JSON.stringify(after?.spec) ? 'unchanged' : 'changed';
+function describeChange(
+  name: string,
+  before: RawCrd | undefined,
+  after: RawCrd | undefined,
+  by: AppliedCrd['by'],
+  establishedMs: number,
+): AppliedCrd {
+  const change = !before
+    ? 'created'
+    : JSON.stringify(before.spec) === JSON.stringify(after?.spec)
+      ? 'unchanged'
+      : 'changed';
   const versions = (after?.spec.versions ?? []).filter((v) => v.served).map((v) => v.name);
   return { name, versions, change, by, establishedMs };
 }
@@ -155,12 +208,19 @@ async function waitEstablished(clients: KubeClients, name: string, timeoutMs: nu
   const deadline = Date.now() + timeoutMs;
   for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
     const crd = await readRawCrd(clients, name);
-    if (!crd) throw new Error(`CRD ${name} is not on the server after the install; is crds.create (or the chart's CRD value) turned off while the chart still renders it?`);
+    if (!crd)
+      throw new Error(
+        `CRD ${name} is not on the server after the install; is crds.create (or the chart's CRD value) turned off while the chart still renders it?`,
+      );
     const conds = crd.status?.conditions ?? [];
     if (conds.some((c) => c.type === 'Established' && c.status === 'True')) return;
     const names = conds.find((c) => c.type === 'NamesAccepted' && c.status === 'False');
-    if (names) throw new Error(`CRD ${name} cannot be established: NamesAccepted=False (${names.reason}: ${names.message})`);
-    if (Date.now() > deadline) throw new Error(`CRD ${name} was applied but did not become Established within ${Math.round(timeoutMs / 1000)}s (conditions: ${JSON.stringify(conds)})`);
+    if (names)
+      throw new Error(`CRD ${name} cannot be established: NamesAccepted=False (${names.reason}: ${names.message})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `CRD ${name} was applied but did not become Established within ${Math.round(timeoutMs / 1000)}s (conditions: ${JSON.stringify(conds)})`,
+      );
     await sleep(delay);
   }
 }

@@ -23,7 +23,12 @@ export interface Diagnostics {
   causes: string[];
 }
 
-export async function collectDiagnostics(core: Pick<Core, 'info' | 'startGroup' | 'endGroup'>, clients: KubeClients, helm: Helm, req: DiagnosticsRequest): Promise<Diagnostics> {
+export async function collectDiagnostics(
+  core: Pick<Core, 'info' | 'startGroup' | 'endGroup'>,
+  clients: KubeClients,
+  helm: Helm,
+  req: DiagnosticsRequest,
+): Promise<Diagnostics> {
   const sections: string[] = [];
   const causes: string[] = [];
   // Each section on its own: what cannot be read is said so, the others still help.
@@ -46,21 +51,34 @@ export async function collectDiagnostics(core: Pick<Core, 'info' | 'startGroup' 
 }
 
 async function historySection(helm: Helm, req: DiagnosticsRequest): Promise<string> {
-  const res = await helm.run(['history', req.release, '--namespace', req.namespaces[0], '--max', '10', '-o', 'json'], { allowFailure: true });
+  const res = await helm.run(['history', req.release, '--namespace', req.namespaces[0], '--max', '10', '-o', 'json'], {
+    allowFailure: true,
+  });
   if (res.exitCode !== 0) return `**helm history**: ${res.stderr.trim() || 'no history'}\n`;
-  const rows = (JSON.parse(res.stdout || '[]') as { revision: number; status: string; chart: string; app_version: string; description: string; updated: string }[]).map((h) => [
-    h.revision,
-    h.status,
-    h.chart,
-    h.app_version,
-    h.description,
-  ]);
+  const rows = (
+    JSON.parse(res.stdout || '[]') as {
+      revision: number;
+      status: string;
+      chart: string;
+      app_version: string;
+      description: string;
+      updated: string;
+    }[]
+  ).map((h) => [h.revision, h.status, h.chart, h.app_version, h.description]);
   return `**helm history ${req.release}**\n\n${markdownTable(['revision', 'status', 'chart', 'app version', 'description'], rows)}`;
 }
 
 /** The release's pods (and the operator's), into `pods`; a waiting container is a cause. */
-async function podsSection(clients: KubeClients, req: DiagnosticsRequest, pods: Map<string, V1Pod>, causes: string[]): Promise<string> {
-  const queries = [...req.namespaces.map((namespace) => ({ namespace, labelSelector: `app.kubernetes.io/instance=${req.release}` })), ...req.selectors];
+async function podsSection(
+  clients: KubeClients,
+  req: DiagnosticsRequest,
+  pods: Map<string, V1Pod>,
+  causes: string[],
+): Promise<string> {
+  const queries = [
+    ...req.namespaces.map((namespace) => ({ namespace, labelSelector: `app.kubernetes.io/instance=${req.release}` })),
+    ...req.selectors,
+  ];
   for (const q of queries) {
     const list = await withRetry('list pods', () => clients.core.listNamespacedPod(q));
     for (const p of list.items) pods.set(`${p.metadata?.namespace}/${p.metadata?.name}`, p);
@@ -69,7 +87,8 @@ async function podsSection(clients: KubeClients, req: DiagnosticsRequest, pods: 
     const states = (p.status?.containerStatuses ?? []).map((cs) => {
       const w = cs.state?.waiting;
       const t = cs.state?.terminated;
-      if (w?.reason) causes.push(`pod ${p.metadata?.name} container ${cs.name}: ${w.reason}${w.message ? ` (${w.message})` : ''}`);
+      if (w?.reason)
+        causes.push(`pod ${p.metadata?.name} container ${cs.name}: ${w.reason}${w.message ? ` (${w.message})` : ''}`);
       return `${cs.name}: ${w?.reason ?? (t ? `terminated ${t.reason}` : cs.ready ? 'ready' : 'running, not ready')}`;
     });
     const image = p.spec?.containers?.map((c) => c.image).join(', ');
@@ -79,17 +98,36 @@ async function podsSection(clients: KubeClients, req: DiagnosticsRequest, pods: 
 }
 
 /** Events of those pods, and Warning events since the step started; a Warning is a cause. */
-async function eventsSection(clients: KubeClients, req: DiagnosticsRequest, pods: Map<string, V1Pod>, causes: string[]): Promise<string> {
+async function eventsSection(
+  clients: KubeClients,
+  req: DiagnosticsRequest,
+  pods: Map<string, V1Pod>,
+  causes: string[],
+): Promise<string> {
   const events: CoreV1Event[] = [];
-  for (const namespace of req.namespaces) events.push(...(await withRetry('list events', () => clients.core.listNamespacedEvent({ namespace }))).items);
+  for (const namespace of req.namespaces)
+    events.push(...(await withRetry('list events', () => clients.core.listNamespacedEvent({ namespace }))).items);
   // Event timestamps have whole-second precision: compare from the start of that second.
   const since = Math.floor(req.since.getTime() / 1000) * 1000;
   const relevant = events
-    .filter((e) => pods.has(`${e.involvedObject.namespace}/${e.involvedObject.name}`) || (e.type === 'Warning' && eventTime(e) >= since))
+    .filter(
+      (e) =>
+        pods.has(`${e.involvedObject.namespace}/${e.involvedObject.name}`) ||
+        (e.type === 'Warning' && eventTime(e) >= since),
+    )
     .sort((a, b) => eventTime(a) - eventTime(b))
     .slice(-30);
-  for (const e of relevant) if (e.type === 'Warning') causes.push(`${e.involvedObject.kind} ${e.involvedObject.name}: ${e.reason}: ${e.message}`);
-  const rows = relevant.map((e) => [new Date(eventTime(e)).toISOString(), e.type, `${e.involvedObject.kind}/${e.involvedObject.name}`, e.reason, e.message, e.count ?? 1]);
+  for (const e of relevant)
+    if (e.type === 'Warning')
+      causes.push(`${e.involvedObject.kind} ${e.involvedObject.name}: ${e.reason}: ${e.message}`);
+  const rows = relevant.map((e) => [
+    new Date(eventTime(e)).toISOString(),
+    e.type,
+    `${e.involvedObject.kind}/${e.involvedObject.name}`,
+    e.reason,
+    e.message,
+    e.count ?? 1,
+  ]);
   return `**events**\n\n${rows.length ? markdownTable(['time', 'type', 'object', 'reason', 'message', 'count'], rows) : '_none_\n'}`;
 }
 

@@ -27,8 +27,12 @@ export async function discover(clients: KubeClients): Promise<Discovery> {
     if (!groupVersions.includes(gv)) return undefined;
     const [group, version] = gv.includes('/') ? gv.split('/') : ['', gv];
     try {
-      const list = await withRetry(`discovery of ${gv}`, () => (group ? clients.custom.getAPIResources({ group, version }) : clients.core.getAPIResources()));
-      return list.resources.filter((r) => !r.name.includes('/')).map((r) => ({ kind: r.kind, plural: r.name, namespaced: r.namespaced }));
+      const list = await withRetry(`discovery of ${gv}`, () =>
+        group ? clients.custom.getAPIResources({ group, version }) : clients.core.getAPIResources(),
+      );
+      return list.resources
+        .filter((r) => !r.name.includes('/'))
+        .map((r) => ({ kind: r.kind, plural: r.name, namespaced: r.namespaced }));
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw err;

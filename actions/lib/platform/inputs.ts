@@ -32,18 +32,28 @@ const SECRET_KEY = /pass(word)?|secret|token|credential|api[-_]?key|private[-_]?
 
 export function readPlatformInputs(core: Pick<Core, 'getInput' | 'setSecret'>): PlatformInputs {
   const inputs = new Inputs(core);
-  const chart = chartPath(inputs.required('chart', 'pass the path of the platform chart directory, e.g. infra/helm/platform'));
+  const chart = chartPath(
+    inputs.required('chart', 'pass the path of the platform chart directory, e.g. infra/helm/platform'),
+  );
   const release = helmReleaseName(inputs.required('release', 'name the Helm release, e.g. platform'));
   const namespace = inputs.kubeName('namespace', inputs.required('namespace', 'name the release namespace'));
   const valuesFiles = inputs.list('values-files').map((f) => valuesFile(f));
   const set = inputs.list('set').map((entry) => {
     const eq = entry.indexOf('=');
-    if (eq <= 0) throw new InputError('set', `'${entry}' is not key=value; write one key=value per line, e.g. cloudnative-pg.monitoring.podMonitor.enabled=false.`);
+    if (eq <= 0)
+      throw new InputError(
+        'set',
+        `'${entry}' is not key=value; write one key=value per line, e.g. cloudnative-pg.monitoring.podMonitor.enabled=false.`,
+      );
     if (SECRET_KEY.test(entry.slice(0, eq))) core.setSecret(entry.slice(eq + 1));
     return entry;
   });
   const helmTimeoutMs = inputs.duration('helm-timeout', '10m');
-  if (helmTimeoutMs < 10_000) throw new InputError('helm-timeout', 'must be at least 10s; an upgrade that cannot wait for its pods is rolled back at once.');
+  if (helmTimeoutMs < 10_000)
+    throw new InputError(
+      'helm-timeout',
+      'must be at least 10s; an upgrade that cannot wait for its pods is rolled back at once.',
+    );
   const operatorDeployment = inputs.optional('operator-deployment');
   if (operatorDeployment) inputs.kubeName('operator-deployment', operatorDeployment);
   const operatorNamespace = inputs.optional('operator-namespace');
@@ -78,9 +88,16 @@ function workspacePath(p: string): string {
 
 function chartPath(input: string): string {
   const p = workspacePath(input);
-  if (!existsSync(p)) throw new InputError('chart', `'${input}' does not exist (resolved to ${p}); check out the repository first and pass the chart directory.`);
+  if (!existsSync(p))
+    throw new InputError(
+      'chart',
+      `'${input}' does not exist (resolved to ${p}); check out the repository first and pass the chart directory.`,
+    );
   if (!statSync(p).isDirectory() || !existsSync(join(p, 'Chart.yaml'))) {
-    throw new InputError('chart', `'${input}' is not a chart directory (no Chart.yaml in ${p}); pass the directory that holds Chart.yaml.`);
+    throw new InputError(
+      'chart',
+      `'${input}' is not a chart directory (no Chart.yaml in ${p}); pass the directory that holds Chart.yaml.`,
+    );
   }
   return p;
 }
@@ -88,22 +105,35 @@ function chartPath(input: string): string {
 // Helm stores the release in a Secret named sh.helm.release.v1.<name>.v<N>: 53 characters at most.
 function helmReleaseName(v: string): string {
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v) || v.length > 53) {
-    throw new InputError('release', `'${v}' is not a valid Helm release name (lower-case letters, digits and '-', at most 53).`);
+    throw new InputError(
+      'release',
+      `'${v}' is not a valid Helm release name (lower-case letters, digits and '-', at most 53).`,
+    );
   }
   return v;
 }
 
 function valuesFile(input: string): string {
   const p = workspacePath(input);
-  if (!existsSync(p)) throw new InputError('values-files', `'${input}' does not exist (resolved to ${p}); fix the path or remove it from values-files.`);
+  if (!existsSync(p))
+    throw new InputError(
+      'values-files',
+      `'${input}' does not exist (resolved to ${p}); fix the path or remove it from values-files.`,
+    );
   const docs = parseAllDocuments(readFileSync(p, 'utf8'));
   for (const doc of docs) {
     if (doc.errors.length) {
-      throw new InputError('values-files', `'${input}' is not valid YAML: ${doc.errors[0].message.split('\n')[0]}; fix the file.`);
+      throw new InputError(
+        'values-files',
+        `'${input}' is not valid YAML: ${doc.errors[0].message.split('\n')[0]}; fix the file.`,
+      );
     }
     const v = doc.toJS() as unknown;
     if (v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v))) {
-      throw new InputError('values-files', `'${input}' is not a YAML mapping of values (it holds a ${Array.isArray(v) ? 'list' : typeof v}); Helm values files are key: value maps.`);
+      throw new InputError(
+        'values-files',
+        `'${input}' is not a YAML mapping of values (it holds a ${Array.isArray(v) ? 'list' : typeof v}); Helm values files are key: value maps.`,
+      );
     }
   }
   return p;

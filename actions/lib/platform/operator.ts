@@ -36,11 +36,19 @@ export interface OperatorInput {
  * Picks the operator Deployment: the `operator-deployment` input, else the rendered Deployment
  * whose name or app.kubernetes.io/name label mentions cloudnative-pg/cnpg.
  */
-export function findOperator(rendered: RenderedObject[], tree: ChartTree, input: OperatorInput): OperatorTarget | undefined {
+export function findOperator(
+  rendered: RenderedObject[],
+  tree: ChartTree,
+  input: OperatorInput,
+): OperatorTarget | undefined {
   const deployments = rendered.filter((r) => r.object.kind === 'Deployment' && r.object.apiVersion === 'apps/v1');
   const match = input.operatorDeployment
     ? deployments.find((d) => d.object.metadata.name === input.operatorDeployment)
-    : deployments.find((d) => OPERATOR_HINT.test(d.object.metadata.name) || OPERATOR_HINT.test(d.object.metadata.labels?.['app.kubernetes.io/name'] ?? ''));
+    : deployments.find(
+        (d) =>
+          OPERATOR_HINT.test(d.object.metadata.name) ||
+          OPERATOR_HINT.test(d.object.metadata.labels?.['app.kubernetes.io/name'] ?? ''),
+      );
   if (!match && !input.operatorDeployment) return undefined;
   const namespace = input.operatorNamespace ?? match?.object.metadata.namespace ?? input.namespace;
   const meta = match ? tree.meta(match.source) : undefined;
@@ -49,7 +57,11 @@ export function findOperator(rendered: RenderedObject[], tree: ChartTree, input:
     name: input.operatorDeployment ?? match!.object.metadata.name,
     namespace,
     expectedVersion,
-    expectedFrom: input.expectedOperatorVersion ? 'input expected-operator-version' : meta ? `appVersion of chart ${meta.name} ${meta.version}` : 'nothing (the Deployment is not in the chart)',
+    expectedFrom: input.expectedOperatorVersion
+      ? 'input expected-operator-version'
+      : meta
+        ? `appVersion of chart ${meta.name} ${meta.version}`
+        : 'nothing (the Deployment is not in the chart)',
     renderedTag: match ? imageTag(operatorContainerImage(match.object)) : undefined,
     managedByChart: !!match,
     source: match?.source,
@@ -64,14 +76,25 @@ export interface RunningOperator {
   problems: string[];
 }
 
-export async function readRunningOperator(clients: KubeClients, target: Pick<OperatorTarget, 'name' | 'namespace'>): Promise<RunningOperator | undefined> {
-  const d = await withRetry('read operator Deployment', () => ignoreNotFound(() => clients.apps.readNamespacedDeployment({ name: target.name, namespace: target.namespace })));
+export async function readRunningOperator(
+  clients: KubeClients,
+  target: Pick<OperatorTarget, 'name' | 'namespace'>,
+): Promise<RunningOperator | undefined> {
+  const d = await withRetry('read operator Deployment', () =>
+    ignoreNotFound(() => clients.apps.readNamespacedDeployment({ name: target.name, namespace: target.namespace })),
+  );
   if (!d) return undefined;
   const image = operatorContainerImage(d as unknown as KubeObjectLike);
   const selector = Object.entries(d.spec?.selector?.matchLabels ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-  const pods = selector ? (await withRetry('list operator pods', () => clients.core.listNamespacedPod({ namespace: target.namespace, labelSelector: selector }))).items : [];
+  const pods = selector
+    ? (
+        await withRetry('list operator pods', () =>
+          clients.core.listNamespacedPod({ namespace: target.namespace, labelSelector: selector }),
+        )
+      ).items
+    : [];
   const problems = deploymentProblems(d, pods);
   return { image, version: normalise(imageTag(image)) ?? imageTag(image), available: problems.length === 0, problems };
 }
@@ -102,17 +125,22 @@ function deploymentProblems(d: V1Deployment, pods: V1Pod[]): string[] {
   const st = d.status ?? {};
   const updated = st.updatedReplicas ?? 0;
   const problems: string[] = [];
-  if ((st.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) problems.push('the Deployment controller has not observed the latest spec yet');
+  if ((st.observedGeneration ?? 0) < (d.metadata?.generation ?? 0))
+    problems.push('the Deployment controller has not observed the latest spec yet');
   if (updated < want) problems.push(`${updated} of ${want} replicas run the current template`);
   if ((st.replicas ?? 0) > updated) problems.push(`${(st.replicas ?? 0) - updated} old replica(s) pending termination`);
-  if ((st.availableReplicas ?? 0) < updated || updated === 0) problems.push(`${Math.min(st.availableReplicas ?? 0, updated)} of ${want} updated replicas available`);
+  if ((st.availableReplicas ?? 0) < updated || updated === 0)
+    problems.push(`${Math.min(st.availableReplicas ?? 0, updated)} of ${want} updated replicas available`);
   const progressing = st.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
   if (progressing) problems.push(`rollout exceeded its progress deadline: ${progressing.message}`);
   if (problems.length) {
     for (const p of pods) {
       for (const cs of p.status?.containerStatuses ?? []) {
         const waiting = cs.state?.waiting;
-        if (waiting?.reason) problems.push(`pod ${p.metadata?.name} container ${cs.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`);
+        if (waiting?.reason)
+          problems.push(
+            `pod ${p.metadata?.name} container ${cs.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`,
+          );
       }
     }
   }
@@ -121,7 +149,10 @@ function deploymentProblems(d: V1Deployment, pods: V1Pod[]): string[] {
 
 /** The operator's container: the one whose image names the operator, else the first. */
 export function operatorContainerImage(obj: KubeObjectLike): string {
-  const spec = (obj.spec ?? {}) as { template?: { spec?: { containers?: { image?: string }[] } }; containers?: { image?: string }[] };
+  const spec = (obj.spec ?? {}) as {
+    template?: { spec?: { containers?: { image?: string }[] } };
+    containers?: { image?: string }[];
+  };
   const containers = spec.template?.spec?.containers ?? spec.containers ?? [];
   return (containers.find((c) => OPERATOR_HINT.test(c.image ?? '')) ?? containers[0])?.image ?? '';
 }

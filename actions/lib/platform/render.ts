@@ -33,7 +33,15 @@ export async function dependencyUpdate(helm: Helm, chart: string): Promise<void>
 }
 
 export async function renderChart(helm: Helm, req: RenderRequest): Promise<RenderedObject[]> {
-  const args = ['template', req.release, req.chart, '--namespace', req.namespace, '--include-crds', ...valueArgs(req.valuesFiles, req.set)];
+  const args = [
+    'template',
+    req.release,
+    req.chart,
+    '--namespace',
+    req.namespace,
+    '--include-crds',
+    ...valueArgs(req.valuesFiles, req.set),
+  ];
   if (req.apiVersions?.length) args.push('--api-versions', req.apiVersions.join(','));
   if (req.kubeVersion) args.push('--kube-version', req.kubeVersion);
   const res = await helm.run(args, { allowFailure: true });
@@ -55,7 +63,8 @@ function schemaError(req: RenderRequest, stderr: string): InputError | undefined
     .filter(Boolean)
     .join(' ');
   const input = req.set.length && !req.valuesFiles.length ? 'set' : 'values-files';
-  const fix = req.set.length && req.valuesFiles.length ? 'fix the value in the values files or the set input' : 'fix the value';
+  const fix =
+    req.set.length && req.valuesFiles.length ? 'fix the value in the values files or the set input' : 'fix the value';
   return new InputError(input, `the chart's values.schema.json rejects these values: ${detail}; ${fix}.`);
 }
 
@@ -69,10 +78,12 @@ export function parseManifest(text: string): RenderedObject[] {
   for (const chunk of text.split(/^---[ \t]*$/m)) {
     const source = /^# Source: (.+)$/m.exec(chunk)?.[1]?.trim() ?? '(unknown template)';
     for (const doc of parseAllDocuments(chunk)) {
-      if (doc.errors.length) throw new Error(`the chart rendered invalid YAML in ${source}: ${doc.errors[0].message.split('\n')[0]}`);
+      if (doc.errors.length)
+        throw new Error(`the chart rendered invalid YAML in ${source}: ${doc.errors[0].message.split('\n')[0]}`);
       const value = doc.toJS() as KubeObjectLike | null;
       if (!value || typeof value !== 'object') continue;
-      const items = /List$/.test(value.kind ?? '') && Array.isArray(value.items) ? (value.items as KubeObjectLike[]) : [value];
+      const items =
+        /List$/.test(value.kind ?? '') && Array.isArray(value.items) ? (value.items as KubeObjectLike[]) : [value];
       for (const object of items) {
         if (!object.apiVersion || !object.kind || !object.metadata?.name) {
           throw new Error(`the chart rendered an object without apiVersion, kind or metadata.name in ${source}`);
@@ -86,7 +97,9 @@ export function parseManifest(text: string): RenderedObject[] {
 
 export function groupVersionOf(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.lastIndexOf('/');
-  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+  return i < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
 }
 
 export function describeObject(o: KubeObjectLike): string {

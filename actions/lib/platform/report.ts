@@ -45,13 +45,19 @@ export function renderReport(r: InstallReport): string {
       [
         ['revision', r.before.revision ?? 'none', r.after.revision ?? '-'],
         ['release status', r.before.status ?? 'not installed', r.after.status ?? '-'],
-        [`chart ${r.chartName ?? ''}`.trim(), r.before.chartVersion ?? '-', r.after.chartVersion ?? (r.chartVersion ? `${r.chartVersion} (not installed)` : '-')],
+        [
+          `chart ${r.chartName ?? ''}`.trim(),
+          r.before.chartVersion ?? '-',
+          r.after.chartVersion ?? (r.chartVersion ? `${r.chartVersion} (not installed)` : '-'),
+        ],
         ['operator version', r.before.operatorVersion ?? '-', r.after.operatorVersion ?? '-'],
       ],
     ),
   );
-  if (r.expectedOperatorVersion) parts.push(`Expected operator version **${r.expectedOperatorVersion}** (from ${r.expectedFrom}).\n`);
-  if (r.problems.length) parts.push(`### Problems\n\n${r.problems.map((p) => `- ${cell(p).replace(/<br>/g, ' ')}`).join('\n')}\n`);
+  if (r.expectedOperatorVersion)
+    parts.push(`Expected operator version **${r.expectedOperatorVersion}** (from ${r.expectedFrom}).\n`);
+  if (r.problems.length)
+    parts.push(`### Problems\n\n${r.problems.map((p) => `- ${cell(p).replace(/<br>/g, ' ')}`).join('\n')}\n`);
   parts.push(
     `### Checks\n\n${markdownTable(
       ['check', 'result', 'detail'],
@@ -67,7 +73,10 @@ export function renderReport(r: InstallReport): string {
           )
         : '_none applied_\n'),
   );
-  if (r.diagnostics) parts.push(`### Diagnostics\n\n<details open><summary>helm history, pods and events</summary>\n\n${r.diagnostics}\n</details>\n`);
+  if (r.diagnostics)
+    parts.push(
+      `### Diagnostics\n\n<details open><summary>helm history, pods and events</summary>\n\n${r.diagnostics}\n</details>\n`,
+    );
   parts.push(`_Took ${formatDuration(Date.now() - r.startedAt)}._\n`);
   return parts.join('\n');
 }

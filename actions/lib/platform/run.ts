@@ -17,7 +17,14 @@ import { collectDiagnostics } from './diagnostics.js';
 import { discover, type Discovery } from './discovery.js';
 import { Helm, HelmError, lastLines, valueArgs } from './helm.js';
 import { readPlatformInputs, type PlatformInputs } from './inputs.js';
-import { findOperator, minorSkipProblem, readRunningOperator, sameVersion, waitForOperator, type OperatorTarget } from './operator.js';
+import {
+  findOperator,
+  minorSkipProblem,
+  readRunningOperator,
+  sameVersion,
+  waitForOperator,
+  type OperatorTarget,
+} from './operator.js';
 import { dependencyUpdate, renderChart } from './render.js';
 import { failWithError, writeSummary } from '../report/outcome.js';
 import { renderReport, type CheckState, type InstallReport, type ReleaseSnapshot } from './report.js';
@@ -50,7 +57,17 @@ export async function run(core: Core): Promise<void> {
 }
 
 function emptyReport(inputs: PlatformInputs): InstallReport {
-  return { release: inputs.release, namespace: inputs.namespace, before: {}, after: {}, checks: [], crds: [], outcome: 'failed', problems: [], startedAt: Date.now() };
+  return {
+    release: inputs.release,
+    namespace: inputs.namespace,
+    before: {},
+    after: {},
+    checks: [],
+    crds: [],
+    outcome: 'failed',
+    problems: [],
+    startedAt: Date.now(),
+  };
 }
 
 /** What every step of the install reads: the clients, the chart, the report it fills. */
@@ -66,13 +83,26 @@ interface Install {
 
 type Rendered = Awaited<ReturnType<typeof renderChart>>;
 
-async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<typeof loadKubeConfig>, report: InstallReport): Promise<void> {
+async function install(
+  core: Core,
+  inputs: PlatformInputs,
+  kube: ReturnType<typeof loadKubeConfig>,
+  report: InstallReport,
+): Promise<void> {
   const clients = makeClients(kube.kc);
   const kubeVersion = await checkReachable(clients).catch((err) => {
     throw new InputError('kubeconfig', describeError(err));
   });
   const check = (name: string, state: CheckState, detail: string) => report.checks.push({ name, state, detail });
-  const ctx: Install = { core, inputs, clients, helm: new Helm(core, inputs.helmPath, kube.path), tree: new ChartTree(inputs.chart), report, check };
+  const ctx: Install = {
+    core,
+    inputs,
+    clients,
+    helm: new Helm(core, inputs.helmPath, kube.path),
+    tree: new ChartTree(inputs.chart),
+    report,
+    check,
+  };
   const { discovery, rendered } = await render(ctx, kubeVersion);
   // 2. What runs now, and what the chart will run.
   const status = await releaseStatus(ctx.helm, inputs);
@@ -87,7 +117,13 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
   report.expectedFrom = operator.expectedFrom;
   const runningBefore = await readRunningOperator(clients, operator);
   report.before.operatorVersion = runningBefore?.version;
-  const crdsBefore = await offlineChecks(ctx, { discovery, rendered, status, operator, runningVersion: runningBefore?.version });
+  const crdsBefore = await offlineChecks(ctx, {
+    discovery,
+    rendered,
+    status,
+    operator,
+    runningVersion: runningBefore?.version,
+  });
   await dryRun(ctx, discovery, rendered);
   // 4. CRDs (crds.ts): crds/ folders on every run, templated ones the release needs first.
   const { applied, createdFirst } = await applyCrdsBeforeHelm(core, clients, rendered, discovery.kind, inputs);
@@ -107,8 +143,12 @@ async function install(core: Core, inputs: PlatformInputs, kube: ReturnType<type
 }
 
 /** 1. Render exactly what the upgrade will apply. */
-async function render({ core, inputs, clients, helm, tree, report, check }: Install, kubeVersion: string): Promise<{ discovery: Discovery; rendered: Rendered }> {
-  if (inputs.skipDependencyUpdate) check('helm dependency update', 'skipped', 'skip-dependency-update: true (vendored subcharts)');
+async function render(
+  { core, inputs, clients, helm, tree, report, check }: Install,
+  kubeVersion: string,
+): Promise<{ discovery: Discovery; rendered: Rendered }> {
+  if (inputs.skipDependencyUpdate)
+    check('helm dependency update', 'skipped', 'skip-dependency-update: true (vendored subcharts)');
   else {
     await core.group('helm dependency update', () => dependencyUpdate(helm, inputs.chart));
     check('helm dependency update', 'passed', 'subcharts fetched into charts/');
@@ -139,13 +179,18 @@ interface Planned {
 }
 
 /** 3. Offline checks; all problems are reported together, before any write. Returns the templated CRDs as they are now. */
-async function offlineChecks({ inputs, clients, tree, report, check }: Install, { discovery, rendered, status, operator, runningVersion }: Planned) {
+async function offlineChecks(
+  { inputs, clients, tree, report, check }: Install,
+  { discovery, rendered, status, operator, runningVersion }: Planned,
+) {
   const problems: string[] = [];
   const missing = await checkCrdGroups(rendered, discovery, tree);
   check(
     'API groups served or defined by the chart',
     missing.length ? 'failed' : 'passed',
-    missing.length ? `${missing.length} object(s) need groups the cluster lacks: ${[...new Set(missing.map((m) => m.group))].join(', ')}` : `${rendered.length} objects`,
+    missing.length
+      ? `${missing.length} object(s) need groups the cluster lacks: ${[...new Set(missing.map((m) => m.group))].join(', ')}`
+      : `${rendered.length} objects`,
   );
   problems.push(...missing.map((m) => m.message));
   const schedules = checkSchedules(rendered);
@@ -164,7 +209,12 @@ async function offlineChecks({ inputs, clients, tree, report, check }: Install, 
   const crdsBefore = await snapshotCrds(clients, templatedCrds(rendered));
   const unowned = crdOwnershipProblems(templatedCrds(rendered), crdsBefore, tree, inputs.release, inputs.namespace);
   const onCluster = [...crdsBefore.values()].filter(Boolean).length;
-  if (onCluster) check('templated CRDs on the cluster owned by this release', unowned.length ? 'failed' : 'passed', `${onCluster - unowned.length} of ${onCluster}`);
+  if (onCluster)
+    check(
+      'templated CRDs on the cluster owned by this release',
+      unowned.length ? 'failed' : 'passed',
+      `${onCluster - unowned.length} of ${onCluster}`,
+    );
   problems.push(...unowned);
   if (problems.length) {
     report.outcome = 'refused';
@@ -174,7 +224,11 @@ async function offlineChecks({ inputs, clients, tree, report, check }: Install, 
 }
 
 /** The API server (admission webhooks included) judges every rendered object before any write. */
-async function dryRun({ inputs, clients, report, check }: Install, discovery: Discovery, rendered: Rendered): Promise<void> {
+async function dryRun(
+  { inputs, clients, report, check }: Install,
+  discovery: Discovery,
+  rendered: Rendered,
+): Promise<void> {
   const dry = await dryRunObjects(clients, discovery, rendered, inputs.namespace);
   check(
     'server-side dry-run (dryRun=All)',
@@ -188,7 +242,11 @@ async function dryRun({ inputs, clients, report, check }: Install, discovery: Di
 }
 
 /** Collects the diagnostics into the report, returning the causes found. */
-function diagnoser({ core, inputs, clients, helm, report }: Install, rendered: Rendered, operator: OperatorTarget): () => Promise<string[]> {
+function diagnoser(
+  { core, inputs, clients, helm, report }: Install,
+  rendered: Rendered,
+  operator: OperatorTarget,
+): () => Promise<string[]> {
   const since = new Date();
   return async () => {
     const diag = await collectDiagnostics(core, clients, helm, {
@@ -203,7 +261,10 @@ function diagnoser({ core, inputs, clients, helm, report }: Install, rendered: R
 }
 
 /** 5. The upgrade, rolled back by helm itself on failure or timeout. */
-async function upgrade({ core, inputs, helm, report, check }: Install, diagnose: () => Promise<string[]>): Promise<void> {
+async function upgrade(
+  { core, inputs, helm, report, check }: Install,
+  diagnose: () => Promise<string[]>,
+): Promise<void> {
   try {
     await core.group('helm upgrade --install', () => helm.run(upgradeArgs(inputs), { stream: true }));
   } catch (err) {
@@ -212,7 +273,10 @@ async function upgrade({ core, inputs, helm, report, check }: Install, diagnose:
     Object.assign(report.after, await releaseStatus(helm, inputs));
     const causes = await diagnose();
     const rolledBack = inputs.atomic ? ' Helm rolled the release back.' : '';
-    throw new VerdictError([`helm upgrade failed: ${lastLines(err.result.stderr || err.result.stdout, 3)}.${rolledBack}`, ...causes.slice(0, 5)]);
+    throw new VerdictError([
+      `helm upgrade failed: ${lastLines(err.result.stderr || err.result.stdout, 3)}.${rolledBack}`,
+      ...causes.slice(0, 5),
+    ]);
   }
   Object.assign(report.after, await releaseStatus(helm, inputs));
   check('helm upgrade --install', 'passed', `revision ${report.after.revision}`);
@@ -221,21 +285,40 @@ async function upgrade({ core, inputs, helm, report, check }: Install, diagnose:
 }
 
 /** 6. Verify what actually runs (a green helm run is not an operator upgrade). */
-async function verify({ core, inputs, clients, report, check }: Install, operator: OperatorTarget, diagnose: () => Promise<string[]>): Promise<void> {
-  const running = await waitForOperator(clients, operator, Date.now() + Math.min(inputs.helmTimeoutMs, OPERATOR_SETTLE_MAX_MS));
+async function verify(
+  { core, inputs, clients, report, check }: Install,
+  operator: OperatorTarget,
+  diagnose: () => Promise<string[]>,
+): Promise<void> {
+  const running = await waitForOperator(
+    clients,
+    operator,
+    Date.now() + Math.min(inputs.helmTimeoutMs, OPERATOR_SETTLE_MAX_MS),
+  );
   report.after.operatorVersion = running?.version;
   if (running) core.setOutput('operator-version', running.version);
   const verdict = verifyOperator(operator, running);
-  check('operator running the expected version', verdict.length ? 'failed' : 'passed', verdict.length ? verdict[0] : `${operator.namespace}/${operator.name} runs ${running?.version}, available`);
+  check(
+    'operator running the expected version',
+    verdict.length ? 'failed' : 'passed',
+    verdict.length ? verdict[0] : `${operator.namespace}/${operator.name} runs ${running?.version}, available`,
+  );
   if (verdict.length) {
     const causes = (await diagnose()).filter((c) => !verdict.some((v) => v.includes(c)));
     throw new VerdictError([...verdict, ...causes.slice(0, 3)]);
   }
   report.outcome = 'installed';
-  core.info(`platform-install: revision ${report.after.revision}, operator ${running?.version}, ${report.crds.length} CRD(s) applied`);
+  core.info(
+    `platform-install: revision ${report.after.revision}, operator ${running?.version}, ${report.crds.length} CRD(s) applied`,
+  );
 }
 
-function operatorPreChecks(inputs: PlatformInputs, op: OperatorTarget, running: string | undefined, check: (n: string, s: CheckState, d: string) => void): string[] {
+function operatorPreChecks(
+  inputs: PlatformInputs,
+  op: OperatorTarget,
+  running: string | undefined,
+  check: (n: string, s: CheckState, d: string) => void,
+): string[] {
   const name = 'operator minor-version step';
   if (!op.expectedVersion) {
     check(name, 'skipped', `no expected version (${op.expectedFrom}); set expected-operator-version`);
@@ -243,20 +326,30 @@ function operatorPreChecks(inputs: PlatformInputs, op: OperatorTarget, running: 
   }
   if (op.renderedTag && !sameVersion(op.renderedTag, op.expectedVersion)) {
     // Not fatal here: the post-install check fails if the pinned tag is what ends up running.
-    check('rendered operator image tag', 'warning', `the chart renders image tag ${op.renderedTag} but expects ${op.expectedVersion} (${op.expectedFrom}): is an image tag pinned in the values?`);
+    check(
+      'rendered operator image tag',
+      'warning',
+      `the chart renders image tag ${op.renderedTag} but expects ${op.expectedVersion} (${op.expectedFrom}): is an image tag pinned in the values?`,
+    );
   }
   if (!running) {
     check(name, 'passed', `fresh install of ${op.expectedVersion}`);
     return [];
   }
   if (!semver.coerce(running)) {
-    check(name, 'skipped', `the running operator's image tag '${running}' is not a version (a digest or 'latest'); the step cannot be judged`);
+    check(
+      name,
+      'skipped',
+      `the running operator's image tag '${running}' is not a version (a digest or 'latest'); the step cannot be judged`,
+    );
     return [];
   }
   const skip = minorSkipProblem(running, op.expectedVersion);
   if (skip && !inputs.allowMinorSkip) {
     check(name, 'failed', `${running} -> ${op.expectedVersion}`);
-    const where = op.source ? ` (${op.source}, version from the ${op.expectedFrom})` : ` (version from ${op.expectedFrom})`;
+    const where = op.source
+      ? ` (${op.source}, version from the ${op.expectedFrom})`
+      : ` (version from ${op.expectedFrom})`;
     return [`Deployment ${op.namespace}/${op.name}${where}: ${skip}`];
   }
   check(name, 'passed', `${running} -> ${op.expectedVersion}${skip ? ' (allowed by allow-minor-skip)' : ''}`);
@@ -264,21 +357,32 @@ function operatorPreChecks(inputs: PlatformInputs, op: OperatorTarget, running: 
 }
 
 function verifyOperator(op: OperatorTarget, running: Awaited<ReturnType<typeof readRunningOperator>>): string[] {
-  if (!running) return [`the operator Deployment ${op.namespace}/${op.name} does not exist after the install; check operator-deployment / operator-namespace.`];
+  if (!running)
+    return [
+      `the operator Deployment ${op.namespace}/${op.name} does not exist after the install; check operator-deployment / operator-namespace.`,
+    ];
   const problems: string[] = [];
   if (op.expectedVersion && !sameVersion(running.version, op.expectedVersion)) {
     const pinned =
-      op.renderedTag && !sameVersion(op.renderedTag, op.expectedVersion) ? ` The chart rendered image tag ${op.renderedTag}: an image tag pinned in the values overrides the chart's version.` : '';
-    const unmanaged = op.managedByChart ? '' : ' The Deployment is not part of the chart, so the install did not change it.';
-    problems.push(`the operator ${op.namespace}/${op.name} runs ${running.version} (image ${running.image}) but ${op.expectedVersion} is expected (${op.expectedFrom}).${pinned}${unmanaged}`);
+      op.renderedTag && !sameVersion(op.renderedTag, op.expectedVersion)
+        ? ` The chart rendered image tag ${op.renderedTag}: an image tag pinned in the values overrides the chart's version.`
+        : '';
+    const unmanaged = op.managedByChart
+      ? ''
+      : ' The Deployment is not part of the chart, so the install did not change it.';
+    problems.push(
+      `the operator ${op.namespace}/${op.name} runs ${running.version} (image ${running.image}) but ${op.expectedVersion} is expected (${op.expectedFrom}).${pinned}${unmanaged}`,
+    );
   }
-  if (!running.available) problems.push(`the operator ${op.namespace}/${op.name} is not available: ${running.problems.join('; ')}.`);
+  if (!running.available)
+    problems.push(`the operator ${op.namespace}/${op.name} is not available: ${running.problems.join('; ')}.`);
   return problems;
 }
 
 function operatorSelector(rendered: Rendered, op: OperatorTarget): { namespace: string; labelSelector: string }[] {
   const d = rendered.find((r) => r.object.kind === 'Deployment' && r.object.metadata.name === op.name);
-  const labels = (d?.object.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels;
+  const labels = (d?.object.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector
+    ?.matchLabels;
   return labels
     ? [
         {
@@ -305,7 +409,9 @@ export function upgradeArgs(inputs: PlatformInputs): string[] {
 
 async function releaseStatus(helm: Helm, inputs: PlatformInputs): Promise<ReleaseSnapshot> {
   // `helm get metadata` (Helm >= 3.13) carries chart version, revision and status in one small JSON.
-  const res = await helm.run(['get', 'metadata', inputs.release, '--namespace', inputs.namespace, '-o', 'json'], { allowFailure: true });
+  const res = await helm.run(['get', 'metadata', inputs.release, '--namespace', inputs.namespace, '-o', 'json'], {
+    allowFailure: true,
+  });
   if (res.exitCode !== 0) {
     if (/not found/i.test(res.stderr)) return {};
     throw new HelmError(['get', 'metadata', inputs.release], res);

@@ -33,7 +33,12 @@ export function superuserSecretName(cluster: Cluster): string {
 /** GetApplicationSecretName: the bootstrap's secret (recovery, then pg_basebackup, then initdb), else `<cluster>-app`. */
 export function applicationSecretName(cluster: Cluster): string {
   const b = cluster.spec.bootstrap;
-  return b?.recovery?.secret?.name || b?.pg_basebackup?.secret?.name || b?.initdb?.secret?.name || `${cluster.metadata.name}-app`;
+  return (
+    b?.recovery?.secret?.name ||
+    b?.pg_basebackup?.secret?.name ||
+    b?.initdb?.secret?.name ||
+    `${cluster.metadata.name}-app`
+  );
 }
 
 /** The superuser's secret when superuser access is enabled (else CNPG disables it), else the app owner's. */
@@ -41,10 +46,18 @@ export function defaultSecretName(cluster: Cluster): string {
   return cluster.spec.enableSuperuserAccess ? superuserSecretName(cluster) : applicationSecretName(cluster);
 }
 
-export async function connectToPrimary(core: Pick<Core, 'setSecret'>, clients: KubeClients, cluster: Cluster, opts: ClusterConnectionOptions): Promise<ClusterConnection> {
+export async function connectToPrimary(
+  core: Pick<Core, 'setSecret'>,
+  clients: KubeClients,
+  cluster: Cluster,
+  opts: ClusterConnectionOptions,
+): Promise<ClusterConnection> {
   const pod = cluster.status?.currentPrimary;
   const { namespace, name } = { namespace: cluster.metadata.namespace!, name: cluster.metadata.name };
-  if (!pod) throw new Error(`Cluster ${namespace}/${name} has no status.currentPrimary: it has no primary to read from; wait until it is healthy (kubectl get cluster ${name} -n ${namespace}).`);
+  if (!pod)
+    throw new Error(
+      `Cluster ${namespace}/${name} has no status.currentPrimary: it has no primary to read from; wait until it is healthy (kubectl get cluster ${name} -n ${namespace}).`,
+    );
   await checkReady(clients, namespace, pod, 'current primary');
   return connectToInstance(core, clients, cluster, pod, `${name}-rw`, opts);
 }
@@ -54,7 +67,12 @@ export async function connectToPrimary(core: Pick<Core, 'setSecret'>, clients: K
  * for reads that must not load the primary. Direct mode goes through the -ro service (replicas
  * only). The caller must still check pg_is_in_recovery(): a failover can promote it meanwhile.
  */
-export async function connectToReplica(core: Pick<Core, 'setSecret'>, clients: KubeClients, cluster: Cluster, opts: ClusterConnectionOptions): Promise<ClusterConnection> {
+export async function connectToReplica(
+  core: Pick<Core, 'setSecret'>,
+  clients: KubeClients,
+  cluster: Cluster,
+  opts: ClusterConnectionOptions,
+): Promise<ClusterConnection> {
   const { namespace, name } = { namespace: cluster.metadata.namespace!, name: cluster.metadata.name };
   const primaries = [cluster.status?.currentPrimary, cluster.status?.targetPrimary];
   const candidates = (cluster.status?.instanceNames ?? []).filter((p) => !primaries.includes(p)).sort();
@@ -73,7 +91,9 @@ export async function connectToReplica(core: Pick<Core, 'setSecret'>, clients: K
 }
 
 async function checkReady(clients: KubeClients, namespace: string, pod: string, role: string): Promise<void> {
-  const podObj = await withRetry(`read pod ${namespace}/${pod}`, () => clients.core.readNamespacedPod({ name: pod, namespace }));
+  const podObj = await withRetry(`read pod ${namespace}/${pod}`, () =>
+    clients.core.readNamespacedPod({ name: pod, namespace }),
+  );
   const ready = podObj.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   if (!ready) {
     throw new Error(
@@ -82,7 +102,14 @@ async function checkReady(clients: KubeClients, namespace: string, pod: string, 
   }
 }
 
-async function connectToInstance(core: Pick<Core, 'setSecret'>, clients: KubeClients, cluster: Cluster, pod: string, service: string, opts: ClusterConnectionOptions): Promise<ClusterConnection> {
+async function connectToInstance(
+  core: Pick<Core, 'setSecret'>,
+  clients: KubeClients,
+  cluster: Cluster,
+  pod: string,
+  service: string,
+  opts: ClusterConnectionOptions,
+): Promise<ClusterConnection> {
   const namespace = cluster.metadata.namespace!;
   const secretName = opts.secretName ?? defaultSecretName(cluster);
   const secret = await readSecret(core, clients, namespace, secretName);
@@ -92,15 +119,31 @@ async function connectToInstance(core: Pick<Core, 'setSecret'>, clients: KubeCli
     );
   }
   const database =
-    opts.database ?? (secret.dbname && secret.dbname !== '*' ? secret.dbname : undefined) ?? cluster.spec.bootstrap?.initdb?.database ?? cluster.spec.bootstrap?.recovery?.database ?? 'app';
+    opts.database ??
+    (secret.dbname && secret.dbname !== '*' ? secret.dbname : undefined) ??
+    cluster.spec.bootstrap?.initdb?.database ??
+    cluster.spec.bootstrap?.recovery?.database ??
+    'app';
 
   if (opts.mode === 'direct') {
     const host = `${service}.${namespace}.svc`;
-    return { conn: { host, port: 5432, user: secret.username, password: secret.password, database }, pod, secretName, close: async () => {} };
+    return {
+      conn: { host, port: 5432, user: secret.username, password: secret.password, database },
+      pod,
+      secretName,
+      close: async () => {},
+    };
   }
   const forward = await forwardPodPort(clients.kc, namespace, pod, 5432);
   return {
-    conn: { host: forward.host, port: forward.port, user: secret.username, password: secret.password, database, transportFailure: forward.failure },
+    conn: {
+      host: forward.host,
+      port: forward.port,
+      user: secret.username,
+      password: secret.password,
+      database,
+      transportFailure: forward.failure,
+    },
     pod,
     secretName,
     close: () => forward.close(),

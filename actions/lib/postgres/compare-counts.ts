@@ -78,7 +78,8 @@ export function compareCounts(live: TableCount[], other: TableCount[], opts: Com
     const within = diff <= allowed;
     const notes: string[] = [];
     if (!within) notes.push(`differs by ${diff} rows, more than the ${allowed} allowed`);
-    if (l!.method === 'estimate' && o!.method === 'estimate') notes.push(`both counts are estimates (${[...new Set([STAT[sourceOf(l!)], STAT[sourceOf(o!)]])].join(', ')})`);
+    if (l!.method === 'estimate' && o!.method === 'estimate')
+      notes.push(`both counts are estimates (${[...new Set([STAT[sourceOf(l!)], STAT[sourceOf(o!)]])].join(', ')})`);
     else if (l!.method === 'estimate') notes.push(`live count is an estimate (${STAT[sourceOf(l!)]})`);
     else if (o!.method === 'estimate') notes.push(`other count is an estimate (${STAT[sourceOf(o!)]})`);
     return { ...base, within, ...(notes.length && { note: notes.join('; ') }) };

@@ -62,7 +62,8 @@ function units(sized: SizedTable[]): Unit[] {
       out.push({ tables: [t], bytes: t.bytes, n: 1 });
       continue;
     }
-    if (!batch || batch.n >= BATCH_MAX_TABLES || batch.bytes + t.bytes > BATCH_MAX_BYTES) out.push((batch = { tables: [], bytes: 0, n: 0 }));
+    if (!batch || batch.n >= BATCH_MAX_TABLES || batch.bytes + t.bytes > BATCH_MAX_BYTES)
+      out.push((batch = { tables: [], bytes: 0, n: 0 }));
     batch.tables.push(t);
     batch.bytes += t.bytes;
     batch.n++;
@@ -75,10 +76,19 @@ async function countUnit(db: ReadOnlyDb, u: Unit): Promise<TableCount[]> {
   if (u.tables.length > 1) {
     const started = performance.now();
     try {
-      const sql = u.tables.map((t, i) => `SELECT ${i} AS i, count(*) AS n FROM ${qualifiedIdent(t.schema, t.name)}`).join(' UNION ALL ');
+      const sql = u.tables
+        .map((t, i) => `SELECT ${i} AS i, count(*) AS n FROM ${qualifiedIdent(t.schema, t.name)}`)
+        .join(' UNION ALL ');
       const rows = await db.query<{ i: number; n: string }>(sql);
       const ms = (performance.now() - started) / u.tables.length;
-      return rows.map((r) => ({ schema: u.tables[r.i].schema, table: u.tables[r.i].name, rows: Number(r.n), method: 'exact', source: 'count', ms }));
+      return rows.map((r) => ({
+        schema: u.tables[r.i].schema,
+        table: u.tables[r.i].name,
+        rows: Number(r.n),
+        method: 'exact',
+        source: 'count',
+        ms,
+      }));
     } catch {
       /* counted one by one below */
     }
@@ -90,7 +100,8 @@ async function countUnit(db: ReadOnlyDb, u: Unit): Promise<TableCount[]> {
 
 /** Every table counted exactly (method 'exact', source 'count'); a table that fails carries its error. */
 export async function readAllRows(db: ReadOnlyDb, tables: TableRef[], opts: FullReadOptions): Promise<TableCount[]> {
-  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error(`read concurrency must be a positive integer, got ${opts.concurrency}`);
+  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)
+    throw new Error(`read concurrency must be a positive integer, got ${opts.concurrency}`);
   if (tables.length === 0) return [];
   const results = new Map<string, TableCount>();
   const key = (schema: string, name: string) => `${schema}\0${name}`;
@@ -100,10 +111,28 @@ export async function readAllRows(db: ReadOnlyDb, tables: TableRef[], opts: Full
       for (const c of await countUnit(db, u)) results.set(key(c.schema, c.table), c);
     },
     (u, why) => {
-      for (const t of u.tables) results.set(key(t.schema, t.name), { schema: t.schema, table: t.name, rows: Number.NaN, method: 'exact', source: 'count', ms: 0, error: why });
+      for (const t of u.tables)
+        results.set(key(t.schema, t.name), {
+          schema: t.schema,
+          table: t.name,
+          rows: Number.NaN,
+          method: 'exact',
+          source: 'count',
+          ms: 0,
+          error: why,
+        });
     },
-    { concurrency: opts.concurrency, label: opts.label ?? 'restore: read', unit: 'tables', log: opts.log, everyMs: opts.progressEveryMs, signal: opts.signal, deadline: opts.deadline },
+    {
+      concurrency: opts.concurrency,
+      label: opts.label ?? 'restore: read',
+      unit: 'tables',
+      log: opts.log,
+      everyMs: opts.progressEveryMs,
+      signal: opts.signal,
+      deadline: opts.deadline,
+    },
   );
-  if (opts.signal?.aborted) throw new Error(`reading the restore aborted: ${describeError(opts.signal.reason ?? 'aborted')}`);
+  if (opts.signal?.aborted)
+    throw new Error(`reading the restore aborted: ${describeError(opts.signal.reason ?? 'aborted')}`);
   return tables.map((t) => results.get(key(t.schema, t.name))!);
 }

@@ -22,14 +22,20 @@ export interface ProgressOptions {
   deadline?: number;
 }
 
-export async function forEachLargestFirst<T extends Sized>(items: T[], work: (item: T) => Promise<void>, skipped: (item: T, why: string) => void, opts: ProgressOptions): Promise<void> {
+export async function forEachLargestFirst<T extends Sized>(
+  items: T[],
+  work: (item: T) => Promise<void>,
+  skipped: (item: T, why: string) => void,
+  opts: ProgressOptions,
+): Promise<void> {
   const ordered = [...items].sort((a, b) => b.bytes - a.bytes);
   const total = ordered.reduce((n, i) => n + i.bytes, 0);
   const count = ordered.reduce((n, i) => n + (i.n ?? 1), 0);
   const started = Date.now();
   let done = 0;
   let bytes = 0;
-  const line = () => `${opts.label} ${done}/${count} ${opts.unit}, ${formatBytes(bytes)} of ${formatBytes(total)} in ${Math.round((Date.now() - started) / 1000)} s`;
+  const line = () =>
+    `${opts.label} ${done}/${count} ${opts.unit}, ${formatBytes(bytes)} of ${formatBytes(total)} in ${Math.round((Date.now() - started) / 1000)} s`;
   const timer = opts.log ? setInterval(() => opts.log!(line()), opts.everyMs ?? 15_000) : undefined;
   timer?.unref();
   const limit = pLimit(opts.concurrency);
@@ -38,7 +44,8 @@ export async function forEachLargestFirst<T extends Sized>(items: T[], work: (it
       ordered.map((item) =>
         limit(async () => {
           if (opts.signal?.aborted) return;
-          if (opts.deadline !== undefined && Date.now() >= opts.deadline) skipped(item, 'not started: the drill deadline (timeout) passed');
+          if (opts.deadline !== undefined && Date.now() >= opts.deadline)
+            skipped(item, 'not started: the drill deadline (timeout) passed');
           else await work(item);
           done += item.n ?? 1;
           bytes += item.bytes;

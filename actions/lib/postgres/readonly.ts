@@ -33,7 +33,8 @@ export class ReadOnlyDb {
       readOnly: true,
     });
     for (const [k, v] of Object.entries(opts.settings ?? {})) {
-      if (!/^[a-z_]+$/.test(k) || !/^[A-Za-z0-9_.]+$/.test(String(v))) throw new Error(`invalid session setting ${k}=${v}`);
+      if (!/^[a-z_]+$/.test(k) || !/^[A-Za-z0-9_.]+$/.test(String(v)))
+        throw new Error(`invalid session setting ${k}=${v}`);
       config.options = `${config.options ?? ''} -c ${k}=${v}`.trim();
     }
     this.pool = new pg.Pool({ ...config, max: opts.poolSize ?? 4 });
@@ -43,19 +44,26 @@ export class ReadOnlyDb {
   }
 
   /** One statement in its own READ ONLY transaction. */
-  async query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  async query<T extends pg.QueryResultRow = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<T[]> {
     return this.transaction(async (q) => q<T>(sql, params));
   }
 
   /** Several statements in one READ ONLY transaction (a consistent snapshot with REPEATABLE READ). */
   async transaction<R>(
-    fn: (q: <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>, opened?: Record<string, unknown>[]) => Promise<R>,
+    fn: (
+      q: <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>,
+      opened?: Record<string, unknown>[],
+    ) => Promise<R>,
     isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
     opening = 'SELECT 1',
   ): Promise<R> {
     const timeoutMs = this.timeoutMs();
     const { snapshot } = this.opts;
-    if (snapshot !== undefined && !/^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i.test(snapshot)) throw new Error(`invalid snapshot id ${snapshot}`);
+    if (snapshot !== undefined && !/^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i.test(snapshot))
+      throw new Error(`invalid snapshot id ${snapshot}`);
     const importing = snapshot ? ` SET TRANSACTION SNAPSHOT '${snapshot}';` : '';
     const client = await this.pool.connect().catch((err) => {
       throw withTransportReason(this.conn, err);
@@ -70,7 +78,9 @@ export class ReadOnlyDb {
       // snapshot, after which Postgres refuses SET TRANSACTION READ WRITE; the extended protocol
       // below runs exactly one statement per call, so no caller's SQL can smuggle in a second one.
       const level = snapshot ? 'REPEATABLE READ' : isolation;
-      const res = (await client.query(`BEGIN TRANSACTION ISOLATION LEVEL ${level} READ ONLY;${importing} SET LOCAL statement_timeout = ${timeoutMs}; ${opening}`)) as unknown as pg.QueryResult[];
+      const res = (await client.query(
+        `BEGIN TRANSACTION ISOLATION LEVEL ${level} READ ONLY;${importing} SET LOCAL statement_timeout = ${timeoutMs}; ${opening}`,
+      )) as unknown as pg.QueryResult[];
       const opened = (Array.isArray(res) ? res.at(-1)?.rows : (res as pg.QueryResult).rows) ?? [];
       const result = await fn(async (sql, params = []) => {
         // queryMode is honoured by pg 8.x but missing from @types/pg.
@@ -108,7 +118,10 @@ export class ReadOnlyDb {
 /** Errors after which the session cannot be trusted with another statement. */
 function isConnectionLost(err: unknown): boolean {
   const msg = (err as Error)?.message ?? '';
-  return /Query read timeout|Connection terminated|ECONNRESET|EPIPE|not queryable|ended|closed/i.test(msg) || !(err as { code?: string })?.code;
+  return (
+    /Query read timeout|Connection terminated|ECONNRESET|EPIPE|not queryable|ended|closed/i.test(msg) ||
+    !(err as { code?: string })?.code
+  );
 }
 
 export class DeadlineExceeded extends Error {

@@ -54,7 +54,9 @@ interface TableStats {
 // when one of those ran since the statistics began (its timestamp survives exactly as long).
 function statsSql(sizeFromRelpagesOnly: boolean): string {
   const relpagesBytes = `c.relpages::float8 * current_setting('block_size')::float8`;
-  const size = sizeFromRelpagesOnly ? relpagesBytes : `CASE WHEN c.oid IN (SELECT relation FROM locked) THEN ${relpagesBytes} ELSE pg_relation_size(c.oid)::float8 END`;
+  const size = sizeFromRelpagesOnly
+    ? relpagesBytes
+    : `CASE WHEN c.oid IN (SELECT relation FROM locked) THEN ${relpagesBytes} ELSE pg_relation_size(c.oid)::float8 END`;
   return `WITH locked AS MATERIALIZED (
       SELECT l.relation FROM pg_locks l
        WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
@@ -74,7 +76,14 @@ export async function exactCount(db: ReadOnlyDb, t: TableRef): Promise<{ count: 
   const started = performance.now();
   try {
     const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualifiedIdent(t.schema, t.name)}`);
-    const count: TableCount = { schema: t.schema, table: t.name, rows: Number(row.n), method: 'exact', source: 'count', ms: performance.now() - started };
+    const count: TableCount = {
+      schema: t.schema,
+      table: t.name,
+      rows: Number(row.n),
+      method: 'exact',
+      source: 'count',
+      ms: performance.now() - started,
+    };
     return { count, timedOut: false };
   } catch (err) {
     return { count: failed(t, 'exact', performance.now() - started, describeError(err)), timedOut: isTimeout(err) };
@@ -93,7 +102,14 @@ async function explainTimeouts(db: ReadOnlyDb, counts: TableCount[]): Promise<vo
 function estimateOf(t: TableRef, s: TableStats, ms: number): TableCount {
   const fromStats = s.live_tup !== null;
   const rows = Math.round(fromStats ? s.live_tup! : s.reltuples);
-  return { schema: t.schema, table: t.name, rows, method: 'estimate', source: fromStats ? 'n_live_tup' : 'reltuples', ms };
+  return {
+    schema: t.schema,
+    table: t.name,
+    rows,
+    method: 'estimate',
+    source: fromStats ? 'n_live_tup' : 'reltuples',
+    ms,
+  };
 }
 
 function failed(t: TableRef, method: TableCount['method'], ms: number, error: string): TableCount {
@@ -118,7 +134,9 @@ export async function countRows(db: ReadOnlyDb, tables: TableRef[], opts: CountO
     const names = [tables.map((t) => t.schema), tables.map((t) => t.name)];
     let stats: TableStats[];
     try {
-      stats = await db.query<TableStats>(statsSql(false), names).catch((err: unknown) => (isTimeout(err) ? db.query<TableStats>(statsSql(true), names) : Promise.reject(err)));
+      stats = await db
+        .query<TableStats>(statsSql(false), names)
+        .catch((err: unknown) => (isTimeout(err) ? db.query<TableStats>(statsSql(true), names) : Promise.reject(err)));
     } catch (err) {
       const ms = performance.now() - started;
       return tables.map((t) => failed(t, 'estimate', ms, `reading pg_class statistics: ${describeError(err)}`));
@@ -129,7 +147,8 @@ export async function countRows(db: ReadOnlyDb, tables: TableRef[], opts: CountO
       const s = byKey.get(key(t.schema, t.name));
       if (!s) results.set(key(t.schema, t.name), failed(t, 'estimate', ms, 'table not found'));
       // reltuples -1 and no tracked n_live_tup: never vacuumed or analyzed, so there is no estimate; count it.
-      else if ((s.live_tup === null && s.reltuples < 0) || (opts.mode === 'auto' && s.size < maxExact)) toCountExactly.push(t);
+      else if ((s.live_tup === null && s.reltuples < 0) || (opts.mode === 'auto' && s.size < maxExact))
+        toCountExactly.push(t);
       else results.set(key(t.schema, t.name), estimateOf(t, s, ms));
     }
   }

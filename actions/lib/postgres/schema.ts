@@ -50,7 +50,17 @@ export interface SchemaSnapshot {
 export interface SchemaDifference {
   /** missing = on live, not in restored; extra = in restored, not on live. */
   kind: 'missing' | 'extra' | 'changed';
-  objectType: 'schema' | 'table' | 'column' | 'index' | 'constraint' | 'sequence' | 'view' | 'materialized view' | 'extension' | 'partition';
+  objectType:
+    | 'schema'
+    | 'table'
+    | 'column'
+    | 'index'
+    | 'constraint'
+    | 'sequence'
+    | 'view'
+    | 'materialized view'
+    | 'extension'
+    | 'partition';
   name: string;
   detail: string;
 }
@@ -157,7 +167,9 @@ export async function snapshotSchema(db: ReadOnlyDb): Promise<SchemaSnapshot> {
     // pg_get_*def and pg_table_size wait for a table held ACCESS EXCLUSIVE: say which one.
     const locks = await exclusiveLocks(db);
     const why = locks.length ? `: ${locks.map(describeLock).join('; ')}` : '';
-    throw new Error(`schema snapshot of database '${db.conn.database}' timed out (${describeError(err)})${why}`, { cause: err });
+    throw new Error(`schema snapshot of database '${db.conn.database}' timed out (${describeError(err)})${why}`, {
+      cause: err,
+    });
   }
 }
 
@@ -206,7 +218,10 @@ async function readSnapshot(db: ReadOnlyDb): Promise<SchemaSnapshot> {
     const indexes = await q<{ schema: string; table: string; name: string; definition: string }>(SQL.indexes, params);
     const constraints = await q<ConstraintRow>(SQL.constraints, params);
     const sequences = await q<{ schema: string; name: string; data_type: string }>(SQL.sequences, params);
-    const views = await q<{ schema: string; name: string; materialized: boolean; definition: string }>(SQL.views, params);
+    const views = await q<{ schema: string; name: string; materialized: boolean; definition: string }>(
+      SQL.views,
+      params,
+    );
     return {
       database,
       extensions: sortBy(extensions, (e) => [e.name]),
@@ -217,7 +232,13 @@ async function readSnapshot(db: ReadOnlyDb): Promise<SchemaSnapshot> {
         (i) => [i.schema, i.table, i.name],
       ),
       constraints: sortBy(
-        constraints.map((k) => ({ schema: k.schema, table: k.table, name: k.name, type: CONSTRAINT_TYPES[k.type] ?? k.type, definition: normaliseSql(k.definition) })),
+        constraints.map((k) => ({
+          schema: k.schema,
+          table: k.table,
+          name: k.name,
+          type: CONSTRAINT_TYPES[k.type] ?? k.type,
+          definition: normaliseSql(k.definition),
+        })),
         (k) => [k.schema, k.table, k.name],
       ),
       sequences: sortBy(
@@ -243,7 +264,13 @@ async function readTables(q: Query, params: unknown[]): Promise<TableInfo[]> {
     const key = tableKey(c.schema, c.table);
     const list = columnsByTable.get(key) ?? [];
     const def = columnDefault(c);
-    list.push({ name: c.name, type: c.type, notNull: c.not_null, ...(def !== undefined && { default: def }), num: c.num });
+    list.push({
+      name: c.name,
+      type: c.type,
+      notNull: c.not_null,
+      ...(def !== undefined && { default: def }),
+      num: c.num,
+    });
     columnsByTable.set(key, list);
   }
   return tableRows.map((t) => ({
@@ -253,7 +280,9 @@ async function readTables(q: Query, params: unknown[]): Promise<TableInfo[]> {
     persistence: t.persistence === 'u' ? 'unlogged' : 'permanent',
     ...(t.parent_name !== null && { partitionOf: displayName(t.parent_schema ?? '', t.parent_name) }),
     ...(t.bound !== null && { partitionBound: t.bound }),
-    columns: (columnsByTable.get(tableKey(t.schema, t.name)) ?? []).sort((a, b) => a.num - b.num).map(({ num: _num, ...c }) => c),
+    columns: (columnsByTable.get(tableKey(t.schema, t.name)) ?? [])
+      .sort((a, b) => a.num - b.num)
+      .map(({ num: _num, ...c }) => c),
     replicaIdentity: REPLICA_IDENTITIES[t.replident] ?? 'default',
     sizeBytes: Number(t.size),
   }));
@@ -261,7 +290,8 @@ async function readTables(q: Query, params: unknown[]): Promise<TableInfo[]> {
 
 function withPrimaryKeys(tables: TableInfo[], constraints: ConstraintRow[]): TableInfo[] {
   const primaryKeys = new Map<string, string[]>();
-  for (const k of constraints) if (k.type === 'p' && k.key_columns) primaryKeys.set(tableKey(k.schema, k.table), k.key_columns);
+  for (const k of constraints)
+    if (k.type === 'p' && k.key_columns) primaryKeys.set(tableKey(k.schema, k.table), k.key_columns);
   return tables.map((t) => {
     const primaryKey = primaryKeys.get(tableKey(t.schema, t.name));
     if (!primaryKey) return t;
@@ -295,7 +325,8 @@ function diffKeyed<T>(
   const out: { sort: string[]; diff: SchemaDifference }[] = [];
   const note = (item: T, kind: 'missing' | 'extra') => {
     const d = describe(item, kind);
-    const where = kind === 'missing' ? 'on live, absent from the restored database' : 'in the restored database, absent on live';
+    const where =
+      kind === 'missing' ? 'on live, absent from the restored database' : 'in the restored database, absent on live';
     out.push({
       sort: key(item),
       diff: { kind, objectType: d.objectType, name: d.name, detail: d.contents ? `${where} (${d.contents})` : where },
@@ -315,7 +346,13 @@ function plural(n: number, word: string, words = `${word}s`): string {
   return `${n} ${n === 1 ? word : words}`;
 }
 
-function changedField(objectType: ObjectType, name: string, what: string, live: string | undefined, restored: string | undefined): SchemaDifference[] {
+function changedField(
+  objectType: ObjectType,
+  name: string,
+  what: string,
+  live: string | undefined,
+  restored: string | undefined,
+): SchemaDifference[] {
   if (live === restored) return [];
   const show = (v: string | undefined) => (v === undefined ? 'none' : v);
   return [{ kind: 'changed', objectType, name, detail: `${what}: ${show(live)} on live, ${show(restored)} restored` }];
@@ -380,14 +417,19 @@ function diffScope(live: SchemaSnapshot, restored: SchemaSnapshot): DiffScope {
     live,
     restored,
     bothSchemas: (schema) => liveSchemas.has(schema) && restoredSchemas.has(schema),
-    onBothRelations: (o) => liveRelations.has(tableKey(o.schema, o.table)) && restoredRelations.has(tableKey(o.schema, o.table)),
+    onBothRelations: (o) =>
+      liveRelations.has(tableKey(o.schema, o.table)) && restoredRelations.has(tableKey(o.schema, o.table)),
     sideOf: (kind) => (kind === 'missing' ? live : restored),
   };
 }
 
 function schemaContents(s: SchemaSnapshot, schema: string): string {
   const n = (list: { schema: string }[]) => list.filter((o) => o.schema === schema).length;
-  const parts = [n(s.tables) && plural(n(s.tables), 'table'), n(s.views) && plural(n(s.views), 'view'), n(s.sequences) && plural(n(s.sequences), 'sequence')].filter(Boolean);
+  const parts = [
+    n(s.tables) && plural(n(s.tables), 'table'),
+    n(s.views) && plural(n(s.views), 'view'),
+    n(s.sequences) && plural(n(s.sequences), 'sequence'),
+  ].filter(Boolean);
   return parts.length ? `contains ${parts.join(', ')}` : 'empty';
 }
 

@@ -64,7 +64,10 @@ const MAX_FINDINGS = 20;
  * Installs amcheck (or updates it to a version with verify_heapam) in the RESTORE's database and
  * returns the schema holding it and its version. Needs a superuser session (amcheck is untrusted).
  */
-export async function installAmcheck(restore: ConnInfo, statementTimeoutMs: number): Promise<{ schema: string; version: string }> {
+export async function installAmcheck(
+  restore: ConnInfo,
+  statementTimeoutMs: number,
+): Promise<{ schema: string; version: string }> {
   const client = new pg.Client(pgClientConfig(restore, { applicationName: 'cnpg-restore-drill', statementTimeoutMs }));
   await client.connect();
   try {
@@ -80,7 +83,10 @@ export async function installAmcheck(restore: ConnInfo, statementTimeoutMs: numb
     if (!found) await client.query('CREATE EXTENSION amcheck');
     else if (!found.heap) await client.query('ALTER EXTENSION amcheck UPDATE');
     found = await find();
-    if (!found?.heap) throw new Error(`amcheck ${found?.version ?? '(not installed)'} has no verify_heapam: the image needs PostgreSQL 14 or later with contrib`);
+    if (!found?.heap)
+      throw new Error(
+        `amcheck ${found?.version ?? '(not installed)'} has no verify_heapam: the image needs PostgreSQL 14 or later with contrib`,
+      );
     return { schema: found.schema, version: found.version };
   } finally {
     await client.end().catch(() => {});
@@ -93,7 +99,11 @@ export async function readChecksums(db: ReadOnlyDb): Promise<Checksums> {
        FROM pg_stat_database WHERE datname = current_database() OR datid = 0`,
   );
   const enabled = r.enabled === 'on';
-  return { enabled, failures: enabled && r.failures !== null ? Number(r.failures) : null, ...(r.last && { lastFailure: r.last.toISOString() }) };
+  return {
+    enabled,
+    failures: enabled && r.failures !== null ? Number(r.failures) : null,
+    ...(r.last && { lastFailure: r.last.toISOString() }),
+  };
 }
 
 interface Relation {
@@ -122,8 +132,14 @@ async function listRelations(db: ReadOnlyDb, withIndexes: boolean): Promise<Rela
 /** XX001 data_corrupted, XX002 index_corrupted: what amcheck (and the buffer manager) raise on damage. */
 const isCorruption = (err: unknown) => ['XX001', 'XX002'].includes(String((err as { code?: unknown })?.code));
 
-async function checkRelation(db: ReadOnlyDb, amSchema: string, rel: Relation, parentMax: number): Promise<RelationCheck> {
-  const check: CheckName = rel.kind === 'table' ? 'verify_heapam' : rel.bytes <= parentMax ? 'bt_index_parent_check' : 'bt_index_check';
+async function checkRelation(
+  db: ReadOnlyDb,
+  amSchema: string,
+  rel: Relation,
+  parentMax: number,
+): Promise<RelationCheck> {
+  const check: CheckName =
+    rel.kind === 'table' ? 'verify_heapam' : rel.bytes <= parentMax ? 'bt_index_parent_check' : 'bt_index_check';
   const fn = `${quoteIdent(amSchema)}.${check}`;
   const started = performance.now();
   const out: RelationCheck = { ...rel, check, ms: 0, corruption: [] };
@@ -133,7 +149,12 @@ async function checkRelation(db: ReadOnlyDb, amSchema: string, rel: Relation, pa
         `SELECT blkno, offnum, attnum, msg FROM ${fn}($1::regclass, on_error_stop => false, check_toast => true, skip => 'none') LIMIT ${MAX_FINDINGS + 1}`,
         [qualifiedIdent(rel.schema, rel.name)],
       );
-      out.corruption = rows.slice(0, MAX_FINDINGS).map((r) => `block ${r.blkno}${r.offnum !== null ? `, offset ${r.offnum}` : ''}${r.attnum !== null ? `, attribute ${r.attnum}` : ''}: ${r.msg}`);
+      out.corruption = rows
+        .slice(0, MAX_FINDINGS)
+        .map(
+          (r) =>
+            `block ${r.blkno}${r.offnum !== null ? `, offset ${r.offnum}` : ''}${r.attnum !== null ? `, attribute ${r.attnum}` : ''}: ${r.msg}`,
+        );
       if (rows.length > MAX_FINDINGS) out.corruption.push('... and more');
     } else {
       await db.query(`SELECT ${fn}($1::regclass)`, [qualifiedIdent(rel.schema, rel.name)]);
@@ -147,7 +168,12 @@ async function checkRelation(db: ReadOnlyDb, amSchema: string, rel: Relation, pa
 }
 
 /** Checks every relation (largest first, bounded concurrency, under the deadline), then reads the checksum counters. */
-export async function verifyRestore(db: ReadOnlyDb, database: string, amcheck: { schema: string; version: string } | undefined, opts: VerifyOptions): Promise<Verification> {
+export async function verifyRestore(
+  db: ReadOnlyDb,
+  database: string,
+  amcheck: { schema: string; version: string } | undefined,
+  opts: VerifyOptions,
+): Promise<Verification> {
   const started = performance.now();
   const relations: RelationCheck[] = [];
   if (opts.mode !== 'off') {
@@ -157,15 +183,52 @@ export async function verifyRestore(db: ReadOnlyDb, database: string, amcheck: {
     await forEachLargestFirst(
       rels,
       async (rel) => void relations.push(await checkRelation(db, amcheck.schema, rel, parentMax)),
-      (rel, why) => relations.push({ ...rel, check: rel.kind === 'table' ? 'verify_heapam' : 'bt_index_check', ms: 0, corruption: [], error: why }),
-      { concurrency: opts.concurrency, label: `restore ${database}: verify`, unit: 'relations', log: opts.log, everyMs: opts.progressEveryMs, signal: opts.signal, deadline: opts.deadline },
+      (rel, why) =>
+        relations.push({
+          ...rel,
+          check: rel.kind === 'table' ? 'verify_heapam' : 'bt_index_check',
+          ms: 0,
+          corruption: [],
+          error: why,
+        }),
+      {
+        concurrency: opts.concurrency,
+        label: `restore ${database}: verify`,
+        unit: 'relations',
+        log: opts.log,
+        everyMs: opts.progressEveryMs,
+        signal: opts.signal,
+        deadline: opts.deadline,
+      },
     );
-    if (opts.signal?.aborted) throw new Error(`verifying the restore aborted: ${describeError(opts.signal.reason ?? 'aborted')}`);
+    if (opts.signal?.aborted)
+      throw new Error(`verifying the restore aborted: ${describeError(opts.signal.reason ?? 'aborted')}`);
   }
   // Read last: the counters include every page read by the full read and by amcheck.
   const checksums = await readChecksums(db);
-  relations.sort((a, b) => (a.kind !== b.kind ? (a.kind === 'table' ? -1 : 1) : a.schema !== b.schema ? (a.schema < b.schema ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { database, mode: opts.mode, ...(amcheck && { amcheckVersion: amcheck.version }), checksums, relations, ms: performance.now() - started };
+  relations.sort((a, b) =>
+    a.kind !== b.kind
+      ? a.kind === 'table'
+        ? -1
+        : 1
+      : a.schema !== b.schema
+        ? a.schema < b.schema
+          ? -1
+          : 1
+        : a.name < b.name
+          ? -1
+          : a.name > b.name
+            ? 1
+            : 0,
+  );
+  return {
+    database,
+    mode: opts.mode,
+    ...(amcheck && { amcheckVersion: amcheck.version }),
+    checksums,
+    relations,
+    ms: performance.now() - started,
+  };
 }
 
 const label = (r: RelationCheck) => `${r.kind} ${displayName(r.schema, r.name)}`;
@@ -175,13 +238,22 @@ export function verificationReasons(v: Verification): string[] {
   const reasons: string[] = [];
   const corrupt = v.relations.filter((r) => r.corruption.length);
   if (corrupt.length) {
-    const shown = corrupt.slice(0, 5).map((r) => `${label(r)} (${r.check}: ${r.corruption[0]}${r.corruption.length > 1 ? `; +${r.corruption.length - 1} more` : ''})`);
-    reasons.push(`database ${v.database}: amcheck found corruption in ${corrupt.length} relation(s): ${shown.join('; ')}${corrupt.length > 5 ? '; ...' : ''}`);
+    const shown = corrupt
+      .slice(0, 5)
+      .map(
+        (r) =>
+          `${label(r)} (${r.check}: ${r.corruption[0]}${r.corruption.length > 1 ? `; +${r.corruption.length - 1} more` : ''})`,
+      );
+    reasons.push(
+      `database ${v.database}: amcheck found corruption in ${corrupt.length} relation(s): ${shown.join('; ')}${corrupt.length > 5 ? '; ...' : ''}`,
+    );
   }
   const unverified = v.relations.filter((r) => r.error !== undefined);
   if (unverified.length) {
     const shown = unverified.slice(0, 5).map((r) => `${label(r)} (${r.check}: ${r.error})`);
-    reasons.push(`database ${v.database}: ${unverified.length} relation(s) could not be verified: ${shown.join('; ')}${unverified.length > 5 ? '; ...' : ''}`);
+    reasons.push(
+      `database ${v.database}: ${unverified.length} relation(s) could not be verified: ${shown.join('; ')}${unverified.length > 5 ? '; ...' : ''}`,
+    );
   }
   if (v.checksums.failures) {
     reasons.push(

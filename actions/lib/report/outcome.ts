@@ -23,7 +23,11 @@ export interface ReasonStyle {
 }
 
 /** Fails the step with the reasons: one line each, or (style.each) one annotation each. */
-export function failWithReasons(core: Pick<Core, 'setFailed' | 'error'>, reasons: string[], style: ReasonStyle = {}): void {
+export function failWithReasons(
+  core: Pick<Core, 'setFailed' | 'error'>,
+  reasons: string[],
+  style: ReasonStyle = {},
+): void {
   const lines = reasons.map((r) => `${style.prefix ?? ''}${r}`);
   if (!style.each) return core.setFailed(lines.join('\n'));
   for (const line of lines) core.error(line);
@@ -33,6 +37,7 @@ export function failWithReasons(core: Pick<Core, 'setFailed' | 'error'>, reasons
 /** The one way an action's run() fails on what it threw. */
 export function failWithError(core: Pick<Core, 'setFailed' | 'error'>, err: unknown, style: ReasonStyle = {}): void {
   if (err instanceof VerdictError) failWithReasons(core, err.reasons, style);
-  else if (err instanceof InputError && err.problems.length) failWithReasons(core, err.problems, { each: () => err.message });
+  else if (err instanceof InputError && err.problems.length)
+    failWithReasons(core, err.problems, { each: () => err.message });
   else core.setFailed(describeError(err));
 }

@@ -24,7 +24,14 @@ SELECT n.nspname AS schema, c.relname AS name, c.relpersistence = 'u' AS unlogge
  ORDER BY 1, 2`;
 
 export async function listUserTables(db: ReadOnlyDb): Promise<UserTable[]> {
-  const rows = await db.query<{ schema: string; name: string; unlogged: boolean; replica_identity: UserTable['replicaIdentity']; has_pk: boolean; has_identity_index: boolean }>(USER_TABLES_SQL);
+  const rows = await db.query<{
+    schema: string;
+    name: string;
+    unlogged: boolean;
+    replica_identity: UserTable['replicaIdentity'];
+    has_pk: boolean;
+    has_identity_index: boolean;
+  }>(USER_TABLES_SQL);
   return rows.map((r) => ({
     schema: r.schema,
     name: r.name,

@@ -24,7 +24,8 @@ export interface Coverage {
   identity: IdentityProblem[];
 }
 
-const keyed = <T extends QualifiedTable>(tables: readonly T[]) => new Map<string, T>(tables.map((t) => [qualified(t), t]));
+const keyed = <T extends QualifiedTable>(tables: readonly T[]) =>
+  new Map<string, T>(tables.map((t) => [qualified(t), t]));
 
 export function checkCoverage(pub: PublisherState, sub: SubscriberState, exclude: readonly TablePattern[]): Coverage {
   const pubTables = keyed(pub.tables);
@@ -34,8 +35,12 @@ export function checkCoverage(pub: PublisherState, sub: SubscriberState, exclude
   const considered = (t: UserTable) => !t.unlogged && !isExcluded(t, exclude);
   const unloggedSomewhere = (k: string) => pubTables.get(k)?.unlogged || subTables.get(k)?.unlogged;
 
-  const onlyOnPublisher = pub.tables.filter((t) => considered(t) && !subTables.has(qualified(t)) && !unloggedSomewhere(qualified(t)));
-  const onlyOnSubscriber = sub.userTables.filter((t) => considered(t) && !pubTables.has(qualified(t)) && !unloggedSomewhere(qualified(t)));
+  const onlyOnPublisher = pub.tables.filter(
+    (t) => considered(t) && !subTables.has(qualified(t)) && !unloggedSomewhere(qualified(t)),
+  );
+  const onlyOnSubscriber = sub.userTables.filter(
+    (t) => considered(t) && !pubTables.has(qualified(t)) && !unloggedSomewhere(qualified(t)),
+  );
   const expected = pub.tables.filter((t) => {
     const k = qualified(t);
     return considered(t) && subTables.has(k) && !unloggedSomewhere(k);
@@ -50,7 +55,13 @@ export function checkCoverage(pub: PublisherState, sub: SubscriberState, exclude
     if (expectedKeys.has(k) || onlyOnPublisherKeys.has(k)) continue;
     const excluded = isExcluded(t, exclude);
     if (excluded && pub.publication?.allTables) continue;
-    const why = excluded ? 'excluded' : unloggedSomewhere(k) ? 'unlogged' : !subTables.has(k) ? 'absent on the subscriber' : 'not expected';
+    const why = excluded
+      ? 'excluded'
+      : unloggedSomewhere(k)
+        ? 'unlogged'
+        : !subTables.has(k)
+          ? 'absent on the subscriber'
+          : 'not expected';
     unexpectedlyPublished.push({ table: t, why });
   }
   const notSubscribed = pub.published.filter((t) => !subscribed.has(qualified(t)) && subTables.has(qualified(t)));
@@ -84,7 +95,9 @@ function identityProblem(t: UserTable | undefined): string | undefined {
     case 'i':
       return t.hasIdentityIndex ? undefined : 'REPLICA IDENTITY USING INDEX names no valid index';
     default:
-      return t.hasPrimaryKey ? undefined : 'no primary key and REPLICA IDENTITY DEFAULT (set REPLICA IDENTITY FULL or USING INDEX)';
+      return t.hasPrimaryKey
+        ? undefined
+        : 'no primary key and REPLICA IDENTITY DEFAULT (set REPLICA IDENTITY FULL or USING INDEX)';
   }
 }
 
@@ -97,7 +110,10 @@ export function coverageProblems(c: Coverage): string[] {
   if (c.onlyOnSubscriber.length) problems.push(`only on the subscriber: ${list(c.onlyOnSubscriber)}`);
   if (c.notPublished.length) problems.push(`on both sides but not published: ${list(c.notPublished)}`);
   for (const u of c.unexpectedlyPublished) problems.push(`published but ${u.why}: ${qualified(u.table)}`);
-  if (c.notSubscribed.length) problems.push(`published but not subscribed (ALTER SUBSCRIPTION ... REFRESH PUBLICATION): ${list(c.notSubscribed)}`);
+  if (c.notSubscribed.length)
+    problems.push(
+      `published but not subscribed (ALTER SUBSCRIPTION ... REFRESH PUBLICATION): ${list(c.notSubscribed)}`,
+    );
   for (const i of c.identity) problems.push(`${qualified(i.table)}: ${i.why}`);
   return problems;
 }

@@ -8,14 +8,20 @@ import { readConfigMap } from '../kube/configmap-key.js';
 export type DrillEntry = DrillRecord;
 
 /** undefined: there is no record at all (no ConfigMap). */
-export async function readDrillRecord(clients: KubeClients, namespace: string, cluster: string): Promise<DrillEntry[] | undefined> {
+export async function readDrillRecord(
+  clients: KubeClients,
+  namespace: string,
+  cluster: string,
+): Promise<DrillEntry[] | undefined> {
   const cm = await readConfigMap(clients, namespace, historyConfigMapName(cluster));
   return cm ? sortByTime(parseHistory(cm.data?.[HISTORY_KEY])) : undefined;
 }
 
 /** Newest last as written, but ordered by time so a clock-skewed writer cannot hide a failure. */
 export function sortByTime(entries: DrillEntry[]): DrillEntry[] {
-  return entries.filter((e) => Number.isFinite(Date.parse(e.time))).sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  return entries
+    .filter((e) => Number.isFinite(Date.parse(e.time)))
+    .sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
 }
 
 export interface DrillJudgement {

@@ -12,7 +12,11 @@ export interface WorkflowRun {
   branch?: string;
 }
 
-export async function latestSuccessfulRun(octokit: Octokit, repository: string, workflow: string): Promise<WorkflowRun | undefined> {
+export async function latestSuccessfulRun(
+  octokit: Octokit,
+  repository: string,
+  workflow: string,
+): Promise<WorkflowRun | undefined> {
   const [owner, repo] = repository.split('/');
   const { data } = await octokit.rest.actions.listWorkflowRuns({
     owner,

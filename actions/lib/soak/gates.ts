@@ -15,7 +15,15 @@ import { STATE_NAMES, type SubscriberState } from './subscriber.js';
 import { qualified } from './tables.js';
 import { describeError } from '../errors.js';
 
-export const GATE_NAMES = ['cluster-health', 'tables-ready', 'lag', 'coverage', 'row-counts', 'restore-drill', 'soak-window'] as const;
+export const GATE_NAMES = [
+  'cluster-health',
+  'tables-ready',
+  'lag',
+  'coverage',
+  'row-counts',
+  'restore-drill',
+  'soak-window',
+] as const;
 export type GateName = (typeof GATE_NAMES)[number];
 
 /** A failure of one of these makes the run's sample bad and restarts the streak. */
@@ -31,7 +39,9 @@ export interface Gate {
 
 const MAX_LISTED = 20;
 function listed(items: string[]): string {
-  return items.length > MAX_LISTED ? `${items.slice(0, MAX_LISTED).join('; ')}; and ${items.length - MAX_LISTED} more` : items.join('; ');
+  return items.length > MAX_LISTED
+    ? `${items.slice(0, MAX_LISTED).join('; ')}; and ${items.length - MAX_LISTED} more`
+    : items.join('; ');
 }
 
 /** A gate whose measurement itself failed: failing, with the reason. */
@@ -40,7 +50,12 @@ export function unmeasuredGate(name: GateName, threshold: string, err: unknown):
 }
 
 /** Gate 1: the cnpg.md health predicate plus every instance pod Ready. */
-export function healthGate(cluster: Cluster, readyPods: string[], notReadyPods: string[], bootstrapFailures: string[] = []): Gate {
+export function healthGate(
+  cluster: Cluster,
+  readyPods: string[],
+  notReadyPods: string[],
+  bootstrapFailures: string[] = [],
+): Gate {
   const health = clusterHealth(cluster);
   const want = cluster.spec.instances ?? 1;
   const problems = [...health.problems];
@@ -88,21 +103,32 @@ export function lagGate(sub: SubscriberState, pub: PublisherState, slotName: str
   if (!w) {
     problems.push('no apply worker running on the subscriber');
   } else {
-    values.push(`subscriber ${formatBytes(w.lagBytes)}`, `last message ${formatDuration((w.messageAgeSeconds ?? NaN) * 1000)} ago`);
+    values.push(
+      `subscriber ${formatBytes(w.lagBytes)}`,
+      `last message ${formatDuration((w.messageAgeSeconds ?? NaN) * 1000)} ago`,
+    );
     if (w.lagBytes === undefined) problems.push('the apply worker has not received anything yet');
-    else if (w.lagBytes > t.maxSubscriberLagBytes) problems.push(`subscriber lag ${formatBytes(w.lagBytes)} exceeds ${formatBytes(t.maxSubscriberLagBytes)}`);
+    else if (w.lagBytes > t.maxSubscriberLagBytes)
+      problems.push(`subscriber lag ${formatBytes(w.lagBytes)} exceeds ${formatBytes(t.maxSubscriberLagBytes)}`);
     if (w.messageAgeSeconds === undefined) problems.push('no message received yet');
-    else if (w.messageAgeSeconds * 1000 > t.maxMessageAgeMs) problems.push(`last message ${formatDuration(w.messageAgeSeconds * 1000)} ago, over ${formatDuration(t.maxMessageAgeMs)}`);
+    else if (w.messageAgeSeconds * 1000 > t.maxMessageAgeMs)
+      problems.push(
+        `last message ${formatDuration(w.messageAgeSeconds * 1000)} ago, over ${formatDuration(t.maxMessageAgeMs)}`,
+      );
   }
   const slot = pub.slot;
   if (!slot) {
     problems.push(`slot ${slotName} does not exist on the publisher`);
   } else {
-    values.push(`slot ${formatBytes(slot.retainedBytes)} retained (${slot.active ? 'active' : 'inactive'}, ${slot.walStatus ?? 'no wal_status'})`);
+    values.push(
+      `slot ${formatBytes(slot.retainedBytes)} retained (${slot.active ? 'active' : 'inactive'}, ${slot.walStatus ?? 'no wal_status'})`,
+    );
     if (slot.type !== 'logical') problems.push(`slot ${slotName} is ${slot.type}, not logical`);
     if (!slot.active) problems.push(`slot ${slotName} is inactive`);
     if (slot.walStatus === 'lost' || slot.walStatus === 'unreserved') {
-      problems.push(`slot ${slotName} wal_status is ${slot.walStatus}${slot.walStatus === 'lost' ? ' (invalidated: the subscription must be rebuilt)' : ' (WAL it needs is about to be removed)'}`);
+      problems.push(
+        `slot ${slotName} wal_status is ${slot.walStatus}${slot.walStatus === 'lost' ? ' (invalidated: the subscription must be rebuilt)' : ' (WAL it needs is about to be removed)'}`,
+      );
     } else if (slot.walStatus === null) problems.push(`slot ${slotName} has no WAL reserved`);
     if (slot.retainedBytes !== undefined && slot.retainedBytes > t.maxSlotRetainedBytes) {
       problems.push(`slot retains ${formatBytes(slot.retainedBytes)}, over ${formatBytes(t.maxSlotRetainedBytes)}`);
@@ -141,13 +167,22 @@ export function rowCountGate(comparisons: CountComparison[], tolerance: number, 
       comparisons.length === 0
         ? 'no published tables to count'
         : off.length
-          ? listed(off.map((c) => `${displayName(c.schema, c.table)}: publisher ${c.live ?? 'n/a'}, subscriber ${c.other ?? 'n/a'}${c.note ? ` (${c.note})` : ''}`))
+          ? listed(
+              off.map(
+                (c) =>
+                  `${displayName(c.schema, c.table)}: publisher ${c.live ?? 'n/a'}, subscriber ${c.other ?? 'n/a'}${c.note ? ` (${c.note})` : ''}`,
+              ),
+            )
           : 'all agree',
   };
 }
 
 /** Gate 6: the newest restore drill passed and is fresh (and, if asked, the drill workflow too). */
-export function drillGate(judgement: DrillJudgement, maxAgeMs: number, workflow?: { name: string; run?: WorkflowRun; error?: string; now: Date }): Gate {
+export function drillGate(
+  judgement: DrillJudgement,
+  maxAgeMs: number,
+  workflow?: { name: string; run?: WorkflowRun; error?: string; now: Date },
+): Gate {
   const problems: string[] = [];
   const values: string[] = [];
   if (judgement.latest) {
@@ -160,7 +195,8 @@ export function drillGate(judgement: DrillJudgement, maxAgeMs: number, workflow?
     else {
       const age = workflow.now.getTime() - Date.parse(workflow.run.time);
       values.push(`workflow run ${workflow.run.id} succeeded ${formatDuration(age)} ago`);
-      if (age > maxAgeMs) problems.push(`workflow ${workflow.name}: latest successful run ${workflow.run.url} is stale`);
+      if (age > maxAgeMs)
+        problems.push(`workflow ${workflow.name}: latest successful run ${workflow.run.url} is stale`);
     }
   }
   const runUrl = judgement.latest?.runUrl;
@@ -169,7 +205,9 @@ export function drillGate(judgement: DrillJudgement, maxAgeMs: number, workflow?
     passed: problems.length === 0,
     value: values.join('; '),
     threshold: `passed, <= ${formatDuration(maxAgeMs)} old`,
-    detail: problems.length ? listed(problems) : `backup ${judgement.latest?.backupId ?? '?'} restored${runUrl ? ` (${runUrl})` : ''}`,
+    detail: problems.length
+      ? listed(problems)
+      : `backup ${judgement.latest?.backupId ?? '?'} restored${runUrl ? ` (${runUrl})` : ''}`,
   };
 }
 

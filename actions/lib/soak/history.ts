@@ -92,10 +92,16 @@ export function parseHistory(text: string | undefined): { record: HistoryRecord;
   try {
     const doc = JSON.parse(text) as Partial<HistoryRecord>;
     if (doc.version !== 1 || !Array.isArray(doc.samples)) throw new Error('unknown format');
-    const samples = doc.samples.filter((s): s is Sample => !!s && typeof s.t === 'string' && Number.isFinite(ms(s.t)) && typeof s.ok === 'boolean');
+    const samples = doc.samples.filter(
+      (s): s is Sample => !!s && typeof s.t === 'string' && Number.isFinite(ms(s.t)) && typeof s.ok === 'boolean',
+    );
     const dropped = doc.samples.length - samples.length;
     return {
-      record: { version: 1, ...(doc.carry ? { carry: doc.carry } : {}), samples: samples.sort((a, b) => ms(a.t) - ms(b.t)) },
+      record: {
+        version: 1,
+        ...(doc.carry ? { carry: doc.carry } : {}),
+        samples: samples.sort((a, b) => ms(a.t) - ms(b.t)),
+      },
       problem: dropped ? `${dropped} malformed sample(s) ignored` : undefined,
     };
   } catch (err) {

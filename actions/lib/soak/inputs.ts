@@ -49,10 +49,25 @@ export function readSoakInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Soak
     cluster: i.kubeName('cluster', i.required('cluster', 'name the subscriber CNPG Cluster')),
     namespace,
     database: optionalIdentifier(i, 'database'),
-    subscription: identifier('subscription', i.required('subscription', 'name the subscription on the subscriber database (pg_subscription.subname)')),
-    publisherSecret: kubeSecretName('publisher-secret', i.required('publisher-secret', 'name the Secret holding the publisher connection (host, port, username, password, dbname, or uri)')),
-    publisherSecretNamespace: i.kubeName('publisher-secret-namespace', i.string('publisher-secret-namespace', namespace)),
-    publication: identifier('publication', i.required('publication', 'name the publication on the publisher (pg_publication.pubname)')),
+    subscription: identifier(
+      'subscription',
+      i.required('subscription', 'name the subscription on the subscriber database (pg_subscription.subname)'),
+    ),
+    publisherSecret: kubeSecretName(
+      'publisher-secret',
+      i.required(
+        'publisher-secret',
+        'name the Secret holding the publisher connection (host, port, username, password, dbname, or uri)',
+      ),
+    ),
+    publisherSecretNamespace: i.kubeName(
+      'publisher-secret-namespace',
+      i.string('publisher-secret-namespace', namespace),
+    ),
+    publication: identifier(
+      'publication',
+      i.required('publication', 'name the publication on the publisher (pg_publication.pubname)'),
+    ),
     soakMs: soakHours * 3_600_000,
     maxSubscriberLagBytes: bytes(i, 'max-subscriber-lag-bytes', '1MiB'),
     maxSlotRetainedBytes: bytes(i, 'max-slot-retained-bytes', '64MiB'),
@@ -65,7 +80,11 @@ export function readSoakInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Soak
     githubToken,
     exclude: i.list('exclude-tables').map((p) => {
       const pattern = parseTablePattern(p);
-      if (!pattern) throw new InputError('exclude-tables', `'${p}' is not a table pattern; use table, schema.table or schema.* (one per line or comma-separated).`);
+      if (!pattern)
+        throw new InputError(
+          'exclude-tables',
+          `'${p}' is not a table pattern; use table, schema.table or schema.* (one per line or comma-separated).`,
+        );
       return pattern;
     }),
     maxSampleGapMs: positiveDuration(i, 'max-sample-gap', '2h'),
@@ -76,18 +95,37 @@ export function readSoakInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Soak
     statementTimeoutMs: positiveDuration(i, 'statement-timeout', '30s'),
   };
   if (inputs.drillWorkflow && !inputs.githubToken) {
-    throw new InputError('github-token', 'is required when drill-workflow is set; pass `${{ github.token }}` (needs actions: read).');
+    throw new InputError(
+      'github-token',
+      'is required when drill-workflow is set; pass `${{ github.token }}` (needs actions: read).',
+    );
   }
   if (inputs.drillWorkflow && !/^[\w.-]+\.ya?ml$|^\d+$/.test(inputs.drillWorkflow)) {
-    throw new InputError('drill-workflow', `'${inputs.drillWorkflow}' is neither a workflow file name (e.g. cnpg-restore-drill.yml) nor a numeric workflow id.`);
+    throw new InputError(
+      'drill-workflow',
+      `'${inputs.drillWorkflow}' is neither a workflow file name (e.g. cnpg-restore-drill.yml) nor a numeric workflow id.`,
+    );
   }
   if (inputs.maxSampleGapMs > inputs.soakMs) {
-    throw new InputError('max-sample-gap', 'is longer than soak-hours: one sample could then cover the whole window; use a gap shorter than the window (e.g. twice the schedule interval).');
+    throw new InputError(
+      'max-sample-gap',
+      'is longer than soak-hours: one sample could then cover the whole window; use a gap shorter than the window (e.g. twice the schedule interval).',
+    );
   }
   return inputs;
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
 
 /** A byte size: `0`, `1048576`, `16MiB`, `64MB`, `1GiB`. */
 export function parseBytes(text: string): number | undefined {
@@ -112,7 +150,8 @@ function positiveDuration(i: Inputs, name: string, fallback: string): number {
 
 /** Postgres names are passed as query parameters, never spliced; this only catches typos early. */
 function identifier(name: string, value: string): string {
-  if (value.length > 63 || /[\0\n\r]/.test(value)) throw new InputError(name, `'${value}' is not a PostgreSQL identifier (at most 63 characters, one line).`);
+  if (value.length > 63 || /[\0\n\r]/.test(value))
+    throw new InputError(name, `'${value}' is not a PostgreSQL identifier (at most 63 characters, one line).`);
   return value;
 }
 

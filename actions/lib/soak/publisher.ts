@@ -14,9 +14,13 @@ export function publisherConnInfo(secret: Record<string, string>, ref: string): 
     try {
       url = new URL(secret.uri);
     } catch {
-      throw new InputError('publisher-secret', `Secret ${ref} has a 'uri' that is not a URL; use postgresql://user:password@host:port/dbname.`);
+      throw new InputError(
+        'publisher-secret',
+        `Secret ${ref} has a 'uri' that is not a URL; use postgresql://user:password@host:port/dbname.`,
+      );
     }
-    if (!/^postgres(ql)?:$/.test(url.protocol)) throw new InputError('publisher-secret', `Secret ${ref} has a 'uri' that is not postgresql://.`);
+    if (!/^postgres(ql)?:$/.test(url.protocol))
+      throw new InputError('publisher-secret', `Secret ${ref} has a 'uri' that is not postgresql://.`);
     fromUri.host = url.hostname || undefined;
     fromUri.port = url.port ? Number(url.port) : undefined;
     fromUri.user = url.username ? decodeURIComponent(url.username) : undefined;
@@ -29,12 +33,25 @@ export function publisherConnInfo(secret: Record<string, string>, ref: string): 
   const password = secret.password || fromUri.password;
   const database = secret.dbname || secret.database || fromUri.database;
   const port = secret.port ? Number(secret.port) : (fromUri.port ?? 5432);
-  const missing = [!host && 'host', !user && 'username', !password && 'password', !database && 'dbname'].filter(Boolean);
+  const missing = [!host && 'host', !user && 'username', !password && 'password', !database && 'dbname'].filter(
+    Boolean,
+  );
   if (missing.length) {
-    throw new InputError('publisher-secret', `Secret ${ref} lacks ${missing.join(', ')}; give keys host, port, username, password, dbname (or a uri postgresql://user:password@host:port/dbname).`);
+    throw new InputError(
+      'publisher-secret',
+      `Secret ${ref} lacks ${missing.join(', ')}; give keys host, port, username, password, dbname (or a uri postgresql://user:password@host:port/dbname).`,
+    );
   }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError('publisher-secret', `Secret ${ref} has port '${secret.port}', not a TCP port.`);
-  return { host: host!, port, user: user!, password: password!, database: database!, ssl: sslFor(secret.sslmode || fromUri.sslmode, ref) };
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new InputError('publisher-secret', `Secret ${ref} has port '${secret.port}', not a TCP port.`);
+  return {
+    host: host!,
+    port,
+    user: user!,
+    password: password!,
+    database: database!,
+    ssl: sslFor(secret.sslmode || fromUri.sslmode, ref),
+  };
 }
 
 /** libpq sslmode names; without one the connection is plain (set sslmode=require for managed servers). */
@@ -50,7 +67,10 @@ function sslFor(mode: string | undefined, ref: string): ConnInfo['ssl'] {
     case 'verify-full':
       return { rejectUnauthorized: true };
     default:
-      throw new InputError('publisher-secret', `Secret ${ref} has sslmode '${mode}'; use disable, require, verify-ca or verify-full.`);
+      throw new InputError(
+        'publisher-secret',
+        `Secret ${ref} has sslmode '${mode}'; use disable, require, verify-ca or verify-full.`,
+      );
   }
 }
 
@@ -105,7 +125,11 @@ export async function readPublisher(db: ReadOnlyDb, publication: string, slotNam
   const [slot] = await db.query<Record<string, string | boolean | null>>(SLOT_SQL, [slotName]);
   const tables = await listUserTables(db);
   return {
-    publication: pub && { name: pub.pubname, allTables: pub.puballtables, publishesUpdates: pub.pubupdate || pub.pubdelete },
+    publication: pub && {
+      name: pub.pubname,
+      allTables: pub.puballtables,
+      publishesUpdates: pub.pubupdate || pub.pubdelete,
+    },
     published: published.map((r) => ({ schema: r.schema, name: r.name })),
     slot: slot && {
       name: String(slot.slot_name),

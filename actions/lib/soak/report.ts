@@ -19,7 +19,10 @@ export function renderReport(r: ReportInput): string {
   const failing = r.gates.filter((g) => !g.passed).map((g) => g.name);
   const lines: string[] = [];
   lines.push(`## Soak gate: ${r.title}`, '');
-  lines.push(r.passed ? '**PASSED**: every gate holds; the cutover may proceed.' : `**BLOCKED** by: ${failing.join(', ')}`, '');
+  lines.push(
+    r.passed ? '**PASSED**: every gate holds; the cutover may proceed.' : `**BLOCKED** by: ${failing.join(', ')}`,
+    '',
+  );
   lines.push(
     markdownTable(
       ['Gate', 'Result', 'Value', 'Threshold', 'Detail'],
@@ -28,10 +31,20 @@ export function renderReport(r: ReportInput): string {
   );
   if (r.streak) {
     const pct = Math.min(100, Math.floor((r.streak.cleanMs / r.soakMs) * 100));
-    lines.push(`**Clean streak**: ${formatDuration(r.streak.cleanMs)} of ${formatDuration(r.soakMs)} (${pct}%) \`${bar(pct)}\``, '');
+    lines.push(
+      `**Clean streak**: ${formatDuration(r.streak.cleanMs)} of ${formatDuration(r.soakMs)} (${pct}%) \`${bar(pct)}\``,
+      '',
+    );
   }
   if (r.history?.samples.length) {
-    lines.push(`Recent samples (newest last; max gap ${formatDuration(r.maxGapMs)}):`, '', '```', timeline(r.history.samples, r.maxGapMs), '```', '');
+    lines.push(
+      `Recent samples (newest last; max gap ${formatDuration(r.maxGapMs)}):`,
+      '',
+      '```',
+      timeline(r.history.samples, r.maxGapMs),
+      '```',
+      '',
+    );
   }
   for (const n of r.notes) lines.push(`> ${cell(n)}`, '');
   return lines.join('\n');

@@ -20,7 +20,19 @@ import { countRows } from '../postgres/rowcounts.js';
 import { checkCoverage, type Coverage } from './coverage.js';
 import { judgeDrill, readDrillRecord } from './drill-record.js';
 import { latestSuccessfulRun, type WorkflowRun } from './drill-workflow.js';
-import { coverageGate, drillGate, healthGate, lagGate, rowCountGate, STREAK_GATES, tablesReadyGate, unmeasuredGate, windowGate, type Gate, type GateName } from './gates.js';
+import {
+  coverageGate,
+  drillGate,
+  healthGate,
+  lagGate,
+  rowCountGate,
+  STREAK_GATES,
+  tablesReadyGate,
+  unmeasuredGate,
+  windowGate,
+  type Gate,
+  type GateName,
+} from './gates.js';
 import { appendSample, computeStreak, type HistoryRecord, type Sample, type Streak } from './history.js';
 import { historyName, HISTORY_LABELS, updateHistory, type HistoryTarget } from './history-store.js';
 import { readSoakInputs, type SoakInputs } from './inputs.js';
@@ -61,11 +73,21 @@ async function check(core: Core, inputs: SoakInputs): Promise<SoakResult> {
     const clients = makeClients(kube.kc);
     await checkReachable(clients);
     const cluster = await getCluster(clients, inputs.namespace, inputs.cluster);
-    if (!cluster) throw new InputError('cluster', `Cluster ${inputs.namespace}/${inputs.cluster} was not found; check cluster and namespace.`);
+    if (!cluster)
+      throw new InputError(
+        'cluster',
+        `Cluster ${inputs.namespace}/${inputs.cluster} was not found; check cluster and namespace.`,
+      );
     const pubDb = await openPublisher(core, clients, inputs, closers);
-    const health = await measureHealth(clients, cluster).catch((err) => unmeasuredGate('cluster-health', 'healthy', err));
+    const health = await measureHealth(clients, cluster).catch((err) =>
+      unmeasuredGate('cluster-health', 'healthy', err),
+    );
     const sides = await readSides(core, clients, cluster, inputs, pubDb, closers);
-    const gates = [health, ...(await replicationGates(inputs, sides, pubDb)), await restoreDrill(core, clients, inputs, new Date(), process.env)];
+    const gates = [
+      health,
+      ...(await replicationGates(inputs, sides, pubDb)),
+      await restoreDrill(core, clients, inputs, new Date(), process.env),
+    ];
     const { streak, history, notes } = await recordSample(core, clients, inputs, gates, sides);
     return report(core, inputs, gates, streak, history, notes);
   } finally {
@@ -74,15 +96,30 @@ async function check(core: Core, inputs: SoakInputs): Promise<SoakResult> {
   }
 }
 
-const dbOptions = (inputs: SoakInputs) => ({ statementTimeoutMs: inputs.statementTimeoutMs, poolSize: 4, applicationName: APP_NAME });
+const dbOptions = (inputs: SoakInputs) => ({
+  statementTimeoutMs: inputs.statementTimeoutMs,
+  poolSize: 4,
+  applicationName: APP_NAME,
+});
 
 /** The publisher, from its connection Secret (a missing Secret is an input error). */
-async function openPublisher(core: Core, clients: KubeClients, inputs: SoakInputs, closers: (() => Promise<void>)[]): Promise<ReadOnlyDb> {
+async function openPublisher(
+  core: Core,
+  clients: KubeClients,
+  inputs: SoakInputs,
+  closers: (() => Promise<void>)[],
+): Promise<ReadOnlyDb> {
   const ref = `${inputs.publisherSecretNamespace}/${inputs.publisherSecret}`;
-  const secret = await readSecret(core, clients, inputs.publisherSecretNamespace, inputs.publisherSecret).catch((err) => {
-    if (statusOf(err) === 404) throw new InputError('publisher-secret', `Secret ${ref} was not found; create it or fix publisher-secret / publisher-secret-namespace.`);
-    throw err;
-  });
+  const secret = await readSecret(core, clients, inputs.publisherSecretNamespace, inputs.publisherSecret).catch(
+    (err) => {
+      if (statusOf(err) === 404)
+        throw new InputError(
+          'publisher-secret',
+          `Secret ${ref} was not found; create it or fix publisher-secret / publisher-secret-namespace.`,
+        );
+      throw err;
+    },
+  );
   const pubDb = new ReadOnlyDb(publisherConnInfo(secret, ref), dbOptions(inputs));
   closers.push(() => pubDb.close());
   return pubDb;
@@ -98,12 +135,22 @@ interface Sides {
 }
 
 /** Both sides of the replication: subscriber first, it names the publisher-side slot. */
-async function readSides(core: Core, clients: KubeClients, cluster: Cluster, inputs: SoakInputs, pubDb: ReadOnlyDb, closers: (() => Promise<void>)[]): Promise<Sides> {
+async function readSides(
+  core: Core,
+  clients: KubeClients,
+  cluster: Cluster,
+  inputs: SoakInputs,
+  pubDb: ReadOnlyDb,
+  closers: (() => Promise<void>)[],
+): Promise<Sides> {
   let sub: SubscriberState | undefined;
   let subDb: ReadOnlyDb | undefined;
   let subError: unknown;
   try {
-    const conn = await connectToPrimary(core, clients, cluster, { mode: inputs.connectionMode, database: inputs.database });
+    const conn = await connectToPrimary(core, clients, cluster, {
+      mode: inputs.connectionMode,
+      database: inputs.database,
+    });
     closers.push(() => conn.close());
     subDb = new ReadOnlyDb(conn.conn, dbOptions(inputs));
     closers.push(() => subDb!.close());
@@ -112,10 +159,16 @@ async function readSides(core: Core, clients: KubeClients, cluster: Cluster, inp
     subError = new Error(`subscriber ${inputs.namespace}/${inputs.cluster} not readable: ${describeError(err)}`);
   }
   if (sub && !sub.subscription) {
-    throw new InputError('subscription', `no subscription '${inputs.subscription}' in the subscriber's database ${subDb?.conn.database}; check subscription and database.`);
+    throw new InputError(
+      'subscription',
+      `no subscription '${inputs.subscription}' in the subscriber's database ${subDb?.conn.database}; check subscription and database.`,
+    );
   }
   if (sub?.subscription && !sub.subscription.publications.includes(inputs.publication)) {
-    throw new InputError('publication', `subscription '${inputs.subscription}' subscribes to ${sub.subscription.publications.join(', ')}, not '${inputs.publication}'.`);
+    throw new InputError(
+      'publication',
+      `subscription '${inputs.subscription}' subscribes to ${sub.subscription.publications.join(', ')}, not '${inputs.publication}'.`,
+    );
   }
   const slotName = sub?.subscription?.slotName ?? inputs.subscription;
   const pubConn = pubDb.conn;
@@ -124,28 +177,51 @@ async function readSides(core: Core, clients: KubeClients, cluster: Cluster, inp
   try {
     pub = await readPublisher(pubDb, inputs.publication, slotName);
   } catch (err) {
-    pubError = new Error(`publisher ${pubConn.host}:${pubConn.port}/${pubConn.database} not readable: ${describeError(err)}`);
+    pubError = new Error(
+      `publisher ${pubConn.host}:${pubConn.port}/${pubConn.database} not readable: ${describeError(err)}`,
+    );
   }
   if (pub && !pub.publication) {
-    throw new InputError('publication', `no publication '${inputs.publication}' in the publisher's database ${pubConn.database}; check publication and the Secret's dbname.`);
+    throw new InputError(
+      'publication',
+      `no publication '${inputs.publication}' in the publisher's database ${pubConn.database}; check publication and the Secret's dbname.`,
+    );
   }
   return { sub, subDb, pub, slotName, error: subError ?? pubError };
 }
 
 /** Gates 2-5 (tables ready, lag, coverage, row counts): unmeasured where a side could not be read. */
-async function replicationGates(inputs: SoakInputs, { sub, subDb, pub, slotName, error }: Sides, pubDb: ReadOnlyDb): Promise<Gate[]> {
+async function replicationGates(
+  inputs: SoakInputs,
+  { sub, subDb, pub, slotName, error }: Sides,
+  pubDb: ReadOnlyDb,
+): Promise<Gate[]> {
   const gates: Gate[] = [sub ? tablesReadyGate(sub) : unmeasuredGate('tables-ready', 'all in state r', error)];
   if (!sub || !pub || !subDb) {
-    gates.push(unmeasuredGate('lag', 'within thresholds', error), unmeasuredGate('coverage', 'publication = both sides', error), unmeasuredGate('row-counts', 'within tolerance', error));
+    gates.push(
+      unmeasuredGate('lag', 'within thresholds', error),
+      unmeasuredGate('coverage', 'publication = both sides', error),
+      unmeasuredGate('row-counts', 'within tolerance', error),
+    );
     return gates;
   }
   const coverage: Coverage = checkCoverage(pub, sub, inputs.exclude);
-  gates.push(lagGate(sub, pub, slotName, inputs), coverageGate(coverage, pub.published.length), await rowCounts(inputs, pub, sub, pubDb, subDb));
+  gates.push(
+    lagGate(sub, pub, slotName, inputs),
+    coverageGate(coverage, pub.published.length),
+    await rowCounts(inputs, pub, sub, pubDb, subDb),
+  );
   return gates;
 }
 
 /** Gate 7: this run's sample joins the history, then the streak is judged from the record. */
-async function recordSample(core: Core, clients: KubeClients, inputs: SoakInputs, gates: Gate[], { sub, pub }: Sides): Promise<{ streak?: Streak; history?: HistoryRecord; notes: string[] }> {
+async function recordSample(
+  core: Core,
+  clients: KubeClients,
+  inputs: SoakInputs,
+  gates: Gate[],
+  { sub, pub }: Sides,
+): Promise<{ streak?: Streak; history?: HistoryRecord; notes: string[] }> {
   const failingNow = gates.filter((g) => !g.passed && STREAK_GATES.includes(g.name)).map((g) => g.name);
   const sample: Sample = {
     t: new Date().toISOString(),
@@ -153,18 +229,24 @@ async function recordSample(core: Core, clients: KubeClients, inputs: SoakInputs
     ...(failingNow.length ? { fail: failingNow } : {}),
     ...(sub?.worker?.lagBytes !== undefined ? { lag: sub.worker.lagBytes } : {}),
     ...(pub?.slot?.retainedBytes !== undefined ? { slot: pub.slot.retainedBytes } : {}),
-    ...(sub?.worker?.messageAgeSeconds !== undefined ? { age: Math.round(sub.worker.messageAgeSeconds * 10) / 10 } : {}),
+    ...(sub?.worker?.messageAgeSeconds !== undefined
+      ? { age: Math.round(sub.worker.messageAgeSeconds * 10) / 10 }
+      : {}),
   };
   const notes: string[] = [];
   try {
-    const written = await updateHistory(clients, historyTarget(inputs), (current) => appendSample(current, sample, inputs.historySize, inputs.maxSampleGapMs));
+    const written = await updateHistory(clients, historyTarget(inputs), (current) =>
+      appendSample(current, sample, inputs.historySize, inputs.maxSampleGapMs),
+    );
     if (written.problem) notes.push(`History: ${written.problem}.`);
     if (written.conflicts) core.info(`history: ${written.conflicts} concurrent update(s) merged`);
     const streak = computeStreak(written.record, inputs.maxSampleGapMs);
     gates.push(windowGate(streak, inputs.soakMs, inputs.maxSampleGapMs));
     return { streak, history: written.record, notes };
   } catch (err) {
-    gates.push(unmeasuredGate('soak-window', 'clean streak >= soak-hours', `could not record the sample: ${describeError(err)}`));
+    gates.push(
+      unmeasuredGate('soak-window', 'clean streak >= soak-hours', `could not record the sample: ${describeError(err)}`),
+    );
     return { notes };
   }
 }
@@ -176,11 +258,16 @@ async function recordSample(core: Core, clients: KubeClients, inputs: SoakInputs
  */
 export async function measureHealth(clients: KubeClients, cluster: Cluster): Promise<Gate> {
   const namespace = cluster.metadata.namespace!;
-  const pods = await withRetry(`list pods of ${namespace}/${cluster.metadata.name}`, () => clients.core.listNamespacedPod({ namespace, labelSelector: `${Label.cluster}=${cluster.metadata.name}` }));
+  const pods = await withRetry(`list pods of ${namespace}/${cluster.metadata.name}`, () =>
+    clients.core.listNamespacedPod({ namespace, labelSelector: `${Label.cluster}=${cluster.metadata.name}` }),
+  );
   const instances = pods.items.filter((p) => p.metadata?.labels?.[Label.podRole] === 'instance');
-  const ready = (p: (typeof instances)[number]) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  const ready = (p: (typeof instances)[number]) =>
+    p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
   // A failing bootstrap shows on a Job pod (up to 1.30) or an instance pod's init container (in-pod).
-  const failures = pods.items.map((p) => bootstrapSource(p, cluster.metadata.name)?.failure).filter((f): f is string => !!f);
+  const failures = pods.items
+    .map((p) => bootstrapSource(p, cluster.metadata.name)?.failure)
+    .filter((f): f is string => !!f);
   return healthGate(
     cluster,
     instances.filter(ready).map((p) => p.metadata!.name!),
@@ -189,17 +276,39 @@ export async function measureHealth(clients: KubeClients, cluster: Cluster): Pro
   );
 }
 
-async function rowCounts(inputs: SoakInputs, pub: PublisherState, sub: SubscriberState, pubDb: ReadOnlyDb, subDb: ReadOnlyDb): Promise<Gate> {
+async function rowCounts(
+  inputs: SoakInputs,
+  pub: PublisherState,
+  sub: SubscriberState,
+  pubDb: ReadOnlyDb,
+  subDb: ReadOnlyDb,
+): Promise<Gate> {
   const onSubscriber = new Set(sub.userTables.map((t) => `${t.schema}\0${t.name}`));
-  const tables = pub.published.filter((t) => !isExcluded(t, inputs.exclude) && onSubscriber.has(`${t.schema}\0${t.name}`));
+  const tables = pub.published.filter(
+    (t) => !isExcluded(t, inputs.exclude) && onSubscriber.has(`${t.schema}\0${t.name}`),
+  );
   const opts = { mode: inputs.rowCountMode, concurrency: 4 };
   const [live, other] = await Promise.all([countRows(pubDb, tables, opts), countRows(subDb, tables, opts)]);
-  return rowCountGate(compareCounts(live, other, { tolerance: inputs.rowCountTolerance, floor: inputs.rowCountFloor }), inputs.rowCountTolerance, inputs.rowCountFloor);
+  return rowCountGate(
+    compareCounts(live, other, { tolerance: inputs.rowCountTolerance, floor: inputs.rowCountFloor }),
+    inputs.rowCountTolerance,
+    inputs.rowCountFloor,
+  );
 }
 
-async function restoreDrill(core: Core, clients: KubeClients, inputs: SoakInputs, now: Date, env: NodeJS.ProcessEnv): Promise<Gate> {
+async function restoreDrill(
+  core: Core,
+  clients: KubeClients,
+  inputs: SoakInputs,
+  now: Date,
+  env: NodeJS.ProcessEnv,
+): Promise<Gate> {
   try {
-    const judgement = judgeDrill(await readDrillRecord(clients, inputs.namespace, inputs.cluster), now, inputs.drillMaxAgeMs);
+    const judgement = judgeDrill(
+      await readDrillRecord(clients, inputs.namespace, inputs.cluster),
+      now,
+      inputs.drillMaxAgeMs,
+    );
     if (!inputs.drillWorkflow) return drillGate(judgement, inputs.drillMaxAgeMs);
     let run: WorkflowRun | undefined;
     let error: string | undefined;
@@ -218,25 +327,50 @@ async function restoreDrill(core: Core, clients: KubeClients, inputs: SoakInputs
   }
 }
 
-export function historyTarget(inputs: Pick<SoakInputs, 'namespace' | 'cluster' | 'subscription' | 'publication'>): HistoryTarget {
+export function historyTarget(
+  inputs: Pick<SoakInputs, 'namespace' | 'cluster' | 'subscription' | 'publication'>,
+): HistoryTarget {
   return {
     namespace: inputs.namespace,
     name: historyName(inputs.cluster, inputs.subscription),
     labels: { ...HISTORY_LABELS, 'soak-gate.cnpg-actions/cluster': inputs.cluster },
-    annotations: { 'soak-gate.cnpg-actions/subscription': inputs.subscription, 'soak-gate.cnpg-actions/publication': inputs.publication },
+    annotations: {
+      'soak-gate.cnpg-actions/subscription': inputs.subscription,
+      'soak-gate.cnpg-actions/publication': inputs.publication,
+    },
   };
 }
 
-async function report(core: Core, inputs: SoakInputs, gates: Gate[], streak: Streak | undefined, history: HistoryRecord | undefined, notes: string[]): Promise<SoakResult> {
+async function report(
+  core: Core,
+  inputs: SoakInputs,
+  gates: Gate[],
+  streak: Streak | undefined,
+  history: HistoryRecord | undefined,
+  notes: string[],
+): Promise<SoakResult> {
   const passed = gates.every((g) => g.passed);
   const failing: GateName[] = gates.filter((g) => !g.passed).map((g) => g.name);
-  for (const g of gates) core.info(`${g.passed ? 'pass' : 'FAIL'} ${g.name}: ${g.value} (threshold: ${g.threshold}) ${g.detail}`);
+  for (const g of gates)
+    core.info(`${g.passed ? 'pass' : 'FAIL'} ${g.name}: ${g.value} (threshold: ${g.threshold}) ${g.detail}`);
   const cleanHours = streak ? Math.floor((streak.cleanMs / 3_600_000) * 100) / 100 : 0;
   core.setOutput('passed', String(passed));
   core.setOutput('clean-hours', String(cleanHours));
   core.setOutput('failing-gates', failing.join(','));
   const title = `${inputs.namespace}/${inputs.cluster} subscription ${inputs.subscription}`;
-  await writeSummary(core, renderReport({ title, passed, gates, streak, soakMs: inputs.soakMs, maxGapMs: inputs.maxSampleGapMs, history, notes }));
+  await writeSummary(
+    core,
+    renderReport({
+      title,
+      passed,
+      gates,
+      streak,
+      soakMs: inputs.soakMs,
+      maxGapMs: inputs.maxSampleGapMs,
+      history,
+      notes,
+    }),
+  );
   if (!passed) {
     const message = `Soak gate blocked by ${failing.join(', ')}: ${gates
       .filter((g) => !g.passed)

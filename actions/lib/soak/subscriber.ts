@@ -37,7 +37,13 @@ export interface SubscriberState {
   userTables: UserTable[];
 }
 
-export const STATE_NAMES: Record<string, string> = { i: 'init', d: 'data copy', f: 'finished copy', s: 'synchronized', r: 'ready' };
+export const STATE_NAMES: Record<string, string> = {
+  i: 'init',
+  d: 'data copy',
+  f: 'finished copy',
+  s: 'synchronized',
+  r: 'ready',
+};
 
 const SUBSCRIPTION_SQL = `
 SELECT s.oid::int AS oid, s.subname, s.subenabled, s.subslotname, s.subpublications
@@ -57,13 +63,25 @@ SELECT pid, received_lsn::text AS received_lsn, latest_end_lsn::text AS latest_e
   FROM pg_stat_subscription WHERE subid = $1 AND relid IS NULL AND pid IS NOT NULL`;
 
 export async function readSubscriber(db: ReadOnlyDb, subscription: string): Promise<SubscriberState> {
-  const [sub] = await db.query<{ oid: number; subname: string; subenabled: boolean; subslotname: string | null; subpublications: string[] }>(SUBSCRIPTION_SQL, [subscription]);
+  const [sub] = await db.query<{
+    oid: number;
+    subname: string;
+    subenabled: boolean;
+    subslotname: string | null;
+    subpublications: string[];
+  }>(SUBSCRIPTION_SQL, [subscription]);
   const userTables = await listUserTables(db);
   if (!sub) return { tables: [], userTables };
   const tables = await db.query<SubscribedTable>(RELS_SQL, [sub.oid]);
   const [w] = await db.query<Record<string, string | number | null>>(WORKER_SQL, [sub.oid]);
   return {
-    subscription: { oid: sub.oid, name: sub.subname, enabled: sub.subenabled, slotName: sub.subslotname, publications: sub.subpublications },
+    subscription: {
+      oid: sub.oid,
+      name: sub.subname,
+      enabled: sub.subenabled,
+      slotName: sub.subslotname,
+      publications: sub.subpublications,
+    },
     tables: tables.map((t) => ({ schema: t.schema, name: t.name, state: t.state })),
     worker: w && {
       pid: Number(w.pid),

@@ -18,7 +18,8 @@ export function parseTablePattern(text: string): TablePattern | undefined {
   const parts = text.trim().split('.');
   const ok = (s: string) => s.length > 0 && s.length <= 63 && !/\s/.test(s);
   if (parts.length === 1 && ok(parts[0]) && parts[0] !== '*') return { schema: 'public', name: parts[0] };
-  if (parts.length === 2 && ok(parts[0]) && ok(parts[1]) && parts[0] !== '*') return { schema: parts[0], name: parts[1] };
+  if (parts.length === 2 && ok(parts[0]) && ok(parts[1]) && parts[0] !== '*')
+    return { schema: parts[0], name: parts[1] };
   return undefined;
 }
 

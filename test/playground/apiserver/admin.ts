@@ -15,7 +15,9 @@ export function settingsToJson(s: OperatorSettings): Record<string, unknown> {
   return {
     version: s.version,
     ...(s.stallRecovery ? { stallRecovery: s.stallRecovery.source } : {}),
-    ...(s.failRecovery ? { failRecovery: { cluster: s.failRecovery.cluster.source, message: s.failRecovery.message } } : {}),
+    ...(s.failRecovery
+      ? { failRecovery: { cluster: s.failRecovery.cluster.source, message: s.failRecovery.message } }
+      : {}),
   };
 }
 
@@ -36,9 +38,15 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   return text.trim() ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
-export async function handleAdmin(req: IncomingMessage, res: ServerResponse, path: string, ctx: AdminContext): Promise<void> {
+export async function handleAdmin(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  ctx: AdminContext,
+): Promise<void> {
   const method = req.method ?? 'GET';
-  const bad = (code: number, msg: string) => sendJson(res, code, statusBody(code, code === 404 ? 'NotFound' : 'BadRequest', msg));
+  const bad = (code: number, msg: string) =>
+    sendJson(res, code, statusBody(code, code === 404 ? 'NotFound' : 'BadRequest', msg));
   try {
     if (path === '/playground/faults') {
       if (method === 'GET')

@@ -40,7 +40,17 @@ interface PolicyRule {
 
 /** Request attributes from method + path + query, as k8s.io/apiserver's RequestInfoFactory derives them. */
 export function requestAttributes(user: UserInfo, method: string, path: string, query: URLSearchParams): Attributes {
-  const a: Attributes = { user, verb: method.toLowerCase(), resourceRequest: false, path, apiGroup: '', resource: '', subresource: '', namespace: '', name: '' };
+  const a: Attributes = {
+    user,
+    verb: method.toLowerCase(),
+    resourceRequest: false,
+    path,
+    apiGroup: '',
+    resource: '',
+    subresource: '',
+    namespace: '',
+    name: '',
+  };
   let parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'api' && parts.length >= 3) parts = parts.slice(1);
   else if (parts[0] === 'apis' && parts.length >= 4) [a.apiGroup, parts] = [parts[1], parts.slice(2)];
@@ -49,13 +59,21 @@ export function requestAttributes(user: UserInfo, method: string, path: string, 
   parts = parts.slice(1); // version
   const special = parts[0] === 'watch';
   if (special) [a.verb, parts] = ['watch', parts.slice(1)];
-  else a.verb = ({ POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method] ?? '';
+  else
+    a.verb =
+      (
+        { POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<
+          string,
+          string
+        >
+      )[method] ?? '';
   if (parts[0] === 'namespaces' && parts.length > 1) {
     a.namespace = parts[1];
     if (parts.length > 2 && !['status', 'finalize'].includes(parts[2])) parts = parts.slice(2);
   }
   [a.resource = '', a.name = '', a.subresource = ''] = parts;
-  if (!a.name && a.verb === 'get') a.verb = ['false', '0'].includes((query.get('watch') ?? 'false').toLowerCase()) ? 'list' : 'watch';
+  if (!a.name && a.verb === 'get')
+    a.verb = ['false', '0'].includes((query.get('watch') ?? 'false').toLowerCase()) ? 'list' : 'watch';
   if (!a.name && a.verb === 'delete') a.verb = 'deletecollection';
   // list/watch of one object by field selector is authorized against its name (resourceNames rules).
   const byName = /(?:^|,)metadata\.name==?([^,]+)/.exec(query.get('fieldSelector') ?? '');
@@ -67,11 +85,15 @@ const has = (list: string[] | undefined, v: string, all = '*') => (list ?? []).s
 
 function resourceMatches(rule: PolicyRule, a: Attributes): boolean {
   const combined = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  return (rule.resources ?? []).some((r) => r === '*' || r === combined || (a.subresource !== '' && r === `*/${a.subresource}`));
+  return (rule.resources ?? []).some(
+    (r) => r === '*' || r === combined || (a.subresource !== '' && r === `*/${a.subresource}`),
+  );
 }
 
 function urlMatches(rule: PolicyRule, path: string): boolean {
-  return (rule.nonResourceURLs ?? []).some((u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.replace(/\*+$/, ''))));
+  return (rule.nonResourceURLs ?? []).some(
+    (u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.replace(/\*+$/, ''))),
+  );
 }
 
 /** One rule against one request, as plugin/pkg/auth/authorizer/rbac/rbac.go RuleAllows. */
@@ -109,11 +131,17 @@ export class Authorizer {
   rulesFor(user: UserInfo, namespace: string): PolicyRule[] {
     const rules: PolicyRule[] = [];
     const roleRules = (kind: string, name: string, ns?: string) => {
-      const role = kind === 'ClusterRole' ? this.store.get(`${RBAC}/clusterroles`, undefined, name) : kind === 'Role' && ns ? this.store.get(`${RBAC}/roles`, ns, name) : undefined;
+      const role =
+        kind === 'ClusterRole'
+          ? this.store.get(`${RBAC}/clusterroles`, undefined, name)
+          : kind === 'Role' && ns
+            ? this.store.get(`${RBAC}/roles`, ns, name)
+            : undefined;
       rules.push(...((role?.rules as PolicyRule[] | undefined) ?? []));
     };
     for (const b of this.store.list(`${RBAC}/clusterrolebindings`).items) {
-      if (b.roleRef?.kind === 'ClusterRole' && appliesTo(user, b.subjects, '')) roleRules('ClusterRole', b.roleRef.name);
+      if (b.roleRef?.kind === 'ClusterRole' && appliesTo(user, b.subjects, ''))
+        roleRules('ClusterRole', b.roleRef.name);
     }
     if (namespace) {
       for (const b of this.store.list(`${RBAC}/rolebindings`, namespace).items) {
@@ -130,13 +158,18 @@ export class Authorizer {
 
   /** 403 with the apiserver's message (responsewriters/errors.go forbiddenMessage + apierrors.NewForbidden). */
   forbidden(a: Attributes): ApiError {
-    if (!a.resourceRequest) return new ApiError(403, 'Forbidden', `forbidden: User "${a.user.name}" cannot ${a.verb} path "${a.path}"`, {});
+    if (!a.resourceRequest)
+      return new ApiError(403, 'Forbidden', `forbidden: User "${a.user.name}" cannot ${a.verb} path "${a.path}"`, {});
     const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
     const scope = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
     const why = `User "${a.user.name}" cannot ${a.verb} resource "${res}" in API group "${a.apiGroup}" ${scope}`;
     const qualified = a.apiGroup ? `${a.resource}.${a.apiGroup}` : a.resource;
     const subject = a.name ? `${qualified} "${a.name}"` : qualified;
-    return new ApiError(403, 'Forbidden', `${subject} is forbidden: ${why}`, { ...(a.name ? { name: a.name } : {}), ...(a.apiGroup ? { group: a.apiGroup } : {}), kind: a.resource });
+    return new ApiError(403, 'Forbidden', `${subject} is forbidden: ${why}`, {
+      ...(a.name ? { name: a.name } : {}),
+      ...(a.apiGroup ? { group: a.apiGroup } : {}),
+      kind: a.resource,
+    });
   }
 
   check(a: Attributes): void {
@@ -154,9 +187,14 @@ export class Authorizer {
   }
 
   /** A bound ServiceAccount token (JWT-shaped, HMAC-signed): valid while the ServiceAccount with that uid exists. */
-  issueToken(namespace: string, name: string, expirationSeconds = 3600): { token: string; expirationTimestamp: string } {
+  issueToken(
+    namespace: string,
+    name: string,
+    expirationSeconds = 3600,
+  ): { token: string; expirationTimestamp: string } {
     const sa = this.store.get('v1/serviceaccounts', namespace, name);
-    if (!sa) throw new ApiError(404, 'NotFound', `serviceaccounts "${name}" not found`, { name, kind: 'serviceaccounts' });
+    if (!sa)
+      throw new ApiError(404, 'NotFound', `serviceaccounts "${name}" not found`, { name, kind: 'serviceaccounts' });
     if (expirationSeconds < 600)
       throw new ApiError(
         422,
@@ -166,7 +204,10 @@ export class Authorizer {
     const exp = Math.floor(Date.now() / 1000) + expirationSeconds;
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: `system:serviceaccount:${namespace}:${name}`, exp, 'kubernetes.io': { namespace, serviceaccount: { name, uid: sa.metadata.uid } } })}`;
-    return { token: `${body}.${this.sign(body)}`, expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d+Z$/, 'Z') };
+    return {
+      token: `${body}.${this.sign(body)}`,
+      expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+    };
   }
 
   private sign(body: string): string {
@@ -176,11 +217,18 @@ export class Authorizer {
   private verifyToken(token: string): UserInfo | undefined {
     const [h, p, sig] = token.split('.');
     if (!sig || this.sign(`${h}.${p}`) !== sig) return undefined;
-    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as { exp: number; 'kubernetes.io': { namespace: string; serviceaccount: { name: string; uid: string } } };
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as {
+      exp: number;
+      'kubernetes.io': { namespace: string; serviceaccount: { name: string; uid: string } };
+    };
     const { namespace, serviceaccount } = claims['kubernetes.io'];
     if (claims.exp * 1000 < Date.now()) return undefined;
-    if (this.store.get('v1/serviceaccounts', namespace, serviceaccount.name)?.metadata.uid !== serviceaccount.uid) return undefined;
-    return { name: `system:serviceaccount:${namespace}:${serviceaccount.name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'] };
+    if (this.store.get('v1/serviceaccounts', namespace, serviceaccount.name)?.metadata.uid !== serviceaccount.uid)
+      return undefined;
+    return {
+      name: `system:serviceaccount:${namespace}:${serviceaccount.name}`,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
+    };
   }
 
   /** POST .../selfsubjectaccessreviews: the same decision for the caller, asked in advance. */
@@ -205,7 +253,17 @@ export class Authorizer {
           namespace: ra.namespace ?? '',
           name: ra.name ?? '',
         }
-      : { user, verb: nra.verb ?? '', resourceRequest: false, path: nra.path ?? '', apiGroup: '', resource: '', subresource: '', namespace: '', name: '' };
+      : {
+          user,
+          verb: nra.verb ?? '',
+          resourceRequest: false,
+          path: nra.path ?? '',
+          apiGroup: '',
+          resource: '',
+          subresource: '',
+          namespace: '',
+          name: '',
+        };
     const allowed = this.allowed(a);
     return {
       apiVersion: 'authorization.k8s.io/v1',
@@ -223,10 +281,28 @@ const BOOTSTRAP_ROLES: Record<string, PolicyRule[]> = {
     { verbs: ['*'], apiGroups: ['*'], resources: ['*'] },
     { verbs: ['*'], nonResourceURLs: ['*'] },
   ],
-  'system:discovery': [readRule(['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'])],
+  'system:discovery': [
+    readRule([
+      '/api',
+      '/api/*',
+      '/apis',
+      '/apis/*',
+      '/healthz',
+      '/livez',
+      '/openapi',
+      '/openapi/*',
+      '/readyz',
+      '/version',
+      '/version/',
+    ]),
+  ],
   'system:public-info-viewer': [readRule(['/healthz', '/livez', '/readyz', '/version', '/version/'])],
   'system:basic-user': [
-    { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] },
+    {
+      verbs: ['create'],
+      apiGroups: ['authorization.k8s.io'],
+      resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+    },
     { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'] },
   ],
 };
@@ -242,7 +318,13 @@ export function seedBootstrapPolicy(store: MemStore): void {
   const labels = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
   const annotations = { 'rbac.authorization.kubernetes.io/autoupdate': 'true' };
   for (const [name, rules] of Object.entries(BOOTSTRAP_ROLES)) {
-    if (!store.get(`${RBAC}/clusterroles`, undefined, name)) store.create(`${RBAC}/clusterroles`, { apiVersion: RBAC, kind: 'ClusterRole', metadata: { name, labels, annotations }, rules });
+    if (!store.get(`${RBAC}/clusterroles`, undefined, name))
+      store.create(`${RBAC}/clusterroles`, {
+        apiVersion: RBAC,
+        kind: 'ClusterRole',
+        metadata: { name, labels, annotations },
+        rules,
+      });
   }
   for (const [name, groups] of Object.entries(BOOTSTRAP_BINDINGS)) {
     if (store.get(`${RBAC}/clusterrolebindings`, undefined, name)) continue;
@@ -262,16 +344,33 @@ export function seedBootstrapPolicy(store: MemStore): void {
  * (POST .../serviceaccounts/<name>/token) and SelfSubjectAccessReview. Undefined: not one of them.
  * Without an authorizer every review is allowed (the AlwaysAllow mode) and no token is issued.
  */
-export function authApiAnswer(authz: Authorizer | undefined, user: UserInfo, method: string, path: string, body: unknown): KubeObject | undefined {
+export function authApiAnswer(
+  authz: Authorizer | undefined,
+  user: UserInfo,
+  method: string,
+  path: string,
+  body: unknown,
+): KubeObject | undefined {
   if (method !== 'POST') return undefined;
   if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
     const b = (body ?? {}) as KubeObject;
     if (authz) return authz.selfSubjectAccessReview(user, b);
-    return { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: { name: '' }, spec: b.spec, status: { allowed: true } };
+    return {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      metadata: { name: '' },
+      spec: b.spec,
+      status: { allowed: true },
+    };
   }
   const tr = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(path);
   if (!tr) return undefined;
-  if (!authz) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource (serviceaccounts/token): start the playground with rbac: true');
+  if (!authz)
+    throw new ApiError(
+      404,
+      'NotFound',
+      'the server could not find the requested resource (serviceaccounts/token): start the playground with rbac: true',
+    );
   const [namespace, name] = [decodeURIComponent(tr[1]), decodeURIComponent(tr[2])];
   const spec = ((body ?? {}) as KubeObject).spec ?? {};
   const { token, expirationTimestamp } = authz.issueToken(namespace, name, spec.expirationSeconds ?? 3600);
@@ -279,7 +378,10 @@ export function authApiAnswer(authz: Authorizer | undefined, user: UserInfo, met
     apiVersion: 'authentication.k8s.io/v1',
     kind: 'TokenRequest',
     metadata: { name, namespace },
-    spec: { audiences: spec.audiences ?? ['https://kubernetes.default.svc'], expirationSeconds: spec.expirationSeconds ?? 3600 },
+    spec: {
+      audiences: spec.audiences ?? ['https://kubernetes.default.svc'],
+      expirationSeconds: spec.expirationSeconds ?? 3600,
+    },
     status: { token, expirationTimestamp },
   };
 }

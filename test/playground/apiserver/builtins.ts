@@ -2,8 +2,26 @@
 // patch needs to know about their lists (merge keys), mirroring the Go struct tags.
 import type { ResourceType } from '../types.js';
 
-function t(group: string, version: string, plural: string, kind: string, namespaced: boolean, statusSubresource: boolean, shortNames?: string[]): ResourceType {
-  return { group, version, plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List`, namespaced, statusSubresource, shortNames };
+function t(
+  group: string,
+  version: string,
+  plural: string,
+  kind: string,
+  namespaced: boolean,
+  statusSubresource: boolean,
+  shortNames?: string[],
+): ResourceType {
+  return {
+    group,
+    version,
+    plural,
+    singular: kind.toLowerCase(),
+    kind,
+    listKind: `${kind}List`,
+    namespaced,
+    statusSubresource,
+    shortNames,
+  };
 }
 
 export const BUILTIN_TYPES: ResourceType[] = [
@@ -21,7 +39,10 @@ export const BUILTIN_TYPES: ResourceType[] = [
   t('apps', 'v1', 'replicasets', 'ReplicaSet', true, true, ['rs']),
   t('apps', 'v1', 'statefulsets', 'StatefulSet', true, true, ['sts']),
   t('batch', 'v1', 'jobs', 'Job', true, true),
-  t('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false, true, ['crd', 'crds']),
+  t('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false, true, [
+    'crd',
+    'crds',
+  ]),
   t('coordination.k8s.io', 'v1', 'leases', 'Lease', true, false),
   ...rbacTypes(),
   ...chartTypes(),
@@ -41,8 +62,22 @@ function rbacTypes(): ResourceType[] {
 // webhook configurations, priority classes, PDBs, network policies); CONFORMANCE.md section 2.
 function chartTypes(): ResourceType[] {
   return [
-    t('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', false, false),
-    t('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', false, false),
+    t(
+      'admissionregistration.k8s.io',
+      'v1',
+      'mutatingwebhookconfigurations',
+      'MutatingWebhookConfiguration',
+      false,
+      false,
+    ),
+    t(
+      'admissionregistration.k8s.io',
+      'v1',
+      'validatingwebhookconfigurations',
+      'ValidatingWebhookConfiguration',
+      false,
+      false,
+    ),
     t('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true, true, ['pdb']),
     t('scheduling.k8s.io', 'v1', 'priorityclasses', 'PriorityClass', false, false, ['pc']),
     t('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false, false, ['sc']),
@@ -90,7 +125,9 @@ export function strategicMergeKey(kind: string, path: string[]): string | undefi
     case 'webhooks': // Mutating/ValidatingWebhookConfiguration.webhooks
       return 'name';
     case 'ports':
-      return parent === 'containers' || parent === 'initContainers' || parent === 'ephemeralContainers' ? 'containerPort' : undefined;
+      return parent === 'containers' || parent === 'initContainers' || parent === 'ephemeralContainers'
+        ? 'containerPort'
+        : undefined;
     case 'volumeMounts':
       return 'mountPath';
     case 'volumeDevices':

@@ -42,7 +42,11 @@ export function groupVersions(types: ResourceType[]): Map<string, string[]> {
 }
 
 export function apiVersions(serverAddress: string): unknown {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
 }
 
 function apiGroup(name: string, versions: string[]): Record<string, unknown> {
@@ -74,13 +78,34 @@ export function resourceList(types: ResourceType[], group: string, version: stri
       ...(t.shortNames?.length ? { shortNames: t.shortNames } : {}),
       ...(ALL_CATEGORY.has(t.plural) && t.group !== 'apiextensions.k8s.io' ? { categories: ['all'] } : {}),
     });
-    if (t.statusSubresource) resources.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
+    if (t.statusSubresource)
+      resources.push({
+        name: `${t.plural}/status`,
+        singularName: '',
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: ['get', 'patch', 'update'],
+      });
     if (t.kind === 'Pod' && group === '') {
       resources.push({ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] });
-      resources.push({ name: 'pods/portforward', singularName: '', namespaced: true, kind: 'PodPortForwardOptions', verbs: ['create', 'get'] });
+      resources.push({
+        name: 'pods/portforward',
+        singularName: '',
+        namespaced: true,
+        kind: 'PodPortForwardOptions',
+        verbs: ['create', 'get'],
+      });
     }
     if (['Deployment', 'ReplicaSet', 'StatefulSet'].includes(t.kind)) {
-      resources.push({ name: `${t.plural}/scale`, singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+      resources.push({
+        name: `${t.plural}/scale`,
+        singularName: '',
+        namespaced: true,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
+        verbs: ['get', 'patch', 'update'],
+      });
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources };

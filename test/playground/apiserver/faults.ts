@@ -33,7 +33,14 @@ export class Faults {
 
   /** The first rule matching this request, consuming one of its `times`. dropWatch rules only match watches. */
   take(method: string, path: string, query: string, watch: boolean): FaultRule | undefined {
-    const r = this.rules.find((r) => r.left > 0 && (r.method === '*' || r.method === method) && r.path.test(path) && (!r.query || r.query.test(query)) && (!r.rule.dropWatch || watch));
+    const r = this.rules.find(
+      (r) =>
+        r.left > 0 &&
+        (r.method === '*' || r.method === method) &&
+        r.path.test(path) &&
+        (!r.query || r.query.test(query)) &&
+        (!r.rule.dropWatch || watch),
+    );
     if (!r) return undefined;
     r.left--;
     if (r.left <= 0) this.rules = this.rules.filter((x) => x !== r);

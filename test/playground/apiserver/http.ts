@@ -5,7 +5,12 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError } from '../types.js';
 import { decodeProtobufObject } from './protobuf.js';
 
-export function statusBody(code: number, reason: string, message: string, details?: Record<string, unknown>): Record<string, unknown> {
+export function statusBody(
+  code: number,
+  reason: string,
+  message: string,
+  details?: Record<string, unknown>,
+): Record<string, unknown> {
   return {
     kind: 'Status',
     apiVersion: 'v1',
@@ -26,7 +31,12 @@ export function errorStatus(e: unknown): Record<string, unknown> {
 export function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
   const data = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', ...headers, 'Content-Length': Buffer.byteLength(data) });
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    ...headers,
+    'Content-Length': Buffer.byteLength(data),
+  });
   res.end(data);
 }
 
@@ -59,7 +69,11 @@ export function mediaType(req: IncomingMessage): string {
 export function parseBody(buf: Buffer, media: string): unknown {
   if (media === 'application/vnd.kubernetes.protobuf') return decodeProtobufObject(buf);
   if (media.includes('protobuf') || media.includes('cbor')) {
-    throw new ApiError(415, 'UnsupportedMediaType', `the playground API server only accepts JSON or YAML bodies, not ${media}`);
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the playground API server only accepts JSON or YAML bodies, not ${media}`,
+    );
   }
   const text = buf.toString('utf8');
   if (text.trim() === '') return undefined;

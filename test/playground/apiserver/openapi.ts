@@ -13,7 +13,10 @@ const gvPath = (group: string, version: string) => (group ? `apis/${group}/${ver
 
 function schemaName(t: ResourceType): string {
   const g = t.group === '' ? 'core' : t.group;
-  const prefix = !t.group.includes('.') || t.group.endsWith('.k8s.io') ? `io.k8s.api.${g.replace(/\.k8s\.io$/, '')}` : g.split('.').reverse().join('.');
+  const prefix =
+    !t.group.includes('.') || t.group.endsWith('.k8s.io')
+      ? `io.k8s.api.${g.replace(/\.k8s\.io$/, '')}`
+      : g.split('.').reverse().join('.');
   return `${prefix}.${t.version}.${t.kind}`;
 }
 
@@ -29,13 +32,29 @@ function operation(t: ResourceType, action: string, body: string[] | undefined, 
     operationId: `${action}${t.kind}`,
     'x-kubernetes-action': action,
     'x-kubernetes-group-version-kind': gvk,
-    parameters: action === 'patch' ? [...writeParams, queryParam('force', 'boolean')] : action === 'put' || action === 'post' ? writeParams : [],
-    ...(body ? { requestBody: { required: true, content: Object.fromEntries(body.map((ct) => [ct, { schema: { type: 'object' } }])) } } : {}),
+    parameters:
+      action === 'patch'
+        ? [...writeParams, queryParam('force', 'boolean')]
+        : action === 'put' || action === 'post'
+          ? writeParams
+          : [],
+    ...(body
+      ? {
+          requestBody: {
+            required: true,
+            content: Object.fromEntries(body.map((ct) => [ct, { schema: { type: 'object' } }])),
+          },
+        }
+      : {}),
     responses: { '200': { description: 'OK', content: { 'application/json': json } } },
   };
 }
 
-export function openapiGroupVersion(types: ResourceType[], group: string, version: string): Record<string, unknown> | undefined {
+export function openapiGroupVersion(
+  types: ResourceType[],
+  group: string,
+  version: string,
+): Record<string, unknown> | undefined {
   const inGv = types.filter((t) => t.group === group && t.version === version);
   if (inGv.length === 0) return undefined;
   const paths: Record<string, unknown> = {};
@@ -47,17 +66,30 @@ export function openapiGroupVersion(types: ResourceType[], group: string, versio
     schemas[name] = {
       type: 'object',
       description: `${t.kind} (served by the CNPG playground)`,
-      properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      properties: {
+        apiVersion: { type: 'string' },
+        kind: { type: 'string' },
+        metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      },
       'x-kubernetes-preserve-unknown-fields': true,
       'x-kubernetes-group-version-kind': [{ group: t.group, version: t.version, kind: t.kind }],
     };
     const coll = t.namespaced ? `${base}/namespaces/{namespace}/${t.plural}` : `${base}/${t.plural}`;
     const nsParam = t.namespaced ? [{ name: 'namespace', in: 'path', required: true, schema: { type: 'string' } }] : [];
-    paths[coll] = { get: operation(t, 'list', undefined, ref), post: operation(t, 'post', ['application/json', 'application/yaml'], ref), parameters: nsParam };
+    paths[coll] = {
+      get: operation(t, 'list', undefined, ref),
+      post: operation(t, 'post', ['application/json', 'application/yaml'], ref),
+      parameters: nsParam,
+    };
     paths[`${coll}/{name}`] = {
       get: operation(t, 'get', undefined, ref),
       put: operation(t, 'put', ['application/json', 'application/yaml'], ref),
-      patch: operation(t, 'patch', ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'], ref),
+      patch: operation(
+        t,
+        'patch',
+        ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'],
+        ref,
+      ),
       delete: operation(t, 'delete', undefined, ref),
       parameters: [...nsParam, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
     };

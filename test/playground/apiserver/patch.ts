@@ -33,7 +33,12 @@ function parentOf(doc: Json, tokens: string[], op: string): { parent: Json; key:
   let cur = doc;
   for (const tok of tokens.slice(0, -1)) {
     cur = Array.isArray(cur) ? cur[Number(tok)] : isObj(cur) ? cur[tok] : undefined;
-    if (cur === undefined) throw new ApiError(422, 'Invalid', `jsonpatch ${op} operation does not apply: doc is missing path: "/${tokens.join('/')}"`);
+    if (cur === undefined)
+      throw new ApiError(
+        422,
+        'Invalid',
+        `jsonpatch ${op} operation does not apply: doc is missing path: "/${tokens.join('/')}"`,
+      );
   }
   return { parent: cur, key: tokens[tokens.length - 1] };
 }
@@ -51,10 +56,12 @@ function removeAt(doc: Json, path: string): Json {
   const { parent, key } = parentOf(doc, pointer(path), 'remove');
   if (Array.isArray(parent)) {
     const i = Number(key);
-    if (!(i >= 0 && i < parent.length)) throw new ApiError(422, 'Invalid', `jsonpatch remove operation does not apply: doc is missing path: "${path}"`);
+    if (!(i >= 0 && i < parent.length))
+      throw new ApiError(422, 'Invalid', `jsonpatch remove operation does not apply: doc is missing path: "${path}"`);
     return parent.splice(i, 1)[0];
   }
-  if (!isObj(parent) || !(key in parent)) throw new ApiError(422, 'Invalid', `jsonpatch remove operation does not apply: doc is missing path: "${path}"`);
+  if (!isObj(parent) || !(key in parent))
+    throw new ApiError(422, 'Invalid', `jsonpatch remove operation does not apply: doc is missing path: "${path}"`);
   const v = parent[key];
   delete parent[key];
   return v;
@@ -66,10 +73,12 @@ function addAt(doc: Json, path: string, value: Json, replace: boolean): Json {
   const { parent, key } = parentOf(doc, tokens, replace ? 'replace' : 'add');
   if (Array.isArray(parent)) {
     const i = key === '-' ? parent.length : Number(key);
-    if (!(i >= 0 && i <= parent.length) || (replace && i >= parent.length)) throw new ApiError(422, 'Invalid', `jsonpatch: index out of range at "${path}"`);
+    if (!(i >= 0 && i <= parent.length) || (replace && i >= parent.length))
+      throw new ApiError(422, 'Invalid', `jsonpatch: index out of range at "${path}"`);
     parent.splice(i, replace ? 1 : 0, clone(value));
   } else if (isObj(parent)) {
-    if (replace && !(key in parent)) throw new ApiError(422, 'Invalid', `jsonpatch replace operation does not apply: doc is missing key: "${path}"`);
+    if (replace && !(key in parent))
+      throw new ApiError(422, 'Invalid', `jsonpatch replace operation does not apply: doc is missing key: "${path}"`);
     parent[key] = clone(value);
   } else throw new ApiError(422, 'Invalid', `jsonpatch: cannot add at "${path}"`);
   return doc;
@@ -97,7 +106,11 @@ export function jsonPatch(target: Json, ops: Json): Json {
         break;
       case 'test':
         if (JSON.stringify(getAt(doc, op.path)) !== JSON.stringify(op.value)) {
-          throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: testing value ${op.path} failed`);
+          throw new ApiError(
+            422,
+            'Invalid',
+            `the server rejected our request due to an error in our request: testing value ${op.path} failed`,
+          );
         }
         break;
       default:
@@ -150,7 +163,8 @@ export function strategicMergePatch(target: Json, patch: Json, kind: string, pat
 
 function mergeList(current: Json, patch: Json[], kind: string, path: string[]): Json[] {
   const key = strategicMergeKey(kind, path);
-  if (patch.some((p) => isObj(p) && p.$patch === 'replace')) return clone(patch.filter((p) => !(isObj(p) && p.$patch === 'replace')));
+  if (patch.some((p) => isObj(p) && p.$patch === 'replace'))
+    return clone(patch.filter((p) => !(isObj(p) && p.$patch === 'replace')));
   if (key === undefined || !Array.isArray(current)) {
     return clone(patch.filter((p) => !(isObj(p) && p.$patch === 'delete')));
   }
@@ -182,7 +196,13 @@ function reorder(list: Json, order: Json[], key: string | undefined): Json {
  * Removal patch for server-side apply: what `prev` (the manager's last applied config)
  * set that `next` no longer sets, as strategic-merge directives (null / `$patch: delete`).
  */
-function removals(prev: Json, next: Json, kind: string, path: string[], strategic: boolean): Record<string, Json> | undefined {
+function removals(
+  prev: Json,
+  next: Json,
+  kind: string,
+  path: string[],
+  strategic: boolean,
+): Record<string, Json> | undefined {
   if (!isObj(prev) || !isObj(next)) return undefined;
   const out: Record<string, Json> = {};
   for (const [k, pv] of Object.entries(prev)) {

@@ -5,7 +5,9 @@ import { ApiError, type KubeObject, type PodLogs } from '../types.js';
 import type { MemStore } from './store.js';
 
 function pickContainer(pod: KubeObject, requested: string | null): string {
-  const names: string[] = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c: { name: string }) => c.name);
+  const names: string[] = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map(
+    (c: { name: string }) => c.name,
+  );
   if (requested) {
     if (!names.includes(requested)) {
       throw new ApiError(400, 'BadRequest', `container ${requested} is not valid for pod ${pod.metadata.name}`);
@@ -16,7 +18,11 @@ function pickContainer(pod: KubeObject, requested: string | null): string {
   const preferred = pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'];
   if (preferred && containers.includes(preferred)) return preferred;
   if (containers.length === 1) return containers[0];
-  throw new ApiError(400, 'BadRequest', `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]`);
+  throw new ApiError(
+    400,
+    'BadRequest',
+    `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]`,
+  );
 }
 
 function tail(text: string, lines: number): string {
@@ -26,7 +32,15 @@ function tail(text: string, lines: number): string {
   return kept.join('\n') + (trailing !== undefined && kept.length ? '\n' : '');
 }
 
-export function servePodLog(store: MemStore, logs: PodLogs, namespace: string, name: string, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
+export function servePodLog(
+  store: MemStore,
+  logs: PodLogs,
+  namespace: string,
+  name: string,
+  q: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const pod = store.get('v1/pods', namespace, name);
   if (!pod) throw new ApiError(404, 'NotFound', `pods "${name}" not found`, { name, kind: 'pods' });
   const container = pickContainer(pod, q.get('container'));
@@ -40,9 +54,14 @@ export function servePodLog(store: MemStore, logs: PodLogs, namespace: string, n
     return;
   }
   const unsubscribe = logs.subscribe(namespace, name, container, (t) => res.write(t));
-  const stopWatch = store.watch('v1/pods', namespace, { fieldSelector: `metadata.name=${name}`, resourceVersion: pod.metadata.resourceVersion }, (ev) => {
-    if (ev.type === 'DELETED') end();
-  });
+  const stopWatch = store.watch(
+    'v1/pods',
+    namespace,
+    { fieldSelector: `metadata.name=${name}`, resourceVersion: pod.metadata.resourceVersion },
+    (ev) => {
+      if (ev.type === 'DELETED') end();
+    },
+  );
   function end() {
     unsubscribe();
     stopWatch();

@@ -37,7 +37,12 @@ const PAIR_TIMEOUT_MS = 30_000;
 const WS_HIGH_WATER = 1 << 20;
 const WS_LOW_WATER = 1 << 18;
 
-export function handlePortForwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: PortForwardTarget): void {
+export function handlePortForwardUpgrade(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  target: PortForwardTarget,
+): void {
   // Peers resetting mid-handshake must not become an unhandled 'error' in the API server.
   socket.on('error', () => socket.destroy());
   const upgrade = tokens(req.headers.upgrade).map((t) => t.toLowerCase());
@@ -59,8 +64,22 @@ function tokens(value: string | string[] | undefined): string[] {
 
 function rejectUpgrade(socket: Duplex, code: number, message: string, extraHeaders: string[] = []): void {
   const reason = code === 403 ? 'Forbidden' : 'BadRequest';
-  const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
-  const head = [`HTTP/1.1 ${code} ${STATUS_CODES[code]}`, 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close', ...extraHeaders];
+  const body = JSON.stringify({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  });
+  const head = [
+    `HTTP/1.1 ${code} ${STATUS_CODES[code]}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    ...extraHeaders,
+  ];
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
@@ -171,17 +190,26 @@ function goNetError(err: NodeJS.ErrnoException, host: string, port: number): str
 }
 
 function connectFailure(target: PortForwardTarget, port: number, cause: string): string {
-  return forwardError(target, port, `failed to connect to localhost:${port} inside namespace "${target.namespace}/${target.pod}", IPv4: ${cause}`);
+  return forwardError(
+    target,
+    port,
+    `failed to connect to localhost:${port} inside namespace "${target.namespace}/${target.pod}", IPv4: ${cause}`,
+  );
 }
 
 /**
  * Opens the TCP connection for one forwarded stream. Connection failures arrive later as the
  * socket's 'error'; `describeError` turns them into the message for the error stream.
  */
-function dialTarget(target: PortForwardTarget, port: number, allowHalfOpen: boolean): Dial & { describeError?: (err: Error) => string } {
+function dialTarget(
+  target: PortForwardTarget,
+  port: number,
+  allowHalfOpen: boolean,
+): Dial & { describeError?: (err: Error) => string } {
   const address = target.resolve(port);
   // Nothing registered for the port: in a real pod nothing would listen on it.
-  if (!address) return { error: connectFailure(target, port, `dial tcp4 127.0.0.1:${port}: connect: connection refused`) };
+  if (!address)
+    return { error: connectFailure(target, port, `dial tcp4 127.0.0.1:${port}: connect: connection refused`) };
   const socket = net.connect({ host: address.host, port: address.port, allowHalfOpen });
   socket.setNoDelay(true);
   const describeError = (err: NodeJS.ErrnoException): string => {
@@ -273,7 +301,9 @@ class ChannelSession {
 
   private send(channel: number, data: Buffer): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    const message = this.base64 ? String.fromCharCode(0x30 + channel) + data.toString('base64') : Buffer.concat([Buffer.of(channel), data]);
+    const message = this.base64
+      ? String.fromCharCode(0x30 + channel) + data.toString('base64')
+      : Buffer.concat([Buffer.of(channel), data]);
     this.unflushed += message.length;
     this.ws.send(message, { binary: !this.base64 }, () => {
       this.unflushed -= message.length;
@@ -458,7 +488,8 @@ function uint32s(...values: number[]): Buffer {
 export function encodeHeaderBlock(headers: Record<string, string>): Buffer {
   const entries = Object.entries(headers);
   const parts = [uint32s(entries.length)];
-  for (const [name, value] of entries) parts.push(lengthPrefixed(Buffer.from(name.toLowerCase())), lengthPrefixed(Buffer.from(value)));
+  for (const [name, value] of entries)
+    parts.push(lengthPrefixed(Buffer.from(name.toLowerCase())), lengthPrefixed(Buffer.from(value)));
   return Buffer.concat(parts);
 }
 
@@ -654,7 +685,9 @@ class SpdySession {
     const stream: SpdyStream = { id, kind, pair, localClosed: false, remoteClosed: (flags & FLAG_FIN) !== 0 };
     this.streams.set(id, stream);
     pair[kind] = stream;
-    this.send(controlFrame(SYN_REPLY, 0, Buffer.concat([uint32s(id), this.compressor.compress(encodeHeaderBlock({}))])));
+    this.send(
+      controlFrame(SYN_REPLY, 0, Buffer.concat([uint32s(id), this.compressor.compress(encodeHeaderBlock({}))])),
+    );
     if (pair.data && pair.error) this.startForward(pair);
   }
 

@@ -95,7 +95,8 @@ function deleteOptions(fs: Field[]): KubeObject {
 }
 
 export function decodeProtobufObject(body: Buffer): KubeObject {
-  if (!body.subarray(0, 4).equals(MAGIC)) throw new ApiError(400, 'BadRequest', 'protobuf body without the k8s envelope');
+  if (!body.subarray(0, 4).equals(MAGIC))
+    throw new ApiError(400, 'BadRequest', 'protobuf body without the k8s envelope');
   let apiVersion = '';
   let kind = '';
   let raw: Buffer = Buffer.alloc(0);

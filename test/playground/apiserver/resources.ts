@@ -37,7 +37,8 @@ function notFound(rt: ResourceType, name: string): ApiError {
 
 function dryRun(q: URLSearchParams): boolean {
   const v = q.getAll('dryRun');
-  if (v.some((x) => x !== 'All')) throw new ApiError(400, 'BadRequest', `dryRun: Unsupported value: ${JSON.stringify(v)}: supported values: "All"`);
+  if (v.some((x) => x !== 'All'))
+    throw new ApiError(400, 'BadRequest', `dryRun: Unsupported value: ${JSON.stringify(v)}: supported values: "All"`);
   return v.length > 0;
 }
 
@@ -46,23 +47,38 @@ async function body(req: IncomingMessage): Promise<unknown> {
 }
 
 function asObject(v: unknown): KubeObject {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ApiError(400, 'BadRequest', 'the request body must be a JSON object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ApiError(400, 'BadRequest', 'the request body must be a JSON object');
   const o = v as KubeObject;
   o.metadata ??= { name: '' };
   return o;
 }
 
-export async function handleResource(ctx: ResourceContext, r: ResourceRequest, req: IncomingMessage, res: ServerResponse, dropAfterMs?: number): Promise<void> {
+export async function handleResource(
+  ctx: ResourceContext,
+  r: ResourceRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+  dropAfterMs?: number,
+): Promise<void> {
   const { store } = ctx;
   const { rt, namespace, name, subresource, query: q } = r;
   const gvr = gvrKey(rt);
   const method = req.method ?? 'GET';
-  const selectors = { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined };
+  const selectors = {
+    labelSelector: q.get('labelSelector') ?? undefined,
+    fieldSelector: q.get('fieldSelector') ?? undefined,
+  };
 
   if (subresource && subresource !== 'status' && subresource !== 'scale') {
-    throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/${subresource})`);
+    throw new ApiError(
+      404,
+      'NotFound',
+      `the server could not find the requested resource (${rt.plural}/${subresource})`,
+    );
   }
-  if (subresource === 'status' && !rt.statusSubresource) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/status)`);
+  if (subresource === 'status' && !rt.statusSubresource)
+    throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/status)`);
   if (subresource === 'scale' && !['Deployment', 'ReplicaSet', 'StatefulSet'].includes(rt.kind))
     throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/scale)`);
 
@@ -95,7 +111,11 @@ export async function handleResource(ctx: ResourceContext, r: ResourceRequest, r
       const obj = asObject(await body(req));
       if (rt.namespaced) {
         if (obj.metadata.namespace && obj.metadata.namespace !== namespace) {
-          throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+          throw new ApiError(
+            400,
+            'BadRequest',
+            'the namespace of the provided object does not match the namespace sent on the request',
+          );
         }
         obj.metadata.namespace = namespace;
       }
@@ -114,7 +134,12 @@ export async function handleResource(ctx: ResourceContext, r: ResourceRequest, r
           if (!(e instanceof ApiError && e.code === 404)) throw e;
         }
       }
-      sendJson(res, 200, { apiVersion: apiVersionOf(rt), kind: rt.listKind, metadata: { resourceVersion: store.currentResourceVersion() }, items: out });
+      sendJson(res, 200, {
+        apiVersion: apiVersionOf(rt),
+        kind: rt.listKind,
+        metadata: { resourceVersion: store.currentResourceVersion() },
+        items: out,
+      });
       return;
     }
     throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
@@ -161,7 +186,11 @@ export async function handleResource(ctx: ResourceContext, r: ResourceRequest, r
     case 'PUT': {
       const obj = asObject(await body(req));
       if (obj.metadata.name && obj.metadata.name !== name) {
-        throw new ApiError(400, 'BadRequest', `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+        throw new ApiError(
+          400,
+          'BadRequest',
+          `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
+        );
       }
       obj.metadata.name = name;
       if (rt.namespaced) obj.metadata.namespace = namespace;
@@ -176,8 +205,14 @@ export async function handleResource(ctx: ResourceContext, r: ResourceRequest, r
       if (media === 'application/apply-patch+yaml') {
         const applied = asObject(patch);
         const manager = q.get('fieldManager');
-        if (!manager) throw new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
-        if (applied.metadata.name && applied.metadata.name !== name) throw new ApiError(400, 'BadRequest', 'the name of the object does not match the name on the URL');
+        if (!manager)
+          throw new ApiError(
+            422,
+            'Invalid',
+            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+          );
+        if (applied.metadata.name && applied.metadata.name !== name)
+          throw new ApiError(400, 'BadRequest', 'the name of the object does not match the name on the URL');
         applied.metadata.name = name;
         if (rt.namespaced) applied.metadata.namespace = namespace;
         if (!existing) {
@@ -221,18 +256,21 @@ export async function handleResource(ctx: ResourceContext, r: ResourceRequest, r
             `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
           );
       }
-      if (typeof next !== 'object' || next === null) throw new ApiError(422, 'Invalid', 'the patch produced an invalid object');
+      if (typeof next !== 'object' || next === null)
+        throw new ApiError(422, 'Invalid', 'the patch produced an invalid object');
       next.metadata ??= { name };
       // A resourceVersion in the patch is a precondition; otherwise patch the current version.
       const rvInPatch = (patch as KubeObject | undefined)?.metadata?.resourceVersion;
-      if (media !== 'application/json-patch+json' && !rvInPatch) next.metadata.resourceVersion = cur.metadata.resourceVersion;
+      if (media !== 'application/json-patch+json' && !rvInPatch)
+        next.metadata.resourceVersion = cur.metadata.resourceVersion;
       next.metadata.name = name;
       if (rt.namespaced) next.metadata.namespace = namespace;
       sendJson(res, 200, store.update(gvr, next, { status, dryRun: dry }));
       return;
     }
     case 'DELETE': {
-      if (status) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      if (status)
+        throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
       const opts = await deleteOptions(req, q);
       const out = store.delete(gvr, namespace, name, opts);
       const stillThere = !opts.dryRun && store.get(gvr, namespace, name) !== undefined;
@@ -250,22 +288,54 @@ function isBuiltin(rt: ResourceType): boolean {
 async function deleteOptions(
   req: IncomingMessage,
   q: URLSearchParams,
-): Promise<{ propagationPolicy?: PropagationPolicy; dryRun: boolean; preconditions?: { uid?: string; resourceVersion?: string } }> {
-  const b = ((await body(req)) ?? {}) as { propagationPolicy?: string; orphanDependents?: boolean; dryRun?: string[]; preconditions?: { uid?: string; resourceVersion?: string } };
+): Promise<{
+  propagationPolicy?: PropagationPolicy;
+  dryRun: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}> {
+  const b = ((await body(req)) ?? {}) as {
+    propagationPolicy?: string;
+    orphanDependents?: boolean;
+    dryRun?: string[];
+    preconditions?: { uid?: string; resourceVersion?: string };
+  };
   let policy = (q.get('propagationPolicy') ?? b.propagationPolicy) as string | undefined;
   if (policy === undefined && (b.orphanDependents === true || q.get('orphanDependents') === 'true')) policy = 'Orphan';
   if (policy !== undefined && !['Background', 'Foreground', 'Orphan'].includes(policy)) {
-    throw new ApiError(400, 'BadRequest', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+    throw new ApiError(
+      400,
+      'BadRequest',
+      `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+    );
   }
-  return { propagationPolicy: policy as PropagationPolicy | undefined, dryRun: dryRun(q) || (b.dryRun ?? []).includes('All'), preconditions: b.preconditions };
+  return {
+    propagationPolicy: policy as PropagationPolicy | undefined,
+    dryRun: dryRun(q) || (b.dryRun ?? []).includes('All'),
+    preconditions: b.preconditions,
+  };
 }
 
 /** autoscaling/v1 Scale view of a workload's replicas. */
-async function handleScale(store: MemStore, rt: ResourceType, gvr: string, namespace: string | undefined, name: string, req: IncomingMessage, res: ServerResponse, obj: KubeObject): Promise<void> {
+async function handleScale(
+  store: MemStore,
+  rt: ResourceType,
+  gvr: string,
+  namespace: string | undefined,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  obj: KubeObject,
+): Promise<void> {
   const scaleOf = (o: KubeObject) => ({
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
-    metadata: { name, namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+    metadata: {
+      name,
+      namespace,
+      uid: o.metadata.uid,
+      resourceVersion: o.metadata.resourceVersion,
+      creationTimestamp: o.metadata.creationTimestamp,
+    },
     spec: { replicas: o.spec?.replicas ?? 0 },
     status: {
       replicas: o.status?.replicas ?? 0,
@@ -280,10 +350,12 @@ async function handleScale(store: MemStore, rt: ResourceType, gvr: string, names
   if (req.method === 'PUT') replicas = b?.spec?.replicas;
   else if (req.method === 'PATCH') {
     const media = mediaType(req);
-    const patched = media === 'application/json-patch+json' ? jsonPatch(scaleOf(obj), b) : jsonMergePatch(scaleOf(obj), b);
+    const patched =
+      media === 'application/json-patch+json' ? jsonPatch(scaleOf(obj), b) : jsonMergePatch(scaleOf(obj), b);
     replicas = patched.spec?.replicas;
   } else throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
-  if (typeof replicas !== 'number' || replicas < 0) throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value`);
+  if (typeof replicas !== 'number' || replicas < 0)
+    throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value`);
   const updated = store.mutate(gvr, namespace, name, (o) => {
     o.spec.replicas = replicas;
   });

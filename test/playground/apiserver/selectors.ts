@@ -102,7 +102,14 @@ export function parseSelectors(opts: { labelSelector?: string; fieldSelector?: s
 }
 
 /** A metav1.LabelSelector object (matchLabels + matchExpressions), as used by Deployments/ReplicaSets/PDBs. */
-export function labelSelectorFromObject(sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): Selector {
+export function labelSelectorFromObject(
+  sel:
+    | {
+        matchLabels?: Record<string, string>;
+        matchExpressions?: { key: string; operator: string; values?: string[] }[];
+      }
+    | undefined,
+): Selector {
   if (!sel) return () => false;
   const reqs: Requirement[] = [];
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) reqs.push({ key: k, op: '=', values: [v] });

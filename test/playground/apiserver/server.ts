@@ -6,7 +6,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MemPodLogs } from '../logs.js';
 import { MemPodNetwork } from '../network.js';
-import { ApiError, type FaultRule, type OperatorSettings, type PodLogs, type PodNetwork, type RequestLogEntry } from '../types.js';
+import {
+  ApiError,
+  type FaultRule,
+  type OperatorSettings,
+  type PodLogs,
+  type PodNetwork,
+  type RequestLogEntry,
+} from '../types.js';
 import { handleAdmin } from './admin.js';
 import { authApiAnswer, Authorizer, requestAttributes, seedBootstrapPolicy, type UserInfo } from './authz.js';
 import { startControllers, type Controllers } from './controllers/index.js';
@@ -73,8 +80,10 @@ function parseResourcePath(store: MemStore, path: string, query: URLSearchParams
   const [plural, name, subresource, ...extra] = rest;
   const rt = store.typeOf(`${gv}/${plural}`);
   if (!rt || extra.length) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-  if (!rt.namespaced && namespace !== undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-  if (rt.namespaced && namespace === undefined && name !== undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  if (!rt.namespaced && namespace !== undefined)
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  if (rt.namespaced && namespace === undefined && name !== undefined)
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   return { rt, namespace, name, subresource, query };
 }
 
@@ -94,7 +103,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
   const authz = opts.rbac ? new Authorizer(store) : undefined;
   if (authz) seedBootstrapPolicy(store);
 
-  async function route(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, user: UserInfo, fault?: FaultRule): Promise<void> {
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+    user: UserInfo,
+    fault?: FaultRule,
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     if (method === 'POST' && (path.endsWith('/token') || path.endsWith('/selfsubjectaccessreviews'))) {
       const answer = authApiAnswer(authz, user, method, path, parseBody(await readBody(req), mediaType(req)));
@@ -112,8 +128,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       if (path === '/openapi/v3') return sendJson(res, 200, openapiRoot(types));
       if (path === '/openapi/v2') {
         // kubectl asks for protobuf only; answering 406 makes it fall back to its compiled-in types.
-        if (!acceptsJson(req)) throw new ApiError(406, 'NotAcceptable', 'only application/json is served; the playground has no protobuf OpenAPI v2');
-        return sendJson(res, 200, { swagger: '2.0', info: { title: 'Kubernetes', version: versionInfo().gitVersion }, paths: {}, definitions: {} });
+        if (!acceptsJson(req))
+          throw new ApiError(
+            406,
+            'NotAcceptable',
+            'only application/json is served; the playground has no protobuf OpenAPI v2',
+          );
+        return sendJson(res, 200, {
+          swagger: '2.0',
+          info: { title: 'Kubernetes', version: versionInfo().gitVersion },
+          paths: {},
+          definitions: {},
+        });
       }
       const oa = /^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(path);
       if (oa) {
@@ -139,7 +165,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     if (r.rt.kind === 'Pod' && r.rt.group === '' && r.subresource === 'log' && method === 'GET') {
       return servePodLog(store, logs, r.namespace!, r.name!, query, req, res);
     }
-    if (r.rt.kind === 'Pod' && r.subresource === 'portforward') throw new ApiError(400, 'BadRequest', 'Upgrade request required');
+    if (r.rt.kind === 'Pod' && r.subresource === 'portforward')
+      throw new ApiError(400, 'BadRequest', 'Upgrade request required');
     if (r.rt.kind === 'Pod' && (r.subresource === 'exec' || r.subresource === 'attach')) {
       throw new ApiError(400, 'BadRequest', `pods/${r.subresource} is not supported by the playground`);
     }
@@ -161,7 +188,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     }
     const method = req.method ?? 'GET';
     const watch = isWatch(query);
-    const entry = requestLog.start({ method, path, query: url.search.replace(/^\?/, ''), userAgent: req.headers['user-agent'], watch });
+    const entry = requestLog.start({
+      method,
+      path,
+      query: url.search.replace(/^\?/, ''),
+      userAgent: req.headers['user-agent'],
+      watch,
+    });
     res.on('finish', () => (entry.status = res.statusCode));
     res.on('close', () => (entry.status ||= res.statusCode));
     const fault = faults.take(method, path, url.search.replace(/^\?/, ''), watch);
@@ -170,12 +203,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     if (fault?.status) {
       const headers: Record<string, string> = {};
       if (fault.status === 429) headers['Retry-After'] = String(fault.retryAfterSeconds ?? 1);
-      return sendJson(res, fault.status, statusBody(fault.status, reasonFor(fault.status), `injected fault: ${fault.status} for ${method} ${path}`), headers);
+      return sendJson(
+        res,
+        fault.status,
+        statusBody(fault.status, reasonFor(fault.status), `injected fault: ${fault.status} for ${method} ${path}`),
+        headers,
+      );
     }
     const user = authz?.authenticate(req) ?? { name: 'kubernetes-admin', groups: ['system:masters'] };
     authz?.check(requestAttributes(user, method, path, query));
     if (!acceptsJson(req)) {
-      throw new ApiError(406, 'NotAcceptable', `only application/json is served by the playground (asked for ${req.headers.accept})`);
+      throw new ApiError(
+        406,
+        'NotAcceptable',
+        `only application/json is served by the playground (asked for ${req.headers.accept})`,
+      );
     }
     await route(req, res, path, query, user, fault);
     if (res.headersSent) entry.status = res.statusCode; // streams (watch, log follow) are still open
@@ -202,7 +244,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const entry = requestLog.start({ method: req.method ?? 'GET', path: url.pathname, query: url.search.replace(/^\?/, ''), userAgent: req.headers['user-agent'], watch: false });
+    const entry = requestLog.start({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ''),
+      userAgent: req.headers['user-agent'],
+      watch: false,
+    });
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(url.pathname);
     if (!m) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const [namespace, pod] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
@@ -221,7 +269,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       throw new ApiError(404, 'NotFound', `pods "${pod}" not found`, { name: pod, kind: 'pods' });
     }
     entry.status = 101;
-    handlePortForwardUpgrade(req, socket, head, { namespace, pod, resolve: (port) => network.resolve(namespace, pod, port) });
+    handlePortForwardUpgrade(req, socket, head, {
+      namespace,
+      pod,
+      resolve: (port) => network.resolve(namespace, pod, port),
+    });
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -284,6 +336,12 @@ function reasonFor(code: number): string {
 function writeRawError(socket: Duplex, e: unknown): void {
   if (socket.destroyed) return;
   const code = e instanceof ApiError ? e.code : 500;
-  const body = JSON.stringify(e instanceof ApiError ? statusBody(e.code, e.reason, e.message, e.details) : statusBody(500, 'InternalError', String(e)));
-  socket.end(`HTTP/1.1 ${code} ${reasonFor(code)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const body = JSON.stringify(
+    e instanceof ApiError
+      ? statusBody(e.code, e.reason, e.message, e.details)
+      : statusBody(500, 'InternalError', String(e)),
+  );
+  socket.end(
+    `HTTP/1.1 ${code} ${reasonFor(code)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -4,7 +4,16 @@
 // when a client asks for a compacted resourceVersion). Garbage collection and the other
 // controllers live in controllers/ and react to the change feed (onChange).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ApiError, type KubeObject, type ListOptions, type PropagationPolicy, type ResourceType, type Store, type WatchEvent, type WatchEventType } from '../types.js';
+import {
+  ApiError,
+  type KubeObject,
+  type ListOptions,
+  type PropagationPolicy,
+  type ResourceType,
+  type Store,
+  type WatchEvent,
+  type WatchEventType,
+} from '../types.js';
 import { apiVersionOf, BUILTIN_TYPES, gvrKey, resourceKey } from './builtins.js';
 import { parseSelectors } from './selectors.js';
 import { defaultAndValidate, invalid, validateMeta } from './validation.js';
@@ -122,7 +131,9 @@ export class MemStore implements Store {
       if (namespace && rt.namespaced && o.metadata.namespace !== namespace) continue;
       if (match(o)) items.push(this.out(rt, o));
     }
-    items.sort((a, b) => objKey(a.metadata.namespace, a.metadata.name).localeCompare(objKey(b.metadata.namespace, b.metadata.name)));
+    items.sort((a, b) =>
+      objKey(a.metadata.namespace, a.metadata.name).localeCompare(objKey(b.metadata.namespace, b.metadata.name)),
+    );
     return { items, resourceVersion: String(this.rv) };
   }
 
@@ -158,11 +169,21 @@ export class MemStore implements Store {
 
   private checkNamespace(rt: ResourceType, ns: string | undefined): void {
     if (!rt.namespaced) return;
-    if (!ns) throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+    if (!ns)
+      throw new ApiError(
+        400,
+        'BadRequest',
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
     const nsObj = this.bucket(this.mustType('v1/namespaces')).get(objKey(undefined, ns));
     if (!nsObj) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
     if (nsObj.metadata.deletionTimestamp) {
-      throw new ApiError(403, 'Forbidden', `${rt.plural} "${''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, { kind: rt.plural });
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${rt.plural} "${''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+        { kind: rt.plural },
+      );
     }
   }
 
@@ -185,7 +206,11 @@ export class MemStore implements Store {
     const key = objKey(obj.metadata.namespace, obj.metadata.name);
     if (bucket.has(key)) {
       const what = rt.group ? `${rt.plural}.${rt.group}` : rt.plural;
-      throw new ApiError(409, 'AlreadyExists', `${what} "${obj.metadata.name}" already exists`, { name: obj.metadata.name, group: rt.group, kind: rt.plural });
+      throw new ApiError(409, 'AlreadyExists', `${what} "${obj.metadata.name}" already exists`, {
+        name: obj.metadata.name,
+        group: rt.group,
+        kind: rt.plural,
+      });
     }
     const m = obj.metadata;
     m.generation = 1;
@@ -200,20 +225,35 @@ export class MemStore implements Store {
   }
 
   private checkKind(rt: ResourceType, obj: KubeObject): void {
-    if (obj.kind && obj.kind !== rt.kind) throw new ApiError(400, 'BadRequest', `the kind "${obj.kind}" of the object does not match the resource ${rt.plural} (kind ${rt.kind})`);
+    if (obj.kind && obj.kind !== rt.kind)
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `the kind "${obj.kind}" of the object does not match the resource ${rt.plural} (kind ${rt.kind})`,
+      );
     const group = (obj.apiVersion ?? '').includes('/') ? obj.apiVersion.split('/')[0] : '';
-    if (obj.apiVersion && group !== rt.group) throw new ApiError(400, 'BadRequest', `the API version "${obj.apiVersion}" of the object does not match the resource ${rt.plural}`);
+    if (obj.apiVersion && group !== rt.group)
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `the API version "${obj.apiVersion}" of the object does not match the resource ${rt.plural}`,
+      );
     obj.apiVersion = apiVersionOf(rt);
     obj.kind = rt.kind;
   }
 
   private conflict(rt: ResourceType, name: string): ApiError {
     const what = rt.group ? `${rt.plural}.${rt.group}` : rt.plural;
-    return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${what} "${name}": the object has been modified; please apply your changes to the latest version and try again`, {
-      name,
-      group: rt.group,
-      kind: rt.plural,
-    });
+    return new ApiError(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${what} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      {
+        name,
+        group: rt.group,
+        kind: rt.plural,
+      },
+    );
   }
 
   update(gvr: string, input: KubeObject, opts: { status?: boolean } & WriteOptions = {}): KubeObject {
@@ -240,7 +280,14 @@ export class MemStore implements Store {
     }
     // System-owned metadata is never taken from the client.
     const m = obj.metadata;
-    for (const k of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'namespace', 'generation'] as const) {
+    for (const k of [
+      'uid',
+      'creationTimestamp',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+      'namespace',
+      'generation',
+    ] as const) {
       if (old.metadata[k] === undefined) delete m[k];
       else (m as Record<string, unknown>)[k] = old.metadata[k];
     }
@@ -251,7 +298,12 @@ export class MemStore implements Store {
     if (old.metadata.deletionTimestamp) {
       const added = (m.finalizers ?? []).filter((f: string) => !(old.metadata.finalizers ?? []).includes(f));
       if (added.length)
-        throw invalid(rt, name, [{ field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }]);
+        throw invalid(rt, name, [
+          {
+            field: 'metadata.finalizers',
+            message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+          },
+        ]);
     }
     if (m.finalizers?.length === 0) delete m.finalizers;
     const specOf = (o: KubeObject) => {
@@ -269,7 +321,13 @@ export class MemStore implements Store {
     return this.out(rt, obj);
   }
 
-  mutate(gvr: string, namespace: string | undefined, name: string, fn: (obj: KubeObject) => void, opts?: { status?: boolean }): KubeObject | undefined {
+  mutate(
+    gvr: string,
+    namespace: string | undefined,
+    name: string,
+    fn: (obj: KubeObject) => void,
+    opts?: { status?: boolean },
+  ): KubeObject | undefined {
     for (;;) {
       const cur = this.get(gvr, namespace, name);
       if (!cur) return undefined;
@@ -302,7 +360,8 @@ export class MemStore implements Store {
       throw new ApiError(404, 'NotFound', `${what} "${name}" not found`, { name, group: rt.group, kind: rt.plural });
     }
     if (opts.preconditions?.uid && opts.preconditions.uid !== old.metadata.uid) throw this.conflict(rt, name);
-    if (opts.preconditions?.resourceVersion && opts.preconditions.resourceVersion !== old.metadata.resourceVersion) throw this.conflict(rt, name);
+    if (opts.preconditions?.resourceVersion && opts.preconditions.resourceVersion !== old.metadata.resourceVersion)
+      throw this.conflict(rt, name);
     if (opts.dryRun) return this.out(rt, old);
     const policy = opts.propagationPolicy ?? 'Background';
     const obj = clone(old);
@@ -313,7 +372,8 @@ export class MemStore implements Store {
     // Namespaces always go through their finalizer (the namespace controller empties them).
     const pending = finalizers.length > 0 || (rt.kind === 'Namespace' && rt.group === '');
     if (!pending) return this.remove(rt, key, obj);
-    if (m.deletionTimestamp && JSON.stringify(finalizers) === JSON.stringify(m.finalizers ?? [])) return this.out(rt, old);
+    if (m.deletionTimestamp && JSON.stringify(finalizers) === JSON.stringify(m.finalizers ?? []))
+      return this.out(rt, old);
     m.deletionTimestamp ??= now();
     m.deletionGracePeriodSeconds ??= 0;
     if (finalizers.length) m.finalizers = finalizers;
@@ -346,7 +406,13 @@ export class MemStore implements Store {
 
   recordEvent(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const ns = involved.metadata.namespace || 'default';
-    const existing = this.list('v1/events', ns).items.find((e) => e.involvedObject?.uid === involved.metadata.uid && e.reason === reason && e.message === message && e.type === type);
+    const existing = this.list('v1/events', ns).items.find(
+      (e) =>
+        e.involvedObject?.uid === involved.metadata.uid &&
+        e.reason === reason &&
+        e.message === message &&
+        e.type === type,
+    );
     const ts = now();
     if (existing) {
       this.mutate('v1/events', ns, existing.metadata.name, (e) => {
@@ -436,9 +502,20 @@ export class MemStore implements Store {
     }
   }
 
-  watch(gvr: string, namespace: string | undefined, opts: ListOptions & { resourceVersion?: string }, onEvent: (ev: WatchEvent) => void): () => void {
+  watch(
+    gvr: string,
+    namespace: string | undefined,
+    opts: ListOptions & { resourceVersion?: string },
+    onEvent: (ev: WatchEvent) => void,
+  ): () => void {
     const rt = this.mustType(gvr);
-    const w: Watcher = { resource: resourceKey(rt), namespace: rt.namespaced ? namespace : undefined, match: parseSelectors(opts), apiVersion: apiVersionOf(rt), onEvent };
+    const w: Watcher = {
+      resource: resourceKey(rt),
+      namespace: rt.namespaced ? namespace : undefined,
+      match: parseSelectors(opts),
+      apiVersion: apiVersionOf(rt),
+      onEvent,
+    };
     const rv = opts.resourceVersion;
     if (!rv || rv === '0') {
       // Unset / "0": start with the current state as synthetic ADDED events, like the apiserver.

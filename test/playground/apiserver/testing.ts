@@ -7,7 +7,12 @@ import { waitFor } from '../../helpers/wait.js';
 
 export interface TestServer extends ApiServerHandle {
   dir: string;
-  req(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any; headers: Headers }>;
+  req(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 export async function startTestServer(opts: Partial<ApiServerOptions> = {}): Promise<TestServer> {
@@ -20,7 +25,10 @@ export async function startTestServer(opts: Partial<ApiServerOptions> = {}): Pro
       const res = await fetch(`${h.url}${path}`, {
         method,
         // The kubeconfig's admin token: with rbac on, requests are the cluster admin's.
-        headers: { Authorization: 'Bearer playground-token', ...(body === undefined ? {} : { 'Content-Type': contentType }) },
+        headers: {
+          Authorization: 'Bearer playground-token',
+          ...(body === undefined ? {} : { 'Content-Type': contentType }),
+        },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await res.text();

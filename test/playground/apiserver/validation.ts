@@ -38,7 +38,10 @@ export const dns1035Label: NameRule = (n) => [
       ]),
 ];
 /** path.IsValidPathSegmentName: RBAC objects accept anything a URL path segment can carry. */
-const pathSegment: NameRule = (n) => (['.', '..'].includes(n) ? [`may not be '${n}'`] : ['/', '%'].filter((c) => n.includes(c)).map((c) => `may not contain '${c}'`));
+const pathSegment: NameRule = (n) =>
+  ['.', '..'].includes(n)
+    ? [`may not be '${n}'`]
+    : ['/', '%'].filter((c) => n.includes(c)).map((c) => `may not contain '${c}'`);
 
 /**
  * Name rule per kind, as the API server validates metadata.name (pkg/apis/core/validation,
@@ -86,7 +89,10 @@ function qualifiedNameErrors(key: string): string[] {
 }
 
 /** Label keys and values (apimachinery ValidateLabels), under `path`. */
-export function labelErrors(labels: Record<string, unknown> | undefined, path: string): { field: string; message: string }[] {
+export function labelErrors(
+  labels: Record<string, unknown> | undefined,
+  path: string,
+): { field: string; message: string }[] {
   const out: { field: string; message: string }[] = [];
   for (const [k, v] of Object.entries(labels ?? {})) {
     for (const m of qualifiedNameErrors(k)) out.push({ field: path, message: `Invalid value: "${k}": ${m}` });
@@ -108,13 +114,17 @@ export function validateMeta(rt: ResourceType, obj: KubeObject): void {
   const name = obj.metadata?.name ?? '';
   const causes: { field: string; message: string }[] = [];
   if (!name) causes.push({ field: 'metadata.name', message: 'Required value: name or generateName is required' });
-  else for (const m of nameRule(rt.kind)(name)) causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": ${m}` });
+  else
+    for (const m of nameRule(rt.kind)(name))
+      causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": ${m}` });
   causes.push(...labelErrors(obj.metadata?.labels, 'metadata.labels'));
   for (const k of Object.keys(obj.metadata?.annotations ?? {})) {
-    for (const m of qualifiedNameErrors(k)) causes.push({ field: 'metadata.annotations', message: `Invalid value: "${k}": ${m}` });
+    for (const m of qualifiedNameErrors(k))
+      causes.push({ field: 'metadata.annotations', message: `Invalid value: "${k}": ${m}` });
   }
   for (const [k, v] of Object.entries(obj.metadata?.annotations ?? {})) {
-    if (typeof v !== 'string') causes.push({ field: `metadata.annotations.${k}`, message: 'Invalid value: must be a string' });
+    if (typeof v !== 'string')
+      causes.push({ field: `metadata.annotations.${k}`, message: 'Invalid value: must be a string' });
   }
   if (causes.length) throw invalid(rt, name, causes);
 }
@@ -139,7 +149,8 @@ const b64 = /^[A-Za-z0-9+/]*={0,2}$/;
 function podSpecErrors(spec: any, path: string): { field: string; message: string }[] {
   const out: { field: string; message: string }[] = [];
   const label = (v: unknown, field: string) => {
-    if (typeof v === 'string' && v !== '') for (const m of dns1123Label(v)) out.push({ field, message: `Invalid value: "${v}": ${m}` });
+    if (typeof v === 'string' && v !== '')
+      for (const m of dns1123Label(v)) out.push({ field, message: `Invalid value: "${v}": ${m}` });
   };
   label(spec?.hostname, `${path}.hostname`);
   label(spec?.subdomain, `${path}.subdomain`);
@@ -156,7 +167,10 @@ function validatePodShapes(rt: ResourceType, obj: KubeObject): void {
     rt.kind === 'Pod'
       ? podSpecErrors(obj.spec, 'spec')
       : TEMPLATE_KINDS.has(rt.kind)
-        ? [...labelErrors(obj.spec?.template?.metadata?.labels, 'spec.template.metadata.labels'), ...podSpecErrors(obj.spec?.template?.spec, 'spec.template.spec')]
+        ? [
+            ...labelErrors(obj.spec?.template?.metadata?.labels, 'spec.template.metadata.labels'),
+            ...podSpecErrors(obj.spec?.template?.spec, 'spec.template.spec'),
+          ]
         : [];
   if (causes.length) throw invalid(rt, obj.metadata.name, causes);
 }
@@ -175,14 +189,17 @@ function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): voi
     case 'Secret': {
       if (obj.stringData) {
         obj.data = { ...(obj.data ?? {}) };
-        for (const [k, v] of Object.entries(obj.stringData as Record<string, string>)) obj.data[k] = Buffer.from(String(v)).toString('base64');
+        for (const [k, v] of Object.entries(obj.stringData as Record<string, string>))
+          obj.data[k] = Buffer.from(String(v)).toString('base64');
         delete obj.stringData;
       }
       for (const [k, v] of Object.entries(obj.data ?? {})) {
-        if (typeof v !== 'string' || !b64.test(v)) throw new ApiError(400, 'BadRequest', `illegal base64 data in Secret ${name} key ${k}`);
+        if (typeof v !== 'string' || !b64.test(v))
+          throw new ApiError(400, 'BadRequest', `illegal base64 data in Secret ${name} key ${k}`);
       }
       obj.type ??= 'Opaque';
-      if (old && old.type !== obj.type) throw invalid(rt, name, [{ field: 'type', message: 'Invalid value: field is immutable' }]);
+      if (old && old.type !== obj.type)
+        throw invalid(rt, name, [{ field: 'type', message: 'Invalid value: field is immutable' }]);
       break;
     }
     case 'Namespace':
@@ -192,7 +209,9 @@ function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): voi
     case 'Service':
       spec.type ??= 'ClusterIP';
       spec.sessionAffinity ??= 'None';
-      if (!spec.clusterIP && spec.type !== 'ExternalName') spec.clusterIP = old?.spec?.clusterIP ?? `10.96.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+      if (!spec.clusterIP && spec.type !== 'ExternalName')
+        spec.clusterIP =
+          old?.spec?.clusterIP ?? `10.96.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
       if (spec.clusterIP && spec.clusterIP !== 'None') spec.clusterIPs ??= [spec.clusterIP];
       for (const p of spec.ports ?? []) {
         p.protocol ??= 'TCP';
@@ -201,7 +220,8 @@ function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): voi
       break;
     case 'Pod': {
       const containers = spec.containers;
-      if (!Array.isArray(containers) || containers.length === 0) throw invalid(rt, name, [{ field: 'spec.containers', message: 'Required value' }]);
+      if (!Array.isArray(containers) || containers.length === 0)
+        throw invalid(rt, name, [{ field: 'spec.containers', message: 'Required value' }]);
       for (const [i, c] of containers.entries()) {
         if (!c?.name) throw invalid(rt, name, [{ field: `spec.containers[${i}].name`, message: 'Required value' }]);
         if (!c?.image) throw invalid(rt, name, [{ field: `spec.containers[${i}].image`, message: 'Required value' }]);
@@ -217,8 +237,12 @@ function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): voi
       break;
     }
     case 'PersistentVolumeClaim':
-      if (!spec.resources?.requests?.storage) throw invalid(rt, name, [{ field: 'spec.resources[storage]', message: 'Required value' }]);
-      if (!Array.isArray(spec.accessModes) || spec.accessModes.length === 0) throw invalid(rt, name, [{ field: 'spec.accessModes', message: 'Required value: at least 1 access mode is required' }]);
+      if (!spec.resources?.requests?.storage)
+        throw invalid(rt, name, [{ field: 'spec.resources[storage]', message: 'Required value' }]);
+      if (!Array.isArray(spec.accessModes) || spec.accessModes.length === 0)
+        throw invalid(rt, name, [
+          { field: 'spec.accessModes', message: 'Required value: at least 1 access mode is required' },
+        ]);
       spec.volumeMode ??= 'Filesystem';
       if (!old) obj.status = { phase: 'Pending' };
       break;
@@ -229,13 +253,20 @@ function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): voi
       if (!spec.selector) throw invalid(rt, name, [{ field: 'spec.selector', message: 'Required value' }]);
       const labels = spec.template?.metadata?.labels;
       if (!labelSelectorFromObject(spec.selector)(labels)) {
-        throw invalid(rt, name, [{ field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\`` }]);
+        throw invalid(rt, name, [
+          {
+            field: 'spec.template.metadata.labels',
+            message: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\``,
+          },
+        ]);
       }
       if (!Array.isArray(spec.template?.spec?.containers) || spec.template.spec.containers.length === 0) {
         throw invalid(rt, name, [{ field: 'spec.template.spec.containers', message: 'Required value' }]);
       }
       if (old && JSON.stringify(old.spec?.selector) !== JSON.stringify(spec.selector)) {
-        throw invalid(rt, name, [{ field: 'spec.selector', message: `Invalid value: ${JSON.stringify(spec.selector)}: field is immutable` }]);
+        throw invalid(rt, name, [
+          { field: 'spec.selector', message: `Invalid value: ${JSON.stringify(spec.selector)}: field is immutable` },
+        ]);
       }
       spec.revisionHistoryLimit ??= 10;
       if (rt.kind === 'Deployment') {
@@ -249,10 +280,16 @@ function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): voi
       spec.backoffLimit ??= 6;
       spec.completions ??= 1;
       spec.parallelism ??= 1;
-      if (!spec.template?.spec?.containers?.length) throw invalid(rt, name, [{ field: 'spec.template.spec.containers', message: 'Required value' }]);
+      if (!spec.template?.spec?.containers?.length)
+        throw invalid(rt, name, [{ field: 'spec.template.spec.containers', message: 'Required value' }]);
       spec.template.spec.restartPolicy ??= 'Never';
       if (!['Never', 'OnFailure'].includes(spec.template.spec.restartPolicy)) {
-        throw invalid(rt, name, [{ field: 'spec.template.spec.restartPolicy', message: `Unsupported value: "${spec.template.spec.restartPolicy}": supported values: "OnFailure", "Never"` }]);
+        throw invalid(rt, name, [
+          {
+            field: 'spec.template.spec.restartPolicy',
+            message: `Unsupported value: "${spec.template.spec.restartPolicy}": supported values: "OnFailure", "Never"`,
+          },
+        ]);
       }
       if (old && JSON.stringify(old.spec?.template) !== JSON.stringify(spec.template)) {
         throw invalid(rt, name, [{ field: 'spec.template', message: 'Invalid value: field is immutable' }]);
@@ -261,13 +298,19 @@ function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): voi
     case 'CustomResourceDefinition': {
       const plural = spec.names?.plural;
       if (!spec.group || !plural || !spec.names?.kind || !Array.isArray(spec.versions) || spec.versions.length === 0) {
-        throw invalid(rt, name, [{ field: 'spec', message: 'Required value: group, names.plural, names.kind and versions are required' }]);
+        throw invalid(rt, name, [
+          { field: 'spec', message: 'Required value: group, names.plural, names.kind and versions are required' },
+        ]);
       }
       if (name !== `${plural}.${spec.group}`) {
-        throw invalid(rt, name, [{ field: 'metadata.name', message: `Invalid value: "${name}": must be spec.names.plural+"."+spec.group` }]);
+        throw invalid(rt, name, [
+          { field: 'metadata.name', message: `Invalid value: "${name}": must be spec.names.plural+"."+spec.group` },
+        ]);
       }
       if (spec.versions.filter((v: { storage?: boolean }) => v.storage).length !== 1) {
-        throw invalid(rt, name, [{ field: 'spec.versions', message: 'Invalid value: must have exactly one version marked as storage version' }]);
+        throw invalid(rt, name, [
+          { field: 'spec.versions', message: 'Invalid value: must have exactly one version marked as storage version' },
+        ]);
       }
       validateCrdSchemas(rt, obj);
       spec.names.singular ??= String(spec.names.kind).toLowerCase();
@@ -286,5 +329,14 @@ function jobSelector(job: KubeObject): void {
   const name = job.metadata.name;
   spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
   const t = (spec.template ??= {});
-  t.metadata = { ...t.metadata, labels: { ...t.metadata?.labels, 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name } };
+  t.metadata = {
+    ...t.metadata,
+    labels: {
+      ...t.metadata?.labels,
+      'batch.kubernetes.io/controller-uid': uid,
+      'batch.kubernetes.io/job-name': name,
+      'controller-uid': uid,
+      'job-name': name,
+    },
+  };
 }

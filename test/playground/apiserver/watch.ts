@@ -24,7 +24,11 @@ export function serveWatch(
   res: ServerResponse,
   opts: { bookmarkIntervalMs: number; dropAfterMs?: number; onClose: (fn: () => void) => void },
 ): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   res.flushHeaders();
   const write = (ev: unknown) => {
     if (!res.destroyed && !res.writableEnded) res.write(`${JSON.stringify(ev)}\n`);
@@ -35,7 +39,10 @@ export function serveWatch(
       object: {
         kind: rt.kind,
         apiVersion: apiVersionOf(rt),
-        metadata: { resourceVersion: store.currentResourceVersion(), ...(initialEventsEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}) },
+        metadata: {
+          resourceVersion: store.currentResourceVersion(),
+          ...(initialEventsEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}),
+        },
       },
     });
   const timers: NodeJS.Timeout[] = [];
@@ -55,7 +62,12 @@ export function serveWatch(
   try {
     // sendInitialEvents (watch-list) starts from the current state like an unset resourceVersion.
     const rv = p.sendInitialEvents ? undefined : p.resourceVersion;
-    cancel = store.watch(gvrKey(rt), p.namespace, { labelSelector: p.labelSelector, fieldSelector: p.fieldSelector, resourceVersion: rv }, (ev) => write(ev));
+    cancel = store.watch(
+      gvrKey(rt),
+      p.namespace,
+      { labelSelector: p.labelSelector, fieldSelector: p.fieldSelector, resourceVersion: rv },
+      (ev) => write(ev),
+    );
   } catch (e) {
     if (e instanceof ApiError) {
       write({ type: 'ERROR', object: errorStatus(e) });

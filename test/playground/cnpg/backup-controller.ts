@@ -31,9 +31,14 @@ function resolve(ctx: Ctx, backup: KubeObject, cluster: KubeObject): Resolved {
     const params = { ...(walArchiverPlugin(cluster)?.parameters ?? {}), ...(pc.parameters ?? {}) };
     if (!params.barmanObjectName) throw new ConfigError('missing barmanObjectName parameter');
     const { spec } = objectStoreConfig(ctx, ns, params.barmanObjectName);
-    return { target: toTarget(ctx, ns, spec, params.serverName || cluster.metadata.name), mode: 'plugin', objectStoreName: params.barmanObjectName };
+    return {
+      target: toTarget(ctx, ns, spec, params.serverName || cluster.metadata.name),
+      mode: 'plugin',
+      objectStoreName: params.barmanObjectName,
+    };
   }
-  if (backup.spec?.method === 'volumeSnapshot') throw new ConfigError('cannot proceed with the backup: volume snapshots are not supported by the playground');
+  if (backup.spec?.method === 'volumeSnapshot')
+    throw new ConfigError('cannot proceed with the backup: volume snapshots are not supported by the playground');
   const store = cluster.spec?.backup?.barmanObjectStore;
   if (!store) throw new ConfigError('cannot proceed with the backup as the cluster has no backup section');
   return { target: toTarget(ctx, ns, store, store.serverName || cluster.metadata.name), mode: 'in-tree' };
@@ -50,7 +55,13 @@ export class BackupController {
   async reconcile(ns: string, name: string): Promise<number | void> {
     const { store } = this.ctx;
     const backup = store.get(GVR.backup, ns, name);
-    if (!backup || backup.metadata.deletionTimestamp || TERMINAL.has(backup.status?.phase) || this.running.has(key(ns, name))) return;
+    if (
+      !backup ||
+      backup.metadata.deletionTimestamp ||
+      TERMINAL.has(backup.status?.phase) ||
+      this.running.has(key(ns, name))
+    )
+      return;
     const cluster = store.get(GVR.cluster, ns, backup.spec?.cluster?.name);
     if (!cluster) return this.fail(backup, undefined, 'Unknown cluster');
     let resolved: Resolved;
@@ -75,7 +86,13 @@ export class BackupController {
     }
   }
 
-  private async run(backup: KubeObject, cluster: KubeObject, r: Resolved, podName: string, primary: { socketDir: string; port: number }): Promise<void> {
+  private async run(
+    backup: KubeObject,
+    cluster: KubeObject,
+    r: Resolved,
+    podName: string,
+    primary: { socketDir: string; port: number },
+  ): Promise<void> {
     const { store, barman } = this.ctx;
     const ns = backup.metadata.namespace!;
     const t = r.target;
@@ -104,7 +121,12 @@ export class BackupController {
     const res = await barman.backup(t, primary, log);
     if (res.code !== 0) {
       const tail = res.stderr.trim().split('\n').slice(-3).join('\n');
-      return void this.fail(backup, cluster, `encountered an error while taking the backup: exit status ${res.code}${tail ? `: ${tail}` : ''}`, r);
+      return void this.fail(
+        backup,
+        cluster,
+        `encountered an error while taking the backup: exit status ${res.code}${tail ? `: ${tail}` : ''}`,
+        r,
+      );
     }
     let list: BarmanBackupInfo[];
     try {
@@ -127,7 +149,9 @@ export class BackupController {
       s.timelineID = info.timeline;
     });
     store.recordEvent(backup, 'Normal', 'Completed', 'Backup completed');
-    const done = list.filter((b) => b.status === 'DONE').sort((a, b) => barmanTime(a.end_time) - barmanTime(b.end_time));
+    const done = list
+      .filter((b) => b.status === 'DONE')
+      .sort((a, b) => barmanTime(a.end_time) - barmanTime(b.end_time));
     const first = barmanToIso(done[0]?.end_time);
     this.recordOutcome(cluster, r, { ok: true, at: stoppedAt, first });
   }
@@ -142,7 +166,11 @@ export class BackupController {
     if (cluster) this.recordOutcome(cluster, r, { ok: false, at: now(), message });
   }
 
-  private recordOutcome(cluster: KubeObject, r: Resolved | undefined, o: { ok: boolean; at: string; first?: string; message?: string }): void {
+  private recordOutcome(
+    cluster: KubeObject,
+    r: Resolved | undefined,
+    o: { ok: boolean; at: string; first?: string; message?: string },
+  ): void {
     const { store } = this.ctx;
     patchStatus(store, GVR.cluster, cluster, (s) => {
       if (r?.mode !== 'plugin') {

@@ -61,16 +61,36 @@ export class Barman {
   }
 
   async listBackups(t: BarmanTarget): Promise<BarmanBackupInfo[]> {
-    const r = await this.run('barman-cloud-backup-list', [...cloudArgs(t), '--format', 'json', t.destinationPath, t.serverName], t);
+    const r = await this.run(
+      'barman-cloud-backup-list',
+      [...cloudArgs(t), '--format', 'json', t.destinationPath, t.serverName],
+      t,
+    );
     if (r.code !== 0) throw new Error(r.stderr.trim() || `barman-cloud-backup-list exited ${r.code}`);
     const parsed = JSON.parse(r.stdout || '{}') as { backups_list?: BarmanBackupInfo[] };
     return parsed.backups_list ?? [];
   }
 
   /** Runs a real base backup of the server listening on `socketDir:port`. */
-  backup(t: BarmanTarget, server: { socketDir: string; port: number }, onOutput?: (s: string) => void): Promise<RunResult> {
+  backup(
+    t: BarmanTarget,
+    server: { socketDir: string; port: number },
+    onOutput?: (s: string) => void,
+  ): Promise<RunResult> {
     const c = t.dataCompression && COMPRESSION.has(t.dataCompression) ? [`--${t.dataCompression}`] : [];
-    const args = [...cloudArgs(t), ...c, '--immediate-checkpoint', '--host', server.socketDir, '--port', String(server.port), '--user', 'postgres', t.destinationPath, t.serverName];
+    const args = [
+      ...cloudArgs(t),
+      ...c,
+      '--immediate-checkpoint',
+      '--host',
+      server.socketDir,
+      '--port',
+      String(server.port),
+      '--user',
+      'postgres',
+      t.destinationPath,
+      t.serverName,
+    ];
     return this.run('barman-cloud-backup', args, t, onOutput);
   }
 
@@ -79,7 +99,12 @@ export class Barman {
   }
 
   restore(t: BarmanTarget, backupId: string, pgdata: string, onOutput?: (s: string) => void): Promise<RunResult> {
-    return this.run('barman-cloud-restore', [...cloudArgs(t), t.destinationPath, t.serverName, backupId, pgdata], t, onOutput);
+    return this.run(
+      'barman-cloud-restore',
+      [...cloudArgs(t), t.destinationPath, t.serverName, backupId, pgdata],
+      t,
+      onOutput,
+    );
   }
 
   walRestore(t: BarmanTarget, wal: string, dest: string): Promise<RunResult> {

@@ -10,7 +10,12 @@ import { PG_BIN } from './proc.js';
 import { appSecretName, bootstrapDb, superuserSecretName } from './cluster-secrets.js';
 
 /** Starts a throwaway postmaster on the job's data (for bootstrap SQL), runs fn, stops it. */
-export async function withTemporaryServer<T>(io: JobIO, pgdata: string, configure: (inst: PgInstance) => void, fn: (inst: PgInstance) => Promise<T>): Promise<T> {
+export async function withTemporaryServer<T>(
+  io: JobIO,
+  pgdata: string,
+  configure: (inst: PgInstance) => void,
+  fn: (inst: PgInstance) => Promise<T>,
+): Promise<T> {
   const inst = new PgInstance({ pgdata, procs: io.procs, onLog: io.log });
   await inst.allocateEndpoint();
   try {
@@ -37,7 +42,9 @@ export async function setOwnerPassword(ctx: Ctx, cluster: KubeObject, inst: PgIn
     const su = secretValue(ctx.store.get(GVR.secret, ns, superuserSecretName(cluster).name), 'password');
     if (su) await inst.query(`ALTER ROLE postgres WITH PASSWORD ${sqlLiteral(su)}`);
   }
-  await inst.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'streaming_replica') THEN CREATE ROLE streaming_replica WITH REPLICATION LOGIN; END IF; END $$`);
+  await inst.query(
+    `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'streaming_replica') THEN CREATE ROLE streaming_replica WITH REPLICATION LOGIN; END IF; END $$`,
+  );
 }
 
 export async function runInitdb(ctx: Ctx, cluster: KubeObject, io: JobIO): Promise<void> {
@@ -71,9 +78,27 @@ export async function runInitdb(ctx: Ctx, cluster: KubeObject, io: JobIO): Promi
 export async function runJoin(io: JobIO, primary: { port: number }): Promise<void> {
   const pgdata = join(io.dir, 'pgdata');
   io.log(`Cloning the primary with pg_basebackup into ${pgdata}\n`);
-  const r = await io.procs.run(`${PG_BIN}/pg_basebackup`, ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'streaming_replica', '-D', pgdata, '-X', 'stream', '-c', 'fast', '--no-sync'], {
-    onOutput: io.log,
-  });
+  const r = await io.procs.run(
+    `${PG_BIN}/pg_basebackup`,
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primary.port),
+      '-U',
+      'streaming_replica',
+      '-D',
+      pgdata,
+      '-X',
+      'stream',
+      '-c',
+      'fast',
+      '--no-sync',
+    ],
+    {
+      onOutput: io.log,
+    },
+  );
   if (r.code !== 0) throw new Error(`pg_basebackup failed: ${r.stderr.trim()}`);
   io.log('join completed\n');
 }

@@ -15,8 +15,10 @@ import type { ProcessGroup } from './proc.js';
 import { sleep } from './proc.js';
 import { crashLoopBackOffMs } from './versions.js';
 
-const initSpec = (pod: KubeObject) => (pod.spec?.initContainers ?? []).find((c: { name: string }) => c.name === BOOTSTRAP_INIT_CONTAINER);
-const initStatus = (pod: KubeObject) => (pod.status?.initContainerStatuses ?? []).find((c: { name: string }) => c.name === BOOTSTRAP_INIT_CONTAINER);
+const initSpec = (pod: KubeObject) =>
+  (pod.spec?.initContainers ?? []).find((c: { name: string }) => c.name === BOOTSTRAP_INIT_CONTAINER);
+const initStatus = (pod: KubeObject) =>
+  (pod.status?.initContainerStatuses ?? []).find((c: { name: string }) => c.name === BOOTSTRAP_INIT_CONTAINER);
 
 /** The pod carries a bootstrap init container that has not exited 0 yet. */
 export function bootstrapPending(pod: KubeObject): boolean {
@@ -39,9 +41,18 @@ function initPodStatus(image: string, state: InitState, restarts: number, startT
     'running' in state
       ? { state: { running: { startedAt: t } } }
       : 'exitCode' in state
-        ? { state: { terminated: { exitCode: state.exitCode, reason: state.exitCode ? 'Error' : 'Completed', finishedAt: t } } }
+        ? {
+            state: {
+              terminated: { exitCode: state.exitCode, reason: state.exitCode ? 'Error' : 'Completed', finishedAt: t },
+            },
+          }
         : {
-            state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${BOOTSTRAP_INIT_CONTAINER}` } },
+            state: {
+              waiting: {
+                reason: 'CrashLoopBackOff',
+                message: `back-off restarting failed container ${BOOTSTRAP_INIT_CONTAINER}`,
+              },
+            },
             lastState: { terminated: { exitCode: state.crashLoop, reason: 'Error', finishedAt: t } },
           };
   const done = 'exitCode' in state && state.exitCode === 0;
@@ -57,12 +68,36 @@ function initPodStatus(image: string, state: InitState, restarts: number, startT
     phase: 'Pending',
     hostIP: '127.0.0.1',
     startTime,
-    conditions: [cond('PodScheduled', true), cond('Initialized', done), cond('ContainersReady', false), cond('Ready', false)],
+    conditions: [
+      cond('PodScheduled', true),
+      cond('Initialized', done),
+      cond('ContainersReady', false),
+      cond('Ready', false),
+    ],
     initContainerStatuses: [
       staging,
-      { name: BOOTSTRAP_INIT_CONTAINER, ready: done, started: 'running' in state, restartCount: restarts, image, imageID: '', containerID: `playground://${BOOTSTRAP_INIT_CONTAINER}`, ...s },
+      {
+        name: BOOTSTRAP_INIT_CONTAINER,
+        ready: done,
+        started: 'running' in state,
+        restartCount: restarts,
+        image,
+        imageID: '',
+        containerID: `playground://${BOOTSTRAP_INIT_CONTAINER}`,
+        ...s,
+      },
     ],
-    containerStatuses: [{ name: 'postgres', ready: false, started: false, restartCount: 0, image, imageID: '', state: { waiting: { reason: 'PodInitializing' } } }],
+    containerStatuses: [
+      {
+        name: 'postgres',
+        ready: false,
+        started: false,
+        restartCount: 0,
+        image,
+        imageID: '',
+        state: { waiting: { reason: 'PodInitializing' } },
+      },
+    ],
   };
 }
 
@@ -97,14 +132,26 @@ export class BootstrapInitContainers {
     const entry: Running = { abort: new AbortController(), done: Promise.resolve() };
     this.running.set(k, entry);
     entry.done = this.loop(pod, role, entry)
-      .catch((err) => this.ctx.logs.append(pod.metadata.namespace!, pod.metadata.name, BOOTSTRAP_INIT_CONTAINER, `emulator error: ${String(err)}\n`))
+      .catch((err) =>
+        this.ctx.logs.append(
+          pod.metadata.namespace!,
+          pod.metadata.name,
+          BOOTSTRAP_INIT_CONTAINER,
+          `emulator error: ${String(err)}\n`,
+        ),
+      )
       .finally(() => this.running.delete(k));
   }
 
   private async volume(pod: KubeObject, signal: AbortSignal): Promise<string | undefined> {
     const claim = podClaim(pod);
     for (;;) {
-      if (signal.aborted || this.ctx.stopping || !this.ctx.store.get(GVR.pod, pod.metadata.namespace, pod.metadata.name)) return undefined;
+      if (
+        signal.aborted ||
+        this.ctx.stopping ||
+        !this.ctx.store.get(GVR.pod, pod.metadata.namespace, pod.metadata.name)
+      )
+        return undefined;
       const dir = claim ? claimPath(this.ctx, pod.metadata.namespace!, claim) : undefined;
       if (dir) return dir;
       await sleep(100);
@@ -120,7 +167,10 @@ export class BootstrapInitContainers {
     const startTime = now();
     const set = (state: InitState, restarts: number) => {
       const current = this.ctx.store.get(GVR.pod, ns, pod.metadata.name);
-      if (current && !current.metadata.deletionTimestamp) patchStatus(this.ctx.store, GVR.pod, current, (s) => Object.assign(s, initPodStatus(image, state, restarts, startTime)));
+      if (current && !current.metadata.deletionTimestamp)
+        patchStatus(this.ctx.store, GVR.pod, current, (s) =>
+          Object.assign(s, initPodStatus(image, state, restarts, startTime)),
+        );
     };
     for (let restarts = 0; ; restarts++) {
       set({ running: true }, restarts);
@@ -139,9 +189,22 @@ export class BootstrapInitContainers {
     }
   }
 
-  private async attempt(ns: string, pod: KubeObject, role: JobRole, clusterName: string, dir: string, entry: Running): Promise<boolean> {
+  private async attempt(
+    ns: string,
+    pod: KubeObject,
+    role: JobRole,
+    clusterName: string,
+    dir: string,
+    entry: Running,
+  ): Promise<boolean> {
     entry.procs = this.ctx.procs.sub();
-    const io: JobIO = { log: (t) => this.ctx.logs.append(ns, pod.metadata.name, BOOTSTRAP_INIT_CONTAINER, t), signal: entry.abort.signal, procs: entry.procs, dir, pod };
+    const io: JobIO = {
+      log: (t) => this.ctx.logs.append(ns, pod.metadata.name, BOOTSTRAP_INIT_CONTAINER, t),
+      signal: entry.abort.signal,
+      procs: entry.procs,
+      dir,
+      pod,
+    };
     try {
       const cluster = this.ctx.store.get(GVR.cluster, ns, clusterName);
       if (!cluster) throw new Error('cluster not found');

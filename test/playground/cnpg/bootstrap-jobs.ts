@@ -28,13 +28,24 @@ export function ensureJob(ctx: Ctx, cluster: KubeObject, instanceName: string, r
   const name = jobName(instanceName, role);
   const existing = ctx.store.get(GVR.job, ns, name);
   if (existing) return existing;
-  const labels = { [L.instanceName]: instanceName, [L.cluster]: cluster.metadata.name, [L.jobRole]: role, ...appLabels(ctx, cluster) };
+  const labels = {
+    [L.instanceName]: instanceName,
+    [L.cluster]: cluster.metadata.name,
+    [L.jobRole]: role,
+    ...appLabels(ctx, cluster),
+  };
   const meta = inherited(ctx, cluster);
   const backoffLimit = ctx.settings.jobBackoffLimit; // a playground knob; CNPG leaves the default (6)
   return ctx.store.create(GVR.job, {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: ns, labels: { ...labels, ...meta.labels }, annotations: meta.annotations, ownerReferences: [controllerRef(cluster)] },
+    metadata: {
+      name,
+      namespace: ns,
+      labels: { ...labels, ...meta.labels },
+      annotations: meta.annotations,
+      ownerReferences: [controllerRef(cluster)],
+    },
     spec: {
       ...(backoffLimit === undefined ? {} : { backoffLimit }),
       template: {
@@ -42,7 +53,9 @@ export function ensureJob(ctx: Ctx, cluster: KubeObject, instanceName: string, r
         spec: {
           hostname: name,
           restartPolicy: 'Never',
-          containers: [{ name: role, image: cluster.status?.image ?? cluster.spec?.imageName, command: bootstrapCommand(role) }],
+          containers: [
+            { name: role, image: cluster.status?.image ?? cluster.spec?.imageName, command: bootstrapCommand(role) },
+          ],
           volumes: [{ name: 'pgdata', persistentVolumeClaim: { claimName: instanceName } }],
         },
       },

@@ -21,7 +21,9 @@ const lsnValue = (lsn: string | undefined) => {
 };
 
 export function chooseBackup(backups: BarmanBackupInfo[], target: any): BarmanBackupInfo | undefined {
-  const done = backups.filter((b) => b.status === 'DONE').sort((a, b) => barmanTime(a.end_time) - barmanTime(b.end_time));
+  const done = backups
+    .filter((b) => b.status === 'DONE')
+    .sort((a, b) => barmanTime(a.end_time) - barmanTime(b.end_time));
   if (target?.backupID) return done.find((b) => b.backup_id === target.backupID);
   let candidates = done;
   // As barman-cloud's catalog (CONFORMANCE.md 11, Recovery targets): a time target takes the newest
@@ -40,13 +42,18 @@ export function recoveryTargetSettings(t: any): Record<string, string> {
   const out: Record<string, string> = { recovery_target_action: 'promote' };
   if (!t) return out;
   // CNPG rewrites RFC 3339 into the form PostgreSQL parses ("2026-11-22 00:43:33.57+00").
-  if (t.targetTime) out.recovery_target_time = new Date(normalizeTargetTime(t.targetTime)).toISOString().replace('T', ' ').replace('Z', '+00');
+  if (t.targetTime)
+    out.recovery_target_time = new Date(normalizeTargetTime(t.targetTime))
+      .toISOString()
+      .replace('T', ' ')
+      .replace('Z', '+00');
   if (t.targetName) out.recovery_target_name = t.targetName;
   if (t.targetLSN) out.recovery_target_lsn = t.targetLSN;
   if (t.targetXID) out.recovery_target_xid = t.targetXID;
   if (t.targetImmediate) out.recovery_target = 'immediate';
   if (t.targetTLI) out.recovery_target_timeline = t.targetTLI;
-  if (t.exclusive && (t.targetTime || t.targetLSN || t.targetXID || t.targetName)) out.recovery_target_inclusive = 'off';
+  if (t.exclusive && (t.targetTime || t.targetLSN || t.targetXID || t.targetName))
+    out.recovery_target_inclusive = 'off';
   return out;
 }
 
@@ -82,11 +89,18 @@ async function checkOwnArchiveEmpty(ctx: Ctx, cluster: KubeObject, io: JobIO): P
   if (!own) return;
   const r = await ctx.barman.checkWalArchive(own.target);
   io.log(r.stderr);
-  if (r.code !== 0) throw new Error(`while barman-cloud-check-wal-archive: exit status ${r.code}: WAL archive check failed for server ${own.target.serverName}: Expected empty archive`);
+  if (r.code !== 0)
+    throw new Error(
+      `while barman-cloud-check-wal-archive: exit status ${r.code}: WAL archive check failed for server ${own.target.serverName}: Expected empty archive`,
+    );
 }
 
 /** 2. The source and the base backup: the Backup named, or the newest fitting the target. */
-async function chooseBase(ctx: Ctx, cluster: KubeObject, io: JobIO): Promise<{ target: BarmanTarget; backupId: string; beginWal?: string }> {
+async function chooseBase(
+  ctx: Ctx,
+  cluster: KubeObject,
+  io: JobIO,
+): Promise<{ target: BarmanTarget; backupId: string; beginWal?: string }> {
   const source = recoverySource(ctx, cluster);
   const t = source.target;
   let backupId: string;
@@ -94,7 +108,10 @@ async function chooseBase(ctx: Ctx, cluster: KubeObject, io: JobIO): Promise<{ t
   if (source.backup) {
     backupId = source.backup.status?.backupId;
     beginWal = source.backup.status?.beginWal;
-    if (!backupId) throw new Error(`backup ${source.backup.metadata.name} has no backupId (phase ${source.backup.status?.phase ?? 'none'})`);
+    if (!backupId)
+      throw new Error(
+        `backup ${source.backup.metadata.name} has no backupId (phase ${source.backup.status?.phase ?? 'none'})`,
+      );
   } else {
     const chosen = chooseBackup(await listOrFail(ctx, t, io), cluster.spec.bootstrap.recovery.recoveryTarget);
     if (!chosen) throw new Error('no target backup found');
@@ -113,12 +130,20 @@ async function checkFirstWal(ctx: Ctx, t: BarmanTarget, beginWal: string | undef
   rmSync(tmp, { force: true });
   if (r.code !== 0) {
     io.log(r.stderr);
-    throw new Error(`encountered an error while checking the presence of first needed WAL in the archive: exit status ${r.code}`);
+    throw new Error(
+      `encountered an error while checking the presence of first needed WAL in the archive: exit status ${r.code}`,
+    );
   }
 }
 
 /** 5. Replay WAL with barman-cloud-wal-restore until postgres promotes. */
-async function replayUntilPromoted(ctx: Ctx, cluster: KubeObject, t: BarmanTarget, pgdata: string, io: JobIO): Promise<void> {
+async function replayUntilPromoted(
+  ctx: Ctx,
+  cluster: KubeObject,
+  t: BarmanTarget,
+  pgdata: string,
+  io: JobIO,
+): Promise<void> {
   const restoreScript = writeWalRestoreScript(io.dir, t);
   writePostgresFile(join(pgdata, 'recovery.signal'), '');
   writePostgresFile(join(pgdata, '.check-empty-wal-archive'), '');
@@ -161,6 +186,9 @@ async function listOrFail(ctx: Ctx, t: BarmanTarget, io: JobIO): Promise<BarmanB
     return await ctx.barman.listBackups(t);
   } catch (err) {
     io.log(`${(err as Error).message}\n`);
-    throw new Error(`while getting the backup list from ${t.destinationPath} (server ${t.serverName}): barman-cloud-backup-list failed`, { cause: err });
+    throw new Error(
+      `while getting the backup list from ${t.destinationPath} (server ${t.serverName}): barman-cloud-backup-list failed`,
+      { cause: err },
+    );
   }
 }

@@ -12,7 +12,14 @@ import { reconcileReplicas } from './cluster-scale.js';
 import { ensureSecrets } from './cluster-secrets.js';
 import { ensureServices } from './cluster-services.js';
 import { observe, registerPhase, type Observed } from './cluster-state.js';
-import { PHASE_CANNOT_CREATE, PHASE_IMAGE_CATALOG, PHASE_UNKNOWN_PLUGIN, resolveImage, unknownPlugin, unknownPluginReason } from './cluster-preflight.js';
+import {
+  PHASE_CANNOT_CREATE,
+  PHASE_IMAGE_CATALOG,
+  PHASE_UNKNOWN_PLUGIN,
+  resolveImage,
+  unknownPlugin,
+  unknownPluginReason,
+} from './cluster-preflight.js';
 import { primaryFacts, writeStatus } from './cluster-status.js';
 import type { InstanceManager } from './instance-manager.js';
 import { reconcileManagedRoles } from './managed-roles.js';
@@ -79,7 +86,12 @@ export class ClusterController {
       for (const pod of o.podNames) await this.kubelet.reconfigure(o.ns, pod, o.cluster);
       this.appliedGeneration.set(k, gen);
     } catch (err) {
-      this.ctx.logs.append(o.ns, o.primary, 'postgres', `operator: cannot apply configuration: ${(err as Error).message}\n`);
+      this.ctx.logs.append(
+        o.ns,
+        o.primary,
+        'postgres',
+        `operator: cannot apply configuration: ${(err as Error).message}\n`,
+      );
     }
   }
 }

@@ -36,12 +36,14 @@ export function initialStatus(ctx: Ctx, cluster: KubeObject, image: string): Kub
     // The installed server stands in for the image's major: say so where kubectl shows it.
     const pgNote = mapImage(image).message;
     if (pgNote) ctx.store.recordEvent(cluster, 'Normal', 'PostgresMajorMapped', pgNote);
-    if (pgNote) ctx.logs.append(cluster.metadata.namespace ?? 'default', `${name}-1`, 'postgres', `operator: ${pgNote}\n`);
+    if (pgNote)
+      ctx.logs.append(cluster.metadata.namespace ?? 'default', `${name}-1`, 'postgres', `operator: ${pgNote}\n`);
   }
   return next ?? cluster;
 }
 
-export const bootstrapRole = (cluster: KubeObject): JobRole => (cluster.spec?.bootstrap?.recovery ? 'full-recovery' : 'initdb');
+export const bootstrapRole = (cluster: KubeObject): JobRole =>
+  cluster.spec?.bootstrap?.recovery ? 'full-recovery' : 'initdb';
 
 /** Whether the primary's data exists (its bootstrap Job completed, or it already ran). */
 export function primaryBootstrapped(ctx: Ctx, o: Observed): boolean {

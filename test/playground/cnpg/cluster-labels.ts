@@ -30,10 +30,20 @@ export function appLabels(ctx: Ctx, cluster: KubeObject): Record<string, string>
 /** The subset PVCs carry (persistentvolumeclaim/calculator.go). */
 export function pvcAppLabels(ctx: Ctx): Record<string, string> {
   if (!hasAppLabels(ctx)) return {};
-  return { 'app.kubernetes.io/managed-by': 'cloudnative-pg', 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/component': 'database' };
+  return {
+    'app.kubernetes.io/managed-by': 'cloudnative-pg',
+    'app.kubernetes.io/name': 'postgresql',
+    'app.kubernetes.io/component': 'database',
+  };
 }
 
 /** SetInheritedData: the cluster label and the operator version annotation. */
-export function inherited(ctx: Ctx, cluster: KubeObject): { labels: Record<string, string>; annotations: Record<string, string> } {
-  return { labels: { [L.cluster]: cluster.metadata.name }, annotations: { 'cnpg.io/operatorVersion': ctx.settings.version } };
+export function inherited(
+  ctx: Ctx,
+  cluster: KubeObject,
+): { labels: Record<string, string>; annotations: Record<string, string> } {
+  return {
+    labels: { [L.cluster]: cluster.metadata.name },
+    annotations: { 'cnpg.io/operatorVersion': ctx.settings.version },
+  };
 }

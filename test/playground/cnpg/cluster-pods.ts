@@ -14,7 +14,11 @@ export const BOOTSTRAP_INIT_CONTAINER = 'bootstrap-instance';
 
 /** `bootstrap-controller` stages the manager binary; `bootstrap-instance` (after it) runs the bootstrap. */
 function initContainers(image: string, bootstrap: JobRole) {
-  const staging = { name: 'bootstrap-controller', image: 'ghcr.io/cloudnative-pg/cloudnative-pg:trunk', command: ['/manager', 'bootstrap', '/controller/manager'] };
+  const staging = {
+    name: 'bootstrap-controller',
+    image: 'ghcr.io/cloudnative-pg/cloudnative-pg:trunk',
+    command: ['/manager', 'bootstrap', '/controller/manager'],
+  };
   return [staging, { name: BOOTSTRAP_INIT_CONTAINER, image, command: bootstrapCommand(bootstrap) }];
 }
 
@@ -61,5 +65,7 @@ export function createInstancePod(ctx: Ctx, cluster: KubeObject, inst: string, b
 
 /** Live (not terminating) instance pods of a cluster. */
 export function instancePods(ctx: Ctx, cluster: KubeObject): KubeObject[] {
-  return ctx.store.list(GVR.pod, cluster.metadata.namespace, { labelSelector: `${L.cluster}=${cluster.metadata.name},${L.podRole}=instance` }).items;
+  return ctx.store.list(GVR.pod, cluster.metadata.namespace, {
+    labelSelector: `${L.cluster}=${cluster.metadata.name},${L.podRole}=instance`,
+  }).items;
 }

@@ -17,8 +17,12 @@ export const PHASE_CANNOT_CREATE = 'Unable to create required cluster objects';
 /** The first required plugin the operator has not loaded. */
 export function unknownPlugin(ctx: Ctx, cluster: KubeObject): string | undefined {
   const loaded = ctx.settings.plugins ?? [PLUGIN_NAME];
-  const fromSpec = (cluster.spec?.plugins ?? []).filter((p: any) => p.enabled !== false).map((p: any) => p.name as string);
-  const fromExternal = (cluster.spec?.externalClusters ?? []).map((e: any) => e.plugin?.name as string | undefined).filter(Boolean) as string[];
+  const fromSpec = (cluster.spec?.plugins ?? [])
+    .filter((p: any) => p.enabled !== false)
+    .map((p: any) => p.name as string);
+  const fromExternal = (cluster.spec?.externalClusters ?? [])
+    .map((e: any) => e.plugin?.name as string | undefined)
+    .filter(Boolean) as string[];
   return [...new Set([...fromSpec, ...fromExternal])].sort().find((n) => !loaded.includes(n));
 }
 
@@ -30,22 +34,46 @@ export type ImageResult = { image: string } | { error?: string };
 function catalogOf(ctx: Ctx, cluster: KubeObject): KubeObject | { error?: string } {
   const ref = cluster.spec.imageCatalogRef;
   const modern = versionAtLeast(ctx.settings.version, '1.29.0');
-  if (ref.kind !== 'ImageCatalog' && ref.kind !== 'ClusterImageCatalog') return { error: modern ? `invalid image catalog type: ${ref.kind}` : 'Invalid image catalog type' };
-  if (ref.apiGroup !== 'postgresql.cnpg.io') return { error: modern ? 'invalid image catalog group' : 'Invalid image catalog group' };
-  const catalog = ref.kind === 'ImageCatalog' ? ctx.store.get(GVR.imageCatalog, cluster.metadata.namespace, ref.name) : ctx.store.get(GVR.clusterImageCatalog, undefined, ref.name);
+  if (ref.kind !== 'ImageCatalog' && ref.kind !== 'ClusterImageCatalog')
+    return { error: modern ? `invalid image catalog type: ${ref.kind}` : 'Invalid image catalog type' };
+  if (ref.apiGroup !== 'postgresql.cnpg.io')
+    return { error: modern ? 'invalid image catalog group' : 'Invalid image catalog group' };
+  const catalog =
+    ref.kind === 'ImageCatalog'
+      ? ctx.store.get(GVR.imageCatalog, cluster.metadata.namespace, ref.name)
+      : ctx.store.get(GVR.clusterImageCatalog, undefined, ref.name);
   if (catalog) return catalog;
-  ctx.store.recordEvent(cluster, 'Warning', 'DiscoverImage', modern ? `Error getting ${ref.kind}/${ref.name}: catalog ${ref.kind}/${ref.name} not found` : `Cannot get ${ref.kind}/${ref.name}`);
+  ctx.store.recordEvent(
+    cluster,
+    'Warning',
+    'DiscoverImage',
+    modern
+      ? `Error getting ${ref.kind}/${ref.name}: catalog ${ref.kind}/${ref.name} not found`
+      : `Cannot get ${ref.kind}/${ref.name}`,
+  );
   return modern ? { error: `catalog ${ref.kind}/${ref.name} not found` } : {};
 }
 
 /** The image to run, or why not (an error to show as the phase; none: wait quietly). */
 export function resolveImage(ctx: Ctx, cluster: KubeObject): ImageResult {
   const ref = cluster.spec?.imageCatalogRef;
-  if (!ref) return cluster.spec?.imageName ? { image: cluster.spec.imageName } : { error: 'ImageName is not defined and no catalog is referenced' };
+  if (!ref)
+    return cluster.spec?.imageName
+      ? { image: cluster.spec.imageName }
+      : { error: 'ImageName is not defined and no catalog is referenced' };
   const catalog = catalogOf(ctx, cluster);
   if (!('metadata' in catalog)) return catalog;
   const found = (catalog.spec?.images ?? []).find((i: { major: number; image: string }) => i.major === ref.major);
   if (found) return { image: found.image };
-  ctx.store.recordEvent(cluster, 'Warning', 'DiscoverImage', `Cannot find major ${ref.major} in ${ref.kind}/${ref.name}`);
-  return { error: versionAtLeast(ctx.settings.version, '1.26.0') ? 'selected major version is not available in the catalog' : 'Selected major version is not available in the catalog' };
+  ctx.store.recordEvent(
+    cluster,
+    'Warning',
+    'DiscoverImage',
+    `Cannot find major ${ref.major} in ${ref.kind}/${ref.name}`,
+  );
+  return {
+    error: versionAtLeast(ctx.settings.version, '1.26.0')
+      ? 'selected major version is not available in the catalog'
+      : 'Selected major version is not available in the catalog',
+  };
 }

@@ -19,7 +19,11 @@ export function ensurePvc(ctx: Ctx, cluster: KubeObject, instanceName: string): 
       name: instanceName,
       namespace: cluster.metadata.namespace,
       labels: { [L.instanceName]: instanceName, [L.pvcRole]: 'PG_DATA', ...pvcAppLabels(ctx), ...meta.labels },
-      annotations: { 'cnpg.io/nodeSerial': instanceName.split('-').pop()!, 'cnpg.io/pvcStatus': 'initializing', ...meta.annotations },
+      annotations: {
+        'cnpg.io/nodeSerial': instanceName.split('-').pop()!,
+        'cnpg.io/pvcStatus': 'initializing',
+        ...meta.annotations,
+      },
       ownerReferences: [ownerRef(cluster)],
     },
     spec: {

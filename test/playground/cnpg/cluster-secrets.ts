@@ -6,7 +6,8 @@ import { GVR, b64, ownerRef, randomPassword, secretValue, upsert, versionAtLeast
 import { hasAppLabels, inherited } from './cluster-labels.js';
 
 /** From 1.28.0 user secrets carry app.kubernetes.io/managed-by (pkg/specs/secrets.go). */
-const managedBy = (ctx: Ctx): Record<string, string> => (hasAppLabels(ctx) ? { 'app.kubernetes.io/managed-by': 'cloudnative-pg' } : {});
+const managedBy = (ctx: Ctx): Record<string, string> =>
+  hasAppLabels(ctx) ? { 'app.kubernetes.io/managed-by': 'cloudnative-pg' } : {};
 
 export interface Credentials {
   username: string;
@@ -40,7 +41,14 @@ function connectionData(ctx: Ctx, cluster: KubeObject, c: Credentials): Record<s
   };
 }
 
-function secretObject(ctx: Ctx, cluster: KubeObject, name: string, type: string, data: Record<string, string>, labels: Record<string, string>): KubeObject {
+function secretObject(
+  ctx: Ctx,
+  cluster: KubeObject,
+  name: string,
+  type: string,
+  data: Record<string, string>,
+  labels: Record<string, string>,
+): KubeObject {
   const meta = inherited(ctx, cluster);
   return {
     apiVersion: 'v1',
@@ -74,21 +82,35 @@ export function appSecretName(cluster: KubeObject): { name: string; userProvided
 /** GetSuperuserSecretName: spec.superuserSecret.name, else `<cluster>-superuser`. */
 export function superuserSecretName(cluster: KubeObject): { name: string; userProvided: boolean } {
   const given: string | undefined = cluster.spec?.superuserSecret?.name;
-  return given ? { name: given, userProvided: true } : { name: `${cluster.metadata.name}-superuser`, userProvided: false };
+  return given
+    ? { name: given, userProvided: true }
+    : { name: `${cluster.metadata.name}-superuser`, userProvided: false };
 }
 
-const owns = (cluster: KubeObject, o: KubeObject | undefined) => !!o?.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid);
+const owns = (cluster: KubeObject, o: KubeObject | undefined) =>
+  !!o?.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid);
 
 function ensureAppSecret(ctx: Ctx, cluster: KubeObject): Credentials | undefined {
   const { database, owner } = bootstrapDb(cluster);
   const { name, userProvided } = appSecretName(cluster);
   const existing = ctx.store.get(GVR.secret, cluster.metadata.namespace, name);
-  if (userProvided) return existing ? { username: secretValue(existing, 'username') ?? owner, password: secretValue(existing, 'password') ?? '', dbname: database } : undefined;
+  if (userProvided)
+    return existing
+      ? {
+          username: secretValue(existing, 'username') ?? owner,
+          password: secretValue(existing, 'password') ?? '',
+          dbname: database,
+        }
+      : undefined;
   const app = { username: owner, password: secretValue(existing, 'password') ?? randomPassword(), dbname: database };
   upsert(
     ctx.store,
     GVR.secret,
-    secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, app), { 'cnpg.io/userType': 'app', 'cnpg.io/reload': 'true', ...managedBy(ctx) }),
+    secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, app), {
+      'cnpg.io/userType': 'app',
+      'cnpg.io/reload': 'true',
+      ...managedBy(ctx),
+    }),
   );
   return app;
 }
@@ -106,12 +128,20 @@ function ensureSuperuserSecret(ctx: Ctx, cluster: KubeObject): Credentials | und
     if (owns(cluster, existing)) ctx.store.delete(GVR.secret, ns, name);
     return undefined;
   }
-  const superuser = { username: 'postgres', password: secretValue(existing, 'password') ?? randomPassword(), dbname: '*' };
+  const superuser = {
+    username: 'postgres',
+    password: secretValue(existing, 'password') ?? randomPassword(),
+    dbname: '*',
+  };
   if (userProvided) return existing ? superuser : undefined;
   upsert(
     ctx.store,
     GVR.secret,
-    secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, superuser), { 'cnpg.io/userType': 'superuser', 'cnpg.io/reload': 'true', ...managedBy(ctx) }),
+    secretObject(ctx, cluster, name, 'kubernetes.io/basic-auth', connectionData(ctx, cluster, superuser), {
+      'cnpg.io/userType': 'superuser',
+      'cnpg.io/reload': 'true',
+      ...managedBy(ctx),
+    }),
   );
   return superuser;
 }
@@ -122,7 +152,18 @@ export function ensureSecrets(ctx: Ctx, cluster: KubeObject): { app?: Credential
   const app = ensureAppSecret(ctx, cluster);
   const superuser = ensureSuperuserSecret(ctx, cluster);
   const stub = (suffix: string, type: string, keys: string[]) =>
-    upsert(ctx.store, GVR.secret, secretObject(ctx, cluster, `${name}-${suffix}`, type, Object.fromEntries(keys.map((k) => [k, `playground ${suffix} ${k}`])), { 'cnpg.io/reload': 'true' }));
+    upsert(
+      ctx.store,
+      GVR.secret,
+      secretObject(
+        ctx,
+        cluster,
+        `${name}-${suffix}`,
+        type,
+        Object.fromEntries(keys.map((k) => [k, `playground ${suffix} ${k}`])),
+        { 'cnpg.io/reload': 'true' },
+      ),
+    );
   stub('ca', 'Opaque', ['ca.crt', 'ca.key']);
   stub('server', 'kubernetes.io/tls', ['tls.crt', 'tls.key']);
   stub('replication', 'kubernetes.io/tls', ['tls.crt', 'tls.key']);

@@ -21,14 +21,25 @@ export function ensureServices(ctx: Ctx, cluster: KubeObject): void {
     const svc = `${name}-${suffix}`;
     if (suffix !== 'rw' && disabled.includes(suffix)) {
       const existing = ctx.store.get(GVR.service, ns, svc);
-      if (existing?.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid)) ctx.store.delete(GVR.service, ns, svc);
+      if (existing?.metadata.ownerReferences?.some((r) => r.uid === cluster.metadata.uid))
+        ctx.store.delete(GVR.service, ns, svc);
       continue;
     }
     upsert(ctx.store, GVR.service, {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: svc, namespace: ns, labels: { ...meta.labels, ...appLabels(ctx, cluster) }, annotations: meta.annotations, ownerReferences: [ownerRef(cluster)] },
-      spec: { type: 'ClusterIP', selector, ports: [{ name: 'postgres', port: 5432, protocol: 'TCP', targetPort: 5432 }] },
+      metadata: {
+        name: svc,
+        namespace: ns,
+        labels: { ...meta.labels, ...appLabels(ctx, cluster) },
+        annotations: meta.annotations,
+        ownerReferences: [ownerRef(cluster)],
+      },
+      spec: {
+        type: 'ClusterIP',
+        selector,
+        ports: [{ name: 'postgres', port: 5432, protocol: 'TCP', targetPort: 5432 }],
+      },
     });
   }
 }

@@ -36,15 +36,27 @@ export function observe(ctx: Ctx, cluster: KubeObject): Observed {
   const status = cluster.status ?? {};
   const ns = cluster.metadata.namespace!;
   const name = cluster.metadata.name;
-  const pvcs = ctx.store.list(GVR.pvc, ns, { labelSelector: `${L.cluster}=${name}` }).items.filter((p) => p.metadata.labels?.[L.pvcRole] === 'PG_DATA');
+  const pvcs = ctx.store
+    .list(GVR.pvc, ns, { labelSelector: `${L.cluster}=${name}` })
+    .items.filter((p) => p.metadata.labels?.[L.pvcRole] === 'PG_DATA');
   const podNames = new Set(instancePods(ctx, cluster).map((p) => p.metadata.name));
-  return { cluster, ns, name, status, primary: status.targetPrimary, desired: cluster.spec?.instances ?? 1, pvcs, podNames };
+  return {
+    cluster,
+    ns,
+    name,
+    status,
+    primary: status.targetPrimary,
+    desired: cluster.spec?.instances ?? 1,
+    pvcs,
+    podNames,
+  };
 }
 
 /** The reason CNPG registers with PHASE.waiting while an instance pod is not active (Pending). */
 export const INSTANCES_NOT_ACTIVE = 'Some instances are not yet active. Please wait.';
 
-export const failedJobReason = (job: string) => `Instance creation failed for the following jobs: ${job}. Check the job logs to investigate the cause of the failure.`;
+export const failedJobReason = (job: string) =>
+  `Instance creation failed for the following jobs: ${job}. Check the job logs to investigate the cause of the failure.`;
 
 /** RegisterPhase: the phase and its reason, and Ready False while not healthy. */
 export function registerPhase(ctx: Ctx, cluster: KubeObject, phase: string, reason: string): void {

@@ -33,7 +33,10 @@ export async function primaryFacts(inst: PgInstance): Promise<PrimaryFacts> {
 }
 
 export function clusterArchiveConfigured(cluster: KubeObject): boolean {
-  return !!cluster.spec?.backup?.barmanObjectStore || (cluster.spec?.plugins ?? []).some((p: any) => p.isWALArchiver && p.enabled !== false);
+  return (
+    !!cluster.spec?.backup?.barmanObjectStore ||
+    (cluster.spec?.plugins ?? []).some((p: any) => p.isWALArchiver && p.enabled !== false)
+  );
 }
 
 /** ContinuousArchiving: failing when the last failure is newer than the last success. */
@@ -42,7 +45,13 @@ export function archiveCondition(ctx: Ctx, cluster: KubeObject, a: Archiver | un
   try {
     clusterArchive(ctx, cluster);
   } catch (err) {
-    if (err instanceof ConfigError) return { type: 'ContinuousArchiving', status: 'False', reason: 'ContinuousArchivingFailing', message: err.message };
+    if (err instanceof ConfigError)
+      return {
+        type: 'ContinuousArchiving',
+        status: 'False',
+        reason: 'ContinuousArchivingFailing',
+        message: err.message,
+      };
   }
   const failedAt = a.last_failed_time ? new Date(a.last_failed_time).getTime() : 0;
   const okAt = a.last_archived_time ? new Date(a.last_archived_time).getTime() : 0;
@@ -54,7 +63,13 @@ export function archiveCondition(ctx: Ctx, cluster: KubeObject, a: Archiver | un
       message: `unexpected failure invoking barman-cloud-wal-archive: exit status 1 (WAL ${a.last_failed_wal})`,
     };
   }
-  if (Number(a.archived_count) > 0) return { type: 'ContinuousArchiving', status: 'True', reason: 'ContinuousArchivingSuccess', message: 'Continuous archiving is working' };
+  if (Number(a.archived_count) > 0)
+    return {
+      type: 'ContinuousArchiving',
+      status: 'True',
+      reason: 'ContinuousArchivingSuccess',
+      message: 'Continuous archiving is working',
+    };
   return getCondition(cluster, 'ContinuousArchiving');
 }
 
@@ -81,7 +96,13 @@ function finalPhase(o: Observed, p: Progress, i: Instances, primaryReady: boolea
 }
 
 /** Writes the status; returns whether the cluster is healthy. */
-export function writeStatus(ctx: Ctx, o: Observed, p: Progress, kubelet: InstanceManager, facts: PrimaryFacts | undefined): boolean {
+export function writeStatus(
+  ctx: Ctx,
+  o: Observed,
+  p: Progress,
+  kubelet: InstanceManager,
+  facts: PrimaryFacts | undefined,
+): boolean {
   const primaryReady = kubelet.isReady(o.ns, o.primary);
   const i = observeInstances(ctx, o, kubelet);
   finalPhase(o, p, i, primaryReady);
@@ -94,7 +115,10 @@ export function writeStatus(ctx: Ctx, o: Observed, p: Progress, kubelet: Instanc
     s.instances = i.names.length;
     s.readyInstances = i.ready.length;
     s.instanceNames = i.names;
-    s.instancesStatus = { ...(i.ready.length ? { healthy: i.ready } : {}), ...(i.notReady.length ? { failed: i.notReady } : {}) };
+    s.instancesStatus = {
+      ...(i.ready.length ? { healthy: i.ready } : {}),
+      ...(i.notReady.length ? { failed: i.notReady } : {}),
+    };
     s.targetPrimary = o.primary;
     if (primaryReady) s.currentPrimary = o.primary;
     s.writeService = `${o.name}-rw`;
@@ -111,8 +135,15 @@ export function writeStatus(ctx: Ctx, o: Observed, p: Progress, kubelet: Instanc
         : { type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready' },
     );
     if (archive) setCondition(s, archive);
-    else if (!clusterArchiveConfigured(o.cluster)) s.conditions = (s.conditions ?? []).filter((c: { type: string }) => c.type !== 'ContinuousArchiving');
-    if (facts) setCondition(s, { type: 'ConsistentSystemID', status: 'True', reason: 'Unique', message: 'A single, unique system ID was found across reporting instances.' });
+    else if (!clusterArchiveConfigured(o.cluster))
+      s.conditions = (s.conditions ?? []).filter((c: { type: string }) => c.type !== 'ContinuousArchiving');
+    if (facts)
+      setCondition(s, {
+        type: 'ConsistentSystemID',
+        status: 'True',
+        reason: 'Unique',
+        message: 'A single, unique system ID was found across reporting instances.',
+      });
   });
   return healthy;
 }

@@ -52,7 +52,13 @@ export const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** CNPG's SetAsOwnedBy (pkg/utils/ownership.go): controller, but no blockOwnerDeletion. */
 export function ownerRef(owner: KubeObject): OwnerReference {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid!, controller: true };
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid!,
+    controller: true,
+  };
 }
 
 /** controller-runtime's SetControllerReference, which CNPG uses for instance pods and Jobs: blocks. */
@@ -85,7 +91,12 @@ export function getCondition(obj: KubeObject | undefined, type: string): Conditi
 }
 
 /** Creates, or replaces the spec-ish fields of, an object we own; ignores races with deletion. */
-export function upsert(store: Store, gvr: string, obj: KubeObject, merge?: (existing: KubeObject) => boolean): KubeObject | undefined {
+export function upsert(
+  store: Store,
+  gvr: string,
+  obj: KubeObject,
+  merge?: (existing: KubeObject) => boolean,
+): KubeObject | undefined {
   const existing = store.get(gvr, obj.metadata.namespace, obj.metadata.name);
   if (!existing) {
     try {
@@ -109,7 +120,14 @@ export function upsert(store: Store, gvr: string, obj: KubeObject, merge?: (exis
 export class NoChange extends Error {}
 
 /** mutate() that treats NoChange and NotFound as "nothing to do". */
-export function mutateQuiet(store: Store, gvr: string, ns: string | undefined, name: string, fn: (o: KubeObject) => void, opts?: { status?: boolean }): KubeObject | undefined {
+export function mutateQuiet(
+  store: Store,
+  gvr: string,
+  ns: string | undefined,
+  name: string,
+  fn: (o: KubeObject) => void,
+  opts?: { status?: boolean },
+): KubeObject | undefined {
   try {
     return store.mutate(gvr, ns, name, fn, opts);
   } catch (err) {
@@ -120,7 +138,12 @@ export function mutateQuiet(store: Store, gvr: string, ns: string | undefined, n
 }
 
 /** Status update that writes only when something changed (avoids watch storms). */
-export function patchStatus(store: Store, gvr: string, obj: KubeObject, fn: (status: Record<string, any>) => void): KubeObject | undefined {
+export function patchStatus(
+  store: Store,
+  gvr: string,
+  obj: KubeObject,
+  fn: (status: Record<string, any>) => void,
+): KubeObject | undefined {
   return mutateQuiet(
     store,
     gvr,
@@ -149,7 +172,8 @@ export function randomSuffix(len = 5): string {
 }
 
 export const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-export const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
+export const unb64 = (s: string | undefined) =>
+  s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8');
 
 /** A Secret's key, decoded (data is base64; stringData is accepted too, as some stores keep it). */
 export function secretValue(secret: KubeObject | undefined, key: string): string | undefined {

@@ -33,7 +33,13 @@ const CRDS: CrdDef[] = [
     plural: 'backups',
     kind: 'Backup',
     shortNames: ['backup'],
-    columns: [age, ['Cluster', 'string', '.spec.cluster.name'], ['Method', 'string', '.spec.method'], ['Phase', 'string', '.status.phase'], ['Error', 'string', '.status.error']],
+    columns: [
+      age,
+      ['Cluster', 'string', '.spec.cluster.name'],
+      ['Method', 'string', '.spec.method'],
+      ['Phase', 'string', '.status.phase'],
+      ['Error', 'string', '.status.error'],
+    ],
   },
   {
     group: 'postgresql.cnpg.io',
@@ -47,7 +53,13 @@ const CRDS: CrdDef[] = [
   { group: 'postgresql.cnpg.io', plural: 'publications', kind: 'Publication', shortNames: ['publication'] },
   { group: 'postgresql.cnpg.io', plural: 'subscriptions', kind: 'Subscription', shortNames: ['subscription'] },
   { group: 'postgresql.cnpg.io', plural: 'imagecatalogs', kind: 'ImageCatalog', shortNames: ['imagecatalog'] },
-  { group: 'postgresql.cnpg.io', plural: 'clusterimagecatalogs', kind: 'ClusterImageCatalog', shortNames: ['clusterimagecatalog'], clusterScoped: true },
+  {
+    group: 'postgresql.cnpg.io',
+    plural: 'clusterimagecatalogs',
+    kind: 'ClusterImageCatalog',
+    shortNames: ['clusterimagecatalog'],
+    clusterScoped: true,
+  },
   { group: 'barmancloud.cnpg.io', plural: 'objectstores', kind: 'ObjectStore', shortNames: [] },
 ];
 
@@ -58,7 +70,13 @@ function crdObject(d: CrdDef) {
     metadata: { name: `${d.plural}.${d.group}`, labels: { 'app.kubernetes.io/name': 'cloudnative-pg' } },
     spec: {
       group: d.group,
-      names: { plural: d.plural, singular: d.kind.toLowerCase(), kind: d.kind, listKind: `${d.kind}List`, shortNames: d.shortNames },
+      names: {
+        plural: d.plural,
+        singular: d.kind.toLowerCase(),
+        kind: d.kind,
+        listKind: `${d.kind}List`,
+        shortNames: d.shortNames,
+      },
       scope: d.clusterScoped ? 'Cluster' : 'Namespaced',
       versions: [
         {
@@ -66,7 +84,9 @@ function crdObject(d: CrdDef) {
           served: true,
           storage: true,
           subresources: { status: {} },
-          ...(d.columns ? { additionalPrinterColumns: d.columns.map(([name, type, jsonPath]) => ({ name, type, jsonPath })) } : {}),
+          ...(d.columns
+            ? { additionalPrinterColumns: d.columns.map(([name, type, jsonPath]) => ({ name, type, jsonPath })) }
+            : {}),
           schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
         },
       ],

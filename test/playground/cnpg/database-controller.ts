@@ -73,16 +73,29 @@ export class DatabaseController {
     } else {
       await p.query(`ALTER DATABASE ${dbName} OWNER TO ${sqlIdent(spec.owner)}`);
     }
-    if (spec.allowConnections !== undefined) await p.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS ${Boolean(spec.allowConnections)}`);
-    if (spec.connectionLimit !== undefined) await p.query(`ALTER DATABASE ${dbName} CONNECTION LIMIT ${Number(spec.connectionLimit)}`);
-    if (spec.isTemplate !== undefined) await p.query(`ALTER DATABASE ${dbName} IS_TEMPLATE ${Boolean(spec.isTemplate)}`);
+    if (spec.allowConnections !== undefined)
+      await p.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS ${Boolean(spec.allowConnections)}`);
+    if (spec.connectionLimit !== undefined)
+      await p.query(`ALTER DATABASE ${dbName} CONNECTION LIMIT ${Number(spec.connectionLimit)}`);
+    if (spec.isTemplate !== undefined)
+      await p.query(`ALTER DATABASE ${dbName} IS_TEMPLATE ${Boolean(spec.isTemplate)}`);
     for (const s of spec.schemas ?? []) {
       if (s.ensure === 'absent') await p.query(`DROP SCHEMA IF EXISTS ${sqlIdent(s.name)}`, [], spec.name);
-      else await p.query(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(s.name)}${s.owner ? ` AUTHORIZATION ${sqlIdent(s.owner)}` : ''}`, [], spec.name);
+      else
+        await p.query(
+          `CREATE SCHEMA IF NOT EXISTS ${sqlIdent(s.name)}${s.owner ? ` AUTHORIZATION ${sqlIdent(s.owner)}` : ''}`,
+          [],
+          spec.name,
+        );
     }
     for (const e of spec.extensions ?? []) {
       if (e.ensure === 'absent') await p.query(`DROP EXTENSION IF EXISTS ${sqlIdent(e.name)}`, [], spec.name);
-      else await p.query(`CREATE EXTENSION IF NOT EXISTS ${sqlIdent(e.name)}${e.schema ? ` SCHEMA ${sqlIdent(e.schema)}` : ''}${e.version ? ` VERSION ${sqlLiteral(e.version)}` : ''}`, [], spec.name);
+      else
+        await p.query(
+          `CREATE EXTENSION IF NOT EXISTS ${sqlIdent(e.name)}${e.schema ? ` SCHEMA ${sqlIdent(e.schema)}` : ''}${e.version ? ` VERSION ${sqlLiteral(e.version)}` : ''}`,
+          [],
+          spec.name,
+        );
     }
   }
 

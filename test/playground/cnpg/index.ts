@@ -80,7 +80,13 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
     return q;
   };
   let clusters: WorkQueue | undefined;
-  const ctx: Ctx = { ...opts, procs, barman: new Barman(procs), stopping: false, kickCluster: (ns, name) => clusters?.add(`${ns}/${name}`) };
+  const ctx: Ctx = {
+    ...opts,
+    procs,
+    barman: new Barman(procs),
+    stopping: false,
+    kickCluster: (ns, name) => clusters?.add(`${ns}/${name}`),
+  };
 
   await installCrds(ctx);
   installWebhooks(ctx);

@@ -50,7 +50,14 @@ export class InstanceCommands {
     const entry: Running = { abort: new AbortController(), done: Promise.resolve() };
     this.running.set(k, entry);
     entry.done = this.run(pod, commandRole(pod)!, entry)
-      .catch((err) => this.ctx.logs.append(pod.metadata.namespace!, pod.metadata.name, commandRole(pod)!, `emulator error: ${String(err)}\n`))
+      .catch((err) =>
+        this.ctx.logs.append(
+          pod.metadata.namespace!,
+          pod.metadata.name,
+          commandRole(pod)!,
+          `emulator error: ${String(err)}\n`,
+        ),
+      )
       .finally(() => this.running.delete(k));
   }
 
@@ -58,7 +65,8 @@ export class InstanceCommands {
     const ns = pod.metadata.namespace!;
     const claim = podClaim(pod);
     for (;;) {
-      if (entry.abort.signal.aborted || this.ctx.stopping || !this.ctx.store.get(GVR.pod, ns, pod.metadata.name)) return undefined;
+      if (entry.abort.signal.aborted || this.ctx.stopping || !this.ctx.store.get(GVR.pod, ns, pod.metadata.name))
+        return undefined;
       const dir = claim ? claimPath(this.ctx, ns, claim) : undefined;
       if (dir) return dir;
       await sleep(100);
@@ -73,7 +81,13 @@ export class InstanceCommands {
     const image = pod.spec.containers[0].image;
     patchStatus(this.ctx.store, GVR.pod, pod, (s) => Object.assign(s, podStatus('Running', role, false, { image })));
     entry.procs = this.ctx.procs.sub();
-    const io: JobIO = { log: (t) => this.ctx.logs.append(ns, pod.metadata.name, role, t), signal: entry.abort.signal, procs: entry.procs, dir, pod };
+    const io: JobIO = {
+      log: (t) => this.ctx.logs.append(ns, pod.metadata.name, role, t),
+      signal: entry.abort.signal,
+      procs: entry.procs,
+      dir,
+      pod,
+    };
     let ok = false;
     try {
       if (!cluster) throw new Error('cluster not found');
@@ -86,7 +100,9 @@ export class InstanceCommands {
       entry.procs = undefined;
     }
     if (entry.abort.signal.aborted || this.ctx.stopping) return;
-    patchStatus(this.ctx.store, GVR.pod, pod, (s) => Object.assign(s, podStatus(ok ? 'Succeeded' : 'Failed', role, false, { exitCode: ok ? 0 : 1, image })));
+    patchStatus(this.ctx.store, GVR.pod, pod, (s) =>
+      Object.assign(s, podStatus(ok ? 'Succeeded' : 'Failed', role, false, { exitCode: ok ? 0 : 1, image })),
+    );
     this.removeFinalizer(pod);
     if (cluster) this.ctx.kickCluster(ns, cluster.metadata.name);
   }

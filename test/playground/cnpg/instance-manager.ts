@@ -59,7 +59,15 @@ export class InstanceManager {
     }
     if (!pod.metadata.finalizers?.includes(KUBELET_FINALIZER)) return; // not ours to run
     if (!rt) {
-      rt = { ns: pod.metadata.namespace!, name: pod.metadata.name, cluster: pod.metadata.labels?.[L.cluster] ?? '', ready: false, everReady: false, restartCount: 0, deleting: false };
+      rt = {
+        ns: pod.metadata.namespace!,
+        name: pod.metadata.name,
+        cluster: pod.metadata.labels?.[L.cluster] ?? '',
+        ready: false,
+        everReady: false,
+        restartCount: 0,
+        deleting: false,
+      };
       this.pods.set(k, rt);
       this.start(rt);
     }
@@ -94,7 +102,11 @@ export class InstanceManager {
     const cluster = this.ctx.store.get(GVR.cluster, rt.ns, rt.cluster);
     if (!cluster) return;
     if (!rt.instance) {
-      rt.instance = new PgInstance({ pgdata: join(dir, 'pgdata'), procs: this.ctx.procs, onLog: (t) => this.log(rt, t) });
+      rt.instance = new PgInstance({
+        pgdata: join(dir, 'pgdata'),
+        procs: this.ctx.procs,
+        onLog: (t) => this.log(rt, t),
+      });
       await rt.instance.allocateEndpoint(); // the port stays with the pod across restarts
       rt.instance.onUnexpectedExit = (code, signal) => this.onCrash(rt, code, signal);
     }
@@ -186,9 +198,14 @@ export class InstanceManager {
     const pod = this.ctx.store.get(GVR.pod, rt.ns, rt.name);
     if (!pod || pod.metadata.deletionTimestamp) return;
     patchStatus(this.ctx.store, GVR.pod, pod, (s) => {
-      const next = podStatus('Running', 'postgres', rt.ready, { restartCount: rt.restartCount, waiting, startTime: rt.startTime });
+      const next = podStatus('Running', 'postgres', rt.ready, {
+        restartCount: rt.restartCount,
+        waiting,
+        startTime: rt.startTime,
+      });
       // keep transition times stable when nothing changed
-      const sameReady = s.containerStatuses?.[0]?.ready === rt.ready && s.containerStatuses?.[0]?.restartCount === rt.restartCount;
+      const sameReady =
+        s.containerStatuses?.[0]?.ready === rt.ready && s.containerStatuses?.[0]?.restartCount === rt.restartCount;
       if (sameReady && !waiting) return;
       Object.assign(s, next);
     });

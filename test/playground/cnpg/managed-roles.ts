@@ -37,7 +37,8 @@ function rolePassword(r: any, secret: KubeObject | undefined): string | undefine
   if (!r.passwordSecret?.name) return undefined;
   if (!secret) throw new Error(`secrets "${r.passwordSecret.name}" not found`);
   const user = secretValue(secret, 'username');
-  if (user !== undefined && user !== r.name) throw new Error(`wrong username '${user}' in secret, expected '${r.name}'`);
+  if (user !== undefined && user !== r.name)
+    throw new Error(`wrong username '${user}' in secret, expected '${r.name}'`);
   const password = secretValue(secret, 'password');
   if (password === undefined) throw new Error(`missing key password in secret ${r.passwordSecret.name}`);
   return password;
@@ -52,22 +53,37 @@ async function applyRole(primary: PgInstance, r: any, secret: KubeObject | undef
     if (exists) await primary.query(`DROP ROLE ${sqlIdent(name)}`);
     return;
   }
-  await primary.query(`${exists ? 'ALTER' : 'CREATE'} ROLE ${sqlIdent(name)} WITH ${roleOptions(r, rolePassword(r, secret))}`);
+  await primary.query(
+    `${exists ? 'ALTER' : 'CREATE'} ROLE ${sqlIdent(name)} WITH ${roleOptions(r, rolePassword(r, secret))}`,
+  );
   if (r.comment !== undefined) await primary.query(`COMMENT ON ROLE ${sqlIdent(name)} IS ${sqlLiteral(r.comment)}`);
   const current = (
-    await primary.query<{ rolname: string }>('SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1', [name])
+    await primary.query<{ rolname: string }>(
+      'SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1',
+      [name],
+    )
   ).map((x) => x.rolname);
   const want: string[] = r.inRoles ?? [];
-  for (const g of want.filter((g) => !current.includes(g))) await primary.query(`GRANT ${sqlIdent(g)} TO ${sqlIdent(name)}`);
-  for (const g of current.filter((g) => !want.includes(g))) await primary.query(`REVOKE ${sqlIdent(g)} FROM ${sqlIdent(name)}`);
+  for (const g of want.filter((g) => !current.includes(g)))
+    await primary.query(`GRANT ${sqlIdent(g)} TO ${sqlIdent(name)}`);
+  for (const g of current.filter((g) => !want.includes(g)))
+    await primary.query(`REVOKE ${sqlIdent(g)} FROM ${sqlIdent(name)}`);
   if (secret) {
     const [{ xid }] = await primary.query<{ xid: string }>('SELECT txid_current()::text AS xid');
     out.passwordStatus[name] = { transactionID: Number(xid), resourceVersion: secret.metadata.resourceVersion };
   }
 }
 
-async function writeRolesStatus(ctx: Ctx, cluster: KubeObject, primary: PgInstance, roles: any[], out: RoleResults): Promise<void> {
-  const all = await primary.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1");
+async function writeRolesStatus(
+  ctx: Ctx,
+  cluster: KubeObject,
+  primary: PgInstance,
+  roles: any[],
+  out: RoleResults,
+): Promise<void> {
+  const all = await primary.query<{ rolname: string }>(
+    "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1",
+  );
   const managed = new Set(roles.map((r) => r.name));
   const owner = cluster.spec?.bootstrap?.initdb?.owner ?? cluster.spec?.bootstrap?.recovery?.owner ?? 'app';
   const notManaged = all.map((x) => x.rolname).filter((n) => !managed.has(n) && !RESERVED.includes(n) && n !== owner);
@@ -90,7 +106,9 @@ async function writeRolesStatus(ctx: Ctx, cluster: KubeObject, primary: PgInstan
 export async function reconcileManagedRoles(ctx: Ctx, cluster: KubeObject, primary: PgInstance): Promise<void> {
   const roles: any[] = cluster.spec?.managed?.roles ?? [];
   const ns = cluster.metadata.namespace!;
-  const secrets = roles.map((r) => (r.passwordSecret?.name ? ctx.store.get(GVR.secret, ns, r.passwordSecret.name) : undefined));
+  const secrets = roles.map((r) =>
+    r.passwordSecret?.name ? ctx.store.get(GVR.secret, ns, r.passwordSecret.name) : undefined,
+  );
   const fingerprint = JSON.stringify([roles, secrets.map((s) => s?.metadata.resourceVersion ?? null)]);
   const uid = cluster.metadata.uid!;
   if (applied.get(uid) === fingerprint) return;

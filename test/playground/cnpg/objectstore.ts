@@ -40,14 +40,20 @@ export function toTarget(ctx: Ctx, ns: string, spec: BarmanObjectStoreSpec, serv
   };
 }
 
-export function objectStoreConfig(ctx: Ctx, ns: string, name: string): { obj: KubeObject; spec: BarmanObjectStoreSpec } {
+export function objectStoreConfig(
+  ctx: Ctx,
+  ns: string,
+  name: string,
+): { obj: KubeObject; spec: BarmanObjectStoreSpec } {
   const obj = ctx.store.get(GVR.objectStore, ns, name);
   if (!obj) throw new ConfigError(`ObjectStore ${ns}/${name} not found`);
   return { obj, spec: obj.spec?.configuration ?? {} };
 }
 
 export function walArchiverPlugin(cluster: KubeObject): any | undefined {
-  return (cluster.spec?.plugins ?? []).find((p: any) => p.name === PLUGIN_NAME && p.enabled !== false && p.isWALArchiver);
+  return (cluster.spec?.plugins ?? []).find(
+    (p: any) => p.name === PLUGIN_NAME && p.enabled !== false && p.isWALArchiver,
+  );
 }
 
 export interface ArchiveConfig {
@@ -62,13 +68,22 @@ export function clusterArchive(ctx: Ctx, cluster: KubeObject): ArchiveConfig | u
   const ns = cluster.metadata.namespace!;
   const inTree = cluster.spec?.backup?.barmanObjectStore as BarmanObjectStoreSpec | undefined;
   if (inTree) {
-    return { mode: 'in-tree', target: toTarget(ctx, ns, inTree, inTree.serverName || cluster.metadata.name), parameters: {} };
+    return {
+      mode: 'in-tree',
+      target: toTarget(ctx, ns, inTree, inTree.serverName || cluster.metadata.name),
+      parameters: {},
+    };
   }
   const plugin = walArchiverPlugin(cluster);
   if (plugin) {
     const params = plugin.parameters ?? {};
     const { spec } = objectStoreConfig(ctx, ns, params.barmanObjectName);
-    return { mode: 'plugin', target: toTarget(ctx, ns, spec, params.serverName || cluster.metadata.name), objectStoreName: params.barmanObjectName, parameters: params };
+    return {
+      mode: 'plugin',
+      target: toTarget(ctx, ns, spec, params.serverName || cluster.metadata.name),
+      objectStoreName: params.barmanObjectName,
+      parameters: params,
+    };
   }
   return undefined;
 }
@@ -77,26 +92,47 @@ export function clusterArchive(ctx: Ctx, cluster: KubeObject): ArchiveConfig | u
  * Where a recovery reads from. In-tree sources default the server name to the external
  * cluster's name; plugin sources to the restoring cluster's own name (as CNPG and the plugin do).
  */
-export function recoverySource(ctx: Ctx, cluster: KubeObject): { target: BarmanTarget; mode: ArchiveMode; backup?: KubeObject } {
+export function recoverySource(
+  ctx: Ctx,
+  cluster: KubeObject,
+): { target: BarmanTarget; mode: ArchiveMode; backup?: KubeObject } {
   const ns = cluster.metadata.namespace!;
   const rec = cluster.spec.bootstrap.recovery;
   if (rec.backup?.name) {
     const backup = ctx.store.get(GVR.backup, ns, rec.backup.name);
-    if (!backup) throw new ConfigError(`cannot get backup ${rec.backup.name}: backups.postgresql.cnpg.io "${rec.backup.name}" not found`);
+    if (!backup)
+      throw new ConfigError(
+        `cannot get backup ${rec.backup.name}: backups.postgresql.cnpg.io "${rec.backup.name}" not found`,
+      );
     const srcCluster = ctx.store.get(GVR.cluster, ns, backup.spec?.cluster?.name);
     if (backup.spec?.method === 'plugin') {
       const params = { ...(backup.spec.pluginConfiguration?.parameters ?? {}) };
       const { spec } = objectStoreConfig(ctx, ns, params.barmanObjectName);
-      return { target: toTarget(ctx, ns, spec, backup.status?.serverName || params.serverName || backup.spec.cluster.name), mode: 'plugin', backup };
+      return {
+        target: toTarget(ctx, ns, spec, backup.status?.serverName || params.serverName || backup.spec.cluster.name),
+        mode: 'plugin',
+        backup,
+      };
     }
     const store: BarmanObjectStoreSpec = srcCluster?.spec?.backup?.barmanObjectStore ?? {};
-    const spec: BarmanObjectStoreSpec = { ...store, destinationPath: backup.status?.destinationPath ?? store.destinationPath, endpointURL: backup.status?.endpointURL ?? store.endpointURL };
-    return { target: toTarget(ctx, ns, spec, backup.status?.serverName || store.serverName || backup.spec.cluster.name), mode: 'in-tree', backup };
+    const spec: BarmanObjectStoreSpec = {
+      ...store,
+      destinationPath: backup.status?.destinationPath ?? store.destinationPath,
+      endpointURL: backup.status?.endpointURL ?? store.endpointURL,
+    };
+    return {
+      target: toTarget(ctx, ns, spec, backup.status?.serverName || store.serverName || backup.spec.cluster.name),
+      mode: 'in-tree',
+      backup,
+    };
   }
   const ext = (cluster.spec.externalClusters ?? []).find((e: any) => e.name === rec.source);
   if (!ext) throw new ConfigError(`missing external cluster: ${rec.source}`);
   if (ext.barmanObjectStore) {
-    return { target: toTarget(ctx, ns, ext.barmanObjectStore, ext.barmanObjectStore.serverName || ext.name), mode: 'in-tree' };
+    return {
+      target: toTarget(ctx, ns, ext.barmanObjectStore, ext.barmanObjectStore.serverName || ext.name),
+      mode: 'in-tree',
+    };
   }
   if (ext.plugin) {
     const params = ext.plugin.parameters ?? {};

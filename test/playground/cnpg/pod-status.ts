@@ -14,15 +14,27 @@ export function podStatus(
       ? { running: { startedAt: t } }
       : phase === 'Pending'
         ? { waiting: { reason: 'ContainerCreating' } }
-        : { terminated: { exitCode: opts.exitCode ?? 0, reason: opts.exitCode ? 'Error' : 'Completed', finishedAt: t } };
-  const cond = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: t });
+        : {
+            terminated: { exitCode: opts.exitCode ?? 0, reason: opts.exitCode ? 'Error' : 'Completed', finishedAt: t },
+          };
+  const cond = (type: string, status: boolean) => ({
+    type,
+    status: status ? 'True' : 'False',
+    lastProbeTime: null,
+    lastTransitionTime: t,
+  });
   return {
     phase,
     podIP: '127.0.0.1',
     podIPs: [{ ip: '127.0.0.1' }],
     hostIP: '127.0.0.1',
     startTime: opts.startTime ?? t,
-    conditions: [cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', ready), cond('Ready', ready)],
+    conditions: [
+      cond('PodScheduled', true),
+      cond('Initialized', true),
+      cond('ContainersReady', ready),
+      cond('Ready', ready),
+    ],
     containerStatuses: [
       {
         name: container,

@@ -21,7 +21,11 @@ export function archiveSettings(ctx: Ctx, cluster: KubeObject, dir: string): Rec
     archive = clusterArchive(ctx, cluster);
   } catch (err) {
     const path = join(dir, 'wal-archive.sh');
-    writePostgresFile(path, `#!/bin/sh\necho ${JSON.stringify(`ERROR: cannot archive WAL: ${(err as Error).message}`)} >&2\nexit 1\n`, 0o700);
+    writePostgresFile(
+      path,
+      `#!/bin/sh\necho ${JSON.stringify(`ERROR: cannot archive WAL: ${(err as Error).message}`)} >&2\nexit 1\n`,
+      0o700,
+    );
     return { archive_mode: 'on', archive_command: `${path} %p` };
   }
   if (!archive) {

@@ -6,7 +6,15 @@ import pg from 'pg';
 import { PG_BIN, ProcessGroup, freePort, killGroup, postgresUser, sleep } from './proc.js';
 
 /** Parameters the operator owns; users cannot override them (like CNPG's fixed parameters). */
-const FIXED = new Set(['port', 'listen_addresses', 'unix_socket_directories', 'archive_command', 'restore_command', 'hba_file', 'data_directory']);
+const FIXED = new Set([
+  'port',
+  'listen_addresses',
+  'unix_socket_directories',
+  'archive_command',
+  'restore_command',
+  'hba_file',
+  'data_directory',
+]);
 
 export const DEFAULT_PARAMETERS: Record<string, string> = {
   shared_buffers: '16MB',
@@ -27,7 +35,12 @@ export const DEFAULT_PARAMETERS: Record<string, string> = {
   max_worker_processes: '8',
 };
 
-const HBA = ['local all all trust', 'host replication streaming_replica 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', 'host all all ::1/128 scram-sha-256'].join('\n');
+const HBA = [
+  'local all all trust',
+  'host replication streaming_replica 127.0.0.1/32 trust',
+  'host all all 127.0.0.1/32 scram-sha-256',
+  'host all all ::1/128 scram-sha-256',
+].join('\n');
 
 export const sqlIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 export const sqlLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -82,7 +95,17 @@ export class PgInstance {
 
   async initdb(opts: { superuserPassword?: string }): Promise<void> {
     ensurePostgresDir(this.pgdata);
-    const args = ['-D', this.pgdata, '-U', 'postgres', '--encoding=UTF8', '--locale=C', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync'];
+    const args = [
+      '-D',
+      this.pgdata,
+      '-U',
+      'postgres',
+      '--encoding=UTF8',
+      '--locale=C',
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '--no-sync',
+    ];
     const r = await this.opts.procs.run(`${PG_BIN}/initdb`, args, { onOutput: this.opts.onLog });
     if (r.code !== 0) throw new Error(`initdb failed: ${r.stderr.trim()}`);
     void opts;
@@ -95,7 +118,10 @@ export class PgInstance {
     Object.assign(params, extra);
     const lines = Object.entries(params).map(([k, v]) => `${k} = ${confValue(v)}`);
     writePostgresFile(join(this.pgdata, 'custom.conf'), lines.join('\n') + '\n');
-    writePostgresFile(join(this.pgdata, 'postgresql.conf'), `# Written by the CNPG operator emulator\ninclude 'custom.conf'\n`);
+    writePostgresFile(
+      join(this.pgdata, 'postgresql.conf'),
+      `# Written by the CNPG operator emulator\ninclude 'custom.conf'\n`,
+    );
     writePostgresFile(join(this.pgdata, 'pg_hba.conf'), HBA + '\n');
     writePostgresFile(join(this.pgdata, 'pg_ident.conf'), '');
   }
@@ -183,9 +209,19 @@ export class PgInstance {
   }
 
   /** SQL as the superuser over the unix socket (trust: the operator is the pod's local user). */
-  async query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
+  async query<T extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+    database = 'postgres',
+  ): Promise<T[]> {
     if (!this.socketDir || this.exited) throw new Error('postgres is not running');
-    const client = new pg.Client({ host: this.socketDir, port: this.port, user: 'postgres', database, connectionTimeoutMillis: 5000 });
+    const client = new pg.Client({
+      host: this.socketDir,
+      port: this.port,
+      user: 'postgres',
+      database,
+      connectionTimeoutMillis: 5000,
+    });
     client.on('error', () => {});
     try {
       await client.connect();

@@ -46,7 +46,11 @@ export class ProcessGroup {
   }
   private parent?: ProcessGroup;
 
-  spawn(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string; asPostgres?: boolean } = {}): ChildProcess {
+  spawn(
+    cmd: string,
+    args: string[],
+    opts: { env?: Record<string, string>; cwd?: string; asPostgres?: boolean } = {},
+  ): ChildProcess {
     if (this.closed) throw new Error('operator is stopping');
     const user = opts.asPostgres === false ? {} : postgresUser();
     const child = spawn(cmd, args, {
@@ -63,7 +67,11 @@ export class ProcessGroup {
   }
 
   /** Runs to completion; `onOutput` sees stdout and stderr as they come (for pod logs). */
-  run(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string; asPostgres?: boolean; onOutput?: (text: string) => void } = {}): Promise<RunResult> {
+  run(
+    cmd: string,
+    args: string[],
+    opts: { env?: Record<string, string>; cwd?: string; asPostgres?: boolean; onOutput?: (text: string) => void } = {},
+  ): Promise<RunResult> {
     return new Promise((resolve) => {
       let child: ChildProcess;
       try {

@@ -26,7 +26,8 @@ export interface CnpgRuntime {
 function commandWork(ctx: Ctx, instances: InstanceManager): CommandWork {
   return async (role, cluster, io) => {
     const fail = ctx.settings.failBootstrap;
-    if (fail && fail.cluster.test(cluster.metadata.name) && (!fail.role || fail.role === role)) throw new Error(fail.message);
+    if (fail && fail.cluster.test(cluster.metadata.name) && (!fail.role || fail.role === role))
+      throw new Error(fail.message);
     if (role === 'initdb') return runInitdb(ctx, cluster, io);
     if (role === 'full-recovery') return runFullRecovery(ctx, cluster, io);
     const primary = instances.instance(cluster.metadata.namespace!, cluster.status?.currentPrimary ?? '');
@@ -38,7 +39,8 @@ function commandWork(ctx: Ctx, instances: InstanceManager): CommandWork {
 export function startRuntime(ctx: Ctx, store: Store, runtimes: ContainerRuntimes): CnpgRuntime {
   // The runtime holds a pod while its processes stop (the kubelet's grace period).
   store.addAdmission(GVR.pod, (op, obj) => {
-    if (op === 'CREATE' && isManagerPod(obj) && !obj.metadata.finalizers?.includes(KUBELET_FINALIZER)) obj.metadata.finalizers = [...(obj.metadata.finalizers ?? []), KUBELET_FINALIZER];
+    if (op === 'CREATE' && isManagerPod(obj) && !obj.metadata.finalizers?.includes(KUBELET_FINALIZER))
+      obj.metadata.finalizers = [...(obj.metadata.finalizers ?? []), KUBELET_FINALIZER];
   });
   const unregister = runtimes.register({ name: 'cnpg-instance-manager', runs: isManagerPod });
   const instances = new InstanceManager(ctx);
@@ -50,7 +52,8 @@ export function startRuntime(ctx: Ctx, store: Store, runtimes: ContainerRuntimes
     onPod(pod, deleted) {
       if (!isManagerPod(pod)) return;
       if (commandRole(pod)) return commands.onPod(pod, deleted);
-      if (deleted || pod.metadata.deletionTimestamp) return inits.holds(pod) ? inits.onPod(pod, deleted) : instances.onPod(pod, deleted);
+      if (deleted || pod.metadata.deletionTimestamp)
+        return inits.holds(pod) ? inits.onPod(pod, deleted) : instances.onPod(pod, deleted);
       if (bootstrapPending(pod)) inits.onPod(pod, false);
       else instances.onPod(pod, false);
     },

@@ -32,7 +32,15 @@ export async function startEnv(settings: Partial<OperatorSettings> = {}): Promis
   const api = await startApiServer({ dataDir: dir, port: 0, host: '127.0.0.1' });
   const s3 = await startS3({ dir: join(dir, 's3') });
   const full: OperatorSettings = { version: '1.28.4', jobBackoffLimit: 0, ...settings };
-  const operator = await startOperator({ store: api.store, runtimes: api.controllers.runtimes, network: api.network, logs: api.logs, s3, dataDir: dir, settings: full });
+  const operator = await startOperator({
+    store: api.store,
+    runtimes: api.controllers.runtimes,
+    network: api.network,
+    logs: api.logs,
+    s3,
+    dataDir: dir,
+    settings: full,
+  });
   if (!api.store.get('v1/namespaces', undefined, 'default')) {
     api.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
   }
@@ -44,7 +52,8 @@ export async function startEnv(settings: Partial<OperatorSettings> = {}): Promis
   });
   const seenJobs = new Map<string, { job: KubeObject; log: string }>();
   const stopJobs = api.store.watch('batch/v1/jobs', 'default', {}, (ev) => {
-    if (ev.type !== 'DELETED') seenJobs.set(ev.object.metadata.name, { job: ev.object, log: seenJobs.get(ev.object.metadata.name)?.log ?? '' });
+    if (ev.type !== 'DELETED')
+      seenJobs.set(ev.object.metadata.name, { job: ev.object, log: seenJobs.get(ev.object.metadata.name)?.log ?? '' });
   });
   const stopPods = api.store.watch('v1/pods', 'default', {}, (ev) => {
     const job = ev.object.metadata.labels?.['job-name'];
@@ -76,13 +85,21 @@ export function inTreeStore(env: TestEnv, path: string, extra: Record<string, un
   return {
     destinationPath: `s3://${env.s3.bucket}/${path}`,
     endpointURL: env.s3.endpoint,
-    s3Credentials: { accessKeyId: { name: 's3-creds', key: 'ACCESS_KEY_ID' }, secretAccessKey: { name: 's3-creds', key: 'ACCESS_SECRET_KEY' } },
+    s3Credentials: {
+      accessKeyId: { name: 's3-creds', key: 'ACCESS_KEY_ID' },
+      secretAccessKey: { name: 's3-creds', key: 'ACCESS_SECRET_KEY' },
+    },
     ...extra,
   };
 }
 
 export function cluster(name: string, spec: Record<string, unknown> = {}): KubeObject {
-  return { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name, namespace: 'default' }, spec: { instances: 1, storage: { size: '1Gi' }, ...spec } };
+  return {
+    apiVersion: 'postgresql.cnpg.io/v1',
+    kind: 'Cluster',
+    metadata: { name, namespace: 'default' },
+    spec: { instances: 1, storage: { size: '1Gi' }, ...spec },
+  };
 }
 
 export function isHealthy(c: KubeObject | undefined): boolean {
@@ -113,7 +130,13 @@ export async function appQuery(env: TestEnv, clusterName: string, sql: string, p
   const c = env.store.get(CLUSTER, 'default', clusterName)!;
   const secret = env.store.get('v1/secrets', 'default', `${clusterName}-app`)!;
   const ep = env.api.network.resolve('default', c.status.currentPrimary, 5432)!;
-  const client = new pg.Client({ host: ep.host, port: ep.port, user: secretVal(secret, 'username'), password: secretVal(secret, 'password'), database: secretVal(secret, 'dbname') });
+  const client = new pg.Client({
+    host: ep.host,
+    port: ep.port,
+    user: secretVal(secret, 'username'),
+    password: secretVal(secret, 'password'),
+    database: secretVal(secret, 'dbname'),
+  });
   await client.connect();
   try {
     return (await client.query(sql, params)).rows;
@@ -132,11 +155,23 @@ export function postgresPids(dir: string): string {
 }
 
 /** SQL as postgres on the primary through the pod network (needs enableSuperuserAccess). */
-export async function suQuery(env: TestEnv, clusterName: string, sql: string, params: unknown[] = [], database = 'app'): Promise<any[]> {
+export async function suQuery(
+  env: TestEnv,
+  clusterName: string,
+  sql: string,
+  params: unknown[] = [],
+  database = 'app',
+): Promise<any[]> {
   const c = env.store.get(CLUSTER, 'default', clusterName)!;
   const secret = env.store.get('v1/secrets', 'default', `${clusterName}-superuser`)!;
   const ep = env.api.network.resolve('default', c.status.currentPrimary, 5432)!;
-  const client = new pg.Client({ host: ep.host, port: ep.port, user: 'postgres', password: secretVal(secret, 'password'), database });
+  const client = new pg.Client({
+    host: ep.host,
+    port: ep.port,
+    user: 'postgres',
+    password: secretVal(secret, 'password'),
+    database,
+  });
   await client.connect();
   try {
     return (await client.query(sql, params)).rows;
@@ -163,7 +198,12 @@ export async function archiveNow(env: TestEnv, clusterName: string): Promise<voi
 export const BACKUP = 'postgresql.cnpg.io/v1/backups';
 
 export function backup(name: string, clusterName: string, spec: Record<string, unknown> = {}): KubeObject {
-  return { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Backup', metadata: { name, namespace: 'default' }, spec: { cluster: { name: clusterName }, ...spec } };
+  return {
+    apiVersion: 'postgresql.cnpg.io/v1',
+    kind: 'Backup',
+    metadata: { name, namespace: 'default' },
+    spec: { cluster: { name: clusterName }, ...spec },
+  };
 }
 
 export function waitBackup(env: TestEnv, name: string, timeoutMs = 120_000): Promise<KubeObject> {
@@ -183,7 +223,9 @@ export function jobFinished(env: TestEnv, name: string, timeoutMs = 120_000): Pr
     `job ${name} finished`,
     () => {
       const j = env.store.get('batch/v1/jobs', 'default', name);
-      return j?.status?.conditions?.some((c: any) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True') ? j : undefined;
+      return j?.status?.conditions?.some((c: any) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True')
+        ? j
+        : undefined;
     },
     timeoutMs,
     100,

@@ -22,7 +22,9 @@ export function parseOperatorVersion(v: string): Parsed {
   const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(s);
   const p = m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), trunk: false } : undefined;
   if (!p || p.major !== 1 || p.minor < 25 || p.minor > 30) {
-    throw new UnsupportedVersion(`operator version '${v}' is not emulated; use a release from ${OLDEST_VERSION} to 1.30.x (e.g. 1.25.4, 1.28.3, ${NEWEST_RELEASE}) or '${TRUNK}'.`);
+    throw new UnsupportedVersion(
+      `operator version '${v}' is not emulated; use a release from ${OLDEST_VERSION} to 1.30.x (e.g. 1.25.4, 1.28.3, ${NEWEST_RELEASE}) or '${TRUNK}'.`,
+    );
   }
   return p;
 }

@@ -6,11 +6,19 @@ import { invalid, required, type FieldError } from './webhook-errors.js';
 export function validateBackup(b: KubeObject, old?: KubeObject): FieldError[] {
   const errs: FieldError[] = [];
   if (!b.spec?.cluster?.name) errs.push(required('spec.cluster.name'));
-  if (b.spec?.method === 'plugin' && !b.spec?.pluginConfiguration) errs.push(invalid('spec.pluginConfiguration', '', 'cannot be empty when the backup method is plugin'));
+  if (b.spec?.method === 'plugin' && !b.spec?.pluginConfiguration)
+    errs.push(invalid('spec.pluginConfiguration', '', 'cannot be empty when the backup method is plugin'));
   if ((b.spec?.method ?? 'barmanObjectStore') === 'barmanObjectStore' && b.spec?.online !== undefined) {
-    errs.push(invalid('spec.online', b.spec.online, 'Online parameter can be specified only if the backup method is volumeSnapshot'));
+    errs.push(
+      invalid(
+        'spec.online',
+        b.spec.online,
+        'Online parameter can be specified only if the backup method is volumeSnapshot',
+      ),
+    );
   }
-  if (old && JSON.stringify(old.spec) !== JSON.stringify(b.spec)) errs.push(invalid('spec', '', 'Backup spec is immutable'));
+  if (old && JSON.stringify(old.spec) !== JSON.stringify(b.spec))
+    errs.push(invalid('spec', '', 'Backup spec is immutable'));
   return errs;
 }
 
@@ -18,7 +26,8 @@ export function validateBackup(b: KubeObject, old?: KubeObject): FieldError[] {
 export function parseSchedule(schedule: string, currentDate?: Date) {
   const fields = schedule.trim().split(/\s+/);
   const expr = fields.length === 5 ? [...fields, '*'].join(' ') : schedule.trim();
-  if (fields.length < 5 || fields.length > 6) throw new Error(`expected exactly 6 fields, found ${fields.length}: ${schedule}`);
+  if (fields.length < 5 || fields.length > 6)
+    throw new Error(`expected exactly 6 fields, found ${fields.length}: ${schedule}`);
   return CronExpressionParser.parse(expr, { currentDate: currentDate ?? new Date(), strict: false });
 }
 
@@ -34,7 +43,8 @@ export function validateScheduledBackup(sb: KubeObject): FieldError[] {
     }
   }
   if (!sb.spec?.cluster?.name) errs.push(required('spec.cluster.name'));
-  if (sb.spec?.method === 'plugin' && !sb.spec?.pluginConfiguration) errs.push(invalid('spec.pluginConfiguration', '', 'cannot be empty when the backup method is plugin'));
+  if (sb.spec?.method === 'plugin' && !sb.spec?.pluginConfiguration)
+    errs.push(invalid('spec.pluginConfiguration', '', 'cannot be empty when the backup method is plugin'));
   return errs;
 }
 
@@ -42,12 +52,14 @@ export function validateDatabase(d: KubeObject, old?: KubeObject): FieldError[] 
   const errs: FieldError[] = [];
   const name = d.spec?.name;
   if (!name) errs.push(required('spec.name'));
-  if (['postgres', 'template0', 'template1'].includes(name)) errs.push(invalid('spec.name', name, `the name ${name} is reserved`));
+  if (['postgres', 'template0', 'template1'].includes(name))
+    errs.push(invalid('spec.name', name, `the name ${name} is reserved`));
   if (!d.spec?.owner) errs.push(required('spec.owner'));
   if (!d.spec?.cluster?.name) errs.push(required('spec.cluster.name'));
   if (old) {
     if (old.spec?.name !== name) errs.push(invalid('spec.name', name, 'name is immutable'));
-    if (old.spec?.cluster?.name !== d.spec?.cluster?.name) errs.push(invalid('spec.cluster', d.spec?.cluster, 'cluster reference is immutable after creation'));
+    if (old.spec?.cluster?.name !== d.spec?.cluster?.name)
+      errs.push(invalid('spec.cluster', d.spec?.cluster, 'cluster reference is immutable after creation'));
   }
   return errs;
 }

@@ -37,7 +37,8 @@ export function installWebhooks(ctx: Ctx): void {
     const errs: FieldError[] = [];
     if (!obj.spec?.configuration) errs.push(required('spec.configuration'));
     else validateObjectStore('spec.configuration', obj.spec.configuration, errs);
-    if (obj.spec?.configuration?.serverName) errs.push(forbidden('spec.configuration.serverName', 'use the plugin parameters to set the server name'));
+    if (obj.spec?.configuration?.serverName)
+      errs.push(forbidden('spec.configuration.serverName', 'use the plugin parameters to set the server name'));
     if (errs.length) reject('ObjectStore', 'barmancloud.cnpg.io', obj.metadata.name, errs);
   });
 }

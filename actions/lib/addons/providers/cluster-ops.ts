@@ -10,9 +10,22 @@ import { watchUntil } from '../../kube/watch.js';
 import { firstBootstrapFailure } from '../../cnpg/bootstrap-watch.js';
 import type { BackendContext } from './backend.js';
 
-export async function createIfAbsent(clients: KubeClients, namespace: string, plural: string, body: { metadata: { name: string } }): Promise<'created' | 'exists'> {
+export async function createIfAbsent(
+  clients: KubeClients,
+  namespace: string,
+  plural: string,
+  body: { metadata: { name: string } },
+): Promise<'created' | 'exists'> {
   try {
-    await withRetry(`create ${plural} ${namespace}/${body.metadata.name}`, () => clients.custom.createNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural, body }));
+    await withRetry(`create ${plural} ${namespace}/${body.metadata.name}`, () =>
+      clients.custom.createNamespacedCustomObject({
+        group: CNPG_GROUP,
+        version: CNPG_VERSION,
+        namespace,
+        plural,
+        body,
+      }),
+    );
     return 'created';
   } catch (err) {
     if (statusOf(err) === 409) return 'exists';
@@ -20,7 +33,12 @@ export async function createIfAbsent(clients: KubeClients, namespace: string, pl
   }
 }
 
-export async function mergePatchCluster(clients: KubeClients, namespace: string, name: string, patch: object): Promise<void> {
+export async function mergePatchCluster(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  patch: object,
+): Promise<void> {
   await withRetry(`patch cluster ${namespace}/${name}`, () =>
     clients.custom.patchNamespacedCustomObject(
       { group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, name, body: patch },
@@ -35,11 +53,21 @@ export async function mergePatchCluster(clients: KubeClients, namespace: string,
  * the first failed bootstrap attempt (a Job pod or the `bootstrap-instance` init container): on
  * operators before 1.28.4 / 1.29.2 / 1.30.0 and with in-pod bootstrap the phase never says so.
  */
-export async function waitHealthy(ctx: BackendContext, namespace: string, name: string, clock = new PhaseFailureClock()): Promise<Cluster> {
+export async function waitHealthy(
+  ctx: BackendContext,
+  namespace: string,
+  name: string,
+  clock = new PhaseFailureClock(),
+): Promise<Cluster> {
   const stop = new AbortController();
   // Its deadline or abort is the cluster watch's to report: a rejection here never settles the race.
-  const failed = firstBootstrapFailure(ctx.clients, namespace, name, { deadline: ctx.deadline, signal: stop.signal }).then(
-    (f): { cluster?: Cluster; failure?: string } => ({ failure: `Cluster ${namespace}/${name} failed to bootstrap: ${f.message}` }),
+  const failed = firstBootstrapFailure(ctx.clients, namespace, name, {
+    deadline: ctx.deadline,
+    signal: stop.signal,
+  }).then(
+    (f): { cluster?: Cluster; failure?: string } => ({
+      failure: `Cluster ${namespace}/${name} failed to bootstrap: ${f.message}`,
+    }),
     () => new Promise<never>(() => {}),
   );
   try {
@@ -51,7 +79,13 @@ export async function waitHealthy(ctx: BackendContext, namespace: string, name: 
   }
 }
 
-function healthyOrTerminal(ctx: BackendContext, namespace: string, name: string, signal: AbortSignal, clock: PhaseFailureClock): Promise<{ cluster?: Cluster; failure?: string }> {
+function healthyOrTerminal(
+  ctx: BackendContext,
+  namespace: string,
+  name: string,
+  signal: AbortSignal,
+  clock: PhaseFailureClock,
+): Promise<{ cluster?: Cluster; failure?: string }> {
   // watchUntil re-lists on errors thrown by the observer, so a failure is returned, then thrown.
   return watchUntil<{ cluster?: Cluster; failure?: string }>(
     ctx.clients.kc,
@@ -81,9 +115,23 @@ function healthyOrTerminal(ctx: BackendContext, namespace: string, name: string,
   });
 }
 
-export async function deleteCustom(clients: KubeClients, namespace: string, plural: string, name: string): Promise<void> {
+export async function deleteCustom(
+  clients: KubeClients,
+  namespace: string,
+  plural: string,
+  name: string,
+): Promise<void> {
   await withRetry(`delete ${plural} ${namespace}/${name}`, () =>
-    ignoreNotFound(() => clients.custom.deleteNamespacedCustomObject({ group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural, name, propagationPolicy: 'Foreground' })),
+    ignoreNotFound(() =>
+      clients.custom.deleteNamespacedCustomObject({
+        group: CNPG_GROUP,
+        version: CNPG_VERSION,
+        namespace,
+        plural,
+        name,
+        propagationPolicy: 'Foreground',
+      }),
+    ),
   );
 }
 
@@ -95,9 +143,12 @@ export async function deleteCustom(clients: KubeClients, namespace: string, plur
 export async function deleteClusterAndWait(ctx: BackendContext, namespace: string, name: string): Promise<void> {
   await deleteCustom(ctx.clients, namespace, Plural.clusters, name);
   for (;;) {
-    const left = (await getCluster(ctx.clients, namespace, name)) ? [`Cluster ${name}`] : await leftovers(ctx.clients, namespace, name);
+    const left = (await getCluster(ctx.clients, namespace, name))
+      ? [`Cluster ${name}`]
+      : await leftovers(ctx.clients, namespace, name);
     if (!left.length) return;
-    if (Date.now() > ctx.deadline) throw new Error(`Cluster ${namespace}/${name} is still being deleted at the deadline: ${left.join(', ')} remain`);
+    if (Date.now() > ctx.deadline)
+      throw new Error(`Cluster ${namespace}/${name} is still being deleted at the deadline: ${left.join(', ')} remain`);
     await sleep(500);
   }
 }
@@ -106,9 +157,19 @@ export async function deleteClusterAndWait(ctx: BackendContext, namespace: strin
 async function leftovers(clients: KubeClients, namespace: string, cluster: string): Promise<string[]> {
   const labelSelector = `${Label.cluster}=${cluster}`;
   const [pods, pvcs, jobs] = await Promise.all([
-    withRetry(`list pods of ${namespace}/${cluster}`, () => clients.core.listNamespacedPod({ namespace, labelSelector })),
-    withRetry(`list PVCs of ${namespace}/${cluster}`, () => clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector })),
-    withRetry(`list jobs of ${namespace}/${cluster}`, () => clients.batch.listNamespacedJob({ namespace, labelSelector })),
+    withRetry(`list pods of ${namespace}/${cluster}`, () =>
+      clients.core.listNamespacedPod({ namespace, labelSelector }),
+    ),
+    withRetry(`list PVCs of ${namespace}/${cluster}`, () =>
+      clients.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }),
+    ),
+    withRetry(`list jobs of ${namespace}/${cluster}`, () =>
+      clients.batch.listNamespacedJob({ namespace, labelSelector }),
+    ),
   ]);
-  return [...pods.items.map((o) => `Pod ${o.metadata?.name}`), ...pvcs.items.map((o) => `PVC ${o.metadata?.name}`), ...jobs.items.map((o) => `Job ${o.metadata?.name}`)];
+  return [
+    ...pods.items.map((o) => `Pod ${o.metadata?.name}`),
+    ...pvcs.items.map((o) => `PVC ${o.metadata?.name}`),
+    ...jobs.items.map((o) => `Job ${o.metadata?.name}`),
+  ];
 }

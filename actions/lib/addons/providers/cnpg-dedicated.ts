@@ -31,11 +31,14 @@ export const dedicated: BackendImpl = {
     if (result === 'exists') {
       const existing = await getCluster(ctx.clients, ns, cluster.metadata.name);
       const owner = existing?.metadata.labels?.[Labels.app];
-      if (owner && owner !== a.app) throw new Error(`Cluster ${ns}/${cluster.metadata.name} belongs to app '${owner}', not '${a.app}'.`);
+      if (owner && owner !== a.app)
+        throw new Error(`Cluster ${ns}/${cluster.metadata.name} belongs to app '${owner}', not '${a.app}'.`);
       // A cluster retained by an earlier removal (reclaim: retain) is re-attached with its data.
       if (existing?.metadata.labels?.[RETAINED_LABEL]) {
         ctx.log(`re-attaching retained Cluster ${ns}/${cluster.metadata.name}`);
-        await mergePatchCluster(ctx.clients, ns, cluster.metadata.name, { metadata: { labels: { [RETAINED_LABEL]: null } } });
+        await mergePatchCluster(ctx.clients, ns, cluster.metadata.name, {
+          metadata: { labels: { [RETAINED_LABEL]: null } },
+        });
       }
     }
     if (ctx.config.backup) {
@@ -43,7 +46,12 @@ export const dedicated: BackendImpl = {
         apiVersion: `${CNPG_GROUP}/${CNPG_VERSION}`,
         kind: 'ScheduledBackup',
         metadata: { name: `${cluster.metadata.name}-daily`, namespace: ns, labels: cluster.metadata.labels },
-        spec: { schedule: ctx.config.backup.schedule, cluster: { name: cluster.metadata.name }, backupOwnerReference: 'self', immediate: false },
+        spec: {
+          schedule: ctx.config.backup.schedule,
+          cluster: { name: cluster.metadata.name },
+          backupOwnerReference: 'self',
+          immediate: false,
+        },
       };
       await createIfAbsent(ctx.clients, ns, Plural.scheduledBackups, sb);
     }
@@ -55,13 +63,21 @@ export const dedicated: BackendImpl = {
     await waitHealthy(ctx, ns, name);
     const secret = await readSecret(ctx.core, ctx.clients, ns, `${name}-app`);
     if (!secret.username || !secret.password) throw new Error(`Secret ${ns}/${name}-app has no username/password yet.`);
-    return { host: `${name}-rw.${ns}.svc`, port: 5432, user: secret.username, password: secret.password, database: secret.dbname || sqlNameFor(a.app) };
+    return {
+      host: `${name}-rw.${ns}.svc`,
+      port: 5432,
+      user: secret.username,
+      password: secret.password,
+      database: secret.dbname || sqlNameFor(a.app),
+    };
   },
 
   async resize(ctx, a, to) {
     const ns = ctx.config.addonsNamespace;
     const name = dedicatedClusterName(a.app);
-    await mergePatchCluster(ctx.clients, ns, name, { spec: { instances: to.instances, storage: { size: `${to.storageGi}Gi` } } });
+    await mergePatchCluster(ctx.clients, ns, name, {
+      spec: { instances: to.instances, storage: { size: `${to.storageGi}Gi` } },
+    });
     await waitHealthy(ctx, ns, name);
   },
 
@@ -71,16 +87,22 @@ export const dedicated: BackendImpl = {
     if (ctx.config.reclaim === 'retain') {
       // Keep the data: the Cluster (and its backups) stay, labelled as detached from any app.
       const existing = await getCluster(ctx.clients, ns, name);
-      if (existing) await mergePatchCluster(ctx.clients, ns, name, { metadata: { labels: { [RETAINED_LABEL]: 'true' } } });
+      if (existing)
+        await mergePatchCluster(ctx.clients, ns, name, { metadata: { labels: { [RETAINED_LABEL]: 'true' } } });
       return;
     }
     // ScheduledBackups are not garbage-collected with their Cluster (cnpg.md): delete it first.
-    for (const r of a.resources) if (r.kind === 'ScheduledBackup') await deleteCustom(ctx.clients, ns, Plural.scheduledBackups, r.name);
+    for (const r of a.resources)
+      if (r.kind === 'ScheduledBackup') await deleteCustom(ctx.clients, ns, Plural.scheduledBackups, r.name);
     await deleteClusterAndWait(ctx, ns, name);
   },
 };
 
-function clusterManifest(config: SyncConfig, a: Association, variant: VariantSpec): Cluster & { metadata: { name: string; labels: Record<string, string> } } {
+function clusterManifest(
+  config: SyncConfig,
+  a: Association,
+  variant: VariantSpec,
+): Cluster & { metadata: { name: string; labels: Record<string, string> } } {
   const name = dedicatedClusterName(a.app);
   const db = sqlNameFor(a.app);
   const cluster: Cluster & { metadata: { name: string; labels: Record<string, string> } } = {
@@ -89,12 +111,20 @@ function clusterManifest(config: SyncConfig, a: Association, variant: VariantSpe
     metadata: {
       name,
       namespace: config.addonsNamespace,
-      labels: { [Labels.managedBy]: ManagedBy.addonSync, [Labels.app]: a.app, [Labels.addon]: a.addon, [Labels.component]: 'dedicated-cluster' },
+      labels: {
+        [Labels.managedBy]: ManagedBy.addonSync,
+        [Labels.app]: a.app,
+        [Labels.addon]: a.addon,
+        [Labels.component]: 'dedicated-cluster',
+      },
     },
     spec: {
       instances: variant.instances,
       imageName: imageFor(config, a.version),
-      storage: { size: `${variant.storageGi}Gi`, ...(config.storageClass ? { storageClass: config.storageClass } : {}) },
+      storage: {
+        size: `${variant.storageGi}Gi`,
+        ...(config.storageClass ? { storageClass: config.storageClass } : {}),
+      },
       bootstrap: { initdb: { database: db, owner: db } },
     },
   };

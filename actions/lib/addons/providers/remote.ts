@@ -7,7 +7,10 @@ import { sqlDatabaseBackend, type SqlServer } from './sql-database.js';
 
 async function adminSecret(ctx: BackendContext) {
   const ref = ctx.config.remoteAdminSecret;
-  if (!ref) throw new Error(`the postgresql-remote add-on needs the remote-admin-secret input (a Secret with host, port, username, password).`);
+  if (!ref)
+    throw new Error(
+      `the postgresql-remote add-on needs the remote-admin-secret input (a Secret with host, port, username, password).`,
+    );
   const s = await readSecret(ctx.core, ctx.clients, ref.namespace, ref.name);
   for (const key of ['host', 'username', 'password']) {
     if (!s[key]) throw new Error(`Secret ${ref.namespace}/${ref.name} (remote-admin-secret) has no '${key}' key.`);
@@ -22,7 +25,14 @@ export const remoteServer: SqlServer = {
     const s = await adminSecret(ctx);
     const ssl = s.sslmode && s.sslmode !== 'disable' ? { rejectUnauthorized: s.sslmode === 'verify-full' } : false;
     return {
-      conn: { host: s.host, port: Number(s.port || 5432), user: s.username, password: s.password, database: s.dbname || 'postgres', ssl },
+      conn: {
+        host: s.host,
+        port: Number(s.port || 5432),
+        user: s.username,
+        password: s.password,
+        database: s.dbname || 'postgres',
+        ssl,
+      },
       close: async () => {},
     };
   },

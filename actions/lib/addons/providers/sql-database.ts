@@ -53,7 +53,12 @@ export function sqlDatabaseBackend(server: SqlServer): BackendImpl {
 
     async waitUsable(ctx, a) {
       const name = sqlNameFor(a.app);
-      const creds = await readSecret(ctx.core, ctx.clients, ctx.config.addonsNamespace, credentialsSecretName(a.app, a.addon));
+      const creds = await readSecret(
+        ctx.core,
+        ctx.clients,
+        ctx.config.addonsNamespace,
+        credentialsSecretName(a.app, a.addon),
+      );
       await withAdmin(ctx, server, async (sql) => {
         await sql.ensureRole(name, creds.password);
         await sql.ensureDatabase(name, name);
@@ -81,14 +86,24 @@ export function sqlDatabaseBackend(server: SqlServer): BackendImpl {
         { serverGone: 'skip' },
       );
       await withRetry(`delete credentials of ${a.app}/${a.addon}`, () =>
-        ignoreNotFound(() => ctx.clients.core.deleteNamespacedSecret({ name: credentialsSecretName(a.app, a.addon), namespace: ctx.config.addonsNamespace })),
+        ignoreNotFound(() =>
+          ctx.clients.core.deleteNamespacedSecret({
+            name: credentialsSecretName(a.app, a.addon),
+            namespace: ctx.config.addonsNamespace,
+          }),
+        ),
       );
     },
   };
 }
 
 /** Runs fn on an admin session; the session and its port-forward are closed on every path. */
-async function withAdmin(ctx: BackendContext, server: SqlServer, fn: (sql: AdminSql) => Promise<void>, opts: { serverGone?: 'skip' } = {}): Promise<void> {
+async function withAdmin(
+  ctx: BackendContext,
+  server: SqlServer,
+  fn: (sql: AdminSql) => Promise<void>,
+  opts: { serverGone?: 'skip' } = {},
+): Promise<void> {
   const admin = await server.admin(ctx);
   if (!admin) {
     // A server that no longer exists holds no database or role of ours.
@@ -116,11 +131,22 @@ async function ensureCredentials(ctx: BackendContext, a: Association): Promise<v
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'kubernetes.io/basic-auth',
-    metadata: { name, namespace, labels: { [Labels.managedBy]: ManagedBy.addonSync, [Labels.app]: a.app, [Labels.addon]: a.addon, [Labels.component]: 'credentials' } },
+    metadata: {
+      name,
+      namespace,
+      labels: {
+        [Labels.managedBy]: ManagedBy.addonSync,
+        [Labels.app]: a.app,
+        [Labels.addon]: a.addon,
+        [Labels.component]: 'credentials',
+      },
+    },
     stringData: { username: sqlNameFor(a.app), password },
   };
   try {
-    await withRetry(`create credentials ${namespace}/${name}`, () => ctx.clients.core.createNamespacedSecret({ namespace, body }));
+    await withRetry(`create credentials ${namespace}/${name}`, () =>
+      ctx.clients.core.createNamespacedSecret({ namespace, body }),
+    );
   } catch (err) {
     if (statusOf(err) !== 409) throw err; // exists: a re-run reuses the password it stored
   }

@@ -11,7 +11,15 @@ import { describeError } from '../../errors.js';
 
 /** How rows are counted and compared, from the inputs (baseline and compare use the same). */
 export function countSettings({ inputs, signal, log }: DrillContext): CountSettings {
-  return { live: inputs.liveCounts, liveExactMaxBytes: inputs.liveExactMaxBytes, concurrency: inputs.countConcurrency, tolerance: inputs.tolerance, floor: inputs.floor, signal, log };
+  return {
+    live: inputs.liveCounts,
+    liveExactMaxBytes: inputs.liveExactMaxBytes,
+    concurrency: inputs.countConcurrency,
+    tolerance: inputs.tolerance,
+    floor: inputs.floor,
+    signal,
+    log,
+  };
 }
 
 export const baseline = definePhase({
@@ -21,7 +29,11 @@ export const baseline = definePhase({
   gives: ['baselines', 'moment'],
   async run(ctx, { live, liveSessions, target }) {
     const { inputs } = ctx;
-    ctx.result.counting = { live: inputs.liveCounts, liveExactMaxBytes: inputs.liveExactMaxBytes, verify: inputs.verify };
+    ctx.result.counting = {
+      live: inputs.liveCounts,
+      liveExactMaxBytes: inputs.liveExactMaxBytes,
+      verify: inputs.verify,
+    };
     if (!target.recoveryTarget && inputs.sameMomentWaitMs > 0 && inputs.liveCounts !== 'replica') {
       const pinned = await atOneMoment(ctx, liveSessions);
       if (pinned) return pinned;
@@ -35,7 +47,9 @@ export const baseline = definePhase({
         b = await takeBaseline(r.db, s.database, countSettings(ctx), 'replica');
         await closeSession(r);
       } else b = await takeBaseline(s.db, s.database, countSettings(ctx));
-      ctx.log(`live ${s.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`);
+      ctx.log(
+        `live ${s.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`,
+      );
       baselines.push(b);
     }
     return { baselines, moment: undefined };
@@ -43,13 +57,28 @@ export const baseline = definePhase({
 });
 
 /** Counts every database in one exported snapshot; undefined (logged) when live refuses it. */
-async function atOneMoment(ctx: DrillContext, sessions: Session[]): Promise<{ baselines: Baseline[]; moment: Moment } | undefined> {
+async function atOneMoment(
+  ctx: DrillContext,
+  sessions: Session[],
+): Promise<{ baselines: Baseline[]; moment: Moment } | undefined> {
   const { inputs } = ctx;
   try {
-    const opts = { statementTimeoutMs: inputs.statementTimeoutMs, poolSize: inputs.countConcurrency, applicationName: APPLICATION_NAME, signal: ctx.signal };
-    const { results, moment } = await countAtOneMoment(sessions, opts, (db, s) => takeBaseline(db, s.database, countSettings(ctx)));
-    ctx.log(`live counted in one snapshot at WAL ${moment.lsn} (${moment.at}; ${moment.tries} snapshot(s) taken${moment.why ? `; ${moment.why}` : ''})`);
-    for (const b of results) ctx.log(`live ${b.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`);
+    const opts = {
+      statementTimeoutMs: inputs.statementTimeoutMs,
+      poolSize: inputs.countConcurrency,
+      applicationName: APPLICATION_NAME,
+      signal: ctx.signal,
+    };
+    const { results, moment } = await countAtOneMoment(sessions, opts, (db, s) =>
+      takeBaseline(db, s.database, countSettings(ctx)),
+    );
+    ctx.log(
+      `live counted in one snapshot at WAL ${moment.lsn} (${moment.at}; ${moment.tries} snapshot(s) taken${moment.why ? `; ${moment.why}` : ''})`,
+    );
+    for (const b of results)
+      ctx.log(
+        `live ${b.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`,
+      );
     return { baselines: results, moment };
   } catch (err) {
     if (ctx.signal.aborted) throw err;

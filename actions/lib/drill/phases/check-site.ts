@@ -13,6 +13,10 @@ export const checkSite = definePhase({
   when: ({ site }) => !site.sameNamespace,
   async run({ inputs, site, retry }, { live }) {
     const plugin = (live.spec.plugins ?? []).some((p) => p.name === BARMAN_CLOUD_PLUGIN);
-    await checkRecoverySite(site, { plugin, portForward: inputs.connectionMode === 'port-forward', recordHistory: inputs.recordHistory }, retry);
+    await checkRecoverySite(
+      site,
+      { plugin, portForward: inputs.connectionMode === 'port-forward', recordHistory: inputs.recordHistory },
+      retry,
+    );
   },
 });

@@ -11,17 +11,29 @@ export const chooseTarget = definePhase({
   needs: ['inventory', 'liveSessions'],
   gives: ['target'],
   async run(ctx, { inventory, liveSessions }) {
-    const [{ bytes }] = await liveSessions[0].db.query<{ bytes: string }>(`SELECT pg_size_bytes(current_setting('wal_segment_size'))::text AS bytes`);
-    const target = { ...resolveTarget(ctx.inputs.target, windowOf(inventory, Number(bytes))), walSegmentBytes: Number(bytes) };
+    const [{ bytes }] = await liveSessions[0].db.query<{ bytes: string }>(
+      `SELECT pg_size_bytes(current_setting('wal_segment_size'))::text AS bytes`,
+    );
+    const target = {
+      ...resolveTarget(ctx.inputs.target, windowOf(inventory, Number(bytes))),
+      walSegmentBytes: Number(bytes),
+    };
     ctx.log(`recovery target: ${target.describe}`);
     if (target.backup) ctx.result.backupId = target.backup.backupId;
-    ctx.result.target = { kind: target.kind, describe: target.describe, seed: target.seed, judged: ctx.inputs.judgeCounts };
+    ctx.result.target = {
+      kind: target.kind,
+      describe: target.describe,
+      seed: target.seed,
+      judged: ctx.inputs.judgeCounts,
+    };
     return { target };
   },
 });
 
 function windowOf(inv: Inventory, walSegmentBytes: number): Window {
-  const backups = inv.backups.filter((b) => b.phase === 'completed' && barmanRestorable(b) && b.stoppedAt).sort((a, b) => Date.parse(a.stoppedAt!) - Date.parse(b.stoppedAt!));
+  const backups = inv.backups
+    .filter((b) => b.phase === 'completed' && barmanRestorable(b) && b.stoppedAt)
+    .sort((a, b) => Date.parse(a.stoppedAt!) - Date.parse(b.stoppedAt!));
   const a = inv.archiving.archiver;
   return { backups, lastArchivedWal: a?.lastArchivedWal, lastArchivedTime: a?.lastArchivedTime, walSegmentBytes };
 }

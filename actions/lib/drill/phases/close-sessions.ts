@@ -10,7 +10,10 @@ export const closeSessions = definePhase({
   async run({ owned, signal }) {
     const budget = signal.aborted ? CLOSE_SESSIONS_CANCELLED_MS : CLOSE_SESSIONS_MS;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled(owned.sessions.map((c) => c.close())), new Promise((r) => (timer = setTimeout(r, budget)))]);
+    await Promise.race([
+      Promise.allSettled(owned.sessions.map((c) => c.close())),
+      new Promise((r) => (timer = setTimeout(r, budget))),
+    ]);
     clearTimeout(timer);
   },
 });

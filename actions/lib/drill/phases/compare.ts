@@ -25,7 +25,9 @@ export const compare = definePhase({
       result.databases.push(pin.exact ? judgeExactly(c) : c);
     }
     // Older targets: live has moved on, so counts are reported and judged only when asked.
-    result.reasons.push(...result.databases.flatMap((c) => comparisonReasons(inputs.judgeCounts ? c : { ...c, outOfTolerance: [] })));
+    result.reasons.push(
+      ...result.databases.flatMap((c) => comparisonReasons(inputs.judgeCounts ? c : { ...c, outOfTolerance: [] })),
+    );
     return { restoredSessions };
   },
 });

@@ -14,7 +14,9 @@ import { State } from '../state.js';
 export async function copyToSite(ctx: DrillContext, manifest: Cluster, spec: LiveSpec): Promise<void> {
   const { core, inputs, site, clients, retry, log } = ctx;
   const name = manifest.metadata.name;
-  const objectStore = spec.plugin ? await getObjectStore(clients, inputs.namespace, spec.plugin.barmanObjectName, retry) : undefined;
+  const objectStore = spec.plugin
+    ? await getObjectStore(clients, inputs.namespace, spec.plugin.barmanObjectName, retry)
+    : undefined;
   const plan = planCopies(spec.store, objectStore);
   retargetManifest(manifest, site.namespace, plan);
   const copy: CopyContext = {
@@ -28,7 +30,14 @@ export async function copyToSite(ctx: DrillContext, manifest: Cluster, spec: Liv
     retry,
   };
   await makeCopies(copy, plan, true);
-  const dryRun = { group: CNPG_GROUP, version: CNPG_VERSION, namespace: site.namespace, plural: Plural.clusters, body: manifest, dryRun: 'All' };
+  const dryRun = {
+    group: CNPG_GROUP,
+    version: CNPG_VERSION,
+    namespace: site.namespace,
+    plural: Plural.clusters,
+    body: manifest,
+    dryRun: 'All',
+  };
   await site.clients.custom.createNamespacedCustomObject(dryRun).catch((err) => {
     throw new Error(`${site.where} refuses the recovery cluster (dry run, nothing created): ${describeError(err)}`);
   });

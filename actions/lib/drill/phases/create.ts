@@ -53,20 +53,31 @@ function objectStoreText(spec: LiveSpec): string {
 }
 
 /** Creates `manifest` at the recovery site; a same-named leftover of an earlier attempt is torn down first. */
-async function createCluster({ site, retry, signal, log }: DrillContext, manifest: Cluster, createdAt: Date): Promise<void> {
+async function createCluster(
+  { site, retry, signal, log }: DrillContext,
+  manifest: Cluster,
+  createdAt: Date,
+): Promise<void> {
   const { namespace, clients } = site;
   const name = manifest.metadata.name;
   const body = { group: CNPG_GROUP, version: CNPG_VERSION, namespace, plural: Plural.clusters, body: manifest };
-  const send = () => withRetry(`create cluster ${namespace}/${name}`, () => clients.custom.createNamespacedCustomObject(body), retry);
+  const send = () =>
+    withRetry(`create cluster ${namespace}/${name}`, () => clients.custom.createNamespacedCustomObject(body), retry);
   try {
     await send();
   } catch (err) {
-    if (statusOf(err) !== 409) throw new Error(`could not create the recovery cluster ${name}: ${describeError(err)}`, { cause: err });
+    if (statusOf(err) !== 409)
+      throw new Error(`could not create the recovery cluster ${name}: ${describeError(err)}`, { cause: err });
     const existing = await getCluster(clients, namespace, name, retry);
     // Our own create that landed before a lost response: same creation stamp.
     if (existing?.metadata.annotations?.[CREATED_AT_ANNOTATION] === createdAt.toISOString()) return;
     log(`a drill cluster named ${name} is left from an earlier attempt; tearing it down first`);
-    const t = await teardownCluster(clients, namespace, name, { deadline: Date.now() + TEARDOWN_MS, signal, retry, log });
+    const t = await teardownCluster(clients, namespace, name, {
+      deadline: Date.now() + TEARDOWN_MS,
+      signal,
+      retry,
+      log,
+    });
     if (!t.clean) throw new Error(`cannot reuse the name ${name}: ${t.leftovers.join('; ')}`, { cause: err });
     await send();
   }

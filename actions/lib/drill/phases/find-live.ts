@@ -19,8 +19,19 @@ export const findLive = definePhase({
       throw new Error(`Cannot read Cluster ${namespace}/${cluster}: ${describeError(err)}`);
     });
     if (live) return { live };
-    const ns = await withRetry(`read namespace ${namespace}`, () => clients.core.readNamespace({ name: namespace }), retry).catch((err) => (statusOf(err) === 404 ? null : undefined));
-    if (ns === null) throw new InputError('namespace', `namespace '${namespace}' does not exist; set the namespace of the live Cluster.`);
-    throw new InputError('cluster', `no CNPG Cluster '${cluster}' in namespace '${namespace}'; check the cluster and namespace inputs.`);
+    const ns = await withRetry(
+      `read namespace ${namespace}`,
+      () => clients.core.readNamespace({ name: namespace }),
+      retry,
+    ).catch((err) => (statusOf(err) === 404 ? null : undefined));
+    if (ns === null)
+      throw new InputError(
+        'namespace',
+        `namespace '${namespace}' does not exist; set the namespace of the live Cluster.`,
+      );
+    throw new InputError(
+      'cluster',
+      `no CNPG Cluster '${cluster}' in namespace '${namespace}'; check the cluster and namespace inputs.`,
+    );
   },
 });

@@ -27,6 +27,22 @@ import { recoveryCheck } from './recovery-check.js';
 
 export const drillPipeline: Pipeline = {
   preflight: [findLive, checkSite],
-  main: [readSpec, connectLive, inventory, chooseTarget, sweep, nameRecovery, baseline, restorePoint, sameMoment, create, waitRecovery, compare, recoveryCheck, rpo, verify],
+  main: [
+    readSpec,
+    connectLive,
+    inventory,
+    chooseTarget,
+    sweep,
+    nameRecovery,
+    baseline,
+    restorePoint,
+    sameMoment,
+    create,
+    waitRecovery,
+    compare,
+    recoveryCheck,
+    rpo,
+    verify,
+  ],
   final: [closeSessions, teardown, settleVerdict, record, notify, outputs, report, stepStatus],
 };

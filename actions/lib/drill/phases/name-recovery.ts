@@ -7,6 +7,12 @@ export const nameRecovery = definePhase({
   needs: [],
   gives: ['recoveryName'],
   async run({ inputs, env }) {
-    return { recoveryName: recoveryClusterName(inputs.cluster, env.GITHUB_RUN_ID || Date.now().toString(36), env.GITHUB_RUN_ATTEMPT || '1') };
+    return {
+      recoveryName: recoveryClusterName(
+        inputs.cluster,
+        env.GITHUB_RUN_ID || Date.now().toString(36),
+        env.GITHUB_RUN_ATTEMPT || '1',
+      ),
+    };
   },
 });

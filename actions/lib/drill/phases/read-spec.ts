@@ -11,10 +11,15 @@ export const readSpec = definePhase({
   gives: ['spec', 'databases', 'store'],
   async run({ inputs, clients, retry, result, log }, { live }) {
     const mode = detectBackupMode(live);
-    const store = mode.mode === 'plugin' ? await getObjectStore(clients, inputs.namespace, mode.objectStoreName!, retry) : undefined;
+    const store =
+      mode.mode === 'plugin'
+        ? await getObjectStore(clients, inputs.namespace, mode.objectStoreName!, retry)
+        : undefined;
     result.mode = mode.mode;
     const spec = readLiveSpec(live, mode, store);
-    log(`backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`);
+    log(
+      `backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`,
+    );
     return { spec, store, databases: inputs.databases.length ? inputs.databases : [spec.database] };
   },
 });

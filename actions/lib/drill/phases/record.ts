@@ -13,7 +13,9 @@ export const record = definePhase({
   when: ({ inputs, facts, signal }) => inputs.recordHistory && facts.live !== undefined && !signal.aborted,
   async run({ core, inputs, site, result }) {
     // Outside the same-namespace mode live is read-only: the record is kept at the recovery site.
-    await recordDrill(site.clients, site.namespace, inputs.cluster, drillRecord(result), inputs.historySize, { attempts: RECORD_ATTEMPTS }).catch((err) => {
+    await recordDrill(site.clients, site.namespace, inputs.cluster, drillRecord(result), inputs.historySize, {
+      attempts: RECORD_ATTEMPTS,
+    }).catch((err) => {
       result.notes.push(`could not record the result in the cluster: ${describeError(err)}`);
       core.warning(`could not record the drill result: ${describeError(err)}`);
     });

@@ -26,7 +26,8 @@ export const recoveryCheck = definePhase({
       replay,
     );
     for (const l of check.lines) ctx.log(`recovery stop: ${l}`);
-    if (check.unchecked.length) ctx.result.notes.push(`Where recovery stopped could not be fully checked: ${check.unchecked.join('; ')}.`);
+    if (check.unchecked.length)
+      ctx.result.notes.push(`Where recovery stopped could not be fully checked: ${check.unchecked.join('; ')}.`);
     if (ctx.result.target) ctx.result.target.stop = { ok: check.ok, lines: check.lines };
     if (!check.ok) ctx.result.reasons.push(...check.lines.filter((l) => l.startsWith('recovery')));
   },

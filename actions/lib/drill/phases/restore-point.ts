@@ -14,7 +14,10 @@ export const restorePoint = definePhase({
     const primary = liveSessions[0];
     const rp = await createRestorePoint(primary.conn.conn, recoveryName, inputs.statementTimeoutMs);
     log(`restore point '${rp.name}' created at ${rp.lsn} (segment ${rp.segment}); waiting for it to be archived`);
-    await waitArchived(primary.db, rp, { deadline: Date.now() + Math.min(inputs.timeoutMs, RESTORE_POINT_ARCHIVED_MS), signal });
+    await waitArchived(primary.db, rp, {
+      deadline: Date.now() + Math.min(inputs.timeoutMs, RESTORE_POINT_ARCHIVED_MS),
+      signal,
+    });
     result.restorePoint = rp;
     return { restorePoint: rp };
   },

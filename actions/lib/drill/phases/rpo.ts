@@ -35,7 +35,10 @@ export function replayFromRestoreLog(restoreLog: RestoreLog, replay: ReplayPoint
   if (!replay.lsn && fromLog.lsn) replay.lsn = fromLog.lsn;
 }
 
-function dataTimeFallback(restorePoint: RestorePoint | undefined, inventory: Inventory): { at: string; what: string } | undefined {
+function dataTimeFallback(
+  restorePoint: RestorePoint | undefined,
+  inventory: Inventory,
+): { at: string; what: string } | undefined {
   if (restorePoint) return { at: restorePoint.createdAt, what: `the restore point '${restorePoint.name}'` };
   const last = inventory.archiving.archiver?.lastArchivedTime;
   return last ? { at: last, what: 'the last WAL segment archived before the drill' } : undefined;

@@ -26,7 +26,11 @@ export const sameMoment = definePhase({
     try {
       const pin = await choosePin(ctx, liveSessions[0].db, moment, target, restorePoint, inventory.newest?.backupId);
       ctx.log(`counts judged: ${pin.judging}`);
-      ctx.result.target = { ...(ctx.result.target ?? { kind: target.kind, describe: target.describe, judged: ctx.inputs.judgeCounts }), judging: pin.judging, lsn: pin.recoveryTarget?.targetLSN };
+      ctx.result.target = {
+        ...(ctx.result.target ?? { kind: target.kind, describe: target.describe, judged: ctx.inputs.judgeCounts }),
+        judging: pin.judging,
+        lsn: pin.recoveryTarget?.targetLSN,
+      };
       return { pin };
     } finally {
       await Promise.all(liveSessions.map(closeSession));
@@ -46,9 +50,16 @@ async function choosePin(
   const tolerance = `|restored − live| <= max(${inputs.tolerance} × live, ${inputs.floor})`;
   const byName: RecoveryTarget | undefined = rp && newest ? { targetName: rp.name, backupID: newest } : undefined;
   if (target.recoveryTarget)
-    return { recoveryTarget: target.recoveryTarget, exact: false, judging: `${inputs.judgeCounts ? tolerance : 'reported, not judged'}: live has moved on since ${target.describe}` };
+    return {
+      recoveryTarget: target.recoveryTarget,
+      exact: false,
+      judging: `${inputs.judgeCounts ? tolerance : 'reported, not judged'}: live has moved on since ${target.describe}`,
+    };
   if (!moment) return { recoveryTarget: byName, exact: false, judging: `${tolerance}: ${samenessOff(ctx)}` };
-  const w = await waitLsnArchived(db, moment.lsn, { deadline: Date.now() + Math.min(inputs.sameMomentWaitMs, inputs.timeoutMs), signal: ctx.signal });
+  const w = await waitLsnArchived(db, moment.lsn, {
+    deadline: Date.now() + Math.min(inputs.sameMomentWaitMs, inputs.timeoutMs),
+    signal: ctx.signal,
+  });
   if (!w.ok) {
     return {
       recoveryTarget: byName,
@@ -56,9 +67,20 @@ async function choosePin(
       judging: `${tolerance}: live's counting snapshot at ${moment.lsn} (segment ${w.segment}) was not archived within same-moment-wait (${Math.round(inputs.sameMomentWaitMs / 1000)} s; last archived ${w.last ?? 'none'}), so the restore replays to ${rp ? `the restore point '${rp.name}'` : 'the end of the archive'} and rows written in between are absorbed by the tolerance`,
     };
   }
-  ctx.log(`live's counting snapshot at ${moment.lsn} is archived (segment ${w.segment}, waited ${Math.round(w.ms / 1000)} s)`);
-  const recoveryTarget: RecoveryTarget = { targetLSN: moment.lsn, exclusive: true, ...(rp && newest ? { backupID: newest } : {}) };
-  if (!moment.exact) return { recoveryTarget, exact: false, judging: `${tolerance}: the restore stops at live's counting snapshot (${moment.lsn}), but ${moment.why}` };
+  ctx.log(
+    `live's counting snapshot at ${moment.lsn} is archived (segment ${w.segment}, waited ${Math.round(w.ms / 1000)} s)`,
+  );
+  const recoveryTarget: RecoveryTarget = {
+    targetLSN: moment.lsn,
+    exclusive: true,
+    ...(rp && newest ? { backupID: newest } : {}),
+  };
+  if (!moment.exact)
+    return {
+      recoveryTarget,
+      exact: false,
+      judging: `${tolerance}: the restore stops at live's counting snapshot (${moment.lsn}), but ${moment.why}`,
+    };
   return {
     recoveryTarget,
     exact: true,
@@ -67,7 +89,9 @@ async function choosePin(
 }
 
 function samenessOff({ inputs }: DrillContext): string {
-  if (inputs.sameMomentWaitMs === 0) return 'same-moment-wait is 0, so live was counted at the drill start and the restore replays to the end of the archive';
-  if (inputs.liveCounts === 'replica') return 'live-counts: replica counts on a replica, whose position trails the primary; the restore replays to the end of the archive';
+  if (inputs.sameMomentWaitMs === 0)
+    return 'same-moment-wait is 0, so live was counted at the drill start and the restore replays to the end of the archive';
+  if (inputs.liveCounts === 'replica')
+    return 'live-counts: replica counts on a replica, whose position trails the primary; the restore replays to the end of the archive';
   return 'live was not counted in one snapshot';
 }

@@ -13,15 +13,35 @@ export const sweep = definePhase({
   needs: [],
   gives: [],
   async run({ inputs, site, signal, retry, log, result }) {
-    const swept = await sweepExpired(site.clients, site.namespace, { ttlMs: inputs.sweepTtlMs, deadline: Date.now() + SWEEP_MS, signal, retry, log });
+    const swept = await sweepExpired(site.clients, site.namespace, {
+      ttlMs: inputs.sweepTtlMs,
+      deadline: Date.now() + SWEEP_MS,
+      signal,
+      retry,
+      log,
+    });
     for (const t of swept) {
       // At a sandbox / recovery site the expired cluster's copied Secrets (and ObjectStore) go too.
-      if (!site.sameNamespace) t.leftovers.push(...(await removeCopies(site.clients, site.namespace, t.cluster, { objectStores: result.mode === 'plugin', retry })));
-      result.notes.push(`swept expired drill cluster ${t.cluster}${t.leftovers.length ? `, leftovers: ${t.leftovers.join('; ')}` : ''}`);
+      if (!site.sameNamespace)
+        t.leftovers.push(
+          ...(await removeCopies(site.clients, site.namespace, t.cluster, {
+            objectStores: result.mode === 'plugin',
+            retry,
+          })),
+        );
+      result.notes.push(
+        `swept expired drill cluster ${t.cluster}${t.leftovers.length ? `, leftovers: ${t.leftovers.join('; ')}` : ''}`,
+      );
     }
     if (site.sameNamespace) return;
-    const clusters = new Set((await listClusters(site.clients, site.namespace, DRILL_SELECTOR, retry)).map((c) => c.metadata.name));
-    const orphans = await sweepOrphanCopies(site.clients, site.namespace, clusters, { ttlMs: inputs.sweepTtlMs, objectStores: result.mode === 'plugin', retry });
+    const clusters = new Set(
+      (await listClusters(site.clients, site.namespace, DRILL_SELECTOR, retry)).map((c) => c.metadata.name),
+    );
+    const orphans = await sweepOrphanCopies(site.clients, site.namespace, clusters, {
+      ttlMs: inputs.sweepTtlMs,
+      objectStores: result.mode === 'plugin',
+      retry,
+    });
     for (const o of orphans) result.notes.push(`swept copies left for a recovery cluster that was never created: ${o}`);
   },
 });

@@ -1,6 +1,13 @@
 // Final: deletes the recovery cluster and verifies nothing of it is left (teardown.ts), unless
 // keep-on-failure keeps a failed one. After a cancellation the deadline is the grace window.
-import { CANCEL_TEARDOWN_MS, CANCEL_TEARDOWN_RETRY, CREATE_SETTLE_CANCELLED_MS, CREATE_SETTLE_MS, TEARDOWN_MS, TEARDOWN_RETRY } from '../limits.js';
+import {
+  CANCEL_TEARDOWN_MS,
+  CANCEL_TEARDOWN_RETRY,
+  CREATE_SETTLE_CANCELLED_MS,
+  CREATE_SETTLE_MS,
+  TEARDOWN_MS,
+  TEARDOWN_RETRY,
+} from '../limits.js';
 import { definePhase, type DrillContext } from '../pipeline.js';
 import { State } from '../state.js';
 import { removeCopies } from '../recovery-copies.js';
@@ -26,20 +33,29 @@ export const teardown = definePhase({
       return;
     }
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([cluster.creating.catch(() => {}), new Promise((r) => (timer = setTimeout(r, cancelled ? CREATE_SETTLE_CANCELLED_MS : CREATE_SETTLE_MS)))]);
+    await Promise.race([
+      cluster.creating.catch(() => {}),
+      new Promise((r) => (timer = setTimeout(r, cancelled ? CREATE_SETTLE_CANCELLED_MS : CREATE_SETTLE_MS))),
+    ]);
     clearTimeout(timer);
     await tearDown(ctx, cluster.name, cancelled);
   },
 });
 
-async function tearDown({ core, site, owned, result, log, cancelledAt }: DrillContext, name: string, cancelled: boolean): Promise<void> {
+async function tearDown(
+  { core, site, owned, result, log, cancelledAt }: DrillContext,
+  name: string,
+  cancelled: boolean,
+): Promise<void> {
   const deadline = cancelled ? (cancelledAt ?? Date.now()) + CANCEL_TEARDOWN_MS : Date.now() + TEARDOWN_MS;
   const started = Date.now();
   try {
     const retry = cancelled ? CANCEL_TEARDOWN_RETRY : TEARDOWN_RETRY;
     const t = await teardownCluster(site.clients, site.namespace, name, { deadline, retry, log });
     if (owned.copies) {
-      t.leftovers.push(...(await removeCopies(site.clients, site.namespace, name, { objectStores: owned.copies.objectStores, retry })));
+      t.leftovers.push(
+        ...(await removeCopies(site.clients, site.namespace, name, { objectStores: owned.copies.objectStores, retry })),
+      );
       t.clean = t.leftovers.length === 0;
     }
     result.teardown = t;

@@ -12,8 +12,15 @@ export const verify = definePhase({
   async run({ inputs, result, log, signal }, { restoredSessions, timings }) {
     const deadline = timings.created + inputs.timeoutMs;
     for (const s of restoredSessions) {
-      const amcheck = inputs.verify === 'off' ? undefined : await installAmcheck(s.conn.conn, inputs.statementTimeoutMs);
-      const v = await verifyRestore(s.db, s.database, amcheck, { mode: inputs.verify, concurrency: inputs.countConcurrency, log, signal, deadline });
+      const amcheck =
+        inputs.verify === 'off' ? undefined : await installAmcheck(s.conn.conn, inputs.statementTimeoutMs);
+      const v = await verifyRestore(s.db, s.database, amcheck, {
+        mode: inputs.verify,
+        concurrency: inputs.countConcurrency,
+        log,
+        signal,
+        deadline,
+      });
       log(
         `restore ${s.database}: ${inputs.verify === 'off' ? 'amcheck off' : `${v.relations.length} relations checked with amcheck ${v.amcheckVersion}`}, data checksums ${v.checksums.enabled ? `on, ${v.checksums.failures ?? 0} failure(s)` : 'off'}`,
       );

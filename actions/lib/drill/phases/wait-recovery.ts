@@ -12,7 +12,14 @@ export const waitRecovery = definePhase({
   gives: ['restoreLog'],
   async run({ inputs, site, signal, retry, log, result }, { recoveryName, timings }) {
     const restoreLog = new RestoreLog(site.clients, site.namespace);
-    const opts = { deadline: timings.created + inputs.timeoutMs, signal, retry, log, stallTimeoutMs: inputs.stallTimeoutMs, capture: restoreLog };
+    const opts = {
+      deadline: timings.created + inputs.timeoutMs,
+      signal,
+      retry,
+      log,
+      stallTimeoutMs: inputs.stallTimeoutMs,
+      capture: restoreLog,
+    };
     await waitForRecovery(site.clients, site.namespace, recoveryName, timings, opts).catch((err) => {
       if (!(err instanceof RecoveryFailed)) throw err;
       result.recoveryLog = err.logTail;
@@ -20,7 +27,11 @@ export const waitRecovery = definePhase({
     });
     const since = (t?: number) => (t ? Math.round((t - timings.created) / 100) / 10 : undefined);
     result.rtoSeconds = since(timings.healthy);
-    result.recoveryPhases = { jobRunningS: since(timings.jobRunning), jobDoneS: since(timings.jobDone), readyS: since(timings.healthy) };
+    result.recoveryPhases = {
+      jobRunningS: since(timings.jobRunning),
+      jobDoneS: since(timings.jobDone),
+      readyS: since(timings.healthy),
+    };
     log(`recovery cluster healthy after ${result.rtoSeconds} s`);
     return { restoreLog };
   },

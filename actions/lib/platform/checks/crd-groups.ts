@@ -15,8 +15,13 @@ export function chartCrdKinds(rendered: RenderedObject[]): ChartCrdKinds {
   const defined = new Set<string>();
   for (const { object } of rendered) {
     if (object.kind !== 'CustomResourceDefinition') continue;
-    const spec = object.spec as { group: string; names: { kind: string }; versions?: { name: string; served?: boolean }[] };
-    for (const v of spec.versions ?? []) if (v.served !== false) defined.add(`${spec.group}/${v.name}|${spec.names.kind}`);
+    const spec = object.spec as {
+      group: string;
+      names: { kind: string };
+      versions?: { name: string; served?: boolean }[];
+    };
+    for (const v of spec.versions ?? [])
+      if (v.served !== false) defined.add(`${spec.group}/${v.name}|${spec.names.kind}`);
   }
   return { has: (apiVersion, kind) => defined.has(`${apiVersion}|${kind}`) };
 }
@@ -30,7 +35,11 @@ export interface MissingType {
   message: string;
 }
 
-export async function checkCrdGroups(rendered: RenderedObject[], discovery: Discovery, tree: ChartTree): Promise<MissingType[]> {
+export async function checkCrdGroups(
+  rendered: RenderedObject[],
+  discovery: Discovery,
+  tree: ChartTree,
+): Promise<MissingType[]> {
   const chartKinds = chartCrdKinds(rendered);
   const missing: MissingType[] = [];
   for (const r of rendered) {

@@ -10,7 +10,13 @@ interface ExistingMeta {
   metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
 }
 
-export function crdOwnershipProblems(templated: RenderedObject[], existing: Map<string, ExistingMeta | undefined>, tree: ChartTree, release: string, namespace: string): string[] {
+export function crdOwnershipProblems(
+  templated: RenderedObject[],
+  existing: Map<string, ExistingMeta | undefined>,
+  tree: ChartTree,
+  release: string,
+  namespace: string,
+): string[] {
   const problems: string[] = [];
   for (const r of templated) {
     const name = r.object.metadata.name;
@@ -19,12 +25,17 @@ export function crdOwnershipProblems(templated: RenderedObject[], existing: Map<
     const labels = found.metadata.labels ?? {};
     const annotations = found.metadata.annotations ?? {};
     const wrong = [
-      labels['app.kubernetes.io/managed-by'] !== 'Helm' && `label app.kubernetes.io/managed-by is ${quoted(labels['app.kubernetes.io/managed-by'])}, not "Helm"`,
-      annotations['meta.helm.sh/release-name'] !== release && `annotation meta.helm.sh/release-name is ${quoted(annotations['meta.helm.sh/release-name'])}, not "${release}"`,
-      annotations['meta.helm.sh/release-namespace'] !== namespace && `annotation meta.helm.sh/release-namespace is ${quoted(annotations['meta.helm.sh/release-namespace'])}, not "${namespace}"`,
+      labels['app.kubernetes.io/managed-by'] !== 'Helm' &&
+        `label app.kubernetes.io/managed-by is ${quoted(labels['app.kubernetes.io/managed-by'])}, not "Helm"`,
+      annotations['meta.helm.sh/release-name'] !== release &&
+        `annotation meta.helm.sh/release-name is ${quoted(annotations['meta.helm.sh/release-name'])}, not "${release}"`,
+      annotations['meta.helm.sh/release-namespace'] !== namespace &&
+        `annotation meta.helm.sh/release-namespace is ${quoted(annotations['meta.helm.sh/release-namespace'])}, not "${namespace}"`,
     ].filter(Boolean);
     if (!wrong.length) continue;
-    const other = annotations['meta.helm.sh/release-name'] ? ` (it belongs to release ${annotations['meta.helm.sh/release-namespace']}/${annotations['meta.helm.sh/release-name']})` : '';
+    const other = annotations['meta.helm.sh/release-name']
+      ? ` (it belongs to release ${annotations['meta.helm.sh/release-namespace']}/${annotations['meta.helm.sh/release-name']})`
+      : '';
     const gate = findValueGate(tree, r.source, 'CustomResourceDefinition').value;
     const adopt = `kubectl label crd ${name} app.kubernetes.io/managed-by=Helm --overwrite && kubectl annotate crd ${name} meta.helm.sh/release-name=${release} meta.helm.sh/release-namespace=${namespace} --overwrite`;
     const leave = gate ? `, or keep it outside the release with ${gate}=false` : '';

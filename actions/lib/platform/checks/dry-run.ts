@@ -16,9 +16,16 @@ export interface DryRunResult {
   problems: string[];
 }
 
-export async function dryRunObjects(clients: KubeClients, discovery: Discovery, rendered: RenderedObject[], namespace: string): Promise<DryRunResult> {
+export async function dryRunObjects(
+  clients: KubeClients,
+  discovery: Discovery,
+  rendered: RenderedObject[],
+  namespace: string,
+): Promise<DryRunResult> {
   const result: DryRunResult = { checked: 0, skipped: [], problems: [] };
-  const namespaceExists = !!(await withRetry('read namespace', () => ignoreNotFound(() => clients.core.readNamespace({ name: namespace }))));
+  const namespaceExists = !!(await withRetry('read namespace', () =>
+    ignoreNotFound(() => clients.core.readNamespace({ name: namespace })),
+  ));
   for (const r of rendered) {
     if (r.object.kind === 'CustomResourceDefinition') {
       const problem = await dryRunCrd(clients, r);
@@ -29,22 +36,32 @@ export async function dryRunObjects(clients: KubeClients, discovery: Discovery, 
     const served = await discovery.kind(r.object.apiVersion, r.object.kind);
     const object: KubeObjectLike = structuredClone(r.object);
     if (!served) {
-      result.skipped.push({ object: describeObject(object), why: `${object.apiVersion} ${object.kind} is defined by the chart's CRDs and not served yet` });
+      result.skipped.push({
+        object: describeObject(object),
+        why: `${object.apiVersion} ${object.kind} is defined by the chart's CRDs and not served yet`,
+      });
       continue;
     }
     if (served.namespaced) {
       object.metadata.namespace ??= namespace;
       if (object.metadata.namespace === namespace && !namespaceExists) {
-        result.skipped.push({ object: describeObject(object), why: `namespace ${namespace} does not exist yet (helm creates it)` });
+        result.skipped.push({
+          object: describeObject(object),
+          why: `namespace ${namespace} does not exist yet (helm creates it)`,
+        });
         continue;
       }
     }
     try {
-      await withRetry(`dry-run ${describeObject(object)}`, () => clients.objects.patch(object as never, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+      await withRetry(`dry-run ${describeObject(object)}`, () =>
+        clients.objects.patch(object as never, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+      );
       result.checked++;
     } catch (err) {
       if (isTransient(err)) throw err;
-      result.problems.push(`the API server rejects ${describeObject(object)} (${r.source}) in a dry-run: ${describeError(err)}`);
+      result.problems.push(
+        `the API server rejects ${describeObject(object)} (${r.source}) in a dry-run: ${describeError(err)}`,
+      );
     }
   }
   return result;
@@ -52,7 +69,9 @@ export async function dryRunObjects(clients: KubeClients, discovery: Discovery, 
 
 async function dryRunCrd(clients: KubeClients, r: RenderedObject): Promise<string | undefined> {
   try {
-    await withRetry(`dry-run ${describeObject(r.object)}`, () => applyRawCrd(clients, r.object, { fieldManager: FIELD_MANAGER, dryRun: true }));
+    await withRetry(`dry-run ${describeObject(r.object)}`, () =>
+      applyRawCrd(clients, r.object, { fieldManager: FIELD_MANAGER, dryRun: true }),
+    );
     return undefined;
   } catch (err) {
     if (isTransient(err)) throw err;

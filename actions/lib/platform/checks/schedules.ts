@@ -10,7 +10,10 @@ export interface ScheduleProblem {
   message: string;
 }
 
-export function checkSchedules(rendered: RenderedObject[], now = new Date()): { checked: number; problems: ScheduleProblem[] } {
+export function checkSchedules(
+  rendered: RenderedObject[],
+  now = new Date(),
+): { checked: number; problems: ScheduleProblem[] } {
   const problems: ScheduleProblem[] = [];
   let checked = 0;
   for (const r of rendered) {
@@ -18,7 +21,12 @@ export function checkSchedules(rendered: RenderedObject[], now = new Date()): { 
     checked++;
     const schedule = (r.object as unknown as ScheduledBackup).spec?.schedule ?? '';
     const result = checkCnpgSchedule(String(schedule), now);
-    if (!result.ok) problems.push({ object: describeObject(r.object), template: r.source, message: `${describeObject(r.object)} (${r.source}): ${result.problem}` });
+    if (!result.ok)
+      problems.push({
+        object: describeObject(r.object),
+        template: r.source,
+        message: `${describeObject(r.object)} (${r.source}): ${result.problem}`,
+      });
   }
   return { checked, problems };
 }

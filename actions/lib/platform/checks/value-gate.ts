@@ -36,7 +36,12 @@ export function findValueGate(tree: ChartTree, source: string, kind: string): Va
     return { template: source, value: full(ranked[0]), evidence: `the template is wrapped in {{ ${cond.trim()} }}` };
   }
   const named = booleanPaths(values).find((p) => p.toLowerCase().includes(kind.toLowerCase()));
-  if (named) return { template: source, value: full(named), evidence: `a boolean value named after the kind (${kind}); the template itself tests no value` };
+  if (named)
+    return {
+      template: source,
+      value: full(named),
+      evidence: `a boolean value named after the kind (${kind}); the template itself tests no value`,
+    };
   return { template: source };
 }
 
@@ -62,7 +67,9 @@ function openConditionsAt(text: string, pos: number): string[] {
 }
 
 function score(path: string, values: Record<string, unknown>): number {
-  const v = path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), values);
+  const v = path
+    .split('.')
+    .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), values);
   return (typeof v === 'boolean' ? 2 : 0) + (/enabled$/i.test(path) ? 1 : 0);
 }
 

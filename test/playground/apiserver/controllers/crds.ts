@@ -102,7 +102,10 @@ export function startCrdController(store: MemStore, opts: { establishDelayMs?: n
           ...o.status,
           conditions: [
             keep('NamesAccepted', condition('NamesAccepted', 'True', 'NoConflicts', 'no conflicts found')),
-            keep('Established', condition('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted')),
+            keep(
+              'Established',
+              condition('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted'),
+            ),
           ],
           acceptedNames: { ...o.spec.names },
           storedVersions: [...new Set([...(o.status?.storedVersions ?? []), storageVersion])],
@@ -113,7 +116,8 @@ export function startCrdController(store: MemStore, opts: { establishDelayMs?: n
   });
 
   store.addAdmission(CRD_GVR, (op, obj) => {
-    if (op === 'CREATE') obj.metadata.finalizers = [...new Set([...(obj.metadata.finalizers ?? []), CLEANUP_FINALIZER])];
+    if (op === 'CREATE')
+      obj.metadata.finalizers = [...new Set([...(obj.metadata.finalizers ?? []), CLEANUP_FINALIZER])];
   });
   const off = store.onChange((c) => {
     if (c.resource !== 'apiextensions.k8s.io/customresourcedefinitions') return;

@@ -42,10 +42,19 @@ export function startDeploymentController(store: MemStore): { stop(): void } {
       newRs = store.create(RS, {
         apiVersion: 'apps/v1',
         kind: 'ReplicaSet',
-        metadata: { name: `${name}-${hash}`, namespace: ns, labels, annotations: { [REVISION]: String(revision + 1) }, ownerReferences: [controllerRef(d)] },
+        metadata: {
+          name: `${name}-${hash}`,
+          namespace: ns,
+          labels,
+          annotations: { [REVISION]: String(revision + 1) },
+          ownerReferences: [controllerRef(d)],
+        },
         spec: {
           replicas: want,
-          selector: { matchLabels: { ...d.spec.selector.matchLabels, 'pod-template-hash': hash }, ...(d.spec.selector.matchExpressions ? { matchExpressions: d.spec.selector.matchExpressions } : {}) },
+          selector: {
+            matchLabels: { ...d.spec.selector.matchLabels, 'pod-template-hash': hash },
+            ...(d.spec.selector.matchExpressions ? { matchExpressions: d.spec.selector.matchExpressions } : {}),
+          },
           template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, labels } },
         },
       });
@@ -56,7 +65,8 @@ export function startDeploymentController(store: MemStore): { stop(): void } {
     const newAvailable = newRs.status?.availableReplicas ?? 0;
     // Old ReplicaSets go once the new one is fully available (surge-then-drain rollout).
     if (newAvailable >= want) {
-      for (const rs of olds) if (rs.spec.replicas !== 0) store.mutate(RS, ns, rs.metadata.name, (o) => void (o.spec.replicas = 0));
+      for (const rs of olds)
+        if (rs.spec.replicas !== 0) store.mutate(RS, ns, rs.metadata.name, (o) => void (o.spec.replicas = 0));
     }
     const all = store.list(RS, ns).items.filter((rs) => controlledBy(rs, d));
     const sum = (f: (rs: KubeObject) => number) => all.reduce((n, rs) => n + f(rs), 0);
@@ -71,7 +81,14 @@ export function startDeploymentController(store: MemStore): { stop(): void } {
     const cond = (type: string, status: string, reason: string, message: string, progressed: boolean): Condition => {
       const old = prev.find((c) => c.type === type);
       const same = old && old.status === status && old.reason === reason;
-      return { type, status, reason, message, lastUpdateTime: same && !progressed ? old.lastUpdateTime : now, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now };
+      return {
+        type,
+        status,
+        reason,
+        message,
+        lastUpdateTime: same && !progressed ? old.lastUpdateTime : now,
+        lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now,
+      };
     };
     const progressedNow =
       created ||
@@ -82,17 +99,44 @@ export function startDeploymentController(store: MemStore): { stop(): void } {
     const isAvailable = available >= want - maxUnavailable(d, want);
     const availableCond = isAvailable
       ? cond('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.', false)
-      : cond('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.', false);
+      : cond(
+          'Available',
+          'False',
+          'MinimumReplicasUnavailable',
+          'Deployment does not have minimum availability.',
+          false,
+        );
     const rsName = newRs.metadata.name;
     let progressing: Condition;
     const prevProg = prev.find((c) => c.type === 'Progressing');
     const deadlineMs = (d.spec.progressDeadlineSeconds ?? 600) * 1000;
-    if (complete) progressing = cond('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`, false);
-    else if (created) progressing = cond('Progressing', 'True', 'NewReplicaSetCreated', `Created new replica set "${rsName}"`, true);
+    if (complete)
+      progressing = cond(
+        'Progressing',
+        'True',
+        'NewReplicaSetAvailable',
+        `ReplicaSet "${rsName}" has successfully progressed.`,
+        false,
+      );
+    else if (created)
+      progressing = cond('Progressing', 'True', 'NewReplicaSetCreated', `Created new replica set "${rsName}"`, true);
     else if (prevProg?.reason === 'ProgressDeadlineExceeded' && !progressedNow) progressing = prevProg;
     else if (!progressedNow && prevProg && Date.now() - Date.parse(prevProg.lastUpdateTime) >= deadlineMs) {
-      progressing = cond('Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${rsName}" has timed out progressing.`, true);
-    } else progressing = cond('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`, progressedNow);
+      progressing = cond(
+        'Progressing',
+        'False',
+        'ProgressDeadlineExceeded',
+        `ReplicaSet "${rsName}" has timed out progressing.`,
+        true,
+      );
+    } else
+      progressing = cond(
+        'Progressing',
+        'True',
+        'ReplicaSetUpdated',
+        `ReplicaSet "${rsName}" is progressing.`,
+        progressedNow,
+      );
     if (!complete && progressing.reason !== 'ProgressDeadlineExceeded') {
       queue.add(key, Math.max(100, Date.parse(progressing.lastUpdateTime) + deadlineMs - Date.now() + 50));
     }
@@ -110,16 +154,21 @@ export function startDeploymentController(store: MemStore): { stop(): void } {
           ...(want - available > 0 ? { unavailableReplicas: want - available } : {}),
           conditions: [availableCond, progressing],
         };
-        for (const k of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas'] as const) if (o.status[k] === 0) delete o.status[k];
+        for (const k of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas'] as const)
+          if (o.status[k] === 0) delete o.status[k];
       },
       { status: true },
     );
     store.mutate(DEPLOY, ns, name, (o) => {
-      o.metadata.annotations = { ...o.metadata.annotations, [REVISION]: newRs!.metadata.annotations?.[REVISION] ?? '1' };
+      o.metadata.annotations = {
+        ...o.metadata.annotations,
+        [REVISION]: newRs!.metadata.annotations?.[REVISION] ?? '1',
+      };
     });
   });
   const off = store.onChange((c) => {
-    if (c.resource === 'apps/deployments' && c.type !== 'DELETED') queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name));
+    if (c.resource === 'apps/deployments' && c.type !== 'DELETED')
+      queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name));
     if (c.resource === 'apps/replicasets') {
       const ref = controllerOf(c.obj);
       if (ref?.kind === 'Deployment') queue.add(nsName(c.obj.metadata.namespace, ref.name));

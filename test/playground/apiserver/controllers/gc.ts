@@ -14,9 +14,11 @@ interface Ref {
 
 export function startGarbageCollector(store: MemStore): { stop(): void } {
   const byUid = new Map<string, Ref>();
-  for (const { gvr, obj } of store.all()) byUid.set(obj.metadata.uid!, { gvr, namespace: obj.metadata.namespace, name: obj.metadata.name });
+  for (const { gvr, obj } of store.all())
+    byUid.set(obj.metadata.uid!, { gvr, namespace: obj.metadata.namespace, name: obj.metadata.name });
 
-  const dependentsOf = (uid: string) => [...store.all()].filter(({ obj }) => obj.metadata.ownerReferences?.some((r) => r.uid === uid));
+  const dependentsOf = (uid: string) =>
+    [...store.all()].filter(({ obj }) => obj.metadata.ownerReferences?.some((r) => r.uid === uid));
   const tryDelete = (gvr: string, o: KubeObject, propagationPolicy: 'Background' | 'Foreground') => {
     try {
       store.delete(gvr, o.metadata.namespace, o.metadata.name, { propagationPolicy });
@@ -45,7 +47,9 @@ export function startGarbageCollector(store: MemStore): { stop(): void } {
     }
     if (!owner.metadata.deletionTimestamp || !owner.metadata.finalizers?.includes('foregroundDeletion')) return;
     for (const { gvr, obj } of deps) if (!obj.metadata.deletionTimestamp) tryDelete(gvr, obj, 'Foreground');
-    const blocking = dependentsOf(uid).filter(({ obj }) => obj.metadata.ownerReferences!.some((r) => r.uid === uid && r.blockOwnerDeletion));
+    const blocking = dependentsOf(uid).filter(({ obj }) =>
+      obj.metadata.ownerReferences!.some((r) => r.uid === uid && r.blockOwnerDeletion),
+    );
     if (blocking.length === 0) {
       store.mutate(ownerRef.gvr, ownerRef.namespace, ownerRef.name, (o) => {
         o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== 'foregroundDeletion');

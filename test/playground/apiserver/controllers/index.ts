@@ -18,7 +18,10 @@ export interface Controllers {
   stop(): void;
 }
 
-export function startControllers(store: MemStore, opts: { dataDir: string; logs: PodLogs; timeScale?: number }): Controllers {
+export function startControllers(
+  store: MemStore,
+  opts: { dataDir: string; logs: PodLogs; timeScale?: number },
+): Controllers {
   const runtimes = new ContainerRuntimes();
   const all = [
     startNamespaceController(store),

@@ -18,7 +18,10 @@ export const MAX_POD_FAILURE_BACKOFF_MS = 600_000;
 
 type Status = Record<string, any>;
 const finished = (p: KubeObject) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
-const isDone = (job: KubeObject) => (job.status?.conditions ?? []).some((c: { type: string; status: string }) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+const isDone = (job: KubeObject) =>
+  (job.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  );
 
 function cond(type: string, reason: string, message: string) {
   const at = nowIso();
@@ -47,7 +50,12 @@ class JobController {
   }
 
   private removeTracking(p: KubeObject): void {
-    this.store.mutate(POD, p.metadata.namespace, p.metadata.name, (o) => void (o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== TRACKING)));
+    this.store.mutate(
+      POD,
+      p.metadata.namespace,
+      p.metadata.name,
+      (o) => void (o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== TRACKING)),
+    );
   }
 
   /** Counts finished (or deleted unfinished) pods still holding the tracking finalizer, once. */
@@ -109,14 +117,18 @@ class JobController {
 
   /** Pods of a done or deleting Job (all of them when the Job is gone) are no longer tracked. */
   private release(pods: KubeObject[], all = false): void {
-    for (const p of pods) if (p.metadata.finalizers?.includes(TRACKING) && (all || finished(p) || p.metadata.deletionTimestamp)) this.removeTracking(p);
+    for (const p of pods)
+      if (p.metadata.finalizers?.includes(TRACKING) && (all || finished(p) || p.metadata.deletionTimestamp))
+        this.removeTracking(p);
   }
 
   private sync(key: string): void {
     const [ns, name] = splitKey(key);
     const job = this.store.get(JOB, ns, name);
     if (!job) {
-      const orphans = this.store.list(POD, ns).items.filter((p) => controllerOf(p)?.kind === 'Job' && controllerOf(p)?.name === name);
+      const orphans = this.store
+        .list(POD, ns)
+        .items.filter((p) => controllerOf(p)?.kind === 'Job' && controllerOf(p)?.name === name);
       return this.release(orphans, true);
     }
     const pods = this.ownPods(job);
@@ -134,7 +146,8 @@ class JobController {
     s.active = done ? 0 : this.ownPods(job).filter((p) => !finished(p) && !p.metadata.deletionTimestamp).length;
     s.ready = 0;
     for (const k of ['active', 'succeeded', 'failed', 'ready'] as const) if (s[k] === 0) delete s[k];
-    if (JSON.stringify(s) !== JSON.stringify(job.status ?? {})) this.store.mutate(JOB, ns, name, (o) => void (o.status = s), { status: true });
+    if (JSON.stringify(s) !== JSON.stringify(job.status ?? {}))
+      this.store.mutate(JOB, ns, name, (o) => void (o.status = s), { status: true });
   }
 
   onJobDeleted(uid: string): void {

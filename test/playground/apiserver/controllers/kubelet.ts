@@ -11,11 +11,28 @@ const NODE = 'playground-node';
 export const unpullable = (image: string) => /does-not-exist|invalid/.test(image);
 
 function conditions(ready: boolean, at: string, reason?: string) {
-  const c = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: at, ...(!status && reason ? { reason } : {}) });
-  return [c('PodReadyToStartContainers', true), c('Initialized', true), c('Ready', ready), c('ContainersReady', ready), c('PodScheduled', true)];
+  const c = (type: string, status: boolean) => ({
+    type,
+    status: status ? 'True' : 'False',
+    lastProbeTime: null,
+    lastTransitionTime: at,
+    ...(!status && reason ? { reason } : {}),
+  });
+  return [
+    c('PodReadyToStartContainers', true),
+    c('Initialized', true),
+    c('Ready', ready),
+    c('ContainersReady', ready),
+    c('PodScheduled', true),
+  ];
 }
 
-export function startKubelet(store: MemStore, logs: PodLogs, runtimes: ContainerRuntimes, opts: { startDelayMs?: number } = {}): { stop(): void } {
+export function startKubelet(
+  store: MemStore,
+  logs: PodLogs,
+  runtimes: ContainerRuntimes,
+  opts: { startDelayMs?: number } = {},
+): { stop(): void } {
   let ip = 10;
   const managedElsewhere = (p: KubeObject) => runtimes.claimedBy(p) !== undefined;
   const queue = new ReconcileQueue('kubelet', (key) => {
@@ -30,7 +47,12 @@ export function startKubelet(store: MemStore, logs: PodLogs, runtimes: Container
     if (bad) {
       if (pod.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff') return;
       store.recordEvent(pod, 'Normal', 'Pulling', `Pulling image "${bad.image}"`);
-      store.recordEvent(pod, 'Warning', 'Failed', `Failed to pull image "${bad.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${bad.image}": not found`);
+      store.recordEvent(
+        pod,
+        'Warning',
+        'Failed',
+        `Failed to pull image "${bad.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${bad.image}": not found`,
+      );
       store.recordEvent(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
       store.mutate(
         'v1/pods',
@@ -50,7 +72,9 @@ export function startKubelet(store: MemStore, logs: PodLogs, runtimes: Container
               ready: false,
               started: false,
               restartCount: 0,
-              state: unpullable(c.image) ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } } : { waiting: { reason: 'PodInitializing' } },
+              state: unpullable(c.image)
+                ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } }
+                : { waiting: { reason: 'PodInitializing' } },
             })),
           };
         },
@@ -114,7 +138,9 @@ export function startKubelet(store: MemStore, logs: PodLogs, runtimes: Container
             ready: false,
             started: false,
             restartCount: 0,
-            state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: o.status?.startTime ?? at, finishedAt: at } },
+            state: {
+              terminated: { exitCode: 0, reason: 'Completed', startedAt: o.status?.startTime ?? at, finishedAt: at },
+            },
           })),
         };
       },

@@ -13,7 +13,11 @@ export function startNamespaceController(store: MemStore): { stop(): void } {
     if (!ns.metadata.deletionTimestamp) {
       if (!store.get('v1/serviceaccounts', name, 'default')) {
         try {
-          store.create('v1/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } });
+          store.create('v1/serviceaccounts', {
+            apiVersion: 'v1',
+            kind: 'ServiceAccount',
+            metadata: { name: 'default', namespace: name },
+          });
         } catch (e) {
           if (!(e instanceof ApiError)) throw e;
         }
@@ -39,7 +43,12 @@ export function startNamespaceController(store: MemStore): { stop(): void } {
   });
 
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
-    if (!store.get('v1/namespaces', undefined, name)) store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } });
+    if (!store.get('v1/namespaces', undefined, name))
+      store.create('v1/namespaces', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+      });
     queue.add(name);
   }
   store.addAdmission('v1/namespaces', (_op, obj) => {

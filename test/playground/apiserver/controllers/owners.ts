@@ -3,7 +3,14 @@ import { createHash } from 'node:crypto';
 import type { KubeObject, OwnerReference } from '../../types.js';
 
 export function controllerRef(owner: KubeObject): OwnerReference {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 export function controlledBy(o: KubeObject, owner: KubeObject): boolean {
@@ -15,7 +22,10 @@ export function controllerOf(o: KubeObject): OwnerReference | undefined {
 }
 
 export function podReady(p: KubeObject): boolean {
-  return !p.metadata.deletionTimestamp && !!p.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  return (
+    !p.metadata.deletionTimestamp &&
+    !!p.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
+  );
 }
 
 /** Stable short hash of a pod template (the `pod-template-hash` label). */

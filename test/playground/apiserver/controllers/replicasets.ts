@@ -19,12 +19,20 @@ export function startReplicaSetController(store: MemStore): { stop(): void } {
       store.create('v1/pods', {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: `${name}-${randomSuffix()}`, namespace: ns, labels: { ...t.metadata?.labels }, annotations: t.metadata?.annotations, ownerReferences: [controllerRef(rs)] },
+        metadata: {
+          name: `${name}-${randomSuffix()}`,
+          namespace: ns,
+          labels: { ...t.metadata?.labels },
+          annotations: t.metadata?.annotations,
+          ownerReferences: [controllerRef(rs)],
+        },
         spec: structuredClone(t.spec),
       } as KubeObject);
     }
     // Scale down: not-ready pods first.
-    const extra = [...pods].sort((a, b) => Number(podReady(a)) - Number(podReady(b))).slice(0, Math.max(0, pods.length - want));
+    const extra = [...pods]
+      .sort((a, b) => Number(podReady(a)) - Number(podReady(b)))
+      .slice(0, Math.max(0, pods.length - want));
     for (const p of extra) store.delete('v1/pods', ns, p.metadata.name);
     const live = store.list('v1/pods', ns).items.filter((p) => controlledBy(p, rs) && !p.metadata.deletionTimestamp);
     const ready = live.filter(podReady).length;
@@ -45,7 +53,8 @@ export function startReplicaSetController(store: MemStore): { stop(): void } {
     );
   });
   const off = store.onChange((c) => {
-    if (c.resource === 'apps/replicasets' && c.type !== 'DELETED') queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name));
+    if (c.resource === 'apps/replicasets' && c.type !== 'DELETED')
+      queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name));
     if (c.resource === '/pods') {
       const ref = controllerOf(c.obj);
       if (ref?.kind === 'ReplicaSet') queue.add(nsName(c.obj.metadata.namespace, ref.name));

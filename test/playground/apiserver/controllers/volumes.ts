@@ -42,7 +42,9 @@ function makeVolumeDir(path: string): void {
 
 function usesClaim(pod: KubeObject, claim: string): boolean {
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return false;
-  return (pod.spec?.volumes ?? []).some((v: { persistentVolumeClaim?: { claimName?: string } }) => v.persistentVolumeClaim?.claimName === claim);
+  return (pod.spec?.volumes ?? []).some(
+    (v: { persistentVolumeClaim?: { claimName?: string } }) => v.persistentVolumeClaim?.claimName === claim,
+  );
 }
 
 export function startVolumeController(store: MemStore, opts: { dataDir: string }): { stop(): void } {
@@ -63,14 +65,16 @@ export function startVolumeController(store: MemStore, opts: { dataDir: string }
     });
   }
   store.addAdmission(PVC, (op, obj) => {
-    if (op === 'CREATE' && !obj.metadata.finalizers?.includes(PVC_PROTECTION)) obj.metadata.finalizers = [...(obj.metadata.finalizers ?? []), PVC_PROTECTION];
+    if (op === 'CREATE' && !obj.metadata.finalizers?.includes(PVC_PROTECTION))
+      obj.metadata.finalizers = [...(obj.metadata.finalizers ?? []), PVC_PROTECTION];
     if (op === 'CREATE' && obj.spec.storageClassName === undefined) {
       const def = store.list(SC).items.find((c) => c.metadata.annotations?.[DEFAULT_CLASS] === 'true');
       if (def) obj.spec.storageClassName = def.metadata.name;
     }
   });
   store.addAdmission(PV, (op, obj) => {
-    if (op === 'CREATE' && !obj.metadata.finalizers?.includes(PV_PROTECTION)) obj.metadata.finalizers = [...(obj.metadata.finalizers ?? []), PV_PROTECTION];
+    if (op === 'CREATE' && !obj.metadata.finalizers?.includes(PV_PROTECTION))
+      obj.metadata.finalizers = [...(obj.metadata.finalizers ?? []), PV_PROTECTION];
   });
 
   function provision(pvc: KubeObject): void {
@@ -124,7 +128,11 @@ export function startVolumeController(store: MemStore, opts: { dataDir: string }
         pvc.metadata.namespace,
         pvc.metadata.name,
         (o) => {
-          o.status = { phase: 'Bound', accessModes: o.spec.accessModes, capacity: { storage: o.spec.resources.requests.storage } };
+          o.status = {
+            phase: 'Bound',
+            accessModes: o.spec.accessModes,
+            capacity: { storage: o.spec.resources.requests.storage },
+          };
         },
         { status: true },
       );
@@ -135,7 +143,13 @@ export function startVolumeController(store: MemStore, opts: { dataDir: string }
     const want = pvc.spec.resources.requests.storage;
     if (pvc.status?.capacity?.storage === want) return;
     store.mutate(PV, undefined, pvc.spec.volumeName, (pv) => void (pv.spec.capacity = { storage: want }));
-    store.mutate(PVC, pvc.metadata.namespace, pvc.metadata.name, (o) => void (o.status = { ...o.status, capacity: { storage: want } }), { status: true });
+    store.mutate(
+      PVC,
+      pvc.metadata.namespace,
+      pvc.metadata.name,
+      (o) => void (o.status = { ...o.status, capacity: { storage: want } }),
+      { status: true },
+    );
   }
 
   const claims = new ReconcileQueue('persistentvolumeclaim', (key) => {
@@ -145,7 +159,12 @@ export function startVolumeController(store: MemStore, opts: { dataDir: string }
     if (pvc.metadata.deletionTimestamp) {
       const inUse = store.list('v1/pods', ns).items.some((p) => usesClaim(p, name));
       if (!inUse && pvc.metadata.finalizers?.includes(PVC_PROTECTION)) {
-        store.mutate(PVC, ns, name, (o) => void (o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== PVC_PROTECTION)));
+        store.mutate(
+          PVC,
+          ns,
+          name,
+          (o) => void (o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== PVC_PROTECTION)),
+        );
       }
       return;
     }
@@ -161,7 +180,12 @@ export function startVolumeController(store: MemStore, opts: { dataDir: string }
     const claimGone = !claim || claim.metadata.uid !== ref.uid;
     if (pv.metadata.deletionTimestamp) {
       if (claimGone || pv.status?.phase !== 'Bound') {
-        store.mutate(PV, undefined, name, (o) => void (o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== PV_PROTECTION)));
+        store.mutate(
+          PV,
+          undefined,
+          name,
+          (o) => void (o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== PV_PROTECTION)),
+        );
       }
       return;
     }
@@ -178,10 +202,17 @@ export function startVolumeController(store: MemStore, opts: { dataDir: string }
       else if (o.spec?.volumeName) volumes.add(o.spec.volumeName);
     } else if (c.resource === '/persistentvolumes') {
       if (c.type !== 'DELETED') volumes.add(o.metadata.name);
-      else if (o.spec?.persistentVolumeReclaimPolicy === 'Delete' && o.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] === PROVISIONER && o.spec?.hostPath?.path) {
+      else if (
+        o.spec?.persistentVolumeReclaimPolicy === 'Delete' &&
+        o.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] === PROVISIONER &&
+        o.spec?.hostPath?.path
+      ) {
         rmSync(o.spec.hostPath.path, { recursive: true, force: true });
       }
-    } else if (c.resource === '/pods' && (c.type === 'DELETED' || c.obj.status?.phase === 'Succeeded' || c.obj.status?.phase === 'Failed')) {
+    } else if (
+      c.resource === '/pods' &&
+      (c.type === 'DELETED' || c.obj.status?.phase === 'Succeeded' || c.obj.status?.phase === 'Failed')
+    ) {
       // A pod going away may release claims waiting on pvc-protection.
       for (const v of o.spec?.volumes ?? []) {
         const claim = v.persistentVolumeClaim?.claimName;
