@@ -150,7 +150,9 @@ describe('runPipeline', () => {
     const liar = step('liar', { gives: ['live'], run: async () => ({}) });
     await runPipeline(ctx, { preflight: [], main: [skipped, reads, liar], final: [] });
     expect(seen).toBeUndefined();
-    expect(ctx.result.reasons).toEqual(["phase liar did not give 'live'"]);
+    // The drill's own contract broken: an error (the drill could not judge), never a reason against the backup.
+    expect(ctx.result.reasons).toEqual([]);
+    expect(ctx.result.error).toMatchObject({ kind: 'environment', message: "phase liar did not give 'live'" });
   });
 
   it('a cancellation abandons the running phase at once and goes to the final phases', async () => {
@@ -161,6 +163,10 @@ describe('runPipeline', () => {
     await runPipeline(ctx, { preflight: [], main: [hangs, step('after')], final: finals });
     expect(ran).toEqual(['close', 'teardown', 'record']);
     expect(ctx.cancelledAt).toBeGreaterThan(0);
-    expect(ctx.result.reasons).toEqual(['cancelled (SIGTERM): the drill stopped and tore down what it created']);
+    expect(ctx.result.reasons).toEqual([]);
+    expect(ctx.result.error).toMatchObject({
+      kind: 'cancelled',
+      message: 'cancelled (SIGTERM): the drill stopped and tore down what it created',
+    });
   });
 });

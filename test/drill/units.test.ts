@@ -515,18 +515,19 @@ describe('replay end from the recovery log', () => {
 });
 
 describe('run: usage errors before any API call', () => {
-  it('a missing input fails the step with one message and no report', async () => {
+  it('a missing input fails the step with one message; result error, a short summary naming it', async () => {
     const { EventEmitter } = await import('node:events');
     const { run } = await import('../../actions/lib/drill/run.js');
     const { core, rec } = recordingCore({ namespace: 'db' });
     const signals = new EventEmitter() as unknown as Pick<NodeJS.Process, 'once' | 'removeListener'>;
     const result = await run(core, { signals, exit: () => {}, env: {} });
-    expect(result).toBeUndefined();
+    expect(result).toMatchObject({ verdict: 'error', error: { kind: 'input' } });
     expect(rec.failed).toBe(
       "Input 'cluster': is required; name the live CNPG Cluster to drill, e.g. `cluster: pg-main`.",
     );
-    expect(rec.outputs).toEqual({});
-    expect(rec.summary).toBe('');
+    expect(rec.outputs.result).toBe('error');
+    expect(rec.summary).toMatch(/^## ⚠️ Restore drill ERROR: db\/\(cluster not set\)\n/);
+    expect(rec.summary).toContain("What happened: Input 'cluster': is required");
     expect((signals as unknown as InstanceType<typeof EventEmitter>).listenerCount('SIGTERM')).toBe(0);
   });
 });

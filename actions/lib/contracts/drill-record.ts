@@ -6,16 +6,18 @@
 //   labels     app.kubernetes.io/managed-by: cnpg-restore-drill
 //              cnpg-actions.io/drill-history-of: <source cluster>
 //   data.drills  JSON array, newest LAST, at most `history-size` entries, of
-//     { time: ISO-8601 end of the drill, verdict: 'passed' | 'failed', reasons: string[],
+//     { time: ISO-8601 end of the drill, verdict: 'passed' | 'failed' | 'error', reasons: string[],
 //       rtoSeconds: number | null, rpoSeconds: number | null, backupId: string | null,
 //       recoveryCluster: string, runUrl: string | null }
+//   verdict 'error': the drill could not judge (reasons[0] is "<kind>: <message>"); not evidence
+//   about the backup either way. Readers older than 'error' drop such entries (parseHistory).
 
 export const HISTORY_LABEL = 'cnpg-actions.io/drill-history-of';
 export const HISTORY_KEY = 'drills';
 
 export interface DrillRecord {
   time: string;
-  verdict: 'passed' | 'failed';
+  verdict: 'passed' | 'failed' | 'error';
   reasons: string[];
   rtoSeconds: number | null;
   rpoSeconds: number | null;
@@ -37,7 +39,7 @@ export function parseHistory(text: string | undefined): DrillRecord[] {
             r &&
             typeof r === 'object' &&
             typeof r.time === 'string' &&
-            (r.verdict === 'passed' || r.verdict === 'failed'),
+            ['passed', 'failed', 'error'].includes(r.verdict),
         )
       : [];
   } catch {

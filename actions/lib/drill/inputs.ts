@@ -135,6 +135,22 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
   };
 }
 
+/**
+ * Slack as far as it can be read when other inputs are bad (to tell Slack about them): a bad slack-on
+ * falls back to its default; bad Slack inputs themselves leave no one to tell (the step still fails).
+ */
+export function readSlackInputsLeniently(core: Pick<Core, 'getInput' | 'setSecret'>): DrillInputs['slack'] {
+  const lenient = { ...core, getInput: (name: string) => (name === 'slack-on' ? '' : core.getInput(name)) };
+  for (const c of [core, lenient]) {
+    try {
+      return readSlackInputs(new Inputs(c), core);
+    } catch {
+      // try the next reading
+    }
+  }
+  return { on: 'never' };
+}
+
 /** Slack: an incoming webhook or a bot token with a channel (and optionally a thread), masked. */
 function readSlackInputs(i: Inputs, core: Pick<Core, 'setSecret'>): DrillInputs['slack'] {
   const slackOn = i.choice<SlackOn>('slack-on', ['failure', 'always', 'never'], 'failure');

@@ -21,11 +21,14 @@
 //              anything (sessions.ts registers database sessions; create.ts the recovery cluster);
 //     cancelledAt  epoch ms of the SIGTERM/SIGINT, for the teardown's grace-window deadline.
 // - Stages (drillPipeline in ./phases/index.ts):
-//     preflight  until the live cluster is known to exist. A failure is a usage error: one
-//                message, no report, no record, nothing written.
-//     main       in order; the first failure stops the stage: a VerdictError's reasons (or
-//                the error's message) become result.reasons. A cancellation abandons the
-//                running phase at once (a query may not notice the abort).
+//     preflight  until the live cluster is known to exist. A failure is an error the drill
+//                could not judge past (bad input, credentials, RBAC, a missing cluster): nothing
+//                is written; only the alerting phases (afterPreflightError) run, so Slack hears it.
+//     main       in order; the first failure stops the stage: a VerdictError's reasons become
+//                result.reasons (the backup or restore is at fault); any other throw is an error
+//                (result.error, classified once by errors.ts classifyError, its stack logged in a
+//                collapsed group), never a reason. A cancellation abandons the running phase at
+//                once (a query may not notice the abort).
 //     final      ALWAYS, in order, even after a failure or a cancellation: close sessions,
 //                teardown, verdict, record, notify, outputs, report, step status. They read
 //                `ctx.facts` / `ctx.owned` directly (anything may be missing) and must not throw;
@@ -34,7 +37,7 @@
 //   in drillPipeline at the right place. test/drill/pipeline.test.ts checks the order (every need
 //   given earlier) and the runner's rules.
 import type { Core } from '../core.js';
-import { describeError, VerdictError } from '../errors.js';
+import { classifyError, describeError, errorStack, VerdictError } from '../errors.js';
 import type { KubeClients } from '../kube/client.js';
 import type { RetryOptions } from '../kube/retry.js';
 import type { Cluster, ObjectStore } from '../cnpg/types.js';
@@ -104,6 +107,8 @@ export interface DrillContext {
   readonly result: DrillResult;
   readonly owned: Owned;
   cancelledAt?: number;
+  /** What the drill could not judge past, as thrown (stepStatus fails the step with it). */
+  thrown?: unknown;
 }
 
 /** What the run created and the final phases clean up. */
@@ -142,6 +147,9 @@ export interface Pipeline {
   preflight: readonly AnyPhase[];
   main: readonly AnyPhase[];
   final: readonly AnyPhase[];
+  /** After a preflight failure (nothing created): the phases that tell (verdict, Slack, outputs, report,
+   *  step status). Without it a preflight failure only fails the step with its message. */
+  afterPreflightError?: readonly AnyPhase[];
 }
 
 export class Cancelled extends Error {
@@ -166,35 +174,70 @@ export function orderProblems(p: Pipeline): string[] {
 }
 
 /**
- * Runs the pipeline. Returns false after a usage error (preflight failed: the step is already
- * failed with one message), true once the final phases ran.
+ * Runs the pipeline. Returns false after a preflight failure without afterPreflightError (the step
+ * is already failed with one message), true once the final (or alerting) phases ran.
  */
 export async function runPipeline(ctx: DrillContext, p: Pipeline): Promise<boolean> {
   try {
     for (const phase of p.preflight) await runPhase(ctx, phase, false);
   } catch (err) {
-    failWithError(ctx.core, err);
-    return false;
+    if (!p.afterPreflightError) {
+      failWithError(ctx.core, err);
+      return false;
+    }
+    await runAfterError(ctx, p.afterPreflightError, err);
+    return true;
   }
   try {
     for (const phase of p.main) await runPhase(ctx, phase, true);
   } catch (err) {
-    ctx.result.reasons.push(...failureReasons(err, ctx.signal));
+    settleFailure(ctx, err);
   }
-  for (const phase of p.final) {
+  await runFinal(ctx, p.final);
+  return true;
+}
+
+/** An error before any phase could run (or in preflight): records it, then runs only `phases` (they tell). */
+export async function runAfterError(ctx: DrillContext, phases: readonly AnyPhase[], err: unknown): Promise<void> {
+  settleFailure(ctx, err);
+  await runFinal(ctx, phases);
+}
+
+async function runFinal(ctx: DrillContext, phases: readonly AnyPhase[]): Promise<void> {
+  for (const phase of phases) {
     try {
       await runPhase(ctx, phase, false);
     } catch (err) {
       ctx.core.warning(`${phase.name}: ${describeError(err)}`);
     }
   }
-  return true;
 }
 
-function failureReasons(err: unknown, signal: AbortSignal): string[] {
-  if (err instanceof VerdictError) return err.reasons;
-  if (err instanceof Cancelled || signal.aborted) return [describeError(signal.reason ?? err)];
-  return [describeError(err)];
+/**
+ * What stopped the drill: a VerdictError is the backup's or restore's fault (its reasons); anything
+ * else is an error the drill could not judge past, classified once (errors.ts). After a fault was
+ * already found (reasons), that fault stands and the error is only a note: the backup was judged.
+ */
+export function settleFailure(ctx: DrillContext, err: unknown): void {
+  const { result, core } = ctx;
+  if (err instanceof VerdictError) {
+    result.reasons.push(...err.reasons);
+    return;
+  }
+  const thrown = ctx.signal.aborted ? (ctx.signal.reason ?? err) : err;
+  const { kind, fix } = classifyError(thrown);
+  const message = describeError(thrown);
+  if (kind !== 'input' && kind !== 'cancelled') {
+    core.startGroup(`Stack trace (drill error: ${kind})`);
+    core.info(errorStack(thrown));
+    core.endGroup();
+  }
+  if (result.reasons.length) {
+    result.notes.push(`The drill stopped after finding the faults above: ${message} (${kind}; ${fix}).`);
+    return;
+  }
+  ctx.thrown = thrown;
+  result.error = { kind, message, fix };
 }
 
 async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean): Promise<void> {

@@ -13,6 +13,8 @@ const MAX_ROWS = 200;
 const MAX_BACKUPS = 100;
 
 export function renderReport(r: DrillResult): string {
+  // An error before the live spec was read (input, credentials, RBAC, preflight): the headline says it all.
+  if (r.error && !r.mode) return [headline(r), tail(r)].flat().join('\n');
   const sections = [
     headline(r),
     facts(r),
@@ -26,11 +28,23 @@ export function renderReport(r: DrillResult): string {
   return sections.flat().join('\n');
 }
 
+const ICON = { passed: '✅', failed: '❌', error: '⚠️' } as const;
+
 function headline(r: DrillResult): string[] {
-  const icon = r.verdict === 'passed' ? '✅' : '❌';
-  const out = [`## ${icon} Restore drill ${r.verdict.toUpperCase()}: ${r.namespace}/${r.cluster}\n`];
+  const out = [`## ${ICON[r.verdict]} Restore drill ${r.verdict.toUpperCase()}: ${r.namespace}/${r.cluster}\n`];
+  if (r.error) out.push(...errorLines(r.error));
   if (r.reasons.length) out.push('**Reasons**\n', ...r.reasons.map((reason) => `- ${reason}`), '');
   return out;
+}
+
+/** An error says it is not a verdict on the backup, what happened and what to do. */
+export function errorLines(e: NonNullable<DrillResult['error']>): string[] {
+  return [
+    `**The drill could not judge the backup** (${e.kind}): this is not a failed backup or restore.\n`,
+    `- What happened: ${e.message}`,
+    `- What to do: ${e.fix}`,
+    '',
+  ];
 }
 
 function facts(r: DrillResult): string[] {

@@ -1,4 +1,5 @@
 // The drill's result model: what run.ts fills in, report/slack/record read.
+import type { ErrorKind } from '../errors.js';
 import type { CountComparison } from '../postgres/compare-counts.js';
 import type { SchemaDifference } from '../postgres/schema.js';
 import type { Verification, VerifyMode } from '../postgres/verify.js';
@@ -53,9 +54,24 @@ export interface TargetReport {
   stop?: { ok: boolean; lines: string[] };
 }
 
+/** Why the drill could not judge (errors.ts classifyError), set when the verdict is 'error'. */
+export interface DrillError {
+  kind: ErrorKind;
+  message: string;
+  fix: string;
+}
+
+/**
+ * passed: the restore matches live. failed: the backup or the restore is at fault (reasons).
+ * error: the drill could not judge (its own exception, an unreachable, unauthorised or misconfigured API).
+ */
+export type DrillVerdict = 'passed' | 'failed' | 'error';
+
 export interface DrillResult {
-  verdict: 'passed' | 'failed';
+  verdict: DrillVerdict;
   reasons: string[];
+  /** Set when verdict is 'error'. */
+  error?: DrillError;
   cluster: string;
   namespace: string;
   mode?: BackupMode;

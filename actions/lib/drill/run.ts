@@ -6,12 +6,13 @@ import type { Core } from '../core.js';
 import { makeClients } from '../kube/client.js';
 import { loadKubeConfig, type LoadedKubeConfig } from '../kube/config.js';
 import { type RetryOptions } from '../kube/retry.js';
+import type { KubeClients } from '../kube/client.js';
 import { failWithError } from '../report/outcome.js';
 import { runUrl } from '../report/run-url.js';
-import { readDrillInputs, type DrillInputs } from './inputs.js';
+import { readDrillInputs, readSlackInputsLeniently, type DrillInputs } from './inputs.js';
 import { API_REQUEST_MS, EXIT_GRACE_MS } from './limits.js';
 import { drillPipeline } from './phases/index.js';
-import { Cancelled, runPipeline, type DrillContext } from './pipeline.js';
+import { Cancelled, runAfterError, runPipeline, type DrillContext, type Pipeline } from './pipeline.js';
 import { liveNamespaceSite, openRecoverySite, type RecoverySite } from './recovery-site.js';
 import type { DrillResult } from './result.js';
 import { describeError } from '../errors.js';
@@ -22,6 +23,9 @@ export interface RunDeps {
   signals?: Pick<NodeJS.Process, 'once' | 'removeListener'>;
   /** Ends the process once the step is done (tests pass a no-op). */
   exit?: () => void;
+  /** The phases (default drillPipeline). A seam for in-process tests that inject a fault into a phase
+   *  (test/drill/drill-errors.test.ts); the action's entry never sets it, so no user can trigger one. */
+  pipeline?: Pipeline;
 }
 
 export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult | undefined> {
@@ -36,7 +40,7 @@ export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult |
   signals.once('SIGTERM', onTerm);
   signals.once('SIGINT', onInt);
   try {
-    return await drill(core, deps.env ?? process.env, controller.signal);
+    return await drill(core, deps.env ?? process.env, controller.signal, deps.pipeline ?? drillPipeline);
   } finally {
     signals.removeListener('SIGTERM', onTerm);
     signals.removeListener('SIGINT', onInt);
@@ -45,7 +49,12 @@ export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult |
   }
 }
 
-async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<DrillResult | undefined> {
+async function drill(
+  core: Core,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  pipeline: Pipeline,
+): Promise<DrillResult | undefined> {
   let inputs: DrillInputs;
   let kube: LoadedKubeConfig | undefined;
   let clients: DrillContext['clients'];
@@ -57,19 +66,47 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal): P
     site = openRecoverySite(core, inputs, { kc: kube.kc, clients });
   } catch (err) {
     kube?.dispose();
-    failWithError(core, err);
-    return undefined;
+    return earlyError(core, env, signal, pipeline, err);
   }
   // What post needs to tear down alone (state.ts): the kubeconfig as used (the `context` input
   // applied: post may not see inputs), or as loaded from KUBECONFIG.
   const kubeconfig = kube.text ?? kube.kc.exportConfig();
   const ctx = createContext({ core, inputs, env, signal, kubeconfig, clients, site });
   try {
-    return (await runPipeline(ctx, drillPipeline)) ? ctx.result : undefined;
+    return (await runPipeline(ctx, pipeline)) ? ctx.result : undefined;
   } finally {
     site.dispose();
     kube.dispose();
   }
+}
+
+/**
+ * Bad input or an unusable kubeconfig, before any API call: the same alerting phases as a preflight
+ * failure (Slack per slack-on, outputs, summary, the step failed with the fix), on what inputs could be read.
+ */
+async function earlyError(
+  core: Core,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  pipeline: Pipeline,
+  err: unknown,
+): Promise<DrillResult | undefined> {
+  if (!pipeline.afterPreflightError) {
+    failWithError(core, err);
+    return undefined;
+  }
+  // Only the alerting phases run: they read cluster, namespace, slack and the tolerance, nothing else.
+  const raw = (name: string) => core.getInput(name).trim();
+  const inputs = {
+    cluster: raw('cluster') || '(cluster not set)',
+    namespace: raw('namespace') || '(namespace not set)',
+    tolerance: 0,
+    floor: 0,
+    slack: readSlackInputsLeniently(core),
+  } as DrillInputs;
+  const ctx = createContext({ core, inputs, env, signal, kubeconfig: '', clients: {} as KubeClients });
+  await runAfterError(ctx, pipeline.afterPreflightError, err);
+  return ctx.result;
 }
 
 export interface ContextOptions {

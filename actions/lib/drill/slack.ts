@@ -14,6 +14,8 @@ import { formatBytes, formatDuration } from '../report/format.js';
 import type { DrillInputs } from './inputs.js';
 import type { DrillResult } from './result.js';
 
+const EMOJI = { passed: ':white_check_mark:', failed: ':x:', error: ':warning:' } as const;
+
 const seconds = (s: number | undefined) => (s === undefined ? 'n/a' : formatDuration(s * 1000));
 
 function backupLine(r: DrillResult): string {
@@ -25,9 +27,8 @@ function backupLine(r: DrillResult): string {
 
 /** `environment` names where the drill ran (an input, else the kubeconfig context). */
 export function drillSlackMessage(r: DrillResult, environment?: string): SlackMessage {
-  const passed = r.verdict === 'passed';
   const where = `${environment ? `${environment} · ` : ''}${r.namespace}/${r.cluster}`;
-  const title = `${passed ? ':white_check_mark:' : ':x:'} Restore drill ${r.verdict}: ${where}`;
+  const title = `${EMOJI[r.verdict]} Restore drill ${r.verdict}: ${where}`;
   const rpo =
     r.rpo?.seconds !== undefined
       ? `${seconds(r.rpo.seconds)}${r.rpo.bytes !== undefined ? ` (${formatBytes(r.rpo.bytes)} of WAL)` : ''}`
@@ -47,6 +48,11 @@ export function drillSlackMessage(r: DrillResult, environment?: string): SlackMe
       fields: fields.map((text) => ({ type: 'mrkdwn', text })),
     },
   ];
+  if (r.error) {
+    const e = r.error;
+    const text = `*The drill could not judge the backup (${e.kind})*: not a failed backup.\n*What happened*\n${slackEscape(e.message)}\n*What to do*\n${slackEscape(e.fix)}`;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } });
+  }
   if (r.reasons.length) {
     const list = r.reasons
       .slice(0, 10)
@@ -56,12 +62,14 @@ export function drillSlackMessage(r: DrillResult, environment?: string): SlackMe
   }
   if (r.runUrl)
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${r.runUrl}|View the workflow run>` }] });
-  const text = `${title}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''}`.slice(0, 3000);
+  const said = r.error ? [`${r.error.message}. What to do: ${r.error.fix}`, ...r.reasons] : r.reasons;
+  const text = `${title}${said.length ? `: ${said.join('; ')}` : ''}`.slice(0, 3000);
   return { text, blocks };
 }
 
 export function shouldNotify(on: DrillInputs['slack']['on'], verdict: DrillResult['verdict']): boolean {
-  return on === 'always' || (on === 'failure' && verdict === 'failed');
+  // 'failure' means any outcome that is not a pass: a drill that could not judge is as silent a risk.
+  return on === 'always' || (on === 'failure' && verdict !== 'passed');
 }
 
 /** Posts when configured and wanted; `sender` lets tests pass clients pointed at a local Slack. */

@@ -26,21 +26,35 @@ export function sortByTime(entries: DrillEntry[]): DrillEntry[] {
 
 export interface DrillJudgement {
   passed: boolean;
+  /** The newest drill that judged the backup (passed or failed). */
   latest?: DrillEntry;
   ageMs?: number;
   problem?: string;
+  /** Drills after `latest` that could not judge (verdict 'error'): no evidence either way. */
+  errorsSince?: DrillEntry[];
 }
 
-/** The newest drill must have passed and be no older than maxAgeMs: a newer failure outranks an older pass. */
+/**
+ * The newest drill that judged must have passed and be no older than maxAgeMs: a newer failure
+ * outranks an older pass. A drill error (the drill could not judge) is no new evidence: it neither
+ * blocks nor refreshes, so the drill before it still decides.
+ */
 export function judgeDrill(entries: DrillEntry[] | undefined, now: Date, maxAgeMs: number): DrillJudgement {
   if (entries === undefined) return { passed: false, problem: 'no drill record' };
-  const latest = entries.at(-1);
-  if (!latest) return { passed: false, problem: 'no drill in the record' };
+  let at = entries.length - 1;
+  while (at >= 0 && entries[at].verdict === 'error') at--;
+  const errorsSince = entries.slice(at + 1);
+  const errors = errorsSince.length ? { errorsSince } : {};
+  const latest = entries[at];
+  if (!latest) {
+    const why = errorsSince.length ? ` (${errorsSince.length} drill error(s), which judge nothing)` : '';
+    return { passed: false, problem: `no drill in the record${why}`, ...errors };
+  }
   const ageMs = now.getTime() - Date.parse(latest.time);
   if (latest.verdict !== 'passed') {
     const why = latest.reasons?.length ? `: ${latest.reasons.join('; ')}` : '';
-    return { passed: false, latest, ageMs, problem: `latest drill failed${why}` };
+    return { passed: false, latest, ageMs, problem: `latest drill failed${why}`, ...errors };
   }
-  if (ageMs > maxAgeMs) return { passed: false, latest, ageMs, problem: 'latest passing drill is stale' };
-  return { passed: true, latest, ageMs };
+  if (ageMs > maxAgeMs) return { passed: false, latest, ageMs, problem: 'latest passing drill is stale', ...errors };
+  return { passed: true, latest, ageMs, ...errors };
 }

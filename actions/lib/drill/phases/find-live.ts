@@ -16,7 +16,7 @@ export const findLive = definePhase({
     const { namespace, cluster } = inputs;
     await checkReachable(clients);
     const live = await getCluster(clients, namespace, cluster, retry).catch((err) => {
-      throw new Error(`Cannot read Cluster ${namespace}/${cluster}: ${describeError(err)}`);
+      throw new Error(`Cannot read Cluster ${namespace}/${cluster}: ${describeError(err)}`, { cause: err });
     });
     if (live) return { live };
     const ns = await withRetry(

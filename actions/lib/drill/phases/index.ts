@@ -45,4 +45,6 @@ export const drillPipeline: Pipeline = {
     verify,
   ],
   final: [closeSessions, teardown, settleVerdict, record, notify, outputs, report, stepStatus],
+  // Nothing created, nothing recorded: tell (Slack per slack-on, outputs, summary) and fail the step.
+  afterPreflightError: [settleVerdict, notify, outputs, report, stepStatus],
 };

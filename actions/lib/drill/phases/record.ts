@@ -1,5 +1,6 @@
 // Final: appends the result to the live cluster's drill history (record.ts), which soak-gate-check
-// reads. Not after a cancellation (no verdict), and only once the live cluster is known.
+// reads. Not after a cancellation (no verdict), and only once the live cluster is known. An error is
+// recorded as 'error' with its kind and message (soak-gate-check reads it as no new evidence).
 import { RECORD_ATTEMPTS } from '../limits.js';
 import { definePhase } from '../pipeline.js';
 import { recordDrill, type DrillRecord } from '../record.js';
@@ -26,7 +27,7 @@ function drillRecord(result: DrillResult): DrillRecord {
   return {
     time: new Date().toISOString(),
     verdict: result.verdict,
-    reasons: result.reasons,
+    reasons: result.error ? [`${result.error.kind}: ${result.error.message}`, ...result.reasons] : result.reasons,
     rtoSeconds: result.rtoSeconds ?? null,
     rpoSeconds: result.rpo?.seconds ?? null,
     backupId: result.backupId ?? null,

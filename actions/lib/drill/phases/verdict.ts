@@ -1,6 +1,7 @@
-// Final: the verdict is settled once the teardown is known (an incomplete teardown fails the drill);
-// the step fails last, after everything is recorded and reported.
-import { failWithReasons } from '../../report/outcome.js';
+// Final: the verdict is settled once the teardown is known (an incomplete teardown fails the drill,
+// unless the drill could not judge: then it stays an error); the step fails last, after everything
+// is recorded and reported: with the reasons (failed), or with the error and what to do (error).
+import { failWithError, failWithReasons } from '../../report/outcome.js';
 import { definePhase } from '../pipeline.js';
 
 export const settleVerdict = definePhase({
@@ -8,7 +9,7 @@ export const settleVerdict = definePhase({
   needs: [],
   gives: [],
   async run({ result }) {
-    result.verdict = result.reasons.length ? 'failed' : 'passed';
+    result.verdict = result.error ? 'error' : result.reasons.length ? 'failed' : 'passed';
   },
 });
 
@@ -16,7 +17,12 @@ export const stepStatus = definePhase({
   name: 'step-status',
   needs: [],
   gives: [],
-  async run({ core, result }) {
+  async run({ core, result, thrown }) {
     if (result.verdict === 'failed') failWithReasons(core, result.reasons, { prefix: 'restore drill failed: ' });
+    if (result.verdict !== 'error' || !result.error) return;
+    // A usage error keeps its one message (it names the input and the fix).
+    if (result.error.kind === 'input') return failWithError(core, thrown ?? result.error.message);
+    const { kind, message, fix } = result.error;
+    core.setFailed(`restore drill error (${kind}, the backup was not judged): ${message}. What to do: ${fix}.`);
   },
 });
