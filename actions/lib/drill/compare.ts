@@ -6,9 +6,10 @@
 import { compareCounts } from '../postgres/compare-counts.js';
 import { readAllRows } from '../postgres/full-read.js';
 import type { ReadOnlyDb } from '../postgres/readonly.js';
+import { qualifiedIdent, quoteIdent } from '../postgres/ident.js';
 import { countRows, type TableCount } from '../postgres/rowcounts.js';
 import { diffSchemas, snapshotSchema, userTables, type SchemaSnapshot } from '../postgres/schema.js';
-import type { DatabaseComparison, LiveCountedOn } from './result.js';
+import type { DatabaseComparison, LiveCountedOn, NotCompared } from './result.js';
 
 export type LiveCounts = 'auto' | 'exact' | 'estimate' | 'replica';
 
@@ -31,7 +32,12 @@ export interface Baseline {
   schema: SchemaSnapshot;
   counts: TableCount[];
   countedOn: LiveCountedOn;
+  /** When live refused some counts (permission denied): the role that counted and the server version. */
+  reader?: { role: string; version: number };
 }
+
+/** SQLSTATE insufficient_privilege: the live role may not SELECT the table (e.g. a superuser-owned one). */
+const DENIED = '42501';
 
 export async function takeBaseline(
   db: ReadOnlyDb,
@@ -47,7 +53,42 @@ export async function takeBaseline(
     autoExactMaxBytes: s.liveExactMaxBytes,
     signal: s.signal,
   });
-  return { database, schema, counts, countedOn };
+  if (!counts.some((c) => c.code === DENIED)) return { database, schema, counts, countedOn };
+  const [r] = await db.query<{ role: string; version: number }>(
+    `SELECT current_user AS role, current_setting('server_version_num')::int AS version`,
+  );
+  return { database, schema, counts, countedOn, reader: r };
+}
+
+const keyOf = (c: { schema: string; table: string }) => `${c.schema}\0${c.table}`;
+
+/**
+ * Live tables the role may not read, whose restore was read: not compared, never a failure (the drill
+ * could not see live; the backup is not at fault). A restore that could not be read still fails.
+ */
+function unreadableOnLive(base: Baseline, restored: TableCount[]): NotCompared | undefined {
+  const readable = new Map(restored.filter((c) => c.error === undefined).map((c) => [keyOf(c), c.rows]));
+  const tables = base.counts
+    .filter((c) => c.code === DENIED && readable.has(keyOf(c)))
+    .map((c) => ({ schema: c.schema, table: c.table, restored: readable.get(keyOf(c)) }));
+  if (!tables.length || !base.reader) return undefined;
+  const { role, version } = base.reader;
+  // pg_read_all_data (PostgreSQL 14+): SELECT on every table, now and later, and nothing else.
+  const grant =
+    version >= 140000
+      ? `GRANT pg_read_all_data TO ${quoteIdent(role)};`
+      : `GRANT SELECT ON ${tables.map((t) => qualifiedIdent(t.schema, t.table)).join(', ')} TO ${quoteIdent(role)};`;
+  return { tables, role, grant };
+}
+
+/** The note a reader acts on: which tables were not compared, why, and the grant (as their owner or a superuser). */
+export function notComparedNote(c: DatabaseComparison): string[] {
+  const n = c.notCompared;
+  if (!n) return [];
+  const names = n.tables.map((t) => `${t.schema}.${t.table}`).join(', ');
+  return [
+    `database ${c.database}: ${n.tables.length} live table(s) not compared, the drill's role ${n.role} may not read them on live (permission denied): ${names}. The backup is not judged on them; to compare them run, as their owner or a superuser: ${n.grant} (or set credentials-secret to a role that can read them).`,
+  ];
 }
 
 export async function compareWithRestore(
@@ -71,7 +112,13 @@ export async function compareWithRestore(
     deadline: s.deadline,
   });
   const readMs = performance.now() - started;
-  const comparisons = compareCounts(base.counts, counts, { tolerance: s.tolerance, floor: s.floor });
+  const notCompared = unreadableOnLive(base, counts);
+  const skip = new Set(notCompared?.tables.map(keyOf));
+  const comparisons = compareCounts(
+    base.counts.filter((c) => !skip.has(keyOf(c))),
+    counts.filter((c) => !skip.has(keyOf(c))),
+    { tolerance: s.tolerance, floor: s.floor },
+  );
   const bySource = (src: TableCount['source']) =>
     base.counts.filter((c) => (c.source ?? (c.method === 'exact' ? 'count' : 'reltuples')) === src).length;
   return {
@@ -91,6 +138,7 @@ export async function compareWithRestore(
       failed: counts.filter((c) => c.error !== undefined).length,
       ms: Math.round(readMs),
     },
+    ...(notCompared && { notCompared }),
   };
 }
 

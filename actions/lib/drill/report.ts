@@ -170,6 +170,21 @@ function liveHow(c: CountComparison, on: string): string {
   return c.liveSource === 'count' ? `count(*) on the ${on}` : `estimate: ${STAT[c.liveSource]}`;
 }
 
+/** How each side was counted, and what could not be compared (with the grant that fixes it). */
+function databaseCounting(db: DatabaseComparison): string[] {
+  const out: string[] = [];
+  if (db.notCompared)
+    out.push(
+      `Not compared (the drill's role ${db.notCompared.role} may not read them on live): ${db.notCompared.tables.map((t) => displayName(t.schema, t.table)).join(', ')}. Grant: \`${db.notCompared.grant}\`\n`,
+    );
+  const lc = db.liveCounted;
+  out.push(
+    `Live counted on the ${lc.on}: ${lc.exact} exact (count(*)), ${lc.nLiveTup} estimated from pg_stat_user_tables.n_live_tup, ${lc.reltuples} from pg_class.reltuples. ` +
+      `Restore read in full: ${db.restoreRead.tables} tables counted with count(*) in ${formatMs(db.restoreRead.ms)}${db.restoreRead.failed ? `, ${db.restoreRead.failed} could not be read` : ''}.\n`,
+  );
+  return out;
+}
+
 function databaseSection(db: DatabaseComparison): string[] {
   const out: string[] = [];
   out.push(
@@ -190,11 +205,7 @@ function databaseSection(db: DatabaseComparison): string[] {
       ),
     );
   }
-  const lc = db.liveCounted;
-  out.push(
-    `Live counted on the ${lc.on}: ${lc.exact} exact (count(*)), ${lc.nLiveTup} estimated from pg_stat_user_tables.n_live_tup, ${lc.reltuples} from pg_class.reltuples. ` +
-      `Restore read in full: ${db.restoreRead.tables} tables counted with count(*) in ${formatMs(db.restoreRead.ms)}${db.restoreRead.failed ? `, ${db.restoreRead.failed} could not be read` : ''}.\n`,
-  );
+  out.push(...databaseCounting(db));
   const header = [
     'Table',
     'Live rows',
@@ -207,7 +218,7 @@ function databaseSection(db: DatabaseComparison): string[] {
   const row = (c: CountComparison) => [
     displayName(c.schema, c.table),
     c.live ?? 'n/a',
-    liveHow(c, lc.on),
+    liveHow(c, db.liveCounted.on),
     c.other ?? 'n/a',
     diff(c.live, c.other),
     c.allowed,

@@ -22,6 +22,16 @@ export interface DatabaseComparison {
   liveCounted: { on: LiveCountedOn; exact: number; nLiveTup: number; reltuples: number };
   /** The restore's full read (every table, count(*)). */
   restoreRead: { tables: number; failed: number; ms: number };
+  /** Live tables the drill's role may not read: not compared (never a failure), with the grant that fixes it. */
+  notCompared?: NotCompared;
+}
+
+export interface NotCompared {
+  tables: { schema: string; table: string; restored?: number }[];
+  /** The live session's role. */
+  role: string;
+  /** The least grant that lets the drill compare them. */
+  grant: string;
 }
 
 export type LiveCountedOn = 'primary' | 'replica';

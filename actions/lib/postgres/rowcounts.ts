@@ -23,6 +23,8 @@ export interface TableCount {
   /** Time to obtain this count; for estimates the one catalog query's time shared across its tables. */
   ms: number;
   error?: string;
+  /** The SQLSTATE when PostgreSQL refused the count (42501: the role may not read the table). */
+  code?: string;
 }
 
 export interface CountOptions {
@@ -86,7 +88,10 @@ export async function exactCount(db: ReadOnlyDb, t: TableRef): Promise<{ count: 
     };
     return { count, timedOut: false };
   } catch (err) {
-    return { count: failed(t, 'exact', performance.now() - started, describeError(err)), timedOut: isTimeout(err) };
+    const count = failed(t, 'exact', performance.now() - started, describeError(err));
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string') count.code = code;
+    return { count, timedOut: isTimeout(err) };
   }
 }
 

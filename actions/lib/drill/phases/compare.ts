@@ -2,7 +2,7 @@
 // in full (every table counted), under the drill's deadline. Differences are reasons, not
 // errors: every database is compared and the final phases still run.
 import { getCluster } from '../../cnpg/api.js';
-import { comparisonReasons, compareWithRestore } from '../compare.js';
+import { comparisonReasons, compareWithRestore, notComparedNote } from '../compare.js';
 import { definePhase } from '../pipeline.js';
 import { openRestoreSession, type Session } from '../sessions.js';
 import { countSettings } from './baseline.js';
@@ -24,6 +24,7 @@ export const compare = definePhase({
       const c = await compareWithRestore(s.db, base, { ...countSettings(ctx), deadline });
       result.databases.push(pin.exact ? judgeExactly(c) : c);
     }
+    result.notes.push(...result.databases.flatMap(notComparedNote));
     // Older targets: live has moved on, so counts are reported and judged only when asked.
     result.reasons.push(
       ...result.databases.flatMap((c) => comparisonReasons(inputs.judgeCounts ? c : { ...c, outOfTolerance: [] })),
