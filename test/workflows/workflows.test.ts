@@ -5,6 +5,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+// GitHub's own expression evaluator (a dependency of @actions/workflow-parser, used here for the lint).
+import { Evaluator, Lexer, Parser, data } from '@actions/expressions';
 import { actionNames, renderReadme } from '../../scripts/readme.js';
 import { repoRoot } from '../helpers/run-action.js';
 
@@ -213,7 +215,7 @@ describe('templates users copy (workflows/)', () => {
     ).toBe(true);
   });
 
-  it('the failure alert listens only to workflows that emit workflow_run, not the drill that alerts itself, through slackapi/slack-github-action', () => {
+  it('the failure alert listens to workflows that emit workflow_run, the drill included, through slackapi/slack-github-action', () => {
     const alert = load('notify-failure.yml');
     const listened = (alert.on.workflow_run as { workflows: string[] }).workflows;
     const byName = new Map(templates.map((f) => [load(f).name, load(f)]));
@@ -224,11 +226,29 @@ describe('templates users copy (workflows/)', () => {
         Object.keys(wf!.on).some((e) => e !== 'workflow_call'),
         `${name} is only ever called`,
       ).toBe(true);
-      const postsOwnSlack = allSteps(wf!).some(
-        ({ step }) => step.with?.['slack-webhook-url'] || step.with?.['slack-bot-token'],
-      );
-      expect(postsOwnSlack, `${name} posts its own Slack alert`).toBe(false);
     }
+    // The drill alerts itself only when its step runs to the end: a step before it, a timeout or a
+    // startup failure would be silent without this workflow.
+    expect(listened).toContain(load('cnpg-restore-drill.yml').name);
     expect(allSteps(alert).map(({ step }) => step.uses?.split('@')[0])).toContain('slackapi/slack-github-action');
+  });
+
+  it('the failure alert fires on failure, timed_out and startup_failure on the default branch, not otherwise', () => {
+    const condition = String((load('notify-failure.yml').jobs as Record<string, { if: string }>).notify.if);
+    const fires = (conclusion: string, branch = 'main') => {
+      const github = JSON.stringify({
+        event: {
+          workflow_run: { conclusion, head_branch: branch },
+          repository: { default_branch: 'main' },
+        },
+      });
+      const lexed = new Lexer(condition).lex();
+      const expr = new Parser(lexed.tokens, ['github'], []).parse();
+      const context = new data.Dictionary({ key: 'github', value: JSON.parse(github, data.reviver) });
+      return new Evaluator(expr, context).evaluate().coerceString() === 'true';
+    };
+    for (const c of ['failure', 'timed_out', 'startup_failure']) expect(fires(c), c).toBe(true);
+    for (const c of ['success', 'cancelled', 'skipped', 'neutral']) expect(fires(c), c).toBe(false);
+    expect(fires('failure', 'feature/x')).toBe(false);
   });
 });
