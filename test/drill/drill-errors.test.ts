@@ -120,8 +120,9 @@ describe('a crash of the drill is an error, not a failed backup', () => {
 });
 
 /** The kubeconfig of the playground's admin with its server or user changed. */
-function editedKubeconfig(base: string, edit: (doc: Record<string, any>) => void): string {
-  const doc = parseYaml(base) as Record<string, any>;
+type KubeconfigDoc = { clusters: { cluster: { server: string } }[]; users: { user: { token?: string } }[] };
+function editedKubeconfig(base: string, edit: (doc: KubeconfigDoc) => void): string {
+  const doc = parseYaml(base) as KubeconfigDoc;
   edit(doc);
   return toYaml(doc);
 }
