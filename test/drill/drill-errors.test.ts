@@ -256,9 +256,12 @@ describe('a live table the drill may not read', () => {
     // The sample tables are compared; audit_log is not, and the report says why and what to grant.
     expect(r.outputs['tables-compared']).toBe('4');
     expect(r.summary).toContain(
-      "Not compared (the drill's role app may not read them on live): public.audit_log. Grant: `GRANT pg_read_all_data TO app;`",
+      'Not compared (the drill\'s role app may not read them on live): public.audit_log. Grant: `GRANT pg_read_all_data TO "app";`',
     );
     expect(r.summary).toMatch(/1 live table\(s\) not compared, the drill's role app may not read them on live/);
+    // Live counted: only what it could read; the restore read in full, audit_log included (and verified).
+    expect(r.summary).toContain('Live counted on the primary: 4 exact (count(*))');
+    expect(r.summary).toMatch(/Restore read in full: 5 tables counted/);
     expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
     await locked.destroy();
   }, 300_000);

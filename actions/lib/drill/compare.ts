@@ -120,7 +120,9 @@ export async function compareWithRestore(
     { tolerance: s.tolerance, floor: s.floor },
   );
   const bySource = (src: TableCount['source']) =>
-    base.counts.filter((c) => (c.source ?? (c.method === 'exact' ? 'count' : 'reltuples')) === src).length;
+    base.counts
+      .filter((c) => !skip.has(keyOf(c)))
+      .filter((c) => (c.source ?? (c.method === 'exact' ? 'count' : 'reltuples')) === src).length;
   return {
     database: base.database,
     tablesCompared: comparisons.length,
