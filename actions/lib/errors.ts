@@ -70,7 +70,7 @@ const FIX: Record<ErrorKind, string> = {
     'the identity may not do what the message names: grant it with the Role in workflows/rbac/ (Kubernetes), or the GRANT the message names (PostgreSQL), and re-run',
   'not-found': 'an object the drill reads does not exist (renamed or deleted?): check the names the message gives',
   unreachable:
-    "the runner cannot reach the Kubernetes API or PostgreSQL: check the kubeconfig's server address, DNS, VPN/firewall and authorized networks, and re-run",
+    "the Kubernetes API or PostgreSQL did not answer, or answered HTTP 5xx: check the kubeconfig's server address, DNS, VPN/firewall and authorized networks, and the server's health; then re-run",
   rejected:
     'the API server refused a request as invalid: the message names the object and field; check the cluster spec and the operator version',
   timeout:

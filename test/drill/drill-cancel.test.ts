@@ -54,9 +54,10 @@ describe('bad inputs: one clear error, nothing created', () => {
       expect(r.errors[0]).toMatch(message);
       expect(writes(pgd, since)).toEqual([]);
       expect(r.state['recovery-cluster']).toBeUndefined();
-      // A usage error, not a drill verdict: no report, no result.
-      expect(r.summary).toBe('');
-      expect(r.outputs.result).toBeUndefined();
+      // A usage error, not a verdict on the backup: result error, a summary naming the input and the fix.
+      expect(r.summary.split('\n')[0]).toMatch(/^## ⚠️ Restore drill ERROR: /);
+      expect(r.summary).toContain(`- What happened: ${r.errors[0]}`);
+      expect(r.outputs.result).toBe('error');
     });
   }
 
@@ -279,7 +280,7 @@ describe('API faults', () => {
       const r = await runDrill(pgd, { cluster: 'cx', namespace: 'default', 'record-history': false });
       expect(r.exitCode).toBe(1);
       expect(r.errors[0]).toMatch(
-        /restore drill failed: could not create the recovery cluster cx-drill-\d+-1: HTTP 500/,
+        /restore drill error \(unreachable, the backup was not judged\): could not create the recovery cluster cx-drill-\d+-1: HTTP 500/,
       );
       expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
     } finally {

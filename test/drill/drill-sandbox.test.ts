@@ -159,7 +159,7 @@ describe('bad recovery-namespace inputs: one clear error, nothing created', () =
     expect(r.errors.join('\n')).toContain(
       `Input 'recovery-namespace': '${LIVE_NS}' on ${pgd.apiUrl} is the live cluster's own namespace`,
     );
-    expect(r.outputs.result).toBeUndefined();
+    expect(r.outputs.result).toBe('error');
     expectNothingCreated(since, LIVE_NS);
   }, 120_000);
 
