@@ -34,8 +34,13 @@ function headline(r: DrillResult): string[] {
   const out = [`## ${ICON[r.verdict]} Restore drill ${r.verdict.toUpperCase()}: ${r.namespace}/${r.cluster}\n`];
   if (r.error) out.push(...errorLines(r.error));
   if (r.reasons.length) out.push('**Reasons**\n', ...r.reasons.map((reason) => `- ${reason}`), '');
+  if (r.verdict === 'failed') out.push(`**What to do:** ${FAILED_FIX}\n`);
   return out;
 }
+
+/** A failed drill: the backup or the restore is at fault (never the drill itself: that is an error). */
+export const FAILED_FIX =
+  'the backup or the restore is at fault, not the drill: fix what the reasons name (backups, WAL archiving, the object store), take a new backup and re-run; keep-on-failure: true keeps the recovery cluster to inspect.';
 
 /** An error says it is not a verdict on the backup, what happened and what to do. */
 export function errorLines(e: NonNullable<DrillResult['error']>): string[] {

@@ -12,6 +12,7 @@ import {
 } from '../notify/slack.js';
 import { formatBytes, formatDuration } from '../report/format.js';
 import type { DrillInputs } from './inputs.js';
+import { FAILED_FIX } from './report.js';
 import type { DrillResult } from './result.js';
 
 const EMOJI = { passed: ':white_check_mark:', failed: ':x:', error: ':warning:' } as const;
@@ -58,7 +59,8 @@ export function drillSlackMessage(r: DrillResult, environment?: string): SlackMe
       .slice(0, 10)
       .map((x) => `• ${slackEscape(x)}`)
       .join('\n');
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reasons*\n${list}`.slice(0, 3000) } });
+    const todo = r.verdict === 'failed' ? `\n*What to do*\n${slackEscape(FAILED_FIX)}` : '';
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reasons*\n${list}${todo}`.slice(0, 3000) } });
   }
   if (r.runUrl)
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${r.runUrl}|View the workflow run>` }] });
