@@ -3,10 +3,9 @@
 // pipeline of phases (pipeline.ts, phases/index.ts). A SIGTERM/SIGINT (job cancelled) aborts
 // whatever runs and goes straight to the final phases (teardown first), within the grace window.
 import type { Core } from '../core.js';
-import { makeClients } from '../kube/client.js';
+import { makeClients, type KubeClients } from '../kube/client.js';
 import { loadKubeConfig, type LoadedKubeConfig } from '../kube/config.js';
 import { type RetryOptions } from '../kube/retry.js';
-import type { KubeClients } from '../kube/client.js';
 import { failWithError } from '../report/outcome.js';
 import { runUrl } from '../report/run-url.js';
 import { readDrillInputs, readSlackInputsLeniently, type DrillInputs } from './inputs.js';
