@@ -227,9 +227,10 @@ describe('every preflight failure alerts Slack with the fix (through the bundle)
 });
 
 describe('a live table the drill may not read', () => {
-  it('superuser-owned (postInitApplicationSQL), superuser access off: not compared, the grant named, passed', async () => {
-    const locked = await createLiveCluster(pgd, {
-      name: 'audit',
+  /** A live cluster whose initdb creates a superuser-owned table of 10000 rows, superuser access off. */
+  const lockedCluster = (name: string, extraSql: string[] = []) =>
+    createLiveCluster(pgd, {
+      name,
       rows: 100,
       spec: {
         enableSuperuserAccess: false,
@@ -239,17 +240,18 @@ describe('a live table the drill may not read', () => {
             owner: 'app',
             postInitApplicationSQL: [
               'CREATE TABLE public.audit_log AS SELECT g AS id FROM generate_series(1, 10000) g',
+              ...extraSql,
             ],
           },
         },
       },
     });
-    const r = await runDrill(pgd, {
-      cluster: 'audit',
-      namespace: 'default',
-      'row-count-tolerance': 0,
-      'row-count-floor': 0,
-    });
+  const exactDrill = (cluster: string) =>
+    runDrill(pgd, { cluster, namespace: 'default', 'row-count-tolerance': 0, 'row-count-floor': 0 });
+
+  it('superuser-owned (postInitApplicationSQL), superuser access off: not compared, the grant named, passed', async () => {
+    const locked = await lockedCluster('audit');
+    const r = await exactDrill('audit');
     expect(r.exitCode, explain(r)).toBe(0);
     expect(r.outputs.result).toBe('passed');
     expect(r.outputs['tables-out-of-tolerance']).toBe('0');
@@ -264,5 +266,16 @@ describe('a live table the drill may not read', () => {
     expect(r.summary).toMatch(/Restore read in full: 5 tables counted/);
     expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
     await locked.destroy();
+  }, 300_000);
+
+  it('with the grant the README names (pg_read_all_data), the same table is compared', async () => {
+    const granted = await lockedCluster('audit-ok', ['GRANT pg_read_all_data TO app']);
+    const r = await exactDrill('audit-ok');
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(r.outputs.result).toBe('passed');
+    expect(r.outputs['tables-compared']).toBe('5');
+    expect(r.summary).toContain('| public.audit_log | 10000 | count(*) on the primary | 10000 | 0 | 0 |');
+    expect(r.summary).not.toContain('Not compared');
+    await granted.destroy();
   }, 300_000);
 });
