@@ -190,7 +190,9 @@ export function drillGate(
   } else values.push('none');
   const errs = judgement.errorsSince ?? [];
   if (errs.length)
-    values.push(`${errs.length} drill error(s) since, not evidence (newest: ${errs.at(-1)!.reasons[0] ?? 'no reason'})`);
+    values.push(
+      `${errs.length} drill error(s) since, not evidence (newest: ${errs.at(-1)!.reasons[0] ?? 'no reason'})`,
+    );
   if (!judgement.passed) problems.push(judgement.problem ?? 'no passing drill');
   if (workflow) {
     if (workflow.error) problems.push(`workflow ${workflow.name}: ${workflow.error}`);
