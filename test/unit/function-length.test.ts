@@ -1,4 +1,4 @@
-// Small functions (GUIDE.md: aim <= 60 lines) stay true in actions/lib: measured by
+// Small functions (the project's guide: <= 60 lines) stay true in actions/lib: measured by
 // scripts/function-length.ts (`npx tsx scripts/function-length.ts` lists the longest).
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
