@@ -25,7 +25,9 @@ export const NOT_OURS = [
   'templates/crds/crds.yaml', // the cloudnative-pg chart's templated CRDs
   'docs/src/', // cloudnative-pg's documentation
   'infra/helm/', // a user's repository in README's platform-install example
-  '.github/workflows/', // where a user copies workflows/ (this repository has none)
+  // A user's copies of workflows/, called from their repository.
+  '.github/workflows/platform-install.yml',
+  '.github/workflows/soak-gate.yml',
 ];
 
 /** Every path-like token of one text, with its line; upstream cites (`file@tag`), URLs and globs excluded. */
