@@ -1,7 +1,6 @@
 // The whole playground for tests and the CLI: S3 (s3rver), the emulated API server with its
 // built-in controllers, and the CNPG operator emulator, isolated in one directory with its
 // own ports. stop() leaves no process, port or directory behind.
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +9,7 @@ import { startApiServer, type ApiServerHandle } from './apiserver/server.js';
 import { startOperator } from './cnpg/index.js';
 import { startS3 } from './s3.js';
 import { parseOperatorVersion } from './cnpg/versions.js';
+import { postgresCanReach, postgresUser } from '../helpers/postgres-user.js';
 import type { OperatorHandle, OperatorSettings, PlaygroundHandle, S3Handle } from './types.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -53,10 +53,7 @@ export interface PlaygroundOptions {
   s3?: S3Handle;
 }
 
-/** Whether the OS user postgres can traverse every directory down to `dir`. */
-export function postgresCanReach(dir: string): boolean {
-  return spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dir]).status === 0;
-}
+export { postgresCanReach };
 
 export async function startPlayground(opts: PlaygroundOptions = {}): Promise<PlaygroundHandle> {
   // An unknown version is refused before anything starts (versions.ts names what is emulated).
@@ -69,7 +66,7 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
   if (!postgresCanReach(dir)) {
     if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     throw new Error(
-      `playground directory ${dir} is not reachable by the OS user 'postgres' (a parent directory is not traversable); use a directory under ${tmpdir()}.`,
+      `playground directory ${dir} is not reachable by the OS user '${postgresUser().name}' that runs PostgreSQL (a parent directory is not traversable); use a directory under ${tmpdir()}.`,
     );
   }
   const cleanups: (() => Promise<void>)[] = [];
