@@ -4,6 +4,7 @@
 // for a fork and a place in the slow project unnoticed.
 import cp from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
+import { promisify } from 'node:util';
 import { afterAll, beforeEach, expect } from 'vitest';
 
 const SPAWNERS = ['spawn', 'spawnSync', 'execFile', 'execFileSync', 'exec', 'execSync', 'fork'] as const;
@@ -18,13 +19,18 @@ if (!state[counted]) {
   const counts: Counts = { processes: 0, tests: 0 };
   state[counted] = counts;
   const mutable = cp as unknown as Record<string, (...args: unknown[]) => unknown>;
-  for (const name of SPAWNERS) {
-    const original = mutable[name];
-    mutable[name] = function (this: unknown, ...args: unknown[]) {
+  const counting = (original: (...args: unknown[]) => unknown) => {
+    const wrapper = function (this: unknown, ...args: unknown[]) {
       counts.processes++;
       return original.apply(this, args);
     };
-  }
+    // Keep promisify's own version (execFile's resolves { stdout, stderr }), counted too.
+    const custom = (original as unknown as Record<symbol, unknown>)[promisify.custom];
+    if (typeof custom === 'function')
+      Object.defineProperty(wrapper, promisify.custom, { value: counting(custom as (...a: unknown[]) => unknown) });
+    return wrapper;
+  };
+  for (const name of SPAWNERS) mutable[name] = counting(mutable[name]);
   syncBuiltinESMExports();
 }
 const counts = state[counted];
