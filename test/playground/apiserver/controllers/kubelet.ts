@@ -99,7 +99,6 @@ function failPull(store: MemStore, pod: KubeObject, containers: Container[], bad
     `Failed to pull image "${bad.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${bad.image}": not found`,
   );
   store.recordEvent(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
-  const { namespace, name } = pod.metadata;
   const waiting = (c: Container) =>
     unpullable(c.image)
       ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } }
@@ -113,22 +112,13 @@ function failPull(store: MemStore, pod: KubeObject, containers: Container[], bad
     restartCount: 0,
     state: waiting(c),
   }));
-  store.mutate(
-    'v1/pods',
-    namespace,
-    name,
-    (o) => {
-      o.status = {
-        ...o.status,
-        phase: 'Pending',
-        hostIP: '10.0.0.1',
-        startTime: o.status?.startTime ?? at,
-        conditions: conditions(false, at, 'ContainersNotReady'),
-        containerStatuses: statuses,
-      };
-    },
-    { status: true },
-  );
+  setStatus(store, pod, (o) => ({
+    phase: 'Pending',
+    hostIP: '10.0.0.1',
+    startTime: o.status?.startTime ?? at,
+    conditions: conditions(false, at, 'ContainersNotReady'),
+    containerStatuses: statuses,
+  }));
 }
 
 function startContainers(node: Node, pod: KubeObject, containers: Container[], at: string): void {
@@ -151,51 +141,39 @@ function startContainers(node: Node, pod: KubeObject, containers: Container[], a
     restartCount: 0,
     state: { running: { startedAt: at } },
   }));
-  store.mutate(
-    'v1/pods',
-    namespace,
-    name,
-    (o) => {
-      o.status = {
-        ...o.status,
-        phase: 'Running',
-        hostIP: '10.0.0.1',
-        podIP,
-        podIPs: [{ ip: podIP }],
-        startTime: at,
-        conditions: conditions(true, at),
-        containerStatuses: statuses,
-      };
-    },
-    { status: true },
-  );
+  setStatus(store, pod, () => ({
+    phase: 'Running',
+    hostIP: '10.0.0.1',
+    podIP,
+    podIPs: [{ ip: podIP }],
+    startTime: at,
+    conditions: conditions(true, at),
+    containerStatuses: statuses,
+  }));
 }
 
 function complete(node: Node, pod: KubeObject, containers: Container[], at: string): void {
   const { namespace, name } = pod.metadata;
   for (const c of containers)
     node.logs.append(namespace!, name, c.name, `playground kubelet: container ${c.name} completed\n`);
-  node.store.mutate(
-    'v1/pods',
-    namespace,
-    name,
-    (o) => {
-      o.status = {
-        ...o.status,
-        phase: 'Succeeded',
-        conditions: conditions(false, at, 'PodCompleted'),
-        containerStatuses: containers.map((c) => ({
-          name: c.name,
-          image: c.image,
-          ready: false,
-          started: false,
-          restartCount: 0,
-          state: {
-            terminated: { exitCode: 0, reason: 'Completed', startedAt: o.status?.startTime ?? at, finishedAt: at },
-          },
-        })),
-      };
-    },
-    { status: true },
-  );
+  setStatus(node.store, pod, (o) => ({
+    phase: 'Succeeded',
+    conditions: conditions(false, at, 'PodCompleted'),
+    containerStatuses: containers.map((c) => ({
+      name: c.name,
+      image: c.image,
+      ready: false,
+      started: false,
+      restartCount: 0,
+      state: {
+        terminated: { exitCode: 0, reason: 'Completed', startedAt: o.status?.startTime ?? at, finishedAt: at },
+      },
+    })),
+  }));
+}
+
+/** Merges `fields` into the pod's status through the status subresource. */
+function setStatus(store: MemStore, pod: KubeObject, fields: (o: KubeObject) => Record<string, unknown>): void {
+  const { namespace, name } = pod.metadata;
+  store.mutate('v1/pods', namespace, name, (o) => void (o.status = { ...o.status, ...fields(o) }), { status: true });
 }
