@@ -165,7 +165,6 @@ export async function startPgServer(
   };
 }
 
-
 /** True when no postgres process runs out of `dir` any more (cleanup check). */
 export function serverGone(dir: string): boolean {
   try {

@@ -149,7 +149,9 @@ export async function appQuery(env: TestEnv, clusterName: string, sql: string, p
 /** Processes of the PostgreSQL user started for this environment (other suites share the machine). */
 export function postgresPids(dir: string): string {
   try {
-    return execFileSync('pgrep', ['-u', String(postgresUser().uid), '-f', dir]).toString().trim();
+    return execFileSync('pgrep', ['-u', String(postgresUser().uid), '-f', dir])
+      .toString()
+      .trim();
   } catch {
     return '';
   }
