@@ -1,7 +1,7 @@
 // The longest functions under a folder (default actions/lib), measured with the TypeScript
 // compiler's parser: every function, method, accessor, constructor and arrow function, from its
-// first line to its last, nested functions included in their parent. GUIDE.md aims at <= 60 lines;
-// test/unit/function-length.test.ts keeps actions/lib there.
+// first line to its last, nested functions included in their parent. The project's guide aims at <= 60
+// lines; test/unit/function-length.test.ts keeps actions/lib and test/playground there.
 // Usage: tsx scripts/function-length.ts [folder] [--most N]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

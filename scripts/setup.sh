@@ -22,21 +22,25 @@ have_postgres() {
 command -v barman-cloud-backup >/dev/null || need+=(barman-cli-cloud)
 python3 -c 'import boto3' 2>/dev/null || /usr/bin/python3 -c 'import boto3' 2>/dev/null || need+=(python3-boto3)
 command -v unzip >/dev/null || need+=(unzip)
+# PostgreSQL clusters as "version/name", whatever their state (postgresql-common's pg_lsclusters).
+clusters() { command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | awk '{print $1 "/" $2}' || true; }
 if [ ${#need[@]} -gt 0 ]; then
+  before=$(clusters)
   echo "setup: installing Debian packages: ${need[*]}"
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-# The Debian package starts a cluster of its own; the playground runs its own servers instead.
-# Stop each online one by the version and name pg_lsclusters reports.
-if command -v pg_lsclusters >/dev/null; then
-  pg_lsclusters -h 2>/dev/null | while read -r ver name _port status _rest; do
-    if [ "$status" = online ]; then
-      echo "setup: stopping the packaged PostgreSQL cluster $ver/$name"
-      pg_ctlcluster "$ver" "$name" stop 2>/dev/null || sudo pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
-    fi
-  done
+  # The postgresql package creates and starts a cluster of its own; the playground runs its own
+  # servers. Stop only a cluster this install created: one that was there before (a developer's
+  # own database) is left as it is, running or not (test/build/setup.test.ts).
+  if command -v pg_lsclusters >/dev/null; then
+    pg_lsclusters -h 2>/dev/null | while read -r ver name _port status _rest; do
+      if [ "$status" = online ] && ! grep -qx "$ver/$name" <<<"$before"; then
+        echo "setup: stopping the cluster the postgresql package just started ($ver/$name)"
+        $sudo_cmd pg_ctlcluster "$ver" "$name" stop || true
+      fi
+    done
+  fi
 fi
 
 if [ ! -x .tools/bin/helm ] || [ ! -x .tools/bin/kubectl ]; then

@@ -3,7 +3,7 @@
 //   name) is newer than the barman backup; the drill must not pick it (not as the backup it
 //   reports, not as the barman backupID of a restore-point recovery);
 // - a retried error phase ('Unable to create required cluster objects') that flips back is
-//   waited through (one that persists: test/drill/phase-clock.test.ts);
+//   waited through (one that persists: test/drill/phase-clock.unit.test.ts);
 // - soak-gate-check's health gate counts instance pods only, not a Pooler's pods that carry the
 //   same cnpg.io/cluster label (pkg/specs/pgbouncer/deployments.go: podRole=pooler);
 // - addon-sync's delete-and-wait returns only once the Cluster's pods, PVCs and Jobs are gone,

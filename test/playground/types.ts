@@ -1,6 +1,6 @@
 // Contracts between the parts of the playground: the API server's object store, the
 // "network" that maps pod ports to real loopback ports, pod logs, and fault injection.
-// The API server (apiserver/) implements Store; the CNPG operator emulator (operator/)
+// The API server (apiserver/) implements Store; the CNPG operator emulator (cnpg/)
 // reconciles through it in-process, the way a controller uses an informer + client.
 
 export interface ObjectMeta {

@@ -1,13 +1,14 @@
 // A throwaway standalone PostgreSQL server (the installed major) for tests and benchmarks: initdb into a temp dir,
 // run as OS user postgres (Postgres refuses root), trust auth on 127.0.0.1, stopped and removed by stop().
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { pgBin } from '../helpers/postgres-install.js';
+import { giveToPostgres } from '../helpers/postgres-user.js';
 
 const run = promisify(execFile);
 /** Whatever major the OS packages installed, or PG_BIN (test/helpers/postgres-install.ts). */
@@ -57,10 +58,9 @@ export async function startPgServer(
   chmodSync(dir, 0o755);
   const data = path.join(dir, 'data');
   const sock = path.join(dir, 'sock');
-  const { uid, gid } = process.getuid?.() === 0 ? pgIds() : { uid: -1, gid: -1 };
   for (const d of [data, sock]) {
     mkdirSync(d, { mode: 0o700 });
-    if (uid >= 0) chownSync(d, uid, gid);
+    giveToPostgres(d);
   }
   const [initCmd, ...initArgs] = asPostgres(`${PG_BIN}/initdb`, [
     '-D',
@@ -87,7 +87,7 @@ export async function startPgServer(
   };
   const logFile = path.join(dir, 'server.log');
   writeFileSync(logFile, '');
-  if (uid >= 0) chownSync(logFile, uid, gid);
+  giveToPostgres(logFile);
   const opts = Object.entries(options)
     .map(([k, v]) => `-c ${k}=${v}`)
     .join(' ');
@@ -163,12 +163,6 @@ export async function startPgServer(
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function pgIds(): { uid: number; gid: number } {
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-  return { uid, gid };
 }
 
 /** True when no postgres process runs out of `dir` any more (cleanup check). */

@@ -1,19 +1,21 @@
 // A plain PostgreSQL server (the installed major) for tests (the external publisher of a soak): initdb and
-// pg_ctl as the OS user postgres, listening on 127.0.0.1 at a free port, removed on stop().
+// pg_ctl as the user PostgreSQL runs as (test/helpers/postgres-user.ts), listening on 127.0.0.1 at a free port, removed on stop().
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { pgBin } from '../helpers/postgres-install.js';
+import { giveToPostgres, spawnAs } from '../helpers/postgres-user.js';
 
 const PG_BIN = pgBin();
 
 // The postmaster pg_ctl starts inherits pg_ctl's stdio: pipes there would never reach EOF.
 function asPostgres(cmd: string, args: string[], output: 'pipe' | 'ignore' = 'pipe'): string {
   return (
-    execFileSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/${cmd}`, ...args], {
+    execFileSync(`${PG_BIN}/${cmd}`, args, {
+      ...spawnAs(),
       encoding: 'utf8',
       stdio: ['ignore', output, output],
     }) ?? ''
@@ -43,9 +45,7 @@ export class PlainPostgres {
 
   static async start(parameters: Record<string, string> = {}): Promise<PlainPostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'plain-pg-'));
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
-    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
-    chownSync(dir, uid, gid);
+    giveToPostgres(dir);
     const server = new PlainPostgres(dir, await freePort());
     asPostgres('initdb', [
       '-D',

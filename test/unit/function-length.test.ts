@@ -1,4 +1,4 @@
-// Small functions (GUIDE.md: aim <= 60 lines) stay true in actions/lib: measured by
+// Small functions (the project's guide: <= 60 lines) stay true in actions/lib: measured by
 // scripts/function-length.ts (`npx tsx scripts/function-length.ts` lists the longest).
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -10,6 +10,27 @@ it(`no function in actions/lib is over ${MAX_FUNCTION_LINES} lines`, () => {
   expect(all.length).toBeGreaterThan(500);
   const over = all
     .filter((f) => f.lines > MAX_FUNCTION_LINES)
+    .map((f) => `${f.file}:${f.line} ${f.name} (${f.lines} lines)`);
+  expect(over).toEqual([]);
+});
+
+// The playground's code (not its test files, whose describe blocks hold many cases) keeps the same
+// rule. Named exceptions, at most 5: files other branches reshape now (volumes.ts, validation.ts), and
+// two long lists of upstream rules read best in one place (the Cluster webhook, the in-pod bootstrap).
+const PLAYGROUND_EXCEPTIONS = [
+  'apiserver/controllers/volumes.ts startVolumeController',
+  'apiserver/controllers/volumes.ts provision',
+  'apiserver/validation.ts defaultByKind',
+  'cnpg/webhook-cluster.ts validateCluster',
+  'cnpg/bootstrap-inpod.ts initPodStatus',
+];
+
+it(`no function in test/playground is over ${MAX_FUNCTION_LINES} lines but ${PLAYGROUND_EXCEPTIONS.length} named ones`, () => {
+  expect(PLAYGROUND_EXCEPTIONS.length).toBeLessThanOrEqual(5);
+  const all = functionLengths(join(repoRoot, 'test/playground')).filter((f) => !f.file.endsWith('.test.ts'));
+  expect(all.length).toBeGreaterThan(500);
+  const over = all
+    .filter((f) => f.lines > MAX_FUNCTION_LINES && !PLAYGROUND_EXCEPTIONS.includes(`${f.file} ${f.name}`))
     .map((f) => `${f.file}:${f.line} ${f.name} (${f.lines} lines)`);
   expect(over).toEqual([]);
 });

@@ -34,7 +34,7 @@
 //                `ctx.facts` / `ctx.owned` directly (anything may be missing) and must not throw;
 //                a throw is logged as a warning and the next final phase still runs.
 // - To add a phase: write phases/<name>.ts with definePhase, add its facts to Facts below, put it
-//   in drillPipeline at the right place. test/drill/pipeline.test.ts checks the order (every need
+//   in drillPipeline at the right place. test/drill/pipeline.unit.test.ts checks the order (every need
 //   given earlier) and the runner's rules.
 import type { Core } from '../core.js';
 import { classifyError, describeError, errorStack, VerdictError } from '../errors.js';

@@ -87,144 +87,43 @@ function parseResourcePath(store: MemStore, path: string, query: URLSearchParams
   return { rt, namespace, name, subresource, query };
 }
 
+/** What the request handlers share: one server's store, network, logs and bookkeeping. */
+interface ServerState {
+  opts: ApiServerOptions;
+  store: MemStore;
+  network: PodNetwork;
+  logs: PodLogs;
+  faults: Faults;
+  requestLog: RequestLog;
+  applied: Map<string, unknown>;
+  closers: Set<() => void>;
+  authz?: Authorizer;
+  address: string;
+  operatorSettings?: OperatorSettings;
+}
+
+const NOT_FOUND = 'the server could not find the requested resource';
+
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerHandle> {
   const store = opts.store ?? new MemStore({ historyLimit: opts.historyLimit });
-  const network = opts.network ?? new MemPodNetwork();
   const logs = opts.logs ?? new MemPodLogs();
-  const faults = new Faults();
-  const requestLog = new RequestLog();
-  const applied = new Map<string, unknown>();
-  const closers = new Set<() => void>();
-  const sockets = new Set<Socket | Duplex>();
-  let operatorSettings: OperatorSettings | undefined;
-  let address = '127.0.0.1:0';
-
+  const state: ServerState = {
+    opts,
+    store,
+    network: opts.network ?? new MemPodNetwork(),
+    logs,
+    faults: new Faults(),
+    requestLog: new RequestLog(),
+    applied: new Map(),
+    closers: new Set(),
+    authz: opts.rbac ? new Authorizer(store) : undefined,
+    address: '127.0.0.1:0',
+  };
   const controllers = startControllers(store, { dataDir: opts.dataDir, logs });
-  const authz = opts.rbac ? new Authorizer(store) : undefined;
-  if (authz) seedBootstrapPolicy(store);
-
-  async function route(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    query: URLSearchParams,
-    user: UserInfo,
-    fault?: FaultRule,
-  ): Promise<void> {
-    const method = req.method ?? 'GET';
-    if (method === 'POST' && (path.endsWith('/token') || path.endsWith('/selfsubjectaccessreviews'))) {
-      const answer = authApiAnswer(authz, user, method, path, parseBody(await readBody(req), mediaType(req)));
-      if (answer) return sendJson(res, 201, answer);
-    }
-    const types = store.types();
-    if (method === 'GET') {
-      if (path === '/version' || path === '/version/') return sendJson(res, 200, versionInfo());
-      if (['/healthz', '/livez', '/readyz'].includes(path)) {
-        res.writeHead(200, { 'Content-Type': 'text/plain' });
-        return void res.end('ok');
-      }
-      if (path === '/api') return sendJson(res, 200, apiVersions(address));
-      if (path === '/apis') return sendJson(res, 200, apiGroupList(types));
-      if (path === '/openapi/v3') return sendJson(res, 200, openapiRoot(types));
-      if (path === '/openapi/v2') {
-        // kubectl asks for protobuf only; answering 406 makes it fall back to its compiled-in types.
-        if (!acceptsJson(req))
-          throw new ApiError(
-            406,
-            'NotAcceptable',
-            'only application/json is served; the playground has no protobuf OpenAPI v2',
-          );
-        return sendJson(res, 200, {
-          swagger: '2.0',
-          info: { title: 'Kubernetes', version: versionInfo().gitVersion },
-          paths: {},
-          definitions: {},
-        });
-      }
-      const oa = /^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(path);
-      if (oa) {
-        const doc = openapiGroupVersion(types, oa[2] ?? '', oa[1] ?? oa[3]);
-        if (!doc) throw new ApiError(404, 'NotFound', `the server could not find the requested resource`);
-        return sendJson(res, 200, doc, { 'Cache-Control': 'public, immutable' });
-      }
-      const gvm = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/?$/.exec(path);
-      if (gvm) {
-        const doc = resourceList(types, gvm[2] ?? '', gvm[1] ?? gvm[3]);
-        if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-        return sendJson(res, 200, doc);
-      }
-      const gm = /^\/apis\/([^/]+)\/?$/.exec(path);
-      if (gm) {
-        const doc = apiGroupDoc(types, gm[1]);
-        if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-        return sendJson(res, 200, doc);
-      }
-    }
-    const r = parseResourcePath(store, path, query);
-    if (!r) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    if (r.rt.kind === 'Pod' && r.rt.group === '' && r.subresource === 'log' && method === 'GET') {
-      return servePodLog(store, logs, r.namespace!, r.name!, query, req, res);
-    }
-    if (r.rt.kind === 'Pod' && r.subresource === 'portforward')
-      throw new ApiError(400, 'BadRequest', 'Upgrade request required');
-    if (r.rt.kind === 'Pod' && (r.subresource === 'exec' || r.subresource === 'attach')) {
-      throw new ApiError(400, 'BadRequest', `pods/${r.subresource} is not supported by the playground`);
-    }
-    await handleResource(
-      { store, applied, bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 2000, onClose: (fn) => closers.add(fn) },
-      r,
-      req,
-      res,
-      fault?.dropWatch ? (fault.dropAfterMs ?? 0) : undefined,
-    );
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    const query = url.searchParams;
-    if (path.startsWith('/playground/')) {
-      return handleAdmin(req, res, path, { faults, requestLog, operatorSettings: () => operatorSettings });
-    }
-    const method = req.method ?? 'GET';
-    const watch = isWatch(query);
-    const entry = requestLog.start({
-      method,
-      path,
-      query: url.search.replace(/^\?/, ''),
-      userAgent: req.headers['user-agent'],
-      watch,
-    });
-    res.on('finish', () => (entry.status = res.statusCode));
-    res.on('close', () => (entry.status ||= res.statusCode));
-    const fault = faults.take(method, path, url.search.replace(/^\?/, ''), watch);
-    if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
-    if (fault?.hang) return; // never answered; the socket is closed on stop()
-    if (fault?.status) {
-      const headers: Record<string, string> = {};
-      if (fault.status === 429) headers['Retry-After'] = String(fault.retryAfterSeconds ?? 1);
-      return sendJson(
-        res,
-        fault.status,
-        statusBody(fault.status, reasonFor(fault.status), `injected fault: ${fault.status} for ${method} ${path}`),
-        headers,
-      );
-    }
-    const user = authz?.authenticate(req) ?? { name: 'kubernetes-admin', groups: ['system:masters'] };
-    authz?.check(requestAttributes(user, method, path, query));
-    if (!acceptsJson(req)) {
-      throw new ApiError(
-        406,
-        'NotAcceptable',
-        `only application/json is served by the playground (asked for ${req.headers.accept})`,
-      );
-    }
-    await route(req, res, path, query, user, fault);
-    if (res.headersSent) entry.status = res.statusCode; // streams (watch, log follow) are still open
-  }
-
+  if (state.authz) seedBootstrapPolicy(store);
+  const sockets = new Set<Socket | Duplex>();
   const server = createServer((req, res) => {
-    handle(req, res).catch((e) => {
+    handle(state, req, res).catch((e) => {
       if (!(e instanceof ApiError)) console.error('playground apiserver:', e);
       sendError(res, e);
     });
@@ -237,54 +136,36 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
   server.on('upgrade', (req, socket, head) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    handleUpgrade(req, socket, head).catch((e) => {
-      writeRawError(socket, e);
-    });
+    handleUpgrade(state, req, socket, head).catch((e) => writeRawError(socket, e));
   });
-
-  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const entry = requestLog.start({
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      query: url.search.replace(/^\?/, ''),
-      userAgent: req.headers['user-agent'],
-      watch: false,
-    });
-    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(url.pathname);
-    if (!m) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    const [namespace, pod] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
-    if (authz) {
-      // The WebSocket upgrade is a GET (verb get); like Kubernetes 1.35 (AuthorizePodWebsocketUpgradeCreatePermission) it also needs create.
-      const a = requestAttributes(authz.authenticate(req), req.method ?? 'GET', url.pathname, url.searchParams);
-      try {
-        for (const verb of new Set([a.verb, 'create'])) authz.check({ ...a, verb });
-      } catch (e) {
-        entry.status = e instanceof ApiError ? e.code : 500;
-        throw e;
-      }
-    }
-    if (!store.get('v1/pods', namespace, pod)) {
-      entry.status = 404;
-      throw new ApiError(404, 'NotFound', `pods "${pod}" not found`, { name: pod, kind: 'pods' });
-    }
-    entry.status = 101;
-    handlePortForwardUpgrade(req, socket, head, {
-      namespace,
-      pod,
-      resolve: (port) => network.resolve(namespace, pod, port),
-    });
-  }
-
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  address = `${opts.host ?? '127.0.0.1'}:${port}`;
+  state.address = `${opts.host ?? '127.0.0.1'}:${port}`;
+  const stop = async () => {
+    controllers.stop();
+    for (const c of state.closers) c();
+    state.closers.clear();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
+    });
+  };
+  return handleOf(state, port, controllers, stop);
+}
 
+function handleOf(
+  state: ServerState,
+  port: number,
+  controllers: Controllers,
+  stop: () => Promise<void>,
+): ApiServerHandle {
+  const { store, network, logs, faults, requestLog, authz } = state;
   return {
-    url: `http://${address}`,
+    url: `http://${state.address}`,
     port,
     store,
     network,
@@ -293,23 +174,164 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     requestLog,
     controllers,
     attachOperatorSettings(s) {
-      operatorSettings = s;
+      state.operatorSettings = s;
     },
     mintToken(namespace, serviceAccount, expirationSeconds) {
       if (!authz) throw new Error('mintToken needs an API server started with rbac: true');
       return authz.issueToken(namespace, serviceAccount, expirationSeconds).token;
     },
-    async stop() {
-      controllers.stop();
-      for (const c of closers) c();
-      closers.clear();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        for (const s of sockets) s.destroy();
-      });
-    },
+    stop,
   };
+}
+
+async function route(
+  state: ServerState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  query: URLSearchParams,
+  user: UserInfo,
+  fault?: FaultRule,
+): Promise<void> {
+  const { store, logs } = state;
+  const method = req.method ?? 'GET';
+  if (method === 'POST' && (path.endsWith('/token') || path.endsWith('/selfsubjectaccessreviews'))) {
+    const answer = authApiAnswer(state.authz, user, method, path, parseBody(await readBody(req), mediaType(req)));
+    if (answer) return sendJson(res, 201, answer);
+  }
+  if (method === 'GET' && serveDiscovery(state, req, res, path)) return;
+  const r = parseResourcePath(store, path, query);
+  if (!r) throw new ApiError(404, 'NotFound', NOT_FOUND);
+  if (r.rt.kind === 'Pod' && r.rt.group === '' && r.subresource === 'log' && method === 'GET') {
+    return servePodLog(store, logs, r.namespace!, r.name!, query, req, res);
+  }
+  if (r.rt.kind === 'Pod' && r.subresource === 'portforward')
+    throw new ApiError(400, 'BadRequest', 'Upgrade request required');
+  if (r.rt.kind === 'Pod' && (r.subresource === 'exec' || r.subresource === 'attach')) {
+    throw new ApiError(400, 'BadRequest', `pods/${r.subresource} is not supported by the playground`);
+  }
+  const ctx = {
+    store,
+    applied: state.applied,
+    bookmarkIntervalMs: state.opts.bookmarkIntervalMs ?? 2000,
+    onClose: (fn: () => void) => state.closers.add(fn),
+  };
+  await handleResource(ctx, r, req, res, fault?.dropWatch ? (fault.dropAfterMs ?? 0) : undefined);
+}
+
+/** Version, health, discovery and OpenAPI documents; false when `path` is none of them. */
+function serveDiscovery(state: ServerState, req: IncomingMessage, res: ServerResponse, path: string): boolean {
+  const types = state.store.types();
+  if (path === '/version' || path === '/version/') return (sendJson(res, 200, versionInfo()), true);
+  if (['/healthz', '/livez', '/readyz'].includes(path)) {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    return (res.end('ok'), true);
+  }
+  if (path === '/api') return (sendJson(res, 200, apiVersions(state.address)), true);
+  if (path === '/apis') return (sendJson(res, 200, apiGroupList(types)), true);
+  if (path === '/openapi/v3') return (sendJson(res, 200, openapiRoot(types)), true);
+  if (path === '/openapi/v2') return (serveOpenapiV2(req, res), true);
+  const found = (doc: unknown, headers?: Record<string, string>) => {
+    if (!doc) throw new ApiError(404, 'NotFound', NOT_FOUND);
+    sendJson(res, 200, doc, headers);
+    return true;
+  };
+  const oa = /^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(path);
+  if (oa)
+    return found(openapiGroupVersion(types, oa[2] ?? '', oa[1] ?? oa[3]), { 'Cache-Control': 'public, immutable' });
+  const gvm = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/?$/.exec(path);
+  if (gvm) return found(resourceList(types, gvm[2] ?? '', gvm[1] ?? gvm[3]));
+  const gm = /^\/apis\/([^/]+)\/?$/.exec(path);
+  if (gm) return found(apiGroupDoc(types, gm[1]));
+  return false;
+}
+
+function serveOpenapiV2(req: IncomingMessage, res: ServerResponse): void {
+  // kubectl asks for protobuf only; answering 406 makes it fall back to its compiled-in types.
+  if (!acceptsJson(req))
+    throw new ApiError(
+      406,
+      'NotAcceptable',
+      'only application/json is served; the playground has no protobuf OpenAPI v2',
+    );
+  sendJson(res, 200, {
+    swagger: '2.0',
+    info: { title: 'Kubernetes', version: versionInfo().gitVersion },
+    paths: {},
+    definitions: {},
+  });
+}
+
+async function handle(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { faults, requestLog, authz } = state;
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = url.pathname;
+  const query = url.searchParams;
+  if (path.startsWith('/playground/')) {
+    return handleAdmin(req, res, path, { faults, requestLog, operatorSettings: () => state.operatorSettings });
+  }
+  const method = req.method ?? 'GET';
+  const watch = isWatch(query);
+  const search = url.search.replace(/^\?/, '');
+  const entry = requestLog.start({ method, path, query: search, userAgent: req.headers['user-agent'], watch });
+  res.on('finish', () => (entry.status = res.statusCode));
+  res.on('close', () => (entry.status ||= res.statusCode));
+  const fault = faults.take(method, path, search, watch);
+  if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+  if (fault?.hang) return; // never answered; the socket is closed on stop()
+  if (fault?.status) return sendFault(res, fault.status, fault, `${method} ${path}`);
+  const user = authz?.authenticate(req) ?? { name: 'kubernetes-admin', groups: ['system:masters'] };
+  authz?.check(requestAttributes(user, method, path, query));
+  if (!acceptsJson(req)) {
+    throw new ApiError(
+      406,
+      'NotAcceptable',
+      `only application/json is served by the playground (asked for ${req.headers.accept})`,
+    );
+  }
+  await route(state, req, res, path, query, user, fault);
+  if (res.headersSent) entry.status = res.statusCode; // streams (watch, log follow) are still open
+}
+
+function sendFault(res: ServerResponse, status: number, fault: FaultRule, what: string): void {
+  const headers: Record<string, string> = {};
+  if (status === 429) headers['Retry-After'] = String(fault.retryAfterSeconds ?? 1);
+  sendJson(res, status, statusBody(status, reasonFor(status), `injected fault: ${status} for ${what}`), headers);
+}
+
+async function handleUpgrade(state: ServerState, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const { authz, store, network } = state;
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const entry = state.requestLog.start({
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    query: url.search.replace(/^\?/, ''),
+    userAgent: req.headers['user-agent'],
+    watch: false,
+  });
+  const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(url.pathname);
+  if (!m) throw new ApiError(404, 'NotFound', NOT_FOUND);
+  const [namespace, pod] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+  if (authz) {
+    // The WebSocket upgrade is a GET (verb get); like Kubernetes 1.35 (AuthorizePodWebsocketUpgradeCreatePermission) it also needs create.
+    const a = requestAttributes(authz.authenticate(req), req.method ?? 'GET', url.pathname, url.searchParams);
+    try {
+      for (const verb of new Set([a.verb, 'create'])) authz.check({ ...a, verb });
+    } catch (e) {
+      entry.status = e instanceof ApiError ? e.code : 500;
+      throw e;
+    }
+  }
+  if (!store.get('v1/pods', namespace, pod)) {
+    entry.status = 404;
+    throw new ApiError(404, 'NotFound', `pods "${pod}" not found`, { name: pod, kind: 'pods' });
+  }
+  entry.status = 101;
+  handlePortForwardUpgrade(req, socket, head, {
+    namespace,
+    pod,
+    resolve: (port) => network.resolve(namespace, pod, port),
+  });
 }
 
 function reasonFor(code: number): string {

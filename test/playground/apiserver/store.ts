@@ -278,33 +278,12 @@ export class MemStore implements Store {
       obj.status = clone(old.status);
       if (obj.status === undefined) delete obj.status;
     }
-    // System-owned metadata is never taken from the client.
+    keepSystemMetadata(obj, old);
     const m = obj.metadata;
-    for (const k of [
-      'uid',
-      'creationTimestamp',
-      'deletionTimestamp',
-      'deletionGracePeriodSeconds',
-      'namespace',
-      'generation',
-    ] as const) {
-      if (old.metadata[k] === undefined) delete m[k];
-      else (m as Record<string, unknown>)[k] = old.metadata[k];
-    }
-    m.name = old.metadata.name;
     validateMeta(rt, obj);
     defaultAndValidate(rt, obj, old);
     if (!opts.status) this.admit(rt, 'UPDATE', obj, old);
-    if (old.metadata.deletionTimestamp) {
-      const added = (m.finalizers ?? []).filter((f: string) => !(old.metadata.finalizers ?? []).includes(f));
-      if (added.length)
-        throw invalid(rt, name, [
-          {
-            field: 'metadata.finalizers',
-            message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
-          },
-        ]);
-    }
+    if (old.metadata.deletionTimestamp) refuseNewFinalizers(rt, obj, old);
     if (m.finalizers?.length === 0) delete m.finalizers;
     const specOf = (o: KubeObject) => {
       const { metadata: _m, status, ...rest } = o;
@@ -540,4 +519,34 @@ export class MemStore implements Store {
 /** names.SimpleNameGenerator: the prefix cut to 58 characters, then 5 random ones (63 in all). */
 export function generatedName(prefix: string): string {
   return `${prefix.slice(0, 58)}${randomSuffix()}`;
+}
+
+const SYSTEM_METADATA = [
+  'uid',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'namespace',
+  'generation',
+] as const;
+
+/** System-owned metadata is never taken from the client. */
+function keepSystemMetadata(obj: KubeObject, old: KubeObject): void {
+  const m = obj.metadata;
+  for (const k of SYSTEM_METADATA) {
+    if (old.metadata[k] === undefined) delete m[k];
+    else (m as Record<string, unknown>)[k] = old.metadata[k];
+  }
+  m.name = old.metadata.name;
+}
+
+function refuseNewFinalizers(rt: ResourceType, obj: KubeObject, old: KubeObject): void {
+  const added = (obj.metadata.finalizers ?? []).filter((f: string) => !(old.metadata.finalizers ?? []).includes(f));
+  if (added.length)
+    throw invalid(rt, obj.metadata.name, [
+      {
+        field: 'metadata.finalizers',
+        message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+      },
+    ]);
 }

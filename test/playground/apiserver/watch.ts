@@ -33,18 +33,7 @@ export function serveWatch(
   const write = (ev: unknown) => {
     if (!res.destroyed && !res.writableEnded) res.write(`${JSON.stringify(ev)}\n`);
   };
-  const bookmark = (initialEventsEnd = false) =>
-    write({
-      type: 'BOOKMARK',
-      object: {
-        kind: rt.kind,
-        apiVersion: apiVersionOf(rt),
-        metadata: {
-          resourceVersion: store.currentResourceVersion(),
-          ...(initialEventsEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}),
-        },
-      },
-    });
+  const bookmark = (initialEventsEnd = false) => write(bookmarkEvent(store, rt, initialEventsEnd));
   const timers: NodeJS.Timeout[] = [];
   let cancel: (() => void) | undefined;
   const finish = () => {
@@ -83,4 +72,18 @@ export function serveWatch(
     // Fault: the connection dies mid-stream (no clean end of the chunked body).
     timers.push(setTimeout(() => res.socket?.destroy(), opts.dropAfterMs));
   }
+}
+
+function bookmarkEvent(store: MemStore, rt: ResourceType, initialEventsEnd: boolean) {
+  return {
+    type: 'BOOKMARK',
+    object: {
+      kind: rt.kind,
+      apiVersion: apiVersionOf(rt),
+      metadata: {
+        resourceVersion: store.currentResourceVersion(),
+        ...(initialEventsEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}),
+      },
+    },
+  };
 }

@@ -136,19 +136,7 @@ export class BackupController {
     }
     const info = list.filter((b) => !before.has(b.backup_id) && b.status === 'DONE').pop();
     if (!info) return void this.fail(backup, cluster, 'backup not found in the catalog after barman-cloud-backup', r);
-    const stoppedAt = barmanToIso(info.end_time) ?? now();
-    patchStatus(store, GVR.backup, backup, (s) => {
-      s.phase = 'completed';
-      s.backupId = info.backup_id;
-      s.beginWal = info.begin_wal;
-      s.endWal = info.end_wal;
-      s.beginLSN = info.begin_xlog;
-      s.endLSN = info.end_xlog;
-      s.startedAt = barmanToIso(info.begin_time) ?? s.startedAt;
-      s.stoppedAt = stoppedAt;
-      s.timelineID = info.timeline;
-    });
-    store.recordEvent(backup, 'Normal', 'Completed', 'Backup completed');
+    const stoppedAt = completed(store, backup, info);
     const done = list
       .filter((b) => b.status === 'DONE')
       .sort((a, b) => barmanTime(a.end_time) - barmanTime(b.end_time));
@@ -200,4 +188,22 @@ export class BackupController {
       }
     }
   }
+}
+
+/** Records a backup barman-cloud completed (its catalog entry); returns when it stopped. */
+function completed(store: Ctx['store'], backup: KubeObject, info: BarmanBackupInfo): string {
+  const stoppedAt = barmanToIso(info.end_time) ?? now();
+  patchStatus(store, GVR.backup, backup, (s) => {
+    s.phase = 'completed';
+    s.backupId = info.backup_id;
+    s.beginWal = info.begin_wal;
+    s.endWal = info.end_wal;
+    s.beginLSN = info.begin_xlog;
+    s.endLSN = info.end_xlog;
+    s.startedAt = barmanToIso(info.begin_time) ?? s.startedAt;
+    s.stoppedAt = stoppedAt;
+    s.timelineID = info.timeline;
+  });
+  store.recordEvent(backup, 'Normal', 'Completed', 'Backup completed');
+  return stoppedAt;
 }

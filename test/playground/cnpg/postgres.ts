@@ -1,9 +1,10 @@
 // A real PostgreSQL 15 server: initdb, configuration files, start/stop of the postmaster, SQL.
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
-import { PG_BIN, ProcessGroup, freePort, killGroup, postgresUser, sleep } from './proc.js';
+import { PG_BIN, ProcessGroup, freePort, killGroup, sleep } from './proc.js';
+import { giveToPostgres } from '../../helpers/postgres-user.js';
 
 /** Parameters the operator owns; users cannot override them (like CNPG's fixed parameters). */
 const FIXED = new Set([
@@ -46,18 +47,16 @@ export const sqlIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 export const sqlLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const confValue = (v: string) => `'${String(v).replace(/'/g, "''")}'`;
 
-/** Makes a directory owned by postgres with mode 0700. */
+/** Makes a directory owned by the user PostgreSQL runs as, with mode 0700. */
 export function ensurePostgresDir(dir: string): void {
   mkdirSync(dir, { recursive: true });
-  const { uid, gid } = postgresUser();
-  chownSync(dir, uid, gid);
+  giveToPostgres(dir);
   chmodSync(dir, 0o700);
 }
 
 export function writePostgresFile(path: string, text: string, mode = 0o600): void {
   writeFileSync(path, text, { mode });
-  const { uid, gid } = postgresUser();
-  chownSync(path, uid, gid);
+  giveToPostgres(path);
   chmodSync(path, mode);
 }
 

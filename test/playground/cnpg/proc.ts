@@ -1,25 +1,17 @@
 // Child processes of the operator: everything runs through here so stop() can reap it all.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { pgBin } from '../../helpers/postgres-install.js';
+import { postgresUser, spawnAs } from '../../helpers/postgres-user.js';
 
 /** Whatever major the OS packages installed (test/helpers/postgres-install.ts). */
 export const PG_BIN = pgBin();
 
-let pgUser: { uid: number; gid: number } | undefined;
-/** Postgres refuses to run as root: the server and barman run as the OS user `postgres`. */
-export function postgresUser(): { uid: number; gid: number } {
-  if (!pgUser) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-    pgUser = { uid, gid };
-  }
-  return pgUser;
-}
+export { postgresUser };
 
 export const postgresEnv = (): Record<string, string> => ({
   PATH: `${PG_BIN}:/usr/local/bin:/usr/bin:/bin`,
-  HOME: '/var/lib/postgresql',
+  HOME: postgresUser().home,
   LANG: 'C.UTF-8',
   LC_ALL: 'C.UTF-8',
 });
@@ -52,7 +44,7 @@ export class ProcessGroup {
     opts: { env?: Record<string, string>; cwd?: string; asPostgres?: boolean } = {},
   ): ChildProcess {
     if (this.closed) throw new Error('operator is stopping');
-    const user = opts.asPostgres === false ? {} : postgresUser();
+    const user = opts.asPostgres === false ? {} : spawnAs();
     const child = spawn(cmd, args, {
       env: { ...postgresEnv(), ...opts.env },
       cwd: opts.cwd ?? '/',

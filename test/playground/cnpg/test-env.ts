@@ -11,6 +11,7 @@ import { startOperator } from './index.js';
 import { ensurePostgresDir } from './postgres.js';
 import { b64 } from './context.js';
 import { waitFor } from '../../helpers/wait.js';
+import { postgresUser } from '../../helpers/postgres-user.js';
 export { waitFor };
 
 export interface TestEnv {
@@ -145,10 +146,12 @@ export async function appQuery(env: TestEnv, clusterName: string, sql: string, p
   }
 }
 
-/** Processes of the postgres user started for this environment (other suites share the machine). */
+/** Processes of the PostgreSQL user started for this environment (other suites share the machine). */
 export function postgresPids(dir: string): string {
   try {
-    return execFileSync('pgrep', ['-u', 'postgres', '-f', dir]).toString().trim();
+    return execFileSync('pgrep', ['-u', String(postgresUser().uid), '-f', dir])
+      .toString()
+      .trim();
   } catch {
     return '';
   }

@@ -32,89 +32,18 @@ function condition(type: string, status: string, reason: string, message: string
 
 export function startCrdController(store: MemStore, opts: { establishDelayMs?: number } = {}): { stop(): void } {
   const served = new Map<string, ResourceType[]>(); // CRD name -> registered types
-
-  const queue = new ReconcileQueue('crd', (name) => {
+  const queue: ReconcileQueue = new ReconcileQueue('crd', (name) => {
     const crd = store.get(CRD_GVR, undefined, name);
     const previous = served.get(name) ?? [];
     if (!crd) {
       for (const t of previous) store.unregisterType(gvrKey(t));
       served.delete(name);
-      return;
+    } else if (crd.metadata.deletionTimestamp) {
+      if (finalize(store, crd, previous, () => served.delete(name)) === 'requeue') queue.add(name, 200);
+    } else {
+      served.set(name, establish(store, crd, previous));
     }
-    if (crd.metadata.deletionTimestamp) {
-      if (crd.status?.conditions?.find((c: { type: string }) => c.type === 'Terminating')?.status !== 'True') {
-        store.mutate(
-          CRD_GVR,
-          undefined,
-          name,
-          (o) => {
-            o.status.conditions = [
-              ...(o.status.conditions ?? []).filter((c: { type: string }) => c.type !== 'Terminating'),
-              condition('Terminating', 'True', 'InstanceDeletionInProgress', 'CustomResource deletion is in progress'),
-            ];
-          },
-          { status: true },
-        );
-      }
-      let left = 0;
-      for (const t of previous.slice(0, 1)) {
-        for (const o of store.list(gvrKey(t)).items) {
-          left++;
-          if (o.metadata.deletionTimestamp) continue;
-          try {
-            store.delete(gvrKey(t), o.metadata.namespace, o.metadata.name);
-          } catch (e) {
-            if (!(e instanceof ApiError && e.code === 404)) throw e;
-          }
-        }
-      }
-      const remaining = previous.slice(0, 1).reduce((n, t) => n + store.list(gvrKey(t)).items.length, 0);
-      if (remaining > 0) {
-        if (left) queue.add(name, 200);
-        return;
-      }
-      for (const t of previous) {
-        store.unregisterType(gvrKey(t));
-        store.purge(t);
-      }
-      served.delete(name);
-      store.mutate(CRD_GVR, undefined, name, (o) => {
-        o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== CLEANUP_FINALIZER);
-      });
-      return;
-    }
-    const types = crdTypes(crd);
-    for (const t of previous) if (!types.some((n) => gvrKey(n) === gvrKey(t))) store.unregisterType(gvrKey(t));
-    for (const t of types) store.registerType(t);
-    served.set(name, types);
-    const storageVersion = crd.spec.versions.find((v: { storage?: boolean }) => v.storage)?.name;
-    store.mutate(
-      CRD_GVR,
-      undefined,
-      name,
-      (o) => {
-        const conds = (o.status?.conditions ?? []) as { type: string; status: string }[];
-        const keep = (type: string, fresh: ReturnType<typeof condition>) => {
-          const old = conds.find((c) => c.type === type);
-          return old && old.status === fresh.status ? old : fresh;
-        };
-        o.status = {
-          ...o.status,
-          conditions: [
-            keep('NamesAccepted', condition('NamesAccepted', 'True', 'NoConflicts', 'no conflicts found')),
-            keep(
-              'Established',
-              condition('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted'),
-            ),
-          ],
-          acceptedNames: { ...o.spec.names },
-          storedVersions: [...new Set([...(o.status?.storedVersions ?? []), storageVersion])],
-        };
-      },
-      { status: true },
-    );
   });
-
   store.addAdmission(CRD_GVR, (op, obj) => {
     if (op === 'CREATE')
       obj.metadata.finalizers = [...new Set([...(obj.metadata.finalizers ?? []), CLEANUP_FINALIZER])];
@@ -129,4 +58,86 @@ export function startCrdController(store: MemStore, opts: { establishDelayMs?: n
       queue.stop();
     },
   };
+}
+
+/**
+ * A deleted CRD: Terminating, its objects deleted, then its types unregistered, `forget` called and
+ * the finalizer removed ('done'). While objects remain: 'requeue' when this pass saw some, else 'waiting'.
+ */
+function finalize(
+  store: MemStore,
+  crd: KubeObject,
+  previous: ResourceType[],
+  forget: () => void,
+): 'waiting' | 'requeue' | 'done' {
+  const name = crd.metadata.name;
+  if (crd.status?.conditions?.find((c: { type: string }) => c.type === 'Terminating')?.status !== 'True') {
+    store.mutate(
+      CRD_GVR,
+      undefined,
+      name,
+      (o) => {
+        o.status.conditions = [
+          ...(o.status.conditions ?? []).filter((c: { type: string }) => c.type !== 'Terminating'),
+          condition('Terminating', 'True', 'InstanceDeletionInProgress', 'CustomResource deletion is in progress'),
+        ];
+      },
+      { status: true },
+    );
+  }
+  let left = 0;
+  for (const t of previous.slice(0, 1)) {
+    for (const o of store.list(gvrKey(t)).items) {
+      left++;
+      if (o.metadata.deletionTimestamp) continue;
+      try {
+        store.delete(gvrKey(t), o.metadata.namespace, o.metadata.name);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }
+    }
+  }
+  const remaining = previous.slice(0, 1).reduce((n, t) => n + store.list(gvrKey(t)).items.length, 0);
+  if (remaining > 0) return left ? 'requeue' : 'waiting';
+  for (const t of previous) {
+    store.unregisterType(gvrKey(t));
+    store.purge(t);
+  }
+  forget();
+  store.mutate(CRD_GVR, undefined, name, (o) => {
+    o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== CLEANUP_FINALIZER);
+  });
+  return 'done';
+}
+
+/** Serves the CRD's versions and reports it NamesAccepted and Established. */
+function establish(store: MemStore, crd: KubeObject, previous: ResourceType[]): ResourceType[] {
+  const types = crdTypes(crd);
+  for (const t of previous) if (!types.some((n) => gvrKey(n) === gvrKey(t))) store.unregisterType(gvrKey(t));
+  for (const t of types) store.registerType(t);
+  const storageVersion = crd.spec.versions.find((v: { storage?: boolean }) => v.storage)?.name;
+  store.mutate(
+    CRD_GVR,
+    undefined,
+    crd.metadata.name,
+    (o) => {
+      const conds = (o.status?.conditions ?? []) as { type: string; status: string }[];
+      const keep = (type: string, fresh: ReturnType<typeof condition>) => {
+        const old = conds.find((c) => c.type === type);
+        return old && old.status === fresh.status ? old : fresh;
+      };
+      const established = 'the initial names have been accepted';
+      o.status = {
+        ...o.status,
+        conditions: [
+          keep('NamesAccepted', condition('NamesAccepted', 'True', 'NoConflicts', 'no conflicts found')),
+          keep('Established', condition('Established', 'True', 'InitialNamesAccepted', established)),
+        ],
+        acceptedNames: { ...o.spec.names },
+        storedVersions: [...new Set([...(o.status?.storedVersions ?? []), storageVersion])],
+      };
+    },
+    { status: true },
+  );
+  return types;
 }

@@ -16,47 +16,8 @@ export function startGarbageCollector(store: MemStore): { stop(): void } {
   const byUid = new Map<string, Ref>();
   for (const { gvr, obj } of store.all())
     byUid.set(obj.metadata.uid!, { gvr, namespace: obj.metadata.namespace, name: obj.metadata.name });
-
-  const dependentsOf = (uid: string) =>
-    [...store.all()].filter(({ obj }) => obj.metadata.ownerReferences?.some((r) => r.uid === uid));
-  const tryDelete = (gvr: string, o: KubeObject, propagationPolicy: 'Background' | 'Foreground') => {
-    try {
-      store.delete(gvr, o.metadata.namespace, o.metadata.name, { propagationPolicy });
-    } catch (e) {
-      if (!(e instanceof ApiError && e.code === 404)) throw e;
-    }
-  };
-
   // Key: a uid. Reconciles both "owner is gone" and "owner is deleting in foreground".
-  const queue = new ReconcileQueue('garbage-collector', (uid) => {
-    const ownerRef = byUid.get(uid);
-    const owner = ownerRef && store.get(ownerRef.gvr, ownerRef.namespace, ownerRef.name);
-    const deps = dependentsOf(uid);
-    if (!owner || owner.metadata.uid !== uid) {
-      for (const { gvr, obj } of deps) {
-        const live = obj.metadata.ownerReferences!.filter((r) => r.uid !== uid && byUid.has(r.uid));
-        if (live.length === 0) {
-          if (!obj.metadata.deletionTimestamp) tryDelete(gvr, obj, 'Background');
-        } else {
-          store.mutate(gvr, obj.metadata.namespace, obj.metadata.name, (o) => {
-            o.metadata.ownerReferences = o.metadata.ownerReferences!.filter((r) => r.uid !== uid);
-          });
-        }
-      }
-      return;
-    }
-    if (!owner.metadata.deletionTimestamp || !owner.metadata.finalizers?.includes('foregroundDeletion')) return;
-    for (const { gvr, obj } of deps) if (!obj.metadata.deletionTimestamp) tryDelete(gvr, obj, 'Foreground');
-    const blocking = dependentsOf(uid).filter(({ obj }) =>
-      obj.metadata.ownerReferences!.some((r) => r.uid === uid && r.blockOwnerDeletion),
-    );
-    if (blocking.length === 0) {
-      store.mutate(ownerRef.gvr, ownerRef.namespace, ownerRef.name, (o) => {
-        o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== 'foregroundDeletion');
-      });
-    }
-  });
-
+  const queue = new ReconcileQueue('garbage-collector', (uid) => collect(store, byUid, uid));
   const off = store.onChange((c) => {
     const o = c.obj;
     const uid = o.metadata.uid!;
@@ -79,4 +40,45 @@ export function startGarbageCollector(store: MemStore): { stop(): void } {
       queue.stop();
     },
   };
+}
+
+const dependentsOf = (store: MemStore, uid: string) =>
+  [...store.all()].filter(({ obj }) => obj.metadata.ownerReferences?.some((r) => r.uid === uid));
+
+function tryDelete(store: MemStore, gvr: string, o: KubeObject, propagationPolicy: 'Background' | 'Foreground') {
+  try {
+    store.delete(gvr, o.metadata.namespace, o.metadata.name, { propagationPolicy });
+  } catch (e) {
+    if (!(e instanceof ApiError && e.code === 404)) throw e;
+  }
+}
+
+function collect(store: MemStore, byUid: Map<string, Ref>, uid: string): void {
+  const ownerRef = byUid.get(uid);
+  const owner = ownerRef && store.get(ownerRef.gvr, ownerRef.namespace, ownerRef.name);
+  const deps = dependentsOf(store, uid);
+  if (!owner || owner.metadata.uid !== uid) {
+    // The owner is gone: dependents with no other live owner go, the others drop the reference.
+    for (const { gvr, obj } of deps) {
+      const live = obj.metadata.ownerReferences!.filter((r) => r.uid !== uid && byUid.has(r.uid));
+      if (live.length === 0) {
+        if (!obj.metadata.deletionTimestamp) tryDelete(store, gvr, obj, 'Background');
+      } else {
+        store.mutate(gvr, obj.metadata.namespace, obj.metadata.name, (o) => {
+          o.metadata.ownerReferences = o.metadata.ownerReferences!.filter((r) => r.uid !== uid);
+        });
+      }
+    }
+    return;
+  }
+  if (!owner.metadata.deletionTimestamp || !owner.metadata.finalizers?.includes('foregroundDeletion')) return;
+  for (const { gvr, obj } of deps) if (!obj.metadata.deletionTimestamp) tryDelete(store, gvr, obj, 'Foreground');
+  const blocking = dependentsOf(store, uid).filter(({ obj }) =>
+    obj.metadata.ownerReferences!.some((r) => r.uid === uid && r.blockOwnerDeletion),
+  );
+  if (blocking.length === 0) {
+    store.mutate(ownerRef.gvr, ownerRef.namespace, ownerRef.name, (o) => {
+      o.metadata.finalizers = o.metadata.finalizers?.filter((f) => f !== 'foregroundDeletion');
+    });
+  }
 }

@@ -27,127 +27,17 @@ function conditions(ready: boolean, at: string, reason?: string) {
   ];
 }
 
+type Container = { name: string; image: string };
+
 export function startKubelet(
   store: MemStore,
   logs: PodLogs,
   runtimes: ContainerRuntimes,
   opts: { startDelayMs?: number } = {},
 ): { stop(): void } {
-  let ip = 10;
   const managedElsewhere = (p: KubeObject) => runtimes.claimedBy(p) !== undefined;
-  const queue = new ReconcileQueue('kubelet', (key) => {
-    const [ns, name] = splitKey(key);
-    const pod = store.get('v1/pods', ns, name);
-    if (!pod || managedElsewhere(pod) || pod.metadata.deletionTimestamp) return;
-    const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return;
-    const containers = pod.spec.containers as { name: string; image: string }[];
-    const at = nowIso();
-    const bad = containers.find((c) => unpullable(c.image));
-    if (bad) {
-      if (pod.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff') return;
-      store.recordEvent(pod, 'Normal', 'Pulling', `Pulling image "${bad.image}"`);
-      store.recordEvent(
-        pod,
-        'Warning',
-        'Failed',
-        `Failed to pull image "${bad.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${bad.image}": not found`,
-      );
-      store.recordEvent(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
-      store.mutate(
-        'v1/pods',
-        ns,
-        name,
-        (o) => {
-          o.status = {
-            ...o.status,
-            phase: 'Pending',
-            hostIP: '10.0.0.1',
-            startTime: o.status?.startTime ?? at,
-            conditions: conditions(false, at, 'ContainersNotReady'),
-            containerStatuses: containers.map((c) => ({
-              name: c.name,
-              image: c.image,
-              imageID: '',
-              ready: false,
-              started: false,
-              restartCount: 0,
-              state: unpullable(c.image)
-                ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } }
-                : { waiting: { reason: 'PodInitializing' } },
-            })),
-          };
-        },
-        { status: true },
-      );
-      return;
-    }
-    const runToCompletion = pod.spec.restartPolicy !== 'Always';
-    if (phase === 'Running' && !runToCompletion) return;
-    if (phase !== 'Running') {
-      const podIP = `10.244.0.${(ip++ % 250) + 2}`;
-      for (const c of containers) {
-        store.recordEvent(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
-        store.recordEvent(pod, 'Normal', 'Created', `Created container ${c.name}`);
-        store.recordEvent(pod, 'Normal', 'Started', `Started container ${c.name}`);
-        logs.append(ns!, name, c.name, `playground kubelet: started container ${c.name} (image ${c.image})\n`);
-      }
-      store.mutate(
-        'v1/pods',
-        ns,
-        name,
-        (o) => {
-          o.status = {
-            ...o.status,
-            phase: 'Running',
-            hostIP: '10.0.0.1',
-            podIP,
-            podIPs: [{ ip: podIP }],
-            startTime: at,
-            conditions: conditions(true, at),
-            containerStatuses: containers.map((c) => ({
-              name: c.name,
-              image: c.image,
-              imageID: `${c.image}@sha256:${'0'.repeat(64)}`,
-              containerID: `containerd://${name}-${c.name}`,
-              ready: true,
-              started: true,
-              restartCount: 0,
-              state: { running: { startedAt: at } },
-            })),
-          };
-        },
-        { status: true },
-      );
-      if (runToCompletion) queue.add(key, opts.startDelayMs ?? 150);
-      return;
-    }
-    for (const c of containers) logs.append(ns!, name, c.name, `playground kubelet: container ${c.name} completed\n`);
-    store.mutate(
-      'v1/pods',
-      ns,
-      name,
-      (o) => {
-        o.status = {
-          ...o.status,
-          phase: 'Succeeded',
-          conditions: conditions(false, at, 'PodCompleted'),
-          containerStatuses: containers.map((c) => ({
-            name: c.name,
-            image: c.image,
-            ready: false,
-            started: false,
-            restartCount: 0,
-            state: {
-              terminated: { exitCode: 0, reason: 'Completed', startedAt: o.status?.startTime ?? at, finishedAt: at },
-            },
-          })),
-        };
-      },
-      { status: true },
-    );
-  });
-
+  const node: Node = { store, logs, ip: 10, startDelayMs: opts.startDelayMs, managedElsewhere };
+  const queue: ReconcileQueue = new ReconcileQueue('kubelet', (key) => reconcile(node, queue, key));
   // The scheduler's part: every pod is bound to the single node at creation.
   store.addAdmission('v1/pods', (op, obj) => {
     if (op === 'CREATE') obj.spec.nodeName ??= NODE;
@@ -168,4 +58,122 @@ export function startKubelet(
       queue.stop();
     },
   };
+}
+
+interface Node {
+  store: MemStore;
+  logs: PodLogs;
+  /** The last pod IP handed out (10.244.0.x). */
+  ip: number;
+  startDelayMs?: number;
+  managedElsewhere: (p: KubeObject) => boolean;
+}
+
+function reconcile(node: Node, queue: ReconcileQueue, key: string): void {
+  const [ns, name] = splitKey(key);
+  const pod = node.store.get('v1/pods', ns, name);
+  if (!pod || node.managedElsewhere(pod) || pod.metadata.deletionTimestamp) return;
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return;
+  const containers = pod.spec.containers as Container[];
+  const at = nowIso();
+  const bad = containers.find((c) => unpullable(c.image));
+  if (bad) return failPull(node.store, pod, containers, bad, at);
+  const runToCompletion = pod.spec.restartPolicy !== 'Always';
+  if (phase === 'Running' && !runToCompletion) return;
+  if (phase !== 'Running') {
+    startContainers(node, pod, containers, at);
+    if (runToCompletion) queue.add(key, node.startDelayMs ?? 150);
+    return;
+  }
+  complete(node, pod, containers, at);
+}
+
+function failPull(store: MemStore, pod: KubeObject, containers: Container[], bad: Container, at: string): void {
+  if (pod.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff') return;
+  store.recordEvent(pod, 'Normal', 'Pulling', `Pulling image "${bad.image}"`);
+  store.recordEvent(
+    pod,
+    'Warning',
+    'Failed',
+    `Failed to pull image "${bad.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${bad.image}": not found`,
+  );
+  store.recordEvent(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
+  const waiting = (c: Container) =>
+    unpullable(c.image)
+      ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } }
+      : { waiting: { reason: 'PodInitializing' } };
+  const statuses = containers.map((c) => ({
+    name: c.name,
+    image: c.image,
+    imageID: '',
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: waiting(c),
+  }));
+  setStatus(store, pod, (o) => ({
+    phase: 'Pending',
+    hostIP: '10.0.0.1',
+    startTime: o.status?.startTime ?? at,
+    conditions: conditions(false, at, 'ContainersNotReady'),
+    containerStatuses: statuses,
+  }));
+}
+
+function startContainers(node: Node, pod: KubeObject, containers: Container[], at: string): void {
+  const { store, logs } = node;
+  const { namespace, name } = pod.metadata;
+  const podIP = `10.244.0.${(node.ip++ % 250) + 2}`;
+  for (const c of containers) {
+    store.recordEvent(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
+    store.recordEvent(pod, 'Normal', 'Created', `Created container ${c.name}`);
+    store.recordEvent(pod, 'Normal', 'Started', `Started container ${c.name}`);
+    logs.append(namespace!, name, c.name, `playground kubelet: started container ${c.name} (image ${c.image})\n`);
+  }
+  const statuses = containers.map((c) => ({
+    name: c.name,
+    image: c.image,
+    imageID: `${c.image}@sha256:${'0'.repeat(64)}`,
+    containerID: `containerd://${name}-${c.name}`,
+    ready: true,
+    started: true,
+    restartCount: 0,
+    state: { running: { startedAt: at } },
+  }));
+  setStatus(store, pod, () => ({
+    phase: 'Running',
+    hostIP: '10.0.0.1',
+    podIP,
+    podIPs: [{ ip: podIP }],
+    startTime: at,
+    conditions: conditions(true, at),
+    containerStatuses: statuses,
+  }));
+}
+
+function complete(node: Node, pod: KubeObject, containers: Container[], at: string): void {
+  const { namespace, name } = pod.metadata;
+  for (const c of containers)
+    node.logs.append(namespace!, name, c.name, `playground kubelet: container ${c.name} completed\n`);
+  setStatus(node.store, pod, (o) => ({
+    phase: 'Succeeded',
+    conditions: conditions(false, at, 'PodCompleted'),
+    containerStatuses: containers.map((c) => ({
+      name: c.name,
+      image: c.image,
+      ready: false,
+      started: false,
+      restartCount: 0,
+      state: {
+        terminated: { exitCode: 0, reason: 'Completed', startedAt: o.status?.startTime ?? at, finishedAt: at },
+      },
+    })),
+  }));
+}
+
+/** Merges `fields` into the pod's status through the status subresource. */
+function setStatus(store: MemStore, pod: KubeObject, fields: (o: KubeObject) => Record<string, unknown>): void {
+  const { namespace, name } = pod.metadata;
+  store.mutate('v1/pods', namespace, name, (o) => void (o.status = { ...o.status, ...fields(o) }), { status: true });
 }

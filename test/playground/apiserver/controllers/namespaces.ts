@@ -7,36 +7,11 @@ import type { MemStore } from '../store.js';
 import { ReconcileQueue } from './queue.js';
 
 export function startNamespaceController(store: MemStore): { stop(): void } {
-  const queue = new ReconcileQueue('namespace', (name) => {
+  const queue: ReconcileQueue = new ReconcileQueue('namespace', (name) => {
     const ns = store.get('v1/namespaces', undefined, name);
     if (!ns) return;
-    if (!ns.metadata.deletionTimestamp) {
-      if (!store.get('v1/serviceaccounts', name, 'default')) {
-        try {
-          store.create('v1/serviceaccounts', {
-            apiVersion: 'v1',
-            kind: 'ServiceAccount',
-            metadata: { name: 'default', namespace: name },
-          });
-        } catch (e) {
-          if (!(e instanceof ApiError)) throw e;
-        }
-      }
-      return;
-    }
-    let remaining = 0;
-    for (const rt of store.types().filter((t) => t.namespaced)) {
-      for (const o of store.list(gvrKey(rt), name).items) {
-        remaining++;
-        if (!o.metadata.deletionTimestamp) {
-          try {
-            store.delete(gvrKey(rt), name, o.metadata.name);
-          } catch (e) {
-            if (!(e instanceof ApiError && e.code === 404)) throw e;
-          }
-        }
-      }
-    }
+    if (!ns.metadata.deletionTimestamp) return ensureDefaultServiceAccount(store, name);
+    const remaining = deleteContent(store, name);
     const stillThere = store.types().some((rt) => rt.namespaced && store.list(gvrKey(rt), name).items.length > 0);
     if (!stillThere) store.finalizeNamespace(name);
     else if (remaining) queue.add(name, 200); // content with finalizers: check again
@@ -69,4 +44,34 @@ export function startNamespaceController(store: MemStore): { stop(): void } {
       queue.stop();
     },
   };
+}
+
+function ensureDefaultServiceAccount(store: MemStore, namespace: string): void {
+  if (store.get('v1/serviceaccounts', namespace, 'default')) return;
+  try {
+    store.create('v1/serviceaccounts', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace },
+    });
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+  }
+}
+
+/** Deletes what a terminating namespace holds; returns how many objects it still held. */
+function deleteContent(store: MemStore, namespace: string): number {
+  let remaining = 0;
+  for (const rt of store.types().filter((t) => t.namespaced)) {
+    for (const o of store.list(gvrKey(rt), namespace).items) {
+      remaining++;
+      if (o.metadata.deletionTimestamp) continue;
+      try {
+        store.delete(gvrKey(rt), namespace, o.metadata.name);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }
+    }
+  }
+  return remaining;
 }
