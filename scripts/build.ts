@@ -24,6 +24,11 @@ export function listEntries(): string[] {
   return entries;
 }
 
+// The drill's input module is generated from its action.yml (scripts/input-spec.ts): regenerate it first.
+execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/input-spec.ts')], {
+  stdio: 'inherit',
+  cwd: root,
+});
 const entries = listEntries().filter((e) => !only || only.includes(e.split('/')[0]));
 const buildDir = join(root, '.build', only ? only.join('_') : 'all');
 mkdirSync(buildDir, { recursive: true });
