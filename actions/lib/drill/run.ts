@@ -11,7 +11,7 @@ import { runUrl } from '../report/run-url.js';
 import { readDrillInputs, type DrillInputs } from './inputs.js';
 import { API_REQUEST_MS, EXIT_GRACE_MS } from './limits.js';
 import { drillPipeline } from './phases/index.js';
-import { Cancelled, runPipeline, type DrillContext } from './pipeline.js';
+import { Cancelled, runPipeline, type DrillContext, type Pipeline } from './pipeline.js';
 import { liveNamespaceSite, openRecoverySite, type RecoverySite } from './recovery-site.js';
 import type { DrillResult } from './result.js';
 import { describeError } from '../errors.js';
@@ -22,6 +22,8 @@ export interface RunDeps {
   signals?: Pick<NodeJS.Process, 'once' | 'removeListener'>;
   /** Ends the process once the step is done (tests pass a no-op). */
   exit?: () => void;
+  /** The phases to run (default: the drill; the CLI's `plan` runs its read-only part). */
+  pipeline?: Pipeline;
 }
 
 export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult | undefined> {
@@ -36,7 +38,7 @@ export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult |
   signals.once('SIGTERM', onTerm);
   signals.once('SIGINT', onInt);
   try {
-    return await drill(core, deps.env ?? process.env, controller.signal);
+    return await drill(core, deps.env ?? process.env, controller.signal, deps.pipeline ?? drillPipeline);
   } finally {
     signals.removeListener('SIGTERM', onTerm);
     signals.removeListener('SIGINT', onInt);
@@ -45,7 +47,12 @@ export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult |
   }
 }
 
-async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<DrillResult | undefined> {
+async function drill(
+  core: Core,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  pipeline: Pipeline,
+): Promise<DrillResult | undefined> {
   let inputs: DrillInputs;
   let kube: LoadedKubeConfig | undefined;
   let clients: DrillContext['clients'];
@@ -65,7 +72,7 @@ async function drill(core: Core, env: NodeJS.ProcessEnv, signal: AbortSignal): P
   const kubeconfig = kube.text ?? kube.kc.exportConfig();
   const ctx = createContext({ core, inputs, env, signal, kubeconfig, clients, site });
   try {
-    return (await runPipeline(ctx, drillPipeline)) ? ctx.result : undefined;
+    return (await runPipeline(ctx, pipeline)) ? ctx.result : undefined;
   } finally {
     site.dispose();
     kube.dispose();

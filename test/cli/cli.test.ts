@@ -1,0 +1,85 @@
+// The CLI on the playground: `run` passes and fails with the action's engine and exit codes,
+// `plan` prints the recovery Cluster and writes nothing, `status` reads the fleet's records.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { startPlayground } from '../playground/playground.js';
+import type { PlaygroundHandle } from '../playground/types.js';
+import { createLiveCluster } from '../helpers/live-cluster.js';
+import { explainCli, runCli } from '../helpers/run-cli.js';
+import { drillClusters, writes } from '../drill/support.js';
+
+let pgd: PlaygroundHandle;
+const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+const base = () => ['--kubeconfig', pgd.kubeconfigPath, '--namespace', 'default'];
+// As the drill suites: judge with the tolerance (pinning waits for archive_timeout; drill-targets proves it).
+const quick = ['--live-counts', 'exact', '--same-moment-wait', '0'];
+
+beforeAll(async () => {
+  pgd = await startPlayground();
+  await createLiveCluster(pgd, { name: 'shop', mode: 'in-tree', rows: 400, rowsAfterBackup: 20 });
+});
+afterAll(async () => {
+  await pgd?.stop();
+});
+
+describe('cnpg-restore-drill CLI', () => {
+  it('plan prints the exact recovery Cluster, the checks, and writes nothing', async () => {
+    const since = Date.now();
+    const r = await runCli(['plan', ...base(), '--cluster', 'shop', ...quick]);
+    expect(r.code, explainCli(r)).toBe(0);
+    const manifest = parse(r.stdout);
+    expect(manifest).toMatchObject({
+      kind: 'Cluster',
+      metadata: { namespace: 'default', labels: { 'app.kubernetes.io/managed-by': 'cnpg-restore-drill' } },
+      spec: { instances: 1, bootstrap: { recovery: { source: 'shop' } } },
+    });
+    expect(manifest.metadata.name).toMatch(/^shop-drill-/);
+    expect(r.stdout).toContain('# Checks\n#   - recovery target: latest');
+    expect(r.stdout).toContain('none (the recovery runs in the live namespace)');
+    expect(writes(pgd, since)).toEqual([]);
+    expect(drillClusters(pgd, 'default')).toEqual([]);
+  });
+
+  it('run passes (exit 0), prints JSON and writes the report; status lists it', async () => {
+    const report = join(dir, 'report.json');
+    const r = await runCli(['run', ...base(), '--cluster', 'shop', ...quick, '--json', '--report', report]);
+    expect(r.code, explainCli(r)).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ exitCode: 0, verdict: 'passed', outputs: { result: 'passed' } });
+    expect(out.result.rtoSeconds).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(report, 'utf8')).result.recoveryCluster).toBe(out.outputs['recovery-cluster']);
+    expect(r.stderr).toContain('▶ create the recovery cluster');
+    expect(drillClusters(pgd, 'default')).toEqual([]);
+
+    const fresh = await runCli(['status', '--kubeconfig', pgd.kubeconfigPath, '--max-age', '8d']);
+    expect(fresh.code, explainCli(fresh)).toBe(0);
+    expect(fresh.stdout).toMatch(/\| default \| shop \| \S+ \| passed \|/);
+    await new Promise((res) => setTimeout(res, 1500));
+    const stale = await runCli(['status', '--max-age', '1s', '--json'], { KUBECONFIG: pgd.kubeconfigPath });
+    expect(stale.code, explainCli(stale)).toBe(1);
+    expect(JSON.parse(stale.stdout).clusters).toEqual([
+      expect.objectContaining({ namespace: 'default', cluster: 'shop', stale: true }),
+    ]);
+    expect(stale.stderr).toContain('stale: default/shop has no passing drill within 1s');
+  });
+
+  it('a failed drill exits 1 with its reasons; usage errors exit 2 and change nothing', async () => {
+    const failed = await runCli(['run', ...base(), '--cluster', 'shop', ...quick, '--max-backup-age', '1s']);
+    expect(failed.code, explainCli(failed)).toBe(1);
+    expect(failed.stdout).toMatch(/restore drill FAILED: default\/shop\n {2}- newest completed backup .* older than/);
+    const since = Date.now();
+    for (const args of [
+      ['run', ...base(), '--cluster', 'nope'],
+      ['run', ...base(), '--cluster', 'shop', '--verify', 'maybe'],
+      ['run', ...base(), '--cluster', 'shop', '--no-such-flag', 'x'],
+      ['frobnicate'],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, `${args.join(' ')}\n${explainCli(r)}`).toBe(2);
+    }
+    expect(writes(pgd, since)).toEqual([]);
+  });
+});
