@@ -9,7 +9,10 @@ import { UsageError } from './args.js';
 
 export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
-export function kubeconfigInput(path: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+/** Reads process.env as client-node and kube/config.ts do. `root`: where the pod's file system starts
+ *  (client-node's pathPrefix; tests use a temp dir). */
+export function kubeconfigInput(path: string | undefined, root = ''): string | undefined {
+  const env = process.env;
   if (path) {
     try {
       return readFileSync(path, 'utf8');
@@ -18,9 +21,9 @@ export function kubeconfigInput(path: string | undefined, env: NodeJS.ProcessEnv
     }
   }
   if (env.KUBECONFIG) return undefined;
-  if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {
+  if (env.KUBERNETES_SERVICE_HOST && existsSync(`${root}${SERVICE_ACCOUNT_TOKEN}`)) {
     const kc = new KubeConfig();
-    kc.loadFromCluster();
+    kc.loadFromCluster(root);
     return kc.exportConfig();
   }
   return undefined;

@@ -33,7 +33,7 @@ export async function main(argv: string[], deps: CliDeps): Promise<number> {
     args = parseCli(argv, deps.env);
     if (args.help) return (deps.out(helpText()), Exit.passed);
     Object.assign(inputs, args.inputs);
-    const kubeconfig = kubeconfigInput(args.kubeconfigPath, deps.env);
+    const kubeconfig = kubeconfigInput(args.kubeconfigPath);
     if (kubeconfig) inputs.kubeconfig = kubeconfig;
   } catch (err) {
     return usage(deps, err);
