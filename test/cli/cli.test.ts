@@ -9,7 +9,8 @@ import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
 import { createLiveCluster } from '../helpers/live-cluster.js';
 import { explainCli, runCli } from '../helpers/run-cli.js';
-import { drillClusters, writes } from '../drill/support.js';
+import { drillClusters, runDrill, writes } from '../drill/support.js';
+import { reportProblems } from '../helpers/report-schema.js';
 
 let pgd: PlaygroundHandle;
 const dir = mkdtempSync(join(tmpdir(), 'cli-'));
@@ -28,8 +29,12 @@ afterAll(async () => {
 describe('cnpg-restore-drill CLI', () => {
   it('plan prints the exact recovery Cluster, the checks, and writes nothing', async () => {
     const since = Date.now();
-    const r = await runCli(['plan', ...base(), '--cluster', 'shop', ...quick]);
+    const report = join(dir, 'plan.json');
+    const r = await runCli(['plan', ...base(), '--cluster', 'shop', ...quick, '--report', report]);
     expect(r.code, explainCli(r)).toBe(0);
+    const written = JSON.parse(readFileSync(report, 'utf8'));
+    expect(reportProblems(written)).toEqual([]);
+    expect(written).toMatchObject({ command: 'plan', plan: { copies: [] } });
     const manifest = parse(r.stdout);
     expect(manifest).toMatchObject({
       kind: 'Cluster',
@@ -50,7 +55,10 @@ describe('cnpg-restore-drill CLI', () => {
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ exitCode: 0, verdict: 'passed', outputs: { result: 'passed' } });
     expect(out.result.rtoSeconds).toBeGreaterThan(0);
-    expect(JSON.parse(readFileSync(report, 'utf8')).result.recoveryCluster).toBe(out.outputs['recovery-cluster']);
+    const written = JSON.parse(readFileSync(report, 'utf8'));
+    expect(written.result.recoveryCluster).toBe(out.outputs['recovery-cluster']);
+    expect(reportProblems(written)).toEqual([]);
+    expect(reportProblems(out)).toEqual([]);
     expect(r.stderr).toContain('▶ create the recovery cluster');
     expect(drillClusters(pgd, 'default')).toEqual([]);
 
@@ -67,8 +75,31 @@ describe('cnpg-restore-drill CLI', () => {
   });
 
   it('a failed drill exits 1 with its reasons; usage errors exit 2 and change nothing', async () => {
-    const failed = await runCli(['run', ...base(), '--cluster', 'shop', ...quick, '--max-backup-age', '1s']);
+    const report = join(dir, 'failed.json');
+    const failed = await runCli([
+      'run',
+      ...base(),
+      '--cluster',
+      'shop',
+      ...quick,
+      '--max-backup-age',
+      '1s',
+      '--report',
+      report,
+    ]);
     expect(failed.code, explainCli(failed)).toBe(1);
+    const written = JSON.parse(readFileSync(report, 'utf8'));
+    expect(reportProblems(written)).toEqual([]);
+    expect(written.result.reasons).toEqual([expect.stringMatching(/older than max-backup-age 1s/)]);
+    // The action writes the same report (output report-path); runDrill validates it against the schema.
+    const action = await runDrill(pgd, { cluster: 'shop', namespace: 'default', 'max-backup-age': '1s' });
+    expect(action.exitCode).toBe(1);
+    expect(action.outputs['report-path']).toMatch(/cnpg-restore-drill-default-shop-\d+-1\.json$/);
+    expect(action.report).toMatchObject({
+      command: 'run',
+      verdict: 'failed',
+      result: { reasons: written.result.reasons },
+    });
     expect(failed.stdout).toMatch(/restore drill FAILED: default\/shop\n {2}- newest completed backup .* older than/);
     const since = Date.now();
     for (const args of [

@@ -1,7 +1,6 @@
 // cnpg-restore-drill, the CLI: the action's engine (drill/run.ts) with a `core` fed by flags
 // (core.ts). Exit codes: 0 passed, 1 failed (status: a stale cluster), 2 usage error, 3 drill
 // error (the drill could not judge, or crashed).
-import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import type { Core } from '../core.js';
 import { describeError } from '../errors.js';
@@ -11,11 +10,11 @@ import { loadKubeConfig } from '../kube/config.js';
 import { API_REQUEST_MS } from '../drill/limits.js';
 import type { DrillResult } from '../drill/result.js';
 import { run, type RunDeps } from '../drill/run.js';
+import { drillReport, writeReport } from '../drill/json-report.js';
 import { helpText, parseCli, UsageError, type CliArgs } from './args.js';
 import { cliCore, type CliIo, type CliRecord } from './core.js';
 import { kubeconfigInput } from './kubeconfig.js';
 import { planPipeline, type DrillPlan } from './plan.js';
-import { drillReport } from './report.js';
 import { fleetTable, readFleet } from './status.js';
 
 export const Exit = { passed: 0, failed: 1, usage: 2, error: 3 } as const;
@@ -64,12 +63,13 @@ async function drill(core: Core, record: CliRecord, args: CliArgs, deps: CliDeps
     exit: deps.exit,
     signals: deps.signals,
     pipeline: plan ? planPipeline(holder) : undefined,
+    reportPath: '',
   });
   if (!result) return Exit.usage;
   const code = plan ? (holder.plan ? Exit.passed : Exit.failed) : exitCode(result);
-  const report = drillReport(result, { command: args.command, outputs: record.outputs, plan: holder.plan });
-  if (args.report) writeFileSync(args.report, JSON.stringify(report, null, 2) + '\n');
-  if (args.json) deps.out(JSON.stringify({ exitCode: code, ...report }, null, 2) + '\n');
+  const report = drillReport(result, { command: args.command, plan: holder.plan });
+  if (args.report && !writeReport(core, args.report, report)) return Exit.error;
+  if (args.json) deps.out(JSON.stringify({ exitCode: code, outputs: record.outputs, ...report }, null, 2) + '\n');
   else if (holder.plan) deps.out(planText(holder.plan));
   else deps.out(`${verdictLine(result)}\n`);
   if (plan && !holder.plan) deps.err(`the drill would not get this far: ${result.reasons.join('; ')}`);

@@ -179,6 +179,17 @@ export const DRILL_INPUTS = {
       'Slack Web API base URL (tests, Slack-compatible gateways). For an HTTP proxy set ' +
       'HTTPS_PROXY and NODE_USE_ENV_PROXY=1 in the job env.',
   },
+  'metrics-pushgateway-url': {
+    description:
+      'Prometheus Pushgateway URL (e.g. http://pushgateway.monitoring:9091): the drill pushes ' +
+      'its metrics there, job cnpg-restore-drill grouped by namespace and cluster ' +
+      '(workflows/monitoring/ has alert rules and a dashboard).',
+  },
+  'metrics-textfile': {
+    description:
+      "Write the drill's metrics to this file in the Prometheus text format (for node_exporter's " +
+      'textfile collector); the last success is carried over from the previous file.',
+  },
 } as const satisfies Record<string, InputSpec>;
 
 export interface InputSpec {

@@ -59,6 +59,8 @@ export interface DrillInputs {
     environment?: string;
     on: SlackOn;
   };
+  /** Where the drill's Prometheus metrics go (metrics.ts): a Pushgateway, a textfile, or nowhere. */
+  metrics: { pushgatewayUrl?: string; textfile?: string };
 }
 
 export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): DrillInputs {
@@ -101,7 +103,18 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     recordHistory: i.boolean('record-history'),
     historySize: i.number('history-size', undefined, { min: 1, max: 200, integer: true }),
     slack,
+    metrics: readMetricsInputs(i),
   };
+}
+
+function readMetricsInputs(i: Inputs): DrillInputs['metrics'] {
+  const pushgatewayUrl = i.optional('metrics-pushgateway-url');
+  if (pushgatewayUrl && !/^https?:\/\/[^/]/.test(pushgatewayUrl))
+    throw new InputError(
+      'metrics-pushgateway-url',
+      `'${pushgatewayUrl}' is not an http(s) URL, e.g. http://pushgateway:9091.`,
+    );
+  return { pushgatewayUrl, textfile: i.optional('metrics-textfile') };
 }
 
 type Where = 'cluster' | 'namespace' | 'kubeconfig' | 'recoveryNamespace' | 'recoveryKubeconfig' | 'recoveryContext';

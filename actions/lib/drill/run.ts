@@ -9,6 +9,7 @@ import { type RetryOptions } from '../kube/retry.js';
 import { failWithError } from '../report/outcome.js';
 import { runUrl } from '../report/run-url.js';
 import { readDrillInputs, type DrillInputs } from './inputs.js';
+import { defaultReportPath, drillReport, writeReport } from './json-report.js';
 import { API_REQUEST_MS, EXIT_GRACE_MS } from './limits.js';
 import { drillPipeline } from './phases/index.js';
 import { Cancelled, runPipeline, type DrillContext, type Pipeline } from './pipeline.js';
@@ -24,6 +25,9 @@ export interface RunDeps {
   exit?: () => void;
   /** The phases to run (default: the drill; the CLI's `plan` runs its read-only part). */
   pipeline?: Pipeline;
+  /** Where to write the JSON report (json-report.ts) and set output report-path: default in RUNNER_TEMP;
+   *  '' writes none (the CLI writes its own, --report). */
+  reportPath?: string;
 }
 
 export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult | undefined> {
@@ -38,7 +42,13 @@ export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult |
   signals.once('SIGTERM', onTerm);
   signals.once('SIGINT', onInt);
   try {
-    return await drill(core, deps.env ?? process.env, controller.signal, deps.pipeline ?? drillPipeline);
+    const env = deps.env ?? process.env;
+    const result = await drill(core, env, controller.signal, deps.pipeline ?? drillPipeline);
+    if (result && deps.reportPath !== '') {
+      const path = deps.reportPath ?? defaultReportPath(env, result);
+      if (writeReport(core, path, drillReport(result, { command: 'run' }))) core.setOutput('report-path', path);
+    }
+    return result;
   } finally {
     signals.removeListener('SIGTERM', onTerm);
     signals.removeListener('SIGINT', onInt);
