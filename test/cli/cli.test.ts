@@ -1,6 +1,7 @@
 // The CLI on the playground: `run` passes and fails with the action's engine and exit codes,
 // `plan` prints the recovery Cluster and writes nothing, `status` reads the fleet's records.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,15 +127,16 @@ describe('fleet template (workflows/cnpg-restore-drill-fleet.yml)', () => {
   ).jobs;
   const script = (job: string, pick: (s: Step) => boolean) => jobs[job].steps.find(pick)!.run!;
 
-  /** Runs a template step's script with bash as the runner would: RUNNER_TEMP, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY. */
-  function runStep(run: string, env: Record<string, string>, cwd = dir) {
+  /** Runs a template step's script with bash as the runner would: RUNNER_TEMP, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY.
+   *  Asynchronously: the playground's API server runs in this process. */
+  async function runStep(run: string, env: Record<string, string>, cwd = dir) {
     const runner = mkdtempSync(join(dir, 'runner-'));
     const files = { GITHUB_OUTPUT: join(runner, 'output'), GITHUB_STEP_SUMMARY: join(runner, 'summary') };
     for (const f of Object.values(files)) writeFileSync(f, '');
     // The runner's `node` is Node 24 (actions/setup-node in the template).
     const bin = mkdtempSync(join(dir, 'bin-'));
     symlinkSync(node24, join(bin, 'node'));
-    const r = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', run], {
+    const r = await promisify(execFile)('bash', ['-e', '-o', 'pipefail', '-c', run], {
       cwd,
       encoding: 'utf8',
       env: {
@@ -143,7 +145,10 @@ describe('fleet template (workflows/cnpg-restore-drill-fleet.yml)', () => {
         ...files,
         ...env,
       },
-    });
+    }).then(
+      (ok) => ({ status: 0, stderr: ok.stderr }),
+      (err: { code: number; stderr: string }) => ({ status: err.code, stderr: err.stderr }),
+    );
     return {
       ...r,
       output: readFileSync(files.GITHUB_OUTPUT, 'utf8'),
@@ -156,35 +161,35 @@ describe('fleet template (workflows/cnpg-restore-drill-fleet.yml)', () => {
     await createLiveCluster(pgd, { name: 'ledger', namespace: 'billing', backup: false, rows: 10 });
     const kubeconfig = readFileSync(pgd.kubeconfigPath, 'utf8');
     const label = (ns: string, name: string, value: string) =>
-      execFileSync(
+      promisify(execFile)(
         join(repoRoot, '.tools/bin/kubectl'),
         ['label', '--overwrite', '-n', ns, `clusters.postgresql.cnpg.io/${name}`, `cnpg-actions.io/drill=${value}`],
         {
           env: { ...process.env, KUBECONFIG: pgd.kubeconfigPath },
         },
       );
-    label('default', 'shop', 'enabled');
-    label('billing', 'ledger', 'enabled');
+    await label('default', 'shop', 'enabled');
+    await label('billing', 'ledger', 'enabled');
     const discover = script('discover', (s) => s.id === 'discover');
-    const both = runStep(discover, { KUBECONFIG_TEXT: kubeconfig, SELECTOR: 'cnpg-actions.io/drill=enabled' });
+    const both = await runStep(discover, { KUBECONFIG_TEXT: kubeconfig, SELECTOR: 'cnpg-actions.io/drill=enabled' });
     expect(both.status, both.stderr).toBe(0);
     expect(both.output).toBe(
       'clusters=[{"namespace":"billing","cluster":"ledger"},{"namespace":"default","cluster":"shop"}]\n',
     );
-    label('billing', 'ledger', 'disabled');
-    const one = runStep(discover, { KUBECONFIG_TEXT: kubeconfig, SELECTOR: 'cnpg-actions.io/drill=enabled' });
+    await label('billing', 'ledger', 'disabled');
+    const one = await runStep(discover, { KUBECONFIG_TEXT: kubeconfig, SELECTOR: 'cnpg-actions.io/drill=enabled' });
     expect(one.output).toBe('clusters=[{"namespace":"default","cluster":"shop"}]\n');
 
     // The status job, with the CLI where the template checks it out (.cnpg-actions).
     const checkout = mkdtempSync(join(dir, 'checkout-'));
     symlinkSync(repoRoot, join(checkout, '.cnpg-actions'));
     const status = script('status', (s) => s.name === 'Fleet table');
-    const ok = runStep(status, { KUBECONFIG_TEXT: kubeconfig, MAX_AGE: '8d' }, checkout);
+    const ok = await runStep(status, { KUBECONFIG_TEXT: kubeconfig, MAX_AGE: '8d' }, checkout);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.summary).toMatch(
       /^## Restore drills: the fleet\n\| Namespace \| Cluster \|[^\n]*\n[^\n]*\n\| default \| shop \| \S+ \| passed \|/,
     );
-    const stale = runStep(status, { KUBECONFIG_TEXT: kubeconfig, MAX_AGE: '1s' }, checkout);
+    const stale = await runStep(status, { KUBECONFIG_TEXT: kubeconfig, MAX_AGE: '1s' }, checkout);
     expect(stale.status).toBe(1);
     expect(stale.summary).toContain('| STALE |');
   });
