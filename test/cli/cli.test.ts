@@ -156,7 +156,7 @@ describe('fleet template (workflows/cnpg-restore-drill-fleet.yml)', () => {
     };
   }
 
-  it('discovers labelled Clusters across namespaces into a max-parallel matrix; status writes the fleet table', async () => {
+  it('discovers labelled Clusters across namespaces into a max-parallel matrix; status fills the summary', async () => {
     expect(jobs.drill.strategy).toMatchObject({ 'fail-fast': false, 'max-parallel': expect.stringContaining('2') });
     await createLiveCluster(pgd, { name: 'ledger', namespace: 'billing', backup: false, rows: 10 });
     const kubeconfig = readFileSync(pgd.kubeconfigPath, 'utf8');

@@ -42,7 +42,7 @@ describe('drill metrics', () => {
     expect(text).toContain(`cnpg_restore_drill_phase_duration_seconds{${l},phase="create the recovery cluster"} 1.5`);
   });
 
-  it('a failed drill: no last success of its own, NaN for what it did not measure; the textfile carries one over', async () => {
+  it('a failed drill: no last success of its own, NaN for the unmeasured; the textfile carries one over', async () => {
     const text = await drillRegistry(failed, now).metrics();
     expect(text).not.toContain('cnpg_restore_drill_last_success_timestamp_seconds{');
     // prom-client writes NaN as 'Nan'; Prometheus parses it case-insensitively (test/metrics proves the scrape).

@@ -14,7 +14,8 @@ import { repoRoot } from '../helpers/run-action.js';
 const chart = join(repoRoot, 'workflows/helm/cnpg-restore-drill');
 const helm = (...args: string[]) =>
   spawnSync(join(repoRoot, '.tools/bin/helm'), args, { encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
-type Doc = { kind: string; metadata: { name: string }; rules?: unknown[]; spec?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered manifests, read as parsed YAML
+type Doc = { kind: string; metadata: { name: string }; rules?: unknown[]; spec?: any };
 
 function render(...set: string[]): Doc[] {
   const r = helm('template', 'drill', chart, '-n', 'databases', ...set.flatMap((s) => ['--set', s]));

@@ -80,7 +80,8 @@ function checks(inputs: DrillInputs, databases: string[], target: ResolvedTarget
     ? `stops at ${JSON.stringify(target.recoveryTarget)}`
     : target.kind === 'restore-point'
       ? 'stops at a restore point the run creates on live (the one write)'
-      : `pinned at run time to live’s counting snapshot when archived within same-moment-wait, else the end of the archive`;
+      : 'pinned at run time to live’s counting snapshot when archived within same-moment-wait, ' +
+        'else the end of the archive';
   return [
     `recovery target: ${target.describe}; the restore ${pinned}`,
     `newest completed backup no older than max-backup-age (${inputs.maxBackupAgeMs / 1000} s)`,
