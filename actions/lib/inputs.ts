@@ -14,11 +14,19 @@ export class InputError extends Error {
   }
 }
 
+/** An action's inputs as declared in its action.yml (a generated module, e.g. drill/input-spec.ts). */
+export type InputDefaults = Readonly<Record<string, { readonly default?: string; readonly description?: string }>>;
+
 export class Inputs {
-  constructor(private readonly core: Pick<Core, 'getInput'>) {}
+  /** `declared`: the action.yml defaults, used for an empty input as the runner does for an absent one,
+   *  so a default is written once; an input without one falls back to the method's `fallback`. */
+  constructor(
+    private readonly core: Pick<Core, 'getInput'>,
+    private readonly declared: InputDefaults = {},
+  ) {}
 
   raw(name: string): string {
-    return this.core.getInput(name).trim();
+    return this.core.getInput(name).trim() || (this.declared[name]?.default ?? '');
   }
 
   required(name: string, hint = "set it in the step's `with:`"): string {
@@ -31,11 +39,11 @@ export class Inputs {
     return this.raw(name) || undefined;
   }
 
-  string(name: string, fallback: string): string {
+  string(name: string, fallback = ''): string {
     return this.raw(name) || fallback;
   }
 
-  boolean(name: string, fallback: boolean): boolean {
+  boolean(name: string, fallback = false): boolean {
     const v = this.raw(name).toLowerCase();
     if (!v) return fallback;
     if (['true', 'yes', '1', 'on'].includes(v)) return true;
@@ -43,9 +51,9 @@ export class Inputs {
     throw new InputError(name, `'${v}' is not a boolean; use true or false.`);
   }
 
-  number(name: string, fallback: number, range: { min?: number; max?: number; integer?: boolean } = {}): number {
+  number(name: string, fallback?: number, range: { min?: number; max?: number; integer?: boolean } = {}): number {
     const v = this.raw(name);
-    if (!v) return fallback;
+    if (!v) return fallback ?? Number(this.required(name));
     const n = Number(v);
     const { min = -Infinity, max = Infinity, integer = false } = range;
     if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
@@ -55,9 +63,9 @@ export class Inputs {
     return n;
   }
 
-  choice<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+  choice<T extends string>(name: string, choices: readonly T[], fallback?: T): T {
     const v = this.raw(name);
-    if (!v) return fallback;
+    if (!v) return fallback ?? (this.required(name) as T);
     if (!(choices as readonly string[]).includes(v)) {
       throw new InputError(name, `'${v}' is not one of: ${choices.join(', ')}.`);
     }
@@ -65,8 +73,8 @@ export class Inputs {
   }
 
   /** A duration such as `90s`, `30m`, `2h`, `7d` (a bare number is seconds); returns milliseconds. */
-  duration(name: string, fallback: string): number {
-    const v = this.raw(name) || fallback;
+  duration(name: string, fallback?: string): number {
+    const v = this.raw(name) || fallback || this.required(name);
     const ms = parseDuration(v);
     if (ms === undefined) throw new InputError(name, `'${v}' is not a duration; use e.g. 90s, 30m, 2h or 7d.`);
     return ms;

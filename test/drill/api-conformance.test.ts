@@ -148,19 +148,17 @@ describe('retried error phases', () => {
   const ctx = (deadline: number) =>
     ({ clients: makeClients(kc, 10_000), deadline, log: () => {} }) as unknown as BackendContext;
   const statusPatch = (name: string, status: Record<string, unknown>) =>
-    kc
-      .makeApiClient(CustomObjectsApi)
-      .patchNamespacedCustomObjectStatus(
-        {
-          group: 'postgresql.cnpg.io',
-          version: 'v1',
-          namespace: 'default',
-          plural: 'clusters',
-          name,
-          body: { status },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+    kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObjectStatus(
+      {
+        group: 'postgresql.cnpg.io',
+        version: 'v1',
+        namespace: 'default',
+        plural: 'clusters',
+        name,
+        body: { status },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
   const cannotCreate = {
     phase: 'Unable to create required cluster objects',
     phaseReason: 'secrets "orders-db-app" is forbidden: exceeded quota',

@@ -53,6 +53,7 @@ describe('the drill pipeline', () => {
       'verdict',
       'record',
       'notify',
+      'metrics',
       'outputs',
       'report',
       'step-status',

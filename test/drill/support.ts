@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { runAction, type RunOptions, type RunResult } from '../helpers/run-action.js';
 import type { PlaygroundHandle } from '../playground/types.js';
 import { CLUSTERS } from '../helpers/live-cluster.js';
+import { reportProblems } from '../helpers/report-schema.js';
 
 let runs = 0;
 
@@ -14,7 +15,7 @@ export async function runDrill(
   opts: RunOptions = {},
 ): Promise<RunResult> {
   const runId = String(9000 + ++runs + Math.floor(Math.random() * 1000) * 100);
-  return runAction('cnpg-restore-drill', 'main', {
+  const r = await runAction('cnpg-restore-drill', 'main', {
     timeoutMs: 240_000,
     ...opts,
     // same-moment-wait 0: these suites judge with the tolerance, as before pinning the restore to live's counting
@@ -27,6 +28,10 @@ export async function runDrill(
     },
     env: { GITHUB_RUN_ID: runId, ...(opts.env ?? {}) },
   });
+  // Every report a drill writes conforms to the versioned schema (report.v1.schema.json).
+  const problems = r.report === undefined ? [] : reportProblems(r.report);
+  if (problems.length) throw new Error(`the JSON report does not conform to its schema:\n${problems.join('\n')}`);
+  return r;
 }
 
 /** Everything the drill could have created for `cluster`, as "kind/name" strings. */

@@ -53,6 +53,8 @@ export interface RunResult {
   /** Values registered with ::add-mask:: */
   masked: string[];
   durationMs: number;
+  /** The JSON report the step wrote at its `report-path` output (in RUNNER_TEMP, removed with it), parsed. */
+  report?: unknown;
 }
 
 /** Parses the runner's file-command format: `key=value` lines and `key<<DELIM ... DELIM` blocks. */
@@ -148,6 +150,8 @@ export async function runAction(action: string, entry: 'main' | 'post', opts: Ru
     masked: [...stdout.matchAll(/^::add-mask::(.*)$/gm)].map((m) => m[1]),
     durationMs: Date.now() - started,
   };
+  const reportPath = result.outputs['report-path'];
+  if (reportPath && existsSync(reportPath)) result.report = JSON.parse(readFileSync(reportPath, 'utf8'));
   rmSync(dir, { recursive: true, force: true });
   return result;
 }

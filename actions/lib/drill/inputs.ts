@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Core } from '../core.js';
 import { describeError } from '../errors.js';
 import { InputError, Inputs } from '../inputs.js';
+import { DRILL_INPUTS } from './input-spec.js';
 import type { Resources } from '../cnpg/types.js';
 import type { ConnectMode } from '../postgres/cluster-connection.js';
 import type { VerifyMode } from '../postgres/verify.js';
@@ -58,10 +59,71 @@ export interface DrillInputs {
     environment?: string;
     on: SlackOn;
   };
+  /** Where the drill's Prometheus metrics go (metrics.ts): a Pushgateway, a textfile, or nowhere. */
+  metrics: { pushgatewayUrl?: string; textfile?: string };
 }
 
 export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): DrillInputs {
-  const i = new Inputs(core);
+  const i = new Inputs(core, DRILL_INPUTS);
+  const where = readWhere(i, core);
+  const slack = readSlackInputs(i, core);
+  if (i.optional('count-mode')) {
+    throw new InputError(
+      'count-mode',
+      'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).',
+    );
+  }
+
+  const target = parseRecoveryTarget(
+    i.optional('recovery-target'),
+    i.optional('recovery-target-seed'),
+    i.boolean('restore-point'),
+  );
+
+  return {
+    ...where,
+    connectionMode: i.choice<ConnectMode>('connection-mode', ['port-forward', 'direct']),
+    liveCounts: i.choice<LiveCounts>('live-counts', ['auto', 'exact', 'estimate', 'replica']),
+    liveExactMaxBytes: byteSize(i, 'live-exact-max-size'),
+    verify: i.choice<VerifyMode>('verify', ['amcheck', 'heap', 'off']),
+    countConcurrency: i.number('count-concurrency', undefined, { min: 1, max: 32, integer: true }),
+    tolerance: i.number('row-count-tolerance', undefined, { min: 0, max: 1 }),
+    floor: i.number('row-count-floor', undefined, { min: 0, integer: true }),
+    maxBackupAgeMs: positive(i, 'max-backup-age'),
+    restorePoint: target.kind === 'restore-point',
+    target,
+    sameMomentWaitMs: nonNegative(i, 'same-moment-wait'),
+    judgeCounts: i.boolean('judge-counts', target.kind === 'latest' || target.kind === 'restore-point'),
+    recoveryResources: parseResources(i.optional('recovery-resources')),
+    timeoutMs: positive(i, 'timeout'),
+    stallTimeoutMs: stallTimeout(i),
+    statementTimeoutMs: positive(i, 'statement-timeout'),
+    sweepTtlMs: positive(i, 'sweep-ttl'),
+    keepOnFailure: i.boolean('keep-on-failure'),
+    recordHistory: i.boolean('record-history'),
+    historySize: i.number('history-size', undefined, { min: 1, max: 200, integer: true }),
+    slack,
+    metrics: readMetricsInputs(i),
+  };
+}
+
+function readMetricsInputs(i: Inputs): DrillInputs['metrics'] {
+  const pushgatewayUrl = i.optional('metrics-pushgateway-url');
+  if (pushgatewayUrl && !/^https?:\/\/[^/]/.test(pushgatewayUrl))
+    throw new InputError(
+      'metrics-pushgateway-url',
+      `'${pushgatewayUrl}' is not an http(s) URL, e.g. http://pushgateway:9091.`,
+    );
+  return { pushgatewayUrl, textfile: i.optional('metrics-textfile') };
+}
+
+type Where = 'cluster' | 'namespace' | 'kubeconfig' | 'recoveryNamespace' | 'recoveryKubeconfig' | 'recoveryContext';
+
+/** The names: what to drill, where to restore, with which credentials (validated, secrets masked). */
+function readWhere(
+  i: Inputs,
+  core: Pick<Core, 'setSecret'>,
+): Pick<DrillInputs, Where | 'storageClass' | 'credentialsSecret' | 'databases'> {
   const cluster = i.kubeName(
     'cluster',
     i.required('cluster', 'name the live CNPG Cluster to drill, e.g. `cluster: pg-main`'),
@@ -87,20 +149,6 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
       throw new InputError('databases', `'${d}' is not a database name; list names separated by commas or newlines.`);
   }
 
-  const slack = readSlackInputs(i, core);
-  if (i.optional('count-mode')) {
-    throw new InputError(
-      'count-mode',
-      'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).',
-    );
-  }
-
-  const target = parseRecoveryTarget(
-    i.optional('recovery-target'),
-    i.optional('recovery-target-seed'),
-    i.boolean('restore-point', false),
-  );
-
   return {
     cluster,
     namespace,
@@ -108,30 +156,9 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     recoveryNamespace,
     recoveryKubeconfig,
     recoveryContext,
-    connectionMode: i.choice<ConnectMode>('connection-mode', ['port-forward', 'direct'], 'port-forward'),
+    storageClass,
     credentialsSecret,
     databases,
-    liveCounts: i.choice<LiveCounts>('live-counts', ['auto', 'exact', 'estimate', 'replica'], 'auto'),
-    liveExactMaxBytes: byteSize(i, 'live-exact-max-size', '256Mi'),
-    verify: i.choice<VerifyMode>('verify', ['amcheck', 'heap', 'off'], 'amcheck'),
-    countConcurrency: i.number('count-concurrency', 4, { min: 1, max: 32, integer: true }),
-    tolerance: i.number('row-count-tolerance', 0.1, { min: 0, max: 1 }),
-    floor: i.number('row-count-floor', 10, { min: 0, integer: true }),
-    maxBackupAgeMs: positive(i, 'max-backup-age', '8d'),
-    restorePoint: target.kind === 'restore-point',
-    target,
-    sameMomentWaitMs: nonNegative(i, 'same-moment-wait', '6m'),
-    judgeCounts: i.boolean('judge-counts', target.kind === 'latest' || target.kind === 'restore-point'),
-    storageClass,
-    recoveryResources: parseResources(i.optional('recovery-resources')),
-    timeoutMs: positive(i, 'timeout', '30m'),
-    stallTimeoutMs: stallTimeout(i),
-    statementTimeoutMs: positive(i, 'statement-timeout', '10m'),
-    sweepTtlMs: positive(i, 'sweep-ttl', '6h'),
-    keepOnFailure: i.boolean('keep-on-failure', false),
-    recordHistory: i.boolean('record-history', true),
-    historySize: i.number('history-size', 20, { min: 1, max: 200, integer: true }),
-    slack,
   };
 }
 
@@ -153,7 +180,7 @@ export function readSlackInputsLeniently(core: Pick<Core, 'getInput' | 'setSecre
 
 /** Slack: an incoming webhook or a bot token with a channel (and optionally a thread), masked. */
 function readSlackInputs(i: Inputs, core: Pick<Core, 'setSecret'>): DrillInputs['slack'] {
-  const slackOn = i.choice<SlackOn>('slack-on', ['failure', 'always', 'never'], 'failure');
+  const slackOn = i.choice<SlackOn>('slack-on', ['failure', 'always', 'never']);
   const webhookUrl = i.optional('slack-webhook-url');
   const token = i.optional('slack-bot-token');
   if (webhookUrl) core.setSecret(webhookUrl);
@@ -175,20 +202,20 @@ function readSlackInputs(i: Inputs, core: Pick<Core, 'setSecret'>): DrillInputs[
   return { webhookUrl, token, channel, threadTs, apiUrl, environment, on: slackOn };
 }
 
-function positive(i: Inputs, name: string, fallback: string): number {
-  const ms = i.duration(name, fallback);
+function positive(i: Inputs, name: string): number {
+  const ms = i.duration(name);
   if (ms <= 0) throw new InputError(name, 'must be longer than zero; use e.g. 90s, 30m, 2h or 7d.');
   return ms;
 }
 
-function nonNegative(i: Inputs, name: string, fallback: string): number {
-  const ms = i.duration(name, fallback);
+function nonNegative(i: Inputs, name: string): number {
+  const ms = i.duration(name);
   if (ms < 0) throw new InputError(name, 'must not be negative; use e.g. 6m, or 0 to turn it off.');
   return ms;
 }
 
 function stallTimeout(i: Inputs): number {
-  const ms = i.duration('stall-timeout', '10m');
+  const ms = i.duration('stall-timeout');
   if (ms < 0)
     throw new InputError('stall-timeout', 'must not be negative; use e.g. 10m, or 0 to never report a stall.');
   return ms;
@@ -197,8 +224,8 @@ function stallTimeout(i: Inputs): number {
 const BYTE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
 
 /** A size in bytes: a whole number with an optional Ki, Mi, Gi or Ti suffix (as Kubernetes writes sizes). */
-function byteSize(i: Inputs, name: string, fallback: string): number {
-  const v = i.string(name, fallback);
+function byteSize(i: Inputs, name: string): number {
+  const v = i.string(name);
   const m = /^([0-9]+)(Ki|Mi|Gi|Ti)?$/.exec(v);
   if (!m) throw new InputError(name, `'${v}' is not a size; use e.g. 256Mi, 1Gi or a number of bytes.`);
   return Number(m[1]) * BYTE_UNITS[m[2] ?? ''];

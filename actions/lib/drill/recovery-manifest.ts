@@ -10,6 +10,8 @@ import {
   type StorageConfiguration,
 } from '../cnpg/types.js';
 import type { LiveSpec } from './live-spec.js';
+import type { DrillInputs } from './inputs.js';
+import type { DrillResult } from './result.js';
 import { MANAGED_BY_LABEL, ManagedBy } from '../labels.js';
 
 /** Labels and annotations the drill sets; the sweep and teardown touch only clusters carrying them. */
@@ -44,6 +46,24 @@ export interface RecoveryOptions {
   storageClass?: string;
   resources?: Resources;
   recoveryTarget?: RecoveryTarget;
+}
+
+/** The options of this run's recovery cluster: create.ts creates it, the CLI's `plan` prints it. */
+export function recoveryOptions(
+  ctx: { inputs: Pick<DrillInputs, 'storageClass' | 'recoveryResources'>; env: NodeJS.ProcessEnv; result: DrillResult },
+  name: string,
+  createdAt: Date,
+  recoveryTarget: RecoveryTarget | undefined,
+): RecoveryOptions {
+  return {
+    name,
+    runId: ctx.env.GITHUB_RUN_ID || 'local',
+    createdAt,
+    runUrl: ctx.result.runUrl,
+    storageClass: ctx.inputs.storageClass,
+    resources: ctx.inputs.recoveryResources,
+    recoveryTarget,
+  };
 }
 
 export function recoveryClusterManifest(live: LiveSpec, o: RecoveryOptions): Cluster {

@@ -9,6 +9,7 @@ import { type RetryOptions } from '../kube/retry.js';
 import { failWithError } from '../report/outcome.js';
 import { runUrl } from '../report/run-url.js';
 import { readDrillInputs, readSlackInputsLeniently, type DrillInputs } from './inputs.js';
+import { defaultReportPath, drillReport, writeReport } from './json-report.js';
 import { API_REQUEST_MS, EXIT_GRACE_MS } from './limits.js';
 import { drillPipeline } from './phases/index.js';
 import { Cancelled, runAfterError, runPipeline, type DrillContext, type Pipeline } from './pipeline.js';
@@ -22,9 +23,12 @@ export interface RunDeps {
   signals?: Pick<NodeJS.Process, 'once' | 'removeListener'>;
   /** Ends the process once the step is done (tests pass a no-op). */
   exit?: () => void;
-  /** The phases (default drillPipeline). A seam for in-process tests that inject a fault into a phase
-   *  (test/drill/drill-errors.test.ts); the action's entry never sets it, so no user can trigger one. */
+  /** The phases (default drillPipeline): the CLI's `plan` runs its read-only part; in-process tests inject a
+   *  fault into a phase (test/drill/drill-errors.test.ts). The action's entry never sets it. */
   pipeline?: Pipeline;
+  /** Where to write the JSON report (json-report.ts) and set output report-path: default in RUNNER_TEMP;
+   *  '' writes none (the CLI writes its own, --report). */
+  reportPath?: string;
 }
 
 export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult | undefined> {
@@ -39,7 +43,13 @@ export async function run(core: Core, deps: RunDeps = {}): Promise<DrillResult |
   signals.once('SIGTERM', onTerm);
   signals.once('SIGINT', onInt);
   try {
-    return await drill(core, deps.env ?? process.env, controller.signal, deps.pipeline ?? drillPipeline);
+    const env = deps.env ?? process.env;
+    const result = await drill(core, env, controller.signal, deps.pipeline ?? drillPipeline);
+    if (result && deps.reportPath !== '') {
+      const path = deps.reportPath ?? defaultReportPath(env, result);
+      if (writeReport(core, path, drillReport(result, { command: 'run' }))) core.setOutput('report-path', path);
+    }
+    return result;
   } finally {
     signals.removeListener('SIGTERM', onTerm);
     signals.removeListener('SIGINT', onInt);
@@ -102,6 +112,11 @@ async function earlyError(
     tolerance: 0,
     floor: 0,
     slack: readSlackInputsLeniently(core),
+    // A metrics sink still hears of the error (the "drill error" alert); a failing sink is only a warning.
+    metrics: {
+      pushgatewayUrl: raw('metrics-pushgateway-url') || undefined,
+      textfile: raw('metrics-textfile') || undefined,
+    },
   } as DrillInputs;
   const ctx = createContext({ core, inputs, env, signal, kubeconfig: '', clients: {} as KubeClients });
   await runAfterError(ctx, pipeline.afterPreflightError, err);

@@ -6,7 +6,7 @@ import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types
 import type { LiveSpec } from '../live-spec.js';
 import { TEARDOWN_MS } from '../limits.js';
 import { definePhase, type DrillContext } from '../pipeline.js';
-import { CREATED_AT_ANNOTATION, recoveryClusterManifest } from '../recovery-manifest.js';
+import { CREATED_AT_ANNOTATION, recoveryClusterManifest, recoveryOptions } from '../recovery-manifest.js';
 import { State } from '../state.js';
 import { teardownCluster } from '../teardown.js';
 import { copyToSite } from './copy-to-site.js';
@@ -18,17 +18,9 @@ export const create = definePhase({
   needs: ['spec', 'pin', 'recoveryName'],
   gives: ['timings'],
   async run(ctx, { spec, pin, recoveryName: name }) {
-    const { core, inputs, result, env } = ctx;
+    const { core, result } = ctx;
     const createdAt = new Date();
-    const manifest = recoveryClusterManifest(spec, {
-      name,
-      runId: env.GITHUB_RUN_ID || 'local',
-      createdAt,
-      runUrl: result.runUrl,
-      storageClass: inputs.storageClass,
-      resources: inputs.recoveryResources,
-      recoveryTarget: pin.recoveryTarget,
-    });
+    const manifest = recoveryClusterManifest(spec, recoveryOptions(ctx, name, createdAt, pin.recoveryTarget));
     core.saveState(State.recoveryCluster, name);
     // Post tears down at the recovery site alone: its namespace and kubeconfig (the live one unless another cluster).
     core.saveState(State.namespace, ctx.site.namespace);

@@ -9,6 +9,7 @@ import { create } from './create.js';
 import { findLive } from './find-live.js';
 import { inventory } from './inventory.js';
 import { nameRecovery } from './name-recovery.js';
+import { metrics } from './metrics.js';
 import { notify } from './notify.js';
 import { outputs } from './outputs.js';
 import { readSpec } from './read-spec.js';
@@ -44,7 +45,7 @@ export const drillPipeline: Pipeline = {
     rpo,
     verify,
   ],
-  final: [closeSessions, teardown, settleVerdict, record, notify, outputs, report, stepStatus],
-  // Nothing created, nothing recorded: tell (Slack per slack-on, outputs, summary) and fail the step.
-  afterPreflightError: [settleVerdict, notify, outputs, report, stepStatus],
+  final: [closeSessions, teardown, settleVerdict, record, notify, metrics, outputs, report, stepStatus],
+  // Nothing created, nothing recorded: tell (Slack per slack-on, metrics, outputs, summary) and fail the step.
+  afterPreflightError: [settleVerdict, notify, metrics, outputs, report, stepStatus],
 };

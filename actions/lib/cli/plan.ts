@@ -1,0 +1,100 @@
+// `plan`: the drill's read-only phases (find live, check the site, read its spec, connect
+// read-only, inventory, choose the target, name the recovery), then print what a run would
+// create: the exact recovery Cluster (create.ts builds it with the same recoveryOptions), the
+// copies at a sandbox or recovery site (recovery-copies.ts) and the checks. Nothing is created,
+// swept, recorded or written: no restore point, no dry run.
+import type { Cluster, ObjectStore } from '../cnpg/types.js';
+import { historyConfigMapName } from '../contracts/drill-record.js';
+import { getObjectStore } from '../cnpg/api.js';
+import type { DrillInputs } from '../drill/inputs.js';
+import type { LiveSpec } from '../drill/live-spec.js';
+import { definePhase, type DrillContext, type Pipeline } from '../drill/pipeline.js';
+import { checkSite } from '../drill/phases/check-site.js';
+import { chooseTarget } from '../drill/phases/choose-target.js';
+import { closeSessions } from '../drill/phases/close-sessions.js';
+import { connectLive } from '../drill/phases/connect-live.js';
+import { findLive } from '../drill/phases/find-live.js';
+import { inventory } from '../drill/phases/inventory.js';
+import { nameRecovery } from '../drill/phases/name-recovery.js';
+import { readSpec } from '../drill/phases/read-spec.js';
+import { settleVerdict } from '../drill/phases/verdict.js';
+import { copyName, planCopies, retargetManifest } from '../drill/recovery-copies.js';
+import { recoveryClusterManifest, recoveryOptions } from '../drill/recovery-manifest.js';
+import type { ResolvedTarget } from '../drill/targets.js';
+
+export interface DrillPlan {
+  recoveryCluster: Cluster;
+  /** What a run copies to the sandbox / recovery site, as `Kind namespace/name <- source`. */
+  copies: string[];
+  checks: string[];
+}
+
+/** The plan pipeline; the plan lands in `out` once its last phase ran. */
+export function planPipeline(out: { plan?: DrillPlan }): Pipeline {
+  const plan = definePhase({
+    name: 'plan',
+    title: 'plan the recovery',
+    needs: ['spec', 'target', 'recoveryName', 'databases'],
+    gives: [],
+    async run(ctx, { spec, target, recoveryName, databases }) {
+      const manifest = recoveryClusterManifest(
+        spec,
+        recoveryOptions(ctx, recoveryName, new Date(), target.recoveryTarget),
+      );
+      const copies = await siteCopies(ctx, manifest, spec);
+      out.plan = { recoveryCluster: manifest, copies, checks: checks(ctx.inputs, databases, target) };
+    },
+  });
+  return {
+    preflight: [findLive, checkSite],
+    main: [readSpec, connectLive, inventory, chooseTarget, nameRecovery, plan],
+    final: [closeSessions, settleVerdict],
+  };
+}
+
+async function siteCopies(ctx: DrillContext, manifest: Cluster, spec: LiveSpec): Promise<string[]> {
+  const { site, inputs, clients, retry } = ctx;
+  if (site.sameNamespace) return [];
+  const store: ObjectStore | undefined = spec.plugin
+    ? await getObjectStore(clients, inputs.namespace, spec.plugin.barmanObjectName, retry)
+    : undefined;
+  const copy = planCopies(spec.store, store);
+  retargetManifest(manifest, site.namespace, copy);
+  const name = manifest.metadata.name;
+  const from = (n: string) => `${inputs.namespace}/${n}`;
+  return [
+    ...copy.secrets.map(
+      (s) => `Secret ${site.namespace}/${copyName(name, s.name)} <- ${from(s.name)} (keys ${[...s.keys].join(', ')})`,
+    ),
+    ...(store
+      ? [`ObjectStore ${site.namespace}/${copyName(name, store.metadata.name)} <- ${from(store.metadata.name)}`]
+      : []),
+  ];
+}
+
+function checks(inputs: DrillInputs, databases: string[], target: ResolvedTarget): string[] {
+  const judged = inputs.judgeCounts
+    ? `judged: |restored − live| <= max(${inputs.tolerance} × live, ${inputs.floor})`
+    : 'reported, not judged';
+  const pinned = target.recoveryTarget
+    ? `stops at ${JSON.stringify(target.recoveryTarget)}`
+    : target.kind === 'restore-point'
+      ? 'stops at a restore point the run creates on live (the one write)'
+      : 'pinned at run time to live’s counting snapshot when archived within same-moment-wait, ' +
+        'else the end of the archive';
+  return [
+    `recovery target: ${target.describe}; the restore ${pinned}`,
+    `newest completed backup no older than max-backup-age (${inputs.maxBackupAgeMs / 1000} s)`,
+    `healthy within timeout (${inputs.timeoutMs / 1000} s), WAL replay never stalled for stall-timeout`,
+    ...databases.map(
+      (db) =>
+        `${db}: schema compared; every table read in full on the restore; live counted ${inputs.liveCounts}; ${judged}`,
+    ),
+    `restored data files verified: ${inputs.verify}; data checksums reported`,
+    'RTO (created -> healthy) and RPO (seconds and bytes behind live at drill start) measured',
+    `teardown of everything created${inputs.keepOnFailure ? ' (kept on failure)' : ''}`,
+    ...(inputs.recordHistory
+      ? [`result recorded in ConfigMap ${inputs.namespace}/${historyConfigMapName(inputs.cluster)}`]
+      : []),
+  ];
+}

@@ -1,0 +1,92 @@
+// The CLI's pieces without a cluster: flags derived from action.yml, the environment fallback,
+// where Kubernetes credentials come from, the exit codes, masking.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { envName, helpText, parseCli, UsageError } from '../../actions/lib/cli/args.js';
+import { cliCore } from '../../actions/lib/cli/core.js';
+import { kubeconfigInput, SERVICE_ACCOUNT_TOKEN } from '../../actions/lib/cli/kubeconfig.js';
+import { exitCode } from '../../actions/lib/cli/main.js';
+import type { DrillResult } from '../../actions/lib/drill/result.js';
+import { currentActionYml } from '../../scripts/input-spec.js';
+
+const declared = Object.keys((parse(currentActionYml()) as { inputs: Record<string, unknown> }).inputs);
+
+describe('CLI flags', () => {
+  it('every input of action.yml is a flag (kubeconfig a file path), listed in --help', () => {
+    const argv = declared.flatMap((n) => [`--${n}`, `v-${n}`]);
+    const a = parseCli(['run', ...argv], {});
+    expect(Object.keys(a.inputs).sort()).toEqual(declared.filter((n) => n !== 'kubeconfig').sort());
+    expect(a.inputs['row-count-tolerance']).toBe('v-row-count-tolerance');
+    expect(a.kubeconfigPath).toBe('v-kubeconfig');
+    for (const n of declared) expect(helpText()).toContain(`--${n} `);
+    expect(helpText()).toMatch(/--timeout +.*\(default: 30m\)/);
+  });
+
+  it('an input may come from the environment; a flag wins', () => {
+    const env = { [envName('slack-webhook-url')]: 'https://hooks.example/x', [envName('cluster')]: 'env-pg' };
+    expect(envName('slack-webhook-url')).toBe('CNPG_RESTORE_DRILL_SLACK_WEBHOOK_URL');
+    const a = parseCli(['run', '--cluster', 'flag-pg'], env);
+    expect(a.inputs).toMatchObject({ cluster: 'flag-pg', 'slack-webhook-url': 'https://hooks.example/x' });
+  });
+
+  it('unknown flags and commands are usage errors', () => {
+    expect(() => parseCli(['run', '--nope', 'x'], {})).toThrow(UsageError);
+    expect(() => parseCli(['deploy'], {})).toThrow(/unknown command 'deploy'; use one of: run, plan, status/);
+    expect(() => parseCli([], {})).toThrow(/no command/);
+    expect(parseCli(['status', '--max-age', '8d', '--json'], {})).toMatchObject({ maxAge: '8d', json: true });
+  });
+});
+
+describe('CLI kubeconfig', () => {
+  it('--kubeconfig FILE, then KUBECONFIG, then the in-cluster ServiceAccount', () => {
+    const saved = { ...process.env };
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'cli-kc-'));
+      writeFileSync(join(dir, 'kc'), 'apiVersion: v1\n');
+      Object.assign(process.env, {
+        KUBECONFIG: '/k',
+        KUBERNETES_SERVICE_HOST: '10.0.0.1',
+        KUBERNETES_SERVICE_PORT: '443',
+      });
+      expect(kubeconfigInput(join(dir, 'kc'), dir)).toBe('apiVersion: v1\n');
+      expect(() => kubeconfigInput(join(dir, 'missing'))).toThrow(/--kubeconfig .*missing cannot be read/);
+      expect(kubeconfigInput(undefined, dir)).toBeUndefined(); // KUBECONFIG: kube/config.ts reads it
+      delete process.env.KUBECONFIG;
+      expect(kubeconfigInput(undefined, dir)).toBeUndefined(); // no token mounted: not in a pod
+      const sa = join(dir, SERVICE_ACCOUNT_TOKEN, '..');
+      mkdirSync(sa, { recursive: true });
+      for (const f of ['token', 'ca.crt', 'namespace']) writeFileSync(join(sa, f), f === 'namespace' ? 'drills' : 'x');
+      const kc = JSON.parse(kubeconfigInput(undefined, dir)!);
+      expect(kc.clusters[0].cluster).toMatchObject({
+        server: 'https://10.0.0.1:443',
+        'certificate-authority': `${sa}/ca.crt`,
+      });
+      expect(kc.users[0].user['auth-provider'].config.tokenFile).toBe(`${sa}/token`);
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  });
+});
+
+describe('CLI exit codes and output', () => {
+  it('maps the verdict: passed 0, failed 1, error 3', () => {
+    const r = (verdict: string) => ({ verdict }) as unknown as DrillResult;
+    expect([exitCode(r('passed')), exitCode(r('failed')), exitCode(r('error'))]).toEqual([0, 1, 3]);
+  });
+
+  it('masks secrets in logs and outputs', () => {
+    const lines: string[] = [];
+    const { core, record } = cliCore({ cluster: 'pg' }, { err: (l) => lines.push(l), tty: false });
+    core.setSecret('hunter2');
+    core.info('password hunter2 used');
+    core.setOutput('x', 'is hunter2');
+    core.setFailed('hunter2 failed');
+    expect(core.getInput('cluster')).toBe('pg');
+    expect(lines).toEqual(['password *** used', 'error: *** failed']);
+    expect(record).toMatchObject({ outputs: { x: 'is ***' }, failed: '*** failed' });
+  });
+});
