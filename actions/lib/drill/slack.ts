@@ -1,81 +1,108 @@
-// The drill's Slack message (Block Kit): verdict, environment/context, cluster, reasons, RTO/RPO
-// and backup age in human units, run link. Sent through Slack's own clients (notify/slack.ts);
-// Slack trouble is a note and a warning, never the verdict.
+// The drill's Slack message in the suite's one style (notify/message.ts): the verdict and where
+// as the title, the reasons first, then what to do, then RTO/RPO and the backup in human units,
+// and the run link. Sent through Slack's own clients (notify/slack.ts), or with `slack-preview`
+// written to the job summary instead. Slack trouble is a note and a warning, never the verdict,
+// unless `slack-errors` asks for the step to fail.
 import type { Core } from '../core.js';
-import {
-  postToSlack,
-  slackConfigured,
-  slackEscape,
-  slackSender,
-  type SlackMessage,
-  type SlackSender,
-} from '../notify/slack.js';
+import { renderAlert, type Alert } from '../notify/message.js';
+import { slackPreviewMarkdown } from '../notify/preview.js';
+import { postToSlack, slackConfigured, slackSender, type SlackMessage, type SlackSender } from '../notify/slack.js';
+import { writeSummary } from '../report/outcome.js';
 import { formatBytes, formatDuration } from '../report/format.js';
 import type { DrillInputs } from './inputs.js';
 import type { DrillResult } from './result.js';
 
 const seconds = (s: number | undefined) => (s === undefined ? 'n/a' : formatDuration(s * 1000));
 
-function backupLine(r: DrillResult): string {
+/** The result as the message reads it: with the `verdict` contract's error verdict, its message and fix
+ *  (result.ts gains them; written so both the current and the extended DrillResult fit). */
+type AlertResult = Omit<DrillResult, 'verdict'> & {
+  verdict: DrillResult['verdict'] | 'error';
+  error?: { message: string; fix: string };
+};
+
+const FAILED_FIX =
+  'The backup or its restore is at fault: open the run for the restore log and the differences, ' +
+  'fix the backups (archiving, retention, object store), then run the drill again.';
+
+function backupLine(r: AlertResult): string {
   const id = r.backupId ?? r.inventory?.newest?.backupId ?? r.inventory?.newest?.name;
   if (!id) return 'n/a';
   const age = r.inventory?.newestAgeMs;
   return `${id}${age !== undefined ? ` (${formatDuration(age)} old)` : ''}`;
 }
 
-/** `environment` names where the drill ran (an input, else the kubeconfig context). */
-export function drillSlackMessage(r: DrillResult, environment?: string): SlackMessage {
-  const passed = r.verdict === 'passed';
-  const where = `${environment ? `${environment} · ` : ''}${r.namespace}/${r.cluster}`;
-  const title = `${passed ? ':white_check_mark:' : ':x:'} Restore drill ${r.verdict}: ${where}`;
-  const rpo =
-    r.rpo?.seconds !== undefined
-      ? `${seconds(r.rpo.seconds)}${r.rpo.bytes !== undefined ? ` (${formatBytes(r.rpo.bytes)} of WAL)` : ''}`
-      : 'n/a';
-  const fields = [
-    `*Environment*\n${slackEscape(environment ?? 'n/a')}`,
-    `*Cluster*\n${slackEscape(`${r.namespace}/${r.cluster}`)}`,
-    `*RTO*\n${seconds(r.rtoSeconds)}`,
-    `*RPO*\n${rpo}`,
-    `*Backup restored*\n${slackEscape(backupLine(r))}`,
-  ];
-  const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: title.replace(/:[a-z_]+: /, '').slice(0, 150), emoji: true } },
-    {
-      type: 'section',
-      text: { type: 'mrkdwn', text: slackEscape(title) },
-      fields: fields.map((text) => ({ type: 'mrkdwn', text })),
-    },
-  ];
-  if (r.reasons.length) {
-    const list = r.reasons
-      .slice(0, 10)
-      .map((x) => `• ${slackEscape(x)}`)
-      .join('\n');
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reasons*\n${list}`.slice(0, 3000) } });
-  }
-  if (r.runUrl)
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${r.runUrl}|View the workflow run>` }] });
-  const text = `${title}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''}`.slice(0, 3000);
-  return { text, blocks };
+function rpoLine(r: AlertResult): string {
+  if (r.rpo?.seconds === undefined) return 'n/a';
+  return `${seconds(r.rpo.seconds)}${r.rpo.bytes !== undefined ? ` (${formatBytes(r.rpo.bytes)} of WAL)` : ''}`;
 }
 
-export function shouldNotify(on: DrillInputs['slack']['on'], verdict: DrillResult['verdict']): boolean {
-  return on === 'always' || (on === 'failure' && verdict === 'failed');
+/** The alert for a result: `environment` names where the drill ran; `mention` goes on failure and error only. */
+export function drillAlert(r: AlertResult, opts: { environment?: string; mention?: string }): Alert {
+  const where = `${opts.environment ? `${opts.environment} · ` : ''}${r.namespace}/${r.cluster}`;
+  const errorReasons = r.error ? [r.error.message] : [];
+  return {
+    outcome: r.verdict,
+    title: `Restore drill ${r.verdict}: ${where}`,
+    reasons: r.reasons.length ? r.reasons : errorReasons,
+    fix: r.verdict === 'error' ? r.error?.fix : r.verdict === 'failed' ? FAILED_FIX : undefined,
+    fields: [
+      ['RTO', seconds(r.rtoSeconds)],
+      ['RPO', rpoLine(r)],
+      ['Backup restored', backupLine(r)],
+    ],
+    runUrl: r.runUrl,
+    mention: opts.mention,
+  };
 }
 
-/** Posts when configured and wanted; `sender` lets tests pass clients pointed at a local Slack. */
+/** The exact payload the drill sends (and a CLI's --print-slack prints). */
+export function drillSlackMessage(r: AlertResult, environment?: string, mention?: string): SlackMessage {
+  return renderAlert(drillAlert(r, { environment, mention }));
+}
+
+export function shouldNotify(on: DrillInputs['slack']['on'], verdict: AlertResult['verdict']): boolean {
+  return on === 'always' || (on === 'failure' && verdict !== 'passed');
+}
+
+type NotifyCore = Pick<
+  Core,
+  'setSecret' | 'warning' | 'error' | 'info' | 'debug' | 'setOutput' | 'setFailed' | 'summary'
+>;
+
+/** Posts when configured and wanted (or previews); `sender` lets tests pass clients pointed at a local Slack. */
 export async function notifyDrill(
-  core: Pick<Core, 'setSecret' | 'warning' | 'info' | 'debug' | 'setOutput'>,
+  core: NotifyCore,
   slack: DrillInputs['slack'],
-  r: DrillResult,
+  r: AlertResult,
   sender?: SlackSender,
 ): Promise<void> {
+  const message = drillSlackMessage(r, slack.environment, slack.mention);
+  if (slack.preview) return previewDrill(core, slack, r, message);
   if (!slackConfigured(slack) || !shouldNotify(slack.on, r.verdict)) return;
   const client = sender ?? slackSender(core, slack);
   if (!client) return;
-  const res = await postToSlack(core, client, drillSlackMessage(r, slack.environment));
+  const res = await postToSlack(core, client, message, { errors: slack.errors });
   if (res.ok) core.info('Posted the drill result to Slack.');
-  else r.notes.push(`Slack notification failed: ${res.error}`);
+  else {
+    r.notes.push(`Slack notification failed: ${res.error}`);
+    if (slack.errors) core.setFailed(`Slack notification failed (slack-errors: true): ${res.error}`);
+  }
   if (res.ts) core.setOutput('slack-ts', res.ts);
+}
+
+async function previewDrill(
+  core: NotifyCore,
+  slack: DrillInputs['slack'],
+  r: AlertResult,
+  message: SlackMessage,
+): Promise<void> {
+  const wouldSend = slackConfigured(slack) && shouldNotify(slack.on, r.verdict);
+  const note = wouldSend
+    ? 'slack-preview: true: this message was not sent.'
+    : `slack-preview: true; without the preview it would not be sent either (${
+        slackConfigured(slack) ? `slack-on: ${slack.on}, verdict ${r.verdict}` : 'no Slack webhook or bot token'
+      }).`;
+  core.info('slack-preview: the Slack message is in the job summary, not sent.');
+  await writeSummary(core, slackPreviewMarkdown(message, note));
 }
