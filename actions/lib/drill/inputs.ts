@@ -84,23 +84,8 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     'namespace',
     i.required('namespace', 'name the namespace of the live Cluster explicitly, e.g. `namespace: databases`'),
   );
-  const kubeconfig = i.optional('kubeconfig');
-  if (kubeconfig) core.setSecret(kubeconfig);
-  const recoveryNamespace = i.optional('recovery-namespace');
-  if (recoveryNamespace) i.kubeName('recovery-namespace', recoveryNamespace);
-  const recoveryKubeconfig = i.optional('recovery-kubeconfig');
-  if (recoveryKubeconfig) core.setSecret(recoveryKubeconfig);
-  const recoveryContext = i.optional('recovery-context');
-  const storageClass = i.optional('storage-class');
-  if (storageClass) i.kubeName('storage-class', storageClass);
-  const credentialsSecret = i.optional('credentials-secret');
-  if (credentialsSecret) i.kubeName('credentials-secret', credentialsSecret);
-  const databases = i.list('databases');
-  for (const d of databases) {
-    if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(d))
-      throw new InputError('databases', `'${d}' is not a database name; list names separated by commas or newlines.`);
-  }
-
+  const site = readSiteInputs(i, core);
+  const databases = readDatabases(i);
   const slack = readSlackInputs(i, core);
   if (i.optional('count-mode')) {
     throw new InputError(
@@ -118,12 +103,8 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
   return {
     cluster,
     namespace,
-    kubeconfig,
-    recoveryNamespace,
-    recoveryKubeconfig,
-    recoveryContext,
+    ...site,
     connectionMode: i.choice<ConnectMode>('connection-mode', ['port-forward', 'direct'], 'port-forward'),
-    credentialsSecret,
     databases,
     liveCounts: i.choice<LiveCounts>('live-counts', ['auto', 'exact', 'estimate', 'replica'], 'auto'),
     liveExactMaxBytes: byteSize(i, 'live-exact-max-size', '256Mi'),
@@ -136,7 +117,6 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     target,
     sameMomentWaitMs: nonNegative(i, 'same-moment-wait', '6m'),
     judgeCounts: i.boolean('judge-counts', target.kind === 'latest' || target.kind === 'restore-point'),
-    storageClass,
     recoveryResources: parseResources(i.optional('recovery-resources')),
     timeoutMs: positive(i, 'timeout', '30m'),
     stallTimeoutMs: stallTimeout(i),
@@ -148,6 +128,36 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     slack,
     onShortCredentials: i.choice<ShortCredentials>('on-short-credentials', ['shorten', 'fail'], 'shorten'),
   };
+}
+
+type SiteInputs = Pick<
+  DrillInputs,
+  'kubeconfig' | 'recoveryNamespace' | 'recoveryKubeconfig' | 'recoveryContext' | 'storageClass' | 'credentialsSecret'
+>;
+
+/** Where the drill reads and restores: credentials (masked) and names. */
+function readSiteInputs(i: Inputs, core: Pick<Core, 'setSecret'>): SiteInputs {
+  const kubeconfig = i.optional('kubeconfig');
+  if (kubeconfig) core.setSecret(kubeconfig);
+  const recoveryNamespace = i.optional('recovery-namespace');
+  if (recoveryNamespace) i.kubeName('recovery-namespace', recoveryNamespace);
+  const recoveryKubeconfig = i.optional('recovery-kubeconfig');
+  if (recoveryKubeconfig) core.setSecret(recoveryKubeconfig);
+  const recoveryContext = i.optional('recovery-context');
+  const storageClass = i.optional('storage-class');
+  if (storageClass) i.kubeName('storage-class', storageClass);
+  const credentialsSecret = i.optional('credentials-secret');
+  if (credentialsSecret) i.kubeName('credentials-secret', credentialsSecret);
+  return { kubeconfig, recoveryNamespace, recoveryKubeconfig, recoveryContext, storageClass, credentialsSecret };
+}
+
+function readDatabases(i: Inputs): string[] {
+  const databases = i.list('databases');
+  for (const d of databases) {
+    if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(d))
+      throw new InputError('databases', `'${d}' is not a database name; list names separated by commas or newlines.`);
+  }
+  return databases;
 }
 
 /** Slack: an incoming webhook or a bot token with a channel (and optionally a thread), masked. */
