@@ -1,7 +1,10 @@
 // Slack delivery through Slack's own clients (@slack/webhook, @slack/web-api) against a local
 // Slack (test/helpers/slack-server.ts): what is sent, retries, rate limits, threads, masking, and
 // that trouble is a warning, never a throw. And the drill's message, as a reader sees it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/run-action.js';
 import { notifyDrill, drillSlackMessage, shouldNotify } from '../../actions/lib/drill/slack.js';
 import { blockKitProblems, slackPreviewMarkdown } from '../../actions/lib/notify/preview.js';
 import type { DrillResult } from '../../actions/lib/drill/result.js';
@@ -252,6 +255,16 @@ describe('slack-preview and slack-errors', () => {
     expect(rec.summary).toContain('Within Block Kit limits');
     const json = /```json\n([\s\S]*?)\n```/.exec(rec.summary)![1];
     expect(JSON.parse(json)).toEqual(drillSlackMessage(failedDrill(), 'production', '<!here>'));
+  });
+
+  it('README.md shows the preview exactly as the drill renders it', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const example = /<!-- slack-preview-example -->\n([\s\S]*?)\n<!-- \/slack-preview-example -->/.exec(readme)![1];
+    const rendered = slackPreviewMarkdown(
+      drillSlackMessage(failedDrill(), 'production', '<!subteam^S0ONCALL>'),
+      'slack-preview: true: this message was not sent.',
+    ).replace('### Slack message', '#### Slack message');
+    expect(example).toBe(rendered.trimEnd());
   });
 
   it('Block Kit limits: a header over 150 characters, 11 fields, 51 blocks and an empty text are each named', () => {
