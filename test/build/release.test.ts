@@ -32,7 +32,7 @@ describe('scripts/release.ts --dry-run in a temporary clone', () => {
     spawnSync(join(clone, 'node_modules/.bin/tsx'), [join(clone, 'scripts/release.ts'), ...args], {
       cwd: clone,
       encoding: 'utf8',
-      timeout: 300_000,
+      timeout: 540_000, // the dist/ rebuild inside takes minutes on a loaded machine
     });
   const setVersion = (v: string, changelogEntry?: string, merged = true) => {
     const pkg = JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8'));
