@@ -217,11 +217,14 @@ describe('what the drill does about it', () => {
   });
 
   it('at preflight: a 45-minute token minted by the API server shortens the drill; a 10-minute one refuses it', async () => {
-    const run = async (seconds: number, policy: 'shorten' | 'fail' = 'shorten') => {
+    const run = async (seconds: number, policy: 'shorten' | 'fail' = 'shorten', siteSeconds?: number) => {
       const { core, rec } = recordingCore();
       const inputs = { ...DEFAULTS, onShortCredentials: policy };
       const result = { notes: [] as string[] };
-      const ctx = { core, inputs, kubeconfig: kubeconfig({ token: (await mint(seconds)).token }), result };
+      const site = siteSeconds
+        ? { remote: true, kubeconfig: kubeconfig({ token: (await mint(siteSeconds)).token }) }
+        : { remote: false };
+      const ctx = { core, inputs, kubeconfig: kubeconfig({ token: (await mint(seconds)).token }), site, result };
       const error = await (checkCredentials.run as (c: unknown, i: unknown) => Promise<void>)(ctx, {}).then(
         () => undefined,
         (e: Error) => e.message,
@@ -232,7 +235,7 @@ describe('what the drill does about it', () => {
     expect(short.error).toBeUndefined();
     expect(short.inputs.timeoutMs).toBeLessThan(30 * MIN);
     expect(short.rec.logs.find((l) => l.level === 'warning')?.message).toMatch(
-      /^credentials: user drill's bearer token \(JWT exp\) expires at/,
+      /^credentials \(kubeconfig\): user drill's bearer token \(JWT exp\) expires at/,
     );
     expect(short.result.notes).toHaveLength(1);
     const refused = await run(10 * 60);
@@ -240,5 +243,10 @@ describe('what the drill does about it', () => {
       /^Input 'kubeconfig': user drill's bearer token \(JWT exp\) expires at .* in 9 min, before the drill's worst case/,
     );
     expect(refused.inputs.timeoutMs).toBe(30 * MIN);
+    // A recovery site in another cluster: its credentials count too.
+    const dr = await run(24 * 3600, 'shorten', 45 * 60);
+    expect(dr.rec.logs.find((l) => l.level === 'warning')?.message).toMatch(/^credentials \(recovery-kubeconfig\): /);
+    expect(dr.inputs.timeoutMs).toBeLessThan(30 * MIN);
+    expect((await run(24 * 3600, 'fail', 45 * 60)).error).toMatch(/^Input 'recovery-kubeconfig': /);
   });
 });
