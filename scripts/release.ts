@@ -1,7 +1,9 @@
 // Publishes a release of the suite (called by .github/workflows/release.yml; runnable by hand).
 // Usage: tsx scripts/release.ts <X.Y.Z | vX.Y.Z> [--dry-run]
 // Refuses, changing nothing, when: the version is not X.Y.Z or differs from package.json; the
-// working tree is not clean; CHANGELOG.md has no non-empty `## [X.Y.Z]` section; dist/ is not
+// working tree is not clean; the commit is not on the default branch (DEFAULT_BRANCH, else the
+// clone's origin/HEAD), as fetched in refs/remotes/origin/ (a tag pushed on a side branch, or a
+// dispatch from one, would publish code nobody merged); CHANGELOG.md has no non-empty `## [X.Y.Z]` section; dist/ is not
 // what `npm run build` makes from the sources; the tag exists on another commit. Then it tags
 // vX.Y.Z, moves the major tag (v1) to it when it is the newest release of that major, pushes the
 // tags and creates the GitHub release (gh) with the CHANGELOG section as notes.
@@ -79,6 +81,30 @@ function checkDistFresh(): void {
   }
 }
 
+/** The default branch: DEFAULT_BRANCH (release.yml passes the repository's), else origin/HEAD of a clone. */
+function defaultBranch(): string {
+  const fromEnv = process.env.DEFAULT_BRANCH?.trim();
+  if (fromEnv) return fromEnv;
+  const head = gitOk('symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD');
+  if (head) return head.replace(/^origin\//, '');
+  throw new ReleaseError('cannot tell the default branch: set DEFAULT_BRANCH (e.g. main).');
+}
+
+/** The commit must be reachable from the default branch as fetched from origin. */
+function checkOnDefaultBranch(commit: string): void {
+  const branch = defaultBranch();
+  const ref = `refs/remotes/origin/${branch}`;
+  if (!gitOk('rev-parse', '--verify', '--quiet', ref))
+    throw new ReleaseError(`origin/${branch} is not fetched; check out with fetch-depth: 0 (every branch).`);
+  try {
+    git('merge-base', '--is-ancestor', commit, ref);
+  } catch {
+    throw new ReleaseError(
+      `commit ${commit.slice(0, 12)} is not on the default branch ${branch}; merge it first, then tag the merged commit.`,
+    );
+  }
+}
+
 const parts = (v: string) => v.replace(/^v/, '').split('.').map(Number);
 export function compareVersions(a: string, b: string): number {
   const [x, y] = [parts(a), parts(b)];
@@ -112,6 +138,7 @@ function planRelease(versionArg: string | undefined): ReleasePlan {
   const notes = changelogNotes(readFileSync(join(root, 'CHANGELOG.md'), 'utf8'), version);
   const tag = `v${version}`;
   const commit = git('rev-parse', 'HEAD');
+  checkOnDefaultBranch(commit);
   const tagged = gitOk('rev-parse', '--verify', '--quiet', `${tag}^{commit}`);
   if (tagged && tagged !== commit)
     throw new ReleaseError(`tag ${tag} already exists on ${tagged.slice(0, 12)}, not on HEAD ${commit.slice(0, 12)}.`);

@@ -26,14 +26,15 @@ describe('CHANGELOG.md', () => {
 
 describe('scripts/release.ts --dry-run in a temporary clone', () => {
   let clone: string;
+  let work: string;
   const git = (...args: string[]) => execFileSync('git', args, { cwd: clone, encoding: 'utf8' }).trim();
   const release = (...args: string[]) =>
     spawnSync(join(clone, 'node_modules/.bin/tsx'), [join(clone, 'scripts/release.ts'), ...args], {
       cwd: clone,
       encoding: 'utf8',
-      timeout: 300_000,
+      timeout: 540_000, // the dist/ rebuild inside takes minutes on a loaded machine
     });
-  const setVersion = (v: string, changelogEntry?: string) => {
+  const setVersion = (v: string, changelogEntry?: string, merged = true) => {
     const pkg = JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8'));
     writeFileSync(join(clone, 'package.json'), JSON.stringify({ ...pkg, version: v }, null, 2) + '\n');
     if (changelogEntry) {
@@ -44,14 +45,21 @@ describe('scripts/release.ts --dry-run in a temporary clone', () => {
       );
     }
     git('commit', '-qam', `Release ${v}`);
+    if (merged) git('push', '-q', 'origin', 'HEAD:main');
   };
   const originTags = () => execFileSync('git', ['tag', '--list', 'v*'], { cwd: repoRoot, encoding: 'utf8' }).trim();
   let tagsBefore: string;
 
   beforeAll(() => {
     tagsBefore = originTags();
-    clone = mkdtempSync(join(tmpdir(), 'release-clone-'));
-    execFileSync('git', ['clone', '-q', repoRoot, clone]);
+    // origin: a bare copy whose default branch is main (this repository is never pushed to).
+    work = mkdtempSync(join(tmpdir(), 'release-test-'));
+    const origin = join(work, 'origin.git');
+    clone = join(work, 'clone');
+    execFileSync('git', ['clone', '-q', '--bare', repoRoot, origin]);
+    execFileSync('git', ['branch', '-f', 'main', 'HEAD'], { cwd: origin });
+    execFileSync('git', ['symbolic-ref', 'HEAD', 'refs/heads/main'], { cwd: origin });
+    execFileSync('git', ['clone', '-q', origin, clone]);
     symlinkSync(join(repoRoot, 'node_modules'), join(clone, 'node_modules'));
     git('config', 'user.name', 'Release Test');
     git('config', 'user.email', 'release-test@example.invalid');
@@ -62,12 +70,13 @@ describe('scripts/release.ts --dry-run in a temporary clone', () => {
     });
     git('add', '-A', 'dist');
     git('commit', '-qm', 'dist', '--allow-empty');
+    git('push', '-q', 'origin', 'HEAD:main');
     // An earlier release: v1.0.0 and the major tag on this commit.
     git('tag', '-a', 'v1.0.0', '-m', 'Release v1.0.0');
     git('tag', '-a', 'v1', '-m', 'v1 -> v1.0.0');
   }, 600_000);
   afterAll(() => {
-    if (clone) rmSync(clone, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
     expect(originTags(), 'the dry run pushed nothing to origin').toBe(tagsBefore);
   });
 
@@ -122,6 +131,22 @@ describe('scripts/release.ts --dry-run in a temporary clone', () => {
     expect(git('tag', '--list', 'v1.0.4')).toBe('');
     expect(git('rev-parse', 'v1^{commit}')).toBe(v1);
   }, 600_000);
+
+  it('refuses a tag on a commit that is not on the default branch, naming it, and tags nothing', () => {
+    git('checkout', '-qb', 'side');
+    try {
+      setVersion('1.0.5', '### Fixed\n- Something nobody merged.', false);
+      const head = git('rev-parse', 'HEAD');
+      const r = release('v1.0.5', '--dry-run');
+      expect(r.status, r.stdout).toBe(1);
+      expect(r.stderr.trim()).toBe(
+        `release refused: commit ${head.slice(0, 12)} is not on the default branch main; merge it first, then tag the merged commit.`,
+      );
+      expect(git('tag', '--list', 'v1.0.5')).toBe('');
+    } finally {
+      git('checkout', '-qf', 'main');
+    }
+  });
 
   it('refuses a dirty working tree', () => {
     writeFileSync(join(clone, 'README.md'), 'edited\n', { flag: 'a' });

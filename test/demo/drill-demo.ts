@@ -69,12 +69,17 @@ try {
     namespace: 'default',
     kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'),
     'row-count-tolerance': '0.05',
+    // No Slack here: the message the drill would post goes into the job summary (printed below).
+    'slack-preview': 'true',
   };
   say('running cnpg-restore-drill (main step) as the runner would...\n');
   const main = await runAction('cnpg-restore-drill', 'main', { inputs, onSpawn: relay, timeoutMs: 600_000 });
   child = undefined;
   say(`main step exited ${main.exitCode} in ${(main.durationMs / 1000).toFixed(1)} s; outputs:`);
   for (const [k, v] of Object.entries(main.outputs)) console.log(`    ${k} = ${v}`);
+  const preview = /### Slack message \(preview, not sent\)[\s\S]*?```json\n[\s\S]*?\n```/.exec(main.summary)?.[0];
+  say('the Slack message the drill would post (slack-preview: true), as the job summary shows it:\n');
+  console.log(preview ?? '(no Slack preview in the job summary)');
   say('running the post step (teardown check from the saved state)...\n');
   const post = await runAction('cnpg-restore-drill', 'post', { inputs, state: main.state, onSpawn: relay });
   child = undefined;

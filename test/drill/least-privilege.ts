@@ -32,7 +32,9 @@ export function serviceAccountKubeconfig(pgd: PlaygroundHandle, name = 'sa'): st
     pgd.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: SA.namespace } });
   if (!pgd.store.get('v1/serviceaccounts', SA.namespace, SA.name))
     pgd.store.create('v1/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: SA });
-  return readFileSync(pgd.kubeconfigFor(pgd.mintToken(SA.namespace, SA.name), name), 'utf8');
+  // A day, as a kubeconfig secret's token would: the drill's preflight shortens or refuses a drill
+  // whose credentials expire before its worst case (kube/credentials.ts), and a suite runs long.
+  return readFileSync(pgd.kubeconfigFor(pgd.mintToken(SA.namespace, SA.name, 24 * 3600), name), 'utf8');
 }
 
 /** Drill leftovers in a namespace: the recovery cluster's objects and any copy labelled as the drill's. */

@@ -1,8 +1,12 @@
 // Slack delivery through Slack's own clients (@slack/webhook, @slack/web-api) against a local
 // Slack (test/helpers/slack-server.ts): what is sent, retries, rate limits, threads, masking, and
 // that trouble is a warning, never a throw. And the drill's message, as a reader sees it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { notifyDrill, drillSlackMessage } from '../../actions/lib/drill/slack.js';
+import { repoRoot } from '../helpers/run-action.js';
+import { notifyDrill, drillSlackMessage, shouldNotify } from '../../actions/lib/drill/slack.js';
+import { blockKitProblems, slackPreviewMarkdown } from '../../actions/lib/notify/preview.js';
 import type { DrillResult } from '../../actions/lib/drill/result.js';
 import { postToSlack, slackSender } from '../../actions/lib/notify/slack.js';
 import { recordingCore } from '../helpers/recording-core.js';
@@ -147,6 +151,8 @@ describe('Slack clients against a local Slack', () => {
       apiUrl: slack.url,
       environment: 'production',
       on: 'failure' as const,
+      preview: false,
+      errors: false,
     };
     await notifyDrill(core, target, r, slackSender(core, target, fast));
     expect(slack.calls).toHaveLength(1);
@@ -181,22 +187,119 @@ function failedDrill(): DrillResult {
 }
 
 describe('the drill message', () => {
-  it('names environment, cluster, reasons, RTO/RPO in human units, backup age and the run link', () => {
+  it('title once (the header), reasons first, then what to do, then RTO/RPO in human units, backup age and the run link', () => {
     const m = drillSlackMessage(failedDrill(), 'production');
-    const section = JSON.stringify(m.blocks);
-    expect(section).toContain('*Environment*\\nproduction');
-    expect(section).toContain('*Cluster*\\nbilling-prod/payments-db');
-    expect(section).toContain('*RTO*\\n12m 34s');
-    expect(section).toContain('*RPO*\\n1m 35s (3.0 MiB of WAL)');
-    expect(section).toContain('*Backup restored*\\n20261130T050000 (26h 5m old)');
-    expect(section).toContain(
-      '• recovery Job payments-db-drill-77-1-1-full-recovery failed: barman-cloud-restore: \\"Backup 20261130T050000 not found\\"',
+    const blocks = m.blocks as { type: string; text?: { text: string }; fields?: { text: string }[] }[];
+    expect(blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'section', 'context']);
+    expect(blocks[0].text!.text).toBe(':x: Restore drill failed: production · billing-prod/payments-db');
+    const all = JSON.stringify(blocks);
+    expect(all.split('Restore drill failed')).toHaveLength(2); // the title once
+    expect(blocks[1].text!.text).toBe(
+      '*Why*\n• recovery Job payments-db-drill-77-1-1-full-recovery failed: barman-cloud-restore: "Backup 20261130T050000 not found"',
     );
-    expect(section).toContain('<https://github.com/acme/platform/actions/runs/4242|View the workflow run>');
+    expect(blocks[2].text!.text).toMatch(/^\*What to do\*\nThe backup or its restore is at fault: /);
+    expect(blocks[3].fields!.map((f) => f.text)).toEqual([
+      '*RTO*\n12m 34s',
+      '*RPO*\n1m 35s (3.0 MiB of WAL)',
+      '*Backup restored*\n20261130T050000 (26h 5m old)',
+    ]);
+    expect(all).toContain('<https://github.com/acme/platform/actions/runs/4242|View the workflow run>');
+    expect(blockKitProblems(m)).toEqual([]);
   });
 
   it('escapes mrkdwn in names and reasons', () => {
     const r = { ...failedDrill(), reasons: ['table public."Orders<&>" differs'] };
     expect(JSON.stringify(drillSlackMessage(r).blocks)).toContain('public.\\"Orders&lt;&amp;&gt;\\" differs');
+  });
+
+  it('an error verdict (the drill could not judge) leads with its message and says the fix', () => {
+    const r = {
+      ...failedDrill(),
+      verdict: 'error' as const,
+      reasons: [],
+      error: {
+        kind: 'unauthorized' as const,
+        message: 'the Kubernetes API answered 401 Unauthorized',
+        fix: 'Renew the KUBECONFIG secret.',
+      },
+    };
+    const blocks = drillSlackMessage(r, 'staging', '<!subteam^S0ONCALL>').blocks as { text?: { text: string } }[];
+    expect(blocks[0].text!.text).toBe(':warning: Restore drill error: staging · billing-prod/payments-db');
+    expect(blocks[1].text!.text).toBe('<!subteam^S0ONCALL> *Why*\n• the Kubernetes API answered 401 Unauthorized');
+    expect(blocks[2].text!.text).toBe('*What to do*\nRenew the KUBECONFIG secret.');
+    expect(shouldNotify('failure', 'error')).toBe(true);
+  });
+
+  it('mentions on-call on failure and error only, never on a pass', () => {
+    const failed = drillSlackMessage(failedDrill(), 'production', '<!subteam^S0ONCALL>');
+    expect(failed.text.startsWith('<!subteam^S0ONCALL> :x: Restore drill failed')).toBe(true);
+    const passed = drillSlackMessage({ ...failedDrill(), verdict: 'passed', reasons: [] }, 'production', '<!here>');
+    expect(JSON.stringify(passed)).not.toContain('<!here>');
+    expect((passed.blocks as { type: string }[]).map((b) => b.type)).toEqual(['header', 'section', 'context']);
+  });
+});
+
+describe('slack-preview and slack-errors', () => {
+  const slackInputs = (extra: Record<string, unknown>) => ({
+    webhookUrl: 'https://hooks.slack.invalid/services/T/B/x',
+    on: 'failure' as const,
+    preview: false,
+    errors: false,
+    environment: 'production',
+    ...extra,
+  });
+
+  it('slack-preview writes the exact payload into the job summary, checked against Block Kit limits, and sends nothing', async () => {
+    const { core, rec } = recordingCore();
+    const sent: unknown[] = [];
+    const sender = { post: async (m: unknown) => (sent.push(m), {}) };
+    await notifyDrill(core, slackInputs({ preview: true, mention: '<!here>' }), failedDrill(), sender);
+    expect(sent).toEqual([]);
+    expect(rec.summary).toContain('### Slack message (preview, not sent)');
+    expect(rec.summary).toContain('Within Block Kit limits');
+    const json = /```json\n([\s\S]*?)\n```/.exec(rec.summary)![1];
+    expect(JSON.parse(json)).toEqual(drillSlackMessage(failedDrill(), 'production', '<!here>'));
+  });
+
+  it('README.md shows the preview exactly as the drill renders it', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const example = /<!-- slack-preview-example -->\n([\s\S]*?)\n<!-- \/slack-preview-example -->/.exec(readme)![1];
+    const rendered = slackPreviewMarkdown(
+      drillSlackMessage(failedDrill(), 'production', '<!subteam^S0ONCALL>'),
+      'slack-preview: true: this message was not sent.',
+    ).replace('### Slack message', '#### Slack message');
+    expect(example).toBe(rendered.trimEnd());
+  });
+
+  it('Block Kit limits: a header over 150 characters, 11 fields, 51 blocks and an empty text are each named', () => {
+    const long = { type: 'header', text: { type: 'plain_text', text: 'x'.repeat(151) } };
+    const fields = { type: 'section', fields: Array.from({ length: 11 }, () => ({ type: 'mrkdwn', text: 'f' })) };
+    const filler = Array.from({ length: 49 }, () => ({ type: 'divider' }));
+    expect(blockKitProblems({ text: '', blocks: [long, fields, ...filler] })).toEqual([
+      'text (the notification fallback) is empty',
+      '51 blocks (at most 50)',
+      'blocks[0] (header): header text has 151 characters (at most 150)',
+      'blocks[1] (section): 11 fields (at most 10)',
+    ]);
+    expect(slackPreviewMarkdown({ text: '', blocks: [long] })).toContain("**Outside Block Kit's limits:**");
+  });
+
+  it('slack-errors: a Slack failure fails the step; by default it is a warning and a note', async () => {
+    const broken = {
+      post: async () => {
+        throw Object.assign(new Error('no'), { statusCode: 404, body: 'no_service' });
+      },
+    };
+    const strict = recordingCore();
+    await notifyDrill(strict.core, slackInputs({ errors: true }), failedDrill(), broken);
+    expect(strict.rec.failed).toBe(
+      'Slack notification failed (slack-errors: true): Slack answered HTTP 404: no_service',
+    );
+    const lenient = recordingCore();
+    const r = failedDrill();
+    await notifyDrill(lenient.core, slackInputs({}), r, broken);
+    expect(lenient.rec.failed).toBeUndefined();
+    expect(lenient.rec.logs.some((l) => l.level === 'warning')).toBe(true);
+    expect(r.notes).toEqual(['Slack notification failed: Slack answered HTTP 404: no_service']);
   });
 });

@@ -162,7 +162,8 @@ function handleOf(
     faults: api.faults,
     requestLog: api.requestLog,
     operator: { settings },
-    mintToken: (namespace, serviceAccount) => api.mintToken(namespace, serviceAccount),
+    mintToken: (namespace, serviceAccount, expirationSeconds) =>
+      api.mintToken(namespace, serviceAccount, expirationSeconds),
     kubeconfigFor(token, name) {
       const path = join(dir, `kubeconfig-${name}`);
       writeFileSync(path, kubeconfigYaml(api.url, token), { mode: 0o600 });

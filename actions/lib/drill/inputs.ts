@@ -58,10 +58,24 @@ export interface DrillInputs {
     apiUrl?: string;
     environment?: string;
     on: SlackOn;
+    /** Write the payload into the job summary instead of sending it. */
+    preview: boolean;
+    /** Mention markup put on failure and error only. */
+    mention?: string;
+    /** A Slack failure fails the step (default: a warning). */
+    errors: boolean;
   };
   /** Where the drill's Prometheus metrics go (metrics.ts): a Pushgateway, a textfile, or nowhere. */
   metrics: { pushgatewayUrl?: string; textfile?: string };
+  /** What to do when the credentials expire before the drill's worst case (credentials.ts). */
+  onShortCredentials: ShortCredentials;
 }
+
+export type ShortCredentials = 'shorten' | 'fail';
+
+/** Slack mention markup: users, user groups, @here/@channel, space separated. */
+const MENTION =
+  /^(<@[UW][A-Z0-9]+>|<!subteam\^[A-Z0-9]+>|<!here>|<!channel>)(\s+(<@[UW][A-Z0-9]+>|<!subteam\^[A-Z0-9]+>|<!here>|<!channel>))*$/;
 
 export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): DrillInputs {
   const i = new Inputs(core, DRILL_INPUTS);
@@ -104,6 +118,7 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     historySize: i.number('history-size', undefined, { min: 1, max: 200, integer: true }),
     slack,
     metrics: readMetricsInputs(i),
+    onShortCredentials: i.choice<ShortCredentials>('on-short-credentials', ['shorten', 'fail']),
   };
 }
 
@@ -175,7 +190,7 @@ export function readSlackInputsLeniently(core: Pick<Core, 'getInput' | 'setSecre
       // try the next reading
     }
   }
-  return { on: 'never' };
+  return { on: 'never', preview: false, errors: false };
 }
 
 /** Slack: an incoming webhook or a bot token with a channel (and optionally a thread), masked. */
@@ -199,7 +214,15 @@ function readSlackInputs(i: Inputs, core: Pick<Core, 'setSecret'>): DrillInputs[
     throw new InputError('slack-thread-ts', 'needs slack-bot-token (incoming webhooks cannot reply in a thread).');
   // Where the drill ran, for the message: the environment input, else the kubeconfig context.
   const environment = i.optional('environment') ?? i.optional('context');
-  return { webhookUrl, token, channel, threadTs, apiUrl, environment, on: slackOn };
+  const mention = i.optional('slack-mention');
+  if (mention && !MENTION.test(mention))
+    throw new InputError(
+      'slack-mention',
+      `'${mention}' is not Slack mention markup; use <!subteam^S0123ABC> (a user group), <@U0123ABC> (a user), <!here> or <!channel>.`,
+    );
+  const preview = i.boolean('slack-preview');
+  const errors = i.boolean('slack-errors');
+  return { webhookUrl, token, channel, threadTs, apiUrl, environment, on: slackOn, preview, mention, errors };
 }
 
 function positive(i: Inputs, name: string): number {

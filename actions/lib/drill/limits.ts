@@ -26,3 +26,31 @@ export const RECORD_ATTEMPTS = 4;
 
 /** After the step is done, sockets of aborted port-forwards/queries must not keep the process alive. */
 export const EXIT_GRACE_MS = 250;
+
+/** Recording, notifying and reporting after teardown (the history write, Slack's retries, the summary). */
+export const FINAL_PHASES_MS = 2 * 60_000;
+
+/** The inputs the drill's worst-case duration depends on. */
+export interface WorstCaseInputs {
+  timeoutMs: number;
+  statementTimeoutMs: number;
+  sameMomentWaitMs: number;
+  restorePoint: boolean;
+}
+
+/**
+ * The longest a drill can run before its teardown is done: every bounded wait in pipeline order
+ * (sweep, the baseline's statement timeout, the restore point's archiving, the same-moment wait,
+ * the `timeout` deadline from creation to the last check, teardown, the final phases). A job's
+ * timeout-minutes and the credentials' lifetime must cover it.
+ */
+export function drillWorstCaseMs(i: WorstCaseInputs): number {
+  const restorePoint = i.restorePoint ? Math.min(i.timeoutMs, RESTORE_POINT_ARCHIVED_MS) : 0;
+  const beforeDeadline = SWEEP_MS + i.statementTimeoutMs + restorePoint + Math.min(i.sameMomentWaitMs, i.timeoutMs);
+  return beforeDeadline + i.timeoutMs + afterDeadlineMs();
+}
+
+/** What runs after the `timeout` deadline: closing sessions, teardown, the final phases. */
+export function afterDeadlineMs(): number {
+  return CLOSE_SESSIONS_MS + TEARDOWN_MS + FINAL_PHASES_MS;
+}

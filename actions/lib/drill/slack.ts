@@ -1,21 +1,17 @@
-// The drill's Slack message (Block Kit): verdict, environment/context, cluster, reasons, RTO/RPO
-// and backup age in human units, run link. Sent through Slack's own clients (notify/slack.ts);
-// Slack trouble is a note and a warning, never the verdict.
+// The drill's Slack message in the suite's one style (notify/message.ts): the verdict and where
+// as the title, the reasons first, then what to do, then RTO/RPO and the backup in human units,
+// and the run link. Sent through Slack's own clients (notify/slack.ts), or with `slack-preview`
+// written to the job summary instead. Slack trouble is a note and a warning, never the verdict,
+// unless `slack-errors` asks for the step to fail.
 import type { Core } from '../core.js';
-import {
-  postToSlack,
-  slackConfigured,
-  slackEscape,
-  slackSender,
-  type SlackMessage,
-  type SlackSender,
-} from '../notify/slack.js';
+import { renderAlert, type Alert } from '../notify/message.js';
+import { slackPreviewMarkdown } from '../notify/preview.js';
+import { postToSlack, slackConfigured, slackSender, type SlackMessage, type SlackSender } from '../notify/slack.js';
+import { writeSummary } from '../report/outcome.js';
 import { formatBytes, formatDuration } from '../report/format.js';
 import type { DrillInputs } from './inputs.js';
 import { FAILED_FIX } from './report.js';
 import type { DrillResult } from './result.js';
-
-const EMOJI = { passed: ':white_check_mark:', failed: ':x:', error: ':warning:' } as const;
 
 const seconds = (s: number | undefined) => (s === undefined ? 'n/a' : formatDuration(s * 1000));
 
@@ -26,66 +22,78 @@ function backupLine(r: DrillResult): string {
   return `${id}${age !== undefined ? ` (${formatDuration(age)} old)` : ''}`;
 }
 
-/** `environment` names where the drill ran (an input, else the kubeconfig context). */
-export function drillSlackMessage(r: DrillResult, environment?: string): SlackMessage {
-  const where = `${environment ? `${environment} · ` : ''}${r.namespace}/${r.cluster}`;
-  const title = `${EMOJI[r.verdict]} Restore drill ${r.verdict}: ${where}`;
-  const rpo =
-    r.rpo?.seconds !== undefined
-      ? `${seconds(r.rpo.seconds)}${r.rpo.bytes !== undefined ? ` (${formatBytes(r.rpo.bytes)} of WAL)` : ''}`
-      : 'n/a';
-  const fields = [
-    `*Environment*\n${slackEscape(environment ?? 'n/a')}`,
-    `*Cluster*\n${slackEscape(`${r.namespace}/${r.cluster}`)}`,
-    `*RTO*\n${seconds(r.rtoSeconds)}`,
-    `*RPO*\n${rpo}`,
-    `*Backup restored*\n${slackEscape(backupLine(r))}`,
-  ];
-  const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: title.replace(/:[a-z_]+: /, '').slice(0, 150), emoji: true } },
-    {
-      type: 'section',
-      text: { type: 'mrkdwn', text: slackEscape(title) },
-      fields: fields.map((text) => ({ type: 'mrkdwn', text })),
-    },
-  ];
-  if (r.error) {
-    const e = r.error;
-    const text = `*The drill could not judge the backup (${e.kind})*: not a failed backup.\n*What happened*\n${slackEscape(e.message)}\n*What to do*\n${slackEscape(e.fix)}`;
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } });
-  }
-  if (r.reasons.length) {
-    const list = r.reasons
-      .slice(0, 10)
-      .map((x) => `• ${slackEscape(x)}`)
-      .join('\n');
-    const todo = r.verdict === 'failed' ? `\n*What to do*\n${slackEscape(FAILED_FIX)}` : '';
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reasons*\n${list}${todo}`.slice(0, 3000) } });
-  }
-  if (r.runUrl)
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${r.runUrl}|View the workflow run>` }] });
-  const said = r.error ? [`${r.error.message}. What to do: ${r.error.fix}`, ...r.reasons] : r.reasons;
-  const text = `${title}${said.length ? `: ${said.join('; ')}` : ''}`.slice(0, 3000);
-  return { text, blocks };
+function rpoLine(r: DrillResult): string {
+  if (r.rpo?.seconds === undefined) return 'n/a';
+  return `${seconds(r.rpo.seconds)}${r.rpo.bytes !== undefined ? ` (${formatBytes(r.rpo.bytes)} of WAL)` : ''}`;
+}
+
+/** The alert for a result: `environment` names where the drill ran; `mention` goes on failure and error only. */
+export function drillAlert(r: DrillResult, opts: { environment?: string; mention?: string }): Alert {
+  const where = `${opts.environment ? `${opts.environment} · ` : ''}${r.namespace}/${r.cluster}`;
+  const errorReasons = r.error ? [r.error.message] : [];
+  return {
+    outcome: r.verdict,
+    title: `Restore drill ${r.verdict}: ${where}`,
+    reasons: r.reasons.length ? r.reasons : errorReasons,
+    fix: r.verdict === 'error' ? r.error?.fix : r.verdict === 'failed' ? FAILED_FIX : undefined,
+    fields: [
+      ['RTO', seconds(r.rtoSeconds)],
+      ['RPO', rpoLine(r)],
+      ['Backup restored', backupLine(r)],
+      ...(r.error ? [['Outcome', `the drill could not judge the backup (${r.error.kind}): not a failed backup`]] : []),
+    ] as [string, string][],
+    runUrl: r.runUrl,
+    mention: opts.mention,
+  };
+}
+
+/** The exact payload the drill sends (and a CLI's --print-slack prints). */
+export function drillSlackMessage(r: DrillResult, environment?: string, mention?: string): SlackMessage {
+  return renderAlert(drillAlert(r, { environment, mention }));
 }
 
 export function shouldNotify(on: DrillInputs['slack']['on'], verdict: DrillResult['verdict']): boolean {
-  // 'failure' means any outcome that is not a pass: a drill that could not judge is as silent a risk.
   return on === 'always' || (on === 'failure' && verdict !== 'passed');
 }
 
-/** Posts when configured and wanted; `sender` lets tests pass clients pointed at a local Slack. */
+type NotifyCore = Pick<
+  Core,
+  'setSecret' | 'warning' | 'error' | 'info' | 'debug' | 'setOutput' | 'setFailed' | 'summary'
+>;
+
+/** Posts when configured and wanted (or previews); `sender` lets tests pass clients pointed at a local Slack. */
 export async function notifyDrill(
-  core: Pick<Core, 'setSecret' | 'warning' | 'info' | 'debug' | 'setOutput'>,
+  core: NotifyCore,
   slack: DrillInputs['slack'],
   r: DrillResult,
   sender?: SlackSender,
 ): Promise<void> {
+  const message = drillSlackMessage(r, slack.environment, slack.mention);
+  if (slack.preview) return previewDrill(core, slack, r, message);
   if (!slackConfigured(slack) || !shouldNotify(slack.on, r.verdict)) return;
   const client = sender ?? slackSender(core, slack);
   if (!client) return;
-  const res = await postToSlack(core, client, drillSlackMessage(r, slack.environment));
+  const res = await postToSlack(core, client, message, { errors: slack.errors });
   if (res.ok) core.info('Posted the drill result to Slack.');
-  else r.notes.push(`Slack notification failed: ${res.error}`);
+  else {
+    r.notes.push(`Slack notification failed: ${res.error}`);
+    if (slack.errors) core.setFailed(`Slack notification failed (slack-errors: true): ${res.error}`);
+  }
   if (res.ts) core.setOutput('slack-ts', res.ts);
+}
+
+async function previewDrill(
+  core: NotifyCore,
+  slack: DrillInputs['slack'],
+  r: DrillResult,
+  message: SlackMessage,
+): Promise<void> {
+  const wouldSend = slackConfigured(slack) && shouldNotify(slack.on, r.verdict);
+  const note = wouldSend
+    ? 'slack-preview: true: this message was not sent.'
+    : `slack-preview: true; without the preview it would not be sent either (${
+        slackConfigured(slack) ? `slack-on: ${slack.on}, verdict ${r.verdict}` : 'no Slack webhook or bot token'
+      }).`;
+  core.info('slack-preview: the Slack message is in the job summary, not sent.');
+  await writeSummary(core, slackPreviewMarkdown(message, note));
 }

@@ -1,7 +1,8 @@
 // Slack delivery for the suite's actions through Slack's own clients: @slack/webhook for an
 // incoming webhook, @slack/web-api (chat.postMessage, thread_ts) for a bot token. Both retry
 // transient failures; the Web API client also waits out rate limits. A Slack outage is a
-// warning, never the caller's verdict, so postToSlack never throws. Proxies: Node 24's fetch,
+// warning, never the caller's verdict, so postToSlack never throws; with `errors` (as
+// slackapi/slack-github-action's input) it is an error the caller fails the step on. Proxies: Node 24's fetch,
 // which both clients use, honours HTTPS_PROXY/NO_PROXY when NODE_USE_ENV_PROXY=1 is set.
 import { IncomingWebhook, type IncomingWebhookSendArguments } from '@slack/webhook';
 import { LogLevel, WebClient, type Logger } from '@slack/web-api';
@@ -83,16 +84,18 @@ export function slackSender(
 }
 
 export async function postToSlack(
-  core: Pick<Core, 'warning'>,
+  core: Pick<Core, 'warning'> & Partial<Pick<Core, 'error'>>,
   sender: SlackSender,
   message: SlackMessage,
+  opts: { errors?: boolean } = {},
 ): Promise<SlackResult> {
   try {
     const { ts } = await sender.post(message);
     return { ok: true, ts };
   } catch (err) {
     const error = describeSlackError(err);
-    core.warning(`Could not post to Slack (${error}); the result is unaffected.`);
+    if (opts.errors && core.error) core.error(`Could not post to Slack (${error}); failing the step (slack-errors).`);
+    else core.warning(`Could not post to Slack (${error}); the result is unaffected.`);
     return { ok: false, error };
   }
 }

@@ -4,6 +4,7 @@ import { baseline } from './baseline.js';
 import { checkSite } from './check-site.js';
 import { closeSessions } from './close-sessions.js';
 import { compare } from './compare.js';
+import { checkCredentials } from './credentials.js';
 import { connectLive } from './connect-live.js';
 import { create } from './create.js';
 import { findLive } from './find-live.js';
@@ -27,7 +28,7 @@ import { sameMoment } from './same-moment.js';
 import { recoveryCheck } from './recovery-check.js';
 
 export const drillPipeline: Pipeline = {
-  preflight: [findLive, checkSite],
+  preflight: [checkCredentials, findLive, checkSite],
   main: [
     readSpec,
     connectLive,
