@@ -228,7 +228,8 @@ function verificationSection(v: Verification): string[] {
     `### Verification of \`${v.database}\`: ${v.mode === 'off' ? 'amcheck off' : `amcheck ${v.amcheckVersion ?? ''}`.trim()}, ${bad.length ? `${bad.length} relation(s) with problems` : 'no problems'}\n`,
   );
   const lines: string[] = [];
-  if (v.mode !== 'off') {
+  if (v.note) lines.push(v.note);
+  if (v.mode !== 'off' && (tables.length || !v.note)) {
     lines.push(`${tables.length} tables checked with verify_heapam (heap and TOAST)`);
     if (v.mode === 'amcheck')
       lines.push(

@@ -211,12 +211,22 @@ export interface ReadPlan {
 
 interface PlanNode {
   'Node Type': string;
+  'Parallel Aware'?: boolean;
+  'Partial Mode'?: string;
   'Relation Name'?: string;
   Plans?: PlanNode[];
 }
 
+/** As EXPLAIN's text format names nodes: "Parallel Seq Scan on ledger", "Finalize Aggregate". */
 const flatten = (n: PlanNode): string[] => [
-  `${n['Node Type']}${n['Relation Name'] ? ` on ${n['Relation Name']}` : ''}`,
+  [
+    n['Partial Mode'] && n['Partial Mode'] !== 'Simple' ? n['Partial Mode'] : '',
+    n['Parallel Aware'] ? 'Parallel' : '',
+    n['Node Type'],
+    n['Relation Name'] ? `on ${n['Relation Name']}` : '',
+  ]
+    .filter(Boolean)
+    .join(' '),
   ...(n.Plans ?? []).flatMap(flatten),
 ];
 

@@ -1,8 +1,10 @@
-// A real PostgreSQL 15 server: initdb, configuration files, start/stop of the postmaster, SQL.
+// A real PostgreSQL server: initdb, configuration files, start/stop of the postmaster, SQL. Its major is
+// the image's for initdb and the data's after (test/helpers/postgres-install.ts).
 import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
+import { binForData } from '../../helpers/postgres-install.js';
 import { PG_BIN, ProcessGroup, freePort, killGroup, postgresUser, sleep } from './proc.js';
 
 /** Parameters the operator owns; users cannot override them (like CNPG's fixed parameters). */
@@ -63,6 +65,8 @@ export function writePostgresFile(path: string, text: string, mode = 0o600): voi
 
 export interface InstanceOptions {
   pgdata: string;
+  /** The server bin directory for initdb (the image's major); once PGDATA exists, its PG_VERSION decides. */
+  bin?: string;
   procs: ProcessGroup;
   onLog: (text: string) => void;
 }
@@ -80,6 +84,11 @@ export class PgInstance {
 
   constructor(private readonly opts: InstanceOptions) {
     this.pgdata = opts.pgdata;
+  }
+
+  /** Data of a major runs that major's server, as only an image of that major could run it. */
+  private get bin(): string {
+    return binForData(this.pgdata) ?? this.opts.bin ?? PG_BIN;
   }
 
   get pid(): number | undefined {
@@ -106,7 +115,7 @@ export class PgInstance {
       '--auth-host=scram-sha-256',
       '--no-sync',
     ];
-    const r = await this.opts.procs.run(`${PG_BIN}/initdb`, args, { onOutput: this.opts.onLog });
+    const r = await this.opts.procs.run(`${this.bin}/initdb`, args, { onOutput: this.opts.onLog });
     if (r.code !== 0) throw new Error(`initdb failed: ${r.stderr.trim()}`);
     void opts;
   }
@@ -143,7 +152,7 @@ export class PgInstance {
   async start(timeoutMs = 60_000): Promise<void> {
     if (this.running) return;
     rmSync(join(this.pgdata, 'postmaster.pid'), { force: true }); // a stale pid file after a kill -9
-    const child = this.opts.procs.spawn(`${PG_BIN}/postgres`, ['-D', this.pgdata]);
+    const child = this.opts.procs.spawn(`${this.bin}/postgres`, ['-D', this.pgdata]);
     this.child = child;
     this.exited = false;
     this.stopping = false;
