@@ -44,6 +44,13 @@ const HBA = [
   'host all all ::1/128 scram-sha-256',
 ].join('\n');
 
+/** Like CNPG's GeneratePostgresqlHBA: md5 below PostgreSQL 14, whose password_encryption defaults to md5. */
+function hbaFor(pgdata: string): string {
+  const file = join(pgdata, 'PG_VERSION');
+  const major = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : Infinity;
+  return major < 14 ? HBA.replaceAll('scram-sha-256', 'md5') : HBA;
+}
+
 export const sqlIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 export const sqlLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const confValue = (v: string) => `'${String(v).replace(/'/g, "''")}'`;
@@ -131,7 +138,7 @@ export class PgInstance {
       join(this.pgdata, 'postgresql.conf'),
       `# Written by the CNPG operator emulator\ninclude 'custom.conf'\n`,
     );
-    writePostgresFile(join(this.pgdata, 'pg_hba.conf'), HBA + '\n');
+    writePostgresFile(join(this.pgdata, 'pg_hba.conf'), hbaFor(this.pgdata) + '\n');
     writePostgresFile(join(this.pgdata, 'pg_ident.conf'), '');
   }
 
