@@ -202,26 +202,23 @@ export async function benchCompare(log: (line: string) => void): Promise<Record<
  * The plan shapes measured: a plain count(*) of the largest table (index-only on a vacuumed table),
  * the floor's, and each distinct shape of the full read's statements (none may read from an index).
  */
-async function logPlans(
-  conn: ConstructorParameters<typeof ReadOnlyDb>[0],
-  db: ReadOnlyDb,
-  tables: TableRef[],
-  union: string,
-  log: (line: string) => void,
-): Promise<void> {
+async function logPlans(db: ReadOnlyDb, tables: TableRef[], union: string, log: (line: string) => void): Promise<void> {
   // Each node kind once, in plan order, with how often it occurs: "Append, 25x Aggregate, 25x Seq Scan".
   const shape = (nodes: string[]) => {
     const kinds = new Map<string, number>();
     for (const n of nodes.map((x) => x.replace(/ on \S+$/, ''))) kinds.set(n, (kinds.get(n) ?? 0) + 1);
     return [...kinds].map(([k, c]) => (c > 1 ? `${c}x ${k}` : k)).join(', ');
   };
-  const plainDb = new ReadOnlyDb(conn, { statementTimeoutMs: 60_000, poolSize: 1 });
-  try {
-    const [plain] = await explainRead(plainDb, [tables[0]]);
-    log(`plan of a plain count(*) of ${tables[0].name} (default settings): ${shape(plain.nodes)}`);
-  } finally {
-    await plainDb.close();
-  }
+  const [plain] = await db.query<{ 'QUERY PLAN': [{ Plan: { 'Node Type': string; Plans?: unknown[] } }] }>(
+    `EXPLAIN (FORMAT JSON) SELECT count(*) FROM ${quoteIdent(tables[0].schema)}.${quoteIdent(tables[0].name)}`,
+  );
+  const nodeTypes = (n: { 'Node Type': string; 'Parallel Aware'?: boolean; Plans?: unknown[] }): string[] => [
+    `${n['Parallel Aware'] ? 'Parallel ' : ''}${n['Node Type']}`,
+    ...((n.Plans ?? []) as (typeof n)[]).flatMap(nodeTypes),
+  ];
+  log(
+    `plan of a plain count(*) of ${tables[0].name} (no planner settings): ${nodeTypes(plain['QUERY PLAN'][0].Plan).join(', ')}`,
+  );
   const floor = (await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT count(*) FROM (${union}) s`)).map(
     (r) => r['QUERY PLAN'],
   );
@@ -268,7 +265,7 @@ async function benchRestoreRead(
       if (Number(n) !== totalRows) throw new Error(`floor counted ${n} rows, expected ${totalRows}`);
       return performance.now() - started;
     };
-    await logPlans(conn, db, tables, union, log);
+    await logPlans(db, tables, union, log);
     const floor1 = await floorOnce();
     // Measured twice like the floor (the machine is shared), the faster kept.
     const readOnce = async () => {

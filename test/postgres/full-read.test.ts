@@ -68,12 +68,12 @@ afterAll(async () => {
 });
 
 describe('the plan of every statement of the full read', () => {
-  it('without the restore settings, count(*) of a vacuumed table is an index-only scan', async () => {
-    const plans = await explainRead(open(), [TABLES[0]]);
-    expect(plans.flatMap((p) => p.nodes).join(' > ')).toMatch(/Index Only Scan on ledger/);
+  it('a plain count(*) of a vacuumed table is an index-only scan', async () => {
+    const plan = await open().query<{ 'QUERY PLAN': string }>('EXPLAIN SELECT count(*) FROM shop.ledger');
+    expect(plan.map((l) => l['QUERY PLAN']).join('\n')).toMatch(/Index Only Scan using ledger_pkey on ledger/);
   });
 
-  it('with them: only sequential scans, the TOAST table read too, even when the database turns seqscans off', async () => {
+  it('the full read: only sequential scans, the TOAST table read too, even when the database turns seqscans off', async () => {
     await (await s.admin('app')).query('ALTER DATABASE app SET enable_seqscan = off');
     try {
       const plans = await explainRead(open(RESTORE_READ_SETTINGS), TABLES);

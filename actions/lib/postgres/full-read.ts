@@ -1,34 +1,48 @@
 // The restore, read in full: every table counted with count(*), whatever the statistics say.
 // A physical restore brings the live catalog with it (reltuples, relpages, statistics), so only
-// reading the data files shows what the backup really holds. The sessions let PostgreSQL run a
-// large table's scan in parallel (RESTORE_READ_SETTINGS); tables run a few at a time, largest first;
-// small tables are counted many to a statement (round trips, not reads, are their cost).
+// reading the data files shows what the backup really holds: every page of every heap and TOAST
+// table, sequentially (FULL_READ_PLANNER), large tables in parallel (RESTORE_READ_SETTINGS); tables
+// run a few at a time, largest first; small tables are counted many to a statement (round trips,
+// not reads, are their cost).
 import { describeError } from '../errors.js';
 import { displayName, qualifiedIdent } from './ident.js';
-import { exactCount, type TableCount } from './rowcounts.js';
+import type { TableCount } from './rowcounts.js';
 import { forEachLargestFirst } from './progress.js';
 import type { ReadOnlyDb } from './readonly.js';
 import type { TableRef } from './schema.js';
 
 /**
- * Session settings of the restore's reading pool. A count(*) may be answered by an index-only scan
- * over an intact index and an all-visible visibility map without reading one heap page (a heap
+ * Session settings of the restore's reading pool. row_security off: a role subject to a policy gets
+ * an error, never a silently filtered count (superusers bypass policies). Parallelism: up to 4
+ * workers per scan (PostgreSQL's default is 2), tables from 8 MB up (min_parallel_table_scan_size's
+ * default); workers come from max_parallel_workers (8 by default), so concurrent scans share them.
+ */
+export const RESTORE_READ_SETTINGS = { row_security: 'off', max_parallel_workers_per_gather: 4 } as const;
+
+/**
+ * The planner of every statement that reads the restore. A count(*) may be answered by an index-only
+ * scan over an intact index and an all-visible visibility map without reading one heap page (a heap
  * zeroed in the backup then counts in full), or by an index or bitmap scan that reads only what the
  * index points at: all three are off, so the only path is a (parallel) sequential scan of every heap
- * page. The client's startup options outrank ALTER DATABASE / ALTER ROLE settings the restore brings
- * from live, so a database that turned seqscans off still reads its heap. row_security off: a role
- * subject to a policy gets an error, never a silently filtered count (superusers bypass policies).
- * Parallelism: up to 4 workers per scan (PostgreSQL's default is 2), tables from 8 MB up
- * (min_parallel_table_scan_size's default); workers come from max_parallel_workers (8 by default).
+ * page, and seqscans are on whatever ALTER DATABASE / ALTER ROLE settings the restore brought from
+ * live. Set LOCAL in each reading transaction's opening statement (no extra round trip), not for the
+ * session: the schema snapshot's catalog queries need their indexes (4x slower without, measured).
  */
-export const RESTORE_READ_SETTINGS = {
+export const FULL_READ_PLANNER = {
   enable_seqscan: 'on',
   enable_indexscan: 'off',
   enable_indexonlyscan: 'off',
   enable_bitmapscan: 'off',
-  row_security: 'off',
-  max_parallel_workers_per_gather: 4,
 } as const;
+
+const PLANNER_OPENING = `SELECT ${Object.entries(FULL_READ_PLANNER)
+  .map(([k, v]) => `set_config('${k}', '${v}', true)`)
+  .join(', ')}`;
+
+/** One statement in a READ ONLY transaction whose planner can only read heaps in full. */
+export async function fullReadQuery<T extends Record<string, unknown>>(db: ReadOnlyDb, sql: string): Promise<T[]> {
+  return db.transaction(async (q) => q<T>(sql), 'READ COMMITTED', PLANNER_OPENING);
+}
 
 export interface FullReadOptions {
   concurrency: number;
@@ -140,7 +154,7 @@ async function countUnit(db: ReadOnlyDb, u: Unit): Promise<ReadCount[]> {
   if (u.reads.length > 1) {
     const started = performance.now();
     try {
-      const rows = await db.query<{ i: number; n: string }>(unitSql(u));
+      const rows = await fullReadQuery<{ i: number; n: string }>(db, unitSql(u));
       const ms = (performance.now() - started) / u.reads.length;
       return rows.map((r) => ({ read: u.reads[r.i], rows: Number(r.n), ms }));
     } catch {
@@ -149,8 +163,16 @@ async function countUnit(db: ReadOnlyDb, u: Unit): Promise<ReadCount[]> {
   }
   const out: ReadCount[] = [];
   for (const read of u.reads) {
-    const { count } = await exactCount(db, { schema: read.schema, name: read.name });
-    out.push({ read, rows: count.rows, ms: count.ms, ...(count.error !== undefined && { error: count.error }) });
+    const started = performance.now();
+    try {
+      const [row] = await fullReadQuery<{ n: string }>(
+        db,
+        `SELECT count(*) AS n FROM ${qualifiedIdent(read.schema, read.name)}`,
+      );
+      out.push({ read, rows: Number(row.n), ms: performance.now() - started });
+    } catch (err) {
+      out.push({ read, rows: Number.NaN, ms: performance.now() - started, error: describeError(err) });
+    }
   }
   return out;
 }
@@ -230,11 +252,14 @@ const flatten = (n: PlanNode): string[] => [
   ...(n.Plans ?? []).flatMap(flatten),
 ];
 
-/** EXPLAIN of every statement the full read of `tables` would run on `db` (its session settings included). */
+/** EXPLAIN of every statement the full read of `tables` runs on `db`, under its planner settings. */
 export async function explainRead(db: ReadOnlyDb, tables: TableRef[]): Promise<ReadPlan[]> {
   const out: ReadPlan[] = [];
   for (const u of units(await tableSizes(db, tables))) {
-    const [row] = await db.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${unitSql(u)}`);
+    const [row] = await fullReadQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+      db,
+      `EXPLAIN (FORMAT JSON) ${unitSql(u)}`,
+    );
     out.push({
       relations: u.reads.map((r) => displayName(r.schema, r.name)),
       nodes: flatten(row['QUERY PLAN'][0].Plan),
