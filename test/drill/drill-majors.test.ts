@@ -45,6 +45,7 @@ describe.each([13, 18])('PostgreSQL %i', (major) => {
         /### Verification of `app`: amcheck 1\.2, no problems\n+amcheck 1\.2 has no verify_heapam/,
       );
       expect(r.summary).not.toMatch(/tables checked with verify_heapam/);
+      expect(r.summary).toMatch(/\d+ B-tree indexes checked \(\d+ with bt_index_parent_check, 0 with bt_index_check\)/);
     } else {
       expect(r.summary).toMatch(/4 tables checked with verify_heapam \(heap and TOAST\); \d+ B-tree indexes checked/);
     }

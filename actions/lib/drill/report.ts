@@ -229,8 +229,8 @@ function verificationSection(v: Verification): string[] {
   );
   const lines: string[] = [];
   if (v.note) lines.push(v.note);
-  if (v.mode !== 'off' && (tables.length || !v.note)) {
-    lines.push(`${tables.length} tables checked with verify_heapam (heap and TOAST)`);
+  if (v.mode !== 'off') {
+    if (tables.length || !v.note) lines.push(`${tables.length} tables checked with verify_heapam (heap and TOAST)`);
     if (v.mode === 'amcheck')
       lines.push(
         `${indexes.length} B-tree indexes checked (${parent} with bt_index_parent_check, ${indexes.length - parent} with bt_index_check), in ${formatMs(v.ms)}`,
