@@ -186,7 +186,8 @@ function degradedNote(mode: VerifyMode, amcheck: Amcheck | undefined): string | 
     mode === 'amcheck'
       ? 'B-tree indexes checked with bt_index_check / bt_index_parent_check; every heap page read by the full read'
       : 'no heap check ran beyond the full read, which read every heap page';
-  return `amcheck ${amcheck.version} has no verify_heapam (PostgreSQL 14 or later): ${instead}, so tuple-level heap and TOAST damage is not checked`;
+  const missing = `amcheck ${amcheck.version} has no verify_heapam (PostgreSQL 14 or later)`;
+  return `${missing}: ${instead}, so tuple-level heap and TOAST damage is not checked`;
 }
 
 /** Checks every relation (largest first, bounded concurrency, under the deadline), then reads the checksum counters. */
