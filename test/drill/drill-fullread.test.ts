@@ -1,13 +1,15 @@
 // The restore is read, not its catalog: base backups edited in the object store so that a table's
 // data is lost or damaged while the restored catalog (pg_class.reltuples, the statistics) still
-// says all is well, and an index is corrupted; each caught with the relation named. A healthy
-// cluster under concurrent writes passes over repeated runs, and live-counts: replica counts on a
-// replica, never the primary.
+// says all is well, and an index is corrupted; each caught with the relation named. The heap is
+// read even where an intact index and an all-visible visibility map could answer count(*) (a
+// zeroed heap, a zeroed segment past 1 GiB) and where count(*) never looks (a TOAST table gone).
+// A healthy cluster under concurrent writes passes over repeated runs, and live-counts: replica
+// counts on a replica, never the primary.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
 import { BACKUPS, createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
-import { breakTupleHeader, editTarMember, swapItems, zeroPages } from '../helpers/pages.js';
+import { breakTupleHeader, editTarMember, renameTarMember, swapItems, zeroPages } from '../helpers/pages.js';
 import { baseBackupTar } from './archive.js';
 import { explain, leftovers, runDrill } from './support.js';
 
@@ -37,18 +39,28 @@ afterAll(async () => {
   await pgd?.stop();
 });
 
-/** Edits the newest completed base backup's copy of `relation`'s main fork. */
-async function damageNewestBackup(relation: string, edit: (data: Buffer) => void): Promise<string> {
-  const [{ path }] = await live.superSql<{ path: string }>('SELECT pg_relation_filepath($1::regclass) AS path', [
-    relation,
-  ]);
+/** The newest completed base backup of `cluster`: its ID and its stored data.tar. */
+function newestBackup(cluster: LiveCluster, name: string): { id: string; tar: string } {
   const newest = pgd.store
     .list(BACKUPS, 'default')
-    .items.filter((b) => b.spec.cluster.name === 'books' && b.status?.phase === 'completed')
+    .items.filter((b) => b.spec.cluster.name === name && b.status?.phase === 'completed')
     .sort((a, b) => String(a.status.stoppedAt).localeCompare(String(b.status.stoppedAt)))
     .at(-1)!;
-  editTarMember(baseBackupTar(pgd, live, newest.status.backupId), path, edit);
-  return newest.status.backupId;
+  return { id: newest.status.backupId, tar: baseBackupTar(pgd, cluster, newest.status.backupId) };
+}
+
+/** The data directory path of a relation's main fork (`SELECT ... AS path` on live). */
+async function relationPath(cluster: LiveCluster, sql: string): Promise<string> {
+  const [{ path }] = await cluster.superSql<{ path: string }>(sql);
+  return path;
+}
+
+/** Edits the newest completed base backup's copy of `relation`'s main fork. */
+async function damageNewestBackup(relation: string, edit: (data: Buffer) => void): Promise<string> {
+  const path = await relationPath(live, `SELECT pg_relation_filepath('${relation}'::regclass) AS path`);
+  const { id, tar } = newestBackup(live, 'books');
+  editTarMember(tar, path, edit);
+  return id;
 }
 
 describe('a healthy cluster under concurrent writes', () => {
@@ -146,5 +158,90 @@ describe('damage the restored catalog cannot show', () => {
     expect(r.errors.join('\n')).toMatch(
       /database app: amcheck found corruption in 1 relation\(s\): index public\.ledger_pkey \(bt_index_parent_check: .*ledger_pkey/,
     );
+  });
+});
+
+describe('a heap lost where count(*) need not look', () => {
+  beforeAll(async () => {
+    // journal: ~240-byte rows, its heap ~10x its primary key; docs: values stored out of line (TOAST).
+    await live.sql(`CREATE TABLE public.journal (id int PRIMARY KEY, note text NOT NULL);
+      INSERT INTO public.journal SELECT g, repeat('j', 200) || g FROM generate_series(1, 40000) g;
+      CREATE TABLE public.docs (id int PRIMARY KEY, body text NOT NULL);
+      ALTER TABLE public.docs ALTER body SET STORAGE EXTERNAL;
+      INSERT INTO public.docs SELECT g, repeat(md5(g::text), 200) FROM generate_series(1, 300) g`);
+    // The user's normal case: VACUUM sets the visibility map, so a count(*) may answer from the index.
+    await live.superSql('VACUUM (FREEZE, ANALYZE) public.journal, public.docs');
+    const plan = await live.superSql('EXPLAIN SELECT count(*) FROM public.journal');
+    expect(JSON.stringify(plan)).toMatch(/Index Only Scan using journal_pkey/);
+  }, 240_000);
+
+  it('a heap zeroed under an intact primary key and an all-visible visibility map: failed, the table named', async () => {
+    await live.backup();
+    const path = await relationPath(live, `SELECT pg_relation_filepath('public.journal'::regclass) AS path`);
+    const { id, tar } = newestBackup(live, 'books');
+    editTarMember(tar, path, (data) => zeroPages(data, 0));
+    const r = await runDrill(pgd, inputs);
+    expect(r.exitCode, explain(r)).toBe(1);
+    expect(r.outputs['backup-id']).toBe(id);
+    expect(r.errors.join('\n')).toMatch(
+      /database app: 1 table\(s\) out of row-count tolerance: public\.journal live 40000 \(estimate, n_live_tup\) vs restored 0 \(allowed ±4000\)/,
+    );
+    expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
+  });
+
+  it('a TOAST table gone from the base backup (verify off): failed, the table and its TOAST table named', async () => {
+    await live.backup();
+    const path = await relationPath(
+      live,
+      `SELECT pg_relation_filepath(reltoastrelid) AS path FROM pg_class WHERE oid = 'public.docs'::regclass`,
+    );
+    const { tar } = newestBackup(live, 'books');
+    renameTarMember(tar, path, `${path.split('/').at(-1)}.gone`);
+    const r = await runDrill(pgd, { ...inputs, verify: 'off' });
+    expect(r.exitCode, explain(r)).toBe(1);
+    expect(r.errors.join('\n')).toMatch(
+      /public\.docs live 300 vs restored n\/a \(allowed ±\d+; not counted on the other side: TOAST table pg_toast\.pg_toast_\d+ unreadable: could not open file "[^"]+": No such file or directory\)/,
+    );
+    expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
+  });
+});
+
+describe('a heap segment past 1 GiB', () => {
+  // The cheapest honest table over 1 GiB: fillfactor 10 and 532-byte tuples leave one row per 8 KiB
+  // page, so 150,000 rows make ~1.15 GiB of heap (segment 1 holds rows 131,073 on) while writing
+  // only ~100 MiB of WAL; its pages are mostly empty, so their images in WAL are small too.
+  const ROWS = 150_000;
+  let vault: LiveCluster;
+  beforeAll(async () => {
+    const started = Date.now();
+    vault = await createLiveCluster(pgd, { name: 'vault', rows: 100, backup: false });
+    await vault.sql(`CREATE TABLE public.archive (id int PRIMARY KEY, pad text NOT NULL) WITH (fillfactor = 10);
+      ALTER TABLE public.archive ALTER pad SET STORAGE PLAIN;
+      INSERT INTO public.archive SELECT g, repeat('a', 500) FROM generate_series(1, ${ROWS}) g`);
+    await vault.superSql('VACUUM (FREEZE, ANALYZE) public.archive');
+    const [{ bytes }] = await vault.superSql<{ bytes: string }>(`SELECT pg_relation_size('public.archive') AS bytes`);
+    expect(Number(bytes)).toBeGreaterThan(1024 ** 3);
+    expect(JSON.stringify(await vault.superSql('EXPLAIN SELECT count(*) FROM public.archive'))).toMatch(
+      /Index Only Scan using archive_pkey/,
+    );
+    await vault.backup(undefined, 600_000);
+    console.log(`a ${ROWS}-row table over 1 GiB, vacuumed and backed up: ${Date.now() - started} ms`);
+  }, 900_000);
+  afterAll(async () => {
+    await vault?.destroy();
+  });
+
+  it('segment 1 zeroed in the base backup: failed, the table named', { timeout: 900_000 }, async () => {
+    const path = await relationPath(vault, `SELECT pg_relation_filepath('public.archive'::regclass) AS path`);
+    const { tar } = newestBackup(vault, 'vault');
+    editTarMember(tar, `${path}.1`, (data) => zeroPages(data, 0));
+    const started = Date.now();
+    const r = await runDrill(pgd, { ...inputs, cluster: 'vault' }, { timeoutMs: 900_000 });
+    console.log(`drill of a ${ROWS}-row, 1.15 GiB table: ${Date.now() - started} ms`);
+    expect(r.exitCode, explain(r)).toBe(1);
+    expect(r.errors.join('\n')).toMatch(
+      /database app: 1 table\(s\) out of row-count tolerance: public\.archive live 150000 \(estimate, n_live_tup\) vs restored 131072 /,
+    );
+    expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
   });
 });

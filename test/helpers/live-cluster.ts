@@ -46,8 +46,8 @@ export interface LiveCluster {
     params?: unknown[],
     database?: string,
   ): Promise<T[]>;
-  /** Takes a Backup and waits for it to complete; returns the Backup object. */
-  backup(name?: string): Promise<KubeObject>;
+  /** Takes a Backup and waits for it to complete (default 120 s); returns the Backup object. */
+  backup(name?: string, timeoutMs?: number): Promise<KubeObject>;
   /** Inserts rows into public.orders. */
   writeRows(n: number): Promise<void>;
   /** pg_switch_wal() and waits until that segment is archived. */
@@ -217,7 +217,7 @@ export async function createLiveCluster(pgd: PlaygroundHandle, opts: LiveCluster
     sql: (text, params) => withClient('app', 'app', async (c) => (await c.query(text, params)).rows),
     superSql: (text, params, database = 'app') =>
       withClient('postgres', database, async (c) => (await c.query(text, params)).rows),
-    async backup(backupName) {
+    async backup(backupName, timeoutMs = 120_000) {
       const bname = backupName ?? `${name}-backup-${++backups}-${randomBytes(2).toString('hex')}`;
       pgd.store.create(BACKUPS, {
         apiVersion: 'postgresql.cnpg.io/v1',
@@ -235,7 +235,7 @@ export async function createLiveCluster(pgd: PlaygroundHandle, opts: LiveCluster
           if (b?.status?.phase === 'failed') throw new Error(`backup ${bname} failed: ${b.status.error}`);
           return b?.status?.phase === 'completed' ? b : undefined;
         },
-        120_000,
+        timeoutMs,
         200,
       ).catch((err) => {
         const b = pgd.store.get(BACKUPS, namespace, bname);

@@ -70,3 +70,29 @@ export function editTarMember(path: string, member: string, edit: (data: Buffer)
     closeSync(fd);
   }
 }
+
+/**
+ * Renames one member of a tar in place (ustar name field, 100 bytes; header checksum recomputed), so
+ * the file it held is missing once the tar is extracted: a relation file gone from a base backup.
+ */
+export function renameTarMember(path: string, member: string, newName: string): void {
+  const m = tarMembers(path).find((x) => x.name === member || x.name.endsWith(`/${member}`));
+  if (!m) throw new Error(`${member} is not in ${path}`);
+  const fd = openSync(path, 'r+');
+  try {
+    const header = Buffer.alloc(512);
+    readSync(fd, header, 0, 512, m.offset - 512);
+    const name = header.subarray(0, 100).toString('latin1').replace(/\0.*$/s, '');
+    const renamed = name.slice(0, name.length - member.length) + newName;
+    if (!name.endsWith(member) || Buffer.byteLength(renamed, 'latin1') > 100)
+      throw new Error(`cannot rename ${name} to ${renamed} in place`);
+    header.fill(0, 0, 100).write(renamed, 0, 'latin1');
+    // The checksum: the sum of the header's bytes with its own field (148, 8 bytes) read as spaces.
+    header.fill(0x20, 148, 156);
+    const sum = header.reduce((a, b) => a + b, 0);
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    writeSync(fd, header, 0, 512, m.offset - 512);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -2,9 +2,12 @@
 // bookworm ships 15, ubuntu-latest 16), and maps the image a Cluster asks for onto them.
 // Order: PG_BIN (explicit override), `pg_config --bindir`, then the packaged layouts
 // (/usr/lib/postgresql/<major>/bin on Debian/Ubuntu, /usr/pgsql-<major>/bin on RHEL), newest first.
+// Other majors (13 and 18, from npm: scripts/setup.sh) live in .tools/postgresql/<major>/bin; a
+// Cluster whose image tag names one of them runs it, and data of a major runs that major's server.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 interface PostgresInstall {
   /** Directory holding postgres, initdb, pg_ctl, pg_basebackup, psql. */
@@ -25,6 +28,8 @@ interface DiscoverOptions {
 }
 
 const DEFAULT_ROOTS = ['/usr/lib/postgresql', '/usr'];
+/** Where scripts/setup.sh unpacks the majors the distribution does not ship (13 and 18). */
+export const TOOLS_ROOT = fileURLToPath(new URL('../../.tools/postgresql', import.meta.url));
 
 /** `postgres --version` of a bin dir ("postgres (PostgreSQL) 16.4 (Ubuntu ...)"), or undefined. */
 export function serverVersion(bin: string): { major: number; version: string } | undefined {
@@ -122,14 +127,46 @@ export function imageMajor(image: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Maps a Cluster's imageName onto the installed server, saying so when the majors differ. */
-export function mapImage(image: string | undefined, installed: PostgresInstall = postgresInstall()): ImageMapping {
+let majors: PostgresInstall[] | undefined;
+/** Every server here, by major: the default one, the packaged ones and those under TOOLS_ROOT. */
+export function installedMajors(): PostgresInstall[] {
+  if (!majors) {
+    const all = [postgresInstall(), ...listInstalled([...DEFAULT_ROOTS, TOOLS_ROOT])];
+    majors = all.filter((p, i) => all.findIndex((q) => q.major === p.major) === i);
+  }
+  return majors;
+}
+
+/** The installed server of `major`, if any. */
+export const installForMajor = (major: number): PostgresInstall | undefined =>
+  installedMajors().find((p) => p.major === major);
+
+/** What a missing major needs, said once for every message. */
+export const missingMajor = (major: number): string =>
+  `PostgreSQL ${major} is not installed here (installed: ${installedMajors()
+    .map((p) => p.major)
+    .join(', ')}; scripts/setup.sh adds 13 and 18 under ${TOOLS_ROOT}, or set PG_BIN to a ${major} server)`;
+
+/** Maps a Cluster's imageName onto an installed server: its own major when installed, saying so when not. */
+export function mapImage(image: string | undefined, installed?: PostgresInstall): ImageMapping {
   const requestedMajor = imageMajor(image);
-  const runs = `the installed PostgreSQL ${installed.version} (${installed.bin})`;
+  const own = requestedMajor !== undefined && !installed ? installForMajor(requestedMajor) : undefined;
+  const runs = own ?? installed ?? postgresInstall();
+  const described = `the installed PostgreSQL ${runs.version} (${runs.bin})`;
   let message: string | undefined;
   if (image && requestedMajor === undefined)
-    message = `image ${image} names no PostgreSQL major in its tag; running ${runs}`;
-  else if (requestedMajor !== undefined && requestedMajor !== installed.major)
-    message = `image ${image} asks for PostgreSQL ${requestedMajor}; running ${runs} instead`;
-  return { image, requestedMajor, installed, message };
+    message = `image ${image} names no PostgreSQL major in its tag; running ${described}`;
+  else if (requestedMajor !== undefined && requestedMajor !== runs.major)
+    message = `image ${image} asks for PostgreSQL ${requestedMajor}: ${missingMajor(requestedMajor)}; running ${described} instead`;
+  return { image, requestedMajor, installed: runs, message };
+}
+
+/** The server for a data directory: the major its PG_VERSION names (a restore carries its own), else undefined. */
+export function binForData(pgdata: string): string | undefined {
+  const file = join(pgdata, 'PG_VERSION');
+  if (!existsSync(file)) return undefined;
+  const major = Number(readFileSync(file, 'utf8').trim());
+  const found = installForMajor(major);
+  if (!found) throw new Error(`${pgdata} holds PostgreSQL ${major} data: ${missingMajor(major)}`);
+  return found.bin;
 }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { pgBin } from '../helpers/postgres-install.js';
+import { installForMajor, missingMajor, pgBin } from '../helpers/postgres-install.js';
 import { giveToPostgres } from '../helpers/postgres-user.js';
 
 const run = promisify(execFile);
@@ -32,6 +32,15 @@ export interface PgServer {
 export interface PgServerOptions {
   /** initdb --data-checksums. */
   dataChecksums?: boolean;
+  /** Another installed major than the default one (13 and 18 from scripts/setup.sh). */
+  major?: number;
+}
+
+function binOf(major: number | undefined): string {
+  if (major === undefined) return PG_BIN;
+  const found = installForMajor(major);
+  if (!found) throw new Error(missingMajor(major));
+  return found.bin;
 }
 
 async function freePort(): Promise<number> {
@@ -54,6 +63,7 @@ export async function startPgServer(
   settings: Record<string, string> = {},
   serverOpts: PgServerOptions = {},
 ): Promise<PgServer> {
+  const bin = binOf(serverOpts.major);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtest-'));
   chmodSync(dir, 0o755);
   const data = path.join(dir, 'data');
@@ -62,7 +72,7 @@ export async function startPgServer(
     mkdirSync(d, { mode: 0o700 });
     giveToPostgres(d);
   }
-  const [initCmd, ...initArgs] = asPostgres(`${PG_BIN}/initdb`, [
+  const [initCmd, ...initArgs] = asPostgres(`${bin}/initdb`, [
     '-D',
     data,
     '-U',
@@ -91,7 +101,7 @@ export async function startPgServer(
   const opts = Object.entries(options)
     .map(([k, v]) => `-c ${k}=${v}`)
     .join(' ');
-  const [ctl, ...ctlArgs] = asPostgres(`${PG_BIN}/pg_ctl`, [
+  const [ctl, ...ctlArgs] = asPostgres(`${bin}/pg_ctl`, [
     '-D',
     data,
     '-l',
@@ -108,7 +118,7 @@ export async function startPgServer(
   const clients: pg.Client[] = [];
   let stopped = false;
   const stopImmediately = () => {
-    const [c, ...a] = asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    const [c, ...a] = asPostgres(`${bin}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']);
     try {
       execFileSync(c, a, { stdio: 'ignore' });
     } catch {
@@ -147,7 +157,7 @@ export async function startPgServer(
     dataDir: data,
     async restart(whileDown) {
       await Promise.all(clients.splice(0).map((c) => c.end().catch(() => {})));
-      const [c, ...a] = asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
+      const [c, ...a] = asPostgres(`${bin}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
       await run(c, a);
       await whileDown?.();
       await run(ctl, ctlArgs);
@@ -157,7 +167,7 @@ export async function startPgServer(
       if (!stopped) {
         stopped = true;
         process.removeListener('exit', stopSync);
-        const [c, ...a] = asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
+        const [c, ...a] = asPostgres(`${bin}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
         await run(c, a).catch(stopImmediately);
       }
       rmSync(dir, { recursive: true, force: true });

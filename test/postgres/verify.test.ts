@@ -129,8 +129,13 @@ describe('a healthy restore', () => {
     const db = new ReadOnlyDb({ ...conn(plain), user: 'reader' }, { statementTimeoutMs: 30_000, poolSize: 1 });
     dbs.push(db);
     const counts = await readAllRows(db, TABLES, { concurrency: 1 });
+    // ledger's heap is readable, its TOAST table (pg_toast, superuser only) is not: the read says so.
     expect(counts.map((c) => [c.table, c.rows, c.error])).toEqual([
-      ['ledger', 20000, undefined],
+      [
+        'ledger',
+        Number.NaN,
+        expect.stringMatching(/^TOAST table pg_toast\.pg_toast_\d+ unreadable: permission denied/),
+      ],
       ['Order Lines', Number.NaN, 'permission denied for table Order Lines'],
       ['tiny', 3, undefined],
     ]);

@@ -7,8 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   discoverPostgres,
   imageMajor,
+  installForMajor,
   listInstalled,
   mapImage,
+  missingMajor,
   postgresInstall,
   serverVersion,
 } from '../helpers/postgres-install.js';
@@ -22,15 +24,27 @@ describe('the installed PostgreSQL', () => {
     expect(listInstalled().map((i) => i.major)).toContain(pg.major);
   });
 
-  it('maps an image of the installed major silently, another major with a message', () => {
+  it('maps an image of the installed major silently, a major not installed with a message naming what it needs', () => {
     const pg = postgresInstall();
     expect(mapImage(`ghcr.io/cloudnative-pg/postgresql:${pg.major}.4`).message).toBeUndefined();
-    const other = pg.major === 17 ? 16 : 17;
-    const m = mapImage(`ghcr.io/cloudnative-pg/postgresql:${other}.2-standard-bookworm`);
-    expect(m.requestedMajor).toBe(other);
-    expect(m.message).toBe(
-      `image ghcr.io/cloudnative-pg/postgresql:${other}.2-standard-bookworm asks for PostgreSQL ${other}; running the installed PostgreSQL ${pg.version} (${pg.bin}) instead`,
+    const missing = [14, 16, 17].find((m) => !installForMajor(m))!;
+    const m = mapImage(`ghcr.io/cloudnative-pg/postgresql:${missing}.2-standard-bookworm`);
+    expect(m.requestedMajor).toBe(missing);
+    expect(m.message).toMatch(
+      new RegExp(
+        `^image ghcr\\.io/cloudnative-pg/postgresql:${missing}\\.2-standard-bookworm asks for PostgreSQL ${missing}: PostgreSQL ${missing} is not installed here \\(installed: [\\d, ]+; scripts/setup\\.sh adds 13 and 18 under \\S+, or set PG_BIN to a ${missing} server\\); running the installed PostgreSQL ${pg.version.replace('.', '\\.')} \\(${pg.bin}\\) instead$`,
+      ),
     );
+  });
+
+  it('maps 13 and 18 onto their own servers once scripts/setup.sh unpacked them', () => {
+    for (const major of [13, 18]) {
+      const own = installForMajor(major);
+      expect(own, missingMajor(major)).toBeDefined();
+      const m = mapImage(`ghcr.io/cloudnative-pg/postgresql:${major}.4-standard-bookworm`);
+      expect([m.installed.major, m.installed.bin, m.message]).toEqual([major, own!.bin, undefined]);
+      expect(serverVersion(own!.bin)?.major).toBe(major);
+    }
   });
 });
 
@@ -82,7 +96,7 @@ describe('a fake layout of other majors', () => {
     const installed = discoverPostgres({ env: { PG_BIN: join(root, 'lib/postgresql/14/bin') } })!;
     expect(mapImage('ghcr.io/cloudnative-pg/postgresql:14.13', installed).message).toBeUndefined();
     expect(mapImage('ghcr.io/cloudnative-pg/postgresql:16.4', installed).message).toMatch(
-      /asks for PostgreSQL 16; running the installed PostgreSQL 14.13/,
+      /asks for PostgreSQL 16: .*; running the installed PostgreSQL 14.13/,
     );
     expect(mapImage('registry.local:5000/postgres@sha256:abc', installed).message).toMatch(/names no PostgreSQL major/);
     expect(mapImage(undefined, installed).message).toBeUndefined();

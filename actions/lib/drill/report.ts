@@ -258,8 +258,9 @@ function verificationSection(v: Verification): string[] {
     `### Verification of \`${v.database}\`: ${v.mode === 'off' ? 'amcheck off' : `amcheck ${v.amcheckVersion ?? ''}`.trim()}, ${bad.length ? `${bad.length} relation(s) with problems` : 'no problems'}\n`,
   );
   const lines: string[] = [];
+  if (v.note) lines.push(v.note);
   if (v.mode !== 'off') {
-    lines.push(`${tables.length} tables checked with verify_heapam (heap and TOAST)`);
+    if (tables.length || !v.note) lines.push(`${tables.length} tables checked with verify_heapam (heap and TOAST)`);
     if (v.mode === 'amcheck')
       lines.push(
         `${indexes.length} B-tree indexes checked (${parent} with bt_index_parent_check, ${indexes.length - parent} with bt_index_check), in ${formatMs(v.ms)}`,

@@ -40,6 +40,8 @@ export interface Verification {
   database: string;
   mode: VerifyMode;
   amcheckVersion?: string;
+  /** What was checked less than the mode asks for, and why (amcheck without verify_heapam on PostgreSQL 13). */
+  note?: string;
   checksums: Checksums;
   relations: RelationCheck[];
   ms: number;
@@ -60,20 +62,25 @@ export const DEFAULT_PARENT_CHECK_MAX_BYTES = 1024 ** 3;
 /** verify_heapam rows kept per relation (the first ones say where; the rest say "more"). */
 const MAX_FINDINGS = 20;
 
+/** amcheck in a database: its schema, version, and whether it has verify_heapam (amcheck 1.3, PostgreSQL 14+). */
+export interface Amcheck {
+  schema: string;
+  version: string;
+  heap: boolean;
+}
+
 /**
  * Installs amcheck (or updates it to a version with verify_heapam) in the RESTORE's database and
- * returns the schema holding it and its version. Needs a superuser session (amcheck is untrusted).
+ * returns where it is and what it has. Needs a superuser session (amcheck is untrusted). PostgreSQL
+ * 13 ships amcheck 1.2, B-tree checks only: `heap` is false and verifyRestore degrades.
  */
-export async function installAmcheck(
-  restore: ConnInfo,
-  statementTimeoutMs: number,
-): Promise<{ schema: string; version: string }> {
+export async function installAmcheck(restore: ConnInfo, statementTimeoutMs: number): Promise<Amcheck> {
   const client = new pg.Client(pgClientConfig(restore, { applicationName: 'cnpg-restore-drill', statementTimeoutMs }));
   await client.connect();
   try {
     const find = async () =>
       (
-        await client.query<{ schema: string; version: string; heap: boolean }>(
+        await client.query<Amcheck>(
           `SELECT n.nspname AS schema, e.extversion AS version,
                 EXISTS (SELECT 1 FROM pg_proc p WHERE p.proname = 'verify_heapam' AND p.pronamespace = e.extnamespace) AS heap
            FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'`,
@@ -83,11 +90,8 @@ export async function installAmcheck(
     if (!found) await client.query('CREATE EXTENSION amcheck');
     else if (!found.heap) await client.query('ALTER EXTENSION amcheck UPDATE');
     found = await find();
-    if (!found?.heap)
-      throw new Error(
-        `amcheck ${found?.version ?? '(not installed)'} has no verify_heapam: the image needs PostgreSQL 14 or later with contrib`,
-      );
-    return { schema: found.schema, version: found.version };
+    if (!found) throw new Error('CREATE EXTENSION amcheck left no amcheck installed');
+    return found;
   } finally {
     await client.end().catch(() => {});
   }
@@ -167,18 +171,37 @@ async function checkRelation(
   return out;
 }
 
+/** Tables first, then indexes; each by schema, then name (code-unit order). */
+function byKindAndName(a: RelationCheck, b: RelationCheck): number {
+  const key = (r: RelationCheck) => [r.kind === 'table' ? 0 : 1, r.schema, r.name] as const;
+  const [x, y] = [key(a), key(b)];
+  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+  return 0;
+}
+
+/** Without verify_heapam (PostgreSQL 13), what is checked instead: said once, in the verification. */
+function degradedNote(mode: VerifyMode, amcheck: Amcheck | undefined): string | undefined {
+  if (mode === 'off' || !amcheck || amcheck.heap) return undefined;
+  const instead =
+    mode === 'amcheck'
+      ? 'B-tree indexes checked with bt_index_check / bt_index_parent_check; every heap page read by the full read'
+      : 'no heap check ran beyond the full read, which read every heap page';
+  const missing = `amcheck ${amcheck.version} has no verify_heapam (PostgreSQL 14 or later)`;
+  return `${missing}: ${instead}, so tuple-level heap and TOAST damage is not checked`;
+}
+
 /** Checks every relation (largest first, bounded concurrency, under the deadline), then reads the checksum counters. */
 export async function verifyRestore(
   db: ReadOnlyDb,
   database: string,
-  amcheck: { schema: string; version: string } | undefined,
+  amcheck: Amcheck | undefined,
   opts: VerifyOptions,
 ): Promise<Verification> {
   const started = performance.now();
   const relations: RelationCheck[] = [];
   if (opts.mode !== 'off') {
     if (!amcheck) throw new Error('verifyRestore: amcheck is not installed (installAmcheck first)');
-    const rels = await listRelations(db, opts.mode === 'amcheck');
+    const rels = (await listRelations(db, opts.mode === 'amcheck')).filter((r) => r.kind === 'index' || amcheck.heap);
     const parentMax = opts.parentCheckMaxBytes ?? DEFAULT_PARENT_CHECK_MAX_BYTES;
     await forEachLargestFirst(
       rels,
@@ -206,27 +229,14 @@ export async function verifyRestore(
   }
   // Read last: the counters include every page read by the full read and by amcheck.
   const checksums = await readChecksums(db);
-  relations.sort((a, b) =>
-    a.kind !== b.kind
-      ? a.kind === 'table'
-        ? -1
-        : 1
-      : a.schema !== b.schema
-        ? a.schema < b.schema
-          ? -1
-          : 1
-        : a.name < b.name
-          ? -1
-          : a.name > b.name
-            ? 1
-            : 0,
-  );
+  const note = degradedNote(opts.mode, amcheck);
   return {
     database,
     mode: opts.mode,
     ...(amcheck && { amcheckVersion: amcheck.version }),
+    ...(note && { note }),
     checksums,
-    relations,
+    relations: relations.sort(byKindAndName),
     ms: performance.now() - started,
   };
 }

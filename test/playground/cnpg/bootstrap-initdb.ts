@@ -7,6 +7,7 @@ import { secretValue, GVR } from './context.js';
 import { PgInstance, ensurePostgresDir, sqlIdent, sqlLiteral, writePostgresFile } from './postgres.js';
 import type { JobIO } from './instance-commands.js';
 import { PG_BIN } from './proc.js';
+import { mapImage } from '../../helpers/postgres-install.js';
 import { appSecretName, bootstrapDb, superuserSecretName } from './cluster-secrets.js';
 
 /** Starts a throwaway postmaster on the job's data (for bootstrap SQL), runs fn, stops it. */
@@ -49,7 +50,8 @@ export async function setOwnerPassword(ctx: Ctx, cluster: KubeObject, inst: PgIn
 
 export async function runInitdb(ctx: Ctx, cluster: KubeObject, io: JobIO): Promise<void> {
   const pgdata = join(io.dir, 'pgdata');
-  const inst = new PgInstance({ pgdata, procs: io.procs, onLog: io.log });
+  const bin = mapImage(cluster.status?.image ?? cluster.spec?.imageName).installed.bin;
+  const inst = new PgInstance({ pgdata, procs: io.procs, onLog: io.log, bin });
   if (inst.hasData()) {
     io.log('PGDATA already exists, skipping initdb\n');
     return;

@@ -1,8 +1,10 @@
-// A real PostgreSQL 15 server: initdb, configuration files, start/stop of the postmaster, SQL.
+// A real PostgreSQL server: initdb, configuration files, start/stop of the postmaster, SQL. Its major is
+// the image's for initdb and the data's after (test/helpers/postgres-install.ts).
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
+import { binForData } from '../../helpers/postgres-install.js';
 import { PG_BIN, ProcessGroup, freePort, killGroup, sleep } from './proc.js';
 import { giveToPostgres } from '../../helpers/postgres-user.js';
 
@@ -43,6 +45,13 @@ const HBA = [
   'host all all ::1/128 scram-sha-256',
 ].join('\n');
 
+/** Like CNPG's GeneratePostgresqlHBA: md5 below PostgreSQL 14, whose password_encryption defaults to md5. */
+function hbaFor(pgdata: string): string {
+  const file = join(pgdata, 'PG_VERSION');
+  const major = existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : Infinity;
+  return major < 14 ? HBA.replaceAll('scram-sha-256', 'md5') : HBA;
+}
+
 export const sqlIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 export const sqlLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const confValue = (v: string) => `'${String(v).replace(/'/g, "''")}'`;
@@ -62,6 +71,8 @@ export function writePostgresFile(path: string, text: string, mode = 0o600): voi
 
 export interface InstanceOptions {
   pgdata: string;
+  /** The server bin directory for initdb (the image's major); once PGDATA exists, its PG_VERSION decides. */
+  bin?: string;
   procs: ProcessGroup;
   onLog: (text: string) => void;
 }
@@ -79,6 +90,11 @@ export class PgInstance {
 
   constructor(private readonly opts: InstanceOptions) {
     this.pgdata = opts.pgdata;
+  }
+
+  /** Data of a major runs that major's server, as only an image of that major could run it. */
+  private get bin(): string {
+    return binForData(this.pgdata) ?? this.opts.bin ?? PG_BIN;
   }
 
   get pid(): number | undefined {
@@ -105,7 +121,7 @@ export class PgInstance {
       '--auth-host=scram-sha-256',
       '--no-sync',
     ];
-    const r = await this.opts.procs.run(`${PG_BIN}/initdb`, args, { onOutput: this.opts.onLog });
+    const r = await this.opts.procs.run(`${this.bin}/initdb`, args, { onOutput: this.opts.onLog });
     if (r.code !== 0) throw new Error(`initdb failed: ${r.stderr.trim()}`);
     void opts;
   }
@@ -121,7 +137,7 @@ export class PgInstance {
       join(this.pgdata, 'postgresql.conf'),
       `# Written by the CNPG operator emulator\ninclude 'custom.conf'\n`,
     );
-    writePostgresFile(join(this.pgdata, 'pg_hba.conf'), HBA + '\n');
+    writePostgresFile(join(this.pgdata, 'pg_hba.conf'), hbaFor(this.pgdata) + '\n');
     writePostgresFile(join(this.pgdata, 'pg_ident.conf'), '');
   }
 
@@ -142,7 +158,7 @@ export class PgInstance {
   async start(timeoutMs = 60_000): Promise<void> {
     if (this.running) return;
     rmSync(join(this.pgdata, 'postmaster.pid'), { force: true }); // a stale pid file after a kill -9
-    const child = this.opts.procs.spawn(`${PG_BIN}/postgres`, ['-D', this.pgdata]);
+    const child = this.opts.procs.spawn(`${this.bin}/postgres`, ['-D', this.pgdata]);
     this.child = child;
     this.exited = false;
     this.stopping = false;

@@ -24,6 +24,7 @@ export const verify = definePhase({
       log(
         `restore ${s.database}: ${inputs.verify === 'off' ? 'amcheck off' : `${v.relations.length} relations checked with amcheck ${v.amcheckVersion}`}, data checksums ${v.checksums.enabled ? `on, ${v.checksums.failures ?? 0} failure(s)` : 'off'}`,
       );
+      if (v.note) log(`restore ${s.database}: ${v.note}`);
       (result.verifications ??= []).push(v);
       result.reasons.push(...verificationReasons(v));
     }
