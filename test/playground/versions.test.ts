@@ -161,6 +161,24 @@ describe.each(['1.25.4', '1.30.0'])('Job bootstrap: operator %s', (version) => {
   });
 });
 
+// Upstream main (unlike main+pr11319) still builds the Job: pkg/specs/jobs.go@main CreatePrimaryJob.
+describe('upstream main: Job bootstrap', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await startEnv({ version: 'main', jobBackoffLimit: undefined });
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('initdb runs in Job <instance>-initdb, no bootstrap-instance init container', async () => {
+    env.store.create(CLUSTER, cluster('um'));
+    await waitHealthy(env, 'um', 90_000);
+    expect(env.seenJobs.get('um-1-initdb')?.job.spec.template.spec.containers[0].name).toBe('initdb');
+    expect(env.store.get(PODS, 'default', 'um-1')!.spec.initContainers).toBeUndefined();
+  });
+});
+
 describe('in-pod bootstrap: operator main+pr11319', () => {
   let env: TestEnv;
   beforeAll(async () => {
