@@ -28,6 +28,7 @@ export const NOT_OURS = [
   // A user's copies of workflows/, called from their repository.
   '.github/workflows/platform-install.yml',
   '.github/workflows/soak-gate.yml',
+  'drill-report.json', // the report a README reader asks the CLI to write (--report)
 ];
 
 /** Every path-like token of one text, with its line; upstream cites (`file@tag`), URLs and globs excluded. */

@@ -2,7 +2,7 @@
 // Usage: tsx scripts/release.ts <X.Y.Z | vX.Y.Z> [--dry-run]
 // Refuses, changing nothing, when: the version is not X.Y.Z or differs from package.json; the
 // working tree is not clean; the commit is not on the default branch (DEFAULT_BRANCH, else the
-// clone's origin/HEAD), as fetched in refs/remotes/origin/ (a tag pushed on a side branch, or a
+// clone's origin/HEAD), as fetched into the origin remote-tracking refs (a tag pushed on a side branch, or a
 // dispatch from one, would publish code nobody merged); CHANGELOG.md has no non-empty `## [X.Y.Z]` section; dist/ is not
 // what `npm run build` makes from the sources; the tag exists on another commit. Then it tags
 // vX.Y.Z, moves the major tag (v1) to it when it is the newest release of that major, pushes the

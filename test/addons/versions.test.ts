@@ -1,6 +1,6 @@
 // addon-sync's dedicated clusters on each bootstrap mechanism (test/playground/CONFORMANCE.md
 // 6.v): the oldest supported release (initdb Job; a failed Job never changes the phase), 1.30
-// (initdb Job, Kubernetes' back-off before the unrecoverable phase) and trunk (in-pod bootstrap
+// (initdb Job, Kubernetes' back-off before the unrecoverable phase) and main+pr11319 (in-pod bootstrap
 // in the `bootstrap-instance` init container; the phase only says "waiting"). A healthy
 // bootstrap provisions and connects; a failing one fails that app at its first failed attempt
 // with the bootstrap's own error, whatever the phase says.
@@ -21,7 +21,7 @@ import {
   type Bed,
 } from './helpers.js';
 
-describe.each((process.env.ADDON_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('operator %s', (version) => {
+describe.each((process.env.ADDON_VERSIONS ?? '1.25.4,1.30.0,main+pr11319').split(','))('operator %s', (version) => {
   const inPod = bootstrapMode(version) === 'in-pod';
   let bed: Bed;
   beforeAll(async () => {

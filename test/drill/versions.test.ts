@@ -1,7 +1,7 @@
 // The drill on every bootstrap mechanism the operator has used (test/playground/CONFORMANCE.md
 // section 6.v): the oldest supported release (1.25, Job bootstrap, phase never leaves 'Setting up
 // primary' on failure), 1.30 (Job bootstrap, unrecoverable once the Job exhausts its upstream
-// back-off) and trunk (in-pod bootstrap in the `bootstrap-instance` init container). One
+// back-off) and main+pr11319 (in-pod bootstrap in the `bootstrap-instance` init container). One
 // playground per version, reused by every case: a healthy drill in-tree and with the plugin
 // (from 1.26, as the plugin requires), a corrupt backup failing at its first failed attempt with
 // barman-cloud-restore's own error, a stall reported with what it last saw, and a cancellation.
@@ -15,7 +15,7 @@ import { leakedSecrets, runAction } from '../helpers/run-action.js';
 import { corruptBaseBackup } from './archive.js';
 import { drillClusters, explain, leftovers, runDrill } from './support.js';
 
-const VERSIONS = (process.env.DRILL_VERSIONS ?? '1.25.4,1.30.0,main').split(',');
+const VERSIONS = (process.env.DRILL_VERSIONS ?? '1.25.4,1.30.0,main+pr11319').split(',');
 
 describe.each(VERSIONS)('operator %s', (version) => {
   const inPod = bootstrapMode(version) === 'in-pod';

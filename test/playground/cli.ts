@@ -1,4 +1,4 @@
-// `npm run playground -- up [--operator-version 1.25.4|...|1.30.0|main]|down|status`: runs the
+// `npm run playground -- up [--operator-version 1.25.4|...|1.30.0|main|main+pr11319]|down|status`: runs the
 // playground detached (daemon.ts), with its state in `.playground/` (env, pid, log, data).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -147,7 +147,9 @@ async function status(): Promise<number> {
 const cmd = process.argv[2];
 const commands: Record<string, () => Promise<number>> = { up, down, status };
 if (!commands[cmd]) {
-  console.error('usage: npm run playground -- up [--operator-version 1.25.0..1.30.x|main] | down | status');
+  console.error(
+    'usage: npm run playground -- up [--operator-version 1.25.0..1.30.x|main|main+pr11319] | down | status',
+  );
   process.exit(2);
 }
 process.exit(await commands[cmd]());

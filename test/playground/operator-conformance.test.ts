@@ -190,28 +190,30 @@ describe('derived labels (pkg/specs/pods.go, services.go, jobs.go, persistentvol
       'cnpg.io/reload': 'true',
       'app.kubernetes.io/managed-by': 'cloudnative-pg',
     });
-    env.settings.version = '1.26.3';
-    try {
-      env.store.create(CLUSTER, cluster('secret-1-26'));
-      const old = await waitFor('-app secret', () => get('v1/secrets', 'secret-1-26-app'), 20_000);
-      expect(Object.keys(old.data).sort()).toEqual([
-        'dbname',
-        'host',
-        'jdbc-uri',
-        'password',
-        'pgpass',
-        'port',
-        'uri',
-        'user',
-        'username',
-      ]);
-      expect(old.metadata.labels).toEqual({
-        'cnpg.io/cluster': 'secret-1-26',
-        'cnpg.io/userType': 'app',
-        'cnpg.io/reload': 'true',
-      });
-    } finally {
-      env.settings.version = '1.30.0';
+    const plain = ['dbname', 'host', 'jdbc-uri', 'password', 'pgpass', 'port', 'uri', 'user', 'username'];
+    const fqdn = [...plain, 'fqdn-jdbc-uri', 'fqdn-uri'].sort();
+    // fqdn-* backported to 1.25.3 and 1.26.1 (#7852): absent @v1.25.2 and @v1.26.0 only.
+    for (const [version, keys] of [
+      ['1.26.3', fqdn],
+      ['1.26.1', fqdn],
+      ['1.26.0', plain],
+      ['1.25.3', fqdn],
+      ['1.25.2', plain],
+    ] as const) {
+      env.settings.version = version;
+      const name = `secret-${version.replaceAll('.', '-')}`;
+      try {
+        env.store.create(CLUSTER, cluster(name));
+        const old = await waitFor('-app secret', () => get('v1/secrets', `${name}-app`), 20_000);
+        expect(Object.keys(old.data).sort(), version).toEqual(keys);
+        expect(old.metadata.labels).toEqual({
+          'cnpg.io/cluster': name,
+          'cnpg.io/userType': 'app',
+          'cnpg.io/reload': 'true',
+        });
+      } finally {
+        env.settings.version = '1.30.0';
+      }
     }
   });
 
@@ -285,6 +287,42 @@ describe('transient phases that flip back (cluster_controller.go, cluster_image.
     expect(get('v1/pods', 'from-catalog-1')!.spec.containers[0].image).toBe(
       'ghcr.io/cloudnative-pg/postgresql:16.6-standard-bookworm',
     );
+  });
+
+  it('a missing catalog and a bad kind per release: 1.25 event only and capitalised, 1.26 phase', async () => {
+    const ref = { apiGroup: 'postgresql.cnpg.io', kind: 'ImageCatalog', name: 'nowhere', major: 16 };
+    const events = (name: string) =>
+      env.store
+        .list('v1/events', 'default')
+        .items.filter((e) => e.involvedObject?.name === name)
+        .map((e) => e.message);
+    const seen: Record<string, { phase?: string; reason?: string; events: string[] }> = {};
+    for (const version of ['1.25.4', '1.26.0']) {
+      env.settings.version = version;
+      const v = version.replaceAll('.', '-');
+      try {
+        env.store.create(CLUSTER, cluster(`missing-${v}`, { imageCatalogRef: ref }));
+        env.store.create(CLUSTER, cluster(`badkind-${v}`, { imageCatalogRef: { ...ref, kind: 'Catalog' } }));
+        await waitFor('event', () => events(`missing-${v}`).length > 0 || undefined, 20_000);
+        const bad = await waitPhase(`badkind-${v}`, 'Cluster has incomplete or invalid image catalog');
+        const missing = env.store.get(CLUSTER, 'default', `missing-${v}`)!;
+        seen[version] = {
+          phase: missing.status?.phase,
+          reason: missing.status?.phaseReason,
+          events: events(`missing-${v}`),
+        };
+        seen[`${version} kind`] = { reason: bad.status.phaseReason, events: [] };
+      } finally {
+        env.settings.version = '1.30.0';
+      }
+    }
+    expect(seen['1.25.4'].phase).not.toBe('Cluster has incomplete or invalid image catalog');
+    expect(seen['1.25.4'].events).toEqual(['Cannot get ImageCatalog/nowhere']);
+    expect(seen['1.25.4 kind'].reason).toBe('Invalid image catalog type');
+    expect(seen['1.26.0'].phase).toBe('Cluster has incomplete or invalid image catalog');
+    expect(seen['1.26.0'].reason).toBe('catalog ImageCatalog/nowhere not found');
+    expect(seen['1.26.0'].events).toEqual(['Cannot get ImageCatalog/nowhere']);
+    expect(seen['1.26.0 kind'].reason).toBe('invalid image catalog type');
   });
 
   it('objects that cannot be created: the phase, then healthy once creation works again', async () => {

@@ -160,7 +160,10 @@ export interface RequestLogEntry {
 
 /** Operator emulator knobs tests set. */
 export interface OperatorSettings {
-  /** Emulated operator version (cnpg/versions.ts): 1.25.0..1.30.x bootstrap with Jobs, 'main' in the bootstrap-instance init container. */
+  /**
+   * Emulated operator version (cnpg/versions.ts): 1.25.0..1.30.x and 'main' bootstrap with Jobs,
+   * 'main+pr11319' in the bootstrap-instance init container.
+   */
   version: string;
   /** Recovery of clusters whose name matches stalls forever (replay never finishes). */
   stallRecovery?: RegExp;

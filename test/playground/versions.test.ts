@@ -1,7 +1,7 @@
 // The operator emulator per version (CONFORMANCE.md 6.v): Job bootstrap with Kubernetes' default
 // back-off (time scaled down, same order of events) and cleanup of completed Jobs up to 1.30.x,
 // the failure phase before and after 1.28.4 / 1.29.2 / 1.30.0, and in-pod bootstrap in the
-// `bootstrap-instance` init container on `main` (restarted with CrashLoopBackOff, the phase stays
+// `bootstrap-instance` init container on `main+pr11319` (restarted with CrashLoopBackOff, the phase stays
 // 'Waiting for the instances to become active').
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,7 +28,8 @@ const PODS = 'v1/pods';
 
 describe('version rules', () => {
   it('names what is emulated and refuses anything else before starting', async () => {
-    expect(parseOperatorVersion('main')).toMatchObject({ minor: 31, trunk: true });
+    expect(parseOperatorVersion('main')).toMatchObject({ minor: 31, trunk: true, inPod: false });
+    expect(parseOperatorVersion('main+pr11319')).toMatchObject({ minor: 31, trunk: true, inPod: true });
     expect(parseOperatorVersion('v1.25.0')).toMatchObject({ minor: 25, patch: 0, trunk: false });
     for (const bad of ['1.24.4', '1.31.0', 'latest', '1.30'])
       expect(() => parseOperatorVersion(bad)).toThrow(/is not emulated; use a release from 1.25.0 to 1.30.x/);
@@ -44,7 +45,8 @@ describe('version rules', () => {
       true,
       true,
     ]);
-    expect(['1.30.0', 'main'].map(bootstrapMode)).toEqual(['job', 'in-pod']);
+    // upstream main still builds the Job (pkg/specs/jobs.go@main); only PR #11319 bootstraps in the pod
+    expect(['1.30.0', 'main', 'main+pr11319'].map(bootstrapMode)).toEqual(['job', 'job', 'in-pod']);
     expect(['1.25.4', '1.26.0'].map(pluginsSupported)).toEqual([false, true]);
     expect(inTreeBarmanWarning('1.25.4', ['spec.backup.barmanObjectStore'])).toBeUndefined();
     expect(inTreeBarmanWarning('1.27.2', ['spec.backup.barmanObjectStore'])).toContain(
@@ -159,10 +161,28 @@ describe.each(['1.25.4', '1.30.0'])('Job bootstrap: operator %s', (version) => {
   });
 });
 
-describe('in-pod bootstrap: operator main', () => {
+// Upstream main (unlike main+pr11319) still builds the Job: pkg/specs/jobs.go@main CreatePrimaryJob.
+describe('upstream main: Job bootstrap', () => {
   let env: TestEnv;
   beforeAll(async () => {
     env = await startEnv({ version: 'main', jobBackoffLimit: undefined });
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('initdb runs in Job <instance>-initdb, no bootstrap-instance init container', async () => {
+    env.store.create(CLUSTER, cluster('um'));
+    await waitHealthy(env, 'um', 90_000);
+    expect(env.seenJobs.get('um-1-initdb')?.job.spec.template.spec.containers[0].name).toBe('initdb');
+    expect(env.store.get(PODS, 'default', 'um-1')!.spec.initContainers).toBeUndefined();
+  });
+});
+
+describe('in-pod bootstrap: operator main+pr11319', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await startEnv({ version: 'main+pr11319', jobBackoffLimit: undefined });
   });
   afterAll(async () => {
     await env?.stop();

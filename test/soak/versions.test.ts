@@ -1,5 +1,5 @@
 // soak-gate-check's cluster-health gate on each bootstrap mechanism (test/playground/CONFORMANCE.md
-// 6.v): the oldest supported release and 1.30 (join Jobs) and trunk (in-pod bootstrap in the
+// 6.v): the oldest supported release and 1.30 (join Jobs) and main+pr11319 (in-pod bootstrap in the
 // `bootstrap-instance` init container). A healthy subscriber cluster passes the gate; a replica
 // whose bootstrap fails fails it, the gate naming the failing container (the phase alone says
 // only 'Creating a new replica' / 'Waiting for the instances to become active').
@@ -25,7 +25,7 @@ const NS = 'soakv';
 const CLUSTER = 'subv';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-describe.each((process.env.SOAK_VERSIONS ?? '1.25.4,1.30.0,main').split(','))('operator %s', (version) => {
+describe.each((process.env.SOAK_VERSIONS ?? '1.25.4,1.30.0,main+pr11319').split(','))('operator %s', (version) => {
   const inPod = bootstrapMode(version) === 'in-pod';
   let pgd: PlaygroundHandle;
   let pub: PlainPostgres;

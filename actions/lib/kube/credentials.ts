@@ -4,7 +4,7 @@
 //     (e.g. get-gke-credentials' access token) has no readable expiry: reported as unknown;
 //   - an exec plugin: run once as the client would (KUBERNETES_EXEC_INFO, the plugin's env); its
 //     ExecCredential's status.expirationTimestamp. The client re-runs the plugin when that passes
-//     (@kubernetes/client-node's exec_auth.js caches the credential until then), so it is a
+//     (@kubernetes/client-node's `exec_auth.js`@1.4.0 caches the credential until then), so it is a
 //     refresh point, not an end; a plugin that fails now is an error now;
 //   - a client certificate: its notAfter.
 import { execFile } from 'node:child_process';

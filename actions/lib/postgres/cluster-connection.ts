@@ -1,5 +1,6 @@
 // Connection to a CNPG cluster's current primary: checked ready, credentials from a Secret
 // (masked), reached through a port-forward over the API server or directly in-cluster.
+import type { V1Pod } from '@kubernetes/client-node';
 import type { Core } from '../core.js';
 import type { KubeClients } from '../kube/client.js';
 import { forwardPodPort } from '../kube/portforward.js';
@@ -14,7 +15,7 @@ export interface ClusterConnectionOptions {
   mode: ConnectMode;
   /** Secret with username/password; default: the superuser's when enabled, else the app owner's (defaultSecretName). */
   secretName?: string;
-  /** Database; default: the secret's dbname, else the bootstrap database, else `app`. */
+  /** Database; default: the secret's dbname, else the application database (applicationDatabase), else `app`. */
   database?: string;
 }
 
@@ -41,6 +42,15 @@ export function applicationSecretName(cluster: Cluster): string {
   );
 }
 
+/**
+ * GetApplicationDatabaseName (api/v1/cluster_funcs.go): the bootstrap's database, recovery first,
+ * then pg_basebackup, then initdb; `app` (the webhook's default) when none names one.
+ */
+export function applicationDatabase(cluster: Cluster): string {
+  const b = cluster.spec.bootstrap;
+  return b?.recovery?.database || b?.pg_basebackup?.database || b?.initdb?.database || 'app';
+}
+
 /** The superuser's secret when superuser access is enabled (else CNPG disables it), else the app owner's. */
 export function defaultSecretName(cluster: Cluster): string {
   return cluster.spec.enableSuperuserAccess ? superuserSecretName(cluster) : applicationSecretName(cluster);
@@ -59,13 +69,15 @@ export async function connectToPrimary(
       `Cluster ${namespace}/${name} has no status.currentPrimary: it has no primary to read from; wait until it is healthy (kubectl get cluster ${name} -n ${namespace}).`,
     );
   await checkReady(clients, namespace, pod, 'current primary');
-  return connectToInstance(core, clients, cluster, pod, `${name}-rw`, opts);
+  // -rw can never be disabled (the webhook refuses it) and follows the primary.
+  return connectToInstance(core, clients, cluster, pod, `${name}-rw.${namespace}.svc`, opts);
 }
 
 /**
  * A ready instance that is not the primary (status.instanceNames minus current/target primary),
- * for reads that must not load the primary. Direct mode goes through the -ro service (replicas
- * only). The caller must still check pg_is_in_recovery(): a failover can promote it meanwhile.
+ * for reads that must not load the primary. Direct mode connects to that pod's IP: the -ro Service
+ * may be disabled (spec.managed.services.disabledDefaultServices) and load-balances over all
+ * replicas. The caller must still check pg_is_in_recovery(): a failover can promote it meanwhile.
  */
 export async function connectToReplica(
   core: Pick<Core, 'setSecret'>,
@@ -79,8 +91,9 @@ export async function connectToReplica(
   const problems: string[] = [];
   for (const pod of candidates) {
     try {
-      await checkReady(clients, namespace, pod, 'replica');
-      return await connectToInstance(core, clients, cluster, pod, `${name}-ro`, opts);
+      const ip = (await checkReady(clients, namespace, pod, 'replica')).status?.podIP;
+      if (!ip) throw new Error(`The replica ${namespace}/${pod} has no status.podIP yet`);
+      return await connectToInstance(core, clients, cluster, pod, ip, opts);
     } catch (err) {
       problems.push(err instanceof Error ? err.message : String(err));
     }
@@ -90,7 +103,7 @@ export async function connectToReplica(
   );
 }
 
-async function checkReady(clients: KubeClients, namespace: string, pod: string, role: string): Promise<void> {
+async function checkReady(clients: KubeClients, namespace: string, pod: string, role: string): Promise<V1Pod> {
   const podObj = await withRetry(`read pod ${namespace}/${pod}`, () =>
     clients.core.readNamespacedPod({ name: pod, namespace }),
   );
@@ -100,6 +113,7 @@ async function checkReady(clients: KubeClients, namespace: string, pod: string, 
       `The ${role} ${namespace}/${pod} is not ready (pod phase ${podObj.status?.phase ?? 'unknown'}); the cluster must be healthy before it is read (kubectl describe pod ${pod} -n ${namespace}).`,
     );
   }
+  return podObj;
 }
 
 async function connectToInstance(
@@ -107,7 +121,8 @@ async function connectToInstance(
   clients: KubeClients,
   cluster: Cluster,
   pod: string,
-  service: string,
+  /** Direct mode's host: the -rw Service's in-cluster name, or the checked replica's pod IP. */
+  directHost: string,
   opts: ClusterConnectionOptions,
 ): Promise<ClusterConnection> {
   const namespace = cluster.metadata.namespace!;
@@ -119,16 +134,11 @@ async function connectToInstance(
     );
   }
   const database =
-    opts.database ??
-    (secret.dbname && secret.dbname !== '*' ? secret.dbname : undefined) ??
-    cluster.spec.bootstrap?.initdb?.database ??
-    cluster.spec.bootstrap?.recovery?.database ??
-    'app';
+    opts.database ?? (secret.dbname && secret.dbname !== '*' ? secret.dbname : applicationDatabase(cluster));
 
   if (opts.mode === 'direct') {
-    const host = `${service}.${namespace}.svc`;
     return {
-      conn: { host, port: 5432, user: secret.username, password: secret.password, database },
+      conn: { host: directHost, port: 5432, user: secret.username, password: secret.password, database },
       pod,
       secretName,
       close: async () => {},

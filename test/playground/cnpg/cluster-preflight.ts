@@ -4,8 +4,8 @@
 //   externalClusters plugin must be loaded, else "Unknown plugin: '<name>'..." (requeued);
 // - the image (cluster_image.go reconcileImage / pkg/utils/imagecatalog): spec.imageName, or the
 //   image of spec.imageCatalogRef.major in an ImageCatalog / ClusterImageCatalog, else the image
-//   catalog error phase (re-run when a catalog changes). Until 1.28 a missing catalog only
-//   raised an event; from 1.29 it is the phase "catalog <Kind>/<name> not found".
+//   catalog error phase (re-run when a catalog changes). In 1.25.x a missing catalog only
+//   raised an event; from 1.26.0 it is the phase "catalog <Kind>/<name> not found".
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
 import { GVR, PLUGIN_NAME, versionAtLeast } from './context.js';
@@ -31,27 +31,38 @@ export const unknownPluginReason = (name: string) =>
 
 export type ImageResult = { image: string } | { error?: string };
 
+/**
+ * Messages per release: 1.25.x capitalised and a missing catalog only an event (cluster_image.go@v1.25.4);
+ * 1.26.0 lowercase and the phase `catalog <Kind>/<name> not found` (@v1.26.0 l.145-162); 1.29.0 moves
+ * the lookup to pkg/utils/imagecatalog/catalog.go (kind named, every lookup error an `Error getting` event).
+ */
 function catalogOf(ctx: Ctx, cluster: KubeObject): KubeObject | { error?: string } {
   const ref = cluster.spec.imageCatalogRef;
-  const modern = versionAtLeast(ctx.settings.version, '1.29.0');
+  const v129 = versionAtLeast(ctx.settings.version, '1.29.0');
+  const v126 = versionAtLeast(ctx.settings.version, '1.26.0');
+  const fail = (error: string) => {
+    if (v129)
+      ctx.store.recordEvent(cluster, 'Warning', 'DiscoverImage', `Error getting ${ref.kind}/${ref.name}: ${error}`);
+    return { error };
+  };
   if (ref.kind !== 'ImageCatalog' && ref.kind !== 'ClusterImageCatalog')
-    return { error: modern ? `invalid image catalog type: ${ref.kind}` : 'Invalid image catalog type' };
+    return fail(
+      v129
+        ? `invalid image catalog type: ${ref.kind}`
+        : v126
+          ? 'invalid image catalog type'
+          : 'Invalid image catalog type',
+    );
   if (ref.apiGroup !== 'postgresql.cnpg.io')
-    return { error: modern ? 'invalid image catalog group' : 'Invalid image catalog group' };
+    return fail(v126 ? 'invalid image catalog group' : 'Invalid image catalog group');
   const catalog =
     ref.kind === 'ImageCatalog'
       ? ctx.store.get(GVR.imageCatalog, cluster.metadata.namespace, ref.name)
       : ctx.store.get(GVR.clusterImageCatalog, undefined, ref.name);
   if (catalog) return catalog;
-  ctx.store.recordEvent(
-    cluster,
-    'Warning',
-    'DiscoverImage',
-    modern
-      ? `Error getting ${ref.kind}/${ref.name}: catalog ${ref.kind}/${ref.name} not found`
-      : `Cannot get ${ref.kind}/${ref.name}`,
-  );
-  return modern ? { error: `catalog ${ref.kind}/${ref.name} not found` } : {};
+  if (v129) return fail(`catalog ${ref.kind}/${ref.name} not found`);
+  ctx.store.recordEvent(cluster, 'Warning', 'DiscoverImage', `Cannot get ${ref.kind}/${ref.name}`);
+  return v126 ? { error: `catalog ${ref.kind}/${ref.name} not found` } : {};
 }
 
 /** The image to run, or why not (an error to show as the phase; none: wait quietly). */

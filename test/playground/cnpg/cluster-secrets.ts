@@ -2,8 +2,9 @@
 // plus stub -ca / -server / -replication (TLS is not modelled: pg_hba trusts loopback replication).
 import type { KubeObject } from '../types.js';
 import type { Ctx } from './context.js';
-import { GVR, b64, ownerRef, randomPassword, secretValue, upsert, versionAtLeast } from './context.js';
+import { GVR, b64, ownerRef, randomPassword, secretValue, upsert } from './context.js';
 import { hasAppLabels, inherited } from './cluster-labels.js';
+import { hasFqdnSecretKeys } from './versions.js';
 
 /** From 1.28.0 user secrets carry app.kubernetes.io/managed-by (pkg/specs/secrets.go). */
 const managedBy = (ctx: Ctx): Record<string, string> =>
@@ -16,7 +17,7 @@ export interface Credentials {
 }
 
 function connectionData(ctx: Ctx, cluster: KubeObject, c: Credentials): Record<string, string> {
-  const fqdn = versionAtLeast(ctx.settings.version, '1.27.0');
+  const fqdn = hasFqdnSecretKeys(ctx.settings.version);
   const ns = cluster.metadata.namespace!;
   const host = `${cluster.metadata.name}-rw`;
   const u = encodeURIComponent(c.username);
@@ -31,7 +32,7 @@ function connectionData(ctx: Ctx, cluster: KubeObject, c: Credentials): Record<s
     pgpass: `${host}:5432:${c.dbname}:${c.username}:${c.password}\n`,
     uri: `postgresql://${u}:${p}@${host}.${ns}:5432/${c.dbname}`,
     'jdbc-uri': `jdbc:postgresql://${host}.${ns}:5432/${c.dbname}?password=${p}&user=${u}`,
-    // pkg/specs/secrets.go: the fqdn-* keys exist from 1.27.0
+    // pkg/specs/secrets.go: the fqdn-* keys exist from 1.25.3, 1.26.1 and 1.27.0 (backport #7852)
     ...(fqdn
       ? {
           'fqdn-uri': `postgresql://${u}:${p}@${host}.${ns}.svc.cluster.local:5432/${c.dbname}`,

@@ -1,29 +1,35 @@
-// What differs between the CloudNativePG versions the playground emulates (1.25.0..1.30.x and
-// `main`), each rule as test/playground/CONFORMANCE.md section 6.v states it with its upstream
+// What differs between the CloudNativePG versions the playground emulates (1.25.0..1.30.x, `main`
+// and `main+pr11319`), each rule as test/playground/CONFORMANCE.md section 6.v states it with its upstream
 // file@tag. Behaviour asks these predicates, never compares version strings itself.
 
-/** The released range plus trunk; `main` is 1.31.0-dev with PR #11319 (in-pod bootstrap). */
+/**
+ * The released range plus trunk: `main` is upstream main (1.31.0-dev, still bootstrapping with Jobs:
+ * pkg/specs/jobs.go@main); `main+pr11319` is main with the unreleased PR #11319 (in-pod bootstrap).
+ */
 export const OLDEST_VERSION = '1.25.0';
 export const NEWEST_RELEASE = '1.30.0';
 export const TRUNK = 'main';
+export const TRUNK_INPOD = 'main+pr11319';
 
 interface Parsed {
   major: number;
   minor: number;
   patch: number;
   trunk: boolean;
+  /** PR #11319: bootstrap in the instance pod's `bootstrap-instance` init container. */
+  inPod: boolean;
 }
 
 export class UnsupportedVersion extends Error {}
 
 export function parseOperatorVersion(v: string): Parsed {
   const s = v.trim().replace(/^v/, '');
-  if (s === TRUNK) return { major: 1, minor: 31, patch: 0, trunk: true };
+  if (s === TRUNK || s === TRUNK_INPOD) return { major: 1, minor: 31, patch: 0, trunk: true, inPod: s === TRUNK_INPOD };
   const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(s);
-  const p = m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), trunk: false } : undefined;
+  const p = m ? { major: +m[1], minor: +m[2], patch: +m[3], trunk: false, inPod: false } : undefined;
   if (!p || p.major !== 1 || p.minor < 25 || p.minor > 30) {
     throw new UnsupportedVersion(
-      `operator version '${v}' is not emulated; use a release from ${OLDEST_VERSION} to 1.30.x (e.g. 1.25.4, 1.28.3, ${NEWEST_RELEASE}) or '${TRUNK}'.`,
+      `operator version '${v}' is not emulated; use a release from ${OLDEST_VERSION} to 1.30.x (e.g. 1.25.4, 1.28.3, ${NEWEST_RELEASE}), '${TRUNK}' or '${TRUNK_INPOD}'.`,
     );
   }
   return p;
@@ -38,9 +44,9 @@ export function versionAtLeast(v: string, min: string): boolean {
   return p.major > maj || (p.major === maj && atLeast(p, minor, patch ?? 0));
 }
 
-/** Released versions bootstrap with Jobs; trunk with the `bootstrap-instance` init container. */
+/** Releases and upstream main bootstrap with Jobs; main+pr11319 with the `bootstrap-instance` init container. */
 export function bootstrapMode(v: string): 'job' | 'in-pod' {
-  return parseOperatorVersion(v).trunk ? 'in-pod' : 'job';
+  return parseOperatorVersion(v).inPod ? 'in-pod' : 'job';
 }
 
 /** From 1.28.4 / 1.29.2 / 1.30.0 a Failed bootstrap Job makes the Cluster unrecoverable. */
@@ -49,6 +55,14 @@ export function surfacesFailedJobs(v: string): boolean {
   if (p.minor === 28) return p.patch >= 4;
   if (p.minor === 29) return p.patch >= 2;
   return p.minor >= 30;
+}
+
+/** The -app Secret's fqdn-uri / fqdn-jdbc-uri: 1.25.3, 1.26.1, 1.27.0 on (backport #7852, pkg/specs/secrets.go). */
+export function hasFqdnSecretKeys(v: string): boolean {
+  const p = parseOperatorVersion(v);
+  if (p.minor === 25) return p.patch >= 3;
+  if (p.minor === 26) return p.patch >= 1;
+  return p.minor >= 27;
 }
 
 /** The Barman Cloud plugin needs CNPG 1.26 or later (plugin-barman-cloud web/docs/intro.md). */

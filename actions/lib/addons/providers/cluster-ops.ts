@@ -136,9 +136,10 @@ export async function deleteCustom(
 }
 
 /**
- * Deletes the Cluster and waits until it and everything CNPG made for it are gone. CNPG's owner
- * references carry no blockOwnerDeletion (pkg/utils/ownership.go, CONFORMANCE.md section 8), so
- * even a foreground delete returns while pods, PVCs and Jobs still terminate: poll them by label.
+ * Deletes the Cluster and waits until it and everything CNPG made for it are gone. A foreground
+ * delete waits only for dependents with blockOwnerDeletion: CNPG sets it on instance pods and Jobs
+ * (SetControllerReference) but not on Secrets, Services and PVCs (SetAsOwnedBy; CONFORMANCE.md
+ * section 8), and a PVC lingers under pvc-protection: so poll the leftovers by label.
  */
 export async function deleteClusterAndWait(ctx: BackendContext, namespace: string, name: string): Promise<void> {
   await deleteCustom(ctx.clients, namespace, Plural.clusters, name);
