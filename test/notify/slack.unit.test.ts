@@ -197,7 +197,7 @@ describe('the drill message', () => {
     expect(blocks[1].text!.text).toBe(
       '*Why*\n• recovery Job payments-db-drill-77-1-1-full-recovery failed: barman-cloud-restore: "Backup 20261130T050000 not found"',
     );
-    expect(blocks[2].text!.text).toMatch(/^\*What to do\*\nThe backup or its restore is at fault: /);
+    expect(blocks[2].text!.text).toMatch(/^\*What to do\*\nthe backup or the restore is at fault, not the drill: /);
     expect(blocks[3].fields!.map((f) => f.text)).toEqual([
       '*RTO*\n12m 34s',
       '*RPO*\n1m 35s (3.0 MiB of WAL)',

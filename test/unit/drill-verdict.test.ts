@@ -156,10 +156,10 @@ describe('Slack hears an error', () => {
   it('says it is not a failed backup, what happened and what to do', () => {
     const m = drillSlackMessage(errored, 'production');
     expect(m.text).toBe(
-      ':warning: Restore drill error: production · db/pg: Cannot read Cluster db/pg: HTTP 403. What to do: grant it',
+      ':warning: Restore drill error: production · db/pg: Cannot read Cluster db/pg: HTTP 403 — grant it',
     );
     const blocks = JSON.stringify(m.blocks);
-    expect(blocks).toContain('*The drill could not judge the backup (forbidden)*: not a failed backup.');
+    expect(blocks).toContain('the drill could not judge the backup (forbidden): not a failed backup');
     expect(blocks).toContain('*What to do*\\ngrant it');
   });
 });
