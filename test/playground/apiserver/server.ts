@@ -39,6 +39,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Authenticate bearer tokens and authorize every request with RBAC (authz.ts); off: everything is allowed. */
   rbac?: boolean;
+  /** How long the volume provisioner takes to delete a released Delete-policy PV (volumes.ts default: seconds). */
+  volumeDeleteDelayMs?: number;
 }
 
 export interface ApiServerHandle {
@@ -99,7 +101,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
   let operatorSettings: OperatorSettings | undefined;
   let address = '127.0.0.1:0';
 
-  const controllers = startControllers(store, { dataDir: opts.dataDir, logs });
+  const controllers = startControllers(store, {
+    dataDir: opts.dataDir,
+    logs,
+    volumeDeleteDelayMs: opts.volumeDeleteDelayMs,
+  });
   const authz = opts.rbac ? new Authorizer(store) : undefined;
   if (authz) seedBootstrapPolicy(store);
 
