@@ -40,6 +40,7 @@ export function siteLeftovers(pgd: PlaygroundHandle, namespace: string, recovery
   const out = leftovers(pgd, namespace, recovery);
   const sel = { labelSelector: 'app.kubernetes.io/managed-by=cnpg-restore-drill,cnpg-actions.io/copy-for' };
   for (const s of pgd.store.list('v1/secrets', namespace, sel).items) out.push(`Secret/${s.metadata.name}`);
+  for (const s of pgd.store.list('v1/configmaps', namespace, sel).items) out.push(`ConfigMap/${s.metadata.name}`);
   for (const s of pgd.store.list('barmancloud.cnpg.io/v1/objectstores', namespace, sel).items)
     out.push(`ObjectStore/${s.metadata.name}`);
   return out;

@@ -5,6 +5,7 @@ import { BARMAN_CLOUD_PLUGIN } from '../../cnpg/types.js';
 import { definePhase } from '../pipeline.js';
 import { checkRecoverySite } from '../recovery-site.js';
 import { restoreConnectionMode } from '../sessions.js';
+import { planCopies } from '../recovery-copies.js';
 
 export const checkSite = definePhase({
   name: 'check-site',
@@ -20,6 +21,8 @@ export const checkSite = definePhase({
         plugin,
         portForward: restoreConnectionMode(inputs.connectionMode, site) === 'port-forward',
         recordHistory: inputs.recordHistory,
+        configMaps: planCopies(undefined, undefined, live.spec).configMaps.length > 0,
+        serviceAccount: !!live.spec.serviceAccountName,
       },
       retry,
     );

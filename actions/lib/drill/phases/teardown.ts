@@ -53,9 +53,7 @@ async function tearDown(
     const retry = cancelled ? CANCEL_TEARDOWN_RETRY : TEARDOWN_RETRY;
     const t = await teardownCluster(site.clients, site.namespace, name, { deadline, retry, log });
     if (owned.copies) {
-      t.leftovers.push(
-        ...(await removeCopies(site.clients, site.namespace, name, { objectStores: owned.copies.objectStores, retry })),
-      );
+      t.leftovers.push(...(await removeCopies(site.clients, site.namespace, name, { ...owned.copies, retry })));
       t.clean = t.leftovers.length === 0;
     }
     result.teardown = t;
