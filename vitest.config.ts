@@ -16,6 +16,7 @@ const UNIT = [
   'test/drill/recovery-site.test.ts',
   'test/drill/teardown-volumes.test.ts',
   'test/drill/recovery-copies.test.ts',
+  'test/drill/start-check.test.ts',
   'test/drill/window.test.ts',
   'test/drill/targets.test.ts',
   'test/notify/slack.test.ts',
