@@ -136,9 +136,10 @@ export async function deleteCustom(
 }
 
 /**
- * Deletes the Cluster and waits until it and everything CNPG made for it are gone. CNPG's owner
- * references carry no blockOwnerDeletion (pkg/utils/ownership.go, CONFORMANCE.md section 8), so
- * even a foreground delete returns while pods, PVCs and Jobs still terminate: poll them by label.
+ * Deletes the Cluster and waits until it and everything CNPG made for it are gone. Only pods and
+ * Jobs block a foreground delete (SetControllerReference); Secrets, Services and PVCs are owned
+ * through SetAsOwnedBy without blockOwnerDeletion (CONFORMANCE.md section 8), so the Cluster can
+ * be gone while PVCs still terminate (pvc-protection): poll what is left by label.
  */
 export async function deleteClusterAndWait(ctx: BackendContext, namespace: string, name: string): Promise<void> {
   await deleteCustom(ctx.clients, namespace, Plural.clusters, name);
