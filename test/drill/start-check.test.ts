@@ -86,3 +86,32 @@ describe('a recovery that cannot start', () => {
     expect(r).toBe('quiet');
   });
 });
+
+describe('a pod that references a missing Secret', () => {
+  it('waits in CreateContainerConfigError (the kubelet), and the drill names the Secret', async () => {
+    await s.req('POST', '/apis/batch/v1/namespaces/default/jobs', {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'env-drill-1-1-1-full-recovery', labels: { 'cnpg.io/cluster': 'env-drill-1-1' } },
+      spec: {
+        template: {
+          metadata: { labels: { 'cnpg.io/cluster': 'env-drill-1-1' } },
+          spec: {
+            restartPolicy: 'Never',
+            containers: [
+              {
+                name: 'full-recovery',
+                image: 'ghcr.io/cloudnative-pg/postgresql:17',
+                env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'proxy-creds', key: 'password' } } }],
+              },
+            ],
+          },
+        },
+      },
+    });
+    const r = await check('env-drill-1-1');
+    expect(r.fail).toMatch(
+      /pod env-drill-1-1-1-full-recovery-\w+ container full-recovery is waiting in CreateContainerConfigError \(secret "proxy-creds" not found\)$/,
+    );
+  });
+});
