@@ -2,21 +2,16 @@
 // permissions of workflows/rbac/addon-sync.yaml (apply) and addon-sync-readonly.yaml (plan): a
 // dedicated cluster is provisioned and deprovisioned with no 403.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyRbacExample, forbidden, SA, serviceAccountKubeconfig } from '../drill/least-privilege.js';
+import {
+  applyRbacExample,
+  bindToServiceAccount,
+  forbidden,
+  serviceAccountKubeconfig,
+} from '../drill/least-privilege.js';
 import { CLUSTERS, deployApp, envOf, explain, NS, startBed, sync, variantToml, writeApp, type Bed } from './helpers.js';
 
 let bed: Bed;
 let kubeconfig: string;
-const bind = (kind: 'RoleBinding' | 'ClusterRoleBinding', role: string, roleKind: 'Role' | 'ClusterRole') => {
-  const plural = kind === 'RoleBinding' ? 'rolebindings' : 'clusterrolebindings';
-  bed.pg.store.create(`rbac.authorization.k8s.io/v1/${plural}`, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind,
-    metadata: { name: role, ...(kind === 'RoleBinding' ? { namespace: NS } : {}) },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: roleKind, name: role },
-    subjects: [{ kind: 'ServiceAccount', name: SA.name, namespace: SA.namespace }],
-  });
-};
 
 beforeAll(async () => {
   bed = await startBed({ rbac: true });
@@ -31,8 +26,8 @@ afterAll(async () => {
 
 describe('addon-sync with the example RBAC only', () => {
   it('plan with addon-sync-readonly.yaml: no 403', async () => {
-    bind('RoleBinding', 'addon-sync-plan', 'Role');
-    bind('ClusterRoleBinding', 'addon-sync-plan-apps', 'ClusterRole');
+    bindToServiceAccount(bed.pg, 'addon-sync-plan', NS);
+    bindToServiceAccount(bed.pg, 'addon-sync-plan-apps');
     deployApp(bed, 'shop');
     writeApp(bed, 'shop', variantToml('small'));
     const since = Date.now();
@@ -42,8 +37,8 @@ describe('addon-sync with the example RBAC only', () => {
   });
 
   it('apply: provisions a dedicated cluster, then deprovisions it, with no 403', async () => {
-    bind('RoleBinding', 'addon-sync', 'Role');
-    bind('ClusterRoleBinding', 'addon-sync-apps', 'ClusterRole');
+    bindToServiceAccount(bed.pg, 'addon-sync', NS);
+    bindToServiceAccount(bed.pg, 'addon-sync-apps');
     const since = Date.now();
     const r = await sync(bed, { kubeconfig });
     expect(r.exitCode, explain(r)).toBe(0);

@@ -11,7 +11,7 @@ import type { PlaygroundHandle } from '../playground/types.js';
 import {
   applyRbacExample,
   forbidden,
-  SA,
+  bindToServiceAccount,
   serviceAccountKubeconfig,
   siteLeftovers,
   writesIn,
@@ -207,15 +207,7 @@ describe('same namespace with exactly workflows/rbac/cnpg-restore-drill.yaml', (
     // Its ClusterRole cnpg-restore-drill-volumes replaces the sandbox example's of the same name.
     pgd.store.delete('rbac.authorization.k8s.io/v1/clusterroles', undefined, 'cnpg-restore-drill-volumes');
     applyRbacExample(pgd, 'cnpg-restore-drill.yaml', { databases: LIVE_NS });
-    const subjects = [{ kind: 'ServiceAccount', name: SA.name, namespace: SA.namespace }];
-    const roleRef = (kind: string, name: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind, name });
-    pgd.store.create('rbac.authorization.k8s.io/v1/rolebindings', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'cnpg-restore-drill', namespace: LIVE_NS },
-      roleRef: roleRef('Role', 'cnpg-restore-drill'),
-      subjects,
-    });
+    bindToServiceAccount(pgd, 'cnpg-restore-drill', LIVE_NS);
     const since = Date.now();
     const r = await runDrill(pgd, {
       kubeconfig: saKubeconfig,

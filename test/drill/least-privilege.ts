@@ -26,6 +26,18 @@ export function applyRbacExample(pgd: PlaygroundHandle, file: string, replace: R
   }
 }
 
+/** Binds an example's Role (in `namespace`) or ClusterRole (no namespace) to the ServiceAccount `SA`. */
+export function bindToServiceAccount(pgd: PlaygroundHandle, role: string, namespace?: string): void {
+  const kind = namespace ? 'RoleBinding' : 'ClusterRoleBinding';
+  pgd.store.create(GVR[kind], {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind,
+    metadata: { name: role, ...(namespace ? { namespace } : {}) },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: namespace ? 'Role' : 'ClusterRole', name: role },
+    subjects: [{ kind: 'ServiceAccount', name: SA.name, namespace: SA.namespace }],
+  });
+}
+
 /** The ServiceAccount in `ci` and a kubeconfig (YAML) authenticating as it with a bound token. */
 export function serviceAccountKubeconfig(pgd: PlaygroundHandle, name = 'sa'): string {
   if (!pgd.store.get('v1/namespaces', undefined, SA.namespace))
