@@ -220,6 +220,7 @@ function pick(ctx: CopyContext, kind: string, c: CopySource, data: Record<string
   if (c.keys === 'all') return { ...data };
   const out: Record<string, string> = {};
   for (const k of c.keys) {
+    if (data[k] === undefined && c.optional) continue;
     if (data[k] === undefined)
       throw new Error(`${kind} ${ctx.liveNamespace}/${c.name} has no key '${k}' that the live cluster references`);
     out[k] = data[k];
