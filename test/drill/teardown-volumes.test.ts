@@ -52,6 +52,17 @@ describe('teardown waits for the provisioner to delete Delete-policy volumes', (
     ]);
   });
 
+  it('a cancelled main does not wait for Delete volumes (volumeDeadline now): they are left to the post step', async () => {
+    const { clients, pv } = await serverWithClaim(2_500);
+    const t = await teardownCluster(clients, 'default', 'd-drill-1', {
+      deadline: Date.now() + 20_000,
+      volumeDeadline: Date.now(),
+    });
+    expect(t.clean).toBe(false);
+    expect(t.leftovers[0]).toMatch(new RegExp(`^PersistentVolume ${pv} \\(claim d-drill-1-1\\) is Released`));
+    expect(t.ms).toBeLessThan(2_000);
+  });
+
   it('a Retain volume is reported at once, without waiting for the deadline', async () => {
     const { clients, pv } = await serverWithClaim(60_000, 'retain');
     const t = await teardownCluster(clients, 'default', 'd-drill-1', { deadline: Date.now() + 60_000 });

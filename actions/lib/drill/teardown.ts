@@ -23,6 +23,8 @@ export interface TeardownResult {
 
 export interface TeardownOptions {
   deadline: number;
+  /** Until when Delete-policy volumes are waited for (default: the deadline); a cancelled main leaves it to post. */
+  volumeDeadline?: number;
   signal?: AbortSignal;
   retry?: RetryOptions;
   log?: (line: string) => void;
@@ -184,7 +186,8 @@ async function volumesLeft(
   try {
     let pvs = await list();
     const leaks = pvs.filter((pv) => !reclaiming(pv)).map((pv) => describeVolume(pv, 'delete it by hand'));
-    while (pvs.some(reclaiming) && Date.now() + VOLUME_POLL_MS < opts.deadline) {
+    const until = opts.volumeDeadline ?? opts.deadline;
+    while (pvs.some(reclaiming) && Date.now() + VOLUME_POLL_MS < until) {
       await sleep(VOLUME_POLL_MS, opts.signal);
       pvs = await list();
     }
