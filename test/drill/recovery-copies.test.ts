@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCopies, planCopies, retargetManifest, type CopyContext } from '../../actions/lib/drill/recovery-copies.js';
 import { makeClients } from '../../actions/lib/kube/client.js';
 import type { Cluster, ObjectStore } from '../../actions/lib/cnpg/types.js';
-import { startTestServer, type TestServer } from '../playground/apiserver/testing.js';
+import { eventually, startTestServer, type TestServer } from '../playground/apiserver/testing.js';
 import { kubeconfigYaml } from '../playground/playground.js';
 import { objectStoreCrd } from '../fixtures/charts/upstream/cnpg-crds.js';
 
@@ -24,6 +24,8 @@ beforeAll(async () => {
   const clients = makeClients(kc, 5_000);
   const crd = await s.req('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', objectStoreCrd());
   expect(crd.status).toBe(201);
+  // A CRD is served once Established, asynchronously.
+  await eventually(async () => (await s.req('GET', '/apis/barmancloud.cnpg.io/v1/objectstores')).status === 200);
   for (const ns of [LIVE, SITE])
     s.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const secret = (name: string, type: string, data: Record<string, string>) =>

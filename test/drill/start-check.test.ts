@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cannotStart } from '../../actions/lib/drill/start-check.js';
 import { makeClients, type KubeClients } from '../../actions/lib/kube/client.js';
 import { cnpgCrds } from '../fixtures/charts/upstream/cnpg-crds.js';
-import { startTestServer, type TestServer } from '../playground/apiserver/testing.js';
+import { eventually, startTestServer, type TestServer } from '../playground/apiserver/testing.js';
 import { kubeconfigYaml } from '../playground/playground.js';
 
 let s: TestServer;
@@ -15,6 +15,8 @@ beforeAll(async () => {
   s = await startTestServer();
   for (const crd of cnpgCrds('1.30'))
     expect((await s.req('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(201);
+  // A CRD is served once Established, asynchronously.
+  await eventually(async () => (await s.req('GET', '/apis/postgresql.cnpg.io/v1/clusters')).status === 200);
   const kc = new k8s.KubeConfig();
   kc.loadFromString(kubeconfigYaml(s.url));
   clients = makeClients(kc, 5_000);

@@ -19,6 +19,8 @@ async function serverWithClaim(volumeDeleteDelayMs: number, storageClassName = '
   s = await startTestServer({ volumeDeleteDelayMs });
   for (const crd of cnpgCrds('1.30'))
     expect((await s.req('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(201);
+  // A CRD is served once Established, asynchronously.
+  await eventually(async () => (await s!.req('GET', '/apis/postgresql.cnpg.io/v1/clusters')).status === 200);
   await s.req('POST', PVC, {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
