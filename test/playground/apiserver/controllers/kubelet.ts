@@ -60,6 +60,19 @@ export function missingEnvSource(store: MemStore, ns: string, containers: EnvCon
   return undefined;
 }
 
+/** The status of a container not created yet, waiting for `waiting.reason`. */
+function waitingStatus(c: { name: string; image: string }, waiting: { reason: string; message?: string }) {
+  return {
+    name: c.name,
+    image: c.image,
+    imageID: '',
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: { waiting },
+  };
+}
+
 function blockOnConfig(store: MemStore, pod: KubeObject, message: string, retry: () => void): void {
   const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
   if (waiting?.reason === 'CreateContainerConfigError' && waiting.message === message) return retry();
@@ -75,15 +88,9 @@ function blockOnConfig(store: MemStore, pod: KubeObject, message: string, retry:
         phase: 'Pending',
         startTime: o.status?.startTime ?? at,
         conditions: conditions(false, at, 'ContainersNotReady'),
-        containerStatuses: (o.spec.containers as { name: string; image: string }[]).map((c) => ({
-          name: c.name,
-          image: c.image,
-          imageID: '',
-          ready: false,
-          started: false,
-          restartCount: 0,
-          state: { waiting: { reason: 'CreateContainerConfigError', message } },
-        })),
+        containerStatuses: (o.spec.containers as { name: string; image: string }[]).map((c) =>
+          waitingStatus(c, { reason: 'CreateContainerConfigError', message }),
+        ),
       };
     },
     { status: true },
@@ -129,17 +136,14 @@ export function startKubelet(
             hostIP: '10.0.0.1',
             startTime: o.status?.startTime ?? at,
             conditions: conditions(false, at, 'ContainersNotReady'),
-            containerStatuses: containers.map((c) => ({
-              name: c.name,
-              image: c.image,
-              imageID: '',
-              ready: false,
-              started: false,
-              restartCount: 0,
-              state: unpullable(c.image)
-                ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } }
-                : { waiting: { reason: 'PodInitializing' } },
-            })),
+            containerStatuses: containers.map((c) =>
+              waitingStatus(
+                c,
+                unpullable(c.image)
+                  ? { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` }
+                  : { reason: 'PodInitializing' },
+              ),
+            ),
           };
         },
         { status: true },
