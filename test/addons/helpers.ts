@@ -24,7 +24,7 @@ export interface Bed {
   stop(): Promise<void>;
 }
 
-export async function startBed(opts: { operatorVersion?: string } = {}): Promise<Bed> {
+export async function startBed(opts: { operatorVersion?: string; rbac?: boolean } = {}): Promise<Bed> {
   const pgh = await startPlayground(opts);
   const kc = new KubeConfig();
   kc.loadFromFile(pgh.kubeconfigPath);

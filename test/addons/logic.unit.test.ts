@@ -26,6 +26,7 @@ import {
 import { planApp, variantChangeProblem, countPlan } from '../../actions/lib/addons/plan.js';
 import { readConfig } from '../../actions/lib/addons/config.js';
 import { targetFor } from '../../actions/lib/addons/sync.js';
+import { checkNames } from '../../actions/lib/addons/names.js';
 import { registrationData } from '../../actions/lib/addons/registration.js';
 import { planJson, renderSummary } from '../../actions/lib/addons/report.js';
 import type { Association } from '../../actions/lib/addons/types.js';
@@ -407,5 +408,24 @@ describe('inputs', () => {
     expect(fail({ 'addons-namespace': 'Bad_NS' })).toMatch(/^Input 'addons-namespace'/);
     expect(fail({ 'postgres-image': 'postgres:16' })).toMatch(/^Input 'postgres-image'/);
     expect(fail({})).toBe('no error');
+  });
+});
+
+describe('names the API server and CNPG will refuse, before any change', () => {
+  const config = readConfig(recordingCore({ apps: 'a/app.toml' }).core);
+  const decl = (name: string, variant = 'small') =>
+    parseAppToml(`name = "${name}"\n[addons.postgresql]\nvariant = "${variant}"\n`, `apps/${name}/app.toml`);
+  it("refuses an app whose dedicated Cluster '<app>-pg' is not a DNS-1035 label (CNPG validateName)", () => {
+    expect(problemsOf(() => checkNames(config, [decl('1billing')]))).toEqual([
+      "apps/1billing/app.toml: app '1billing': its dedicated postgresql Cluster would be named '1billing-pg', which CNPG refuses (a DNS-1035 label: it must start with a letter); rename the app to start with a letter.",
+    ]);
+    expect(() => checkNames(config, [decl('billing'), decl('b1')])).not.toThrow();
+  });
+  it('refuses a namespace the template makes longer than a DNS-1123 label', () => {
+    const c = readConfig(recordingCore({ apps: 'a/app.toml', 'namespace-template': 'team-{app}' }).core);
+    const app = `a${'b'.repeat(59)}`;
+    expect(problemsOf(() => checkNames(c, [decl(app, 'shared')]))).toEqual([
+      `apps/${app}/app.toml: app '${app}': namespace 'team-${app}' (namespace-template) is not a DNS-1123 label; rename the app.`,
+    ]);
   });
 });

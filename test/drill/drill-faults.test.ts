@@ -154,6 +154,28 @@ describe('recovery failures, caught from the recovery Job', () => {
   });
 });
 
+describe('a recovery that cannot start', () => {
+  it('fails within a minute naming what is missing (its ServiceAccount is gone), not at the timeout', async () => {
+    const sa = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'irsa-backup', namespace: 'default' } };
+    pgd.store.create('v1/serviceaccounts', sa);
+    const withSa = await createLiveCluster(pgd, { name: 'sa', rows: 10, spec: { serviceAccountName: 'irsa-backup' } });
+    pgd.store.delete('v1/serviceaccounts', 'default', 'irsa-backup');
+    try {
+      const t0 = Date.now();
+      const r = await runDrill(pgd, { cluster: 'sa', namespace: 'default', timeout: '20m', 'record-history': false });
+      expect(r.exitCode, explain(r)).toBe(1);
+      expect(r.errors.join('\n')).toMatch(
+        /recovery cluster sa-drill-\d+-1 could not start its restore within \d+ s: the operator created neither the recovery Job sa-drill-\d+-1-1-full-recovery nor the instance pod sa-drill-\d+-1-1 \(cluster phase 'Unable to create required cluster objects': serviceAccount "irsa-backup" not found/,
+      );
+      expect(r.errors.join('\n')).toContain('ServiceAccountNotFound: Specified ServiceAccount "irsa-backup" not found');
+      expect(Date.now() - t0).toBeLessThan(120_000);
+      expect(leftovers(pgd, 'default', r.outputs['recovery-cluster'])).toEqual([]);
+    } finally {
+      await withSa.destroy();
+    }
+  });
+});
+
 describe('the restore differs from live', () => {
   it('schema drift: a table and a column missing in the restore', async () => {
     // The archive loses its tail: the segment holding the DDL is gone, so the restore ends before it.

@@ -8,7 +8,14 @@ import { ensureDrillBundle } from '../helpers/drill-bundle.js';
 import { leakedSecrets } from '../helpers/run-action.js';
 import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
-import { applyRbacExample, forbidden, serviceAccountKubeconfig, siteLeftovers, writesIn } from './least-privilege.js';
+import {
+  applyRbacExample,
+  forbidden,
+  bindToServiceAccount,
+  serviceAccountKubeconfig,
+  siteLeftovers,
+  writesIn,
+} from './least-privilege.js';
 import { drillClusters, explain, runDrill } from './support.js';
 
 const LIVE_NS = 'payments-prod';
@@ -193,4 +200,23 @@ describe('bad recovery-namespace inputs: one clear error, nothing created', () =
     expect(msg).toContain('workflows/rbac/cnpg-restore-drill-sandbox.yaml');
     expectNothingCreated(since, 'other-team');
   }, 120_000);
+});
+
+describe('same namespace with exactly workflows/rbac/cnpg-restore-drill.yaml', () => {
+  it('passes with no 403 through the ServiceAccount token', async () => {
+    // Its ClusterRole cnpg-restore-drill-volumes replaces the sandbox example's of the same name.
+    pgd.store.delete('rbac.authorization.k8s.io/v1/clusterroles', undefined, 'cnpg-restore-drill-volumes');
+    applyRbacExample(pgd, 'cnpg-restore-drill.yaml', { databases: LIVE_NS });
+    bindToServiceAccount(pgd, 'cnpg-restore-drill', LIVE_NS);
+    const since = Date.now();
+    const r = await runDrill(pgd, {
+      kubeconfig: saKubeconfig,
+      cluster: live.name,
+      namespace: LIVE_NS,
+      'credentials-secret': `${live.name}-app`,
+    });
+    expect(r.outputs.result, explain(r)).toBe('passed');
+    expect(forbidden(pgd, since)).toEqual([]);
+    expect(drillClusters(pgd, LIVE_NS)).toEqual([]);
+  }, 300_000);
 });

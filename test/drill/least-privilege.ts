@@ -26,6 +26,18 @@ export function applyRbacExample(pgd: PlaygroundHandle, file: string, replace: R
   }
 }
 
+/** Binds an example's Role (in `namespace`) or ClusterRole (no namespace) to the ServiceAccount `SA`. */
+export function bindToServiceAccount(pgd: PlaygroundHandle, role: string, namespace?: string): void {
+  const kind = namespace ? 'RoleBinding' : 'ClusterRoleBinding';
+  pgd.store.create(GVR[kind], {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind,
+    metadata: { name: role, ...(namespace ? { namespace } : {}) },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: namespace ? 'Role' : 'ClusterRole', name: role },
+    subjects: [{ kind: 'ServiceAccount', name: SA.name, namespace: SA.namespace }],
+  });
+}
+
 /** The ServiceAccount in `ci` and a kubeconfig (YAML) authenticating as it with a bound token. */
 export function serviceAccountKubeconfig(pgd: PlaygroundHandle, name = 'sa'): string {
   if (!pgd.store.get('v1/namespaces', undefined, SA.namespace))
@@ -42,6 +54,7 @@ export function siteLeftovers(pgd: PlaygroundHandle, namespace: string, recovery
   const out = leftovers(pgd, namespace, recovery);
   const sel = { labelSelector: 'app.kubernetes.io/managed-by=cnpg-restore-drill,cnpg-actions.io/copy-for' };
   for (const s of pgd.store.list('v1/secrets', namespace, sel).items) out.push(`Secret/${s.metadata.name}`);
+  for (const s of pgd.store.list('v1/configmaps', namespace, sel).items) out.push(`ConfigMap/${s.metadata.name}`);
   for (const s of pgd.store.list('barmancloud.cnpg.io/v1/objectstores', namespace, sel).items)
     out.push(`ObjectStore/${s.metadata.name}`);
   return out;

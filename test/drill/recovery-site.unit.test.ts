@@ -3,6 +3,7 @@ import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { copyName, planCopies, retargetManifest, secretRefs } from '../../actions/lib/drill/recovery-copies.js';
 import { openRecoverySite, siteAccess } from '../../actions/lib/drill/recovery-site.js';
+import { restoreConnectionMode } from '../../actions/lib/drill/sessions.js';
 import type { KubeClients } from '../../actions/lib/kube/client.js';
 import type { Cluster, ObjectStore } from '../../actions/lib/cnpg/types.js';
 import { kubeconfigYaml } from '../playground/playground.js';
@@ -127,5 +128,13 @@ describe('copies', () => {
     retargetManifest(plugin, 'drill-sandbox', planCopies(store, os));
     expect(plugin.spec.externalClusters![0].plugin!.parameters!.barmanObjectName).toBe(`${name}-pg-main-store`);
     expect(copyName('x'.repeat(250), 'creds').length).toBeLessThanOrEqual(253);
+  });
+});
+
+describe('connection-mode direct with a recovery site in another cluster', () => {
+  it("port-forwards the restore: <recovery>-rw.<ns>.svc of another cluster does not resolve from the runner's network", () => {
+    expect(restoreConnectionMode('direct', { remote: true })).toBe('port-forward');
+    expect(restoreConnectionMode('direct', { remote: false })).toBe('direct');
+    expect(restoreConnectionMode('port-forward', { remote: false })).toBe('port-forward');
   });
 });

@@ -6,6 +6,7 @@ import { detectBackupMode, LiveSpecError, readLiveSpec } from '../../actions/lib
 import {
   DRILL_SELECTOR,
   recoveryClusterManifest,
+  MAX_RECOVERY_NAME,
   recoveryClusterName,
 } from '../../actions/lib/drill/recovery-manifest.js';
 import { assessInventory, type BackupRow } from '../../actions/lib/drill/inventory.js';
@@ -184,12 +185,17 @@ describe('live spec', () => {
 });
 
 describe('recovery manifest', () => {
-  it('names within 50 chars, DNS-1123', () => {
+  it('names short enough for the recovery Job CNPG derives (63: hostname, label value), DNS-1035', () => {
     expect(recoveryClusterName('pg-main', '4242', '1')).toBe('pg-main-drill-4242-1');
-    const long = recoveryClusterName('a-very-long-cluster-name-that-goes-on-and-on-forever', '123456789012', '3');
-    expect(long.length).toBeLessThanOrEqual(50);
-    expect(long).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
-    expect(long.endsWith('-drill-123456789012-3')).toBe(true);
+    // A 50-character live name (the most CNPG's webhook accepts) and a GitHub-sized run id.
+    const source = 'a-very-long-cluster-name-that-goes-on-and-on-foreve';
+    const long = recoveryClusterName(source.slice(0, 50), '12345678901234', '3');
+    expect(MAX_RECOVERY_NAME).toBe(47);
+    expect(long.length).toBeLessThanOrEqual(47);
+    expect(`${long}-1-full-recovery`.length).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/^[a-z]([-a-z0-9]*[a-z0-9])?$/);
+    expect(long.endsWith('-drill-12345678901234-3')).toBe(true);
+    expect(recoveryClusterName('x', '9'.repeat(60), '1').length).toBeLessThanOrEqual(47);
   });
   it('is isolated (no backup, no plugins), labelled, and carries what recovery needs', () => {
     const c = inTree();

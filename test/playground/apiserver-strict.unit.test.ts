@@ -173,3 +173,34 @@ describe('Job back-off (pkg/controller/job)', () => {
     expect(pods.every((p) => !p.metadata.finalizers?.includes('batch.kubernetes.io/job-tracking'))).toBe(true);
   });
 });
+
+describe('Secret types (ValidateSecret, pkg/apis/core/validation/validation.go)', () => {
+  const secret = (name: string, type: string, data: Record<string, string>, annotations?: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, annotations },
+    type,
+    stringData: data,
+  });
+  const POST = '/api/v1/namespaces/default/secrets';
+  it('kubernetes.io/tls needs tls.crt and tls.key; a CA-only copy of a cert-manager secret is refused', async () => {
+    const r = await s.req('POST', POST, secret('ca-only', 'kubernetes.io/tls', { 'ca.crt': 'x' }));
+    expect(r.status).toBe(422);
+    expect(r.body.message).toBe(
+      'Secret "ca-only" is invalid: [data[tls.crt]: Required value, data[tls.key]: Required value]',
+    );
+    const ok = secret('full', 'kubernetes.io/tls', { 'ca.crt': 'x', 'tls.crt': 'c', 'tls.key': 'k' });
+    expect((await s.req('POST', POST, ok)).status).toBe(201);
+  });
+  it('basic-auth needs username or password; dockerconfigjson valid JSON; service-account-token its annotation', async () => {
+    expect((await s.req('POST', POST, secret('ba', 'kubernetes.io/basic-auth', { other: 'x' }))).status).toBe(422);
+    expect((await s.req('POST', POST, secret('ba2', 'kubernetes.io/basic-auth', { password: '' }))).status).toBe(201);
+    const bad = secret('pull', 'kubernetes.io/dockerconfigjson', { '.dockerconfigjson': 'not json' });
+    expect((await s.req('POST', POST, bad)).status).toBe(422);
+    const pull = secret('pull2', 'kubernetes.io/dockerconfigjson', { '.dockerconfigjson': '{"auths":{}}' });
+    expect((await s.req('POST', POST, pull)).status).toBe(201);
+    expect((await s.req('POST', POST, secret('sat', 'kubernetes.io/service-account-token', {}))).status).toBe(422);
+    expect((await s.req('POST', POST, secret('k', 'Opaque', { 'bad key': 'x' }))).status).toBe(422);
+    expect((await s.req('POST', POST, secret('any', 'example.com/custom', {}))).status).toBe(201);
+  });
+});

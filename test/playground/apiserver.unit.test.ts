@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, type KubeObject } from './types.js';
 import { collectWatch, eventually, startTestServer, type TestServer } from './apiserver/testing.js';
 import { kubeconfigYaml } from './playground.js';
+import { PV_DELETE_DELAY_MS } from './apiserver/controllers/volumes.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -471,7 +472,14 @@ describe('volumes', () => {
     expect((await s.req('GET', `${PVC}/data-1`)).body.metadata.deletionTimestamp).toBeTruthy();
     await s.req('DELETE', '/api/v1/namespaces/default/pods/user');
     await eventually(async () => (await s.req('GET', `${PVC}/data-1`)).status === 404);
-    await eventually(async () => (await s.req('GET', `/api/v1/persistentvolumes/${pvName}`)).status === 404);
+    // The claim is gone; the provisioner deletes the disk, then the PV, seconds later (pv_controller.go).
+    const released = (await eventually(async () => {
+      const b = (await s.req('GET', `/api/v1/persistentvolumes/${pvName}`)).body;
+      return b.status?.phase === 'Released' && Date.now();
+    })) as number;
+    expect(existsSync(pv.spec.hostPath.path)).toBe(true);
+    await eventually(async () => (await s.req('GET', `/api/v1/persistentvolumes/${pvName}`)).status === 404, 10_000);
+    expect(Date.now() - released).toBeGreaterThan(PV_DELETE_DELAY_MS - 500);
     expect(existsSync(pv.spec.hostPath.path)).toBe(false);
   });
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ApiError, type KubeObject } from './types.js';
-import { CLUSTER, cluster, startEnv, waitFor, waitHealthy, type TestEnv } from './cnpg/test-env.js';
+import { CLUSTER, cluster, inTreeStore, startEnv, waitFor, waitHealthy, type TestEnv } from './cnpg/test-env.js';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -373,5 +373,25 @@ describe('which secrets (api/v1/cluster_funcs.go GetSuperuserSecretName / GetApp
     } finally {
       await client.end();
     }
+  });
+});
+
+describe('a recovery cluster whose Job name is over 63 characters (cloudnative-pg#6753)', () => {
+  it('the Job create is refused (no Job, no pod); the PVC exists and the Cluster sits in "Setting up primary"', async () => {
+    const name = `r${'x'.repeat(47)}`; // 48 characters: the Job is `<name>-1-full-recovery`, 64
+    env.store.create(
+      CLUSTER,
+      cluster(name, {
+        bootstrap: { recovery: { source: 'origin' } },
+        externalClusters: [{ name: 'origin', barmanObjectStore: inTreeStore(env, 'origin') }],
+      }),
+    );
+    await waitFor('the primary PVC', () => env.store.get('v1/persistentvolumeclaims', 'default', `${name}-1`), 20_000);
+    await new Promise((r) => setTimeout(r, 3_000));
+    const c = env.store.get(CLUSTER, 'default', name)!;
+    expect(c.status.phase).toBe('Setting up primary');
+    expect(env.store.get('batch/v1/jobs', 'default', `${name}-1-full-recovery`)).toBeUndefined();
+    expect(env.store.list('v1/pods', 'default', { labelSelector: `cnpg.io/cluster=${name}` }).items).toEqual([]);
+    env.store.delete(CLUSTER, 'default', name);
   });
 });

@@ -51,6 +51,8 @@ export interface PlaygroundOptions {
   rbac?: boolean;
   /** Share this object store (not stopped by this playground): two playgrounds, one S3, see startPlaygroundPair. */
   s3?: S3Handle;
+  /** How long the volume provisioner takes to delete a released Delete-policy PV (default: seconds, volumes.ts). */
+  volumeDeleteDelayMs?: number;
 }
 
 export { postgresCanReach };
@@ -68,7 +70,12 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
   try {
     const s3: S3Handle = opts.s3 ?? (await startS3({ dir: join(dir, 's3') }));
     if (!opts.s3) cleanups.push(() => s3.stop());
-    const api: ApiServerHandle = await startApiServer({ dataDir: dir, port: opts.apiPort, rbac: opts.rbac });
+    const api: ApiServerHandle = await startApiServer({
+      dataDir: dir,
+      port: opts.apiPort,
+      rbac: opts.rbac,
+      volumeDeleteDelayMs: opts.volumeDeleteDelayMs,
+    });
     cleanups.push(() => api.stop());
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml(api.url), { mode: 0o600 });

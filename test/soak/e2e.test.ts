@@ -13,6 +13,12 @@ import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
 import { PlainPostgres } from './plain-postgres.js';
 import {
+  applyRbacExample,
+  bindToServiceAccount,
+  forbidden,
+  serviceAccountKubeconfig,
+} from '../drill/least-privilege.js';
+import {
   allReady,
   burnWal,
   PUBLICATION,
@@ -52,7 +58,8 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 beforeAll(async () => {
   [pgd, pub] = await Promise.all([
-    startPlayground(),
+    // RBAC enforced (the kubeconfig stays admin): one test runs with exactly workflows/rbac/soak-gate-check.yaml.
+    startPlayground({ rbac: true }),
     PlainPostgres.start({ max_slot_wal_keep_size: '48MB', wal_keep_size: '0', log_statement: 'all' }),
   ]);
   ensureNamespace(pgd, NS);
@@ -241,6 +248,15 @@ describe('a clean soak', () => {
     expect(r.summary).toMatch(/\*\*Clean streak\*\*: 0s of 3d 0h/);
     expect(leakedSecrets(r, secrets())).toEqual([]);
     console.log(`first run ${r.durationMs} ms\n${r.summary}`);
+  });
+
+  it('with exactly workflows/rbac/soak-gate-check.yaml, through a ServiceAccount token: no 403', async () => {
+    applyRbacExample(pgd, 'soak-gate-check.yaml', { databases: NS });
+    bindToServiceAccount(pgd, 'soak-gate-check', NS);
+    const since = Date.now();
+    const r = await gate({ kubeconfig: serviceAccountKubeconfig(pgd) });
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(forbidden(pgd, since)).toEqual([]);
   });
 
   it('passes once the recorded history covers the window (older samples seeded), and fails the step while it does not', async () => {

@@ -7,6 +7,7 @@ import { loadKubeConfig } from '../kube/config.js';
 import { readConfig } from './config.js';
 import { failWithError, writeSummary } from '../report/outcome.js';
 import { findAppFiles, readDeclarations } from './declaration.js';
+import { checkNames } from './names.js';
 import { countOutcomes, logPlan, planCounts, planJson, renderSummary } from './report.js';
 import { AddonSync } from './sync.js';
 
@@ -15,6 +16,7 @@ export async function run(core: Core): Promise<void> {
     const config = readConfig(core);
     const files = await findAppFiles(config.apps, config.cwd);
     const apps = readDeclarations(files, config.cwd);
+    checkNames(config, apps);
     core.info(`addon-sync: ${apps.length} app(s) from ${files.length} file(s), mode ${config.mode}`);
     const kube = loadKubeConfig(core, config.kubeconfig);
     try {

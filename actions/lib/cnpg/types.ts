@@ -304,7 +304,12 @@ export interface ObjectStore {
   apiVersion: string;
   kind: 'ObjectStore';
   metadata: ObjectMeta;
-  spec: { configuration: BarmanObjectStoreConfiguration; retentionPolicy?: string };
+  spec: {
+    configuration: BarmanObjectStoreConfiguration;
+    retentionPolicy?: string;
+    /** The plugin adds `env` to the instance sidecar (internal/cnpgi/operator/lifecycle_envs.go). */
+    instanceSidecarConfiguration?: { env?: Record<string, unknown>[]; [k: string]: unknown };
+  };
   status?: {
     serverRecoveryWindow?: Record<
       string,

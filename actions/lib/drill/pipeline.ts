@@ -117,7 +117,7 @@ export interface Owned {
   /** Set just before the create request is sent; `creating` settles when it lands or fails. */
   recoveryCluster?: { name: string; creating: Promise<unknown> };
   /** Secrets (and an ObjectStore) copied to a sandbox / recovery site (recovery-copies.ts). */
-  copies?: { objectStores: boolean };
+  copies?: { objectStores: boolean; configMaps?: boolean };
 }
 
 type Output<O extends FactName> = [O] extends [never] ? void : Pick<Facts, O>;

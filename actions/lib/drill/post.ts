@@ -52,6 +52,7 @@ async function post(core: Core): Promise<void> {
         t.leftovers.push(
           ...(await removeCopies(clients, namespace, name, {
             objectStores: core.getState(State.objectStoreCopy) === 'true',
+            configMaps: core.getState(State.configMapCopy) === 'true',
             retry: TEARDOWN_RETRY,
           })),
         );

@@ -3,12 +3,13 @@
 // them to the recovery site under names derived from the recovery cluster, labelled as the
 // drill's, points the recovery manifest at the copies, and deletes them at teardown (main,
 // post and sweep) by label: it never deletes anything it did not create.
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { Core } from '../core.js';
 import type { KubeClients } from '../kube/client.js';
-import { ignoreNotFound, withRetry, type RetryOptions } from '../kube/retry.js';
+import { ignoreNotFound, statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
 import { BARMAN_CLOUD_GROUP, BARMAN_CLOUD_VERSION, Plural, type Cluster, type ObjectStore } from '../cnpg/types.js';
 import { ManagedBy } from '../labels.js';
+import type { LiveSpec } from './live-spec.js';
 import { DrillLabel } from './recovery-manifest.js';
 
 /** Label on every copy: the recovery cluster it was made for (teardown and sweep select by it). */
@@ -42,16 +43,86 @@ function retargetRefs(config: unknown, recovery: string): void {
   for (const r of secretRefs(config)) r.name = copyName(recovery, r.name);
 }
 
-export interface CopyPlan {
-  secrets: { name: string; keys: Set<string> }[];
-  objectStore?: ObjectStore;
+/** One Secret or ConfigMap to copy: the keys read ('all': envFrom, pull secrets), whether its type must be kept. */
+export interface CopySource {
+  name: string;
+  keys: Set<string> | 'all';
+  /** Pull secrets keep their type (the kubelet reads only dockerconfigjson/dockercfg); others are copied Opaque. */
+  keepType: boolean;
+  /** Every reference is optional: a missing source is no error and is not copied. */
+  optional: boolean;
 }
 
-/** Which Secrets (and keys) and which ObjectStore the recovery reads. */
-export function planCopies(storeConfig: unknown, objectStore?: ObjectStore): CopyPlan {
-  const byName = new Map<string, Set<string>>();
-  for (const r of secretRefs(storeConfig)) byName.set(r.name, (byName.get(r.name) ?? new Set()).add(r.key));
-  return { secrets: [...byName].map(([name, keys]) => ({ name, keys })), objectStore };
+export interface CopyPlan {
+  secrets: CopySource[];
+  configMaps: CopySource[];
+  objectStore?: ObjectStore;
+  /** spec.serviceAccountName: CNPG uses an existing one and never creates it (validateExistingServiceAccount). */
+  serviceAccount?: string;
+}
+
+type PodRefs = Pick<LiveSpec['pod'], 'imagePullSecrets' | 'env' | 'envFrom' | 'serviceAccountName'>;
+type EnvVar = { valueFrom?: { secretKeyRef?: KeyRef; configMapKeyRef?: KeyRef } };
+type KeyRef = { name?: string; key?: string; optional?: boolean };
+type EnvFrom = {
+  secretRef?: { name?: string; optional?: boolean };
+  configMapRef?: { name?: string; optional?: boolean };
+};
+
+/**
+ * Everything the recovery pods read from the live namespace: the object store's credential and CA
+ * keys, the ObjectStore and its sidecar env (plugin lifecycle_envs.go), the Cluster's pull secrets,
+ * env and envFrom sources, and its existing ServiceAccount (CONFORMANCE.md, branch conform).
+ */
+export function planCopies(storeConfig: unknown, objectStore?: ObjectStore, pod: PodRefs = {}): CopyPlan {
+  const secrets = new Map<string, CopySource>();
+  const configMaps = new Map<string, CopySource>();
+  const add = (to: Map<string, CopySource>, name: string | undefined, key: string | 'all', o: Partial<CopySource>) => {
+    if (!name) return;
+    const c = to.get(name) ?? { name, keys: new Set<string>(), keepType: false, optional: true };
+    if (key === 'all' || c.keys === 'all') c.keys = 'all';
+    else c.keys.add(key);
+    c.keepType ||= !!o.keepType;
+    c.optional &&= !!o.optional;
+    to.set(name, c);
+  };
+  for (const r of secretRefs(storeConfig)) add(secrets, r.name, r.key, {});
+  const env = [...(objectStore?.spec.instanceSidecarConfiguration?.env ?? []), ...(pod.env ?? [])] as EnvVar[];
+  for (const e of env) {
+    const { secretKeyRef: s, configMapKeyRef: c } = e.valueFrom ?? {};
+    if (s?.key) add(secrets, s.name, s.key, { optional: s.optional });
+    if (c?.key) add(configMaps, c.name, c.key, { optional: c.optional });
+  }
+  for (const f of (pod.envFrom ?? []) as EnvFrom[]) {
+    add(secrets, f.secretRef?.name, 'all', { optional: f.secretRef?.optional });
+    add(configMaps, f.configMapRef?.name, 'all', { optional: f.configMapRef?.optional });
+  }
+  for (const p of pod.imagePullSecrets ?? []) add(secrets, p.name, 'all', { keepType: true });
+  return {
+    secrets: [...secrets.values()],
+    configMaps: [...configMaps.values()],
+    objectStore,
+    serviceAccount: pod.serviceAccountName,
+  };
+}
+
+/** Rewrites the Secret and ConfigMap names of env, envFrom and imagePullSecrets to the copies'. */
+function retargetPod(
+  pod: { env?: unknown[]; envFrom?: unknown[]; imagePullSecrets?: { name: string }[] },
+  recovery: string,
+): void {
+  const to = (ref: { name?: string } | undefined) => {
+    if (ref?.name) ref.name = copyName(recovery, ref.name);
+  };
+  for (const e of (pod.env ?? []) as EnvVar[]) {
+    to(e.valueFrom?.secretKeyRef);
+    to(e.valueFrom?.configMapKeyRef);
+  }
+  for (const f of (pod.envFrom ?? []) as EnvFrom[]) {
+    to(f.secretRef);
+    to(f.configMapRef);
+  }
+  for (const p of pod.imagePullSecrets ?? []) to(p);
 }
 
 export function copyLabels(liveCluster: string, recovery: string, runLabel: string): Record<string, string> {
@@ -67,6 +138,7 @@ export function copyLabels(liveCluster: string, recovery: string, runLabel: stri
 export function retargetManifest(manifest: Cluster, namespace: string, plan: CopyPlan): void {
   const recovery = manifest.metadata.name;
   manifest.metadata.namespace = namespace;
+  retargetPod(manifest.spec, recovery);
   for (const ext of manifest.spec.externalClusters ?? []) {
     if (ext.barmanObjectStore) retargetRefs(ext.barmanObjectStore, recovery);
     if (ext.plugin?.parameters?.barmanObjectName && plan.objectStore)
@@ -85,60 +157,113 @@ export interface CopyContext {
   retry?: RetryOptions;
 }
 
-/** Reads each needed Secret on live (masking its values) and creates the copies at the recovery site. */
+/**
+ * Reads each needed Secret and ConfigMap on live (masking secret values), checks the ServiceAccount
+ * exists at the site, and creates the copies there. A dry run first reads and checks everything.
+ */
 export async function makeCopies(ctx: CopyContext, plan: CopyPlan, dryRun = false): Promise<string[]> {
+  const dry = dryRun ? 'All' : undefined;
+  if (plan.serviceAccount) await checkServiceAccount(ctx, plan.serviceAccount);
   const made: string[] = [];
   for (const s of plan.secrets) {
-    const src = await withRetry(
-      `read secret ${ctx.liveNamespace}/${s.name}`,
-      () => ctx.live.core.readNamespacedSecret({ namespace: ctx.liveNamespace, name: s.name }),
-      ctx.retry,
+    const src = await readSource(ctx, 'Secret', s, () =>
+      ctx.live.core.readNamespacedSecret({ namespace: ctx.liveNamespace, name: s.name }),
     );
-    const data: Record<string, string> = {};
-    for (const k of s.keys) {
-      const v = src.data?.[k];
-      if (v === undefined)
-        throw new Error(
-          `Secret ${ctx.liveNamespace}/${s.name} has no key '${k}' that the object store configuration references`,
-        );
-      ctx.core.setSecret(Buffer.from(v, 'base64').toString('utf8'));
-      data[k] = v;
-    }
-    const body: V1Secret = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: copyName(ctx.recovery, s.name), labels: ctx.labels },
-      type: src.type ?? 'Opaque',
-      data,
-    };
-    await create(ctx, `Secret ${body.metadata!.name}`, () =>
-      ctx.site.core.createNamespacedSecret({ namespace: ctx.namespace, body, dryRun: dryRun ? 'All' : undefined }),
+    if (!src) continue;
+    const data = pick(ctx, 'Secret', s, src.data ?? {});
+    for (const v of Object.values(data)) ctx.core.setSecret(Buffer.from(v, 'base64').toString('utf8'));
+    const name = copyName(ctx.recovery, s.name);
+    // Only the keys read are copied, so the copy is Opaque: a kubernetes.io/tls Secret without
+    // tls.key would be refused (ValidateSecret). Pull secrets are copied whole, with their type.
+    const body: V1Secret = { metadata: { name, labels: ctx.labels }, type: s.keepType ? src.type : 'Opaque', data };
+    await create(ctx, `Secret ${name}`, () =>
+      ctx.site.core.createNamespacedSecret({ namespace: ctx.namespace, body, dryRun: dry }),
     );
-    made.push(`Secret ${ctx.namespace}/${body.metadata!.name}`);
+    made.push(`Secret ${ctx.namespace}/${name}`);
   }
-  if (plan.objectStore) {
-    const spec = structuredClone(plan.objectStore.spec);
-    retargetRefs(spec.configuration, ctx.recovery);
-    const name = copyName(ctx.recovery, plan.objectStore.metadata.name);
-    const body = {
-      apiVersion: `${BARMAN_CLOUD_GROUP}/${BARMAN_CLOUD_VERSION}`,
-      kind: 'ObjectStore',
+  for (const c of plan.configMaps) {
+    const src = await readSource(ctx, 'ConfigMap', c, () =>
+      ctx.live.core.readNamespacedConfigMap({ namespace: ctx.liveNamespace, name: c.name }),
+    );
+    if (!src) continue;
+    const name = copyName(ctx.recovery, c.name);
+    const body: V1ConfigMap = {
       metadata: { name, labels: ctx.labels },
-      spec,
+      data: pick(ctx, 'ConfigMap', c, src.data ?? {}),
     };
-    await create(ctx, `ObjectStore ${name}`, () =>
-      ctx.site.custom.createNamespacedCustomObject({
-        group: BARMAN_CLOUD_GROUP,
-        version: BARMAN_CLOUD_VERSION,
-        namespace: ctx.namespace,
-        plural: Plural.objectStores,
-        body,
-        dryRun: dryRun ? 'All' : undefined,
-      }),
+    await create(ctx, `ConfigMap ${name}`, () =>
+      ctx.site.core.createNamespacedConfigMap({ namespace: ctx.namespace, body, dryRun: dry }),
     );
-    made.push(`ObjectStore ${ctx.namespace}/${name}`);
+    made.push(`ConfigMap ${ctx.namespace}/${name}`);
   }
+  if (plan.objectStore) made.push(await copyObjectStore(ctx, plan.objectStore, dry));
   return made;
+}
+
+/** The source object, undefined when it is missing and every reference to it is optional. */
+async function readSource<T>(
+  ctx: CopyContext,
+  kind: string,
+  c: CopySource,
+  read: () => Promise<T>,
+): Promise<T | undefined> {
+  return withRetry(`read ${kind.toLowerCase()} ${ctx.liveNamespace}/${c.name}`, read, ctx.retry).catch((err) => {
+    if (statusOf(err) !== 404) throw err;
+    if (c.optional) return undefined;
+    throw new Error(
+      `${kind} ${ctx.liveNamespace}/${c.name}, which the recovery pod needs (the live cluster references it), does not exist; nothing was created`,
+    );
+  });
+}
+
+function pick(ctx: CopyContext, kind: string, c: CopySource, data: Record<string, string>): Record<string, string> {
+  if (c.keys === 'all') return { ...data };
+  const out: Record<string, string> = {};
+  for (const k of c.keys) {
+    if (data[k] === undefined && c.optional) continue;
+    if (data[k] === undefined)
+      throw new Error(`${kind} ${ctx.liveNamespace}/${c.name} has no key '${k}' that the live cluster references`);
+    out[k] = data[k];
+  }
+  return out;
+}
+
+/** CNPG never creates spec.serviceAccountName: it must exist at the site (it may carry a cloud identity). */
+async function checkServiceAccount(ctx: CopyContext, name: string): Promise<void> {
+  await withRetry(
+    `read service account ${ctx.namespace}/${name}`,
+    () => ctx.site.core.readNamespacedServiceAccount({ namespace: ctx.namespace, name }),
+    ctx.retry,
+  ).catch((err) => {
+    if (statusOf(err) !== 404) throw err;
+    throw new Error(
+      `ServiceAccount ${name} (spec.serviceAccountName of the live cluster) does not exist in namespace ${ctx.namespace} of the recovery site; CNPG uses it as is and never creates it: create it there (with the same cloud identity, if any); nothing was created`,
+    );
+  });
+}
+
+async function copyObjectStore(ctx: CopyContext, store: ObjectStore, dryRun: string | undefined): Promise<string> {
+  const spec = structuredClone(store.spec);
+  retargetRefs(spec.configuration, ctx.recovery);
+  retargetPod(spec.instanceSidecarConfiguration ?? {}, ctx.recovery);
+  const name = copyName(ctx.recovery, store.metadata.name);
+  const body = {
+    apiVersion: `${BARMAN_CLOUD_GROUP}/${BARMAN_CLOUD_VERSION}`,
+    kind: 'ObjectStore',
+    metadata: { name, labels: ctx.labels },
+    spec,
+  };
+  await create(ctx, `ObjectStore ${name}`, () =>
+    ctx.site.custom.createNamespacedCustomObject({
+      group: BARMAN_CLOUD_GROUP,
+      version: BARMAN_CLOUD_VERSION,
+      namespace: ctx.namespace,
+      plural: Plural.objectStores,
+      body,
+      dryRun,
+    }),
+  );
+  return `ObjectStore ${ctx.namespace}/${name}`;
 }
 
 async function create(ctx: CopyContext, what: string, fn: () => Promise<unknown>): Promise<void> {
@@ -154,7 +279,7 @@ export async function removeCopies(
   site: KubeClients,
   namespace: string,
   recovery: string | undefined,
-  opts: { objectStores: boolean; retry?: RetryOptions },
+  opts: { objectStores: boolean; configMaps?: boolean; retry?: RetryOptions },
 ): Promise<string[]> {
   const retry = opts.retry;
   const selector = `${DrillLabel.managedBy}=${ManagedBy.drill},${recovery ? `${COPY_FOR_LABEL}=${recovery}` : COPY_FOR_LABEL}`;
@@ -173,6 +298,7 @@ export async function removeCopies(
       ),
     ).catch((e) => leftovers.push(`Secret ${namespace}/${s.metadata!.name}: ${(e as Error).message}`));
   }
+  if (opts.configMaps) leftovers.push(...(await removeConfigMapCopies(site, namespace, selector, retry)));
   if (!opts.objectStores) return leftovers;
   const stores = (await ignoreNotFound(() =>
     withRetry(
@@ -204,6 +330,27 @@ export async function removeCopies(
         retry,
       ),
     ).catch((e) => leftovers.push(`ObjectStore ${namespace}/${name}: ${(e as Error).message}`));
+  }
+  return leftovers;
+}
+
+async function removeConfigMapCopies(
+  site: KubeClients,
+  namespace: string,
+  labelSelector: string,
+  retry?: RetryOptions,
+): Promise<string[]> {
+  const leftovers: string[] = [];
+  const maps = await withRetry(
+    `list drill config maps in ${namespace}`,
+    () => site.core.listNamespacedConfigMap({ namespace, labelSelector }),
+    retry,
+  );
+  for (const m of maps.items) {
+    const name = m.metadata!.name!;
+    await ignoreNotFound(() =>
+      withRetry(`delete config map ${name}`, () => site.core.deleteNamespacedConfigMap({ namespace, name }), retry),
+    ).catch((e) => leftovers.push(`ConfigMap ${namespace}/${name}: ${(e as Error).message}`));
   }
   return leftovers;
 }

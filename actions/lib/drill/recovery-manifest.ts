@@ -25,15 +25,28 @@ export const RUN_URL_ANNOTATION = 'cnpg-actions.io/run-url';
 /** Selects every drill cluster of this action (any source). */
 export const DRILL_SELECTOR = `${DrillLabel.managedBy}=${ManagedBy.drill},${DrillLabel.drillOf}`;
 
-const MAX_NAME = 50;
+/** CNPG's webhook refuses a Cluster name over 50 characters (validateName, cluster_webhook.go). */
+const WEBHOOK_MAX_NAME = 50;
+/**
+ * Names CNPG derives from a recovery cluster that become a pod hostname and a label value, so 63 at most,
+ * in every supported version and both bootstrap modes (CONFORMANCE.md, branch conform): the recovery Job
+ * `<cluster>-<serial>-full-recovery` (the Job mode, every release), the instance pod `<cluster>-<serial>`
+ * (in-pod bootstrap), the Services `<cluster>-rw|ro|r`. A fresh cluster's first serial is 1.
+ */
+const DERIVED_SUFFIXES = ['-1-full-recovery', '-1', '-rw', '-ro', '-r'];
+export const MAX_RECOVERY_NAME = Math.min(WEBHOOK_MAX_NAME, ...DERIVED_SUFFIXES.map((s) => 63 - s.length));
 
-/** `<source>-drill-<run id>-<attempt>`, at most 50 characters, a DNS-1123 label (source shortened first). */
+/**
+ * `<source>-drill-<run id>-<attempt>`, short enough for every name CNPG derives from it (MAX_RECOVERY_NAME),
+ * a DNS-1035 label (source shortened first). Never refused: the user does not choose it.
+ */
 export function recoveryClusterName(source: string, runId: string, attempt: string): string {
   const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
-  const suffix = `-drill-${clean(runId)}-${clean(attempt)}`.slice(0, MAX_NAME - 1);
+  const suffix = `-drill-${clean(runId)}-${clean(attempt)}`.slice(0, MAX_RECOVERY_NAME - 1);
   const head =
     clean(source)
-      .slice(0, Math.max(1, MAX_NAME - suffix.length))
+      .replace(/^[^a-z]+/, '')
+      .slice(0, Math.max(1, MAX_RECOVERY_NAME - suffix.length))
       .replace(/-+$/, '') || 'c';
   return `${head}${suffix}`.replace(/-+$/, '');
 }

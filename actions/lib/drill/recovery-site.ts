@@ -112,6 +112,10 @@ export interface SiteNeeds {
   plugin: boolean;
   portForward: boolean;
   recordHistory: boolean;
+  /** The live cluster's env/envFrom read ConfigMaps: copies are created and deleted there. */
+  configMaps?: boolean;
+  /** The live cluster names an existing ServiceAccount (spec.serviceAccountName): it is read there. */
+  serviceAccount?: boolean;
 }
 
 interface Access {
@@ -138,8 +142,17 @@ export function siteAccess(needs: SiteNeeds): Access[] {
     ...(needs.plugin
       ? [{ group: BARMAN_CLOUD_GROUP, resource: 'objectstores', verbs: ['get', 'list', 'create', 'delete'] }]
       : []),
-    ...(needs.recordHistory ? [{ group: '', resource: 'configmaps', verbs: ['get', 'create', 'update'] }] : []),
+    ...configMapAccess(needs),
+    ...(needs.serviceAccount ? [{ group: '', resource: 'serviceaccounts', verbs: ['get'] }] : []),
   ];
+}
+
+function configMapAccess(needs: SiteNeeds): Access[] {
+  const verbs = [
+    ...(needs.recordHistory ? ['get', 'create', 'update'] : []),
+    ...(needs.configMaps ? ['list', 'create', 'delete'] : []),
+  ];
+  return verbs.length ? [{ group: '', resource: 'configmaps', verbs: [...new Set(verbs)] }] : [];
 }
 
 /** The site checks, in order; the first failure is thrown as one message naming the fix. */

@@ -2,7 +2,7 @@
 // direct connection) and its ReadOnlyDb are registered for closing the moment they exist, so
 // the final phases close them on every path (see pipeline.ts, `owned`).
 import type { Cluster } from '../cnpg/types.js';
-import { connectToPrimary, type ClusterConnection } from '../postgres/cluster-connection.js';
+import { connectToPrimary, type ClusterConnection, type ConnectMode } from '../postgres/cluster-connection.js';
 import { RESTORE_READ_SETTINGS } from '../postgres/full-read.js';
 import { ReadOnlyDb } from '../postgres/readonly.js';
 import type { DrillContext } from './pipeline.js';
@@ -40,6 +40,14 @@ export async function openSession(
 }
 
 /**
+ * How the restore is reached: `direct` reaches `<recovery>-rw.<ns>.svc` only inside the live cluster's
+ * network, so a recovery site in another Kubernetes cluster (recovery-kubeconfig) is port-forwarded.
+ */
+export function restoreConnectionMode(mode: ConnectMode, site: { remote: boolean }): ConnectMode {
+  return site.remote ? 'port-forward' : mode;
+}
+
+/**
  * A session on the RESTORE's primary for reading it in full: parallel scans on, and every
  * statement bounded by the drill's deadline (`timeout` from the recovery cluster's creation)
  * rather than by statement-timeout, which protects live.
@@ -54,7 +62,7 @@ export async function openRestoreSession(
   const { inputs } = ctx;
   // Through the recovery site's API server (its own port-forward when that is another cluster).
   const conn = await connectToPrimary(ctx.core, ctx.site.clients, cluster, {
-    mode: inputs.connectionMode,
+    mode: restoreConnectionMode(inputs.connectionMode, ctx.site),
     secretName,
     database,
   });

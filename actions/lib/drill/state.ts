@@ -13,4 +13,6 @@ export const State = {
   /** 'true' once Secrets (and, with object-store-copy, an ObjectStore) may have been copied to the recovery site. */
   copies: 'copies',
   objectStoreCopy: 'object-store-copy',
+  /** 'true' once ConfigMaps the live cluster's env references may have been copied. */
+  configMapCopy: 'config-map-copy',
 } as const;

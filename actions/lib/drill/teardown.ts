@@ -1,10 +1,11 @@
 // Teardown of a recovery cluster, idempotent and verified: foreground delete, then wait until the
-// Cluster, its pods, jobs and PVCs are gone, and report what stays (a PV kept by a Retain
-// reclaim policy would leak a production-sized volume every week).
+// Cluster, its pods, jobs and PVCs are gone, then (bounded) that the provisioner removed their
+// Delete-policy volumes, and report what stays (a PV kept by a Retain reclaim policy would leak a
+// production-sized volume every week).
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { describeError } from '../errors.js';
 import type { KubeClients } from '../kube/client.js';
-import { ignoreNotFound, statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
+import { ignoreNotFound, sleep, statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
 import { watchUntil, WaitTimeout } from '../kube/watch.js';
 import { clustersPath } from '../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Label, Plural, type Cluster } from '../cnpg/types.js';
@@ -22,6 +23,8 @@ export interface TeardownResult {
 
 export interface TeardownOptions {
   deadline: number;
+  /** Until when Delete-policy volumes are waited for (default: the deadline); a cancelled main leaves it to post. */
+  volumeDeadline?: number;
   signal?: AbortSignal;
   retry?: RetryOptions;
   log?: (line: string) => void;
@@ -46,7 +49,7 @@ export async function teardownCluster(
   if (refusal) return { cluster: name, clean: false, leftovers: [refusal], ms: Date.now() - started };
   const leftovers = [
     ...(await waitDependentsGone(clients, namespace, name, opts)),
-    ...(await retainedVolumes(clients, namespace, claims, retry)),
+    ...(await volumesLeft(clients, namespace, claims, opts, retry)),
   ];
   return { cluster: name, clean: leftovers.length === 0, leftovers, ms: Date.now() - started };
 }
@@ -155,30 +158,57 @@ async function waitDependentsGone(
   return leftovers;
 }
 
-/** Volumes outlive claims under a Retain reclaim policy: those are leaks. */
-async function retainedVolumes(
+/** How often teardown re-lists the volumes a Delete reclaim policy is still removing. */
+export const VOLUME_POLL_MS = 1_000;
+
+/**
+ * Volumes of the claims: a Retain (or Recycle) volume outlives its claim and is a leak at once; a
+ * Delete volume goes Released and is removed by its provisioner seconds later, so it is waited for
+ * until the deadline and a leak only if still there then (or Failed: the provisioner gave up).
+ */
+async function volumesLeft(
   clients: KubeClients,
   namespace: string,
   claims: Set<string>,
+  opts: TeardownOptions,
   retry: RetryOptions,
 ): Promise<string[]> {
+  const list = async () =>
+    (
+      (await withRetry('list persistent volumes', () => clients.core.listPersistentVolume({}), retry))
+        .items as V1PersistentVolume[]
+    ).filter(
+      (pv) =>
+        pv.spec?.claimRef?.namespace === namespace && !!pv.spec.claimRef.name && claims.has(pv.spec.claimRef.name),
+    );
+  const reclaiming = (pv: V1PersistentVolume) =>
+    pv.spec?.persistentVolumeReclaimPolicy === 'Delete' && pv.status?.phase !== 'Failed';
   try {
-    const pvs = await withRetry('list persistent volumes', () => clients.core.listPersistentVolume({}), retry);
-    return (pvs.items as V1PersistentVolume[])
-      .filter(
-        (pv) =>
-          pv.spec?.claimRef?.namespace === namespace && !!pv.spec.claimRef.name && claims.has(pv.spec.claimRef.name),
-      )
-      .map(
-        (pv) =>
-          `PersistentVolume ${pv.metadata?.name} (claim ${pv.spec!.claimRef!.name}) is ${pv.status?.phase ?? 'present'} with reclaim policy ${pv.spec?.persistentVolumeReclaimPolicy ?? 'unknown'}: delete it by hand`,
+    let pvs = await list();
+    const leaks = pvs.filter((pv) => !reclaiming(pv)).map((pv) => describeVolume(pv, 'delete it by hand'));
+    const until = opts.volumeDeadline ?? opts.deadline;
+    while (pvs.some(reclaiming) && Date.now() + VOLUME_POLL_MS < until) {
+      await sleep(VOLUME_POLL_MS, opts.signal);
+      pvs = await list();
+    }
+    const late = pvs
+      .filter(reclaiming)
+      .map((pv) =>
+        describeVolume(pv, 'its provisioner did not delete it before the teardown deadline; check its events'),
       );
+    return [...leaks, ...late];
   } catch (err) {
+    if (opts.signal?.aborted && err === opts.signal.reason) throw err;
     const s = statusOf(err);
     return [
       `could not verify persistent volumes (${s === 403 ? 'no permission to list persistentvolumes' : describeError(err)})`,
     ];
   }
+}
+
+function describeVolume(pv: V1PersistentVolume, advice: string): string {
+  const policy = pv.spec?.persistentVolumeReclaimPolicy ?? 'unknown';
+  return `PersistentVolume ${pv.metadata?.name} (claim ${pv.spec!.claimRef!.name}) is ${pv.status?.phase ?? 'present'} with reclaim policy ${policy}: ${advice}`;
 }
 
 /** Watches a collection until nothing matches the selector (a re-list after a dropped watch resets what is known). */

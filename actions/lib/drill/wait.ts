@@ -16,6 +16,7 @@ import { clusterHealth, PhaseFailureClock } from '../cnpg/health.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../cnpg/types.js';
 import { bootstrapSource, errorSummary } from '../cnpg/bootstrap.js';
 import { RestoreLog } from './restore-log.js';
+import { cannotStart } from './start-check.js';
 
 export interface RecoveryTimings {
   /** Epoch ms when each was first observed. */
@@ -49,6 +50,8 @@ export interface WaitOpts {
   pollMs?: number;
   /** Receives the restore container's log (created here when not given). */
   capture?: RestoreLog;
+  /** How long the restore may take to start before what blocks it is read (start-check.ts). */
+  startGraceMs?: number;
 }
 
 type Outcome = { ok?: Cluster; fail?: string };
@@ -77,6 +80,13 @@ export async function waitForRecovery(
     }),
     watchJobs(clients, namespace, name, { ...common, onDrop: drop('the recovery jobs') }),
     pollLog(capture, opts, signal),
+    cannotStart(clients, namespace, name, {
+      created: timings.created,
+      started: () => !!(timings.jobRunning || timings.jobDone || timings.healthy),
+      signal,
+      retry: opts.retry,
+      graceMs: opts.startGraceMs,
+    }),
   ];
   try {
     const winner = await Promise.race(racers);

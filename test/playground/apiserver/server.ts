@@ -39,6 +39,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Authenticate bearer tokens and authorize every request with RBAC (authz.ts); off: everything is allowed. */
   rbac?: boolean;
+  /** How long the volume provisioner takes to delete a released Delete-policy PV (volumes.ts default: seconds). */
+  volumeDeleteDelayMs?: number;
 }
 
 export interface ApiServerHandle {
@@ -119,7 +121,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     authz: opts.rbac ? new Authorizer(store) : undefined,
     address: '127.0.0.1:0',
   };
-  const controllers = startControllers(store, { dataDir: opts.dataDir, logs });
+  const controllers = startControllers(store, {
+    dataDir: opts.dataDir,
+    logs,
+    volumeDeleteDelayMs: opts.volumeDeleteDelayMs,
+  });
   if (state.authz) seedBootstrapPolicy(store);
   const sockets = new Set<Socket | Duplex>();
   const server = createServer((req, res) => {

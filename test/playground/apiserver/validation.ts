@@ -182,6 +182,64 @@ export function defaultAndValidate(rt: ResourceType, obj: KubeObject, old?: Kube
   validatePodShapes(rt, obj);
 }
 
+const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+const MAX_SECRET_BYTES = 1024 * 1024;
+
+/**
+ * ValidateSecret (kubernetes pkg/apis/core/validation/validation.go): keys are config keys, the data
+ * at most 1 MiB, and each built-in type's required keys (CONFORMANCE.md, branch conform).
+ */
+export function secretErrors(obj: KubeObject): { field: string; message: string }[] {
+  const data = (obj.data ?? {}) as Record<string, string>;
+  const has = (k: string) => Object.hasOwn(data, k);
+  const required = (k: string) => ({ field: `data[${k}]`, message: 'Required value' });
+  const out: { field: string; message: string }[] = [];
+  let size = 0;
+  for (const [k, v] of Object.entries(data)) {
+    if (!CONFIG_KEY.test(k) || k === '.' || k === '..' || k.length > 253)
+      out.push({
+        field: `data[${k}]`,
+        message: `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
+      });
+    size += Buffer.from(v, 'base64').length;
+  }
+  if (size > MAX_SECRET_BYTES)
+    out.push({ field: 'data', message: `Too long: may not be more than ${MAX_SECRET_BYTES} bytes` });
+  switch (obj.type) {
+    case 'kubernetes.io/tls':
+      for (const k of ['tls.crt', 'tls.key']) if (!has(k)) out.push(required(k));
+      break;
+    case 'kubernetes.io/basic-auth':
+      if (!has('username') && !has('password')) out.push(required('username'), required('password'));
+      break;
+    case 'kubernetes.io/ssh-auth':
+      if (!data['ssh-privatekey']) out.push(required('ssh-privatekey'));
+      break;
+    case 'kubernetes.io/dockercfg':
+    case 'kubernetes.io/dockerconfigjson': {
+      const key = obj.type === 'kubernetes.io/dockercfg' ? '.dockercfg' : '.dockerconfigjson';
+      if (!has(key)) out.push(required(key));
+      else if (!isJsonObject(Buffer.from(data[key], 'base64').toString('utf8')))
+        out.push({ field: `data[${key}]`, message: 'Invalid value: "<secret contents redacted>": invalid JSON' });
+      break;
+    }
+    case 'kubernetes.io/service-account-token':
+      if (!obj.metadata.annotations?.['kubernetes.io/service-account.name'])
+        out.push({ field: 'metadata.annotations[kubernetes.io/service-account.name]', message: 'Required value' });
+      break;
+  }
+  return out;
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const v = JSON.parse(text);
+    return !!v && typeof v === 'object' && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}
+
 function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): void {
   const name = obj.metadata.name;
   const spec = obj.spec ?? {};
@@ -200,6 +258,8 @@ function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): voi
       obj.type ??= 'Opaque';
       if (old && old.type !== obj.type)
         throw invalid(rt, name, [{ field: 'type', message: 'Invalid value: field is immutable' }]);
+      const errs = secretErrors(obj);
+      if (errs.length) throw invalid(rt, name, errs);
       break;
     }
     case 'Namespace':

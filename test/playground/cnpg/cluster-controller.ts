@@ -19,6 +19,7 @@ import {
   resolveImage,
   unknownPlugin,
   unknownPluginReason,
+  checkServiceAccount,
 } from './cluster-preflight.js';
 import { primaryFacts, writeStatus } from './cluster-status.js';
 import type { InstanceManager } from './instance-manager.js';
@@ -44,6 +45,7 @@ export class ClusterController {
     try {
       ensureSecrets(ctx, cluster);
       ensureServices(ctx, cluster);
+      checkServiceAccount(ctx, cluster);
     } catch (err) {
       registerPhase(ctx, cluster, PHASE_CANNOT_CREATE, (err as Error).message);
       throw err; // retried with the queue's back-off, as a reconcile error

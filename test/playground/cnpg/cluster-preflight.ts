@@ -88,3 +88,22 @@ export function resolveImage(ctx: Ctx, cluster: KubeObject): ImageResult {
       : 'Selected major version is not available in the catalog',
   };
 }
+
+/**
+ * spec.serviceAccountName (1.29+, cluster_create.go validateExistingServiceAccount): used as is, never
+ * created; a missing one is a Warning event and a reconcile error, so the phase is
+ * PHASE_CANNOT_CREATE with the error and nothing else is created.
+ */
+export function checkServiceAccount(ctx: Ctx, cluster: KubeObject): void {
+  const name = cluster.spec?.serviceAccountName;
+  if (!name || !versionAtLeast(ctx.settings.version, '1.29.0')) return;
+  const ns = cluster.metadata.namespace;
+  if (ctx.store.get('v1/serviceaccounts', ns, name)) return;
+  ctx.store.recordEvent(
+    cluster,
+    'Warning',
+    'ServiceAccountNotFound',
+    `Specified ServiceAccount "${name}" not found in namespace "${ns}"`,
+  );
+  throw new Error(`serviceAccount "${name}" not found: serviceaccounts "${name}" not found`);
+}

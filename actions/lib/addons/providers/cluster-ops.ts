@@ -136,10 +136,10 @@ export async function deleteCustom(
 }
 
 /**
- * Deletes the Cluster and waits until it and everything CNPG made for it are gone. A foreground
- * delete waits only for dependents with blockOwnerDeletion: CNPG sets it on instance pods and Jobs
- * (SetControllerReference) but not on Secrets, Services and PVCs (SetAsOwnedBy; CONFORMANCE.md
- * section 8), and a PVC lingers under pvc-protection: so poll the leftovers by label.
+ * Deletes the Cluster and waits until it and everything CNPG made for it are gone. Only pods and
+ * Jobs block a foreground delete (SetControllerReference); Secrets, Services and PVCs are owned
+ * through SetAsOwnedBy without blockOwnerDeletion (CONFORMANCE.md section 8), so the Cluster can
+ * be gone while PVCs still terminate (pvc-protection): poll what is left by label.
  */
 export async function deleteClusterAndWait(ctx: BackendContext, namespace: string, name: string): Promise<void> {
   await deleteCustom(ctx.clients, namespace, Plural.clusters, name);

@@ -4,6 +4,8 @@
 import { BARMAN_CLOUD_PLUGIN } from '../../cnpg/types.js';
 import { definePhase } from '../pipeline.js';
 import { checkRecoverySite } from '../recovery-site.js';
+import { restoreConnectionMode } from '../sessions.js';
+import { planCopies } from '../recovery-copies.js';
 
 export const checkSite = definePhase({
   name: 'check-site',
@@ -15,7 +17,13 @@ export const checkSite = definePhase({
     const plugin = (live.spec.plugins ?? []).some((p) => p.name === BARMAN_CLOUD_PLUGIN);
     await checkRecoverySite(
       site,
-      { plugin, portForward: inputs.connectionMode === 'port-forward', recordHistory: inputs.recordHistory },
+      {
+        plugin,
+        portForward: restoreConnectionMode(inputs.connectionMode, site) === 'port-forward',
+        recordHistory: inputs.recordHistory,
+        configMaps: planCopies(undefined, undefined, live.spec).configMaps.length > 0,
+        serviceAccount: !!live.spec.serviceAccountName,
+      },
       retry,
     );
   },

@@ -17,7 +17,7 @@ export async function copyToSite(ctx: DrillContext, manifest: Cluster, spec: Liv
   const objectStore = spec.plugin
     ? await getObjectStore(clients, inputs.namespace, spec.plugin.barmanObjectName, retry)
     : undefined;
-  const plan = planCopies(spec.store, objectStore);
+  const plan = planCopies(spec.store, objectStore, spec.pod);
   retargetManifest(manifest, site.namespace, plan);
   const copy: CopyContext = {
     core,
@@ -41,9 +41,10 @@ export async function copyToSite(ctx: DrillContext, manifest: Cluster, spec: Liv
   await site.clients.custom.createNamespacedCustomObject(dryRun).catch((err) => {
     throw new Error(`${site.where} refuses the recovery cluster (dry run, nothing created): ${describeError(err)}`);
   });
-  ctx.owned.copies = { objectStores: !!plan.objectStore };
+  ctx.owned.copies = { objectStores: !!plan.objectStore, configMaps: plan.configMaps.length > 0 };
   core.saveState(State.copies, 'true');
   if (plan.objectStore) core.saveState(State.objectStoreCopy, 'true');
+  if (plan.configMaps.length) core.saveState(State.configMapCopy, 'true');
   const made = await makeCopies(copy, plan);
-  log(`copied to ${site.where}: ${made.join(', ') || 'nothing (the object store references no Secret)'}`);
+  log(`copied to ${site.where}: ${made.join(', ') || 'nothing (the recovery references no Secret or ConfigMap)'}`);
 }

@@ -51,11 +51,11 @@ async function tearDown(
   const started = Date.now();
   try {
     const retry = cancelled ? CANCEL_TEARDOWN_RETRY : TEARDOWN_RETRY;
-    const t = await teardownCluster(site.clients, site.namespace, name, { deadline, retry, log });
+    // Cancelled: the runner kills soon; the post step waits for the volumes the provisioner still deletes.
+    const volumeDeadline = cancelled ? Date.now() : deadline;
+    const t = await teardownCluster(site.clients, site.namespace, name, { deadline, volumeDeadline, retry, log });
     if (owned.copies) {
-      t.leftovers.push(
-        ...(await removeCopies(site.clients, site.namespace, name, { objectStores: owned.copies.objectStores, retry })),
-      );
+      t.leftovers.push(...(await removeCopies(site.clients, site.namespace, name, { ...owned.copies, retry })));
       t.clean = t.leftovers.length === 0;
     }
     result.teardown = t;

@@ -20,14 +20,14 @@ export interface Controllers {
 
 export function startControllers(
   store: MemStore,
-  opts: { dataDir: string; logs: PodLogs; timeScale?: number },
+  opts: { dataDir: string; logs: PodLogs; timeScale?: number; volumeDeleteDelayMs?: number },
 ): Controllers {
   const runtimes = new ContainerRuntimes();
   const all = [
     startNamespaceController(store),
     startGarbageCollector(store),
     startCrdController(store),
-    startVolumeController(store, { dataDir: opts.dataDir }),
+    startVolumeController(store, { dataDir: opts.dataDir, deleteDelayMs: opts.volumeDeleteDelayMs }),
     startReplicaSetController(store),
     startDeploymentController(store),
     startJobController(store, opts.timeScale === undefined ? {} : { timeScale: opts.timeScale }),

@@ -77,7 +77,17 @@ class JobController {
     this.backoff.set(job.metadata.uid!, b);
   }
 
+  /** A refused pod create is a Warning FailedCreate event on the Job (pkg/controller/job), retried later. */
   private createPod(job: KubeObject): void {
+    try {
+      this.createPodOnce(job);
+    } catch (err) {
+      this.store.recordEvent(job, 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  private createPodOnce(job: KubeObject): void {
     const t = job.spec.template;
     this.store.create(POD, {
       apiVersion: 'v1',

@@ -1,7 +1,8 @@
 // A generic kubelet for pods no registered container runtime claims (runtimes.ts): after a short start-up delay a pod is Running and Ready (or Succeeded for
 // run-to-completion pods), unless its image cannot be pulled (reference containing
 // `does-not-exist` or `invalid`): then it stays Pending in ImagePullBackOff with a
-// Warning `Failed` event, as on a real node.
+// Warning `Failed` event, as on a real node; or unless a container's env/envFrom names a missing Secret or
+// ConfigMap: then it waits in CreateContainerConfigError, retried until the source appears.
 import type { KubeObject, PodLogs } from '../../types.js';
 import type { MemStore } from '../store.js';
 import { nowIso, nsName, ReconcileQueue, splitKey } from './queue.js';
@@ -28,6 +29,76 @@ function conditions(ready: boolean, at: string, reason?: string) {
 }
 
 type Container = { name: string; image: string };
+
+type EnvRef = { name?: string; key?: string; optional?: boolean };
+type EnvContainer = {
+  env?: { valueFrom?: { secretKeyRef?: EnvRef; configMapKeyRef?: EnvRef } }[];
+  envFrom?: { secretRef?: EnvRef; configMapRef?: EnvRef }[];
+};
+
+/**
+ * The kubelet's message when a container's env or envFrom names a missing Secret or ConfigMap (or key)
+ * that is not optional: the container is not created (CreateContainerConfigError) until it appears.
+ */
+export function missingEnvSource(store: MemStore, ns: string, containers: EnvContainer[]): string | undefined {
+  const check = (kind: 'Secret' | 'ConfigMap', ref: EnvRef | undefined, needsKey: boolean) => {
+    if (!ref?.name || ref.optional) return undefined;
+    const obj = store.get(kind === 'Secret' ? 'v1/secrets' : 'v1/configmaps', ns, ref.name);
+    if (!obj) return `${kind === 'Secret' ? 'secret' : 'configmap'} "${ref.name}" not found`;
+    if (needsKey && ref.key && obj.data?.[ref.key] === undefined)
+      return `couldn't find key ${ref.key} in ${kind} ${ns}/${ref.name}`;
+    return undefined;
+  };
+  for (const c of containers) {
+    for (const e of c.env ?? [])
+      for (const m of [
+        check('Secret', e.valueFrom?.secretKeyRef, true),
+        check('ConfigMap', e.valueFrom?.configMapKeyRef, true),
+      ])
+        if (m) return m;
+    for (const f of c.envFrom ?? [])
+      for (const m of [check('Secret', f.secretRef, false), check('ConfigMap', f.configMapRef, false)]) if (m) return m;
+  }
+  return undefined;
+}
+
+/** The status of a container not created yet, waiting for `waiting.reason`. */
+function waitingStatus(c: { name: string; image: string }, waiting: { reason: string; message?: string }) {
+  return {
+    name: c.name,
+    image: c.image,
+    imageID: '',
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: { waiting },
+  };
+}
+
+function blockOnConfig(store: MemStore, pod: KubeObject, message: string, retry: () => void): void {
+  const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
+  if (waiting?.reason === 'CreateContainerConfigError' && waiting.message === message) return retry();
+  store.recordEvent(pod, 'Warning', 'Failed', `Error: ${message}`);
+  const at = nowIso();
+  store.mutate(
+    'v1/pods',
+    pod.metadata.namespace,
+    pod.metadata.name,
+    (o) => {
+      o.status = {
+        ...o.status,
+        phase: 'Pending',
+        startTime: o.status?.startTime ?? at,
+        conditions: conditions(false, at, 'ContainersNotReady'),
+        containerStatuses: (o.spec.containers as { name: string; image: string }[]).map((c) =>
+          waitingStatus(c, { reason: 'CreateContainerConfigError', message }),
+        ),
+      };
+    },
+    { status: true },
+  );
+  retry();
+}
 
 export function startKubelet(
   store: MemStore,
@@ -79,6 +150,8 @@ function reconcile(node: Node, queue: ReconcileQueue, key: string): void {
   const at = nowIso();
   const bad = containers.find((c) => unpullable(c.image));
   if (bad) return failPull(node.store, pod, containers, bad, at);
+  const configError = missingEnvSource(node.store, ns!, pod.spec.containers ?? []);
+  if (configError) return void blockOnConfig(node.store, pod, configError, () => queue.add(key, 2_000));
   const runToCompletion = pod.spec.restartPolicy !== 'Always';
   if (phase === 'Running' && !runToCompletion) return;
   if (phase !== 'Running') {

@@ -1,8 +1,9 @@
 // Storage: the `standard` (default, reclaim Delete) and `retain` StorageClasses, dynamic
 // provisioning of hostPath PVs owned by the `postgres` OS user, PVC/PV binding, volume
 // expansion, `kubernetes.io/pvc-protection` (a PVC stays until no pod uses it) and
-// `kubernetes.io/pv-protection`, and reclaim (Delete removes PV + directory, Retain
-// leaves a Released PV and the data).
+// `kubernetes.io/pv-protection`, and reclaim (Retain leaves a Released PV and the data; Delete
+// marks the PV Released and the provisioner removes PV + directory `deleteDelayMs` later, as a
+// CSI external-provisioner deletes the disk before the PV object: CONFORMANCE.md, branch conform).
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -47,8 +48,27 @@ function usesClaim(pod: KubeObject, claim: string): boolean {
   );
 }
 
-export function startVolumeController(store: MemStore, opts: { dataDir: string }): { stop(): void } {
+/** How long the provisioner takes to delete a released volume by default (a CSI driver takes seconds). */
+export const PV_DELETE_DELAY_MS = 3_000;
+
+export function startVolumeController(
+  store: MemStore,
+  opts: { dataDir: string; deleteDelayMs?: number },
+): { stop(): void } {
   const volumesDir = join(opts.dataDir, 'volumes');
+  const deleteDelayMs = opts.deleteDelayMs ?? PV_DELETE_DELAY_MS;
+  const deleting = new Map<string, NodeJS.Timeout>();
+  /** The external provisioner: deletes the disk, then the PV object, some time after the release. */
+  function scheduleDelete(name: string): void {
+    if (deleting.has(name)) return;
+    const timer = setTimeout(() => {
+      deleting.delete(name);
+      const pv = store.get(PV, undefined, name);
+      if (pv?.status?.phase === 'Released' && !pv.metadata.deletionTimestamp) store.delete(PV, undefined, name);
+    }, deleteDelayMs);
+    timer.unref?.();
+    deleting.set(name, timer);
+  }
   for (const [name, reclaimPolicy, isDefault] of [
     ['standard', 'Delete', true],
     ['retain', 'Retain', false],
@@ -189,10 +209,14 @@ export function startVolumeController(store: MemStore, opts: { dataDir: string }
       }
       return;
     }
-    if (ref && claimGone && pv.status?.phase === 'Bound') {
-      if (pv.spec.persistentVolumeReclaimPolicy === 'Delete') store.delete(PV, undefined, name);
-      else store.mutate(PV, undefined, name, (o) => void (o.status = { phase: 'Released' }), { status: true });
-    }
+    if (ref && claimGone && pv.status?.phase === 'Bound')
+      store.mutate(PV, undefined, name, (o) => void (o.status = { phase: 'Released' }), { status: true });
+    else if (
+      pv.status?.phase === 'Released' &&
+      pv.spec.persistentVolumeReclaimPolicy === 'Delete' &&
+      pv.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] === PROVISIONER
+    )
+      scheduleDelete(name);
   });
 
   const off = store.onChange((c) => {
@@ -224,6 +248,7 @@ export function startVolumeController(store: MemStore, opts: { dataDir: string }
   return {
     stop() {
       off();
+      for (const t of deleting.values()) clearTimeout(t);
       claims.stop();
       volumes.stop();
     },
