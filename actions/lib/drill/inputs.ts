@@ -9,6 +9,7 @@ import type { ConnectMode } from '../postgres/cluster-connection.js';
 import type { VerifyMode } from '../postgres/verify.js';
 import type { LiveCounts } from './compare.js';
 import { parseRecoveryTarget, type TargetInput } from './targets.js';
+import { parseChecks, type UserCheck } from '../postgres/content-checks.js';
 
 export type SlackOn = 'failure' | 'always' | 'never';
 
@@ -27,6 +28,13 @@ export interface DrillInputs {
   databases: string[];
   liveCounts: LiveCounts;
   liveExactMaxBytes: number;
+  /** counts (row counts) or content (row digests too: content-live.ts, content-compare.ts). */
+  compare: 'counts' | 'content';
+  /** compare content: live tables larger than this are compared by counts only. */
+  contentMaxBytes: number;
+  /** `schema.table` whose key values are hashed in the report. */
+  contentSensitiveKeys: string[];
+  checks: UserCheck[];
   verify: VerifyMode;
   countConcurrency: number;
   tolerance: number;
@@ -113,6 +121,10 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     databases,
     liveCounts: i.choice<LiveCounts>('live-counts', ['auto', 'exact', 'estimate', 'replica'], 'auto'),
     liveExactMaxBytes: byteSize(i, 'live-exact-max-size', '256Mi'),
+    compare: i.choice<'counts' | 'content'>('compare', ['counts', 'content'], 'counts'),
+    contentMaxBytes: byteSize(i, 'content-max-size', '1Gi'),
+    contentSensitiveKeys: i.list('content-sensitive-keys'),
+    checks: parseChecks(i.optional('checks'), databases),
     verify: i.choice<VerifyMode>('verify', ['amcheck', 'heap', 'off'], 'amcheck'),
     countConcurrency: i.number('count-concurrency', 4, { min: 1, max: 32, integer: true }),
     tolerance: i.number('row-count-tolerance', 0.1, { min: 0, max: 1 }),
