@@ -80,28 +80,13 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
   );
   const kubeconfig = i.optional('kubeconfig');
   if (kubeconfig) core.setSecret(kubeconfig);
-  const recoveryNamespace = i.optional('recovery-namespace');
-  if (recoveryNamespace) i.kubeName('recovery-namespace', recoveryNamespace);
-  const recoveryKubeconfig = i.optional('recovery-kubeconfig');
-  if (recoveryKubeconfig) core.setSecret(recoveryKubeconfig);
-  const recoveryContext = i.optional('recovery-context');
-  const storageClass = i.optional('storage-class');
-  if (storageClass) i.kubeName('storage-class', storageClass);
-  const credentialsSecret = i.optional('credentials-secret');
-  if (credentialsSecret) i.kubeName('credentials-secret', credentialsSecret);
-  const databases = i.list('databases');
-  for (const d of databases) {
-    if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(d))
-      throw new InputError('databases', `'${d}' is not a database name; list names separated by commas or newlines.`);
-  }
-
+  const { recoveryNamespace, recoveryKubeconfig, recoveryContext, storageClass, credentialsSecret } = readSiteInputs(
+    i,
+    core,
+  );
+  const databases = readDatabases(i);
   const slack = readSlackInputs(i, core);
-  if (i.optional('count-mode')) {
-    throw new InputError(
-      'count-mode',
-      'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).',
-    );
-  }
+  refuseCountMode(i);
 
   const target = parseRecoveryTarget(
     i.optional('recovery-target'),
@@ -121,10 +106,7 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     databases,
     liveCounts: i.choice<LiveCounts>('live-counts', ['auto', 'exact', 'estimate', 'replica'], 'auto'),
     liveExactMaxBytes: byteSize(i, 'live-exact-max-size', '256Mi'),
-    compare: i.choice<'counts' | 'content'>('compare', ['counts', 'content'], 'counts'),
-    contentMaxBytes: byteSize(i, 'content-max-size', '1Gi'),
-    contentSensitiveKeys: i.list('content-sensitive-keys'),
-    checks: parseChecks(i.optional('checks'), databases),
+    ...readContentInputs(i, databases),
     verify: i.choice<VerifyMode>('verify', ['amcheck', 'heap', 'off'], 'amcheck'),
     countConcurrency: i.number('count-concurrency', 4, { min: 1, max: 32, integer: true }),
     tolerance: i.number('row-count-tolerance', 0.1, { min: 0, max: 1 }),
@@ -144,6 +126,60 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     recordHistory: i.boolean('record-history', true),
     historySize: i.number('history-size', 20, { min: 1, max: 200, integer: true }),
     slack,
+  };
+}
+
+/** Where the recovery runs and with which credentials (names checked, kubeconfig masked). */
+function readSiteInputs(i: Inputs, core: Pick<Core, 'setSecret'>) {
+  const recoveryNamespace = i.optional('recovery-namespace');
+  if (recoveryNamespace) i.kubeName('recovery-namespace', recoveryNamespace);
+  const recoveryKubeconfig = i.optional('recovery-kubeconfig');
+  if (recoveryKubeconfig) core.setSecret(recoveryKubeconfig);
+  const storageClass = i.optional('storage-class');
+  if (storageClass) i.kubeName('storage-class', storageClass);
+  const credentialsSecret = i.optional('credentials-secret');
+  if (credentialsSecret) i.kubeName('credentials-secret', credentialsSecret);
+  return {
+    recoveryNamespace,
+    recoveryKubeconfig,
+    recoveryContext: i.optional('recovery-context'),
+    storageClass,
+    credentialsSecret,
+  };
+}
+
+function readDatabases(i: Inputs): string[] {
+  const databases = i.list('databases');
+  for (const d of databases) {
+    if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(d))
+      throw new InputError('databases', `'${d}' is not a database name; list names separated by commas or newlines.`);
+  }
+  return databases;
+}
+
+function refuseCountMode(i: Inputs): void {
+  if (i.optional('count-mode')) {
+    throw new InputError(
+      'count-mode',
+      'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).',
+    );
+  }
+}
+
+/** compare, content-max-size, content-sensitive-keys, checks. */
+function readContentInputs(
+  i: Inputs,
+  databases: string[],
+): Pick<DrillInputs, 'compare' | 'contentMaxBytes' | 'contentSensitiveKeys' | 'checks'> {
+  const contentSensitiveKeys = i.list('content-sensitive-keys');
+  for (const t of contentSensitiveKeys)
+    if (!/^[^.\s]+\.[^.\s]+$/.test(t))
+      throw new InputError('content-sensitive-keys', `'${t}' is not schema.table; list tables like public.users.`);
+  return {
+    compare: i.choice<'counts' | 'content'>('compare', ['counts', 'content'], 'counts'),
+    contentMaxBytes: byteSize(i, 'content-max-size', '1Gi'),
+    contentSensitiveKeys,
+    checks: parseChecks(i.optional('checks'), databases),
   };
 }
 
