@@ -67,11 +67,7 @@ export async function compareContent(
   const keys = new Map(live.keys);
   const limit = pLimit(o.concurrency);
   const restored = await Promise.all(
-    live.digests.map((d) =>
-      limit(() =>
-        'error' in d || o.signal?.aborted ? Promise.resolve(undefined) : tryDigest(db, d, keys.get(tableKey(d))),
-      ),
-    ),
+    live.digests.map((d) => limit(() => restoreDigest(db, d, keys.get(tableKey(d)), o.signal))),
   );
   const tables = live.digests.map((d, i) => judgeTable(d, restored[i], keys.get(tableKey(d)), o.sensitive));
   const comparison: ContentComparison = {
@@ -97,6 +93,14 @@ export async function compareContent(
   };
   const counts = restored.flatMap((r) => (r && !('error' in r) ? [restoreCount(r)] : []));
   return { comparison, counts };
+}
+
+/** The whole table first (a parallel plan); by key range only when it differs from live. */
+async function restoreDigest(db: ReadOnlyDb, live: Either, key: KeyRanges | undefined, signal?: AbortSignal) {
+  if (!live || 'error' in live || signal?.aborted) return undefined;
+  const whole = await tryDigest(db, live, undefined);
+  if ('error' in whole || !key?.literal || (whole.rows === live.rows && whole.sum === live.sum)) return whole;
+  return tryDigest(db, live, key);
 }
 
 function restoreCount(d: TableDigest): TableCount {

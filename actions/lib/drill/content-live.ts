@@ -90,7 +90,7 @@ export async function takeLiveContent(
   );
   if (plan)
     s.log?.(
-      `live ${database}: digest plan of ${largest.schema}.${largest.name}: ${plan.map((l) => l.trim()).join(' / ')}`,
+      `live ${database}: digest plan of ${largest.schema}.${largest.name}: ${plan.map((l) => l.trim().replace(/'\{[^}]*\}'/g, "'{...}'")).join(' / ')}`,
     );
   const largeObjects = await attempt(() => readLargeObjects(db));
   return { digests, keys: [...keys], capped, sequences, largeObjects, unpinned, checks, plan, ms };

@@ -1,11 +1,16 @@
 // Order-independent digests of every row of a table, and of key ranges of it. A row's digest is
-// the first 64 bits of md5 over its text form (content-text.ts fixes the settings that shape it);
-// a table's digest is the row count plus the sum of its rows' digests (exact, as numeric), so the
-// physical order of rows never matters and a lost, added or changed row changes it. The same
-// scan sums per key range (width_bucket over the leading primary-key column, bounded by the
-// table's pg_stats histogram, ordered in the "C" collation): a table that differs is narrowed to
-// the ranges that differ without a second read. Every digest reads every heap page: index paths
-// are off in its transaction (SCAN_SETTINGS) and planDigest shows the plan.
+// hashtextextended (64 bits) of its text form (content-text.ts fixes the settings that shape it)
+// in the "C" collation, so the hash is of the bytes (a nondeterministic collation would hash
+// equal-comparing strings alike); it is 3x cheaper than md5 and, like the bytes it hashes,
+// depends on the CPU's byte order, which a physical restore already requires to be the same. A
+// table's digest is the row count plus the exact sum (numeric) of its rows' digests, so the
+// physical order of rows never matters and a lost, added or changed row changes it. Live's scan
+// also sums per key range (width_bucket over the leading primary-key column, bounded by the
+// table's pg_stats histogram, ordered in the "C" collation), so that a table that differs can be
+// narrowed to the ranges that differ once live's snapshot is gone; the restore digests whole
+// tables (a plan PostgreSQL runs in parallel) and by range only the tables that differ. Every
+// digest reads every heap page: index paths are off in its transaction (SCAN_SETTINGS) and
+// planDigest shows the plan.
 import { describeError } from '../errors.js';
 import { qualifiedIdent, quoteIdent } from './ident.js';
 import type { ReadOnlyDb } from './readonly.js';
@@ -91,13 +96,13 @@ export const tableKey = (t: { schema: string; name: string }) => `${t.schema}\0$
 
 /** The digest statement of one table: per key range when `key` has bounds, else one range (bucket 0). */
 export function digestSql(t: TableRef, key: KeyRanges | undefined): { sql: string; params: unknown[] } {
-  const hash = `('x' || left(md5(${ROW}::text), 16))::bit(64)::bigint`;
+  const hash = `hashtextextended(${ROW}::text COLLATE "C", 0)`;
   const ranged = key?.literal !== undefined;
   const keyExpr = ranged ? `${ROW}.${quoteIdent(key.column)}${key.collatable ? ' COLLATE "C"' : ''}` : '';
   const bucket = ranged ? `width_bucket(${keyExpr}, $1::text::${key.type}[])` : '0';
   return {
     sql: `SELECT ${bucket} AS bucket, count(*) AS rows, coalesce(sum(${hash}), 0)::text AS sum
-            FROM ${qualifiedIdent(t.schema, t.name)} AS ${ROW} GROUP BY 1`,
+            FROM ${qualifiedIdent(t.schema, t.name)} AS ${ROW}${ranged ? ' GROUP BY 1' : ''}`,
     params: ranged ? [key.literal] : [],
   };
 }
