@@ -160,5 +160,5 @@ describe('a healthy cluster under a steady write load', () => {
     } finally {
       console.log(`ten drills: ${Date.now() - t0} ms, ${await load.stop()} write rounds`);
     }
-  });
+  }, 1_800_000);
 });

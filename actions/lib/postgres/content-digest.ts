@@ -99,7 +99,8 @@ export function digestSql(t: TableRef, key: KeyRanges | undefined): { sql: strin
   const hash = `hashtextextended(${ROW}::text COLLATE "C", 0)`;
   const ranged = key?.literal !== undefined;
   const keyExpr = ranged ? `${ROW}.${quoteIdent(key.column)}${key.collatable ? ' COLLATE "C"' : ''}` : '';
-  const bucket = ranged ? `width_bucket(${keyExpr}, $1::text::${key.type}[])` : '0';
+  // A parameter typed as the array: parsed once at bind (a cast from text would parse it for every row).
+  const bucket = ranged ? `width_bucket(${keyExpr}, $1::${key.type}[])` : '0';
   return {
     sql: `SELECT ${bucket} AS bucket, count(*) AS rows, coalesce(sum(${hash}), 0)::text AS sum
             FROM ${qualifiedIdent(t.schema, t.name)} AS ${ROW}${ranged ? ' GROUP BY 1' : ''}`,
