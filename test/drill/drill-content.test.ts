@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
-import { BACKUPS, createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
-import { editTarMember, PAGE } from '../helpers/pages.js';
-import { baseBackupTar } from './archive.js';
+import { createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
+import { PAGE } from '../helpers/pages.js';
+import { editNewestBackup } from './archive.js';
 import { explain, leftovers, runDrill } from './support.js';
 
 let pgd: PlaygroundHandle;
@@ -39,19 +39,6 @@ afterAll(async () => {
   await pgd?.stop();
 });
 
-/** Edits the newest completed base backup's copy of `relation`'s main fork. */
-async function damageNewestBackup(relation: string, edit: (data: Buffer) => void): Promise<void> {
-  const [{ path }] = await live.superSql<{ path: string }>('SELECT pg_relation_filepath($1::regclass) AS path', [
-    relation,
-  ]);
-  const newest = pgd.store
-    .list(BACKUPS, 'default')
-    .items.filter((b) => b.spec.cluster.name === 'ct' && b.status?.phase === 'completed')
-    .sort((a, b) => String(a.status.stoppedAt).localeCompare(String(b.status.stoppedAt)))
-    .at(-1)!;
-  editTarMember(baseBackupTar(pgd, live, newest.status.backupId), path, edit);
-}
-
 /** One value inside the tuple data changes, same length: `from` must occur exactly once. */
 function replaceOnce(data: Buffer, from: string, to: string): void {
   const at = data.indexOf(from, 0, 'latin1');
@@ -67,7 +54,7 @@ function dropItem(data: Buffer, item: number): void {
 
 describe('damage only the content can show', () => {
   it('one value changed inside a tuple of the stored base backup: the table and a key range holding the row named', async () => {
-    await damageNewestBackup('public.ledger', (data) => replaceOnce(data, 'entry 15000', 'entrY 15000'));
+    await editNewestBackup(pgd, live, 'public.ledger', (data) => replaceOnce(data, 'entry 15000', 'entrY 15000'));
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.stdout).toMatch(/counts judged: exactly/);
@@ -89,7 +76,7 @@ describe('damage only the content can show', () => {
 
   it('one row of a 5-row table gone from the stored base backup: named', async () => {
     await live.backup();
-    await damageNewestBackup('public.five', (data) => dropItem(data, 3));
+    await editNewestBackup(pgd, live, 'public.five', (data) => dropItem(data, 3));
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.errors.join('\n')).toMatch(

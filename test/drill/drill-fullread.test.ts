@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
-import { BACKUPS, createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
-import { breakTupleHeader, editTarMember, swapItems, zeroPages } from '../helpers/pages.js';
-import { baseBackupTar } from './archive.js';
+import { createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
+import { breakTupleHeader, swapItems, zeroPages } from '../helpers/pages.js';
+import { editNewestBackup } from './archive.js';
 import { explain, leftovers, runDrill } from './support.js';
 
 let pgd: PlaygroundHandle;
@@ -36,20 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pgd?.stop();
 });
-
-/** Edits the newest completed base backup's copy of `relation`'s main fork. */
-async function damageNewestBackup(relation: string, edit: (data: Buffer) => void): Promise<string> {
-  const [{ path }] = await live.superSql<{ path: string }>('SELECT pg_relation_filepath($1::regclass) AS path', [
-    relation,
-  ]);
-  const newest = pgd.store
-    .list(BACKUPS, 'default')
-    .items.filter((b) => b.spec.cluster.name === 'books' && b.status?.phase === 'completed')
-    .sort((a, b) => String(a.status.stoppedAt).localeCompare(String(b.status.stoppedAt)))
-    .at(-1)!;
-  editTarMember(baseBackupTar(pgd, live, newest.status.backupId), path, edit);
-  return newest.status.backupId;
-}
 
 describe('a healthy cluster under concurrent writes', () => {
   it('passes three drills in a row: every table read in full, every relation verified, per-table counting method reported', async () => {
@@ -115,7 +101,7 @@ describe('a healthy cluster under concurrent writes', () => {
 
 describe('damage the restored catalog cannot show', () => {
   it('pages of a table zeroed in the stored base backup: the full read finds the loss, the table named', async () => {
-    const id = await damageNewestBackup('public.ledger', (data) => zeroPages(data, 10));
+    const id = await editNewestBackup(pgd, live, 'public.ledger', (data) => zeroPages(data, 10));
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.errors.join('\n')).toMatch(
@@ -127,7 +113,7 @@ describe('damage the restored catalog cannot show', () => {
 
   it('a heap tuple header broken in the stored base backup: counts agree, amcheck names the table', async () => {
     await live.backup();
-    await damageNewestBackup('public.ledger', (data) => breakTupleHeader(data, 3, 5));
+    await editNewestBackup(pgd, live, 'public.ledger', (data) => breakTupleHeader(data, 3, 5));
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.outputs['tables-out-of-tolerance']).toBe('0');
@@ -139,7 +125,7 @@ describe('damage the restored catalog cannot show', () => {
 
   it('a B-tree index page corrupted in the stored base backup: amcheck names the index', async () => {
     await live.backup();
-    await damageNewestBackup('public.ledger_pkey', (data) => swapItems(data, 1, 2, 3));
+    await editNewestBackup(pgd, live, 'public.ledger_pkey', (data) => swapItems(data, 1, 2, 3));
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.outputs['tables-out-of-tolerance']).toBe('0');
