@@ -86,11 +86,13 @@ export async function takeLiveContent(
     .catch(() => []);
   const ms = performance.now() - started;
   s.log?.(
-    `live ${database}: ${digests.filter((d) => !('error' in d)).length}/${tables.length} tables digested in ${Math.round(ms)} ms${capped.length ? `, ${capped.length} above content-max-size` : ''}`,
+    `live ${database}: ${digests.filter((d) => !('error' in d)).length}/${tables.length} tables digested ` +
+      `in ${Math.round(ms)} ms${capped.length ? `, ${capped.length} above content-max-size` : ''}`,
   );
   if (plan)
     s.log?.(
-      `live ${database}: digest plan of ${largest.schema}.${largest.name}: ${plan.map((l) => l.trim().replace(/'\{[^}]*\}'/g, "'{...}'")).join(' / ')}`,
+      `live ${database}: digest plan of ${largest.schema}.${largest.name}: ` +
+        plan.map((l) => l.trim().replace(/'\{[^}]*\}'/g, "'{...}'")).join(' / '),
     );
   const largeObjects = await attempt(() => readLargeObjects(db));
   return { digests, keys: [...keys], capped, sequences, largeObjects, unpinned, checks, plan, ms };

@@ -28,7 +28,9 @@ export async function restoreContent(
     (result.content ??= []).push(c.comparison);
     result.reasons.push(...contentReasons(c.comparison));
     ctx.log(
-      `restore ${base.database}: ${c.comparison.compared} tables digested in ${c.comparison.restoreMs} ms: ${c.comparison.same} same, ${c.comparison.differing.length} differ, ${c.comparison.notCompared.length} not compared`,
+      `restore ${base.database}: ${c.comparison.compared} tables digested in ${c.comparison.restoreMs} ms: ` +
+        `${c.comparison.same} same, ${c.comparison.differing.length} differ, ` +
+        `${c.comparison.notCompared.length} not compared`,
     );
   }
   const liveChecks = new Map(live?.checks ?? []);

@@ -46,7 +46,8 @@ export function judgeCheck(c: UserCheck, restored: CheckRun, live: CheckRun | un
 
 const rangesText = (t: TableContent) =>
   t.noPrimaryKey
-    ? `no primary key, so the difference cannot be narrowed to key ranges (live ${t.liveRows} rows, restored ${t.restoredRows})`
+    ? 'no primary key, so the difference cannot be narrowed to key ranges ' +
+      `(live ${t.liveRows} rows, restored ${t.restoredRows})`
     : `${t.ranges!.length} key range(s) differ: ${t
         .ranges!.slice(0, 3)
         .map((r) => `${r.range} (live ${r.liveRows} rows, restored ${r.restoredRows})`)
@@ -63,7 +64,8 @@ export function contentReasons(c: ContentComparison): string[] {
   const seq = c.sequences.differing.filter((s) => s.verdict === 'too-far-ahead');
   if (seq.length)
     out.push(
-      `database ${c.database}: ${seq.length} sequence(s) further ahead of live than nextval pre-logs: ${seq.map((s) => s.sequence).join(', ')}`,
+      `database ${c.database}: ${seq.length} sequence(s) further ahead of live than nextval pre-logs: ` +
+        seq.map((s) => s.sequence).join(', '),
     );
   if (c.largeObjects.digest === 'differs')
     out.push(
@@ -81,8 +83,11 @@ export function checkReasons(checks: CheckResult[]): string[] {
 /** The report's section for one database's content comparison. */
 export function contentSection(c: ContentComparison): string[] {
   const out = [
-    `### Content of \`${c.database}\`: ${c.compared} table(s) digested, ${c.same} same, ${c.differing.length} differ, ${c.notCompared.length} not compared${c.judged ? '' : ' (reported, not judged: the restore does not stop at live’s snapshot)'}\n`,
-    `Digest time: live ${c.liveMs} ms (in the pinned snapshot), restore ${c.restoreMs} ms (its row counts stand in for the full read).`,
+    `### Content of \`${c.database}\`: ${c.compared} table(s) digested, ${c.same} same, ` +
+      `${c.differing.length} differ, ${c.notCompared.length} not compared` +
+      `${c.judged ? '' : ' (reported, not judged: the restore does not stop at live’s snapshot)'}\n`,
+    `Digest time: live ${c.liveMs} ms (in the pinned snapshot), ` +
+      `restore ${c.restoreMs} ms (its row counts stand in for the full read).`,
   ];
   if (c.differing.length)
     out.push(
@@ -100,8 +105,10 @@ export function contentSection(c: ContentComparison): string[] {
     out.push('', ...c.notCompared.slice(0, 20).map((t) => `- not compared: ${t.table}: ${t.why}`));
   out.push(
     '',
-    `Sequences: ${c.sequences.compared} compared${c.sequences.error ? ` (${c.sequences.error})` : ''}${c.sequences.differing.length ? `; ${c.sequences.differing.map((s) => `${s.sequence} ${s.verdict}`).join(', ')}` : ''}.`,
-    `Large objects: live ${c.largeObjects.live ?? 'n/a'}, restored ${c.largeObjects.restored ?? 'n/a'}, digest ${c.largeObjects.digest}${c.largeObjects.why ? ` (${c.largeObjects.why})` : ''}.`,
+    `Sequences: ${c.sequences.compared} compared${c.sequences.error ? ` (${c.sequences.error})` : ''}` +
+      `${c.sequences.differing.map((s) => `; ${s.sequence} ${s.verdict}`).join('')}.`,
+    `Large objects: live ${c.largeObjects.live ?? 'n/a'}, restored ${c.largeObjects.restored ?? 'n/a'}, ` +
+      `digest ${c.largeObjects.digest}${c.largeObjects.why ? ` (${c.largeObjects.why})` : ''}.`,
   );
   if (c.unpinnedTypes.length)
     out.push(`Columns digested by a text form the session settings do not pin: ${c.unpinnedTypes.join(', ')}.`);

@@ -23,7 +23,8 @@ export interface UserCheck {
 const fail = (why: string): never => {
   throw new InputError(
     'checks',
-    `${why}; give a YAML list (or a file holding one) like - {name: ledger, database: app, query: 'SELECT sum(amount) FROM ledger', same-as-live: true}.`,
+    `${why}; give a YAML list (or a file holding one) like ` +
+      `- {name: ledger, database: app, query: 'SELECT sum(amount) FROM ledger', same-as-live: true}.`,
   );
 };
 

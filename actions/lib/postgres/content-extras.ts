@@ -66,7 +66,8 @@ export async function readLargeObjects(db: ReadOnlyDb): Promise<LargeObjects> {
     const [{ sum }] = await db.transaction(async (q) => {
       await q(setLocalSql(TEXT_SETTINGS, SCAN_SETTINGS));
       return q<{ sum: string }>(
-        `SELECT coalesce(sum(hashtextextended(loid::text || ':' || pageno || ':' || encode(data, 'hex') COLLATE "C", 0)),
+        `SELECT coalesce(sum(hashtextextended(
+                  loid::text || ':' || pageno || ':' || encode(data, 'hex') COLLATE "C", 0)),
                   0)::text AS sum FROM pg_catalog.pg_largeobject`,
       );
     });
