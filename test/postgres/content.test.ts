@@ -21,6 +21,7 @@ CREATE TABLE public.typed (id int PRIMARY KEY, ts timestamp, tz timestamptz, d d
 CREATE TABLE public.named (code text PRIMARY KEY, note text);
 CREATE TABLE public.nokey (v int);
 CREATE TABLE public.five (id int PRIMARY KEY, v text);
+CREATE TABLE public.stamped (at timestamp PRIMARY KEY, v int);
 CREATE SEQUENCE public.s;
 `;
 const ROWS = (order: 'ASC' | 'DESC') => `
@@ -32,6 +33,7 @@ INSERT INTO public.named SELECT k, 'n' || k FROM (SELECT unnest(ARRAY['a', 'B', 
   FROM generate_series(1, 400) g) x ORDER BY k ${order};
 INSERT INTO public.nokey SELECT g FROM generate_series(1, 100) g ORDER BY g ${order};
 INSERT INTO public.five SELECT g, 'v' || g FROM generate_series(1, 5) g ORDER BY g ${order};
+INSERT INTO public.stamped SELECT timestamp '2024-02-29' + g * interval '1 hour', g FROM generate_series(1, 2000) g;
 SELECT setval('public.s', 42);
 SELECT lo_from_bytea(424242, 'large object bytes'); -- a physical restore keeps the OID
 `;
@@ -67,12 +69,15 @@ beforeAll(async () => {
     ['live', 'ASC'],
     ['copy', 'DESC'],
     ['changed', 'DESC'],
+    ['dmy', 'ASC'],
   ] as const) {
     await server.createDatabase(name);
     const admin = await server.admin(name);
     await admin.query(SCHEMA + ROWS(order));
     await admin.query('VACUUM ANALYZE');
-    if (name !== 'live')
+    // A live database whose sessions write dates day first: its key bounds must still parse on the restore.
+    if (name === 'dmy') await admin.query(`ALTER DATABASE dmy SET DateStyle = 'SQL, DMY'`);
+    else if (name !== 'live')
       // Session defaults that change every pinned type's text form: the digests must not see them.
       for (const set of [
         `DateStyle = 'German, DMY'`,
@@ -106,7 +111,7 @@ describe('row digests', () => {
     // ...with them, the digests agree.
     const { comparison, counts } = await contentOf('live', 'copy');
     expect(comparison.differing).toEqual([]);
-    expect(comparison.same).toBe(4);
+    expect(comparison.same).toBe(5);
     expect(comparison.notCompared).toEqual([]);
     expect(counts.find((c) => c.table === 'typed')?.rows).toBe(3000);
     expect(comparison.sequences).toEqual({ compared: 1, differing: [] });
@@ -122,6 +127,7 @@ describe('row digests', () => {
     const { comparison } = await contentOf('live', 'changed');
     const byTable = Object.fromEntries(comparison.differing.map((t) => [t.table, t]));
     expect(Object.keys(byTable).sort()).toEqual(['public.five', 'public.named', 'public.nokey', 'public.typed']);
+    expect(byTable['public.stamped']).toBeUndefined();
     const [typed] = byTable['public.typed'].ranges!;
     const m = /^id in \[(\d+), (\d+)\)$/.exec(typed.range)!;
     expect(Number(m[1])).toBeLessThanOrEqual(1777);
@@ -135,6 +141,15 @@ describe('row digests', () => {
     const named = byTable['public.named'].ranges!;
     expect(named).toHaveLength(1);
     console.log(`differing ranges: ${typed.range} (${typed.liveRows} rows), ${named[0].range}`);
+  });
+
+  it('key bounds read under a day-first DateStyle on live still bound the same ranges on the restore', async () => {
+    await (await server.admin('changed')).query(`UPDATE public.stamped SET v = -v WHERE v = 1000`);
+    const { comparison } = await contentOf('dmy', 'changed');
+    const stamped = comparison.differing.find((t) => t.table === 'public.stamped');
+    expect(comparison.notCompared).toEqual([]);
+    expect(stamped?.ranges).toHaveLength(1);
+    expect(stamped!.ranges![0].range).toMatch(/^at in \[2024-04-10 \d\d:00:00, 2024-04-1\d \d\d:00:00\)$/);
   });
 
   it('sensitive keys are shown hashed', async () => {

@@ -48,7 +48,7 @@ export interface TableDigest extends TableRef {
 const ROW = '__cnpg_drill_row__';
 
 const KEYS_SQL = `SELECT t.schema, t.name, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
-    a.attcollation <> 0 AS collatable, s.histogram_bounds::text AS bounds
+    a.attcollation <> 0 AS collatable, s.histogram_bounds::text AS bounds, s.histogram_bounds::text::text[] AS list
   FROM unnest($1::text[], $2::text[]) AS t(schema, name)
   JOIN pg_namespace n ON n.nspname = t.schema
   JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.name
@@ -59,18 +59,26 @@ const KEYS_SQL = `SELECT t.schema, t.name, a.attname AS column, format_type(a.at
 
 /** The leading key column and its ranges of each table that has a primary key (live, in the snapshot). */
 export async function keyRanges(db: ReadOnlyDb, tables: TableRef[]): Promise<Map<string, KeyRanges>> {
-  const rows = await db.query<{
-    schema: string;
-    name: string;
-    column: string;
-    type: string;
-    collatable: boolean;
-    bounds: string | null;
-  }>(KEYS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.name)]);
+  // Bounds are written and later parsed (on both sides) under the same text settings: a timestamp
+  // written in one DateStyle and read in another would move the ranges.
+  const rows = await inTextSettings(db, (q) =>
+    q<{
+      schema: string;
+      name: string;
+      column: string;
+      type: string;
+      collatable: boolean;
+      bounds: string | null;
+      list: string[] | null;
+    }>(KEYS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.name)]),
+  );
   const out = new Map<string, KeyRanges>();
   for (const r of rows) {
     const k: KeyRanges = { column: r.column, type: r.type, collatable: r.collatable };
-    if (r.bounds) Object.assign(k, await sortedBounds(db, r.bounds, r.type, r.collatable).catch(() => ({})));
+    // The histogram is sorted in the type's order: the bounds as they are, except for collatable keys,
+    // which are re-sorted in "C" (one statement each; most keys are integers, uuids, timestamps).
+    if (r.bounds && r.list && !r.collatable) Object.assign(k, { literal: r.bounds, bounds: r.list });
+    else if (r.bounds) Object.assign(k, await sortedBounds(db, r.bounds, r.type).catch(() => ({})));
     out.set(tableKey(r), k);
   }
   return out;
@@ -81,15 +89,26 @@ async function sortedBounds(
   db: ReadOnlyDb,
   literal: string,
   type: string,
-  collatable: boolean,
 ): Promise<{ literal: string; bounds: string[] }> {
-  const order = collatable ? 'b COLLATE "C"' : 'b';
-  const [r] = await db.query<{ literal: string; bounds: string[] }>(
-    `SELECT array_agg(b ORDER BY ${order})::text AS literal, array_agg(b::text ORDER BY ${order}) AS bounds
+  const order = 'b COLLATE "C"';
+  const [r] = await inTextSettings(db, (q) =>
+    q<{ literal: string; bounds: string[] }>(
+      `SELECT array_agg(b ORDER BY ${order})::text AS literal, array_agg(b::text ORDER BY ${order}) AS bounds
        FROM unnest($1::text::${type}[]) AS b`,
-    [literal],
+      [literal],
+    ),
   );
   return r;
+}
+
+type Q = Parameters<Parameters<ReadOnlyDb['transaction']>[0]>[0];
+
+/** `work` in one READ ONLY transaction with TEXT_SETTINGS (and `more`) applied. */
+function inTextSettings<R>(db: ReadOnlyDb, work: (q: Q) => Promise<R>, ...more: Record<string, [string, string]>[]) {
+  return db.transaction(async (q): Promise<R> => {
+    await q(setLocalSql(TEXT_SETTINGS, ...more));
+    return work(q);
+  });
 }
 
 export const tableKey = (t: { schema: string; name: string }) => `${t.schema}\0${t.name}`;
@@ -112,10 +131,11 @@ export function digestSql(t: TableRef, key: KeyRanges | undefined): { sql: strin
 export async function digestTable(db: ReadOnlyDb, t: TableRef, key: KeyRanges | undefined): Promise<TableDigest> {
   const started = performance.now();
   const { sql, params } = digestSql(t, key);
-  const rows = await db.transaction(async (q) => {
-    await q(setLocalSql(TEXT_SETTINGS, SCAN_SETTINGS));
-    return q<{ bucket: number; rows: string; sum: string }>(sql, params);
-  });
+  const rows = await inTextSettings(
+    db,
+    (q) => q<{ bucket: number; rows: string; sum: string }>(sql, params),
+    SCAN_SETTINGS,
+  );
   const ranges = rows
     .map((r) => ({ bucket: Number(r.bucket), rows: Number(r.rows), sum: r.sum }))
     .sort((a, b) => a.bucket - b.bucket);
@@ -133,10 +153,11 @@ export async function digestTable(db: ReadOnlyDb, t: TableRef, key: KeyRanges | 
 /** EXPLAIN of the digest statement under the same settings: the plan's node lines, for the log and the bench. */
 export async function planDigest(db: ReadOnlyDb, t: TableRef, key: KeyRanges | undefined): Promise<string[]> {
   const { sql, params } = digestSql(t, key);
-  const rows = await db.transaction(async (q) => {
-    await q(setLocalSql(TEXT_SETTINGS, SCAN_SETTINGS));
-    return q<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${sql}`, params);
-  });
+  const rows = await inTextSettings(
+    db,
+    (q) => q<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${sql}`, params),
+    SCAN_SETTINGS,
+  );
   return rows.map((r) => r['QUERY PLAN']);
 }
 
