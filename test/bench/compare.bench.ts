@@ -35,7 +35,7 @@ import { envInt } from './env.js';
 const run = promisify(execFile);
 
 /** Rows per table, Zipf (1/rank) weights, summing exactly to `total`. */
-function zipfSizes(tables: number, total: number): number[] {
+export function zipfSizes(tables: number, total: number): number[] {
   const weights = Array.from({ length: tables }, (_, i) => 1 / (i + 1));
   const sum = weights.reduce((a, b) => a + b, 0);
   const sizes = weights.map((w) => Math.floor((total * w) / sum));

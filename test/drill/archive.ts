@@ -3,7 +3,8 @@
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlaygroundHandle } from '../playground/types.js';
-import type { LiveCluster } from '../helpers/live-cluster.js';
+import { BACKUPS, type LiveCluster } from '../helpers/live-cluster.js';
+import { editTarMember } from '../helpers/pages.js';
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir)) {
@@ -43,4 +44,29 @@ export function baseBackupTar(pgd: PlaygroundHandle, live: LiveCluster, backupId
   if (files.length !== 1)
     throw new Error(`expected one uncompressed data.tar for backup ${backupId}, found: ${files.join(', ') || 'none'}`);
   return files[0];
+}
+
+/** The newest completed base backup of `live`: its ID and its stored data.tar. */
+export function newestBackup(pgd: PlaygroundHandle, live: LiveCluster): { id: string; tar: string } {
+  const newest = pgd.store
+    .list(BACKUPS, live.namespace)
+    .items.filter((b) => b.spec.cluster.name === live.name && b.status?.phase === 'completed')
+    .sort((a, b) => String(a.status.stoppedAt).localeCompare(String(b.status.stoppedAt)))
+    .at(-1)!;
+  return { id: newest.status.backupId, tar: baseBackupTar(pgd, live, newest.status.backupId) };
+}
+
+/** Edits the newest completed base backup's copy of `relation`'s main fork; returns the backup's id. */
+export async function editNewestBackup(
+  pgd: PlaygroundHandle,
+  live: LiveCluster,
+  relation: string,
+  edit: (data: Buffer) => void,
+): Promise<string> {
+  const [{ path }] = await live.superSql<{ path: string }>('SELECT pg_relation_filepath($1::regclass) AS path', [
+    relation,
+  ]);
+  const { id, tar } = newestBackup(pgd, live);
+  editTarMember(tar, path, edit);
+  return id;
 }

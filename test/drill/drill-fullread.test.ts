@@ -8,9 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
-import { BACKUPS, createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
+import { createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
 import { breakTupleHeader, editTarMember, renameTarMember, swapItems, zeroPages } from '../helpers/pages.js';
-import { baseBackupTar } from './archive.js';
+import { editNewestBackup, newestBackup } from './archive.js';
 import { explain, leftovers, runDrill } from './support.js';
 
 let pgd: PlaygroundHandle;
@@ -39,28 +39,10 @@ afterAll(async () => {
   await pgd?.stop();
 });
 
-/** The newest completed base backup of `cluster`: its ID and its stored data.tar. */
-function newestBackup(cluster: LiveCluster, name: string): { id: string; tar: string } {
-  const newest = pgd.store
-    .list(BACKUPS, 'default')
-    .items.filter((b) => b.spec.cluster.name === name && b.status?.phase === 'completed')
-    .sort((a, b) => String(a.status.stoppedAt).localeCompare(String(b.status.stoppedAt)))
-    .at(-1)!;
-  return { id: newest.status.backupId, tar: baseBackupTar(pgd, cluster, newest.status.backupId) };
-}
-
 /** The data directory path of a relation's main fork (`SELECT ... AS path` on live). */
 async function relationPath(cluster: LiveCluster, sql: string): Promise<string> {
   const [{ path }] = await cluster.superSql<{ path: string }>(sql);
   return path;
-}
-
-/** Edits the newest completed base backup's copy of `relation`'s main fork. */
-async function damageNewestBackup(relation: string, edit: (data: Buffer) => void): Promise<string> {
-  const path = await relationPath(live, `SELECT pg_relation_filepath('${relation}'::regclass) AS path`);
-  const { id, tar } = newestBackup(live, 'books');
-  editTarMember(tar, path, edit);
-  return id;
 }
 
 describe('a healthy cluster under concurrent writes', () => {
@@ -127,7 +109,7 @@ describe('a healthy cluster under concurrent writes', () => {
 
 describe('damage the restored catalog cannot show', () => {
   it('pages of a table zeroed in the stored base backup: the full read finds the loss, the table named', async () => {
-    const id = await damageNewestBackup('public.ledger', (data) => zeroPages(data, 10));
+    const id = await editNewestBackup(pgd, live, 'public.ledger', (data) => zeroPages(data, 10));
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.errors.join('\n')).toMatch(
@@ -139,7 +121,7 @@ describe('damage the restored catalog cannot show', () => {
 
   it('a heap tuple header broken in the stored base backup: counts agree, amcheck names the table', async () => {
     await live.backup();
-    await damageNewestBackup('public.ledger', (data) => breakTupleHeader(data, 3, 5));
+    await editNewestBackup(pgd, live, 'public.ledger', (data) => breakTupleHeader(data, 3, 5));
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.outputs['tables-out-of-tolerance']).toBe('0');
@@ -151,7 +133,7 @@ describe('damage the restored catalog cannot show', () => {
 
   it('a B-tree index page corrupted in the stored base backup: amcheck names the index', async () => {
     await live.backup();
-    await damageNewestBackup('public.ledger_pkey', (data) => swapItems(data, 1, 2, 3));
+    await editNewestBackup(pgd, live, 'public.ledger_pkey', (data) => swapItems(data, 1, 2, 3));
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
     expect(r.outputs['tables-out-of-tolerance']).toBe('0');
@@ -178,7 +160,7 @@ describe('a heap lost where count(*) need not look', () => {
   it('a heap zeroed under an intact primary key and an all-visible visibility map: failed, the table named', async () => {
     await live.backup();
     const path = await relationPath(live, `SELECT pg_relation_filepath('public.journal'::regclass) AS path`);
-    const { id, tar } = newestBackup(live, 'books');
+    const { id, tar } = newestBackup(pgd, live);
     editTarMember(tar, path, (data) => zeroPages(data, 0));
     const r = await runDrill(pgd, inputs);
     expect(r.exitCode, explain(r)).toBe(1);
@@ -195,7 +177,7 @@ describe('a heap lost where count(*) need not look', () => {
       live,
       `SELECT pg_relation_filepath(reltoastrelid) AS path FROM pg_class WHERE oid = 'public.docs'::regclass`,
     );
-    const { tar } = newestBackup(live, 'books');
+    const { tar } = newestBackup(pgd, live);
     renameTarMember(tar, path, `${path.split('/').at(-1)}.gone`);
     const r = await runDrill(pgd, { ...inputs, verify: 'off' });
     expect(r.exitCode, explain(r)).toBe(1);
@@ -233,7 +215,7 @@ describe('a heap segment past 1 GiB', () => {
 
   it('segment 1 zeroed in the base backup: failed, the table named', { timeout: 900_000 }, async () => {
     const path = await relationPath(vault, `SELECT pg_relation_filepath('public.archive'::regclass) AS path`);
-    const { tar } = newestBackup(vault, 'vault');
+    const { tar } = newestBackup(pgd, vault);
     editTarMember(tar, `${path}.1`, (data) => zeroPages(data, 0));
     const started = Date.now();
     const r = await runDrill(pgd, { ...inputs, cluster: 'vault' }, { timeoutMs: 900_000 });

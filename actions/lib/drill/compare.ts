@@ -10,6 +10,7 @@ import { qualifiedIdent, quoteIdent } from '../postgres/ident.js';
 import { countRows, type TableCount } from '../postgres/rowcounts.js';
 import { diffSchemas, snapshotSchema, userTables, type SchemaSnapshot } from '../postgres/schema.js';
 import type { DatabaseComparison, LiveCountedOn, NotCompared } from './result.js';
+import type { LiveContent } from './content-live.js';
 
 export type LiveCounts = 'auto' | 'exact' | 'estimate' | 'replica';
 
@@ -34,6 +35,8 @@ export interface Baseline {
   countedOn: LiveCountedOn;
   /** When live refused some counts (permission denied): the role that counted and the server version. */
   reader?: { role: string; version: number };
+  /** compare: content (or user checks): live's digests, read in the same snapshot as the counts. */
+  content?: LiveContent;
 }
 
 /** SQLSTATE insufficient_privilege: the live role may not SELECT the table (e.g. a superuser-owned one). */
@@ -95,6 +98,7 @@ export async function compareWithRestore(
   restored: ReadOnlyDb,
   base: Baseline,
   s: CountSettings,
+  known: TableCount[] = [],
 ): Promise<DatabaseComparison> {
   const schema = await snapshotSchema(restored);
   const present = new Set(userTables(schema).map((t) => `${t.schema}\0${t.name}`));
@@ -104,13 +108,20 @@ export async function compareWithRestore(
     ...userTables(schema).filter((t) => !base.counts.some((c) => c.schema === t.schema && c.table === t.name)),
   ];
   const started = performance.now();
-  const counts = await readAllRows(restored, tables, {
-    concurrency: s.concurrency,
-    label: `restore ${base.database}: read`,
-    log: s.log,
-    signal: s.signal,
-    deadline: s.deadline,
-  });
+  // Tables the content digest already read in full (its row counts): not read twice.
+  const counted = new Set(known.map((c) => `${c.schema}\0${c.table}`));
+  const read = await readAllRows(
+    restored,
+    tables.filter((t) => !counted.has(`${t.schema}\0${t.name}`)),
+    {
+      concurrency: s.concurrency,
+      label: `restore ${base.database}: read`,
+      log: s.log,
+      signal: s.signal,
+      deadline: s.deadline,
+    },
+  );
+  const counts = [...known, ...read];
   const readMs = performance.now() - started;
   const notCompared = unreadableOnLive(base, counts);
   const skip = new Set(notCompared?.tables.map(keyOf));

@@ -40,7 +40,9 @@ export const DRILL_INPUTS = {
   'connection-mode': {
     description:
       'How to reach Postgres: port-forward (through the API server, for hosted runners) or ' +
-      'direct (the -rw service, for runners inside the cluster).',
+      'direct (the -rw service, for runners inside the cluster). A recovery site in another ' +
+      'cluster (recovery-kubeconfig) is always port-forwarded: its services do not resolve from ' +
+      'the runner.',
     default: 'port-forward',
   },
   'credentials-secret': {
@@ -66,6 +68,34 @@ export const DRILL_INPUTS = {
       'live-counts auto: tables whose main fork is smaller than this are counted exactly on live ' +
       '(e.g. 256Mi, 1Gi, or bytes).',
     default: '256Mi',
+  },
+  compare: {
+    description:
+      "What the restore is compared with live by: counts (schema and every table's row count) or " +
+      'content (also an order-independent digest of every row of every table up to ' +
+      'content-max-size, computed on live in the counting snapshot and on the restore in the ' +
+      "same read; sequences' last_value and large objects too). A table whose content differs is " +
+      'named with the primary-key ranges that differ and their row counts, never row contents. ' +
+      "Judged when the restore stops at live's snapshot; otherwise reported.",
+    default: 'counts',
+  },
+  'content-max-size': {
+    description:
+      'compare: content: live tables whose main fork is larger than this are compared by row ' +
+      'counts only, and the report says so (e.g. 1Gi, 512Mi, or bytes).',
+    default: '1Gi',
+  },
+  'content-sensitive-keys': {
+    description:
+      'compare: content: tables (schema.table, comma or newline separated) whose primary-key ' +
+      'values are sensitive: the key ranges that differ are shown as hashes of their bounds.',
+  },
+  checks: {
+    description:
+      'User checks: a YAML list (inline, or the path of a .yml/.yaml file) of {name, database, ' +
+      'query, then expect: <value> or same-as-live: true, optionally show: true}. Each query is ' +
+      'one read-only statement run under statement-timeout; same-as-live runs it on live in the ' +
+      'counting snapshot and on the restore. Values appear in the report only with show: true.',
   },
   verify: {
     description:

@@ -10,6 +10,7 @@ import type { ConnectMode } from '../postgres/cluster-connection.js';
 import type { VerifyMode } from '../postgres/verify.js';
 import type { LiveCounts } from './compare.js';
 import { parseRecoveryTarget, type TargetInput } from './targets.js';
+import { parseChecks, type UserCheck } from '../postgres/content-checks.js';
 
 export type SlackOn = 'failure' | 'always' | 'never';
 
@@ -28,6 +29,13 @@ export interface DrillInputs {
   databases: string[];
   liveCounts: LiveCounts;
   liveExactMaxBytes: number;
+  /** counts (row counts) or content (row digests too: content-live.ts, content-compare.ts). */
+  compare: 'counts' | 'content';
+  /** compare content: live tables larger than this are compared by counts only. */
+  contentMaxBytes: number;
+  /** `schema.table` whose key values are hashed in the report. */
+  contentSensitiveKeys: string[];
+  checks: UserCheck[];
   verify: VerifyMode;
   countConcurrency: number;
   tolerance: number;
@@ -99,6 +107,7 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
     connectionMode: i.choice<ConnectMode>('connection-mode', ['port-forward', 'direct']),
     liveCounts: i.choice<LiveCounts>('live-counts', ['auto', 'exact', 'estimate', 'replica']),
     liveExactMaxBytes: byteSize(i, 'live-exact-max-size'),
+    ...readContentInputs(i, where.databases),
     verify: i.choice<VerifyMode>('verify', ['amcheck', 'heap', 'off']),
     countConcurrency: i.number('count-concurrency', undefined, { min: 1, max: 32, integer: true }),
     tolerance: i.number('row-count-tolerance', undefined, { min: 0, max: 1 }),
@@ -284,4 +293,21 @@ export function parseResources(text: string | undefined): Resources | undefined 
     out[k] = m;
   }
   return out;
+}
+
+/** compare, content-max-size, content-sensitive-keys, checks. */
+function readContentInputs(
+  i: Inputs,
+  databases: string[],
+): Pick<DrillInputs, 'compare' | 'contentMaxBytes' | 'contentSensitiveKeys' | 'checks'> {
+  const contentSensitiveKeys = i.list('content-sensitive-keys');
+  for (const t of contentSensitiveKeys)
+    if (!/^[^.\s]+\.[^.\s]+$/.test(t))
+      throw new InputError('content-sensitive-keys', `'${t}' is not schema.table; list tables like public.users.`);
+  return {
+    compare: i.choice<'counts' | 'content'>('compare', ['counts', 'content']),
+    contentMaxBytes: byteSize(i, 'content-max-size'),
+    contentSensitiveKeys,
+    checks: parseChecks(i.optional('checks'), databases),
+  };
 }

@@ -8,6 +8,7 @@ import { formatBytes, formatDuration, markdownTable } from '../report/format.js'
 import type { Inventory } from './inventory.js';
 import type { DatabaseComparison, DrillResult } from './result.js';
 import type { RecoveryWindow } from './window.js';
+import { checksSection, contentSection } from './content-report.js';
 
 const MAX_ROWS = 200;
 const MAX_BACKUPS = 100;
@@ -21,6 +22,8 @@ export function renderReport(r: DrillResult): string {
     phaseTimings(r),
     r.inventory ? inventory(r.inventory, r.window) : [],
     ...r.databases.map(databaseSection),
+    ...(r.content ?? []).map(contentSection),
+    checksSection(r.checks ?? []),
     ...(r.verifications ?? []).map(verificationSection),
     toleranceText(r),
     tail(r),

@@ -10,6 +10,8 @@ import type { RestorePoint } from './restore-point.js';
 import type { Rpo } from './rpo.js';
 import type { TeardownResult } from './teardown.js';
 import type { RecoveryWindow } from './window.js';
+import type { ContentComparison } from './content-compare.js';
+import type { CheckResult } from './content-report.js';
 
 export interface DatabaseComparison {
   database: string;
@@ -102,6 +104,10 @@ export interface DrillResult {
   tolerance: { tolerance: number; floor: number };
   databases: DatabaseComparison[];
   counting?: CountingPolicy;
+  /** compare: content: per database, the row digests, sequences and large objects compared. */
+  content?: ContentComparison[];
+  /** User checks (`checks`), in order; values only for those with show: true. */
+  checks?: CheckResult[];
   /** amcheck and checksum results of the restore, per database. */
   verifications?: Verification[];
   teardown?: TeardownResult;

@@ -8,6 +8,8 @@ import { definePhase, type DrillContext } from '../pipeline.js';
 import { closeSession, openLiveReplicaSession, APPLICATION_NAME, type Session } from '../sessions.js';
 import { countAtOneMoment, type Moment } from '../same-moment.js';
 import { describeError } from '../../errors.js';
+import type { ReadOnlyDb } from '../../postgres/readonly.js';
+import { takeLiveContent } from '../content-live.js';
 
 /** How rows are counted and compared, from the inputs (baseline and compare use the same). */
 export function countSettings({ inputs, signal, log }: DrillContext): CountSettings {
@@ -44,9 +46,9 @@ export const baseline = definePhase({
       if (inputs.liveCounts === 'replica') {
         const r = await openLiveReplicaSession(ctx, live, s.database);
         ctx.log(`counting live ${s.database} on replica ${r.conn.pod}`);
-        b = await takeBaseline(r.db, s.database, countSettings(ctx), 'replica');
+        b = await withContent(ctx, r.db, await takeBaseline(r.db, s.database, countSettings(ctx), 'replica'));
         await closeSession(r);
-      } else b = await takeBaseline(s.db, s.database, countSettings(ctx));
+      } else b = await withContent(ctx, s.db, await takeBaseline(s.db, s.database, countSettings(ctx)));
       ctx.log(
         `live ${s.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`,
       );
@@ -69,8 +71,8 @@ async function atOneMoment(
       applicationName: APPLICATION_NAME,
       signal: ctx.signal,
     };
-    const { results, moment } = await countAtOneMoment(sessions, opts, (db, s) =>
-      takeBaseline(db, s.database, countSettings(ctx)),
+    const { results, moment } = await countAtOneMoment(sessions, opts, async (db, s) =>
+      withContent(ctx, db, await takeBaseline(db, s.database, countSettings(ctx))),
     );
     ctx.log(
       `live counted in one snapshot at WAL ${moment.lsn} (${moment.at}; ${moment.tries} snapshot(s) taken${moment.why ? `; ${moment.why}` : ''})`,
@@ -86,4 +88,20 @@ async function atOneMoment(
     ctx.result.notes.push(`Same moment not held: live refused an exported snapshot (${describeError(err)}).`);
     return undefined;
   }
+}
+
+/** compare: content or user checks: live's digests and same-as-live checks, on the db the counts read. */
+async function withContent(ctx: DrillContext, db: ReadOnlyDb, b: Baseline): Promise<Baseline> {
+  const { inputs } = ctx;
+  if (inputs.compare !== 'content' && !inputs.checks.length) return b;
+  const content = await takeLiveContent(db, b.database, b.schema, {
+    content: inputs.compare === 'content',
+    maxBytes: inputs.contentMaxBytes,
+    concurrency: inputs.countConcurrency,
+    statementTimeoutMs: inputs.statementTimeoutMs,
+    checks: inputs.checks,
+    signal: ctx.signal,
+    log: ctx.log,
+  });
+  return { ...b, content };
 }

@@ -7,6 +7,7 @@ import { definePhase } from '../pipeline.js';
 import { openRestoreSession, type Session } from '../sessions.js';
 import { countSettings } from './baseline.js';
 import { judgeExactly } from '../same-moment.js';
+import { restoreContent, uncomparedChecks } from '../content-phase.js';
 
 export const compare = definePhase({
   name: 'compare',
@@ -21,10 +22,15 @@ export const compare = definePhase({
     for (const base of baselines) {
       const s = await openRestoreSession(ctx, restored, base.database, `${recoveryName}-superuser`, deadline);
       restoredSessions.push(s);
-      const c = await compareWithRestore(s.db, base, { ...countSettings(ctx), deadline });
+      const known = await restoreContent(ctx, s.db, base, pin.exact);
+      const c = await compareWithRestore(s.db, base, { ...countSettings(ctx), deadline }, known);
       result.databases.push(pin.exact ? judgeExactly(c) : c);
     }
     result.notes.push(...result.databases.flatMap(notComparedNote));
+    uncomparedChecks(
+      ctx,
+      baselines.map((b) => b.database),
+    );
     // Older targets: live has moved on, so counts are reported and judged only when asked.
     result.reasons.push(
       ...result.databases.flatMap((c) => comparisonReasons(inputs.judgeCounts ? c : { ...c, outOfTolerance: [] })),

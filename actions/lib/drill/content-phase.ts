@@ -1,0 +1,62 @@
+// The compare phase's content step for one database: the restore's digests (compare: content)
+// and the user checks, recorded in the result; returns the restore's row counts the digests read.
+import type { ReadOnlyDb } from '../postgres/readonly.js';
+import type { TableCount } from '../postgres/rowcounts.js';
+import { runCheck } from '../postgres/content-checks.js';
+import type { Baseline } from './compare.js';
+import { compareContent } from './content-compare.js';
+import { checkReasons, contentReasons, judgeCheck } from './content-report.js';
+import type { DrillContext } from './pipeline.js';
+
+export async function restoreContent(
+  ctx: DrillContext,
+  db: ReadOnlyDb,
+  base: Baseline,
+  exact: boolean,
+): Promise<TableCount[]> {
+  const { inputs, result } = ctx;
+  const live = base.content;
+  let counts: TableCount[] = [];
+  if (live && inputs.compare === 'content') {
+    const c = await compareContent(db, base.database, live, {
+      concurrency: inputs.countConcurrency,
+      judged: exact,
+      sensitive: inputs.contentSensitiveKeys,
+      signal: ctx.signal,
+    });
+    counts = c.counts;
+    (result.content ??= []).push(c.comparison);
+    result.reasons.push(...contentReasons(c.comparison));
+    ctx.log(
+      `restore ${base.database}: ${c.comparison.compared} tables digested in ${c.comparison.restoreMs} ms: ` +
+        `${c.comparison.same} same, ${c.comparison.differing.length} differ, ` +
+        `${c.comparison.notCompared.length} not compared`,
+    );
+  }
+  const liveChecks = new Map(live?.checks ?? []);
+  for (const check of inputs.checks.filter((c) => c.database === base.database)) {
+    const r = judgeCheck(
+      check,
+      await runCheck(db, check, inputs.statementTimeoutMs),
+      liveChecks.get(check.name),
+      exact,
+    );
+    (result.checks ??= []).push(r);
+    result.reasons.push(...checkReasons([r]));
+    if (r.status === 'error') ctx.core.warning(`check '${r.name}' could not be evaluated: ${r.detail}`);
+  }
+  return counts;
+}
+
+/** Checks naming a database the drill did not compare: reported as errors. */
+export function uncomparedChecks(ctx: DrillContext, databases: string[]): void {
+  for (const c of ctx.inputs.checks.filter((c) => !databases.includes(c.database))) {
+    (ctx.result.checks ??= []).push({
+      name: c.name,
+      database: c.database,
+      kind: c.sameAsLive ? 'same-as-live' : 'expect',
+      status: 'error',
+      detail: `database ${c.database} is not among the databases compared (${databases.join(', ')})`,
+    });
+  }
+}
