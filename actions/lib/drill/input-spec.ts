@@ -92,10 +92,11 @@ export const DRILL_INPUTS = {
   },
   checks: {
     description:
-      'User checks: a YAML list (inline, or the path of a .yml/.yaml file) of {name, database, ' +
-      'query, then expect: <value> or same-as-live: true, optionally show: true}. Each query is ' +
-      'one read-only statement run under statement-timeout; same-as-live runs it on live in the ' +
-      'counting snapshot and on the restore. Values appear in the report only with show: true.',
+      'User checks: a YAML list (inline, or the path of a YAML file ending in .yml or .yaml) of ' +
+      '{name, database, query, then expect: <value> or same-as-live: true, optionally show: ' +
+      'true}. Each query is one read-only statement run under statement-timeout; same-as-live ' +
+      'runs it on live in the counting snapshot and on the restore. Values appear in the report ' +
+      'only with show: true.',
   },
   verify: {
     description:
