@@ -16,6 +16,7 @@ const UNIT = [
   'test/drill/recovery-site.test.ts',
   'test/drill/window.test.ts',
   'test/drill/targets.test.ts',
+  'test/drill/same-moment.test.ts',
   'test/notify/slack.test.ts',
   'test/postgres/compare-counts.test.ts',
   'test/postgres/portforward-ends.test.ts',

@@ -12,6 +12,7 @@
 import { sleep } from '../kube/retry.js';
 import type { ReadOnlyDb } from '../postgres/readonly.js';
 import { ReadOnlyDb as Db } from '../postgres/readonly.js';
+import { parseLsn } from './rpo.js';
 import { proveQuiet, readCheckpoint, type Checkpoint, type QuietProof } from './quiet.js';
 import type { DatabaseComparison } from './result.js';
 import { segmentArchived } from './restore-point.js';
@@ -143,6 +144,8 @@ export interface ArchiveState {
   archiveTimeoutMs: number;
   /** The segment follows the last archived one: it began at the last switch. */
   current: boolean;
+  /** Bytes from the segment's start to the LSN. */
+  offset: number;
 }
 
 /** A segment switched by archive_timeout is in the archive within this (archive_command's copy). */
@@ -174,26 +177,37 @@ export async function archiveState(db: ReadOnlyDb, lsn: string): Promise<Archive
     now: r.now.toISOString(),
     archiveTimeoutMs: Number(r.t) * 1000,
     current: sameTli && index(r.segment) - index(last!) === 1n,
+    offset: Number(parseLsn(lsn) % BigInt(r.b)),
   };
 }
 
+/** A segment's long page header: an LSN this close to its segment's start has nothing before it there. */
+const SEGMENT_HEADER = 40;
+/** Below this, a segment holds a few records at most (an idle server's running-xacts). */
+const FEW_BYTES = 1024;
+
 /**
  * How long waiting for the segment can pay off, in ms from now. archive_timeout switches a
- * segment holding important WAL at most archive_timeout after the previous switch; when that has
- * passed for the segment that began at the last switch, nothing important was in it then and
- * waiting on would wait for the next write (CONFORMANCE.md, section moment: CheckArchiveTimeout).
+ * segment only once it holds important WAL, checking every archive_timeout (CONFORMANCE.md,
+ * section moment: CheckArchiveTimeout). A segment that was empty at the snapshot, or held a few
+ * bytes and was passed over at the last check, waits for live's next write: no wait.
  */
 export function waitBudget(a: ArchiveState, sameMomentWaitMs: number): { ms: number; why?: string } {
   if (a.archiveTimeoutMs <= 0) return { ms: sameMomentWaitMs };
   const bound = a.archiveTimeoutMs + ARCHIVE_COPY_MS;
-  if (!a.current || !a.lastAt) return { ms: Math.min(sameMomentWaitMs, bound) };
-  const left = Date.parse(a.lastAt) + bound - Date.parse(a.now);
-  if (left > 0) return { ms: Math.min(sameMomentWaitMs, left) };
   const s = Math.round(a.archiveTimeoutMs / 1000);
-  return {
-    ms: 0,
-    why: `segment ${a.segment} has held nothing archive_timeout (${s} s) switches for since ${a.last} was archived at ${a.lastAt}, so it will not be archived until live writes again`,
-  };
+  if (a.offset <= SEGMENT_HEADER)
+    return {
+      ms: 0,
+      why: `segment ${a.segment} was empty when live was counted (nothing written since the last switch), so only live's next write gets it archived`,
+    };
+  const passed = a.current && a.lastAt && Date.parse(a.lastAt) + bound < Date.parse(a.now);
+  if (a.offset < FEW_BYTES && passed)
+    return {
+      ms: 0,
+      why: `segment ${a.segment} held ${a.offset} bytes and archive_timeout (${s} s) has not switched it since ${a.last} was archived at ${a.lastAt}: nothing in it will be switched until live writes again`,
+    };
+  return { ms: Math.min(sameMomentWaitMs, bound) };
 }
 
 /** Waits (bounded) until the segment holding `lsn` is archived; says how long it took or why not. */
