@@ -88,6 +88,35 @@ describe('resolveTarget', () => {
     );
   });
 
+  it('time and random: held to the last archived commit, refused after it with the reachable range', () => {
+    const commits = {
+      at: '2026-11-30T08:10:00.000Z',
+      commitAt: true,
+      how: "live's last commit (track_commit_timestamp)",
+    };
+    const w = { ...window, commits };
+    expect(resolveTarget({ kind: 'time', value: '2026-11-30T08:09:59.999Z' }, w).recoveryTarget).toEqual({
+      targetTime: '2026-11-30T08:09:59.999Z',
+    });
+    // Inside the old window (before the last archived segment), after the last commit: no commit record follows it.
+    for (const t of ['2026-11-30T08:10:00.000Z', '2026-11-30T08:20:00.000Z'])
+      expect(() => resolveTarget({ kind: 'time', value: t }, w)).toThrow(
+        `time ${t} is outside the recovery window 2026-11-30T06:00:10.000Z .. 2026-11-30T08:10:00.000Z (oldest backup's end .. the last archived commit: live's last commit (track_commit_timestamp)); choose a time inside it (before that commit`,
+      );
+    const times = Array.from({ length: 300 }, (_, seed) =>
+      Date.parse(resolveTarget({ kind: 'random', seed }, w).time!),
+    );
+    expect(Math.max(...times)).toBeLessThan(Date.parse(commits.at));
+    // No commit after live's last checkpoint (commit times untracked): nothing later is reachable.
+    const idle = { at: '2026-11-30T08:05:01.000Z', commitAt: false, how: 'live has committed nothing since 08:05:00' };
+    expect(() =>
+      resolveTarget({ kind: 'time', value: '2026-11-30T08:06:00.000Z' }, { ...window, commits: idle }),
+    ).toThrow(/\.\. 2026-11-30T08:05:01.000Z \(oldest backup's end \.\. live has committed nothing since 08:05:00\)/);
+    expect(resolveTarget({ kind: 'time', value: '2026-11-30T08:05:01.000Z' }, { ...window, commits: idle }).time).toBe(
+      '2026-11-30T08:05:01.000Z',
+    );
+  });
+
   it('lsn: the newest backup whose end LSN is below it; past the archive or before every backup end refused', () => {
     expect(archivedEndLsn(window)).toBe(10n * BigInt(SEG));
     expect(resolveTarget({ kind: 'lsn', value: '0/5000100' }, window).backup?.backupId).toBe('20261130T060000');

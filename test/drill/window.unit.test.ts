@@ -50,12 +50,48 @@ describe('recovery window', () => {
     const w = recoveryWindow(cluster, 'in-tree', undefined, 'pg-main', backups);
     expect(w).toMatchObject({
       source: 'Cluster status',
+      startField: 'firstRecoverabilityPoint: every method, no per-method figure published',
       firstRecoverabilityPoint: '2026-01-01T01:00:00Z',
       lastSuccessfulBackup: '2026-01-04T01:00:00Z',
       lastFailedBackup: '2026-01-08T01:00:00Z',
     });
     expect(w.restorable.map((b) => b.name)).toEqual(['pg-main-weekly-20260101', 'pg-main-weekly-20260104']);
     expect(w.snapshots.map((b) => b.name)).toEqual(['pg-main-snap-20260109']);
+  });
+
+  it('in-tree: the per-method start (barmanObjectStore), not the all-methods minimum a volume snapshot lowers', () => {
+    const withSnapshots = {
+      ...cluster,
+      status: {
+        ...cluster.status,
+        firstRecoverabilityPoint: '2025-12-20T01:00:00Z',
+        firstRecoverabilityPointByMethod: {
+          volumeSnapshot: '2025-12-20T01:00:00Z',
+          barmanObjectStore: '2026-01-01T01:00:00Z',
+        },
+        lastSuccessfulBackup: '2026-01-09T01:00:00Z',
+        lastSuccessfulBackupByMethod: {
+          volumeSnapshot: '2026-01-09T01:00:00Z',
+          barmanObjectStore: '2026-01-04T01:00:00Z',
+        },
+      },
+    } as Cluster;
+    expect(recoveryWindow(withSnapshots, 'in-tree', undefined, 'pg-main', backups)).toMatchObject({
+      firstRecoverabilityPoint: '2026-01-01T01:00:00Z',
+      startField: 'firstRecoverabilityPointByMethod.barmanObjectStore',
+      lastSuccessfulBackup: '2026-01-04T01:00:00Z',
+    });
+    // Only snapshots published per method: the barman window start is unknown, not the snapshot's.
+    const onlySnapshots = {
+      ...cluster,
+      status: {
+        firstRecoverabilityPoint: '2025-12-20T01:00:00Z',
+        firstRecoverabilityPointByMethod: { volumeSnapshot: '2025-12-20T01:00:00Z' },
+      },
+    } as Cluster;
+    expect(
+      recoveryWindow(onlySnapshots, 'in-tree', undefined, 'pg-main', backups).firstRecoverabilityPoint,
+    ).toBeUndefined();
   });
 
   it('plugin: from the ObjectStore status for the archive server name, not the Cluster', () => {
@@ -94,7 +130,9 @@ describe('recovery window', () => {
     };
     const text = renderReport(r);
     expect(text).toContain('Recovery window (from Cluster status):');
-    expect(text).toContain('| **First recoverability point** | 2026-01-01T01:00:00Z |');
+    expect(text).toContain(
+      '| **First recoverability point** | 2026-01-01T01:00:00Z (status.firstRecoverabilityPoint: every method, no per-method figure published) |',
+    );
     expect(text).toContain('| **Last successful backup** | 2026-01-04T01:00:00Z |');
     expect(text).toContain(
       '| **Base backups a barman restore can start from** | 2: oldest pg-main-weekly-20260101 (2026-01-01T01:00:00Z), newest pg-main-weekly-20260104 (2026-01-04T01:00:00Z) |',

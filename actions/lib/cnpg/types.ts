@@ -233,8 +233,12 @@ export interface ClusterStatus {
   systemID?: string;
   writeService?: string;
   readService?: string;
+  /** Deprecated since 1.27: the minimum over firstRecoverabilityPointByMethod (volume snapshots included). */
   firstRecoverabilityPoint?: string;
+  /** Per backup method (barmanObjectStore, volumeSnapshot), published since 1.25 for in-tree backups. */
+  firstRecoverabilityPointByMethod?: Partial<Record<'barmanObjectStore' | 'volumeSnapshot', string>>;
   lastSuccessfulBackup?: string;
+  lastSuccessfulBackupByMethod?: Partial<Record<'barmanObjectStore' | 'volumeSnapshot', string>>;
   lastFailedBackup?: string;
   managedRolesStatus?: {
     byStatus?: Record<string, string[]>;

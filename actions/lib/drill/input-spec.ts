@@ -143,10 +143,11 @@ export const DRILL_INPUTS = {
   },
   'same-moment-wait': {
     description:
-      "latest: how long to wait for the WAL position of live's counting snapshot to reach the " +
-      "archive (up to archive_timeout, 5 min by CNPG's default). Past it the drill replays to " +
-      'the end of the archive and judges counts with row-count-tolerance, saying why. 0 = do not ' +
-      'pin.',
+      "latest: the longest wait for the WAL position of live's counting snapshot to reach the " +
+      'archive. A quiet live database needs no wait (the moment is proven from its last ' +
+      "checkpoint); a busy one waits at most archive_timeout (5 min by CNPG's default). Where " +
+      'neither holds, or past this wait, the drill replays to the end of the archive and judges ' +
+      'counts with row-count-tolerance, saying why. 0 = do not pin.',
     default: '6m',
   },
   'judge-counts': {

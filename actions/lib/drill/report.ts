@@ -351,7 +351,10 @@ function windowText(w: RecoveryWindow): string[] {
   const oldest = w.restorable[0];
   const newest = w.restorable.at(-1);
   const rows: [string, string][] = [
-    ['First recoverability point', w.firstRecoverabilityPoint ?? 'not published'],
+    [
+      'First recoverability point',
+      `${w.firstRecoverabilityPoint ?? 'not published'}${w.startField ? ` (status.${w.startField})` : ''}`,
+    ],
     ['Last successful backup', w.lastSuccessfulBackup ?? 'not published'],
     ...(w.lastFailedBackup ? [['Last failed backup', w.lastFailedBackup] as [string, string]] : []),
     [

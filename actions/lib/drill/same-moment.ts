@@ -7,9 +7,13 @@
 // record was written but which was not yet visible when the snapshot was taken (it is in the
 // snapshot's in-progress list). Such snapshots are retaken; when every try has one, or the
 // databases' positions differ, the counts fall back to the row-count tolerance, saying why.
+// On a quiet live database the segment holding that position is never archived; there the
+// moment is proven from live's last checkpoint instead (quiet.ts), with no wait.
 import { sleep } from '../kube/retry.js';
 import type { ReadOnlyDb } from '../postgres/readonly.js';
 import { ReadOnlyDb as Db } from '../postgres/readonly.js';
+import { parseLsn } from './rpo.js';
+import { proveQuiet, readCheckpoint, type Checkpoint, type QuietProof } from './quiet.js';
 import type { DatabaseComparison } from './result.js';
 import { segmentArchived } from './restore-point.js';
 import type { Session } from './sessions.js';
@@ -24,10 +28,17 @@ export interface Moment {
   tries: number;
   /** Why the counts are not exact (in-flight commits, databases at different positions). */
   why?: string;
+  /** Live's last checkpoint, read before the snapshot (quiet.ts). */
+  checkpoint?: Checkpoint;
+  /** Whether live was provably idle from that checkpoint to the snapshot (quiet.ts). */
+  quiet: QuietProof;
 }
 
+// age(xid) reads the next xid without assigning one (GetStableLatestTransactionId): next = xmax + age.
 export const OPENING = `SELECT pg_export_snapshot() AS id, pg_current_wal_insert_lsn()::text AS lsn, clock_timestamp() AS at,
-  cardinality(ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot()))) AS xip`;
+  cardinality(ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot()))) AS xip,
+  pg_snapshot_xmax(pg_current_snapshot())::text AS xmax,
+  age((pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296)::text::xid) AS ahead`;
 
 const TRIES = 20;
 
@@ -37,6 +48,8 @@ interface Opened {
   lsn: string;
   at: Date;
   xip: number;
+  xmax: bigint;
+  next: bigint;
 }
 
 class Retake extends Error {}
@@ -47,8 +60,10 @@ function openAll<R>(sessions: Session[], work: (opened: Opened[]) => Promise<R>,
   const session = sessions[acc.length];
   return session.db.transaction(
     async (_q, rows) => {
-      const r = rows![0] as { id: string; lsn: string; at: Date; xip: number };
-      return openAll(sessions, work, [...acc, { session, id: r.id, lsn: r.lsn, at: r.at, xip: Number(r.xip) }]);
+      const r = rows![0] as { id: string; lsn: string; at: Date; xip: number; xmax: string; ahead: number };
+      const xmax = BigInt(r.xmax);
+      const o = { session, id: r.id, lsn: r.lsn, at: r.at, xip: Number(r.xip), xmax, next: xmax + BigInt(r.ahead) };
+      return openAll(sessions, work, [...acc, o]);
     },
     'REPEATABLE READ',
     OPENING,
@@ -57,7 +72,8 @@ function openAll<R>(sessions: Session[], work: (opened: Opened[]) => Promise<R>,
 
 /**
  * Counts live at one moment: `count(db, session)` runs on a pool that reads in that database's
- * exported snapshot. Snapshots with a write in flight are retaken (up to TRIES).
+ * exported snapshot. Snapshots with a write in flight are retaken (up to TRIES), unless live is
+ * proven idle (quiet.ts). Live's last checkpoint is read first, before any snapshot is taken.
  */
 export async function countAtOneMoment<B>(
   sessions: Session[],
@@ -65,32 +81,28 @@ export async function countAtOneMoment<B>(
   count: (db: ReadOnlyDb, s: Session) => Promise<B>,
 ): Promise<{ results: B[]; moment: Moment }> {
   for (let tries = 1; ; tries++) {
+    const read = await readCheckpoint(sessions[0].db).then(
+      (checkpoint) => ({ checkpoint, cause: undefined }),
+      (err: Error) => ({ checkpoint: undefined, cause: err.message }),
+    );
     try {
       return await openAll(sessions, async (opened) => {
+        const quiet = proveQuiet(read.checkpoint, opened, read.cause);
         const inFlight = opened.reduce((n, o) => n + o.xip, 0);
         const positions = new Set(opened.map((o) => o.lsn));
         const exact = inFlight === 0 && positions.size === 1;
-        if (!exact && tries < TRIES) throw new Retake();
-        const results: B[] = [];
-        for (const o of opened) {
-          const db = new Db(o.session.db.conn, {
-            statementTimeoutMs: opts.statementTimeoutMs,
-            poolSize: opts.poolSize,
-            applicationName: opts.applicationName,
-            snapshot: o.id,
-          });
-          try {
-            results.push(await count(db, o.session));
-          } finally {
-            await db.close();
-          }
-        }
+        if (!exact && !quiet.ok && tries < TRIES) throw new Retake();
+        const results = await countEach(opened, opts, count);
         const why = exact
           ? undefined
           : inFlight
             ? `${inFlight} transaction(s) were writing at every one of ${tries} snapshots; a commit among them may be in the restore and not in live's counts`
             : `the databases' snapshots saw different WAL positions (${[...positions].join(', ')}) in ${tries} tries`;
-        return { results, moment: { lsn: opened[0].lsn, at: opened[0].at.toISOString(), exact, tries, why } };
+        const { lsn, at } = opened[0];
+        return {
+          results,
+          moment: { lsn, at: at.toISOString(), exact, tries, why, checkpoint: read.checkpoint, quiet },
+        };
       });
     } catch (err) {
       if (!(err instanceof Retake)) throw err;
@@ -99,10 +111,103 @@ export async function countAtOneMoment<B>(
   }
 }
 
-/** The archive's progress, read on live (pg_stat_archiver). */
-async function archived(db: ReadOnlyDb, segment: string): Promise<{ done: boolean; last?: string }> {
-  const [r] = await db.query<{ wal: string | null }>(`SELECT last_archived_wal AS wal FROM pg_stat_archiver`);
-  return { done: segmentArchived(r.wal ?? undefined, segment), last: r.wal ?? undefined };
+async function countEach<B>(
+  opened: Opened[],
+  opts: { statementTimeoutMs: number; poolSize: number; applicationName: string },
+  count: (db: ReadOnlyDb, s: Session) => Promise<B>,
+): Promise<B[]> {
+  const results: B[] = [];
+  for (const o of opened) {
+    const db = new Db(o.session.db.conn, {
+      statementTimeoutMs: opts.statementTimeoutMs,
+      poolSize: opts.poolSize,
+      applicationName: opts.applicationName,
+      snapshot: o.id,
+    });
+    try {
+      results.push(await count(db, o.session));
+    } finally {
+      await db.close();
+    }
+  }
+  return results;
+}
+
+/** Where the segment holding an LSN stands against live's archive (pg_stat_archiver, read-only). */
+export interface ArchiveState {
+  segment: string;
+  archived: boolean;
+  last?: string;
+  lastAt?: string;
+  /** Live's now() when read. */
+  now: string;
+  archiveTimeoutMs: number;
+  /** The segment follows the last archived one: it began at the last switch. */
+  current: boolean;
+  /** Bytes from the segment's start to the LSN. */
+  offset: number;
+}
+
+/** A segment switched by archive_timeout is in the archive within this (archive_command's copy). */
+export const ARCHIVE_COPY_MS = 10_000;
+
+export async function archiveState(db: ReadOnlyDb, lsn: string): Promise<ArchiveState> {
+  const [r] = await db.query<{
+    segment: string;
+    last: string | null;
+    lastAt: Date | null;
+    now: Date;
+    t: string;
+    b: string;
+  }>(
+    `SELECT pg_walfile_name($1::pg_lsn) AS segment, a.last_archived_wal AS last, a.last_archived_time AS "lastAt",
+       now() AS now, (SELECT setting FROM pg_settings WHERE name = 'archive_timeout') AS t,
+       pg_size_bytes(current_setting('wal_segment_size'))::text AS b FROM pg_stat_archiver a`,
+    [lsn],
+  );
+  const last = r.last ?? undefined;
+  const perLog = 0x1_0000_0000n / BigInt(r.b);
+  const index = (name: string) => BigInt(`0x${name.slice(8, 16)}`) * perLog + BigInt(`0x${name.slice(16)}`);
+  const sameTli = !!last && /^[0-9A-F]{24}$/i.test(last) && last.slice(0, 8) === r.segment.slice(0, 8);
+  return {
+    segment: r.segment,
+    archived: segmentArchived(last, r.segment),
+    last,
+    lastAt: r.lastAt?.toISOString(),
+    now: r.now.toISOString(),
+    archiveTimeoutMs: Number(r.t) * 1000,
+    current: sameTli && index(r.segment) - index(last!) === 1n,
+    offset: Number(parseLsn(lsn) % BigInt(r.b)),
+  };
+}
+
+/** A segment's long page header: an LSN this close to its segment's start has nothing before it there. */
+const SEGMENT_HEADER = 40;
+/** Below this, a segment holds a few records at most (an idle server's running-xacts). */
+const FEW_BYTES = 1024;
+
+/**
+ * How long waiting for the segment can pay off, in ms from now. archive_timeout switches a
+ * segment only once it holds important WAL, checking every archive_timeout (CONFORMANCE.md,
+ * section moment: CheckArchiveTimeout). A segment that was empty at the snapshot, or held a few
+ * bytes and was passed over at the last check, waits for live's next write: no wait.
+ */
+export function waitBudget(a: ArchiveState, sameMomentWaitMs: number): { ms: number; why?: string } {
+  if (a.archiveTimeoutMs <= 0) return { ms: sameMomentWaitMs };
+  const bound = a.archiveTimeoutMs + ARCHIVE_COPY_MS;
+  const s = Math.round(a.archiveTimeoutMs / 1000);
+  if (a.offset <= SEGMENT_HEADER)
+    return {
+      ms: 0,
+      why: `segment ${a.segment} was empty when live was counted (nothing written since the last switch), so only live's next write gets it archived`,
+    };
+  const passed = a.current && a.lastAt && Date.parse(a.lastAt) + bound < Date.parse(a.now);
+  if (a.offset < FEW_BYTES && passed)
+    return {
+      ms: 0,
+      why: `segment ${a.segment} held ${a.offset} bytes and archive_timeout (${s} s) has not switched it since ${a.last} was archived at ${a.lastAt}: nothing in it will be switched until live writes again`,
+    };
+  return { ms: Math.min(sameMomentWaitMs, bound) };
 }
 
 /** Waits (bounded) until the segment holding `lsn` is archived; says how long it took or why not. */
@@ -111,12 +216,12 @@ export async function waitLsnArchived(
   lsn: string,
   opts: { deadline: number; signal?: AbortSignal },
 ): Promise<{ ok: boolean; segment: string; ms: number; last?: string }> {
-  const [{ segment }] = await db.query<{ segment: string }>(`SELECT pg_walfile_name($1::pg_lsn) AS segment`, [lsn]);
   const started = Date.now();
   let delay = 200;
   for (;;) {
-    const a = await archived(db, segment);
-    if (a.done || Date.now() > opts.deadline) return { ok: a.done, segment, ms: Date.now() - started, last: a.last };
+    const a = await archiveState(db, lsn);
+    if (a.archived || Date.now() > opts.deadline)
+      return { ok: a.archived, segment: a.segment, ms: Date.now() - started, last: a.last };
     await sleep(Math.min(delay, Math.max(0, opts.deadline - Date.now()) + 1), opts.signal);
     delay = Math.min(delay * 1.5, 2_000);
   }

@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import type { RecoveryTarget } from '../cnpg/types.js';
 import { InputError } from '../inputs.js';
 import type { BackupRow } from './inventory.js';
+import type { CommitBound } from './last-commit.js';
 import { parseLsn, type Rpo } from './rpo.js';
 
 export type TargetKind = 'latest' | 'restore-point' | 'time' | 'lsn' | 'oldest' | 'random';
@@ -84,6 +85,8 @@ export interface Window {
   lastArchivedWal?: string;
   lastArchivedTime?: string;
   walSegmentBytes: number;
+  /** The last archived commit (last-commit.ts): a time target needs a commit record after it. */
+  commits?: CommitBound;
 }
 
 export interface ResolvedTarget {
@@ -122,11 +125,18 @@ export function seededFraction(seed: number): number {
   return ((a ^ (a >>> 14)) >>> 0) / 4294967296;
 }
 
-/** The time window: from the oldest backup's end to the last archived segment. */
-export function timeWindow(w: Window): { from: string; to: string } | undefined {
+/**
+ * The time window: from the oldest backup's end to the last archived commit when live tells it
+ * (a target must lie before a commit record), else to the last archived segment's time.
+ */
+export function timeWindow(w: Window): { from: string; to: string; end: string; before: boolean } | undefined {
   const first = w.backups.find((b) => !Number.isNaN(at(b)));
   if (!first || !w.lastArchivedTime) return undefined;
-  return { from: new Date(at(first)).toISOString(), to: w.lastArchivedTime };
+  const from = new Date(at(first)).toISOString();
+  const c = w.commits;
+  if (c && (c.commitAt || Date.parse(c.at) < Date.parse(w.lastArchivedTime)))
+    return { from, to: c.at, end: c.commitAt ? `the last archived commit: ${c.how}` : c.how, before: c.commitAt };
+  return { from, to: w.lastArchivedTime, end: 'the last archived WAL', before: false };
 }
 
 /** Resolves a parsed target against the window; an unreachable one throws an InputError (nothing created yet). */
@@ -163,13 +173,15 @@ export function resolveTarget(t: TargetInput, w: Window): ResolvedTarget {
   let time = t.value!;
   if (t.kind === 'random') {
     const from = Date.parse(win.from);
-    time = new Date(from + Math.floor(seededFraction(t.seed!) * (Date.parse(win.to) - from))).toISOString();
+    const span = Date.parse(win.to) - from - (win.before ? 1 : 0);
+    time = new Date(from + Math.floor(seededFraction(t.seed!) * Math.max(0, span))).toISOString();
   }
   const ms = Date.parse(time);
-  if (ms < Date.parse(win.from) || ms > Date.parse(win.to)) {
+  const late = win.before ? ms >= Date.parse(win.to) : ms > Date.parse(win.to);
+  if (ms < Date.parse(win.from) || late) {
     throw new InputError(
       'recovery-target',
-      `time ${time} is outside the recovery window ${win.from} .. ${win.to} (oldest backup's end .. last archived WAL); choose a time inside it.`,
+      `time ${time} is outside the recovery window ${win.from} .. ${win.to} (oldest backup's end .. ${win.end}); choose a time inside it${win.before ? ' (before that commit: PostgreSQL stops a time target at the first commit after it, and ends with "recovery ended before configured recovery target was reached" when there is none)' : ''}.`,
     );
   }
   const backup = usable.filter((b) => at(b) <= ms).at(-1)!;

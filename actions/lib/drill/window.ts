@@ -1,8 +1,11 @@
 // The recovery window every report shows: from the first recoverability point (the oldest base
 // backup still in the archive) to the last successful backup, as the operator publishes it:
 // in-tree on the Cluster's status, in plugin mode on the ObjectStore's
-// status.serverRecoveryWindow[<server name>]. Base backups are listed with their method; a
-// volumeSnapshot backup is listed but never restored by a barman recovery.
+// status.serverRecoveryWindow[<server name>]. In-tree, the per-method figures
+// (status.firstRecoverabilityPointByMethod.barmanObjectStore) are read first: the plain
+// firstRecoverabilityPoint is the minimum over every method, volume snapshots included, and is
+// deprecated since CNPG 1.27 (test/playground/CONFORMANCE.md, section moment). Base backups are
+// listed with their method; a volumeSnapshot backup is listed but never restored by a barman recovery.
 import type { Cluster, ObjectStore } from '../cnpg/types.js';
 import type { BackupRow } from './inventory.js';
 import type { BackupMode } from './live-spec.js';
@@ -11,6 +14,8 @@ export interface RecoveryWindow {
   /** Where the figures were read, e.g. "Cluster status" or "ObjectStore pg-store, server pg-main". */
   source: string;
   firstRecoverabilityPoint?: string;
+  /** In-tree: the status field the start was read from (per method, or the all-methods fallback). */
+  startField?: string;
   lastSuccessfulBackup?: string;
   lastFailedBackup?: string;
   /** Completed backups a barman restore can start from (object store backups), oldest first. */
@@ -47,10 +52,16 @@ export function recoveryWindow(
     };
   }
   const s = live.status;
+  const first = s?.firstRecoverabilityPointByMethod?.barmanObjectStore;
+  const last = s?.lastSuccessfulBackupByMethod?.barmanObjectStore;
+  const byMethod = !!s?.firstRecoverabilityPointByMethod;
   return {
     source: 'Cluster status',
-    firstRecoverabilityPoint: s?.firstRecoverabilityPoint,
-    lastSuccessfulBackup: s?.lastSuccessfulBackup,
+    startField: byMethod
+      ? 'firstRecoverabilityPointByMethod.barmanObjectStore'
+      : 'firstRecoverabilityPoint: every method, no per-method figure published',
+    firstRecoverabilityPoint: first ?? (s?.firstRecoverabilityPointByMethod ? undefined : s?.firstRecoverabilityPoint),
+    lastSuccessfulBackup: last ?? (s?.lastSuccessfulBackupByMethod ? undefined : s?.lastSuccessfulBackup),
     lastFailedBackup: s?.lastFailedBackup,
     ...base,
   };

@@ -162,10 +162,8 @@ export class BackupController {
     const { store } = this.ctx;
     patchStatus(store, GVR.cluster, cluster, (s) => {
       if (r?.mode !== 'plugin') {
-        if (o.ok) {
-          s.lastSuccessfulBackup = o.at;
-          if (o.first) s.firstRecoverabilityPoint = o.first;
-        } else s.lastFailedBackup = o.at;
+        if (o.ok) setBackupTimes(s, 'barmanObjectStore', o.first, o.at);
+        else s.lastFailedBackup = o.at;
       }
       setCondition(
         s,
@@ -206,4 +204,28 @@ function completed(store: Ctx['store'], backup: KubeObject, info: BarmanBackupIn
   });
   store.recordEvent(backup, 'Normal', 'Completed', 'Backup completed');
   return stoppedAt;
+}
+
+type Times = Record<string, string>;
+
+/**
+ * Cluster.UpdateBackupTimes (api/v1/cluster_funcs.go, 1.25.0..main): the per-method maps hold each
+ * method's first recoverability point and last successful backup; the plain fields are the
+ * earliest first point and the latest backup across methods (CONFORMANCE.md, section moment).
+ */
+function setBackupTimes(s: Record<string, unknown>, method: string, first: string | undefined, last: string): void {
+  const set = (m: unknown, v: string | undefined): Times => {
+    const out = { ...((m as Times | undefined) ?? {}) };
+    if (v) out[method] = v;
+    else delete out[method];
+    return out;
+  };
+  const pick = (m: Times, earliest: boolean) =>
+    Object.values(m).sort((a, b) => (Date.parse(a) - Date.parse(b)) * (earliest ? 1 : -1))[0];
+  const firsts = set(s.firstRecoverabilityPointByMethod, first);
+  const lasts = set(s.lastSuccessfulBackupByMethod, last);
+  s.firstRecoverabilityPointByMethod = firsts;
+  s.lastSuccessfulBackupByMethod = lasts;
+  s.firstRecoverabilityPoint = pick(firsts, true) ?? '';
+  s.lastSuccessfulBackup = pick(lasts, false) ?? '';
 }

@@ -1,6 +1,8 @@
 // Resolves `recovery-target` against the recovery window before anything is created
-// (targets.ts): a target the archive cannot reach fails the drill here, with the window.
+// (targets.ts): a target the archive cannot reach fails the drill here, with the window. Time
+// targets are held to the last archived commit (last-commit.ts).
 import type { Inventory } from '../inventory.js';
+import { lastArchivedCommit } from '../last-commit.js';
 import { definePhase } from '../pipeline.js';
 import { resolveTarget, type Window } from '../targets.js';
 import { barmanRestorable } from '../window.js';
@@ -14,8 +16,14 @@ export const chooseTarget = definePhase({
     const [{ bytes }] = await liveSessions[0].db.query<{ bytes: string }>(
       `SELECT pg_size_bytes(current_setting('wal_segment_size'))::text AS bytes`,
     );
+    const window = windowOf(inventory, Number(bytes));
+    if (ctx.inputs.target.kind === 'time' || ctx.inputs.target.kind === 'random') {
+      const c = await lastArchivedCommit(liveSessions[0].db, window.lastArchivedWal);
+      if (c.why) ctx.result.notes.push(`Time targets are held to the last archived WAL, not a commit: ${c.why}.`);
+      window.commits = c.bound;
+    }
     const target = {
-      ...resolveTarget(ctx.inputs.target, windowOf(inventory, Number(bytes))),
+      ...resolveTarget(ctx.inputs.target, window),
       walSegmentBytes: Number(bytes),
     };
     ctx.log(`recovery target: ${target.describe}`);

@@ -20,7 +20,7 @@ export const recoveryCheck = definePhase({
         target: pin.recoveryTarget!,
         backupEndLsn: target.backup?.endLSN,
         backupEndAt: target.backup?.stoppedAt,
-        momentAt: pin.recoveryTarget!.targetLSN === moment?.lsn ? moment?.at : undefined,
+        momentAt: pin.exact || pin.recoveryTarget!.targetLSN === moment?.lsn ? moment?.at : undefined,
         walSegmentBytes: target.walSegmentBytes ?? 16 * 1024 * 1024,
       },
       replay,

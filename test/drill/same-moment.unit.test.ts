@@ -1,0 +1,83 @@
+// The quiet proof (quiet.ts) step by step, where the quiet restore stops, and how long waiting for
+// the snapshot's segment can pay off (same-moment.ts waitBudget).
+import { describe, expect, it } from 'vitest';
+import { proveQuiet, quietTarget, type Checkpoint } from '../../actions/lib/drill/quiet.js';
+import { waitBudget, type ArchiveState } from '../../actions/lib/drill/same-moment.js';
+
+const N = (5n << 32n) | 1000n; // epoch 5, xid 1000
+const c: Checkpoint = { lsn: '0/9000060', timeline: 1, nextXid: N, oldestActiveXid: 1000, at: '2026-12-01T06:00:00Z' };
+const idle = { xmax: N, next: N, xip: 0 };
+
+describe('proveQuiet', () => {
+  it('holds when nothing ran at the last checkpoint and no xid was assigned since, in every database', () => {
+    const p = proveQuiet(c, [idle, idle]);
+    expect(p.ok).toBe(true);
+    expect(p.why).toMatch(/^live was idle: no transaction was running at live's last checkpoint \(0\/9000060/);
+  });
+
+  it('fails, saying which step, for each way live was not idle', () => {
+    const cases: [Checkpoint | undefined, (typeof idle)[], RegExp][] = [
+      [undefined, [idle], /live's last checkpoint could not be read \(permission denied\)/],
+      [{ ...c, oldestActiveXid: 0 }, [idle], /recorded no oldest running transaction/],
+      [{ ...c, oldestActiveXid: 998 }, [idle], /transaction 998 was still running at live's last checkpoint/],
+      // an xid assigned after the checkpoint, not ended: invisible to the snapshot, its commit may precede it
+      [c, [{ xmax: N, next: N + 1n, xip: 0 }], /live wrote after .*: next xid \d+ then, \d+ at the snapshot/],
+      // a transaction ended after the checkpoint
+      [c, [idle, { xmax: N + 2n, next: N + 2n, xip: 0 }], /live wrote after/],
+      [c, [{ xmax: N, next: N, xip: 1 }], /1 in flight/],
+    ];
+    for (const [cp, snaps, why] of cases) {
+      const p = proveQuiet(cp, snaps, 'permission denied');
+      expect(p.ok).toBe(false);
+      expect(p.why).toMatch(why);
+    }
+  });
+
+  it('compares the 32-bit oldest running xid with the next xid of the same epoch', () => {
+    expect(
+      proveQuiet({ ...c, nextXid: (7n << 32n) | 1000n }, [
+        { xmax: (7n << 32n) | 1000n, next: (7n << 32n) | 1000n, xip: 0 },
+      ]).ok,
+    ).toBe(true);
+  });
+});
+
+describe('quietTarget', () => {
+  it('stops at the later of the checkpoint record and the restored backup end', () => {
+    expect(quietTarget(c, '0/8000100')).toBe('0/9000060');
+    expect(quietTarget(c, '0/A000028')).toBe('0/A000028');
+    expect(quietTarget(c, undefined)).toBeUndefined();
+  });
+});
+
+describe('waitBudget', () => {
+  const a: ArchiveState = {
+    segment: '00000001000000000000000A',
+    archived: false,
+    last: '000000010000000000000009',
+    lastAt: '2026-12-01T06:00:00Z',
+    now: '2026-12-01T06:00:20Z',
+    archiveTimeoutMs: 60_000,
+    current: true,
+    offset: 12_000,
+  };
+  it('a segment holding writes: at most archive_timeout (and the copy), within same-moment-wait', () => {
+    expect(waitBudget(a, 360_000)).toEqual({ ms: 70_000 });
+    expect(waitBudget(a, 5_000)).toEqual({ ms: 5_000 });
+    expect(waitBudget({ ...a, now: '2026-12-01T07:00:00Z' }, 360_000)).toEqual({ ms: 70_000 });
+  });
+  it('an empty segment, or a few bytes archive_timeout passed over: no wait, saying why', () => {
+    expect(waitBudget({ ...a, offset: 40 }, 360_000)).toMatchObject({
+      ms: 0,
+      why: expect.stringMatching(/was empty when live was counted/),
+    });
+    expect(waitBudget({ ...a, offset: 200 }, 360_000)).toEqual({ ms: 70_000 });
+    expect(waitBudget({ ...a, offset: 200, now: '2026-12-01T06:02:00Z' }, 360_000)).toMatchObject({
+      ms: 0,
+      why: expect.stringMatching(/held 200 bytes and archive_timeout \(60 s\) has not switched it/),
+    });
+  });
+  it('archive_timeout off: only same-moment-wait bounds it', () => {
+    expect(waitBudget({ ...a, archiveTimeoutMs: 0 }, 360_000)).toEqual({ ms: 360_000 });
+  });
+});
