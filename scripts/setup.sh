@@ -22,6 +22,8 @@ have_postgres() {
 command -v barman-cloud-backup >/dev/null || need+=(barman-cli-cloud)
 python3 -c 'import boto3' 2>/dev/null || /usr/bin/python3 -c 'import boto3' 2>/dev/null || need+=(python3-boto3)
 command -v unzip >/dev/null || need+=(unzip)
+# The playground API server serves HTTPS with a throwaway CA it signs at start (test/playground/apiserver/tls.ts).
+command -v openssl >/dev/null || need+=(openssl)
 # PostgreSQL clusters as "version/name", whatever their state (postgresql-common's pg_lsclusters).
 clusters() { command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | awk '{print $1 "/" $2}' || true; }
 if [ ${#need[@]} -gt 0 ]; then
