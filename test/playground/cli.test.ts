@@ -1,5 +1,6 @@
 // `npm run playground -- up|status|down`: detached start, env file contract, clean stop.
 import { execFile } from 'node:child_process';
+import { get } from 'node:https';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,18 @@ const cli = (cmd: string) =>
     (e) => ({ code: e.code as number, out: `${e.stdout}${e.stderr}` }),
   );
 
+/** GET over HTTPS trusting only `ca` (or the system roots when absent), with the kubeconfig's admin token. */
+function httpsGet(url: string, ca?: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const headers = { Authorization: 'Bearer playground-token' };
+    get(url, { ca, headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${res.statusCode} ${body}`))));
+    }).on('error', reject);
+  });
+}
+
 afterAll(async () => {
   await cli('down');
   rmSync(join(stateDir, '..'), { recursive: true, force: true });
@@ -39,10 +52,16 @@ it('up starts a detached playground with the env contract; down leaves no proces
   const pid = Number(readFileSync(join(stateDir, 'pid'), 'utf8'));
   const apiPort = Number(new URL(env.PLAYGROUND_API_URL).port);
   const s3Port = Number(new URL(env.PLAYGROUND_S3_ENDPOINT).port);
-  expect((await fetch(`${env.PLAYGROUND_API_URL}/version`)).ok).toBe(true);
-  const secret = await (
-    await fetch(`${env.PLAYGROUND_API_URL}/api/v1/namespaces/default/secrets/playground-s3`)
-  ).json();
+  // HTTPS, verified against the CA the env file names (no skipping verification).
+  expect(env.PLAYGROUND_API_URL).toMatch(/^https:/);
+  const ca = readFileSync(env.PLAYGROUND_API_CA);
+  expect(JSON.parse(await httpsGet(`${env.PLAYGROUND_API_URL}/version`, ca)).gitVersion).toMatch(/^v1\./);
+  await expect(httpsGet(`${env.PLAYGROUND_API_URL}/version`)).rejects.toThrow(
+    /self-signed|unable to verify|certificate/,
+  );
+  const secret = JSON.parse(
+    await httpsGet(`${env.PLAYGROUND_API_URL}/api/v1/namespaces/default/secrets/playground-s3`, ca),
+  );
   expect(Buffer.from(secret.data.ACCESS_KEY_ID, 'base64').toString()).toBeTruthy();
   expect(Object.keys(secret.data).sort()).toEqual(['ACCESS_KEY_ID', 'ACCESS_SECRET_KEY']);
   expect((await cli('status')).out).toContain('up');
