@@ -80,7 +80,8 @@ function decodeMessage(message: string, buf: Buffer, path: string): Record<strin
       throw new ApiError(
         415,
         'UnsupportedMediaType',
-        `the playground API server cannot decode protobuf field ${f.no} of ${message} (at ${path || 'the object'}); send JSON (kubectl apply -f)`,
+        `the playground API server cannot decode protobuf field ${f.no} of ${message} ` +
+          `(at ${path || 'the object'}); send JSON (kubectl apply -f)`,
       );
     }
     const [name, type, how] = spec;
@@ -110,7 +111,8 @@ export function decodeProtobufObject(body: Buffer): KubeObject {
     throw new ApiError(
       415,
       'UnsupportedMediaType',
-      `the playground API server decodes protobuf for ${Object.keys(KINDS).join(', ')}, not ${apiVersion}/${kind}; send JSON (e.g. kubectl create ... --dry-run=client -o yaml | kubectl apply -f -)`,
+      `the playground API server decodes protobuf for ${Object.keys(KINDS).join(', ')}, not ${apiVersion}/${kind}; ` +
+        'send JSON (e.g. kubectl create ... --dry-run=client -o yaml | kubectl apply -f -)',
     );
   }
   const raw = Buffer.from((unknown.raw as string | undefined) ?? '', 'base64');

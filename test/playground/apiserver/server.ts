@@ -262,7 +262,7 @@ function serveDiscovery(state: ServerState, req: IncomingMessage, res: ServerRes
  *  is answered with the `.v1.0` form a Go mime parser accepts (kube-openapi pkg/handler/handler.go). */
 const OPENAPI_V2_PROTO = /application\/com\.github\.proto-openapi\.spec\.v2[@.]v1\.0\+protobuf/;
 
-/** OpenAPI v2 with no definitions, as JSON or as the gnostic OpenAPIv2 Document protobuf (openapiv2/OpenAPIv2.proto). */
+/** OpenAPI v2 with no definitions, as JSON or as gnostic's OpenAPIv2 Document protobuf (CONFORMANCE.md, kubectl). */
 function serveOpenapiV2(req: IncomingMessage, res: ServerResponse): void {
   const { gitVersion } = versionInfo();
   if (acceptsJson(req))

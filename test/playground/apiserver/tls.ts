@@ -17,8 +17,9 @@ function openssl(dir: string, args: string[]): void {
     execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
-    if (err.code === 'ENOENT') throw new Error('the playground API server needs openssl (run scripts/setup.sh)');
-    throw new Error(`openssl ${args[0]} failed: ${err.stderr?.toString() ?? err.message}`);
+    if (err.code === 'ENOENT')
+      throw new Error('the playground API server needs openssl (run scripts/setup.sh)', { cause: e });
+    throw new Error(`openssl ${args[0]} failed: ${err.stderr?.toString() ?? err.message}`, { cause: e });
   }
 }
 
