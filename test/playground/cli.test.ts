@@ -1,25 +1,14 @@
 // `npm run playground -- up|status|down`: detached start, env file contract, clean stop.
-import { execFile } from 'node:child_process';
 import { get } from 'node:https';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
-import { REPO_ROOT } from './playground.js';
+import { playgroundCli, readEnvFile } from './cli-testing.js';
 import { alive, portOpen } from '../helpers/wait.js';
 
-const run = promisify(execFile);
 const stateDir = join(mkdtempSync(join(tmpdir(), 'playground-cli-')), 'state');
-const cli = (cmd: string) =>
-  run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'playground', 'cli.ts'), cmd], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PLAYGROUND_STATE_DIR: stateDir },
-    timeout: 90_000,
-  }).then(
-    (r) => ({ code: 0, out: r.stdout }),
-    (e) => ({ code: e.code as number, out: `${e.stdout}${e.stderr}` }),
-  );
+const cli = playgroundCli(stateDir);
 
 /** GET over HTTPS trusting only `ca` (or the system roots when absent), with the kubeconfig's admin token. */
 function httpsGet(url: string, ca?: Buffer): Promise<string> {
@@ -41,12 +30,7 @@ afterAll(async () => {
 it('up starts a detached playground with the env contract; down leaves no process, port or data', async () => {
   const up = await cli('up');
   expect(up.code, up.out).toBe(0);
-  const env = Object.fromEntries(
-    readFileSync(join(stateDir, 'env'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
+  const env = readEnvFile(stateDir);
   expect(env).toMatchObject({ PLAYGROUND_S3_BUCKET: 'backups', PLAYGROUND_S3_SECRET: 'playground-s3' });
   expect(existsSync(env.KUBECONFIG)).toBe(true);
   const pid = Number(readFileSync(join(stateDir, 'pid'), 'utf8'));

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUpstreamPlatform, upstreamDir } from '../fixtures/charts/upstream/build.js';
 import { waitFor } from '../helpers/wait.js';
 import { installer } from '../platform/e2e.js';
+import { playgroundCli, readEnvFile } from './cli-testing.js';
 import { REPO_ROOT, startPlayground } from './playground.js';
 import type { PlaygroundHandle } from './types.js';
 
@@ -24,15 +25,7 @@ const root = mkdtempSync(join(tmpdir(), 'kubectl-user-'));
 const stateDir = join(root, 'state');
 // A private HOME: kubectl's discovery and OpenAPI caches stay per test file.
 const home = { HOME: root, XDG_CACHE_HOME: join(root, '.cache'), XDG_CONFIG_HOME: join(root, '.config') };
-const cli = (...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'playground', 'cli.ts'), ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PLAYGROUND_STATE_DIR: stateDir },
-    timeout: 90_000,
-  }).then(
-    (r) => ({ code: 0, out: r.stdout }),
-    (e) => ({ code: e.code as number, out: `${e.stdout}${e.stderr}` }),
-  );
+const cli = playgroundCli(stateDir);
 
 async function kubectlWith(kubeconfig: string, args: string[], input?: string) {
   try {
@@ -70,12 +63,7 @@ describe('npm run playground -- up --no-operator --rbac', () => {
   beforeAll(async () => {
     const up = await cli('up', '--no-operator', '--rbac');
     expect(up.code, up.out).toBe(0);
-    env = Object.fromEntries(
-      readFileSync(join(stateDir, 'env'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
+    env = readEnvFile(stateDir);
   }, 120_000);
   afterAll(async () => {
     await cli('down');
