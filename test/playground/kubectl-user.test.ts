@@ -99,6 +99,23 @@ describe('npm run playground -- up --no-operator --rbac', () => {
     const role = JSON.parse(await ok('-n', 'demo', 'get', 'role', 'reader', '-o', 'json'));
     expect(role.rules).toEqual([{ apiGroups: [''], resources: ['configmaps', 'pods'], verbs: ['get', 'list'] }]);
     expect(await ok('-n', 'demo', 'describe', 'serviceaccount', 'app')).toMatch(/Name:\s+app/);
+  });
+
+  it('the imperative workload commands: deployment (rolled out), job, service', async () => {
+    await ok('-n', 'demo', 'create', 'deployment', 'web', '--image=nginx', '--port=80', '--replicas=2');
+    await ok('-n', 'demo', 'rollout', 'status', 'deployment/web', '--timeout=30s');
+    const template = JSON.parse(await ok('-n', 'demo', 'get', 'deployment', 'web', '-o', 'jsonpath={.spec.template}'));
+    expect(template).toEqual({
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ image: 'nginx', name: 'nginx', ports: [{ containerPort: 80 }] }] },
+    });
+    await ok('-n', 'demo', 'create', 'job', 'once', '--image=busybox', '--', 'echo', 'hi');
+    expect(await ok('-n', 'demo', 'get', 'job', 'once', '-o', 'jsonpath={.spec.template.spec.restartPolicy}')).toBe(
+      'Never',
+    );
+    await ok('-n', 'demo', 'create', 'service', 'clusterip', 'web', '--tcp=80:http');
+    const ports = JSON.parse(await ok('-n', 'demo', 'get', 'service', 'web', '-o', 'jsonpath={.spec.ports}'));
+    expect(ports).toEqual([{ name: '80-http', port: 80, protocol: 'TCP', targetPort: 'http' }]);
     expect(await ok('-n', 'demo', 'describe', 'role', 'reader')).toMatch(/configmaps\s+\[\]\s+\[\]\s+\[get list\]/);
   });
 

@@ -103,7 +103,28 @@ describe('decodeProtobufObject', () => {
     };
     const e1 = err(() => decodeProtobufObject(envelope('v1', 'ServiceAccount', unknownField)));
     expect([e1.code, e1.message]).toEqual([415, expect.stringContaining('field 9 of core.ServiceAccount')]);
-    const e2 = err(() => decodeProtobufObject(envelope('apps/v1', 'Deployment', meta('d', 'demo'))));
-    expect([e2.code, e2.message]).toEqual([415, expect.stringContaining('not apps/v1/Deployment')]);
+    const sts = encodeFields([[1, meta('d', 'demo')]]);
+    const e2 = err(() => decodeProtobufObject(envelope('apps/v1', 'StatefulSet', sts)));
+    expect([e2.code, e2.message]).toEqual([415, expect.stringContaining('not apps/v1/StatefulSet')]);
+  });
+
+  it('ignores an unknown field holding the zero value (Go writes every non-pointer field); IntOrString', () => {
+    const targetPort = Buffer.concat([Buffer.from([1 << 3, 1]), encodeFields([[3, 'web']])]); // type 1: string
+    const port = encodeFields([
+      [1, 'http'],
+      [2, 'TCP'],
+      [4, targetPort],
+    ]);
+    // externalTrafficPolicy 11 = '' (unknown, zero): ignored.
+    const spec = encodeFields([
+      [1, port],
+      [11, ''],
+    ]);
+    const svc = encodeFields([
+      [1, meta('web', 'demo')],
+      [2, spec],
+    ]);
+    const decoded = decodeProtobufObject(envelope('v1', 'Service', svc));
+    expect(decoded.spec).toEqual({ ports: [{ name: 'http', protocol: 'TCP', targetPort: 'web' }] });
   });
 });

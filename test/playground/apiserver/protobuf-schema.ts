@@ -1,7 +1,8 @@
 // Field tables of the protobuf messages kubectl's typed `create` commands send, read from
 // k8s.io/api and k8s.io/apimachinery generated.proto at v0.34.9 (see CONFORMANCE.md, section
 // kubectl). Each entry: field number -> [JSON name, type, how]. Server-set fields are 'skip'.
-export type FieldType = 'string' | 'bytes' | 'bool' | 'int32' | 'int64' | string;
+/** `int32?`/`int64?`: a pointer in Go (0 is kept); `intstr`: IntOrString; another string: a message name. */
+export type FieldType = 'string' | 'bytes' | 'bool' | 'int32' | 'int64' | 'int32?' | 'int64?' | 'intstr' | string;
 type How = 'one' | 'repeated' | 'map' | 'mapBytes' | 'skip';
 type Table = Record<number, [string, FieldType, How]>;
 
@@ -52,7 +53,7 @@ export const MESSAGES: Record<string, Table> = {
   'meta.LabelSelector': { 1: map('matchLabels'), 2: many('matchExpressions', 'meta.LabelSelectorRequirement') },
   'meta.LabelSelectorRequirement': { 1: one('key'), 2: one('operator'), 3: many('values') },
   'meta.DeleteOptions': {
-    1: one('gracePeriodSeconds', 'int64'),
+    1: one('gracePeriodSeconds', 'int64?'),
     2: one('preconditions', 'meta.Preconditions'),
     3: one('orphanDependents', 'bool'),
     4: one('propagationPolicy'),
@@ -98,7 +99,7 @@ export const MESSAGES: Record<string, Table> = {
   },
   'authentication.TokenRequestSpec': {
     1: many('audiences'),
-    4: one('expirationSeconds', 'int64'),
+    4: one('expirationSeconds', 'int64?'),
     3: one('boundObjectRef', 'authentication.BoundObjectReference'),
   },
   'authentication.BoundObjectReference': { 1: one('kind'), 2: one('apiVersion'), 3: one('name'), 4: one('uid') },
@@ -122,6 +123,61 @@ export const MESSAGES: Record<string, Table> = {
     7: one('name'),
   },
   'authorization.NonResourceAttributes': { 1: one('path'), 2: one('verb') },
+  'intstr.IntOrString': { 1: one('type', 'int64?'), 2: one('intVal', 'int32?'), 3: one('strVal') },
+  'core.PodTemplateSpec': { 1: one('metadata', 'meta.ObjectMeta'), 2: one('spec', 'core.PodSpec') },
+  'core.PodSpec': { 2: many('containers', 'core.Container'), 3: one('restartPolicy') },
+  'core.Container': {
+    1: one('name'),
+    2: one('image'),
+    3: many('command'),
+    4: many('args'),
+    6: many('ports', 'core.ContainerPort'),
+    7: many('env', 'core.EnvVar'),
+    8: one('resources', 'core.ResourceRequirements'),
+  },
+  'core.ContainerPort': {
+    1: one('name'),
+    2: one('hostPort', 'int32'),
+    3: one('containerPort', 'int32'),
+    4: one('protocol'),
+  },
+  'core.EnvVar': { 1: one('name'), 2: one('value') },
+  'core.ResourceRequirements': {},
+  'core.Service': { 1: one('metadata', 'meta.ObjectMeta'), 2: one('spec', 'core.ServiceSpec'), 3: skip('status') },
+  'core.ServiceSpec': {
+    1: many('ports', 'core.ServicePort'),
+    2: map('selector'),
+    3: one('clusterIP'),
+    4: one('type'),
+    10: one('externalName'),
+  },
+  'core.ServicePort': {
+    1: one('name'),
+    2: one('protocol'),
+    3: one('port', 'int32'),
+    4: one('targetPort', 'intstr'),
+    5: one('nodePort', 'int32'),
+  },
+  'apps.Deployment': {
+    1: one('metadata', 'meta.ObjectMeta'),
+    2: one('spec', 'apps.DeploymentSpec'),
+    3: skip('status'),
+  },
+  'apps.DeploymentSpec': {
+    1: one('replicas', 'int32?'),
+    2: one('selector', 'meta.LabelSelector'),
+    3: one('template', 'core.PodTemplateSpec'),
+    4: one('strategy', 'apps.DeploymentStrategy'),
+  },
+  'apps.DeploymentStrategy': { 1: one('type') },
+  'batch.Job': { 1: one('metadata', 'meta.ObjectMeta'), 2: one('spec', 'batch.JobSpec'), 3: skip('status') },
+  'batch.JobSpec': {
+    1: one('parallelism', 'int32?'),
+    2: one('completions', 'int32?'),
+    4: one('selector', 'meta.LabelSelector'),
+    6: one('template', 'core.PodTemplateSpec'),
+    7: one('backoffLimit', 'int32?'),
+  },
   'rbac.Role': { 1: one('metadata', 'meta.ObjectMeta'), 2: many('rules', 'rbac.PolicyRule') },
   'rbac.ClusterRole': {
     1: one('metadata', 'meta.ObjectMeta'),
@@ -149,6 +205,9 @@ export const KINDS: Record<string, string> = {
   'v1/Secret': 'core.Secret',
   'v1/ServiceAccount': 'core.ServiceAccount',
   'v1/DeleteOptions': 'meta.DeleteOptions',
+  'v1/Service': 'core.Service',
+  'apps/v1/Deployment': 'apps.Deployment',
+  'batch/v1/Job': 'batch.Job',
   'authentication.k8s.io/v1/TokenRequest': 'authentication.TokenRequest',
   'authentication.k8s.io/v1/SelfSubjectReview': 'authentication.SelfSubjectReview',
   'authorization.k8s.io/v1/SelfSubjectAccessReview': 'authorization.SelfSubjectAccessReview',

@@ -1,8 +1,9 @@
 // Decoding of Kubernetes protobuf request bodies (the "k8s\0" envelope around runtime.Unknown):
 // kubectl's typed `create` commands send protobuf and never retry as JSON. One generic decoder
 // walks the wire format driven by the message tables in protobuf-schema.ts (field numbers from
-// the k8s.io/api and apimachinery generated.proto files). A field number a table does not know
-// is refused with 415 naming it: nothing the client sent is silently dropped.
+// the k8s.io/api and apimachinery generated.proto files). Go's generated marshallers write every
+// non-pointer field, zero or not: a field number a table does not know is ignored when it holds
+// the zero value (empty or 0: nothing to drop) and refused with 415 naming it otherwise.
 import { ApiError, type KubeObject } from '../types.js';
 import { KINDS, MESSAGES, type FieldType } from './protobuf-schema.js';
 
@@ -63,19 +64,29 @@ function scalar(f: Field, type: FieldType, path: string): unknown {
   if (type === 'string') return bytesOf(f).toString('utf8');
   if (type === 'bytes') return bytesOf(f).toString('base64');
   if (type === 'bool') return f.value === 1n;
-  if (type === 'int64' || type === 'int32') return Number(BigInt.asIntN(64, f.value as bigint));
+  if (/^int(32|64)\??$/.test(type)) return Number(BigInt.asIntN(64, f.value as bigint));
+  if (type === 'intstr') {
+    // IntOrString {type 1 (0 int, 1 string), intVal 2, strVal 3} is a number or a string in JSON.
+    const v = decodeMessage('intstr.IntOrString', bytesOf(f), path);
+    return v.type === 1 ? (v.strVal ?? '') : (v.intVal ?? 0);
+  }
   return decodeMessage(type, bytesOf(f), path);
 }
 
-/** Drops what Go's JSON encoding omits (empty strings and messages); keeps false and 0 (pointer fields). */
-const omitted = (v: unknown) =>
-  v === '' || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+/** Drops what Go's JSON encoding omits: empty strings and messages, 0 of non-pointer ints (`int32`, not `int32?`). */
+const omitted = (v: unknown, type: FieldType) =>
+  v === '' ||
+  (v === 0 && (type === 'int32' || type === 'int64')) ||
+  (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+
+const isZero = (f: Field) => (Buffer.isBuffer(f.value) ? f.value.length === 0 : f.value === 0n);
 
 function decodeMessage(message: string, buf: Buffer, path: string): Record<string, unknown> {
   const table = MESSAGES[message];
   const out: Record<string, unknown> = {};
   for (const f of fields(buf)) {
     const spec = table[f.no];
+    if (!spec && isZero(f)) continue;
     if (!spec) {
       throw new ApiError(
         415,
@@ -93,7 +104,7 @@ function decodeMessage(message: string, buf: Buffer, path: string): Record<strin
       out[name] = [...((out[name] as unknown[]) ?? []), scalar(f, type, `${path}.${name}`)];
     else {
       const v = scalar(f, type, `${path}.${name}`);
-      if (omitted(v)) delete out[name];
+      if (omitted(v, type)) delete out[name];
       else out[name] = v;
     }
   }
