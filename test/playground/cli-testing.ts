@@ -1,6 +1,7 @@
 // Test helpers for `npm run playground` (cli.ts): run it against a private state dir, read its env file.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { get } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './playground.js';
@@ -28,4 +29,16 @@ export function readEnvFile(stateDir: string): Record<string, string> {
       .filter((l) => l.includes('='))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
+}
+
+/** GET over HTTPS trusting only `ca` (or the system roots when absent), with the kubeconfig's admin token. */
+export function httpsGet(url: string, ca?: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const headers = { Authorization: 'Bearer playground-token' };
+    get(url, { ca, headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${res.statusCode} ${body}`))));
+    }).on('error', reject);
+  });
 }

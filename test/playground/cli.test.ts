@@ -1,26 +1,13 @@
 // `npm run playground -- up|status|down`: detached start, env file contract, clean stop.
-import { get } from 'node:https';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { playgroundCli, readEnvFile } from './cli-testing.js';
+import { httpsGet, playgroundCli, readEnvFile } from './cli-testing.js';
 import { alive, portOpen } from '../helpers/wait.js';
 
 const stateDir = join(mkdtempSync(join(tmpdir(), 'playground-cli-')), 'state');
 const cli = playgroundCli(stateDir);
-
-/** GET over HTTPS trusting only `ca` (or the system roots when absent), with the kubeconfig's admin token. */
-function httpsGet(url: string, ca?: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const headers = { Authorization: 'Bearer playground-token' };
-    get(url, { ca, headers }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${res.statusCode} ${body}`))));
-    }).on('error', reject);
-  });
-}
 
 afterAll(async () => {
   await cli('down');
