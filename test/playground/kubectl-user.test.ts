@@ -203,9 +203,10 @@ spec: {containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]}
     expect(r.out).toMatch(/\nGET \/ 200\n$/);
   });
 
-  it('kubectl port-forward carries bytes both ways', async () => {
+  // kubectl 1.34 tunnels SPDY in a WebSocket; KUBECTL_PORT_FORWARD_WEBSOCKETS=false makes it speak SPDY/3.1.
+  it.each(['true', 'false'])('kubectl port-forward carries bytes both ways (websockets %s)', async (websockets) => {
     const child = spawn(KUBECTL, ['port-forward', 'pod/web', ':80'], {
-      env: { ...process.env, ...home, KUBECONFIG: pg.kubeconfigPath },
+      env: { ...process.env, ...home, KUBECONFIG: pg.kubeconfigPath, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets },
     });
     try {
       let out = '';
