@@ -26,6 +26,8 @@ command -v unzip >/dev/null || need+=(unzip)
 # The drill's metrics are tested with the real thing (test/metrics/): Prometheus, promtool and the Pushgateway.
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
+# The playground API server serves HTTPS with a throwaway CA it signs at start (test/playground/apiserver/tls.ts).
+command -v openssl >/dev/null || need+=(openssl)
 # PostgreSQL clusters as "version/name", whatever their state (postgresql-common's pg_lsclusters).
 clusters() { command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | awk '{print $1 "/" $2}' || true; }
 if [ ${#need[@]} -gt 0 ]; then

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { httpsGet } from '../playground/cli-testing.js';
 import { REPO_ROOT, startPlayground } from '../playground/playground.js';
 import type { KubeObject, PlaygroundHandle } from '../playground/types.js';
 import { envInt } from './env.js';
@@ -130,7 +131,8 @@ export async function benchPlayground(log: (line: string) => void): Promise<Reco
     await cli('up');
     const env = readFileSync(path.join(cliRoot, 'state', 'env'), 'utf8');
     const api = /^PLAYGROUND_API_URL=(.*)$/m.exec(env)![1];
-    await until('the CLI playground API', 10_000, async () => (await fetch(`${api}/version`)).ok);
+    const ca = readFileSync(/^PLAYGROUND_API_CA=(.*)$/m.exec(env)![1]);
+    await until('the CLI playground API', 10_000, async () => !!(await httpsGet(`${api}/version`, ca)));
     cliUpMs = performance.now() - started;
   } finally {
     await cli('down').catch(() => undefined);
@@ -142,7 +144,11 @@ export async function benchPlayground(log: (line: string) => void): Promise<Reco
   const upStarted = performance.now();
   const pg0 = await startPlayground();
   try {
-    await until('API /version', 10_000, async () => (await fetch(`${pg0.apiUrl}/version`)).ok);
+    await until(
+      'API /version',
+      10_000,
+      async () => !!(await httpsGet(`${pg0.apiUrl}/version`, Buffer.from(pg0.apiCa))),
+    );
     const upMs = performance.now() - upStarted;
     line('startPlayground() to API ready', upMs, targets.up);
 

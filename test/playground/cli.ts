@@ -1,6 +1,7 @@
-// `npm run playground -- up [--operator-version 1.25.4|...|1.30.0|main|main+pr11319]|down|status`: runs the
-// playground detached (daemon.ts), with its state in `.playground/` (env, pid, log, data).
+// `npm run playground -- up [--operator-version 1.25.4|...|1.30.0|main|main+pr11319] [--no-operator] [--rbac]|down|status`:
+// runs the playground detached (daemon.ts), with its state in `.playground/` (env, pid, log, data).
 import { spawn } from 'node:child_process';
+import { get } from 'node:https';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,13 +40,18 @@ function readEnv(): Record<string, string> {
   );
 }
 
-async function apiAnswers(url: string | undefined): Promise<boolean> {
-  if (!url) return false;
-  try {
-    return (await fetch(`${url}/version`, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
+/** GET /version over HTTPS, verifying the server against the playground's CA (PLAYGROUND_API_CA). */
+function apiAnswers(env: Record<string, string>): Promise<boolean> {
+  const { PLAYGROUND_API_URL: url, PLAYGROUND_API_CA: caFile } = env;
+  if (!url || !caFile || !existsSync(caFile)) return Promise.resolve(false);
+  return new Promise((done) => {
+    const req = get(`${url}/version`, { ca: readFileSync(caFile), timeout: 1000 }, (res) => {
+      res.resume();
+      done(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => done(false));
+  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,16 +63,33 @@ function operatorVersionArg(args: string[]): string | undefined {
   return args[i].includes('=') ? args[i].slice(args[i].indexOf('=') + 1) : args[i + 1];
 }
 
-async function up(): Promise<number> {
-  const version = operatorVersionArg(process.argv.slice(3));
+const UP_FLAGS = ['--no-operator', '--rbac'];
+
+/** The daemon's flags, or an error naming the argument `up` does not know. */
+function upArgs(args: string[]): { version?: string; flags: string[] } | string {
+  const version = operatorVersionArg(args);
   if (version !== undefined) {
     try {
       parseOperatorVersion(version);
     } catch (err) {
-      console.error(`--operator-version: ${(err as Error).message}`);
-      return 2;
+      return `--operator-version: ${(err as Error).message}`;
     }
   }
+  const flags = args.filter((a) => UP_FLAGS.includes(a));
+  const unknown = args.filter(
+    (a, i) => !UP_FLAGS.includes(a) && !a.startsWith('--operator-version') && args[i - 1] !== '--operator-version',
+  );
+  if (unknown.length) return `unknown argument ${unknown[0]}; up takes --operator-version X, --no-operator, --rbac`;
+  return { version, flags };
+}
+
+async function up(): Promise<number> {
+  const parsed = upArgs(process.argv.slice(3));
+  if (typeof parsed === 'string') {
+    console.error(parsed);
+    return 2;
+  }
+  const { version, flags } = parsed;
   const running = readPid();
   if (running && alive(running)) {
     console.log(`playground already running (pid ${running}); env in ${envFile}`);
@@ -78,7 +101,7 @@ async function up(): Promise<number> {
   // One process (tsx as an import hook, not its wrapper CLI) so the pid file names the group leader.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(REPO_ROOT, 'test', 'playground', 'daemon.ts'), stateDir],
+    ['--import', 'tsx', join(REPO_ROOT, 'test', 'playground', 'daemon.ts'), stateDir, ...flags],
     {
       detached: true,
       stdio: ['ignore', log, log],
@@ -93,7 +116,7 @@ async function up(): Promise<number> {
       console.error(`playground failed to start; see ${logFile}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
       return 1;
     }
-    if (existsSync(pidFile) && (await apiAnswers(readEnv().PLAYGROUND_API_URL))) {
+    if (existsSync(pidFile) && (await apiAnswers(readEnv()))) {
       console.log(`playground up in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${child.pid})`);
       console.log(`env: ${envFile}`);
       for (const [k, v] of Object.entries(readEnv())) if (k !== 'PATH') console.log(`  ${k}=${v}`);
@@ -136,7 +159,7 @@ async function status(): Promise<number> {
     console.log('playground: down');
     return 1;
   }
-  const ok = await apiAnswers(env.PLAYGROUND_API_URL);
+  const ok = await apiAnswers(env);
   console.log(
     `playground: ${ok ? 'up' : 'starting or unhealthy'} (pid ${pid}) api ${env.PLAYGROUND_API_URL ?? '?'} operator ${env.PLAYGROUND_OPERATOR_VERSION ?? '?'}`,
   );
@@ -148,7 +171,7 @@ const cmd = process.argv[2];
 const commands: Record<string, () => Promise<number>> = { up, down, status };
 if (!commands[cmd]) {
   console.error(
-    'usage: npm run playground -- up [--operator-version 1.25.0..1.30.x|main|main+pr11319] | down | status',
+    'usage: npm run playground -- up [--operator-version 1.25.0..1.30.x|main|main+pr11319] [--no-operator] [--rbac] | down | status',
   );
   process.exit(2);
 }

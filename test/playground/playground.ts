@@ -16,7 +16,11 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 export const DEFAULT_OPERATOR_VERSION = '1.30.0';
 export const S3_SECRET = 'playground-s3';
 
-export function kubeconfigYaml(server: string, token = 'playground-token'): string {
+/** With `ca` (the API server's CA, PEM) clients verify the server; without, a plain-HTTP test server. */
+export function kubeconfigYaml(server: string, token = 'playground-token', ca?: string): string {
+  const trust = ca
+    ? `    certificate-authority-data: ${Buffer.from(ca).toString('base64')}`
+    : '    insecure-skip-tls-verify: true';
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -24,7 +28,7 @@ export function kubeconfigYaml(server: string, token = 'playground-token'): stri
     '- name: playground',
     '  cluster:',
     `    server: ${server}`,
-    '    insecure-skip-tls-verify: true',
+    trust,
     'users:',
     '- name: playground',
     '  user:',
@@ -70,15 +74,17 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
   try {
     const s3: S3Handle = opts.s3 ?? (await startS3({ dir: join(dir, 's3') }));
     if (!opts.s3) cleanups.push(() => s3.stop());
+    // HTTPS as a real API server: kubectl sends bearer tokens only over TLS.
     const api: ApiServerHandle = await startApiServer({
       dataDir: dir,
       port: opts.apiPort,
       rbac: opts.rbac,
+      tls: true,
       volumeDeleteDelayMs: opts.volumeDeleteDelayMs,
     });
     cleanups.push(() => api.stop());
     const kubeconfigPath = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfigPath, kubeconfigYaml(api.url), { mode: 0o600 });
+    writeFileSync(kubeconfigPath, kubeconfigYaml(api.url, undefined, api.ca), { mode: 0o600 });
     api.store.create('v1/secrets', {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -155,6 +161,7 @@ function handleOf(
   return {
     dir,
     apiUrl: api.url,
+    apiCa: api.ca!,
     kubeconfigPath,
     env: {
       KUBECONFIG: kubeconfigPath,
@@ -173,7 +180,7 @@ function handleOf(
       api.mintToken(namespace, serviceAccount, expirationSeconds),
     kubeconfigFor(token, name) {
       const path = join(dir, `kubeconfig-${name}`);
-      writeFileSync(path, kubeconfigYaml(api.url, token), { mode: 0o600 });
+      writeFileSync(path, kubeconfigYaml(api.url, token, api.ca), { mode: 0o600 });
       return path;
     },
     s3,

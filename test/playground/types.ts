@@ -183,6 +183,8 @@ export interface OperatorSettings {
 export interface PlaygroundHandle {
   dir: string;
   apiUrl: string;
+  /** PEM of the CA that signed the API server's certificate (the kubeconfig carries it too). */
+  apiCa: string;
   kubeconfigPath: string;
   /** KUBECONFIG, PLAYGROUND_S3_ENDPOINT, PLAYGROUND_S3_BUCKET, PLAYGROUND_S3_SECRET, PATH (with .tools/bin first). */
   env: Record<string, string>;

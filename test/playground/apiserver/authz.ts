@@ -352,6 +352,16 @@ export function authApiAnswer(
   body: unknown,
 ): KubeObject | undefined {
   if (method !== 'POST') return undefined;
+  if (path === '/apis/authentication.k8s.io/v1/selfsubjectreviews') {
+    // `kubectl auth whoami`: the authenticated user as the server sees it.
+    const userInfo = { username: user.name, groups: user.groups };
+    return {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'SelfSubjectReview',
+      metadata: { name: '' },
+      status: { userInfo },
+    };
+  }
   if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
     const b = (body ?? {}) as KubeObject;
     if (authz) return authz.selfSubjectAccessReview(user, b);

@@ -1,18 +1,21 @@
-// Minimal decoding of Kubernetes protobuf request bodies: `kubectl create namespace|
-// configmap|secret` send typed objects as protobuf and never retry as JSON. Only the
-// fields of those kinds (and ObjectMeta's name, namespace, labels, annotations,
-// finalizers) are decoded; any other kind is refused with 415.
+// Decoding of Kubernetes protobuf request bodies (the "k8s\0" envelope around runtime.Unknown):
+// kubectl's typed `create` commands send protobuf and never retry as JSON. One generic decoder
+// walks the wire format driven by the message tables in protobuf-schema.ts (field numbers from
+// the k8s.io/api and apimachinery generated.proto files). Go's generated marshallers write every
+// non-pointer field, zero or not: a field number a table does not know is ignored when it holds
+// the zero value (empty or 0: nothing to drop) and refused with 415 naming it otherwise.
 import { ApiError, type KubeObject } from '../types.js';
+import { KINDS, MESSAGES, type FieldType } from './protobuf-schema.js';
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]); // "k8s\0"
 
-type Field = { no: number; wire: number; value: bigint | Buffer };
+type Field = { no: number; value: bigint | Buffer };
 
 function readVarint(buf: Buffer, pos: number): [bigint, number] {
   let result = 0n;
   let shift = 0n;
   for (;;) {
-    if (pos >= buf.length) throw new Error('truncated varint');
+    if (pos >= buf.length) throw new ApiError(400, 'BadRequest', 'truncated protobuf varint');
     const b = buf[pos++];
     result |= BigInt(b & 0x7f) << shift;
     if ((b & 0x80) === 0) return [result, pos];
@@ -25,123 +28,123 @@ function fields(buf: Buffer): Field[] {
   let pos = 0;
   while (pos < buf.length) {
     const [tag, p] = readVarint(buf, pos);
-    pos = p;
-    const no = Number(tag >> 3n);
-    const wire = Number(tag & 7n);
+    const [no, wire] = [Number(tag >> 3n), Number(tag & 7n)];
     if (wire === 0) {
-      const [v, p2] = readVarint(buf, pos);
-      out.push({ no, wire, value: v });
+      const [v, p2] = readVarint(buf, p);
+      out.push({ no, value: v });
       pos = p2;
     } else if (wire === 2) {
-      const [len, p2] = readVarint(buf, pos);
-      const end = p2 + Number(len);
-      out.push({ no, wire, value: buf.subarray(p2, end) });
-      pos = end;
-    } else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else throw new Error(`unsupported protobuf wire type ${wire}`);
+      const [len, p2] = readVarint(buf, p);
+      pos = p2 + Number(len);
+      if (pos > buf.length) throw new ApiError(400, 'BadRequest', 'truncated protobuf field');
+      out.push({ no, value: buf.subarray(p2, pos) });
+    } else throw new ApiError(400, 'BadRequest', `unsupported protobuf wire type ${wire} (field ${no})`);
   }
   return out;
 }
 
-const str = (f: Field) => (f.value as Buffer).toString('utf8');
+const bytesOf = (f: Field) => {
+  if (!Buffer.isBuffer(f.value))
+    throw new ApiError(400, 'BadRequest', `protobuf field ${f.no} is not length-delimited`);
+  return f.value;
+};
 
-function mapEntry(f: Field): [string, Buffer] {
+/** A map entry (key 1, value 2); bytes values are base64 as in JSON. */
+function mapEntry(f: Field, bytes: boolean): [string, string] {
   let k = '';
   let v: Buffer = Buffer.alloc(0);
-  for (const e of fields(f.value as Buffer)) {
-    if (e.no === 1) k = str(e);
-    if (e.no === 2) v = e.value as Buffer;
+  for (const e of fields(bytesOf(f))) {
+    if (e.no === 1) k = bytesOf(e).toString('utf8');
+    if (e.no === 2) v = bytesOf(e);
   }
-  return [k, v];
+  return [k, bytes ? v.toString('base64') : v.toString('utf8')];
 }
 
-function objectMeta(buf: Buffer): KubeObject['metadata'] {
-  const m: KubeObject['metadata'] = { name: '' };
+function scalar(f: Field, type: FieldType, path: string): unknown {
+  if (type === 'string') return bytesOf(f).toString('utf8');
+  if (type === 'bytes') return bytesOf(f).toString('base64');
+  if (type === 'bool') return f.value === 1n;
+  if (/^int(32|64)\??$/.test(type)) return Number(BigInt.asIntN(64, f.value as bigint));
+  if (type === 'intstr') {
+    // IntOrString {type 1 (0 int, 1 string), intVal 2, strVal 3} is a number or a string in JSON.
+    const v = decodeMessage('intstr.IntOrString', bytesOf(f), path);
+    return v.type === 1 ? (v.strVal ?? '') : (v.intVal ?? 0);
+  }
+  return decodeMessage(type, bytesOf(f), path);
+}
+
+/** Drops what Go's JSON encoding omits: empty strings and messages, 0 of non-pointer ints (`int32`, not `int32?`). */
+const omitted = (v: unknown, type: FieldType) =>
+  v === '' ||
+  (v === 0 && (type === 'int32' || type === 'int64')) ||
+  (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+
+const isZero = (f: Field) => (Buffer.isBuffer(f.value) ? f.value.length === 0 : f.value === 0n);
+
+function decodeMessage(message: string, buf: Buffer, path: string): Record<string, unknown> {
+  const table = MESSAGES[message];
+  const out: Record<string, unknown> = {};
   for (const f of fields(buf)) {
-    if (f.no === 1) m.name = str(f);
-    else if (f.no === 2 && str(f)) m.generateName = str(f);
-    else if (f.no === 3 && str(f)) m.namespace = str(f);
-    else if (f.no === 5 && str(f)) m.uid = str(f);
-    else if (f.no === 6 && str(f)) m.resourceVersion = str(f);
-    else if (f.no === 11 || f.no === 12) {
-      const [k, v] = mapEntry(f);
-      const key = f.no === 11 ? 'labels' : 'annotations';
-      m[key] = { ...m[key], [k]: v.toString('utf8') };
-    } else if (f.no === 14) m.finalizers = [...(m.finalizers ?? []), str(f)];
-  }
-  return m;
-}
-
-function stringMap(fs: Field[], no: number, encode: (b: Buffer) => string): Record<string, string> | undefined {
-  const entries = fs.filter((f) => f.no === no).map(mapEntry);
-  return entries.length ? Object.fromEntries(entries.map(([k, v]) => [k, encode(v)])) : undefined;
-}
-
-/** DeleteOptions (helm and typed clients send them as protobuf DELETE bodies). */
-function deleteOptions(fs: Field[]): KubeObject {
-  const o: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
-  for (const f of fs) {
-    if (f.no === 1) o.gracePeriodSeconds = Number(f.value as bigint);
-    else if (f.no === 2) {
-      const pre: Record<string, string> = {};
-      for (const p of fields(f.value as Buffer)) pre[p.no === 1 ? 'uid' : 'resourceVersion'] = str(p);
-      o.preconditions = pre;
-    } else if (f.no === 3) o.orphanDependents = f.value === 1n;
-    else if (f.no === 4) o.propagationPolicy = str(f);
-    else if (f.no === 5) o.dryRun = [...((o.dryRun as string[]) ?? []), str(f)];
-  }
-  return o as unknown as KubeObject;
-}
-
-export function decodeProtobufObject(body: Buffer): KubeObject {
-  if (!body.subarray(0, 4).equals(MAGIC))
-    throw new ApiError(400, 'BadRequest', 'protobuf body without the k8s envelope');
-  let apiVersion = '';
-  let kind = '';
-  let raw: Buffer = Buffer.alloc(0);
-  for (const f of fields(body.subarray(4))) {
-    if (f.no === 1) {
-      for (const t of fields(f.value as Buffer)) {
-        if (t.no === 1) apiVersion = str(t);
-        if (t.no === 2) kind = str(t);
-      }
-    } else if (f.no === 2) raw = f.value as Buffer;
-  }
-  const fs = fields(raw);
-  const meta = fs.find((f) => f.no === 1);
-  const obj: KubeObject = { apiVersion, kind, metadata: meta ? objectMeta(meta.value as Buffer) : { name: '' } };
-  const utf8 = (b: Buffer) => b.toString('utf8');
-  switch (`${apiVersion}/${kind}`) {
-    case 'v1/Namespace':
-      break;
-    case 'v1/ConfigMap': {
-      const data = stringMap(fs, 2, utf8);
-      const binaryData = stringMap(fs, 3, (b) => b.toString('base64'));
-      if (data) obj.data = data;
-      if (binaryData) obj.binaryData = binaryData;
-      if (fs.some((f) => f.no === 4 && f.value === 1n)) obj.immutable = true;
-      break;
-    }
-    case 'v1/Secret': {
-      const data = stringMap(fs, 2, (b) => b.toString('base64'));
-      if (data) obj.data = data;
-      const type = fs.find((f) => f.no === 3);
-      if (type) obj.type = str(type);
-      const stringData = stringMap(fs, 4, utf8);
-      if (stringData) obj.stringData = stringData;
-      if (fs.some((f) => f.no === 5 && f.value === 1n)) obj.immutable = true;
-      break;
-    }
-    case 'meta.k8s.io/v1/DeleteOptions':
-    case 'v1/DeleteOptions':
-      return deleteOptions(fs);
-    default:
+    const spec = table[f.no];
+    if (!spec && isZero(f)) continue;
+    if (!spec) {
       throw new ApiError(
         415,
         'UnsupportedMediaType',
-        `the playground API server decodes protobuf only for Namespace, ConfigMap, Secret and DeleteOptions (got ${kind}); send JSON (e.g. kubectl apply -f, or kubectl create ... --dry-run=client -o yaml | kubectl apply -f -)`,
+        `the playground API server cannot decode protobuf field ${f.no} of ${message} ` +
+          `(at ${path || 'the object'}); send JSON (kubectl apply -f)`,
       );
+    }
+    const [name, type, how] = spec;
+    if (how === 'skip') continue;
+    if (how === 'map' || how === 'mapBytes') {
+      const [k, v] = mapEntry(f, how === 'mapBytes');
+      out[name] = { ...(out[name] as object), [k]: v };
+    } else if (how === 'repeated')
+      out[name] = [...((out[name] as unknown[]) ?? []), scalar(f, type, `${path}.${name}`)];
+    else {
+      const v = scalar(f, type, `${path}.${name}`);
+      if (omitted(v, type)) delete out[name];
+      else out[name] = v;
+    }
   }
-  return obj;
+  return out;
+}
+
+/** Decodes a protobuf body of any kind protobuf-schema.ts describes; another kind is refused with 415. */
+export function decodeProtobufObject(body: Buffer): KubeObject {
+  if (!body.subarray(0, 4).equals(MAGIC))
+    throw new ApiError(400, 'BadRequest', 'protobuf body without the k8s envelope');
+  const unknown = decodeMessage('runtime.Unknown', body.subarray(4), '');
+  const { apiVersion = '', kind = '' } = (unknown.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
+  const message = KINDS[`${apiVersion.replace(/^meta\.k8s\.io\//, '')}/${kind}`];
+  if (!message) {
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the playground API server decodes protobuf for ${Object.keys(KINDS).join(', ')}, not ${apiVersion}/${kind}; ` +
+        'send JSON (e.g. kubectl create ... --dry-run=client -o yaml | kubectl apply -f -)',
+    );
+  }
+  const raw = Buffer.from((unknown.raw as string | undefined) ?? '', 'base64');
+  const obj = decodeMessage(message, raw, '');
+  return { apiVersion, kind, ...obj, metadata: (obj.metadata ?? { name: '' }) as KubeObject['metadata'] } as KubeObject;
+}
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  for (let v = n; ; v = Math.floor(v / 128)) {
+    if (v < 128) return Buffer.from([...out, v]);
+    out.push((v % 128) | 0x80);
+  }
+}
+
+/** Encodes length-delimited fields (strings and nested messages): enough for small documents. */
+export function encodeFields(entries: [number, string | Buffer][]): Buffer {
+  return Buffer.concat(
+    entries.flatMap(([no, v]) => {
+      const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+      return [varint((no << 3) | 2), varint(b.length), b];
+    }),
+  );
 }

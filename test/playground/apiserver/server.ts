@@ -1,8 +1,10 @@
-// The emulated Kubernetes API server: plain HTTP on loopback, routing discovery, OpenAPI,
+// The emulated Kubernetes API server: HTTPS (tls.ts) or plain HTTP on loopback, routing discovery, OpenAPI,
 // resource REST paths, pods/log and pods/portforward, the /playground admin endpoints,
 // fault injection and the request log. Built-in controllers run in-process on the store.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { MemPodLogs } from '../logs.js';
 import { MemPodNetwork } from '../network.js';
@@ -21,10 +23,12 @@ import { apiGroupDoc, apiGroupList, apiVersions, resourceList, versionInfo } fro
 import { Faults, RequestLog } from './faults.js';
 import { acceptsJson, mediaType, parseBody, readBody, sendError, sendJson, statusBody } from './http.js';
 import { openapiGroupVersion, openapiRoot } from './openapi.js';
+import { encodeFields } from './protobuf.js';
 import { handlePortForwardUpgrade } from './portforward.js';
 import { servePodLog } from './podlog.js';
 import { handleResource, isWatch, type ResourceRequest } from './resources.js';
 import { MemStore } from './store.js';
+import { makeServingCert } from './tls.js';
 
 export interface ApiServerOptions {
   host?: string;
@@ -41,11 +45,15 @@ export interface ApiServerOptions {
   rbac?: boolean;
   /** How long the volume provisioner takes to delete a released Delete-policy PV (volumes.ts default: seconds). */
   volumeDeleteDelayMs?: number;
+  /** Serve HTTPS with a throwaway CA (handle.ca) as a real API server does; off: plain HTTP for in-process tests. */
+  tls?: boolean;
 }
 
 export interface ApiServerHandle {
   url: string;
   port: number;
+  /** PEM of the CA that signed the serving certificate (with tls). */
+  ca?: string;
   store: MemStore;
   network: PodNetwork;
   logs: PodLogs;
@@ -128,14 +136,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
   });
   if (state.authz) seedBootstrapPolicy(store);
   const sockets = new Set<Socket | Duplex>();
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(state, req, res).catch((e) => {
       if (!(e instanceof ApiError)) console.error('playground apiserver:', e);
       sendError(res, e);
     });
-  });
+  };
+  const tls = opts.tls ? makeServingCert(join(opts.dataDir, 'pki'), opts.host) : undefined;
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createHttpServer(onRequest);
   server.keepAliveTimeout = 5000;
-  server.on('connection', (s) => {
+  server.on(tls ? 'secureConnection' : 'connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -160,7 +170,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       for (const s of sockets) s.destroy();
     });
   };
-  return handleOf(state, port, controllers, stop);
+  return handleOf(state, port, controllers, stop, tls?.ca);
 }
 
 function handleOf(
@@ -168,11 +178,13 @@ function handleOf(
   port: number,
   controllers: Controllers,
   stop: () => Promise<void>,
+  ca?: string,
 ): ApiServerHandle {
   const { store, network, logs, faults, requestLog, authz } = state;
   return {
-    url: `http://${state.address}`,
+    url: `${ca ? 'https' : 'http'}://${state.address}`,
     port,
+    ca,
     store,
     network,
     logs,
@@ -201,7 +213,7 @@ async function route(
 ): Promise<void> {
   const { store, logs } = state;
   const method = req.method ?? 'GET';
-  if (method === 'POST' && (path.endsWith('/token') || path.endsWith('/selfsubjectaccessreviews'))) {
+  if (method === 'POST' && /\/(token|selfsubjectaccessreviews|selfsubjectreviews)$/.test(path)) {
     const answer = authApiAnswer(state.authz, user, method, path, parseBody(await readBody(req), mediaType(req)));
     if (answer) return sendJson(res, 201, answer);
   }
@@ -252,20 +264,36 @@ function serveDiscovery(state: ServerState, req: IncomingMessage, res: ServerRes
   return false;
 }
 
+/** What kubectl asks /openapi/v2 for (client-side validation of `kind: List`): the `@` form is deprecated, and
+ *  is answered with the `.v1.0` form a Go mime parser accepts (kube-openapi pkg/handler/handler.go). */
+const OPENAPI_V2_PROTO = /application\/com\.github\.proto-openapi\.spec\.v2[@.]v1\.0\+protobuf/;
+
+/** OpenAPI v2 with no definitions, as JSON or as gnostic's OpenAPIv2 Document protobuf (CONFORMANCE.md, kubectl). */
 function serveOpenapiV2(req: IncomingMessage, res: ServerResponse): void {
-  // kubectl asks for protobuf only; answering 406 makes it fall back to its compiled-in types.
-  if (!acceptsJson(req))
-    throw new ApiError(
-      406,
-      'NotAcceptable',
-      'only application/json is served; the playground has no protobuf OpenAPI v2',
-    );
-  sendJson(res, 200, {
-    swagger: '2.0',
-    info: { title: 'Kubernetes', version: versionInfo().gitVersion },
-    paths: {},
-    definitions: {},
+  const { gitVersion } = versionInfo();
+  if (acceptsJson(req))
+    return sendJson(res, 200, {
+      swagger: '2.0',
+      info: { title: 'Kubernetes', version: gitVersion },
+      paths: {},
+      definitions: {},
+    });
+  const info = encodeFields([
+    [1, 'Kubernetes'],
+    [2, gitVersion],
+  ]);
+  // swagger = 1, info = 2, paths = 8 (empty), definitions = 9 (empty): kubectl finds no schema and skips the kind.
+  const body = encodeFields([
+    [1, '2.0'],
+    [2, info],
+    [8, Buffer.alloc(0)],
+    [9, Buffer.alloc(0)],
+  ]);
+  res.writeHead(200, {
+    'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+    'Content-Length': body.length,
   });
+  res.end(body);
 }
 
 async function handle(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -288,7 +316,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   if (fault?.status) return sendFault(res, fault.status, fault, `${method} ${path}`);
   const user = authz?.authenticate(req) ?? { name: 'kubernetes-admin', groups: ['system:masters'] };
   authz?.check(requestAttributes(user, method, path, query));
-  if (!acceptsJson(req)) {
+  if (!acceptsJson(req) && !(path === '/openapi/v2' && OPENAPI_V2_PROTO.test(req.headers.accept ?? ''))) {
     throw new ApiError(
       406,
       'NotAcceptable',

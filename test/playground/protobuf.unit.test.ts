@@ -1,0 +1,130 @@
+// The protobuf body decoder (apiserver/protobuf.ts): kubectl's typed create bodies, field by field.
+import { describe, expect, it } from 'vitest';
+import { decodeProtobufObject, encodeFields } from './apiserver/protobuf.js';
+import { ApiError } from './types.js';
+
+/** The k8s envelope: magic, then runtime.Unknown { typeMeta 1 { apiVersion 1, kind 2 }, raw 2 }. */
+const envelope = (apiVersion: string, kind: string, raw: Buffer) =>
+  Buffer.concat([
+    Buffer.from('k8s\0', 'latin1'),
+    encodeFields([
+      [
+        1,
+        encodeFields([
+          [1, apiVersion],
+          [2, kind],
+        ]),
+      ],
+      [2, raw],
+    ]),
+  ]);
+const meta = (name: string, namespace: string) =>
+  encodeFields([
+    [1, name],
+    [2, ''],
+    [3, namespace],
+    [
+      11,
+      encodeFields([
+        [1, 'app'],
+        [2, 'demo'],
+      ]),
+    ],
+  ]);
+
+describe('decodeProtobufObject', () => {
+  it('a ServiceAccount: metadata (empty strings omitted), imagePullSecrets, and a false pointer bool kept', () => {
+    const raw = Buffer.concat([
+      encodeFields([
+        [1, meta('app', 'demo')],
+        [3, encodeFields([[1, 'regcred']])],
+      ]),
+      Buffer.from([4 << 3, 0]), // automountServiceAccountToken = false (varint)
+    ]);
+    expect(decodeProtobufObject(envelope('v1', 'ServiceAccount', raw))).toEqual({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'app', namespace: 'demo', labels: { app: 'demo' } },
+      imagePullSecrets: [{ name: 'regcred' }],
+      automountServiceAccountToken: false,
+    });
+  });
+
+  it('a RoleBinding and a Secret (bytes values as base64, as in JSON)', () => {
+    const subject = encodeFields([
+      [1, 'ServiceAccount'],
+      [2, ''],
+      [3, 'app'],
+      [4, 'demo'],
+    ]);
+    const roleRef = encodeFields([
+      [1, 'rbac.authorization.k8s.io'],
+      [2, 'Role'],
+      [3, 'reader'],
+    ]);
+    const rb = encodeFields([
+      [1, meta('b', 'demo')],
+      [2, subject],
+      [3, roleRef],
+    ]);
+    expect(decodeProtobufObject(envelope('rbac.authorization.k8s.io/v1', 'RoleBinding', rb))).toMatchObject({
+      subjects: [{ kind: 'ServiceAccount', name: 'app', namespace: 'demo' }],
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'reader' },
+    });
+    const secret = encodeFields([
+      [1, meta('s', 'demo')],
+      [
+        2,
+        encodeFields([
+          [1, 'k'],
+          [2, Buffer.from([0, 255])],
+        ]),
+      ],
+      [3, 'Opaque'],
+    ]);
+    expect(decodeProtobufObject(envelope('v1', 'Secret', secret))).toMatchObject({
+      data: { k: 'AP8=' },
+      type: 'Opaque',
+    });
+  });
+
+  it('refuses, with 415 naming it, a field it does not know and a kind it does not describe: nothing is dropped', () => {
+    const unknownField = encodeFields([
+      [1, meta('app', 'demo')],
+      [9, 'x'],
+    ]);
+    const err = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e as ApiError;
+      }
+      throw new Error('no error');
+    };
+    const e1 = err(() => decodeProtobufObject(envelope('v1', 'ServiceAccount', unknownField)));
+    expect([e1.code, e1.message]).toEqual([415, expect.stringContaining('field 9 of core.ServiceAccount')]);
+    const sts = encodeFields([[1, meta('d', 'demo')]]);
+    const e2 = err(() => decodeProtobufObject(envelope('apps/v1', 'StatefulSet', sts)));
+    expect([e2.code, e2.message]).toEqual([415, expect.stringContaining('not apps/v1/StatefulSet')]);
+  });
+
+  it('ignores an unknown field holding the zero value (Go writes every non-pointer field); IntOrString', () => {
+    const targetPort = Buffer.concat([Buffer.from([1 << 3, 1]), encodeFields([[3, 'web']])]); // type 1: string
+    const port = encodeFields([
+      [1, 'http'],
+      [2, 'TCP'],
+      [4, targetPort],
+    ]);
+    // externalTrafficPolicy 11 = '' (unknown, zero): ignored.
+    const spec = encodeFields([
+      [1, port],
+      [11, ''],
+    ]);
+    const svc = encodeFields([
+      [1, meta('web', 'demo')],
+      [2, spec],
+    ]);
+    const decoded = decodeProtobufObject(envelope('v1', 'Service', svc));
+    expect(decoded.spec).toEqual({ ports: [{ name: 'http', protocol: 'TCP', targetPort: 'web' }] });
+  });
+});
