@@ -39,8 +39,8 @@ describe('drill inputs from action.yml', () => {
   it('an input added to action.yml reaches the module with its default', async () => {
     const added = currentActionYml().replace(
       /^inputs:\n/m,
-      "inputs:\n  compare:\n    description: 'What to compare.'\n    required: false\n    default: 'counts'\n",
+      "inputs:\n  example-input:\n    description: 'An input added later.'\n    required: false\n    default: 'on'\n",
     );
-    expect(await renderInputSpec(added)).toContain("compare: { description: 'What to compare.', default: 'counts' }");
+    expect(await renderInputSpec(added)).toContain("'example-input': { description: 'An input added later.', default: 'on' }");
   });
 });
