@@ -41,6 +41,8 @@ describe('drill inputs from action.yml', () => {
       /^inputs:\n/m,
       "inputs:\n  example-input:\n    description: 'An input added later.'\n    required: false\n    default: 'on'\n",
     );
-    expect(await renderInputSpec(added)).toContain("'example-input': { description: 'An input added later.', default: 'on' }");
+    expect(await renderInputSpec(added)).toContain(
+      "'example-input': { description: 'An input added later.', default: 'on' }",
+    );
   });
 });
