@@ -1,7 +1,7 @@
 // The in-cluster chart (workflows/helm/cnpg-restore-drill) rendered by the real helm: a CronJob
 // that never overlaps, starts suspended, is bounded by a deadline and runs the CLI non-root on a
 // read-only root file system; its Roles are exactly workflows/rbac/'s; values.schema.json refuses
-// bad values; the image (Dockerfile) and its release job.
+// bad values; the image (workflows/helm/Dockerfile) and its release job.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -101,7 +101,7 @@ describe('cnpg-restore-drill chart', () => {
   });
 
   it('the image: Node 24 slim, the bundle, non-root; the release job builds and pushes it to ghcr.io', () => {
-    const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+    const dockerfile = readFileSync(join(repoRoot, 'workflows/helm/Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:24-slim$/m);
     expect(dockerfile).toMatch(/^COPY dist\/ \/app\/dist\/$/m);
     expect(dockerfile).toMatch(/^USER 1000:1000$/m);
@@ -111,6 +111,7 @@ describe('cnpg-restore-drill chart', () => {
     const script = release.jobs.image.steps.map((s: { run?: string }) => s.run ?? '').join('\n');
     expect(script).toContain('npm run build');
     expect(script).toMatch(/docker build .* -t "\$image:\$version"/s);
+    expect(script).toContain('-f workflows/helm/Dockerfile .');
     expect(script).toContain('docker push "$image:$version"');
   });
 });
