@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Two projects, split by layout, never by a list. `unit`: test/unit/** and any `*.unit.test.ts`: tests
-// that need no playground, PostgreSQL, helm/kubectl or root, so they run without scripts/setup.sh in
+// that need no playground, PostgreSQL, helm/kubectl or root, so they run without .ci/setup.sh in
 // seconds (`npm run test:unit`). They share worker threads and one module graph (no isolation: importing
 // the modules again per file was most of the loop's CPU time); a unit test restores any global it changes.
 // `e2e`: every other test file; suites start their own playground (real Postgres, S3, barman-cloud) on

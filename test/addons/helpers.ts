@@ -281,13 +281,7 @@ export async function ensureAddonBundle(log: (line: string) => void): Promise<vo
     log(`building the addon-sync bundle into ${out}...`);
     execFileSync(
       process.execPath,
-      [
-        join(repoRoot, 'node_modules/tsx/dist/cli.mjs'),
-        join(repoRoot, 'scripts/build.ts'),
-        out,
-        '--only',
-        'addon-sync',
-      ],
+      [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), join(repoRoot, '.ci/build.ts'), out, '--only', 'addon-sync'],
       { stdio: 'inherit', cwd: repoRoot },
     );
   }

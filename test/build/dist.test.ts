@@ -18,7 +18,7 @@ describe('dist/', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('is what npm run build produces from the current sources', () => {
-    execFileSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'scripts/build.ts'), out], {
+    execFileSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, '.ci/build.ts'), out], {
       cwd: repoRoot,
       stdio: 'pipe',
     });

@@ -1,4 +1,4 @@
-// The release script (scripts/release.ts, run by .github/workflows/release.yml) in --dry-run
+// The release script (.ci/release.ts, run by .github/workflows/release.yml) in --dry-run
 // mode against a temporary clone of this repository: nothing is pushed (the clone's origin, this
 // repository, gains no tag), the notes are the CHANGELOG section, the major tag moves, and it
 // refuses a stale dist/, a CHANGELOG without the version, a version package.json does not carry.
@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changelogNotes, compareVersions } from '../../scripts/release.js';
+import { changelogNotes, compareVersions } from '../../.ci/release.js';
 import { repoRoot } from '../helpers/run-action.js';
 
 describe('CHANGELOG.md', () => {
@@ -24,12 +24,12 @@ describe('CHANGELOG.md', () => {
   });
 });
 
-describe('scripts/release.ts --dry-run in a temporary clone', () => {
+describe('.ci/release.ts --dry-run in a temporary clone', () => {
   let clone: string;
   let work: string;
   const git = (...args: string[]) => execFileSync('git', args, { cwd: clone, encoding: 'utf8' }).trim();
   const release = (...args: string[]) =>
-    spawnSync(join(clone, 'node_modules/.bin/tsx'), [join(clone, 'scripts/release.ts'), ...args], {
+    spawnSync(join(clone, 'node_modules/.bin/tsx'), [join(clone, '.ci/release.ts'), ...args], {
       cwd: clone,
       encoding: 'utf8',
       timeout: 540_000, // the dist/ rebuild inside takes minutes on a loaded machine
@@ -64,7 +64,7 @@ describe('scripts/release.ts --dry-run in a temporary clone', () => {
     git('config', 'user.name', 'Release Test');
     git('config', 'user.email', 'release-test@example.invalid');
     // Helpers' branches leave dist/ to the integrator: commit a fresh one, as main has.
-    execFileSync(join(clone, 'node_modules/.bin/tsx'), [join(clone, 'scripts/build.ts')], {
+    execFileSync(join(clone, 'node_modules/.bin/tsx'), [join(clone, '.ci/build.ts')], {
       cwd: clone,
       stdio: 'pipe',
     });

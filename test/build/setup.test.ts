@@ -1,4 +1,4 @@
-// scripts/setup.sh never stops a PostgreSQL cluster it did not start: a developer's own database,
+// .ci/setup.sh never stops a PostgreSQL cluster it did not start: a developer's own database,
 // online before setup runs, is still online after it (before, setup stopped every online cluster).
 import { execFileSync } from 'node:child_process';
 import { expect, it } from 'vitest';
@@ -28,7 +28,7 @@ it.skipIf(!root || !hasCommon)(
     execFileSync('pg_createcluster', [String(major), name, '--start'], { stdio: 'ignore' });
     try {
       expect(status(major, name)).toBe('online');
-      const out = execFileSync('bash', ['scripts/setup.sh'], { cwd: repoRoot, encoding: 'utf8' });
+      const out = execFileSync('bash', ['.ci/setup.sh'], { cwd: repoRoot, encoding: 'utf8' });
       expect(out).not.toContain(`${major}/${name}`);
       expect(status(major, name)).toBe('online');
     } finally {

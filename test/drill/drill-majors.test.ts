@@ -1,5 +1,5 @@
 // The drill on every PostgreSQL major CNPG runs, 13 to 18: live Clusters whose image tags name 13
-// and 18 run those real servers (scripts/setup.sh), are backed up by barman-cloud and drilled with
+// and 18 run those real servers (.ci/setup.sh), are backed up by barman-cloud and drilled with
 // the defaults. On 13 `verify: amcheck` degrades (amcheck 1.2 has no verify_heapam): the B-tree
 // checks, the full read and a note, never a failure. The distribution's major is drilled everywhere else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -20,7 +20,7 @@ export function ensureDrillBundle(log: (line: string) => void = console.log): st
       process.execPath,
       [
         join(repoRoot, 'node_modules/tsx/dist/cli.mjs'),
-        join(repoRoot, 'scripts/build.ts'),
+        join(repoRoot, '.ci/build.ts'),
         out,
         '--only',
         'cnpg-restore-drill',

@@ -2,7 +2,7 @@
 // bookworm ships 15, ubuntu-latest 16), and maps the image a Cluster asks for onto them.
 // Order: PG_BIN (explicit override), `pg_config --bindir`, then the packaged layouts
 // (/usr/lib/postgresql/<major>/bin on Debian/Ubuntu, /usr/pgsql-<major>/bin on RHEL), newest first.
-// Other majors (13 and 18, from npm: scripts/setup.sh) live in .tools/postgresql/<major>/bin; a
+// Other majors (13 and 18, from npm: .ci/setup.sh) live in .tools/postgresql/<major>/bin; a
 // Cluster whose image tag names one of them runs it, and data of a major runs that major's server.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ interface DiscoverOptions {
 }
 
 const DEFAULT_ROOTS = ['/usr/lib/postgresql', '/usr'];
-/** Where scripts/setup.sh unpacks the majors the distribution does not ship (13 and 18). */
+/** Where .ci/setup.sh unpacks the majors the distribution does not ship (13 and 18). */
 export const TOOLS_ROOT = fileURLToPath(new URL('../../.tools/postgresql', import.meta.url));
 
 /** `postgres --version` of a bin dir ("postgres (PostgreSQL) 16.4 (Ubuntu ...)"), or undefined. */
@@ -101,7 +101,7 @@ export function postgresInstall(): PostgresInstall {
   cached ??= discoverPostgres();
   if (!cached)
     throw new Error(
-      'No PostgreSQL server found (PG_BIN, pg_config --bindir, /usr/lib/postgresql/*/bin): run `bash scripts/setup.sh` or set PG_BIN.',
+      'No PostgreSQL server found (PG_BIN, pg_config --bindir, /usr/lib/postgresql/*/bin): run `bash .ci/setup.sh` or set PG_BIN.',
     );
   return cached;
 }
@@ -145,7 +145,7 @@ export const installForMajor = (major: number): PostgresInstall | undefined =>
 export const missingMajor = (major: number): string =>
   `PostgreSQL ${major} is not installed here (installed: ${installedMajors()
     .map((p) => p.major)
-    .join(', ')}; scripts/setup.sh adds 13 and 18 under ${TOOLS_ROOT}, or set PG_BIN to a ${major} server)`;
+    .join(', ')}; .ci/setup.sh adds 13 and 18 under ${TOOLS_ROOT}, or set PG_BIN to a ${major} server)`;
 
 /** Maps a Cluster's imageName onto an installed server: its own major when installed, saying so when not. */
 export function mapImage(image: string | undefined, installed?: PostgresInstall): ImageMapping {

@@ -1,4 +1,4 @@
-// The real Prometheus and Pushgateway (Debian packages, scripts/setup.sh) on 127.0.0.1 and free
+// The real Prometheus and Pushgateway (Debian packages, .ci/setup.sh) on 127.0.0.1 and free
 // ports, for the drill's metrics tests: Prometheus scrapes the Pushgateway every second
 // (honor_labels, as a Pushgateway needs) and evaluates the shipped alert rules every second.
 import { spawn, type ChildProcess } from 'node:child_process';

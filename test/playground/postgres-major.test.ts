@@ -1,5 +1,5 @@
 // A Cluster runs the PostgreSQL major its image tag names when it is installed (the distribution's,
-// and 13 and 18 from scripts/setup.sh); an image of a major not installed runs on the default one,
+// and 13 and 18 from .ci/setup.sh); an image of a major not installed runs on the default one,
 // and the operator emulator says so and what it needs (an event on the Cluster, a line in the
 // instance's log), as test/helpers/postgres-install.ts maps it.
 import { afterAll, beforeAll, expect, it } from 'vitest';

@@ -2,7 +2,7 @@
 // count(*) takes an index-only scan and never opens the heap, so a heap zeroed in the backup still
 // counts in full. The restore's sessions (RESTORE_READ_SETTINGS) leave PostgreSQL only sequential
 // scans, proved by the plan of every statement the read runs, and read each table's TOAST table too.
-// The same on the majors around the distribution's, real servers from scripts/setup.sh: PostgreSQL 13
+// The same on the majors around the distribution's, real servers from .ci/setup.sh: PostgreSQL 13
 // (amcheck 1.2, no verify_heapam: verify degrades to the B-tree checks and the full read, with a
 // note) and 18.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';

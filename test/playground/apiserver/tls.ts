@@ -1,5 +1,5 @@
 // A throwaway CA and a serving certificate for the playground API server, signed at start with
-// the `openssl` CLI (node:crypto cannot sign X.509; scripts/setup.sh installs openssl). Clients
+// the `openssl` CLI (node:crypto cannot sign X.509; .ci/setup.sh installs openssl). Clients
 // verify the server against the CA put in the kubeconfig: nothing skips TLS verification.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ function openssl(dir: string, args: string[]): void {
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
     if (err.code === 'ENOENT')
-      throw new Error('the playground API server needs openssl (run scripts/setup.sh)', { cause: e });
+      throw new Error('the playground API server needs openssl (run .ci/setup.sh)', { cause: e });
     throw new Error(`openssl ${args[0]} failed: ${err.stderr?.toString() ?? err.message}`, { cause: e });
   }
 }

@@ -1,5 +1,5 @@
 // Publishes a release of the suite (called by .github/workflows/release.yml; runnable by hand).
-// Usage: tsx scripts/release.ts <X.Y.Z | vX.Y.Z> [--dry-run]
+// Usage: tsx .ci/release.ts <X.Y.Z | vX.Y.Z> [--dry-run]
 // Refuses, changing nothing, when: the version is not X.Y.Z or differs from package.json; the
 // working tree is not clean; the commit is not on the default branch (DEFAULT_BRANCH, else the
 // clone's origin/HEAD), as fetched into the origin remote-tracking refs (a tag pushed on a side branch, or a
@@ -62,7 +62,7 @@ function files(dir: string): string[] {
 function checkDistFresh(): void {
   const out = mkdtempSync(join(tmpdir(), 'release-dist-'));
   try {
-    execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'scripts/build.ts'), out], {
+    execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, '.ci/build.ts'), out], {
       cwd: root,
       stdio: 'pipe',
     });

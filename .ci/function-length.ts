@@ -2,7 +2,7 @@
 // compiler's parser: every function, method, accessor, constructor and arrow function, from its
 // first line to its last, nested functions included in their parent. The project's guide aims at <= 60
 // lines; test/unit/function-length.test.ts keeps actions/lib and test/playground there.
-// Usage: tsx scripts/function-length.ts [folder] [--most N]
+// Usage: tsx .ci/function-length.ts [folder] [--most N]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -58,7 +58,7 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   if (missing.length) console.error(`README.md has no <!-- action-io:NAME --> markers for: ${missing.join(', ')}`);
   if (process.argv.includes('--check')) {
     if (text !== current || missing.length) {
-      console.error('README.md tables differ from action.yml: run `npx tsx scripts/readme.ts`');
+      console.error('README.md tables differ from action.yml: run `npx tsx .ci/readme.ts`');
       process.exit(1);
     }
   } else {

@@ -1,6 +1,6 @@
 // Paths that Markdown files and code comments name but the repository does not hold (a renamed folder,
 // a removed action, a guide that was never written). test/unit/doc-paths.test.ts keeps the list empty.
-// Usage: tsx scripts/doc-paths.ts
+// Usage: tsx .ci/doc-paths.ts
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
@@ -18,7 +18,7 @@ const SKIP_FILES = [/^CHANGELOG\.md$/, /^dist\//, /^test\/fixtures\//];
 const COMMENTED = /\.(ts|js|sh|ya?ml)$/;
 // Only this repository's kinds of files count as paths: `validation.go` or `pkg/specs/jobs.go` is upstream.
 const OURS = /\.(ts|js|md|sh|ya?ml|json|tpl)$/;
-// Made at run time or by scripts/setup.sh, ignored by git.
+// Made at run time or by .ci/setup.sh, ignored by git.
 const GENERATED = ['.tools', '.playground', '.build', 'node_modules', 'coverage'];
 // Upstream's paths and examples of a user's repository, named in prose without a tag.
 export const NOT_OURS = [
