@@ -5,7 +5,7 @@ import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { classifyError, errorStack, VerdictError } from '../../actions/lib/errors.js';
 import { InputError } from '../../actions/lib/inputs.js';
-import { readDrillInputs } from '../../actions/lib/drill/inputs.js';
+import { readDrillInputs, readSlackInputsLeniently } from '../../actions/lib/drill/inputs.js';
 import { Cancelled, settleFailure } from '../../actions/lib/drill/pipeline.js';
 import type { DrillResult } from '../../actions/lib/drill/result.js';
 import { createContext } from '../../actions/lib/drill/run.js';
@@ -148,6 +148,15 @@ describe('Slack hears an error', () => {
     notes: [],
     startedAt: '2026-12-07T06:00:00Z',
   };
+  // A bad input stops the reading of the rest: Slack is read again on its own, with action.yml's
+  // defaults for what the step left empty (as the runner fills them), so an input error still alerts.
+  it('a bad or an empty slack-on reads as its default (failure), so input errors still alert', () => {
+    const hook = 'https://hooks.slack.test/services/T1/B1/x';
+    for (const on of ['', 'failures']) {
+      const { core } = recordingCore({ 'slack-webhook-url': hook, 'slack-on': on });
+      expect(readSlackInputsLeniently(core)).toMatchObject({ on: 'failure', webhookUrl: hook, preview: false });
+    }
+  });
   it('slack-on failure posts errors too; never never', () => {
     expect(shouldNotify('failure', 'error')).toBe(true);
     expect(shouldNotify('failure', 'passed')).toBe(false);

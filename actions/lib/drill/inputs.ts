@@ -194,7 +194,7 @@ export function readSlackInputsLeniently(core: Pick<Core, 'getInput' | 'setSecre
   const lenient = { ...core, getInput: (name: string) => (name === 'slack-on' ? '' : core.getInput(name)) };
   for (const c of [core, lenient]) {
     try {
-      return readSlackInputs(new Inputs(c), core);
+      return readSlackInputs(new Inputs(c, DRILL_INPUTS), core);
     } catch {
       // try the next reading
     }
