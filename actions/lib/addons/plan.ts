@@ -118,44 +118,13 @@ function planDeclared(
   };
   const roll = `roll Deployment ${target.namespace}/${target.deployment}`;
   if (!a || a.status !== 'active') {
-    item.finishRemovalFirst = !!a && (a.status === 'deprovisioning' || a.variant !== d.variant);
-    if (item.finishRemovalFirst)
-      item.changes.push(
-        `first finish removing the earlier ${a!.variant} attachment (${a!.status}${a!.reason ? `: ${a!.reason}` : ''})`,
-      );
-    else if (a) item.changes.push(`resume provisioning (was ${a.status}${a.reason ? `: ${a.reason}` : ''})`);
-    item.changes.push(
-      `provision ${d.variant} (${describeVariant(to)})`,
-      `inject ${ENV_KEYS.join(', ')} into ${env.name}`,
-      roll,
-    );
+    planProvision(item, d, a, to, env.name, roll);
     return blockOnClash();
   }
   item.fromVariant = a.variant;
-  if (a.variant !== d.variant) {
-    const from = variantOf(a.addon, a.variant);
-    Object.assign(item, {
-      action: 'update',
-      kind: 'grow',
-      blocked: variantChangeProblem(app, d.addon, from, to),
-    } satisfies Partial<PlanItem>);
-    item.changes.push(`${a.variant} -> ${d.variant}`);
-    if (!item.blocked)
-      item.changes.push(
-        `grow storage ${from!.storageGi}Gi -> ${to.storageGi}Gi, instances ${from!.instances} -> ${to.instances}, in place`,
-      );
-    return item;
-  }
-  if ((d.version ?? '') !== (a.version ?? '')) {
-    const shown = (v: string | undefined) => v ?? `default (${config.defaultVersion})`;
-    item.blocked =
-      `app '${app}': ${d.addon} version ${shown(a.version)} -> ${shown(d.version)} is a major upgrade, which addon-sync does not do in place; ` +
-      `restore the previous version in app.toml, or upgrade the cluster with CloudNativePG's major upgrade and then update app.toml.`;
-    return Object.assign(item, { action: 'update', kind: 'none' } satisfies Partial<PlanItem>);
-  }
-  const mine = ownedKeys(env.secret)[d.addon] ?? [];
-  const present = new Set(Object.keys(env.secret?.data ?? {}));
-  const missing = a.injectedKeys.filter((k) => !present.has(k) || !mine.includes(k));
+  if (a.variant !== d.variant) return planVariantChange(item, app, d, a, to);
+  if ((d.version ?? '') !== (a.version ?? '')) return planVersionChange(item, app, d, a, config);
+  const missing = missingKeys(a, d.addon, env.secret);
   if (missing.length) {
     Object.assign(item, { action: 'update', kind: 'reinject' } satisfies Partial<PlanItem>);
     item.changes.push(`re-inject ${missing.join(', ')} missing from ${env.name}`, roll);
@@ -163,6 +132,73 @@ function planDeclared(
   }
   item.changes.push('up to date');
   return Object.assign(item, { action: 'unchanged', kind: 'none' } satisfies Partial<PlanItem>);
+}
+
+/** No active association: provision, after finishing a removal or a different variant first. */
+function planProvision(
+  item: PlanItem,
+  d: AddonDeclaration,
+  a: Association | undefined,
+  to: VariantSpec,
+  envName: string,
+  roll: string,
+): void {
+  item.finishRemovalFirst = !!a && (a.status === 'deprovisioning' || a.variant !== d.variant);
+  if (item.finishRemovalFirst)
+    item.changes.push(
+      `first finish removing the earlier ${a!.variant} attachment (${a!.status}${a!.reason ? `: ${a!.reason}` : ''})`,
+    );
+  else if (a) item.changes.push(`resume provisioning (was ${a.status}${a.reason ? `: ${a.reason}` : ''})`);
+  item.changes.push(
+    `provision ${d.variant} (${describeVariant(to)})`,
+    `inject ${ENV_KEYS.join(', ')} into ${envName}`,
+    roll,
+  );
+}
+
+/** An active add-on declared with another variant: grown in place, or blocked. */
+function planVariantChange(
+  item: PlanItem,
+  app: string,
+  d: AddonDeclaration,
+  a: Association,
+  to: VariantSpec,
+): PlanItem {
+  const from = variantOf(a.addon, a.variant);
+  Object.assign(item, {
+    action: 'update',
+    kind: 'grow',
+    blocked: variantChangeProblem(app, d.addon, from, to),
+  } satisfies Partial<PlanItem>);
+  item.changes.push(`${a.variant} -> ${d.variant}`);
+  if (!item.blocked)
+    item.changes.push(
+      `grow storage ${from!.storageGi}Gi -> ${to.storageGi}Gi, instances ${from!.instances} -> ${to.instances}, in place`,
+    );
+  return item;
+}
+
+/** An active add-on declared with another (major) version: always blocked. */
+function planVersionChange(
+  item: PlanItem,
+  app: string,
+  d: AddonDeclaration,
+  a: Association,
+  config: SyncConfig,
+): PlanItem {
+  const shown = (v: string | undefined) => v ?? `default (${config.defaultVersion})`;
+  item.blocked =
+    `app '${app}': ${d.addon} version ${shown(a.version)} -> ${shown(d.version)} is a major upgrade, ` +
+    `which addon-sync does not do in place; ` +
+    `restore the previous version in app.toml, or upgrade the cluster with CloudNativePG's major upgrade and then update app.toml.`;
+  return Object.assign(item, { action: 'update', kind: 'none' } satisfies Partial<PlanItem>);
+}
+
+/** Keys the association injected that the env Secret lacks or no longer marks as this add-on's. */
+function missingKeys(a: Association, addon: string, secret: V1Secret | undefined): string[] {
+  const mine = ownedKeys(secret)[addon] ?? [];
+  const present = new Set(Object.keys(secret?.data ?? {}));
+  return a.injectedKeys.filter((k) => !present.has(k) || !mine.includes(k));
 }
 
 /** An attached add-on the app no longer declares. */
@@ -206,14 +242,18 @@ export function variantChangeProblem(
   if (!from) return `app '${app}': the attached ${addon} variant is unknown; remove the add-on and add it again.`;
   if (from.backend !== 'dedicated' || to.backend !== 'dedicated') {
     return (
-      `app '${app}': ${addon} cannot move from '${from.name}' (${from.backend}) to '${to.name}' (${to.backend}) in place: the data would have to be migrated. ` +
-      `Keep variant = "${from.name}", or migrate the data yourself (e.g. pg_dump/pg_restore) after removing the add-on and adding it back with "${to.name}".`
+      `app '${app}': ${addon} cannot move from '${from.name}' (${from.backend}) to '${to.name}' (${to.backend}) in place: ` +
+      `the data would have to be migrated. ` +
+      `Keep variant = "${from.name}", or migrate the data yourself (e.g. pg_dump/pg_restore) ` +
+      `after removing the add-on and adding it back with "${to.name}".`
     );
   }
   if ((to.storageGi ?? 0) < (from.storageGi ?? 0)) {
     return (
-      `app '${app}': ${addon} cannot shrink from '${from.name}' (${from.storageGi}Gi) to '${to.name}' (${to.storageGi}Gi): CNPG storage only grows. ` +
-      `Keep variant = "${from.name}" (or larger), or remove the add-on (its data is deleted) and add it again with "${to.name}".`
+      `app '${app}': ${addon} cannot shrink from '${from.name}' (${from.storageGi}Gi) to '${to.name}' (${to.storageGi}Gi): ` +
+      `CNPG storage only grows. ` +
+      `Keep variant = "${from.name}" (or larger), or remove the add-on (its data is deleted) ` +
+      `and add it again with "${to.name}".`
     );
   }
   return undefined;

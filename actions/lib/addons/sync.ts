@@ -17,7 +17,7 @@ import { providerOf, variantOf } from './registry.js';
 import { registerProviders } from './registration.js';
 import { rollDeployment } from './rollout.js';
 import { describeSagaFailure, runSaga, type SagaStep } from './saga.js';
-import type { AppDeclaration, AppTarget, Association } from './types.js';
+import type { AppDeclaration, AppTarget, Association, VariantSpec } from './types.js';
 import type { ConnInfo } from '../postgres/conn-info.js';
 import { describeErrorLine } from '../errors.js';
 
@@ -56,6 +56,9 @@ interface CreateState {
   facts?: ConnInfo;
   vars?: Record<string, string>;
 }
+
+/** Merges a patch into the saga's association and stores it, recording the step. */
+type SaveAssociation = (step: string, patch: Partial<Association>) => Promise<void>;
 
 export class AddonSync {
   readonly associations: AssociationStore;
@@ -204,26 +207,44 @@ export class AddonSync {
     plan: AppPlan,
     item: PlanItem,
     state: CreateState,
-    save: (step: string, patch: Partial<Association>) => Promise<void>,
+    save: SaveAssociation,
   ): SagaStep<CreateState>[] {
     const variant = providerOf(item.addon)!.variants[item.variant];
     const backend = BACKENDS[variant.backend];
     const ctx = this.ctx();
     const desired = this.desired(plan, item, state.assoc);
     return [
-      {
-        // Recorded BEFORE anything is created, with the names of everything it will own.
-        name: 'record',
-        run: async () => {
-          if (state.assoc)
-            await save('record', {
-              ...desired,
-              injectedKeys: state.assoc.injectedKeys,
-              resourceVersion: state.assoc.resourceVersion,
-            });
-          else state.assoc = await this.associations.create(desired, 'record');
-        },
+      this.recordStep(desired, state, save),
+      ...this.backendSteps(backend, ctx, variant, state, save),
+      ...this.appSteps(plan, item, state, save),
+    ];
+  }
+
+  /** Recorded BEFORE anything is created, with the names of everything it will own. */
+  private recordStep(desired: Association, state: CreateState, save: SaveAssociation): SagaStep<CreateState> {
+    return {
+      name: 'record',
+      run: async () => {
+        if (state.assoc)
+          await save('record', {
+            ...desired,
+            injectedKeys: state.assoc.injectedKeys,
+            resourceVersion: state.assoc.resourceVersion,
+          });
+        else state.assoc = await this.associations.create(desired, 'record');
       },
+    };
+  }
+
+  /** provision -> wait-usable -> record-keys: the backend's resources and the vars they give the app. */
+  private backendSteps(
+    backend: BackendImpl,
+    ctx: BackendContext,
+    variant: VariantSpec,
+    state: CreateState,
+    save: SaveAssociation,
+  ): SagaStep<CreateState>[] {
+    return [
       {
         name: 'provision',
         run: async () => {
@@ -248,6 +269,12 @@ export class AddonSync {
             await save('record-keys', { injectedKeys: keys });
         },
       },
+    ];
+  }
+
+  /** inject-env -> roll -> activate: the app gets the vars. */
+  private appSteps(plan: AppPlan, item: PlanItem, state: CreateState, save: SaveAssociation): SagaStep<CreateState>[] {
+    return [
       {
         name: 'inject-env',
         run: async () => void (await this.env.inject(plan.target, item.addon, state.vars!)),
@@ -275,7 +302,9 @@ export class AddonSync {
       assoc = await this.associations.update({ ...assoc, status: 'deprovisioning', intent }, 'mark-deprovisioning');
     }
     const fail = async (what: string, err: unknown): Promise<never> => {
-      const reason = `${what} failed: ${describeErrorLine(err)}; the association and the add-on's resources are kept and the next run retries.`;
+      const reason =
+        `${what} failed: ${describeErrorLine(err)}; ` +
+        `the association and the add-on's resources are kept and the next run retries.`;
       await this.associations.update({ ...assoc, reason }, 'removal-failed').catch(() => {});
       throw new Error(reason);
     };

@@ -68,7 +68,8 @@ export function backupRow(b: Backup): BackupRow {
 
 export async function readArchiver(db: ReadOnlyDb): Promise<ArchiverStats> {
   const [r] = await db.query<Record<string, unknown>>(
-    `SELECT archived_count, last_archived_wal, last_archived_time, failed_count, last_failed_wal, last_failed_time, now() AS now FROM pg_stat_archiver`,
+    `SELECT archived_count, last_archived_wal, last_archived_time, failed_count, ` +
+      `last_failed_wal, last_failed_time, now() AS now FROM pg_stat_archiver`,
   );
   const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v ? String(v) : undefined);
   return {
@@ -99,7 +100,19 @@ export function assessInventory(
   opts: { now: Date; maxBackupAgeMs: number },
 ): Inventory {
   const problems: string[] = [];
-  const skipped: Inventory['skipped'] = [];
+  const { completed, skipped } = restorableCompleted(rows, cluster);
+  const newest = completed[0];
+  const newestAgeMs = judgeNewest(rows, newest, skipped, opts, problems);
+  const archiving = judgeArchiving(cluster, archiver, problems);
+  return { backups: rows, newest, skipped, newestAgeMs, archiving, problems };
+}
+
+/** Completed backups the drill can restore, newest first, and the completed ones it cannot, with why. */
+function restorableCompleted(
+  rows: BackupRow[],
+  cluster: Cluster,
+): { completed: BackupRow[]; skipped: NonNullable<Inventory['skipped']> } {
+  const skipped: NonNullable<Inventory['skipped']> = [];
   const completed = rows
     .filter((b) => b.phase === BackupPhase.completed)
     .filter((b) => {
@@ -107,35 +120,57 @@ export function assessInventory(
       if (why) skipped.push({ name: b.name, why });
       return !why;
     })
-    .sort(
-      (a, b) =>
-        (Date.parse(b.stoppedAt ?? b.startedAt ?? '') || 0) - (Date.parse(a.stoppedAt ?? a.startedAt ?? '') || 0),
-    );
-  const newest = completed[0];
-  let newestAgeMs: number | undefined;
+    .sort((a, b) => backupTime(b) - backupTime(a));
+  return { completed, skipped };
+}
+
+/** When a backup finished (else started); 0 when neither parses. */
+function backupTime(b: BackupRow): number {
+  return Date.parse(b.stoppedAt ?? b.startedAt ?? '') || 0;
+}
+
+/** The newest restorable backup's age; a problem when there is none or it is too old. */
+function judgeNewest(
+  rows: BackupRow[],
+  newest: BackupRow | undefined,
+  skipped: NonNullable<Inventory['skipped']>,
+  opts: { now: Date; maxBackupAgeMs: number },
+  problems: string[],
+): number | undefined {
   if (!newest) {
     const failed = rows.filter((b) => b.phase === BackupPhase.failed || b.phase === BackupPhase.walArchivingFailing);
     const skippedText = skipped.length
       ? `; not restorable from the archive: ${skipped.map((x) => `${x.name} (${x.why})`).join(', ')}`
       : '';
-    problems.push(
-      `no completed backup: ${rows.length} Backup(s) found${failed.length ? `, latest failure ${failed[0].name}: ${failed[0].error ?? failed[0].phase}` : ''}${skippedText}`,
-    );
-  } else {
-    newestAgeMs = opts.now.getTime() - (Date.parse(newest.stoppedAt ?? newest.startedAt ?? '') || 0);
-    if (newestAgeMs > opts.maxBackupAgeMs) {
-      problems.push(
-        `newest completed backup ${newest.name} is ${formatDuration(newestAgeMs)} old, older than max-backup-age ${formatDuration(opts.maxBackupAgeMs)}`,
-      );
-    }
+    const latestFailure = failed.length
+      ? `, latest failure ${failed[0].name}: ${failed[0].error ?? failed[0].phase}`
+      : '';
+    problems.push(`no completed backup: ${rows.length} Backup(s) found${latestFailure}${skippedText}`);
+    return undefined;
   }
+  const newestAgeMs = opts.now.getTime() - backupTime(newest);
+  if (newestAgeMs > opts.maxBackupAgeMs) {
+    problems.push(
+      `newest completed backup ${newest.name} is ${formatDuration(newestAgeMs)} old, ` +
+        `older than max-backup-age ${formatDuration(opts.maxBackupAgeMs)}`,
+    );
+  }
+  return newestAgeMs;
+}
 
+/** WAL archiving is failing when the ContinuousArchiving condition is False or pg_stat_archiver last failed. */
+function judgeArchiving(
+  cluster: Cluster,
+  archiver: ArchiverStats | undefined,
+  problems: string[],
+): Inventory['archiving'] {
   const cond = condition(cluster.status?.conditions, 'ContinuousArchiving');
   let failing = false;
   if (cond?.status === 'False') {
     failing = true;
     problems.push(
-      `WAL archiving is failing: condition ContinuousArchiving=False (${cond.reason ?? ''}${cond.message ? `: ${cond.message}` : ''})`,
+      `WAL archiving is failing: condition ContinuousArchiving=False ` +
+        `(${cond.reason ?? ''}${cond.message ? `: ${cond.message}` : ''})`,
     );
   }
   let lastArchivedAgeMs: number | undefined;
@@ -145,27 +180,27 @@ export function assessInventory(
     const failAt = Date.parse(archiver.lastFailedTime ?? '') || 0;
     if (okAt) lastArchivedAgeMs = now - okAt;
     if (failAt > okAt) {
-      if (!failing) {
-        problems.push(
-          `WAL archiving is failing: pg_stat_archiver last failed ${archiver.lastFailedWal ?? ''} at ${archiver.lastFailedTime} after the last success${archiver.lastArchivedWal ? ` (${archiver.lastArchivedWal} at ${archiver.lastArchivedTime})` : ' (none yet)'}, ${archiver.failedCount} failures in total`,
-        );
-      }
+      // Already reported through the condition: one problem, not two.
+      if (!failing) problems.push(describeArchiverFailure(archiver));
       failing = true;
     }
   }
   return {
-    backups: rows,
-    newest,
-    skipped,
-    newestAgeMs,
-    archiving: {
-      condition: cond && { status: cond.status, reason: cond.reason, message: cond.message },
-      archiver,
-      lastArchivedAgeMs,
-      failing,
-    },
-    problems,
+    condition: cond && { status: cond.status, reason: cond.reason, message: cond.message },
+    archiver,
+    lastArchivedAgeMs,
+    failing,
   };
+}
+
+function describeArchiverFailure(archiver: ArchiverStats): string {
+  const lastSuccess = archiver.lastArchivedWal
+    ? ` (${archiver.lastArchivedWal} at ${archiver.lastArchivedTime})`
+    : ' (none yet)';
+  return (
+    `WAL archiving is failing: pg_stat_archiver last failed ${archiver.lastFailedWal ?? ''} at ${archiver.lastFailedTime} ` +
+    `after the last success${lastSuccess}, ${archiver.failedCount} failures in total`
+  );
 }
 
 /**

@@ -95,7 +95,8 @@ export function detectBackupMode(cluster: Cluster): ModeDetection {
   const bos = cluster.spec.backup?.barmanObjectStore;
   if (bos) return { mode: 'in-tree' };
   throw new LiveSpecError(name, [
-    'it has no backups configured: neither spec.backup.barmanObjectStore (in-tree) nor a spec.plugins[] entry with isWALArchiver / barmanObjectName (Barman Cloud plugin)',
+    'it has no backups configured: neither spec.backup.barmanObjectStore (in-tree) ' +
+      'nor a spec.plugins[] entry with isWALArchiver / barmanObjectName (Barman Cloud plugin)',
   ]);
 }
 
@@ -109,45 +110,10 @@ export function readLiveSpec(cluster: Cluster, mode: ModeDetection, objectStore?
   const imageName = cluster.status?.image || s.imageName;
   if (!imageName && !s.imageCatalogRef)
     problems.push('no image: spec.imageName, spec.imageCatalogRef and status.image are all empty');
-
-  const size = sizeOf(s.storage);
-  if (!size) problems.push('spec.storage.size is missing (nor spec.storage.pvcTemplate.resources.requests.storage)');
-  if (s.walStorage && !sizeOf(s.walStorage))
-    problems.push('spec.walStorage has no size (spec.walStorage.size or pvcTemplate.resources.requests.storage)');
-  for (const [i, t] of (s.tablespaces ?? []).entries()) {
-    if (!sizeOf(t.storage))
-      problems.push(
-        `spec.tablespaces[${i}] (${t.name}) has no storage size: the recovery must declare every tablespace`,
-      );
-  }
-
-  let store: BarmanObjectStoreConfiguration | undefined;
-  let serverName: string;
-  let plugin: LiveSpec['plugin'];
-  if (mode.mode === 'in-tree') {
-    store = s.backup?.barmanObjectStore;
-    validateStore('spec.backup.barmanObjectStore', store, problems);
-    serverName = store?.serverName || cluster.metadata.name;
-  } else {
-    const where = `ObjectStore ${cluster.metadata.namespace}/${mode.objectStoreName}`;
-    if (!objectStore) problems.push(`${where} (named by spec.plugins[].parameters.barmanObjectName) does not exist`);
-    else {
-      store = objectStore.spec?.configuration;
-      validateStore(`${where} spec.configuration`, store, problems);
-    }
-    serverName = mode.pluginServerName || cluster.metadata.name;
-    plugin = { name: mode.pluginName ?? BARMAN_CLOUD_PLUGIN, barmanObjectName: mode.objectStoreName! };
-  }
-
-  const parameters: Record<string, string> = {};
-  for (const p of CONTROLDATA_PARAMETERS) {
-    const v = s.postgresql?.parameters?.[p];
-    if (v !== undefined) parameters[p] = String(v);
-  }
-  // GetApplicationDatabaseName / Owner (api/v1/cluster_funcs.go): recovery, then pg_basebackup, then initdb.
-  const b = s.bootstrap;
-  const bootstrap = [b?.recovery, b?.pg_basebackup, b?.initdb].find((x) => x?.database);
-  const database = bootstrap?.database || 'app';
+  const size = checkStorage(s, problems);
+  const { store, serverName, plugin } = archiveOf(cluster, mode, objectStore, problems);
+  const parameters = controldataParameters(s);
+  const { database, owner } = applicationDatabase(s);
 
   if (problems.length) throw new LiveSpecError(`${cluster.metadata.namespace}/${cluster.metadata.name}`, problems);
   return {
@@ -165,8 +131,66 @@ export function readLiveSpec(cluster: Cluster, mode: ModeDetection, objectStore?
     serverName,
     plugin,
     database,
-    owner: bootstrap?.owner || database,
+    owner,
   };
+}
+
+/** Every volume the recovery creates needs a size; returns the data volume's. */
+function checkStorage(s: ClusterSpec, problems: string[]): string | undefined {
+  const size = sizeOf(s.storage);
+  if (!size) problems.push('spec.storage.size is missing (nor spec.storage.pvcTemplate.resources.requests.storage)');
+  if (s.walStorage && !sizeOf(s.walStorage))
+    problems.push('spec.walStorage has no size (spec.walStorage.size or pvcTemplate.resources.requests.storage)');
+  for (const [i, t] of (s.tablespaces ?? []).entries()) {
+    if (!sizeOf(t.storage))
+      problems.push(
+        `spec.tablespaces[${i}] (${t.name}) has no storage size: the recovery must declare every tablespace`,
+      );
+  }
+  return size;
+}
+
+/** The archive to recover from: the in-tree barmanObjectStore, or the plugin's ObjectStore. */
+function archiveOf(
+  cluster: Cluster,
+  mode: ModeDetection,
+  objectStore: ObjectStore | undefined,
+  problems: string[],
+): { store?: BarmanObjectStoreConfiguration; serverName: string; plugin: LiveSpec['plugin'] } {
+  if (mode.mode === 'in-tree') {
+    const store = cluster.spec.backup?.barmanObjectStore;
+    validateStore('spec.backup.barmanObjectStore', store, problems);
+    return { store, serverName: store?.serverName || cluster.metadata.name, plugin: undefined };
+  }
+  const where = `ObjectStore ${cluster.metadata.namespace}/${mode.objectStoreName}`;
+  let store: BarmanObjectStoreConfiguration | undefined;
+  if (!objectStore) problems.push(`${where} (named by spec.plugins[].parameters.barmanObjectName) does not exist`);
+  else {
+    store = objectStore.spec?.configuration;
+    validateStore(`${where} spec.configuration`, store, problems);
+  }
+  return {
+    store,
+    serverName: mode.pluginServerName || cluster.metadata.name,
+    plugin: { name: mode.pluginName ?? BARMAN_CLOUD_PLUGIN, barmanObjectName: mode.objectStoreName! },
+  };
+}
+
+function controldataParameters(s: ClusterSpec): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  for (const p of CONTROLDATA_PARAMETERS) {
+    const v = s.postgresql?.parameters?.[p];
+    if (v !== undefined) parameters[p] = String(v);
+  }
+  return parameters;
+}
+
+/** GetApplicationDatabaseName / Owner (api/v1/cluster_funcs.go): recovery, then pg_basebackup, then initdb. */
+function applicationDatabase(s: ClusterSpec): { database: string; owner: string } {
+  const b = s.bootstrap;
+  const bootstrap = [b?.recovery, b?.pg_basebackup, b?.initdb].find((x) => x?.database);
+  const database = bootstrap?.database || 'app';
+  return { database, owner: bootstrap?.owner || database };
 }
 
 function validateStore(path: string, store: BarmanObjectStoreConfiguration | undefined, problems: string[]): void {

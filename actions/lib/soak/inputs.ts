@@ -45,7 +45,34 @@ export function readSoakInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Soak
   if (kubeconfig) core.setSecret(kubeconfig);
   const namespace = i.kubeName('namespace', i.string('namespace', 'default'));
   const soakHours = i.number('soak-hours', 72, { min: 0.01, max: 24 * 365 });
+  // Read in this order (the first bad input is the one reported); the spreads keep it.
   const inputs: SoakInputs = {
+    ...readReplication(i, namespace),
+    soakMs: soakHours * 3_600_000,
+    ...readThresholds(i),
+    drillWorkflow: i.optional('drill-workflow'),
+    githubToken,
+    exclude: readExcludedTables(i),
+    maxSampleGapMs: positiveDuration(i, 'max-sample-gap', '2h'),
+    historySize: i.number('history-size', 500, { min: 2, max: MAX_HISTORY_SIZE, integer: true }),
+    failOnBlock: i.boolean('fail-on-block', true),
+    kubeconfig,
+    connectionMode: i.choice('connection-mode', ['port-forward', 'direct'] as const, 'port-forward'),
+    statementTimeoutMs: positiveDuration(i, 'statement-timeout', '30s'),
+  };
+  checkCombinations(inputs);
+  return inputs;
+}
+
+/** The subscriber Cluster and subscription, and the publisher they replicate from. */
+function readReplication(
+  i: Inputs,
+  namespace: string,
+): Pick<
+  SoakInputs,
+  'cluster' | 'namespace' | 'database' | 'subscription' | 'publisherSecret' | 'publisherSecretNamespace' | 'publication'
+> {
+  return {
     cluster: i.kubeName('cluster', i.required('cluster', 'name the subscriber CNPG Cluster')),
     namespace,
     database: optionalIdentifier(i, 'database'),
@@ -68,7 +95,23 @@ export function readSoakInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Soak
       'publication',
       i.required('publication', 'name the publication on the publisher (pg_publication.pubname)'),
     ),
-    soakMs: soakHours * 3_600_000,
+  };
+}
+
+/** What the gate tolerates: lag, retained WAL, message age, row-count drift, drill age. */
+function readThresholds(
+  i: Inputs,
+): Pick<
+  SoakInputs,
+  | 'maxSubscriberLagBytes'
+  | 'maxSlotRetainedBytes'
+  | 'maxMessageAgeMs'
+  | 'rowCountTolerance'
+  | 'rowCountFloor'
+  | 'rowCountMode'
+  | 'drillMaxAgeMs'
+> {
+  return {
     maxSubscriberLagBytes: bytes(i, 'max-subscriber-lag-bytes', '1MiB'),
     maxSlotRetainedBytes: bytes(i, 'max-slot-retained-bytes', '64MiB'),
     maxMessageAgeMs: positiveDuration(i, 'max-message-age', '5m'),
@@ -76,24 +119,23 @@ export function readSoakInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Soak
     rowCountFloor: i.number('row-count-floor', 10, { min: 0, integer: true }),
     rowCountMode: i.choice('row-count-mode', ['exact', 'estimate', 'auto'] as const, 'exact'),
     drillMaxAgeMs: positiveDuration(i, 'drill-max-age', '8d'),
-    drillWorkflow: i.optional('drill-workflow'),
-    githubToken,
-    exclude: i.list('exclude-tables').map((p) => {
-      const pattern = parseTablePattern(p);
-      if (!pattern)
-        throw new InputError(
-          'exclude-tables',
-          `'${p}' is not a table pattern; use table, schema.table or schema.* (one per line or comma-separated).`,
-        );
-      return pattern;
-    }),
-    maxSampleGapMs: positiveDuration(i, 'max-sample-gap', '2h'),
-    historySize: i.number('history-size', 500, { min: 2, max: MAX_HISTORY_SIZE, integer: true }),
-    failOnBlock: i.boolean('fail-on-block', true),
-    kubeconfig,
-    connectionMode: i.choice('connection-mode', ['port-forward', 'direct'] as const, 'port-forward'),
-    statementTimeoutMs: positiveDuration(i, 'statement-timeout', '30s'),
   };
+}
+
+function readExcludedTables(i: Inputs): TablePattern[] {
+  return i.list('exclude-tables').map((p) => {
+    const pattern = parseTablePattern(p);
+    if (!pattern)
+      throw new InputError(
+        'exclude-tables',
+        `'${p}' is not a table pattern; use table, schema.table or schema.* (one per line or comma-separated).`,
+      );
+    return pattern;
+  });
+}
+
+/** Inputs that are each valid but do not fit together. */
+function checkCombinations(inputs: SoakInputs): void {
   if (inputs.drillWorkflow && !inputs.githubToken) {
     throw new InputError(
       'github-token',
@@ -109,10 +151,10 @@ export function readSoakInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Soak
   if (inputs.maxSampleGapMs > inputs.soakMs) {
     throw new InputError(
       'max-sample-gap',
-      'is longer than soak-hours: one sample could then cover the whole window; use a gap shorter than the window (e.g. twice the schedule interval).',
+      'is longer than soak-hours: one sample could then cover the whole window; ' +
+        'use a gap shorter than the window (e.g. twice the schedule interval).',
     );
   }
-  return inputs;
 }
 
 const UNITS: Record<string, number> = {

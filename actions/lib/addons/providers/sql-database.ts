@@ -51,50 +51,55 @@ export function sqlDatabaseBackend(server: SqlServer): BackendImpl {
       await ensureCredentials(ctx, a);
     },
 
-    async waitUsable(ctx, a) {
-      const name = sqlNameFor(a.app);
-      const creds = await readSecret(
-        ctx.core,
-        ctx.clients,
-        ctx.config.addonsNamespace,
-        credentialsSecretName(a.app, a.addon),
-      );
-      await withAdmin(ctx, server, async (sql) => {
-        await sql.ensureRole(name, creds.password);
-        await sql.ensureDatabase(name, name);
-      });
-      const { host, port } = await server.endpoint(ctx);
-      return { host, port, user: name, password: creds.password, database: name };
-    },
-
-    async deprovision(ctx, a) {
-      const name = sqlNameFor(a.app);
-      await withAdmin(
-        ctx,
-        server,
-        async (sql) => {
-          if (ctx.config.reclaim === 'retain') {
-            // Keep the data; the credentials the app had stop working.
-            await sql.disableLogin(name);
-            await sql.terminateConnections(name, name);
-          } else {
-            await sql.terminateConnections(name, name);
-            await sql.dropDatabase(name);
-            await sql.dropRole(name);
-          }
-        },
-        { serverGone: 'skip' },
-      );
-      await withRetry(`delete credentials of ${a.app}/${a.addon}`, () =>
-        ignoreNotFound(() =>
-          ctx.clients.core.deleteNamespacedSecret({
-            name: credentialsSecretName(a.app, a.addon),
-            namespace: ctx.config.addonsNamespace,
-          }),
-        ),
-      );
-    },
+    waitUsable: (ctx, a) => ensureDatabaseAndRole(ctx, server, a),
+    deprovision: (ctx, a) => dropDatabaseAndRole(ctx, server, a),
   };
+}
+
+/** The app's role (with the stored password) and database; returns what the app connects with. */
+async function ensureDatabaseAndRole(ctx: BackendContext, server: SqlServer, a: Association): Promise<ConnInfo> {
+  const name = sqlNameFor(a.app);
+  const creds = await readSecret(
+    ctx.core,
+    ctx.clients,
+    ctx.config.addonsNamespace,
+    credentialsSecretName(a.app, a.addon),
+  );
+  await withAdmin(ctx, server, async (sql) => {
+    await sql.ensureRole(name, creds.password);
+    await sql.ensureDatabase(name, name);
+  });
+  const { host, port } = await server.endpoint(ctx);
+  return { host, port, user: name, password: creds.password, database: name };
+}
+
+/** Drops the database and role (reclaim: retain only disables the login), then the credentials Secret. */
+async function dropDatabaseAndRole(ctx: BackendContext, server: SqlServer, a: Association): Promise<void> {
+  const name = sqlNameFor(a.app);
+  await withAdmin(
+    ctx,
+    server,
+    async (sql) => {
+      if (ctx.config.reclaim === 'retain') {
+        // Keep the data; the credentials the app had stop working.
+        await sql.disableLogin(name);
+        await sql.terminateConnections(name, name);
+      } else {
+        await sql.terminateConnections(name, name);
+        await sql.dropDatabase(name);
+        await sql.dropRole(name);
+      }
+    },
+    { serverGone: 'skip' },
+  );
+  await withRetry(`delete credentials of ${a.app}/${a.addon}`, () =>
+    ignoreNotFound(() =>
+      ctx.clients.core.deleteNamespacedSecret({
+        name: credentialsSecretName(a.app, a.addon),
+        namespace: ctx.config.addonsNamespace,
+      }),
+    ),
+  );
 }
 
 /** Runs fn on an admin session; the session and its port-forward are closed on every path. */
