@@ -65,20 +65,26 @@ export type ErrorKind =
 const FIX: Record<ErrorKind, string> = {
   input: "correct the input the message names in the step's `with:` and re-run",
   unauthorized:
-    'the credentials were refused (HTTP 401 / password authentication failed): renew the kubeconfig token or certificate in its secret (short-lived tokens expire; mint one in the same job, e.g. aws eks update-kubeconfig, google-github-actions/get-gke-credentials) and re-run',
+    'the credentials were refused (HTTP 401 / password authentication failed): renew the ' +
+    'kubeconfig token or certificate in its secret (short-lived tokens expire; mint one in the same ' +
+    'job, e.g. aws eks update-kubeconfig, google-github-actions/get-gke-credentials) and re-run',
   forbidden:
-    'the identity may not do what the message names: grant it with the Role in workflows/rbac/ (Kubernetes), or the GRANT the message names (PostgreSQL), and re-run',
+    'the identity may not do what the message names: grant it with the Role in ' +
+    'workflows/rbac/ (Kubernetes), or the GRANT the message names (PostgreSQL), and re-run',
   'not-found': 'an object the drill reads does not exist (renamed or deleted?): check the names the message gives',
   unreachable:
-    "the Kubernetes API or PostgreSQL did not answer, or answered HTTP 5xx: check the kubeconfig's server address, DNS, VPN/firewall and authorized networks, and the server's health; then re-run",
+    "the Kubernetes API or PostgreSQL did not answer, or answered HTTP 5xx: check the kubeconfig's " +
+    "server address, DNS, VPN/firewall and authorized networks, and the server's health; then re-run",
   rejected:
     'the API server refused a request as invalid: the message names the object and field; check the cluster spec and the operator version',
   timeout:
-    'a step ran out of time: raise the timeout input the message names (timeout, statement-timeout) or re-run when the cluster is less busy',
+    'a step ran out of time: raise the timeout input the message names ' +
+    '(timeout, statement-timeout) or re-run when the cluster is less busy',
   cancelled: 'the run was cancelled and tore down what it created: re-run the drill',
   environment: 'the drill met a state it cannot judge (the message says which): fix it and re-run',
   internal:
-    "a bug in the drill, not a verdict on the backup: re-run; if it repeats, report it with the stack trace from the log group 'Stack trace'",
+    'a bug in the drill, not a verdict on the backup: re-run; if it ' +
+    "repeats, report it with the stack trace from the log group 'Stack trace'",
 };
 
 const NET =

@@ -31,7 +31,8 @@ export async function findAppFiles(patterns: string[], cwd: string): Promise<str
     const which = empty.map((p) => `'${p}'`).join(', ');
     throw new InputError(
       'apps',
-      `${which} ${empty.length > 1 ? 'match' : 'matches'} no file (relative to ${cwd}); give a path or glob of app.toml files, e.g. apps/*/app.toml.`,
+      `${which} ${empty.length > 1 ? 'match' : 'matches'} no file (relative to ${cwd}); ` +
+        `give a path or glob of app.toml files, e.g. apps/*/app.toml.`,
     );
   }
   return [...files].sort();
@@ -106,7 +107,8 @@ function appName(doc: Record<string, unknown>, file: string, at: At): string {
   const name = doc.name === undefined ? basename(dirname(resolve(file))) : (doc.name as string);
   if (!isDnsLabel(name)) {
     throw new DeclarationError([
-      `${at(undefined, 'name')}: app name '${name}' must be a Kubernetes name (lower-case letters, digits and '-', at most 63), because it names the app's namespace, Secret and Deployment; rename it.`,
+      `${at(undefined, 'name')}: app name '${name}' must be a Kubernetes name (lower-case letters, digits ` +
+        `and '-', at most 63), because it names the app's namespace, Secret and Deployment; rename it.`,
     ]);
   }
   return name;
@@ -142,7 +144,8 @@ function parseAddon(addon: string, body: unknown, at: At, problems: string[]): A
   const variant = variantValue || provider.defaultVariant;
   if (!provider.variants[variant]) {
     problems.push(
-      `${at(section, 'variant')}: unknown variant '${variant}' for ${addon}; valid variants: ${Object.keys(provider.variants).join(', ')} (default ${provider.defaultVariant}).`,
+      `${at(section, 'variant')}: unknown variant '${variant}' for ${addon}; valid ` +
+        `variants: ${Object.keys(provider.variants).join(', ')} (default ${provider.defaultVariant}).`,
     );
     return undefined;
   }

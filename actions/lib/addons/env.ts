@@ -64,7 +64,9 @@ export function collisions(
 export function describeCollision(target: AppTarget, addon: string, keys: string[]): string {
   return (
     `${keys.join(', ')} already set in Secret ${target.namespace}/${target.envSecret} by hand (not by an add-on); ` +
-    `${addon} will not overwrite ${keys.length > 1 ? 'them' : 'it'}. Remove ${keys.length > 1 ? 'those keys' : 'that key'} from the Secret to let the add-on manage ${keys.length > 1 ? 'them' : 'it'}, or remove the add-on.`
+    `${addon} will not overwrite ${keys.length > 1 ? 'them' : 'it'}. ` +
+    `Remove ${keys.length > 1 ? 'those keys' : 'that key'} from the Secret to let the ` +
+    `add-on manage ${keys.length > 1 ? 'them' : 'it'}, or remove the add-on.`
   );
 }
 

@@ -34,7 +34,8 @@ export function nameProblems(config: SyncConfig, app: AppDeclaration): string[] 
     const cluster = dedicatedClusterName(app.name);
     if (!DNS1035_LABEL.test(cluster) || cluster.length > CNPG_MAX_CLUSTER)
       out.push(
-        `${at}: its dedicated ${a.addon} Cluster would be named '${cluster}', which CNPG refuses (a DNS-1035 label: it must start with a letter); rename the app to start with a letter.`,
+        `${at}: its dedicated ${a.addon} Cluster would be named '${cluster}', which CNPG refuses ` +
+          `(a DNS-1035 label: it must start with a letter); rename the app to start with a letter.`,
       );
   }
   return out;

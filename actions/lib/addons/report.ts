@@ -40,7 +40,8 @@ export function logPlan(core: Pick<Core, 'info'>, plans: AppPlan[]): void {
     for (const i of p.items) {
       const where = providerOf(i.addon)?.locality ?? i.locality;
       core.info(
-        `${p.app}: ${i.addon} ${i.fromVariant && i.fromVariant !== i.variant ? `${i.fromVariant} -> ` : ''}${i.variant} [${where}] ${actionLabel(i.action, i.destructive, i.blocked)}: ${i.changes.join('; ')}`,
+        `${p.app}: ${i.addon} ${i.fromVariant && i.fromVariant !== i.variant ? `${i.fromVariant} -> ` : ''}${i.variant} ` +
+          `[${where}] ${actionLabel(i.action, i.destructive, i.blocked)}: ${i.changes.join('; ')}`,
       );
       if (i.blocked) core.info(`  blocked: ${i.blocked}`);
     }

@@ -22,14 +22,17 @@ export function checkCnpgSchedule(schedule: string, from = new Date()): Schedule
       ok: false,
       problem:
         `schedule '${expr}' has five fields, but CloudNativePG schedules have six with seconds first: ` +
-        `it would be read as second=${fields[0]} minute=${fields[1]} hour=${fields[2]} and run ${fields[2] === '*' ? 'every hour' : 'at the wrong time'}. ` +
+        `it would be read as second=${fields[0]} minute=${fields[1]} hour=${fields[2]} ` +
+        `and run ${fields[2] === '*' ? 'every hour' : 'at the wrong time'}. ` +
         `Prefix a seconds field, e.g. '0 ${expr}'.`,
     };
   }
   if (fields.length !== 6) {
     return {
       ok: false,
-      problem: `schedule '${expr}' has ${fields.length} fields; CloudNativePG needs six (second minute hour day-of-month month day-of-week).`,
+      problem:
+        `schedule '${expr}' has ${fields.length} fields; CloudNativePG ` +
+        `needs six (second minute hour day-of-month month day-of-week).`,
     };
   }
   try {

@@ -90,7 +90,9 @@ export function notComparedNote(c: DatabaseComparison): string[] {
   if (!n) return [];
   const names = n.tables.map((t) => `${t.schema}.${t.table}`).join(', ');
   return [
-    `database ${c.database}: ${n.tables.length} live table(s) not compared, the drill's role ${n.role} may not read them on live (permission denied): ${names}. The backup is not judged on them; to compare them run, as their owner or a superuser: ${n.grant} (or set credentials-secret to a role that can read them).`,
+    `database ${c.database}: ${n.tables.length} live table(s) not compared, the drill's role ${n.role} may ` +
+      `not read them on live (permission denied): ${names}. The backup is not judged on them; to compare them ` +
+      `run, as their owner or a superuser: ${n.grant} (or set credentials-secret to a role that can read them).`,
   ];
 }
 
@@ -159,25 +161,29 @@ export async function compareWithRestore(
 export function comparisonReasons(c: DatabaseComparison): string[] {
   const reasons: string[] = [];
   if (c.schemaDifferences.length) {
-    const shown = c.schemaDifferences
-      .slice(0, 5)
-      .map(
-        (d) =>
-          `${d.objectType} ${d.name} ${d.kind === 'missing' ? 'missing in the restore' : d.kind === 'extra' ? 'only in the restore' : `changed (${d.detail})`}`,
-      );
+    const shown = c.schemaDifferences.slice(0, 5).map((d) => {
+      const how =
+        d.kind === 'missing'
+          ? 'missing in the restore'
+          : d.kind === 'extra'
+            ? 'only in the restore'
+            : `changed (${d.detail})`;
+      return `${d.objectType} ${d.name} ${how}`;
+    });
     reasons.push(
-      `database ${c.database}: ${c.schemaDifferences.length} schema difference(s): ${shown.join('; ')}${c.schemaDifferences.length > 5 ? '; ...' : ''}`,
+      `database ${c.database}: ${c.schemaDifferences.length} schema ` +
+        `difference(s): ${shown.join('; ')}${c.schemaDifferences.length > 5 ? '; ...' : ''}`,
     );
   }
   if (c.outOfTolerance.length) {
-    const shown = c.outOfTolerance
-      .slice(0, 5)
-      .map(
-        (x) =>
-          `${x.schema}.${x.table} live ${x.live ?? 'n/a'}${x.liveSource && x.liveSource !== 'count' ? ` (estimate, ${x.liveSource})` : ''} vs restored ${x.other ?? 'n/a'} (allowed ±${x.allowed}${x.note && (x.live === undefined || x.other === undefined) ? `; ${x.note}` : ''})`,
-      );
+    const shown = c.outOfTolerance.slice(0, 5).map((x) => {
+      const estimate = x.liveSource && x.liveSource !== 'count' ? ` (estimate, ${x.liveSource})` : '';
+      const note = x.note && (x.live === undefined || x.other === undefined) ? `; ${x.note}` : '';
+      return `${x.schema}.${x.table} live ${x.live ?? 'n/a'}${estimate} vs restored ${x.other ?? 'n/a'} (allowed ±${x.allowed}${note})`;
+    });
     reasons.push(
-      `database ${c.database}: ${c.outOfTolerance.length} table(s) out of row-count tolerance: ${shown.join('; ')}${c.outOfTolerance.length > 5 ? '; ...' : ''}`,
+      `database ${c.database}: ${c.outOfTolerance.length} table(s) out of row-count ` +
+        `tolerance: ${shown.join('; ')}${c.outOfTolerance.length > 5 ? '; ...' : ''}`,
     );
   }
   return reasons;

@@ -92,7 +92,8 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
   if (i.optional('count-mode')) {
     throw new InputError(
       'count-mode',
-      'was replaced: the restore is always counted in full; choose how live is counted with live-counts (auto, exact, estimate or replica).',
+      'was replaced: the restore is always counted in full; choose how ' +
+        'live is counted with live-counts (auto, exact, estimate or replica).',
     );
   }
 

@@ -46,7 +46,9 @@ export async function lastArchivedCommit(
       bound: {
         at: new Date(Date.parse(c.at) + 1000).toISOString(),
         commitAt: false,
-        how: `live has committed nothing since its last checkpoint at ${c.at} (track_commit_timestamp is off, so the last commit's own time is unknown)`,
+        how:
+          `live has committed nothing since its last checkpoint at ${c.at} ` +
+          `(track_commit_timestamp is off, so the last commit's own time is unknown)`,
       },
     };
   return { why: 'track_commit_timestamp is off on live and live has written since its last checkpoint' };
@@ -67,6 +69,7 @@ async function commitTimes(
   if (!r?.at) return { why: 'live reports no commit time (track_commit_timestamp was off until recently)' };
   const how = idle
     ? `live's last commit (track_commit_timestamp), archived before its last checkpoint ${c.lsn}`
-    : `the newest commit among the transactions that had ended before live's last archived checkpoint ${c.lsn} (later commits may not be archived yet)`;
+    : `the newest commit among the transactions that had ended before live's ` +
+      `last archived checkpoint ${c.lsn} (later commits may not be archived yet)`;
   return { bound: { at: r.at.toISOString(), commitAt: true, how } };
 }

@@ -90,7 +90,9 @@ export function proveQuiet(c: Checkpoint | undefined, snaps: SnapshotXids[], cau
     };
   return {
     ok: true,
-    why: `live was idle: no transaction was running at ${where} and none was given an id since (next xid ${n} then and at the snapshot), so no commit lies between that checkpoint and the snapshot`,
+    why:
+      `live was idle: no transaction was running at ${where} and none was given an id since (next ` +
+      `xid ${n} then and at the snapshot), so no commit lies between that checkpoint and the snapshot`,
   };
 }
 

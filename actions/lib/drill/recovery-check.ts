@@ -62,7 +62,8 @@ function lsnCheck(
   if (!replay.lsn) return void out.unchecked.push(`where replay ended is unknown (${replay.source})`);
   const d = parseLsn(replay.lsn) - parseLsn(target);
   const within = d >= w.min && d <= w.max;
-  const line = `replay ended at ${replay.lsn} (${replay.source}), ${d === 0n ? 'exactly at' : `${d < 0n ? -d : d} bytes ${d < 0n ? 'before' : 'after'}`} ${target} (asked: stop ${w.what} it)`;
+  const where = d === 0n ? 'exactly at' : `${d < 0n ? -d : d} bytes ${d < 0n ? 'before' : 'after'}`;
+  const line = `replay ended at ${replay.lsn} (${replay.source}), ${where} ${target} (asked: stop ${w.what} it)`;
   if (within) out.lines.push(line);
   else fail(`recovery did not stop where asked: ${line}`);
 }
@@ -76,7 +77,8 @@ function commitCheck(
 ): void {
   if (!replay.lastCommitAt) return void out.unchecked.push('the restore reports no replayed commit time');
   const gap = Date.parse(limit) - Date.parse(replay.lastCommitAt);
-  const line = `last replayed commit at ${replay.lastCommitAt}, ${gap >= 0 ? `${formatDuration(gap)} before` : `${formatDuration(-gap)} after`} ${limit}`;
+  const distance = gap >= 0 ? `${formatDuration(gap)} before` : `${formatDuration(-gap)} after`;
+  const line = `last replayed commit at ${replay.lastCommitAt}, ${distance} ${limit}`;
   if (gap < -slackMs) fail(`recovery did not stop where asked: ${line} (it must not be after it)`);
   else if (close && gap > CLOSE_MS)
     fail(`recovery stopped far from the target: ${line} (more than ${formatDuration(CLOSE_MS)}; was live idle then?)`);

@@ -211,7 +211,8 @@ async function readSource<T>(
     if (statusOf(err) !== 404) throw err;
     if (c.optional) return undefined;
     throw new Error(
-      `${kind} ${ctx.liveNamespace}/${c.name}, which the recovery pod needs (the live cluster references it), does not exist; nothing was created`,
+      `${kind} ${ctx.liveNamespace}/${c.name}, which the recovery pod needs ` +
+        `(the live cluster references it), does not exist; nothing was created`,
     );
   });
 }
@@ -237,7 +238,9 @@ async function checkServiceAccount(ctx: CopyContext, name: string): Promise<void
   ).catch((err) => {
     if (statusOf(err) !== 404) throw err;
     throw new Error(
-      `ServiceAccount ${name} (spec.serviceAccountName of the live cluster) does not exist in namespace ${ctx.namespace} of the recovery site; CNPG uses it as is and never creates it: create it there (with the same cloud identity, if any); nothing was created`,
+      `ServiceAccount ${name} (spec.serviceAccountName of the live cluster) does not exist ` +
+        `in namespace ${ctx.namespace} of the recovery site; CNPG uses it as is and never ` +
+        `creates it: create it there (with the same cloud identity, if any); nothing was created`,
     );
   });
 }

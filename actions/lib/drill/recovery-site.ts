@@ -76,7 +76,9 @@ export function openRecoverySite(
     loaded?.dispose();
     throw new InputError(
       inputs.recoveryNamespace ? 'recovery-namespace' : 'recovery-context',
-      `'${namespace}' on ${server} is the live cluster's own namespace; name a separate sandbox namespace (or leave recovery-namespace, recovery-kubeconfig and recovery-context empty to restore next to the live cluster).`,
+      `'${namespace}' on ${server} is the live cluster's own namespace; name ` +
+        `a separate sandbox namespace (or leave recovery-namespace, recovery-kubeconfig ` +
+        `and recovery-context empty to restore next to the live cluster).`,
     );
   }
   if (sameNamespace) return liveNamespaceSite(namespace, live.clients);
@@ -174,7 +176,8 @@ export async function checkRecoverySite(site: RecoverySite, needs: SiteNeeds, re
   if (ns === null)
     throw new InputError(
       'recovery-namespace',
-      `namespace '${site.namespace}' does not exist on ${site.server}; create it first (kubectl create namespace ${site.namespace}) and grant the drill's sandbox Role there.`,
+      `namespace '${site.namespace}' does not exist on ${site.server}; create it first ` +
+        `(kubectl create namespace ${site.namespace}) and grant the drill's sandbox Role there.`,
     );
   const groups = await withRetry(
     'read API groups',
@@ -188,19 +191,22 @@ export async function checkRecoverySite(site: RecoverySite, needs: SiteNeeds, re
   if (!served.has(CNPG_GROUP))
     throw new InputError(
       input,
-      `${there} does not serve ${CNPG_GROUP}: the CloudNativePG operator is not installed there; install it (and the Barman Cloud plugin for plugin-mode backups) before drilling.`,
+      `${there} does not serve ${CNPG_GROUP}: the CloudNativePG operator is not installed ` +
+        `there; install it (and the Barman Cloud plugin for plugin-mode backups) before drilling.`,
     );
   if (needs.plugin && !served.has(BARMAN_CLOUD_GROUP)) {
     throw new InputError(
       input,
-      `${there} does not serve ${BARMAN_CLOUD_GROUP}: the Barman Cloud plugin is not installed there, and the live cluster backs up through it; install plugin-barman-cloud on the recovery site.`,
+      `${there} does not serve ${BARMAN_CLOUD_GROUP}: the Barman Cloud plugin is not installed there, ` +
+        `and the live cluster backs up through it; install plugin-barman-cloud on the recovery site.`,
     );
   }
   const missing = await deniedAccess(site, siteAccess(needs), retry);
   if (missing.length) {
     throw new InputError(
       site.remote ? 'recovery-kubeconfig' : 'kubeconfig',
-      `the credentials cannot ${missing.join('; ')} in namespace ${site.namespace} on ${site.server}; grant the Role in workflows/rbac/cnpg-restore-drill-sandbox.yaml there (nothing was created).`,
+      `the credentials cannot ${missing.join('; ')} in namespace ${site.namespace} on ${site.server}; ` +
+        `grant the Role in workflows/rbac/cnpg-restore-drill-sandbox.yaml there (nothing was created).`,
     );
   }
 }

@@ -29,7 +29,8 @@ export async function openReplicaSession(
     const [{ standby }] = await session.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');
     if (!standby)
       throw new Error(
-        `instance ${c.pod} is not a replica any more (pg_is_in_recovery() is false): live-counts replica never counts on the primary; rerun the drill once the cluster is stable.`,
+        `instance ${c.pod} is not a replica any more (pg_is_in_recovery() is false): live-counts ` +
+          `replica never counts on the primary; rerun the drill once the cluster is stable.`,
       );
   } catch (err) {
     await session.close().catch(() => {});

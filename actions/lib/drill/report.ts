@@ -43,7 +43,8 @@ function headline(r: DrillResult): string[] {
 
 /** A failed drill: the backup or the restore is at fault (never the drill itself: that is an error). */
 export const FAILED_FIX =
-  'the backup or the restore is at fault, not the drill: fix what the reasons name (backups, WAL archiving, the object store), take a new backup and re-run; keep-on-failure: true keeps the recovery cluster to inspect.';
+  'the backup or the restore is at fault, not the drill: fix what the reasons name (backups, WAL archiving, ' +
+  'the object store), take a new backup and re-run; keep-on-failure: true keeps the recovery cluster to inspect.';
 
 /** An error says it is not a verdict on the backup, what happened and what to do. */
 export function errorLines(e: NonNullable<DrillResult['error']>): string[] {
@@ -145,11 +146,19 @@ function archiving(inv: Inventory): string {
       `condition ContinuousArchiving=${a.condition.status}${a.condition.reason ? ` (${a.condition.reason})` : ''}`,
     );
   if (a.archiver) {
+    const ago = a.lastArchivedAgeMs !== undefined ? ` ${formatDuration(a.lastArchivedAgeMs)} ago` : '';
+    const lastFailed = a.archiver.lastFailedWal
+      ? `, last ${a.archiver.lastFailedWal} at ${a.archiver.lastFailedTime}`
+      : '';
     arch.push(
-      `pg_stat_archiver: ${a.archiver.archivedCount} archived, last ${a.archiver.lastArchivedWal ?? 'none'}${a.lastArchivedAgeMs !== undefined ? ` ${formatDuration(a.lastArchivedAgeMs)} ago` : ''}; ${a.archiver.failedCount} failed${a.archiver.lastFailedWal ? `, last ${a.archiver.lastFailedWal} at ${a.archiver.lastFailedTime}` : ''}`,
+      `pg_stat_archiver: ${a.archiver.archivedCount} archived, last ${a.archiver.lastArchivedWal ?? 'none'}${ago}; ` +
+        `${a.archiver.failedCount} failed${lastFailed}`,
     );
   }
-  return `WAL archiving: ${a.failing ? 'FAILING' : 'ok'}${arch.length ? ` — ${arch.join('; ')}` : ''}${inv.newestAgeMs !== undefined ? `. Newest completed backup is ${formatDuration(inv.newestAgeMs)} old.` : ''}\n`;
+  const detail = arch.length ? ` — ${arch.join('; ')}` : '';
+  const newest =
+    inv.newestAgeMs !== undefined ? `. Newest completed backup is ${formatDuration(inv.newestAgeMs)} old.` : '';
+  return `WAL archiving: ${a.failing ? 'FAILING' : 'ok'}${detail}${newest}\n`;
 }
 
 function tail(r: DrillResult): string[] {
@@ -181,14 +190,19 @@ function liveHow(c: CountComparison, on: string): string {
 /** How each side was counted, and what could not be compared (with the grant that fixes it). */
 function databaseCounting(db: DatabaseComparison): string[] {
   const out: string[] = [];
-  if (db.notCompared)
+  if (db.notCompared) {
+    const names = db.notCompared.tables.map((t) => displayName(t.schema, t.table)).join(', ');
     out.push(
-      `Not compared (the drill's role ${db.notCompared.role} may not read them on live): ${db.notCompared.tables.map((t) => displayName(t.schema, t.table)).join(', ')}. Grant: \`${db.notCompared.grant}\`\n`,
+      `Not compared (the drill's role ${db.notCompared.role} may not read them on live): ` +
+        `${names}. Grant: \`${db.notCompared.grant}\`\n`,
     );
+  }
   const lc = db.liveCounted;
+  const unread = db.restoreRead.failed ? `, ${db.restoreRead.failed} could not be read` : '';
   out.push(
-    `Live counted on the ${lc.on}: ${lc.exact} exact (count(*)), ${lc.nLiveTup} estimated from pg_stat_user_tables.n_live_tup, ${lc.reltuples} from pg_class.reltuples. ` +
-      `Restore read in full: ${db.restoreRead.tables} tables counted with count(*) in ${formatMs(db.restoreRead.ms)}${db.restoreRead.failed ? `, ${db.restoreRead.failed} could not be read` : ''}.\n`,
+    `Live counted on the ${lc.on}: ${lc.exact} exact (count(*)), ${lc.nLiveTup} estimated ` +
+      `from pg_stat_user_tables.n_live_tup, ${lc.reltuples} from pg_class.reltuples. ` +
+      `Restore read in full: ${db.restoreRead.tables} tables counted with count(*) in ${formatMs(db.restoreRead.ms)}${unread}.\n`,
   );
   return out;
 }
@@ -196,7 +210,8 @@ function databaseCounting(db: DatabaseComparison): string[] {
 function databaseSection(db: DatabaseComparison): string[] {
   const out: string[] = [];
   out.push(
-    `### Database \`${db.database}\`: ${db.tablesCompared} tables compared, ${db.schemaDifferences.length} schema differences, ${db.outOfTolerance.length} out of tolerance\n`,
+    `### Database \`${db.database}\`: ${db.tablesCompared} tables compared, ${db.schemaDifferences.length} ` +
+      `schema differences, ${db.outOfTolerance.length} out of tolerance\n`,
   );
   if (db.schemaDifferences.length) {
     out.push(
@@ -257,21 +272,23 @@ function verificationSection(v: Verification): string[] {
   const bad = v.relations.filter((r) => r.corruption.length || r.error !== undefined);
   const parent = indexes.filter((r) => r.check === 'bt_index_parent_check').length;
   const cs = v.checksums;
-  out.push(
-    `### Verification of \`${v.database}\`: ${v.mode === 'off' ? 'amcheck off' : `amcheck ${v.amcheckVersion ?? ''}`.trim()}, ${bad.length ? `${bad.length} relation(s) with problems` : 'no problems'}\n`,
-  );
+  const checker = v.mode === 'off' ? 'amcheck off' : `amcheck ${v.amcheckVersion ?? ''}`.trim();
+  const found = bad.length ? `${bad.length} relation(s) with problems` : 'no problems';
+  out.push(`### Verification of \`${v.database}\`: ${checker}, ${found}\n`);
   const lines: string[] = [];
   if (v.note) lines.push(v.note);
   if (v.mode !== 'off') {
     if (tables.length || !v.note) lines.push(`${tables.length} tables checked with verify_heapam (heap and TOAST)`);
     if (v.mode === 'amcheck')
       lines.push(
-        `${indexes.length} B-tree indexes checked (${parent} with bt_index_parent_check, ${indexes.length - parent} with bt_index_check), in ${formatMs(v.ms)}`,
+        `${indexes.length} B-tree indexes checked (${parent} with bt_index_parent_check, ` +
+          `${indexes.length - parent} with bt_index_check), in ${formatMs(v.ms)}`,
       );
   }
   lines.push(
     cs.enabled
-      ? `data checksums on: ${cs.failures ?? 0} page checksum failure(s) counted in pg_stat_database after every table was read${cs.lastFailure ? ` (last at ${cs.lastFailure})` : ''}`
+      ? `data checksums on: ${cs.failures ?? 0} page checksum failure(s) counted in pg_stat_database ` +
+          `after every table was read${cs.lastFailure ? ` (last at ${cs.lastFailure})` : ''}`
       : 'data checksums off (initdb without --data-checksums): damaged pages are found only by amcheck and by the counts',
   );
   out.push(lines.join('; ') + '.\n');
@@ -296,10 +313,14 @@ function toleranceText(r: DrillResult): string[] {
   if (!r.databases.length) return [];
   if (r.target?.judging) return [`How counts are judged: ${r.target.judging}.`, ...countingLines(r)];
   const when = r.restorePoint
-    ? `Live counts were taken right after the restore point '${r.restorePoint.name}'; rows written on live between the marker and the count are absorbed by that tolerance.`
-    : 'Live counts were taken at the drill start and the restore replays to the end of the archive, so rows written on live after the last archived WAL are expected to be missing; the tolerance absorbs ongoing writes, a larger gap fails.';
+    ? `Live counts were taken right after the restore point '${r.restorePoint.name}'; rows ` +
+      `written on live between the marker and the count are absorbed by that tolerance.`
+    : 'Live counts were taken at the drill start and the restore replays to the end ' +
+      'of the archive, so rows written on live after the last archived WAL are ' +
+      'expected to be missing; the tolerance absorbs ongoing writes, a larger gap fails.';
   return [
-    `How counts are judged: a table passes when |restored − live| <= max(${r.tolerance.tolerance} × live, ${r.tolerance.floor}). ${when}`,
+    `How counts are judged: a table passes when |restored − live| <= max(${r.tolerance.tolerance} × live, ` +
+      `${r.tolerance.floor}). ${when}`,
     ...countingLines(r),
   ];
 }
@@ -325,20 +346,25 @@ function targetText(r: DrillResult): string {
 function countingLines(r: DrillResult): string[] {
   const lines: string[] = [];
   lines.push(
-    '- The restore is always read in full (count(*) of every table): its statistics came with the backup and say nothing about its data files.',
+    '- The restore is always read in full (count(*) of every table): its ' +
+      'statistics came with the backup and say nothing about its data files.',
   );
   const live = r.databases.map((d) => d.liveCounted);
-  if (live.some((l) => l.exact))
-    lines.push(
-      `- Live count(*) (exact${live.some((l) => l.on === 'replica') ? ', on a replica: it trails the primary by its replay lag' : ''}): the difference is only the rows written between the two moments.`,
-    );
+  if (live.some((l) => l.exact)) {
+    const lag = live.some((l) => l.on === 'replica') ? ', on a replica: it trails the primary by its replay lag' : '';
+    lines.push(`- Live count(*) (exact${lag}): the difference is only the rows written between the two moments.`);
+  }
   if (live.some((l) => l.nLiveTup))
     lines.push(
-      '- Live estimate from pg_stat_user_tables.n_live_tup: follows every committed insert and delete within seconds, but carries the sampling error of the last VACUUM/ANALYZE and rows of aborted transactions; a loss smaller than the tolerance plus that drift is not seen. Use live-counts: replica (or exact) for exact counts on both sides.',
+      '- Live estimate from pg_stat_user_tables.n_live_tup: follows every committed insert ' +
+        'and delete within seconds, but carries the sampling error of the last VACUUM/ANALYZE ' +
+        'and rows of aborted transactions; a loss smaller than the tolerance plus that ' +
+        'drift is not seen. Use live-counts: replica (or exact) for exact counts on both sides.',
     );
   if (live.some((l) => l.reltuples))
     lines.push(
-      '- Live estimate from pg_class.reltuples: as of the last VACUUM/ANALYZE, so rows written since are missing from it too; the tolerance must absorb them, and a loss smaller than that is not seen.',
+      '- Live estimate from pg_class.reltuples: as of the last VACUUM/ANALYZE, so rows written since ' +
+        'are missing from it too; the tolerance must absorb them, and a loss smaller than that is not seen.',
     );
   if (r.counting?.live === 'auto')
     lines.push(
@@ -350,6 +376,10 @@ function countingLines(r: DrillResult): string[] {
 function windowText(w: RecoveryWindow): string[] {
   const oldest = w.restorable[0];
   const newest = w.restorable.at(-1);
+  const range = oldest
+    ? `: oldest ${oldest.name} (${oldest.stoppedAt ?? oldest.startedAt ?? '?'}), ` +
+      `newest ${newest!.name} (${newest!.stoppedAt ?? newest!.startedAt ?? '?'})`
+    : '';
   const rows: [string, string][] = [
     [
       'First recoverability point',
@@ -357,10 +387,7 @@ function windowText(w: RecoveryWindow): string[] {
     ],
     ['Last successful backup', w.lastSuccessfulBackup ?? 'not published'],
     ...(w.lastFailedBackup ? [['Last failed backup', w.lastFailedBackup] as [string, string]] : []),
-    [
-      'Base backups a barman restore can start from',
-      `${w.restorable.length}${oldest ? `: oldest ${oldest.name} (${oldest.stoppedAt ?? oldest.startedAt ?? '?'}), newest ${newest!.name} (${newest!.stoppedAt ?? newest!.startedAt ?? '?'})` : ''}`,
-    ],
+    ['Base backups a barman restore can start from', `${w.restorable.length}${range}`],
     ...(w.snapshots.length
       ? [['Volume snapshot backups (listed, not restorable by barman)', String(w.snapshots.length)] as [string, string]]
       : []),

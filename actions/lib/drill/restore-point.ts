@@ -40,7 +40,8 @@ export async function createRestorePoint(
     const msg = (err as Error).message;
     if (/permission denied|must be superuser/i.test(msg)) {
       throw new Error(
-        `restore-point: the role '${conn.user}' may not create restore points (${msg}); use credentials-secret with a superuser secret, or restore-point: false.`,
+        `restore-point: the role '${conn.user}' may not create restore points (${msg}); ` +
+          `use credentials-secret with a superuser secret, or restore-point: false.`,
         { cause: err },
       );
     }
@@ -65,7 +66,8 @@ export async function waitArchived(
   let delay = 200;
   while (true) {
     const [r] = await db.query<{ wal: string | null; failed: string | null; failedAt: Date | null; okAt: Date | null }>(
-      `SELECT last_archived_wal AS wal, last_failed_wal AS failed, last_failed_time AS "failedAt", last_archived_time AS "okAt" FROM pg_stat_archiver`,
+      `SELECT last_archived_wal AS wal, last_failed_wal AS failed, last_failed_time ` +
+        `AS "failedAt", last_archived_time AS "okAt" FROM pg_stat_archiver`,
     );
     if (segmentArchived(r.wal ?? undefined, point.segment)) return;
     if (Date.now() > opts.deadline) {

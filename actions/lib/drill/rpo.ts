@@ -107,14 +107,16 @@ export function computeRpo(live: LiveMark, replay: ReplayPoint, fallbackDataTime
   }
   if (replayCommit !== undefined) {
     parts.push(
-      `the last replayed commit was at ${replay.lastCommitAt}, ${secondsBetween(replayCommit, start)} s before the drill started: commits after it are not in the restore`,
+      `the last replayed commit was at ${replay.lastCommitAt}, ` +
+        `${secondsBetween(replayCommit, start)} s before the drill started: commits after it are not in the restore`,
     );
     return { seconds: secondsBetween(replayCommit, start), bytes, explanation: parts.join('; ') + '.' };
   }
   if (fallbackDataTime) {
     const t = Date.parse(fallbackDataTime.at);
     parts.push(
-      `the restore has no replayed commit time (the instance restarted after recovery); ${fallbackDataTime.what} at ${fallbackDataTime.at} bounds it: ${secondsBetween(t, start)} s is an upper bound`,
+      `the restore has no replayed commit time (the instance restarted after recovery); ` +
+        `${fallbackDataTime.what} at ${fallbackDataTime.at} bounds it: ${secondsBetween(t, start)} s is an upper bound`,
     );
     return { seconds: secondsBetween(t, start), bytes, explanation: parts.join('; ') + '.' };
   }

@@ -96,7 +96,8 @@ export async function countAtOneMoment<B>(
         const why = exact
           ? undefined
           : inFlight
-            ? `${inFlight} transaction(s) were writing at every one of ${tries} snapshots; a commit among them may be in the restore and not in live's counts`
+            ? `${inFlight} transaction(s) were writing at every one of ${tries} snapshots; ` +
+              `a commit among them may be in the restore and not in live's counts`
             : `the databases' snapshots saw different WAL positions (${[...positions].join(', ')}) in ${tries} tries`;
         const { lsn, at } = opened[0];
         return {
@@ -199,13 +200,17 @@ export function waitBudget(a: ArchiveState, sameMomentWaitMs: number): { ms: num
   if (a.offset <= SEGMENT_HEADER)
     return {
       ms: 0,
-      why: `segment ${a.segment} was empty when live was counted (nothing written since the last switch), so only live's next write gets it archived`,
+      why:
+        `segment ${a.segment} was empty when live was counted (nothing written ` +
+        `since the last switch), so only live's next write gets it archived`,
     };
   const passed = a.current && a.lastAt && Date.parse(a.lastAt) + bound < Date.parse(a.now);
   if (a.offset < FEW_BYTES && passed)
     return {
       ms: 0,
-      why: `segment ${a.segment} held ${a.offset} bytes and archive_timeout (${s} s) has not switched it since ${a.last} was archived at ${a.lastAt}: nothing in it will be switched until live writes again`,
+      why:
+        `segment ${a.segment} held ${a.offset} bytes and archive_timeout (${s} s) has not switched it ` +
+        `since ${a.last} was archived at ${a.lastAt}: nothing in it will be switched until live writes again`,
     };
   return { ms: Math.min(sameMomentWaitMs, bound) };
 }

@@ -33,7 +33,8 @@ export async function sweepExpired(
   const results: TeardownResult[] = [];
   for (const c of expired) {
     opts.log(
-      `Sweeping expired drill cluster ${namespace}/${c.metadata.name} (created ${c.metadata.annotations?.[CREATED_AT_ANNOTATION] ?? c.metadata.creationTimestamp})`,
+      `Sweeping expired drill cluster ${namespace}/${c.metadata.name} ` +
+        `(created ${c.metadata.annotations?.[CREATED_AT_ANNOTATION] ?? c.metadata.creationTimestamp})`,
     );
     results.push(
       await teardownCluster(clients, namespace, c.metadata.name, {

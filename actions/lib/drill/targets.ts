@@ -179,9 +179,14 @@ export function resolveTarget(t: TargetInput, w: Window): ResolvedTarget {
   const ms = Date.parse(time);
   const late = win.before ? ms >= Date.parse(win.to) : ms > Date.parse(win.to);
   if (ms < Date.parse(win.from) || late) {
+    const beforeNote = win.before
+      ? ' (before that commit: PostgreSQL stops a time target at the first commit after it, and ends with ' +
+        '"recovery ended before configured recovery target was reached" when there is none)'
+      : '';
     throw new InputError(
       'recovery-target',
-      `time ${time} is outside the recovery window ${win.from} .. ${win.to} (oldest backup's end .. ${win.end}); choose a time inside it${win.before ? ' (before that commit: PostgreSQL stops a time target at the first commit after it, and ends with "recovery ended before configured recovery target was reached" when there is none)' : ''}.`,
+      `time ${time} is outside the recovery window ${win.from} .. ${win.to} (oldest backup's end .. ${win.end}); ` +
+        `choose a time inside it${beforeNote}.`,
     );
   }
   const backup = usable.filter((b) => at(b) <= ms).at(-1)!;
@@ -204,7 +209,8 @@ function resolveLsn(lsn: string, usable: BackupRow[], w: Window): ResolvedTarget
   if (!ended.length || end === undefined || v > end) {
     throw new InputError(
       'recovery-target',
-      `lsn ${lsn} is outside the recovery window: after ${from ?? '(no backup end LSN)'} (oldest backup's end) up to ${end === undefined ? '(nothing archived)' : formatLsn(end)} (end of the last archived WAL).`,
+      `lsn ${lsn} is outside the recovery window: after ${from ?? '(no backup end LSN)'} (oldest backup's end) ` +
+        `up to ${end === undefined ? '(nothing archived)' : formatLsn(end)} (end of the last archived WAL).`,
     );
   }
   const backup = ended.at(-1)!;
@@ -235,6 +241,9 @@ export function rpoFromArchive(
   return {
     seconds,
     bytes,
-    explanation: `measured from the archive (the restore itself stopped at its target): live was at WAL ${live.lsn} at ${live.at}; the newest archived segment ${archiver.lastArchivedWal} (ending at ${formatLsn(end)}) was archived at ${archiver.lastArchivedTime}${bytes === 0 ? ', so everything live had written was restorable' : ''}.`,
+    explanation:
+      `measured from the archive (the restore itself stopped at its target): live was at WAL ${live.lsn} at ${live.at}; ` +
+      `the newest archived segment ${archiver.lastArchivedWal} (ending at ${formatLsn(end)}) ` +
+      `was archived at ${archiver.lastArchivedTime}${bytes === 0 ? ', so everything live had written was restorable' : ''}.`,
   };
 }

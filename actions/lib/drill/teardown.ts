@@ -208,7 +208,10 @@ async function volumesLeft(
 
 function describeVolume(pv: V1PersistentVolume, advice: string): string {
   const policy = pv.spec?.persistentVolumeReclaimPolicy ?? 'unknown';
-  return `PersistentVolume ${pv.metadata?.name} (claim ${pv.spec!.claimRef!.name}) is ${pv.status?.phase ?? 'present'} with reclaim policy ${policy}: ${advice}`;
+  return (
+    `PersistentVolume ${pv.metadata?.name} (claim ${pv.spec!.claimRef!.name}) ` +
+    `is ${pv.status?.phase ?? 'present'} with reclaim policy ${policy}: ${advice}`
+  );
 }
 
 /** Watches a collection until nothing matches the selector (a re-list after a dropped watch resets what is known). */

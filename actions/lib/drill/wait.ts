@@ -249,7 +249,9 @@ async function pollLog(capture: RestoreLog, opts: WaitOpts, signal: AbortSignal)
     const idle = Date.now() - capture.lastProgressAt;
     if (idle >= opts.stallTimeoutMs) {
       return {
-        fail: `recovery stalled: no new WAL restored for ${Math.round(idle / 1000)} s (stall-timeout ${Math.round(opts.stallTimeoutMs / 1000)} s); last seen: ${capture.lastSeen()}`,
+        fail:
+          `recovery stalled: no new WAL restored for ${Math.round(idle / 1000)} s ` +
+          `(stall-timeout ${Math.round(opts.stallTimeoutMs / 1000)} s); last seen: ${capture.lastSeen()}`,
       };
     }
   }

@@ -74,7 +74,8 @@ export async function checkReachable(clients: KubeClients): Promise<string> {
     return v.gitVersion;
   } catch (err) {
     throw new Error(
-      `Cannot reach the Kubernetes API at ${server}: ${describeError(err)}. Check the kubeconfig input and that the runner can reach the cluster.`,
+      `Cannot reach the Kubernetes API at ${server}: ${describeError(err)}. ` +
+        `Check the kubeconfig input and that the runner can reach the cluster.`,
       { cause: err },
     );
   }

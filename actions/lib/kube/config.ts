@@ -67,7 +67,10 @@ function defaultSource(inputName: string): Source {
   if (existsSync(home)) return { from: home, path: home, files: [home] };
   throw new InputError(
     inputName,
-    'is empty and KUBECONFIG is not set. A secret that does not exist (or is misspelled) expands to an empty string: check the name in `${{ secrets.NAME }}` and that the job can read it (environment secrets need `environment:`), or set KUBECONFIG in an earlier step (aws eks update-kubeconfig, google-github-actions/get-gke-credentials, azure/aks-set-context).',
+    'is empty and KUBECONFIG is not set. A secret that does not exist (or is misspelled) expands to an empty string: ' +
+      'check the name in `${{ secrets.NAME }}` and that the job can read it (environment secrets need `environment:`), ' +
+      'or set KUBECONFIG in an earlier step ' +
+      '(aws eks update-kubeconfig, google-github-actions/get-gke-credentials, azure/aks-set-context).',
   );
 }
 
@@ -103,7 +106,8 @@ function decodeKubeconfig(input: string, inputName: string): string {
   if (looksLikeKubeconfig(decoded)) return decoded;
   throw new InputError(
     inputName,
-    'is neither a kubeconfig (YAML with clusters, users and contexts) nor base64 of one; pass the file contents, e.g. `${{ secrets.KUBECONFIG }}`.',
+    'is neither a kubeconfig (YAML with clusters, users and contexts) nor ' +
+      'base64 of one; pass the file contents, e.g. `${{ secrets.KUBECONFIG }}`.',
   );
 }
 

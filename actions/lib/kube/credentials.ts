@@ -154,14 +154,22 @@ export function planForCredentials(life: CredentialLifetime, o: PlanOptions): Cr
   return {
     action: 'shorten',
     timeoutMs: shortened,
-    message: `${at}, before the drill's worst case of ${minutes(worst)}: timeout shortened from ${minutes(o.timeoutMs)} to ${minutes(shortened)} so teardown still has credentials; ${fix}.`,
+    message:
+      `${at}, before the drill's worst case of ${minutes(worst)}: timeout shortened ` +
+      `from ${minutes(o.timeoutMs)} to ${minutes(shortened)} so teardown still has credentials; ${fix}.`,
   };
 }
 
 function okMessage(life: CredentialLifetime, worst: number): string {
   if (life.refreshes)
-    return `${life.source}: ${life.expiresAt ? `valid until ${life.expiresAt.toISOString()}, then` : ''} re-run by the client when needed (what it signs with must outlast the drill's worst case of ${minutes(worst)}).`;
+    return (
+      `${life.source}: ${life.expiresAt ? `valid until ${life.expiresAt.toISOString()}, then` : ''} re-run by ` +
+      `the client when needed (what it signs with must outlast the drill's worst case of ${minutes(worst)}).`
+    );
   if (!life.expiresAt)
-    return `${life.source}: no expiry${life.kind === 'opaque-token' ? ' readable; it must outlast' : ' before'} the drill's worst case of ${minutes(worst)}.`;
+    return (
+      `${life.source}: no expiry${life.kind === 'opaque-token' ? ' readable; it must outlast' : ' before'} ` +
+      `the drill's worst case of ${minutes(worst)}.`
+    );
   return `${life.source}: valid until ${life.expiresAt.toISOString()}, after the drill's worst case of ${minutes(worst)}.`;
 }

@@ -210,7 +210,8 @@ async function waitEstablished(clients: KubeClients, name: string, timeoutMs: nu
     const crd = await readRawCrd(clients, name);
     if (!crd)
       throw new Error(
-        `CRD ${name} is not on the server after the install; is crds.create (or the chart's CRD value) turned off while the chart still renders it?`,
+        `CRD ${name} is not on the server after the install; is crds.create ` +
+          `(or the chart's CRD value) turned off while the chart still renders it?`,
       );
     const conds = crd.status?.conditions ?? [];
     if (conds.some((c) => c.type === 'Established' && c.status === 'True')) return;
@@ -219,7 +220,8 @@ async function waitEstablished(clients: KubeClients, name: string, timeoutMs: nu
       throw new Error(`CRD ${name} cannot be established: NamesAccepted=False (${names.reason}: ${names.message})`);
     if (Date.now() > deadline)
       throw new Error(
-        `CRD ${name} was applied but did not become Established within ${Math.round(timeoutMs / 1000)}s (conditions: ${JSON.stringify(conds)})`,
+        `CRD ${name} was applied but did not become Established ` +
+          `within ${Math.round(timeoutMs / 1000)}s (conditions: ${JSON.stringify(conds)})`,
       );
     await sleep(delay);
   }

@@ -132,7 +132,8 @@ function valuesFile(input: string): string {
     if (v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v))) {
       throw new InputError(
         'values-files',
-        `'${input}' is not a YAML mapping of values (it holds a ${Array.isArray(v) ? 'list' : typeof v}); Helm values files are key: value maps.`,
+        `'${input}' is not a YAML mapping of values (it holds ` +
+          `a ${Array.isArray(v) ? 'list' : typeof v}); Helm values files are key: value maps.`,
       );
     }
   }
@@ -156,7 +157,8 @@ function helmBinary(input: string): string {
   }
   throw new InputError(
     'helm-path',
-    `'${input}' is not an executable helm binary${input.includes('/') ? '' : ' on PATH'}; install Helm v3.13+/v4 in an earlier step (e.g. azure/setup-helm) or pass its path.`,
+    `'${input}' is not an executable helm binary${input.includes('/') ? '' : ' on PATH'}; ` +
+      `install Helm v3.13+/v4 in an earlier step (e.g. azure/setup-helm) or pass its path.`,
   );
 }
 

@@ -100,8 +100,9 @@ export async function readRunningOperator(
 }
 
 /**
- * Reads the operator until its rollout has settled (kubectl rollout status's notion) or the deadline passes; returns the last reading. Without helm's --wait the rollout is still
- * under way when helm returns. A Deployment set to the wrong version is returned at once.
+ * Reads the operator until its rollout has settled (kubectl rollout status's notion) or the deadline passes;
+ * returns the last reading. Without helm's --wait the rollout is still under way when helm returns.
+ * A Deployment set to the wrong version is returned at once.
  */
 export async function waitForOperator(
   clients: KubeClients,
@@ -185,7 +186,10 @@ export function minorSkipProblem(running: string, target: string): string | unde
   const to = semver.coerce(target);
   if (!from || !to) return undefined;
   if (from.major !== to.major) {
-    return `the operator would move from ${running} to ${target}, a major version change; upgrade through the supported path one minor at a time.`;
+    return (
+      `the operator would move from ${running} to ${target}, a major ` +
+      `version change; upgrade through the supported path one minor at a time.`
+    );
   }
   const step = to.minor - from.minor;
   if (Math.abs(step) <= 1) return undefined;
@@ -193,7 +197,9 @@ export function minorSkipProblem(running: string, target: string): string | unde
   const between: string[] = [];
   for (let m = from.minor + dir; m !== to.minor; m += dir) between.push(`${from.major}.${m}`);
   return (
-    `the operator would move from ${running} to ${target}, skipping ${between.join(', ')}; CloudNativePG supports one minor version at a time. ` +
-    `Install ${between[0]} first (deploy the chart version that ships it), or set allow-minor-skip: true if you have checked the release notes of ${between.join(', ')}.`
+    `the operator would move from ${running} to ${target}, ` +
+    `skipping ${between.join(', ')}; CloudNativePG supports one minor version at a time. ` +
+    `Install ${between[0]} first (deploy the chart version that ships it), or set ` +
+    `allow-minor-skip: true if you have checked the release notes of ${between.join(', ')}.`
   );
 }

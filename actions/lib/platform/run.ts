@@ -83,6 +83,12 @@ interface Install {
 
 type Rendered = Awaited<ReturnType<typeof renderChart>>;
 
+// The verdict when no Deployment in the rendered chart looks like the operator's.
+const NO_OPERATOR_DEPLOYMENT =
+  `No operator Deployment found in the rendered chart (looked for a Deployment ` +
+  `whose name or app.kubernetes.io/name mentions cloudnative-pg or cnpg); set ` +
+  `operator-deployment (and operator-namespace) to the operator's Deployment.`;
+
 async function install(
   core: Core,
   inputs: PlatformInputs,
@@ -108,11 +114,7 @@ async function install(
   const status = await releaseStatus(ctx.helm, inputs);
   Object.assign(report.before, status);
   const operator = findOperator(rendered, ctx.tree, inputs);
-  if (!operator) {
-    throw new VerdictError([
-      `No operator Deployment found in the rendered chart (looked for a Deployment whose name or app.kubernetes.io/name mentions cloudnative-pg or cnpg); set operator-deployment (and operator-namespace) to the operator's Deployment.`,
-    ]);
-  }
+  if (!operator) throw new VerdictError([NO_OPERATOR_DEPLOYMENT]);
   report.expectedOperatorVersion = operator.expectedVersion;
   report.expectedFrom = operator.expectedFrom;
   const runningBefore = await readRunningOperator(clients, operator);
@@ -132,7 +134,8 @@ async function install(
   check(
     'CRDs applied and Established',
     'passed',
-    `${applied.length - createdFirst.length} from crds/ folders${createdFirst.length ? `; templated, created first for Helm to adopt: ${createdFirst.join(', ')}` : ''}`,
+    `${applied.length - createdFirst.length} from crds/ folders` +
+      `${createdFirst.length ? `; templated, created first for Helm to adopt: ${createdFirst.join(', ')}` : ''}`,
   );
   const diagnose = diagnoser(ctx, rendered, operator);
   await upgrade(ctx, diagnose);
@@ -202,7 +205,8 @@ async function offlineChecks(
   problems.push(...schedules.problems.map((p) => p.message));
   if (status.status?.startsWith('pending-')) {
     problems.push(
-      `release ${inputs.release} is in state ${status.status} (an earlier run was interrupted); roll it back with \`helm rollback ${inputs.release} -n ${inputs.namespace}\` before installing again.`,
+      `release ${inputs.release} is in state ${status.status} (an earlier run was interrupted); ` +
+        `roll it back with \`helm rollback ${inputs.release} -n ${inputs.namespace}\` before installing again.`,
     );
   }
   problems.push(...operatorPreChecks(inputs, operator, runningVersion, check));
@@ -230,10 +234,12 @@ async function dryRun(
   rendered: Rendered,
 ): Promise<void> {
   const dry = await dryRunObjects(clients, discovery, rendered, inputs.namespace);
+  const why = [...new Set(dry.skipped.map((s) => s.why))].join('; ');
+  const skipped = dry.skipped.length ? `; ${dry.skipped.length} skipped (${why})` : '';
   check(
     'server-side dry-run (dryRun=All)',
     dry.problems.length ? 'failed' : 'passed',
-    `${dry.checked} object(s) accepted${dry.skipped.length ? `; ${dry.skipped.length} skipped (${[...new Set(dry.skipped.map((s) => s.why))].join('; ')})` : ''}`,
+    `${dry.checked} object(s) accepted${skipped}`,
   );
   if (dry.problems.length) {
     report.outcome = 'refused';
@@ -329,7 +335,8 @@ function operatorPreChecks(
     check(
       'rendered operator image tag',
       'warning',
-      `the chart renders image tag ${op.renderedTag} but expects ${op.expectedVersion} (${op.expectedFrom}): is an image tag pinned in the values?`,
+      `the chart renders image tag ${op.renderedTag} but expects ${op.expectedVersion} ` +
+        `(${op.expectedFrom}): is an image tag pinned in the values?`,
     );
   }
   if (!running) {
@@ -359,7 +366,8 @@ function operatorPreChecks(
 function verifyOperator(op: OperatorTarget, running: Awaited<ReturnType<typeof readRunningOperator>>): string[] {
   if (!running)
     return [
-      `the operator Deployment ${op.namespace}/${op.name} does not exist after the install; check operator-deployment / operator-namespace.`,
+      `the operator Deployment ${op.namespace}/${op.name} does not exist ` +
+        `after the install; check operator-deployment / operator-namespace.`,
     ];
   const problems: string[] = [];
   if (op.expectedVersion && !sameVersion(running.version, op.expectedVersion)) {
@@ -371,7 +379,8 @@ function verifyOperator(op: OperatorTarget, running: Awaited<ReturnType<typeof r
       ? ''
       : ' The Deployment is not part of the chart, so the install did not change it.';
     problems.push(
-      `the operator ${op.namespace}/${op.name} runs ${running.version} (image ${running.image}) but ${op.expectedVersion} is expected (${op.expectedFrom}).${pinned}${unmanaged}`,
+      `the operator ${op.namespace}/${op.name} runs ${running.version} (image ${running.image}) ` +
+        `but ${op.expectedVersion} is expected (${op.expectedFrom}).${pinned}${unmanaged}`,
     );
   }
   if (!running.available)

@@ -66,7 +66,8 @@ export async function connectToPrimary(
   const { namespace, name } = { namespace: cluster.metadata.namespace!, name: cluster.metadata.name };
   if (!pod)
     throw new Error(
-      `Cluster ${namespace}/${name} has no status.currentPrimary: it has no primary to read from; wait until it is healthy (kubectl get cluster ${name} -n ${namespace}).`,
+      `Cluster ${namespace}/${name} has no status.currentPrimary: it has no primary to read from; ` +
+        `wait until it is healthy (kubectl get cluster ${name} -n ${namespace}).`,
     );
   await checkReady(clients, namespace, pod, 'current primary');
   // -rw can never be disabled (the webhook refuses it) and follows the primary.
@@ -98,8 +99,11 @@ export async function connectToReplica(
       problems.push(err instanceof Error ? err.message : String(err));
     }
   }
+  const instances = (cluster.status?.instanceNames ?? []).join(', ') || 'none';
   throw new Error(
-    `Cluster ${namespace}/${name} has no ready replica to count on (instances: ${(cluster.status?.instanceNames ?? []).join(', ') || 'none'}, primary ${primaries[0] ?? 'unknown'}${problems.length ? `; ${problems.join('; ')}` : ''}); use live-counts auto/exact, or run the cluster with instances >= 2.`,
+    `Cluster ${namespace}/${name} has no ready replica to count on ` +
+      `(instances: ${instances}, primary ${primaries[0] ?? 'unknown'}${problems.length ? `; ${problems.join('; ')}` : ''}); ` +
+      `use live-counts auto/exact, or run the cluster with instances >= 2.`,
   );
 }
 
@@ -110,7 +114,8 @@ async function checkReady(clients: KubeClients, namespace: string, pod: string, 
   const ready = podObj.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   if (!ready) {
     throw new Error(
-      `The ${role} ${namespace}/${pod} is not ready (pod phase ${podObj.status?.phase ?? 'unknown'}); the cluster must be healthy before it is read (kubectl describe pod ${pod} -n ${namespace}).`,
+      `The ${role} ${namespace}/${pod} is not ready (pod phase ${podObj.status?.phase ?? 'unknown'}); ` +
+        `the cluster must be healthy before it is read (kubectl describe pod ${pod} -n ${namespace}).`,
     );
   }
   return podObj;
@@ -130,7 +135,8 @@ async function connectToInstance(
   const secret = await readSecret(core, clients, namespace, secretName);
   if (!secret.username || !secret.password) {
     throw new Error(
-      `Secret ${namespace}/${secretName} has no username/password keys; point the credentials input at a kubernetes.io/basic-auth Secret (default: the cluster's -app or -superuser Secret).`,
+      `Secret ${namespace}/${secretName} has no username/password keys; point the credentials ` +
+        `input at a kubernetes.io/basic-auth Secret (default: the cluster's -app or -superuser Secret).`,
     );
   }
   const database =

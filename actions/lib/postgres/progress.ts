@@ -35,7 +35,8 @@ export async function forEachLargestFirst<T extends Sized>(
   let done = 0;
   let bytes = 0;
   const line = () =>
-    `${opts.label} ${done}/${count} ${opts.unit}, ${formatBytes(bytes)} of ${formatBytes(total)} in ${Math.round((Date.now() - started) / 1000)} s`;
+    `${opts.label} ${done}/${count} ${opts.unit}, ${formatBytes(bytes)} ` +
+    `of ${formatBytes(total)} in ${Math.round((Date.now() - started) / 1000)} s`;
   const timer = opts.log ? setInterval(() => opts.log!(line()), opts.everyMs ?? 15_000) : undefined;
   timer?.unref();
   const limit = pLimit(opts.concurrency);

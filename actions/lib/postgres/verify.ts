@@ -150,14 +150,16 @@ async function checkRelation(
   try {
     if (rel.kind === 'table') {
       const rows = await db.query<{ blkno: string; offnum: number | null; attnum: number | null; msg: string }>(
-        `SELECT blkno, offnum, attnum, msg FROM ${fn}($1::regclass, on_error_stop => false, check_toast => true, skip => 'none') LIMIT ${MAX_FINDINGS + 1}`,
+        `SELECT blkno, offnum, attnum, msg FROM ${fn}($1::regclass, ` +
+          `on_error_stop => false, check_toast => true, skip => 'none') LIMIT ${MAX_FINDINGS + 1}`,
         [qualifiedIdent(rel.schema, rel.name)],
       );
       out.corruption = rows
         .slice(0, MAX_FINDINGS)
         .map(
           (r) =>
-            `block ${r.blkno}${r.offnum !== null ? `, offset ${r.offnum}` : ''}${r.attnum !== null ? `, attribute ${r.attnum}` : ''}: ${r.msg}`,
+            `block ${r.blkno}${r.offnum !== null ? `, offset ${r.offnum}` : ''}` +
+            `${r.attnum !== null ? `, attribute ${r.attnum}` : ''}: ${r.msg}`,
         );
       if (rows.length > MAX_FINDINGS) out.corruption.push('... and more');
     } else {
@@ -255,19 +257,23 @@ export function verificationReasons(v: Verification): string[] {
           `${label(r)} (${r.check}: ${r.corruption[0]}${r.corruption.length > 1 ? `; +${r.corruption.length - 1} more` : ''})`,
       );
     reasons.push(
-      `database ${v.database}: amcheck found corruption in ${corrupt.length} relation(s): ${shown.join('; ')}${corrupt.length > 5 ? '; ...' : ''}`,
+      `database ${v.database}: amcheck found corruption in ${corrupt.length} ` +
+        `relation(s): ${shown.join('; ')}${corrupt.length > 5 ? '; ...' : ''}`,
     );
   }
   const unverified = v.relations.filter((r) => r.error !== undefined);
   if (unverified.length) {
     const shown = unverified.slice(0, 5).map((r) => `${label(r)} (${r.check}: ${r.error})`);
     reasons.push(
-      `database ${v.database}: ${unverified.length} relation(s) could not be verified: ${shown.join('; ')}${unverified.length > 5 ? '; ...' : ''}`,
+      `database ${v.database}: ${unverified.length} relation(s) could not be ` +
+        `verified: ${shown.join('; ')}${unverified.length > 5 ? '; ...' : ''}`,
     );
   }
   if (v.checksums.failures) {
     reasons.push(
-      `database ${v.database}: ${v.checksums.failures} page checksum failure(s) in the restore (pg_stat_database.checksum_failures)${v.checksums.lastFailure ? `, last at ${v.checksums.lastFailure}` : ''}`,
+      `database ${v.database}: ${v.checksums.failures} page checksum failure(s) in the restore ` +
+        `(pg_stat_database.checksum_failures)` +
+        `${v.checksums.lastFailure ? `, last at ${v.checksums.lastFailure}` : ''}`,
     );
   }
   return reasons;

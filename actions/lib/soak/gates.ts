@@ -126,9 +126,11 @@ export function lagGate(sub: SubscriberState, pub: PublisherState, slotName: str
     if (slot.type !== 'logical') problems.push(`slot ${slotName} is ${slot.type}, not logical`);
     if (!slot.active) problems.push(`slot ${slotName} is inactive`);
     if (slot.walStatus === 'lost' || slot.walStatus === 'unreserved') {
-      problems.push(
-        `slot ${slotName} wal_status is ${slot.walStatus}${slot.walStatus === 'lost' ? ' (invalidated: the subscription must be rebuilt)' : ' (WAL it needs is about to be removed)'}`,
-      );
+      const why =
+        slot.walStatus === 'lost'
+          ? ' (invalidated: the subscription must be rebuilt)'
+          : ' (WAL it needs is about to be removed)';
+      problems.push(`slot ${slotName} wal_status is ${slot.walStatus}${why}`);
     } else if (slot.walStatus === null) problems.push(`slot ${slotName} has no WAL reserved`);
     if (slot.retainedBytes !== undefined && slot.retainedBytes > t.maxSlotRetainedBytes) {
       problems.push(`slot retains ${formatBytes(slot.retainedBytes)}, over ${formatBytes(t.maxSlotRetainedBytes)}`);
@@ -138,7 +140,9 @@ export function lagGate(sub: SubscriberState, pub: PublisherState, slotName: str
     name: 'lag',
     passed: problems.length === 0,
     value: values.join('; ') || 'n/a',
-    threshold: `subscriber <= ${formatBytes(t.maxSubscriberLagBytes)}, slot <= ${formatBytes(t.maxSlotRetainedBytes)}, message age <= ${formatDuration(t.maxMessageAgeMs)}, slot active and reserved`,
+    threshold:
+      `subscriber <= ${formatBytes(t.maxSubscriberLagBytes)}, slot <= ${formatBytes(t.maxSlotRetainedBytes)}, ` +
+      `message age <= ${formatDuration(t.maxMessageAgeMs)}, slot active and reserved`,
     detail: problems.length ? listed(problems) : 'streaming',
   };
 }
@@ -170,7 +174,8 @@ export function rowCountGate(comparisons: CountComparison[], tolerance: number, 
           ? listed(
               off.map(
                 (c) =>
-                  `${displayName(c.schema, c.table)}: publisher ${c.live ?? 'n/a'}, subscriber ${c.other ?? 'n/a'}${c.note ? ` (${c.note})` : ''}`,
+                  `${displayName(c.schema, c.table)}: publisher ${c.live ?? 'n/a'}, ` +
+                  `subscriber ${c.other ?? 'n/a'}${c.note ? ` (${c.note})` : ''}`,
               ),
             )
           : 'all agree',

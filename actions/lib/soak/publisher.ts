@@ -39,7 +39,8 @@ export function publisherConnInfo(secret: Record<string, string>, ref: string): 
   if (missing.length) {
     throw new InputError(
       'publisher-secret',
-      `Secret ${ref} lacks ${missing.join(', ')}; give keys host, port, username, password, dbname (or a uri postgresql://user:password@host:port/dbname).`,
+      `Secret ${ref} lacks ${missing.join(', ')}; give keys host, port, username, ` +
+        `password, dbname (or a uri postgresql://user:password@host:port/dbname).`,
     );
   }
   if (!Number.isInteger(port) || port < 1 || port > 65535)

@@ -65,7 +65,9 @@ export function timeline(samples: Sample[], maxGapMs: number, last = 24): string
     const gap = prev ? Date.parse(s.t) - Date.parse(prev.t) : 0;
     if (prev && gap > maxGapMs) out.push(`   -- gap ${formatDuration(gap)}: streak restarts --`);
     const when = s.t.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z');
-    const measures = `sub ${formatBytes(s.lag)}  slot ${formatBytes(s.slot)}  msg ${s.age === undefined ? 'n/a' : formatDuration(s.age * 1000)}`;
+    const measures =
+      `sub ${formatBytes(s.lag)}  slot ${formatBytes(s.slot)}  ` +
+      `msg ${s.age === undefined ? 'n/a' : formatDuration(s.age * 1000)}`;
     out.push(`${when}  ${s.ok ? 'ok ' : 'BAD'}  ${measures}${s.ok ? '' : `  [${(s.fail ?? []).join(', ')}]`}`);
   });
   return out.join('\n');

@@ -43,7 +43,8 @@ export const sharedServer: SqlServer = {
     // An existing shared cluster may name its own superuser secret; without superuser access CNPG disables that role.
     if (!cluster.spec.enableSuperuserAccess)
       throw new Error(
-        `Cluster ${ns}/${cluster.metadata.name} has enableSuperuserAccess off: addon-sync needs it to create databases and roles (set spec.enableSuperuserAccess: true).`,
+        `Cluster ${ns}/${cluster.metadata.name} has enableSuperuserAccess off: addon-sync ` +
+          `needs it to create databases and roles (set spec.enableSuperuserAccess: true).`,
       );
     const c = await connectToPrimary(ctx.core, ctx.clients, cluster, {
       mode: 'port-forward',

@@ -50,7 +50,8 @@ export const baseline = definePhase({
         await closeSession(r);
       } else b = await withContent(ctx, s.db, await takeBaseline(s.db, s.database, countSettings(ctx)));
       ctx.log(
-        `live ${s.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`,
+        `live ${s.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} ` +
+          `indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`,
       );
       baselines.push(b);
     }
@@ -75,11 +76,13 @@ async function atOneMoment(
       withContent(ctx, db, await takeBaseline(db, s.database, countSettings(ctx))),
     );
     ctx.log(
-      `live counted in one snapshot at WAL ${moment.lsn} (${moment.at}; ${moment.tries} snapshot(s) taken${moment.why ? `; ${moment.why}` : ''})`,
+      `live counted in one snapshot at WAL ${moment.lsn} (${moment.at}; ${moment.tries} ` +
+        `snapshot(s) taken${moment.why ? `; ${moment.why}` : ''})`,
     );
     for (const b of results)
       ctx.log(
-        `live ${b.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`,
+        `live ${b.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} ` +
+          `indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`,
       );
     return { baselines: results, moment };
   } catch (err) {

@@ -18,7 +18,8 @@ export const readSpec = definePhase({
     result.mode = mode.mode;
     const spec = readLiveSpec(live, mode, store);
     log(
-      `backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`,
+      `backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, ` +
+        `image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`,
     );
     return { spec, store, databases: inputs.databases.length ? inputs.databases : [spec.database] };
   },

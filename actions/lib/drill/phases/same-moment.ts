@@ -85,7 +85,10 @@ async function choosePin(
   const w = await waitLsnArchived(db, goal.lsn, { deadline: Date.now() + budget.ms, signal: ctx.signal });
   if (w.ok) return archived(ctx, goal.lsn, w.segment, w.ms, goal.pin);
   const s = Math.round(budget.ms / 1000);
-  const why = `live's counting snapshot at ${moment.lsn} (segment ${w.segment}) was not archived within ${s} s (same-moment-wait ${Math.round(inputs.sameMomentWaitMs / 1000)} s, archive_timeout ${Math.round(a.archiveTimeoutMs / 1000)} s; last archived ${w.last ?? 'none'})`;
+  const why =
+    `live's counting snapshot at ${moment.lsn} (segment ${w.segment}) was not archived ` +
+    `within ${s} s (same-moment-wait ${Math.round(inputs.sameMomentWaitMs / 1000)} s, ` +
+    `archive_timeout ${Math.round(a.archiveTimeoutMs / 1000)} s; last archived ${w.last ?? 'none'})`;
   return fallBack(p, why, byName);
 }
 
@@ -106,7 +109,10 @@ function quietGoal(p: PinInput): { lsn: string; pin: Pin } | undefined {
     pin: {
       recoveryTarget: { targetLSN: stop, backupID: p.newest.backupId },
       exact: true,
-      judging: `exactly (no slack for tables counted with count(*)): ${p.moment.quiet.why}; the restore stops after the record at ${stop} (${stop === c.lsn ? 'that checkpoint' : `the end of backup ${p.newest.name}`}), which no commit follows before the snapshot; estimated tables keep ${p.tolerance}`,
+      judging:
+        `exactly (no slack for tables counted with count(*)): ${p.moment.quiet.why}; the restore stops ` +
+        `after the record at ${stop} (${stop === c.lsn ? 'that checkpoint' : `the end of backup ${p.newest.name}`}), ` +
+        `which no commit follows before the snapshot; estimated tables keep ${p.tolerance}`,
     },
   };
 }
@@ -129,7 +135,10 @@ function atSnapshot({ moment, rp, newest, tolerance }: PinInput): Pin {
   return {
     recoveryTarget,
     exact: true,
-    judging: `exactly (no slack for tables counted with count(*)): live was counted in one snapshot at WAL ${moment.lsn} (${moment.at}) with no write in flight, and the restore stops just before that position; estimated tables keep ${tolerance}`,
+    judging:
+      `exactly (no slack for tables counted with count(*)): live was counted in one ` +
+      `snapshot at WAL ${moment.lsn} (${moment.at}) with no write in flight, and ` +
+      `the restore stops just before that position; estimated tables keep ${tolerance}`,
   };
 }
 
@@ -138,7 +147,9 @@ function fallBack({ moment, rp, tolerance }: PinInput, why: string, byName: Reco
   return {
     recoveryTarget: byName,
     exact: false,
-    judging: `${tolerance}: ${why}${proof}, so the restore replays to ${rp ? `the restore point '${rp.name}'` : 'the end of the archive'} and rows written in between are absorbed by the tolerance`,
+    judging:
+      `${tolerance}: ${why}${proof}, so the restore replays to ${rp ? `the restore point '${rp.name}'` : 'the end of the archive'} ` +
+      `and rows written in between are absorbed by the tolerance`,
   };
 }
 

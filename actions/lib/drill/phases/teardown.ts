@@ -28,7 +28,8 @@ export const teardown = definePhase({
       core.saveState(State.keep, 'true');
       const where = ctx.site.sameNamespace ? '' : ` (in ${ctx.site.where}, with its copied Secrets)`;
       core.warning(
-        `keep-on-failure: the recovery cluster ${ctx.site.namespace}/${cluster.name} is KEPT for debugging${where}. Delete it when done: kubectl delete cluster -n ${ctx.site.namespace} ${cluster.name}`,
+        `keep-on-failure: the recovery cluster ${ctx.site.namespace}/${cluster.name} is KEPT for ` +
+          `debugging${where}. Delete it when done: kubectl delete cluster -n ${ctx.site.namespace} ${cluster.name}`,
       );
       return;
     }

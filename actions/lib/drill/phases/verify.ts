@@ -21,9 +21,12 @@ export const verify = definePhase({
         signal,
         deadline,
       });
-      log(
-        `restore ${s.database}: ${inputs.verify === 'off' ? 'amcheck off' : `${v.relations.length} relations checked with amcheck ${v.amcheckVersion}`}, data checksums ${v.checksums.enabled ? `on, ${v.checksums.failures ?? 0} failure(s)` : 'off'}`,
-      );
+      const checked =
+        inputs.verify === 'off'
+          ? 'amcheck off'
+          : `${v.relations.length} relations checked with amcheck ${v.amcheckVersion}`;
+      const checksums = v.checksums.enabled ? `on, ${v.checksums.failures ?? 0} failure(s)` : 'off';
+      log(`restore ${s.database}: ${checked}, data checksums ${checksums}`);
       if (v.note) log(`restore ${s.database}: ${v.note}`);
       (result.verifications ??= []).push(v);
       result.reasons.push(...verificationReasons(v));

@@ -37,10 +37,14 @@ export function crdOwnershipProblems(
       ? ` (it belongs to release ${annotations['meta.helm.sh/release-namespace']}/${annotations['meta.helm.sh/release-name']})`
       : '';
     const gate = findValueGate(tree, r.source, 'CustomResourceDefinition').value;
-    const adopt = `kubectl label crd ${name} app.kubernetes.io/managed-by=Helm --overwrite && kubectl annotate crd ${name} meta.helm.sh/release-name=${release} meta.helm.sh/release-namespace=${namespace} --overwrite`;
+    const adopt =
+      `kubectl label crd ${name} app.kubernetes.io/managed-by=Helm --overwrite && kubectl annotate ` +
+      `crd ${name} meta.helm.sh/release-name=${release} meta.helm.sh/release-namespace=${namespace} --overwrite`;
     const leave = gate ? `, or keep it outside the release with ${gate}=false` : '';
     problems.push(
-      `${describeObject(r.object)} (${r.source}) already exists on the cluster${other} without this release's ownership metadata (${wrong.join('; ')}): Helm would refuse the upgrade ("invalid ownership metadata"). Let the release adopt it with \`${adopt}\`${leave}.`,
+      `${describeObject(r.object)} (${r.source}) already exists on the cluster${other} without ` +
+        `this release's ownership metadata (${wrong.join('; ')}): Helm would refuse the upgrade ` +
+        `("invalid ownership metadata"). Let the release adopt it with \`${adopt}\`${leave}.`,
     );
   }
   return problems;

@@ -77,7 +77,9 @@ async function dryRunCrd(clients: KubeClients, r: RenderedObject): Promise<strin
     if (isTransient(err)) throw err;
     const field = /(spec\.versions\[\d+\]\.schema\.openAPIV3Schema[^:]*):/.exec(describeError(err))?.[1];
     const fix = field
-      ? `fix the schema at ${field} in ${r.source} (a Kubernetes API server accepts only structural schemas: every property needs a type, allOf/anyOf/oneOf/not hold value validations only), or pin the chart to a release whose CRDs the server accepts`
+      ? `fix the schema at ${field} in ${r.source} (a Kubernetes API server accepts only ` +
+        `structural schemas: every property needs a type, allOf/anyOf/oneOf/not hold value ` +
+        `validations only), or pin the chart to a release whose CRDs the server accepts`
       : `fix the CRD in ${r.source}`;
     return `the API server rejects ${describeObject(r.object)} (${r.source}) in a dry-run: ${describeError(err)}; ${fix}.`;
   }
