@@ -164,6 +164,8 @@ describe('a recovery that cannot start', () => {
       const t0 = Date.now();
       const r = await runDrill(pgd, { cluster: 'sa', namespace: 'default', timeout: '20m', 'record-history': false });
       expect(r.exitCode, explain(r)).toBe(1);
+      // The recovery site's fault, not the backup's: a drill error, never a failed backup.
+      expect(r.outputs.result, explain(r)).toBe('error');
       expect(r.errors.join('\n')).toMatch(
         /recovery cluster sa-drill-\d+-1 could not start its restore within \d+ s: the operator created neither the recovery Job sa-drill-\d+-1-1-full-recovery nor the instance pod sa-drill-\d+-1-1 \(cluster phase 'Unable to create required cluster objects': serviceAccount "irsa-backup" not found/,
       );

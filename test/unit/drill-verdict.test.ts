@@ -15,6 +15,7 @@ import { parseHistory } from '../../actions/lib/contracts/drill-record.js';
 import { judgeDrill } from '../../actions/lib/soak/drill-record.js';
 import type { KubeClients } from '../../actions/lib/kube/client.js';
 import { recordingCore } from '../helpers/recording-core.js';
+import { RecoveryCannotStart } from '../../actions/lib/drill/wait.js';
 
 const api = (code: number) => new ApiException(code, 'x', JSON.stringify({ message: 'no' }), {});
 const pgError = (code: string) => Object.assign(new Error('pg'), { code });
@@ -30,6 +31,7 @@ describe('classifyError: one place, by the first cause that tells', () => {
     ],
     ['a 403 wrapped', new Error('Cannot read Cluster', { cause: api(403) }), 'forbidden'],
     ['a 404', api(404), 'not-found'],
+    ['a recovery that cannot start (its ServiceAccount is missing)', new RecoveryCannotStart('no pod'), 'environment'],
     ['a 422', api(422), 'rejected'],
     ['a 503', api(503), 'unreachable'],
     [

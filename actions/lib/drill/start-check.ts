@@ -40,7 +40,7 @@ export async function cannotStart(
   namespace: string,
   name: string,
   opts: StartCheckOptions,
-): Promise<{ fail: string; ok?: undefined }> {
+): Promise<{ fail: string; cannotStart: true; ok?: undefined }> {
   const grace = opts.graceMs ?? START_GRACE_MS;
   let previous: string | undefined;
   for (;;) {
@@ -52,7 +52,7 @@ export async function cannotStart(
     previous = why;
     if (seenTwice && !opts.started()) {
       const s = Math.round((Date.now() - opts.created) / 1000);
-      return { fail: `recovery cluster ${name} could not start its restore within ${s} s: ${why}` };
+      return { fail: `recovery cluster ${name} could not start its restore within ${s} s: ${why}`, cannotStart: true };
     }
   }
 }

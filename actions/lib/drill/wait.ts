@@ -28,6 +28,18 @@ export interface RecoveryTimings {
   healthy?: number;
 }
 
+/**
+ * The recovery never started its restore (a missing ServiceAccount, Secret or pull secret, a name
+ * the operator cannot create): the drill's environment, not the backup, is at fault, so this is a
+ * drill error (errors.ts classifies it 'environment'), never a failed backup.
+ */
+export class RecoveryCannotStart extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecoveryCannotStart';
+  }
+}
+
 export class RecoveryFailed extends Error {
   constructor(
     message: string,
@@ -54,7 +66,7 @@ export interface WaitOpts {
   startGraceMs?: number;
 }
 
-type Outcome = { ok?: Cluster; fail?: string };
+type Outcome = { ok?: Cluster; fail?: string; cannotStart?: boolean };
 
 /** Resolves when healthy (filling `timings`); throws RecoveryFailed otherwise. */
 export async function waitForRecovery(
@@ -100,6 +112,7 @@ export async function waitForRecovery(
     await capture.refresh(opts.retry).catch(() => {});
     const tail = capture.text ? capture.tail(opts.logTailLines ?? 20) : undefined;
     const where = state.lastPhase ? ` (cluster phase '${state.lastPhase}')` : '';
+    if (winner.cannotStart) throw new RecoveryCannotStart(`${winner.fail}${where}`);
     throw new RecoveryFailed(
       `${winner.fail}${where}: ${tail ? errorSummary(tail) : `no restore log could be read (${capture.lastSeen()})`}`,
       tail,
