@@ -73,9 +73,11 @@ describe('CLI kubeconfig', () => {
 });
 
 describe('CLI exit codes and output', () => {
-  it('maps the verdict: passed 0, failed 1, error 3', () => {
-    const r = (verdict: string) => ({ verdict }) as unknown as DrillResult;
-    expect([exitCode(r('passed')), exitCode(r('failed')), exitCode(r('error'))]).toEqual([0, 1, 3]);
+  it('maps the verdict: passed 0, failed 1, error 3, an input error 2 (usage)', () => {
+    const r = (verdict: string, kind?: string) => ({ verdict, error: kind && { kind } }) as unknown as DrillResult;
+    expect([exitCode(r('passed')), exitCode(r('failed')), exitCode(r('error', 'forbidden'))]).toEqual([0, 1, 3]);
+    // A cluster that does not exist is found by preflight as an input error: still a usage error.
+    expect(exitCode(r('error', 'input'))).toBe(2);
   });
 
   it('masks secrets in logs and outputs', () => {

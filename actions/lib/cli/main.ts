@@ -76,9 +76,12 @@ async function drill(core: Core, record: CliRecord, args: CliArgs, deps: CliDeps
   return code;
 }
 
+/** A bad input (a flag's value, a cluster that does not exist) is a usage error, whichever phase found it. */
 export function exitCode(result: DrillResult): number {
   const verdict: string = result.verdict;
-  return verdict === 'passed' ? Exit.passed : verdict === 'failed' ? Exit.failed : Exit.error;
+  if (verdict === 'passed') return Exit.passed;
+  if (verdict === 'failed') return Exit.failed;
+  return result.error?.kind === 'input' ? Exit.usage : Exit.error;
 }
 
 const verdictLine = (r: DrillResult) =>
