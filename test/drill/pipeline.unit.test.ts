@@ -1,4 +1,6 @@
 // The drill's pipeline runner and phase order (actions/lib/drill/pipeline.ts): no cluster needed.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recordingCore } from '../helpers/recording-core.js';
 import { readDrillInputs } from '../../actions/lib/drill/inputs.js';
@@ -15,6 +17,7 @@ import { createContext } from '../../actions/lib/drill/run.js';
 import { VerdictError } from '../../actions/lib/errors.js';
 import type { KubeClients } from '../../actions/lib/kube/client.js';
 import type { Cluster } from '../../actions/lib/cnpg/types.js';
+import { repoRoot } from '../helpers/run-action.js';
 
 function context(controller = new AbortController()) {
   const { core, rec } = recordingCore({ cluster: 'pg-main', namespace: 'db' });
@@ -73,6 +76,18 @@ describe('the drill pipeline', () => {
       "compare needs 'pin', which no earlier phase gives",
       'final phase x must read ctx.facts, not declare needs',
     ]);
+  });
+});
+
+const phasesDir = join(repoRoot, 'actions/lib/drill/phases');
+const phaseFiles = readdirSync(phasesDir).filter((f) => f !== 'index.ts');
+
+describe('the phase files', () => {
+  it('import no other phase: phases talk through facts, shared logic lives one folder up', () => {
+    const crossing = phaseFiles.flatMap((f) =>
+      [...readFileSync(join(phasesDir, f), 'utf8').matchAll(/from '(\.\/[^']+)'/g)].map((m) => `${f} -> ${m[1]}`),
+    );
+    expect(crossing).toEqual([]);
   });
 });
 

@@ -54,8 +54,7 @@ import type { Session } from './sessions.js';
 import type { RecoveryTimings } from './wait.js';
 import type { RestoreLog } from './restore-log.js';
 import type { ResolvedTarget } from './targets.js';
-import type { Moment } from './same-moment.js';
-import type { Pin } from './phases/same-moment.js';
+import type { Moment, Pin } from './same-moment.js';
 
 /** What phases hand each other. */
 export interface Facts {
@@ -86,7 +85,7 @@ export interface Facts {
   target: ResolvedTarget;
   /** Live's counting snapshot and its WAL position, when live was counted at one moment. */
   moment: Moment | undefined;
-  /** Where the recovery stops and how counts are judged (phases/same-moment.ts). */
+  /** Where the recovery stops and how counts are judged (the same-moment phase). */
   pin: Pin;
 }
 export type FactName = keyof Facts;

@@ -2,10 +2,9 @@
 // in full (every table counted), under the drill's deadline. Differences are reasons, not
 // errors: every database is compared and the final phases still run.
 import { getCluster } from '../../cnpg/api.js';
-import { comparisonReasons, compareWithRestore, notComparedNote } from '../compare.js';
+import { comparisonReasons, compareWithRestore, countSettings, notComparedNote } from '../compare.js';
 import { definePhase } from '../pipeline.js';
 import { openRestoreSession, type Session } from '../sessions.js';
-import { countSettings } from './baseline.js';
 import { judgeExactly } from '../same-moment.js';
 import { restoreContent, uncomparedChecks } from '../content-phase.js';
 

@@ -9,7 +9,7 @@ import { definePhase, type DrillContext } from '../pipeline.js';
 import { CREATED_AT_ANNOTATION, recoveryClusterManifest, recoveryOptions } from '../recovery-manifest.js';
 import { State } from '../state.js';
 import { teardownCluster } from '../teardown.js';
-import { copyToSite } from './copy-to-site.js';
+import { copyToSite } from '../copy-to-site.js';
 import { describeError } from '../../errors.js';
 
 export const create = definePhase({

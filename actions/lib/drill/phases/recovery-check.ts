@@ -4,7 +4,7 @@
 import { definePhase } from '../pipeline.js';
 import { checkStop } from '../recovery-check.js';
 import { readReplayPoint } from '../rpo.js';
-import { replayFromRestoreLog } from './rpo.js';
+import { replayFromRestoreLog } from '../restore-log.js';
 
 export const recoveryCheck = definePhase({
   name: 'recovery-check',

@@ -5,8 +5,8 @@
 import { definePhase } from '../pipeline.js';
 import type { RestorePoint } from '../restore-point.js';
 import type { Inventory } from '../inventory.js';
-import { computeRpo, readReplayPoint, type ReplayPoint } from '../rpo.js';
-import type { RestoreLog } from '../restore-log.js';
+import { computeRpo, readReplayPoint } from '../rpo.js';
+import { replayFromRestoreLog } from '../restore-log.js';
 import { rpoFromArchive } from '../targets.js';
 
 export const rpo = definePhase({
@@ -24,16 +24,6 @@ export const rpo = definePhase({
     ctx.result.rpo = computeRpo(mark, replay, dataTimeFallback(restorePoint, inventory));
   },
 });
-
-/** Fills in what the restore's log said about where replay ended. */
-export function replayFromRestoreLog(restoreLog: RestoreLog, replay: ReplayPoint): void {
-  const fromLog = restoreLog.replayEnd;
-  if (fromLog.lastCommitAt) {
-    replay.lastCommitAt = fromLog.lastCommitAt;
-    replay.source += ' + restore log';
-  }
-  if (!replay.lsn && fromLog.lsn) replay.lsn = fromLog.lsn;
-}
 
 function dataTimeFallback(
   restorePoint: RestorePoint | undefined,

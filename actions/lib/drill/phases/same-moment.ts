@@ -11,18 +11,10 @@ import type { BackupRow } from '../inventory.js';
 import type { ReadOnlyDb } from '../../postgres/readonly.js';
 import { quietTarget } from '../quiet.js';
 import { parseLsn } from '../rpo.js';
-import { archiveState, waitBudget, waitLsnArchived, type Moment } from '../same-moment.js';
+import { archiveState, waitBudget, waitLsnArchived, type Moment, type Pin } from '../same-moment.js';
 import { formatLsn } from '../targets.js';
 import { closeSession } from '../sessions.js';
 import type { ResolvedTarget } from '../targets.js';
-
-export interface Pin {
-  recoveryTarget?: RecoveryTarget;
-  /** Counts judged with no slack (the moment is exact and the recovery stops there). */
-  exact: boolean;
-  /** How counts are judged and why, for the report. */
-  judging: string;
-}
 
 export const sameMoment = definePhase({
   name: 'same-moment',
