@@ -83,6 +83,10 @@ const phasesDir = join(repoRoot, 'actions/lib/drill/phases');
 const phaseFiles = readdirSync(phasesDir).filter((f) => f !== 'index.ts');
 
 describe('the phase files', () => {
+  it('are named <name>.phase.ts, so a phase is never mistaken for the logic module one folder up', () => {
+    expect(phaseFiles.filter((f) => !f.endsWith('.phase.ts'))).toEqual([]);
+  });
+
   it('import no other phase: phases talk through facts, shared logic lives one folder up', () => {
     const crossing = phaseFiles.flatMap((f) =>
       [...readFileSync(join(phasesDir, f), 'utf8').matchAll(/from '(\.\/[^']+)'/g)].map((m) => `${f} -> ${m[1]}`),

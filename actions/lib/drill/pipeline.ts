@@ -18,7 +18,7 @@
 //     result   the DrillResult the report, record, Slack and outputs read: phases add
 //              reasons (a failed check that does not stop the drill), notes and measurements;
 //     owned    what must be cleaned up: register it the moment it exists, BEFORE awaiting
-//              anything (sessions.ts registers database sessions; create.ts the recovery cluster);
+//              anything (sessions.ts registers database sessions; create.phase.ts the recovery cluster);
 //     cancelledAt  epoch ms of the SIGTERM/SIGINT, for the teardown's grace-window deadline.
 // - Stages (drillPipeline in ./phases/index.ts):
 //     preflight  until the live cluster is known to exist. A failure is an error the drill
@@ -33,7 +33,7 @@
 //                teardown, verdict, record, notify, outputs, report, step status. They read
 //                `ctx.facts` / `ctx.owned` directly (anything may be missing) and must not throw;
 //                a throw is logged as a warning and the next final phase still runs.
-// - To add a phase: write phases/<name>.ts with definePhase, add its facts to Facts below, put it
+// - To add a phase: write phases/<name>.phase.ts with definePhase, add its facts to Facts below, put it
 //   in drillPipeline at the right place. test/drill/pipeline.unit.test.ts checks the order (every need
 //   given earlier) and the runner's rules.
 import type { Core } from '../core.js';

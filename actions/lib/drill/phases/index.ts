@@ -1,31 +1,31 @@
 // The drill's phases in order (the contract is in ../pipeline.ts).
 import type { Pipeline } from '../pipeline.js';
-import { checkCredentials } from './credentials.js';
-import { findLive } from './find-live.js';
-import { checkSite } from './check-site.js';
-import { readSpec } from './read-spec.js';
-import { connectLive } from './connect-live.js';
-import { inventory } from './inventory.js';
-import { chooseTarget } from './choose-target.js';
-import { sweep } from './sweep.js';
-import { nameRecovery } from './name-recovery.js';
-import { baseline } from './baseline.js';
-import { restorePoint } from './restore-point.js';
-import { sameMoment } from './same-moment.js';
-import { create } from './create.js';
-import { waitRecovery } from './wait-recovery.js';
-import { compare } from './compare.js';
-import { recoveryCheck } from './recovery-check.js';
-import { rpo } from './rpo.js';
-import { verify } from './verify.js';
-import { closeSessions } from './close-sessions.js';
-import { teardown } from './teardown.js';
-import { settleVerdict, stepStatus } from './verdict.js';
-import { record } from './record.js';
-import { notify } from './notify.js';
-import { metrics } from './metrics.js';
-import { outputs } from './outputs.js';
-import { report } from './report.js';
+import { checkCredentials } from './credentials.phase.js';
+import { findLive } from './find-live.phase.js';
+import { checkSite } from './check-site.phase.js';
+import { readSpec } from './read-spec.phase.js';
+import { connectLive } from './connect-live.phase.js';
+import { inventory } from './inventory.phase.js';
+import { chooseTarget } from './choose-target.phase.js';
+import { sweep } from './sweep.phase.js';
+import { nameRecovery } from './name-recovery.phase.js';
+import { baseline } from './baseline.phase.js';
+import { restorePoint } from './restore-point.phase.js';
+import { sameMoment } from './same-moment.phase.js';
+import { create } from './create.phase.js';
+import { waitRecovery } from './wait-recovery.phase.js';
+import { compare } from './compare.phase.js';
+import { recoveryCheck } from './recovery-check.phase.js';
+import { rpo } from './rpo.phase.js';
+import { verify } from './verify.phase.js';
+import { closeSessions } from './close-sessions.phase.js';
+import { teardown } from './teardown.phase.js';
+import { settleVerdict, stepStatus } from './verdict.phase.js';
+import { record } from './record.phase.js';
+import { notify } from './notify.phase.js';
+import { metrics } from './metrics.phase.js';
+import { outputs } from './outputs.phase.js';
+import { report } from './report.phase.js';
 
 export const drillPipeline: Pipeline = {
   preflight: [
