@@ -175,6 +175,50 @@ describe('runPipeline', () => {
     expect(ctx.result.error).toMatchObject({ kind: 'environment', message: "phase liar did not give 'live'" });
   });
 
+  it('hands `when` its declared needs and the environment, never undeclared facts or the result', async () => {
+    const { ctx } = context();
+    const give = definePhase({
+      name: 'give',
+      needs: [],
+      gives: ['live', 'databases'],
+      run: async () => ({ live, databases: ['app'] }),
+    });
+    let seen: { input: string[]; env: string[] } | undefined;
+    const decides = definePhase({
+      name: 'decides',
+      needs: ['live'],
+      gives: [],
+      when: (env, input) => {
+        seen = { input: Object.keys(input), env: Object.keys(env) };
+        // @ts-expect-error: databases is given, but not declared.
+        return input.live === live && input.databases === undefined;
+      },
+      run: async () => void ran.push('decides'),
+    });
+    ran.length = 0;
+    await runPipeline(ctx, { preflight: [give], main: [decides], final: [] });
+    expect(ran).toEqual(['decides']);
+    expect(seen!.input).toEqual(['live']);
+    expect(seen!.env).toContain('inputs');
+    expect(seen!.env).not.toContain('facts');
+    expect(seen!.env).not.toContain('result');
+  });
+
+  it('refuses to ask `when` before its needs are given', async () => {
+    const { ctx } = context();
+    let asked = false;
+    const decides = definePhase({
+      name: 'decides',
+      needs: ['live'],
+      gives: [],
+      when: () => (asked = true),
+      run: async () => undefined,
+    });
+    await runPipeline(ctx, { preflight: [], main: [decides], final: [] });
+    expect(asked).toBe(false);
+    expect(ctx.result.error?.message).toBe("phase decides needs 'live', which no earlier phase gave");
+  });
+
   it('a cancellation abandons the running phase at once and goes to the final phases', async () => {
     ran.length = 0;
     const { ctx, controller } = context();

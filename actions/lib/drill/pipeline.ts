@@ -8,7 +8,8 @@
 //     needs  the facts it reads: the runner hands them over as `input`, typed
 //            `Pick<Facts, needs>`, and refuses to start if an earlier phase did not give them;
 //     gives  the facts it returns: `run` must resolve to exactly `Pick<Facts, gives>`;
-//     when   optional predicate: a phase that does not apply is skipped and its `gives`
+//     when   optional predicate over the environment (PhaseEnv: no facts, no result) and its
+//            declared `needs` only; a phase that does not apply is skipped and its `gives`
 //            become `undefined` (declare such facts `| undefined` in Facts);
 //     run(ctx, input) the work: call the leaf modules (inventory.ts, wait.ts, ...), not the
 //            Kubernetes or PostgreSQL clients inline.
@@ -121,12 +122,15 @@ export interface Owned {
 
 type Output<O extends FactName> = [O] extends [never] ? void : Pick<Facts, O>;
 
+/** What `when` may read besides its declared needs: the environment, never the facts or the result. */
+export type PhaseEnv = Omit<DrillContext, 'facts' | 'result' | 'owned'>;
+
 export interface Phase<I extends FactName = never, O extends FactName = never> {
   name: string;
   title?: string;
   needs: readonly I[];
   gives: readonly O[];
-  when?: (ctx: DrillContext) => boolean;
+  when?: (env: PhaseEnv, input: Pick<Facts, I>) => boolean;
   run(ctx: DrillContext, input: Pick<Facts, I>): Promise<Output<O>>;
 }
 
@@ -136,7 +140,7 @@ export interface AnyPhase {
   title?: string;
   needs: readonly FactName[];
   gives: readonly FactName[];
-  when?: (ctx: DrillContext) => boolean;
+  when?: (env: PhaseEnv, input: never) => boolean;
   run(ctx: DrillContext, input: never): Promise<unknown>;
 }
 
@@ -241,16 +245,16 @@ export function settleFailure(ctx: DrillContext, err: unknown): void {
 
 async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean): Promise<void> {
   const facts = ctx.facts as Record<FactName, unknown>;
-  if (phase.when && !phase.when(ctx)) {
-    for (const g of phase.gives) facts[g] = undefined;
-    return;
-  }
-  if (cancellable) throwIfCancelled(ctx.signal);
   const input: Partial<Record<FactName, unknown>> = {};
   for (const need of phase.needs) {
     if (!(need in facts)) throw new Error(`phase ${phase.name} needs '${need}', which no earlier phase gave`);
     input[need] = facts[need];
   }
+  if (phase.when && !phase.when(envOf(ctx), input as never)) {
+    for (const g of phase.gives) facts[g] = undefined;
+    return;
+  }
+  if (cancellable) throwIfCancelled(ctx.signal);
   const started = Date.now();
   if (phase.title) ctx.log(`▶ ${phase.title}`);
   try {
@@ -264,6 +268,11 @@ async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean
   } finally {
     if (phase.title) ctx.result.phases.push({ phase: phase.title, ms: Date.now() - started });
   }
+}
+
+/** The context without what phases hand each other: `when` decides on its declared needs alone. */
+function envOf({ facts: _facts, result: _result, owned: _owned, ...env }: DrillContext): PhaseEnv {
+  return env;
 }
 
 function throwIfCancelled(signal: AbortSignal): void {

@@ -9,8 +9,9 @@ import { replayFromRestoreLog } from '../restore-log.js';
 export const recoveryCheck = definePhase({
   name: 'recovery-check',
   title: 'check where recovery stopped',
-  when: (ctx) => !!ctx.facts.pin?.recoveryTarget && !ctx.facts.pin.recoveryTarget.targetName,
   needs: ['restoredSessions', 'pin', 'target', 'moment', 'restoreLog'],
+  // A restore point (targetName) is where the recovery stops by definition: nothing to check.
+  when: (_env, { pin }) => !!pin.recoveryTarget && !pin.recoveryTarget.targetName,
   gives: [],
   async run(ctx, { restoredSessions, pin, target, moment, restoreLog }) {
     const replay = await readReplayPoint(restoredSessions[0].db);
