@@ -8,6 +8,8 @@ import { drillPipeline } from '../../actions/lib/drill/phases/index.js';
 import {
   Cancelled,
   definePhase,
+  given,
+  isSkipped,
   orderProblems,
   runPipeline,
   type AnyPhase,
@@ -148,12 +150,12 @@ describe('runPipeline', () => {
     expect(rec.logs).toContainEqual({ level: 'warning', message: 'teardown: boom' });
   });
 
-  it('a phase that does not apply is skipped and gives undefined; a phase must give what it declares', async () => {
+  it('a phase that does not apply is skipped and gives why, typed; a phase must give what it declares', async () => {
     ran.length = 0;
     const { ctx } = context();
     const skipped = definePhase({
       name: 'restore-point',
-      when: () => false,
+      when: () => 'restore-point is false',
       needs: [],
       gives: ['restorePoint'],
       run: async () => {
@@ -161,18 +163,36 @@ describe('runPipeline', () => {
       },
     });
     let seen: unknown = 'unset';
+    let absent: unknown = 'unset';
     const reads = definePhase({
       name: 'reads',
       needs: ['restorePoint'],
       gives: [],
-      run: async (_c, i) => void (seen = i.restorePoint),
+      run: async (_c, i) => {
+        seen = i.restorePoint;
+        absent = given(i.restorePoint);
+      },
     });
     const liar = step('liar', { gives: ['live'], run: async () => ({}) });
     await runPipeline(ctx, { preflight: [], main: [skipped, reads, liar], final: [] });
-    expect(seen).toBeUndefined();
+    expect(seen).toEqual({ skipped: 'restore-point is false' });
+    expect(isSkipped(seen)).toBe(true);
+    expect(absent).toBeUndefined();
     // The drill's own contract broken: an error (the drill could not judge), never a reason against the backup.
     expect(ctx.result.reasons).toEqual([]);
     expect(ctx.result.error).toMatchObject({ kind: 'environment', message: "phase liar did not give 'live'" });
+  });
+
+  it('lets only a phase whose facts admit Skipped be skipped (a type error otherwise)', () => {
+    const phase = definePhase({
+      name: 'find-live',
+      needs: [],
+      gives: ['live'],
+      // @ts-expect-error: live is a Cluster, never Skipped, so find-live may not be skipped.
+      when: () => true,
+      run: async () => ({ live }),
+    });
+    expect(phase.name).toBe('find-live');
   });
 
   it('hands `when` its declared needs and the environment, never undeclared facts or the result', async () => {
@@ -191,7 +211,7 @@ describe('runPipeline', () => {
       when: (env, input) => {
         seen = { input: Object.keys(input), env: Object.keys(env) };
         // @ts-expect-error: databases is given, but not declared.
-        return input.live === live && input.databases === undefined;
+        return (input.live === live && input.databases === undefined) || 'not as declared';
       },
       run: async () => void ran.push('decides'),
     });

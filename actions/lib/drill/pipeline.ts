@@ -8,9 +8,10 @@
 //     needs  the facts it reads: the runner hands them over as `input`, typed
 //            `Pick<Facts, needs>`, and refuses to start if an earlier phase did not give them;
 //     gives  the facts it returns: `run` must resolve to exactly `Pick<Facts, gives>`;
-//     when   optional predicate over the environment (PhaseEnv: no facts, no result) and its
-//            declared `needs` only; a phase that does not apply is skipped and its `gives`
-//            become `undefined` (declare such facts `| undefined` in Facts);
+//     when   optional: over the environment (PhaseEnv: no facts, no result) and its declared
+//            `needs` only, returns true or why the phase does not apply; a skipped phase gives
+//            `{ skipped: why }` (Skipped) for each of its facts, which must admit it in Facts
+//            (the compiler refuses `when` otherwise); read them with given() or isSkipped();
 //     run(ctx, input) the work: call the leaf modules (inventory.ts, wait.ts, ...), not the
 //            Kubernetes or PostgreSQL clients inline.
 // - The context (DrillContext) holds:
@@ -72,7 +73,7 @@ export interface Facts {
   mark: LiveMark;
   inventory: Inventory;
   /** Only with `restore-point: true`. */
-  restorePoint: RestorePoint | undefined;
+  restorePoint: RestorePoint | Skipped;
   baselines: Baseline[];
   /** The name this run gives its recovery cluster (also the restore point's name). */
   recoveryName: string;
@@ -90,6 +91,17 @@ export interface Facts {
   pin: Pin;
 }
 export type FactName = keyof Facts;
+
+/** What a skipped phase gives for each of its facts: why it did not run, never a bare undefined. */
+export interface Skipped {
+  readonly skipped: string;
+}
+export const isSkipped = (fact: unknown): fact is Skipped =>
+  typeof fact === 'object' && fact !== null && 'skipped' in fact;
+/** The fact, or undefined when the phase that gives it was skipped. */
+export const given = <T>(fact: T | Skipped): T | undefined => (isSkipped(fact) ? undefined : fact);
+/** The facts a phase with `when` may give: those whose type admits Skipped. */
+type SkippableFact = { [K in FactName]: Skipped extends Facts[K] ? K : never }[FactName];
 
 export interface DrillContext {
   readonly core: Core;
@@ -125,12 +137,15 @@ type Output<O extends FactName> = [O] extends [never] ? void : Pick<Facts, O>;
 /** What `when` may read besides its declared needs: the environment, never the facts or the result. */
 export type PhaseEnv = Omit<DrillContext, 'facts' | 'result' | 'owned'>;
 
+/** True when the phase applies, else why it does not (what its facts say as Skipped). */
+type When<I extends FactName> = (env: PhaseEnv, input: Pick<Facts, I>) => true | string;
+
 export interface Phase<I extends FactName = never, O extends FactName = never> {
   name: string;
   title?: string;
   needs: readonly I[];
   gives: readonly O[];
-  when?: (env: PhaseEnv, input: Pick<Facts, I>) => boolean;
+  when?: [O] extends [SkippableFact] ? When<I> : never;
   run(ctx: DrillContext, input: Pick<Facts, I>): Promise<Output<O>>;
 }
 
@@ -140,7 +155,7 @@ export interface AnyPhase {
   title?: string;
   needs: readonly FactName[];
   gives: readonly FactName[];
-  when?: (env: PhaseEnv, input: never) => boolean;
+  when?: (env: PhaseEnv, input: never) => true | string;
   run(ctx: DrillContext, input: never): Promise<unknown>;
 }
 
@@ -250,8 +265,10 @@ async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean
     if (!(need in facts)) throw new Error(`phase ${phase.name} needs '${need}', which no earlier phase gave`);
     input[need] = facts[need];
   }
-  if (phase.when && !phase.when(envOf(ctx), input as never)) {
-    for (const g of phase.gives) facts[g] = undefined;
+  const applies = phase.when?.(envOf(ctx), input as never) ?? true;
+  if (applies !== true) {
+    const skipped: Skipped = { skipped: applies };
+    for (const g of phase.gives) facts[g] = skipped;
     return;
   }
   if (cancellable) throwIfCancelled(ctx.signal);

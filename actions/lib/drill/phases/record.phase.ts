@@ -13,7 +13,7 @@ export const record = definePhase({
   needs: [],
   gives: [],
   // Final phases run only once preflight found the live cluster, so it is known here.
-  when: ({ inputs, signal }) => inputs.recordHistory && !signal.aborted,
+  when: ({ inputs, signal }) => (!inputs.recordHistory ? 'record-history is false' : !signal.aborted || 'cancelled'),
   async run({ core, inputs, site, result }) {
     // Outside the same-namespace mode live is read-only: the record is kept at the recovery site.
     await recordDrill(site.clients, site.namespace, inputs.cluster, drillRecord(result), inputs.historySize, {

@@ -11,7 +11,10 @@ export const recoveryCheck = definePhase({
   title: 'check where recovery stopped',
   needs: ['restoredSessions', 'pin', 'target', 'moment', 'restoreLog'],
   // A restore point (targetName) is where the recovery stops by definition: nothing to check.
-  when: (_env, { pin }) => !!pin.recoveryTarget && !pin.recoveryTarget.targetName,
+  when: (_env, { pin }) =>
+    !pin.recoveryTarget
+      ? 'the recovery replays to the end of the archive'
+      : !pin.recoveryTarget.targetName || 'the recovery stops at a restore point',
   gives: [],
   async run(ctx, { restoredSessions, pin, target, moment, restoreLog }) {
     const replay = await readReplayPoint(restoredSessions[0].db);

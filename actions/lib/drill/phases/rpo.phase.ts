@@ -2,7 +2,7 @@
 // from the restored instance, else from the restore's log captured while it existed (the
 // instance restarted after the restore promoted), else the best lower bound: the restore point
 // or the last archived segment.
-import { definePhase } from '../pipeline.js';
+import { definePhase, given } from '../pipeline.js';
 import type { RestorePoint } from '../restore-point.js';
 import type { Inventory } from '../inventory.js';
 import { computeRpo, readReplayPoint } from '../rpo.js';
@@ -21,7 +21,7 @@ export const rpo = definePhase({
     }
     const replay = await readReplayPoint(restoredSessions[0].db);
     if (!replay.lastCommitAt) replayFromRestoreLog(restoreLog, replay);
-    ctx.result.rpo = computeRpo(mark, replay, dataTimeFallback(restorePoint, inventory));
+    ctx.result.rpo = computeRpo(mark, replay, dataTimeFallback(given(restorePoint), inventory));
   },
 });
 

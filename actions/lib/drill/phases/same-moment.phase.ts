@@ -5,7 +5,7 @@
 // already switched and archived it), then closes the live sessions. Falls back, saying why and at
 // once when waiting cannot pay off, to the end of the archive and the row-count tolerance.
 import type { RecoveryTarget } from '../../cnpg/types.js';
-import { definePhase, type DrillContext } from '../pipeline.js';
+import { definePhase, given, type DrillContext } from '../pipeline.js';
 import type { RestorePoint } from '../restore-point.js';
 import type { BackupRow } from '../inventory.js';
 import type { ReadOnlyDb } from '../../postgres/readonly.js';
@@ -23,7 +23,7 @@ export const sameMoment = definePhase({
   gives: ['pin'],
   async run(ctx, { liveSessions, moment, target, restorePoint, inventory }) {
     try {
-      const pin = await choosePin(ctx, liveSessions[0].db, moment, target, restorePoint, inventory.newest);
+      const pin = await choosePin(ctx, liveSessions[0].db, moment, target, given(restorePoint), inventory.newest);
       ctx.log(`counts judged: ${pin.judging}`);
       ctx.result.target = {
         ...(ctx.result.target ?? { kind: target.kind, describe: target.describe, judged: ctx.inputs.judgeCounts }),
