@@ -74,7 +74,7 @@ describe('the drill pipeline', () => {
     expect(orderProblems(bad)).toEqual([
       "compare needs 'recoveryName', which no earlier phase gives",
       "compare needs 'baselines', which no earlier phase gives",
-      "compare needs 'timings', which no earlier phase gives",
+      "compare needs 'created', which no earlier phase gives",
       "compare needs 'pin', which no earlier phase gives",
       'final phase x must read ctx.facts, not declare needs',
     ]);

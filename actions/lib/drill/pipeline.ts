@@ -77,8 +77,10 @@ export interface Facts {
   baselines: Baseline[];
   /** The name this run gives its recovery cluster (also the restore point's name). */
   recoveryName: string;
-  /** When the recovery cluster was created, then seen running/done/healthy (RTO). */
-  timings: RecoveryTimings;
+  /** When the recovery cluster was created (epoch ms): the RTO's start and the base of every later deadline. */
+  created: number;
+  /** When the recovery was then seen running, done and healthy (wait-recovery), from `created`. */
+  recoveredTimings: RecoveryTimings;
   /** The restore container's log (Job pod or `bootstrap-instance` init container), captured while it existed. */
   restoreLog: RestoreLog;
   /** One read-only session per database on the restored primary, same order as `baselines`. */

@@ -11,12 +11,12 @@ import { restoreContent, uncomparedChecks } from '../content-phase.js';
 export const compare = definePhase({
   name: 'compare',
   title: 'compare the restore with live (full read)',
-  needs: ['recoveryName', 'baselines', 'timings', 'pin'],
+  needs: ['recoveryName', 'baselines', 'created', 'pin'],
   gives: ['restoredSessions'],
-  async run(ctx, { recoveryName, baselines, timings, pin }) {
+  async run(ctx, { recoveryName, baselines, created, pin }) {
     const { site, inputs, retry, result } = ctx;
     const restored = (await getCluster(site.clients, site.namespace, recoveryName, retry))!;
-    const deadline = timings.created + inputs.timeoutMs;
+    const deadline = created + inputs.timeoutMs;
     const restoredSessions: Session[] = [];
     for (const base of baselines) {
       const s = await openRestoreSession(ctx, restored, base.database, `${recoveryName}-superuser`, deadline);

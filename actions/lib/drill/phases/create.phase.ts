@@ -16,7 +16,7 @@ export const create = definePhase({
   name: 'create',
   title: 'create the recovery cluster',
   needs: ['spec', 'pin', 'recoveryName'],
-  gives: ['timings'],
+  gives: ['created'],
   async run(ctx, { spec, pin, recoveryName: name }) {
     const { core, result } = ctx;
     const createdAt = new Date();
@@ -34,7 +34,7 @@ export const create = definePhase({
     ctx.owned.recoveryCluster = { name, creating };
     await creating;
     ctx.log(`created recovery cluster ${name} in ${ctx.site.where}`);
-    return { timings: { created: Date.now() } };
+    return { created: Date.now() };
   },
 });
 
