@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { recordingCore } from '../helpers/recording-core.js';
 import { readDrillInputs } from '../../actions/lib/drill/inputs.js';
 import { drillPipeline } from '../../actions/lib/drill/phases/index.js';
+import { settleVerdict } from '../../actions/lib/drill/phases/verdict.phase.js';
+import type { ResolvedTarget } from '../../actions/lib/drill/targets.js';
 import {
   Cancelled,
   definePhase,
@@ -94,6 +96,30 @@ describe('the phase files', () => {
       [...readFileSync(join(phasesDir, f), 'utf8').matchAll(/from '(\.\/[^']+)'/g)].map((m) => `${f} -> ${m[1]}`),
     );
     expect(crossing).toEqual([]);
+  });
+});
+
+describe('result.target', () => {
+  it('is written by one phase (verdict), assembled from the facts target, pin and stop', async () => {
+    const writers = phaseFiles.filter((f) =>
+      /result\.target\b|result: \{[^}]*\btarget\b/.test(readFileSync(join(phasesDir, f), 'utf8')),
+    );
+    expect(writers).toEqual(['verdict.phase.ts']);
+    const { ctx } = context();
+    ctx.facts.target = { kind: 'lsn', describe: 'LSN 0/3000000', seed: undefined } as unknown as ResolvedTarget;
+    ctx.facts.pin = { recoveryTarget: { targetLSN: '0/3000000' }, exact: false, judging: 'reported' };
+    ctx.facts.stop = { skipped: 'the recovery replays to the end of the archive' };
+    await runPipeline(ctx, { preflight: [], main: [], final: [settleVerdict] });
+    expect(ctx.result.target).toEqual({
+      kind: 'lsn',
+      describe: 'LSN 0/3000000',
+      judged: ctx.inputs.judgeCounts,
+      judging: 'reported',
+      lsn: '0/3000000',
+    });
+    ctx.facts.stop = { ok: true, unchecked: [], lines: ['recovery stopped at 0/3000000'] };
+    await runPipeline(ctx, { preflight: [], main: [], final: [settleVerdict] });
+    expect(ctx.result.target?.stop).toEqual({ ok: true, lines: ['recovery stopped at 0/3000000'] });
   });
 });
 

@@ -1,28 +1,34 @@
 // The drill as a pipeline of phases over one context.
 //
 // THE CONTRACT (read before adding a phase)
-// - A phase is one small module in ./phases/, built with `definePhase({...})`:
+// - A phase is one small module ./phases/<name>.phase.ts, built with `definePhase({...})`; the logic
+//   it calls lives one folder up (phases/same-moment.phase.ts calls ./same-moment.ts). A phase never
+//   imports another phase: what phases share is such logic, or a fact.
 //     name   identifier, used in error messages and tests;
 //     title  optional: when set the runner logs "▶ <title>" and records its time in
 //            result.phases (the report's phase table); untitled phases run silently;
 //     needs  the facts it reads: the runner hands them over as `input`, typed
-//            `Pick<Facts, needs>`, and refuses to start if an earlier phase did not give them;
-//     gives  the facts it returns: `run` must resolve to exactly `Pick<Facts, gives>`;
-//     when   optional: over the environment (PhaseEnv: no facts, no result) and its declared
-//            `needs` only, returns true or why the phase does not apply; a skipped phase gives
-//            `{ skipped: why }` (Skipped) for each of its facts, which must admit it in Facts
-//            (the compiler refuses `when` otherwise); read them with given() or isSkipped();
-//     run(ctx, input) the work: call the leaf modules (inventory.ts, wait.ts, ...), not the
+//            `Pick<Facts, needs>`, and refuses to start (or to ask `when`) if an earlier phase did
+//            not give them;
+//     gives  the facts it returns: `run` must resolve to exactly `Pick<Facts, gives>`; a fact is
+//            given once and never changed in place afterwards;
+//     when   optional: decided on the environment (PhaseEnv: no facts, result or owned) and the
+//            declared `needs` alone; returns true, or why the phase does not apply. A skipped phase
+//            gives `{ skipped: why }` (Skipped) for each of its facts, whose type in Facts must
+//            admit it (the compiler refuses `when` otherwise); consumers read given() / isSkipped();
+//     run(ctx, input) the work: call the logic modules (inventory.ts, wait.ts, ...), not the
 //            Kubernetes or PostgreSQL clients inline.
 // - The context (DrillContext) holds:
 //     core, inputs, clients, retry, signal, env, kubeconfig, log   the environment, read-only;
 //     facts    what phases gave each other (Partial<Facts>; read it through `needs`);
 //     result   the DrillResult the report, record, Slack and outputs read: phases add
-//              reasons (a failed check that does not stop the drill), notes and measurements;
+//              reasons (a failed check that does not stop the drill), notes and measurements.
+//              result.target is assembled from the facts target, pin and stop by the verdict
+//              phase alone; the rest is still written by the phase that measures it;
 //     owned    what must be cleaned up: register it the moment it exists, BEFORE awaiting
 //              anything (sessions.ts registers database sessions; create.phase.ts the recovery cluster);
 //     cancelledAt  epoch ms of the SIGTERM/SIGINT, for the teardown's grace-window deadline.
-// - Stages (drillPipeline in ./phases/index.ts):
+// - Stages (drillPipeline in ./phases/index.ts, one phase per line):
 //     preflight  until the live cluster is known to exist. A failure is an error the drill
 //                could not judge past (bad input, credentials, RBAC, a missing cluster): nothing
 //                is written; only the alerting phases (afterPreflightError) run, so Slack hears it.
@@ -32,12 +38,13 @@
 //                collapsed group), never a reason. A cancellation abandons the running phase at
 //                once (a query may not notice the abort).
 //     final      ALWAYS, in order, even after a failure or a cancellation: close sessions,
-//                teardown, verdict, record, notify, outputs, report, step status. They read
-//                `ctx.facts` / `ctx.owned` directly (anything may be missing) and must not throw;
-//                a throw is logged as a warning and the next final phase still runs.
-// - To add a phase: write phases/<name>.phase.ts with definePhase, add its facts to Facts below, put it
-//   in drillPipeline at the right place. test/drill/pipeline.unit.test.ts checks the order (every need
-//   given earlier) and the runner's rules.
+//                teardown, verdict, record, notify, metrics, outputs, report, step status. They
+//                read `ctx.facts` / `ctx.owned` directly (anything may be missing), declare no
+//                needs and must not throw; a throw is logged as a warning and the next final phase
+//                still runs.
+// - To add a phase: write phases/<name>.phase.ts with definePhase, add its facts to Facts below, put
+//   it in drillPipeline at the right place. test/drill/pipeline.unit.test.ts checks the order (every
+//   need given earlier), the runner's rules and the phase files (names, no imports between phases).
 import type { Core } from '../core.js';
 import { classifyError, describeError, errorStack, VerdictError } from '../errors.js';
 import type { KubeClients } from '../kube/client.js';
@@ -55,6 +62,7 @@ import type { LiveMark } from './rpo.js';
 import type { Session } from './sessions.js';
 import type { RecoveryTimings } from './wait.js';
 import type { RestoreLog } from './restore-log.js';
+import type { StopCheck } from './recovery-check.js';
 import type { ResolvedTarget } from './targets.js';
 import type { Moment, Pin } from './same-moment.js';
 
@@ -91,6 +99,8 @@ export interface Facts {
   moment: Moment | undefined;
   /** Where the recovery stops and how counts are judged (the same-moment phase). */
   pin: Pin;
+  /** Where recovery stopped, checked against the pin (recovery-check); skipped without a point to check. */
+  stop: StopCheck | Skipped;
 }
 export type FactName = keyof Facts;
 

@@ -25,11 +25,6 @@ export const sameMoment = definePhase({
     try {
       const pin = await choosePin(ctx, liveSessions[0].db, moment, target, given(restorePoint), inventory.newest);
       ctx.log(`counts judged: ${pin.judging}`);
-      ctx.result.target = {
-        ...(ctx.result.target ?? { kind: target.kind, describe: target.describe, judged: ctx.inputs.judgeCounts }),
-        judging: pin.judging,
-        lsn: pin.recoveryTarget?.targetLSN,
-      };
       return { pin };
     } finally {
       await Promise.all(liveSessions.map(closeSession));
