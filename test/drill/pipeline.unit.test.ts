@@ -1,11 +1,17 @@
 // The drill's pipeline runner and phase order (actions/lib/drill/pipeline.ts): no cluster needed.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recordingCore } from '../helpers/recording-core.js';
 import { readDrillInputs } from '../../actions/lib/drill/inputs.js';
 import { drillPipeline } from '../../actions/lib/drill/phases/index.js';
+import { settleVerdict } from '../../actions/lib/drill/phases/verdict.phase.js';
+import type { ResolvedTarget } from '../../actions/lib/drill/targets.js';
 import {
   Cancelled,
   definePhase,
+  given,
+  isSkipped,
   orderProblems,
   runPipeline,
   type AnyPhase,
@@ -15,6 +21,7 @@ import { createContext } from '../../actions/lib/drill/run.js';
 import { VerdictError } from '../../actions/lib/errors.js';
 import type { KubeClients } from '../../actions/lib/kube/client.js';
 import type { Cluster } from '../../actions/lib/cnpg/types.js';
+import { repoRoot } from '../helpers/run-action.js';
 
 function context(controller = new AbortController()) {
   const { core, rec } = recordingCore({ cluster: 'pg-main', namespace: 'db' });
@@ -69,10 +76,50 @@ describe('the drill pipeline', () => {
     expect(orderProblems(bad)).toEqual([
       "compare needs 'recoveryName', which no earlier phase gives",
       "compare needs 'baselines', which no earlier phase gives",
-      "compare needs 'timings', which no earlier phase gives",
+      "compare needs 'created', which no earlier phase gives",
       "compare needs 'pin', which no earlier phase gives",
       'final phase x must read ctx.facts, not declare needs',
     ]);
+  });
+});
+
+const phasesDir = join(repoRoot, 'actions/lib/drill/phases');
+const phaseFiles = readdirSync(phasesDir).filter((f) => f !== 'index.ts');
+
+describe('the phase files', () => {
+  it('are named <name>.phase.ts, so a phase is never mistaken for the logic module one folder up', () => {
+    expect(phaseFiles.filter((f) => !f.endsWith('.phase.ts'))).toEqual([]);
+  });
+
+  it('import no other phase: phases talk through facts, shared logic lives one folder up', () => {
+    const crossing = phaseFiles.flatMap((f) =>
+      [...readFileSync(join(phasesDir, f), 'utf8').matchAll(/from '(\.\/[^']+)'/g)].map((m) => `${f} -> ${m[1]}`),
+    );
+    expect(crossing).toEqual([]);
+  });
+});
+
+describe('result.target', () => {
+  it('is written by one phase (verdict), assembled from the facts target, pin and stop', async () => {
+    const writers = phaseFiles.filter((f) =>
+      /result\.target\b|result: \{[^}]*\btarget\b/.test(readFileSync(join(phasesDir, f), 'utf8')),
+    );
+    expect(writers).toEqual(['verdict.phase.ts']);
+    const { ctx } = context();
+    ctx.facts.target = { kind: 'lsn', describe: 'LSN 0/3000000', seed: undefined } as unknown as ResolvedTarget;
+    ctx.facts.pin = { recoveryTarget: { targetLSN: '0/3000000' }, exact: false, judging: 'reported' };
+    ctx.facts.stop = { skipped: 'the recovery replays to the end of the archive' };
+    await runPipeline(ctx, { preflight: [], main: [], final: [settleVerdict] });
+    expect(ctx.result.target).toEqual({
+      kind: 'lsn',
+      describe: 'LSN 0/3000000',
+      judged: ctx.inputs.judgeCounts,
+      judging: 'reported',
+      lsn: '0/3000000',
+    });
+    ctx.facts.stop = { ok: true, unchecked: [], lines: ['recovery stopped at 0/3000000'] };
+    await runPipeline(ctx, { preflight: [], main: [], final: [settleVerdict] });
+    expect(ctx.result.target?.stop).toEqual({ ok: true, lines: ['recovery stopped at 0/3000000'] });
   });
 });
 
@@ -129,12 +176,12 @@ describe('runPipeline', () => {
     expect(rec.logs).toContainEqual({ level: 'warning', message: 'teardown: boom' });
   });
 
-  it('a phase that does not apply is skipped and gives undefined; a phase must give what it declares', async () => {
+  it('a phase that does not apply is skipped and gives why, typed; a phase must give what it declares', async () => {
     ran.length = 0;
     const { ctx } = context();
     const skipped = definePhase({
       name: 'restore-point',
-      when: () => false,
+      when: () => 'restore-point is false',
       needs: [],
       gives: ['restorePoint'],
       run: async () => {
@@ -142,18 +189,80 @@ describe('runPipeline', () => {
       },
     });
     let seen: unknown = 'unset';
+    let absent: unknown = 'unset';
     const reads = definePhase({
       name: 'reads',
       needs: ['restorePoint'],
       gives: [],
-      run: async (_c, i) => void (seen = i.restorePoint),
+      run: async (_c, i) => {
+        seen = i.restorePoint;
+        absent = given(i.restorePoint);
+      },
     });
     const liar = step('liar', { gives: ['live'], run: async () => ({}) });
     await runPipeline(ctx, { preflight: [], main: [skipped, reads, liar], final: [] });
-    expect(seen).toBeUndefined();
+    expect(seen).toEqual({ skipped: 'restore-point is false' });
+    expect(isSkipped(seen)).toBe(true);
+    expect(absent).toBeUndefined();
     // The drill's own contract broken: an error (the drill could not judge), never a reason against the backup.
     expect(ctx.result.reasons).toEqual([]);
     expect(ctx.result.error).toMatchObject({ kind: 'environment', message: "phase liar did not give 'live'" });
+  });
+
+  it('lets only a phase whose facts admit Skipped be skipped (a type error otherwise)', () => {
+    const phase = definePhase({
+      name: 'find-live',
+      needs: [],
+      gives: ['live'],
+      // @ts-expect-error: live is a Cluster, never Skipped, so find-live may not be skipped.
+      when: () => true,
+      run: async () => ({ live }),
+    });
+    expect(phase.name).toBe('find-live');
+  });
+
+  it('hands `when` its declared needs and the environment, never undeclared facts or the result', async () => {
+    const { ctx } = context();
+    const give = definePhase({
+      name: 'give',
+      needs: [],
+      gives: ['live', 'databases'],
+      run: async () => ({ live, databases: ['app'] }),
+    });
+    let seen: { input: string[]; env: string[] } | undefined;
+    const decides = definePhase({
+      name: 'decides',
+      needs: ['live'],
+      gives: [],
+      when: (env, input) => {
+        seen = { input: Object.keys(input), env: Object.keys(env) };
+        // @ts-expect-error: databases is given, but not declared.
+        return (input.live === live && input.databases === undefined) || 'not as declared';
+      },
+      run: async () => void ran.push('decides'),
+    });
+    ran.length = 0;
+    await runPipeline(ctx, { preflight: [give], main: [decides], final: [] });
+    expect(ran).toEqual(['decides']);
+    expect(seen!.input).toEqual(['live']);
+    expect(seen!.env).toContain('inputs');
+    expect(seen!.env).not.toContain('facts');
+    expect(seen!.env).not.toContain('result');
+  });
+
+  it('refuses to ask `when` before its needs are given', async () => {
+    const { ctx } = context();
+    let asked = false;
+    const decides = definePhase({
+      name: 'decides',
+      needs: ['live'],
+      gives: [],
+      when: () => (asked = true),
+      run: async () => undefined,
+    });
+    await runPipeline(ctx, { preflight: [], main: [decides], final: [] });
+    expect(asked).toBe(false);
+    expect(ctx.result.error?.message).toBe("phase decides needs 'live', which no earlier phase gave");
   });
 
   it('a cancellation abandons the running phase at once and goes to the final phases', async () => {

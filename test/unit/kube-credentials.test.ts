@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkCredentials } from '../../actions/lib/drill/phases/credentials.js';
+import { checkCredentials } from '../../actions/lib/drill/phases/credentials.phase.js';
 import { drillWorstCaseMs } from '../../actions/lib/drill/limits.js';
 import { credentialLifetime, jwtExpiry, planForCredentials } from '../../actions/lib/kube/credentials.js';
 import { startTestServer, type TestServer } from '../playground/apiserver/testing.js';

@@ -1,6 +1,6 @@
 // `plan`: the drill's read-only phases (find live, check the site, read its spec, connect
 // read-only, inventory, choose the target, name the recovery), then print what a run would
-// create: the exact recovery Cluster (create.ts builds it with the same recoveryOptions), the
+// create: the exact recovery Cluster (create.phase.ts builds it with the same recoveryOptions), the
 // copies at a sandbox or recovery site (recovery-copies.ts) and the checks. Nothing is created,
 // swept, recorded or written: no restore point, no dry run.
 import type { Cluster, ObjectStore } from '../cnpg/types.js';
@@ -9,15 +9,15 @@ import { getObjectStore } from '../cnpg/api.js';
 import type { DrillInputs } from '../drill/inputs.js';
 import type { LiveSpec } from '../drill/live-spec.js';
 import { definePhase, type DrillContext, type Pipeline } from '../drill/pipeline.js';
-import { checkSite } from '../drill/phases/check-site.js';
-import { chooseTarget } from '../drill/phases/choose-target.js';
-import { closeSessions } from '../drill/phases/close-sessions.js';
-import { connectLive } from '../drill/phases/connect-live.js';
-import { findLive } from '../drill/phases/find-live.js';
-import { inventory } from '../drill/phases/inventory.js';
-import { nameRecovery } from '../drill/phases/name-recovery.js';
-import { readSpec } from '../drill/phases/read-spec.js';
-import { settleVerdict } from '../drill/phases/verdict.js';
+import { checkSite } from '../drill/phases/check-site.phase.js';
+import { chooseTarget } from '../drill/phases/choose-target.phase.js';
+import { closeSessions } from '../drill/phases/close-sessions.phase.js';
+import { connectLive } from '../drill/phases/connect-live.phase.js';
+import { findLive } from '../drill/phases/find-live.phase.js';
+import { inventory } from '../drill/phases/inventory.phase.js';
+import { nameRecovery } from '../drill/phases/name-recovery.phase.js';
+import { readSpec } from '../drill/phases/read-spec.phase.js';
+import { settleVerdict } from '../drill/phases/verdict.phase.js';
 import { copyName, planCopies, retargetManifest } from '../drill/recovery-copies.js';
 import { recoveryClusterManifest, recoveryOptions } from '../drill/recovery-manifest.js';
 import type { ResolvedTarget } from '../drill/targets.js';

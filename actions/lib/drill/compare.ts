@@ -11,6 +11,7 @@ import { countRows, type TableCount } from '../postgres/rowcounts.js';
 import { diffSchemas, snapshotSchema, userTables, type SchemaSnapshot } from '../postgres/schema.js';
 import type { DatabaseComparison, LiveCountedOn, NotCompared } from './result.js';
 import type { LiveContent } from './content-live.js';
+import type { DrillInputs } from './inputs.js';
 
 export type LiveCounts = 'auto' | 'exact' | 'estimate' | 'replica';
 
@@ -26,6 +27,29 @@ export interface CountSettings {
   /** The restore's full read: progress lines and the drill's deadline (epoch ms). */
   log?: (line: string) => void;
   deadline?: number;
+}
+
+type CountInputs = Pick<DrillInputs, 'liveCounts' | 'liveExactMaxBytes' | 'countConcurrency' | 'tolerance' | 'floor'>;
+
+/** How rows are counted and compared, from the inputs (the baseline and the compare use the same). */
+export function countSettings({
+  inputs,
+  signal,
+  log,
+}: {
+  inputs: CountInputs;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}): CountSettings {
+  return {
+    live: inputs.liveCounts,
+    liveExactMaxBytes: inputs.liveExactMaxBytes,
+    concurrency: inputs.countConcurrency,
+    tolerance: inputs.tolerance,
+    floor: inputs.floor,
+    signal,
+    log,
+  };
 }
 
 export interface Baseline {

@@ -1,26 +1,34 @@
 // The drill as a pipeline of phases over one context.
 //
 // THE CONTRACT (read before adding a phase)
-// - A phase is one small module in ./phases/, built with `definePhase({...})`:
+// - A phase is one small module ./phases/<name>.phase.ts, built with `definePhase({...})`; the logic
+//   it calls lives one folder up (phases/same-moment.phase.ts calls ./same-moment.ts). A phase never
+//   imports another phase: what phases share is such logic, or a fact.
 //     name   identifier, used in error messages and tests;
 //     title  optional: when set the runner logs "▶ <title>" and records its time in
 //            result.phases (the report's phase table); untitled phases run silently;
 //     needs  the facts it reads: the runner hands them over as `input`, typed
-//            `Pick<Facts, needs>`, and refuses to start if an earlier phase did not give them;
-//     gives  the facts it returns: `run` must resolve to exactly `Pick<Facts, gives>`;
-//     when   optional predicate: a phase that does not apply is skipped and its `gives`
-//            become `undefined` (declare such facts `| undefined` in Facts);
-//     run(ctx, input) the work: call the leaf modules (inventory.ts, wait.ts, ...), not the
+//            `Pick<Facts, needs>`, and refuses to start (or to ask `when`) if an earlier phase did
+//            not give them;
+//     gives  the facts it returns: `run` must resolve to exactly `Pick<Facts, gives>`; a fact is
+//            given once and never changed in place afterwards;
+//     when   optional: decided on the environment (PhaseEnv: no facts, result or owned) and the
+//            declared `needs` alone; returns true, or why the phase does not apply. A skipped phase
+//            gives `{ skipped: why }` (Skipped) for each of its facts, whose type in Facts must
+//            admit it (the compiler refuses `when` otherwise); consumers read given() / isSkipped();
+//     run(ctx, input) the work: call the logic modules (inventory.ts, wait.ts, ...), not the
 //            Kubernetes or PostgreSQL clients inline.
 // - The context (DrillContext) holds:
 //     core, inputs, clients, retry, signal, env, kubeconfig, log   the environment, read-only;
 //     facts    what phases gave each other (Partial<Facts>; read it through `needs`);
 //     result   the DrillResult the report, record, Slack and outputs read: phases add
-//              reasons (a failed check that does not stop the drill), notes and measurements;
+//              reasons (a failed check that does not stop the drill), notes and measurements.
+//              result.target is assembled from the facts target, pin and stop by the verdict
+//              phase alone; the rest is still written by the phase that measures it;
 //     owned    what must be cleaned up: register it the moment it exists, BEFORE awaiting
-//              anything (sessions.ts registers database sessions; create.ts the recovery cluster);
+//              anything (sessions.ts registers database sessions; create.phase.ts the recovery cluster);
 //     cancelledAt  epoch ms of the SIGTERM/SIGINT, for the teardown's grace-window deadline.
-// - Stages (drillPipeline in ./phases/index.ts):
+// - Stages (drillPipeline in ./phases/index.ts, one phase per line):
 //     preflight  until the live cluster is known to exist. A failure is an error the drill
 //                could not judge past (bad input, credentials, RBAC, a missing cluster): nothing
 //                is written; only the alerting phases (afterPreflightError) run, so Slack hears it.
@@ -30,12 +38,13 @@
 //                collapsed group), never a reason. A cancellation abandons the running phase at
 //                once (a query may not notice the abort).
 //     final      ALWAYS, in order, even after a failure or a cancellation: close sessions,
-//                teardown, verdict, record, notify, outputs, report, step status. They read
-//                `ctx.facts` / `ctx.owned` directly (anything may be missing) and must not throw;
-//                a throw is logged as a warning and the next final phase still runs.
-// - To add a phase: write phases/<name>.ts with definePhase, add its facts to Facts below, put it
-//   in drillPipeline at the right place. test/drill/pipeline.unit.test.ts checks the order (every need
-//   given earlier) and the runner's rules.
+//                teardown, verdict, record, notify, metrics, outputs, report, step status. They
+//                read `ctx.facts` / `ctx.owned` directly (anything may be missing), declare no
+//                needs and must not throw; a throw is logged as a warning and the next final phase
+//                still runs.
+// - To add a phase: write phases/<name>.phase.ts with definePhase, add its facts to Facts below, put
+//   it in drillPipeline at the right place. test/drill/pipeline.unit.test.ts checks the order (every
+//   need given earlier), the runner's rules and the phase files (names, no imports between phases).
 import type { Core } from '../core.js';
 import { classifyError, describeError, errorStack, VerdictError } from '../errors.js';
 import type { KubeClients } from '../kube/client.js';
@@ -53,9 +62,9 @@ import type { LiveMark } from './rpo.js';
 import type { Session } from './sessions.js';
 import type { RecoveryTimings } from './wait.js';
 import type { RestoreLog } from './restore-log.js';
+import type { StopCheck } from './recovery-check.js';
 import type { ResolvedTarget } from './targets.js';
-import type { Moment } from './same-moment.js';
-import type { Pin } from './phases/same-moment.js';
+import type { Moment, Pin } from './same-moment.js';
 
 /** What phases hand each other. */
 export interface Facts {
@@ -72,12 +81,14 @@ export interface Facts {
   mark: LiveMark;
   inventory: Inventory;
   /** Only with `restore-point: true`. */
-  restorePoint: RestorePoint | undefined;
+  restorePoint: RestorePoint | Skipped;
   baselines: Baseline[];
   /** The name this run gives its recovery cluster (also the restore point's name). */
   recoveryName: string;
-  /** When the recovery cluster was created, then seen running/done/healthy (RTO). */
-  timings: RecoveryTimings;
+  /** When the recovery cluster was created (epoch ms): the RTO's start and the base of every later deadline. */
+  created: number;
+  /** When the recovery was then seen running, done and healthy (wait-recovery), from `created`. */
+  recoveredTimings: RecoveryTimings;
   /** The restore container's log (Job pod or `bootstrap-instance` init container), captured while it existed. */
   restoreLog: RestoreLog;
   /** One read-only session per database on the restored primary, same order as `baselines`. */
@@ -86,10 +97,23 @@ export interface Facts {
   target: ResolvedTarget;
   /** Live's counting snapshot and its WAL position, when live was counted at one moment. */
   moment: Moment | undefined;
-  /** Where the recovery stops and how counts are judged (phases/same-moment.ts). */
+  /** Where the recovery stops and how counts are judged (the same-moment phase). */
   pin: Pin;
+  /** Where recovery stopped, checked against the pin (recovery-check); skipped without a point to check. */
+  stop: StopCheck | Skipped;
 }
 export type FactName = keyof Facts;
+
+/** What a skipped phase gives for each of its facts: why it did not run, never a bare undefined. */
+export interface Skipped {
+  readonly skipped: string;
+}
+export const isSkipped = (fact: unknown): fact is Skipped =>
+  typeof fact === 'object' && fact !== null && 'skipped' in fact;
+/** The fact, or undefined when the phase that gives it was skipped. */
+export const given = <T>(fact: T | Skipped): T | undefined => (isSkipped(fact) ? undefined : fact);
+/** The facts a phase with `when` may give: those whose type admits Skipped. */
+type SkippableFact = { [K in FactName]: Skipped extends Facts[K] ? K : never }[FactName];
 
 export interface DrillContext {
   readonly core: Core;
@@ -122,12 +146,18 @@ export interface Owned {
 
 type Output<O extends FactName> = [O] extends [never] ? void : Pick<Facts, O>;
 
+/** What `when` may read besides its declared needs: the environment, never the facts or the result. */
+export type PhaseEnv = Omit<DrillContext, 'facts' | 'result' | 'owned'>;
+
+/** True when the phase applies, else why it does not (what its facts say as Skipped). */
+type When<I extends FactName> = (env: PhaseEnv, input: Pick<Facts, I>) => true | string;
+
 export interface Phase<I extends FactName = never, O extends FactName = never> {
   name: string;
   title?: string;
   needs: readonly I[];
   gives: readonly O[];
-  when?: (ctx: DrillContext) => boolean;
+  when?: [O] extends [SkippableFact] ? When<I> : never;
   run(ctx: DrillContext, input: Pick<Facts, I>): Promise<Output<O>>;
 }
 
@@ -137,7 +167,7 @@ export interface AnyPhase {
   title?: string;
   needs: readonly FactName[];
   gives: readonly FactName[];
-  when?: (ctx: DrillContext) => boolean;
+  when?: (env: PhaseEnv, input: never) => true | string;
   run(ctx: DrillContext, input: never): Promise<unknown>;
 }
 
@@ -242,16 +272,18 @@ export function settleFailure(ctx: DrillContext, err: unknown): void {
 
 async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean): Promise<void> {
   const facts = ctx.facts as Record<FactName, unknown>;
-  if (phase.when && !phase.when(ctx)) {
-    for (const g of phase.gives) facts[g] = undefined;
-    return;
-  }
-  if (cancellable) throwIfCancelled(ctx.signal);
   const input: Partial<Record<FactName, unknown>> = {};
   for (const need of phase.needs) {
     if (!(need in facts)) throw new Error(`phase ${phase.name} needs '${need}', which no earlier phase gave`);
     input[need] = facts[need];
   }
+  const applies = phase.when?.(envOf(ctx), input as never) ?? true;
+  if (applies !== true) {
+    const skipped: Skipped = { skipped: applies };
+    for (const g of phase.gives) facts[g] = skipped;
+    return;
+  }
+  if (cancellable) throwIfCancelled(ctx.signal);
   const started = Date.now();
   if (phase.title) ctx.log(`▶ ${phase.title}`);
   try {
@@ -265,6 +297,11 @@ async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean
   } finally {
     if (phase.title) ctx.result.phases.push({ phase: phase.title, ms: Date.now() - started });
   }
+}
+
+/** The context without what phases hand each other: `when` decides on its declared needs alone. */
+function envOf({ facts: _facts, result: _result, owned: _owned, ...env }: DrillContext): PhaseEnv {
+  return env;
 }
 
 function throwIfCancelled(signal: AbortSignal): void {

@@ -61,7 +61,7 @@ export interface RecoveryOptions {
   recoveryTarget?: RecoveryTarget;
 }
 
-/** The options of this run's recovery cluster: create.ts creates it, the CLI's `plan` prints it. */
+/** The options of this run's recovery cluster: create.phase.ts creates it, the CLI's `plan` prints it. */
 export function recoveryOptions(
   ctx: { inputs: Pick<DrillInputs, 'storageClass' | 'recoveryResources'>; env: NodeJS.ProcessEnv; result: DrillResult },
   name: string,

@@ -6,7 +6,7 @@
 import type { KubeClients } from '../kube/client.js';
 import { statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
 import { bootstrapSource, restoredWals, type BootstrapSource } from '../cnpg/bootstrap.js';
-import { replayFromRecoveryLog } from './rpo.js';
+import { replayFromRecoveryLog, type ReplayPoint } from './rpo.js';
 
 const TAIL_LINES = 1000;
 
@@ -133,4 +133,14 @@ export class RestoreLog {
       .at(-1);
     return `${where}; ${wal}${line ? `; last log line: ${line.slice(0, 300)}` : ''}`;
   }
+}
+
+/** Fills in what the restore's log said about where replay ended (the instance may have forgotten it). */
+export function replayFromRestoreLog(restoreLog: RestoreLog, replay: ReplayPoint): void {
+  const fromLog = restoreLog.replayEnd;
+  if (fromLog.lastCommitAt) {
+    replay.lastCommitAt = fromLog.lastCommitAt;
+    replay.source += ' + restore log';
+  }
+  if (!replay.lsn && fromLog.lsn) replay.lsn = fromLog.lsn;
 }

@@ -9,6 +9,7 @@
 // databases' positions differ, the counts fall back to the row-count tolerance, saying why.
 // On a quiet live database the segment holding that position is never archived; there the
 // moment is proven from live's last checkpoint instead (quiet.ts), with no wait.
+import type { RecoveryTarget } from '../cnpg/types.js';
 import { sleep } from '../kube/retry.js';
 import type { ReadOnlyDb } from '../postgres/readonly.js';
 import { ReadOnlyDb as Db } from '../postgres/readonly.js';
@@ -17,6 +18,15 @@ import { proveQuiet, readCheckpoint, type Checkpoint, type QuietProof } from './
 import type { DatabaseComparison } from './result.js';
 import { segmentArchived } from './restore-point.js';
 import type { Session } from './sessions.js';
+
+/** Where the recovery stops and how counts are judged (the same-moment phase chooses it). */
+export interface Pin {
+  recoveryTarget?: RecoveryTarget;
+  /** Counts judged with no slack (the moment is exact and the recovery stops there). */
+  exact: boolean;
+  /** How counts are judged and why, for the report. */
+  judging: string;
+}
 
 export interface Moment {
   /** pg_current_wal_insert_lsn() read with the snapshot: the restore stops just before it. */

@@ -10,6 +10,9 @@ import { InputError } from '../inputs.js';
 import type { BackupRow } from './inventory.js';
 import type { CommitBound } from './last-commit.js';
 import { parseLsn, type Rpo } from './rpo.js';
+import type { StopCheck } from './recovery-check.js';
+import type { TargetReport } from './result.js';
+import type { Pin } from './same-moment.js';
 
 export type TargetKind = 'latest' | 'restore-point' | 'time' | 'lsn' | 'oldest' | 'random';
 
@@ -227,6 +230,23 @@ function resolveLsn(lsn: string, usable: BackupRow[], w: Window): ResolvedTarget
  * RPO from the archive, for restores that stop at a chosen point: what the archive could restore
  * at the drill's start (the end of its newest segment, archived at its time) against live then.
  */
+/**
+ * The report's target (result.target), assembled once from what choose-target (the target),
+ * same-moment (the pin: how counts are judged) and recovery-check (where recovery stopped) gave.
+ */
+export function targetReport(
+  target: ResolvedTarget | undefined,
+  pin: Pin | undefined,
+  stop: StopCheck | undefined,
+  judged: boolean,
+): TargetReport | undefined {
+  if (!target) return undefined;
+  const report: TargetReport = { kind: target.kind, describe: target.describe, seed: target.seed, judged };
+  if (pin) Object.assign(report, { judging: pin.judging, lsn: pin.recoveryTarget?.targetLSN });
+  if (stop) report.stop = { ok: stop.ok, lines: stop.lines };
+  return report;
+}
+
 export function rpoFromArchive(
   live: { lsn: string; at: string },
   archiver: { lastArchivedWal?: string; lastArchivedTime?: string } | undefined,

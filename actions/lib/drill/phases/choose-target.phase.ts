@@ -28,12 +28,6 @@ export const chooseTarget = definePhase({
     };
     ctx.log(`recovery target: ${target.describe}`);
     if (target.backup) ctx.result.backupId = target.backup.backupId;
-    ctx.result.target = {
-      kind: target.kind,
-      describe: target.describe,
-      seed: target.seed,
-      judged: ctx.inputs.judgeCounts,
-    };
     return { target };
   },
 });

@@ -1,6 +1,7 @@
 // Final: appends the result to the live cluster's drill history (record.ts), which soak-gate-check
-// reads. Not after a cancellation (no verdict), and only once the live cluster is known. An error is
-// recorded as 'error' with its kind and message (soak-gate-check reads it as no new evidence).
+// reads. Not after a cancellation (no verdict), and only once the live cluster is known (never after
+// a preflight failure). An error is recorded as 'error' with its kind and message (soak-gate-check
+// reads it as no new evidence).
 import { RECORD_ATTEMPTS } from '../limits.js';
 import { definePhase } from '../pipeline.js';
 import { recordDrill, type DrillRecord } from '../record.js';
@@ -11,7 +12,8 @@ export const record = definePhase({
   name: 'record',
   needs: [],
   gives: [],
-  when: ({ inputs, facts, signal }) => inputs.recordHistory && facts.live !== undefined && !signal.aborted,
+  // Final phases run only once preflight found the live cluster, so it is known here.
+  when: ({ inputs, signal }) => (!inputs.recordHistory ? 'record-history is false' : !signal.aborted || 'cancelled'),
   async run({ core, inputs, site, result }) {
     // Outside the same-namespace mode live is read-only: the record is kept at the recovery site.
     await recordDrill(site.clients, site.namespace, inputs.cluster, drillRecord(result), inputs.historySize, {

@@ -6,7 +6,7 @@ export const notify = definePhase({
   name: 'notify',
   needs: [],
   gives: [],
-  when: ({ signal }) => !signal.aborted,
+  when: ({ signal }) => !signal.aborted || 'cancelled',
   async run({ core, inputs, result }) {
     await notifyDrill(core, inputs.slack, result);
   },

@@ -9,7 +9,7 @@ export const metrics = definePhase({
   name: 'metrics',
   needs: [],
   gives: [],
-  when: ({ inputs }) => !!(inputs.metrics.pushgatewayUrl || inputs.metrics.textfile),
+  when: ({ inputs }) => !!(inputs.metrics.pushgatewayUrl || inputs.metrics.textfile) || 'no metrics sink',
   async run({ core, inputs, result, log }) {
     const { pushgatewayUrl, textfile } = inputs.metrics;
     const now = new Date();

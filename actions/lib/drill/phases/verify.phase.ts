@@ -7,10 +7,10 @@ import { definePhase } from '../pipeline.js';
 export const verify = definePhase({
   name: 'verify',
   title: 'verify the restore',
-  needs: ['restoredSessions', 'timings'],
+  needs: ['restoredSessions', 'created'],
   gives: [],
-  async run({ inputs, result, log, signal }, { restoredSessions, timings }) {
-    const deadline = timings.created + inputs.timeoutMs;
+  async run({ inputs, result, log, signal }, { restoredSessions, created }) {
+    const deadline = created + inputs.timeoutMs;
     for (const s of restoredSessions) {
       const amcheck =
         inputs.verify === 'off' ? undefined : await installAmcheck(s.conn.conn, inputs.statementTimeoutMs);

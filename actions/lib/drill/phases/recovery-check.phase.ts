@@ -4,14 +4,18 @@
 import { definePhase } from '../pipeline.js';
 import { checkStop } from '../recovery-check.js';
 import { readReplayPoint } from '../rpo.js';
-import { replayFromRestoreLog } from './rpo.js';
+import { replayFromRestoreLog } from '../restore-log.js';
 
 export const recoveryCheck = definePhase({
   name: 'recovery-check',
   title: 'check where recovery stopped',
-  when: (ctx) => !!ctx.facts.pin?.recoveryTarget && !ctx.facts.pin.recoveryTarget.targetName,
   needs: ['restoredSessions', 'pin', 'target', 'moment', 'restoreLog'],
-  gives: [],
+  // A restore point (targetName) is where the recovery stops by definition: nothing to check.
+  when: (_env, { pin }) =>
+    !pin.recoveryTarget
+      ? 'the recovery replays to the end of the archive'
+      : !pin.recoveryTarget.targetName || 'the recovery stops at a restore point',
+  gives: ['stop'],
   async run(ctx, { restoredSessions, pin, target, moment, restoreLog }) {
     const replay = await readReplayPoint(restoredSessions[0].db);
     if (!replay.lastCommitAt) replayFromRestoreLog(restoreLog, replay);
@@ -28,7 +32,7 @@ export const recoveryCheck = definePhase({
     for (const l of check.lines) ctx.log(`recovery stop: ${l}`);
     if (check.unchecked.length)
       ctx.result.notes.push(`Where recovery stopped could not be fully checked: ${check.unchecked.join('; ')}.`);
-    if (ctx.result.target) ctx.result.target.stop = { ok: check.ok, lines: check.lines };
     if (!check.ok) ctx.result.reasons.push(...check.lines.filter((l) => l.startsWith('recovery')));
+    return { stop: check };
   },
 });

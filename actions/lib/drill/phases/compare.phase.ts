@@ -2,22 +2,21 @@
 // in full (every table counted), under the drill's deadline. Differences are reasons, not
 // errors: every database is compared and the final phases still run.
 import { getCluster } from '../../cnpg/api.js';
-import { comparisonReasons, compareWithRestore, notComparedNote } from '../compare.js';
+import { comparisonReasons, compareWithRestore, countSettings, notComparedNote } from '../compare.js';
 import { definePhase } from '../pipeline.js';
 import { openRestoreSession, type Session } from '../sessions.js';
-import { countSettings } from './baseline.js';
 import { judgeExactly } from '../same-moment.js';
 import { restoreContent, uncomparedChecks } from '../content-phase.js';
 
 export const compare = definePhase({
   name: 'compare',
   title: 'compare the restore with live (full read)',
-  needs: ['recoveryName', 'baselines', 'timings', 'pin'],
+  needs: ['recoveryName', 'baselines', 'created', 'pin'],
   gives: ['restoredSessions'],
-  async run(ctx, { recoveryName, baselines, timings, pin }) {
+  async run(ctx, { recoveryName, baselines, created, pin }) {
     const { site, inputs, retry, result } = ctx;
     const restored = (await getCluster(site.clients, site.namespace, recoveryName, retry))!;
-    const deadline = timings.created + inputs.timeoutMs;
+    const deadline = created + inputs.timeoutMs;
     const restoredSessions: Session[] = [];
     for (const base of baselines) {
       const s = await openRestoreSession(ctx, restored, base.database, `${recoveryName}-superuser`, deadline);

@@ -1,15 +1,15 @@
-// Part of `create` at a sandbox or recovery site: copies what the recovery reads from the live
+// Used by the create phase at a sandbox or recovery site: copies what the recovery reads from the live
 // namespace (recovery-copies.ts) and points the manifest at the copies. Dry runs first, so a
 // refusal there (permissions, the operator's webhook) fails with nothing created; the copies
 // are registered in ctx.owned and the post step's state BEFORE the first real create.
-import { describeError } from '../../errors.js';
-import { getObjectStore } from '../../cnpg/api.js';
-import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
-import type { LiveSpec } from '../live-spec.js';
-import type { DrillContext } from '../pipeline.js';
-import { copyLabels, makeCopies, planCopies, retargetManifest, type CopyContext } from '../recovery-copies.js';
-import { DrillLabel } from '../recovery-manifest.js';
-import { State } from '../state.js';
+import { describeError } from '../errors.js';
+import { getObjectStore } from '../cnpg/api.js';
+import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../cnpg/types.js';
+import type { LiveSpec } from './live-spec.js';
+import type { DrillContext } from './pipeline.js';
+import { copyLabels, makeCopies, planCopies, retargetManifest, type CopyContext } from './recovery-copies.js';
+import { DrillLabel } from './recovery-manifest.js';
+import { State } from './state.js';
 
 export async function copyToSite(ctx: DrillContext, manifest: Cluster, spec: LiveSpec): Promise<void> {
   const { core, inputs, site, clients, retry, log } = ctx;

@@ -7,7 +7,7 @@ import { createRestorePoint, waitArchived } from '../restore-point.js';
 export const restorePoint = definePhase({
   name: 'restore-point',
   title: 'restore point on live',
-  when: (ctx) => ctx.inputs.restorePoint,
+  when: ({ inputs }) => inputs.restorePoint || 'restore-point is false',
   needs: ['liveSessions', 'recoveryName'],
   gives: ['restorePoint'],
   async run({ inputs, signal, log, result }, { liveSessions, recoveryName }) {

@@ -2,11 +2,11 @@
 // from the restored instance, else from the restore's log captured while it existed (the
 // instance restarted after the restore promoted), else the best lower bound: the restore point
 // or the last archived segment.
-import { definePhase } from '../pipeline.js';
+import { definePhase, given } from '../pipeline.js';
 import type { RestorePoint } from '../restore-point.js';
 import type { Inventory } from '../inventory.js';
-import { computeRpo, readReplayPoint, type ReplayPoint } from '../rpo.js';
-import type { RestoreLog } from '../restore-log.js';
+import { computeRpo, readReplayPoint } from '../rpo.js';
+import { replayFromRestoreLog } from '../restore-log.js';
 import { rpoFromArchive } from '../targets.js';
 
 export const rpo = definePhase({
@@ -21,19 +21,9 @@ export const rpo = definePhase({
     }
     const replay = await readReplayPoint(restoredSessions[0].db);
     if (!replay.lastCommitAt) replayFromRestoreLog(restoreLog, replay);
-    ctx.result.rpo = computeRpo(mark, replay, dataTimeFallback(restorePoint, inventory));
+    ctx.result.rpo = computeRpo(mark, replay, dataTimeFallback(given(restorePoint), inventory));
   },
 });
-
-/** Fills in what the restore's log said about where replay ended. */
-export function replayFromRestoreLog(restoreLog: RestoreLog, replay: ReplayPoint): void {
-  const fromLog = restoreLog.replayEnd;
-  if (fromLog.lastCommitAt) {
-    replay.lastCommitAt = fromLog.lastCommitAt;
-    replay.source += ' + restore log';
-  }
-  if (!replay.lsn && fromLog.lsn) replay.lsn = fromLog.lsn;
-}
 
 function dataTimeFallback(
   restorePoint: RestorePoint | undefined,

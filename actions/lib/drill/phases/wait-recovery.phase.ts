@@ -1,19 +1,21 @@
 // Waits for the recovery cluster to be healthy (wait.ts) and measures the RTO from its creation;
-// hands on the restore's log, captured while it existed (CNPG deletes completed bootstrap Jobs).
+// hands on the restore's log, captured while it existed (CNPG deletes completed bootstrap Jobs), and
+// the moments it saw (its own timings, from create's `created`).
 import { VerdictError } from '../../errors.js';
 import { definePhase } from '../pipeline.js';
-import { RecoveryFailed, waitForRecovery } from '../wait.js';
+import { RecoveryFailed, waitForRecovery, type RecoveryTimings } from '../wait.js';
 import { RestoreLog } from '../restore-log.js';
 
 export const waitRecovery = definePhase({
   name: 'wait-recovery',
   title: 'wait for the recovery (RTO)',
-  needs: ['recoveryName', 'timings'],
-  gives: ['restoreLog'],
-  async run({ inputs, site, signal, retry, log, result }, { recoveryName, timings }) {
+  needs: ['recoveryName', 'created'],
+  gives: ['restoreLog', 'recoveredTimings'],
+  async run({ inputs, site, signal, retry, log, result }, { recoveryName, created }) {
+    const timings: RecoveryTimings = { created };
     const restoreLog = new RestoreLog(site.clients, site.namespace);
     const opts = {
-      deadline: timings.created + inputs.timeoutMs,
+      deadline: created + inputs.timeoutMs,
       signal,
       retry,
       log,
@@ -33,6 +35,6 @@ export const waitRecovery = definePhase({
       readyS: since(timings.healthy),
     };
     log(`recovery cluster healthy after ${result.rtoSeconds} s`);
-    return { restoreLog };
+    return { restoreLog, recoveredTimings: timings };
   },
 });

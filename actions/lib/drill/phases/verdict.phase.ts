@@ -1,14 +1,20 @@
-// Final: the verdict is settled once the teardown is known (an incomplete teardown fails the drill,
-// unless the drill could not judge: then it stays an error); the step fails last, after everything
-// is recorded and reported: with the reasons (failed), or with the error and what to do (error).
+// Final: the result's target is assembled from the facts that describe it, and the verdict is
+// settled once the teardown is known (an incomplete teardown fails the drill, unless the drill could
+// not judge: then it stays an error); the step fails last, after everything is recorded and
+// reported: with the reasons (failed), or with the error and what to do (error).
 import { failWithError, failWithReasons } from '../../report/outcome.js';
-import { definePhase } from '../pipeline.js';
+import { definePhase, given } from '../pipeline.js';
+import { targetReport } from '../targets.js';
 
 export const settleVerdict = definePhase({
   name: 'verdict',
   needs: [],
   gives: [],
-  async run({ result }) {
+  async run({ result, facts, inputs }) {
+    // The one place result.target is written: from the facts its phases gave (any may be missing).
+    const { target, pin, stop } = facts;
+    const report = targetReport(target, pin, stop && given(stop), inputs.judgeCounts);
+    if (report) result.target = report;
     result.verdict = result.error ? 'error' : result.reasons.length ? 'failed' : 'passed';
   },
 });

@@ -2,27 +2,13 @@
 // primary's sessions, or on a replica's for live-counts: replica). For latest / restore-point,
 // the primary is counted at one moment whose WAL position the restore then stops at
 // (same-moment.ts); the same-moment phase closes the live sessions after it.
-import type { CountSettings } from '../compare.js';
-import { takeBaseline, type Baseline } from '../compare.js';
+import { countSettings, takeBaseline, type Baseline } from '../compare.js';
 import { definePhase, type DrillContext } from '../pipeline.js';
 import { closeSession, openLiveReplicaSession, APPLICATION_NAME, type Session } from '../sessions.js';
 import { countAtOneMoment, type Moment } from '../same-moment.js';
 import { describeError } from '../../errors.js';
 import type { ReadOnlyDb } from '../../postgres/readonly.js';
 import { takeLiveContent } from '../content-live.js';
-
-/** How rows are counted and compared, from the inputs (baseline and compare use the same). */
-export function countSettings({ inputs, signal, log }: DrillContext): CountSettings {
-  return {
-    live: inputs.liveCounts,
-    liveExactMaxBytes: inputs.liveExactMaxBytes,
-    concurrency: inputs.countConcurrency,
-    tolerance: inputs.tolerance,
-    floor: inputs.floor,
-    signal,
-    log,
-  };
-}
 
 export const baseline = definePhase({
   name: 'baseline',

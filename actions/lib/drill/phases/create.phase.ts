@@ -9,14 +9,14 @@ import { definePhase, type DrillContext } from '../pipeline.js';
 import { CREATED_AT_ANNOTATION, recoveryClusterManifest, recoveryOptions } from '../recovery-manifest.js';
 import { State } from '../state.js';
 import { teardownCluster } from '../teardown.js';
-import { copyToSite } from './copy-to-site.js';
+import { copyToSite } from '../copy-to-site.js';
 import { describeError } from '../../errors.js';
 
 export const create = definePhase({
   name: 'create',
   title: 'create the recovery cluster',
   needs: ['spec', 'pin', 'recoveryName'],
-  gives: ['timings'],
+  gives: ['created'],
   async run(ctx, { spec, pin, recoveryName: name }) {
     const { core, result } = ctx;
     const createdAt = new Date();
@@ -34,7 +34,7 @@ export const create = definePhase({
     ctx.owned.recoveryCluster = { name, creating };
     await creating;
     ctx.log(`created recovery cluster ${name} in ${ctx.site.where}`);
-    return { timings: { created: Date.now() } };
+    return { created: Date.now() };
   },
 });
 

@@ -5,24 +5,16 @@
 // already switched and archived it), then closes the live sessions. Falls back, saying why and at
 // once when waiting cannot pay off, to the end of the archive and the row-count tolerance.
 import type { RecoveryTarget } from '../../cnpg/types.js';
-import { definePhase, type DrillContext } from '../pipeline.js';
+import { definePhase, given, type DrillContext } from '../pipeline.js';
 import type { RestorePoint } from '../restore-point.js';
 import type { BackupRow } from '../inventory.js';
 import type { ReadOnlyDb } from '../../postgres/readonly.js';
 import { quietTarget } from '../quiet.js';
 import { parseLsn } from '../rpo.js';
-import { archiveState, waitBudget, waitLsnArchived, type Moment } from '../same-moment.js';
+import { archiveState, waitBudget, waitLsnArchived, type Moment, type Pin } from '../same-moment.js';
 import { formatLsn } from '../targets.js';
 import { closeSession } from '../sessions.js';
 import type { ResolvedTarget } from '../targets.js';
-
-export interface Pin {
-  recoveryTarget?: RecoveryTarget;
-  /** Counts judged with no slack (the moment is exact and the recovery stops there). */
-  exact: boolean;
-  /** How counts are judged and why, for the report. */
-  judging: string;
-}
 
 export const sameMoment = definePhase({
   name: 'same-moment',
@@ -31,13 +23,8 @@ export const sameMoment = definePhase({
   gives: ['pin'],
   async run(ctx, { liveSessions, moment, target, restorePoint, inventory }) {
     try {
-      const pin = await choosePin(ctx, liveSessions[0].db, moment, target, restorePoint, inventory.newest);
+      const pin = await choosePin(ctx, liveSessions[0].db, moment, target, given(restorePoint), inventory.newest);
       ctx.log(`counts judged: ${pin.judging}`);
-      ctx.result.target = {
-        ...(ctx.result.target ?? { kind: target.kind, describe: target.describe, judged: ctx.inputs.judgeCounts }),
-        judging: pin.judging,
-        lsn: pin.recoveryTarget?.targetLSN,
-      };
       return { pin };
     } finally {
       await Promise.all(liveSessions.map(closeSession));
