@@ -19,18 +19,31 @@ let live: LiveCluster;
 /**
  * Waits until live is as a quiet server leaves itself: a checkpoint after its last write, with no
  * transaction running, in the archive (the checkpointer takes one within checkpoint_timeout after
- * important WAL, archive_timeout then switches its segment).
+ * important WAL, archive_timeout then switches its segment). With `stableMs`, that checkpoint must
+ * also have stayed the latest for so long: past checkpoint_timeout (30 s here), no important WAL
+ * written after it is still waiting for the next checkpoint (a drill just before, say), which the
+ * drill would otherwise rightly wait to see archived.
  */
-async function quiet(timeoutMs = 240_000): Promise<void> {
+async function quiet(stableMs = 0, timeoutMs = 240_000): Promise<void> {
   const until = Date.now() + timeoutMs;
+  let since = { lsn: '', at: Date.now() };
   for (;;) {
-    const [q] = await live.superSql<{ seg: string; active: string; next: string; last: string | null; ahead: number }>(
-      `SELECT pg_walfile_name(c.checkpoint_lsn + 512) AS seg, c.oldest_active_xid::text AS active,
-         split_part(c.next_xid, ':', 2) AS next, a.last_archived_wal AS last,
-         age(split_part(c.next_xid, ':', 2)::xid) AS ahead
+    const [q] = await live.superSql<{
+      lsn: string;
+      seg: string;
+      active: string;
+      next: string;
+      last: string | null;
+      ahead: number;
+    }>(
+      `SELECT c.checkpoint_lsn::text AS lsn, pg_walfile_name(c.checkpoint_lsn + 512) AS seg,
+         c.oldest_active_xid::text AS active, split_part(c.next_xid, ':', 2) AS next,
+         a.last_archived_wal AS last, age(split_part(c.next_xid, ':', 2)::xid) AS ahead
        FROM pg_control_checkpoint() c, pg_stat_archiver a`,
     );
-    if (q.active === q.next && q.ahead === 0 && q.last && q.last.slice(8) >= q.seg.slice(8)) return;
+    if (q.lsn !== since.lsn) since = { lsn: q.lsn, at: Date.now() };
+    const settled = q.active === q.next && q.ahead === 0 && q.last && q.last.slice(8) >= q.seg.slice(8);
+    if (settled && Date.now() - since.at >= stableMs) return;
     if (Date.now() > until) throw new Error(`live did not settle: ${JSON.stringify(q)}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -85,7 +98,7 @@ describe('the same moment on a quiet live cluster', () => {
         ),
       ),
     );
-    await quiet();
+    await quiet(40_000);
     const pinned = await runDrill(pgd, { ...base, 'same-moment-wait': '6m' });
     expect(pinned.exitCode, explain(pinned)).toBe(0);
     console.log(
@@ -104,7 +117,7 @@ describe('the same moment on a quiet live cluster', () => {
       /\| \*\*First recoverability point\*\* \| \d{4}-\d\d-\d\dT[^|]* \(status\.firstRecoverabilityPointByMethod\.barmanObjectStore\) \|/,
     );
     expect(leftovers(pgd, 'default', pinned.outputs['recovery-cluster'])).toEqual([]);
-  });
+  }, 600_000);
 
   it('a time target after the last commit is refused with the reachable range, before anything is created', async () => {
     await quiet();
