@@ -38,10 +38,13 @@ describe('.ci/release.ts --dry-run in a temporary clone', () => {
     const pkg = JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8'));
     writeFileSync(join(clone, 'package.json'), JSON.stringify({ ...pkg, version: v }, null, 2) + '\n');
     if (changelogEntry) {
+      // The entry stands for everything in this release: whatever the tree has under Unreleased is left out.
       const c = readFileSync(join(clone, 'CHANGELOG.md'), 'utf8');
+      const start = c.indexOf('## [Unreleased]\n');
+      const next = c.indexOf('\n## [', start + 1) + 1;
       writeFileSync(
         join(clone, 'CHANGELOG.md'),
-        c.replace('## [Unreleased]\n', `## [Unreleased]\n\n## [${v}] - 2026-12-01\n\n${changelogEntry}\n`),
+        c.slice(0, start) + `## [Unreleased]\n\n## [${v}] - 2026-12-01\n\n${changelogEntry}\n\n` + c.slice(next),
       );
     }
     git('commit', '-qam', `Release ${v}`);
