@@ -89,8 +89,16 @@ describe('cnpg-restore-drill CLI', () => {
       '1s',
       '--report',
       report,
+      // The payload Slack would get, printed; a webhook no one listens on proves nothing is sent.
+      '--print-slack',
+      '--slack-webhook-url',
+      'http://127.0.0.1:9/services/T1/B1/cli',
     ]);
     expect(failed.code, explainCli(failed)).toBe(1);
+    const payload = JSON.parse(failed.stdout.slice(failed.stdout.indexOf('\n{') + 1));
+    expect(payload.text).toMatch(/default\/shop/);
+    expect(payload.blocks.length).toBeGreaterThan(0);
+    expect(failed.stderr).not.toMatch(/Slack notification failed|Posted the drill result/);
     const written = JSON.parse(readFileSync(report, 'utf8'));
     expect(reportProblems(written)).toEqual([]);
     expect(written.result.reasons).toEqual([expect.stringMatching(/older than max-backup-age 1s/)]);

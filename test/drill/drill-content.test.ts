@@ -96,7 +96,10 @@ describe('user checks', () => {
 - {name: slow, database: app, query: 'SELECT pg_sleep(30)', expect: ''}
 `;
     const r = await runDrill(pgd, { ...inputs, compare: 'counts', checks, 'statement-timeout': '3s' });
-    expect(r.exitCode, explain(r)).toBe(0);
+    // Two checks could not be evaluated: the drill could not judge what it was asked to (error, not passed).
+    expect(r.exitCode, explain(r)).toBe(1);
+    expect(r.outputs.result).toBe('error');
+    expect(r.errors.join('\n')).toMatch(/2 user check\(s\) could not be evaluated: 'sneaky' .*'slow'/);
     expect(r.summary).toContain(
       '| ledger-total | app | expect | passed | the restore gives the expected value | (hidden) |',
     );

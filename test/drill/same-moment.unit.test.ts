@@ -2,11 +2,23 @@
 // the snapshot's segment can pay off (same-moment.ts waitBudget).
 import { describe, expect, it } from 'vitest';
 import { proveQuiet, quietTarget, type Checkpoint } from '../../actions/lib/drill/quiet.js';
-import { waitBudget, type ArchiveState } from '../../actions/lib/drill/same-moment.js';
+import { snapshotsAgree, waitBudget, type ArchiveState } from '../../actions/lib/drill/same-moment.js';
 
 const N = (5n << 32n) | 1000n; // epoch 5, xid 1000
 const c: Checkpoint = { lsn: '0/9000060', timeline: 1, nextXid: N, oldestActiveXid: 1000, at: '2026-12-01T06:00:00Z' };
 const idle = { xmax: N, next: N, xip: 0 };
+
+describe('snapshotsAgree: one moment the restore can stop at', () => {
+  const at = (lsn: string, o: Partial<typeof idle> = {}) => ({ lsn, ...idle, ...o });
+  it('holds with nothing in flight and every database at one position', () => {
+    expect(snapshotsAgree([at('0/9000100'), at('0/9000100')])).toMatchObject({ exact: true, inFlight: 0 });
+  });
+  it('not with a write below xmax, one at or past xmax (its commit record may precede the position), or two positions', () => {
+    expect(snapshotsAgree([at('0/9000100', { xip: 1 })])).toMatchObject({ exact: false, inFlight: 1 });
+    expect(snapshotsAgree([at('0/9000100', { next: N + 1n })])).toMatchObject({ exact: false, inFlight: 1 });
+    expect(snapshotsAgree([at('0/9000100'), at('0/9000200')]).exact).toBe(false);
+  });
+});
 
 describe('proveQuiet', () => {
   it('holds when nothing ran at the last checkpoint and no xid was assigned since, in every database', () => {

@@ -37,6 +37,11 @@ describe('CLI flags', () => {
     expect(() => parseCli(['deploy'], {})).toThrow(/unknown command 'deploy'; use one of: run, plan, status/);
     expect(() => parseCli([], {})).toThrow(/no command/);
     expect(parseCli(['status', '--max-age', '8d', '--json'], {})).toMatchObject({ maxAge: '8d', json: true });
+    // --print-slack previews: the action's slack-preview, so nothing is sent.
+    expect(parseCli(['run', '--print-slack'], {})).toMatchObject({
+      printSlack: true,
+      inputs: { 'slack-preview': 'true' },
+    });
   });
 });
 

@@ -10,6 +10,7 @@ import { Cancelled, settleFailure } from '../../actions/lib/drill/pipeline.js';
 import type { DrillResult } from '../../actions/lib/drill/result.js';
 import { createContext } from '../../actions/lib/drill/run.js';
 import { drillSlackMessage, shouldNotify } from '../../actions/lib/drill/slack.js';
+import { checksNotEvaluated } from '../../actions/lib/drill/content-report.js';
 import type { DrillRecord } from '../../actions/lib/contracts/drill-record.js';
 import { parseHistory } from '../../actions/lib/contracts/drill-record.js';
 import { judgeDrill } from '../../actions/lib/soak/drill-record.js';
@@ -134,6 +135,19 @@ describe('soak-gate-check reads a drill error as no new evidence', () => {
   });
   it('the record format keeps error entries', () => {
     expect(parseHistory(JSON.stringify([entry(1, 'error')])).map((e) => e.verdict)).toEqual(['error']);
+  });
+});
+
+describe('a user check that could not be evaluated', () => {
+  const check = (name: string, status: 'passed' | 'failed' | 'error') =>
+    ({ name, database: 'app', kind: 'expect', status, detail: `${name} detail` }) as const;
+  it('makes a drill with no fault an error naming each check, never a pass', () => {
+    expect(checksNotEvaluated([check('ok', 'passed')])).toBeUndefined();
+    expect(checksNotEvaluated(undefined)).toBeUndefined();
+    expect(checksNotEvaluated([check('ok', 'passed'), check('slow', 'error')])).toMatchObject({
+      kind: 'environment',
+      message: "1 user check(s) could not be evaluated: 'slow' (database app): slow detail",
+    });
   });
 });
 

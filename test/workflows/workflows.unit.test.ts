@@ -350,8 +350,10 @@ function callerProblems(f: string, call: ReusableCall, job: CallerJob): string[]
 
 describe('templates that last, and pins that stay current', () => {
   const load = (f: string) => parse(readFileSync(join(repoRoot, f), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const drill = () => load('workflows/cnpg-restore-drill.yml').jobs.drill;
-  const drillWith = () => drill().steps.find((s: Step) => s.uses?.includes('/actions/cnpg-restore-drill@')).with;
+  const drill = (file = 'workflows/cnpg-restore-drill.yml') => load(file).jobs.drill;
+  const drillWith = (file?: string) =>
+    drill(file).steps.find((s: Step) => s.uses?.includes('/actions/cnpg-restore-drill@')).with;
+  const DRILL_TEMPLATES = ['workflows/cnpg-restore-drill.yml', 'workflows/cnpg-restore-drill-fleet.yml'];
   const inputsOf = (w: Record<string, string>) => {
     const defaults = actionYml('cnpg-restore-drill').inputs!;
     const v = (k: string) => String(w[k] ?? defaults[k].default);
@@ -363,12 +365,15 @@ describe('templates that last, and pins that stay current', () => {
     };
   };
 
-  it("the drill job's timeout-minutes covers the action's own worst case, and its comment shows the sum", () => {
-    const worst = drillWorstCaseMs(inputsOf(drillWith()));
-    const minutes = Math.ceil(worst / 60_000);
-    expect(drill()['timeout-minutes'] * 60_000).toBeGreaterThanOrEqual(worst);
-    expect(readFileSync(join(repoRoot, 'workflows/cnpg-restore-drill.yml'), 'utf8')).toContain(`= ${minutes} minutes`);
-  });
+  it.each(DRILL_TEMPLATES)(
+    "%s: the drill job's timeout-minutes covers the action's worst case, shown as a sum",
+    (f) => {
+      const worst = drillWorstCaseMs(inputsOf(drillWith(f)));
+      const minutes = Math.ceil(worst / 60_000);
+      expect(drill(f)['timeout-minutes'] * 60_000).toBeGreaterThanOrEqual(worst);
+      expect(readFileSync(join(repoRoot, f), 'utf8')).toContain(`= ${minutes} minutes`);
+    },
+  );
 
   it('the cloud routes request credential sessions that cover the job timeout', () => {
     const job = drill();
@@ -380,16 +385,23 @@ describe('templates that last, and pins that stay current', () => {
 
   it("the drill uses its environment's secrets without creating a deployment", () => {
     expect(drill().environment).toEqual({ name: '${{ matrix.environment }}', deployment: false });
+    expect(drill('workflows/cnpg-restore-drill-fleet.yml').environment).toEqual({
+      name: 'cnpg-fleet',
+      deployment: false,
+    });
   });
 
-  it.each(workflowFiles)('%s: every action, first-party included, pinned to a SHA with its version', (file) => {
-    const text = readFileSync(join(repoRoot, file), 'utf8');
-    const unpinned = [...text.matchAll(/^\s*(?:-\s*)?uses:\s*(\S+)(.*)$/gm)]
-      .filter(([, ref]) => !ref.startsWith('./') && !SUITE_USES.test(ref))
-      .filter(([, ref, rest]) => !/@[0-9a-f]{40}$/.test(ref) || !/#\s*v\d+\.\d+\.\d+\s*$/.test(rest))
-      .map(([line]) => line.trim());
-    expect(unpinned).toEqual([]);
-  });
+  it.each([...workflowFiles, 'README.md'])(
+    '%s: every action, first-party included, pinned to a SHA with its version',
+    (file) => {
+      const text = readFileSync(join(repoRoot, file), 'utf8');
+      const unpinned = [...text.matchAll(/^\s*(?:-\s*)?uses:\s*(\S+)(.*)$/gm)]
+        .filter(([, ref]) => !ref.startsWith('./') && !SUITE_USES.test(ref))
+        .filter(([, ref, rest]) => !/@[0-9a-f]{40}$/.test(ref) || !/#\s*v\d+\.\d+\.\d+\s*$/.test(rest))
+        .map(([line]) => line.trim());
+      expect(unpinned).toEqual([]);
+    },
+  );
 
   it('one pin per action across every workflow', () => {
     const pins = new Map<string, Set<string>>();

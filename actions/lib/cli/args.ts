@@ -23,12 +23,18 @@ export interface CliArgs {
   help: boolean;
   /** status: a cluster whose last passing drill is older than this fails the command. */
   maxAge?: string;
+  /** run: print the exact Slack payload and send nothing (the action's slack-preview). */
+  printSlack: boolean;
 }
 
 const OWN = {
   json: { type: 'boolean', description: 'Print the result as JSON on stdout (progress stays on stderr).' },
   report: { type: 'string', description: 'Write the JSON report to this file.' },
   'max-age': { type: 'string', description: 'status: exit 1 when a cluster has no passing drill this recent (8d).' },
+  'print-slack': {
+    type: 'boolean',
+    description: 'run: print the exact Slack payload (text and blocks) on stdout and send nothing (slack-preview).',
+  },
   help: { type: 'boolean', short: 'h', description: 'Show this help.' },
 } as const;
 
@@ -60,6 +66,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     if (typeof v === 'string' && name !== 'kubeconfig') inputs[name] = v;
   }
   const kubeconfigPath = (values.kubeconfig as string | undefined) ?? env[envName('kubeconfig')];
+  const printSlack = values['print-slack'] === true;
+  if (printSlack) inputs['slack-preview'] = 'true';
   return {
     command,
     inputs,
@@ -68,6 +76,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     report: values.report as string | undefined,
     help,
     maxAge: values['max-age'] as string | undefined,
+    printSlack,
   };
 }
 

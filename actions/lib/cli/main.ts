@@ -11,6 +11,7 @@ import { API_REQUEST_MS } from '../drill/limits.js';
 import type { DrillResult } from '../drill/result.js';
 import { run, type RunDeps } from '../drill/run.js';
 import { drillReport, writeReport } from '../drill/json-report.js';
+import { drillSlackMessage } from '../drill/slack.js';
 import { helpText, parseCli, UsageError, type CliArgs } from './args.js';
 import { cliCore, type CliIo, type CliRecord } from './core.js';
 import { kubeconfigInput } from './kubeconfig.js';
@@ -69,11 +70,18 @@ async function drill(core: Core, record: CliRecord, args: CliArgs, deps: CliDeps
   const code = plan ? (holder.plan ? Exit.passed : Exit.failed) : exitCode(result);
   const report = drillReport(result, { command: args.command, plan: holder.plan });
   if (args.report && !writeReport(core, args.report, report)) return Exit.error;
-  if (args.json) deps.out(JSON.stringify({ exitCode: code, outputs: record.outputs, ...report }, null, 2) + '\n');
+  const slack = args.printSlack && !plan ? { slack: cliSlackMessage(result, args.inputs) } : {};
+  if (args.json)
+    deps.out(JSON.stringify({ exitCode: code, outputs: record.outputs, ...report, ...slack }, null, 2) + '\n');
   else if (holder.plan) deps.out(planText(holder.plan));
-  else deps.out(`${verdictLine(result)}\n`);
+  else deps.out(`${verdictLine(result)}\n${slack.slack ? `${JSON.stringify(slack.slack, null, 2)}\n` : ''}`);
   if (plan && !holder.plan) deps.err(`the drill would not get this far: ${result.reasons.join('; ')}`);
   return code;
+}
+
+/** --print-slack: the payload the drill would post, for the environment and mention it was given. */
+function cliSlackMessage(result: DrillResult, inputs: Record<string, string>) {
+  return drillSlackMessage(result, inputs.environment || inputs.context, inputs['slack-mention'] || undefined);
 }
 
 /** A bad input (a flag's value, a cluster that does not exist) is a usage error, whichever phase found it. */

@@ -3,6 +3,7 @@
 import { markdownTable } from '../report/format.js';
 import type { CheckRun, UserCheck } from '../postgres/content-checks.js';
 import type { ContentComparison, TableContent } from './content-compare.js';
+import type { DrillError } from './result.js';
 
 export interface CheckResult {
   name: string;
@@ -78,6 +79,25 @@ export function checkReasons(checks: CheckResult[]): string[] {
   return checks
     .filter((c) => c.status === 'failed')
     .map((c) => `check '${c.name}' (database ${c.database}) failed: ${c.detail}`);
+}
+
+/**
+ * Checks the user asked for that could not be evaluated (a statement refused or timed out, a database
+ * not compared): the drill could not judge what it was asked to, so a drill with no fault found is an
+ * error, never a pass (and never a failed backup: the query, not the restore, may be at fault).
+ */
+export function checksNotEvaluated(checks: CheckResult[] | undefined): DrillError | undefined {
+  const errored = (checks ?? []).filter((c) => c.status === 'error');
+  if (!errored.length) return undefined;
+  return {
+    kind: 'environment',
+    message:
+      `${errored.length} user check(s) could not be evaluated: ` +
+      errored.map((c) => `'${c.name}' (database ${c.database}): ${c.detail}`).join('; '),
+    fix:
+      'make each check one read-only statement that finishes within statement-timeout on a database ' +
+      'the drill compares (see the checks table in the summary), then re-run',
+  };
 }
 
 /** The report's section for one database's content comparison. */

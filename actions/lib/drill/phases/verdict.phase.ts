@@ -5,6 +5,7 @@
 import { failWithError, failWithReasons } from '../../report/outcome.js';
 import { definePhase, given } from '../pipeline.js';
 import { targetReport } from '../targets.js';
+import { checksNotEvaluated } from '../content-report.js';
 
 export const settleVerdict = definePhase({
   name: 'verdict',
@@ -15,6 +16,7 @@ export const settleVerdict = definePhase({
     const { target, pin, stop } = facts;
     const report = targetReport(target, pin, stop && given(stop), inputs.judgeCounts);
     if (report) result.target = report;
+    if (!result.error && !result.reasons.length) result.error = checksNotEvaluated(result.checks);
     result.verdict = result.error ? 'error' : result.reasons.length ? 'failed' : 'passed';
   },
 });
