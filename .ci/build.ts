@@ -12,13 +12,14 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { transformSync } from 'esbuild';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 // Usage: build.ts [outDir] [--only action[,action]]  (defaults: dist/, every action)
@@ -51,7 +52,11 @@ const useCache = process.env.CNPG_BUILD_CACHE !== '0';
 
 /** Everything the bundle is made of: the sources under actions/, the installed dependencies, this script. */
 function inputsHash(): string {
-  const hash = createHash('sha256').update(`${process.version}\n${entries.join(',')}\n`);
+  // Where node_modules really is, seen from here: the bundler names chunks from module paths, so a
+  // clone whose node_modules is a symlink (test/build/release.test.ts) builds other chunk names from
+  // the same sources, and must not share this cache entry.
+  const modules = relative(root, realpathSync(join(root, 'node_modules')));
+  const hash = createHash('sha256').update(`${process.version}\n${entries.join(',')}\n${modules}\n`);
   const inputs = ['.ci/build.ts', 'package-lock.json', 'node_modules/.package-lock.json', 'tsconfig.json'];
   const sources = readdirSync(join(root, 'actions'), { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
