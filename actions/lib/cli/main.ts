@@ -12,6 +12,7 @@ import type { DrillResult } from '../drill/result.js';
 import { run, type RunDeps } from '../drill/run.js';
 import { drillReport, writeReport } from '../drill/json-report.js';
 import { drillSlackMessage } from '../drill/slack.js';
+import { readSlackInputsLeniently } from '../drill/inputs.js';
 import { helpText, parseCli, UsageError, type CliArgs } from './args.js';
 import { cliCore, type CliIo, type CliRecord } from './core.js';
 import { kubeconfigInput } from './kubeconfig.js';
@@ -70,7 +71,7 @@ async function drill(core: Core, record: CliRecord, args: CliArgs, deps: CliDeps
   const code = plan ? (holder.plan ? Exit.passed : Exit.failed) : exitCode(result);
   const report = drillReport(result, { command: args.command, plan: holder.plan });
   if (args.report && !writeReport(core, args.report, report)) return Exit.error;
-  const slack = args.printSlack && !plan ? { slack: cliSlackMessage(result, args.inputs) } : {};
+  const slack = args.printSlack && !plan ? { slack: cliSlackMessage(core, result) } : {};
   if (args.json)
     deps.out(JSON.stringify({ exitCode: code, outputs: record.outputs, ...report, ...slack }, null, 2) + '\n');
   else if (holder.plan) deps.out(planText(holder.plan));
@@ -79,9 +80,10 @@ async function drill(core: Core, record: CliRecord, args: CliArgs, deps: CliDeps
   return code;
 }
 
-/** --print-slack: the payload the drill would post, for the environment and mention it was given. */
-function cliSlackMessage(result: DrillResult, inputs: Record<string, string>) {
-  return drillSlackMessage(result, inputs.environment || inputs.context, inputs['slack-mention'] || undefined);
+/** --print-slack: the payload the drill would post, read through the drill's own Slack inputs. */
+function cliSlackMessage(core: Core, result: DrillResult) {
+  const slack = readSlackInputsLeniently(core);
+  return drillSlackMessage(result, slack.environment, slack.mention);
 }
 
 /** A bad input (a flag's value, a cluster that does not exist) is a usage error, whichever phase found it. */
