@@ -16,6 +16,11 @@ import { reportProblems } from '../helpers/report-schema.js';
 import { repoRoot, requireNode24 } from '../helpers/run-action.js';
 
 let pgd: PlaygroundHandle;
+const DRILL_LABEL = 'cnpg-actions.io/drill';
+const kubectl = (args: string[]) =>
+  promisify(execFile)(join(repoRoot, '.tools/bin/kubectl'), args, {
+    env: { ...process.env, KUBECONFIG: pgd.kubeconfigPath },
+  });
 const dir = mkdtempSync(join(tmpdir(), 'cli-'));
 const base = () => ['--kubeconfig', pgd.kubeconfigPath, '--namespace', 'default'];
 // As the drill suites: judge with the tolerance (pinning waits for archive_timeout; drill-targets proves it).
@@ -52,6 +57,19 @@ describe('cnpg-restore-drill CLI', () => {
   });
 
   it('run passes (exit 0), prints JSON and writes the report; status lists it', async () => {
+    // Drill-enabled and never drilled: a row saying so, and stale whatever the age.
+    await kubectl([
+      'label',
+      '--overwrite',
+      '-n',
+      'default',
+      'clusters.postgresql.cnpg.io/shop',
+      `${DRILL_LABEL}=enabled`,
+    ]);
+    const never = await runCli(['status', '--kubeconfig', pgd.kubeconfigPath, '--max-age', '8d']);
+    expect(never.code, explainCli(never)).toBe(1);
+    expect(never.stdout).toMatch(/\| default \| shop \| never \| - \|.*\| STALE \|/);
+    expect(never.stderr).toContain('stale: default/shop was never drilled');
     const report = join(dir, 'report.json');
     const r = await runCli(['run', ...base(), '--cluster', 'shop', ...quick, '--json', '--report', report]);
     expect(r.code, explainCli(r)).toBe(0);
@@ -169,13 +187,7 @@ describe('fleet template (workflows/cnpg-restore-drill-fleet.yml)', () => {
     await createLiveCluster(pgd, { name: 'ledger', namespace: 'billing', backup: false, rows: 10 });
     const kubeconfig = readFileSync(pgd.kubeconfigPath, 'utf8');
     const label = (ns: string, name: string, value: string) =>
-      promisify(execFile)(
-        join(repoRoot, '.tools/bin/kubectl'),
-        ['label', '--overwrite', '-n', ns, `clusters.postgresql.cnpg.io/${name}`, `cnpg-actions.io/drill=${value}`],
-        {
-          env: { ...process.env, KUBECONFIG: pgd.kubeconfigPath },
-        },
-      );
+      kubectl(['label', '--overwrite', '-n', ns, `clusters.postgresql.cnpg.io/${name}`, `${DRILL_LABEL}=${value}`]);
     await label('default', 'shop', 'enabled');
     await label('billing', 'ledger', 'enabled');
     const discover = script('discover', (s) => s.id === 'discover');
@@ -184,21 +196,30 @@ describe('fleet template (workflows/cnpg-restore-drill-fleet.yml)', () => {
     expect(both.output).toBe(
       'clusters=[{"namespace":"billing","cluster":"ledger"},{"namespace":"default","cluster":"shop"}]\n',
     );
-    await label('billing', 'ledger', 'disabled');
-    const one = await runStep(discover, { KUBECONFIG_TEXT: kubeconfig, SELECTOR: 'cnpg-actions.io/drill=enabled' });
-    expect(one.output).toBe('clusters=[{"namespace":"default","cluster":"shop"}]\n');
-
     // The status job, with the CLI where the template checks it out (.cnpg-actions).
     const checkout = mkdtempSync(join(dir, 'checkout-'));
     symlinkSync(repoRoot, join(checkout, '.cnpg-actions'));
     const status = script('status', (s) => s.name === 'Fleet table');
-    const ok = await runStep(status, { KUBECONFIG_TEXT: kubeconfig, MAX_AGE: '8d' }, checkout);
+    const selector = 'cnpg-actions.io/drill=enabled';
+    // Discovered but not drilled yet (its drill failed or was skipped): listed, and the fleet is stale.
+    const undrilled = await runStep(
+      status,
+      { KUBECONFIG_TEXT: kubeconfig, MAX_AGE: '8d', SELECTOR: selector },
+      checkout,
+    );
+    expect(undrilled.status).toBe(1);
+    expect(undrilled.summary).toMatch(/\| billing \| ledger \| never \| - \|[^\n]*\| STALE \|/);
+    await label('billing', 'ledger', 'disabled');
+    const one = await runStep(discover, { KUBECONFIG_TEXT: kubeconfig, SELECTOR: 'cnpg-actions.io/drill=enabled' });
+    expect(one.output).toBe('clusters=[{"namespace":"default","cluster":"shop"}]\n');
+
+    const ok = await runStep(status, { KUBECONFIG_TEXT: kubeconfig, MAX_AGE: '8d', SELECTOR: selector }, checkout);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.summary).toMatch(
       // The last drill is the failed one above; the pass before it still counts within 8d.
       /^## Restore drills: the fleet\n\| Namespace \| Cluster \|[^\n]*\n[^\n]*\n\| default \| shop \| \S+ \| failed \| - \| - \| \d+m \| \d+m \| {2}\|\n$/,
     );
-    const stale = await runStep(status, { KUBECONFIG_TEXT: kubeconfig, MAX_AGE: '1s' }, checkout);
+    const stale = await runStep(status, { KUBECONFIG_TEXT: kubeconfig, MAX_AGE: '1s', SELECTOR: selector }, checkout);
     expect(stale.status).toBe(1);
     expect(stale.summary).toContain('| STALE |');
   });

@@ -9,6 +9,7 @@ import { envName, helpText, parseCli, UsageError } from '../../actions/lib/cli/a
 import { cliCore } from '../../actions/lib/cli/core.js';
 import { kubeconfigInput, SERVICE_ACCOUNT_TOKEN } from '../../actions/lib/cli/kubeconfig.js';
 import { exitCode } from '../../actions/lib/cli/main.js';
+import { fleetRows, fleetTable } from '../../actions/lib/cli/status.js';
 import type { DrillResult } from '../../actions/lib/drill/result.js';
 import { currentActionYml } from '../../.ci/input-spec.js';
 
@@ -95,5 +96,47 @@ describe('CLI exit codes and output', () => {
     expect(core.getInput('cluster')).toBe('pg');
     expect(lines).toEqual(['password *** used', 'error: *** failed']);
     expect(record).toMatchObject({ outputs: { x: 'is ***' }, failed: '*** failed' });
+  });
+});
+
+describe('CLI status', () => {
+  const now = Date.parse('2026-12-07T12:00:00Z');
+  const drill = (time: string, verdict: string) => ({ time, verdict, reasons: [], rtoSeconds: 60, rpoSeconds: 5 });
+  const record = (namespace: string, cluster: string, drills: object[]) => ({
+    metadata: { namespace, labels: { 'cnpg-actions.io/drill-history-of': cluster } },
+    data: { drills: JSON.stringify(drills.map((d) => ({ backupId: null, recoveryCluster: 'x', runUrl: null, ...d }))) },
+  });
+  const recent = drill('2026-12-06T12:00:00Z', 'passed');
+
+  it('a drill-enabled cluster without a record is a row saying never, stale under any max age', () => {
+    const rows = fleetRows(
+      [record('db', 'pg-a', [recent])],
+      [
+        { namespace: 'db', cluster: 'pg-a' },
+        { namespace: 'billing', cluster: 'ledger' },
+      ],
+      8 * 86_400_000,
+      now,
+    );
+    expect(rows.map((r) => [r.namespace, r.cluster, r.never ?? false, r.stale])).toEqual([
+      ['billing', 'ledger', true, true],
+      ['db', 'pg-a', false, false],
+    ]);
+    const table = fleetTable(rows, now).split('\n');
+    expect(table[2]).toBe('| billing | ledger | never | - | - | - | - | - | STALE |');
+    expect(table[3]).toBe('| db | pg-a | 2026-12-06T12:00:00Z | passed | 60 | 5 | 24h | 24h |  |');
+    // Without a maximum age nothing is stale, a never-drilled cluster included.
+    expect(fleetRows([], [{ namespace: 'db', cluster: 'pg-b' }], undefined, now)).toEqual([
+      { namespace: 'db', cluster: 'pg-b', never: true, stale: false },
+    ]);
+  });
+
+  it('a record older than the maximum age, or with no pass, is stale', () => {
+    const old = record('db', 'old', [drill('2026-11-01T00:00:00Z', 'passed')]);
+    const failing = record('db', 'failing', [drill('2026-12-07T11:00:00Z', 'failed')]);
+    expect(fleetRows([old, failing], [], 8 * 86_400_000, now).map((r) => [r.cluster, r.stale])).toEqual([
+      ['failing', true],
+      ['old', true],
+    ]);
   });
 });

@@ -23,6 +23,8 @@ export interface CliArgs {
   help: boolean;
   /** status: a cluster whose last passing drill is older than this fails the command. */
   maxAge?: string;
+  /** status: the label selector of the drill-enabled Clusters (listed even when never drilled). */
+  selector?: string;
   /** run: print the exact Slack payload and send nothing (the action's slack-preview). */
   printSlack: boolean;
 }
@@ -31,6 +33,12 @@ const OWN = {
   json: { type: 'boolean', description: 'Print the result as JSON on stdout (progress stays on stderr).' },
   report: { type: 'string', description: 'Write the JSON report to this file.' },
   'max-age': { type: 'string', description: 'status: exit 1 when a cluster has no passing drill this recent (8d).' },
+  selector: {
+    type: 'string',
+    description:
+      'status: label selector of the drill-enabled Clusters, listed as "never" when not drilled ' +
+      '(default cnpg-actions.io/drill=enabled, as the fleet template).',
+  },
   'print-slack': {
     type: 'boolean',
     description: 'run: print the exact Slack payload (text and blocks) on stdout and send nothing (slack-preview).',
@@ -76,6 +84,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     report: values.report as string | undefined,
     help,
     maxAge: values['max-age'] as string | undefined,
+    selector: values.selector as string | undefined,
     printSlack,
   };
 }
@@ -98,7 +107,7 @@ export function helpText(): string {
     '',
     '  run     restore the live cluster into a recovery cluster, compare, measure, tear down',
     '  plan    print the recovery Cluster, copies and checks a run would create; create nothing',
-    '  status  the fleet: last drill of every cluster (across namespaces, or --namespace)',
+    '  status  the fleet: last drill of every drilled or drill-enabled cluster (across namespaces, or --namespace)',
     '',
     'Exit codes: 0 passed, 1 failed, 2 usage error, 3 drill error.',
     `Every input may also be set as an environment variable, e.g. ${envName('slack-webhook-url')}.`,

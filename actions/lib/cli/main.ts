@@ -115,11 +115,18 @@ async function status(core: Core, inputs: Record<string, string>, args: CliArgs,
   const kube = loadKubeConfig(core, inputs.kubeconfig);
   try {
     const clients = makeClients(kube.kc, API_REQUEST_MS);
-    const rows = await readFleet(clients, { namespace: inputs.namespace, maxAge: args.maxAge });
+    const rows = await readFleet(clients, {
+      namespace: inputs.namespace,
+      maxAge: args.maxAge,
+      selector: args.selector,
+    });
     const stale = rows.filter((r) => r.stale);
     if (args.json) deps.out(JSON.stringify({ maxAge: args.maxAge ?? null, clusters: rows }, null, 2) + '\n');
     else deps.out(fleetTable(rows));
-    for (const r of stale) deps.err(`stale: ${r.namespace}/${r.cluster} has no passing drill within ${args.maxAge}`);
+    for (const r of stale)
+      deps.err(
+        `stale: ${r.namespace}/${r.cluster} ${r.never ? 'was never drilled' : `has no passing drill within ${args.maxAge}`}`,
+      );
     return stale.length ? Exit.failed : Exit.passed;
   } finally {
     kube.dispose();

@@ -1,6 +1,9 @@
 // `status`: the fleet from the drill records (contracts/drill-record.ts), one row per drilled
-// cluster across namespaces (or one namespace): last drill, result, RTO, RPO, age, last pass.
+// cluster across namespaces (or one namespace): last drill, result, RTO, RPO, age, last pass; plus
+// one row per drill-enabled Cluster (the fleet template's label selector) never drilled.
 // With a maximum age, a cluster whose last passing drill is older (or that never passed) is stale.
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { CNPG_GROUP, CNPG_VERSION, Plural } from '../cnpg/types.js';
 import { HISTORY_KEY, HISTORY_LABEL, parseHistory, type DrillRecord } from '../contracts/drill-record.js';
 import { parseDuration } from '../inputs.js';
 import type { KubeClients } from '../kube/client.js';
@@ -12,36 +15,74 @@ export interface FleetRow {
   cluster: string;
   last?: DrillRecord;
   lastPassed?: string;
+  /** A drill-enabled Cluster with no drill record. */
+  never?: true;
   /** No passing drill within the maximum age. */
   stale: boolean;
 }
 
+/** The Clusters `status` expects a drill of (workflows/cnpg-restore-drill-fleet.yml's default DRILL_SELECTOR). */
+export const DRILL_ENABLED_SELECTOR = 'cnpg-actions.io/drill=enabled';
+
 export async function readFleet(
   clients: KubeClients,
-  opts: { namespace?: string; maxAge?: string; now?: number; retry?: RetryOptions },
+  opts: { namespace?: string; maxAge?: string; selector?: string; now?: number; retry?: RetryOptions },
 ): Promise<FleetRow[]> {
   const maxAgeMs = opts.maxAge === undefined ? undefined : parseDuration(opts.maxAge);
   if (maxAgeMs === undefined && opts.maxAge !== undefined)
     throw new UsageError(`--max-age '${opts.maxAge}' is not a duration; use e.g. 8d, 36h`);
-  const selector = { labelSelector: HISTORY_LABEL };
+  const { namespace, retry } = opts;
+  const records = { labelSelector: HISTORY_LABEL };
   const list = await withRetry(
     'list drill records',
     () =>
-      opts.namespace
-        ? clients.core.listNamespacedConfigMap({ namespace: opts.namespace, ...selector })
-        : clients.core.listConfigMapForAllNamespaces(selector),
-    opts.retry,
+      namespace
+        ? clients.core.listNamespacedConfigMap({ namespace, ...records })
+        : clients.core.listConfigMapForAllNamespaces(records),
+    retry,
   );
-  const now = opts.now ?? Date.now();
-  return list.items
-    .map((cm) => {
-      const drills = parseHistory(cm.data?.[HISTORY_KEY]);
-      const lastPassed = drills.filter((d) => d.verdict === 'passed').at(-1)?.time;
-      const stale = maxAgeMs !== undefined && (!lastPassed || now - Date.parse(lastPassed) > maxAgeMs);
-      const cluster = cm.metadata?.labels?.[HISTORY_LABEL] ?? '';
-      return { namespace: cm.metadata?.namespace ?? '', cluster, last: drills.at(-1), lastPassed, stale };
-    })
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.cluster.localeCompare(b.cluster));
+  const enabled = { group: CNPG_GROUP, version: CNPG_VERSION, plural: Plural.clusters };
+  const labelSelector = opts.selector ?? DRILL_ENABLED_SELECTOR;
+  const clusters = (await withRetry(
+    `list clusters labelled ${labelSelector}`,
+    () =>
+      namespace
+        ? clients.custom.listNamespacedCustomObject({ ...enabled, namespace, labelSelector })
+        : clients.custom.listClusterCustomObject({ ...enabled, labelSelector }),
+    retry,
+  )) as { items: { metadata?: { namespace?: string; name?: string } }[] };
+  const names = clusters.items.map((c) => ({
+    namespace: c.metadata?.namespace ?? '',
+    cluster: c.metadata?.name ?? '',
+  }));
+  return fleetRows(list.items, names, maxAgeMs, opts.now ?? Date.now());
+}
+
+/** One row per drill record, then one per enabled cluster without a record (never drilled), sorted. */
+export function fleetRows(
+  records: V1ConfigMap[],
+  enabled: { namespace: string; cluster: string }[],
+  maxAgeMs: number | undefined,
+  now: number,
+): FleetRow[] {
+  const stale = (lastPassed?: string) =>
+    maxAgeMs !== undefined && (!lastPassed || now - Date.parse(lastPassed) > maxAgeMs);
+  const rows: FleetRow[] = records.map((cm) => {
+    const drills = parseHistory(cm.data?.[HISTORY_KEY]);
+    const lastPassed = drills.filter((d) => d.verdict === 'passed').at(-1)?.time;
+    const cluster = cm.metadata?.labels?.[HISTORY_LABEL] ?? '';
+    return {
+      namespace: cm.metadata?.namespace ?? '',
+      cluster,
+      last: drills.at(-1),
+      lastPassed,
+      stale: stale(lastPassed),
+    };
+  });
+  const known = new Set(rows.map((r) => `${r.namespace}/${r.cluster}`));
+  for (const c of enabled)
+    if (!known.has(`${c.namespace}/${c.cluster}`)) rows.push({ ...c, never: true, stale: stale(undefined) });
+  return rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.cluster.localeCompare(b.cluster));
 }
 
 const age = (iso: string | undefined, now: number) => {
@@ -57,7 +98,7 @@ export function fleetTable(rows: FleetRow[], now = Date.now()): string {
   const lines = rows.map((r) => [
     r.namespace,
     r.cluster,
-    r.last?.time ?? '-',
+    r.never ? 'never' : (r.last?.time ?? '-'),
     r.last?.verdict ?? '-',
     String(r.last?.rtoSeconds ?? '-'),
     String(r.last?.rpoSeconds ?? '-'),
