@@ -685,6 +685,93 @@ describe('workloads', () => {
     });
     expect(j.status.succeeded).toBe(1);
   });
+
+  it('fails a Job past activeDeadlineSeconds (DeadlineExceeded) and deletes its active pod', async () => {
+    await s.req('POST', '/apis/batch/v1/namespaces/default/jobs', {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'stuck' },
+      // An image that cannot be pulled: the pod never finishes on its own.
+      spec: {
+        activeDeadlineSeconds: 1,
+        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'does-not-exist:1' }] } },
+      },
+    });
+    const j = await eventually(async () => {
+      const b = (await s.req('GET', '/apis/batch/v1/namespaces/default/jobs/stuck')).body;
+      return b.status?.conditions?.some((c: { type: string }) => c.type === 'Failed') && b;
+    }, 5000);
+    expect(j.status.conditions.map((c: { type: string; reason: string }) => `${c.type}:${c.reason}`)).toEqual([
+      'FailureTarget:DeadlineExceeded',
+      'Failed:DeadlineExceeded',
+    ]);
+    await eventually(
+      async () =>
+        (await s.req('GET', '/api/v1/namespaces/default/pods?labelSelector=job-name%3Dstuck')).body.items.length === 0,
+      5000,
+    );
+  });
+});
+
+describe('batch/v1 CronJob', () => {
+  const CJ = '/apis/batch/v1/namespaces/default/cronjobs';
+  const cronJob = (
+    name: string,
+    spec: Record<string, unknown>,
+    pod: Record<string, unknown> = { restartPolicy: 'Never' },
+  ) => ({
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name },
+    spec: {
+      jobTemplate: { spec: { template: { spec: { ...pod, containers: [{ name: 'c', image: 'busybox:1' }] } } } },
+      ...spec,
+    },
+  });
+
+  it('is served (short name cj) and defaulted as the API server does', async () => {
+    const discovery = (await s.req('GET', '/apis/batch/v1')).body.resources;
+    expect(discovery).toContainEqual(
+      expect.objectContaining({ name: 'cronjobs', kind: 'CronJob', shortNames: ['cj'] }),
+    );
+    const r = await s.req('POST', CJ, cronJob('nightly', { schedule: '0 6 * * 1', timeZone: 'Etc/UTC' }));
+    expect(r.status).toBe(201);
+    expect(r.body.spec).toMatchObject({
+      concurrencyPolicy: 'Allow',
+      suspend: false,
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 1,
+    });
+    expect(
+      (await s.req('POST', CJ, cronJob('hourly', { schedule: '@hourly', concurrencyPolicy: 'Forbid' }))).status,
+    ).toBe(201);
+  });
+
+  it('refuses what validateCronJobSpec refuses, with its messages', async () => {
+    const refused = async (name: string, spec: Record<string, unknown>, pod?: Record<string, unknown>) => {
+      const r = await s.req('POST', CJ, cronJob(name, spec, pod));
+      expect(r.status, JSON.stringify(r.body)).toBe(422);
+      return r.body.message as string;
+    };
+    expect(await refused('few', { schedule: '0 6 * *' })).toContain(
+      'spec.schedule: Invalid value: "0 6 * *": expected exactly 5 fields, found 4: [0 6 * *]',
+    );
+    expect(await refused('minute', { schedule: '60 * * * *' })).toContain('end of range (60) above maximum (59): 60');
+    expect(await refused('tz', { schedule: 'CRON_TZ=UTC 0 6 * * 1' })).toContain(
+      'cannot use TZ or CRON_TZ in schedule, use timeZone field instead',
+    );
+    expect(await refused('zone', { schedule: '0 6 * * 1', timeZone: 'Mars/Olympus' })).toContain(
+      'spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus',
+    );
+    expect(await refused('policy', { schedule: '0 6 * * 1', concurrencyPolicy: 'Never' })).toContain(
+      'spec.concurrencyPolicy: Unsupported value: "Never": supported values: "Allow", "Forbid", "Replace"',
+    );
+    expect(await refused('restart', { schedule: '0 6 * * 1' }, {})).toContain(
+      'spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: "Always"',
+    );
+    expect(await refused('x'.repeat(53), { schedule: '0 6 * * 1' })).toContain('must be no more than 52 characters');
+    expect(await refused('noschedule', {})).toContain('spec.schedule: Required value');
+  });
 });
 
 describe('@kubernetes/client-node 1.4', () => {

@@ -183,6 +183,7 @@ function handleOf(
       writeFileSync(path, kubeconfigYaml(api.url, token, api.ca), { mode: 0o600 });
       return path;
     },
+    runtimes: api.controllers.runtimes,
     s3,
     stop,
   };

@@ -127,4 +127,55 @@ describe('decodeProtobufObject', () => {
     const decoded = decodeProtobufObject(envelope('v1', 'Service', svc));
     expect(decoded.spec).toEqual({ ports: [{ name: 'http', protocol: 'TCP', targetPort: 'web' }] });
   });
+
+  it('a Job as kubectl create job --from=cronjob sends it: emptyDir {}, valueFrom, quantities, security contexts', () => {
+    const f = (...entries: [number, string | Buffer][]) => encodeFields(entries);
+    const varint = (no: number, v: number) => Buffer.from([no << 3, v]);
+    const quantity = (k: string, v: string) => f([1, k], [2, f([1, v])]);
+    const container = Buffer.concat([
+      f(
+        [1, 'drill'],
+        [2, 'ghcr.io/x/drill:1'],
+        [4, 'run'],
+        // env: a value from a Secret's key (the selector's name is an embedded LocalObjectReference) and a fieldRef.
+        [7, f([1, 'URL'], [3, f([4, f([1, f([1, 'slack'])], [2, 'webhook-url'])])])],
+        [7, f([1, 'NS'], [3, f([1, f([1, 'v1'], [2, 'metadata.namespace'])])])],
+        [8, f([1, quantity('memory', '512Mi')], [2, quantity('cpu', '100m')])],
+        [9, f([1, 'tmp'], [3, '/tmp'])],
+        [15, Buffer.concat([f([1, f([2, 'ALL'])]), varint(6, 1), varint(7, 0)])],
+      ),
+    ]);
+    // volumes: tmp with an empty EmptyDirVolumeSource (set, though empty) inside the inlined VolumeSource.
+    const podSpec = Buffer.concat([f([1, f([1, 'tmp'], [2, f([2, Buffer.alloc(0)])])], [2, container], [3, 'Never'])]);
+    const jobSpec = Buffer.concat([f([6, f([2, podSpec])]), varint(3, 60), varint(7, 0)]);
+    const job = f([1, meta('first', 'demo')], [2, jobSpec]);
+    expect(decodeProtobufObject(envelope('batch/v1', 'Job', job)).spec).toEqual({
+      activeDeadlineSeconds: 60,
+      backoffLimit: 0,
+      template: {
+        spec: {
+          volumes: [{ name: 'tmp', emptyDir: {} }],
+          restartPolicy: 'Never',
+          containers: [
+            {
+              name: 'drill',
+              image: 'ghcr.io/x/drill:1',
+              args: ['run'],
+              env: [
+                { name: 'URL', valueFrom: { secretKeyRef: { name: 'slack', key: 'webhook-url' } } },
+                { name: 'NS', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
+              ],
+              resources: { limits: { memory: '512Mi' }, requests: { cpu: '100m' } },
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              securityContext: {
+                capabilities: { drop: ['ALL'] },
+                readOnlyRootFilesystem: true,
+                allowPrivilegeEscalation: false,
+              },
+            },
+          ],
+        },
+      },
+    });
+  });
 });

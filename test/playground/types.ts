@@ -199,6 +199,8 @@ export interface PlaygroundHandle {
   mintToken(namespace: string, serviceAccount: string, expirationSeconds?: number): string;
   /** Writes a kubeconfig for this cluster that authenticates with `token`; returns its path. */
   kubeconfigFor(token: string, name: string): string;
+  /** The node's container runtimes: a test registers one to really run some image's pods (process-runtime.ts). */
+  runtimes: { register(rt: { name: string; runs(pod: KubeObject): boolean }): () => void };
   stop(): Promise<void>;
 }
 

@@ -39,6 +39,7 @@ export const BUILTIN_TYPES: ResourceType[] = [
   t('apps', 'v1', 'replicasets', 'ReplicaSet', true, true, ['rs']),
   t('apps', 'v1', 'statefulsets', 'StatefulSet', true, true, ['sts']),
   t('batch', 'v1', 'jobs', 'Job', true, true),
+  t('batch', 'v1', 'cronjobs', 'CronJob', true, true, ['cj']),
   t('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false, true, [
     'crd',
     'crds',

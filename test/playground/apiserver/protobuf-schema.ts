@@ -1,15 +1,21 @@
 // Field tables of the protobuf messages kubectl's typed `create` commands send, read from
 // k8s.io/api and k8s.io/apimachinery generated.proto at v0.34.9 (see CONFORMANCE.md, section
 // kubectl). Each entry: field number -> [JSON name, type, how]. Server-set fields are 'skip'.
-/** `int32?`/`int64?`: a pointer in Go (0 is kept); `intstr`: IntOrString; another string: a message name. */
-export type FieldType = 'string' | 'bytes' | 'bool' | 'int32' | 'int64' | 'int32?' | 'int64?' | 'intstr' | string;
-type How = 'one' | 'repeated' | 'map' | 'mapBytes' | 'skip';
+/** `int32?`/`int64?`: a pointer in Go (0 is kept); `intstr`: IntOrString; `quantity`: resource.Quantity (a
+ *  string in JSON); another string: a message name, `<name>?` when even an empty one is kept (`emptyDir: {}`). */
+export type FieldType =
+  'string' | 'bytes' | 'bool' | 'int32' | 'int64' | 'int32?' | 'int64?' | 'intstr' | 'quantity' | string;
+/** `inline`: an embedded Go struct (`json:",inline"`), its fields at the parent's level. */
+type How = 'one' | 'repeated' | 'map' | 'mapBytes' | 'mapQuantity' | 'inline' | 'skip';
 type Table = Record<number, [string, FieldType, How]>;
 
 const one = (name: string, type: FieldType = 'string'): [string, FieldType, How] => [name, type, 'one'];
 const many = (name: string, type: FieldType = 'string'): [string, FieldType, How] => [name, type, 'repeated'];
 const map = (name: string, bytes = false): [string, FieldType, How] => [name, 'string', bytes ? 'mapBytes' : 'map'];
 const skip = (name: string): [string, FieldType, How] => [name, 'bytes', 'skip'];
+const quantities = (name: string): [string, FieldType, How] => [name, 'quantity', 'mapQuantity'];
+const inline = (type: string): [string, FieldType, How] => ['', type, 'inline'];
+const keySelector: Table = { 1: inline('core.LocalObjectReference'), 2: one('key'), 3: one('optional', 'bool') };
 
 const roleBinding: Table = {
   1: one('metadata', 'meta.ObjectMeta'),
@@ -125,15 +131,36 @@ export const MESSAGES: Record<string, Table> = {
   'authorization.NonResourceAttributes': { 1: one('path'), 2: one('verb') },
   'intstr.IntOrString': { 1: one('type', 'int64?'), 2: one('intVal', 'int32?'), 3: one('strVal') },
   'core.PodTemplateSpec': { 1: one('metadata', 'meta.ObjectMeta'), 2: one('spec', 'core.PodSpec') },
-  'core.PodSpec': { 2: many('containers', 'core.Container'), 3: one('restartPolicy') },
+  // The fields of a pod template kubectl create job --from=cronjob/... sends (workflows/helm/cnpg-restore-drill's).
+  'core.PodSpec': {
+    1: many('volumes', 'core.Volume'),
+    2: many('containers', 'core.Container'),
+    3: one('restartPolicy'),
+    4: one('terminationGracePeriodSeconds', 'int64?'),
+    5: one('activeDeadlineSeconds', 'int64?'),
+    6: one('dnsPolicy'),
+    7: map('nodeSelector'),
+    8: one('serviceAccountName'),
+    9: one('serviceAccount'),
+    14: one('securityContext', 'core.PodSecurityContext'),
+    19: one('schedulerName'),
+    20: many('initContainers', 'core.Container'),
+    21: one('automountServiceAccountToken', 'bool'),
+  },
   'core.Container': {
     1: one('name'),
     2: one('image'),
     3: many('command'),
     4: many('args'),
+    5: one('workingDir'),
     6: many('ports', 'core.ContainerPort'),
     7: many('env', 'core.EnvVar'),
     8: one('resources', 'core.ResourceRequirements'),
+    9: many('volumeMounts', 'core.VolumeMount'),
+    13: one('terminationMessagePath'),
+    14: one('imagePullPolicy'),
+    15: one('securityContext', 'core.SecurityContext'),
+    20: one('terminationMessagePolicy'),
   },
   'core.ContainerPort': {
     1: one('name'),
@@ -141,8 +168,39 @@ export const MESSAGES: Record<string, Table> = {
     3: one('containerPort', 'int32'),
     4: one('protocol'),
   },
-  'core.EnvVar': { 1: one('name'), 2: one('value') },
-  'core.ResourceRequirements': {},
+  'core.EnvVar': { 1: one('name'), 2: one('value'), 3: one('valueFrom', 'core.EnvVarSource') },
+  'core.EnvVarSource': {
+    1: one('fieldRef', 'core.ObjectFieldSelector'),
+    3: one('configMapKeyRef', 'core.ConfigMapKeySelector'),
+    4: one('secretKeyRef', 'core.SecretKeySelector'),
+  },
+  'core.ObjectFieldSelector': { 1: one('apiVersion'), 2: one('fieldPath') },
+  'core.SecretKeySelector': keySelector,
+  'core.ConfigMapKeySelector': keySelector,
+  'core.ResourceRequirements': { 1: quantities('limits'), 2: quantities('requests') },
+  'core.VolumeMount': { 1: one('name'), 2: one('readOnly', 'bool'), 3: one('mountPath'), 4: one('subPath') },
+  'core.Volume': { 1: one('name'), 2: inline('core.VolumeSource') },
+  'core.VolumeSource': { 2: one('emptyDir', 'core.EmptyDirVolumeSource?') },
+  'core.EmptyDirVolumeSource': { 1: one('medium'), 2: one('sizeLimit', 'quantity') },
+  'core.PodSecurityContext': {
+    2: one('runAsUser', 'int64?'),
+    3: one('runAsNonRoot', 'bool'),
+    5: one('fsGroup', 'int64?'),
+    6: one('runAsGroup', 'int64?'),
+    10: one('seccompProfile', 'core.SeccompProfile'),
+  },
+  'core.SecurityContext': {
+    1: one('capabilities', 'core.Capabilities'),
+    2: one('privileged', 'bool'),
+    4: one('runAsUser', 'int64?'),
+    5: one('runAsNonRoot', 'bool'),
+    6: one('readOnlyRootFilesystem', 'bool'),
+    7: one('allowPrivilegeEscalation', 'bool'),
+    8: one('runAsGroup', 'int64?'),
+    11: one('seccompProfile', 'core.SeccompProfile'),
+  },
+  'core.Capabilities': { 1: many('add'), 2: many('drop') },
+  'core.SeccompProfile': { 1: one('type'), 2: one('localhostProfile') },
   'core.Service': { 1: one('metadata', 'meta.ObjectMeta'), 2: one('spec', 'core.ServiceSpec'), 3: skip('status') },
   'core.ServiceSpec': {
     1: many('ports', 'core.ServicePort'),
@@ -175,8 +233,14 @@ export const MESSAGES: Record<string, Table> = {
     1: one('parallelism', 'int32?'),
     2: one('completions', 'int32?'),
     4: one('selector', 'meta.LabelSelector'),
+    3: one('activeDeadlineSeconds', 'int64?'),
+    5: one('manualSelector', 'bool'),
     6: one('template', 'core.PodTemplateSpec'),
     7: one('backoffLimit', 'int32?'),
+    8: one('ttlSecondsAfterFinished', 'int32?'),
+    9: one('completionMode'),
+    10: one('suspend', 'bool'),
+    14: one('podReplacementPolicy'),
   },
   'rbac.Role': { 1: one('metadata', 'meta.ObjectMeta'), 2: many('rules', 'rbac.PolicyRule') },
   'rbac.ClusterRole': {

@@ -49,20 +49,28 @@ const bytesOf = (f: Field) => {
   return f.value;
 };
 
-/** A map entry (key 1, value 2); bytes values are base64 as in JSON. */
-function mapEntry(f: Field, bytes: boolean): [string, string] {
+/** A map entry (key 1, value 2); bytes values are base64 as in JSON, Quantity values their string. */
+function mapEntry(f: Field, how: 'map' | 'mapBytes' | 'mapQuantity'): [string, string] {
   let k = '';
   let v: Buffer = Buffer.alloc(0);
   for (const e of fields(bytesOf(f))) {
     if (e.no === 1) k = bytesOf(e).toString('utf8');
     if (e.no === 2) v = bytesOf(e);
   }
-  return [k, bytes ? v.toString('base64') : v.toString('utf8')];
+  if (how === 'mapQuantity') return [k, quantity(v)];
+  return [k, how === 'mapBytes' ? v.toString('base64') : v.toString('utf8')];
+}
+
+/** resource.Quantity is `message Quantity { optional string string = 1; }` on the wire, a string in JSON. */
+function quantity(buf: Buffer): string {
+  const s = fields(buf).find((e) => e.no === 1);
+  return s ? bytesOf(s).toString('utf8') : '';
 }
 
 function scalar(f: Field, type: FieldType, path: string): unknown {
   if (type === 'string') return bytesOf(f).toString('utf8');
   if (type === 'bytes') return bytesOf(f).toString('base64');
+  if (type === 'quantity') return quantity(bytesOf(f));
   if (type === 'bool') return f.value === 1n;
   if (/^int(32|64)\??$/.test(type)) return Number(BigInt.asIntN(64, f.value as bigint));
   if (type === 'intstr') {
@@ -70,14 +78,15 @@ function scalar(f: Field, type: FieldType, path: string): unknown {
     const v = decodeMessage('intstr.IntOrString', bytesOf(f), path);
     return v.type === 1 ? (v.strVal ?? '') : (v.intVal ?? 0);
   }
-  return decodeMessage(type, bytesOf(f), path);
+  return decodeMessage(type.replace(/\?$/, ''), bytesOf(f), path);
 }
 
-/** Drops what Go's JSON encoding omits: empty strings and messages, 0 of non-pointer ints (`int32`, not `int32?`). */
+/** Drops what Go's JSON encoding omits: empty strings and messages, 0 of non-pointer ints (`int32`, not `int32?`);
+ *  an empty message behind a pointer that means something set (`<message>?`, e.g. `emptyDir: {}`) is kept. */
 const omitted = (v: unknown, type: FieldType) =>
   v === '' ||
   (v === 0 && (type === 'int32' || type === 'int64')) ||
-  (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+  (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0 && !type.endsWith('?'));
 
 const isZero = (f: Field) => (Buffer.isBuffer(f.value) ? f.value.length === 0 : f.value === 0n);
 
@@ -97,11 +106,11 @@ function decodeMessage(message: string, buf: Buffer, path: string): Record<strin
     }
     const [name, type, how] = spec;
     if (how === 'skip') continue;
-    if (how === 'map' || how === 'mapBytes') {
-      const [k, v] = mapEntry(f, how === 'mapBytes');
+    if (how === 'map' || how === 'mapBytes' || how === 'mapQuantity') {
+      const [k, v] = mapEntry(f, how);
       out[name] = { ...(out[name] as object), [k]: v };
-    } else if (how === 'repeated')
-      out[name] = [...((out[name] as unknown[]) ?? []), scalar(f, type, `${path}.${name}`)];
+    } else if (how === 'inline') Object.assign(out, scalar(f, type, path));
+    else if (how === 'repeated') out[name] = [...((out[name] as unknown[]) ?? []), scalar(f, type, `${path}.${name}`)];
     else {
       const v = scalar(f, type, `${path}.${name}`);
       if (omitted(v, type)) delete out[name];

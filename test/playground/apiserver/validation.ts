@@ -2,6 +2,7 @@
 // webhooks (names, labels, a few per-type required fields and defaults).
 import { ApiError, type KubeObject, type ResourceType } from '../types.js';
 import { validateCrdSchemas } from './crd-schema.js';
+import { cronJobCauses } from './cronjob.js';
 import { labelSelectorFromObject } from './selectors.js';
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -140,6 +141,7 @@ const SPEC_KINDS = new Set([
   'ReplicaSet',
   'StatefulSet',
   'Job',
+  'CronJob',
   'CustomResourceDefinition',
   'PodDisruptionBudget',
 ]);
@@ -171,7 +173,15 @@ function validatePodShapes(rt: ResourceType, obj: KubeObject): void {
             ...labelErrors(obj.spec?.template?.metadata?.labels, 'spec.template.metadata.labels'),
             ...podSpecErrors(obj.spec?.template?.spec, 'spec.template.spec'),
           ]
-        : [];
+        : rt.kind === 'CronJob'
+          ? [
+              ...labelErrors(
+                obj.spec?.jobTemplate?.spec?.template?.metadata?.labels,
+                'spec.jobTemplate.spec.template.metadata.labels',
+              ),
+              ...podSpecErrors(obj.spec?.jobTemplate?.spec?.template?.spec, 'spec.jobTemplate.spec.template.spec'),
+            ]
+          : [];
   if (causes.length) throw invalid(rt, obj.metadata.name, causes);
 }
 
@@ -355,6 +365,11 @@ function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): voi
         throw invalid(rt, name, [{ field: 'spec.template', message: 'Invalid value: field is immutable' }]);
       }
       break;
+    case 'CronJob': {
+      const causes = cronJobCauses(name, spec, old?.spec);
+      if (causes.length) throw invalid(rt, name, causes);
+      break;
+    }
     case 'CustomResourceDefinition': {
       const plural = spec.names?.plural;
       if (!spec.group || !plural || !spec.names?.kind || !Array.isArray(spec.versions) || spec.versions.length === 0) {

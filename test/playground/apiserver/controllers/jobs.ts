@@ -4,7 +4,8 @@
 // deleted before it finished counts as failed), the next pod after a failure only after the
 // pod-failure back-off (10s doubling per failure since the last success, capped at 10m; scaled
 // by `timeScale`), then Complete, or FailureTarget + Failed with BackoffLimitExceeded once more
-// than backoffLimit pods failed; active pods are then deleted.
+// than backoffLimit pods failed, or with DeadlineExceeded past activeDeadlineSeconds; active pods are
+// then deleted.
 import type { KubeObject } from '../../types.js';
 import type { MemStore } from '../store.js';
 import { controllerOf, controllerRef } from './owners.js';
@@ -32,6 +33,13 @@ function cond(type: string, reason: string, message: string) {
 export function podFailureBackoffMs(failuresSinceSuccess: number, timeScale = 1): number {
   if (failuresSinceSuccess <= 0) return 0;
   return Math.min(POD_FAILURE_BACKOFF_MS * 2 ** (failuresSinceSuccess - 1), MAX_POD_FAILURE_BACKOFF_MS) * timeScale;
+}
+
+/** Milliseconds before the Job's activeDeadlineSeconds passes (0: passed), undefined without one. */
+function deadlineLeftMs(job: KubeObject, s: Status): number | undefined {
+  const limit = job.spec.activeDeadlineSeconds;
+  if (typeof limit !== 'number') return undefined;
+  return Math.max(0, Date.parse(s.startTime) + limit * 1000 - Date.now());
 }
 
 class JobController {
@@ -114,15 +122,19 @@ class JobController {
         cond('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods'),
       ];
     } else if ((s.failed ?? 0) > (job.spec.backoffLimit ?? 6)) {
-      s.conditions = [
-        cond('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
-        cond('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
-      ];
-      for (const p of active) this.store.delete(POD, p.metadata.namespace, p.metadata.name);
-      this.store.recordEvent(job, 'Warning', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+      this.fail(job, s, active, 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+    } else if (deadlineLeftMs(job, s) === 0) {
+      this.fail(job, s, active, 'DeadlineExceeded', 'Job was active longer than specified deadline');
     } else return false;
     this.backoff.delete(job.metadata.uid!);
     return true;
+  }
+
+  /** FailureTarget + Failed for `reason`; the active pods are deleted (their runtime stops them). */
+  private fail(job: KubeObject, s: Status, active: KubeObject[], reason: string, message: string): void {
+    s.conditions = [cond('FailureTarget', reason, message), cond('Failed', reason, message)];
+    for (const p of active) this.store.delete(POD, p.metadata.namespace, p.metadata.name);
+    this.store.recordEvent(job, 'Warning', reason, message);
   }
 
   /** Pods of a done or deleting Job (all of them when the Job is gone) are no longer tracked. */
@@ -153,6 +165,9 @@ class JobController {
       if (wait > 0) this.queue.add(key, wait);
       else this.createPod(job);
     }
+    // activeDeadlineSeconds counts from status.startTime, in real seconds (a user's limit, not a back-off).
+    const left = deadlineLeftMs(job, s);
+    if (!done && left !== undefined) this.queue.add(key, left);
     s.active = done ? 0 : this.ownPods(job).filter((p) => !finished(p) && !p.metadata.deletionTimestamp).length;
     s.ready = 0;
     for (const k of ['active', 'succeeded', 'failed', 'ready'] as const) if (s[k] === 0) delete s[k];

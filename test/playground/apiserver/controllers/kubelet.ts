@@ -40,7 +40,11 @@ type EnvContainer = {
  * The kubelet's message when a container's env or envFrom names a missing Secret or ConfigMap (or key)
  * that is not optional: the container is not created (CreateContainerConfigError) until it appears.
  */
-export function missingEnvSource(store: MemStore, ns: string, containers: EnvContainer[]): string | undefined {
+export function missingEnvSource(
+  store: Pick<MemStore, 'get'>,
+  ns: string,
+  containers: EnvContainer[],
+): string | undefined {
   const check = (kind: 'Secret' | 'ConfigMap', ref: EnvRef | undefined, needsKey: boolean) => {
     if (!ref?.name || ref.optional) return undefined;
     const obj = store.get(kind === 'Secret' ? 'v1/secrets' : 'v1/configmaps', ns, ref.name);
