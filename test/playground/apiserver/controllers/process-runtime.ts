@@ -5,7 +5,7 @@
 // its own /run with the ServiceAccount token, CA and namespace at /var/run/secrets/kubernetes.io/
 // serviceaccount (client-node's loadFromCluster reads them there), emptyDir volumes bind-mounted
 // at their mountPaths, the root file system read-only when readOnlyRootFilesystem, and the pod's
-// runAsUser/runAsGroup (setpriv). The process's stdout/stderr is the pod log, its exit code the
+// runAsUser/runAsGroup (setpriv; without root, a user namespace and the caller's user). The process's stdout/stderr is the pod log, its exit code the
 // container's terminated state and the pod phase; deleting the pod SIGTERMs it (SIGKILL after
 // terminationGracePeriodSeconds), a finalizer holding the pod until it exited.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -118,6 +118,7 @@ const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 export class ProcessRuntime {
   private readonly running = new Map<string, Running>();
+  private stopped = false;
   private readonly stopWatch: () => void;
   private readonly unregister: () => void;
 
@@ -127,7 +128,9 @@ export class ProcessRuntime {
     runtimes: ContainerRuntimes | { register: ContainerRuntimes['register'] },
     private readonly opts: ProcessRuntimeOptions,
   ) {
-    const runs = (pod: KubeObject) => !!pod.spec?.containers?.some((c: Container) => opts.image(String(c.image)));
+    // Stopped: no pod is this runtime's any more (the admission hook below cannot be removed).
+    const runs = (pod: KubeObject) =>
+      !this.stopped && !!pod.spec?.containers?.some((c: Container) => opts.image(String(c.image)));
     this.unregister = runtimes.register({ name: opts.name, runs });
     // Held while the process stops (the kubelet's grace period), as the CNPG runtime does.
     store.addAdmission('v1/pods', (op, obj) => {
@@ -192,10 +195,15 @@ export class ProcessRuntime {
     const ctx = { ...pod.spec.securityContext, ...c.securityContext };
     const user =
       ctx.runAsUser === undefined ? image.user : { uid: ctx.runAsUser, gid: ctx.runAsGroup ?? ctx.runAsUser };
-    const drop = user ? `setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups --no-new-privs -- ` : '';
+    // As root: a mount namespace, then the pod's user. Otherwise (a contributor without root) a user namespace
+    // mapping the caller to root makes the mounts possible; the process then runs as the caller.
+    const root = process.getuid?.() === 0;
+    const drop =
+      user && root ? `setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups --no-new-privs -- ` : '';
     const argv = [...(c.command ?? image.entrypoint), ...(c.args ?? (c.command ? [] : image.cmd))];
     const script = `set -e; ${mounts.join('; ')}; cd ${q(c.workingDir ?? image.workingDir)}; exec ${drop}"$@"`;
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...argv], {
+    const ns = [...(root ? [] : ['--user', '--map-root-user']), '--mount', '--propagation', 'private'];
+    const child = spawn('unshare', [...ns, 'sh', '-c', script, 'sh', ...argv], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -308,6 +316,7 @@ export class ProcessRuntime {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.stopWatch();
     this.unregister();
     const all = [...this.running.values()];
