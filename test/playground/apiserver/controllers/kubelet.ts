@@ -11,7 +11,8 @@ import type { ContainerRuntimes } from './runtimes.js';
 const NODE = 'playground-node';
 export const unpullable = (image: string) => /does-not-exist|invalid/.test(image);
 
-function conditions(ready: boolean, at: string, reason?: string) {
+/** A pod's conditions as the kubelet reports them (`reason` on those not true). */
+export function conditions(ready: boolean, at: string, reason?: string) {
   const c = (type: string, status: boolean) => ({
     type,
     status: status ? 'True' : 'False',
@@ -250,7 +251,11 @@ function complete(node: Node, pod: KubeObject, containers: Container[], at: stri
 }
 
 /** Merges `fields` into the pod's status through the status subresource. */
-function setStatus(store: MemStore, pod: KubeObject, fields: (o: KubeObject) => Record<string, unknown>): void {
+export function setStatus(
+  store: Pick<MemStore, 'mutate'>,
+  pod: KubeObject,
+  fields: (o: KubeObject) => Record<string, unknown>,
+): void {
   const { namespace, name } = pod.metadata;
   store.mutate('v1/pods', namespace, name, (o) => void (o.status = { ...o.status, ...fields(o) }), { status: true });
 }

@@ -12,7 +12,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeObject, PodLogs, Store } from '../../types.js';
-import { missingEnvSource } from './kubelet.js';
+import { conditions, missingEnvSource, setStatus } from './kubelet.js';
+import { nowIso } from './queue.js';
 import type { ContainerRuntimes } from './runtimes.js';
 
 const FINALIZER = 'playground.local/process-runtime';
@@ -113,8 +114,6 @@ interface Running {
   killTimer?: NodeJS.Timeout;
   exited: Promise<void>;
 }
-
-const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 export class ProcessRuntime {
   private readonly running = new Map<string, Running>();
@@ -228,7 +227,7 @@ export class ProcessRuntime {
       s.on('data', (d: Buffer) => this.logs.append(namespace!, name, container, d.toString()));
     this.running.set(this.key(pod), { child, startedAt, exited });
     this.store.recordEvent(pod, 'Normal', 'Started', `Started container ${container}`);
-    this.setStatus(pod, 'Running', { running: { startedAt } }, startedAt);
+    this.reportStatus(pod, 'Running', { running: { startedAt } }, startedAt);
   }
 
   /** A container this runtime cannot start: a Warning event, the reason in the log, the pod Failed. */
@@ -246,7 +245,7 @@ export class ProcessRuntime {
   /** The container's end: terminated state and phase; a deleting (or deleted) pod's finalizer goes, and its files. */
   private finish(pod: KubeObject, exitCode: number, reason: string, startedAt = nowIso()): void {
     const terminated = { exitCode, reason, startedAt, finishedAt: nowIso() };
-    this.setStatus(pod, exitCode === 0 ? 'Succeeded' : 'Failed', { terminated }, startedAt);
+    this.reportStatus(pod, exitCode === 0 ? 'Succeeded' : 'Failed', { terminated }, startedAt);
     const cur = this.store.get('v1/pods', pod.metadata.namespace, pod.metadata.name);
     if (!cur || cur.metadata.deletionTimestamp) this.release(pod);
   }
@@ -258,49 +257,29 @@ export class ProcessRuntime {
     });
   }
 
-  private setStatus(pod: KubeObject, phase: string, state: Record<string, unknown>, startTime: string): void {
+  private reportStatus(pod: KubeObject, phase: string, state: Record<string, unknown>, startTime: string): void {
     const c = pod.spec.containers[0];
     const ready = phase === 'Running';
-    const at = nowIso();
-    const cond = (type: string, status: boolean) => ({
-      type,
-      status: status ? 'True' : 'False',
-      lastTransitionTime: at,
-    });
-    this.store.mutate(
-      'v1/pods',
-      pod.metadata.namespace,
-      pod.metadata.name,
-      (o) => {
-        o.status = {
-          ...o.status,
-          phase,
-          hostIP: '127.0.0.1',
-          podIP: '127.0.0.1',
-          podIPs: [{ ip: '127.0.0.1' }],
-          startTime,
-          conditions: [
-            cond('PodScheduled', true),
-            cond('Initialized', true),
-            cond('ContainersReady', ready),
-            cond('Ready', ready),
-          ],
-          containerStatuses: [
-            {
-              name: c.name,
-              image: c.image,
-              imageID: '',
-              ready,
-              started: ready,
-              restartCount: 0,
-              state,
-              containerID: `playground://${pod.metadata.uid}`,
-            },
-          ],
-        };
-      },
-      { status: true },
-    );
+    setStatus(this.store, pod, () => ({
+      phase,
+      hostIP: '127.0.0.1',
+      podIP: '127.0.0.1',
+      podIPs: [{ ip: '127.0.0.1' }],
+      startTime,
+      conditions: conditions(ready, nowIso(), ready ? undefined : 'PodCompleted'),
+      containerStatuses: [
+        {
+          name: c.name,
+          image: c.image,
+          imageID: '',
+          ready,
+          started: ready,
+          restartCount: 0,
+          state,
+          containerID: `playground://${pod.metadata.uid}`,
+        },
+      ],
+    }));
   }
 
   /** SIGTERM, then SIGKILL after the grace period; a pod without a process just loses the finalizer. */
