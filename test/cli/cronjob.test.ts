@@ -83,6 +83,8 @@ describe('the chart on a cluster: CronJob, first run by hand, the drill in its p
     const log = await kubectl(['logs', 'job/first-drill', '-n', NS]);
     expect(condition, log.slice(-4000)).toBe('Complete');
     expect(job.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'CronJob', name: CRONJOB });
+    expect(job.metadata.annotations).toMatchObject({ 'cronjob.kubernetes.io/instantiate': 'manual' });
+    expect(await kubectl(['get', 'cronjobs', '-n', NS])).toContain(CRONJOB);
     const report = jsonOf(log);
     expect(report).toMatchObject({ command: 'run', verdict: 'passed', exitCode: 0 });
     expect(reportProblems(report)).toEqual([]);
