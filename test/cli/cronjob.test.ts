@@ -89,6 +89,8 @@ describe('the chart on a cluster: CronJob, first run by hand, the drill in its p
     expect(report).toMatchObject({ command: 'run', verdict: 'passed', exitCode: 0 });
     expect(reportProblems(report)).toEqual([]);
     expect(log).toContain('▶ create the recovery cluster');
+    // In-cluster credentials (client-node's loadFromCluster), read where a pod has them.
+    expect(log).toContain('token file /var/run/secrets/kubernetes.io/serviceaccount/token (JWT exp): valid until');
     expect(podOf(job).status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 0 });
     // The pod's ServiceAccount with the chart's Roles: never refused.
     const refused = pgd.requestLog.entries().filter((e) => e.time >= since && e.status === 403);

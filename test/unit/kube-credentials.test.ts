@@ -4,7 +4,7 @@
 // what the drill does about it: refuse, or warn and shorten its deadline so teardown keeps them.
 import { AuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,6 +144,28 @@ console.log(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind
         load(kubeconfig({ exec: { command: script, apiVersion: 'client.authentication.k8s.io/v1' } })),
       ),
     ).rejects.toThrow(`the exec plugin ${script} failed: could not load credentials: session expired`);
+  });
+
+  it('in a pod: the mounted ServiceAccount token file, a JWT the kubelet rotates and the client re-reads', async () => {
+    const { token, expirationTimestamp } = await mint(3600);
+    const root = mkdtempSync(join(dir, 'pod-'));
+    const sa = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+    mkdirSync(sa, { recursive: true });
+    writeFileSync(join(sa, 'token'), token);
+    writeFileSync(join(sa, 'ca.crt'), '');
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '443' });
+      const kc = new KubeConfig();
+      kc.loadFromCluster(root);
+      // As the CLI hands it to the drill (cli/kubeconfig.ts): exported, then loaded again.
+      const life = await credentialLifetime(load(kc.exportConfig()));
+      expect(life).toMatchObject({ kind: 'jwt', refreshes: true, source: expect.stringContaining('token file') });
+      expect(life.expiresAt!.toISOString().replace(/\.\d+Z$/, 'Z')).toBe(expirationTimestamp);
+      expect(planForCredentials(life, { ...planOptions(), now: Date.now() + 3 * 60 * MIN }).action).toBe('ok');
+    } finally {
+      process.env = saved;
+    }
   });
 
   it('a client certificate: its notAfter; an opaque fixed token: no readable expiry', async () => {

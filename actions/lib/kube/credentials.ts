@@ -1,7 +1,8 @@
 // When the Kubernetes credentials of a kubeconfig stop working, read before anything is created,
 // so a long run (the drill) can refuse or shorten itself and its teardown never runs without them:
 //   - a bearer token (`token` or `tokenFile`) that is a JWT: its `exp` claim; an opaque one
-//     (e.g. get-gke-credentials' access token) has no readable expiry: reported as unknown;
+//     (e.g. get-gke-credentials' access token) has no readable expiry: reported as unknown; the
+//     in-cluster ServiceAccount's token file (rotated by the kubelet, re-read by the client) refreshes;
 //   - an exec plugin: run once as the client would (KUBERNETES_EXEC_INFO, the plugin's env); its
 //     ExecCredential's status.expirationTimestamp. The client re-runs the plugin when that passes
 //     (@kubernetes/client-node's `exec_auth.js`@1.4.0 caches the credential until then), so it is a
@@ -33,6 +34,13 @@ export async function credentialLifetime(kc: KubeConfig): Promise<CredentialLife
   if (user.exec) return execLifetime(user);
   // client-node reads `token-file` into token when it loads the kubeconfig.
   if (user.token) return tokenLifetime(user.token, `user ${user.name}'s bearer token`);
+  // In a pod (loadFromCluster): the ServiceAccount token file, which the kubelet rotates and client-node
+  // re-reads every minute (file_auth.js@1.4.0), so its exp is a refresh point, not an end.
+  const tokenFile = (user.authProvider as { config?: { tokenFile?: string } } | undefined)?.config?.tokenFile;
+  if (tokenFile) {
+    const life = tokenLifetime(readFileSync(tokenFile, 'utf8').trim(), `user ${user.name}'s token file ${tokenFile}`);
+    return { ...life, refreshes: true };
+  }
   const cert = user.certData
     ? Buffer.from(user.certData, 'base64')
     : user.certFile
