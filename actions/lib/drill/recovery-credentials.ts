@@ -30,8 +30,8 @@ export interface CredentialsReport {
 }
 
 /**
- * The credential key selectors of an object store configuration (upstream barman-cloud pkg/api
- * config.go: s3Credentials, azureCredentials, googleCredentials); endpointCA is not a credential.
+ * The credential key selectors of an object store configuration (s3Credentials, azureCredentials,
+ * googleCredentials: test/playground/CONFORMANCE.md, section creds); endpointCA is not a credential.
  */
 export function credentialRefs(store: BarmanObjectStoreConfiguration): SecretKeySelector[] {
   return secretRefs([store.s3Credentials, store.azureCredentials, store.googleCredentials]);
