@@ -211,7 +211,20 @@ export interface S3Handle {
   secretAccessKey: string;
   /** Directory s3rver keeps objects in (tests corrupt or delete objects through the S3 API or here). */
   directory: string;
+  /** Adds a key that may only read (GET, HEAD) here, its SigV4 signature checked: any write is refused with 403 AccessDenied. */
+  addReadOnlyKey(accessKeyId: string, secretAccessKey: string): void;
+  /** The requests received since `since` (epoch ms), with the access key that signed each. */
+  requests(since?: number): S3Request[];
   stop(): Promise<void>;
+}
+
+export interface S3Request {
+  time: number;
+  /** Empty for an unsigned request. */
+  accessKeyId: string;
+  method: string;
+  path: string;
+  status: number;
 }
 
 export interface OperatorHandle {

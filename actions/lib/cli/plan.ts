@@ -1,5 +1,6 @@
 // `plan`: the drill's read-only phases (find live, check the site, read its spec, connect
-// read-only, inventory, choose the target, name the recovery), then print what a run would
+// read-only, inventory, choose the target, name the recovery; with recovery-credentials-secret or
+// recovery-object-store, the recovery reads the archive with those), then print what a run would
 // create: the exact recovery Cluster (create.phase.ts builds it with the same recoveryOptions), the
 // copies at a sandbox or recovery site (recovery-copies.ts) and the checks. Nothing is created,
 // swept, recorded or written: no restore point, no dry run.
@@ -17,8 +18,10 @@ import { findLive } from '../drill/phases/find-live.phase.js';
 import { inventory } from '../drill/phases/inventory.phase.js';
 import { nameRecovery } from '../drill/phases/name-recovery.phase.js';
 import { readSpec } from '../drill/phases/read-spec.phase.js';
+import { recoveryCredentials } from '../drill/phases/recovery-credentials.phase.js';
 import { settleVerdict } from '../drill/phases/verdict.phase.js';
 import { copyName, planCopies, retargetManifest } from '../drill/recovery-copies.js';
+import { credentialsReport } from '../drill/recovery-credentials.js';
 import { recoveryClusterManifest, recoveryOptions } from '../drill/recovery-manifest.js';
 import type { ResolvedTarget } from '../drill/targets.js';
 
@@ -42,11 +45,11 @@ export function planPipeline(out: { plan?: DrillPlan }): Pipeline {
         recoveryOptions(ctx, recoveryName, new Date(), target.recoveryTarget),
       );
       const copies = await siteCopies(ctx, manifest, spec);
-      out.plan = { recoveryCluster: manifest, copies, checks: checks(ctx.inputs, databases, target) };
+      out.plan = { recoveryCluster: manifest, copies, checks: checks(ctx.inputs, databases, target, spec) };
     },
   });
   return {
-    preflight: [findLive, checkSite],
+    preflight: [findLive, checkSite, recoveryCredentials],
     main: [readSpec, connectLive, inventory, chooseTarget, nameRecovery, plan],
     final: [closeSessions, settleVerdict],
   };
@@ -72,7 +75,7 @@ async function siteCopies(ctx: DrillContext, manifest: Cluster, spec: LiveSpec):
   ];
 }
 
-function checks(inputs: DrillInputs, databases: string[], target: ResolvedTarget): string[] {
+function checks(inputs: DrillInputs, databases: string[], target: ResolvedTarget, spec: LiveSpec): string[] {
   const judged = inputs.judgeCounts
     ? `judged: |restored − live| <= max(${inputs.tolerance} × live, ${inputs.floor})`
     : 'reported, not judged';
@@ -84,6 +87,7 @@ function checks(inputs: DrillInputs, databases: string[], target: ResolvedTarget
         'else the end of the archive';
   return [
     `recovery target: ${target.describe}; the restore ${pinned}`,
+    `the archive read with ${credentialsReport(spec).describe}`,
     `newest completed backup no older than max-backup-age (${inputs.maxBackupAgeMs / 1000} s)`,
     `healthy within timeout (${inputs.timeoutMs / 1000} s), WAL replay never stalled for stall-timeout`,
     ...databases.map(

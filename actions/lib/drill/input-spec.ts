@@ -37,6 +37,24 @@ export const DRILL_INPUTS = {
       'Context to use in recovery-kubeconfig (or, without it, a second context of the kubeconfig ' +
       'input) for the recovery site.',
   },
+  'recovery-credentials-secret': {
+    description:
+      'In-tree backups (spec.backup.barmanObjectStore): a Secret in the live namespace whose ' +
+      "keys the recovery reads instead of live's credential Secrets, e.g. read-only object-store " +
+      "keys. It must hold every key live's s3Credentials, azureCredentials or googleCredentials " +
+      'read, under the same key names (e.g. ACCESS_KEY_ID and ACCESS_SECRET_KEY); endpointCA ' +
+      "stays live's. Copied instead of live's to a sandbox or recovery site. Plugin clusters: " +
+      "use recovery-object-store. Default: live's own credentials.",
+  },
+  'recovery-object-store': {
+    description:
+      'Barman Cloud plugin backups: another ObjectStore (barmancloud.cnpg.io) in the live ' +
+      "namespace the recovery reads the archive through instead of live's, e.g. one with " +
+      "read-only credentials. Its destinationPath and endpointURL must equal those of live's " +
+      "ObjectStore (else the drill refuses before creating anything). Copied instead of live's " +
+      'to a sandbox or recovery site. In-tree clusters: use recovery-credentials-secret. ' +
+      "Default: live's ObjectStore.",
+  },
   'connection-mode': {
     description:
       'How to reach Postgres: port-forward (through the API server, for hosted runners) or ' +

@@ -24,6 +24,10 @@ export interface DrillInputs {
   recoveryKubeconfig?: string;
   recoveryContext?: string;
   connectionMode: ConnectMode;
+  /** In-tree: the Secret the recovery reads the archive with instead of live's (recovery-credentials.ts). */
+  recoveryCredentialsSecret?: string;
+  /** Plugin: the ObjectStore the recovery reads the archive through instead of live's. */
+  recoveryObjectStore?: string;
   credentialsSecret?: string;
   /** Databases to compare; empty = the cluster's application database. */
   databases: string[];
@@ -105,6 +109,7 @@ export function readDrillInputs(core: Pick<Core, 'getInput' | 'setSecret'>): Dri
 
   return {
     ...where,
+    ...readRecoveryArchiveInputs(i),
     connectionMode: i.choice<ConnectMode>('connection-mode', ['port-forward', 'direct']),
     liveCounts: i.choice<LiveCounts>('live-counts', ['auto', 'exact', 'estimate', 'replica']),
     liveExactMaxBytes: byteSize(i, 'live-exact-max-size'),
@@ -185,6 +190,21 @@ function readWhere(
     credentialsSecret,
     databases,
   };
+}
+
+/** recovery-credentials-secret or recovery-object-store: one of them, never both (one is for each backup method). */
+function readRecoveryArchiveInputs(i: Inputs): Pick<DrillInputs, 'recoveryCredentialsSecret' | 'recoveryObjectStore'> {
+  const recoveryCredentialsSecret = i.optional('recovery-credentials-secret');
+  const recoveryObjectStore = i.optional('recovery-object-store');
+  if (recoveryCredentialsSecret && recoveryObjectStore)
+    throw new InputError(
+      'recovery-object-store',
+      "is set together with recovery-credentials-secret; set only the one for the live cluster's backup method: " +
+        'recovery-object-store for the Barman Cloud plugin, recovery-credentials-secret for spec.backup.barmanObjectStore.',
+    );
+  if (recoveryCredentialsSecret) i.kubeName('recovery-credentials-secret', recoveryCredentialsSecret);
+  if (recoveryObjectStore) i.kubeName('recovery-object-store', recoveryObjectStore);
+  return { recoveryCredentialsSecret, recoveryObjectStore };
 }
 
 /**

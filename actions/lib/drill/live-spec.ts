@@ -46,8 +46,10 @@ export interface LiveSpec {
     | 'env'
     | 'envFrom'
   >;
-  /** Where the archive is (plugin mode: the ObjectStore's configuration). */
+  /** Where the archive is and the credentials the recovery reads it with (plugin mode: the ObjectStore's configuration). */
   store: BarmanObjectStoreConfiguration;
+  /** Set when the recovery reads it with other credentials than live's (recovery-credentials.ts). */
+  credentials?: { input: 'recovery-credentials-secret' | 'recovery-object-store'; instead: string };
   /** The live cluster's server name in the archive (explicit: the two modes default differently). */
   serverName: string;
   /** Plugin mode: the ObjectStore and plugin to recover through. */
@@ -193,7 +195,11 @@ function applicationDatabase(s: ClusterSpec): { database: string; owner: string 
   return { database, owner: bootstrap?.owner || database };
 }
 
-function validateStore(path: string, store: BarmanObjectStoreConfiguration | undefined, problems: string[]): void {
+export function validateStore(
+  path: string,
+  store: BarmanObjectStoreConfiguration | undefined,
+  problems: string[],
+): void {
   if (!store) {
     problems.push(`${path} is missing`);
     return;

@@ -55,6 +55,7 @@ import type { Baseline } from './compare.js';
 import type { DrillInputs } from './inputs.js';
 import type { Inventory } from './inventory.js';
 import type { LiveSpec } from './live-spec.js';
+import type { RecoveryCredentials } from './recovery-credentials.js';
 import type { RecoverySite } from './recovery-site.js';
 import type { RestorePoint } from './restore-point.js';
 import type { DrillResult } from './result.js';
@@ -71,6 +72,8 @@ export interface Facts {
   /** The live Cluster, read by preflight. */
   live: Cluster;
   spec: LiveSpec;
+  /** Other credentials than live's for the recovery to read the archive with (skipped: live's own). */
+  recoveryCredentials: RecoveryCredentials | Skipped;
   /** The ObjectStore of plugin mode (its status holds the recovery window); undefined in-tree. */
   store: ObjectStore | undefined;
   /** The databases to compare (the `databases` input, else the bootstrap database). */

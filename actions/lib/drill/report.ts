@@ -69,6 +69,7 @@ function facts(r: DrillResult): string[] {
     ['Recovery target', targetText(r)],
     ['Restored in', r.recoverySite?.where ?? `namespace ${r.namespace} (next to the live cluster)`],
     ['Restored from (object store)', r.recoverySite?.objectStore ?? 'n/a'],
+    ['Restored with (credentials)', r.recoverySite?.credentials?.describe ?? 'n/a'],
     [
       'Recovery cluster',
       r.recoveryCluster

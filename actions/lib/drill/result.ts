@@ -12,6 +12,7 @@ import type { TeardownResult } from './teardown.js';
 import type { RecoveryWindow } from './window.js';
 import type { ContentComparison } from './content-compare.js';
 import type { CheckResult } from './content-report.js';
+import type { CredentialsReport } from './recovery-credentials.js';
 
 export interface DatabaseComparison {
   database: string;
@@ -88,8 +89,8 @@ export interface DrillResult {
   namespace: string;
   mode?: BackupMode;
   recoveryCluster?: string;
-  /** Where the recovery ran and which object store it restored from (report: "Restored in / from"). */
-  recoverySite?: { where: string; remote: boolean; objectStore?: string };
+  /** Where the recovery ran, which object store it restored from and with which credentials (report: "Restored in / from / with"). */
+  recoverySite?: { where: string; remote: boolean; objectStore?: string; credentials?: CredentialsReport };
   backupId?: string;
   inventory?: Inventory;
   /** First recoverability point, last successful backup and the base backups, as the operator publishes them. */

@@ -10,6 +10,7 @@ import { CREATED_AT_ANNOTATION, recoveryClusterManifest, recoveryOptions } from 
 import { State } from '../state.js';
 import { teardownCluster } from '../teardown.js';
 import { copyToSite } from '../copy-to-site.js';
+import { credentialsReport } from '../recovery-credentials.js';
 import { describeError } from '../../errors.js';
 
 export const create = definePhase({
@@ -26,7 +27,12 @@ export const create = definePhase({
     core.saveState(State.namespace, ctx.site.namespace);
     core.saveState(State.kubeconfig, ctx.site.kubeconfig ?? ctx.kubeconfig);
     result.recoveryCluster = name;
-    result.recoverySite = { where: ctx.site.where, remote: ctx.site.remote, objectStore: objectStoreText(spec) };
+    result.recoverySite = {
+      where: ctx.site.where,
+      remote: ctx.site.remote,
+      objectStore: objectStoreText(spec),
+      credentials: credentialsReport(spec),
+    };
     const creating = (async () => {
       if (!ctx.site.sameNamespace) await copyToSite(ctx, manifest, spec);
       await createCluster(ctx, manifest, createdAt);

@@ -3,6 +3,7 @@ import type { Pipeline } from '../pipeline.js';
 import { checkCredentials } from './credentials.phase.js';
 import { findLive } from './find-live.phase.js';
 import { checkSite } from './check-site.phase.js';
+import { recoveryCredentials } from './recovery-credentials.phase.js';
 import { readSpec } from './read-spec.phase.js';
 import { connectLive } from './connect-live.phase.js';
 import { inventory } from './inventory.phase.js';
@@ -33,6 +34,7 @@ export const drillPipeline: Pipeline = {
     checkCredentials,
     findLive,
     checkSite,
+    recoveryCredentials,
   ],
   main: [
     // Live: its spec, read-only sessions (and the RPO's mark), backups, the target.

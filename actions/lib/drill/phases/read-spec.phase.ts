@@ -1,22 +1,26 @@
 // What the recovery needs from the live spec: backup mode, archive, image, storage (live-spec.ts).
-// A spec that cannot be drilled is a verdict (LiveSpecError is a VerdictError).
+// A spec that cannot be drilled is a verdict (LiveSpecError is a VerdictError). The archive is read with
+// the recovery credentials when preflight checked some.
 import { getObjectStore } from '../../cnpg/api.js';
 import { detectBackupMode, readLiveSpec } from '../live-spec.js';
-import { definePhase } from '../pipeline.js';
+import { definePhase, given } from '../pipeline.js';
+import { withRecoveryCredentials } from '../recovery-credentials.js';
 
 export const readSpec = definePhase({
   name: 'read-spec',
   title: 'read the live spec',
-  needs: ['live'],
+  needs: ['live', 'recoveryCredentials'],
   gives: ['spec', 'databases', 'store'],
-  async run({ inputs, clients, retry, result, log }, { live }) {
+  async run({ inputs, clients, retry, result, log }, { live, recoveryCredentials }) {
     const mode = detectBackupMode(live);
     const store =
       mode.mode === 'plugin'
         ? await getObjectStore(clients, inputs.namespace, mode.objectStoreName!, retry)
         : undefined;
     result.mode = mode.mode;
-    const spec = readLiveSpec(live, mode, store);
+    const read = readLiveSpec(live, mode, store);
+    const rc = given(recoveryCredentials);
+    const spec = rc ? withRecoveryCredentials(read, rc) : read;
     log(
       `backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, ` +
         `image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`,
