@@ -9,6 +9,8 @@ import { envName, helpText, parseCli, UsageError } from '../../actions/lib/cli/a
 import { cliCore } from '../../actions/lib/cli/core.js';
 import { kubeconfigInput, SERVICE_ACCOUNT_TOKEN } from '../../actions/lib/cli/kubeconfig.js';
 import { exitCode } from '../../actions/lib/cli/main.js';
+import { copyLines } from '../../actions/lib/cli/plan.js';
+import { planCopies } from '../../actions/lib/drill/recovery-copies.js';
 import { fleetRows, fleetTable } from '../../actions/lib/cli/status.js';
 import type { DrillResult } from '../../actions/lib/drill/result.js';
 import { currentActionYml } from '../../.ci/input-spec.js';
@@ -137,6 +139,26 @@ describe('CLI status', () => {
     expect(fleetRows([old, failing], [], 8 * 86_400_000, now).map((r) => [r.cluster, r.stale])).toEqual([
       ['failing', true],
       ['old', true],
+    ]);
+  });
+});
+
+describe('plan: the copies a recovery in another namespace needs', () => {
+  it('lists what copy-to-site.ts copies: store keys, pull secrets, env/envFrom sources, the ServiceAccount', () => {
+    const store = { s3Credentials: { accessKeyId: { name: 'S3-Creds', key: 'ID' } } };
+    const pod = {
+      imagePullSecrets: [{ name: 'registry' }],
+      envFrom: [{ configMapRef: { name: 'tuning', optional: true } }],
+      env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'vault', key: 'token' } } }],
+      serviceAccountName: 'pg-identity',
+    };
+    const lines = copyLines(planCopies(store, undefined, pod), 'shop-drill-1', 'prod', 'sandbox');
+    expect(lines).toEqual([
+      'Secret sandbox/shop-drill-1-S3-Creds <- prod/S3-Creds (keys ID)',
+      'Secret sandbox/shop-drill-1-vault <- prod/vault (keys token)',
+      'Secret sandbox/shop-drill-1-registry <- prod/registry (all keys)',
+      'ConfigMap sandbox/shop-drill-1-tuning <- prod/tuning (all keys, if present)',
+      'ServiceAccount sandbox/pg-identity must exist (not copied)',
     ]);
   });
 });

@@ -20,7 +20,7 @@ import { nameRecovery } from '../drill/phases/name-recovery.phase.js';
 import { readSpec } from '../drill/phases/read-spec.phase.js';
 import { recoveryCredentials } from '../drill/phases/recovery-credentials.phase.js';
 import { settleVerdict } from '../drill/phases/verdict.phase.js';
-import { copyName, planCopies, retargetManifest } from '../drill/recovery-copies.js';
+import { copyName, planCopies, retargetManifest, type CopyPlan, type CopySource } from '../drill/recovery-copies.js';
 import { credentialsReport } from '../drill/recovery-credentials.js';
 import { recoveryClusterManifest, recoveryOptions } from '../drill/recovery-manifest.js';
 import type { ResolvedTarget } from '../drill/targets.js';
@@ -61,17 +61,23 @@ async function siteCopies(ctx: DrillContext, manifest: Cluster, spec: LiveSpec):
   const store: ObjectStore | undefined = spec.plugin
     ? await getObjectStore(clients, inputs.namespace, spec.plugin.barmanObjectName, retry)
     : undefined;
-  const copy = planCopies(spec.store, store);
+  // The same plan copy-to-site.ts makes: object store, pull secrets, env/envFrom, ServiceAccount.
+  const copy = planCopies(spec.store, store, spec.pod);
   retargetManifest(manifest, site.namespace, copy);
-  const name = manifest.metadata.name;
-  const from = (n: string) => `${inputs.namespace}/${n}`;
+  return copyLines(copy, manifest.metadata.name, inputs.namespace, site.namespace);
+}
+
+/** One line per object the drill would copy (or require) at the recovery site. */
+export function copyLines(copy: CopyPlan, recovery: string, from: string, to: string): string[] {
+  const keys = (s: CopySource) => (s.keys === 'all' ? 'all keys' : `keys ${[...s.keys].join(', ')}`);
+  const line = (kind: string) => (s: CopySource) =>
+    `${kind} ${to}/${copyName(recovery, s.name)} <- ${from}/${s.name} (${keys(s)}${s.optional ? ', if present' : ''})`;
+  const store = copy.objectStore?.metadata.name;
   return [
-    ...copy.secrets.map(
-      (s) => `Secret ${site.namespace}/${copyName(name, s.name)} <- ${from(s.name)} (keys ${[...s.keys].join(', ')})`,
-    ),
-    ...(store
-      ? [`ObjectStore ${site.namespace}/${copyName(name, store.metadata.name)} <- ${from(store.metadata.name)}`]
-      : []),
+    ...copy.secrets.map(line('Secret')),
+    ...copy.configMaps.map(line('ConfigMap')),
+    ...(store ? [`ObjectStore ${to}/${copyName(recovery, store)} <- ${from}/${store}`] : []),
+    ...(copy.serviceAccount ? [`ServiceAccount ${to}/${copy.serviceAccount} must exist (not copied)`] : []),
   ];
 }
 
