@@ -8,7 +8,7 @@ import { historyConfigMapName } from '../contracts/drill-record.js';
 import { getObjectStore } from '../cnpg/api.js';
 import type { DrillInputs } from '../drill/inputs.js';
 import type { LiveSpec } from '../drill/live-spec.js';
-import { definePhase, type DrillContext, type Pipeline } from '../drill/pipeline.js';
+import { definePhase, type PhaseContext, type Pipeline } from '../drill/pipeline.js';
 import { checkSite } from '../drill/phases/check-site.phase.js';
 import { chooseTarget } from '../drill/phases/choose-target.phase.js';
 import { closeSessions } from '../drill/phases/close-sessions.phase.js';
@@ -52,7 +52,7 @@ export function planPipeline(out: { plan?: DrillPlan }): Pipeline {
   };
 }
 
-async function siteCopies(ctx: DrillContext, manifest: Cluster, spec: LiveSpec): Promise<string[]> {
+async function siteCopies(ctx: PhaseContext<'namespace'>, manifest: Cluster, spec: LiveSpec): Promise<string[]> {
   const { site, inputs, clients, retry } = ctx;
   if (site.sameNamespace) return [];
   const store: ObjectStore | undefined = spec.plugin
@@ -72,7 +72,21 @@ async function siteCopies(ctx: DrillContext, manifest: Cluster, spec: LiveSpec):
   ];
 }
 
-function checks(inputs: DrillInputs, databases: string[], target: ResolvedTarget): string[] {
+/** What the plan's checks describe (the namespace also names the copies' source). */
+type CheckInputs =
+  | 'judgeCounts'
+  | 'tolerance'
+  | 'floor'
+  | 'maxBackupAgeMs'
+  | 'timeoutMs'
+  | 'liveCounts'
+  | 'verify'
+  | 'keepOnFailure'
+  | 'recordHistory'
+  | 'namespace'
+  | 'cluster';
+
+function checks(inputs: Pick<DrillInputs, CheckInputs>, databases: string[], target: ResolvedTarget): string[] {
   const judged = inputs.judgeCounts
     ? `judged: |restored − live| <= max(${inputs.tolerance} × live, ${inputs.floor})`
     : 'reported, not judged';

@@ -8,19 +8,19 @@ export const readSpec = definePhase({
   name: 'read-spec',
   title: 'read the live spec',
   needs: ['live'],
-  gives: ['spec', 'databases', 'store'],
-  async run({ inputs, clients, retry, result, log }, { live }) {
+  gives: ['mode', 'spec', 'databases', 'store'],
+  async run({ inputs, clients, retry, log, give }, { live }) {
     const mode = detectBackupMode(live);
     const store =
       mode.mode === 'plugin'
         ? await getObjectStore(clients, inputs.namespace, mode.objectStoreName!, retry)
         : undefined;
-    result.mode = mode.mode;
+    give({ mode: mode.mode });
     const spec = readLiveSpec(live, mode, store);
     log(
       `backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, ` +
         `image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`,
     );
-    return { spec, store, databases: inputs.databases.length ? inputs.databases : [spec.database] };
+    return { mode: mode.mode, spec, store, databases: inputs.databases.length ? inputs.databases : [spec.database] };
   },
 });
