@@ -50,6 +50,7 @@ const step = (name: string, extra: Partial<AnyPhase> = {}): AnyPhase => ({
   name,
   needs: [],
   gives: [],
+  reads: [],
   run: async () => void ran.push(name),
   ...extra,
 });
@@ -138,6 +139,7 @@ describe('runPipeline', () => {
       title: 'give the live cluster',
       needs: [],
       gives: ['live'],
+      reads: [],
       run: async () => ({ live }),
     });
     let seen: Cluster | undefined;
@@ -145,6 +147,7 @@ describe('runPipeline', () => {
       name: 'take',
       needs: ['live'],
       gives: [],
+      reads: [],
       run: async (_ctx, input) => void (seen = input.live),
     });
     expect(await runPipeline(ctx, { preflight: [give], main: [take], final: finals })).toBe(true);
@@ -190,6 +193,7 @@ describe('runPipeline', () => {
       when: () => 'restore-point is false',
       needs: [],
       gives: ['restorePoint'],
+      reads: [],
       run: async () => {
         throw new Error('ran');
       },
@@ -200,6 +204,7 @@ describe('runPipeline', () => {
       name: 'reads',
       needs: ['restorePoint'],
       gives: [],
+      reads: [],
       run: async (_c, i) => {
         seen = i.restorePoint;
         absent = given(i.restorePoint);
@@ -220,6 +225,7 @@ describe('runPipeline', () => {
       name: 'find-live',
       needs: [],
       gives: ['live'],
+      reads: [],
       // @ts-expect-error: live is a Cluster, never Skipped, so find-live may not be skipped.
       when: () => true,
       run: async () => ({ live }),
@@ -233,6 +239,7 @@ describe('runPipeline', () => {
       name: 'give',
       needs: [],
       gives: ['live', 'databases'],
+      reads: [],
       run: async () => ({ live, databases: ['app'] }),
     });
     let seen: { input: string[]; env: string[] } | undefined;
@@ -240,6 +247,7 @@ describe('runPipeline', () => {
       name: 'decides',
       needs: ['live'],
       gives: [],
+      reads: [],
       when: (env, input) => {
         seen = { input: Object.keys(input), env: Object.keys(env) };
         // @ts-expect-error: databases is given, but not declared.
@@ -263,6 +271,7 @@ describe('runPipeline', () => {
       name: 'decides',
       needs: ['live'],
       gives: [],
+      reads: [],
       when: () => (asked = true),
       run: async () => undefined,
     });
@@ -287,7 +296,7 @@ describe('runPipeline', () => {
   });
 });
 
-describe('what a phase touches: its declared facts, never the result', () => {
+describe('what a phase touches: its declared facts and inputs, never the result', () => {
   it('no drill phase writes the result: each gives its findings as facts, the result is assembled from them', () => {
     const writes = /\bresult\.\w+(\s*(=(?!=)|\?\?=)|\.push\()/;
     expect(phaseFiles.filter((f) => writes.test(readFileSync(join(phasesDir, f), 'utf8')))).toEqual([]);
@@ -301,6 +310,7 @@ describe('what a phase touches: its declared facts, never the result', () => {
       name: 'looks',
       needs: [],
       gives: [],
+      reads: [],
       run: async (c) => {
         // @ts-expect-error: a phase has no result to write; it gives facts.
         void c.result;
@@ -325,6 +335,7 @@ describe('what a phase touches: its declared facts, never the result', () => {
       name: 'inventory',
       needs: [],
       gives: ['inventory'],
+      reads: [],
       run: async ({ give }) => {
         give({ inventory: inventory as unknown as Inventory });
         throw new VerdictError(inventory.problems);
@@ -336,5 +347,48 @@ describe('what a phase touches: its declared facts, never the result', () => {
     expect(r.inventory).toBe(inventory);
     expect(r.rpo).toBeUndefined();
     expect('rpo' in r).toBe(false);
+  });
+
+  it('hands a phase and its `when` only the inputs it reads; reading another is an error naming it', async () => {
+    const { ctx } = context();
+    const seen: string[][] = [];
+    const reads = definePhase({
+      name: 'reads',
+      needs: [],
+      gives: [],
+      reads: ['sameMomentWaitMs', 'liveCounts'],
+      when: ({ inputs }) => seen.push(Object.keys(inputs)) > 0 || 'never',
+      run: async ({ inputs }) => {
+        seen.push(Object.keys(inputs));
+        expect(inputs.sameMomentWaitMs).toBe(ctx.inputs.sameMomentWaitMs);
+        // @ts-expect-error: timeoutMs is an input, but this phase does not read it.
+        return void inputs.timeoutMs;
+      },
+    });
+    await runPipeline(ctx, { preflight: [], main: [reads], final: [] });
+    expect(seen).toEqual([
+      ['sameMomentWaitMs', 'liveCounts'],
+      ['sameMomentWaitMs', 'liveCounts'],
+    ]);
+    expect(drillResult(ctx).error?.message).toBe(
+      "phase reads reads the input 'timeoutMs', which it does not declare (reads)",
+    );
+  });
+
+  it('says where an input takes effect from the declarations alone', () => {
+    const { ctx } = context();
+    const phases = [...drillPipeline.preflight, ...drillPipeline.main, ...drillPipeline.final];
+    expect(phases.flatMap((p) => p.reads.filter((r) => !(r in ctx.inputs)).map((r) => `${p.name}: ${r}`))).toEqual([]);
+    const readers = (input: InputName) => phases.filter((p) => p.reads.includes(input)).map((p) => p.name);
+    expect(readers('sameMomentWaitMs')).toEqual(['credentials', 'baseline', 'same-moment']);
+    // The timeout is read once: credentials may shorten it, and every deadline needs the fact it gives.
+    expect(readers('timeoutMs')).toEqual(['credentials']);
+    expect(phases.filter((p) => p.needs.includes('timeoutMs')).map((p) => p.name)).toEqual([
+      'restore-point',
+      'same-moment',
+      'wait-recovery',
+      'compare',
+      'verify',
+    ]);
   });
 });

@@ -36,6 +36,7 @@ export function planPipeline(out: { plan?: DrillPlan }): Pipeline {
     title: 'plan the recovery',
     needs: ['spec', 'target', 'recoveryName', 'databases'],
     gives: [],
+    reads: ['storageClass', 'recoveryResources', ...CHECKS_READ],
     async run(ctx, { spec, target, recoveryName, databases }) {
       const manifest = recoveryClusterManifest(
         spec,
@@ -73,20 +74,25 @@ async function siteCopies(ctx: PhaseContext<'namespace'>, manifest: Cluster, spe
 }
 
 /** What the plan's checks describe (the namespace also names the copies' source). */
-type CheckInputs =
-  | 'judgeCounts'
-  | 'tolerance'
-  | 'floor'
-  | 'maxBackupAgeMs'
-  | 'timeoutMs'
-  | 'liveCounts'
-  | 'verify'
-  | 'keepOnFailure'
-  | 'recordHistory'
-  | 'namespace'
-  | 'cluster';
+const CHECKS_READ = [
+  'judgeCounts',
+  'tolerance',
+  'floor',
+  'maxBackupAgeMs',
+  'timeoutMs',
+  'liveCounts',
+  'verify',
+  'keepOnFailure',
+  'recordHistory',
+  'namespace',
+  'cluster',
+] as const;
 
-function checks(inputs: Pick<DrillInputs, CheckInputs>, databases: string[], target: ResolvedTarget): string[] {
+function checks(
+  inputs: Pick<DrillInputs, (typeof CHECKS_READ)[number]>,
+  databases: string[],
+  target: ResolvedTarget,
+): string[] {
   const judged = inputs.judgeCounts
     ? `judged: |restored − live| <= max(${inputs.tolerance} × live, ${inputs.floor})`
     : 'reported, not judged';

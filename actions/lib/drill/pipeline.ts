@@ -14,15 +14,18 @@
 //            given once and never changed in place afterwards. What a phase finds (measurements,
 //            reasons, notes) is a fact too: `ctx.give(...)` hands facts over before `run` returns,
 //            so what a phase found before it failed still reaches the report;
-//     when   optional: decided on the environment (PhaseEnv: no facts or owned) and the
-//            declared `needs` alone; returns true, or why the phase does not apply.
+//     reads  the inputs it reads (DrillInputs keys): `ctx.inputs` (and `when`'s) holds those alone,
+//            typed `Pick<DrillInputs, reads>`; reading another throws. Where an input takes effect
+//            is answered by the declarations (test/drill/pipeline.unit.test.ts asks it);
+//     when   optional: decided on the environment (PhaseEnv: its declared inputs, no facts or
+//            owned) and the declared `needs` alone; returns true, or why the phase does not apply.
 //            A skipped phase gives `{ skipped: why }` (Skipped) for each of its facts, whose type in
 //            Facts must admit it (the compiler refuses `when` otherwise); read given() / isSkipped();
 //     run(ctx, input) the work: call the logic modules (inventory.ts, wait.ts, ...), not the
 //            Kubernetes or PostgreSQL clients inline.
 // - A phase's context (PhaseContext) holds:
 //     core, clients, site, retry, signal, env, kubeconfig, log   the environment, read-only;
-//     inputs   the drill's inputs;
+//     inputs   the inputs it reads, and no others;
 //     facts    what phases gave, read-only (Readonly<Partial<Facts>>; read it through `needs`);
 //     owned    what must be cleaned up: register it the moment it exists, BEFORE awaiting
 //              anything (sessions.ts registers database sessions; create.phase.ts the recovery cluster);
@@ -191,7 +194,7 @@ export interface DrillContext {
 export type InputName = keyof DrillInputs;
 
 /**
- * What a phase's `run` gets (R: the inputs a helper reads of it): the environment, the facts read-only
+ * What a phase's `run` gets: the environment with only the inputs it `reads`, the facts read-only
  * (final phases read them; others take their `needs`), never the result. `give` hands over facts
  * before `run` returns, so what a failing phase found still reaches the report.
  */
@@ -218,19 +221,20 @@ export interface Owned {
 
 type Output<O extends FactName> = [O] extends [never] ? void : Pick<Facts, O>;
 
-/** What `when` may read besides its declared needs: the environment, never the facts. */
+/** What `when` may read besides its declared needs: the environment and its declared inputs, never the facts. */
 export type PhaseEnv<R extends InputName = never> = Omit<PhaseContext<R>, 'facts' | 'run' | 'owned' | 'give'>;
 
 /** True when the phase applies, else why it does not (what its facts say as Skipped). */
-type When<I extends FactName> = (env: PhaseEnv<InputName>, input: Pick<Facts, I>) => true | string;
+type When<I extends FactName, R extends InputName> = (env: PhaseEnv<R>, input: Pick<Facts, I>) => true | string;
 
-export interface Phase<I extends FactName = never, O extends FactName = never> {
+export interface Phase<I extends FactName = never, O extends FactName = never, R extends InputName = never> {
   name: string;
   title?: string;
   needs: readonly I[];
   gives: readonly O[];
-  when?: [O] extends [SkippableFact] ? When<I> : never;
-  run(ctx: PhaseContext<InputName, O>, input: Pick<Facts, I>): Promise<Output<O>>;
+  reads: readonly R[];
+  when?: [O] extends [SkippableFact] ? When<I, R> : never;
+  run(ctx: PhaseContext<R, O>, input: Pick<Facts, I>): Promise<Output<O>>;
 }
 
 /** A phase with its types erased, as the runner sees it. */
@@ -239,11 +243,14 @@ export interface AnyPhase {
   title?: string;
   needs: readonly FactName[];
   gives: readonly FactName[];
+  reads: readonly InputName[];
   when?: (env: never, input: never) => true | string;
   run(ctx: never, input: never): Promise<unknown>;
 }
 
-export const definePhase = <I extends FactName = never, O extends FactName = never>(p: Phase<I, O>): Phase<I, O> => p;
+export const definePhase = <I extends FactName = never, O extends FactName = never, R extends InputName = never>(
+  p: Phase<I, O, R>,
+): Phase<I, O, R> => p;
 
 export interface Pipeline {
   preflight: readonly AnyPhase[];
@@ -352,7 +359,7 @@ async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean
     if (!(need in facts)) throw new Error(`phase ${phase.name} needs '${need}', which no earlier phase gave`);
     input[need] = facts[need];
   }
-  const env = envOf(ctx);
+  const env = envOf(ctx, phase);
   const applies = phase.when?.(env as never, input as never) ?? true;
   if (applies !== true) {
     const skipped: Skipped = { skipped: applies };
@@ -383,9 +390,20 @@ async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean
   }
 }
 
-/** The context without what phases hand each other: `when` decides on its declared needs alone. */
-function envOf({ facts: _facts, run: _run, owned: _owned, ...env }: DrillContext): PhaseEnv<InputName> {
-  return env;
+/** The environment of `phase`: its declared inputs alone (reading another throws), no facts, no result. */
+function envOf(
+  { facts: _facts, run: _run, owned: _owned, inputs, ...env }: DrillContext,
+  phase: AnyPhase,
+): PhaseEnv<InputName> {
+  const declared = Object.fromEntries(phase.reads.filter((r) => r in inputs).map((r) => [r, inputs[r]]));
+  const view = new Proxy(declared, {
+    get(target, key) {
+      if (typeof key === 'string' && !(key in target) && key in inputs)
+        throw new Error(`phase ${phase.name} reads the input '${key}', which it does not declare (reads)`);
+      return target[key as string];
+    },
+  });
+  return { ...env, inputs: view as unknown as DrillInputs };
 }
 
 function throwIfCancelled(signal: AbortSignal): void {

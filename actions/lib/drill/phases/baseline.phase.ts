@@ -13,26 +13,28 @@ import type { Cluster } from '../../cnpg/types.js';
 import type { ResolvedTarget } from '../targets.js';
 
 /** The inputs counting live reads (sessions on a replica, the counts, the content digests, the checks). */
-type BaselineInputs =
-  | 'liveCounts'
-  | 'liveExactMaxBytes'
-  | 'verify'
-  | 'sameMomentWaitMs'
-  | 'statementTimeoutMs'
-  | 'countConcurrency'
-  | 'tolerance'
-  | 'floor'
-  | 'connectionMode'
-  | 'credentialsSecret'
-  | 'compare'
-  | 'checks'
-  | 'contentMaxBytes';
+const BASELINE_READS = [
+  'liveCounts',
+  'liveExactMaxBytes',
+  'verify',
+  'sameMomentWaitMs',
+  'statementTimeoutMs',
+  'countConcurrency',
+  'tolerance',
+  'floor',
+  'connectionMode',
+  'credentialsSecret',
+  'compare',
+  'checks',
+  'contentMaxBytes',
+] as const;
 
 export const baseline = definePhase({
   name: 'baseline',
   title: 'baseline from live (schema + row counts)',
   needs: ['live', 'liveSessions', 'target'],
   gives: ['baselines', 'moment', 'counting', 'baselineNotes'],
+  reads: BASELINE_READS,
   async run(ctx, { live, liveSessions, target }) {
     const { inputs } = ctx;
     const counting = { live: inputs.liveCounts, liveExactMaxBytes: inputs.liveExactMaxBytes, verify: inputs.verify };
@@ -45,7 +47,7 @@ export const baseline = definePhase({
   },
 });
 
-type BaselineContext = PhaseContext<BaselineInputs>;
+type BaselineContext = PhaseContext<(typeof BASELINE_READS)[number]>;
 
 /** Live's baselines: at one moment when same-moment-wait asks and live allows it, else database by database. */
 async function countLive(

@@ -12,6 +12,7 @@ export const chooseTarget = definePhase({
   title: 'choose the recovery target',
   needs: ['inventory', 'liveSessions'],
   gives: ['target', 'targetNotes'],
+  reads: ['target'],
   async run(ctx, { inventory, liveSessions }) {
     const targetNotes: string[] = [];
     const [{ bytes }] = await liveSessions[0].db.query<{ bytes: string }>(

@@ -14,6 +14,19 @@ export const compare = definePhase({
   title: 'compare the restore with live (full read)',
   needs: ['recoveryName', 'baselines', 'created', 'pin', 'timeoutMs'],
   gives: ['restoredSessions', 'comparison'],
+  reads: [
+    'connectionMode',
+    'countConcurrency',
+    'liveCounts',
+    'liveExactMaxBytes',
+    'tolerance',
+    'floor',
+    'judgeCounts',
+    'compare',
+    'contentSensitiveKeys',
+    'checks',
+    'statementTimeoutMs',
+  ],
   async run(ctx, { recoveryName, baselines, created, pin, timeoutMs }) {
     const { site, inputs, retry } = ctx;
     const restored = (await getCluster(site.clients, site.namespace, recoveryName, retry))!;

@@ -17,6 +17,7 @@ export const create = definePhase({
   title: 'create the recovery cluster',
   needs: ['spec', 'pin', 'recoveryName'],
   gives: ['recovery', 'created'],
+  reads: ['storageClass', 'recoveryResources', 'namespace', 'cluster'],
   async run(ctx, { spec, pin, recoveryName: name }) {
     const { core } = ctx;
     const createdAt = new Date();

@@ -25,6 +25,7 @@ export const checkCredentials = definePhase({
   needs: [],
   // Every later deadline reads the timeout this gives (wait-recovery, compare, verify, ...), not the input.
   gives: ['timeoutMs', 'credentialNotes'],
+  reads: ['timeoutMs', 'onShortCredentials', 'statementTimeoutMs', 'sameMomentWaitMs', 'restorePoint'],
   async run({ core, inputs, kubeconfig, site, give }) {
     const checked = { timeoutMs: inputs.timeoutMs, credentialNotes: [] as string[] };
     try {

@@ -10,6 +10,7 @@ export const inventory = definePhase({
   title: 'backup inventory',
   needs: ['live', 'liveSessions', 'spec', 'store'],
   gives: ['inventory', 'window', 'inventoryNotes'],
+  reads: ['namespace', 'cluster', 'maxBackupAgeMs'],
   async run({ inputs, clients, retry, give }, { live, liveSessions, spec, store }) {
     const rows = await listBackupRows(clients, inputs.namespace, inputs.cluster, retry);
     const window = recoveryWindow(live, spec.mode, store, spec.serverName, rows);

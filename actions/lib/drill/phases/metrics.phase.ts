@@ -10,6 +10,7 @@ export const metrics = definePhase({
   name: 'metrics',
   needs: [],
   gives: ['metricsNotes'],
+  reads: ['metrics'],
   when: ({ inputs }) => !!(inputs.metrics.pushgatewayUrl || inputs.metrics.textfile) || 'no metrics sink',
   async run(ctx) {
     const { core, inputs, log } = ctx;

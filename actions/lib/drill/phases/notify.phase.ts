@@ -7,6 +7,7 @@ export const notify = definePhase({
   name: 'notify',
   needs: [],
   gives: ['slackNotes'],
+  reads: ['slack'],
   when: ({ signal }) => !signal.aborted || 'cancelled',
   async run(ctx) {
     // notifyDrill notes a Slack failure in the result it is given: that note is this phase's finding.

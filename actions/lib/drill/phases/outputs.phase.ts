@@ -6,6 +6,7 @@ export const outputs = definePhase({
   name: 'outputs',
   needs: [],
   gives: [],
+  reads: [],
   async run(ctx) {
     const { core } = ctx;
     const result = drillResult(ctx);

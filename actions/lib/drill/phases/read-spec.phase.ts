@@ -9,6 +9,7 @@ export const readSpec = definePhase({
   title: 'read the live spec',
   needs: ['live'],
   gives: ['mode', 'spec', 'databases', 'store'],
+  reads: ['namespace', 'databases'],
   async run({ inputs, clients, retry, log, give }, { live }) {
     const mode = detectBackupMode(live);
     const store =

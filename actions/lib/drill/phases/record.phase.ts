@@ -12,6 +12,7 @@ export const record = definePhase({
   name: 'record',
   needs: [],
   gives: ['recordNotes'],
+  reads: ['recordHistory', 'cluster', 'historySize'],
   // Final phases run only once preflight found the live cluster, so it is known here.
   when: ({ inputs, signal }) => (!inputs.recordHistory ? 'record-history is false' : !signal.aborted || 'cancelled'),
   async run(ctx) {

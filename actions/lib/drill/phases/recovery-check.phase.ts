@@ -16,6 +16,7 @@ export const recoveryCheck = definePhase({
       ? 'the recovery replays to the end of the archive'
       : !pin.recoveryTarget.targetName || 'the recovery stops at a restore point',
   gives: ['stop'],
+  reads: [],
   async run(ctx, { restoredSessions, pin, target, moment, restoreLog }) {
     const replay = await readReplayPoint(restoredSessions[0].db);
     if (!replay.lastCommitAt) replayFromRestoreLog(restoreLog, replay);

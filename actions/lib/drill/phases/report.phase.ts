@@ -8,6 +8,7 @@ export const report = definePhase({
   name: 'report',
   needs: [],
   gives: [],
+  reads: [],
   async run(ctx) {
     const { core } = ctx;
     const text = renderReport(drillResult(ctx));

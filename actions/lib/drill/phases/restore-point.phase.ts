@@ -10,6 +10,7 @@ export const restorePoint = definePhase({
   when: ({ inputs }) => inputs.restorePoint || 'restore-point is false',
   needs: ['liveSessions', 'recoveryName', 'timeoutMs'],
   gives: ['restorePoint'],
+  reads: ['restorePoint', 'statementTimeoutMs'],
   async run({ inputs, signal, log }, { liveSessions, recoveryName, timeoutMs }) {
     const primary = liveSessions[0];
     const rp = await createRestorePoint(primary.conn.conn, recoveryName, inputs.statementTimeoutMs);

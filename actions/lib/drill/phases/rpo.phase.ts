@@ -13,6 +13,7 @@ export const rpo = definePhase({
   name: 'rpo',
   needs: ['restoredSessions', 'mark', 'restorePoint', 'inventory', 'restoreLog', 'pin', 'target'],
   gives: ['rpo'],
+  reads: [],
   async run(_ctx, { restoredSessions, mark, restorePoint, inventory, restoreLog, pin, target }) {
     // A restore that stops at a chosen point says nothing about how far the archive trails live.
     if (pin.recoveryTarget && !pin.recoveryTarget.targetName)

@@ -21,6 +21,7 @@ export const sameMoment = definePhase({
   title: 'pin the restore to live’s counting moment',
   needs: ['liveSessions', 'moment', 'target', 'restorePoint', 'inventory', 'timeoutMs'],
   gives: ['pin'],
+  reads: ['tolerance', 'floor', 'judgeCounts', 'sameMomentWaitMs', 'liveCounts'],
   async run(ctx, { liveSessions, moment, target, restorePoint, inventory, timeoutMs }) {
     try {
       const pin = await choosePin(

@@ -12,6 +12,7 @@ export const sweep = definePhase({
   title: 'sweep expired drill clusters',
   needs: ['mode'],
   gives: ['sweepNotes'],
+  reads: ['sweepTtlMs'],
   async run(ctx, { mode }) {
     const sweepNotes: string[] = [];
     try {

@@ -19,6 +19,7 @@ export const teardown = definePhase({
   name: 'teardown',
   needs: [],
   gives: ['teardown'],
+  reads: ['keepOnFailure'],
   async run(ctx) {
     const { core, inputs, signal, owned } = ctx;
     const cluster = owned.recoveryCluster;

@@ -11,6 +11,7 @@ export const settleVerdict = definePhase({
   name: 'verdict',
   needs: [],
   gives: ['verdict'],
+  reads: ['judgeCounts'],
   async run(ctx) {
     // The one place the target report is made: from the facts its phases gave (any may be missing).
     const { target, pin, stop } = ctx.facts;
@@ -22,6 +23,7 @@ export const stepStatus = definePhase({
   name: 'step-status',
   needs: [],
   gives: [],
+  reads: [],
   async run(ctx) {
     const { core, thrown } = ctx;
     const result = drillResult(ctx);

@@ -11,6 +11,7 @@ export const verify = definePhase({
   needs: ['restoredSessions', 'created', 'timeoutMs'],
   // Its findings (reasons) are read from `verifications` (result.ts drillResult).
   gives: ['verifications'],
+  reads: ['verify', 'statementTimeoutMs', 'countConcurrency'],
   async run({ inputs, log, signal, give }, { restoredSessions, created, timeoutMs }) {
     const deadline = created + timeoutMs;
     const verifications: Verification[] = [];

@@ -12,6 +12,7 @@ export const waitRecovery = definePhase({
   title: 'wait for the recovery (RTO)',
   needs: ['recoveryName', 'created', 'timeoutMs'],
   gives: ['restoreLog', 'recoveredTimings', 'recoveryLog'],
+  reads: ['stallTimeoutMs'],
   async run({ inputs, site, signal, retry, log, give }, { recoveryName, created, timeoutMs }) {
     const timings: RecoveryTimings = { created };
     const restoreLog = new RestoreLog(site.clients, site.namespace);
