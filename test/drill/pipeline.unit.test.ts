@@ -15,9 +15,15 @@ import {
   orderProblems,
   runPipeline,
   type AnyPhase,
+  type InputName,
+  type PhaseContext,
   type Pipeline,
 } from '../../actions/lib/drill/pipeline.js';
+import type { Inventory } from '../../actions/lib/drill/inventory.js';
+
+type Ctx = PhaseContext<InputName>;
 import { createContext } from '../../actions/lib/drill/run.js';
+import { drillResult } from '../../actions/lib/drill/result.js';
 import { VerdictError } from '../../actions/lib/errors.js';
 import type { KubeClients } from '../../actions/lib/kube/client.js';
 import type { Cluster } from '../../actions/lib/cnpg/types.js';
@@ -44,6 +50,7 @@ const step = (name: string, extra: Partial<AnyPhase> = {}): AnyPhase => ({
   name,
   needs: [],
   gives: [],
+  reads: [],
   run: async () => void ran.push(name),
   ...extra,
 });
@@ -78,6 +85,7 @@ describe('the drill pipeline', () => {
       "compare needs 'baselines', which no earlier phase gives",
       "compare needs 'created', which no earlier phase gives",
       "compare needs 'pin', which no earlier phase gives",
+      "compare needs 'timeoutMs', which no earlier phase gives",
       'final phase x must read ctx.facts, not declare needs',
     ]);
   });
@@ -100,26 +108,25 @@ describe('the phase files', () => {
 });
 
 describe('result.target', () => {
-  it('is written by one phase (verdict), assembled from the facts target, pin and stop', async () => {
-    const writers = phaseFiles.filter((f) =>
-      /result\.target\b|result: \{[^}]*\btarget\b/.test(readFileSync(join(phasesDir, f), 'utf8')),
-    );
-    expect(writers).toEqual(['verdict.phase.ts']);
+  it('is made by one phase (verdict), assembled from the facts target, pin and stop', async () => {
+    const makers = phaseFiles.filter((f) => /targetReport\(/.test(readFileSync(join(phasesDir, f), 'utf8')));
+    expect(makers).toEqual(['verdict.phase.ts']);
     const { ctx } = context();
     ctx.facts.target = { kind: 'lsn', describe: 'LSN 0/3000000', seed: undefined } as unknown as ResolvedTarget;
     ctx.facts.pin = { recoveryTarget: { targetLSN: '0/3000000' }, exact: false, judging: 'reported' };
     ctx.facts.stop = { skipped: 'the recovery replays to the end of the archive' };
     await runPipeline(ctx, { preflight: [], main: [], final: [settleVerdict] });
-    expect(ctx.result.target).toEqual({
+    expect(drillResult(ctx).target).toEqual({
       kind: 'lsn',
       describe: 'LSN 0/3000000',
       judged: ctx.inputs.judgeCounts,
       judging: 'reported',
       lsn: '0/3000000',
     });
+    delete ctx.facts.verdict;
     ctx.facts.stop = { ok: true, unchecked: [], lines: ['recovery stopped at 0/3000000'] };
     await runPipeline(ctx, { preflight: [], main: [], final: [settleVerdict] });
-    expect(ctx.result.target?.stop).toEqual({ ok: true, lines: ['recovery stopped at 0/3000000'] });
+    expect(drillResult(ctx).target?.stop).toEqual({ ok: true, lines: ['recovery stopped at 0/3000000'] });
   });
 });
 
@@ -132,6 +139,7 @@ describe('runPipeline', () => {
       title: 'give the live cluster',
       needs: [],
       gives: ['live'],
+      reads: [],
       run: async () => ({ live }),
     });
     let seen: Cluster | undefined;
@@ -139,11 +147,12 @@ describe('runPipeline', () => {
       name: 'take',
       needs: ['live'],
       gives: [],
+      reads: [],
       run: async (_ctx, input) => void (seen = input.live),
     });
     expect(await runPipeline(ctx, { preflight: [give], main: [take], final: finals })).toBe(true);
     expect(seen).toBe(live);
-    expect(ctx.result.phases.map((p) => p.phase)).toEqual(['give the live cluster']);
+    expect(drillResult(ctx).phases.map((p) => p.phase)).toEqual(['give the live cluster']);
     expect(ran).toEqual(['close', 'teardown', 'record']);
   });
 
@@ -170,9 +179,9 @@ describe('runPipeline', () => {
       final: [finals[0], broken, finals[2]],
     });
     expect(ran).toEqual(['a', 'close', 'record']);
-    expect(ctx.result.reasons).toEqual(['no backup', 'archiving failing']);
+    expect(drillResult(ctx).reasons).toEqual(['no backup', 'archiving failing']);
     // A failed titled phase is still timed.
-    expect(ctx.result.phases.map((p) => p.phase)).toEqual(['backup inventory']);
+    expect(drillResult(ctx).phases.map((p) => p.phase)).toEqual(['backup inventory']);
     expect(rec.logs).toContainEqual({ level: 'warning', message: 'teardown: boom' });
   });
 
@@ -184,6 +193,7 @@ describe('runPipeline', () => {
       when: () => 'restore-point is false',
       needs: [],
       gives: ['restorePoint'],
+      reads: [],
       run: async () => {
         throw new Error('ran');
       },
@@ -194,6 +204,7 @@ describe('runPipeline', () => {
       name: 'reads',
       needs: ['restorePoint'],
       gives: [],
+      reads: [],
       run: async (_c, i) => {
         seen = i.restorePoint;
         absent = given(i.restorePoint);
@@ -205,8 +216,8 @@ describe('runPipeline', () => {
     expect(isSkipped(seen)).toBe(true);
     expect(absent).toBeUndefined();
     // The drill's own contract broken: an error (the drill could not judge), never a reason against the backup.
-    expect(ctx.result.reasons).toEqual([]);
-    expect(ctx.result.error).toMatchObject({ kind: 'environment', message: "phase liar did not give 'live'" });
+    expect(drillResult(ctx).reasons).toEqual([]);
+    expect(drillResult(ctx).error).toMatchObject({ kind: 'environment', message: "phase liar did not give 'live'" });
   });
 
   it('lets only a phase whose facts admit Skipped be skipped (a type error otherwise)', () => {
@@ -214,6 +225,7 @@ describe('runPipeline', () => {
       name: 'find-live',
       needs: [],
       gives: ['live'],
+      reads: [],
       // @ts-expect-error: live is a Cluster, never Skipped, so find-live may not be skipped.
       when: () => true,
       run: async () => ({ live }),
@@ -227,6 +239,7 @@ describe('runPipeline', () => {
       name: 'give',
       needs: [],
       gives: ['live', 'databases'],
+      reads: [],
       run: async () => ({ live, databases: ['app'] }),
     });
     let seen: { input: string[]; env: string[] } | undefined;
@@ -234,6 +247,7 @@ describe('runPipeline', () => {
       name: 'decides',
       needs: ['live'],
       gives: [],
+      reads: [],
       when: (env, input) => {
         seen = { input: Object.keys(input), env: Object.keys(env) };
         // @ts-expect-error: databases is given, but not declared.
@@ -257,12 +271,13 @@ describe('runPipeline', () => {
       name: 'decides',
       needs: ['live'],
       gives: [],
+      reads: [],
       when: () => (asked = true),
       run: async () => undefined,
     });
     await runPipeline(ctx, { preflight: [], main: [decides], final: [] });
     expect(asked).toBe(false);
-    expect(ctx.result.error?.message).toBe("phase decides needs 'live', which no earlier phase gave");
+    expect(drillResult(ctx).error?.message).toBe("phase decides needs 'live', which no earlier phase gave");
   });
 
   it('a cancellation abandons the running phase at once and goes to the final phases', async () => {
@@ -273,10 +288,107 @@ describe('runPipeline', () => {
     await runPipeline(ctx, { preflight: [], main: [hangs, step('after')], final: finals });
     expect(ran).toEqual(['close', 'teardown', 'record']);
     expect(ctx.cancelledAt).toBeGreaterThan(0);
-    expect(ctx.result.reasons).toEqual([]);
-    expect(ctx.result.error).toMatchObject({
+    expect(drillResult(ctx).reasons).toEqual([]);
+    expect(drillResult(ctx).error).toMatchObject({
       kind: 'cancelled',
       message: 'cancelled (SIGTERM): the drill stopped and tore down what it created',
     });
+  });
+});
+
+describe('what a phase touches: its declared facts and inputs, never the result', () => {
+  it('no drill phase writes the result: each gives its findings as facts, the result is assembled from them', () => {
+    const writes = /\bresult\.\w+(\s*(=(?!=)|\?\?=)|\.push\()/;
+    expect(phaseFiles.filter((f) => writes.test(readFileSync(join(phasesDir, f), 'utf8')))).toEqual([]);
+  });
+
+  it('hands a phase no result and the facts read-only', async () => {
+    const { ctx } = context();
+    ctx.facts.live = live;
+    let seen: { keys: string[]; frozen: boolean } | undefined;
+    const looks = definePhase({
+      name: 'looks',
+      needs: [],
+      gives: [],
+      reads: [],
+      run: async (c) => {
+        // @ts-expect-error: a phase has no result to write; it gives facts.
+        void c.result;
+        // @ts-expect-error: the facts are read-only; a phase gives what it found.
+        c.facts.live = live;
+      },
+    });
+    const peeks = step('peeks', {
+      run: async (c: never) => void (seen = { keys: Object.keys(c), frozen: Object.isFrozen((c as Ctx).facts) }),
+    });
+    await runPipeline(ctx, { preflight: [], main: [peeks, looks], final: [] });
+    expect(seen!.keys).not.toContain('result');
+    expect(seen!.frozen).toBe(true);
+    // Assigning to a frozen object throws in strict mode: looks failed, its write went nowhere.
+    expect(drillResult(ctx).error?.message).toMatch(/read only|read-only|Cannot assign/);
+  });
+
+  it('what a phase gave before failing reaches the result; a phase that never ran gives nothing', async () => {
+    const { ctx } = context();
+    const inventory = { backups: [], problems: ['no completed backup'], newest: { backupId: '20261207T000000' } };
+    const fails = definePhase({
+      name: 'inventory',
+      needs: [],
+      gives: ['inventory'],
+      reads: [],
+      run: async ({ give }) => {
+        give({ inventory: inventory as unknown as Inventory });
+        throw new VerdictError(inventory.problems);
+      },
+    });
+    await runPipeline(ctx, { preflight: [], main: [fails, step('never')], final: [settleVerdict] });
+    const r = drillResult(ctx);
+    expect(r).toMatchObject({ verdict: 'failed', reasons: ['no completed backup'], backupId: '20261207T000000' });
+    expect(r.inventory).toBe(inventory);
+    expect(r.rpo).toBeUndefined();
+    expect('rpo' in r).toBe(false);
+  });
+
+  it('hands a phase and its `when` only the inputs it reads; reading another is an error naming it', async () => {
+    const { ctx } = context();
+    const seen: string[][] = [];
+    const reads = definePhase({
+      name: 'reads',
+      needs: [],
+      gives: [],
+      reads: ['sameMomentWaitMs', 'liveCounts'],
+      when: ({ inputs }) => seen.push(Object.keys(inputs)) > 0 || 'never',
+      run: async ({ inputs }) => {
+        seen.push(Object.keys(inputs));
+        expect(inputs.sameMomentWaitMs).toBe(ctx.inputs.sameMomentWaitMs);
+        // @ts-expect-error: timeoutMs is an input, but this phase does not read it.
+        return void inputs.timeoutMs;
+      },
+    });
+    await runPipeline(ctx, { preflight: [], main: [reads], final: [] });
+    expect(seen).toEqual([
+      ['sameMomentWaitMs', 'liveCounts'],
+      ['sameMomentWaitMs', 'liveCounts'],
+    ]);
+    expect(drillResult(ctx).error?.message).toBe(
+      "phase reads reads the input 'timeoutMs', which it does not declare (reads)",
+    );
+  });
+
+  it('says where an input takes effect from the declarations alone', () => {
+    const { ctx } = context();
+    const phases = [...drillPipeline.preflight, ...drillPipeline.main, ...drillPipeline.final];
+    expect(phases.flatMap((p) => p.reads.filter((r) => !(r in ctx.inputs)).map((r) => `${p.name}: ${r}`))).toEqual([]);
+    const readers = (input: InputName) => phases.filter((p) => p.reads.includes(input)).map((p) => p.name);
+    expect(readers('sameMomentWaitMs')).toEqual(['credentials', 'baseline', 'same-moment']);
+    // The timeout is read once: credentials may shorten it, and every deadline needs the fact it gives.
+    expect(readers('timeoutMs')).toEqual(['credentials']);
+    expect(phases.filter((p) => p.needs.includes('timeoutMs')).map((p) => p.name)).toEqual([
+      'restore-point',
+      'same-moment',
+      'wait-recovery',
+      'compare',
+      'verify',
+    ]);
   });
 });

@@ -9,6 +9,7 @@ import { readDrillInputs, readSlackInputsLeniently } from '../../actions/lib/dri
 import { Cancelled, settleFailure } from '../../actions/lib/drill/pipeline.js';
 import type { DrillResult } from '../../actions/lib/drill/result.js';
 import { createContext } from '../../actions/lib/drill/run.js';
+import { drillResult } from '../../actions/lib/drill/result.js';
 import { drillSlackMessage, shouldNotify } from '../../actions/lib/drill/slack.js';
 import { checksNotEvaluated } from '../../actions/lib/drill/content-report.js';
 import type { DrillRecord } from '../../actions/lib/contracts/drill-record.js';
@@ -82,12 +83,12 @@ describe('settleFailure: failed is the backup, error is the drill', () => {
   it('a VerdictError is reasons; a TypeError is an error with its stack in a collapsed group', () => {
     const { ctx, rec } = context();
     settleFailure(ctx, new VerdictError(['no completed backup']));
-    expect(ctx.result.reasons).toEqual(['no completed backup']);
-    expect(ctx.result.error).toBeUndefined();
+    expect(drillResult(ctx).reasons).toEqual(['no completed backup']);
+    expect(drillResult(ctx).error).toBeUndefined();
     const other = context();
     settleFailure(other.ctx, new TypeError('x.y is undefined'));
-    expect(other.ctx.result.reasons).toEqual([]);
-    expect(other.ctx.result.error).toMatchObject({ kind: 'internal', message: 'x.y is undefined' });
+    expect(drillResult(other.ctx).reasons).toEqual([]);
+    expect(drillResult(other.ctx).error).toMatchObject({ kind: 'internal', message: 'x.y is undefined' });
     expect(other.rec.logs[0]).toEqual({ level: 'group', message: 'Stack trace (drill error: internal)' });
     expect(other.rec.logs[1].message).toMatch(/^TypeError: x.y is undefined\n/);
     expect(rec.logs).toEqual([]);
@@ -95,10 +96,12 @@ describe('settleFailure: failed is the backup, error is the drill', () => {
 
   it('a fault found before the crash still fails the backup; the crash is a note', () => {
     const { ctx } = context();
-    ctx.result.reasons.push('database app: 1 table(s) out of row-count tolerance');
+    const fault = 'database app: 1 table(s) out of row-count tolerance';
+    ctx.facts.comparison = { databases: [], reasons: [fault], notes: [] };
     settleFailure(ctx, new TypeError('boom'));
-    expect(ctx.result.error).toBeUndefined();
-    expect(ctx.result.notes[0]).toMatch(/^The drill stopped after finding the faults above: boom \(internal; /);
+    expect(drillResult(ctx).reasons).toEqual([fault]);
+    expect(drillResult(ctx).error).toBeUndefined();
+    expect(drillResult(ctx).notes[0]).toMatch(/^The drill stopped after finding the faults above: boom \(internal; /);
   });
 });
 

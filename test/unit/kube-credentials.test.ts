@@ -242,33 +242,36 @@ describe('what the drill does about it', () => {
     const run = async (seconds: number, policy: 'shorten' | 'fail' = 'shorten', siteSeconds?: number) => {
       const { core, rec } = recordingCore();
       const inputs = { ...DEFAULTS, onShortCredentials: policy };
-      const result = { notes: [] as string[] };
+      const given: { timeoutMs?: number; credentialNotes?: string[] } = {};
       const site = siteSeconds
         ? { remote: true, kubeconfig: kubeconfig({ token: (await mint(siteSeconds)).token }) }
         : { remote: false };
-      const ctx = { core, inputs, kubeconfig: kubeconfig({ token: (await mint(seconds)).token }), site, result };
-      const error = await (checkCredentials.run as (c: unknown, i: unknown) => Promise<void>)(ctx, {}).then(
+      const give = (f: typeof given) => Object.assign(given, f);
+      const ctx = { core, inputs, kubeconfig: kubeconfig({ token: (await mint(seconds)).token }), site, give };
+      const error = await (checkCredentials.run as (c: unknown, i: unknown) => Promise<unknown>)(ctx, {}).then(
         () => undefined,
         (e: Error) => e.message,
       );
-      return { inputs, result, rec, error };
+      return { timeoutMs: given.timeoutMs, notes: given.credentialNotes, rec, error, inputs };
     };
     const short = await run(45 * 60);
     expect(short.error).toBeUndefined();
-    expect(short.inputs.timeoutMs).toBeLessThan(30 * MIN);
+    // The shortened timeout is a fact the later deadlines need; the input stays as given.
+    expect(short.timeoutMs).toBeLessThan(30 * MIN);
+    expect(short.inputs.timeoutMs).toBe(30 * MIN);
     expect(short.rec.logs.find((l) => l.level === 'warning')?.message).toMatch(
       /^credentials \(kubeconfig\): user drill's bearer token \(JWT exp\) expires at/,
     );
-    expect(short.result.notes).toHaveLength(1);
+    expect(short.notes).toHaveLength(1);
     const refused = await run(10 * 60);
     expect(refused.error).toMatch(
       /^Input 'kubeconfig': user drill's bearer token \(JWT exp\) expires at .* in 9 min, before the drill's worst case/,
     );
-    expect(refused.inputs.timeoutMs).toBe(30 * MIN);
+    expect(refused.timeoutMs).toBe(30 * MIN);
     // A recovery site in another cluster: its credentials count too.
     const dr = await run(24 * 3600, 'shorten', 45 * 60);
     expect(dr.rec.logs.find((l) => l.level === 'warning')?.message).toMatch(/^credentials \(recovery-kubeconfig\): /);
-    expect(dr.inputs.timeoutMs).toBeLessThan(30 * MIN);
+    expect(dr.timeoutMs).toBeLessThan(30 * MIN);
     expect((await run(24 * 3600, 'fail', 45 * 60)).error).toMatch(/^Input 'recovery-kubeconfig': /);
   });
 });

@@ -9,7 +9,7 @@ import { historyConfigMapName } from '../contracts/drill-record.js';
 import { getObjectStore } from '../cnpg/api.js';
 import type { DrillInputs } from '../drill/inputs.js';
 import type { LiveSpec } from '../drill/live-spec.js';
-import { definePhase, type DrillContext, type Pipeline } from '../drill/pipeline.js';
+import { definePhase, type PhaseContext, type Pipeline } from '../drill/pipeline.js';
 import { checkSite } from '../drill/phases/check-site.phase.js';
 import { chooseTarget } from '../drill/phases/choose-target.phase.js';
 import { closeSessions } from '../drill/phases/close-sessions.phase.js';
@@ -39,6 +39,7 @@ export function planPipeline(out: { plan?: DrillPlan }): Pipeline {
     title: 'plan the recovery',
     needs: ['spec', 'target', 'recoveryName', 'databases'],
     gives: [],
+    reads: ['storageClass', 'recoveryResources', ...CHECKS_READ],
     async run(ctx, { spec, target, recoveryName, databases }) {
       const manifest = recoveryClusterManifest(
         spec,
@@ -55,7 +56,7 @@ export function planPipeline(out: { plan?: DrillPlan }): Pipeline {
   };
 }
 
-async function siteCopies(ctx: DrillContext, manifest: Cluster, spec: LiveSpec): Promise<string[]> {
+async function siteCopies(ctx: PhaseContext<'namespace'>, manifest: Cluster, spec: LiveSpec): Promise<string[]> {
   const { site, inputs, clients, retry } = ctx;
   if (site.sameNamespace) return [];
   const store: ObjectStore | undefined = spec.plugin
@@ -81,7 +82,27 @@ export function copyLines(copy: CopyPlan, recovery: string, from: string, to: st
   ];
 }
 
-function checks(inputs: DrillInputs, databases: string[], target: ResolvedTarget, spec: LiveSpec): string[] {
+/** What the plan's checks describe (the namespace also names the copies' source). */
+const CHECKS_READ = [
+  'judgeCounts',
+  'tolerance',
+  'floor',
+  'maxBackupAgeMs',
+  'timeoutMs',
+  'liveCounts',
+  'verify',
+  'keepOnFailure',
+  'recordHistory',
+  'namespace',
+  'cluster',
+] as const;
+
+function checks(
+  inputs: Pick<DrillInputs, (typeof CHECKS_READ)[number]>,
+  databases: string[],
+  target: ResolvedTarget,
+  spec: LiveSpec,
+): string[] {
   const judged = inputs.judgeCounts
     ? `judged: |restored − live| <= max(${inputs.tolerance} × live, ${inputs.floor})`
     : 'reported, not judged';

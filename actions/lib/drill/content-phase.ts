@@ -1,20 +1,25 @@
 // The compare phase's content step for one database: the restore's digests (compare: content)
-// and the user checks, recorded in the result; returns the restore's row counts the digests read.
+// and the user checks, recorded in what the phase found; returns the restore's row counts the digests read.
 import type { ReadOnlyDb } from '../postgres/readonly.js';
 import type { TableCount } from '../postgres/rowcounts.js';
 import { runCheck } from '../postgres/content-checks.js';
 import type { Baseline } from './compare.js';
 import { compareContent } from './content-compare.js';
 import { checkReasons, contentReasons, judgeCheck } from './content-report.js';
-import type { DrillContext } from './pipeline.js';
+import type { PhaseContext } from './pipeline.js';
+import type { Comparison } from './result.js';
 
 export async function restoreContent(
-  ctx: DrillContext,
+  ctx: Pick<
+    PhaseContext<'compare' | 'countConcurrency' | 'contentSensitiveKeys' | 'checks' | 'statementTimeoutMs'>,
+    'inputs' | 'signal' | 'log' | 'core'
+  >,
   db: ReadOnlyDb,
   base: Baseline,
   exact: boolean,
+  result: Comparison,
 ): Promise<TableCount[]> {
-  const { inputs, result } = ctx;
+  const { inputs } = ctx;
   const live = base.content;
   let counts: TableCount[] = [];
   if (live && inputs.compare === 'content') {
@@ -49,9 +54,13 @@ export async function restoreContent(
 }
 
 /** Checks naming a database the drill did not compare: reported as errors. */
-export function uncomparedChecks(ctx: DrillContext, databases: string[]): void {
+export function uncomparedChecks(
+  ctx: Pick<PhaseContext<'checks'>, 'inputs'>,
+  databases: string[],
+  result: Comparison,
+): void {
   for (const c of ctx.inputs.checks.filter((c) => !databases.includes(c.database))) {
-    (ctx.result.checks ??= []).push({
+    (result.checks ??= []).push({
       name: c.name,
       database: c.database,
       kind: c.sameAsLive ? 'same-as-live' : 'expect',

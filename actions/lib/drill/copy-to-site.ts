@@ -6,12 +6,16 @@ import { describeError } from '../errors.js';
 import { getObjectStore } from '../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../cnpg/types.js';
 import type { LiveSpec } from './live-spec.js';
-import type { DrillContext } from './pipeline.js';
+import type { PhaseContext } from './pipeline.js';
 import { copyLabels, makeCopies, planCopies, retargetManifest, type CopyContext } from './recovery-copies.js';
 import { DrillLabel } from './recovery-manifest.js';
 import { State } from './state.js';
 
-export async function copyToSite(ctx: DrillContext, manifest: Cluster, spec: LiveSpec): Promise<void> {
+export async function copyToSite(
+  ctx: PhaseContext<'namespace' | 'cluster'>,
+  manifest: Cluster,
+  spec: LiveSpec,
+): Promise<void> {
   const { core, inputs, site, clients, retry, log } = ctx;
   const name = manifest.metadata.name;
   const objectStore = spec.plugin

@@ -5,46 +5,53 @@
 //   it calls lives one folder up (phases/same-moment.phase.ts calls ./same-moment.ts). A phase never
 //   imports another phase: what phases share is such logic, or a fact.
 //     name   identifier, used in error messages and tests;
-//     title  optional: when set the runner logs "▶ <title>" and records its time in
-//            result.phases (the report's phase table); untitled phases run silently;
+//     title  optional: when set the runner logs "▶ <title>" and records its time (the report's
+//            phase table); untitled phases run silently;
 //     needs  the facts it reads: the runner hands them over as `input`, typed
 //            `Pick<Facts, needs>`, and refuses to start (or to ask `when`) if an earlier phase did
 //            not give them;
 //     gives  the facts it returns: `run` must resolve to exactly `Pick<Facts, gives>`; a fact is
-//            given once and never changed in place afterwards;
-//     when   optional: decided on the environment (PhaseEnv: no facts, result or owned) and the
-//            declared `needs` alone; returns true, or why the phase does not apply. A skipped phase
-//            gives `{ skipped: why }` (Skipped) for each of its facts, whose type in Facts must
-//            admit it (the compiler refuses `when` otherwise); consumers read given() / isSkipped();
+//            given once and never changed in place afterwards. What a phase finds (measurements,
+//            reasons, notes) is a fact too: `ctx.give(...)` hands facts over before `run` returns,
+//            so what a phase found before it failed still reaches the report;
+//     reads  the inputs it reads (DrillInputs keys): `ctx.inputs` (and `when`'s) holds those alone,
+//            typed `Pick<DrillInputs, reads>`; reading another throws. Where an input takes effect
+//            is answered by the declarations (test/drill/pipeline.unit.test.ts asks it);
+//     when   optional: decided on the environment (PhaseEnv: its declared inputs, no facts or
+//            owned) and the declared `needs` alone; returns true, or why the phase does not apply.
+//            A skipped phase gives `{ skipped: why }` (Skipped) for each of its facts, whose type in
+//            Facts must admit it (the compiler refuses `when` otherwise); read given() / isSkipped();
 //     run(ctx, input) the work: call the logic modules (inventory.ts, wait.ts, ...), not the
 //            Kubernetes or PostgreSQL clients inline.
-// - The context (DrillContext) holds:
-//     core, inputs, clients, retry, signal, env, kubeconfig, log   the environment, read-only;
-//     facts    what phases gave each other (Partial<Facts>; read it through `needs`);
-//     result   the DrillResult the report, record, Slack and outputs read: phases add
-//              reasons (a failed check that does not stop the drill), notes and measurements.
-//              result.target is assembled from the facts target, pin and stop by the verdict
-//              phase alone; the rest is still written by the phase that measures it;
+// - A phase's context (PhaseContext) holds:
+//     core, clients, site, retry, signal, env, kubeconfig, log   the environment, read-only;
+//     inputs   the inputs it reads, and no others;
+//     facts    what phases gave, read-only (Readonly<Partial<Facts>>; read it through `needs`);
 //     owned    what must be cleaned up: register it the moment it exists, BEFORE awaiting
 //              anything (sessions.ts registers database sessions; create.phase.ts the recovery cluster);
 //     cancelledAt  epoch ms of the SIGTERM/SIGINT, for the teardown's grace-window deadline.
+//   It has no result: the DrillResult (what report, record, Slack, metrics and outputs read) is
+//   assembled by result.ts drillResult from the facts and what the runner records (ctx.run: phase
+//   times, what stopped the drill), from whatever facts exist (a skipped or never-run phase gives
+//   nothing). The verdict phase gives the verdict and the target report; no phase writes the result.
 // - Stages (drillPipeline in ./phases/index.ts, one phase per line):
 //     preflight  until the live cluster is known to exist. A failure is an error the drill
 //                could not judge past (bad input, credentials, RBAC, a missing cluster): nothing
 //                is written; only the alerting phases (afterPreflightError) run, so Slack hears it.
 //     main       in order; the first failure stops the stage: a VerdictError's reasons become
-//                result.reasons (the backup or restore is at fault); any other throw is an error
-//                (result.error, classified once by errors.ts classifyError, its stack logged in a
-//                collapsed group), never a reason. A cancellation abandons the running phase at
-//                once (a query may not notice the abort).
+//                the result's reasons (the backup or restore is at fault); any other throw is an
+//                error (the result's error, classified once by errors.ts classifyError, its stack
+//                logged in a collapsed group), never a reason. A cancellation abandons the running
+//                phase at once (a query may not notice the abort).
 //     final      ALWAYS, in order, even after a failure or a cancellation: close sessions,
 //                teardown, verdict, record, notify, metrics, outputs, report, step status. They
 //                read `ctx.facts` / `ctx.owned` directly (anything may be missing), declare no
-//                needs and must not throw; a throw is logged as a warning and the next final phase
-//                still runs.
-// - To add a phase: write phases/<name>.phase.ts with definePhase, add its facts to Facts below, put
-//   it in drillPipeline at the right place. test/drill/pipeline.unit.test.ts checks the order (every
-//   need given earlier), the runner's rules and the phase files (names, no imports between phases).
+//                needs and must not throw (teardown, verdict, record, notify and metrics give
+//                facts); a throw is logged as a warning and the next final phase still runs.
+// - To add a phase: write phases/<name>.phase.ts with definePhase, add its facts to Facts below
+//   (and, if the report shows them, to result.ts drillResult), put it in drillPipeline at the right
+//   place. test/drill/pipeline.unit.test.ts checks the order (every need given earlier), the
+//   runner's rules and the phase files (names, no imports between phases, no write to the result).
 import type { Core } from '../core.js';
 import { classifyError, describeError, errorStack, VerdictError } from '../errors.js';
 import type { KubeClients } from '../kube/client.js';
@@ -58,8 +65,19 @@ import type { LiveSpec } from './live-spec.js';
 import type { RecoveryCredentials } from './recovery-credentials.js';
 import type { RecoverySite } from './recovery-site.js';
 import type { RestorePoint } from './restore-point.js';
-import type { DrillResult } from './result.js';
-import type { LiveMark } from './rpo.js';
+import {
+  drillReasons,
+  type Comparison,
+  type CountingPolicy,
+  type DrillResult,
+  type RunRecord,
+  type TornDown,
+  type Verdict,
+} from './result.js';
+import type { BackupMode } from './live-spec.js';
+import type { RecoveryWindow } from './window.js';
+import type { Verification } from '../postgres/verify.js';
+import type { LiveMark, Rpo } from './rpo.js';
 import type { Session } from './sessions.js';
 import type { RecoveryTimings } from './wait.js';
 import type { RestoreLog } from './restore-log.js';
@@ -69,8 +87,14 @@ import type { Moment, Pin } from './same-moment.js';
 
 /** What phases hand each other. */
 export interface Facts {
+  /** The `timeout` input, shortened when the credentials expire before the drill's worst case (credentials). */
+  timeoutMs: number;
+  /** What the credentials check found worth a note (a shortened timeout). */
+  credentialNotes: string[];
   /** The live Cluster, read by preflight. */
   live: Cluster;
+  /** The backup mode, given before the rest of the spec is read (a spec that cannot be drilled still reports it). */
+  mode: BackupMode;
   spec: LiveSpec;
   /** Other credentials than live's for the recovery to read the archive with (skipped: live's own). */
   recoveryCredentials: RecoveryCredentials | Skipped;
@@ -82,20 +106,39 @@ export interface Facts {
   liveSessions: Session[];
   /** Live's WAL position and time at drill start (the RPO's reference). */
   mark: LiveMark;
+  /** Given before its problems stop the drill: the report shows the inventory that failed it. */
   inventory: Inventory;
+  /** The recovery window as the operator publishes it (inventory). */
+  window: RecoveryWindow | undefined;
+  /** What the inventory could not read (pg_stat_archiver). */
+  inventoryNotes: string[];
+  /** Why time targets are held to the last archived WAL rather than a commit (choose-target). */
+  targetNotes: string[];
+  /** Expired drill clusters and orphan copies swept (sweep), as far as the sweep got. */
+  sweepNotes: string[];
+  /** How live is counted and the restore verified (baseline), for the report's explanations. */
+  counting: CountingPolicy;
+  /** Why live was not counted at one moment (baseline). */
+  baselineNotes: string[];
   /** Only with `restore-point: true`. */
   restorePoint: RestorePoint | Skipped;
   baselines: Baseline[];
   /** The name this run gives its recovery cluster (also the restore point's name). */
   recoveryName: string;
+  /** The recovery cluster and where it runs, given before it is created (a failed create still reports it). */
+  recovery: { cluster: string; site: NonNullable<DrillResult['recoverySite']> };
   /** When the recovery cluster was created (epoch ms): the RTO's start and the base of every later deadline. */
   created: number;
   /** When the recovery was then seen running, done and healthy (wait-recovery), from `created`. */
   recoveredTimings: RecoveryTimings;
+  /** Tail of the recovery Job's pod log, given when the recovery failed (wait-recovery). */
+  recoveryLog: string | undefined;
   /** The restore container's log (Job pod or `bootstrap-instance` init container), captured while it existed. */
   restoreLog: RestoreLog;
   /** One read-only session per database on the restored primary, same order as `baselines`. */
   restoredSessions: Session[];
+  /** The restore compared with live, per database (compare), as far as it got. */
+  comparison: Comparison;
   /** `recovery-target` resolved against the recovery window (targets.ts). */
   target: ResolvedTarget;
   /** Live's counting snapshot and its WAL position, when live was counted at one moment. */
@@ -104,6 +147,17 @@ export interface Facts {
   pin: Pin;
   /** Where recovery stopped, checked against the pin (recovery-check); skipped without a point to check. */
   stop: StopCheck | Skipped;
+  rpo: Rpo;
+  /** amcheck and checksums per restored database (verify), as far as it got. */
+  verifications: Verification[];
+  /** What the teardown did (a final phase); skipped when nothing was created. */
+  teardown: TornDown | Skipped;
+  /** The verdict, settled once the teardown is known, and the target report (verdict). */
+  verdict: Verdict;
+  /** What could not be recorded, told or written (record, notify, metrics; each skipped when it does not apply). */
+  recordNotes: string[] | Skipped;
+  slackNotes: string[] | Skipped;
+  metricsNotes: string[] | Skipped;
 }
 export type FactName = keyof Facts;
 
@@ -131,11 +185,32 @@ export interface DrillContext {
   readonly kubeconfig: string;
   readonly log: (line: string) => void;
   readonly facts: Partial<Facts>;
-  readonly result: DrillResult;
+  /** What the runner itself records; the result is assembled from it and the facts (result.ts drillResult). */
+  readonly run: RunRecord;
   readonly owned: Owned;
   cancelledAt?: number;
   /** What the drill could not judge past, as thrown (stepStatus fails the step with it). */
   thrown?: unknown;
+}
+
+/** The drill's inputs by the name DrillInputs gives them (the slack-* inputs are one: slack). */
+export type InputName = keyof DrillInputs;
+
+/**
+ * What a phase's `run` gets: the environment with only the inputs it `reads`, the facts read-only
+ * (final phases read them; others take their `needs`), never the result. `give` hands over facts
+ * before `run` returns, so what a failing phase found still reaches the report.
+ */
+export interface PhaseContext<R extends InputName = never, O extends FactName = never> extends Omit<
+  DrillContext,
+  'inputs' | 'facts' | 'run' | 'cancelledAt' | 'thrown'
+> {
+  readonly inputs: Readonly<Pick<DrillInputs, R>>;
+  readonly facts: Readonly<Partial<Facts>>;
+  readonly run: Readonly<RunRecord>;
+  readonly cancelledAt?: number;
+  readonly thrown?: unknown;
+  give(facts: Partial<Pick<Facts, O>>): void;
 }
 
 /** What the run created and the final phases clean up. */
@@ -149,19 +224,20 @@ export interface Owned {
 
 type Output<O extends FactName> = [O] extends [never] ? void : Pick<Facts, O>;
 
-/** What `when` may read besides its declared needs: the environment, never the facts or the result. */
-export type PhaseEnv = Omit<DrillContext, 'facts' | 'result' | 'owned'>;
+/** What `when` may read besides its declared needs: the environment and its declared inputs, never the facts. */
+export type PhaseEnv<R extends InputName = never> = Omit<PhaseContext<R>, 'facts' | 'run' | 'owned' | 'give'>;
 
 /** True when the phase applies, else why it does not (what its facts say as Skipped). */
-type When<I extends FactName> = (env: PhaseEnv, input: Pick<Facts, I>) => true | string;
+type When<I extends FactName, R extends InputName> = (env: PhaseEnv<R>, input: Pick<Facts, I>) => true | string;
 
-export interface Phase<I extends FactName = never, O extends FactName = never> {
+export interface Phase<I extends FactName = never, O extends FactName = never, R extends InputName = never> {
   name: string;
   title?: string;
   needs: readonly I[];
   gives: readonly O[];
-  when?: [O] extends [SkippableFact] ? When<I> : never;
-  run(ctx: DrillContext, input: Pick<Facts, I>): Promise<Output<O>>;
+  reads: readonly R[];
+  when?: [O] extends [SkippableFact] ? When<I, R> : never;
+  run(ctx: PhaseContext<R, O>, input: Pick<Facts, I>): Promise<Output<O>>;
 }
 
 /** A phase with its types erased, as the runner sees it. */
@@ -170,11 +246,14 @@ export interface AnyPhase {
   title?: string;
   needs: readonly FactName[];
   gives: readonly FactName[];
-  when?: (env: PhaseEnv, input: never) => true | string;
-  run(ctx: DrillContext, input: never): Promise<unknown>;
+  reads: readonly InputName[];
+  when?: (env: never, input: never) => true | string;
+  run(ctx: never, input: never): Promise<unknown>;
 }
 
-export const definePhase = <I extends FactName = never, O extends FactName = never>(p: Phase<I, O>): Phase<I, O> => p;
+export const definePhase = <I extends FactName = never, O extends FactName = never, R extends InputName = never>(
+  p: Phase<I, O, R>,
+): Phase<I, O, R> => p;
 
 export interface Pipeline {
   preflight: readonly AnyPhase[];
@@ -252,9 +331,9 @@ async function runFinal(ctx: DrillContext, phases: readonly AnyPhase[]): Promise
  * already found (reasons), that fault stands and the error is only a note: the backup was judged.
  */
 export function settleFailure(ctx: DrillContext, err: unknown): void {
-  const { result, core } = ctx;
+  const { run, core } = ctx;
   if (err instanceof VerdictError) {
-    result.reasons.push(...err.reasons);
+    run.failure = { reasons: err.reasons };
     return;
   }
   const thrown = ctx.signal.aborted ? (ctx.signal.reason ?? err) : err;
@@ -265,12 +344,15 @@ export function settleFailure(ctx: DrillContext, err: unknown): void {
     core.info(errorStack(thrown));
     core.endGroup();
   }
-  if (result.reasons.length) {
-    result.notes.push(`The drill stopped after finding the faults above: ${message} (${kind}; ${fix}).`);
+  if (drillReasons(ctx).length) {
+    run.failure = {
+      reasons: [],
+      note: `The drill stopped after finding the faults above: ${message} (${kind}; ${fix}).`,
+    };
     return;
   }
   ctx.thrown = thrown;
-  result.error = { kind, message, fix };
+  run.failure = { reasons: [], error: { kind, message, fix } };
 }
 
 async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean): Promise<void> {
@@ -280,7 +362,8 @@ async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean
     if (!(need in facts)) throw new Error(`phase ${phase.name} needs '${need}', which no earlier phase gave`);
     input[need] = facts[need];
   }
-  const applies = phase.when?.(envOf(ctx), input as never) ?? true;
+  const env = envOf(ctx, phase);
+  const applies = phase.when?.(env as never, input as never) ?? true;
   if (applies !== true) {
     const skipped: Skipped = { skipped: applies };
     for (const g of phase.gives) facts[g] = skipped;
@@ -289,22 +372,41 @@ async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean
   if (cancellable) throwIfCancelled(ctx.signal);
   const started = Date.now();
   if (phase.title) ctx.log(`▶ ${phase.title}`);
+  const give = (out: Partial<Record<FactName, unknown>>) => {
+    for (const g of phase.gives) if (g in out) facts[g] = out[g];
+  };
+  const phaseCtx: PhaseContext<InputName, FactName> = {
+    ...env,
+    facts: Object.freeze({ ...ctx.facts }),
+    run: ctx.run,
+    owned: ctx.owned,
+    give,
+  };
   try {
-    const work = phase.run(ctx, input as never);
+    const work = phase.run(phaseCtx as never, input as never);
     const out = (await (cancellable ? raceAbort(work, ctx.signal) : work)) as
       Partial<Record<FactName, unknown>> | undefined;
-    for (const g of phase.gives) {
-      if (!out || !(g in out)) throw new Error(`phase ${phase.name} did not give '${g}'`);
-      facts[g] = out[g];
-    }
+    for (const g of phase.gives) if (!out || !(g in out)) throw new Error(`phase ${phase.name} did not give '${g}'`);
+    give(out!);
   } finally {
-    if (phase.title) ctx.result.phases.push({ phase: phase.title, ms: Date.now() - started });
+    if (phase.title) ctx.run.phases.push({ phase: phase.title, ms: Date.now() - started });
   }
 }
 
-/** The context without what phases hand each other: `when` decides on its declared needs alone. */
-function envOf({ facts: _facts, result: _result, owned: _owned, ...env }: DrillContext): PhaseEnv {
-  return env;
+/** The environment of `phase`: its declared inputs alone (reading another throws), no facts, no result. */
+function envOf(
+  { facts: _facts, run: _run, owned: _owned, inputs, ...env }: DrillContext,
+  phase: AnyPhase,
+): PhaseEnv<InputName> {
+  const declared = Object.fromEntries(phase.reads.filter((r) => r in inputs).map((r) => [r, inputs[r]]));
+  const view = new Proxy(declared, {
+    get(target, key) {
+      if (typeof key === 'string' && !(key in target) && key in inputs)
+        throw new Error(`phase ${phase.name} reads the input '${key}', which it does not declare (reads)`);
+      return target[key as string];
+    },
+  });
+  return { ...env, inputs: view as unknown as DrillInputs };
 }
 
 function throwIfCancelled(signal: AbortSignal): void {

@@ -11,7 +11,7 @@ import {
 } from '../cnpg/types.js';
 import type { LiveSpec } from './live-spec.js';
 import type { DrillInputs } from './inputs.js';
-import type { DrillResult } from './result.js';
+import type { RunRecord } from './result.js';
 import { MANAGED_BY_LABEL, ManagedBy } from '../labels.js';
 
 /** Labels and annotations the drill sets; the sweep and teardown touch only clusters carrying them. */
@@ -63,7 +63,11 @@ export interface RecoveryOptions {
 
 /** The options of this run's recovery cluster: create.phase.ts creates it, the CLI's `plan` prints it. */
 export function recoveryOptions(
-  ctx: { inputs: Pick<DrillInputs, 'storageClass' | 'recoveryResources'>; env: NodeJS.ProcessEnv; result: DrillResult },
+  ctx: {
+    inputs: Pick<DrillInputs, 'storageClass' | 'recoveryResources'>;
+    env: NodeJS.ProcessEnv;
+    run: Pick<RunRecord, 'runUrl'>;
+  },
   name: string,
   createdAt: Date,
   recoveryTarget: RecoveryTarget | undefined,
@@ -72,7 +76,7 @@ export function recoveryOptions(
     name,
     runId: ctx.env.GITHUB_RUN_ID || 'local',
     createdAt,
-    runUrl: ctx.result.runUrl,
+    runUrl: ctx.run.runUrl,
     storageClass: ctx.inputs.storageClass,
     resources: ctx.inputs.recoveryResources,
     recoveryTarget,

@@ -14,7 +14,7 @@ import { API_REQUEST_MS, EXIT_GRACE_MS } from './limits.js';
 import { drillPipeline } from './phases/index.js';
 import { Cancelled, runAfterError, runPipeline, type DrillContext, type Pipeline } from './pipeline.js';
 import { liveNamespaceSite, openRecoverySite, type RecoverySite } from './recovery-site.js';
-import type { DrillResult } from './result.js';
+import { drillResult, type DrillResult } from './result.js';
 import { describeError } from '../errors.js';
 
 export interface RunDeps {
@@ -82,7 +82,7 @@ async function drill(
   const kubeconfig = kube.text ?? kube.kc.exportConfig();
   const ctx = createContext({ core, inputs, env, signal, kubeconfig, clients, site });
   try {
-    return (await runPipeline(ctx, pipeline)) ? ctx.result : undefined;
+    return (await runPipeline(ctx, pipeline)) ? drillResult(ctx) : undefined;
   } finally {
     site.dispose();
     kube.dispose();
@@ -120,7 +120,7 @@ async function earlyError(
   } as DrillInputs;
   const ctx = createContext({ core, inputs, env, signal, kubeconfig: '', clients: {} as KubeClients });
   await runAfterError(ctx, pipeline.afterPreflightError, err);
-  return ctx.result;
+  return drillResult(ctx);
 }
 
 export interface ContextOptions {
@@ -135,25 +135,12 @@ export interface ContextOptions {
   kubeconfig: string;
 }
 
-/** A fresh context: an empty result (failed until proven), no facts, nothing owned. */
+/** A fresh context: no facts (the result is failed until proven), nothing owned. */
 export function createContext({ core, inputs, clients, site, signal, env, kubeconfig }: ContextOptions): DrillContext {
   const retry: RetryOptions = {
     signal,
     onRetry: (what, err, attempt, delay) =>
       core.info(`retrying ${what} in ${Math.round(delay)} ms (attempt ${attempt}: ${describeError(err)})`),
-  };
-  const result: DrillResult = {
-    verdict: 'failed',
-    reasons: [],
-    cluster: inputs.cluster,
-    namespace: inputs.namespace,
-    phases: [],
-    tolerance: { tolerance: inputs.tolerance, floor: inputs.floor },
-    databases: [],
-    verifications: [],
-    notes: [],
-    runUrl: runUrl(env),
-    startedAt: new Date().toISOString(),
   };
   const ctx: DrillContext = {
     core,
@@ -164,7 +151,14 @@ export function createContext({ core, inputs, clients, site, signal, env, kubeco
     signal,
     env,
     kubeconfig,
-    result,
+    run: {
+      cluster: inputs.cluster,
+      namespace: inputs.namespace,
+      tolerance: { tolerance: inputs.tolerance, floor: inputs.floor },
+      runUrl: runUrl(env),
+      startedAt: new Date().toISOString(),
+      phases: [],
+    },
     log: (line) => core.info(line),
     facts: {},
     owned: { sessions: [] },

@@ -5,7 +5,7 @@ import type { Cluster } from '../cnpg/types.js';
 import { connectToPrimary, type ClusterConnection, type ConnectMode } from '../postgres/cluster-connection.js';
 import { RESTORE_READ_SETTINGS } from '../postgres/full-read.js';
 import { ReadOnlyDb } from '../postgres/readonly.js';
-import type { DrillContext } from './pipeline.js';
+import type { PhaseContext } from './pipeline.js';
 import { openReplicaSession } from './replica.js';
 
 export interface Session {
@@ -16,9 +16,13 @@ export interface Session {
 
 export const APPLICATION_NAME = 'cnpg-restore-drill';
 
+/** What opening a session reads of a phase's context: the inputs named, and where to register it. */
+type SessionContext<R extends 'connectionMode' | 'statementTimeoutMs' | 'countConcurrency' | 'credentialsSecret'> =
+  Pick<PhaseContext<R>, 'core' | 'clients' | 'site' | 'owned' | 'inputs'>;
+
 /** Opens one session on `cluster`'s primary; `secretName` undefined = the connection's default. */
 export async function openSession(
-  ctx: DrillContext,
+  ctx: SessionContext<'connectionMode' | 'statementTimeoutMs' | 'countConcurrency'>,
   cluster: Cluster,
   database: string,
   secretName: string | undefined,
@@ -53,11 +57,11 @@ export function restoreConnectionMode(mode: ConnectMode, site: { remote: boolean
  * rather than by statement-timeout, which protects live.
  */
 export async function openRestoreSession(
-  ctx: DrillContext,
+  ctx: SessionContext<'connectionMode' | 'countConcurrency'>,
   cluster: Cluster,
   database: string,
   secretName: string,
-  deadline: number,
+  { deadline, timeoutMs }: { deadline: number; timeoutMs: number },
 ): Promise<Session> {
   const { inputs } = ctx;
   // Through the recovery site's API server (its own port-forward when that is another cluster).
@@ -68,7 +72,7 @@ export async function openRestoreSession(
   });
   ctx.owned.sessions.push(conn);
   const db = new ReadOnlyDb(conn.conn, {
-    statementTimeoutMs: inputs.timeoutMs,
+    statementTimeoutMs: timeoutMs,
     poolSize: inputs.countConcurrency,
     applicationName: APPLICATION_NAME,
     settings: RESTORE_READ_SETTINGS,
@@ -79,7 +83,11 @@ export async function openRestoreSession(
 }
 
 /** live-counts replica: a session on a replica of live (never the primary; replica.ts checks). */
-export async function openLiveReplicaSession(ctx: DrillContext, live: Cluster, database: string): Promise<Session> {
+export async function openLiveReplicaSession(
+  ctx: SessionContext<'connectionMode' | 'statementTimeoutMs' | 'countConcurrency' | 'credentialsSecret'>,
+  live: Cluster,
+  database: string,
+): Promise<Session> {
   const { inputs } = ctx;
   const s = await openReplicaSession(
     ctx.core,
@@ -98,7 +106,7 @@ export async function openLiveReplicaSession(ctx: DrillContext, live: Cluster, d
 
 /** One session per database, in order. */
 export async function openSessions(
-  ctx: DrillContext,
+  ctx: SessionContext<'connectionMode' | 'statementTimeoutMs' | 'countConcurrency'>,
   cluster: Cluster,
   databases: string[],
   secretName: string | undefined,

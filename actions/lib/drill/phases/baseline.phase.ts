@@ -3,52 +3,88 @@
 // the primary is counted at one moment whose WAL position the restore then stops at
 // (same-moment.ts); the same-moment phase closes the live sessions after it.
 import { countSettings, takeBaseline, type Baseline } from '../compare.js';
-import { definePhase, type DrillContext } from '../pipeline.js';
+import { definePhase, type PhaseContext } from '../pipeline.js';
 import { closeSession, openLiveReplicaSession, APPLICATION_NAME, type Session } from '../sessions.js';
 import { countAtOneMoment, type Moment } from '../same-moment.js';
 import { describeError } from '../../errors.js';
 import type { ReadOnlyDb } from '../../postgres/readonly.js';
 import { takeLiveContent } from '../content-live.js';
+import type { Cluster } from '../../cnpg/types.js';
+import type { ResolvedTarget } from '../targets.js';
+
+/** The inputs counting live reads (sessions on a replica, the counts, the content digests, the checks). */
+const BASELINE_READS = [
+  'liveCounts',
+  'liveExactMaxBytes',
+  'verify',
+  'sameMomentWaitMs',
+  'statementTimeoutMs',
+  'countConcurrency',
+  'tolerance',
+  'floor',
+  'connectionMode',
+  'credentialsSecret',
+  'compare',
+  'checks',
+  'contentMaxBytes',
+] as const;
 
 export const baseline = definePhase({
   name: 'baseline',
   title: 'baseline from live (schema + row counts)',
   needs: ['live', 'liveSessions', 'target'],
-  gives: ['baselines', 'moment'],
+  gives: ['baselines', 'moment', 'counting', 'baselineNotes'],
+  reads: BASELINE_READS,
   async run(ctx, { live, liveSessions, target }) {
     const { inputs } = ctx;
-    ctx.result.counting = {
-      live: inputs.liveCounts,
-      liveExactMaxBytes: inputs.liveExactMaxBytes,
-      verify: inputs.verify,
-    };
-    if (!target.recoveryTarget && inputs.sameMomentWaitMs > 0 && inputs.liveCounts !== 'replica') {
-      const pinned = await atOneMoment(ctx, liveSessions);
-      if (pinned) return pinned;
+    const counting = { live: inputs.liveCounts, liveExactMaxBytes: inputs.liveExactMaxBytes, verify: inputs.verify };
+    const baselineNotes: string[] = [];
+    try {
+      return { ...(await countLive(ctx, live, liveSessions, target, baselineNotes)), counting, baselineNotes };
+    } finally {
+      ctx.give({ counting, baselineNotes });
     }
-    const baselines: Baseline[] = [];
-    for (const s of liveSessions) {
-      let b: Baseline;
-      if (inputs.liveCounts === 'replica') {
-        const r = await openLiveReplicaSession(ctx, live, s.database);
-        ctx.log(`counting live ${s.database} on replica ${r.conn.pod}`);
-        b = await withContent(ctx, r.db, await takeBaseline(r.db, s.database, countSettings(ctx), 'replica'));
-        await closeSession(r);
-      } else b = await withContent(ctx, s.db, await takeBaseline(s.db, s.database, countSettings(ctx)));
-      ctx.log(
-        `live ${s.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} ` +
-          `indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`,
-      );
-      baselines.push(b);
-    }
-    return { baselines, moment: undefined };
   },
 });
 
+type BaselineContext = PhaseContext<(typeof BASELINE_READS)[number]>;
+
+/** Live's baselines: at one moment when same-moment-wait asks and live allows it, else database by database. */
+async function countLive(
+  ctx: BaselineContext,
+  live: Cluster,
+  liveSessions: Session[],
+  target: ResolvedTarget,
+  notes: string[],
+): Promise<{ baselines: Baseline[]; moment: Moment | undefined }> {
+  const { inputs } = ctx;
+  if (!target.recoveryTarget && inputs.sameMomentWaitMs > 0 && inputs.liveCounts !== 'replica') {
+    const pinned = await atOneMoment(ctx, liveSessions, notes);
+    if (pinned) return pinned;
+  }
+  const baselines: Baseline[] = [];
+  for (const s of liveSessions) {
+    let b: Baseline;
+    if (inputs.liveCounts === 'replica') {
+      const r = await openLiveReplicaSession(ctx, live, s.database);
+      ctx.log(`counting live ${s.database} on replica ${r.conn.pod}`);
+      b = await withContent(ctx, r.db, await takeBaseline(r.db, s.database, countSettings(ctx), 'replica'));
+      await closeSession(r);
+    } else b = await withContent(ctx, s.db, await takeBaseline(s.db, s.database, countSettings(ctx)));
+    ctx.log(
+      `live ${s.database}: ${b.schema.tables.length} tables, ${b.schema.indexes.length} ` +
+        `indexes, ${b.counts.reduce((n, c) => n + (c.rows || 0), 0)} rows`,
+    );
+    baselines.push(b);
+  }
+  return { baselines, moment: undefined };
+}
+
 /** Counts every database in one exported snapshot; undefined (logged) when live refuses it. */
 async function atOneMoment(
-  ctx: DrillContext,
+  ctx: BaselineContext,
   sessions: Session[],
+  notes: string[],
 ): Promise<{ baselines: Baseline[]; moment: Moment } | undefined> {
   const { inputs } = ctx;
   try {
@@ -74,13 +110,13 @@ async function atOneMoment(
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     ctx.log(`live could not be counted in one exported snapshot (${describeError(err)}); counting as before`);
-    ctx.result.notes.push(`Same moment not held: live refused an exported snapshot (${describeError(err)}).`);
+    notes.push(`Same moment not held: live refused an exported snapshot (${describeError(err)}).`);
     return undefined;
   }
 }
 
 /** compare: content or user checks: live's digests and same-as-live checks, on the db the counts read. */
-async function withContent(ctx: DrillContext, db: ReadOnlyDb, b: Baseline): Promise<Baseline> {
+async function withContent(ctx: BaselineContext, db: ReadOnlyDb, b: Baseline): Promise<Baseline> {
   const { inputs } = ctx;
   if (inputs.compare !== 'content' && !inputs.checks.length) return b;
   const content = await takeLiveContent(db, b.database, b.schema, {

@@ -12,6 +12,7 @@ export const checkSite = definePhase({
   title: 'check the recovery site',
   needs: ['live'],
   gives: [],
+  reads: ['connectionMode', 'recordHistory'],
   when: ({ site }) => !site.sameNamespace || 'the recovery runs in the live namespace',
   async run({ inputs, site, retry }, { live }) {
     const plugin = (live.spec.plugins ?? []).some((p) => p.name === BARMAN_CLOUD_PLUGIN);

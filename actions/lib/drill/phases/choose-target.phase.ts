@@ -11,24 +11,26 @@ export const chooseTarget = definePhase({
   name: 'choose-target',
   title: 'choose the recovery target',
   needs: ['inventory', 'liveSessions'],
-  gives: ['target'],
+  gives: ['target', 'targetNotes'],
+  reads: ['target'],
   async run(ctx, { inventory, liveSessions }) {
+    const targetNotes: string[] = [];
     const [{ bytes }] = await liveSessions[0].db.query<{ bytes: string }>(
       `SELECT pg_size_bytes(current_setting('wal_segment_size'))::text AS bytes`,
     );
     const window = windowOf(inventory, Number(bytes));
     if (ctx.inputs.target.kind === 'time' || ctx.inputs.target.kind === 'random') {
       const c = await lastArchivedCommit(liveSessions[0].db, window.lastArchivedWal);
-      if (c.why) ctx.result.notes.push(`Time targets are held to the last archived WAL, not a commit: ${c.why}.`);
+      if (c.why) targetNotes.push(`Time targets are held to the last archived WAL, not a commit: ${c.why}.`);
       window.commits = c.bound;
     }
+    ctx.give({ targetNotes });
     const target = {
       ...resolveTarget(ctx.inputs.target, window),
       walSegmentBytes: Number(bytes),
     };
     ctx.log(`recovery target: ${target.describe}`);
-    if (target.backup) ctx.result.backupId = target.backup.backupId;
-    return { target };
+    return { target, targetNotes };
   },
 });
 

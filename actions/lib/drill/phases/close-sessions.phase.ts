@@ -7,6 +7,7 @@ export const closeSessions = definePhase({
   name: 'close-sessions',
   needs: [],
   gives: [],
+  reads: [],
   async run({ owned, signal }) {
     const budget = signal.aborted ? CLOSE_SESSIONS_CANCELLED_MS : CLOSE_SESSIONS_MS;
     let timer: NodeJS.Timeout | undefined;

@@ -7,33 +7,57 @@ import { definePhase } from '../pipeline.js';
 import { openRestoreSession, type Session } from '../sessions.js';
 import { judgeExactly } from '../same-moment.js';
 import { restoreContent, uncomparedChecks } from '../content-phase.js';
+import type { Comparison } from '../result.js';
 
 export const compare = definePhase({
   name: 'compare',
   title: 'compare the restore with live (full read)',
-  needs: ['recoveryName', 'baselines', 'created', 'pin'],
-  gives: ['restoredSessions'],
-  async run(ctx, { recoveryName, baselines, created, pin }) {
-    const { site, inputs, retry, result } = ctx;
+  needs: ['recoveryName', 'baselines', 'created', 'pin', 'timeoutMs'],
+  gives: ['restoredSessions', 'comparison'],
+  reads: [
+    'connectionMode',
+    'countConcurrency',
+    'liveCounts',
+    'liveExactMaxBytes',
+    'tolerance',
+    'floor',
+    'judgeCounts',
+    'compare',
+    'contentSensitiveKeys',
+    'checks',
+    'statementTimeoutMs',
+  ],
+  async run(ctx, { recoveryName, baselines, created, pin, timeoutMs }) {
+    const { site, inputs, retry } = ctx;
     const restored = (await getCluster(site.clients, site.namespace, recoveryName, retry))!;
-    const deadline = created + inputs.timeoutMs;
+    const deadline = created + timeoutMs;
     const restoredSessions: Session[] = [];
-    for (const base of baselines) {
-      const s = await openRestoreSession(ctx, restored, base.database, `${recoveryName}-superuser`, deadline);
-      restoredSessions.push(s);
-      const known = await restoreContent(ctx, s.db, base, pin.exact);
-      const c = await compareWithRestore(s.db, base, { ...countSettings(ctx), deadline }, known);
-      result.databases.push(pin.exact ? judgeExactly(c) : c);
+    // What a comparison that stops part way found still reaches the report.
+    const found: Comparison = { databases: [], reasons: [], notes: [] };
+    try {
+      for (const base of baselines) {
+        const s = await openRestoreSession(ctx, restored, base.database, `${recoveryName}-superuser`, {
+          deadline,
+          timeoutMs,
+        });
+        restoredSessions.push(s);
+        const known = await restoreContent(ctx, s.db, base, pin.exact, found);
+        const c = await compareWithRestore(s.db, base, { ...countSettings(ctx), deadline }, known);
+        found.databases.push(pin.exact ? judgeExactly(c) : c);
+      }
+      found.notes.push(...found.databases.flatMap(notComparedNote));
+      uncomparedChecks(
+        ctx,
+        baselines.map((b) => b.database),
+        found,
+      );
+      // Older targets: live has moved on, so counts are reported and judged only when asked.
+      found.reasons.push(
+        ...found.databases.flatMap((c) => comparisonReasons(inputs.judgeCounts ? c : { ...c, outOfTolerance: [] })),
+      );
+    } finally {
+      ctx.give({ comparison: found });
     }
-    result.notes.push(...result.databases.flatMap(notComparedNote));
-    uncomparedChecks(
-      ctx,
-      baselines.map((b) => b.database),
-    );
-    // Older targets: live has moved on, so counts are reported and judged only when asked.
-    result.reasons.push(
-      ...result.databases.flatMap((c) => comparisonReasons(inputs.judgeCounts ? c : { ...c, outOfTolerance: [] })),
-    );
-    return { restoredSessions };
+    return { restoredSessions, comparison: found };
   },
 });

@@ -9,6 +9,7 @@ export const connectLive = definePhase({
   title: 'connect to the live primary',
   needs: ['live', 'databases'],
   gives: ['liveSessions', 'mark'],
+  reads: ['connectionMode', 'statementTimeoutMs', 'countConcurrency', 'credentialsSecret'],
   async run(ctx, { live, databases }) {
     const liveSessions = await openSessions(ctx, live, databases, ctx.inputs.credentialsSecret);
     const { conn } = liveSessions[0];

@@ -5,7 +5,7 @@ import { getCluster } from '../../cnpg/api.js';
 import { CNPG_GROUP, CNPG_VERSION, Plural, type Cluster } from '../../cnpg/types.js';
 import type { LiveSpec } from '../live-spec.js';
 import { TEARDOWN_MS } from '../limits.js';
-import { definePhase, type DrillContext } from '../pipeline.js';
+import { definePhase, type PhaseContext } from '../pipeline.js';
 import { CREATED_AT_ANNOTATION, recoveryClusterManifest, recoveryOptions } from '../recovery-manifest.js';
 import { State } from '../state.js';
 import { teardownCluster } from '../teardown.js';
@@ -17,22 +17,26 @@ export const create = definePhase({
   name: 'create',
   title: 'create the recovery cluster',
   needs: ['spec', 'pin', 'recoveryName'],
-  gives: ['created'],
+  gives: ['recovery', 'created'],
+  reads: ['storageClass', 'recoveryResources', 'namespace', 'cluster'],
   async run(ctx, { spec, pin, recoveryName: name }) {
-    const { core, result } = ctx;
+    const { core } = ctx;
     const createdAt = new Date();
     const manifest = recoveryClusterManifest(spec, recoveryOptions(ctx, name, createdAt, pin.recoveryTarget));
     core.saveState(State.recoveryCluster, name);
     // Post tears down at the recovery site alone: its namespace and kubeconfig (the live one unless another cluster).
     core.saveState(State.namespace, ctx.site.namespace);
     core.saveState(State.kubeconfig, ctx.site.kubeconfig ?? ctx.kubeconfig);
-    result.recoveryCluster = name;
-    result.recoverySite = {
-      where: ctx.site.where,
-      remote: ctx.site.remote,
-      objectStore: objectStoreText(spec),
-      credentials: credentialsReport(spec),
+    const recovery = {
+      cluster: name,
+      site: {
+        where: ctx.site.where,
+        remote: ctx.site.remote,
+        objectStore: objectStoreText(spec),
+        credentials: credentialsReport(spec),
+      },
     };
+    ctx.give({ recovery });
     const creating = (async () => {
       if (!ctx.site.sameNamespace) await copyToSite(ctx, manifest, spec);
       await createCluster(ctx, manifest, createdAt);
@@ -40,7 +44,7 @@ export const create = definePhase({
     ctx.owned.recoveryCluster = { name, creating };
     await creating;
     ctx.log(`created recovery cluster ${name} in ${ctx.site.where}`);
-    return { created: Date.now() };
+    return { recovery, created: Date.now() };
   },
 });
 
@@ -52,7 +56,7 @@ function objectStoreText(spec: LiveSpec): string {
 
 /** Creates `manifest` at the recovery site; a same-named leftover of an earlier attempt is torn down first. */
 async function createCluster(
-  { site, retry, signal, log }: DrillContext,
+  { site, retry, signal, log }: PhaseContext,
   manifest: Cluster,
   createdAt: Date,
 ): Promise<void> {

@@ -9,28 +9,40 @@ import { credentialLifetime, planForCredentials } from '../../kube/credentials.j
 import type { DrillInputs } from '../inputs.js';
 import { drillWorstCaseMs } from '../limits.js';
 import { definePhase } from '../pipeline.js';
-import type { DrillResult } from '../result.js';
 
 /** A shortened drill still needs time to restore something. */
 export const MIN_DRILL_TIMEOUT_MS = 5 * 60_000;
 /** Between the worst case's end and the expiry: clock skew, the post step's re-check. */
 export const CREDENTIAL_MARGIN_MS = 60_000;
 
+type CredentialInputs = Pick<
+  DrillInputs,
+  'timeoutMs' | 'onShortCredentials' | 'statementTimeoutMs' | 'sameMomentWaitMs' | 'restorePoint'
+>;
+
 export const checkCredentials = definePhase({
   name: 'credentials',
   needs: [],
-  gives: [],
-  async run({ core, inputs, kubeconfig, site, result }) {
-    await checkKubeconfig(core, inputs, result, kubeconfig, 'kubeconfig');
-    if (site?.remote && site.kubeconfig)
-      await checkKubeconfig(core, inputs, result, site.kubeconfig, 'recovery-kubeconfig');
+  // Every later deadline reads the timeout this gives (wait-recovery, compare, verify, ...), not the input.
+  gives: ['timeoutMs', 'credentialNotes'],
+  reads: ['timeoutMs', 'onShortCredentials', 'statementTimeoutMs', 'sameMomentWaitMs', 'restorePoint'],
+  async run({ core, inputs, kubeconfig, site, give }) {
+    const checked = { timeoutMs: inputs.timeoutMs, credentialNotes: [] as string[] };
+    try {
+      await checkKubeconfig(core, inputs, checked, kubeconfig, 'kubeconfig');
+      if (site?.remote && site.kubeconfig)
+        await checkKubeconfig(core, inputs, checked, site.kubeconfig, 'recovery-kubeconfig');
+    } finally {
+      give(checked);
+    }
+    return checked;
   },
 });
 
 async function checkKubeconfig(
   core: Pick<Core, 'info' | 'warning'>,
-  inputs: DrillInputs,
-  result: Pick<DrillResult, 'notes'>,
+  inputs: CredentialInputs,
+  checked: { timeoutMs: number; credentialNotes: string[] },
   text: string,
   input: string,
 ): Promise<void> {
@@ -42,7 +54,7 @@ async function checkKubeconfig(
   const plan = planForCredentials(life, {
     now: Date.now(),
     worstCaseMs: (timeoutMs) => drillWorstCaseMs({ ...inputs, timeoutMs }),
-    timeoutMs: inputs.timeoutMs,
+    timeoutMs: checked.timeoutMs,
     minTimeoutMs: MIN_DRILL_TIMEOUT_MS,
     policy: inputs.onShortCredentials,
     marginMs: CREDENTIAL_MARGIN_MS,
@@ -50,7 +62,6 @@ async function checkKubeconfig(
   if (plan.action === 'refuse') throw new InputError(input, plan.message);
   if (plan.action === 'ok') return core.info(`credentials (${input}): ${plan.message}`);
   core.warning(`credentials (${input}): ${plan.message}`);
-  result.notes.push(plan.message);
-  // The one input a phase changes: every later deadline reads it (wait-recovery, compare, verify).
-  inputs.timeoutMs = plan.timeoutMs;
+  checked.credentialNotes.push(plan.message);
+  checked.timeoutMs = plan.timeoutMs;
 }

@@ -12,6 +12,7 @@ export const findLive = definePhase({
   title: 'check access and the live cluster',
   needs: [],
   gives: ['live'],
+  reads: ['namespace', 'cluster'],
   async run({ inputs, clients, retry }) {
     const { namespace, cluster } = inputs;
     await checkReachable(clients);

@@ -4,13 +4,18 @@ import { describeError } from '../../errors.js';
 import { API_REQUEST_MS } from '../limits.js';
 import { drillRegistry, pushMetrics, textfileLastSuccess, writeTextfile } from '../metrics.js';
 import { definePhase } from '../pipeline.js';
+import { drillResult } from '../result.js';
 
 export const metrics = definePhase({
   name: 'metrics',
   needs: [],
-  gives: [],
+  gives: ['metricsNotes'],
+  reads: ['metrics'],
   when: ({ inputs }) => !!(inputs.metrics.pushgatewayUrl || inputs.metrics.textfile) || 'no metrics sink',
-  async run({ core, inputs, result, log }) {
+  async run(ctx) {
+    const { core, inputs, log } = ctx;
+    const result = drillResult(ctx);
+    const metricsNotes: string[] = [];
     const { pushgatewayUrl, textfile } = inputs.metrics;
     const now = new Date();
     const sinks: [string, (() => Promise<void>) | undefined][] = [
@@ -39,9 +44,10 @@ export const metrics = definePhase({
         log(`metrics written to the ${where}`);
       } catch (err) {
         const note = `could not write metrics to the ${where}: ${describeError(err)}`;
-        result.notes.push(note);
+        metricsNotes.push(note);
         core.warning(note);
       }
     }
+    return { metricsNotes };
   },
 });

@@ -6,6 +6,7 @@ export const nameRecovery = definePhase({
   name: 'name-recovery',
   needs: [],
   gives: ['recoveryName'],
+  reads: ['cluster'],
   async run({ inputs, env }) {
     return {
       recoveryName: recoveryClusterName(

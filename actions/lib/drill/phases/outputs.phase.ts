@@ -1,12 +1,15 @@
 // Final: the step's outputs (action.yml lists them).
 import { definePhase } from '../pipeline.js';
-import type { DrillResult } from '../result.js';
+import { drillResult, type DrillResult } from '../result.js';
 
 export const outputs = definePhase({
   name: 'outputs',
   needs: [],
   gives: [],
-  async run({ core, result }) {
+  reads: [],
+  async run(ctx) {
+    const { core } = ctx;
+    const result = drillResult(ctx);
     const sum = (f: (d: DrillResult['databases'][number]) => number) => result.databases.reduce((n, d) => n + f(d), 0);
     core.setOutput('result', result.verdict);
     core.setOutput('reasons', JSON.stringify(result.reasons));

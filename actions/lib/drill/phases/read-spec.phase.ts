@@ -10,14 +10,15 @@ export const readSpec = definePhase({
   name: 'read-spec',
   title: 'read the live spec',
   needs: ['live', 'recoveryCredentials'],
-  gives: ['spec', 'databases', 'store'],
-  async run({ inputs, clients, retry, result, log }, { live, recoveryCredentials }) {
+  gives: ['mode', 'spec', 'databases', 'store'],
+  reads: ['namespace', 'databases'],
+  async run({ inputs, clients, retry, log, give }, { live, recoveryCredentials }) {
     const mode = detectBackupMode(live);
     const store =
       mode.mode === 'plugin'
         ? await getObjectStore(clients, inputs.namespace, mode.objectStoreName!, retry)
         : undefined;
-    result.mode = mode.mode;
+    give({ mode: mode.mode });
     const read = readLiveSpec(live, mode, store);
     const rc = given(recoveryCredentials);
     const spec = rc ? withRecoveryCredentials(read, rc) : read;
@@ -25,6 +26,6 @@ export const readSpec = definePhase({
       `backup mode ${spec.mode}, server name '${spec.serverName}', archive ${spec.store.destinationPath}, ` +
         `image ${spec.imageName ?? 'from catalog'}, storage ${spec.storage.size}`,
     );
-    return { spec, store, databases: inputs.databases.length ? inputs.databases : [spec.database] };
+    return { mode: mode.mode, spec, store, databases: inputs.databases.length ? inputs.databases : [spec.database] };
   },
 });

@@ -5,23 +5,27 @@
 import { RECORD_ATTEMPTS } from '../limits.js';
 import { definePhase } from '../pipeline.js';
 import { recordDrill, type DrillRecord } from '../record.js';
-import type { DrillResult } from '../result.js';
+import { drillResult, type DrillResult } from '../result.js';
 import { describeError } from '../../errors.js';
 
 export const record = definePhase({
   name: 'record',
   needs: [],
-  gives: [],
+  gives: ['recordNotes'],
+  reads: ['recordHistory', 'cluster', 'historySize'],
   // Final phases run only once preflight found the live cluster, so it is known here.
   when: ({ inputs, signal }) => (!inputs.recordHistory ? 'record-history is false' : !signal.aborted || 'cancelled'),
-  async run({ core, inputs, site, result }) {
+  async run(ctx) {
+    const { core, inputs, site } = ctx;
+    const recordNotes: string[] = [];
     // Outside the same-namespace mode live is read-only: the record is kept at the recovery site.
-    await recordDrill(site.clients, site.namespace, inputs.cluster, drillRecord(result), inputs.historySize, {
+    await recordDrill(site.clients, site.namespace, inputs.cluster, drillRecord(drillResult(ctx)), inputs.historySize, {
       attempts: RECORD_ATTEMPTS,
     }).catch((err) => {
-      result.notes.push(`could not record the result in the cluster: ${describeError(err)}`);
+      recordNotes.push(`could not record the result in the cluster: ${describeError(err)}`);
       core.warning(`could not record the drill result: ${describeError(err)}`);
     });
+    return { recordNotes };
   },
 });
 

@@ -9,6 +9,7 @@ export const recoveryCredentials = definePhase({
   title: 'check the recovery credentials',
   needs: ['live'],
   gives: ['recoveryCredentials'],
+  reads: ['namespace', 'cluster', 'recoveryCredentialsSecret', 'recoveryObjectStore'],
   when: ({ inputs }) =>
     !!(inputs.recoveryCredentialsSecret || inputs.recoveryObjectStore) ||
     "the recovery reads the archive with live's credentials",

@@ -2,13 +2,16 @@
 import { writeSummary } from '../../report/outcome.js';
 import { definePhase } from '../pipeline.js';
 import { renderReport } from '../report.js';
+import { drillResult } from '../result.js';
 
 export const report = definePhase({
   name: 'report',
   needs: [],
   gives: [],
-  async run({ core, result }) {
-    const text = renderReport(result);
+  reads: [],
+  async run(ctx) {
+    const { core } = ctx;
+    const text = renderReport(drillResult(ctx));
     core.info('\n' + text);
     await writeSummary(core, text);
   },

@@ -8,17 +8,17 @@ export const restorePoint = definePhase({
   name: 'restore-point',
   title: 'restore point on live',
   when: ({ inputs }) => inputs.restorePoint || 'restore-point is false',
-  needs: ['liveSessions', 'recoveryName'],
+  needs: ['liveSessions', 'recoveryName', 'timeoutMs'],
   gives: ['restorePoint'],
-  async run({ inputs, signal, log, result }, { liveSessions, recoveryName }) {
+  reads: ['restorePoint', 'statementTimeoutMs'],
+  async run({ inputs, signal, log }, { liveSessions, recoveryName, timeoutMs }) {
     const primary = liveSessions[0];
     const rp = await createRestorePoint(primary.conn.conn, recoveryName, inputs.statementTimeoutMs);
     log(`restore point '${rp.name}' created at ${rp.lsn} (segment ${rp.segment}); waiting for it to be archived`);
     await waitArchived(primary.db, rp, {
-      deadline: Date.now() + Math.min(inputs.timeoutMs, RESTORE_POINT_ARCHIVED_MS),
+      deadline: Date.now() + Math.min(timeoutMs, RESTORE_POINT_ARCHIVED_MS),
       signal,
     });
-    result.restorePoint = rp;
     return { restorePoint: rp };
   },
 });

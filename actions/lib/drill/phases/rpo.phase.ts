@@ -12,16 +12,17 @@ import { rpoFromArchive } from '../targets.js';
 export const rpo = definePhase({
   name: 'rpo',
   needs: ['restoredSessions', 'mark', 'restorePoint', 'inventory', 'restoreLog', 'pin', 'target'],
-  gives: [],
-  async run(ctx, { restoredSessions, mark, restorePoint, inventory, restoreLog, pin, target }) {
+  gives: ['rpo'],
+  reads: [],
+  async run(_ctx, { restoredSessions, mark, restorePoint, inventory, restoreLog, pin, target }) {
     // A restore that stops at a chosen point says nothing about how far the archive trails live.
-    if (pin.recoveryTarget && !pin.recoveryTarget.targetName) {
-      ctx.result.rpo = rpoFromArchive(mark, inventory.archiving.archiver, target.walSegmentBytes ?? 16 * 1024 * 1024);
-      return;
-    }
+    if (pin.recoveryTarget && !pin.recoveryTarget.targetName)
+      return {
+        rpo: rpoFromArchive(mark, inventory.archiving.archiver, target.walSegmentBytes ?? 16 * 1024 * 1024),
+      };
     const replay = await readReplayPoint(restoredSessions[0].db);
     if (!replay.lastCommitAt) replayFromRestoreLog(restoreLog, replay);
-    ctx.result.rpo = computeRpo(mark, replay, dataTimeFallback(given(restorePoint), inventory));
+    return { rpo: computeRpo(mark, replay, dataTimeFallback(given(restorePoint), inventory)) };
   },
 });
 

@@ -5,7 +5,7 @@
 // already switched and archived it), then closes the live sessions. Falls back, saying why and at
 // once when waiting cannot pay off, to the end of the archive and the row-count tolerance.
 import type { RecoveryTarget } from '../../cnpg/types.js';
-import { definePhase, given, type DrillContext } from '../pipeline.js';
+import { definePhase, given, type PhaseContext } from '../pipeline.js';
 import type { RestorePoint } from '../restore-point.js';
 import type { BackupRow } from '../inventory.js';
 import type { ReadOnlyDb } from '../../postgres/readonly.js';
@@ -19,11 +19,19 @@ import type { ResolvedTarget } from '../targets.js';
 export const sameMoment = definePhase({
   name: 'same-moment',
   title: 'pin the restore to live’s counting moment',
-  needs: ['liveSessions', 'moment', 'target', 'restorePoint', 'inventory'],
+  needs: ['liveSessions', 'moment', 'target', 'restorePoint', 'inventory', 'timeoutMs'],
   gives: ['pin'],
-  async run(ctx, { liveSessions, moment, target, restorePoint, inventory }) {
+  reads: ['tolerance', 'floor', 'judgeCounts', 'sameMomentWaitMs', 'liveCounts'],
+  async run(ctx, { liveSessions, moment, target, restorePoint, inventory, timeoutMs }) {
     try {
-      const pin = await choosePin(ctx, liveSessions[0].db, moment, target, given(restorePoint), inventory.newest);
+      const pin = await choosePin(
+        { ...ctx, timeoutMs },
+        liveSessions[0].db,
+        moment,
+        target,
+        given(restorePoint),
+        inventory.newest,
+      );
       ctx.log(`counts judged: ${pin.judging}`);
       return { pin };
     } finally {
@@ -31,6 +39,11 @@ export const sameMoment = definePhase({
     }
   },
 });
+
+/** The phase's context and the drill's timeout (credentials), which bounds the wait. */
+type PinContext = PhaseContext<'tolerance' | 'floor' | 'judgeCounts' | 'sameMomentWaitMs' | 'liveCounts'> & {
+  timeoutMs: number;
+};
 
 interface PinInput {
   db: ReadOnlyDb;
@@ -41,7 +54,7 @@ interface PinInput {
 }
 
 async function choosePin(
-  ctx: DrillContext,
+  ctx: PinContext,
   db: ReadOnlyDb,
   moment: Moment | undefined,
   target: ResolvedTarget,
@@ -67,7 +80,7 @@ async function choosePin(
   const goal = quiet ?? { lsn: moment.lsn, pin: atSnapshot(p) };
   const a = quiet ? await archiveState(db, goal.lsn) : atL;
   if (a.archived) return archived(ctx, goal.lsn, a.segment, 0, goal.pin);
-  const budget = waitBudget(a, Math.min(inputs.sameMomentWaitMs, inputs.timeoutMs));
+  const budget = waitBudget(a, Math.min(inputs.sameMomentWaitMs, ctx.timeoutMs));
   if (budget.ms <= 0) return fallBack(p, budget.why ?? 'same-moment-wait is 0', byName);
   const w = await waitLsnArchived(db, goal.lsn, { deadline: Date.now() + budget.ms, signal: ctx.signal });
   if (w.ok) return archived(ctx, goal.lsn, w.segment, w.ms, goal.pin);
@@ -79,7 +92,7 @@ async function choosePin(
   return fallBack(p, why, byName);
 }
 
-function archived(ctx: DrillContext, lsn: string, segment: string, ms: number, pin: Pin): Pin {
+function archived(ctx: PinContext, lsn: string, segment: string, ms: number, pin: Pin): Pin {
   const what = pin.recoveryTarget?.exclusive ? `live's counting snapshot at ${lsn}` : `the quiet stop (through ${lsn})`;
   ctx.log(`${what} is archived (segment ${segment}, waited ${Math.round(ms / 1000)} s)`);
   return pin;
@@ -140,7 +153,7 @@ function fallBack({ moment, rp, tolerance }: PinInput, why: string, byName: Reco
   };
 }
 
-function samenessOff({ inputs }: DrillContext): string {
+function samenessOff({ inputs }: PinContext): string {
   if (inputs.sameMomentWaitMs === 0)
     return 'same-moment-wait is 0, so live was counted at the drill start and the restore replays to the end of the archive';
   if (inputs.liveCounts === 'replica')

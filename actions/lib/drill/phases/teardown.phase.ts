@@ -8,7 +8,8 @@ import {
   TEARDOWN_MS,
   TEARDOWN_RETRY,
 } from '../limits.js';
-import { definePhase, type DrillContext } from '../pipeline.js';
+import { definePhase, type PhaseContext } from '../pipeline.js';
+import { drillReasons, type TornDown } from '../result.js';
 import { State } from '../state.js';
 import { removeCopies } from '../recovery-copies.js';
 import { teardownCluster } from '../teardown.js';
@@ -17,21 +18,21 @@ import { describeError } from '../../errors.js';
 export const teardown = definePhase({
   name: 'teardown',
   needs: [],
-  gives: [],
+  gives: ['teardown'],
+  reads: ['keepOnFailure'],
   async run(ctx) {
-    const { core, inputs, result, signal, owned } = ctx;
+    const { core, inputs, signal, owned } = ctx;
     const cluster = owned.recoveryCluster;
-    if (!cluster) return;
+    if (!cluster) return { teardown: { skipped: 'no recovery cluster was created' } };
     const cancelled = signal.aborted;
-    if (inputs.keepOnFailure && result.reasons.length && !cancelled) {
-      result.kept = true;
+    if (inputs.keepOnFailure && drillReasons(ctx).length && !cancelled) {
       core.saveState(State.keep, 'true');
       const where = ctx.site.sameNamespace ? '' : ` (in ${ctx.site.where}, with its copied Secrets)`;
       core.warning(
         `keep-on-failure: the recovery cluster ${ctx.site.namespace}/${cluster.name} is KEPT for ` +
           `debugging${where}. Delete it when done: kubectl delete cluster -n ${ctx.site.namespace} ${cluster.name}`,
       );
-      return;
+      return { teardown: { kept: true, reasons: [] } };
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -39,15 +40,16 @@ export const teardown = definePhase({
       new Promise((r) => (timer = setTimeout(r, cancelled ? CREATE_SETTLE_CANCELLED_MS : CREATE_SETTLE_MS))),
     ]);
     clearTimeout(timer);
-    await tearDown(ctx, cluster.name, cancelled);
+    return { teardown: await tearDown(ctx, cluster.name, cancelled) };
   },
 });
 
 async function tearDown(
-  { core, site, owned, result, log, cancelledAt }: DrillContext,
+  { core, site, owned, log, cancelledAt }: PhaseContext,
   name: string,
   cancelled: boolean,
-): Promise<void> {
+): Promise<TornDown> {
+  const torn: TornDown = { reasons: [] };
   const deadline = cancelled ? (cancelledAt ?? Date.now()) + CANCEL_TEARDOWN_MS : Date.now() + TEARDOWN_MS;
   const started = Date.now();
   try {
@@ -59,13 +61,14 @@ async function tearDown(
       t.leftovers.push(...(await removeCopies(site.clients, site.namespace, name, { ...owned.copies, retry })));
       t.clean = t.leftovers.length === 0;
     }
-    result.teardown = t;
+    torn.report = t;
     if (t.clean) core.saveState(State.tornDown, 'true');
-    else if (!cancelled) result.reasons.push(`teardown incomplete: ${t.leftovers.join('; ')}`);
+    else if (!cancelled) torn.reasons.push(`teardown incomplete: ${t.leftovers.join('; ')}`);
     log(t.clean ? `teardown verified in ${Date.now() - started} ms` : `teardown incomplete: ${t.leftovers.join('; ')}`);
   } catch (err) {
-    result.teardown = { cluster: name, clean: false, leftovers: [describeError(err)], ms: Date.now() - started };
-    if (!cancelled) result.reasons.push(`teardown failed: ${describeError(err)}`);
+    torn.report = { cluster: name, clean: false, leftovers: [describeError(err)], ms: Date.now() - started };
+    if (!cancelled) torn.reasons.push(`teardown failed: ${describeError(err)}`);
   }
-  result.phases.push({ phase: 'teardown', ms: Date.now() - started });
+  torn.ms = Date.now() - started;
+  return torn;
 }

@@ -1,17 +1,28 @@
 // Verifies what the full read read (verify.ts): amcheck on each restored database (installed
 // there: the restore is disposable; live is never written), then the data checksum state and
 // the page checksum failures counted while the restore was read. Findings are reasons.
-import { installAmcheck, verificationReasons, verifyRestore } from '../../postgres/verify.js';
+import { installAmcheck, verifyRestore, type Verification } from '../../postgres/verify.js';
+import type { Session } from '../sessions.js';
 import { definePhase } from '../pipeline.js';
 
 export const verify = definePhase({
   name: 'verify',
   title: 'verify the restore',
-  needs: ['restoredSessions', 'created'],
-  gives: [],
-  async run({ inputs, result, log, signal }, { restoredSessions, created }) {
-    const deadline = created + inputs.timeoutMs;
-    for (const s of restoredSessions) {
+  needs: ['restoredSessions', 'created', 'timeoutMs'],
+  // Its findings (reasons) are read from `verifications` (result.ts drillResult).
+  gives: ['verifications'],
+  reads: ['verify', 'statementTimeoutMs', 'countConcurrency'],
+  async run({ inputs, log, signal, give }, { restoredSessions, created, timeoutMs }) {
+    const deadline = created + timeoutMs;
+    const verifications: Verification[] = [];
+    try {
+      for (const s of restoredSessions) verifications.push(await verifyOne(s));
+    } finally {
+      give({ verifications });
+    }
+    return { verifications };
+
+    async function verifyOne(s: Session): Promise<Verification> {
       const amcheck =
         inputs.verify === 'off' ? undefined : await installAmcheck(s.conn.conn, inputs.statementTimeoutMs);
       const v = await verifyRestore(s.db, s.database, amcheck, {
@@ -28,8 +39,7 @@ export const verify = definePhase({
       const checksums = v.checksums.enabled ? `on, ${v.checksums.failures ?? 0} failure(s)` : 'off';
       log(`restore ${s.database}: ${checked}, data checksums ${checksums}`);
       if (v.note) log(`restore ${s.database}: ${v.note}`);
-      (result.verifications ??= []).push(v);
-      result.reasons.push(...verificationReasons(v));
+      return v;
     }
   },
 });

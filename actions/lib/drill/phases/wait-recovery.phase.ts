@@ -5,17 +5,19 @@ import { VerdictError } from '../../errors.js';
 import { definePhase } from '../pipeline.js';
 import { RecoveryFailed, waitForRecovery, type RecoveryTimings } from '../wait.js';
 import { RestoreLog } from '../restore-log.js';
+import { recoveryMeasures } from '../result.js';
 
 export const waitRecovery = definePhase({
   name: 'wait-recovery',
   title: 'wait for the recovery (RTO)',
-  needs: ['recoveryName', 'created'],
-  gives: ['restoreLog', 'recoveredTimings'],
-  async run({ inputs, site, signal, retry, log, result }, { recoveryName, created }) {
+  needs: ['recoveryName', 'created', 'timeoutMs'],
+  gives: ['restoreLog', 'recoveredTimings', 'recoveryLog'],
+  reads: ['stallTimeoutMs'],
+  async run({ inputs, site, signal, retry, log, give }, { recoveryName, created, timeoutMs }) {
     const timings: RecoveryTimings = { created };
     const restoreLog = new RestoreLog(site.clients, site.namespace);
     const opts = {
-      deadline: created + inputs.timeoutMs,
+      deadline: created + timeoutMs,
       signal,
       retry,
       log,
@@ -24,17 +26,10 @@ export const waitRecovery = definePhase({
     };
     await waitForRecovery(site.clients, site.namespace, recoveryName, timings, opts).catch((err) => {
       if (!(err instanceof RecoveryFailed)) throw err;
-      result.recoveryLog = err.logTail;
+      give({ recoveryLog: err.logTail });
       throw new VerdictError([err.message]);
     });
-    const since = (t?: number) => (t ? Math.round((t - timings.created) / 100) / 10 : undefined);
-    result.rtoSeconds = since(timings.healthy);
-    result.recoveryPhases = {
-      jobRunningS: since(timings.jobRunning),
-      jobDoneS: since(timings.jobDone),
-      readyS: since(timings.healthy),
-    };
-    log(`recovery cluster healthy after ${result.rtoSeconds} s`);
-    return { restoreLog, recoveredTimings: timings };
+    log(`recovery cluster healthy after ${recoveryMeasures(timings).rtoSeconds} s`);
+    return { restoreLog, recoveredTimings: timings, recoveryLog: undefined };
   },
 });
