@@ -10,7 +10,14 @@ import { ensureDrillBundle } from '../helpers/drill-bundle.js';
 import { leakedSecrets, type RunResult } from '../helpers/run-action.js';
 import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
-import { applyRbacExample, forbidden, serviceAccountKubeconfig, siteLeftovers, writesIn } from './least-privilege.js';
+import {
+  applyRbacExample,
+  forbidden,
+  SA,
+  serviceAccountKubeconfig,
+  siteLeftovers,
+  writesIn,
+} from './least-privilege.js';
 import { drillClusters, explain, leftovers, runDrill, writes } from './support.js';
 import { explainCli, runCli } from '../helpers/run-cli.js';
 import { parse } from 'yaml';
@@ -143,6 +150,33 @@ describe('read-only recovery credentials', () => {
     expect(forbidden(pgd, since)).toEqual([]);
     expect(siteLeftovers(pgd, SANDBOX, name)).toEqual([]);
   }, 300_000);
+
+  it('status, with only the shipped status ClusterRole bound: the sandbox drill counts for the live cluster', async () => {
+    const since = Date.now();
+    const live = pgd.store.get('postgresql.cnpg.io/v1/clusters', invoices.namespace, invoices.name)!;
+    live.metadata.labels = { ...live.metadata.labels, 'cnpg-actions.io/drill': 'enabled' };
+    pgd.store.update('postgresql.cnpg.io/v1/clusters', live);
+    // A ServiceAccount of its own, bound to nothing else.
+    const sa = { namespace: SA.namespace, name: 'fleet-status' };
+    pgd.store.create('v1/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: sa });
+    applyRbacExample(pgd, 'cnpg-restore-drill-status.yaml', {});
+    pgd.store.create('rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'fleet-status' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cnpg-restore-drill-status' },
+      subjects: [{ kind: 'ServiceAccount', ...sa }],
+    });
+    const kubeconfig = pgd.kubeconfigFor(pgd.mintToken(sa.namespace, sa.name, 3600), 'status');
+    const r = await runCli(['status', '--kubeconfig', kubeconfig, '--max-age', '8d', '--json']);
+    expect(r.code, explainCli(r)).toBe(0);
+    // The record is kept in the sandbox (live is read-only) and names live's namespace.
+    expect(JSON.parse(r.stdout).clusters).toContainEqual(
+      expect.objectContaining({ namespace: 'billing', cluster: invoices.name, recordedIn: SANDBOX, stale: false }),
+    );
+    expect(pgd.store.get('v1/configmaps', SANDBOX, `cnpg-restore-drill-billing-${invoices.name}`)).toBeDefined();
+    expect(forbidden(pgd, since)).toEqual([]);
+  });
 
   it('CLI plan: the recovery Cluster it prints reads the archive with the read-only credentials', async () => {
     const since = Date.now();

@@ -12,6 +12,8 @@ import { exitCode } from '../../actions/lib/cli/main.js';
 import { copyLines } from '../../actions/lib/cli/plan.js';
 import { planCopies } from '../../actions/lib/drill/recovery-copies.js';
 import { fleetRows, fleetTable } from '../../actions/lib/cli/status.js';
+import { HISTORY_NAMESPACE_LABEL as SOURCE } from '../../actions/lib/contracts/drill-record.js';
+import { recordName } from '../../actions/lib/drill/record.js';
 import type { DrillResult } from '../../actions/lib/drill/result.js';
 import { currentActionYml } from '../../.ci/input-spec.js';
 
@@ -131,6 +133,34 @@ describe('CLI status', () => {
     expect(fleetRows([], [{ namespace: 'db', cluster: 'pg-b' }], undefined, now)).toEqual([
       { namespace: 'db', cluster: 'pg-b', never: true, stale: false },
     ]);
+  });
+
+  it('a record kept in a sandbox counts for the live cluster it names, merged with the records next to it', () => {
+    const old = drill('2026-11-01T12:00:00Z', 'passed');
+    const failed = drill('2026-12-07T06:00:00Z', 'failed');
+    const sandboxed = (ns: string, cluster: string, drills: object[]) => {
+      const r = record('drill-sandbox', cluster, drills);
+      return { ...r, metadata: { ...r.metadata, labels: { ...r.metadata.labels, [SOURCE]: ns } } };
+    };
+    const rows = fleetRows(
+      [record('db', 'pg-a', [old]), sandboxed('db', 'pg-a', [recent, failed]), sandboxed('billing', 'pg-a', [])],
+      [
+        { namespace: 'db', cluster: 'pg-a' },
+        { namespace: 'billing', cluster: 'pg-a' },
+      ],
+      8 * 86_400_000,
+      now,
+    );
+    expect(rows.map((r) => [r.namespace, r.cluster, r.never ?? false, r.recordedIn, r.last?.verdict, r.stale])).toEqual(
+      [
+        ['billing', 'pg-a', false, 'drill-sandbox', undefined, true],
+        ['db', 'pg-a', false, 'drill-sandbox', 'failed', false],
+      ],
+    );
+    expect(rows[1].lastPassed).toBe(recent.time);
+    // Where it is kept: next to live by its cluster's name; at a site with the live namespace too.
+    expect(recordName('db', { namespace: 'db', cluster: 'pg-a' })).toBe('cnpg-restore-drill-pg-a');
+    expect(recordName('drill-sandbox', { namespace: 'db', cluster: 'pg-a' })).toBe('cnpg-restore-drill-db-pg-a');
   });
 
   it('a record older than the maximum age, or with no pass, is stale', () => {

@@ -5,7 +5,6 @@
 // copies at a sandbox or recovery site (recovery-copies.ts) and the checks. Nothing is created,
 // swept, recorded or written: no restore point, no dry run.
 import type { Cluster, ObjectStore } from '../cnpg/types.js';
-import { historyConfigMapName } from '../contracts/drill-record.js';
 import { getObjectStore } from '../cnpg/api.js';
 import type { DrillInputs } from '../drill/inputs.js';
 import type { LiveSpec } from '../drill/live-spec.js';
@@ -22,6 +21,7 @@ import { recoveryCredentials } from '../drill/phases/recovery-credentials.phase.
 import { settleVerdict } from '../drill/phases/verdict.phase.js';
 import { copyName, planCopies, retargetManifest, type CopyPlan, type CopySource } from '../drill/recovery-copies.js';
 import { credentialsReport } from '../drill/recovery-credentials.js';
+import { recordName } from '../drill/record.js';
 import { recoveryClusterManifest, recoveryOptions } from '../drill/recovery-manifest.js';
 import type { ResolvedTarget } from '../drill/targets.js';
 
@@ -46,7 +46,11 @@ export function planPipeline(out: { plan?: DrillPlan }): Pipeline {
         recoveryOptions(ctx, recoveryName, new Date(), target.recoveryTarget),
       );
       const copies = await siteCopies(ctx, manifest, spec);
-      out.plan = { recoveryCluster: manifest, copies, checks: checks(ctx.inputs, databases, target, spec) };
+      out.plan = {
+        recoveryCluster: manifest,
+        copies,
+        checks: checks(ctx.inputs, databases, target, spec, ctx.site.namespace),
+      };
     },
   });
   return {
@@ -102,6 +106,7 @@ function checks(
   databases: string[],
   target: ResolvedTarget,
   spec: LiveSpec,
+  siteNamespace: string,
 ): string[] {
   const judged = inputs.judgeCounts
     ? `judged: |restored − live| <= max(${inputs.tolerance} × live, ${inputs.floor})`
@@ -125,7 +130,7 @@ function checks(
     'RTO (created -> healthy) and RPO (seconds and bytes behind live at drill start) measured',
     `teardown of everything created${inputs.keepOnFailure ? ' (kept on failure)' : ''}`,
     ...(inputs.recordHistory
-      ? [`result recorded in ConfigMap ${inputs.namespace}/${historyConfigMapName(inputs.cluster)}`]
+      ? [`result recorded in ConfigMap ${siteNamespace}/${recordName(siteNamespace, inputs)}`]
       : []),
   ];
 }

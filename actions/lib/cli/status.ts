@@ -4,16 +4,24 @@
 // With a maximum age, a cluster whose last passing drill is older (or that never passed) is stale.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { CNPG_GROUP, CNPG_VERSION, Plural } from '../cnpg/types.js';
-import { HISTORY_KEY, HISTORY_LABEL, parseHistory, type DrillRecord } from '../contracts/drill-record.js';
+import {
+  HISTORY_KEY,
+  HISTORY_LABEL,
+  HISTORY_NAMESPACE_LABEL,
+  parseHistory,
+  type DrillRecord,
+} from '../contracts/drill-record.js';
 import { parseDuration } from '../inputs.js';
 import type { KubeClients } from '../kube/client.js';
-import { withRetry, type RetryOptions } from '../kube/retry.js';
+import { statusOf, withRetry, type RetryOptions } from '../kube/retry.js';
 import { UsageError } from './args.js';
 
 export interface FleetRow {
   namespace: string;
   cluster: string;
   last?: DrillRecord;
+  /** Where the record is kept when not next to the cluster (a sandbox or DR site's namespace). */
+  recordedIn?: string;
   lastPassed?: string;
   /** A drill-enabled Cluster with no drill record. */
   never?: true;
@@ -23,6 +31,9 @@ export interface FleetRow {
 
 /** The Clusters `status` expects a drill of (workflows/cnpg-restore-drill-fleet.yml's default DRILL_SELECTOR). */
 export const DRILL_ENABLED_SELECTOR = 'cnpg-actions.io/drill=enabled';
+
+/** Shipped least-privilege rules for `status` (ConfigMaps and Clusters, list only). */
+export const STATUS_RBAC = 'workflows/rbac/cnpg-restore-drill-status.yaml';
 
 export async function readFleet(
   clients: KubeClients,
@@ -40,7 +51,7 @@ export async function readFleet(
         ? clients.core.listNamespacedConfigMap({ namespace, ...records })
         : clients.core.listConfigMapForAllNamespaces(records),
     retry,
-  );
+  ).catch(refused('ConfigMaps (the drill records)', namespace));
   const enabled = { group: CNPG_GROUP, version: CNPG_VERSION, plural: Plural.clusters };
   const labelSelector = opts.selector ?? DRILL_ENABLED_SELECTOR;
   const clusters = (await withRetry(
@@ -50,7 +61,9 @@ export async function readFleet(
         ? clients.custom.listNamespacedCustomObject({ ...enabled, namespace, labelSelector })
         : clients.custom.listClusterCustomObject({ ...enabled, labelSelector }),
     retry,
-  )) as { items: { metadata?: { namespace?: string; name?: string } }[] };
+  ).catch(refused(`clusters.postgresql.cnpg.io (the drill-enabled ones, ${labelSelector})`, namespace))) as {
+    items: { metadata?: { namespace?: string; name?: string } }[];
+  };
   const names = clusters.items.map((c) => ({
     namespace: c.metadata?.namespace ?? '',
     cluster: c.metadata?.name ?? '',
@@ -58,7 +71,16 @@ export async function readFleet(
   return fleetRows(list.items, names, maxAgeMs, opts.now ?? Date.now());
 }
 
-/** One row per drill record, then one per enabled cluster without a record (never drilled), sorted. */
+/** A 403 names what `status` lists and the shipped rules that grant it; anything else is rethrown. */
+const refused = (what: string, namespace?: string) => (err: unknown) => {
+  if (statusOf(err) !== 403) throw err;
+  const where = namespace ? `in namespace ${namespace}` : 'across namespaces';
+  throw new Error(`status may not list ${what} ${where} (403): grant list on them, e.g. ${STATUS_RBAC}`, {
+    cause: err,
+  });
+};
+
+/** One row per drilled cluster (its records merged), then one per enabled cluster never drilled, sorted. */
 export function fleetRows(
   records: V1ConfigMap[],
   enabled: { namespace: string; cluster: string }[],
@@ -67,21 +89,26 @@ export function fleetRows(
 ): FleetRow[] {
   const stale = (lastPassed?: string) =>
     maxAgeMs !== undefined && (!lastPassed || now - Date.parse(lastPassed) > maxAgeMs);
-  const rows: FleetRow[] = records.map((cm) => {
-    const drills = parseHistory(cm.data?.[HISTORY_KEY]);
+  const byCluster = new Map<string, { namespace: string; cluster: string; drills: DrillRecord[]; kept: string[] }>();
+  for (const cm of records) {
+    const labels = cm.metadata?.labels ?? {};
+    const kept = cm.metadata?.namespace ?? '';
+    // A record kept at a sandbox or DR site names its cluster's namespace (records before v1.1 do not).
+    const namespace = labels[HISTORY_NAMESPACE_LABEL] ?? kept;
+    const cluster = labels[HISTORY_LABEL] ?? '';
+    const row = byCluster.get(`${namespace}/${cluster}`) ?? { namespace, cluster, drills: [], kept: [] };
+    row.drills.push(...parseHistory(cm.data?.[HISTORY_KEY]));
+    if (kept !== namespace) row.kept.push(kept);
+    byCluster.set(`${namespace}/${cluster}`, row);
+  }
+  const rows: FleetRow[] = [...byCluster.values()].map(({ namespace, cluster, drills, kept }) => {
+    drills.sort((a, b) => a.time.localeCompare(b.time));
     const lastPassed = drills.filter((d) => d.verdict === 'passed').at(-1)?.time;
-    const cluster = cm.metadata?.labels?.[HISTORY_LABEL] ?? '';
-    return {
-      namespace: cm.metadata?.namespace ?? '',
-      cluster,
-      last: drills.at(-1),
-      lastPassed,
-      stale: stale(lastPassed),
-    };
+    const recordedIn = kept.length ? { recordedIn: kept.join(', ') } : {};
+    return { namespace, cluster, ...recordedIn, last: drills.at(-1), lastPassed, stale: stale(lastPassed) };
   });
-  const known = new Set(rows.map((r) => `${r.namespace}/${r.cluster}`));
   for (const c of enabled)
-    if (!known.has(`${c.namespace}/${c.cluster}`)) rows.push({ ...c, never: true, stale: stale(undefined) });
+    if (!byCluster.has(`${c.namespace}/${c.cluster}`)) rows.push({ ...c, never: true, stale: stale(undefined) });
   return rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.cluster.localeCompare(b.cluster));
 }
 

@@ -2,9 +2,13 @@
 // soak-gate-check reads (actions/lib/soak/drill-record.ts). Shared by two actions, so it lives
 // here; a change is a change of both. Format, stable for readers:
 //
-//   ConfigMap  <namespace>/cnpg-restore-drill-<source cluster>   (name truncated to 253)
+//   ConfigMap  <namespace>/cnpg-restore-drill-<source cluster>   (name truncated to 253), in the
+//              source's namespace; at a sandbox or DR site (live read-only there) in the site's
+//              namespace as cnpg-restore-drill-<source namespace>-<source cluster>, so that two
+//              sources of one name drilled into one sandbox keep separate histories
 //   labels     app.kubernetes.io/managed-by: cnpg-restore-drill
 //              cnpg-actions.io/drill-history-of: <source cluster>
+//              cnpg-actions.io/drill-history-namespace: <source namespace> (absent before v1.1)
 //   data.drills  JSON array, newest LAST, at most `history-size` entries, of
 //     { time: ISO-8601 end of the drill, verdict: 'passed' | 'failed' | 'error', reasons: string[],
 //       rtoSeconds: number | null, rpoSeconds: number | null, backupId: string | null,
@@ -14,6 +18,8 @@
 
 export const HISTORY_LABEL = 'cnpg-actions.io/drill-history-of';
 export const HISTORY_KEY = 'drills';
+/** The source cluster's namespace, which differs from the ConfigMap's at a sandbox or DR site. */
+export const HISTORY_NAMESPACE_LABEL = 'cnpg-actions.io/drill-history-namespace';
 
 export interface DrillRecord {
   time: string;
@@ -26,7 +32,9 @@ export interface DrillRecord {
   runUrl: string | null;
 }
 
-export const historyConfigMapName = (cluster: string) => `cnpg-restore-drill-${cluster}`.slice(0, 253);
+/** The record's name: `sourceNamespace` only when it is kept away from the source (sandbox, DR site). */
+export const historyConfigMapName = (cluster: string, sourceNamespace?: string) =>
+  `cnpg-restore-drill-${sourceNamespace ? `${sourceNamespace}-` : ''}${cluster}`.slice(0, 253);
 
 /** Parses `data.drills`; tolerant of a hand-edited map (bad entries dropped). */
 export function parseHistory(text: string | undefined): DrillRecord[] {

@@ -5,6 +5,7 @@
 import {
   HISTORY_KEY,
   HISTORY_LABEL,
+  HISTORY_NAMESPACE_LABEL,
   historyConfigMapName,
   parseHistory,
   type DrillRecord,
@@ -22,10 +23,16 @@ export function appendRecord(history: DrillRecord[], record: DrillRecord, size: 
   return [...others, record].slice(-size);
 }
 
+type Source = { namespace: string; cluster: string };
+
+/** The record of `live` kept in `namespace` (the site's: another than live's at a sandbox or DR site). */
+export const recordName = (namespace: string, live: Source) =>
+  historyConfigMapName(live.cluster, namespace === live.namespace ? undefined : live.namespace);
+
 export async function recordDrill(
   clients: KubeClients,
   namespace: string,
-  cluster: string,
+  live: Source,
   record: DrillRecord,
   size: number,
   retry?: RetryOptions,
@@ -35,8 +42,12 @@ export async function recordDrill(
     clients,
     {
       namespace,
-      name: historyConfigMapName(cluster),
-      labels: { [MANAGED_BY_LABEL]: ManagedBy.drill, [HISTORY_LABEL]: cluster },
+      name: recordName(namespace, live),
+      labels: {
+        [MANAGED_BY_LABEL]: ManagedBy.drill,
+        [HISTORY_LABEL]: live.cluster,
+        [HISTORY_NAMESPACE_LABEL]: live.namespace,
+      },
     },
     HISTORY_KEY,
     (text) => JSON.stringify((drills = appendRecord(parseHistory(text), record, size))),

@@ -12,14 +12,16 @@ export const record = definePhase({
   name: 'record',
   needs: [],
   gives: ['recordNotes'],
-  reads: ['recordHistory', 'cluster', 'historySize'],
+  reads: ['recordHistory', 'namespace', 'cluster', 'historySize'],
   // Final phases run only once preflight found the live cluster, so it is known here.
   when: ({ inputs, signal }) => (!inputs.recordHistory ? 'record-history is false' : !signal.aborted || 'cancelled'),
   async run(ctx) {
     const { core, inputs, site } = ctx;
     const recordNotes: string[] = [];
     // Outside the same-namespace mode live is read-only: the record is kept at the recovery site.
-    await recordDrill(site.clients, site.namespace, inputs.cluster, drillRecord(drillResult(ctx)), inputs.historySize, {
+    const live = { namespace: inputs.namespace, cluster: inputs.cluster };
+    const record = drillRecord(drillResult(ctx));
+    await recordDrill(site.clients, site.namespace, live, record, inputs.historySize, {
       attempts: RECORD_ATTEMPTS,
     }).catch((err) => {
       recordNotes.push(`could not record the result in the cluster: ${describeError(err)}`);
