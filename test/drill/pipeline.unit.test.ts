@@ -78,6 +78,7 @@ describe('the drill pipeline', () => {
       "compare needs 'baselines', which no earlier phase gives",
       "compare needs 'created', which no earlier phase gives",
       "compare needs 'pin', which no earlier phase gives",
+      "compare needs 'live', which no earlier phase gives",
       'final phase x must read ctx.facts, not declare needs',
     ]);
   });

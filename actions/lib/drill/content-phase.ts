@@ -7,12 +7,15 @@ import type { Baseline } from './compare.js';
 import { compareContent } from './content-compare.js';
 import { checkReasons, contentReasons, judgeCheck } from './content-report.js';
 import type { DrillContext } from './pipeline.js';
+import type { Cluster } from '../cnpg/types.js';
+import { openLiveReplicaSession, openSession } from './sessions.js';
 
 export async function restoreContent(
   ctx: DrillContext,
   db: ReadOnlyDb,
   base: Baseline,
   exact: boolean,
+  liveCluster?: Cluster,
 ): Promise<TableCount[]> {
   const { inputs, result } = ctx;
   const live = base.content;
@@ -22,6 +25,7 @@ export async function restoreContent(
       concurrency: inputs.countConcurrency,
       judged: exact,
       sensitive: inputs.contentSensitiveKeys,
+      openLive: liveCluster && (() => openLiveNow(ctx, liveCluster, base.database)),
       signal: ctx.signal,
     });
     counts = c.counts;
@@ -46,6 +50,15 @@ export async function restoreContent(
     if (r.status === 'error') ctx.core.warning(`check '${r.name}' could not be evaluated: ${r.detail}`);
   }
   return counts;
+}
+
+/** A read-only session on live now, as the counts read it (the primary, or a replica), for bisection. */
+async function openLiveNow(ctx: DrillContext, live: Cluster, database: string): Promise<ReadOnlyDb> {
+  const s =
+    ctx.inputs.liveCounts === 'replica'
+      ? await openLiveReplicaSession(ctx, live, database)
+      : await openSession(ctx, live, database, ctx.inputs.credentialsSecret);
+  return s.db;
 }
 
 /** Checks naming a database the drill did not compare: reported as errors. */

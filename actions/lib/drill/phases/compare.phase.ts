@@ -11,9 +11,9 @@ import { restoreContent, uncomparedChecks } from '../content-phase.js';
 export const compare = definePhase({
   name: 'compare',
   title: 'compare the restore with live (full read)',
-  needs: ['recoveryName', 'baselines', 'created', 'pin'],
+  needs: ['recoveryName', 'baselines', 'created', 'pin', 'live'],
   gives: ['restoredSessions'],
-  async run(ctx, { recoveryName, baselines, created, pin }) {
+  async run(ctx, { recoveryName, baselines, created, pin, live }) {
     const { site, inputs, retry, result } = ctx;
     const restored = (await getCluster(site.clients, site.namespace, recoveryName, retry))!;
     const deadline = created + inputs.timeoutMs;
@@ -21,7 +21,7 @@ export const compare = definePhase({
     for (const base of baselines) {
       const s = await openRestoreSession(ctx, restored, base.database, `${recoveryName}-superuser`, deadline);
       restoredSessions.push(s);
-      const known = await restoreContent(ctx, s.db, base, pin.exact);
+      const known = await restoreContent(ctx, s.db, base, pin.exact, live);
       const c = await compareWithRestore(s.db, base, { ...countSettings(ctx), deadline }, known);
       result.databases.push(pin.exact ? judgeExactly(c) : c);
     }
