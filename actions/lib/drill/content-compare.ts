@@ -1,9 +1,9 @@
-// compare: content, the restore's side and the judgement: the restore digested table by table
-// with live's key ranges (its row counts then stand in for the full read's count(*): one pass),
-// then compared with live's digests. A table that differs is named with the key ranges whose
-// digests differ and the rows in each on both sides, never row contents; keys are hashed for
-// tables listed in content-sensitive-keys. A digest either side could not compute is "not
-// compared", never a failure.
+// compare: content, the restore's side and the judgement: the restore digested whole tables as
+// live was (its row counts then stand in for the full read's count(*): one pass), then compared
+// with live's digests. A table that differs is narrowed by bisection (content-narrow.ts) to the
+// smallest key ranges that differ, with the rows in each on both sides, never row contents; keys
+// are hashed for tables listed in content-sensitive-keys. A digest either side could not compute
+// is "not compared", never a failure.
 import { digestAll, tableKey, type TableDigest } from '../postgres/content-digest.js';
 import { tableSizes } from '../postgres/full-read.js';
 import { judgeSequence, readLargeObjects, readSequences } from '../postgres/content-extras.js';

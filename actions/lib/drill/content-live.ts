@@ -1,6 +1,7 @@
 // compare: content, live's side: inside the exported snapshot the counts use (same-moment.ts),
-// through the same bounded pool, every table up to content-max-size digested (with its key
-// ranges), sequences and large objects read, and the same-as-live user checks evaluated.
+// through the same bounded pool, every table up to content-max-size digested whole (small tables
+// many to a statement: content-digest.ts digestAll), sequences and large objects read, and the
+// same-as-live user checks evaluated.
 import { describeError } from '../errors.js';
 import { digestAll, planDigest, type DigestFailure, type TableDigest } from '../postgres/content-digest.js';
 import { readLargeObjects, readSequences, type LargeObjects, type SequenceValue } from '../postgres/content-extras.js';
