@@ -1,15 +1,17 @@
 // compare: content on one real Postgres with BENCH_TABLES tables (default 1,000) holding
 // BENCH_ROWS rows (default 10 million, Zipf-skewed as in compare.bench.ts), in one run:
 //   (a) the floor: ONE statement scanning every table (a Parallel Append of parallel scans) with
-//       the restore's parallel settings, before and after the digests, the faster kept;
+//       the restore's parallel settings, JIT off, before and after the digests, the faster kept;
 //   (b) a parallel scan of live: the same statement under the server's default settings;
-//   (c) the live side: takeLiveContent (every table digested with its key ranges, sequences,
-//       large objects) through a pool of BENCH_CONCURRENCY sessions with default settings, / (b);
+//   (c) the live side: takeLiveContent (every table digested, sequences, large objects) through a
+//       pool of BENCH_CONCURRENCY sessions with default settings, / (b) (target <= 3);
 //   (d) the restore side: compareContent on a pool with the restore's settings, / (a) (target <= 3);
-//   and the digest's plan on the largest table under both settings.
+//   (e) what no text digest can go below: the floor's statement forming every row's text form
+//       (t::text) without hashing or summing it, / (a);
+//   and the plans (digest and floor) under both settings.
 import { compareContent } from '../../actions/lib/drill/content-compare.js';
 import { takeLiveContent } from '../../actions/lib/drill/content-live.js';
-import { keyRanges, planDigest, readsEveryPage } from '../../actions/lib/postgres/content-digest.js';
+import { planDigest, readsEveryPage } from '../../actions/lib/postgres/content-digest.js';
 import { RESTORE_READ_SETTINGS } from '../../actions/lib/postgres/full-read.js';
 import { quoteIdent } from '../../actions/lib/postgres/ident.js';
 import { ReadOnlyDb, type ReadOnlyOptions } from '../../actions/lib/postgres/readonly.js';
@@ -18,6 +20,7 @@ import { startPgServer } from '../postgres/pg-server.js';
 import { zipfSizes } from './compare.bench.js';
 import { envInt } from './env.js';
 
+const NO_JIT = `SELECT set_config('jit', 'off', true)`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -64,10 +67,15 @@ async function measure(
   try {
     const schema = await snapshotSchema(live);
     const tables = userTables(schema);
-    const union = tables.map((t) => `SELECT FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`).join(' UNION ALL ');
-    const scan = async (db: ReadOnlyDb) => {
+    const union = (row: string) =>
+      tables.map((t) => `SELECT ${row} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)} t`).join(' UNION ALL ');
+    const floorSql = `SELECT count(*) AS n FROM (${union('')}) s`;
+    // JIT off for these one-statement scans: with JIT a 1,000-arm statement spent 1.7 s (summed over its
+    // processes) compiling 5,012 functions, which inflated the floor; the digests' statements stay
+    // below jit_above_cost and compile nothing.
+    const scan = async (db: ReadOnlyDb, sql = floorSql, opening = NO_JIT) => {
       const started = performance.now();
-      const [{ n }] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM (${union}) s`);
+      const [{ n }] = await db.transaction((q) => q<{ n: string }>(sql), 'READ COMMITTED', opening);
       if (Number(n) !== totalRows) throw new Error(`scan counted ${n} rows, expected ${totalRows}`);
       return performance.now() - started;
     };
@@ -90,22 +98,28 @@ async function measure(
     const rows = counts.reduce((n, c) => n + c.rows, 0);
     if (comparison.same !== tables.length || rows !== totalRows)
       throw new Error(`digests: ${comparison.same}/${tables.length} same, ${rows} rows (expected ${totalRows})`);
+    const floorJitMs = await scan(restore, floorSql, 'SELECT 1');
+    const textSql = `SELECT count(r) AS n FROM (${union('t::text AS r')}) s`;
+    const textMs = Math.min(await scan(restore, textSql), await scan(restore, textSql));
     const largest = tables.find((t) => t.name === 'c0001')!;
-    const key = (await keyRanges(live, [largest])).get(`public\0c0001`);
-    // Live sums per key range (one scan); the restore digests whole tables, by range only where they differ.
-    for (const [side, db, k] of [
-      ['live', live, key],
-      ['restore', restore, undefined],
+    const shape = (plan: string[]) => plan.map((l) => l.trim()).join(' / ');
+    for (const [side, db] of [
+      ['live', live],
+      ['restore', restore],
     ] as const) {
-      const plan = await planDigest(db, largest, k);
-      log(
-        `plan (${side}, c0001): ${plan.map((l) => l.trim().replace(/'\{[^}]*\}'/g, "'{...}'")).join(' / ')}; every heap page read: ${readsEveryPage(plan)}`,
+      const plan = await planDigest(db, largest);
+      log(`plan (${side} digest, c0001): ${shape(plan)}; every heap page read: ${readsEveryPage(plan)}`);
+      const floor = (await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${floorSql}`)).map(
+        (r) => r['QUERY PLAN'],
       );
+      log(`plan (${side} floor): ${shape(floor.slice(0, 6))} / ... (${floor.length} plan lines)`);
     }
     log(`(a) floor, one parallel scan of all tables (restore settings): ${seconds(floorMs)}`);
+    log(`(a') the same with JIT (the measure before): ${seconds(floorJitMs)}; (d) = ${r2(restoreMs / floorJitMs)}x it`);
     log(`(b) a parallel scan of live (default settings): ${seconds(liveScanMs)}`);
     log(`(c) live-side digest: ${seconds(liveMs)} = ${(liveMs / liveScanMs).toFixed(2)}x (b) (target <= 3)`);
     log(`(d) restore-side digest: ${seconds(restoreMs)} = ${(restoreMs / floorMs).toFixed(2)}x (a) (target <= 3)`);
+    log(`(e) the floor forming every row's text form: ${seconds(textMs)} = ${(textMs / floorMs).toFixed(2)}x (a)`);
     return {
       floor_ms: Math.round(floorMs),
       live_scan_ms: Math.round(liveScanMs),
@@ -113,6 +127,9 @@ async function measure(
       restore_digest_ms: Math.round(restoreMs),
       ratio_live_digest_over_live_scan: r2(liveMs / liveScanMs),
       ratio_restore_digest_over_floor: r2(restoreMs / floorMs),
+      floor_with_jit_ms: Math.round(floorJitMs),
+      text_form_scan_ms: Math.round(textMs),
+      ratio_text_form_scan_over_floor: r2(textMs / floorMs),
     };
   } finally {
     await live.close();

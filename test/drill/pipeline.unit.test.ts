@@ -86,6 +86,7 @@ describe('the drill pipeline', () => {
       "compare needs 'created', which no earlier phase gives",
       "compare needs 'pin', which no earlier phase gives",
       "compare needs 'timeoutMs', which no earlier phase gives",
+      "compare needs 'live', which no earlier phase gives",
       'final phase x must read ctx.facts, not declare needs',
     ]);
   });

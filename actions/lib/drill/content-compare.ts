@@ -1,20 +1,24 @@
-// compare: content, the restore's side and the judgement: the restore digested table by table
-// with live's key ranges (its row counts then stand in for the full read's count(*): one pass),
-// then compared with live's digests. A table that differs is named with the key ranges whose
-// digests differ and the rows in each on both sides, never row contents; keys are hashed for
-// tables listed in content-sensitive-keys. A digest either side could not compute is "not
-// compared", never a failure.
-import { createHash } from 'node:crypto';
-import pLimit from 'p-limit';
-import { tableKey, tryDigest, type KeyRanges, type TableDigest } from '../postgres/content-digest.js';
+// compare: content, the restore's side and the judgement: the restore digested whole tables as
+// live was (its row counts then stand in for the full read's count(*): one pass), then compared
+// with live's digests. A table that differs is narrowed by bisection (content-narrow.ts) to the
+// smallest key ranges that differ, with the rows in each on both sides, never row contents; keys
+// are hashed for tables listed in content-sensitive-keys. A digest either side could not compute
+// is "not compared", never a failure.
+import { digestAll, tableKey, type TableDigest } from '../postgres/content-digest.js';
+import { tableSizes } from '../postgres/full-read.js';
 import { judgeSequence, readLargeObjects, readSequences } from '../postgres/content-extras.js';
 import { displayName } from '../postgres/ident.js';
 import type { ReadOnlyDb } from '../postgres/readonly.js';
 import type { TableCount } from '../postgres/rowcounts.js';
 import type { LiveContent } from './content-live.js';
+import type { BisectLimits } from './content-bisect.js';
+import { narrowTable } from './content-narrow.js';
+
+/** Differing tables bisected per database (the verdict names five). */
+const NARROWED_TABLES = 5;
 
 export interface DifferingRange {
-  /** e.g. `id in [14900, 15200)`; hashed bounds for sensitive keys. */
+  /** e.g. `id in [14900, 14901)`; hashed bounds for sensitive keys. */
   range: string;
   liveRows: number;
   restoredRows: number;
@@ -26,8 +30,10 @@ export interface TableContent {
   why?: string;
   liveRows?: number;
   restoredRows?: number;
-  /** Differing key ranges, smallest first; absent without a primary key. */
+  /** The smallest differing key ranges bisection reached, smallest first; absent when not narrowed. */
   ranges?: DifferingRange[];
+  /** How the narrowing went: rounds, the bound that stopped it, or why there was none. */
+  narrowing?: string;
   noPrimaryKey?: boolean;
 }
 
@@ -53,6 +59,9 @@ export interface RestoreContentOptions {
   judged: boolean;
   /** `schema.table` names whose key values are hashed in the report. */
   sensitive: string[];
+  /** A read-only session on live now, for bisecting differing tables (content-narrow.ts); none: not narrowed. */
+  openLive?: () => Promise<ReadOnlyDb>;
+  limits?: BisectLimits;
   signal?: AbortSignal;
 }
 
@@ -64,12 +73,9 @@ export async function compareContent(
   o: RestoreContentOptions,
 ): Promise<{ comparison: ContentComparison; counts: TableCount[] }> {
   const started = performance.now();
-  const keys = new Map(live.keys);
-  const limit = pLimit(o.concurrency);
-  const restored = await Promise.all(
-    live.digests.map((d) => limit(() => restoreDigest(db, d, keys.get(tableKey(d)), o.signal))),
-  );
-  const tables = live.digests.map((d, i) => judgeTable(d, restored[i], keys.get(tableKey(d)), o.sensitive));
+  const restored = await restoreDigests(db, live, o);
+  const judgedTables = live.digests.map((d, i) => judgeTable(d, restored[i]));
+  const tables = await narrowDiffering(db, judgedTables, o);
   const comparison: ContentComparison = {
     database,
     judged: o.judged,
@@ -95,12 +101,12 @@ export async function compareContent(
   return { comparison, counts };
 }
 
-/** The whole table first (a parallel plan); by key range only when it differs from live. */
-async function restoreDigest(db: ReadOnlyDb, live: Either, key: KeyRanges | undefined, signal?: AbortSignal) {
-  if (!live || 'error' in live || signal?.aborted) return undefined;
-  const whole = await tryDigest(db, live, undefined);
-  if ('error' in whole || !key?.literal || (whole.rows === live.rows && whole.sum === live.sum)) return whole;
-  return tryDigest(db, live, key);
+/** Whole tables, batched (parallel plans for the large ones), in live's order. */
+async function restoreDigests(db: ReadOnlyDb, live: LiveContent, o: RestoreContentOptions): Promise<Either[]> {
+  const read = live.digests.filter((d): d is TableDigest => !('error' in d));
+  const digests = await digestAll(db, await tableSizes(db, read), { concurrency: o.concurrency, signal: o.signal });
+  const byTable = new Map(digests.map((d) => [tableKey(d), d]));
+  return live.digests.map((l) => byTable.get(tableKey(l)));
 }
 
 function restoreCount(d: TableDigest): TableCount {
@@ -109,7 +115,9 @@ function restoreCount(d: TableDigest): TableCount {
 
 type Either = TableDigest | { schema: string; name: string; error: string } | undefined;
 
-function judgeTable(live: Either, restored: Either, key: KeyRanges | undefined, sensitive: string[]): TableContent {
+type Judged = TableContent & { live?: TableDigest; restored?: TableDigest };
+
+function judgeTable(live: Either, restored: Either): Judged {
   const l = live!;
   const table = displayName(l.schema, l.name);
   if ('error' in l) return { table, status: 'not compared', why: `live: ${l.error}` };
@@ -117,37 +125,26 @@ function judgeTable(live: Either, restored: Either, key: KeyRanges | undefined, 
     return { table, status: 'not compared', why: `restore: ${restored ? restored.error : 'not read'}` };
   const base = { table, liveRows: l.rows, restoredRows: restored.rows };
   if (l.rows === restored.rows && l.sum === restored.sum) return { ...base, status: 'same' };
-  if (!key) return { ...base, status: 'differs', noPrimaryKey: true };
-  const hide = sensitive.includes(`${l.schema}.${l.name}`) || sensitive.includes(table);
-  return { ...base, status: 'differs', ranges: differingRanges(l, restored, key, hide) };
+  return { ...base, status: 'differs', live: l, restored };
 }
 
-function differingRanges(l: TableDigest, r: TableDigest, key: KeyRanges, hide: boolean): DifferingRange[] {
-  const byBucket = (d: TableDigest) => new Map(d.ranges.map((x) => [x.bucket, x]));
-  const lb = byBucket(l);
-  const rb = byBucket(r);
-  const buckets = [...new Set([...lb.keys(), ...rb.keys()])].sort((a, b) => a - b);
-  const out: DifferingRange[] = [];
-  for (const b of buckets) {
-    const x = lb.get(b);
-    const y = rb.get(b);
-    if (x && y && x.rows === y.rows && x.sum === y.sum) continue;
-    out.push({ range: rangeText(key, b, hide), liveRows: x?.rows ?? 0, restoredRows: y?.rows ?? 0 });
+/** The first NARROWED_TABLES differing tables bisected (when judged), the rest said not narrowed. */
+async function narrowDiffering(db: ReadOnlyDb, tables: Judged[], o: RestoreContentOptions): Promise<TableContent[]> {
+  let liveDb: Promise<ReadOnlyDb> | undefined;
+  let narrowed = 0;
+  const out: TableContent[] = [];
+  for (const { live: l, restored: r, ...t } of tables) {
+    if (!l || !r) out.push(t);
+    else if (!o.judged) out.push({ ...t, narrowing: 'not narrowed: the restore does not stop at live’s snapshot' });
+    else if (narrowed++ >= NARROWED_TABLES || o.signal?.aborted)
+      out.push({ ...t, narrowing: `not narrowed: only the first ${NARROWED_TABLES} differing tables are` });
+    else {
+      const hide = o.sensitive.includes(`${l.schema}.${l.name}`) || o.sensitive.includes(t.table);
+      const opened = o.openLive ? (liveDb ??= o.openLive()) : undefined;
+      out.push({ ...t, ...(await narrowTable(db, opened, l, r, { hide, limits: o.limits })) });
+    }
   }
-  return out.sort((a, b) => Math.max(a.liveRows, a.restoredRows) - Math.max(b.liveRows, b.restoredRows));
-}
-
-const hashed = (v: string) => `#${createHash('sha256').update(v).digest('hex').slice(0, 12)}`;
-
-/** width_bucket's bucket b as a key range of the leading key column. */
-export function rangeText(key: KeyRanges, b: number, hide: boolean): string {
-  const col = displayName(key.column);
-  const bounds = key.bounds ?? [];
-  if (!bounds.length) return `${col}: the whole table (no key statistics to split it by)`;
-  const show = (v: string) => (hide ? hashed(v) : v);
-  if (b <= 0) return `${col} < ${show(bounds[0])}`;
-  if (b >= bounds.length) return `${col} >= ${show(bounds[bounds.length - 1])}`;
-  return `${col} in [${show(bounds[b - 1])}, ${show(bounds[b])})`;
+  return out;
 }
 
 async function compareSequences(db: ReadOnlyDb, live: LiveContent): Promise<ContentComparison['sequences']> {

@@ -1,17 +1,9 @@
 // compare: content, live's side: inside the exported snapshot the counts use (same-moment.ts),
-// through the same bounded pool, every table up to content-max-size digested (with its key
-// ranges), sequences and large objects read, and the same-as-live user checks evaluated.
-import pLimit from 'p-limit';
+// through the same bounded pool, every table up to content-max-size digested whole (small tables
+// many to a statement: content-digest.ts digestAll), sequences and large objects read, and the
+// same-as-live user checks evaluated.
 import { describeError } from '../errors.js';
-import {
-  keyRanges,
-  planDigest,
-  tableKey,
-  tryDigest,
-  type DigestFailure,
-  type KeyRanges,
-  type TableDigest,
-} from '../postgres/content-digest.js';
+import { digestAll, planDigest, type DigestFailure, type TableDigest } from '../postgres/content-digest.js';
 import { readLargeObjects, readSequences, type LargeObjects, type SequenceValue } from '../postgres/content-extras.js';
 import { runCheck, type CheckRun, type UserCheck } from '../postgres/content-checks.js';
 import { UNPINNED_TYPES_SQL } from '../postgres/content-text.js';
@@ -32,7 +24,6 @@ export interface ContentSettings {
 
 export interface LiveContent {
   digests: (TableDigest | DigestFailure)[];
-  keys: [string, KeyRanges][];
   /** Above content-max-size: compared by counts only. */
   capped: SizedTable[];
   sequences: SequenceValue[] | { error: string };
@@ -63,21 +54,15 @@ export async function takeLiveContent(
   const checks: [string, CheckRun][] = [];
   for (const c of s.checks.filter((c) => c.sameAsLive && c.database === database))
     checks.push([c.name, await runCheck(db, c, s.statementTimeoutMs)]);
-  const empty = { digests: [], keys: [], capped: [], unpinned: [], checks, ms: 0 };
+  const empty = { digests: [], capped: [], unpinned: [], checks, ms: 0 };
   if (!s.content) return { ...empty, sequences: [], largeObjects: { count: 0 }, ms: performance.now() - started };
   const sequences = await attempt(() => readSequences(db));
   const sized = await tableSizes(db, userTables(schema));
   const capped = sized.filter((t) => t.bytes > s.maxBytes);
   const tables = sized.filter((t) => t.bytes <= s.maxBytes);
-  const keys = await keyRanges(db, tables).catch(() => new Map<string, KeyRanges>());
-  const limit = pLimit(s.concurrency);
-  const digests = await Promise.all(
-    tables.map((t) =>
-      limit(async () => (s.signal?.aborted ? { ...t, error: 'aborted' } : tryDigest(db, t, keys.get(tableKey(t))))),
-    ),
-  );
+  const digests = await digestAll(db, tables, { concurrency: s.concurrency, signal: s.signal });
   const largest = [...tables].sort((a, b) => b.bytes - a.bytes)[0];
-  const plan = largest ? await planDigest(db, largest, keys.get(tableKey(largest))).catch(() => undefined) : undefined;
+  const plan = largest ? await planDigest(db, largest).catch(() => undefined) : undefined;
   const unpinned = await db
     .query<LiveContent['unpinned'][number]>(UNPINNED_TYPES_SQL, [
       tables.map((t) => t.schema),
@@ -95,5 +80,5 @@ export async function takeLiveContent(
         plan.map((l) => l.trim().replace(/'\{[^}]*\}'/g, "'{...}'")).join(' / '),
     );
   const largeObjects = await attempt(() => readLargeObjects(db));
-  return { digests, keys: [...keys], capped, sequences, largeObjects, unpinned, checks, plan, ms };
+  return { digests, capped, sequences, largeObjects, unpinned, checks, plan, ms };
 }

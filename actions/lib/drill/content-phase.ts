@@ -8,16 +8,31 @@ import { compareContent } from './content-compare.js';
 import { checkReasons, contentReasons, judgeCheck } from './content-report.js';
 import type { PhaseContext } from './pipeline.js';
 import type { Comparison } from './result.js';
+import type { Cluster } from '../cnpg/types.js';
+import { openLiveReplicaSession, openSession } from './sessions.js';
+
+type ContentReads =
+  | 'compare'
+  | 'countConcurrency'
+  | 'contentSensitiveKeys'
+  | 'checks'
+  | 'statementTimeoutMs'
+  | 'liveCounts'
+  | 'credentialsSecret'
+  | 'connectionMode';
+/** What the content step uses: the inputs it reads, and what opening a session on live takes (bisection). */
+type ContentContext = Pick<
+  PhaseContext<ContentReads>,
+  'inputs' | 'signal' | 'log' | 'core' | 'clients' | 'site' | 'owned'
+>;
 
 export async function restoreContent(
-  ctx: Pick<
-    PhaseContext<'compare' | 'countConcurrency' | 'contentSensitiveKeys' | 'checks' | 'statementTimeoutMs'>,
-    'inputs' | 'signal' | 'log' | 'core'
-  >,
+  ctx: ContentContext,
   db: ReadOnlyDb,
   base: Baseline,
   exact: boolean,
   result: Comparison,
+  liveCluster?: Cluster,
 ): Promise<TableCount[]> {
   const { inputs } = ctx;
   const live = base.content;
@@ -27,6 +42,7 @@ export async function restoreContent(
       concurrency: inputs.countConcurrency,
       judged: exact,
       sensitive: inputs.contentSensitiveKeys,
+      openLive: liveCluster && (() => openLiveNow(ctx, liveCluster, base.database)),
       signal: ctx.signal,
     });
     counts = c.counts;
@@ -51,6 +67,15 @@ export async function restoreContent(
     if (r.status === 'error') ctx.core.warning(`check '${r.name}' could not be evaluated: ${r.detail}`);
   }
   return counts;
+}
+
+/** A read-only session on live now, as the counts read it (the primary, or a replica), for bisection. */
+async function openLiveNow(ctx: ContentContext, live: Cluster, database: string): Promise<ReadOnlyDb> {
+  const s =
+    ctx.inputs.liveCounts === 'replica'
+      ? await openLiveReplicaSession(ctx, live, database)
+      : await openSession(ctx, live, database, ctx.inputs.credentialsSecret);
+  return s.db;
 }
 
 /** Checks naming a database the drill did not compare: reported as errors. */

@@ -45,14 +45,16 @@ export function judgeCheck(c: UserCheck, restored: CheckRun, live: CheckRun | un
   return { ...base, status: 'failed', detail: 'differs between live (at the pinned moment) and the restore', ...v };
 }
 
-const rangesText = (t: TableContent) =>
-  t.noPrimaryKey
-    ? 'no primary key, so the difference cannot be narrowed to key ranges ' +
-      `(live ${t.liveRows} rows, restored ${t.restoredRows})`
-    : `${t.ranges!.length} key range(s) differ: ${t
-        .ranges!.slice(0, 3)
-        .map((r) => `${r.range} (live ${r.liveRows} rows, restored ${r.restoredRows})`)
-        .join('; ')}${t.ranges!.length > 3 ? '; ...' : ''}`;
+const rangesText = (t: TableContent) => {
+  const counts = `(live ${t.liveRows} rows, restored ${t.restoredRows})`;
+  if (t.noPrimaryKey) return `no primary key, so the difference cannot be narrowed to key ranges ${counts}`;
+  if (!t.ranges) return `${t.narrowing ?? 'not narrowed'} ${counts}`;
+  const shown = t.ranges
+    .slice(0, 3)
+    .map((r) => `${r.range} (live ${r.liveRows} rows, restored ${r.restoredRows})`)
+    .join('; ');
+  return `${t.ranges.length} key range(s) differ: ${shown}${t.ranges.length > 3 ? '; ...' : ''} (${t.narrowing})`;
+};
 
 /** Verdict lines: differing tables and impossible sequences, when judged; failed checks. */
 export function contentReasons(c: ContentComparison): string[] {
@@ -100,6 +102,9 @@ export function checksNotEvaluated(checks: CheckResult[] | undefined): DrillErro
   };
 }
 
+const whole = (t: TableContent) =>
+  t.noPrimaryKey ? 'no primary key: the whole table' : `the whole table (${t.narrowing ?? 'not narrowed'})`;
+
 /** The report's section for one database's content comparison. */
 export function contentSection(c: ContentComparison): string[] {
   const out = [
@@ -115,11 +120,12 @@ export function contentSection(c: ContentComparison): string[] {
       markdownTable(
         ['Table', 'Key range', 'Live rows', 'Restored rows'],
         c.differing.flatMap((t) =>
-          t.noPrimaryKey
-            ? [[t.table, 'no primary key: the whole table', String(t.liveRows), String(t.restoredRows)]]
-            : t.ranges!.slice(0, 10).map((r) => [t.table, r.range, String(r.liveRows), String(r.restoredRows)]),
+          t.ranges
+            ? t.ranges.slice(0, 10).map((r) => [t.table, r.range, String(r.liveRows), String(r.restoredRows)])
+            : [[t.table, whole(t), String(t.liveRows), String(t.restoredRows)]],
         ),
       ),
+      ...c.differing.flatMap((t) => (t.ranges ? [`- ${t.table}: ${t.narrowing}.`] : [])),
     );
   if (c.notCompared.length)
     out.push('', ...c.notCompared.slice(0, 20).map((t) => `- not compared: ${t.table}: ${t.why}`));

@@ -1,161 +1,89 @@
-// Order-independent digests of every row of a table, and of key ranges of it. A row's digest is
-// hashtextextended (64 bits) of its text form (content-text.ts fixes the settings that shape it)
-// in the "C" collation, so the hash is of the bytes (a nondeterministic collation would hash
-// equal-comparing strings alike); it is 3x cheaper than md5 and, like the bytes it hashes,
-// depends on the CPU's byte order, which a physical restore already requires to be the same. A
-// table's digest is the row count plus the exact sum (numeric) of its rows' digests, so the
-// physical order of rows never matters and a lost, added or changed row changes it. Live's scan
-// also sums per key range (width_bucket over the leading primary-key column, bounded by the
-// table's pg_stats histogram, ordered in the "C" collation), so that a table that differs can be
-// narrowed to the ranges that differ once live's snapshot is gone; the restore digests whole
-// tables (a plan PostgreSQL runs in parallel) and by range only the tables that differ. Every
-// digest reads every heap page: index paths are off in its transaction (SCAN_SETTINGS) and
-// planDigest shows the plan.
+// Order-independent digests of every row of a table. A row's digest is hashtextextended (64 bits)
+// of its text form (content-text.ts fixes the settings that shape it) in the "C" collation, so the
+// hash is of the bytes (a nondeterministic collation would hash equal-comparing strings alike); it
+// is 3x cheaper than md5 and, like the bytes it hashes, depends on the CPU's byte order, which a
+// physical restore already requires to be the same. A table's digest is the row count plus the
+// exact sum (numeric) of its rows' digests, so the physical order of rows never matters and a
+// lost, added or changed row changes it. Both sides digest whole tables, the same statement, which
+// PostgreSQL runs as a parallel aggregate (Partial Aggregate under a Gather). Live no longer sums
+// per key range in that scan: grouped by a range of the key, the planner estimates one group per
+// key value (estimate_num_groups in src/backend/utils/adt/selfuncs.c reads the key column's
+// n_distinct, -1 for a primary key), so a partial aggregate would not shrink its input and the plan
+// stays serial (HashAggregate over a Seq Scan, measured in content.bench.ts), at +30% CPU; a table
+// that differs is narrowed afterwards by bisection (content-ranges.ts). Every digest reads every
+// heap page: index paths are off in its transaction (SCAN_SETTINGS) and planDigest shows the plan.
+import pLimit from 'p-limit';
 import { describeError } from '../errors.js';
-import { qualifiedIdent, quoteIdent } from './ident.js';
+import { qualifiedIdent } from './ident.js';
 import type { ReadOnlyDb } from './readonly.js';
 import type { TableRef } from './schema.js';
+import { batchBySize, type SizedTable } from './full-read.js';
 import { SCAN_SETTINGS, setLocalSql, TEXT_SETTINGS } from './content-text.js';
-
-/** The leading primary-key column, and the range bounds of its values (pg_stats histogram). */
-export interface KeyRanges {
-  column: string;
-  /** format_type of the column, for casting the bounds. */
-  type: string;
-  collatable: boolean;
-  /** Bounds as a PostgreSQL array literal (sorted in "C" order for collatable keys); undefined: no statistics. */
-  literal?: string;
-  /** The same bounds as text, for the report. */
-  bounds?: string[];
-}
-
-export interface RangeDigest {
-  /** width_bucket: 0 = below bounds[0], i = [bounds[i-1], bounds[i]), bounds.length = from the last bound up. */
-  bucket: number;
-  rows: number;
-  sum: string;
-}
 
 export interface TableDigest extends TableRef {
   rows: number;
   /** Sum of the rows' 64-bit digests, as decimal text. */
   sum: string;
-  ranges: RangeDigest[];
   ms: number;
 }
 
 /** Row alias in the digest query: a name no real column is likely to have (t::text would read a column named t). */
-const ROW = '__cnpg_drill_row__';
+export const ROW = '__cnpg_drill_row__';
 
-const KEYS_SQL = `SELECT t.schema, t.name, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
-    a.attcollation <> 0 AS collatable, s.histogram_bounds::text AS bounds, s.histogram_bounds::text::text[] AS list
-  FROM unnest($1::text[], $2::text[]) AS t(schema, name)
-  JOIN pg_namespace n ON n.nspname = t.schema
-  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.name
-  JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
-  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
-  LEFT JOIN pg_stats s ON s.schemaname = t.schema AND s.tablename = t.name AND s.attname = a.attname
-                      AND NOT s.inherited`;
+/** A row's 64-bit digest, in SQL. */
+export const ROW_HASH = `hashtextextended(${ROW}::text COLLATE "C", 0)`;
 
-/** The leading key column and its ranges of each table that has a primary key (live, in the snapshot). */
-export async function keyRanges(db: ReadOnlyDb, tables: TableRef[]): Promise<Map<string, KeyRanges>> {
-  // Bounds are written and later parsed (on both sides) under the same text settings: a timestamp
-  // written in one DateStyle and read in another would move the ranges.
-  const rows = await inTextSettings(db, (q) =>
-    q<{
-      schema: string;
-      name: string;
-      column: string;
-      type: string;
-      collatable: boolean;
-      bounds: string | null;
-      list: string[] | null;
-    }>(KEYS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.name)]),
-  );
-  const out = new Map<string, KeyRanges>();
-  for (const r of rows) {
-    const k: KeyRanges = { column: r.column, type: r.type, collatable: r.collatable };
-    // The histogram is sorted in the type's order: the bounds as they are, except for collatable keys,
-    // which are re-sorted in "C" (one statement each; most keys are integers, uuids, timestamps).
-    if (r.bounds && r.list && !r.collatable) Object.assign(k, { literal: r.bounds, bounds: r.list });
-    else if (r.bounds) Object.assign(k, await sortedBounds(db, r.bounds, r.type).catch(() => ({})));
-    out.set(tableKey(r), k);
-  }
-  return out;
-}
+export type Q = Parameters<Parameters<ReadOnlyDb['transaction']>[0]>[0];
 
-/** The histogram re-sorted in the "C" collation (it is sorted in the column's), as literal and as text. */
-async function sortedBounds(
+/** `work` in one READ ONLY transaction whose opening statement applies TEXT_SETTINGS (and `more`). */
+export function inTextSettings<R>(
   db: ReadOnlyDb,
-  literal: string,
-  type: string,
-): Promise<{ literal: string; bounds: string[] }> {
-  const order = 'b COLLATE "C"';
-  const [r] = await inTextSettings(db, (q) =>
-    q<{ literal: string; bounds: string[] }>(
-      `SELECT array_agg(b ORDER BY ${order})::text AS literal, array_agg(b::text ORDER BY ${order}) AS bounds
-       FROM unnest($1::text::${type}[]) AS b`,
-      [literal],
-    ),
-  );
-  return r;
-}
-
-type Q = Parameters<Parameters<ReadOnlyDb['transaction']>[0]>[0];
-
-/** `work` in one READ ONLY transaction with TEXT_SETTINGS (and `more`) applied. */
-function inTextSettings<R>(db: ReadOnlyDb, work: (q: Q) => Promise<R>, ...more: Record<string, [string, string]>[]) {
-  return db.transaction(async (q): Promise<R> => {
-    await q(setLocalSql(TEXT_SETTINGS, ...more));
-    return work(q);
-  });
+  work: (q: Q) => Promise<R>,
+  ...more: Record<string, [string, string]>[]
+): Promise<R> {
+  return db.transaction(work, 'READ COMMITTED', setLocalSql(TEXT_SETTINGS, ...more));
 }
 
 export const tableKey = (t: { schema: string; name: string }) => `${t.schema}\0${t.name}`;
 
-/** The digest statement of one table: per key range when `key` has bounds, else one range (bucket 0). */
-export function digestSql(t: TableRef, key: KeyRanges | undefined): { sql: string; params: unknown[] } {
-  const hash = `hashtextextended(${ROW}::text COLLATE "C", 0)`;
-  const ranged = key?.literal !== undefined;
-  const keyExpr = ranged ? `${ROW}.${quoteIdent(key.column)}${key.collatable ? ' COLLATE "C"' : ''}` : '';
-  // A parameter typed as the array: parsed once at bind (a cast from text would parse it for every row).
-  const bucket = ranged ? `width_bucket(${keyExpr}, $1::${key.type}[])` : '0';
-  return {
-    sql: `SELECT ${bucket} AS bucket, count(*) AS rows, coalesce(sum(${hash}), 0)::text AS sum
-            FROM ${qualifiedIdent(t.schema, t.name)} AS ${ROW}${ranged ? ' GROUP BY 1' : ''}`,
-    params: ranged ? [key.literal] : [],
-  };
+/**
+ * One statement digesting every table (`i`, its place in `tables`); several small tables share a
+ * statement (UNION ALL), saving a transaction and its round trips each.
+ */
+export function digestSql(tables: TableRef[]): string {
+  return tables
+    .map(
+      (t, i) =>
+        `SELECT ${i} AS i, count(*) AS rows, coalesce(sum(${ROW_HASH}), 0)::text AS sum ` +
+        `FROM ${qualifiedIdent(t.schema, t.name)} AS ${ROW}`,
+    )
+    .join(' UNION ALL ');
 }
 
-/** Digests one table in its own transaction with the text and scan settings fixed. */
-export async function digestTable(db: ReadOnlyDb, t: TableRef, key: KeyRanges | undefined): Promise<TableDigest> {
+/** Digests the tables in one statement (own transaction, text and scan settings fixed); in `tables`' order. */
+export async function digestTables(db: ReadOnlyDb, tables: TableRef[]): Promise<TableDigest[]> {
   const started = performance.now();
-  const { sql, params } = digestSql(t, key);
   const rows = await inTextSettings(
     db,
-    (q) => q<{ bucket: number; rows: string; sum: string }>(sql, params),
+    (q) => q<{ i: number; rows: string; sum: string }>(digestSql(tables)),
     SCAN_SETTINGS,
   );
-  const ranges = rows
-    .map((r) => ({ bucket: Number(r.bucket), rows: Number(r.rows), sum: r.sum }))
-    .sort((a, b) => a.bucket - b.bucket);
-  const total = ranges.reduce((n, r) => n + BigInt(r.sum), 0n);
-  return {
+  const ms = (performance.now() - started) / tables.length;
+  const byI = new Map(rows.map((r) => [Number(r.i), r]));
+  return tables.map((t, i) => ({
     schema: t.schema,
     name: t.name,
-    rows: ranges.reduce((n, r) => n + r.rows, 0),
-    sum: total.toString(),
-    ranges,
-    ms: performance.now() - started,
-  };
+    rows: Number(byI.get(i)!.rows),
+    sum: byI.get(i)!.sum,
+    ms,
+  }));
 }
 
 /** EXPLAIN of the digest statement under the same settings: the plan's node lines, for the log and the bench. */
-export async function planDigest(db: ReadOnlyDb, t: TableRef, key: KeyRanges | undefined): Promise<string[]> {
-  const { sql, params } = digestSql(t, key);
+export async function planDigest(db: ReadOnlyDb, t: TableRef): Promise<string[]> {
   const rows = await inTextSettings(
     db,
-    (q) => q<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${sql}`, params),
+    (q) => q<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${digestSql([t])}`),
     SCAN_SETTINGS,
   );
   return rows.map((r) => r['QUERY PLAN']);
@@ -172,14 +100,41 @@ export interface DigestFailure extends TableRef {
 }
 
 /** Digest, or why not (permission, a type, the statement timeout): never a throw. */
-export async function tryDigest(
-  db: ReadOnlyDb,
-  t: TableRef,
-  key: KeyRanges | undefined,
-): Promise<TableDigest | DigestFailure> {
+export async function tryDigest(db: ReadOnlyDb, t: TableRef): Promise<TableDigest | DigestFailure> {
   try {
-    return await digestTable(db, t, key);
+    const [d] = await digestTables(db, [t]);
+    return d;
   } catch (err) {
     return { schema: t.schema, name: t.name, error: describeError(err) };
   }
+}
+
+/**
+ * Every table digested, largest first, `concurrency` statements at a time: tables below
+ * min_parallel_table_scan_size's default share statements as the full read's do (batchBySize); a
+ * batch that fails is digested table by table, so the failing one is named. In `tables`' order.
+ */
+export async function digestAll(
+  db: ReadOnlyDb,
+  tables: SizedTable[],
+  o: { concurrency: number; signal?: AbortSignal },
+): Promise<(TableDigest | DigestFailure)[]> {
+  const out = new Map<string, TableDigest | DigestFailure>();
+  const ref = (t: SizedTable): TableRef => ({ schema: t.schema, name: t.name });
+  const one = async (t: SizedTable) =>
+    out.set(tableKey(t), o.signal?.aborted ? { ...ref(t), error: 'aborted' } : await tryDigest(db, ref(t)));
+  const limit = pLimit(o.concurrency);
+  await Promise.all(
+    batchBySize(tables).map((batch) =>
+      limit(async () => {
+        const digests =
+          batch.length > 1 && !o.signal?.aborted
+            ? await digestTables(db, batch.map(ref)).catch(() => undefined)
+            : undefined;
+        if (digests) digests.forEach((d) => out.set(tableKey(d), d));
+        else await Promise.all(batch.map(one));
+      }),
+    ),
+  );
+  return tables.map((t) => out.get(tableKey(t))!);
 }

@@ -116,23 +116,33 @@ function readsOf(sized: SizedTable[]): Read[] {
   ]);
 }
 
-/** Each large read alone; small ones in batches of up to 50 reads / 64 MiB. `n` counts tables, not TOAST tables. */
-function units(sized: SizedTable[]): Unit[] {
-  const out: Unit[] = [];
-  let batch: Unit | undefined;
-  for (const r of readsOf(sized).sort((a, b) => b.bytes - a.bytes)) {
-    const n = r.toast ? 0 : 1;
+/** Each large item alone; small ones in batches of up to 50 items / 64 MiB; largest first. */
+export function batchBySize<T extends { bytes: number }>(items: T[]): T[][] {
+  const out: T[][] = [];
+  let batch: T[] | undefined;
+  let bytes = 0;
+  for (const r of [...items].sort((a, b) => b.bytes - a.bytes)) {
     if (r.bytes >= BATCH_TABLE_MAX_BYTES) {
-      out.push({ reads: [r], bytes: r.bytes, n });
+      out.push([r]);
       continue;
     }
-    if (!batch || batch.reads.length >= BATCH_MAX_TABLES || batch.bytes + r.bytes > BATCH_MAX_BYTES)
-      out.push((batch = { reads: [], bytes: 0, n: 0 }));
-    batch.reads.push(r);
-    batch.bytes += r.bytes;
-    batch.n += n;
+    if (!batch || batch.length >= BATCH_MAX_TABLES || bytes + r.bytes > BATCH_MAX_BYTES) {
+      out.push((batch = []));
+      bytes = 0;
+    }
+    batch.push(r);
+    bytes += r.bytes;
   }
   return out;
+}
+
+/** The reads in units (batchBySize); `n` counts tables, not TOAST tables. */
+function units(sized: SizedTable[]): Unit[] {
+  return batchBySize(readsOf(sized)).map((reads) => ({
+    reads,
+    bytes: reads.reduce((n, r) => n + r.bytes, 0),
+    n: reads.filter((r) => !r.toast).length,
+  }));
 }
 
 /** The statement that reads a unit: one count(*) per relation, UNION ALL'd for a batch. */

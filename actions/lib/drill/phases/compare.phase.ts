@@ -12,7 +12,7 @@ import type { Comparison } from '../result.js';
 export const compare = definePhase({
   name: 'compare',
   title: 'compare the restore with live (full read)',
-  needs: ['recoveryName', 'baselines', 'created', 'pin', 'timeoutMs'],
+  needs: ['recoveryName', 'baselines', 'created', 'pin', 'timeoutMs', 'live'],
   gives: ['restoredSessions', 'comparison'],
   reads: [
     'connectionMode',
@@ -26,8 +26,9 @@ export const compare = definePhase({
     'contentSensitiveKeys',
     'checks',
     'statementTimeoutMs',
+    'credentialsSecret',
   ],
-  async run(ctx, { recoveryName, baselines, created, pin, timeoutMs }) {
+  async run(ctx, { recoveryName, baselines, created, pin, timeoutMs, live }) {
     const { site, inputs, retry } = ctx;
     const restored = (await getCluster(site.clients, site.namespace, recoveryName, retry))!;
     const deadline = created + timeoutMs;
@@ -41,7 +42,7 @@ export const compare = definePhase({
           timeoutMs,
         });
         restoredSessions.push(s);
-        const known = await restoreContent(ctx, s.db, base, pin.exact, found);
+        const known = await restoreContent(ctx, s.db, base, pin.exact, found, live);
         const c = await compareWithRestore(s.db, base, { ...countSettings(ctx), deadline }, known);
         found.databases.push(pin.exact ? judgeExactly(c) : c);
       }
