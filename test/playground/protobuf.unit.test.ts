@@ -128,6 +128,26 @@ describe('decodeProtobufObject', () => {
     expect(decoded.spec).toEqual({ ports: [{ name: 'http', protocol: 'TCP', targetPort: 'web' }] });
   });
 
+  it('a pod template with the chart’s imagePullSecrets and tolerations (core/v1 generated.proto: 15, 22)', () => {
+    const f = (...entries: [number, string | Buffer][]) => encodeFields(entries);
+    const varint = (no: number, v: number) => Buffer.from([no << 3, v]);
+    const podSpec = Buffer.concat([
+      f([2, f([1, 'drill'], [2, 'mirror.example/drill:1'])]),
+      f([15, f([1, 'regcred'])]),
+      f([22, f([1, 'dedicated'], [2, 'Equal'], [3, 'databases'], [4, 'NoSchedule'])]),
+      f([22, Buffer.concat([f([2, 'Exists'], [4, 'NoExecute']), varint(5, 30)])]),
+    ]);
+    const job = f([1, meta('first', 'demo')], [2, f([6, f([2, podSpec])])]);
+    expect(decodeProtobufObject(envelope('batch/v1', 'Job', job)).spec.template.spec).toEqual({
+      containers: [{ name: 'drill', image: 'mirror.example/drill:1' }],
+      imagePullSecrets: [{ name: 'regcred' }],
+      tolerations: [
+        { key: 'dedicated', operator: 'Equal', value: 'databases', effect: 'NoSchedule' },
+        { operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+      ],
+    });
+  });
+
   it('a Job as kubectl create job --from=cronjob sends it: emptyDir {}, valueFrom, quantities, security contexts', () => {
     const f = (...entries: [number, string | Buffer][]) => encodeFields(entries);
     const varint = (no: number, v: number) => Buffer.from([no << 3, v]);

@@ -41,6 +41,10 @@ describe('cnpg-restore-drill chart', () => {
     expect(job).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 3600 });
     const pod = job.template.spec;
     expect(pod).toMatchObject({ serviceAccountName: 'drill-cnpg-restore-drill', restartPolicy: 'Never' });
+    expect(pod.imagePullSecrets).toBeUndefined();
+    // A private registry or mirror: its pull secrets on the pod (kubectl create job --from copies them).
+    const mirrored = render('cluster=pg', 'imagePullSecrets[0].name=regcred').find((d) => d.kind === 'CronJob')!;
+    expect(mirrored.spec.jobTemplate.spec.template.spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
     const [c] = pod.containers;
     expect(c.args).toEqual(['run', '--json']);
@@ -98,6 +102,7 @@ describe('cnpg-restore-drill chart', () => {
     expect(refuse('cluster=pg', 'suspend=maybe')).toMatch(/\/suspend/);
     expect(refuse('cluster=pg', 'inputs.kubeconfig=x')).toMatch(/invalid propertyName 'kubeconfig'/);
     expect(refuse('cluster=pg', 'typo=1')).toMatch(/additional properties 'typo' not allowed/);
+    expect(refuse('cluster=pg', 'imagePullSecrets[0].nam=regcred')).toMatch(/\/imagePullSecrets\/0/);
   });
 
   it('the image: Node 24 slim, the bundle, non-root; the release job builds and pushes it to ghcr.io', () => {

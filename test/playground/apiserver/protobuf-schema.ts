@@ -143,9 +143,18 @@ export const MESSAGES: Record<string, Table> = {
     8: one('serviceAccountName'),
     9: one('serviceAccount'),
     14: one('securityContext', 'core.PodSecurityContext'),
+    15: many('imagePullSecrets', 'core.LocalObjectReference'),
     19: one('schedulerName'),
     20: many('initContainers', 'core.Container'),
     21: one('automountServiceAccountToken', 'bool'),
+    22: many('tolerations', 'core.Toleration'),
+  },
+  'core.Toleration': {
+    1: one('key'),
+    2: one('operator'),
+    3: one('value'),
+    4: one('effect'),
+    5: one('tolerationSeconds', 'int64?'),
   },
   'core.Container': {
     1: one('name'),
