@@ -92,7 +92,7 @@ async function checkSecret(
     throw new InputError(
       input,
       `the live barmanObjectStore reads no credential Secret (it uses the pods' cloud identity: inheritFromIAMRole, ` +
-        `inheritFromAzureAD or gkeEnvironment), so there is nothing to replace; give that identity read-only ` +
+        `inheritFromAzureAD, useDefaultAzureCredentials or gkeEnvironment), so there is nothing to replace; give that identity read-only ` +
         `access instead and leave recovery-credentials-secret empty.`,
     );
   const liveSecrets = [...new Set(refs.map((r) => r.name))];
