@@ -74,7 +74,8 @@ describe('recovery-kubeconfig with least privilege', () => {
     expect([...forbidden(pair.live, since), ...forbidden(pair.dr, since)]).toEqual([]);
     expect(siteLeftovers(pair.dr, DR_NS, name)).toEqual([]);
     expect(drillClusters(pair.live, LIVE_NS)).toEqual([]);
-    expect(pair.dr.store.get('v1/configmaps', DR_NS, `cnpg-restore-drill-${live.name}`)).toBeTruthy();
+    const record = pair.dr.store.get('v1/configmaps', DR_NS, `cnpg-restore-drill-${LIVE_NS}-${live.name}`);
+    expect(record?.metadata.labels).toMatchObject({ 'cnpg-actions.io/drill-history-namespace': LIVE_NS });
     expect(leakedSecrets(r, live.secrets())).toEqual([]);
   }, 300_000);
 

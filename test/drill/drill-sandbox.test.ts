@@ -85,7 +85,9 @@ describe('recovery-namespace with least privilege', () => {
     expect(siteLeftovers(pgd, SANDBOX, r.outputs['recovery-cluster'])).toEqual([]);
     expect(drillClusters(pgd, LIVE_NS)).toEqual([]);
     // The record went to the sandbox, not to live.
-    expect(pgd.store.get('v1/configmaps', SANDBOX, `cnpg-restore-drill-${live.name}`)).toBeTruthy();
+    // Named and labelled with live's namespace, so status counts it for live (actions/lib/contracts/drill-record.ts).
+    const record = pgd.store.get('v1/configmaps', SANDBOX, `cnpg-restore-drill-${LIVE_NS}-${live.name}`);
+    expect(record?.metadata.labels).toMatchObject({ 'cnpg-actions.io/drill-history-namespace': LIVE_NS });
     // The copied object-store key is masked the moment it is read.
     expect(r.masked).toContain(pgd.s3.secretAccessKey);
     expect(leakedSecrets(r, live.secrets())).toEqual([]);
