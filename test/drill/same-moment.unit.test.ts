@@ -2,11 +2,23 @@
 // the snapshot's segment can pay off (same-moment.ts waitBudget).
 import { describe, expect, it } from 'vitest';
 import { proveQuiet, quietTarget, type Checkpoint } from '../../actions/lib/drill/quiet.js';
-import { snapshotsAgree, waitBudget, type ArchiveState } from '../../actions/lib/drill/same-moment.js';
+import { retake, snapshotsAgree, waitBudget, type ArchiveState } from '../../actions/lib/drill/same-moment.js';
 
 const N = (5n << 32n) | 1000n; // epoch 5, xid 1000
 const c: Checkpoint = { lsn: '0/9000060', timeline: 1, nextXid: N, oldestActiveXid: 1000, at: '2026-12-01T06:00:00Z' };
 const idle = { xmax: N, next: N, xip: 0 };
+
+describe('retake: when the snapshot is taken again a moment later', () => {
+  it('a write in flight, or a position at a segment’s start on a writing live (the pin could only give up)', () => {
+    expect(retake({ exact: false, quiet: false, offset: 5000 })).toBe(true);
+    // Just switched, nothing in the segment: only live's next write gets it archived (waitBudget: no wait).
+    expect(retake({ exact: true, quiet: false, offset: 40 })).toBe(true);
+    expect(retake({ exact: true, quiet: false, offset: 5000 })).toBe(false);
+    // A quiet live is proven from its checkpoint, with no wait: never retaken.
+    expect(retake({ exact: true, quiet: true, offset: 40 })).toBe(false);
+    expect(retake({ exact: false, quiet: true, offset: 5000 })).toBe(false);
+  });
+});
 
 describe('snapshotsAgree: one moment the restore can stop at', () => {
   const at = (lsn: string, o: Partial<typeof idle> = {}) => ({ lsn, ...idle, ...o });
