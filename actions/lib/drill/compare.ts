@@ -144,7 +144,7 @@ function notComparedTables(base: Baseline, restored: TableCount[], schema: Schem
   return { tables, role, grant };
 }
 
-/** Why, as the report and the notes say it (`permission` names the role and the grant: permissionNote). */
+/** Why, as the report and the notes say it (`permission` also names the role and the grant). */
 export const NOT_COMPARED_WHY: Record<NotComparedWhy, string> = {
   permission: "the drill's role may not read them on live (permission denied)",
   'row security': "row security applies to the drill's role on live (grant BYPASSRLS or use a role that bypasses it)",
