@@ -145,6 +145,11 @@ describe('live tables a restore is not judged on', () => {
       checks: [],
     });
     expect((await readSequences(l)).map((s) => s.name)).toEqual(['order_ids']);
+    // The restore's unlogged sequence is back at its start (never called), live's is at 7.
+    const last = async (database: string) =>
+      (await (await server.admin(database)).query(`SELECT last_value FROM pg_sequences WHERE sequencename = 'tickets'`))
+        .rows[0].last_value;
+    expect([await last('live'), await last('restored')]).toEqual(['7', null]);
     const { comparison } = await compareContent(restore(), 'live', content, {
       concurrency: 2,
       judged: true,
