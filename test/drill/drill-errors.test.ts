@@ -5,7 +5,8 @@
 // - each preflight failure, run through the bundle: a Slack message (slack-on: failure) that says it
 //   is an error, not a failed backup, and names the fix; nothing written;
 // - a superuser-owned live table (postInitApplicationSQL) the app role may not read: not compared,
-//   with the grant that fixes it; the backup passes.
+//   with the grant that fixes it; the backup passes; so do an unlogged table (the restore has it
+//   empty) and a table under a row-level security policy the drill's role does not bypass.
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
@@ -277,5 +278,29 @@ describe('a live table the drill may not read', () => {
     expect(r.summary).toContain('| public.audit_log | 10000 | count(*) on the primary | 10000 | 0 | 0 |');
     expect(r.summary).not.toContain('Not compared');
     await granted.destroy();
+  }, 300_000);
+
+  it('an unlogged table (the restore has it empty) and one under a row-level security policy: not compared, passed', async () => {
+    // pg_read_all_data reads both, and does not bypass row security; the policy hides every row from app.
+    const c = await lockedCluster('unlogged', [
+      'GRANT pg_read_all_data TO app',
+      'CREATE UNLOGGED TABLE public.cache AS SELECT g AS k FROM generate_series(1, 500) g',
+      'CREATE TABLE public.tenant_rows AS SELECT g AS id FROM generate_series(1, 90) g',
+      'ALTER TABLE public.tenant_rows ENABLE ROW LEVEL SECURITY',
+      'CREATE POLICY nobody ON public.tenant_rows USING (false)',
+    ]);
+    const r = await exactDrill('unlogged');
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(r.outputs.result).toBe('passed');
+    expect(r.outputs['tables-out-of-tolerance']).toBe('0');
+    expect(r.outputs['tables-compared']).toBe('5');
+    expect(r.summary).toContain('Not compared: unlogged (PostgreSQL does not restore their contents): public.cache.');
+    expect(r.summary).toContain(
+      "Not compared: row security applies to the drill's role on live (grant BYPASSRLS or use a role that " +
+        'bypasses it): public.tenant_rows.',
+    );
+    // The unlogged table is in the restore's catalog: no schema difference.
+    expect(r.summary).not.toMatch(/missing in restore/);
+    await c.destroy();
   }, 300_000);
 });

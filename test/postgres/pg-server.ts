@@ -24,8 +24,11 @@ export interface PgServer {
   createDatabase(name: string): Promise<void>;
   /** The data directory (for tests that damage relation files while the server is down). */
   dataDir: string;
-  /** Stops the server cleanly, runs `whileDown` (e.g. edit files as root), starts it again. */
-  restart(whileDown?: () => void | Promise<void>): Promise<void>;
+  /**
+   * Stops the server (cleanly, or `immediate`: a crash, so the next start runs crash recovery),
+   * runs `whileDown` (e.g. edit files as root), starts it again.
+   */
+  restart(whileDown?: () => void | Promise<void>, mode?: 'fast' | 'immediate'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -155,9 +158,9 @@ export async function startPgServer(
       }
     },
     dataDir: data,
-    async restart(whileDown) {
+    async restart(whileDown, mode = 'fast') {
       await Promise.all(clients.splice(0).map((c) => c.end().catch(() => {})));
-      const [c, ...a] = asPostgres(`${bin}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
+      const [c, ...a] = asPostgres(`${bin}/pg_ctl`, ['-D', data, '-m', mode, '-w', 'stop']);
       await run(c, a);
       await whileDown?.();
       await run(ctl, ctlArgs);

@@ -28,6 +28,13 @@ const result: DrillResult = {
       counts: [{ schema: 'public', table: 'orders', live: 5, other: 5, allowed: 0, within: true }],
       liveCounted: { on: 'primary', exact: 1, nLiveTup: 0, reltuples: 0 },
       restoreRead: { tables: 1, failed: 0, ms: 4 },
+      notCompared: {
+        tables: [
+          { schema: 'public', table: 'tenants', restored: 3, why: 'row security' },
+          { schema: 'public', table: 'cache', why: 'unlogged' },
+        ],
+        role: 'app',
+      },
     },
   ],
   counting: { live: 'exact', liveExactMaxBytes: 268435456, verify: 'amcheck' },
@@ -58,6 +65,9 @@ describe('JSON report schema v1', () => {
       expect.stringMatching(/^\/result\/databases\/0\/counts\/0 must have required property 'within'/),
     );
     expect(bad((r) => (r.reportVersion = 2))).toContainEqual(expect.stringMatching(/^\/reportVersion must be equal/));
+    expect(bad((r) => (r.result.databases[0].notCompared.tables[1].why = 'empty'))).toContainEqual(
+      expect.stringMatching(/^\/result\/databases\/0\/notCompared\/tables\/1\/why must be equal to one of/),
+    );
     expect(bad((r) => (r.result.rtoSeconds = -1))).toContainEqual(expect.stringMatching(/^\/result\/rtoSeconds/));
   });
 });

@@ -6,10 +6,10 @@
 import { compareCounts } from '../postgres/compare-counts.js';
 import { readAllRows } from '../postgres/full-read.js';
 import type { ReadOnlyDb } from '../postgres/readonly.js';
-import { qualifiedIdent, quoteIdent } from '../postgres/ident.js';
+import { displayName, qualifiedIdent, quoteIdent } from '../postgres/ident.js';
 import { countRows, type TableCount } from '../postgres/rowcounts.js';
-import { diffSchemas, snapshotSchema, userTables, type SchemaSnapshot } from '../postgres/schema.js';
-import type { DatabaseComparison, LiveCountedOn, NotCompared } from './result.js';
+import { diffSchemas, snapshotSchema, unloggedTables, userTables, type SchemaSnapshot } from '../postgres/schema.js';
+import type { DatabaseComparison, LiveCountedOn, NotCompared, NotComparedWhy } from './result.js';
 import type { LiveContent } from './content-live.js';
 import type { DrillInputs } from './inputs.js';
 
@@ -57,14 +57,29 @@ export interface Baseline {
   schema: SchemaSnapshot;
   counts: TableCount[];
   countedOn: LiveCountedOn;
-  /** When live refused some counts (permission denied): the role that counted and the server version. */
-  reader?: { role: string; version: number };
+  /**
+   * When live refused some counts (42501): the role that counted, the server version, and the refused
+   * tables the role may SELECT, refused because a row-level security policy applies to it.
+   */
+  reader?: { role: string; version: number; rowSecurity: { schema: string; table: string }[] };
   /** compare: content (or user checks): live's digests, read in the same snapshot as the counts. */
   content?: LiveContent;
 }
 
-/** SQLSTATE insufficient_privilege: the live role may not SELECT the table (e.g. a superuser-owned one). */
+/**
+ * SQLSTATE insufficient_privilege: the live role may not SELECT the table (e.g. a superuser-owned one),
+ * or, with row_security off (UNFILTERED_READ_SETTINGS), a row-level security policy applies to it.
+ */
 const DENIED = '42501';
+
+/**
+ * Of the refused tables, those the role may SELECT and a policy applies to: row_security_active is
+ * true for them with row_security off (an owner without FORCE ROW LEVEL SECURITY bypasses it then).
+ */
+const ROW_SECURITY_SQL = `SELECT t.schema, t.table
+  FROM unnest($1::text[], $2::text[]) AS t(schema, "table")
+  JOIN pg_class c ON c.oid = to_regclass(format('%I.%I', t.schema, t.table))
+ WHERE has_table_privilege(c.oid, 'SELECT') AND row_security_active(c.oid)`;
 
 export async function takeBaseline(
   db: ReadOnlyDb,
@@ -80,44 +95,84 @@ export async function takeBaseline(
     autoExactMaxBytes: s.liveExactMaxBytes,
     signal: s.signal,
   });
-  if (!counts.some((c) => c.code === DENIED)) return { database, schema, counts, countedOn };
+  const denied = counts.filter((c) => c.code === DENIED);
+  if (!denied.length) return { database, schema, counts, countedOn };
   const [r] = await db.query<{ role: string; version: number }>(
     `SELECT current_user AS role, current_setting('server_version_num')::int AS version`,
   );
-  return { database, schema, counts, countedOn, reader: r };
+  const rowSecurity = await db.query<{ schema: string; table: string }>(ROW_SECURITY_SQL, [
+    denied.map((c) => c.schema),
+    denied.map((c) => c.table),
+  ]);
+  return { database, schema, counts, countedOn, reader: { ...r, rowSecurity } };
 }
 
 const keyOf = (c: { schema: string; table: string }) => `${c.schema}\0${c.table}`;
 
 /**
- * Live tables the role may not read, whose restore was read: not compared, never a failure (the drill
- * could not see live; the backup is not at fault). A restore that could not be read still fails.
+ * Live tables not compared, never a failure: those the role may not read on live (permission, row
+ * security) whose restore was read (the drill could not see live; the backup is not at fault; a
+ * restore that could not be read still fails), and unlogged ones the restore has (their structure
+ * is compared by diffSchemas; their rows a restore never has).
  */
-function unreadableOnLive(base: Baseline, restored: TableCount[]): NotCompared | undefined {
+function notComparedTables(base: Baseline, restored: TableCount[], schema: SchemaSnapshot): NotCompared | undefined {
   const readable = new Map(restored.filter((c) => c.error === undefined).map((c) => [keyOf(c), c.rows]));
-  const tables = base.counts
+  const rls = new Set(base.reader?.rowSecurity.map(keyOf));
+  const refused = base.counts
     .filter((c) => c.code === DENIED && readable.has(keyOf(c)))
-    .map((c) => ({ schema: c.schema, table: c.table, restored: readable.get(keyOf(c)) }));
-  if (!tables.length || !base.reader) return undefined;
+    .map((c) => ({
+      schema: c.schema,
+      table: c.table,
+      restored: readable.get(keyOf(c)),
+      why: (rls.has(keyOf(c)) ? 'row security' : 'permission') as NotComparedWhy,
+    }));
+  const present = new Set(schema.tables.map((t) => `${t.schema}\0${t.name}`));
+  const unlogged = unloggedTables(base.schema)
+    .filter((t) => present.has(`${t.schema}\0${t.name}`))
+    .map((t) => ({ schema: t.schema, table: t.name, why: 'unlogged' as const }));
+  const tables = [...refused, ...unlogged];
+  if (!tables.length) return undefined;
+  if (!base.reader) return { tables };
   const { role, version } = base.reader;
+  const denied = refused.filter((t) => t.why === 'permission');
+  if (!denied.length) return { tables, role };
   // pg_read_all_data (PostgreSQL 14+): SELECT on every table, now and later, and nothing else.
   const grant =
     version >= 140000
       ? `GRANT pg_read_all_data TO ${quoteIdent(role)};`
-      : `GRANT SELECT ON ${tables.map((t) => qualifiedIdent(t.schema, t.table)).join(', ')} TO ${quoteIdent(role)};`;
+      : `GRANT SELECT ON ${denied.map((t) => qualifiedIdent(t.schema, t.table)).join(', ')} TO ${quoteIdent(role)};`;
   return { tables, role, grant };
 }
 
-/** The note a reader acts on: which tables were not compared, why, and the grant (as their owner or a superuser). */
+/** Why, as the report and the notes say it (`permission` also names the role and the grant). */
+export const NOT_COMPARED_WHY: Record<NotComparedWhy, string> = {
+  permission: "the drill's role may not read them on live (permission denied)",
+  'row security': "row security applies to the drill's role on live (grant BYPASSRLS or use a role that bypasses it)",
+  unlogged: 'unlogged (PostgreSQL does not restore their contents)',
+};
+
+/** Not-compared tables grouped by why, in NOT_COMPARED_WHY's order. */
+export function notComparedGroups(n: NotCompared): { why: NotComparedWhy; names: string[] }[] {
+  return (Object.keys(NOT_COMPARED_WHY) as NotComparedWhy[])
+    .map((why) => ({ why, names: n.tables.filter((t) => t.why === why).map((t) => displayName(t.schema, t.table)) }))
+    .filter((g) => g.names.length);
+}
+
+/** The notes a reader acts on: which tables were not compared, why, and what fixes it. */
 export function notComparedNote(c: DatabaseComparison): string[] {
   const n = c.notCompared;
   if (!n) return [];
-  const names = n.tables.map((t) => `${t.schema}.${t.table}`).join(', ');
-  return [
-    `database ${c.database}: ${n.tables.length} live table(s) not compared, the drill's role ${n.role} may ` +
-      `not read them on live (permission denied): ${names}. The backup is not judged on them; to compare them ` +
-      `run, as their owner or a superuser: ${n.grant} (or set credentials-secret to a role that can read them).`,
-  ];
+  return notComparedGroups(n).map(({ why, names }) => {
+    const list = names.join(', ');
+    if (why === 'permission')
+      return (
+        `database ${c.database}: ${names.length} live table(s) not compared, the drill's role ${n.role} may ` +
+        `not read them on live (permission denied): ${list}. The backup is not judged on them; to compare them ` +
+        `run, as their owner or a superuser: ${n.grant} (or set credentials-secret to a role that can read them).`
+      );
+    const role = why === 'row security' && n.role ? ` (the drill's role: ${n.role})` : '';
+    return `database ${c.database}: not compared: ${NOT_COMPARED_WHY[why]}${role}: ${list}.`;
+  });
 }
 
 export async function compareWithRestore(
@@ -149,7 +204,7 @@ export async function compareWithRestore(
   );
   const counts = [...known, ...read];
   const readMs = performance.now() - started;
-  const notCompared = unreadableOnLive(base, counts);
+  const notCompared = notComparedTables(base, counts, schema);
   const skip = new Set(notCompared?.tables.map(keyOf));
   const comparisons = compareCounts(
     base.counts.filter((c) => !skip.has(keyOf(c))),

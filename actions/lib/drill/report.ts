@@ -9,6 +9,7 @@ import type { Inventory } from './inventory.js';
 import type { DatabaseComparison, DrillResult } from './result.js';
 import type { RecoveryWindow } from './window.js';
 import { checksSection, contentSection } from './content-report.js';
+import { NOT_COMPARED_WHY, notComparedGroups } from './compare.js';
 
 const MAX_ROWS = 200;
 const MAX_BACKUPS = 100;
@@ -191,11 +192,12 @@ function liveHow(c: CountComparison, on: string): string {
 /** How each side was counted, and what could not be compared (with the grant that fixes it). */
 function databaseCounting(db: DatabaseComparison): string[] {
   const out: string[] = [];
-  if (db.notCompared) {
-    const names = db.notCompared.tables.map((t) => displayName(t.schema, t.table)).join(', ');
+  for (const { why, names } of db.notCompared ? notComparedGroups(db.notCompared) : []) {
     out.push(
-      `Not compared (the drill's role ${db.notCompared.role} may not read them on live): ` +
-        `${names}. Grant: \`${db.notCompared.grant}\`\n`,
+      why === 'permission'
+        ? `Not compared (the drill's role ${db.notCompared!.role} may not read them on live): ` +
+            `${names.join(', ')}. Grant: \`${db.notCompared!.grant}\`\n`
+        : `Not compared: ${NOT_COMPARED_WHY[why]}: ${names.join(', ')}.\n`,
     );
   }
   const lc = db.liveCounted;

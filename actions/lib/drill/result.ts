@@ -30,16 +30,22 @@ export interface DatabaseComparison {
   liveCounted: { on: LiveCountedOn; exact: number; nLiveTup: number; reltuples: number };
   /** The restore's full read (every table, count(*)). */
   restoreRead: { tables: number; failed: number; ms: number };
-  /** Live tables the drill's role may not read: not compared (never a failure), with the grant that fixes it. */
+  /** Live tables not compared (never a failure): unreadable by the drill's role, or unlogged. */
   notCompared?: NotCompared;
 }
 
+/**
+ * Why a live table's rows were not compared: the role may not SELECT it (`permission`), a row-level
+ * security policy applies to the role (`row security`), or it is unlogged (a restore has it empty).
+ */
+export type NotComparedWhy = 'permission' | 'row security' | 'unlogged';
+
 export interface NotCompared {
-  tables: { schema: string; table: string; restored?: number }[];
-  /** The live session's role. */
-  role: string;
-  /** The least grant that lets the drill compare them. */
-  grant: string;
+  tables: { schema: string; table: string; restored?: number; why: NotComparedWhy }[];
+  /** The live session's role (when live refused some reads). */
+  role?: string;
+  /** The least grant that lets the drill compare the `permission` tables. */
+  grant?: string;
 }
 
 export type LiveCountedOn = 'primary' | 'replica';

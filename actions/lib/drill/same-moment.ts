@@ -11,7 +11,7 @@
 // moment is proven from live's last checkpoint instead (quiet.ts), with no wait.
 import type { RecoveryTarget } from '../cnpg/types.js';
 import { sleep } from '../kube/retry.js';
-import type { ReadOnlyDb } from '../postgres/readonly.js';
+import type { ReadOnlyDb, ReadOnlyOptions } from '../postgres/readonly.js';
 import { ReadOnlyDb as Db } from '../postgres/readonly.js';
 import { parseLsn } from './rpo.js';
 import { proveQuiet, readCheckpoint, type Checkpoint, type QuietProof } from './quiet.js';
@@ -108,7 +108,7 @@ function openAll<R>(sessions: Session[], work: (opened: Opened[]) => Promise<R>,
  */
 export async function countAtOneMoment<B>(
   sessions: Session[],
-  opts: { statementTimeoutMs: number; poolSize: number; applicationName: string; signal?: AbortSignal },
+  opts: CountOptions & { signal?: AbortSignal },
   count: (db: ReadOnlyDb, s: Session) => Promise<B>,
 ): Promise<{ results: B[]; moment: Moment }> {
   for (let tries = 1; ; tries++) {
@@ -170,9 +170,12 @@ export function snapshotsAgree(opened: { lsn: string; xip: number; xmax: bigint;
   return { inFlight, positions, exact: inFlight === 0 && positions.size === 1 };
 }
 
+/** The counting pools' options (the live sessions' own, plus the snapshot each imports). */
+type CountOptions = Pick<ReadOnlyOptions, 'statementTimeoutMs' | 'poolSize' | 'settings'> & { applicationName: string };
+
 async function countEach<B>(
   opened: Opened[],
-  opts: { statementTimeoutMs: number; poolSize: number; applicationName: string },
+  opts: CountOptions,
   count: (db: ReadOnlyDb, s: Session) => Promise<B>,
 ): Promise<B[]> {
   const results: B[] = [];
@@ -181,6 +184,7 @@ async function countEach<B>(
       statementTimeoutMs: opts.statementTimeoutMs,
       poolSize: opts.poolSize,
       applicationName: opts.applicationName,
+      settings: opts.settings,
       snapshot: o.id,
     });
     try {

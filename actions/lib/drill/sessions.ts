@@ -4,7 +4,7 @@
 import type { Cluster } from '../cnpg/types.js';
 import { connectToPrimary, type ClusterConnection, type ConnectMode } from '../postgres/cluster-connection.js';
 import { RESTORE_READ_SETTINGS } from '../postgres/full-read.js';
-import { ReadOnlyDb } from '../postgres/readonly.js';
+import { ReadOnlyDb, UNFILTERED_READ_SETTINGS } from '../postgres/readonly.js';
 import type { PhaseContext } from './pipeline.js';
 import { openReplicaSession } from './replica.js';
 
@@ -38,6 +38,7 @@ export async function openSession(
     statementTimeoutMs: inputs.statementTimeoutMs,
     poolSize: inputs.countConcurrency,
     applicationName: APPLICATION_NAME,
+    settings: UNFILTERED_READ_SETTINGS,
   });
   ctx.owned.sessions.push({ close: () => db.close() });
   return { database, db, conn };
@@ -98,6 +99,7 @@ export async function openLiveReplicaSession(
       statementTimeoutMs: inputs.statementTimeoutMs,
       poolSize: inputs.countConcurrency,
       applicationName: APPLICATION_NAME,
+      settings: UNFILTERED_READ_SETTINGS,
     },
   );
   ctx.owned.sessions.push(s.conn, { close: () => s.db.close() });

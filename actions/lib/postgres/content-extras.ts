@@ -13,13 +13,20 @@ export interface SequenceValue {
   cache: string;
 }
 
-/** pg_sequences: every user sequence's last_value (null when unreadable or never used). */
+/**
+ * pg_sequences: every permanent user sequence's last_value (null when unreadable or never used).
+ * Unlogged sequences (PostgreSQL 15+) are left out: a restore resets them to their start, as it
+ * empties unlogged tables.
+ */
 export async function readSequences(db: ReadOnlyDb): Promise<SequenceValue[]> {
   const rows = await db.query<{ schema: string; name: string; last: string | null; inc: string; cache: string }>(
-    `SELECT schemaname AS schema, sequencename AS name, last_value::text AS last, increment_by::text AS inc,
-            cache_size::text AS cache
-       FROM pg_sequences
-      WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname NOT LIKE 'pg\\_%'
+    `SELECT s.schemaname AS schema, s.sequencename AS name, s.last_value::text AS last,
+            s.increment_by::text AS inc, s.cache_size::text AS cache
+       FROM pg_sequences s
+       JOIN pg_namespace n ON n.nspname = s.schemaname
+       JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename
+      WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema') AND s.schemaname NOT LIKE 'pg\\_%'
+        AND c.relpersistence = 'p'
       ORDER BY 1, 2`,
   );
   return rows.map((r) => ({ schema: r.schema, name: r.name, lastValue: r.last, increment: r.inc, cache: r.cache }));

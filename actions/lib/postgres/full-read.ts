@@ -8,16 +8,16 @@ import { describeError } from '../errors.js';
 import { displayName, qualifiedIdent } from './ident.js';
 import type { TableCount } from './rowcounts.js';
 import { forEachLargestFirst } from './progress.js';
-import type { ReadOnlyDb } from './readonly.js';
+import { UNFILTERED_READ_SETTINGS, type ReadOnlyDb } from './readonly.js';
 import type { TableRef } from './schema.js';
 
 /**
- * Session settings of the restore's reading pool. row_security off: a role subject to a policy gets
- * an error, never a silently filtered count (superusers bypass policies). Parallelism: up to 4
+ * Session settings of the restore's reading pool. row_security off (UNFILTERED_READ_SETTINGS), as on
+ * live: a role subject to a policy gets an error, never a silently filtered count. Parallelism: up to 4
  * workers per scan (PostgreSQL's default is 2), tables from 8 MB up (min_parallel_table_scan_size's
  * default); workers come from max_parallel_workers (8 by default), so concurrent scans share them.
  */
-export const RESTORE_READ_SETTINGS = { row_security: 'off', max_parallel_workers_per_gather: 4 } as const;
+export const RESTORE_READ_SETTINGS = { ...UNFILTERED_READ_SETTINGS, max_parallel_workers_per_gather: 4 } as const;
 
 /**
  * The planner of every statement that reads the restore. A count(*) may be answered by an index-only

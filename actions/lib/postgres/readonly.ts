@@ -19,6 +19,14 @@ export interface ReadOnlyOptions {
   snapshot?: string;
 }
 
+/**
+ * Session settings of every drill session that reads rows, on live and on the restore: row_security
+ * off, so where a row-level security policy applies to the role PostgreSQL refuses the read (42501,
+ * "query would be affected by row-level security policy") instead of filtering it; superusers, BYPASSRLS
+ * roles and table owners (without FORCE ROW LEVEL SECURITY) read every row either way.
+ */
+export const UNFILTERED_READ_SETTINGS = { row_security: 'off' } as const;
+
 export class ReadOnlyDb {
   private readonly pool: pg.Pool;
 

@@ -301,10 +301,25 @@ function withPrimaryKeys(tables: TableInfo[], constraints: ConstraintRow[]): Tab
   });
 }
 
-/** Tables whose rows to count: leaf tables and partitions; never partitioned parents (their
- * rows live in the leaves, counting both would double) nor foreign tables (remote data). */
+/** Tables whose rows to count: permanent leaf tables and partitions; never partitioned parents (their
+ * rows live in the leaves, counting both would double), foreign tables (remote data) nor unlogged ones. */
 export function userTables(s: SchemaSnapshot): TableRef[] {
-  return s.tables.filter((t) => t.kind === 'table').map((t) => ({ schema: t.schema, name: t.name }));
+  return leafTables(s, 'permanent');
+}
+
+/**
+ * Unlogged leaf tables and partitions: a restore has them empty (the end of recovery resets every
+ * unlogged relation to its empty init fork), so their rows are never compared; their structure is
+ * in the catalog and is (diffSchemas).
+ */
+export function unloggedTables(s: SchemaSnapshot): TableRef[] {
+  return leafTables(s, 'unlogged');
+}
+
+function leafTables(s: SchemaSnapshot, persistence: TableInfo['persistence']): TableRef[] {
+  return s.tables
+    .filter((t) => t.kind === 'table' && t.persistence === persistence)
+    .map((t) => ({ schema: t.schema, name: t.name }));
 }
 
 // ---- diff ----

@@ -7,7 +7,7 @@ import { definePhase, type PhaseContext } from '../pipeline.js';
 import { closeSession, openLiveReplicaSession, APPLICATION_NAME, type Session } from '../sessions.js';
 import { countAtOneMoment, type Moment } from '../same-moment.js';
 import { describeError } from '../../errors.js';
-import type { ReadOnlyDb } from '../../postgres/readonly.js';
+import { UNFILTERED_READ_SETTINGS, type ReadOnlyDb } from '../../postgres/readonly.js';
 import { takeLiveContent } from '../content-live.js';
 import type { Cluster } from '../../cnpg/types.js';
 import type { ResolvedTarget } from '../targets.js';
@@ -92,6 +92,7 @@ async function atOneMoment(
       statementTimeoutMs: inputs.statementTimeoutMs,
       poolSize: inputs.countConcurrency,
       applicationName: APPLICATION_NAME,
+      settings: UNFILTERED_READ_SETTINGS,
       signal: ctx.signal,
     };
     const { results, moment } = await countAtOneMoment(sessions, opts, async (db, s) =>
