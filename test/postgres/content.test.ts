@@ -11,7 +11,8 @@ import { ReadOnlyDb } from '../../actions/lib/postgres/readonly.js';
 import { snapshotSchema } from '../../actions/lib/postgres/schema.js';
 import { takeLiveContent, type ContentSettings } from '../../actions/lib/drill/content-live.js';
 import { compareContent } from '../../actions/lib/drill/content-compare.js';
-import { judgeCheck } from '../../actions/lib/drill/content-report.js';
+import { contentSection, judgeCheck } from '../../actions/lib/drill/content-report.js';
+import { parseQualifiedName } from '../../actions/lib/postgres/ident.js';
 import { serverGone, startPgServer, type PgServer } from './pg-server.js';
 
 // Every type whose text form a session setting changes, plus a text key sorted differently by collations.
@@ -78,6 +79,7 @@ beforeAll(async () => {
     ['copy', 'DESC'],
     ['changed', 'DESC'],
     ['dmy', 'ASC'],
+    ['changed_nokey', 'DESC'],
   ] as const) {
     await server.createDatabase(name);
     const admin = await server.admin(name);
@@ -178,21 +180,63 @@ describe('row digests', () => {
     ]);
   });
 
-  it('sensitive keys are shown hashed', async () => {
+  it('sensitive keys are shown hashed, the table named as written unquoted (public.FIVE is public.five)', async () => {
     const l = readOnly('live');
     const lc = await takeLiveContent(l, 'live', await snapshotSchema(l), settings);
     const { comparison } = await compareContent(readOnly('changed'), 'changed', lc, {
       concurrency: 2,
       judged: true,
-      sensitive: ['public.five'],
+      sensitive: [parseQualifiedName('public.FIVE')!],
       openLive: async () => l,
     });
     const five = comparison.differing.find((t) => t.table === 'public.five')!;
     expect(five.ranges![0].range).toMatch(/^id in \[#[0-9a-f]{12}, #[0-9a-f]{12}\)$/);
+    // The report says what the hashes are good for: telling ranges apart in this report only.
+    expect(contentSection(comparison)).toContain(
+      '- `#` values: keys of content-sensitive-keys tables, as HMAC-SHA-256 with a key drawn for this run: ' +
+        'they tell ranges apart within this report only, not across runs.',
+    );
     // Six tables differ here: the sixth (in schema order) is named, not bisected.
     expect(comparison.differing.find((t) => t.table === 'public.typed')).toMatchObject({
       narrowing: 'not narrowed: only the first 5 differing tables are',
     });
+  });
+
+  it('cancelled while narrowing: bisection stops before its next read, the rest are said cancelled', async () => {
+    const l = readOnly('live');
+    const lc = await takeLiveContent(l, 'live', await snapshotSchema(l), settings);
+    const cancel = new AbortController();
+    const { comparison } = await compareContent(readOnly('changed'), 'changed', lc, {
+      concurrency: 2,
+      judged: true,
+      sensitive: [],
+      // The drill is cancelled as the first table's bisection opens its session on live.
+      openLive: async () => (cancel.abort(), l),
+      signal: cancel.signal,
+    });
+    const [first, ...rest] = comparison.differing;
+    expect(first).toMatchObject({
+      table: 'public.five',
+      narrowing: 'bisected in 0 round(s), stopped by the drill being cancelled',
+    });
+    expect(first.ranges).toEqual([{ range: 'id: the whole table', liveRows: 5, restoredRows: 4 }]);
+    expect(rest.map((t) => t.narrowing)).toEqual(rest.map(() => 'not narrowed: the drill was cancelled'));
+  });
+
+  it('a differing table without a primary key opens no session on live', async () => {
+    const admin = await server.admin('changed_nokey');
+    await admin.query(`UPDATE public.nokey SET v = -v WHERE v = 7`);
+    const l = readOnly('live');
+    const lc = await takeLiveContent(l, 'live', await snapshotSchema(l), settings);
+    let opened = 0;
+    const { comparison } = await compareContent(readOnly('changed_nokey'), 'changed_nokey', lc, {
+      concurrency: 2,
+      judged: true,
+      sensitive: [],
+      openLive: async () => (opened++, l),
+    });
+    expect(comparison.differing.map((t) => [t.table, t.noPrimaryKey])).toEqual([['public.nokey', true]]);
+    expect(opened).toBe(0);
   });
 
   it('the digest plan reads every heap page: sequential scans only, even where an index-only scan would do', async () => {
