@@ -53,6 +53,30 @@ function readOnly(database: string, user = 'postgres', statementTimeoutMs = 10_0
   return db;
 }
 
+/** A live session whose `nth` split-key read (content-ranges.ts nthKey) sleeps past its statement timeout. */
+class SlowSplit extends ReadOnlyDb {
+  private splits = 0;
+  constructor(
+    conn: ConstructorParameters<typeof ReadOnlyDb>[0],
+    private readonly nth: number,
+  ) {
+    super(conn, { statementTimeoutMs: 300, poolSize: 1 });
+  }
+  override transaction<R>(...[fn, ...rest]: Parameters<ReadOnlyDb['transaction']>): Promise<R> {
+    return super.transaction(
+      (q, opened) =>
+        fn(
+          ((sql: string, params?: unknown[]) =>
+            sql.includes(' OFFSET ') && ++this.splits === this.nth
+              ? q('SELECT pg_sleep(2)')
+              : q(sql, params)) as typeof q,
+          opened,
+        ),
+      ...rest,
+    ) as Promise<R>;
+  }
+}
+
 const settings: ContentSettings = {
   content: true,
   maxBytes: 1 << 30,
@@ -237,6 +261,32 @@ describe('row digests', () => {
     });
     expect(comparison.differing.map((t) => [t.table, t.noPrimaryKey])).toEqual([['public.nokey', true]]);
     expect(opened).toBe(0);
+  });
+
+  it('a statement timeout part-way through bisection: the ranges found so far are reported, saying why it stopped', async () => {
+    await (await server.admin('changed_nokey')).query(`UPDATE public.typed SET f = f + 1e-9 WHERE id = 1777`);
+    const l = readOnly('live');
+    const lc = await takeLiveContent(l, 'live', await snapshotSchema(l), settings);
+    // Live's fourth split-key read runs past a real statement timeout, inside its bisection transaction.
+    const live = new SlowSplit(
+      { host: server.host, port: server.port, user: 'postgres', password: '', database: 'live' },
+      4,
+    );
+    dbs.push(live);
+    const { comparison } = await compareContent(readOnly('changed_nokey'), 'changed_nokey', lc, {
+      concurrency: 2,
+      judged: true,
+      sensitive: [],
+      openLive: async () => live,
+    });
+    const typed = comparison.differing.find((t) => t.table === 'public.typed')!;
+    expect(typed.narrowing).toBe(
+      'bisected in 3 round(s), narrowing stopped: canceling statement due to statement timeout',
+    );
+    const [range] = typed.ranges!;
+    const m = /^id in \[(\d+), (\d+)\)$/.exec(range.range)!;
+    expect(Number(m[1]) <= 1777 && Number(m[2]) > 1777).toBe(true);
+    expect(range.liveRows).toBeLessThan(3000 / 4);
   });
 
   it('the digest plan reads every heap page: sequential scans only, even where an index-only scan would do', async () => {
