@@ -289,6 +289,25 @@ describe('row digests', () => {
     expect(range.liveRows).toBeLessThan(3000 / 4);
   });
 
+  it('the newest 1,000 of 100,000 rows lost: one range from the first lost key, live 1000, restored 0', async () => {
+    for (const [name, rows] of [
+      ['lost_live', 100_000],
+      ['lost_restore', 99_000],
+    ] as const) {
+      await server.createDatabase(name);
+      const admin = await server.admin(name);
+      await admin.query(`CREATE TABLE public.events (id bigint PRIMARY KEY, v text);
+        INSERT INTO public.events SELECT g, md5(g::text) FROM generate_series(1, ${rows}) g`);
+      await admin.query('VACUUM ANALYZE');
+    }
+    const started = performance.now();
+    const { comparison } = await contentOf('lost_live', 'lost_restore');
+    const [events] = comparison.differing;
+    expect(events.ranges).toEqual([{ range: 'id >= 99001', liveRows: 1000, restoredRows: 0 }]);
+    expect(events.narrowing).toMatch(/^bisected in \d+ round\(s\)$/);
+    console.log(`100,000 rows, newest 1,000 lost: ${events.narrowing}, ${Math.round(performance.now() - started)} ms`);
+  });
+
   it('the digest plan reads every heap page: sequential scans only, even where an index-only scan would do', async () => {
     const db = readOnly('live');
     const plan = await planDigest(db, { schema: 'public', name: 'five' });
