@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { recordingCore } from '../helpers/recording-core.js';
 import { readDrillInputs, parseResources } from '../../actions/lib/drill/inputs.js';
+import { unmatchedSensitiveNotes } from '../../actions/lib/drill/content-phase.js';
 import { detectBackupMode, LiveSpecError, readLiveSpec } from '../../actions/lib/drill/live-spec.js';
 import {
   DRILL_SELECTOR,
@@ -70,6 +71,43 @@ describe('inputs', () => {
     [{ 'count-concurrency': '0' }, "Input 'count-concurrency'"],
   ])('rejects %o', (extra, message) => {
     expect(() => inputsOf(extra as Record<string, string>)).toThrow(message);
+  });
+  it('content-sensitive-keys: names resolved as PostgreSQL does (unquoted: lower case; "quoted": as written)', () => {
+    const keys = 'public.Customers, "Sales"."Big ""Orders"""\nBilling."Accounts", app_2.t$1';
+    expect(inputsOf({ 'content-sensitive-keys': keys }).contentSensitiveKeys).toEqual([
+      { schema: 'public', name: 'customers' },
+      { schema: 'Sales', name: 'Big "Orders"' },
+      { schema: 'billing', name: 'Accounts' },
+      { schema: 'app_2', name: 't$1' },
+    ]);
+    for (const bad of ['customers', 'a.b.c', '"open.t', 'public.', '1x.t'])
+      expect(() => inputsOf({ 'content-sensitive-keys': bad })).toThrow(
+        `Input 'content-sensitive-keys': '${bad}' is not schema.table`,
+      );
+  });
+  it('content-sensitive-keys naming no compared table: a note each, never silence', () => {
+    const content = (...names: string[]) => ({
+      digests: names.map((name) => ({ schema: 'public', name, rows: 1, sum: '1', ms: 1 })),
+      capped: [{ schema: 'public', name: 'big', bytes: 1 }],
+    });
+    const notes = unmatchedSensitiveNotes(
+      [
+        { schema: 'public', name: 'customers' },
+        { schema: 'public', name: 'big' },
+        { schema: 'public', name: 'Customers' },
+        { schema: 'public', name: 'gone' },
+      ],
+      [
+        { database: 'app', content: content('customers') },
+        { database: 'other', content: content() },
+      ],
+    );
+    expect(notes).toEqual([
+      expect.stringMatching(
+        /^content-sensitive-keys: public."Customers" matches no table in the compared databases \(app, other\)/,
+      ),
+      expect.stringMatching(/^content-sensitive-keys: public.gone matches no table/),
+    ]);
   });
   it('parses resources as JSON or YAML and masks slack secrets', () => {
     expect(parseResources('{"requests":{"cpu":"500m","memory":"1Gi"}}')).toEqual({

@@ -11,7 +11,8 @@ import { ReadOnlyDb } from '../../actions/lib/postgres/readonly.js';
 import { snapshotSchema } from '../../actions/lib/postgres/schema.js';
 import { takeLiveContent, type ContentSettings } from '../../actions/lib/drill/content-live.js';
 import { compareContent } from '../../actions/lib/drill/content-compare.js';
-import { judgeCheck } from '../../actions/lib/drill/content-report.js';
+import { contentSection, judgeCheck } from '../../actions/lib/drill/content-report.js';
+import { parseQualifiedName } from '../../actions/lib/postgres/ident.js';
 import { serverGone, startPgServer, type PgServer } from './pg-server.js';
 
 // Every type whose text form a session setting changes, plus a text key sorted differently by collations.
@@ -52,6 +53,30 @@ function readOnly(database: string, user = 'postgres', statementTimeoutMs = 10_0
   return db;
 }
 
+/** A live session whose `nth` split-key read (content-ranges.ts nthKey) sleeps past its statement timeout. */
+class SlowSplit extends ReadOnlyDb {
+  private splits = 0;
+  constructor(
+    conn: ConstructorParameters<typeof ReadOnlyDb>[0],
+    private readonly nth: number,
+  ) {
+    super(conn, { statementTimeoutMs: 300, poolSize: 1 });
+  }
+  override transaction<R>(...[fn, ...rest]: Parameters<ReadOnlyDb['transaction']>): Promise<R> {
+    return super.transaction(
+      (q, opened) =>
+        fn(
+          ((sql: string, params?: unknown[]) =>
+            sql.includes(' OFFSET ') && ++this.splits === this.nth
+              ? q('SELECT pg_sleep(2)')
+              : q(sql, params)) as typeof q,
+          opened,
+        ),
+      ...rest,
+    ) as Promise<R>;
+  }
+}
+
 const settings: ContentSettings = {
   content: true,
   maxBytes: 1 << 30,
@@ -78,6 +103,7 @@ beforeAll(async () => {
     ['copy', 'DESC'],
     ['changed', 'DESC'],
     ['dmy', 'ASC'],
+    ['changed_nokey', 'DESC'],
   ] as const) {
     await server.createDatabase(name);
     const admin = await server.admin(name);
@@ -178,21 +204,108 @@ describe('row digests', () => {
     ]);
   });
 
-  it('sensitive keys are shown hashed', async () => {
+  it('sensitive keys are shown hashed, the table named as written unquoted (public.FIVE is public.five)', async () => {
     const l = readOnly('live');
     const lc = await takeLiveContent(l, 'live', await snapshotSchema(l), settings);
     const { comparison } = await compareContent(readOnly('changed'), 'changed', lc, {
       concurrency: 2,
       judged: true,
-      sensitive: ['public.five'],
+      sensitive: [parseQualifiedName('public.FIVE')!],
       openLive: async () => l,
     });
     const five = comparison.differing.find((t) => t.table === 'public.five')!;
     expect(five.ranges![0].range).toMatch(/^id in \[#[0-9a-f]{12}, #[0-9a-f]{12}\)$/);
+    // The report says what the hashes are good for: telling ranges apart in this report only.
+    expect(contentSection(comparison)).toContain(
+      '- `#` values: keys of content-sensitive-keys tables, as HMAC-SHA-256 with a key drawn for this run: ' +
+        'they tell ranges apart within this report only, not across runs.',
+    );
     // Six tables differ here: the sixth (in schema order) is named, not bisected.
     expect(comparison.differing.find((t) => t.table === 'public.typed')).toMatchObject({
       narrowing: 'not narrowed: only the first 5 differing tables are',
     });
+  });
+
+  it('cancelled while narrowing: bisection stops before its next read, the rest are said cancelled', async () => {
+    const l = readOnly('live');
+    const lc = await takeLiveContent(l, 'live', await snapshotSchema(l), settings);
+    const cancel = new AbortController();
+    const { comparison } = await compareContent(readOnly('changed'), 'changed', lc, {
+      concurrency: 2,
+      judged: true,
+      sensitive: [],
+      // The drill is cancelled as the first table's bisection opens its session on live.
+      openLive: async () => (cancel.abort(), l),
+      signal: cancel.signal,
+    });
+    const [first, ...rest] = comparison.differing;
+    expect(first).toMatchObject({
+      table: 'public.five',
+      narrowing: 'bisected in 0 round(s), stopped by the drill being cancelled',
+    });
+    expect(first.ranges).toEqual([{ range: 'id: the whole table', liveRows: 5, restoredRows: 4 }]);
+    expect(rest.map((t) => t.narrowing)).toEqual(rest.map(() => 'not narrowed: the drill was cancelled'));
+  });
+
+  it('a differing table without a primary key opens no session on live', async () => {
+    const admin = await server.admin('changed_nokey');
+    await admin.query(`UPDATE public.nokey SET v = -v WHERE v = 7`);
+    const l = readOnly('live');
+    const lc = await takeLiveContent(l, 'live', await snapshotSchema(l), settings);
+    let opened = 0;
+    const { comparison } = await compareContent(readOnly('changed_nokey'), 'changed_nokey', lc, {
+      concurrency: 2,
+      judged: true,
+      sensitive: [],
+      openLive: async () => (opened++, l),
+    });
+    expect(comparison.differing.map((t) => [t.table, t.noPrimaryKey])).toEqual([['public.nokey', true]]);
+    expect(opened).toBe(0);
+  });
+
+  it('a statement timeout part-way through bisection: the ranges found so far are reported, saying why it stopped', async () => {
+    await (await server.admin('changed_nokey')).query(`UPDATE public.typed SET f = f + 1e-9 WHERE id = 1777`);
+    const l = readOnly('live');
+    const lc = await takeLiveContent(l, 'live', await snapshotSchema(l), settings);
+    // Live's fourth split-key read runs past a real statement timeout, inside its bisection transaction.
+    const live = new SlowSplit(
+      { host: server.host, port: server.port, user: 'postgres', password: '', database: 'live' },
+      4,
+    );
+    dbs.push(live);
+    const { comparison } = await compareContent(readOnly('changed_nokey'), 'changed_nokey', lc, {
+      concurrency: 2,
+      judged: true,
+      sensitive: [],
+      openLive: async () => live,
+    });
+    const typed = comparison.differing.find((t) => t.table === 'public.typed')!;
+    expect(typed.narrowing).toBe(
+      'bisected in 3 round(s), narrowing stopped: canceling statement due to statement timeout',
+    );
+    const [range] = typed.ranges!;
+    const m = /^id in \[(\d+), (\d+)\)$/.exec(range.range)!;
+    expect(Number(m[1]) <= 1777 && Number(m[2]) > 1777).toBe(true);
+    expect(range.liveRows).toBeLessThan(3000 / 4);
+  });
+
+  it('the newest 1,000 of 100,000 rows lost: one range from the first lost key, live 1000, restored 0', async () => {
+    for (const [name, rows] of [
+      ['lost_live', 100_000],
+      ['lost_restore', 99_000],
+    ] as const) {
+      await server.createDatabase(name);
+      const admin = await server.admin(name);
+      await admin.query(`CREATE TABLE public.events (id bigint PRIMARY KEY, v text);
+        INSERT INTO public.events SELECT g, md5(g::text) FROM generate_series(1, ${rows}) g`);
+      await admin.query('VACUUM ANALYZE');
+    }
+    const started = performance.now();
+    const { comparison } = await contentOf('lost_live', 'lost_restore');
+    const [events] = comparison.differing;
+    expect(events.ranges).toEqual([{ range: 'id >= 99001', liveRows: 1000, restoredRows: 0 }]);
+    expect(events.narrowing).toMatch(/^bisected in \d+ round\(s\)$/);
+    console.log(`100,000 rows, newest 1,000 lost: ${events.narrowing}, ${Math.round(performance.now() - started)} ms`);
   });
 
   it('the digest plan reads every heap page: sequential scans only, even where an index-only scan would do', async () => {

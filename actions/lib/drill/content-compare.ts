@@ -2,13 +2,15 @@
 // live was (its row counts then stand in for the full read's count(*): one pass), then compared
 // with live's digests. A table that differs is narrowed by bisection (content-narrow.ts) to the
 // smallest key ranges that differ, with the rows in each on both sides, never row contents; keys
-// are hashed for tables listed in content-sensitive-keys. A digest either side could not compute
-// is "not compared", never a failure.
+// are shown as keyed hashes for tables listed in content-sensitive-keys. A digest either side
+// could not compute is "not compared", never a failure.
+import { randomBytes } from 'node:crypto';
 import { digestAll, tableKey, type TableDigest } from '../postgres/content-digest.js';
 import { tableSizes } from '../postgres/full-read.js';
 import { judgeSequence, readLargeObjects, readSequences } from '../postgres/content-extras.js';
 import { displayName } from '../postgres/ident.js';
 import type { ReadOnlyDb } from '../postgres/readonly.js';
+import type { TableRef } from '../postgres/schema.js';
 import type { TableCount } from '../postgres/rowcounts.js';
 import type { LiveContent } from './content-live.js';
 import type { BisectLimits } from './content-bisect.js';
@@ -35,6 +37,8 @@ export interface TableContent {
   /** How the narrowing went: rounds, the bound that stopped it, or why there was none. */
   narrowing?: string;
   noPrimaryKey?: boolean;
+  /** Its key values are shown as keyed hashes (content-sensitive-keys). */
+  keysHashed?: boolean;
 }
 
 export interface ContentComparison {
@@ -57,8 +61,10 @@ export interface ContentComparison {
 export interface RestoreContentOptions {
   concurrency: number;
   judged: boolean;
-  /** `schema.table` names whose key values are hashed in the report. */
-  sensitive: string[];
+  /** Tables (as PostgreSQL resolved their names: inputs.ts) whose key values are hashed in the report. */
+  sensitive: TableRef[];
+  /** The HMAC key of those hashes, one per drill run (content-phase.ts); absent: drawn for this comparison. */
+  hashKey?: Uint8Array;
   /** A read-only session on live now, for bisecting differing tables (content-narrow.ts); none: not narrowed. */
   openLive?: () => Promise<ReadOnlyDb>;
   limits?: BisectLimits;
@@ -131,17 +137,21 @@ function judgeTable(live: Either, restored: Either): Judged {
 /** The first NARROWED_TABLES differing tables bisected (when judged), the rest said not narrowed. */
 async function narrowDiffering(db: ReadOnlyDb, tables: Judged[], o: RestoreContentOptions): Promise<TableContent[]> {
   let liveDb: Promise<ReadOnlyDb> | undefined;
+  // Opened once, by the first table that has a primary key to bisect.
+  const openLive = o.openLive && (() => (liveDb ??= o.openLive!()));
+  const hashKey = o.hashKey ?? randomBytes(32);
   let narrowed = 0;
   const out: TableContent[] = [];
   for (const { live: l, restored: r, ...t } of tables) {
     if (!l || !r) out.push(t);
     else if (!o.judged) out.push({ ...t, narrowing: 'not narrowed: the restore does not stop at live’s snapshot' });
-    else if (narrowed++ >= NARROWED_TABLES || o.signal?.aborted)
+    else if (o.signal?.aborted) out.push({ ...t, narrowing: 'not narrowed: the drill was cancelled' });
+    else if (narrowed++ >= NARROWED_TABLES)
       out.push({ ...t, narrowing: `not narrowed: only the first ${NARROWED_TABLES} differing tables are` });
     else {
-      const hide = o.sensitive.includes(`${l.schema}.${l.name}`) || o.sensitive.includes(t.table);
-      const opened = o.openLive ? (liveDb ??= o.openLive()) : undefined;
-      out.push({ ...t, ...(await narrowTable(db, opened, l, r, { hide, limits: o.limits })) });
+      const hide = o.sensitive.some((s) => s.schema === l.schema && s.name === l.name);
+      const n = { hashKey: hide ? hashKey : undefined, limits: o.limits, signal: o.signal };
+      out.push({ ...t, ...(hide && { keysHashed: true }), ...(await narrowTable(db, openLive, l, r, n)) });
     }
   }
   return out;

@@ -4,7 +4,7 @@
 // equals the snapshot's digest (same rows, same sum) is live's table provably unchanged since, and
 // every range read later in the same transaction is a range of the snapshot. Otherwise the table is
 // reported unnarrowed, saying why. Read-only, under the statement timeout, on a session of live's.
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { describeError } from '../errors.js';
 import { inTextSettings, type Q, type TableDigest } from '../postgres/content-digest.js';
 import { keyColumns, nthKey, rangeDigests, type KeyColumn, type KeyRange } from '../postgres/content-ranges.js';
@@ -15,14 +15,16 @@ import type { TableRef } from '../postgres/schema.js';
 import { bisect, BISECT_LIMITS, type BisectLimits, type BisectSide, type Bisection } from './content-bisect.js';
 import type { DifferingRange, TableContent } from './content-compare.js';
 
-const hashed = (v: string) => `#${createHash('sha256').update(v).digest('hex').slice(0, 12)}`;
+// Keyed with a random key drawn per drill run: a bare hash of a low-entropy key (an id, a phone
+// number) is undone by hashing candidates; the keyed one only tells ranges apart within one report.
+const hashed = (v: string, key: Uint8Array) => `#${createHmac('sha256', key).update(v).digest('hex').slice(0, 12)}`;
 
-/** A key range in words: `id in [3, 4)`, `(a, b) >= (1, x)`, `the whole table`; values hashed with `hide`. */
-export function rangeText(key: KeyColumn[], r: KeyRange, hide: boolean): string {
+/** A key range in words: `id in [3, 4)`, `(a, b) >= (1, x)`, `the whole table`; values hashed with `hashKey`. */
+export function rangeText(key: KeyColumn[], r: KeyRange, hashKey?: Uint8Array): string {
   const one = key.length === 1;
   const cols = one ? displayName(key[0].name) : `(${key.map((c) => displayName(c.name)).join(', ')})`;
   const tuple = (v: string[]) => {
-    const shown = v.map((x) => (hide ? hashed(x) : x));
+    const shown = v.map((x) => (hashKey ? hashed(x, hashKey) : x));
     return one ? shown[0] : `(${shown.join(', ')})`;
   };
   if (r.lo && r.hi) return `${cols} in [${tuple(r.lo)}, ${tuple(r.hi)})`;
@@ -40,27 +42,43 @@ function sideOf(t: TableRef, key: KeyColumn[], run: <R>(f: (q: Q) => Promise<R>)
 }
 
 /** Ranges in the report: the smallest (most rows on either side) first. */
-function report(b: Bisection, key: KeyColumn[], hide: boolean): DifferingRange[] {
+function report(b: Bisection, key: KeyColumn[], hashKey?: Uint8Array): DifferingRange[] {
   return b.ranges
-    .map((d) => ({ range: rangeText(key, d.range, hide), liveRows: d.live.rows, restoredRows: d.restored.rows }))
+    .map((d) => ({ range: rangeText(key, d.range, hashKey), liveRows: d.live.rows, restoredRows: d.restored.rows }))
     .sort((a, c) => Math.max(a.liveRows, a.restoredRows) - Math.max(c.liveRows, c.restoredRows));
+}
+
+/** How bisection went, in words: rounds, and what stopped it before every range was final. */
+export function narrowingText(b: Bisection): string {
+  const stopped = b.stopped ? `, stopped by ${b.stopped}` : '';
+  return `bisected in ${b.rounds} round(s)${stopped}${b.failed ? `, narrowing stopped: ${b.failed}` : ''}`;
 }
 
 type Narrowing = Pick<TableContent, 'ranges' | 'narrowing' | 'noPrimaryKey'>;
 
-/** Bisects one differing table: `restore` the restore's pool, `live` a session of live's (undefined: none). */
+export interface NarrowOptions {
+  /** Set for a table listed in content-sensitive-keys: its key values are shown as keyed hashes. */
+  hashKey?: Uint8Array;
+  limits?: BisectLimits;
+  signal?: AbortSignal;
+}
+
+/**
+ * Bisects one differing table: `restore` the restore's pool, `live` opens (once) a session of
+ * live's, only when the table has a primary key to bisect (undefined: none).
+ */
 export async function narrowTable(
   restore: ReadOnlyDb,
-  live: Promise<ReadOnlyDb> | undefined,
+  live: (() => Promise<ReadOnlyDb>) | undefined,
   l: TableDigest,
   r: TableDigest,
-  o: { hide: boolean; limits?: BisectLimits },
+  o: NarrowOptions,
 ): Promise<Narrowing> {
   try {
     const key = await inTextSettings(restore, (q) => keyColumns(q, l));
     if (!key.length) return { noPrimaryKey: true };
     if (!live) return { narrowing: 'not narrowed: no session on live' };
-    const db = await live;
+    const db = await live();
     const settings = setLocalSql(TEXT_SETTINGS, SCAN_SETTINGS);
     return await db.transaction(
       async (lq) => {
@@ -73,9 +91,10 @@ export async function narrowTable(
           restored,
           { live: now, restored: r },
           o.limits ?? BISECT_LIMITS,
+          undefined,
+          o.signal,
         );
-        const how = `bisected in ${b.rounds} round(s)${b.stopped ? `, stopped by ${b.stopped}` : ''}`;
-        return { ranges: report(b, key, o.hide), narrowing: how };
+        return { ranges: report(b, key, o.hashKey), narrowing: narrowingText(b) };
       },
       'REPEATABLE READ',
       settings,

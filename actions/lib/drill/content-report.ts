@@ -105,6 +105,10 @@ export function checksNotEvaluated(checks: CheckResult[] | undefined): DrillErro
 const whole = (t: TableContent) =>
   t.noPrimaryKey ? 'no primary key: the whole table' : `the whole table (${t.narrowing ?? 'not narrowed'})`;
 
+const HASHES =
+  '- `#` values: keys of content-sensitive-keys tables, as HMAC-SHA-256 with a key drawn for this run: ' +
+  'they tell ranges apart within this report only, not across runs.';
+
 /** The report's section for one database's content comparison. */
 export function contentSection(c: ContentComparison): string[] {
   const out = [
@@ -126,6 +130,7 @@ export function contentSection(c: ContentComparison): string[] {
         ),
       ),
       ...c.differing.flatMap((t) => (t.ranges ? [`- ${t.table}: ${t.narrowing}.`] : [])),
+      ...(c.differing.some((t) => t.keysHashed && t.ranges) ? [HASHES] : []),
     );
   if (c.notCompared.length)
     out.push('', ...c.notCompared.slice(0, 20).map((t) => `- not compared: ${t.table}: ${t.why}`));

@@ -106,7 +106,11 @@ export const DRILL_INPUTS = {
   'content-sensitive-keys': {
     description:
       'compare: content: tables (schema.table, comma or newline separated) whose primary-key ' +
-      'values are sensitive: the key ranges that differ are shown as hashes of their bounds.',
+      'values are sensitive: the key ranges that differ are shown as keyed hashes of their ' +
+      'bounds (HMAC-SHA-256 with a key drawn for each run: they tell ranges apart within one ' +
+      'report, not across runs). Names are read as PostgreSQL reads them: unquoted in lower case ' +
+      '(public.Customers is public.customers), "Quoted" as written (public."Customers"). A ' +
+      'listed table that names no compared table gets a note in the report.',
   },
   checks: {
     description:

@@ -8,6 +8,8 @@ import { DRILL_INPUTS } from './input-spec.js';
 import type { Resources } from '../cnpg/types.js';
 import type { ConnectMode } from '../postgres/cluster-connection.js';
 import type { VerifyMode } from '../postgres/verify.js';
+import { parseQualifiedName } from '../postgres/ident.js';
+import type { TableRef } from '../postgres/schema.js';
 import type { LiveCounts } from './compare.js';
 import { parseRecoveryTarget, type TargetInput } from './targets.js';
 import { parseChecks, type UserCheck } from '../postgres/content-checks.js';
@@ -38,7 +40,8 @@ export interface DrillInputs {
   /** compare content: live tables larger than this are compared by counts only. */
   contentMaxBytes: number;
   /** `schema.table` whose key values are hashed in the report. */
-  contentSensitiveKeys: string[];
+  /** As PostgreSQL resolves the names written (unquoted: lower case). */
+  contentSensitiveKeys: TableRef[];
   checks: UserCheck[];
   verify: VerifyMode;
   countConcurrency: number;
@@ -321,10 +324,15 @@ function readContentInputs(
   i: Inputs,
   databases: string[],
 ): Pick<DrillInputs, 'compare' | 'contentMaxBytes' | 'contentSensitiveKeys' | 'checks'> {
-  const contentSensitiveKeys = i.list('content-sensitive-keys');
-  for (const t of contentSensitiveKeys)
-    if (!/^[^.\s]+\.[^.\s]+$/.test(t))
-      throw new InputError('content-sensitive-keys', `'${t}' is not schema.table; list tables like public.users.`);
+  const contentSensitiveKeys = i.list('content-sensitive-keys').map((t) => {
+    const ref = parseQualifiedName(t);
+    if (!ref)
+      throw new InputError(
+        'content-sensitive-keys',
+        `'${t}' is not schema.table; list tables like public.users, or "Sales"."Orders" for names created quoted.`,
+      );
+    return ref;
+  });
   return {
     compare: i.choice<'counts' | 'content'>('compare', ['counts', 'content']),
     contentMaxBytes: byteSize(i, 'content-max-size'),

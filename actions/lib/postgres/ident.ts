@@ -15,3 +15,20 @@ export function qualifiedIdent(schema: string, name: string): string {
 export function displayName(...parts: string[]): string {
   return parts.map((p) => (/^[a-z_][a-z0-9_$]*$/.test(p) ? p : quoteIdent(p))).join('.');
 }
+
+// One identifier as PostgreSQL reads it: "quoted" (a doubled quote is one quote) or bare (letters,
+// digits, _ and $, not starting with a digit or $).
+const IDENT = String.raw`(?:"((?:[^"]|"")+)"|([\p{L}_][\p{L}\p{N}_$]*))`;
+const QUALIFIED = new RegExp(`^${IDENT}\\.${IDENT}$`, 'u');
+
+/**
+ * `schema.table` resolved as PostgreSQL resolves the names: a bare name folded to lower case (ASCII
+ * letters only, as in a UTF-8 database), a "quoted" one kept as written; undefined if it is not one.
+ */
+export function parseQualifiedName(text: string): { schema: string; name: string } | undefined {
+  const m = QUALIFIED.exec(text.trim());
+  if (!m) return undefined;
+  const part = (quoted?: string, bare?: string) =>
+    quoted !== undefined ? quoted.replace(/""/g, '"') : bare!.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+  return { schema: part(m[1], m[2]), name: part(m[3], m[4]) };
+}

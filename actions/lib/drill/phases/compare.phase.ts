@@ -6,7 +6,7 @@ import { comparisonReasons, compareWithRestore, countSettings, notComparedNote }
 import { definePhase } from '../pipeline.js';
 import { openRestoreSession, type Session } from '../sessions.js';
 import { judgeExactly } from '../same-moment.js';
-import { restoreContent, uncomparedChecks } from '../content-phase.js';
+import { restoreContent, uncomparedChecks, unmatchedSensitiveNotes } from '../content-phase.js';
 import type { Comparison } from '../result.js';
 
 export const compare = definePhase({
@@ -47,6 +47,8 @@ export const compare = definePhase({
         found.databases.push(pin.exact ? judgeExactly(c) : c);
       }
       found.notes.push(...found.databases.flatMap(notComparedNote));
+      if (inputs.compare === 'content')
+        found.notes.push(...unmatchedSensitiveNotes(inputs.contentSensitiveKeys, baselines));
       uncomparedChecks(
         ctx,
         baselines.map((b) => b.database),
