@@ -19,7 +19,12 @@
 //            the JSON report (run.ts) see the same facts, all given up to the abort;
 //     reads  the inputs it reads (DrillInputs keys): `ctx.inputs` (and `when`'s) holds those alone,
 //            typed `Pick<DrillInputs, reads>`; reading another throws. Where an input takes effect
-//            is answered by the declarations (test/drill/pipeline.unit.test.ts asks it);
+//            is answered by the declarations (test/drill/pipeline.unit.test.ts asks it), except for
+//            inputs the runner applies once for every phase: cluster, namespace, row-count-tolerance
+//            and -floor frame the result (ctx.run, run.ts createContext; read through drillResult
+//            by verdict, record, notify, metrics, outputs and report), and kubeconfig, context and
+//            recovery-namespace / -kubeconfig / -context are where the drill connects (ctx.clients,
+//            ctx.site: recovery-site.ts), opened before any phase so a bad one creates nothing;
 //     when   optional: decided on the environment (PhaseEnv: its declared inputs, no facts or
 //            owned) and the declared `needs` alone; returns true, or why the phase does not apply.
 //            A skipped phase gives `{ skipped: why }` (Skipped) for each of its facts, whose type in
