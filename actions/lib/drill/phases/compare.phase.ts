@@ -63,7 +63,7 @@ export const compare = definePhase({
 });
 
 /**
- * A fresh copy of what was found, with each compared database's notes and count reasons. Older
+ * A fresh copy of what was found, with the compared databases' count reasons and not-compared notes. Older
  * targets: live has moved on, so counts are reported and judged only when asked (judge-counts).
  */
 function comparisonSoFar(found: Comparison, judgeCounts: boolean): Comparison {
@@ -77,6 +77,6 @@ function comparisonSoFar(found: Comparison, judgeCounts: boolean): Comparison {
       ...found.reasons,
       ...databases.flatMap((c) => comparisonReasons(judgeCounts ? c : { ...c, outOfTolerance: [] })),
     ],
-    notes: [...found.notes, ...databases.flatMap(notComparedNote)],
+    notes: [...databases.flatMap(notComparedNote), ...found.notes],
   };
 }
