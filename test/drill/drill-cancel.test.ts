@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlayground } from '../playground/playground.js';
 import type { PlaygroundHandle } from '../playground/types.js';
 import { CLUSTERS, createLiveCluster, type LiveCluster } from '../helpers/live-cluster.js';
-import { leakedSecrets, runAction } from '../helpers/run-action.js';
+import { leakedSecrets, runAction, type RunResult } from '../helpers/run-action.js';
+import type { DrillResult } from '../../actions/lib/drill/result.js';
 import { drillClusters, explain, leftovers, runDrill, writes } from './support.js';
 
 let pgd: PlaygroundHandle;
@@ -122,29 +123,73 @@ describe('cancellation: SIGTERM at each phase, then the post step', () => {
       expect(exitedAt - killedAt).toBeLessThan(7_500);
       expect(r.stdout).toContain(`Received ${signal}: cancelling the drill and tearing down.`);
       const name = r.state['recovery-cluster'];
-      const post = await runAction('cnpg-restore-drill', 'post', {
-        state: r.state,
-        inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'), cluster: 'cx', namespace: 'default' },
-        timeoutMs: 120_000,
-      });
-      expect(post.exitCode, explain(post)).toBe(0);
-      if (name) {
-        // Post repeats no teardown main verified (state 'torn-down').
-        const verified = r.state['torn-down'] === 'true';
-        expect(post.stdout).toMatch(
-          new RegExp(
-            `Recovery cluster default/${name}: ${verified ? 'torn down and verified by the main step; nothing to do' : 'nothing left'}`,
-          ),
-        );
-        expect(leftovers(pgd, 'default', name)).toEqual([]);
-      } else expect(post.stdout).toContain('nothing to tear down');
-      expect(drillClusters(pgd, 'default')).toEqual([]);
+      await postLeavesNothing(r);
       console.log(
         `cancel during ${phase}: main exited ${exitedAt - killedAt} ms after ${signal} (${/teardown verified/.test(r.stdout) ? 'teardown verified by main' : 'no teardown needed or left to post'}); recovery cluster ${name ?? '(none)'}`,
       );
     });
   }
+
+  it('during compare of the second database: the summary and the JSON report show the first', async () => {
+    await live.superSql('CREATE DATABASE inventory');
+    await live.superSql("CREATE TABLE stock (sku text PRIMARY KEY); INSERT INTO stock VALUES ('a')", [], 'inventory');
+    await live.switchWalAndWait();
+    // Only compare reads the recovery's superuser Secret, once per database: app's read passes,
+    // inventory's hangs (that API call hears no abort: the phase is abandoned while it waits).
+    const secret = '/api/v1/namespaces/default/secrets/cx-drill-\\d+-1-superuser$';
+    pgd.faults.add({ method: 'GET', path: secret, delayMs: 1 });
+    pgd.faults.add({ method: 'GET', path: secret, hang: true });
+    const since = Date.now();
+    const secretReads = () =>
+      pgd.requestLog.entries().filter((e) => e.time >= since && new RegExp(secret).test(e.path)).length;
+    let poll: NodeJS.Timeout | undefined;
+    try {
+      const inputs = { cluster: 'cx', namespace: 'default', databases: 'app, inventory' };
+      const r = await runDrill(pgd, inputs, {
+        onSpawn: (child) => {
+          poll = setInterval(() => {
+            if (secretReads() < 2) return;
+            clearInterval(poll);
+            child.kill('SIGTERM');
+          }, 20);
+        },
+      });
+      expect(r.exitCode, explain(r)).toBe(1);
+      expect(r.stdout).toContain('Received SIGTERM: cancelling the drill and tearing down.');
+      expect(r.summary).toMatch(/### Database `app`: \d+ tables compared/);
+      expect(r.summary).not.toContain('### Database `inventory`');
+      const { result } = r.report as { result: DrillResult };
+      expect(result.databases.map((d) => d.database)).toEqual(['app']);
+      expect(result.error?.kind).toBe('cancelled');
+      await postLeavesNothing(r);
+    } finally {
+      clearInterval(poll);
+      pgd.faults.clear();
+    }
+  });
 });
+
+/** The post step after a cancelled main: it repeats no teardown main verified, and nothing is left. */
+async function postLeavesNothing(r: RunResult): Promise<void> {
+  const name = r.state['recovery-cluster'];
+  const post = await runAction('cnpg-restore-drill', 'post', {
+    state: r.state,
+    inputs: { kubeconfig: readFileSync(pgd.kubeconfigPath, 'utf8'), cluster: 'cx', namespace: 'default' },
+    timeoutMs: 120_000,
+  });
+  expect(post.exitCode, explain(post)).toBe(0);
+  if (name) {
+    // Post repeats no teardown main verified (state 'torn-down').
+    const verified = r.state['torn-down'] === 'true';
+    expect(post.stdout).toMatch(
+      new RegExp(
+        `Recovery cluster default/${name}: ${verified ? 'torn down and verified by the main step; nothing to do' : 'nothing left'}`,
+      ),
+    );
+    expect(leftovers(pgd, 'default', name)).toEqual([]);
+  } else expect(post.stdout).toContain('nothing to tear down');
+  expect(drillClusters(pgd, 'default')).toEqual([]);
+}
 
 describe('the post step stands alone: state only, no inputs (actions/runner#3514)', () => {
   it('after a SIGKILL of main mid-recovery, post tears down from STATE_* alone and leaves nothing', async () => {

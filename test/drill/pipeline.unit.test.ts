@@ -1,11 +1,14 @@
 // The drill's pipeline runner and phase order (actions/lib/drill/pipeline.ts): no cluster needed.
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recordingCore } from '../helpers/recording-core.js';
 import { readDrillInputs } from '../../actions/lib/drill/inputs.js';
 import { drillPipeline } from '../../actions/lib/drill/phases/index.js';
 import { settleVerdict } from '../../actions/lib/drill/phases/verdict.phase.js';
+import { baseline } from '../../actions/lib/drill/phases/baseline.phase.js';
+import { ReadOnlyDb } from '../../actions/lib/postgres/readonly.js';
 import type { ResolvedTarget } from '../../actions/lib/drill/targets.js';
 import {
   Cancelled,
@@ -294,6 +297,67 @@ describe('runPipeline', () => {
       kind: 'cancelled',
       message: 'cancelled (SIGTERM): the drill stopped and tore down what it created',
     });
+  });
+});
+
+describe('a cancellation keeps what the abandoned phase found', () => {
+  it('the final phases see every fact it gave up to the abort; what it gives after reaches nothing', async () => {
+    const { ctx, controller } = context();
+    let release!: () => void;
+    let ended!: Promise<unknown>;
+    const compares = step('compare', {
+      gives: ['sweepNotes'],
+      run: (c: never) =>
+        (ended = (async ({ give }: PhaseContext<never, 'sweepNotes'>) => {
+          give({ sweepNotes: ['db1 compared'] });
+          setTimeout(() => controller.abort(new Cancelled('SIGTERM')), 10);
+          // A query that does not notice the abort: it ends when its pool is closed, after the report.
+          await new Promise<void>((r) => (release = r));
+          give({ sweepNotes: ['db1 compared', 'db2 compared'] });
+          return { sweepNotes: ['db1 compared', 'db2 compared'] };
+        })(c)),
+    });
+    let reported: string[] = [];
+    const report = step('report', {
+      run: async (c: never) => {
+        reported = drillResult(c as Ctx).notes;
+        release();
+      },
+    });
+    await runPipeline(ctx, { preflight: [], main: [compares], final: [report] });
+    await ended;
+    expect(reported).toEqual(['db1 compared']);
+    // The JSON report, written after the pipeline (run.ts), says what the summary said.
+    expect(drillResult(ctx).notes).toEqual(reported);
+  });
+
+  it('baseline: how live is counted reaches the final phases when a count that hangs is abandoned', async () => {
+    // A server that accepts and never answers: the count hangs as a query blind to the abort does.
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => void sockets.add(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const db = new ReadOnlyDb(
+      { host: '127.0.0.1', port, user: 'drill', password: 'x', database: 'app', ssl: false },
+      { statementTimeoutMs: 60_000 },
+    );
+    const { ctx, controller } = context();
+    ctx.facts.live = live;
+    ctx.facts.liveSessions = [{ database: 'app', db, conn: {} as never }];
+    ctx.facts.target = { kind: 'lsn', recoveryTarget: { targetLSN: '0/3000000' } } as unknown as ResolvedTarget;
+    let seen: unknown;
+    const report = step('report', { run: async (c: never) => void (seen = drillResult(c as Ctx).counting) });
+    setTimeout(() => controller.abort(new Cancelled('SIGTERM')), 50);
+    try {
+      await runPipeline(ctx, { preflight: [], main: [baseline], final: [report] });
+    } finally {
+      for (const s of sockets) s.destroy();
+      await db.close();
+      server.close();
+    }
+    const { liveCounts, liveExactMaxBytes, verify } = ctx.inputs;
+    expect(seen).toEqual({ live: liveCounts, liveExactMaxBytes, verify });
+    expect(drillResult(ctx).error?.kind).toBe('cancelled');
   });
 });
 

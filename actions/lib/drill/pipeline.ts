@@ -10,13 +10,21 @@
 //     needs  the facts it reads: the runner hands them over as `input`, typed
 //            `Pick<Facts, needs>`, and refuses to start (or to ask `when`) if an earlier phase did
 //            not give them;
-//     gives  the facts it returns: `run` must resolve to exactly `Pick<Facts, gives>`; a fact is
-//            given once and never changed in place afterwards. What a phase finds (measurements,
-//            reasons, notes) is a fact too: `ctx.give(...)` hands facts over before `run` returns,
-//            so what a phase found before it failed still reaches the report;
+//     gives  the facts it returns: `run` must resolve to exactly `Pick<Facts, gives>`. What a phase
+//            finds (measurements, reasons, notes) is a fact too: `ctx.give(...)` hands facts over
+//            as they are found, before `run` returns, and may give one again as it grows (each time
+//            a fresh value: a given value is never changed in place), so what a phase found before
+//            it failed or was cancelled reaches the report. A phase gives only while it runs: once
+//            it ends or a cancellation abandons it, its gives are dropped, so the final phases and
+//            the JSON report (run.ts) see the same facts, all given up to the abort;
 //     reads  the inputs it reads (DrillInputs keys): `ctx.inputs` (and `when`'s) holds those alone,
 //            typed `Pick<DrillInputs, reads>`; reading another throws. Where an input takes effect
-//            is answered by the declarations (test/drill/pipeline.unit.test.ts asks it);
+//            is answered by the declarations (test/drill/pipeline.unit.test.ts asks it), except for
+//            inputs the runner applies once for every phase: cluster, namespace, row-count-tolerance
+//            and -floor frame the result (ctx.run, run.ts createContext; read through drillResult
+//            by verdict, record, notify, metrics, outputs and report), and kubeconfig, context and
+//            recovery-namespace / -kubeconfig / -context are where the drill connects (ctx.clients,
+//            ctx.site: recovery-site.ts), opened before any phase so a bad one creates nothing;
 //     when   optional: decided on the environment (PhaseEnv: its declared inputs, no facts or
 //            owned) and the declared `needs` alone; returns true, or why the phase does not apply.
 //            A skipped phase gives `{ skipped: why }` (Skipped) for each of its facts, whose type in
@@ -42,7 +50,7 @@
 //                the result's reasons (the backup or restore is at fault); any other throw is an
 //                error (the result's error, classified once by errors.ts classifyError, its stack
 //                logged in a collapsed group), never a reason. A cancellation abandons the running
-//                phase at once (a query may not notice the abort).
+//                phase at once (a query may not notice the abort): what it gave so far stands.
 //     final      ALWAYS, in order, even after a failure or a cancellation: close sessions,
 //                teardown, verdict, record, notify, metrics, outputs, report, step status. They
 //                read `ctx.facts` / `ctx.owned` directly (anything may be missing), declare no
@@ -199,7 +207,8 @@ export type InputName = keyof DrillInputs;
 /**
  * What a phase's `run` gets: the environment with only the inputs it `reads`, the facts read-only
  * (final phases read them; others take their `needs`), never the result. `give` hands over facts
- * before `run` returns, so what a failing phase found still reaches the report.
+ * as they are found (again as they grow, each time a fresh value), so what a failing or cancelled
+ * phase found still reaches the report.
  */
 export interface PhaseContext<R extends InputName = never, O extends FactName = never> extends Omit<
   DrillContext,
@@ -211,6 +220,21 @@ export interface PhaseContext<R extends InputName = never, O extends FactName = 
   readonly cancelledAt?: number;
   readonly thrown?: unknown;
   give(facts: Partial<Pick<Facts, O>>): void;
+}
+
+/**
+ * A list fact that grows as a phase finds its items: given at once (empty), then again at each
+ * `add`, each time a fresh array, so a phase abandoned part way has given what it found.
+ */
+export function growingList<T>(give: (list: T[]) => void): { readonly list: T[]; add(...items: T[]): void } {
+  let list: T[] = [];
+  give(list);
+  return {
+    get list() {
+      return list;
+    },
+    add: (...items) => give((list = [...list, ...items])),
+  };
 }
 
 /** What the run created and the final phases clean up. */
@@ -372,8 +396,14 @@ async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean
   if (cancellable) throwIfCancelled(ctx.signal);
   const started = Date.now();
   if (phase.title) ctx.log(`▶ ${phase.title}`);
-  const give = (out: Partial<Record<FactName, unknown>>) => {
+  // Closed when the phase ends, and at the abort for a phase a cancellation abandons (it may
+  // still run: a query may not notice the abort): what it gives later would reach no final phase.
+  let open = true;
+  const store = (out: Partial<Record<FactName, unknown>>) => {
     for (const g of phase.gives) if (g in out) facts[g] = out[g];
+  };
+  const give = (out: Partial<Record<FactName, unknown>>) => {
+    if (open && !(cancellable && ctx.signal.aborted)) store(out);
   };
   const phaseCtx: PhaseContext<InputName, FactName> = {
     ...env,
@@ -387,8 +417,9 @@ async function runPhase(ctx: DrillContext, phase: AnyPhase, cancellable: boolean
     const out = (await (cancellable ? raceAbort(work, ctx.signal) : work)) as
       Partial<Record<FactName, unknown>> | undefined;
     for (const g of phase.gives) if (!out || !(g in out)) throw new Error(`phase ${phase.name} did not give '${g}'`);
-    give(out!);
+    store(out!);
   } finally {
+    open = false;
     if (phase.title) ctx.run.phases.push({ phase: phase.title, ms: Date.now() - started });
   }
 }

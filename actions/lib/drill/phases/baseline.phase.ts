@@ -3,7 +3,7 @@
 // the primary is counted at one moment whose WAL position the restore then stops at
 // (same-moment.ts); the same-moment phase closes the live sessions after it.
 import { countSettings, takeBaseline, type Baseline } from '../compare.js';
-import { definePhase, type PhaseContext } from '../pipeline.js';
+import { definePhase, growingList, type PhaseContext } from '../pipeline.js';
 import { closeSession, openLiveReplicaSession, APPLICATION_NAME, type Session } from '../sessions.js';
 import { countAtOneMoment, type Moment } from '../same-moment.js';
 import { describeError } from '../../errors.js';
@@ -37,13 +37,11 @@ export const baseline = definePhase({
   reads: BASELINE_READS,
   async run(ctx, { live, liveSessions, target }) {
     const { inputs } = ctx;
+    // Given at once, and each note as it is found: a cancelled count still reports how live was counted.
     const counting = { live: inputs.liveCounts, liveExactMaxBytes: inputs.liveExactMaxBytes, verify: inputs.verify };
-    const baselineNotes: string[] = [];
-    try {
-      return { ...(await countLive(ctx, live, liveSessions, target, baselineNotes)), counting, baselineNotes };
-    } finally {
-      ctx.give({ counting, baselineNotes });
-    }
+    ctx.give({ counting });
+    const notes = growingList<string>((baselineNotes) => ctx.give({ baselineNotes }));
+    return { ...(await countLive(ctx, live, liveSessions, target, notes.add)), counting, baselineNotes: notes.list };
   },
 });
 
@@ -55,11 +53,11 @@ async function countLive(
   live: Cluster,
   liveSessions: Session[],
   target: ResolvedTarget,
-  notes: string[],
+  note: (n: string) => void,
 ): Promise<{ baselines: Baseline[]; moment: Moment | undefined }> {
   const { inputs } = ctx;
   if (!target.recoveryTarget && inputs.sameMomentWaitMs > 0 && inputs.liveCounts !== 'replica') {
-    const pinned = await atOneMoment(ctx, liveSessions, notes);
+    const pinned = await atOneMoment(ctx, liveSessions, note);
     if (pinned) return pinned;
   }
   const baselines: Baseline[] = [];
@@ -84,7 +82,7 @@ async function countLive(
 async function atOneMoment(
   ctx: BaselineContext,
   sessions: Session[],
-  notes: string[],
+  note: (n: string) => void,
 ): Promise<{ baselines: Baseline[]; moment: Moment } | undefined> {
   const { inputs } = ctx;
   try {
@@ -111,7 +109,7 @@ async function atOneMoment(
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     ctx.log(`live could not be counted in one exported snapshot (${describeError(err)}); counting as before`);
-    notes.push(`Same moment not held: live refused an exported snapshot (${describeError(err)}).`);
+    note(`Same moment not held: live refused an exported snapshot (${describeError(err)}).`);
     return undefined;
   }
 }

@@ -33,8 +33,10 @@ export const compare = definePhase({
     const restored = (await getCluster(site.clients, site.namespace, recoveryName, retry))!;
     const deadline = created + timeoutMs;
     const restoredSessions: Session[] = [];
-    // What a comparison that stops part way found still reaches the report.
+    // What the comparison found so far, given after each step (a cancellation abandons the phase at
+    // once) and when it stops: a comparison that stops part way reports every database it compared.
     const found: Comparison = { databases: [], reasons: [], notes: [] };
+    const giveFound = () => ctx.give({ comparison: comparisonSoFar(found, inputs.judgeCounts) });
     try {
       for (const base of baselines) {
         const s = await openRestoreSession(ctx, restored, base.database, `${recoveryName}-superuser`, {
@@ -43,10 +45,11 @@ export const compare = definePhase({
         });
         restoredSessions.push(s);
         const known = await restoreContent(ctx, s.db, base, pin.exact, found, live);
+        giveFound();
         const c = await compareWithRestore(s.db, base, { ...countSettings(ctx), deadline }, known);
         found.databases.push(pin.exact ? judgeExactly(c) : c);
+        giveFound();
       }
-      found.notes.push(...found.databases.flatMap(notComparedNote));
       if (inputs.compare === 'content')
         found.notes.push(...unmatchedSensitiveNotes(inputs.contentSensitiveKeys, baselines));
       uncomparedChecks(
@@ -54,13 +57,28 @@ export const compare = definePhase({
         baselines.map((b) => b.database),
         found,
       );
-      // Older targets: live has moved on, so counts are reported and judged only when asked.
-      found.reasons.push(
-        ...found.databases.flatMap((c) => comparisonReasons(inputs.judgeCounts ? c : { ...c, outOfTolerance: [] })),
-      );
     } finally {
-      ctx.give({ comparison: found });
+      giveFound();
     }
-    return { restoredSessions, comparison: found };
+    return { restoredSessions, comparison: comparisonSoFar(found, inputs.judgeCounts) };
   },
 });
+
+/**
+ * A fresh copy of what was found, with the compared databases' count reasons and not-compared notes. Older
+ * targets: live has moved on, so counts are reported and judged only when asked (judge-counts).
+ */
+function comparisonSoFar(found: Comparison, judgeCounts: boolean): Comparison {
+  const { databases } = found;
+  return {
+    ...found,
+    databases: [...databases],
+    content: found.content && [...found.content],
+    checks: found.checks && [...found.checks],
+    reasons: [
+      ...found.reasons,
+      ...databases.flatMap((c) => comparisonReasons(judgeCounts ? c : { ...c, outOfTolerance: [] })),
+    ],
+    notes: [...databases.flatMap(notComparedNote), ...found.notes],
+  };
+}

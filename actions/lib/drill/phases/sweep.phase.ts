@@ -1,7 +1,7 @@
 // Drill clusters an earlier cancelled run left behind (its post step never ran): torn down once
 // past the TTL (sweep.ts).
 import { SWEEP_MS } from '../limits.js';
-import { definePhase, type PhaseContext } from '../pipeline.js';
+import { definePhase, growingList, type PhaseContext } from '../pipeline.js';
 import { listClusters } from '../../cnpg/api.js';
 import { DRILL_SELECTOR } from '../recovery-manifest.js';
 import { removeCopies, sweepOrphanCopies } from '../recovery-copies.js';
@@ -14,21 +14,18 @@ export const sweep = definePhase({
   gives: ['sweepNotes'],
   reads: ['sweepTtlMs'],
   async run(ctx, { mode }) {
-    const sweepNotes: string[] = [];
-    try {
-      await sweepSite(ctx, mode === 'plugin', sweepNotes);
-    } finally {
-      ctx.give({ sweepNotes });
-    }
-    return { sweepNotes };
+    // Each note given as the sweep finds it: a cancelled sweep still reports what it removed.
+    const notes = growingList<string>((sweepNotes) => ctx.give({ sweepNotes }));
+    await sweepSite(ctx, mode === 'plugin', notes.add);
+    return { sweepNotes: notes.list };
   },
 });
 
-/** Sweeps the recovery site, noting (in `notes`) each cluster and orphan copy swept. */
+/** Sweeps the recovery site, noting each cluster and orphan copy swept. */
 async function sweepSite(
   { inputs, site, signal, retry, log }: PhaseContext<'sweepTtlMs'>,
   objectStores: boolean,
-  notes: string[],
+  note: (n: string) => void,
 ): Promise<void> {
   const swept = await sweepExpired(site.clients, site.namespace, {
     ttlMs: inputs.sweepTtlMs,
@@ -46,7 +43,7 @@ async function sweepSite(
           retry,
         })),
       );
-    notes.push(
+    note(
       `swept expired drill cluster ${t.cluster}${t.leftovers.length ? `, leftovers: ${t.leftovers.join('; ')}` : ''}`,
     );
   }
@@ -59,5 +56,5 @@ async function sweepSite(
     objectStores,
     retry,
   });
-  for (const o of orphans) notes.push(`swept copies left for a recovery cluster that was never created: ${o}`);
+  for (const o of orphans) note(`swept copies left for a recovery cluster that was never created: ${o}`);
 }

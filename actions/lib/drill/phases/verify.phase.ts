@@ -3,7 +3,7 @@
 // the page checksum failures counted while the restore was read. Findings are reasons.
 import { installAmcheck, verifyRestore, type Verification } from '../../postgres/verify.js';
 import type { Session } from '../sessions.js';
-import { definePhase } from '../pipeline.js';
+import { definePhase, growingList } from '../pipeline.js';
 
 export const verify = definePhase({
   name: 'verify',
@@ -14,13 +14,10 @@ export const verify = definePhase({
   reads: ['verify', 'statementTimeoutMs', 'countConcurrency'],
   async run({ inputs, log, signal, give }, { restoredSessions, created, timeoutMs }) {
     const deadline = created + timeoutMs;
-    const verifications: Verification[] = [];
-    try {
-      for (const s of restoredSessions) verifications.push(await verifyOne(s));
-    } finally {
-      give({ verifications });
-    }
-    return { verifications };
+    // Each database's verification given as it is made: a cancelled verify still reports those done.
+    const verifications = growingList<Verification>((list) => give({ verifications: list }));
+    for (const s of restoredSessions) verifications.add(await verifyOne(s));
+    return { verifications: verifications.list };
 
     async function verifyOne(s: Session): Promise<Verification> {
       const amcheck =
