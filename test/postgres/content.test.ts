@@ -13,7 +13,7 @@ import { takeLiveContent, type ContentSettings } from '../../actions/lib/drill/c
 import { compareContent } from '../../actions/lib/drill/content-compare.js';
 import { contentSection, judgeCheck } from '../../actions/lib/drill/content-report.js';
 import { parseQualifiedName } from '../../actions/lib/postgres/ident.js';
-import { serverGone, startPgServer, type PgServer } from './pg-server.js';
+import { stopAndCheck, startPgServer, type PgServer } from './pg-server.js';
 
 // Every type whose text form a session setting changes, plus a text key sorted differently by collations.
 const SCHEMA = `
@@ -125,12 +125,7 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.all(dbs.map((db) => db.close()));
-  const dir = server?.dir;
-  await server?.stop();
-  if (dir) expect(serverGone(dir)).toBe(true);
-});
+afterAll(async () => expect(await stopAndCheck(server, dbs)).toBe(true));
 
 describe('row digests', () => {
   it('the same rows in another order under other session defaults: every table the same', async () => {

@@ -17,7 +17,7 @@ import { readSequences } from '../../actions/lib/postgres/content-extras.js';
 import { RESTORE_READ_SETTINGS } from '../../actions/lib/postgres/full-read.js';
 import { ReadOnlyDb, UNFILTERED_READ_SETTINGS } from '../../actions/lib/postgres/readonly.js';
 import { installAmcheck, verificationReasons, verifyRestore } from '../../actions/lib/postgres/verify.js';
-import { serverGone, startPgServer, type PgServer } from './pg-server.js';
+import { stopAndCheck, startPgServer, type PgServer } from './pg-server.js';
 
 const FIXTURE = `
 CREATE SCHEMA app;
@@ -89,12 +89,7 @@ beforeAll(async () => {
   await admin.query(UNLOGGED_ROWS);
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.all(dbs.map((db) => db.close()));
-  const dir = server?.dir;
-  await server?.stop();
-  if (dir) expect(serverGone(dir)).toBe(true);
-});
+afterAll(async () => expect(await stopAndCheck(server, dbs)).toBe(true));
 
 describe('live tables a restore is not judged on', () => {
   it('unlogged tables and partitions, and a table under row-level security: not compared, named, no failure', async () => {

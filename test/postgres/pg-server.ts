@@ -178,6 +178,17 @@ export async function startPgServer(
   };
 }
 
+/** Closes the sessions and stops the server; true when no postgres process runs out of its directory any more. */
+export async function stopAndCheck(
+  server: PgServer | undefined,
+  dbs: { close(): Promise<unknown> }[],
+): Promise<boolean> {
+  await Promise.all(dbs.map((db) => db.close()));
+  if (!server) return true;
+  await server.stop();
+  return serverGone(server.dir);
+}
+
 /** True when no postgres process runs out of `dir` any more (cleanup check). */
 export function serverGone(dir: string): boolean {
   try {

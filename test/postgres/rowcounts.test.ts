@@ -5,7 +5,7 @@ import { compareCounts } from '../../actions/lib/postgres/compare-counts.js';
 import { ReadOnlyDb } from '../../actions/lib/postgres/readonly.js';
 import { countRows, type TableCount } from '../../actions/lib/postgres/rowcounts.js';
 import { snapshotSchema, userTables, type TableRef } from '../../actions/lib/postgres/schema.js';
-import { serverGone, startPgServer, type PgServer } from './pg-server.js';
+import { stopAndCheck, startPgServer, type PgServer } from './pg-server.js';
 
 // Rows inserted per table; the fixture is built from this table, the assertions read it back.
 const ROWS: Record<string, number> = {
@@ -76,12 +76,7 @@ beforeAll(async () => {
   tables = userTables(await snapshotSchema(readOnly('live'))).filter((t) => t.name !== 'slow');
 });
 
-afterAll(async () => {
-  await Promise.all(dbs.map((db) => db.close()));
-  const dir = server?.dir;
-  await server?.stop();
-  if (dir) expect(serverGone(dir)).toBe(true);
-});
+afterAll(async () => expect(await stopAndCheck(server, dbs)).toBe(true));
 
 function byName(counts: TableCount[]): Record<string, TableCount> {
   return Object.fromEntries(counts.map((c) => [key(c), c]));

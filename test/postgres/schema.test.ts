@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReadOnlyDb } from '../../actions/lib/postgres/readonly.js';
 import { diffSchemas, snapshotSchema, userTables, type SchemaSnapshot } from '../../actions/lib/postgres/schema.js';
-import { serverGone, startPgServer, type PgServer } from './pg-server.js';
+import { stopAndCheck, startPgServer, type PgServer } from './pg-server.js';
 
 const FIXTURE = `
 CREATE EXTENSION citext;
@@ -64,12 +64,7 @@ beforeAll(async () => {
   await createFixture('live');
 });
 
-afterAll(async () => {
-  await Promise.all(dbs.map((db) => db.close()));
-  const dir = server?.dir;
-  await server?.stop();
-  if (dir) expect(serverGone(dir)).toBe(true);
-});
+afterAll(async () => expect(await stopAndCheck(server, dbs)).toBe(true));
 
 describe('snapshotSchema', () => {
   let snap: SchemaSnapshot;
