@@ -102,7 +102,10 @@ export function unmatchedSensitiveNotes(
     );
 }
 
-/** A read-only session on live now, as the counts read it (the primary, or a replica), for bisection. */
+/**
+ * A read-only session on live now, as the counts read it (the primary, or a replica), for bisection.
+ * Opened anew: same-moment.phase.ts closed connect-live's sessions before the recovery wait.
+ */
 async function openLiveNow(ctx: ContentContext, live: Cluster, database: string): Promise<ReadOnlyDb> {
   const s =
     ctx.inputs.liveCounts === 'replica'
