@@ -40,6 +40,11 @@ export interface Moment {
   why?: string;
   /** Live's last checkpoint, read before the snapshot (quiet.ts). */
   checkpoint?: Checkpoint;
+  /**
+   * The next xid when an earlier try saw the snapshot's segment at its very start, set only when
+   * the snapshot's is the same: no transaction has written in that segment (waitBudget).
+   */
+  unwrittenSince?: string;
   /** Whether live was provably idle from that checkpoint to the snapshot (quiet.ts). */
   quiet: QuietProof;
 }
@@ -52,6 +57,8 @@ export const OPENING = `SELECT pg_export_snapshot() AS id, pg_current_wal_insert
   pg_size_bytes(current_setting('wal_segment_size'))::text AS seg`;
 
 const TRIES = 20;
+/** Tries (about 0.9 s of back-off) a snapshot at a segment's start is retaken for: a writing live writes by then. */
+const SEGMENT_START_TRIES = 8;
 
 interface Opened {
   session: Session;
@@ -111,6 +118,7 @@ export async function countAtOneMoment<B>(
   opts: CountOptions & { signal?: AbortSignal },
   count: (db: ReadOnlyDb, s: Session) => Promise<B>,
 ): Promise<{ results: B[]; moment: Moment }> {
+  let atStart: { segment: bigint; next: bigint } | undefined;
   for (let tries = 1; ; tries++) {
     const read = await readCheckpoint(sessions[0].db).then(
       (checkpoint) => ({ checkpoint, cause: undefined }),
@@ -120,7 +128,10 @@ export async function countAtOneMoment<B>(
       return await openAll(sessions, async (opened) => {
         const quiet = proveQuiet(read.checkpoint, opened, read.cause);
         const { inFlight, positions, exact } = snapshotsAgree(opened);
-        if (tries < TRIES && retake({ exact, quiet: quiet.ok, offset: opened[0].offset })) throw new Retake();
+        const first = opened[0];
+        const segment = parseLsn(first.lsn) - BigInt(first.offset);
+        if (first.offset <= SEGMENT_HEADER) atStart = { segment, next: first.next };
+        if (tries < TRIES && retake({ exact, quiet: quiet.ok, offset: first.offset, tries })) throw new Retake();
         const results = await countEach(opened, opts, count);
         const why = exact
           ? undefined
@@ -128,10 +139,13 @@ export async function countAtOneMoment<B>(
             ? `${inFlight} transaction(s) were writing at every one of ${tries} snapshots; ` +
               `a commit among them may be in the restore and not in live's counts`
             : `the databases' snapshots saw different WAL positions (${[...positions].join(', ')}) in ${tries} tries`;
-        const { lsn, at } = opened[0];
+        const unwritten = atStart?.segment === segment && atStart.next === first.next;
         return {
           results,
-          moment: { lsn, at: at.toISOString(), exact, tries, why, checkpoint: read.checkpoint, quiet },
+          moment: {
+            ...{ lsn: first.lsn, at: first.at.toISOString(), exact, tries, why, checkpoint: read.checkpoint, quiet },
+            ...(unwritten ? { unwrittenSince: String(first.next) } : {}),
+          },
         };
       });
     } catch (err) {
@@ -146,10 +160,11 @@ export async function countAtOneMoment<B>(
  * the very start of a WAL segment (just switched, nothing in it yet). The restore's stop needs a record
  * past the position, so that segment is archived only after live's next write (waitBudget): on a live
  * that is writing (not proven quiet) a retake lands after that write, where the pin can wait for
- * archive_timeout (seen under steady load in test/drill/drill-targets.test.ts).
+ * archive_timeout (seen under steady load in test/drill/drill-targets.test.ts). A live that wrote and
+ * then stopped writes nothing more: segment-start retakes stop after SEGMENT_START_TRIES.
  */
-export function retake(s: { exact: boolean; quiet: boolean; offset: number }): boolean {
-  return !s.quiet && (!s.exact || s.offset <= SEGMENT_HEADER);
+export function retake(s: { exact: boolean; quiet: boolean; offset: number; tries: number }): boolean {
+  return !s.quiet && (!s.exact || (s.offset <= SEGMENT_HEADER && s.tries < SEGMENT_START_TRIES));
 }
 
 /**
@@ -255,7 +270,11 @@ const FEW_BYTES = 1024;
  * section moment: CheckArchiveTimeout). A segment that was empty at the snapshot, or held a few
  * bytes and was passed over at the last check, waits for live's next write: no wait.
  */
-export function waitBudget(a: ArchiveState, sameMomentWaitMs: number): { ms: number; why?: string } {
+export function waitBudget(
+  a: ArchiveState,
+  sameMomentWaitMs: number,
+  unwrittenSince?: string,
+): { ms: number; why?: string } {
   if (a.archiveTimeoutMs <= 0) return { ms: sameMomentWaitMs };
   const bound = a.archiveTimeoutMs + ARCHIVE_COPY_MS;
   const s = Math.round(a.archiveTimeoutMs / 1000);
@@ -265,6 +284,14 @@ export function waitBudget(a: ArchiveState, sameMomentWaitMs: number): { ms: num
       why:
         `segment ${a.segment} was empty when live was counted (nothing written ` +
         `since the last switch), so only live's next write gets it archived`,
+    };
+  if (a.offset < FEW_BYTES && unwrittenSince)
+    return {
+      ms: 0,
+      why:
+        `segment ${a.segment} held ${a.offset} bytes and no transaction had written in it (next xid ` +
+        `${unwrittenSince} at its start and at the snapshot): what an idle server writes, which ` +
+        `archive_timeout (${s} s) does not switch, so only live's next write gets it archived`,
     };
   const passed = a.current && a.lastAt && Date.parse(a.lastAt) + bound < Date.parse(a.now);
   if (a.offset < FEW_BYTES && passed)
