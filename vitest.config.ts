@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/helpers/sequencer.js';
 
 // Two projects, split by layout, never by a list. `unit`: test/unit/** and any `*.unit.test.ts`: tests
 // that need no playground, PostgreSQL, helm/kubectl or root, so they run without .ci/setup.sh in
@@ -15,6 +16,8 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 300_000,
     hookTimeout: 300_000,
+    // Longest files first (test/durations.json), so the two forks end together.
+    sequence: { sequencer: LongestFirst },
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT, pool: 'threads', isolate: false } },
       {

@@ -25,10 +25,13 @@ afterAll(async () => {
 describe('no-op sync of 100 apps', () => {
   it('provisions 100 shared databases, then re-syncs with zero writes', async () => {
     const apps = manyApps(bed, 100);
-    // The action's own timeout (8m) bounds it; the harness kills only after that (on 2 busy cores the
-    // initial apply of 100 databases has taken over 4 minutes).
+    // The action's own timeout (8m) bounds it; the harness kills only after that.
     const first = await sync(bed, { parallel: '8', timeout: '8m' }, { timeoutMs: 540_000 });
     expect(first.exitCode, explain(first)).toBe(0);
+    // It exits once its work is done: pod watches opened after their abort held it 5 minutes past its
+    // last request (timeoutSeconds=300; test/unit/watch-abort.test.ts).
+    const lastRequest = Math.max(...bed.pg.requestLog.entries().map((e) => e.time));
+    expect(Date.now() - lastRequest).toBeLessThan(15_000);
     expect(first.outputs).toMatchObject({ created: '100', failed: '0' });
     expect(association(bed, 'app-099')).toMatchObject({ status: 'active', variant: 'shared' });
     expect(await connectAsApp(bed, envOf(bed, 'app-042')!.DATABASE_URL)).toEqual({

@@ -119,17 +119,13 @@ function watchOnce<T>(
     // Bounded server-side timeout plus our own deadline timer: a silent stream must not hang us.
     const remaining = Math.max(1_000, opts.deadline - Date.now());
     const timer = setTimeout(() => finish({ done: false }), Math.min(remaining, 300_000));
-    const query: Record<string, string | number | boolean | undefined> = {
-      allowWatchBookmarks: true,
-      timeoutSeconds: Math.ceil(Math.min(remaining, 300_000) / 1000),
-      labelSelector: target.labelSelector,
-      fieldSelector: target.fieldSelector,
-      resourceVersion,
-    };
+    // An abort during the list has fired already and fires no more: a watch opened now would hold the
+    // process open until the server ends it (timeoutSeconds, up to 5 min; test/unit/watch-abort.test.ts).
+    if (opts.signal?.aborted) return onAbort();
     watch
       .watch(
         target.path,
-        query,
+        watchQuery(target, remaining, resourceVersion),
         (phase, obj) => {
           if (settled) return;
           if (phase === 'ERROR') return finish({ done: false, err: new Error(`watch error: ${JSON.stringify(obj)}`) });
@@ -145,4 +141,18 @@ function watchOnce<T>(
       })
       .catch((err) => finish({ done: false, err }));
   });
+}
+
+function watchQuery(
+  target: WatchTarget,
+  remainingMs: number,
+  resourceVersion: string | undefined,
+): Record<string, string | number | boolean | undefined> {
+  return {
+    allowWatchBookmarks: true,
+    timeoutSeconds: Math.ceil(Math.min(remainingMs, 300_000) / 1000),
+    labelSelector: target.labelSelector,
+    fieldSelector: target.fieldSelector,
+    resourceVersion,
+  };
 }
