@@ -267,8 +267,9 @@ const FEW_BYTES = 1024;
 /**
  * How long waiting for the segment can pay off, in ms from now. archive_timeout switches a
  * segment only once it holds important WAL, checking every archive_timeout (CONFORMANCE.md,
- * section moment: CheckArchiveTimeout). A segment that was empty at the snapshot, or held a few
- * bytes and was passed over at the last check, waits for live's next write: no wait.
+ * section moment: CheckArchiveTimeout). A segment that was empty at the snapshot, held a few
+ * bytes and was passed over at the last check, or held a few bytes no transaction wrote (the
+ * moment's unwrittenSince), waits for live's next write: no wait.
  */
 export function waitBudget(
   a: ArchiveState,
@@ -290,8 +291,8 @@ export function waitBudget(
       ms: 0,
       why:
         `segment ${a.segment} held ${a.offset} bytes and no transaction had written in it (next xid ` +
-        `${unwrittenSince} at its start and at the snapshot): what an idle server writes, which ` +
-        `archive_timeout (${s} s) does not switch, so only live's next write gets it archived`,
+        `${unwrittenSince} at its start and at the snapshot): only records the server writes on its own, ` +
+        `such as the running-transactions record archive_timeout (${s} s) never switches for, so it was not waited for`,
     };
   const passed = a.current && a.lastAt && Date.parse(a.lastAt) + bound < Date.parse(a.now);
   if (a.offset < FEW_BYTES && passed)
