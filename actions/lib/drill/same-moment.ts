@@ -41,8 +41,10 @@ export interface Moment {
   /** Live's last checkpoint, read before the snapshot (quiet.ts). */
   checkpoint?: Checkpoint;
   /**
-   * The next xid when an earlier try saw the snapshot's segment at its very start, set only when
-   * the snapshot's is the same: no transaction has written in that segment (waitBudget).
+   * The next xid when an earlier try with nothing in flight saw the snapshot's segment at its very
+   * start, set only when the snapshot's is the same and live is not proven quiet: no transaction has
+   * written in that segment (waitBudget). Records written with no xid may be there (running xacts,
+   * and also a checkpoint, vacuum or restore point, which archive_timeout would switch).
    */
   unwrittenSince?: string;
   /** Whether live was provably idle from that checkpoint to the snapshot (quiet.ts). */
@@ -130,7 +132,8 @@ export async function countAtOneMoment<B>(
         const { inFlight, positions, exact } = snapshotsAgree(opened);
         const first = opened[0];
         const segment = parseLsn(first.lsn) - BigInt(first.offset);
-        if (first.offset <= SEGMENT_HEADER) atStart = { segment, next: first.next };
+        // Only with nothing in flight: a transaction holding an xid could commit in the segment with no new xid.
+        if (first.offset <= SEGMENT_HEADER && inFlight === 0) atStart = { segment, next: first.next };
         if (tries < TRIES && retake({ exact, quiet: quiet.ok, offset: first.offset, tries })) throw new Retake();
         const results = await countEach(opened, opts, count);
         const why = exact
@@ -139,7 +142,7 @@ export async function countAtOneMoment<B>(
             ? `${inFlight} transaction(s) were writing at every one of ${tries} snapshots; ` +
               `a commit among them may be in the restore and not in live's counts`
             : `the databases' snapshots saw different WAL positions (${[...positions].join(', ')}) in ${tries} tries`;
-        const unwritten = atStart?.segment === segment && atStart.next === first.next;
+        const unwritten = !quiet.ok && atStart?.segment === segment && atStart.next === first.next;
         return {
           results,
           moment: {
@@ -291,8 +294,9 @@ export function waitBudget(
       ms: 0,
       why:
         `segment ${a.segment} held ${a.offset} bytes and no transaction had written in it (next xid ` +
-        `${unwrittenSince} at its start and at the snapshot): only records the server writes on its own, ` +
-        `such as the running-transactions record archive_timeout (${s} s) never switches for, so it was not waited for`,
+        `${unwrittenSince} at its start and at the snapshot, none in flight): not waited for, as what a live ` +
+        `that stopped writing logs there (the running-transactions record) is never switched by ` +
+        `archive_timeout (${s} s); a checkpoint or vacuum record would have been`,
     };
   const passed = a.current && a.lastAt && Date.parse(a.lastAt) + bound < Date.parse(a.now);
   if (a.offset < FEW_BYTES && passed)

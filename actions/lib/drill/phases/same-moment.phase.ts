@@ -80,7 +80,12 @@ async function choosePin(
   const goal = quiet ?? { lsn: moment.lsn, pin: atSnapshot(p) };
   const a = quiet ? await archiveState(db, goal.lsn) : atL;
   if (a.archived) return archived(ctx, goal.lsn, a.segment, 0, goal.pin);
-  const budget = waitBudget(a, Math.min(inputs.sameMomentWaitMs, ctx.timeoutMs), moment.unwrittenSince);
+  // unwrittenSince speaks of the snapshot's segment, not the quiet stop's.
+  const budget = waitBudget(
+    a,
+    Math.min(inputs.sameMomentWaitMs, ctx.timeoutMs),
+    quiet ? undefined : moment.unwrittenSince,
+  );
   if (budget.ms <= 0) return fallBack(p, budget.why ?? 'same-moment-wait is 0', byName);
   const w = await waitLsnArchived(db, goal.lsn, { deadline: Date.now() + budget.ms, signal: ctx.signal });
   if (w.ok) return archived(ctx, goal.lsn, w.segment, w.ms, goal.pin);
