@@ -4,13 +4,13 @@
 // the grace with the phaseReason, not at its deadline.
 import http from 'node:http';
 import type net from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PhaseFailureClock } from '../../actions/lib/cnpg/health.js';
 import { Phase, type Cluster } from '../../actions/lib/cnpg/types.js';
 import { waitHealthy } from '../../actions/lib/addons/providers/cluster-ops.js';
 import type { BackendContext } from '../../actions/lib/addons/providers/backend.js';
 import { makeClients } from '../../actions/lib/kube/client.js';
+import { listenLocalApi } from '../helpers/local-api.js';
 
 const cluster = (phase: string, phaseReason = ''): Cluster => ({
   apiVersion: 'postgresql.cnpg.io/v1',
@@ -83,16 +83,7 @@ describe('a retried phase that persists with no watch event', () => {
   });
 
   it('fails after the grace with the phaseReason', async () => {
-    await new Promise<void>((r) => api.listen(0, '127.0.0.1', () => r()));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        { name: 'c', server: `http://127.0.0.1:${(api.address() as net.AddressInfo).port}`, skipTLSVerify: true },
-      ],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kc = await listenLocalApi(api);
     const ctx = {
       clients: makeClients(kc, 10_000),
       deadline: Date.now() + 60_000,

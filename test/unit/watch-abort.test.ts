@@ -5,9 +5,10 @@
 // waitHealthy's bootstrap-failure watcher opened after its abort (test/addons/noop.test.ts).
 import http from 'node:http';
 import type net from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchUntil } from '../../actions/lib/kube/watch.js';
+import { listenLocalApi } from '../helpers/local-api.js';
 
 const watches: string[] = [];
 const held = new Set<net.Socket>();
@@ -25,16 +26,7 @@ const api = http.createServer((req, res) => {
 let kc: KubeConfig;
 
 beforeAll(async () => {
-  await new Promise<void>((r) => api.listen(0, '127.0.0.1', () => r()));
-  kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      { name: 'c', server: `http://127.0.0.1:${(api.address() as net.AddressInfo).port}`, skipTLSVerify: true },
-    ],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
+  kc = await listenLocalApi(api);
 });
 afterAll(async () => {
   for (const s of held) s.destroy();
