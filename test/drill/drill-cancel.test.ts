@@ -122,6 +122,8 @@ describe('cancellation: SIGTERM at each phase, then the post step', () => {
       // The runner kills ~7.5 s after SIGTERM: main must be done (teardown included) before that.
       expect(exitedAt - killedAt).toBeLessThan(7_500);
       expect(r.stdout).toContain(`Received ${signal}: cancelling the drill and tearing down.`);
+      // The cancelled waits end their watches: none is "resuming".
+      expect(r.stdout).not.toMatch(/dropped \(.*\); resuming/);
       const name = r.state['recovery-cluster'];
       await postLeavesNothing(r);
       console.log(

@@ -81,7 +81,8 @@ export async function waitForRecovery(
   const capture = opts.capture ?? new RestoreLog(clients, namespace);
   const state = { lastPhase: '' };
   const drop = (what: string) => (err: unknown) => {
-    if (!inner.signal.aborted) opts.log(`watch of ${what} dropped (${(err as Error)?.message ?? err}); resuming`);
+    // Not when the wait itself is over or cancelled: that watch is not resuming.
+    if (!signal.aborted) opts.log(`watch of ${what} dropped (${(err as Error)?.message ?? err}); resuming`);
   };
   const common = { deadline: opts.deadline, signal };
   const racers = [
