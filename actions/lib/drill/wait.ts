@@ -68,7 +68,10 @@ export interface WaitOpts {
 
 type Outcome = { ok?: Cluster; fail?: string; cannotStart?: boolean };
 
-/** Resolves when healthy (filling `timings`); throws RecoveryFailed otherwise. */
+/**
+ * Resolves when healthy (filling `timings`); throws RecoveryFailed otherwise. A dropped watch is
+ * logged as resuming only while the wait goes on: not once it is over or cancelled.
+ */
 export async function waitForRecovery(
   clients: KubeClients,
   namespace: string,
@@ -81,7 +84,6 @@ export async function waitForRecovery(
   const capture = opts.capture ?? new RestoreLog(clients, namespace);
   const state = { lastPhase: '' };
   const drop = (what: string) => (err: unknown) => {
-    // Not when the wait itself is over or cancelled: that watch is not resuming.
     if (!signal.aborted) opts.log(`watch of ${what} dropped (${(err as Error)?.message ?? err}); resuming`);
   };
   const common = { deadline: opts.deadline, signal };
