@@ -174,7 +174,9 @@ describe('retried error phases', () => {
         return super.failure(c);
       }
     })(120_000);
-    // The operator hits an error it requeues, then succeeds on a later reconcile.
+    // The operator hits an error it requeues, then succeeds on a later reconcile. The test writes both
+    // phases; the emulator, held, would otherwise write healthy back before the waiter's first read.
+    pgd.operator.settings.holdStatus = /^flip$/;
     await statusPatch('flip', {
       ...cannotCreate,
       conditions: [
@@ -191,6 +193,7 @@ describe('retried error phases', () => {
     await waitFor('the waiter to see the error phase', () => seen.includes(cannotCreate.phase), 30_000);
     await statusPatch('flip', healthy);
     const c = await waiting;
+    delete pgd.operator.settings.holdStatus;
     expect(c.status?.phase).toBe('Cluster in healthy state');
     await live.destroy();
   });

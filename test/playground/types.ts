@@ -167,6 +167,8 @@ export interface OperatorSettings {
   version: string;
   /** Recovery of clusters whose name matches stalls forever (replay never finishes). */
   stallRecovery?: RegExp;
+  /** The status of clusters whose name matches is left as it is (an operator busy elsewhere, requeued later). */
+  holdStatus?: RegExp;
   /** Bootstrap commands (`role`, else every one) of clusters whose name matches fail with this message in the log of the container that runs them (Job pod or `bootstrap-instance` init container). */
   failBootstrap?: { cluster: RegExp; role?: 'initdb' | 'join' | 'full-recovery'; message: string };
   /** Recovery Jobs of clusters whose name matches fail with this message in the pod log. */
