@@ -142,12 +142,20 @@ export async function countAtOneMoment<B>(
             ? `${inFlight} transaction(s) were writing at every one of ${tries} snapshots; ` +
               `a commit among them may be in the restore and not in live's counts`
             : `the databases' snapshots saw different WAL positions (${[...positions].join(', ')}) in ${tries} tries`;
+        // A quiet live is never retaken: its first try would vouch for itself, and its stop is elsewhere.
         const unwritten = !quiet.ok && atStart?.segment === segment && atStart.next === first.next;
+        const { lsn, at, next } = first;
         return {
           results,
           moment: {
-            ...{ lsn: first.lsn, at: first.at.toISOString(), exact, tries, why, checkpoint: read.checkpoint, quiet },
-            ...(unwritten ? { unwrittenSince: String(first.next) } : {}),
+            lsn,
+            at: at.toISOString(),
+            exact,
+            tries,
+            why,
+            checkpoint: read.checkpoint,
+            quiet,
+            unwrittenSince: unwritten ? String(next) : undefined,
           },
         };
       });

@@ -80,12 +80,7 @@ async function choosePin(
   const goal = quiet ?? { lsn: moment.lsn, pin: atSnapshot(p) };
   const a = quiet ? await archiveState(db, goal.lsn) : atL;
   if (a.archived) return archived(ctx, goal.lsn, a.segment, 0, goal.pin);
-  // unwrittenSince speaks of the snapshot's segment, not the quiet stop's.
-  const budget = waitBudget(
-    a,
-    Math.min(inputs.sameMomentWaitMs, ctx.timeoutMs),
-    quiet ? undefined : moment.unwrittenSince,
-  );
+  const budget = waitBudget(a, Math.min(inputs.sameMomentWaitMs, ctx.timeoutMs), moment.unwrittenSince);
   if (budget.ms <= 0) return fallBack(p, budget.why ?? 'same-moment-wait is 0', byName);
   const w = await waitLsnArchived(db, goal.lsn, { deadline: Date.now() + budget.ms, signal: ctx.signal });
   if (w.ok) return archived(ctx, goal.lsn, w.segment, w.ms, goal.pin);
