@@ -194,10 +194,12 @@ describe('key ranges in SQL and in words', () => {
     { name: 'n', type: 'integer', collatable: false },
   ];
   it('a composite range is a row comparison in the "C" collation, values as typed parameters', () => {
-    const { sql, params } = rangeDigestSql({ schema: 'public', name: 'pair' }, pair, [
-      { hi: ['b', '2'] },
-      { lo: ['b', '2'] },
-    ]);
+    const { sql, params } = rangeDigestSql(
+      { schema: 'public', name: 'pair' },
+      pair,
+      [{ hi: ['b', '2'] }, { lo: ['b', '2'] }],
+      undefined,
+    );
     expect(sql).toContain(
       'WHEN ROW(__cnpg_drill_row__."code" COLLATE "C", __cnpg_drill_row__."n") < ROW($1::text COLLATE "C", $2::integer) THEN 0',
     );

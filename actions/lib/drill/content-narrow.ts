@@ -6,11 +6,12 @@
 // reported unnarrowed, saying why. Read-only, under the statement timeout, on a session of live's.
 import { createHmac } from 'node:crypto';
 import { describeError } from '../errors.js';
-import { inTextSettings, type Q, type TableDigest } from '../postgres/content-digest.js';
+import { inTextSettings, type TableDigest } from '../postgres/content-digest.js';
 import { keyColumns, nthKey, rangeDigests, type KeyColumn, type KeyRange } from '../postgres/content-ranges.js';
 import { SCAN_SETTINGS, setLocalSql, TEXT_SETTINGS } from '../postgres/content-text.js';
 import { displayName } from '../postgres/ident.js';
-import type { ReadOnlyDb } from '../postgres/readonly.js';
+import type { Q, ReadOnlyDb } from '../postgres/readonly.js';
+import { rowForms, type RowForm } from '../postgres/content-row.js';
 import type { TableRef } from '../postgres/schema.js';
 import { bisect, BISECT_LIMITS, type BisectLimits, type BisectSide, type Bisection } from './content-bisect.js';
 import type { DifferingRange, TableContent } from './content-compare.js';
@@ -34,9 +35,14 @@ export function rangeText(key: KeyColumn[], r: KeyRange, hashKey?: Uint8Array): 
 }
 
 /** One side's range reads inside transaction `q` (live), or each in its own transaction (the restore). */
-function sideOf(t: TableRef, key: KeyColumn[], run: <R>(f: (q: Q) => Promise<R>) => Promise<R>): BisectSide {
+function sideOf(
+  t: TableRef,
+  key: KeyColumn[],
+  form: RowForm,
+  run: <R>(f: (q: Q) => Promise<R>) => Promise<R>,
+): BisectSide {
   return {
-    digests: (ranges) => run((q) => rangeDigests(q, t, key, ranges)),
+    digests: (ranges) => run((q) => rangeDigests(q, t, key, form, ranges)),
     nthKey: (range, n) => run((q) => nthKey(q, t, key, range, n)),
   };
 }
@@ -75,19 +81,23 @@ export async function narrowTable(
   o: NarrowOptions,
 ): Promise<Narrowing> {
   try {
-    const key = await inTextSettings(restore, (q) => keyColumns(q, l));
+    // Each side's row form from its own catalog (content-row.ts), read before the scan settings.
+    const [key, [restoreForm]] = await inTextSettings(restore, (q) =>
+      Promise.all([keyColumns(q, l), rowForms(q, [l])]),
+    );
     if (!key.length) return { noPrimaryKey: true };
     if (!live) return { narrowing: 'not narrowed: no session on live' };
     const db = await live();
-    const settings = setLocalSql(TEXT_SETTINGS, SCAN_SETTINGS);
     return await db.transaction(
       async (lq) => {
-        const [now] = await rangeDigests(lq, l, key, [{}]);
+        const [liveForm] = await rowForms(lq, [l]);
+        await lq(setLocalSql(SCAN_SETTINGS));
+        const [now] = await rangeDigests(lq, l, key, liveForm, [{}]);
         if (now.rows !== l.rows || now.sum !== l.sum)
           return { narrowing: 'not narrowed: live’s table has changed since its snapshot, so its ranges now differ' };
-        const restored = sideOf(l, key, (f) => inTextSettings(restore, f, SCAN_SETTINGS));
+        const restored = sideOf(l, key, restoreForm, (f) => inTextSettings(restore, f, SCAN_SETTINGS));
         const b = await bisect(
-          sideOf(l, key, (f) => f(lq)),
+          sideOf(l, key, liveForm, (f) => f(lq)),
           restored,
           { live: now, restored: r },
           o.limits ?? BISECT_LIMITS,
@@ -97,7 +107,7 @@ export async function narrowTable(
         return { ranges: report(b, key, o.hashKey), narrowing: narrowingText(b) };
       },
       'REPEATABLE READ',
-      settings,
+      setLocalSql(TEXT_SETTINGS),
     );
   } catch (err) {
     return { narrowing: `not narrowed: ${describeError(err)}` };

@@ -1,24 +1,24 @@
-// Order-independent digests of every row of a table. A row's digest is hashtextextended (64 bits)
-// of its text form (content-text.ts fixes the settings that shape it) in the "C" collation, so the
-// hash is of the bytes (a nondeterministic collation would hash equal-comparing strings alike); it
-// is 3x cheaper than md5 and, like the bytes it hashes, depends on the CPU's byte order, which a
-// physical restore already requires to be the same. A table's digest is the row count plus the
-// exact sum (numeric) of its rows' digests, so the physical order of rows never matters and a
-// lost, added or changed row changes it. Both sides digest whole tables, the same statement, which
-// PostgreSQL runs as a parallel aggregate (Partial Aggregate under a Gather). Live no longer sums
-// per key range in that scan: grouped by a range of the key, the planner estimates one group per
-// key value (estimate_num_groups in src/backend/utils/adt/selfuncs.c reads the key column's
-// n_distinct, -1 for a primary key), so a partial aggregate would not shrink its input and the plan
-// stays serial (HashAggregate over a Seq Scan, measured in content.bench.ts), at +30% CPU; a table
-// that differs is narrowed afterwards by bisection (content-ranges.ts). Every digest reads every
-// heap page: index paths are off in its transaction (SCAN_SETTINGS) and planDigest shows the plan.
+// Order-independent digests of every row of a table. A row's digest is 64 bits, computed from its
+// stored values where that is exact and from their text form otherwise (content-row.ts; the text
+// settings are fixed by content-text.ts); like the bytes it hashes, it depends on the CPU's byte
+// order, which a physical restore already requires to be the same. A table's digest is the row
+// count plus the exact sum (numeric) of its rows' digests, so the physical order of rows never
+// matters and a lost, added or changed row changes it. Both sides digest whole tables, the same
+// statement, which PostgreSQL runs as a parallel aggregate (Partial Aggregate under a Gather). Live
+// does not sum per key range in that scan: grouped by a range of the key, the planner estimates one
+// group per key value (estimate_num_groups in src/backend/utils/adt/selfuncs.c reads the key
+// column's n_distinct, -1 for a primary key), so a partial aggregate would not shrink its input and
+// the plan stays serial (HashAggregate over a Seq Scan, measured in content.bench.ts), at +30% CPU; a
+// table that differs is narrowed afterwards by bisection (content-ranges.ts). Every digest reads
+// every heap page: index paths are off in its transaction (SCAN_SETTINGS) and planDigest shows it.
 import pLimit from 'p-limit';
 import { describeError } from '../errors.js';
 import { qualifiedIdent } from './ident.js';
-import type { ReadOnlyDb } from './readonly.js';
+import type { Q, ReadOnlyDb } from './readonly.js';
 import type { TableRef } from './schema.js';
 import { batchBySize, type SizedTable } from './full-read.js';
 import { SCAN_SETTINGS, setLocalSql, TEXT_SETTINGS } from './content-text.js';
+import { ROW, rowForms, rowHashSql, type RowForm } from './content-row.js';
 
 export interface TableDigest extends TableRef {
   rows: number;
@@ -26,14 +26,6 @@ export interface TableDigest extends TableRef {
   sum: string;
   ms: number;
 }
-
-/** Row alias in the digest query: a name no real column is likely to have (t::text would read a column named t). */
-export const ROW = '__cnpg_drill_row__';
-
-/** A row's 64-bit digest, in SQL. */
-export const ROW_HASH = `hashtextextended(${ROW}::text COLLATE "C", 0)`;
-
-export type Q = Parameters<Parameters<ReadOnlyDb['transaction']>[0]>[0];
 
 /** `work` in one READ ONLY transaction whose opening statement applies TEXT_SETTINGS (and `more`). */
 export function inTextSettings<R>(
@@ -50,23 +42,33 @@ export const tableKey = (t: { schema: string; name: string }) => `${t.schema}\0$
  * One statement digesting every table (`i`, its place in `tables`); several small tables share a
  * statement (UNION ALL), saving a transaction and its round trips each.
  */
-export function digestSql(tables: TableRef[]): string {
+export function digestSql(tables: TableRef[], forms: RowForm[]): string {
   return tables
     .map(
       (t, i) =>
-        `SELECT ${i} AS i, count(*) AS rows, coalesce(sum(${ROW_HASH}), 0)::text AS sum ` +
+        `SELECT ${i} AS i, count(*) AS rows, coalesce(sum(${rowHashSql(forms[i])}), 0)::text AS sum ` +
         `FROM ${qualifiedIdent(t.schema, t.name)} AS ${ROW}`,
     )
     .join(' UNION ALL ');
 }
 
+/**
+ * `work` with the tables' row forms, then the scan settings: the catalog read comes first, since
+ * with index paths off it would scan pg_attribute once per table (minutes on 1,000 tables).
+ */
+function withForms<R>(db: ReadOnlyDb, tables: TableRef[], work: (q: Q, forms: RowForm[]) => Promise<R>): Promise<R> {
+  return inTextSettings(db, async (q) => {
+    const forms = await rowForms(q, tables);
+    await q(setLocalSql(SCAN_SETTINGS));
+    return work(q, forms);
+  });
+}
+
 /** Digests the tables in one statement (own transaction, text and scan settings fixed); in `tables`' order. */
 export async function digestTables(db: ReadOnlyDb, tables: TableRef[]): Promise<TableDigest[]> {
   const started = performance.now();
-  const rows = await inTextSettings(
-    db,
-    (q) => q<{ i: number; rows: string; sum: string }>(digestSql(tables)),
-    SCAN_SETTINGS,
+  const rows = await withForms(db, tables, (q, forms) =>
+    q<{ i: number; rows: string; sum: string }>(digestSql(tables, forms)),
   );
   const ms = (performance.now() - started) / tables.length;
   const byI = new Map(rows.map((r) => [Number(r.i), r]));
@@ -81,10 +83,8 @@ export async function digestTables(db: ReadOnlyDb, tables: TableRef[]): Promise<
 
 /** EXPLAIN of the digest statement under the same settings: the plan's node lines, for the log and the bench. */
 export async function planDigest(db: ReadOnlyDb, t: TableRef): Promise<string[]> {
-  const rows = await inTextSettings(
-    db,
-    (q) => q<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${digestSql([t])}`),
-    SCAN_SETTINGS,
+  const rows = await withForms(db, [t], (q, forms) =>
+    q<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${digestSql([t], forms)}`),
   );
   return rows.map((r) => r['QUERY PLAN']);
 }

@@ -6,7 +6,8 @@
 // the first range holding it. Key values travel as text written and parsed under TEXT_SETTINGS.
 import { qualifiedIdent, quoteIdent } from './ident.js';
 import type { TableRef } from './schema.js';
-import { ROW, ROW_HASH, type Q } from './content-digest.js';
+import type { Q } from './readonly.js';
+import { ROW, rowHashSql, type RowForm } from './content-row.js';
 
 export interface KeyColumn {
   name: string;
@@ -64,21 +65,32 @@ export function rangePredicate(key: KeyColumn[], range: KeyRange, params: unknow
 }
 
 /** One scan digesting each range (the ranges of a round are disjoint). */
-export function rangeDigestSql(t: TableRef, key: KeyColumn[], ranges: KeyRange[]): { sql: string; params: unknown[] } {
+export function rangeDigestSql(
+  t: TableRef,
+  key: KeyColumn[],
+  ranges: KeyRange[],
+  form: RowForm,
+): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const preds = ranges.map((r) => rangePredicate(key, r, params));
   const which = `CASE ${preds.map((p, i) => `WHEN ${p} THEN ${i}`).join(' ')} END`;
   return {
     sql:
-      `SELECT i, count(*) AS rows, coalesce(sum(h), 0)::text AS sum FROM (SELECT ${which} AS i, ${ROW_HASH} AS h ` +
+      `SELECT i, count(*) AS rows, coalesce(sum(h), 0)::text AS sum FROM (SELECT ${which} AS i, ${rowHashSql(form)} AS h ` +
       `FROM ${qualifiedIdent(t.schema, t.name)} AS ${ROW}) s WHERE i IS NOT NULL GROUP BY i`,
     params,
   };
 }
 
 /** Rows and digest sum of each range, in `ranges`' order (0 rows: sum '0'). */
-export async function rangeDigests(q: Q, t: TableRef, key: KeyColumn[], ranges: KeyRange[]): Promise<RangeCount[]> {
-  const { sql, params } = rangeDigestSql(t, key, ranges);
+export async function rangeDigests(
+  q: Q,
+  t: TableRef,
+  key: KeyColumn[],
+  form: RowForm,
+  ranges: KeyRange[],
+): Promise<RangeCount[]> {
+  const { sql, params } = rangeDigestSql(t, key, ranges, form);
   const rows = await q<{ i: number; rows: string; sum: string }>(sql, params);
   const byI = new Map(rows.map((r) => [Number(r.i), r]));
   return ranges.map((_, i) => ({ rows: Number(byI.get(i)?.rows ?? 0), sum: byI.get(i)?.sum ?? '0' }));

@@ -1,5 +1,6 @@
-// The text form a row is digested by (content-digest.ts) must not depend on the session, only on
-// the stored values: the same row read on live and on the restore must give the same bytes. Every
+// The text form the digest hashes (the whole row on PostgreSQL 13, the columns without an exact
+// binary hash on 14+: content-row.ts) must not depend on the session, only on the stored values:
+// the same row read on live and on the restore must give the same bytes. Every
 // setting below changes how some type is written out; each is fixed to one value on both sides,
 // inside the digest's own READ ONLY transaction (SET LOCAL semantics: set_config(..., true)).
 // Collations need no setting: a value's text output never depends on its collation (only

@@ -27,6 +27,12 @@ export interface ReadOnlyOptions {
  */
 export const UNFILTERED_READ_SETTINGS = { row_security: 'off' } as const;
 
+/** A query inside one of ReadOnlyDb's transactions. */
+export type Q = <T extends pg.QueryResultRow = Record<string, unknown>>(
+  sql: string,
+  params?: unknown[],
+) => Promise<T[]>;
+
 export class ReadOnlyDb {
   private readonly pool: pg.Pool;
 
@@ -61,10 +67,7 @@ export class ReadOnlyDb {
 
   /** Several statements in one READ ONLY transaction (a consistent snapshot with REPEATABLE READ). */
   async transaction<R>(
-    fn: (
-      q: <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>,
-      opened?: Record<string, unknown>[],
-    ) => Promise<R>,
+    fn: (q: Q, opened?: Record<string, unknown>[]) => Promise<R>,
     isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
     opening = 'SELECT 1',
   ): Promise<R> {

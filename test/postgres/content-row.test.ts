@@ -1,0 +1,132 @@
+// The row form of compare: content's digest (actions/lib/postgres/content-row.ts) on a real
+// PostgreSQL: which columns are hashed from their stored value, which by their send form and which
+// by their text; that every column counts; and, for each type sent rather than hashed, two values
+// its own hash function takes for one (the reason it is sent), told apart by the row digest.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inTextSettings } from '../../actions/lib/postgres/content-digest.js';
+import { HASHED, ROW, rowForms, rowHashSql, SENT } from '../../actions/lib/postgres/content-row.js';
+import { ReadOnlyDb } from '../../actions/lib/postgres/readonly.js';
+import { stopAndCheck, startPgServer, type PgServer } from './pg-server.js';
+
+let server: PgServer;
+let db: ReadOnlyDb;
+
+// Two stored values per type that the type's own extended hash takes for one (character: as the
+// unconstrained bpchar, since char(1) would store both as 'a').
+const ALIKE: Record<string, [string, string]> = {
+  bigint: ['0', '4294967297'],
+  'timestamp without time zone': ['2000-01-01 00:00:00', '2000-01-01 01:11:34.967297'],
+  'timestamp with time zone': ['2000-01-01 00:00:00+00', '2000-01-01 01:11:34.967297+00'],
+  'time without time zone': ['00:00:00', '01:11:34.967297'],
+  'time with time zone': ['00:00:00+00', '01:11:34.967297+00'],
+  numeric: ['1.0', '1.00'],
+  real: ['0', '-0'],
+  'double precision': ['0', '-0'],
+  interval: ['1 day', '24 hours'],
+  character: ['a', 'a  '],
+};
+const slug = (type: string) => type.replace(/\W+/g, '_');
+
+const SETUP = `
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE DOMAIN big AS bigint;
+CREATE TYPE pair AS (a int, b text);
+CREATE TABLE every (id int, flag boolean, ch "char", s smallint, o oid, d date, t text, v varchar(9), b bytea,
+  u uuid, big big, n numeric(9,3), f float8, ts timestamptz, iv interval, arr int[], j jsonb, p pair, ci text COLLATE ci);
+INSERT INTO every VALUES (1, true, 'x', 2, 3, '2026-01-01', 'text', 'varchar', '\\x00', '00000000-0000-0000-0000-000000000001',
+  5, 1.5, 2.5, '2026-01-01 00:00:00+00', '1 day', '{1}', '{"a": 1}', '(1,a)', 'a');
+CREATE TABLE folded (v text COLLATE ci);
+INSERT INTO folded VALUES ('a'), ('A');
+${Object.entries(ALIKE)
+  .map(
+    ([type, [a, b]]) =>
+      `CREATE TABLE alike_${slug(type)} (v ${type === 'character' ? 'bpchar' : type}); INSERT INTO alike_${slug(type)} VALUES ('${a}'), ('${b}');`,
+  )
+  .join('\n')}
+`;
+
+// Another value per column of `every`: each copy of row 1 with one column changed.
+const OTHER: Record<string, string> = {
+  flag: 'false',
+  ch: `'y'`,
+  s: '3',
+  o: '4',
+  d: `'2026-01-02'`,
+  t: `'texu'`,
+  v: `'varchas'`,
+  b: `'\\x01'`,
+  u: `'00000000-0000-0000-0000-000000000002'`,
+  big: '6',
+  n: '1.501',
+  f: '2.25',
+  ts: `'2026-01-01 00:00:01+00'`,
+  iv: `'2 days'`,
+  arr: `'{2}'`,
+  j: `'{"a": 2}'`,
+  p: `'(1,b)'`,
+  ci: `'A'`,
+};
+
+/** Each row's digest under the table's row form, in the text settings the digests use. */
+function digests(table: string): Promise<string[]> {
+  return inTextSettings(db, async (q) => {
+    const [form] = await rowForms(q, [{ schema: 'public', name: table }]);
+    const rows = await q<{ h: string }>(`SELECT ${rowHashSql(form)}::text AS h FROM public.${table} AS ${ROW}`);
+    return rows.map((r) => r.h);
+  });
+}
+
+beforeAll(async () => {
+  server = await startPgServer();
+  await server.createDatabase('rows');
+  const admin = await server.admin('rows');
+  await admin.query(SETUP);
+  for (const [col, value] of Object.entries(OTHER)) {
+    await admin.query(`INSERT INTO every SELECT * FROM every WHERE id = 1`);
+    await admin.query(
+      `UPDATE every SET id = (SELECT max(id) + 1 FROM every), ${col} = ${value} WHERE ctid = (SELECT max(ctid) FROM every)`,
+    );
+  }
+  db = new ReadOnlyDb(
+    { host: server.host, port: server.port, user: 'postgres', password: '', database: 'rows' },
+    { statementTimeoutMs: 10_000, poolSize: 1 },
+  );
+}, 120_000);
+
+afterAll(async () => expect(await stopAndCheck(server, [db])).toBe(true));
+
+describe('the row form', () => {
+  it('hashed, sent or text per column type; a domain by its base type', async () => {
+    const [form] = await inTextSettings(db, (q) => rowForms(q, [{ schema: 'public', name: 'every' }]));
+    const type = Object.fromEntries(form!.map((c) => [c.name, c.type]));
+    expect(type).toMatchObject({ id: 'integer', t: 'text', v: 'character varying', big: 'bigint', n: 'numeric' });
+    expect(type).toMatchObject({ ts: 'timestamp with time zone', arr: null, j: null, p: null });
+    expect(form!.filter((c) => c.type !== null).every((c) => HASHED.includes(c.type!) || SENT[c.type!])).toBe(true);
+    expect(rowHashSql(form)).toContain(`int8send(${ROW}."big")`);
+    expect(rowHashSql(form)).toContain(`ROW(${ROW}."arr", ${ROW}."j", ${ROW}."p")::text COLLATE "C"`);
+  });
+
+  it('every column counts: a row changed in any one column has another digest', async () => {
+    const all = await digests('every');
+    expect(all).toHaveLength(Object.keys(OTHER).length + 1);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  it('a nondeterministic collation does not fold: "a" and "A" differ', async () => {
+    const [a, b] = await digests('folded');
+    expect(a).not.toBe(b);
+  });
+
+  it.each(Object.keys(ALIKE))('%s is sent: two values its own hash takes for one have two digests', async (type) => {
+    const table = `alike_${slug(type)}`;
+    const native = await db.query<{ h: string }>(
+      `SELECT hash_record_extended(ROW(v), 0)::text AS h FROM public.${table}`,
+    );
+    expect(native[0].h).toBe(native[1].h);
+    const [form] = await inTextSettings(db, (q) => rowForms(q, [{ schema: 'public', name: table }]));
+    expect(form).toEqual([{ name: 'v', type, collatable: type === 'character' }]);
+    expect(SENT[type]).toBeDefined();
+    const [a, b] = await digests(table);
+    expect(a).not.toBe(b);
+  });
+});
