@@ -6,12 +6,13 @@
 //   (c) the live side: takeLiveContent (every table digested, sequences, large objects) through a
 //       pool of BENCH_CONCURRENCY sessions with default settings, / (b) (target <= 3);
 //   (d) the restore side: compareContent on a pool with the restore's settings, / (a) (target <= 3);
-//   (e) what no text digest can go below: the floor's statement forming every row's text form
-//       (t::text) without hashing or summing it, / (a);
+//   (e) what a whole-row text digest (PostgreSQL 13's, and every version's before content-row.ts)
+//       cannot go below: the floor's statement forming every row's text (t::text), unhashed, / (a);
 //   and the plans (digest and floor) under both settings.
 import { compareContent } from '../../actions/lib/drill/content-compare.js';
 import { takeLiveContent } from '../../actions/lib/drill/content-live.js';
-import { planDigest, readsEveryPage } from '../../actions/lib/postgres/content-digest.js';
+import { inTextSettings, planDigest, readsEveryPage } from '../../actions/lib/postgres/content-digest.js';
+import { rowForms, rowHashSql } from '../../actions/lib/postgres/content-row.js';
 import { RESTORE_READ_SETTINGS } from '../../actions/lib/postgres/full-read.js';
 import { quoteIdent } from '../../actions/lib/postgres/ident.js';
 import { ReadOnlyDb, type ReadOnlyOptions } from '../../actions/lib/postgres/readonly.js';
@@ -102,6 +103,8 @@ async function measure(
     const textSql = `SELECT count(r) AS n FROM (${union('t::text AS r')}) s`;
     const textMs = Math.min(await scan(restore, textSql), await scan(restore, textSql));
     const largest = tables.find((t) => t.name === 'c0001')!;
+    const [form] = await inTextSettings(restore, (q) => rowForms(q, [largest]));
+    log(`row digest (content-row.ts): ${rowHashSql(form)}`);
     const shape = (plan: string[]) => plan.map((l) => l.trim()).join(' / ');
     for (const [side, db] of [
       ['live', live],
