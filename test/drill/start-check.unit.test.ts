@@ -7,7 +7,7 @@ import { cannotStart } from '../../actions/lib/drill/start-check.js';
 import { makeClients, type KubeClients } from '../../actions/lib/kube/client.js';
 import { cnpgCrds } from '../fixtures/charts/upstream/cnpg-crds.js';
 import { eventually, startTestServer, type TestServer } from '../playground/apiserver/testing.js';
-import { kubeconfigYaml } from '../playground/playground.js';
+import { kubeconfigYaml } from '../playground/kubeconfig.js';
 
 let s: TestServer;
 let clients: KubeClients;

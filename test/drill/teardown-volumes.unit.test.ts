@@ -6,7 +6,7 @@ import { teardownCluster } from '../../actions/lib/drill/teardown.js';
 import { makeClients } from '../../actions/lib/kube/client.js';
 import { cnpgCrds } from '../fixtures/charts/upstream/cnpg-crds.js';
 import { eventually, startTestServer, type TestServer } from '../playground/apiserver/testing.js';
-import { kubeconfigYaml } from '../playground/playground.js';
+import { kubeconfigYaml } from '../playground/kubeconfig.js';
 
 const PVC = '/api/v1/namespaces/default/persistentvolumeclaims';
 let s: TestServer | undefined;

@@ -9,7 +9,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, type KubeObject } from './types.js';
 import { collectWatch, eventually, startTestServer, type TestServer } from './apiserver/testing.js';
-import { kubeconfigYaml } from './playground.js';
+import { kubeconfigYaml } from './kubeconfig.js';
 import { PV_DELETE_DELAY_MS } from './apiserver/controllers/volumes.js';
 
 let s: TestServer;
