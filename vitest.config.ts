@@ -5,6 +5,9 @@ import LongestFirst from './test/helpers/sequencer.js';
 // that need no playground, PostgreSQL, helm/kubectl or root, so they run without .ci/setup.sh in
 // seconds (`npm run test:unit`). They share worker threads and one module graph (no isolation: importing
 // the modules again per file was most of the loop's CPU time); a unit test restores any global it changes.
+// Three threads on two cores: the longest unit files mostly wait (on a local API server's controllers,
+// a deadline), and a third thread runs another file meanwhile. A project with its own maxWorkers needs its
+// own groupOrder: `npm test` runs the unit group after e2e, as the shared pool ordered them before.
 // `e2e`: every other test file; suites start their own playground (real Postgres, S3, barman-cloud) on
 // two cores, so two forks. test/helpers/e2e-guard.ts fails an e2e file that starts no process: a pure
 // test placed there is told to become a unit test instead of running silently as e2e. `npm test` runs both.
@@ -19,7 +22,17 @@ export default defineConfig({
     // Longest files first (test/durations.json), so the two forks end together.
     sequence: { sequencer: LongestFirst },
     projects: [
-      { extends: true, test: { name: 'unit', include: UNIT, pool: 'threads', isolate: false } },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: UNIT,
+          pool: 'threads',
+          isolate: false,
+          maxWorkers: 3,
+          sequence: { groupOrder: 1 },
+        },
+      },
       {
         extends: true,
         test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: UNIT, setupFiles: ['test/helpers/e2e-guard.ts'] },

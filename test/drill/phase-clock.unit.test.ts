@@ -90,13 +90,15 @@ describe('a retried phase that persists with no watch event', () => {
       log: () => {},
     } as unknown as BackendContext;
     const started = Date.now();
-    const err = await waitHealthy(ctx, 'shop', 'orders-db', new PhaseFailureClock(1_000)).then(
+    // A 500 ms grace re-judged every 100 ms (the product's: 3 minutes, every 5 s): only a recheck can fail it.
+    const err = await waitHealthy(ctx, 'shop', 'orders-db', new PhaseFailureClock(500), 100).then(
       () => undefined,
       (e: Error) => e,
     );
     expect(err?.message).toMatch(
       /Cluster shop\/orders-db cannot become healthy: phase 'Unable to create required cluster objects': secrets "orders-db-app" is forbidden: exceeded quota \(retried by the operator/,
     );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

@@ -7,7 +7,7 @@ import { makeCopies, planCopies, retargetManifest, type CopyContext } from '../.
 import { makeClients } from '../../actions/lib/kube/client.js';
 import type { Cluster, ObjectStore } from '../../actions/lib/cnpg/types.js';
 import { eventually, startTestServer, type TestServer } from '../playground/apiserver/testing.js';
-import { kubeconfigYaml } from '../playground/playground.js';
+import { kubeconfigYaml } from '../playground/kubeconfig.js';
 import { objectStoreCrd } from '../fixtures/charts/upstream/cnpg-crds.js';
 
 let s: TestServer;

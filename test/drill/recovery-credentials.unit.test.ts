@@ -16,7 +16,7 @@ import { readDrillInputs } from '../../actions/lib/drill/inputs.js';
 import { makeClients, type KubeClients } from '../../actions/lib/kube/client.js';
 import type { Cluster, ObjectStore } from '../../actions/lib/cnpg/types.js';
 import { eventually, startTestServer, type TestServer } from '../playground/apiserver/testing.js';
-import { kubeconfigYaml } from '../playground/playground.js';
+import { kubeconfigYaml } from '../playground/kubeconfig.js';
 import { objectStoreCrd } from '../fixtures/charts/upstream/cnpg-crds.js';
 import { recordingCore } from '../helpers/recording-core.js';
 

@@ -6,7 +6,7 @@ import { openRecoverySite, siteAccess } from '../../actions/lib/drill/recovery-s
 import { restoreConnectionMode } from '../../actions/lib/drill/sessions.js';
 import type { KubeClients } from '../../actions/lib/kube/client.js';
 import type { Cluster, ObjectStore } from '../../actions/lib/cnpg/types.js';
-import { kubeconfigYaml } from '../playground/playground.js';
+import { kubeconfigYaml } from '../playground/kubeconfig.js';
 
 const core = { setSecret: () => {} };
 const kcFor = (server: string) => {

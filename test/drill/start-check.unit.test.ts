@@ -7,7 +7,7 @@ import { cannotStart } from '../../actions/lib/drill/start-check.js';
 import { makeClients, type KubeClients } from '../../actions/lib/kube/client.js';
 import { cnpgCrds } from '../fixtures/charts/upstream/cnpg-crds.js';
 import { eventually, startTestServer, type TestServer } from '../playground/apiserver/testing.js';
-import { kubeconfigYaml } from '../playground/playground.js';
+import { kubeconfigYaml } from '../playground/kubeconfig.js';
 
 let s: TestServer;
 let clients: KubeClients;
@@ -30,8 +30,8 @@ const check = (name: string, started = () => false) =>
     created: Date.now(),
     started,
     signal: AbortSignal.timeout(20_000),
-    graceMs: 300,
-    pollMs: 200,
+    graceMs: 150,
+    pollMs: 100,
   });
 
 describe('a recovery that cannot start', () => {
@@ -83,7 +83,8 @@ describe('a recovery that cannot start', () => {
   it('says nothing once the restore container started', async () => {
     const r = await Promise.race([
       check('lost-drill-1-1', () => true),
-      new Promise((ok) => setTimeout(() => ok('quiet'), 1_500)),
+      // The grace and six polls: each would have judged a recovery that had not started.
+      new Promise((ok) => setTimeout(() => ok('quiet'), 750)),
     ]);
     expect(r).toBe('quiet');
   });

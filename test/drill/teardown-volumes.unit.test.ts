@@ -6,9 +6,12 @@ import { teardownCluster } from '../../actions/lib/drill/teardown.js';
 import { makeClients } from '../../actions/lib/kube/client.js';
 import { cnpgCrds } from '../fixtures/charts/upstream/cnpg-crds.js';
 import { eventually, startTestServer, type TestServer } from '../playground/apiserver/testing.js';
-import { kubeconfigYaml } from '../playground/playground.js';
+import { kubeconfigYaml } from '../playground/kubeconfig.js';
 
 const PVC = '/api/v1/namespaces/default/persistentvolumeclaims';
+// Re-list the volumes every 100 ms (not teardown.ts's 1 s), so the provisioner's delay and the
+// deadline below can be short: what is proven is waited-for vs reported, not the poll's period.
+const FAST_POLL = { volumePollMs: 100 };
 let s: TestServer | undefined;
 afterEach(async () => {
   await s?.stop();
@@ -37,17 +40,17 @@ async function serverWithClaim(volumeDeleteDelayMs: number, storageClassName = '
 
 describe('teardown waits for the provisioner to delete Delete-policy volumes', () => {
   it('a volume the provisioner deletes seconds after its claim is waited for, not reported', async () => {
-    const { clients, pv } = await serverWithClaim(2_500);
-    const t = await teardownCluster(clients, 'default', 'd-drill-1', { deadline: Date.now() + 20_000 });
+    const { clients, pv } = await serverWithClaim(1_000);
+    const t = await teardownCluster(clients, 'default', 'd-drill-1', { deadline: Date.now() + 20_000, ...FAST_POLL });
     expect(t.leftovers).toEqual([]);
     expect(t.clean).toBe(true);
     expect((await s!.req('GET', `/api/v1/persistentvolumes/${pv}`)).status).toBe(404);
-    expect(t.ms).toBeGreaterThan(1_500);
+    expect(t.ms).toBeGreaterThan(500);
   });
 
   it('a Delete volume still there at the deadline is reported', async () => {
     const { clients, pv } = await serverWithClaim(60_000);
-    const t = await teardownCluster(clients, 'default', 'd-drill-1', { deadline: Date.now() + 3_000 });
+    const t = await teardownCluster(clients, 'default', 'd-drill-1', { deadline: Date.now() + 1_000, ...FAST_POLL });
     expect(t.clean).toBe(false);
     expect(t.leftovers).toEqual([
       `PersistentVolume ${pv} (claim d-drill-1-1) is Released with reclaim policy Delete: its provisioner did not delete it before the teardown deadline; check its events`,

@@ -11,38 +11,12 @@ import { startS3 } from './s3.js';
 import { parseOperatorVersion } from './cnpg/versions.js';
 import { postgresCanReach, postgresUser } from '../helpers/postgres-user.js';
 import type { OperatorHandle, OperatorSettings, PlaygroundHandle, S3Handle } from './types.js';
+import { kubeconfigYaml } from './kubeconfig.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_OPERATOR_VERSION = '1.30.0';
 export const S3_SECRET = 'playground-s3';
-
-/** With `ca` (the API server's CA, PEM) clients verify the server; without, a plain-HTTP test server. */
-export function kubeconfigYaml(server: string, token = 'playground-token', ca?: string): string {
-  const trust = ca
-    ? `    certificate-authority-data: ${Buffer.from(ca).toString('base64')}`
-    : '    insecure-skip-tls-verify: true';
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: playground',
-    '  cluster:',
-    `    server: ${server}`,
-    trust,
-    'users:',
-    '- name: playground',
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: playground',
-    '  context:',
-    '    cluster: playground',
-    '    user: playground',
-    '    namespace: default',
-    'current-context: playground',
-    '',
-  ].join('\n');
-}
+export { kubeconfigYaml };
 
 export interface PlaygroundOptions {
   dir?: string;

@@ -143,7 +143,8 @@ describe('port-forward ends with the pod side', () => {
   it('a pod that stops answering mid-query is cut off by the client-side deadline', async () => {
     pod.behaviour = 'pg-startup-then-silent';
     const f = await forwardPodPort(kc, 'db', 'pg-main-1', POD_PORT);
-    const statementTimeoutMs = 1_500;
+    // A short timeout: the client gives up at its 1 s floor past it (clientDeadlineMs, client-config.ts).
+    const statementTimeoutMs = 100;
     const client = new pg.Client(
       pgClientConfig(
         { host: f.host, port: f.port, user: 'u', password: 'p', database: 'app' },

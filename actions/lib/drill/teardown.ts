@@ -25,6 +25,8 @@ export interface TeardownOptions {
   deadline: number;
   /** Until when Delete-policy volumes are waited for (default: the deadline); a cancelled main leaves it to post. */
   volumeDeadline?: number;
+  /** How often Delete-policy volumes are re-listed (default VOLUME_POLL_MS; a unit test's is shorter). */
+  volumePollMs?: number;
   signal?: AbortSignal;
   retry?: RetryOptions;
   log?: (line: string) => void;
@@ -187,8 +189,9 @@ async function volumesLeft(
     let pvs = await list();
     const leaks = pvs.filter((pv) => !reclaiming(pv)).map((pv) => describeVolume(pv, 'delete it by hand'));
     const until = opts.volumeDeadline ?? opts.deadline;
-    while (pvs.some(reclaiming) && Date.now() + VOLUME_POLL_MS < until) {
-      await sleep(VOLUME_POLL_MS, opts.signal);
+    const pollMs = opts.volumePollMs ?? VOLUME_POLL_MS;
+    while (pvs.some(reclaiming) && Date.now() + pollMs < until) {
+      await sleep(pollMs, opts.signal);
       pvs = await list();
     }
     const late = pvs

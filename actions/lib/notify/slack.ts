@@ -42,6 +42,8 @@ interface SlackOptions {
   /** Retries after the first attempt (5xx, network errors; rate limits for the Web API). */
   retries?: number;
   timeoutMs?: number;
+  /** The first retry's delay, doubling up to 8 s (default 500 ms; a test against a local Slack needs less). */
+  retryDelayMs?: number;
 }
 
 export function slackConfigured(t: SlackTarget): boolean {
@@ -54,10 +56,10 @@ export function slackSender(
   target: SlackTarget,
   opts: SlackOptions = {},
 ): SlackSender | undefined {
-  const { retries = 3, timeoutMs = 15_000 } = opts;
+  const { retries = 3, timeoutMs = 15_000, retryDelayMs = 500 } = opts;
   if (target.webhookUrl) core.setSecret(target.webhookUrl);
   if (target.token) core.setSecret(target.token);
-  const retryConfig = { retries, factor: 2, minTimeout: 500, maxTimeout: 8_000 };
+  const retryConfig = { retries, factor: 2, minTimeout: retryDelayMs, maxTimeout: 8_000 };
   if (target.webhookUrl) {
     const hook = new IncomingWebhook(target.webhookUrl, { timeout: timeoutMs, retryConfig });
     return { post: async (m) => (await hook.send({ text: m.text, blocks: m.blocks as Blocks }), {}) };

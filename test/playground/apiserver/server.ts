@@ -45,6 +45,8 @@ export interface ApiServerOptions {
   rbac?: boolean;
   /** How long the volume provisioner takes to delete a released Delete-policy PV (volumes.ts default: seconds). */
   volumeDeleteDelayMs?: number;
+  /** Scale of the Job controller's pod-failure back-off (jobs.ts default: 1/20 of Kubernetes' 10 s). */
+  jobTimeScale?: number;
   /** Serve HTTPS with a throwaway CA (handle.ca) as a real API server does; off: plain HTTP for in-process tests. */
   tls?: boolean;
 }
@@ -133,6 +135,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     dataDir: opts.dataDir,
     logs,
     volumeDeleteDelayMs: opts.volumeDeleteDelayMs,
+    timeScale: opts.jobTimeScale,
   });
   if (state.authz) seedBootstrapPolicy(store);
   const sockets = new Set<Socket | Duplex>();

@@ -47,6 +47,9 @@ export async function mergePatchCluster(
   );
 }
 
+/** How often a persisting error phase is re-judged without a watch event (cnpg/health.ts: a 3-minute grace). */
+export const HEALTH_RECHECK_MS = 5_000;
+
 /**
  * Waits until the cluster is healthy (cnpg.md predicate); fails early on a lasting error phase
  * (cnpg/health.ts PhaseFailureClock) or at
@@ -58,6 +61,7 @@ export async function waitHealthy(
   namespace: string,
   name: string,
   clock = new PhaseFailureClock(),
+  recheckMs = HEALTH_RECHECK_MS,
 ): Promise<Cluster> {
   const stop = new AbortController();
   // Its deadline or abort is the cluster watch's to report: a rejection here never settles the race.
@@ -71,7 +75,10 @@ export async function waitHealthy(
     () => new Promise<never>(() => {}),
   );
   try {
-    const seen = await Promise.race([healthyOrTerminal(ctx, namespace, name, stop.signal, clock), failed]);
+    const seen = await Promise.race([
+      healthyOrTerminal(ctx, namespace, name, stop.signal, { clock, recheckMs }),
+      failed,
+    ]);
     if (seen.failure) throw new Error(seen.failure);
     return seen.cluster!;
   } finally {
@@ -84,7 +91,7 @@ function healthyOrTerminal(
   namespace: string,
   name: string,
   signal: AbortSignal,
-  clock: PhaseFailureClock,
+  { clock, recheckMs }: { clock: PhaseFailureClock; recheckMs: number },
 ): Promise<{ cluster?: Cluster; failure?: string }> {
   // watchUntil re-lists on errors thrown by the observer, so a failure is returned, then thrown.
   return watchUntil<{ cluster?: Cluster; failure?: string }>(
@@ -102,7 +109,7 @@ function healthyOrTerminal(
     },
     {
       deadline: ctx.deadline,
-      recheckMs: 5_000,
+      recheckMs,
       signal,
       list: async () => {
         const c = await getCluster(ctx.clients, namespace, name);
