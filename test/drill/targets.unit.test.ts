@@ -9,6 +9,8 @@ import {
   resolveTarget,
   rpoFromArchive,
   seededFraction,
+  TARGET_NOT_REACHED,
+  unjudgedTimeTarget,
   type Window,
 } from '../../actions/lib/drill/targets.js';
 import { checkStop } from '../../actions/lib/drill/recovery-check.js';
@@ -244,5 +246,24 @@ describe('playground backup choice (barman-cloud catalog)', () => {
     expect(chooseBackup(list, { targetTime: '2026-11-30T07:00:10Z' })?.backup_id).toBe('b2');
     expect(chooseBackup(list, { targetLSN: '0/5000100' })?.backup_id).toBe('b1');
     expect(chooseBackup(list, { targetLSN: '0/3000100' })).toBeUndefined();
+  });
+});
+
+describe('a time target PostgreSQL did not reach', () => {
+  const fatal = `pod p exited with code 1: FATAL:  ${TARGET_NOT_REACHED}`;
+  const time = '2026-12-07T21:55:13.309Z';
+  it('held only to the last archived WAL: not judged, with why and what to do', () => {
+    const why = `live's last checkpoint (0/5000060) is not archived yet (last archived 000000010000000000000004)`;
+    const text = unjudgedTimeTarget({ kind: 'time', time, commitUnknown: why, describe: '' }, fatal);
+    expect(text).toContain(`the restore ended before the target time ${time}`);
+    expect(text).toContain(why);
+    expect(text).toMatch(/does not judge the backup: choose a time before live's last commit/);
+  });
+  it('held to a known archived commit, or another failure: judged as it is', () => {
+    expect(unjudgedTimeTarget({ kind: 'time', time, describe: '' }, fatal)).toBeUndefined();
+    expect(
+      unjudgedTimeTarget({ kind: 'time', time, commitUnknown: 'x', describe: '' }, 'invalid checkpoint'),
+    ).toBeUndefined();
+    expect(unjudgedTimeTarget({ kind: 'lsn', lsn: '0/1', commitUnknown: 'x', describe: '' }, fatal)).toBeUndefined();
   });
 });

@@ -103,8 +103,29 @@ export interface ResolvedTarget {
   seed?: number;
   /** The live cluster's wal_segment_size (bytes). */
   walSegmentBytes?: number;
+  /** Time targets only: why live's last archived commit was unknown (the target was held to the last archived WAL). */
+  commitUnknown?: string;
   /** One line for the log and the report. */
   describe: string;
+}
+
+/** PostgreSQL's FATAL when no commit after a time target is in the WAL it replayed (CONFORMANCE.md, section moment). */
+export const TARGET_NOT_REACHED = 'recovery ended before configured recovery target was reached';
+
+/**
+ * A recovery that ended without reaching a time target held only to the last archived WAL: the
+ * drill could not tell a target past live's last archived commit from WAL missing in the archive,
+ * so it is not a failed backup (undefined: judge the failure as it is).
+ */
+export function unjudgedTimeTarget(target: ResolvedTarget, failure: string): string | undefined {
+  if (!target.time || target.commitUnknown === undefined || !failure.includes(TARGET_NOT_REACHED)) return undefined;
+  return (
+    `the restore ended before the target time ${target.time}: PostgreSQL stops a time target at the first ` +
+    `commit after it, and found none in the archive. The drill could not tell live's last archived commit ` +
+    `(${target.commitUnknown}), so it cannot tell a time after live's last commit from WAL missing in the ` +
+    `archive, and does not judge the backup: choose a time before live's last commit, or re-run once live's ` +
+    `last checkpoint is archived`
+  );
 }
 
 const at = (b: BackupRow) => Date.parse(b.stoppedAt ?? '');

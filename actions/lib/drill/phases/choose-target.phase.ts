@@ -15,6 +15,7 @@ export const chooseTarget = definePhase({
   reads: ['target'],
   async run(ctx, { inventory, liveSessions }) {
     const targetNotes: string[] = [];
+    let commitUnknown: string | undefined;
     const [{ bytes }] = await liveSessions[0].db.query<{ bytes: string }>(
       `SELECT pg_size_bytes(current_setting('wal_segment_size'))::text AS bytes`,
     );
@@ -22,12 +23,14 @@ export const chooseTarget = definePhase({
     if (ctx.inputs.target.kind === 'time' || ctx.inputs.target.kind === 'random') {
       const c = await lastArchivedCommit(liveSessions[0].db, window.lastArchivedWal);
       if (c.why) targetNotes.push(`Time targets are held to the last archived WAL, not a commit: ${c.why}.`);
+      commitUnknown = c.why;
       window.commits = c.bound;
     }
     ctx.give({ targetNotes });
     const target = {
       ...resolveTarget(ctx.inputs.target, window),
       walSegmentBytes: Number(bytes),
+      ...(commitUnknown === undefined ? {} : { commitUnknown }),
     };
     ctx.log(`recovery target: ${target.describe}`);
     return { target, targetNotes };
