@@ -6,7 +6,7 @@
 //   their 32-bit value; text, varchar, bytea and uuid their bytes). Collatable columns are hashed in
 //   the "C" collation: a nondeterministic collation hashes strings that compare equal alike.
 // - SENT: the type's hash is coarser than the value, so the binary send form (its exact bytes) is
-//   hashed instead. int8 and the timestamp/time types fold 64 bits into 32 before hashing (0 and
+//   hashed instead (bigint: with its high half). int8 and the timestamp/time types fold 64 bits into 32 before hashing (0 and
 //   4294967297 hash alike; test/postgres/content-row.test.ts shows each case); numeric ignores the
 //   display scale (1.0 and 1.00), float4/float8 equate -0 and 0, interval equates '1 day' and
 //   '24 hours', bpchar ignores trailing blanks.
@@ -36,18 +36,22 @@ export const HASHED = [
   'uuid',
 ];
 
-/** Types hashed by their send function's bytes: type -> send function. */
-export const SENT: Record<string, string> = {
-  bigint: 'int8send',
-  'timestamp without time zone': 'timestamp_send',
-  'timestamp with time zone': 'timestamptz_send',
-  'time without time zone': 'time_send',
-  'time with time zone': 'timetz_send',
-  numeric: 'numeric_send',
-  real: 'float4send',
-  'double precision': 'float8send',
-  interval: 'interval_send',
-  character: 'bpcharsend',
+/**
+ * Types whose own hash is coarser than the value, and the exact fields hashed instead: the send
+ * function's bytes; for bigint the value and its high 32 bits (its hash keeps lo ^ hi, so with hi
+ * the value is determined; cheaper than int8send's buffer).
+ */
+export const SENT: Record<string, (col: string) => string> = {
+  bigint: (c) => `${c}, (${c} >> 32)::integer`,
+  'timestamp without time zone': (c) => `timestamp_send(${c})`,
+  'timestamp with time zone': (c) => `timestamptz_send(${c})`,
+  'time without time zone': (c) => `time_send(${c})`,
+  'time with time zone': (c) => `timetz_send(${c})`,
+  numeric: (c) => `numeric_send(${c})`,
+  real: (c) => `float4send(${c})`,
+  'double precision': (c) => `float8send(${c})`,
+  interval: (c) => `interval_send(${c})`,
+  character: (c) => `bpcharsend(${c})`,
 };
 
 export interface RowColumn {
@@ -92,8 +96,8 @@ export function rowHashSql(form: RowForm): string {
   const exact = form.filter((c) => c.type !== null);
   const rest = form.filter((c) => c.type === null);
   const fields = exact.map((c) => {
-    const send = SENT[c.type!];
-    if (send) return `${send}(${col(c)})`;
+    const exactForm = SENT[c.type!];
+    if (exactForm) return exactForm(col(c));
     return c.collatable ? `${col(c)} COLLATE "C"` : col(c);
   });
   if (rest.length) fields.push(`ROW(${rest.map(col).join(', ')})::text COLLATE "C"`);
