@@ -29,6 +29,7 @@ import { servePodLog } from './podlog.js';
 import { handleResource, isWatch, type ResourceRequest } from './resources.js';
 import { MemStore } from './store.js';
 import { makeServingCert } from './tls.js';
+import type { Timing } from '../timing.js';
 
 export interface ApiServerOptions {
   host?: string;
@@ -45,6 +46,8 @@ export interface ApiServerOptions {
   rbac?: boolean;
   /** How long the volume provisioner takes to delete a released Delete-policy PV (volumes.ts default: seconds). */
   volumeDeleteDelayMs?: number;
+  /** When the built-in controllers act (timing.ts); default: fixed delays. */
+  timing?: Timing;
   /** Serve HTTPS with a throwaway CA (handle.ca) as a real API server does; off: plain HTTP for in-process tests. */
   tls?: boolean;
 }
@@ -133,6 +136,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     dataDir: opts.dataDir,
     logs,
     volumeDeleteDelayMs: opts.volumeDeleteDelayMs,
+    timing: opts.timing,
   });
   if (state.authz) seedBootstrapPolicy(store);
   const sockets = new Set<Socket | Duplex>();
