@@ -29,12 +29,10 @@ describe('timing', () => {
     for (const kind of kinds) {
       const [min, max] = DELAYS[kind].range;
       expect(min).toBeLessThanOrEqual(max);
-      for (const seed of [1, 2, 3, 99, 123456])
-        for (const d of sequence(seed, kind, 200)) {
-          expect(Number.isInteger(d)).toBe(true);
-          expect(d).toBeGreaterThanOrEqual(min);
-          expect(d).toBeLessThanOrEqual(max);
-        }
+      const all = [1, 2, 3, 99, 123456].flatMap((seed) => sequence(seed, kind, 200));
+      expect(all.every(Number.isInteger)).toBe(true);
+      expect(Math.min(...all)).toBeGreaterThanOrEqual(min);
+      expect(Math.max(...all)).toBeLessThanOrEqual(max);
       expect(createTiming({ mode: 'fixed' }).delay(kind)).toBe(DELAYS[kind].fixed);
     }
   });
@@ -46,11 +44,12 @@ describe('controllers wait for their drawn delay', () => {
     await s?.stop();
     s = undefined;
   });
-  /** A seed whose first draw of `kind` is long enough to observe the wait. */
-  const seedWith = (kind: DelayName, atLeast: number) => {
+  /** A seed whose first draw of `kind` is long enough to observe the wait (and short enough for a unit test). */
+  const seedWith = (kind: DelayName, atLeast: number, atMost = Infinity) => {
+    const first = (seed: number) => createTiming({ seed }).delay(kind);
     let seed = 1;
-    while (createTiming({ seed }).delay(kind) < atLeast) seed++;
-    return { seed, wait: createTiming({ seed }).delay(kind) };
+    while (first(seed) < atLeast || first(seed) > atMost) seed++;
+    return { seed, wait: first(seed) };
   };
 
   it('a new pod is not Running before its podStart delay', async () => {
@@ -69,6 +68,21 @@ describe('controllers wait for their drawn delay', () => {
       async () => (await s!.req('GET', '/api/v1/namespaces/default/pods/p')).body.status?.phase === 'Running',
     );
     expect(Date.now() - created).toBeGreaterThanOrEqual(wait - 5);
+  });
+
+  it('a released Delete volume stays Released until its volumeDelete delay has passed', async () => {
+    const { seed, wait } = seedWith('volumeDelete', 400, 1_000);
+    s = await startTestServer({ timing: createTiming({ seed }) });
+    const path = '/api/v1/namespaces/default/persistentvolumeclaims';
+    const spec = { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } };
+    await s.req('POST', path, { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'd' }, spec });
+    const pv = await eventually(async () => (await s!.req('GET', `${path}/d`)).body.spec?.volumeName as string);
+    await s.req('DELETE', `${path}/d`);
+    const deleted = Date.now();
+    const phase = async () => (await s!.req('GET', `/api/v1/persistentvolumes/${pv}`)).body.status?.phase;
+    expect(await eventually(async () => (await phase()) === 'Released')).toBe(true);
+    await eventually(async () => (await s!.req('GET', `/api/v1/persistentvolumes/${pv}`)).status === 404);
+    expect(Date.now() - deleted).toBeGreaterThanOrEqual(wait - 5);
   });
 
   it('a new claim is bound only after its volumeProvision delay', async () => {
