@@ -7,7 +7,7 @@ import type { KubeObject, PodLogs } from '../../types.js';
 import type { MemStore } from '../store.js';
 import { nowIso, nsName, ReconcileQueue, splitKey } from './queue.js';
 import type { ContainerRuntimes } from './runtimes.js';
-import { createTiming, type Timing } from '../../timing.js';
+import type { Timing } from '../../timing.js';
 
 const NODE = 'playground-node';
 export const unpullable = (image: string) => /does-not-exist|invalid/.test(image);
@@ -110,10 +110,10 @@ export function startKubelet(
   store: MemStore,
   logs: PodLogs,
   runtimes: ContainerRuntimes,
-  opts: { startDelayMs?: number; timing?: Timing } = {},
+  opts: { startDelayMs?: number; timing: Timing },
 ): { stop(): void } {
   const managedElsewhere = (p: KubeObject) => runtimes.claimedBy(p) !== undefined;
-  const timing = opts.timing ?? createTiming({ mode: 'fixed' });
+  const { timing } = opts;
   const node: Node = { store, logs, ip: 10, startDelayMs: opts.startDelayMs, timing, managedElsewhere };
   const queue: ReconcileQueue = new ReconcileQueue('kubelet', (key) => reconcile(node, queue, key));
   // The scheduler's part: every pod is bound to the single node at creation.
