@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startApiServer, type ApiServerHandle } from './apiserver/server.js';
 import { startOperator } from './cnpg/index.js';
 import { startS3 } from './s3.js';
+import { createTiming, seedLine, type Timing } from './timing.js';
 import { parseOperatorVersion } from './cnpg/versions.js';
 import { postgresCanReach, postgresUser } from '../helpers/postgres-user.js';
 import type { OperatorHandle, OperatorSettings, PlaygroundHandle, S3Handle } from './types.js';
@@ -31,6 +32,11 @@ export interface PlaygroundOptions {
   s3?: S3Handle;
   /** How long the volume provisioner takes to delete a released Delete-policy PV (default: seconds, volumes.ts). */
   volumeDeleteDelayMs?: number;
+  /**
+   * When the controllers act (timing.ts): seeded random delays by default; 'fixed' only for a test whose
+   * point is a precise timing (say why where it is used).
+   */
+  timing?: 'random' | 'fixed';
 }
 
 export { postgresCanReach };
@@ -48,6 +54,8 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
   try {
     const s3: S3Handle = opts.s3 ?? (await startS3({ dir: join(dir, 's3') }));
     if (!opts.s3) cleanups.push(() => s3.stop());
+    const timing = createTiming({ mode: opts.timing });
+    console.error(seedLine(timing));
     // HTTPS as a real API server: kubectl sends bearer tokens only over TLS.
     const api: ApiServerHandle = await startApiServer({
       dataDir: dir,
@@ -55,6 +63,7 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
       rbac: opts.rbac,
       tls: true,
       volumeDeleteDelayMs: opts.volumeDeleteDelayMs,
+      timing,
     });
     cleanups.push(() => api.stop());
     const kubeconfigPath = join(dir, 'kubeconfig');
@@ -67,7 +76,7 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
       stringData: { ACCESS_KEY_ID: s3.accessKeyId, ACCESS_SECRET_KEY: s3.secretAccessKey },
     });
     const settings: OperatorSettings = { version };
-    await runOperator(opts, api, s3, join(dir, 'operator'), settings, cleanups);
+    await runOperator(opts, api, s3, join(dir, 'operator'), settings, cleanups, timing);
     let stopped = false;
     const stop = async () => {
       if (stopped) return;
@@ -104,6 +113,7 @@ async function runOperator(
   operatorDir: string,
   settings: OperatorSettings,
   cleanups: (() => Promise<void>)[],
+  timing: Timing,
 ): Promise<void> {
   mkdirSync(operatorDir, { recursive: true, mode: 0o755 });
   let operator: Pick<OperatorHandle, 'settings'> = { settings };
@@ -116,6 +126,7 @@ async function runOperator(
       s3,
       dataDir: operatorDir,
       settings,
+      timing,
     });
     // Stopping the operator first stops its Postgres processes before their volumes go.
     cleanups.push(() => running.stop());

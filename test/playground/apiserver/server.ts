@@ -29,6 +29,7 @@ import { servePodLog } from './podlog.js';
 import { handleResource, isWatch, type ResourceRequest } from './resources.js';
 import { MemStore } from './store.js';
 import { makeServingCert } from './tls.js';
+import type { Timing } from '../timing.js';
 
 export interface ApiServerOptions {
   host?: string;
@@ -47,6 +48,8 @@ export interface ApiServerOptions {
   volumeDeleteDelayMs?: number;
   /** Scale of the Job controller's pod-failure back-off (jobs.ts default: 1/20 of Kubernetes' 10 s). */
   jobTimeScale?: number;
+  /** When the built-in controllers act (timing.ts); default: fixed delays. */
+  timing?: Timing;
   /** Serve HTTPS with a throwaway CA (handle.ca) as a real API server does; off: plain HTTP for in-process tests. */
   tls?: boolean;
 }
@@ -136,6 +139,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     logs,
     volumeDeleteDelayMs: opts.volumeDeleteDelayMs,
     timeScale: opts.jobTimeScale,
+    timing: opts.timing,
   });
   if (state.authz) seedBootstrapPolicy(store);
   const sockets = new Set<Socket | Duplex>();

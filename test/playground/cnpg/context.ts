@@ -3,6 +3,7 @@ import type { KubeObject, OperatorSettings, PodLogs, PodNetwork, S3Handle, Store
 import { ApiError } from '../types.js';
 import { Barman } from './barman.js';
 import { ProcessGroup } from './proc.js';
+import type { Timing } from '../timing.js';
 
 export const GVR = {
   cluster: 'postgresql.cnpg.io/v1/clusters',
@@ -41,6 +42,7 @@ export interface Ctx {
   s3: S3Handle;
   dataDir: string;
   settings: OperatorSettings;
+  timing: Timing;
   procs: ProcessGroup;
   barman: Barman;
   stopping: boolean;

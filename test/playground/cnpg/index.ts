@@ -14,6 +14,7 @@ import { startRuntime, type CnpgRuntime } from './runtime.js';
 import { ScheduledBackupController } from './scheduledbackup-controller.js';
 import { installWebhooks } from './webhook.js';
 import { informer, WorkQueue } from './workqueue.js';
+import type { Timing } from '../timing.js';
 
 const split = (k: string) => {
   const i = k.indexOf('/');
@@ -29,6 +30,8 @@ export interface OperatorOptions {
   s3: S3Handle;
   dataDir: string;
   settings: OperatorSettings;
+  /** When requeues and instance starts happen (timing.ts). */
+  timing: Timing;
 }
 
 type Queue = (name: string, fn: (ns: string, n: string) => Promise<number | void>) => WorkQueue;
@@ -75,7 +78,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
     if (!ctx.stopping && process.env.PLAYGROUND_DEBUG) console.error(`[operator] ${name} ${k}:`, err);
   };
   const queue: Queue = (name, fn) => {
-    const q = new WorkQueue(name, (k) => fn(...split(k)), onError);
+    const q = new WorkQueue(name, (k) => fn(...split(k)), onError, opts.timing);
     queues.push(q);
     return q;
   };

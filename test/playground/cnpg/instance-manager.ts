@@ -90,6 +90,8 @@ export class InstanceManager {
   }
 
   private async startOnce(rt: PodRuntime): Promise<void> {
+    // Scheduling and the image pull come before the first start of the container.
+    if (!rt.instance) await sleep(this.ctx.timing.delay('podStart'));
     let dir: string | undefined;
     for (;;) {
       const pod = this.ctx.store.get(GVR.pod, rt.ns, rt.name);

@@ -8,6 +8,7 @@ import { startApiServer, type ApiServerHandle } from '../apiserver/server.js';
 import { startS3 } from '../s3.js';
 import type { KubeObject, OperatorHandle, OperatorSettings, S3Handle, Store } from '../types.js';
 import { startOperator } from './index.js';
+import { createTiming, seedLine } from '../timing.js';
 import { ensurePostgresDir } from './postgres.js';
 import { b64 } from './context.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -30,7 +31,9 @@ export async function startEnv(settings: Partial<OperatorSettings> = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), 'cnpg-op-'));
   ensurePostgresDir(dir); // volumes under it must be reachable by postgres
   execFileSync('chmod', ['0755', dir]);
-  const api = await startApiServer({ dataDir: dir, port: 0, host: '127.0.0.1' });
+  const timing = createTiming();
+  console.error(seedLine(timing));
+  const api = await startApiServer({ dataDir: dir, port: 0, host: '127.0.0.1', timing });
   const s3 = await startS3({ dir: join(dir, 's3') });
   const full: OperatorSettings = { version: '1.28.4', jobBackoffLimit: 0, ...settings };
   const operator = await startOperator({
@@ -41,6 +44,7 @@ export async function startEnv(settings: Partial<OperatorSettings> = {}): Promis
     s3,
     dataDir: dir,
     settings: full,
+    timing,
   });
   if (!api.store.get('v1/namespaces', undefined, 'default')) {
     api.store.create('v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });

@@ -1,6 +1,7 @@
 // A controller work queue: one reconcile at a time per key, re-run when kicked meanwhile,
 // requeue after a delay; and an informer-like watch over a resource in all namespaces.
 import type { Store, WatchEvent } from '../types.js';
+import type { Timing } from '../timing.js';
 
 export type ReconcileFn = (key: string) => Promise<number | void>;
 
@@ -15,6 +16,7 @@ export class WorkQueue {
     private readonly name: string,
     private readonly fn: ReconcileFn,
     private readonly onError: (name: string, key: string, err: unknown) => void,
+    private readonly timing: Timing,
   ) {}
 
   add(key: string, delayMs = 0): void {
@@ -51,9 +53,10 @@ export class WorkQueue {
         } catch (err) {
           if (this.stopped) return;
           this.onError(this.name, key, err);
-          requeue = 1000;
+          requeue = this.timing.delay('operatorError');
         }
-        if (typeof requeue === 'number' && !this.stopped) this.add(key, requeue);
+        // A requeue runs after its RequeueAfter and whatever the queue adds on top.
+        if (typeof requeue === 'number' && !this.stopped) this.add(key, requeue + this.timing.delay('operatorRequeue'));
       } while (this.dirty.has(key) && !this.stopped);
     } finally {
       this.running.delete(key);

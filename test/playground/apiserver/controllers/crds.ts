@@ -4,6 +4,7 @@
 import { ApiError, type KubeObject, type ResourceType } from '../../types.js';
 import { gvrKey } from '../builtins.js';
 import type { MemStore } from '../store.js';
+import type { Timing } from '../../timing.js';
 import { nowIso, ReconcileQueue } from './queue.js';
 
 const CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
@@ -30,7 +31,10 @@ function condition(type: string, status: string, reason: string, message: string
   return { type, status, reason, message, lastTransitionTime: nowIso() };
 }
 
-export function startCrdController(store: MemStore, opts: { establishDelayMs?: number } = {}): { stop(): void } {
+export function startCrdController(
+  store: MemStore,
+  opts: { establishDelayMs?: number; timing: Timing },
+): { stop(): void } {
   const served = new Map<string, ResourceType[]>(); // CRD name -> registered types
   const queue: ReconcileQueue = new ReconcileQueue('crd', (name) => {
     const crd = store.get(CRD_GVR, undefined, name);
@@ -50,7 +54,10 @@ export function startCrdController(store: MemStore, opts: { establishDelayMs?: n
   });
   const off = store.onChange((c) => {
     if (c.resource !== 'apiextensions.k8s.io/customresourcedefinitions') return;
-    queue.add(c.obj.metadata.name, c.type === 'ADDED' ? (opts.establishDelayMs ?? 50) : 0);
+    queue.add(
+      c.obj.metadata.name,
+      c.type === 'ADDED' ? (opts.establishDelayMs ?? opts.timing.delay('crdEstablish')) : 0,
+    );
   });
   return {
     stop() {

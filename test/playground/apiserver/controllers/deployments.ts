@@ -5,6 +5,7 @@
 import type { KubeObject } from '../../types.js';
 import type { MemStore } from '../store.js';
 import { controlledBy, controllerOf, controllerRef, templateHash } from './owners.js';
+import type { Timing } from '../../timing.js';
 import { nowIso, nsName, ReconcileQueue, splitKey } from './queue.js';
 
 const DEPLOY = 'apps/v1/deployments';
@@ -34,14 +35,14 @@ interface Counts {
   newAvailable: number;
 }
 
-export function startDeploymentController(store: MemStore): { stop(): void } {
+export function startDeploymentController(store: MemStore, timing: Timing): { stop(): void } {
   const queue: ReconcileQueue = new ReconcileQueue('deployment', (key) => reconcile(store, queue, key));
   const off = store.onChange((c) => {
     if (c.resource === 'apps/deployments' && c.type !== 'DELETED')
-      queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name));
+      queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name), timing.delay('workload'));
     if (c.resource === 'apps/replicasets') {
       const ref = controllerOf(c.obj);
-      if (ref?.kind === 'Deployment') queue.add(nsName(c.obj.metadata.namespace, ref.name));
+      if (ref?.kind === 'Deployment') queue.add(nsName(c.obj.metadata.namespace, ref.name), timing.delay('workload'));
     }
   });
   return {

@@ -4,6 +4,7 @@
 import { ApiError, type KubeObject } from '../../types.js';
 import { gvrKey } from '../builtins.js';
 import type { MemStore } from '../store.js';
+import type { Timing } from '../../timing.js';
 import { ReconcileQueue } from './queue.js';
 
 interface Ref {
@@ -12,7 +13,7 @@ interface Ref {
   name: string;
 }
 
-export function startGarbageCollector(store: MemStore): { stop(): void } {
+export function startGarbageCollector(store: MemStore, timing: Timing): { stop(): void } {
   const byUid = new Map<string, Ref>();
   for (const { gvr, obj } of store.all())
     byUid.set(obj.metadata.uid!, { gvr, namespace: obj.metadata.namespace, name: obj.metadata.name });
@@ -24,14 +25,16 @@ export function startGarbageCollector(store: MemStore): { stop(): void } {
     const rt = store.types().find((t) => `${t.group}/${t.plural}` === c.resource);
     if (c.type === 'DELETED') {
       byUid.delete(uid);
-      queue.add(uid);
+      queue.add(uid, timing.delay('garbageCollect'));
     } else {
       if (rt) byUid.set(uid, { gvr: gvrKey(rt), namespace: o.metadata.namespace, name: o.metadata.name });
-      if (o.metadata.deletionTimestamp && o.metadata.finalizers?.includes('foregroundDeletion')) queue.add(uid);
+      if (o.metadata.deletionTimestamp && o.metadata.finalizers?.includes('foregroundDeletion'))
+        queue.add(uid, timing.delay('garbageCollect'));
     }
     // Owners waiting on this dependent, or owners that never existed / are already gone.
     for (const r of o.metadata.ownerReferences ?? []) {
-      if (c.type === 'DELETED' || !byUid.has(r.uid)) queue.add(r.uid, c.type === 'ADDED' ? 50 : 0);
+      if (c.type === 'DELETED' || !byUid.has(r.uid))
+        queue.add(r.uid, c.type === 'ADDED' ? 50 : timing.delay('garbageCollect'));
     }
   });
   return {

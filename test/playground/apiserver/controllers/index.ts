@@ -11,6 +11,7 @@ import { startNamespaceController } from './namespaces.js';
 import { startReplicaSetController } from './replicasets.js';
 import { startVolumeController } from './volumes.js';
 import { ContainerRuntimes } from './runtimes.js';
+import { createTiming, type Timing } from '../../timing.js';
 
 export interface Controllers {
   /** Where emulators register the runtimes that execute their own pods. */
@@ -20,18 +21,19 @@ export interface Controllers {
 
 export function startControllers(
   store: MemStore,
-  opts: { dataDir: string; logs: PodLogs; timeScale?: number; volumeDeleteDelayMs?: number },
+  opts: { dataDir: string; logs: PodLogs; timeScale?: number; volumeDeleteDelayMs?: number; timing?: Timing },
 ): Controllers {
   const runtimes = new ContainerRuntimes();
+  const timing = opts.timing ?? createTiming({ mode: 'fixed' });
   const all = [
-    startNamespaceController(store),
-    startGarbageCollector(store),
-    startCrdController(store),
-    startVolumeController(store, { dataDir: opts.dataDir, deleteDelayMs: opts.volumeDeleteDelayMs }),
-    startReplicaSetController(store),
-    startDeploymentController(store),
-    startJobController(store, opts.timeScale === undefined ? {} : { timeScale: opts.timeScale }),
-    startKubelet(store, opts.logs, runtimes),
+    startNamespaceController(store, timing),
+    startGarbageCollector(store, timing),
+    startCrdController(store, { timing }),
+    startVolumeController(store, { dataDir: opts.dataDir, deleteDelayMs: opts.volumeDeleteDelayMs, timing }),
+    startReplicaSetController(store, timing),
+    startDeploymentController(store, timing),
+    startJobController(store, { timing, ...(opts.timeScale === undefined ? {} : { timeScale: opts.timeScale }) }),
+    startKubelet(store, opts.logs, runtimes, { timing }),
   ];
   return {
     runtimes,

@@ -9,6 +9,7 @@
 import type { KubeObject } from '../../types.js';
 import type { MemStore } from '../store.js';
 import { controllerOf, controllerRef } from './owners.js';
+import type { Timing } from '../../timing.js';
 import { nowIso, nsName, ReconcileQueue, splitKey } from './queue.js';
 
 const JOB = 'batch/v1/jobs';
@@ -51,6 +52,7 @@ class JobController {
   constructor(
     private readonly store: MemStore,
     private readonly timeScale: number,
+    readonly timing: Timing,
   ) {}
 
   private ownPods(job: KubeObject): KubeObject[] {
@@ -162,7 +164,7 @@ class JobController {
     if (!done && active.length === 0 && !job.spec.suspend) {
       const b = this.backoff.get(job.metadata.uid!)!;
       const wait = b.lastAt + podFailureBackoffMs(b.failures, this.timeScale) - Date.now();
-      if (wait > 0) this.queue.add(key, wait);
+      if (wait > 0) this.queue.add(key, wait + this.timing.delay('jobSync'));
       else this.createPod(job);
     }
     // activeDeadlineSeconds counts from status.startTime, in real seconds (a user's limit, not a back-off).
@@ -180,16 +182,18 @@ class JobController {
   }
 }
 
-export function startJobController(store: MemStore, opts: { timeScale?: number } = {}): { stop(): void } {
-  const ctl = new JobController(store, opts.timeScale ?? 1 / 20);
+export function startJobController(store: MemStore, opts: { timeScale?: number; timing: Timing }): { stop(): void } {
+  const ctl = new JobController(store, opts.timeScale ?? 1 / 20, opts.timing);
+  // Job and pod events reach a sync after the controller's batch period.
+  const batch = () => opts.timing.delay('jobSync');
   const off = store.onChange((c) => {
     if (c.resource === 'batch/jobs') {
       if (c.type === 'DELETED') ctl.onJobDeleted(c.obj.metadata.uid!);
-      ctl.queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name));
+      ctl.queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name), batch());
     }
     if (c.resource === '/pods') {
       const ref = controllerOf(c.obj);
-      if (ref?.kind === 'Job') ctl.queue.add(nsName(c.obj.metadata.namespace, ref.name));
+      if (ref?.kind === 'Job') ctl.queue.add(nsName(c.obj.metadata.namespace, ref.name), batch());
     }
   });
   for (const j of store.list(JOB).items) ctl.queue.add(nsName(j.metadata.namespace, j.metadata.name));

@@ -7,6 +7,7 @@ import type { KubeObject, PodLogs } from '../../types.js';
 import type { MemStore } from '../store.js';
 import { nowIso, nsName, ReconcileQueue, splitKey } from './queue.js';
 import type { ContainerRuntimes } from './runtimes.js';
+import type { Timing } from '../../timing.js';
 
 const NODE = 'playground-node';
 export const unpullable = (image: string) => /does-not-exist|invalid/.test(image);
@@ -109,10 +110,11 @@ export function startKubelet(
   store: MemStore,
   logs: PodLogs,
   runtimes: ContainerRuntimes,
-  opts: { startDelayMs?: number } = {},
+  opts: { startDelayMs?: number; timing: Timing },
 ): { stop(): void } {
   const managedElsewhere = (p: KubeObject) => runtimes.claimedBy(p) !== undefined;
-  const node: Node = { store, logs, ip: 10, startDelayMs: opts.startDelayMs, managedElsewhere };
+  const { timing } = opts;
+  const node: Node = { store, logs, ip: 10, startDelayMs: opts.startDelayMs, timing, managedElsewhere };
   const queue: ReconcileQueue = new ReconcileQueue('kubelet', (key) => reconcile(node, queue, key));
   // The scheduler's part: every pod is bound to the single node at creation.
   store.addAdmission('v1/pods', (op, obj) => {
@@ -123,7 +125,7 @@ export function startKubelet(
     const key = nsName(c.obj.metadata.namespace, c.obj.metadata.name);
     if (c.type === 'ADDED' && !managedElsewhere(c.obj)) {
       store.recordEvent(c.obj, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${NODE}`);
-      queue.add(key, opts.startDelayMs ?? 100 + Math.floor(Math.random() * 200));
+      queue.add(key, opts.startDelayMs ?? timing.delay('podStart'));
     }
     // A deleted pod's logs go with it, whichever runtime ran it (`kubectl logs` then 404s).
     if (c.type === 'DELETED') logs.clear(c.obj.metadata.namespace!, c.obj.metadata.name);
@@ -142,6 +144,7 @@ interface Node {
   /** The last pod IP handed out (10.244.0.x). */
   ip: number;
   startDelayMs?: number;
+  timing: Timing;
   managedElsewhere: (p: KubeObject) => boolean;
 }
 
@@ -161,7 +164,7 @@ function reconcile(node: Node, queue: ReconcileQueue, key: string): void {
   if (phase === 'Running' && !runToCompletion) return;
   if (phase !== 'Running') {
     startContainers(node, pod, containers, at);
-    if (runToCompletion) queue.add(key, node.startDelayMs ?? 150);
+    if (runToCompletion) queue.add(key, node.startDelayMs ?? node.timing.delay('podRun'));
     return;
   }
   complete(node, pod, containers, at);

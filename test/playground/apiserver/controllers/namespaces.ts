@@ -4,9 +4,10 @@
 import { ApiError } from '../../types.js';
 import { gvrKey } from '../builtins.js';
 import type { MemStore } from '../store.js';
+import type { Timing } from '../../timing.js';
 import { ReconcileQueue } from './queue.js';
 
-export function startNamespaceController(store: MemStore): { stop(): void } {
+export function startNamespaceController(store: MemStore, timing: Timing): { stop(): void } {
   const queue: ReconcileQueue = new ReconcileQueue('namespace', (name) => {
     const ns = store.get('v1/namespaces', undefined, name);
     if (!ns) return;
@@ -32,7 +33,9 @@ export function startNamespaceController(store: MemStore): { stop(): void } {
 
   const off = store.onChange((c) => {
     if (c.resource === '/namespaces') {
-      if (c.type !== 'DELETED') queue.add(c.obj.metadata.name);
+      // A terminating namespace is emptied only after the namespace controller's grace period.
+      const wait = c.obj.metadata.deletionTimestamp ? timing.delay('namespaceDelete') : 0;
+      if (c.type !== 'DELETED') queue.add(c.obj.metadata.name, wait);
     } else if (c.type === 'DELETED' && c.obj.metadata.namespace) {
       const ns = store.get('v1/namespaces', undefined, c.obj.metadata.namespace);
       if (ns?.metadata.deletionTimestamp) queue.add(ns.metadata.name);

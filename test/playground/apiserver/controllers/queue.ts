@@ -1,7 +1,7 @@
 // A deduplicating reconcile queue: controllers enqueue keys on changes and reconcile them
 // outside the store's notification (so a reconcile can write without re-entrancy).
 export class ReconcileQueue {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
   private stopped = false;
 
   constructor(
@@ -9,13 +9,14 @@ export class ReconcileQueue {
     private readonly reconcile: (key: string) => void | Promise<void>,
   ) {}
 
-  /** Runs the reconcile for `key` after `delayMs` (an earlier pending run wins). */
+  /** Runs the reconcile for `key` after `delayMs` (whichever pending run is due first wins). */
   add(key: string, delayMs = 0): void {
     if (this.stopped) return;
     const existing = this.timers.get(key);
+    const due = Date.now() + delayMs;
     if (existing) {
-      if (delayMs > 0) return;
-      clearTimeout(existing);
+      if (delayMs > 0 && existing.due <= due) return;
+      clearTimeout(existing.timer);
     }
     const t = setTimeout(() => {
       this.timers.delete(key);
@@ -27,12 +28,12 @@ export class ReconcileQueue {
         });
     }, delayMs);
     t.unref?.();
-    this.timers.set(key, t);
+    this.timers.set(key, { timer: t, due });
   }
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
   }
 }

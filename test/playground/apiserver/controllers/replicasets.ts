@@ -3,11 +3,12 @@
 import type { KubeObject } from '../../types.js';
 import { randomSuffix, type MemStore } from '../store.js';
 import { controlledBy, controllerOf, controllerRef, podReady } from './owners.js';
+import type { Timing } from '../../timing.js';
 import { nsName, ReconcileQueue, splitKey } from './queue.js';
 
 const RS = 'apps/v1/replicasets';
 
-export function startReplicaSetController(store: MemStore): { stop(): void } {
+export function startReplicaSetController(store: MemStore, timing: Timing): { stop(): void } {
   const queue = new ReconcileQueue('replicaset', (key) => {
     const [ns, name] = splitKey(key);
     const rs = store.get(RS, ns, name);
@@ -54,10 +55,10 @@ export function startReplicaSetController(store: MemStore): { stop(): void } {
   });
   const off = store.onChange((c) => {
     if (c.resource === 'apps/replicasets' && c.type !== 'DELETED')
-      queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name));
+      queue.add(nsName(c.obj.metadata.namespace, c.obj.metadata.name), timing.delay('workload'));
     if (c.resource === '/pods') {
       const ref = controllerOf(c.obj);
-      if (ref?.kind === 'ReplicaSet') queue.add(nsName(c.obj.metadata.namespace, ref.name));
+      if (ref?.kind === 'ReplicaSet') queue.add(nsName(c.obj.metadata.namespace, ref.name), timing.delay('workload'));
     }
   });
   return {

@@ -2,13 +2,15 @@
 // provisioning of hostPath PVs owned by the `postgres` OS user, PVC/PV binding, volume
 // expansion, `kubernetes.io/pvc-protection` (a PVC stays until no pod uses it) and
 // `kubernetes.io/pv-protection`, and reclaim (Retain leaves a Released PV and the data; Delete
-// marks the PV Released and the provisioner removes PV + directory `deleteDelayMs` later, as a
-// CSI external-provisioner deletes the disk before the PV object: CONFORMANCE.md, branch conform).
+// marks the PV Released and the provisioner removes PV + directory `deleteDelayMs` (else timing.ts
+// `volumeDelete`) later, as a CSI external-provisioner deletes the disk before the PV object:
+// CONFORMANCE.md, branch conform). A new claim is bound after timing.ts `volumeProvision`.
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { KubeObject } from '../../types.js';
 import type { MemStore } from '../store.js';
+import { DELAYS, type Timing } from '../../timing.js';
 import { nsName, ReconcileQueue, splitKey } from './queue.js';
 
 const PVC = 'v1/persistentvolumeclaims';
@@ -48,24 +50,24 @@ function usesClaim(pod: KubeObject, claim: string): boolean {
   );
 }
 
-/** How long the provisioner takes to delete a released volume by default (a CSI driver takes seconds). */
-export const PV_DELETE_DELAY_MS = 3_000;
+/** How long the provisioner takes to delete a released volume with fixed timing (timing.ts: seconds, compressed). */
+export const PV_DELETE_DELAY_MS = DELAYS.volumeDelete.fixed;
 
 export function startVolumeController(
   store: MemStore,
-  opts: { dataDir: string; deleteDelayMs?: number },
+  opts: { dataDir: string; deleteDelayMs?: number; timing: Timing },
 ): { stop(): void } {
   const volumesDir = join(opts.dataDir, 'volumes');
-  const deleteDelayMs = opts.deleteDelayMs ?? PV_DELETE_DELAY_MS;
   const deleting = new Map<string, NodeJS.Timeout>();
   /** The external provisioner: deletes the disk, then the PV object, some time after the release. */
   function scheduleDelete(name: string): void {
     if (deleting.has(name)) return;
+    const wait = opts.deleteDelayMs ?? opts.timing.delay('volumeDelete');
     const timer = setTimeout(() => {
       deleting.delete(name);
       const pv = store.get(PV, undefined, name);
       if (pv?.status?.phase === 'Released' && !pv.metadata.deletionTimestamp) store.delete(PV, undefined, name);
-    }, deleteDelayMs);
+    }, wait);
     timer.unref?.();
     deleting.set(name, timer);
   }
@@ -222,7 +224,9 @@ export function startVolumeController(
   const off = store.onChange((c) => {
     const o = c.obj;
     if (c.resource === '/persistentvolumeclaims') {
-      if (c.type !== 'DELETED') claims.add(nsName(o.metadata.namespace, o.metadata.name));
+      // A new claim is provisioned and bound some time later (an external provisioner's round trip).
+      const wait = c.type === 'ADDED' && !o.spec?.volumeName ? opts.timing.delay('volumeProvision') : 0;
+      if (c.type !== 'DELETED') claims.add(nsName(o.metadata.namespace, o.metadata.name), wait);
       else if (o.spec?.volumeName) volumes.add(o.spec.volumeName);
     } else if (c.resource === '/persistentvolumes') {
       if (c.type !== 'DELETED') volumes.add(o.metadata.name);
