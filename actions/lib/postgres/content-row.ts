@@ -5,11 +5,12 @@
 // - HASHED: the type's own extended hash reads every bit of the value (int2/int4/oid/date/bool hash
 //   their 32-bit value; text, varchar, bytea and uuid their bytes). Collatable columns are hashed in
 //   the "C" collation: a nondeterministic collation hashes strings that compare equal alike.
-// - SENT: the type's hash is coarser than the value, so the binary send form (its exact bytes) is
-//   hashed instead (bigint: with its high half). int8 and the timestamp/time types fold 64 bits into 32 before hashing (0 and
-//   4294967297 hash alike; test/postgres/content-row.test.ts shows each case); numeric ignores the
-//   display scale (1.0 and 1.00), float4/float8 equate -0 and 0, interval equates '1 day' and
-//   '24 hours', bpchar ignores trailing blanks.
+// - SENT: the type's hash is coarser than the value, so exact fields are hashed instead: the binary
+//   send form (its exact bytes); bigint with its high half, character with its length. int8 and the
+//   timestamp/time types fold 64 bits into 32 before hashing (0 and 4294967297 hash alike;
+//   test/postgres/content-row.test.ts shows each case); numeric ignores the display scale (1.0 and
+//   1.00), float4/float8 equate -0 and 0, interval equates '1 day' and '24 hours', bpchar ignores
+//   trailing blanks.
 // - Every other column (arrays, composites, ranges, json, extension types...) in its text form under
 //   TEXT_SETTINGS (content-text.ts), as one field.
 // Both sides derive the form from their own catalog; a physical restore has the same one, and a
@@ -51,7 +52,8 @@ export const SENT: Record<string, (col: string) => string> = {
   real: (c) => `float4send(${c})`,
   'double precision': (c) => `float8send(${c})`,
   interval: (c) => `interval_send(${c})`,
-  character: (c) => `bpcharsend(${c})`,
+  // Not bpcharsend: it converts to the session's client_encoding. The blanks its hash drops are in the length.
+  character: (c) => `${c} COLLATE "C", octet_length(${c})`,
 };
 
 export interface RowColumn {
@@ -101,5 +103,8 @@ export function rowHashSql(form: RowForm): string {
     return c.collatable ? `${col(c)} COLLATE "C"` : col(c);
   });
   if (rest.length) fields.push(`ROW(${rest.map(col).join(', ')})::text COLLATE "C"`);
-  return `hash_record_extended(ROW(${fields.join(', ')}), 0)`;
+  // hash_record_extended is linear in its fields' hashes (result * 31 + hash, rowtypes.c), so a sum of
+  // rows would depend only on each column's values, not on which row holds them (two values swapped
+  // between rows would cancel out): the row's hash seeds one more hash, which mixes it non-linearly.
+  return `hashtextextended('' COLLATE "C", hash_record_extended(ROW(${fields.join(', ')}), 0))`;
 }

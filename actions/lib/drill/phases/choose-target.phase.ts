@@ -23,7 +23,9 @@ export const chooseTarget = definePhase({
     if (ctx.inputs.target.kind === 'time' || ctx.inputs.target.kind === 'random') {
       const c = await lastArchivedCommit(liveSessions[0].db, window.lastArchivedWal);
       if (c.why) targetNotes.push(`Time targets are held to the last archived WAL, not a commit: ${c.why}.`);
-      commitUnknown = c.why;
+      // Also unknown: track_commit_timestamp off, live idle. No commit follows the bound, but targets between
+      // live's last commit (its time unread) and the bound have none after them either.
+      commitUnknown = c.why ?? (c.bound && !c.bound.commitAt ? c.bound.how : undefined);
       window.commits = c.bound;
     }
     ctx.give({ targetNotes });
