@@ -91,6 +91,27 @@ export const DELAYS = {
     upstream:
       'controller-runtime default rate limiter, per-item exponential from 5 ms: pkg/internal/controller/controller.go (floored so an error does not spin)',
   },
+  /** endpoints.ts: a Service's routed endpoints follow a pod's readiness, labels or deletion. */
+  endpoints: {
+    range: [s(0.5), s(3)],
+    fixed: 0,
+    upstream:
+      'EndpointSlice controller: a pod change queues its Services after endpointUpdatesBatchPeriod (default 0), then kube-proxy applies the slice within its minSyncPeriod (1 s) plus the rules sync: kubernetes pkg/controller/endpointslice/endpointslice_controller.go@003e862, pkg/proxy/apis/config/v1alpha1/defaults.go@04791b4 (compressed)',
+  },
+  /** kubelet.ts: the retry of a pod whose container config (a Secret, a ConfigMap) is missing. */
+  podSyncRetry: {
+    range: [s(10), s(15)],
+    fixed: 2_000,
+    upstream:
+      'a failed pod sync is requeued after wait.Jitter(backOffPeriod = 10 s, workerBackOffPeriodJitterFactor = 0.5): kubernetes pkg/kubelet/pod_workers.go, pkg/kubelet/kubelet.go (compressed)',
+  },
+  /** instance-manager.ts, bootstrap-inpod.ts: after the CrashLoopBackOff expires, the wait for the next pod sync. */
+  crashLoopSync: {
+    range: [0, s(15)],
+    fixed: 0,
+    upstream:
+      'the restart happens at the first pod-worker sync after the back-off (syncs every 10-15 s while it loops): kubernetes pkg/kubelet/pod_workers.go (compressed)',
+  },
 } satisfies Record<string, DelayKind>;
 
 export type DelayName = keyof typeof DELAYS;

@@ -120,10 +120,25 @@ export interface Store {
 }
 
 /** Pod ports: the operator registers where a pod's container port really listens. */
+/** A Service's endpoints as kube-proxy programmed them: the pods it routes to, and service port to pod port. */
+export interface ServiceRoute {
+  pods: string[];
+  ports: Record<number, number>;
+}
+
 export interface PodNetwork {
   register(namespace: string, pod: string, containerPort: number, target: { host: string; port: number }): void;
   unregister(namespace: string, pod: string): void;
   resolve(namespace: string, pod: string, containerPort: number): { host: string; port: number } | undefined;
+  /** Set by the endpoints controller after its delay; undefined removes the Service's routes. */
+  setRoute(namespace: string, service: string, route: ServiceRoute | undefined): void;
+  route(namespace: string, service: string): ServiceRoute | undefined;
+  /** A new connection to a Service port: a routed endpoint's address, undefined when none is routed. */
+  resolveService(
+    namespace: string,
+    service: string,
+    port: number,
+  ): { host: string; port: number; pod: string } | undefined;
 }
 
 /** Container logs served by pods/log. */

@@ -134,13 +134,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     authz: opts.rbac ? new Authorizer(store) : undefined,
     address: '127.0.0.1:0',
   };
-  const controllers = startControllers(store, {
-    dataDir: opts.dataDir,
-    logs,
-    volumeDeleteDelayMs: opts.volumeDeleteDelayMs,
-    timeScale: opts.jobTimeScale,
-    timing: opts.timing,
-  });
+  // dataDir, volumeDeleteDelayMs and timing as given.
+  const controllers = startControllers(store, { ...opts, logs, network: state.network, timeScale: opts.jobTimeScale });
   if (state.authz) seedBootstrapPolicy(store);
   const sockets = new Set<Socket | Duplex>();
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {

@@ -181,7 +181,7 @@ export class BootstrapInitContainers {
       if (ok) return;
       await sleep(50);
       set({ crashLoop: 1 }, restarts);
-      const until = Date.now() + crashLoopBackOffMs(restarts + 1);
+      const until = Date.now() + crashLoopBackOffMs(restarts + 1) + this.ctx.timing.delay('crashLoopSync');
       while (Date.now() < until) {
         if (entry.abort.signal.aborted || this.ctx.stopping) return;
         await sleep(Math.min(100, until - Date.now()));

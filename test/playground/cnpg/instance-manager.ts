@@ -10,6 +10,7 @@ import { PgInstance } from './postgres.js';
 import { podStatus } from './pod-status.js';
 import { sleep } from './proc.js';
 import { claimPath, podClaim } from './cluster-pvc.js';
+import { crashRestartDelay, type CrashBackOff } from './versions.js';
 
 interface PodRuntime {
   ns: string;
@@ -20,6 +21,8 @@ interface PodRuntime {
   everReady: boolean;
   restartCount: number;
   restartTimer?: NodeJS.Timeout;
+  /** The kubelet's back-off entry for the container (seeded timing). */
+  backOff?: CrashBackOff;
   starting?: Promise<void>;
   configHash?: string;
   deleting: boolean;
@@ -188,12 +191,18 @@ export class InstanceManager {
 
   private scheduleRestart(rt: PodRuntime): void {
     if (rt.deleting || this.ctx.stopping || rt.restartTimer) return;
-    const base = this.ctx.settings.crashRestartDelayMs ?? 10_000;
-    const delay = Math.min(base * 2 ** Math.max(0, rt.restartCount - 1), 300_000);
+    const delay = this.restartDelay(rt);
     rt.restartTimer = setTimeout(() => {
       rt.restartTimer = undefined;
       this.start(rt);
     }, delay);
+  }
+
+  private restartDelay(rt: PodRuntime): number {
+    const initialMs = this.ctx.settings.crashRestartDelayMs;
+    const { delayMs, backOff } = crashRestartDelay(this.ctx.timing, { ...rt, initialMs });
+    rt.backOff = backOff;
+    return delayMs;
   }
 
   private updateStatus(rt: PodRuntime, waiting?: string): void {

@@ -1,6 +1,7 @@
 // What differs between the CloudNativePG versions the playground emulates (1.25.0..1.30.x, `main`
 // and `main+pr11319`), each rule as test/playground/CONFORMANCE.md section 6.v states it with its upstream
 // file@tag. Behaviour asks these predicates, never compares version strings itself.
+import type { Timing } from '../timing.js';
 
 /**
  * The released range plus trunk: `main` is upstream main (1.31.0-dev, still bootstrapping with Jobs:
@@ -124,4 +125,48 @@ export const TIME_SCALE = 1 / 20;
 /** The kubelet's CrashLoopBackOff before restart n (1-based): 10 s doubling, cap 5 min; scaled. */
 export function crashLoopBackOffMs(restart: number, timeScale = TIME_SCALE): number {
   return Math.min(10_000 * 2 ** Math.max(0, restart - 1), 300_000) * timeScale;
+}
+
+/** A container's back-off entry: its current delay and when it was last extended. */
+export interface CrashBackOff {
+  delayMs: number;
+  at: number;
+}
+
+/**
+ * The kubelet's per-container back-off after a crash (client-go util/flowcontrol/backoff.go `Next`, with
+ * pkg/kubelet/kubelet.go backOffPeriod 10 s and MaxContainerBackOff 300 s): the initial delay, doubled on
+ * each crash up to the cap, and back to the initial one once the last back-off is older than twice the
+ * cap (a container that ran 10 minutes). `initialMs` and `maxMs` in the playground's time.
+ */
+export function nextCrashBackOff(
+  prev: CrashBackOff | undefined,
+  now: number,
+  { initialMs, maxMs }: { initialMs: number; maxMs: number },
+): CrashBackOff {
+  const expired = !prev || now - prev.at > 2 * maxMs;
+  return { delayMs: expired ? initialMs : Math.min(prev.delayMs * 2, maxMs), at: now };
+}
+
+/**
+ * The wait before a crashed instance's postgres starts again: with seeded timing the kubelet's back-off
+ * (nextCrashBackOff, compressed) plus the wait for its next pod sync (`crashLoopSync`); fixed timing keeps
+ * the playground's earlier real-time 10 s doubling by restart count. `initialMs` (a test's
+ * crashRestartDelayMs) replaces the first step in both.
+ */
+export function crashRestartDelay(
+  timing: Timing,
+  state: { restartCount: number; backOff?: CrashBackOff; initialMs?: number },
+  now = Date.now(),
+): { delayMs: number; backOff?: CrashBackOff } {
+  if (timing.mode === 'fixed') {
+    const base = state.initialMs ?? 10_000;
+    return { delayMs: Math.min(base * 2 ** Math.max(0, state.restartCount - 1), 300_000) };
+  }
+  const initialMs = state.initialMs ?? crashLoopBackOffMs(1);
+  const backOff = nextCrashBackOff(state.backOff, now, {
+    initialMs,
+    maxMs: Math.max(initialMs, crashLoopBackOffMs(Infinity)),
+  });
+  return { delayMs: backOff.delayMs + timing.delay('crashLoopSync'), backOff };
 }

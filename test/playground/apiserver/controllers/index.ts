@@ -1,9 +1,10 @@
 // The built-in controllers the playground runs in-process on the store (what
 // kube-controller-manager and a kubelet would do for generic workloads).
-import type { PodLogs } from '../../types.js';
+import type { PodLogs, PodNetwork } from '../../types.js';
 import type { MemStore } from '../store.js';
 import { startCrdController } from './crds.js';
 import { startDeploymentController } from './deployments.js';
+import { startEndpointsController } from './endpoints.js';
 import { startGarbageCollector } from './gc.js';
 import { startJobController } from './jobs.js';
 import { startKubelet } from './kubelet.js';
@@ -21,7 +22,14 @@ export interface Controllers {
 
 export function startControllers(
   store: MemStore,
-  opts: { dataDir: string; logs: PodLogs; timeScale?: number; volumeDeleteDelayMs?: number; timing?: Timing },
+  opts: {
+    dataDir: string;
+    logs: PodLogs;
+    network: PodNetwork;
+    timeScale?: number;
+    volumeDeleteDelayMs?: number;
+    timing?: Timing;
+  },
 ): Controllers {
   const runtimes = new ContainerRuntimes();
   const timing = opts.timing ?? createTiming({ mode: 'fixed' });
@@ -34,6 +42,7 @@ export function startControllers(
     startDeploymentController(store, timing),
     startJobController(store, { timing, ...(opts.timeScale === undefined ? {} : { timeScale: opts.timeScale }) }),
     startKubelet(store, opts.logs, runtimes, { timing }),
+    startEndpointsController(store, opts.network, timing),
   ];
   return {
     runtimes,

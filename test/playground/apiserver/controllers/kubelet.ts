@@ -159,7 +159,9 @@ function reconcile(node: Node, queue: ReconcileQueue, key: string): void {
   const bad = containers.find((c) => unpullable(c.image));
   if (bad) return failPull(node.store, pod, containers, bad, at);
   const configError = missingEnvSource(node.store, ns!, pod.spec.containers ?? []);
-  if (configError) return void blockOnConfig(node.store, pod, configError, () => queue.add(key, 2_000));
+  // The kubelet does not watch the Secret or ConfigMap: its pod worker retries the failed sync later.
+  const retry = () => queue.add(key, node.timing.delay('podSyncRetry'));
+  if (configError) return void blockOnConfig(node.store, pod, configError, retry);
   const runToCompletion = pod.spec.restartPolicy !== 'Always';
   if (phase === 'Running' && !runToCompletion) return;
   if (phase !== 'Running') {
