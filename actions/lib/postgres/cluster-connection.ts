@@ -8,6 +8,7 @@ import { withRetry } from '../kube/retry.js';
 import { readSecret } from '../kube/secrets.js';
 import type { Cluster } from '../cnpg/types.js';
 import type { ConnInfo } from './conn-info.js';
+import { waitForServiceRoute } from './service-route.js';
 
 export type ConnectMode = 'port-forward' | 'direct';
 
@@ -17,6 +18,8 @@ export interface ClusterConnectionOptions {
   secretName?: string;
   /** Database; default: the secret's dbname, else the application database (applicationDatabase), else `app`. */
   database?: string;
+  /** Direct mode: how long the -rw Service may take to route to the ready primary (SERVICE_ROUTE_TIMEOUT_MS). */
+  serviceRouteTimeoutMs?: number;
 }
 
 export interface ClusterConnection {
@@ -70,8 +73,12 @@ export async function connectToPrimary(
         `wait until it is healthy (kubectl get cluster ${name} -n ${namespace}).`,
     );
   await checkReady(clients, namespace, pod, 'current primary');
-  // -rw can never be disabled (the webhook refuses it) and follows the primary.
-  return connectToInstance(core, clients, cluster, pod, `${name}-rw.${namespace}.svc`, opts);
+  // -rw can never be disabled (the webhook refuses it) and follows the primary, seconds after it is ready.
+  const service = `${name}-rw`;
+  const c = await connectToInstance(core, clients, cluster, pod, `${service}.${namespace}.svc`, opts);
+  if (opts.mode === 'direct')
+    await waitForServiceRoute(c.conn, { namespace, service, pod }, opts.serviceRouteTimeoutMs);
+  return c;
 }
 
 /**
