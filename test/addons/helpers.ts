@@ -6,12 +6,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { forwardPodPort } from '../../actions/lib/kube/portforward.js';
 import { sqlNameFor } from '../../actions/lib/addons/naming.js';
 import { OWNED_KEYS_ANNOTATION } from '../../actions/lib/addons/env.js';
 import { startPlayground } from '../playground/playground.js';
 import type { KubeObject, PlaygroundHandle, RequestLogEntry } from '../playground/types.js';
 import { runAction, type RunOptions, type RunResult } from '../helpers/run-action.js';
+import { waitFor } from '../helpers/wait.js';
 
 export const NS = 'cnpg-addons';
 export const CLUSTERS = 'postgresql.cnpg.io/v1/clusters';
@@ -120,9 +120,10 @@ export const writes = (entries: RequestLogEntry[]) =>
   entries.filter((e) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(e.method));
 
 /**
- * Connects with the app's injected DATABASE_URL: an in-cluster `<cluster>-rw.<ns>.svc` host is
- * reached through a port-forward to the cluster's current primary (as a runner would), a
- * remote host directly. Creates a table, proving the role owns a usable database.
+ * Connects with the app's injected DATABASE_URL as the app inside the cluster would: an in-cluster
+ * `<service>.<ns>.svc` host through the Service, to the endpoint it routes to now (network.ts), retried
+ * while it routes nowhere yet, as an app's connection retry does (endpoints follow a ready pod later);
+ * a remote host directly. Creates a table, proving the role owns a usable database.
  */
 export async function connectAsApp(bed: Bed, url: string): Promise<{ user: string; database: string }> {
   const u = new URL(url);
@@ -131,15 +132,10 @@ export async function connectAsApp(bed: Bed, url: string): Promise<{ user: strin
   const database = decodeURIComponent(u.pathname.slice(1));
   let host = u.hostname;
   let port = Number(u.port);
-  let close = async () => {};
-  const svc = /^(.+)-rw\.([^.]+)\.svc$/.exec(host);
+  const svc = /^([^.]+)\.([^.]+)\.svc$/.exec(host);
   if (svc) {
-    const cluster = bed.pg.store.get(CLUSTERS, svc[2], svc[1]);
-    if (!cluster?.status?.currentPrimary) throw new Error(`no primary for ${host}`);
-    const fwd = await forwardPodPort(bed.kc, svc[2], cluster.status.currentPrimary, 5432);
-    host = fwd.host;
-    port = fwd.port;
-    close = () => fwd.close();
+    const routed = () => bed.pg.network.resolveService(svc[2], svc[1], port);
+    ({ host, port } = await waitFor(`Service ${host} routed to a ready pod`, routed, 30_000, 100));
   }
   const client = new pg.Client({ host, port, user, password, database, connectionTimeoutMillis: 10_000 });
   try {
@@ -154,7 +150,6 @@ export async function connectAsApp(bed: Bed, url: string): Promise<{ user: strin
     return { user: rows[0].user, database: rows[0].database };
   } finally {
     await client.end().catch(() => {});
-    await close();
   }
 }
 
