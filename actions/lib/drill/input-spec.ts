@@ -58,9 +58,9 @@ export const DRILL_INPUTS = {
   'connection-mode': {
     description:
       'How to reach Postgres: port-forward (through the API server, for hosted runners) or ' +
-      'direct (the -rw service, for runners inside the cluster). A recovery site in another ' +
-      'cluster (recovery-kubeconfig) is always port-forwarded: its services do not resolve from ' +
-      'the runner.',
+      'direct (the -rw service, for runners inside the cluster; waits up to 30 s for it to route ' +
+      'to the ready primary). A recovery site in another cluster (recovery-kubeconfig) is always ' +
+      'port-forwarded: its services do not resolve from the runner.',
     default: 'port-forward',
   },
   'credentials-secret': {
