@@ -82,6 +82,8 @@ describe('initdb cluster', () => {
     );
     expect(down.status.phase).toBe('Waiting for the instances to become active');
     expect(down.status.conditions.find((x: any) => x.type === 'Ready').status).toBe('False');
+    // While it is down nothing listens behind -rw: a connection through the Service is refused.
+    expect(env.api.network.resolveService('default', 'alpha-rw', 5432)).toBeUndefined();
     await waitHealthy(env, 'alpha', 60_000);
     const pod = env.store.get('v1/pods', 'default', 'alpha-1')!;
     expect(pod.status.containerStatuses[0].restartCount).toBe(1);
@@ -105,6 +107,9 @@ describe('initdb cluster', () => {
     const c = await waitHealthy(env, 'beta', 120_000);
     expect(c.status.instanceNames).toEqual(['beta-1', 'beta-2']);
     expect(env.store.get('v1/pods', 'default', 'beta-2')!.metadata.labels!['cnpg.io/instanceRole']).toBe('replica');
+    // The Services route by CNPG's role labels, once the endpoints delay has passed.
+    const routed = (svc: string) => env.api.network.resolveService('default', svc, 5432)?.pod;
+    await waitFor('-rw and -ro routed', () => routed('beta-rw') === 'beta-1' && routed('beta-ro') === 'beta-2', 10_000);
     expect(env.store.get('v1/secrets', 'default', 'beta-superuser')).toBeDefined();
     const rows = await appQuery(
       env,
