@@ -1,0 +1,46 @@
+// barman-cloud through one warm interpreter (barman_fork.py says why and how): a command line starts
+// with the client, which hands the call to the server, or execs the tool itself when none answers.
+import { readFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { postgresEnv, type ProcessGroup } from './proc.js';
+import { writePostgresFile } from './postgres.js';
+
+const SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'barman_fork.py');
+/** sun_path holds 108 bytes; a longer socket path keeps the direct commands. */
+const MAX_SOCKET_PATH = 100;
+
+/** The interpreter barman-cloud's own scripts run with (their #! line), found on PostgreSQL's PATH. */
+function barmanPython(): string | undefined {
+  for (const d of postgresEnv().PATH.split(delimiter)) {
+    try {
+      const first = readFileSync(join(d, 'barman-cloud-wal-archive'), 'utf8').split('\n')[0];
+      return first.startsWith('#!') ? first.slice(2).trim().split(/\s+/)[0] : undefined;
+    } catch {
+      /* not in this directory */
+    }
+  }
+  return undefined;
+}
+
+/** Starts the server in `dir` (readable by the user PostgreSQL runs as); returns the launch prefix, or []. */
+export async function startWarmBarman(procs: ProcessGroup, dir: string): Promise<string[]> {
+  const python = barmanPython();
+  const socket = join(dir, 'barman.sock');
+  if (!python || socket.length > MAX_SOCKET_PATH) return [];
+  const script = join(dir, 'barman_fork.py');
+  writePostgresFile(script, readFileSync(SOURCE, 'utf8'));
+  const child = procs.spawn(python, [script, 'serve', socket], { cwd: dir });
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 30_000);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready\n')) (clearTimeout(timer), resolve(true));
+    });
+    child.stderr!.on('data', (d: Buffer) => process.stderr.write(`barman warm server: ${d}`));
+    child.on('exit', () => (clearTimeout(timer), resolve(false)));
+  });
+  if (!ready) child.kill('SIGKILL');
+  return ready ? [python, '-I', '-S', script, 'client', socket] : [];
+}
