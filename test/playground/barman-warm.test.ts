@@ -2,7 +2,7 @@
 // exit status and messages, the same objects in the store, signals reach the command, a killed
 // client takes its command with it, and with no server the client runs the command directly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,8 @@ const warm = new Barman(procs);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'barman-warm-'));
-  ensurePostgresDir(dir);
+  chmodSync(dir, 0o755); // ours, as the operator's directory is: the server makes its own within it
+  ensurePostgresDir(join(dir, 'files'));
   s3 = await startS3({ dir: join(dir, 's3') });
   await warm.warm(dir);
   // An S3 endpoint that accepts and never answers: a call that runs until it is stopped.
@@ -52,7 +53,7 @@ const serverProcs = () =>
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${join(dir, 'barman_fork.py')}\0serve`);
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${join(dir, 'barman', 'barman_fork.py')}\0serve`);
       } catch {
         return false;
       }
@@ -60,8 +61,8 @@ const serverProcs = () =>
 
 describe('barman-cloud through the warm server', () => {
   it('starts, and command lines go through its client', () => {
-    expect(warm.walRestoreScript(dir, target())).toBeTruthy();
-    expect(readFileSync(join(dir, 'wal-restore.sh'), 'utf8')).toMatch(
+    expect(warm.walRestoreScript(join(dir, 'files'), target())).toBeTruthy();
+    expect(readFileSync(join(dir, 'files', 'wal-restore.sh'), 'utf8')).toMatch(
       /barman_fork\.py' 'client' .*'barman-cloud-wal-restore'/,
     );
     expect(serverProcs()).toBe(1);
@@ -92,7 +93,7 @@ describe('barman-cloud through the warm server', () => {
           `s3://${s3.bucket}/warm`,
           'w',
           '000000010000000000000009',
-          join(dir, 'x'),
+          join(dir, 'files', 'x'),
         ],
       ],
       ['barman-cloud-wal-archive', ['--cloud-provider', 'aws-s3', `s3://${s3.bucket}/warm`, 'w', '/nonexistent']],
@@ -113,7 +114,7 @@ describe('barman-cloud through the warm server', () => {
       [1, warm, direct],
       [2, direct, warm],
     ] as const) {
-      const src = join(dir, wal(n));
+      const src = join(dir, 'files', wal(n));
       writePostgresFile(src, '');
       writeFileSync(src, bytes);
       const a = await up.run(
@@ -122,7 +123,7 @@ describe('barman-cloud through the warm server', () => {
         target(),
       );
       expect(a.code, a.stderr).toBe(0);
-      const dest = join(dir, `restored-${n}`);
+      const dest = join(dir, 'files', `restored-${n}`);
       const r = await down.run(
         'barman-cloud-wal-restore',
         ['--cloud-provider', 'aws-s3', '--endpoint-url', s3.endpoint, `s3://${s3.bucket}/warm`, 'w', wal(n), dest],
@@ -148,7 +149,7 @@ describe('barman-cloud through the warm server', () => {
             `s3://${s3.bucket}/warm`,
             'w',
             '000000010000000000000003',
-            join(dir, 'never'),
+            join(dir, 'files', 'never'),
           ],
           { env: target().env },
         );

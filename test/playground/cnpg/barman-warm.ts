@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { postgresEnv, type ProcessGroup } from './proc.js';
-import { writePostgresFile } from './postgres.js';
+import { ensurePostgresDir, writePostgresFile } from './postgres.js';
 
 const SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'barman_fork.py');
 /** sun_path holds 108 bytes; a longer socket path keeps the direct commands. */
@@ -23,14 +23,21 @@ function barmanPython(): string | undefined {
   return undefined;
 }
 
-/** Starts the server in `dir` (readable by the user PostgreSQL runs as); returns the launch prefix, or []. */
-export async function startWarmBarman(procs: ProcessGroup, dir: string): Promise<string[]> {
+/**
+ * Starts the server in `parent`/barman (the user PostgreSQL runs as owns it: the server runs as that user and
+ * binds its socket there); returns the launch prefix, or [] when barman-cloud is not installed (the commands
+ * then say so themselves) or the path is too long for a socket. A server that does not start is an error.
+ */
+export async function startWarmBarman(procs: ProcessGroup, parent: string): Promise<string[]> {
   const python = barmanPython();
+  const dir = join(parent, 'barman');
   const socket = join(dir, 'barman.sock');
   if (!python || socket.length > MAX_SOCKET_PATH) return [];
+  ensurePostgresDir(dir);
   const script = join(dir, 'barman_fork.py');
   writePostgresFile(script, readFileSync(SOURCE, 'utf8'));
   const child = procs.spawn(python, [script, 'serve', socket], { cwd: dir });
+  let err = '';
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 30_000);
     let out = '';
@@ -38,9 +45,10 @@ export async function startWarmBarman(procs: ProcessGroup, dir: string): Promise
       out += d.toString();
       if (out.includes('ready\n')) (clearTimeout(timer), resolve(true));
     });
-    child.stderr!.on('data', (d: Buffer) => process.stderr.write(`barman warm server: ${d}`));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', () => (clearTimeout(timer), resolve(false)));
   });
-  if (!ready) child.kill('SIGKILL');
-  return ready ? [python, '-I', '-S', script, 'client', socket] : [];
+  if (ready) return [python, '-I', '-S', script, 'client', socket];
+  child.kill('SIGKILL');
+  throw new Error(`the warm barman-cloud server (${script}) did not start: ${err.trim() || 'no output in 30 s'}`);
 }
