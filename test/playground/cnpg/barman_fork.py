@@ -63,9 +63,22 @@ def entry_points():
     return {e.name: e for e in eps(group="console_scripts") if e.name.startswith("barman-cloud-")}
 
 
+def share_botocore_data():
+    """One botocore data loader for every session: each new session would read and parse the same JSON
+    models again (most of what is left of a call's CPU). The warm-up client fills it; each worker has its
+    own copy-on-write copy, so nothing one call does reaches another. A custom AWS_DATA_PATH keeps its own."""
+    import botocore.loaders
+    import botocore.session
+
+    shared = botocore.loaders.create_loader()
+    own = botocore.session.create_loader
+    botocore.session.create_loader = lambda path=None: own(path) if path else shared
+
+
 def warm(points):
     """Imports every command's module and boto3's lazily imported client machinery."""
     mains = {name: e.load() for name, e in points.items()}
+    share_botocore_data()
     import barman.cloud_providers.aws_s3  # noqa: F401 (imported by get_cloud_interface on every call)
     import boto3
 
