@@ -120,7 +120,9 @@ describe('the same moment on a quiet live cluster', () => {
     );
     expect(pinned.summary).toMatch(/How counts are judged: exactly/);
     expect(pinned.summary).toMatch(/\| public\.orders \| \d+ \| count\(\*\) on the primary \| \d+ \| 0 \| 0 \|/);
-    expect(pinned.durationMs - off.durationMs).toBeLessThanOrEqual(10_000);
+    // What the default costs is its pin phase: the whole drills' difference also holds whatever else the machine
+    // did meanwhile (run J: 14.8 s apart with a 23 ms pin).
+    expect(phaseMs(pinned, /pin the restore to live’s counting moment/)).toBeLessThanOrEqual(10_000);
     expect(pinned.summary).toMatch(
       /\| \*\*First recoverability point\*\* \| \d{4}-\d\d-\d\dT[^|]* \(status\.firstRecoverabilityPointByMethod\.barmanObjectStore\) \|/,
     );
