@@ -25,14 +25,17 @@ function barmanPython(): string | undefined {
 
 /**
  * Starts the server in `parent`/barman (the user PostgreSQL runs as owns it: the server runs as that user and
- * binds its socket there); returns the launch prefix, or [] when barman-cloud is not installed (the commands
+ * binds its socket there); returns the launch prefix (and the server's pid), or no prefix when barman-cloud is not installed (the commands
  * then say so themselves) or the path is too long for a socket. A server that does not start is an error.
  */
-export async function startWarmBarman(procs: ProcessGroup, parent: string): Promise<string[]> {
+export async function startWarmBarman(
+  procs: ProcessGroup,
+  parent: string,
+): Promise<{ launch: string[]; pid?: number }> {
   const python = barmanPython();
   const dir = join(parent, 'barman');
   const socket = join(dir, 'barman.sock');
-  if (!python || socket.length > MAX_SOCKET_PATH) return [];
+  if (!python || socket.length > MAX_SOCKET_PATH) return { launch: [] };
   ensurePostgresDir(dir);
   const script = join(dir, 'barman_fork.py');
   writePostgresFile(script, readFileSync(SOURCE, 'utf8'));
@@ -48,7 +51,7 @@ export async function startWarmBarman(procs: ProcessGroup, parent: string): Prom
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', () => (clearTimeout(timer), resolve(false)));
   });
-  if (ready) return [python, '-I', '-S', script, 'client', socket];
+  if (ready) return { launch: [python, '-I', '-S', script, 'client', socket], pid: child.pid };
   child.kill('SIGKILL');
   throw new Error(`the warm barman-cloud server (${script}) did not start: ${err.trim() || 'no output in 30 s'}`);
 }

@@ -57,12 +57,14 @@ export function walArchiveArgs(t: BarmanTarget): string[] {
 export class Barman {
   /** What a command line starts with: nothing (the tool itself), or the warm server's client (barman-warm.ts). */
   launch: string[] = [];
+  /** The warm server's pid: its children's CPU is every call's (test/bench/barman.bench.ts). */
+  serverPid?: number;
 
   constructor(private readonly procs: ProcessGroup) {}
 
   /** Serves every later command from one warm interpreter; stays direct when that cannot start. */
   async warm(dir: string): Promise<void> {
-    this.launch = await startWarmBarman(this.procs, dir);
+    ({ launch: this.launch, pid: this.serverPid } = await startWarmBarman(this.procs, dir));
   }
 
   run(tool: string, args: string[], t: BarmanTarget, onOutput?: (s: string) => void): Promise<RunResult> {
