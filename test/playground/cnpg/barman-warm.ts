@@ -43,13 +43,17 @@ export async function startWarmBarman(
   let err = '';
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 30_000);
+    const settle = (ok: boolean) => {
+      clearTimeout(timer);
+      resolve(ok);
+    };
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('ready\n')) (clearTimeout(timer), resolve(true));
+      if (out.includes('ready\n')) settle(true);
     });
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', () => (clearTimeout(timer), resolve(false)));
+    child.on('exit', () => settle(false));
   });
   if (ready) return { launch: [python, '-I', '-S', script, 'client', socket], pid: child.pid };
   child.kill('SIGKILL');
