@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { ProcessGroup, shq, type RunResult } from './proc.js';
 import { writePostgresFile } from './postgres.js';
+import { startWarmBarman } from './barman-warm.js';
 
 /** Shape of `barmanObjectStore` / ObjectStore `spec.configuration` (the parts modelled). */
 export interface BarmanObjectStoreSpec {
@@ -54,10 +55,29 @@ export function walArchiveArgs(t: BarmanTarget): string[] {
 }
 
 export class Barman {
+  /** What a command line starts with: nothing (the tool itself), or the warm server's client (barman-warm.ts). */
+  launch: string[] = [];
+  /** The warm server's pid: its children's CPU is every call's (test/bench/barman.bench.ts). */
+  serverPid?: number;
+
   constructor(private readonly procs: ProcessGroup) {}
 
+  /** Serves every later command from one warm interpreter; stays direct when that cannot start. */
+  async warm(dir: string): Promise<void> {
+    ({ launch: this.launch, pid: this.serverPid } = await startWarmBarman(this.procs, dir));
+  }
+
   run(tool: string, args: string[], t: BarmanTarget, onOutput?: (s: string) => void): Promise<RunResult> {
-    return this.procs.run(tool, args, { env: t.env, onOutput });
+    const [cmd, ...rest] = [...this.launch, tool, ...args];
+    return this.procs.run(cmd, rest, { env: t.env, onOutput });
+  }
+
+  walArchiveScript(dir: string, t: BarmanTarget): string {
+    return writeWalArchiveScript(dir, t, this.launch);
+  }
+
+  walRestoreScript(dir: string, t: BarmanTarget): string {
+    return writeWalRestoreScript(dir, t, this.launch);
   }
 
   async listBackups(t: BarmanTarget): Promise<BarmanBackupInfo[]> {
@@ -123,19 +143,20 @@ function envLines(env: Record<string, string>): string {
  * instance manager, the first archive of a new cluster checks the destination is empty, while the
  * `.check-empty-wal-archive` flag file exists in PGDATA (created at initdb / restore time).
  */
-export function writeWalArchiveScript(dir: string, t: BarmanTarget): string {
+export function writeWalArchiveScript(dir: string, t: BarmanTarget, launch: string[] = []): string {
   const path = join(dir, 'wal-archive.sh');
   const args = walArchiveArgs(t).map(shq).join(' ');
   const check = [...cloudArgs(t), t.destinationPath, t.serverName].map(shq).join(' ');
+  const via = launch.map(shq).join(' ');
   writePostgresFile(
     path,
     `#!/bin/sh
 ${envLines(t.env)}
 if [ -f .check-empty-wal-archive ]; then
-  barman-cloud-check-wal-archive ${check} || exit 1
+  ${via} barman-cloud-check-wal-archive ${check} || exit 1
   rm -f .check-empty-wal-archive
 fi
-exec barman-cloud-wal-archive ${args} "$1"
+exec ${via} barman-cloud-wal-archive ${args} "$1"
 `,
     0o700,
   );
@@ -143,9 +164,9 @@ exec barman-cloud-wal-archive ${args} "$1"
 }
 
 /** restore_command wrapper for recovery (barman-cloud-wal-restore). */
-export function writeWalRestoreScript(dir: string, t: BarmanTarget): string {
+export function writeWalRestoreScript(dir: string, t: BarmanTarget, launch: string[] = []): string {
   const path = join(dir, 'wal-restore.sh');
-  const args = [...cloudArgs(t), t.destinationPath, t.serverName].map(shq).join(' ');
-  writePostgresFile(path, `#!/bin/sh\n${envLines(t.env)}\nexec barman-cloud-wal-restore ${args} "$1" "$2"\n`, 0o700);
+  const args = [...launch, 'barman-cloud-wal-restore', ...cloudArgs(t), t.destinationPath, t.serverName];
+  writePostgresFile(path, `#!/bin/sh\n${envLines(t.env)}\nexec ${args.map(shq).join(' ')} "$1" "$2"\n`, 0o700);
   return path;
 }

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import type { KubeObject } from '../types.js';
-import { writeWalRestoreScript, type BarmanBackupInfo, type BarmanTarget } from './barman.js';
+import type { BarmanBackupInfo, BarmanTarget } from './barman.js';
 import type { Ctx } from './context.js';
 import { ensurePostgresDir, writePostgresFile, PgInstance } from './postgres.js';
 import type { JobIO } from './instance-commands.js';
@@ -144,7 +144,7 @@ async function replayUntilPromoted(
   pgdata: string,
   io: JobIO,
 ): Promise<void> {
-  const restoreScript = writeWalRestoreScript(io.dir, t);
+  const restoreScript = ctx.barman.walRestoreScript(io.dir, t);
   writePostgresFile(join(pgdata, 'recovery.signal'), '');
   writePostgresFile(join(pgdata, '.check-empty-wal-archive'), '');
   rmSync(join(pgdata, 'standby.signal'), { force: true });

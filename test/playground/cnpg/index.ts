@@ -91,6 +91,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorHand
     kickCluster: (ns, name) => clusters?.add(`${ns}/${name}`),
   };
 
+  await ctx.barman.warm(opts.dataDir);
   await installCrds(ctx);
   installWebhooks(ctx);
   const runtime = startRuntime(ctx, opts.store, opts.runtimes);

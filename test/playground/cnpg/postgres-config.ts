@@ -3,7 +3,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeObject } from '../types.js';
-import { writeWalArchiveScript } from './barman.js';
 import type { Ctx } from './context.js';
 import { writePostgresFile } from './postgres.js';
 import { clusterArchive } from './objectstore.js';
@@ -32,7 +31,7 @@ export function archiveSettings(ctx: Ctx, cluster: KubeObject, dir: string): Rec
     rmSync(join(dir, 'wal-archive.sh'), { force: true });
     return { archive_mode: 'on', archive_command: '/bin/true' }; // CNPG always archives; with no store it is a no-op
   }
-  const script = writeWalArchiveScript(dir, archive.target);
+  const script = ctx.barman.walArchiveScript(dir, archive.target);
   return { archive_mode: 'on', archive_command: `${script} %p` };
 }
 

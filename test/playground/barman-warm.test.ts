@@ -1,0 +1,189 @@
+// barman-cloud through the warm server (cnpg/barman_fork.py) behaves as the command itself: the same
+// exit status and messages, the same objects in the store, signals reach the command, a killed
+// client takes its command with it, and with no server the client runs the command directly.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { startS3 } from './s3.js';
+import { killGroup, ProcessGroup, sleep } from './cnpg/proc.js';
+import { ensurePostgresDir, writePostgresFile } from './cnpg/postgres.js';
+import { Barman, type BarmanTarget } from './cnpg/barman.js';
+import type { S3Handle } from './types.js';
+
+let dir: string;
+let s3: S3Handle;
+let hang: Server;
+let hangPort: number;
+const procs = new ProcessGroup();
+const direct = new Barman(procs);
+const warm = new Barman(procs);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'barman-warm-'));
+  chmodSync(dir, 0o755); // ours, as the operator's directory is: the server makes its own within it
+  ensurePostgresDir(join(dir, 'files'));
+  s3 = await startS3({ dir: join(dir, 's3') });
+  await warm.warm(dir);
+  // An S3 endpoint that accepts and never answers: a call that runs until it is stopped.
+  hang = createServer(() => undefined);
+  await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+  hangPort = (hang.address() as { port: number }).port;
+}, 60_000);
+afterAll(async () => {
+  await procs.stopAll();
+  await s3?.stop();
+  hang?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const target = (endpointURL = s3.endpoint): BarmanTarget => ({
+  destinationPath: `s3://${s3.bucket}/warm`,
+  endpointURL,
+  serverName: 'w',
+  env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+});
+/** barman's log lines carry a timestamp and a pid. */
+const plain = (s: string) => s.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \[\d+\] /gm, '');
+/** The server and its forks share its command line; idle, only the server is left. */
+const serverProcs = () =>
+  readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${join(dir, 'barman', 'barman_fork.py')}\0serve`);
+      } catch {
+        return false;
+      }
+    }).length;
+
+describe('barman-cloud through the warm server', () => {
+  it('starts, and command lines go through its client', () => {
+    expect(warm.walRestoreScript(join(dir, 'files'), target())).toBeTruthy();
+    expect(readFileSync(join(dir, 'files', 'wal-restore.sh'), 'utf8')).toMatch(
+      /barman_fork\.py' 'client' .*'barman-cloud-wal-restore'/,
+    );
+    expect(serverProcs()).toBe(1);
+  });
+
+  it('exits and reports as the command itself', async () => {
+    const cases: Array<[string, string[]]> = [
+      [
+        'barman-cloud-backup-list',
+        [
+          '--cloud-provider',
+          'aws-s3',
+          '--endpoint-url',
+          s3.endpoint,
+          '--format',
+          'json',
+          `s3://${s3.bucket}/warm`,
+          'w',
+        ],
+      ],
+      [
+        'barman-cloud-wal-restore',
+        [
+          '--cloud-provider',
+          'aws-s3',
+          '--endpoint-url',
+          s3.endpoint,
+          `s3://${s3.bucket}/warm`,
+          'w',
+          '000000010000000000000009',
+          join(dir, 'files', 'x'),
+        ],
+      ],
+      ['barman-cloud-wal-archive', ['--cloud-provider', 'aws-s3', `s3://${s3.bucket}/warm`, 'w', '/nonexistent']],
+      ['barman-cloud-wal-restore', ['--no-such-flag']],
+    ];
+    for (const [tool, args] of cases) {
+      const [a, b] = [await direct.run(tool, args, target()), await warm.run(tool, args, target())];
+      expect({ tool, code: b.code, signal: b.signal }).toEqual({ tool, code: a.code, signal: a.signal });
+      expect(plain(b.stdout)).toBe(plain(a.stdout));
+      expect(plain(b.stderr)).toBe(plain(a.stderr));
+    }
+  }, 60_000);
+
+  it('archives what the command restores, and the other way round', async () => {
+    const wal = (n: number) => `00000001000000000000000${n}`;
+    const bytes = randomBytes(16 * 1024 * 1024);
+    for (const [n, up, down] of [
+      [1, warm, direct],
+      [2, direct, warm],
+    ] as const) {
+      const src = join(dir, 'files', wal(n));
+      writePostgresFile(src, '');
+      writeFileSync(src, bytes);
+      const a = await up.run(
+        'barman-cloud-wal-archive',
+        ['--cloud-provider', 'aws-s3', '--endpoint-url', s3.endpoint, `s3://${s3.bucket}/warm`, 'w', src],
+        target(),
+      );
+      expect(a.code, a.stderr).toBe(0);
+      const dest = join(dir, 'files', `restored-${n}`);
+      const r = await down.run(
+        'barman-cloud-wal-restore',
+        ['--cloud-provider', 'aws-s3', '--endpoint-url', s3.endpoint, `s3://${s3.bucket}/warm`, 'w', wal(n), dest],
+        target(),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(readFileSync(dest).equals(bytes)).toBe(true);
+    }
+  }, 60_000);
+
+  const hanging = () =>
+    warm.launch.length === 0
+      ? undefined
+      : procs.spawn(
+          warm.launch[0],
+          [
+            ...warm.launch.slice(1),
+            'barman-cloud-wal-restore',
+            '--cloud-provider',
+            'aws-s3',
+            '--endpoint-url',
+            `http://127.0.0.1:${hangPort}`,
+            `s3://${s3.bucket}/warm`,
+            'w',
+            '000000010000000000000003',
+            join(dir, 'files', 'never'),
+          ],
+          { env: target().env },
+        );
+
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`${signal} to the client ends the command`, async () => {
+      const child = hanging()!;
+      const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, s) => r(s)));
+      for (let i = 0; i < 100 && serverProcs() < 3; i++) await sleep(50); // server, supervisor, worker
+      expect(serverProcs()).toBe(3);
+      killGroup(child, signal);
+      expect(await exited).toBe(signal);
+      for (let i = 0; i < 100 && serverProcs() > 1; i++) await sleep(50);
+      expect(serverProcs()).toBe(1);
+    }, 30_000);
+  }
+
+  it('with no server, the client runs the command itself', async () => {
+    const alone = new Barman(procs);
+    alone.launch = [...warm.launch.slice(0, -1), join(dir, 'no-such.sock')];
+    const args = [
+      '--cloud-provider',
+      'aws-s3',
+      '--endpoint-url',
+      s3.endpoint,
+      '--format',
+      'json',
+      `s3://${s3.bucket}/warm`,
+      'w',
+    ];
+    const [a, b] = [
+      await direct.run('barman-cloud-backup-list', args, target()),
+      await alone.run('barman-cloud-backup-list', args, target()),
+    ];
+    expect(b).toEqual(a);
+  }, 30_000);
+});
