@@ -8,18 +8,20 @@ import LongestFirst from './test/helpers/sequencer.js';
 // Three threads on two cores: the longest unit files mostly wait (on a local API server's controllers,
 // a deadline), and a third thread runs another file meanwhile. A project with its own maxWorkers needs its
 // own groupOrder: `npm test` runs the unit group after e2e, as the shared pool ordered them before.
-// `e2e`: every other test file; suites start their own playground (real Postgres, S3, barman-cloud) on
-// two cores, so two forks (E2E_WORKERS sets another number). test/helpers/e2e-guard.ts fails an e2e file that starts no process: a pure
+// `e2e`: every other test file; suites start their own playground (real Postgres, S3, barman-cloud). Three
+// forks on two cores: with barman-cloud from a warm server (test/playground/cnpg/barman_fork.py) the files
+// spend much of their time waiting (replay, archive_timeout, deadlines), and a third fork runs meanwhile
+// (E2E_WORKERS sets another number). test/helpers/e2e-guard.ts fails an e2e file that starts no process: a pure
 // test placed there is told to become a unit test instead of running silently as e2e. `npm test` runs both.
 export const UNIT = ['test/unit/**/*.test.ts', 'test/**/*.unit.test.ts'];
 
 export default defineConfig({
   test: {
     pool: 'forks',
-    maxWorkers: Number(process.env.E2E_WORKERS ?? 2),
+    maxWorkers: Number(process.env.E2E_WORKERS ?? 3),
     testTimeout: 300_000,
     hookTimeout: 300_000,
-    // Longest files first (test/durations.json), so the two forks end together.
+    // Longest files first (test/durations.json), so the forks end together.
     sequence: { sequencer: LongestFirst },
     projects: [
       {

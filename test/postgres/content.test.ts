@@ -60,7 +60,9 @@ class SlowSplit extends ReadOnlyDb {
     conn: ConstructorParameters<typeof ReadOnlyDb>[0],
     private readonly nth: number,
   ) {
-    super(conn, { statementTimeoutMs: 300, poolSize: 1 });
+    // The timeout holds every statement of live's bisection, so it must clear a normal one on a loaded
+    // machine (run L, load 9: one ran past 300 ms, in round 0); the injected one sleeps well past it.
+    super(conn, { statementTimeoutMs: 3_000, poolSize: 1 });
   }
   override transaction<R>(...[fn, ...rest]: Parameters<ReadOnlyDb['transaction']>): Promise<R> {
     return super.transaction(
@@ -68,7 +70,7 @@ class SlowSplit extends ReadOnlyDb {
         fn(
           ((sql: string, params?: unknown[]) =>
             sql.includes(' OFFSET ') && ++this.splits === this.nth
-              ? q('SELECT pg_sleep(2)')
+              ? q('SELECT pg_sleep(20)')
               : q(sql, params)) as typeof q,
           opened,
         ),
