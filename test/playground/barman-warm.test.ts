@@ -3,6 +3,7 @@
 // client takes its command with it, and with no server the client runs the command directly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -58,6 +59,24 @@ const serverProcs = () =>
         return false;
       }
     }).length;
+/** The server's workers (each a child of the call's supervisor, a child of the server). */
+const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+const workers = () =>
+  readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((p) => {
+      try {
+        return parentOf(parentOf(p)) === warm.serverPid;
+      } catch {
+        return false;
+      }
+    });
+const running = async () => {
+  for (let i = 0; i < 100 && workers().length === 0; i++) await sleep(50);
+  expect(workers()).toHaveLength(1);
+  return workers()[0];
+};
 
 describe('barman-cloud through the warm server', () => {
   it('starts, and command lines go through its client', () => {
@@ -134,13 +153,14 @@ describe('barman-cloud through the warm server', () => {
     }
   }, 60_000);
 
-  const hanging = () =>
+  /** A call that hangs; `prefix` runs before the client (a shell that sets what the command inherits). */
+  const hanging = (prefix: string[] = []) =>
     warm.launch.length === 0
       ? undefined
       : procs.spawn(
-          warm.launch[0],
+          [...prefix, ...warm.launch][0],
           [
-            ...warm.launch.slice(1),
+            ...[...prefix, ...warm.launch].slice(1),
             'barman-cloud-wal-restore',
             '--cloud-provider',
             'aws-s3',
@@ -166,6 +186,45 @@ describe('barman-cloud through the warm server', () => {
       expect(serverProcs()).toBe(1);
     }, 30_000);
   }
+
+  const ended = (child: ChildProcess) =>
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+      child.on('exit', (code, signal) => r({ code, signal })),
+    );
+
+  it('a command killed outright (SIGKILL: the OOM killer) is reported killed by SIGKILL, not as exit 1', async () => {
+    const child = hanging()!;
+    const exited = ended(child);
+    process.kill(await running(), 'SIGKILL');
+    expect(await exited).toEqual({ code: null, signal: 'SIGKILL' });
+  }, 30_000);
+
+  it('a signal its caller ignores stays ignored (PostgreSQL ignores SIGINT around archive/restore commands)', async () => {
+    const child = hanging(['/bin/sh', '-c', 'trap "" INT; exec "$@"', 'sh'])!;
+    const exited = ended(child);
+    await running();
+    process.kill(child.pid!, 'SIGINT');
+    await sleep(1_000);
+    expect({ code: child.exitCode, signal: child.signalCode, workers: workers().length }).toEqual({
+      code: null,
+      signal: null,
+      workers: 1,
+    });
+    killGroup(child, 'SIGTERM');
+    expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
+  }, 30_000);
+
+  it("runs in its caller's working directory, also one that was deleted", async () => {
+    const files = join(dir, 'files');
+    const inGone = (b: Barman, n: number) => {
+      const cmd = [...b.launch, 'barman-cloud-wal-archive', '--version'];
+      const script = 'mkdir "$1" && cd "$1" && rmdir "$1" && shift && exec "$@"';
+      return procs.run('/bin/sh', ['-c', script, 'sh', join(files, `gone-${n}`), ...cmd], { cwd: files });
+    };
+    const [a, b] = [await inGone(direct, 1), await inGone(warm, 2)];
+    expect(a.code).toBe(0);
+    expect(b).toEqual(a);
+  }, 30_000);
 
   it('with no server, the client runs the command itself', async () => {
     const alone = new Barman(procs);
