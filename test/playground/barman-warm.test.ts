@@ -2,14 +2,15 @@
 // exit status and messages, the same objects in the store, signals reach the command, a killed
 // client takes its command with it, and with no server the client runs the command directly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { startS3 } from './s3.js';
-import { killGroup, ProcessGroup, sleep } from './cnpg/proc.js';
+import { killGroup, postgresEnv, ProcessGroup, sleep } from './cnpg/proc.js';
+import { spawnAs } from '../helpers/postgres-user.js';
 import { ensurePostgresDir, writePostgresFile } from './cnpg/postgres.js';
 import { Barman, type BarmanTarget } from './cnpg/barman.js';
 import type { S3Handle } from './types.js';
@@ -25,6 +26,7 @@ const warm = new Barman(procs);
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'barman-warm-'));
   chmodSync(dir, 0o755); // ours, as the operator's directory is: the server makes its own within it
+  mkdirSync(join(dir, 'own'), { mode: 0o755 });
   ensurePostgresDir(join(dir, 'files'));
   s3 = await startS3({ dir: join(dir, 's3') });
   await warm.warm(dir);
@@ -48,17 +50,27 @@ const target = (endpointURL = s3.endpoint): BarmanTarget => ({
 });
 /** barman's log lines carry a timestamp and a pid. */
 const plain = (s: string) => s.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \[\d+\] /gm, '');
-/** The server and its forks share its command line; idle, only the server is left. */
-const serverProcs = () =>
+/** A server and its forks share its command line; idle, only the server is left. */
+const processesOf = (script: string) =>
   readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${join(dir, 'barman', 'barman_fork.py')}\0serve`);
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${script}\0serve`);
       } catch {
         return false;
       }
     }).length;
+const serverProcs = () => processesOf(join(dir, 'barman', 'barman_fork.py'));
+const walArgs = (t: BarmanTarget, src: string) => [
+  '--cloud-provider',
+  'aws-s3',
+  '--endpoint-url',
+  t.endpointURL!,
+  t.destinationPath,
+  t.serverName,
+  src,
+];
 /** The server's workers (each a child of the call's supervisor, a child of the server). */
 const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
 const workers = () =>
@@ -225,6 +237,48 @@ describe('barman-cloud through the warm server', () => {
     expect(a.code).toBe(0);
     expect(b).toEqual(a);
   }, 30_000);
+
+  it('concurrent calls each use their own credentials (two clusters, two keys, one server)', async () => {
+    s3.addReadOnlyKey('WARM-RO', 'warm-ro-secret');
+    const ro = { AWS_ACCESS_KEY_ID: 'WARM-RO', AWS_SECRET_ACCESS_KEY: 'warm-ro-secret' };
+    const segment = (n: number) => {
+      const src = join(dir, 'files', `00000001000000000000002${n}`);
+      writePostgresFile(src, `segment ${n}`);
+      return src;
+    };
+    const denied = { ...target(), serverName: 'creds-direct', env: ro };
+    const refused = (await direct.run('barman-cloud-wal-archive', walArgs(denied, segment(9)), denied)).code;
+    expect(refused).not.toBe(0);
+    const since = Date.now();
+    const calls = [0, 1, 2, 3, 4, 5].map(async (n) => {
+      const t = { ...target(), serverName: `creds-${n}`, ...(n % 2 ? { env: ro } : {}) };
+      return (await warm.run('barman-cloud-wal-archive', walArgs(t, segment(n)), t)).code;
+    });
+    expect(await Promise.all(calls)).toEqual([0, refused, 0, refused, 0, refused]);
+    const keys = new Set(s3.requests(since).map((r) => r.accessKeyId));
+    expect(keys).toEqual(new Set([s3.accessKeyId, 'WARM-RO']));
+  }, 60_000);
+
+  it('stopping the group ends the server and every call in flight, and its clients exit 1', async () => {
+    const group = new ProcessGroup();
+    const own = new Barman(group);
+    await own.warm(join(dir, 'own'));
+    // A client the group does not track (PostgreSQL's archiver runs its archive_command).
+    const t = { ...target(`http://127.0.0.1:${hangPort}`), serverName: 'stop' };
+    const args = walArgs(t, join(dir, 'files', '000000010000000000000001'));
+    const client = spawn(own.launch[0], [...own.launch.slice(1), 'barman-cloud-wal-archive', ...args], {
+      env: { ...postgresEnv(), ...t.env },
+      ...spawnAs(),
+    });
+    const exited = ended(client);
+    const mine = () => processesOf(join(dir, 'own', 'barman', 'barman_fork.py'));
+    for (let i = 0; i < 100 && mine() < 3; i++) await sleep(50);
+    expect(mine()).toBe(3);
+    await group.stopAll();
+    expect(await exited).toEqual({ code: 1, signal: null });
+    for (let i = 0; i < 40 && mine() > 0; i++) await sleep(50);
+    expect(mine()).toBe(0);
+  }, 60_000);
 
   it('with no server, the client runs the command itself', async () => {
     const alone = new Barman(procs);
