@@ -280,6 +280,20 @@ describe('barman-cloud through the warm server', () => {
     expect(mine()).toBe(0);
   }, 60_000);
 
+  it('a socket path too long for sun_path in bytes, not in characters, keeps the direct commands', async () => {
+    const group = new ProcessGroup();
+    // <= 100 characters with barman/barman.sock, over 107 bytes in UTF-8 (each é is two bytes).
+    const parent = join(dir, 'é'.repeat(80 - dir.length));
+    mkdirSync(parent, { mode: 0o755 });
+    const own = new Barman(group);
+    try {
+      await own.warm(parent);
+      expect(own.launch).toEqual([]);
+    } finally {
+      await group.stopAll();
+    }
+  }, 60_000);
+
   it('with no server, the client runs the command itself', async () => {
     const alone = new Barman(procs);
     alone.launch = [...warm.launch.slice(0, -1), join(dir, 'no-such.sock')];
