@@ -11,8 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { startS3 } from './s3.js';
 import { killGroup, postgresEnv, ProcessGroup, sleep } from './cnpg/proc.js';
 import { spawnAs } from '../helpers/postgres-user.js';
-import { ensurePostgresDir, writePostgresFile } from './cnpg/postgres.js';
-import { Barman, type BarmanTarget } from './cnpg/barman.js';
+import { ensurePostgresDir, PgInstance, writePostgresFile } from './cnpg/postgres.js';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { Barman, cloudArgs, type BarmanTarget } from './cnpg/barman.js';
 import type { S3Handle } from './types.js';
 
 let dir: string;
@@ -293,6 +294,49 @@ describe('barman-cloud through the warm server', () => {
       await group.stopAll();
     }
   }, 60_000);
+
+  it("a killed client's command is ended with the processes it started (barman-cloud-backup's upload workers)", async () => {
+    const pg = new PgInstance({ pgdata: join(dir, 'pgdata'), procs, onLog: () => {} });
+    await pg.initdb({});
+    await pg.allocateEndpoint();
+    pg.configure({}, { ...pg.endpointSettings(), archive_mode: 'off' });
+    await pg.start();
+    // S3 that answers everything but uploads of parts: the backup's upload workers wait on it.
+    const s3url = new URL(s3.endpoint);
+    const proxy = createHttpServer((req, res) => {
+      if (req.method === 'PUT') return; // never answered
+      const up = httpRequest(
+        { host: s3url.hostname, port: s3url.port, path: req.url, method: req.method, headers: req.headers },
+        (r) => (res.writeHead(r.statusCode ?? 500, r.headers), r.pipe(res)),
+      );
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const t = { ...target(`http://127.0.0.1:${(proxy.address() as { port: number }).port}`), serverName: 'kill' };
+      const args = [...cloudArgs(t), '--host', pg.socketDir, '--port', String(pg.port), '--user', 'postgres'];
+      const client = procs.spawn(
+        warm.launch[0],
+        [...warm.launch.slice(1), 'barman-cloud-backup', ...args, t.destinationPath, t.serverName],
+        { env: t.env },
+      );
+      let output = '';
+      client.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+      const exited = ended(client);
+      // server, supervisor, worker and its upload processes
+      for (let i = 0; i < 300 && serverProcs() < 4; i++) await sleep(50);
+      expect(serverProcs(), output).toBeGreaterThanOrEqual(4);
+      killGroup(client, 'SIGKILL');
+      expect((await exited).signal).toBe('SIGKILL');
+      for (let i = 0; i < 100 && serverProcs() > 1; i++) await sleep(50);
+      expect(serverProcs()).toBe(1);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+      await pg.stop();
+      pg.releaseSocketDir();
+    }
+  }, 120_000);
 
   it('with no server, the client runs the command itself', async () => {
     const alone = new Barman(procs);

@@ -187,11 +187,35 @@ def supervise(conn, mains):
             return
         data = conn.recv(16)
         if not data:
-            os.kill(pid, signal.SIGKILL)  # the client was killed: so is the command
+            kill_tree(pid)  # the client was killed: so is the command, with what it started
             os.waitpid(pid, 0)
             return
         for n in data:
             os.kill(pid, n)
+
+
+def kill_tree(pid):
+    """SIGKILLs `pid` and every process below it (barman-cloud-backup's upload workers): killed alone, they would
+    be orphans waiting on their queue until the playground stops. The worker is stopped first, so it starts no
+    more while its tree is read."""
+    os.kill(pid, signal.SIGSTOP)
+    parents = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo += [c for c, parent in parents.items() if parent == p]
+    for p in tree:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def reap(*_):
