@@ -35,16 +35,26 @@ export function joinClusterNetwork(pg: { store: Store; network: PodNetwork }): C
   const servers: net.Server[] = [];
   const listen = (s: net.Server, ip: string, port: number) =>
     new Promise<void>((resolve, reject) => s.once('error', reject).listen(port, ip, () => resolve()));
-  /** Listeners on a fresh loopback address for each of the Service's ports. */
+  let last = 0;
+  /** Listeners for each of the Service's ports on one loopback address no other process holds. */
   const start = async (namespace: string, service: string, ports: { port: number }[]) => {
-    const n = ips.size + 1;
-    const ip = `127.77.${Math.floor(n / 256)}.${n % 256}`;
-    for (const { port } of ports) {
-      const s = proxy(pg.network, namespace, service, port);
-      servers.push(s);
-      await listen(s, ip, port);
+    for (;;) {
+      const n = ++last;
+      const ip = `127.77.${Math.floor(n / 256) % 256}.${n % 256}`;
+      const bound: net.Server[] = [];
+      try {
+        for (const { port } of ports) {
+          bound.push(proxy(pg.network, namespace, service, port));
+          await listen(bound[bound.length - 1], ip, port);
+        }
+        servers.push(...bound);
+        return ip;
+      } catch (err) {
+        // Another test process joined its own cluster network on the machine (or something else listens there).
+        await Promise.all(bound.map((b) => new Promise((r) => b.close(r))));
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || n >= 65_536) throw err;
+      }
     }
-    return ip;
   };
   const serviceIP = async (namespace: string, service: string) => {
     const svc = pg.store.get('v1/services', namespace, service);

@@ -28,7 +28,7 @@ function row(standby: boolean): Buffer {
   ]);
 }
 
-type Behaviour = 'reset' | 'primary' | 'standby' | 'auth-error';
+type Behaviour = 'reset' | 'primary' | 'standby' | 'auth-error' | 'not-yet' | 'silent';
 let server: net.Server | undefined;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
@@ -46,9 +46,14 @@ async function fakeService(behaviour: () => Behaviour): Promise<number> {
           return void s.end(
             msg('E', Buffer.concat([cstr('SFATAL'), cstr('C28P01'), cstr('Mpassword failed'), cstr('')])),
           );
+        if (b === 'not-yet') {
+          // A standby before its consistent point (PostgreSQL 14+): 57P03 with a message no other state uses.
+          const m = 'Mthe database system is not yet accepting connections';
+          return void s.end(msg('E', Buffer.concat([cstr('SFATAL'), cstr('C57P03'), cstr(m), cstr('')])));
+        }
         return void s.write(Buffer.concat([msg('R', int32(0)), READY]));
       }
-      if (d[0] === 0x51) s.write(row(b === 'standby')); // 'Q'
+      if (d[0] === 0x51 && b !== 'silent') s.write(row(b === 'standby')); // 'Q'
       if (d[0] === 0x58) s.end(); // 'X'
     });
   });
@@ -82,6 +87,20 @@ describe('direct mode waits for the -rw Service to route to the primary', () => 
     await expect(waitForServiceRoute(conn(port), target, 1_000)).rejects.toThrow(
       /last: .*ECONNREFUSED.*kubectl get endpointslices -n ns -l kubernetes.io\/service-name=db-rw.*connection-mode port-forward/s,
     );
+  });
+
+  it('a server that cannot take connections yet (57P03, whatever its message) is waited for', async () => {
+    const routedAt = Date.now() + 600;
+    const port = await fakeService(() => (Date.now() < routedAt ? 'not-yet' : 'primary'));
+    await waitForServiceRoute(conn(port), target, 10_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(routedAt);
+  });
+
+  it('a server that never answers is not a route, and the wait keeps to its bound', async () => {
+    const port = await fakeService(() => 'silent');
+    const started = Date.now();
+    await expect(waitForServiceRoute(conn(port), target, 1_500)).rejects.toThrow(/did not reach the ready primary/);
+    expect(Date.now() - started).toBeLessThan(2_500);
   });
 
   it("a server's own error (wrong password) proves the route: no wait, the session reports it", async () => {

@@ -70,6 +70,7 @@ export async function openRestoreSession(
     mode: restoreConnectionMode(inputs.connectionMode, ctx.site),
     secretName,
     database,
+    deadline,
   });
   ctx.owned.sessions.push(conn);
   const db = new ReadOnlyDb(conn.conn, {

@@ -8,7 +8,7 @@ import { withRetry } from '../kube/retry.js';
 import { readSecret } from '../kube/secrets.js';
 import type { Cluster } from '../cnpg/types.js';
 import type { ConnInfo } from './conn-info.js';
-import { waitForServiceRoute } from './service-route.js';
+import { SERVICE_ROUTE_TIMEOUT_MS, waitForServiceRoute } from './service-route.js';
 
 export type ConnectMode = 'port-forward' | 'direct';
 
@@ -20,6 +20,8 @@ export interface ClusterConnectionOptions {
   database?: string;
   /** Direct mode: how long the -rw Service may take to route to the ready primary (SERVICE_ROUTE_TIMEOUT_MS). */
   serviceRouteTimeoutMs?: number;
+  /** Direct mode: the caller's own deadline (epoch ms, the drill's `timeout`): the route wait ends by then too. */
+  deadline?: number;
 }
 
 export interface ClusterConnection {
@@ -76,8 +78,11 @@ export async function connectToPrimary(
   // -rw can never be disabled (the webhook refuses it) and follows the primary, seconds after it is ready.
   const service = `${name}-rw`;
   const c = await connectToInstance(core, clients, cluster, pod, `${service}.${namespace}.svc`, opts);
-  if (opts.mode === 'direct')
-    await waitForServiceRoute(c.conn, { namespace, service, pod }, opts.serviceRouteTimeoutMs);
+  if (opts.mode === 'direct') {
+    const bound = opts.serviceRouteTimeoutMs ?? SERVICE_ROUTE_TIMEOUT_MS;
+    const left = opts.deadline === undefined ? bound : Math.max(0, opts.deadline - Date.now());
+    await waitForServiceRoute(c.conn, { namespace, service, pod }, Math.min(bound, left));
+  }
   return c;
 }
 

@@ -16,10 +16,17 @@ export const SERVICE_ROUTE_TIMEOUT_MS = 30_000;
 const NOT_ROUTED = new RegExp(
   [
     'ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE',
-    'Connection terminated|timeout expired|starting up|shutting down',
+    'Connection terminated|timeout expired|Query read timeout|starting up|shutting down',
   ].join('|'),
   'i',
 );
+
+/**
+ * SQLSTATEs of a server that cannot take the session yet (or is going away): admin_shutdown, crash_shutdown and
+ * cannot_connect_now, whose messages vary (starting up, shutting down, not yet accepting connections, in
+ * recovery mode; PostgreSQL's postmaster.c and backend_startup.c).
+ */
+const NOT_READY_SQLSTATES = new Set(['57P01', '57P02', '57P03']);
 
 export interface ServiceTarget {
   namespace: string;
@@ -33,14 +40,16 @@ export interface ServiceTarget {
  * answered with another error (wrong password, no such database): that is routed, and the session's
  * own connection reports it as before.
  */
-async function primaryProblem(conn: ConnInfo, connectTimeoutMs: number): Promise<string | undefined> {
+async function primaryProblem(conn: ConnInfo, budgetMs: number): Promise<string | undefined> {
+  // One attempt keeps to what is left of the bound: its connect, and its query's client-side deadline.
+  const ms = Math.max(1, Math.min(5_000, Math.floor(budgetMs)));
   const config = pgClientConfig(conn, {
     applicationName: 'cnpg-actions',
-    statementTimeoutMs: 5_000,
-    connectTimeoutMs,
+    statementTimeoutMs: ms,
+    connectTimeoutMs: ms,
     readOnly: true,
   });
-  const client = new pg.Client(config);
+  const client = new pg.Client({ ...config, query_timeout: ms });
   client.on('error', () => {}); // a reset after connecting rejects the pending query instead
   try {
     await client.connect();
@@ -48,7 +57,8 @@ async function primaryProblem(conn: ConnInfo, connectTimeoutMs: number): Promise
     return rows[0]?.standby ? 'it routed to a standby, not to the primary' : undefined;
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    return NOT_ROUTED.test(`${e?.code ?? ''} ${e?.message ?? ''}`) ? describeError(err) || String(e?.code) : undefined;
+    const notRouted = NOT_READY_SQLSTATES.has(e?.code ?? '') || NOT_ROUTED.test(`${e?.code ?? ''} ${e?.message ?? ''}`);
+    return notRouted ? describeError(err) || String(e?.code) : undefined;
   } finally {
     await client.end().catch(() => {});
   }
@@ -62,8 +72,7 @@ export async function waitForServiceRoute(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
-    const left = deadline - Date.now();
-    const problem = await primaryProblem(conn, Math.max(1_000, Math.min(5_000, left)));
+    const problem = await primaryProblem(conn, deadline - Date.now());
     if (problem === undefined) return;
     const wait = backoffDelay(attempt, { baseDelayMs: 250, maxDelayMs: 2_000 });
     if (Date.now() + wait > deadline) throw notRouted(conn, target, timeoutMs, problem);

@@ -7,7 +7,7 @@ import { postgresEnv, type ProcessGroup } from './proc.js';
 import { ensurePostgresDir, writePostgresFile } from './postgres.js';
 
 const SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'barman_fork.py');
-/** sun_path holds 108 bytes; a longer socket path keeps the direct commands. */
+/** sun_path holds 108 bytes (UTF-8, with its NUL); a longer socket path keeps the direct commands. */
 const MAX_SOCKET_PATH = 100;
 
 /** The interpreter barman-cloud's own scripts run with (their #! line), found on PostgreSQL's PATH. */
@@ -35,7 +35,7 @@ export async function startWarmBarman(
   const python = barmanPython();
   const dir = join(parent, 'barman');
   const socket = join(dir, 'barman.sock');
-  if (!python || socket.length > MAX_SOCKET_PATH) return { launch: [] };
+  if (!python || Buffer.byteLength(socket) > MAX_SOCKET_PATH) return { launch: [] };
   ensurePostgresDir(dir);
   const script = join(dir, 'barman_fork.py');
   writePostgresFile(script, readFileSync(SOURCE, 'utf8'));

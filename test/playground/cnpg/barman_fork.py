@@ -37,10 +37,17 @@ def client(sock_path, argv):
         s.connect(sock_path)
     except OSError:
         os.execvp(argv[0], argv)
-    request = json.dumps({"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}).encode()
-    socket.send_fds(s, [struct.pack("!I", len(request)) + request], [0, 1, 2])
+    # What the command inherits from its caller besides argv and env: the working directory as a descriptor
+    # (it may be deleted, or not reachable by name), and the signals the caller ignores (PostgreSQL's
+    # archiver and startup process ignore SIGINT: so does their archive_command/restore_command).
+    cwd = os.open(".", os.O_PATH | os.O_DIRECTORY)
+    ignored = [sig for sig in FORWARDED if signal.getsignal(sig) == signal.SIG_IGN]
+    request = json.dumps({"argv": argv, "env": dict(os.environ), "ignored": ignored}).encode()
+    socket.send_fds(s, [struct.pack("!I", len(request)) + request], [0, 1, 2, cwd])
+    os.close(cwd)
     for sig in FORWARDED:
-        signal.signal(sig, lambda n, _f: forward(s, n))
+        if sig not in ignored:
+            signal.signal(sig, lambda n, _f: forward(s, n))
     status = b""
     while len(status) < 8:
         try:
@@ -52,7 +59,10 @@ def client(sock_path, argv):
         status += chunk
     code, sig = struct.unpack("!ii", status)
     if sig:
-        signal.signal(sig, signal.SIG_DFL)
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # SIGKILL and SIGSTOP have no handler to reset
         os.kill(os.getpid(), sig)
     os._exit(code)
 
@@ -89,7 +99,7 @@ def warm(points):
 
 
 def recv_request(conn):
-    head, fds, _flags, _addr = socket.recv_fds(conn, 4, 3)
+    head, fds, _flags, _addr = socket.recv_fds(conn, 4, 4)
     (size,) = struct.unpack("!I", head)
     body = b""
     while len(body) < size:
@@ -103,11 +113,15 @@ def recv_request(conn):
 def run_worker(mains, req, fds):
     """In the forked worker: becomes the command, as its console script would run it."""
     for sig in (signal.SIGCHLD, *FORWARDED):
-        signal.signal(sig, signal.SIG_DFL)
-    for target, fd in enumerate(fds):
+        signal.signal(sig, signal.SIG_IGN if sig in req["ignored"] else signal.SIG_DFL)
+    if signal.SIGINT not in req["ignored"]:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as Python starts: KeyboardInterrupt
+    *stdio, cwd = fds
+    for target, fd in enumerate(stdio):
         os.dup2(fd, target)
         os.close(fd)
-    os.chdir(req["cwd"])
+    os.fchdir(cwd)
+    os.close(cwd)
     os.environ.clear()
     os.environ.update(req["env"])
     import random
@@ -122,14 +136,29 @@ def run_worker(mains, req, fds):
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         if e.code is not None and not isinstance(e.code, int):
             print(e.code, file=sys.stderr)
+    except KeyboardInterrupt:
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)  # as Python ends on an uncaught KeyboardInterrupt
     except BaseException:
         import traceback
 
         traceback.print_exc()
         code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code & 0xFF)
+    os._exit(exit_flushed(code))
+
+
+def exit_flushed(code):
+    """The exit status after flushing stdout and stderr, as the interpreter's own exit: 120 when that fails."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        return 120
+    return code & 0xFF
 
 
 def supervise(conn, mains):
@@ -141,7 +170,10 @@ def supervise(conn, mains):
     pid = os.fork()
     if pid == 0:
         conn.close()
-        run_worker(mains, req, fds)
+        try:
+            run_worker(mains, req, fds)
+        finally:
+            os._exit(1)  # what escapes the worker's set-up is a failure, never the supervisor's exit 0
     for fd in fds:
         os.close(fd)
     pidfd = os.pidfd_open(pid)
@@ -155,11 +187,35 @@ def supervise(conn, mains):
             return
         data = conn.recv(16)
         if not data:
-            os.kill(pid, signal.SIGKILL)  # the client was killed: so is the command
+            kill_tree(pid)  # the client was killed: so is the command, with what it started
             os.waitpid(pid, 0)
             return
         for n in data:
             os.kill(pid, n)
+
+
+def kill_tree(pid):
+    """SIGKILLs `pid` and every process below it (barman-cloud-backup's upload workers): killed alone, they would
+    be orphans waiting on their queue until the playground stops. The worker is stopped first, so it starts no
+    more while its tree is read."""
+    os.kill(pid, signal.SIGSTOP)
+    parents = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo += [c for c, parent in parents.items() if parent == p]
+    for p in tree:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def reap(*_):

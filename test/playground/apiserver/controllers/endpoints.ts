@@ -1,8 +1,8 @@
 // The EndpointSlice controller and kube-proxy at once (kubernetes pkg/controller/endpointslice,
 // pkg/proxy): a Service routes to the pods its selector matches that are Ready and not terminating
-// (every matching pod with publishNotReadyAddresses), and a pod's change in readiness, labels or
-// existence reaches the routes only after the seeded `endpoints` delay (timing.ts). The routes live
-// in the pod network (network.ts); no EndpointSlice objects are written.
+// (with publishNotReadyAddresses, every matching pod with an IP that has not ended, terminating too), and a
+// pod's change in readiness, labels or existence reaches the routes only after the seeded `endpoints` delay
+// (timing.ts). The routes live in the pod network (network.ts); no EndpointSlice objects are written.
 import type { KubeObject, PodNetwork, ServiceRoute } from '../../types.js';
 import type { Timing } from '../../timing.js';
 import { labelSelectorFromObject } from '../selectors.js';
@@ -30,6 +30,16 @@ function portMap(svc: KubeObject, pods: KubeObject[]): Record<number, number> {
   return out;
 }
 
+/**
+ * ShouldPodBeInEndpoints (k8s.io/endpointslice util/controller_utils.go): not terminal, with an IP, and terminating
+ * only when the Service publishes not-ready addresses (podToEndpoint then marks it ready, so kube-proxy routes to it).
+ */
+function inEndpoints(p: KubeObject, includeTerminating: boolean): boolean {
+  if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return false;
+  if (!p.status?.podIP && !p.status?.podIPs?.length) return false;
+  return includeTerminating || !p.metadata.deletionTimestamp;
+}
+
 /** What kube-proxy routes the Service to now; undefined when it has no selector (endpoints come from elsewhere). */
 export function desiredRoute(store: Pick<MemStore, 'list'>, svc: KubeObject): ServiceRoute | undefined {
   const selector = svc.spec?.selector as Record<string, string> | undefined;
@@ -38,7 +48,7 @@ export function desiredRoute(store: Pick<MemStore, 'list'>, svc: KubeObject): Se
   const notReadyToo = svc.spec?.publishNotReadyAddresses === true;
   const pods = store
     .list('v1/pods', svc.metadata.namespace)
-    .items.filter((p) => matches(p.metadata.labels) && !p.metadata.deletionTimestamp)
+    .items.filter((p) => matches(p.metadata.labels) && inEndpoints(p, notReadyToo))
     .filter((p) => notReadyToo || podReady(p))
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   return { pods: pods.map((p) => p.metadata.name), ports: portMap(svc, pods) };
