@@ -8,6 +8,7 @@ import { makeClients, type KubeClients } from '../../actions/lib/kube/client.js'
 import { cnpgCrds } from '../fixtures/charts/upstream/cnpg-crds.js';
 import { eventually, startTestServer, type TestServer } from '../playground/apiserver/testing.js';
 import { kubeconfigYaml } from '../playground/kubeconfig.js';
+import { createTiming } from '../playground/timing.js';
 
 let s: TestServer;
 let clients: KubeClients;
@@ -116,5 +117,47 @@ describe('a pod that references a missing Secret', () => {
     expect(r.fail).toMatch(
       /pod env-drill-1-1-1-full-recovery-\w+ container full-recovery is waiting in CreateContainerConfigError \(secret "proxy-creds" not found\)$/,
     );
+  });
+});
+
+describe('a pod pulling its image', () => {
+  it('is not judged, however long the pull takes past the grace (ContainerCreating is on its way)', async () => {
+    // A seed whose first pull outlasts the grace many polls over.
+    let seed = 1;
+    while (createTiming({ seed }).delay('imagePull') < 1_500) seed++;
+    const slow = await startTestServer({ timing: createTiming({ seed }) });
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(kubeconfigYaml(slow.url));
+    const job = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'pull-drill-1-1-1-full-recovery', labels: { 'cnpg.io/cluster': 'pull-drill-1-1' } },
+      spec: {
+        template: {
+          metadata: { labels: { 'cnpg.io/cluster': 'pull-drill-1-1' } },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'full-recovery', image: 'ghcr.io/x/postgresql:17' }] },
+        },
+      },
+    };
+    try {
+      expect((await slow.req('POST', '/apis/batch/v1/namespaces/default/jobs', job)).status).toBe(201);
+      const pods = () => slow.store.list('v1/pods', 'default').items;
+      const reason = () => pods()[0]?.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+      await eventually(() => reason() === 'ContainerCreating');
+      const r = await Promise.race([
+        cannotStart(makeClients(kc, 5_000), 'default', 'pull-drill-1-1', {
+          created: Date.now(),
+          started: () => false,
+          signal: AbortSignal.timeout(20_000),
+          graceMs: 150,
+          pollMs: 100,
+        }),
+        new Promise((ok) => setTimeout(() => ok('quiet'), 1_000)),
+      ]);
+      expect(r).toBe('quiet');
+      expect(reason()).toBe('ContainerCreating'); // still pulling: the check was quiet during the pull
+    } finally {
+      await slow.stop();
+    }
   });
 });

@@ -55,6 +55,13 @@ describe('initdb cluster', () => {
     });
     expect(pod.status.phase).toBe('Running');
     expect(pod.status.containerStatuses[0]).toMatchObject({ name: 'postgres', ready: true });
+    // The node pulled the image for the initdb Job's pod; the instance pod found it there (images.ts).
+    const events = env.store.list('v1/events', 'default').items;
+    const has = (pod: RegExp, reason: string, message: RegExp) =>
+      events.some((e) => pod.test(e.involvedObject.name) && e.reason === reason && message.test(e.message));
+    expect(has(/^alpha-1-initdb-/, 'Pulling', /^Pulling image "ghcr.io\/cloudnative-pg\/postgresql:15"$/)).toBe(true);
+    expect(has(/^alpha-1-initdb-/, 'Pulled', /^Successfully pulled image /)).toBe(true);
+    expect(has(/^alpha-1$/, 'Pulled', /already present on machine$/)).toBe(true);
     const rows = await appQuery(env, 'alpha', 'SELECT current_user AS u, current_database() AS d');
     expect(rows[0]).toEqual({ u: 'app', d: 'app' });
     // CNPG deletes the completed bootstrap Job once the instance reports (cluster_cleanup.go).

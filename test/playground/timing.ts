@@ -112,6 +112,13 @@ export const DELAYS = {
     upstream:
       'the restart happens at the first pod-worker sync after the back-off (syncs every 10-15 s while it loops): kubernetes pkg/kubelet/pod_workers.go (compressed)',
   },
+  /** images.ts: pulling an image the node does not have (pulls are serialized); last, so no other kind's stream shifts. */
+  imagePull: {
+    range: [s(1), s(60)],
+    fixed: 0,
+    upstream:
+      'an image pull, seconds to minutes (a PostgreSQL image is hundreds of MB): kubelet_image_pull_duration_seconds buckets from 1 s (kubernetes pkg/kubelet/metrics/metrics.go@94341df `imagePullDurationBuckets`), excluded from the pod startup SLO; EnsureImageExists and the Pulling/Pulled events: pkg/kubelet/images/image_manager.go@cfce511; serializeImagePulls true by default: pkg/kubelet/apis/config/v1beta1/defaults.go@1c9cf91 (1-60 s, compressed)',
+  },
 } satisfies Record<string, DelayKind>;
 
 export type DelayName = keyof typeof DELAYS;

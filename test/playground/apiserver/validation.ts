@@ -4,6 +4,7 @@ import { ApiError, type KubeObject, type ResourceType } from '../types.js';
 import { validateCrdSchemas } from './crd-schema.js';
 import { cronJobCauses } from './cronjob.js';
 import { labelSelectorFromObject } from './selectors.js';
+import { defaultPullPolicy } from './controllers/images.js';
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -295,9 +296,9 @@ function defaultByKind(rt: ResourceType, obj: KubeObject, old?: KubeObject): voi
       for (const [i, c] of containers.entries()) {
         if (!c?.name) throw invalid(rt, name, [{ field: `spec.containers[${i}].name`, message: 'Required value' }]);
         if (!c?.image) throw invalid(rt, name, [{ field: `spec.containers[${i}].image`, message: 'Required value' }]);
-        c.imagePullPolicy ??= /:latest$|^[^:]*$/.test(c.image) ? 'Always' : 'IfNotPresent';
         c.terminationMessagePath ??= '/dev/termination-log';
       }
+      for (const c of [...(spec.initContainers ?? []), ...containers]) c.imagePullPolicy ??= defaultPullPolicy(c.image);
       spec.restartPolicy ??= 'Always';
       spec.dnsPolicy ??= 'ClusterFirst';
       spec.serviceAccountName ??= 'default';

@@ -2,7 +2,8 @@
 // playground node (apiserver/controllers/runtimes.ts): instance pods (`instance run`) go to the
 // instance manager, bootstrap Job pods (`instance init|restore|join`) to instance-commands.ts, and
 // instance pods whose `bootstrap-instance` init container has not completed (in-pod bootstrap) to
-// bootstrap-inpod.ts first.
+// bootstrap-inpod.ts first. A new pod reaches them only once the node has its images (the kubelet pulls before it
+// creates containers: apiserver/controllers/images.ts).
 import type { ContainerRuntimes } from '../apiserver/controllers/runtimes.js';
 import type { KubeObject, Store } from '../types.js';
 import { commandRole } from './bootstrap-jobs.js';
@@ -36,6 +37,36 @@ function commandWork(ctx: Ctx, instances: InstanceManager): CommandWork {
   };
 }
 
+/**
+ * Holds a new pod back from the runtime until the node has its images: the first event of a Pending pod starts the
+ * pull, whose end hands the pod (as it is then) on. A pod already past Pending (the operator restarted) is not held.
+ */
+function imageGate(ctx: Ctx, runtimes: ContainerRuntimes, dispatch: (pod: KubeObject, deleted: boolean) => void) {
+  const state = new Map<string, boolean>(); // uid -> pulled (false while pulling)
+  const uid = (pod: KubeObject) => pod.metadata.uid ?? `${pod.metadata.namespace}/${pod.metadata.name}`;
+  return {
+    ready(pod: KubeObject): boolean {
+      const done = state.get(uid(pod));
+      if (done !== undefined) return done;
+      if ((pod.status?.phase ?? 'Pending') !== 'Pending' || pod.status?.containerStatuses?.length) return true;
+      state.set(uid(pod), false);
+      void runtimes.images
+        .ensure(pod)
+        .then((r) => {
+          const current = ctx.store.get(GVR.pod, pod.metadata.namespace, pod.metadata.name);
+          if (!r.ok || ctx.stopping || !current || current.metadata.uid !== pod.metadata.uid) return;
+          state.set(uid(pod), true);
+          if (!current.metadata.deletionTimestamp) dispatch(current, false);
+        })
+        .catch(() => state.delete(uid(pod)));
+      return false;
+    },
+    forget(pod: KubeObject): void {
+      state.delete(uid(pod));
+    },
+  };
+}
+
 export function startRuntime(ctx: Ctx, store: Store, runtimes: ContainerRuntimes): CnpgRuntime {
   // The runtime holds a pod while its processes stop (the kubelet's grace period).
   store.addAdmission(GVR.pod, (op, obj) => {
@@ -46,16 +77,21 @@ export function startRuntime(ctx: Ctx, store: Store, runtimes: ContainerRuntimes
   const instances = new InstanceManager(ctx);
   const commands = new InstanceCommands(ctx, commandWork(ctx, instances));
   const inits = new BootstrapInitContainers(ctx, commandWork(ctx, instances));
+  const dispatch = (pod: KubeObject, deleted: boolean) => {
+    if (commandRole(pod)) return commands.onPod(pod, deleted);
+    if (deleted || pod.metadata.deletionTimestamp)
+      return inits.holds(pod) ? inits.onPod(pod, deleted) : instances.onPod(pod, deleted);
+    if (bootstrapPending(pod)) inits.onPod(pod, false);
+    else instances.onPod(pod, false);
+  };
+  const pulls = imageGate(ctx, runtimes, dispatch);
   return {
     instances,
     commands,
     onPod(pod, deleted) {
       if (!isManagerPod(pod)) return;
-      if (commandRole(pod)) return commands.onPod(pod, deleted);
-      if (deleted || pod.metadata.deletionTimestamp)
-        return inits.holds(pod) ? inits.onPod(pod, deleted) : instances.onPod(pod, deleted);
-      if (bootstrapPending(pod)) inits.onPod(pod, false);
-      else instances.onPod(pod, false);
+      if (deleted || pod.metadata.deletionTimestamp || pulls.ready(pod)) dispatch(pod, deleted);
+      if (deleted) pulls.forget(pod);
     },
     async stop() {
       unregister();

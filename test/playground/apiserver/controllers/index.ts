@@ -12,6 +12,7 @@ import { startNamespaceController } from './namespaces.js';
 import { startReplicaSetController } from './replicasets.js';
 import { startVolumeController } from './volumes.js';
 import { ContainerRuntimes } from './runtimes.js';
+import { NodeImages } from './images.js';
 import { createTiming, type Timing } from '../../timing.js';
 
 export interface Controllers {
@@ -31,8 +32,8 @@ export function startControllers(
     timing?: Timing;
   },
 ): Controllers {
-  const runtimes = new ContainerRuntimes();
   const timing = opts.timing ?? createTiming({ mode: 'fixed' });
+  const runtimes = new ContainerRuntimes(new NodeImages(store, timing));
   const all = [
     startNamespaceController(store, timing),
     startGarbageCollector(store, timing),

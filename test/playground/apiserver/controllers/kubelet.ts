@@ -1,4 +1,5 @@
-// A generic kubelet for pods no registered container runtime claims (runtimes.ts): after a short start-up delay a pod is Running and Ready (or Succeeded for
+// A generic kubelet for pods no registered container runtime claims (runtimes.ts): after a short start-up delay and
+// the pull of the images the node does not have yet (images.ts) a pod is Running and Ready (or Succeeded for
 // run-to-completion pods), unless its image cannot be pulled (reference containing
 // `does-not-exist` or `invalid`): then it stays Pending in ImagePullBackOff with a
 // Warning `Failed` event, as on a real node; or unless a container's env/envFrom names a missing Secret or
@@ -8,6 +9,7 @@ import type { MemStore } from '../store.js';
 import { nowIso, nsName, ReconcileQueue, splitKey } from './queue.js';
 import type { ContainerRuntimes } from './runtimes.js';
 import type { Timing } from '../../timing.js';
+import type { NodeImages } from './images.js';
 
 const NODE = 'playground-node';
 export const unpullable = (image: string) => /does-not-exist|invalid/.test(image);
@@ -114,7 +116,16 @@ export function startKubelet(
 ): { stop(): void } {
   const managedElsewhere = (p: KubeObject) => runtimes.claimedBy(p) !== undefined;
   const { timing } = opts;
-  const node: Node = { store, logs, ip: 10, startDelayMs: opts.startDelayMs, timing, managedElsewhere };
+  const node: Node = {
+    store,
+    logs,
+    ip: 10,
+    startDelayMs: opts.startDelayMs,
+    timing,
+    managedElsewhere,
+    images: runtimes.images,
+    pulled: new Map(),
+  };
   const queue: ReconcileQueue = new ReconcileQueue('kubelet', (key) => reconcile(node, queue, key));
   // The scheduler's part: every pod is bound to the single node at creation.
   store.addAdmission('v1/pods', (op, obj) => {
@@ -128,7 +139,10 @@ export function startKubelet(
       queue.add(key, opts.startDelayMs ?? timing.delay('podStart'));
     }
     // A deleted pod's logs go with it, whichever runtime ran it (`kubectl logs` then 404s).
-    if (c.type === 'DELETED') logs.clear(c.obj.metadata.namespace!, c.obj.metadata.name);
+    if (c.type === 'DELETED') {
+      logs.clear(c.obj.metadata.namespace!, c.obj.metadata.name);
+      node.pulled.delete(c.obj.metadata.uid ?? key);
+    }
   });
   return {
     stop() {
@@ -146,6 +160,9 @@ interface Node {
   startDelayMs?: number;
   timing: Timing;
   managedElsewhere: (p: KubeObject) => boolean;
+  images: NodeImages;
+  /** Pods (uid) whose images are on the node, or being pulled (false). */
+  pulled: Map<string, boolean>;
 }
 
 function reconcile(node: Node, queue: ReconcileQueue, key: string): void {
@@ -158,6 +175,8 @@ function reconcile(node: Node, queue: ReconcileQueue, key: string): void {
   const at = nowIso();
   const bad = containers.find((c) => unpullable(c.image));
   if (bad) return failPull(node.store, pod, containers, bad, at);
+  // The kubelet ensures the images before it builds the containers' config (kuberuntime startContainer).
+  if (!imagesReady(node, queue, pod, key)) return;
   const configError = missingEnvSource(node.store, ns!, pod.spec.containers ?? []);
   // The kubelet does not watch the Secret or ConfigMap: its pod worker retries the failed sync later.
   const retry = () => queue.add(key, node.timing.delay('podSyncRetry'));
@@ -170,6 +189,23 @@ function reconcile(node: Node, queue: ReconcileQueue, key: string): void {
     return;
   }
   complete(node, pod, containers, at);
+}
+
+/** Whether the pod's images are on the node; if not, starts their pull and reconciles the pod again once done. */
+function imagesReady(node: Node, queue: ReconcileQueue, pod: KubeObject, key: string): boolean {
+  const uid = pod.metadata.uid ?? key;
+  const state = node.pulled.get(uid);
+  if (state !== undefined) return state;
+  node.pulled.set(uid, false);
+  void node.images
+    .ensure(pod)
+    .then((r) => {
+      if (!r.ok) return; // ErrImageNeverPull: no later sync brings the image
+      node.pulled.set(uid, true);
+      queue.add(key, 0);
+    })
+    .catch(() => node.pulled.delete(uid));
+  return false;
 }
 
 function failPull(store: MemStore, pod: KubeObject, containers: Container[], bad: Container, at: string): void {
@@ -209,7 +245,6 @@ function startContainers(node: Node, pod: KubeObject, containers: Container[], a
   const { namespace, name } = pod.metadata;
   const podIP = `10.244.0.${(node.ip++ % 250) + 2}`;
   for (const c of containers) {
-    store.recordEvent(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
     store.recordEvent(pod, 'Normal', 'Created', `Created container ${c.name}`);
     store.recordEvent(pod, 'Normal', 'Started', `Started container ${c.name}`);
     logs.append(namespace!, name, c.name, `playground kubelet: started container ${c.name} (image ${c.image})\n`);

@@ -1,8 +1,10 @@
 // Container runtimes on the playground's node: the generic kubelet runs every pod no other
 // runtime claims. An emulator that really executes some images (e.g. the CNPG instance
 // manager, with real PostgreSQL) registers a runtime that claims those pods by their spec,
-// so the Kubernetes side needs no knowledge of what the pods are.
+// so the Kubernetes side needs no knowledge of what the pods are. Every runtime of the node shares its
+// images (images.ts): a pod waits for its pull whichever runtime runs it.
 import type { KubeObject } from '../../types.js';
+import type { NodeImages } from './images.js';
 
 export interface ContainerRuntime {
   name: string;
@@ -12,6 +14,8 @@ export interface ContainerRuntime {
 
 export class ContainerRuntimes {
   private readonly list: ContainerRuntime[] = [];
+
+  constructor(readonly images: NodeImages) {}
 
   register(rt: ContainerRuntime): () => void {
     this.list.push(rt);
