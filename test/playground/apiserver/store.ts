@@ -56,6 +56,19 @@ export function randomSuffix(n = 5): string {
   return Array.from(bytes, (b) => GENERATE_ALPHABET[b % GENERATE_ALPHABET.length]).join('');
 }
 
+let lastEventNanos = 0n;
+/**
+ * An event's name suffix: the hex of its time in Unix nanoseconds, as client-go's recorder names it
+ * (tools/record/event.go `makeEvent`: "%v.%x" of ref.Name, t.UnixNano()), so a list in name order is in time
+ * order, as from etcd. Kept increasing within a millisecond.
+ */
+function eventNanos(): string {
+  let ns = BigInt(Date.now()) * 1_000_000n;
+  if (ns <= lastEventNanos) ns = lastEventNanos + 1n;
+  lastEventNanos = ns;
+  return ns.toString(16);
+}
+
 export class MemStore implements Store {
   private rv = 1000;
   private readonly objects = new Map<string, Map<string, KubeObject>>();
@@ -404,7 +417,7 @@ export class MemStore implements Store {
       this.create('v1/events', {
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: { name: `${involved.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: ns },
+        metadata: { name: `${involved.metadata.name}.${eventNanos()}`, namespace: ns },
         involvedObject: {
           apiVersion: involved.apiVersion,
           kind: involved.kind,
