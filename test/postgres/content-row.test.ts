@@ -201,3 +201,38 @@ describe('the row form', () => {
     },
   );
 });
+
+// The real case of the simulated one above: PostgreSQL 18 adds a NOT NULL constraint NOT VALID, with NULLs kept.
+describe('on PostgreSQL 18, a NOT VALID NOT NULL column holding NULL', () => {
+  let s18: PgServer;
+  let db18: ReadOnlyDb;
+  beforeAll(async () => {
+    s18 = await startPgServer({}, { major: 18 });
+    await s18.createDatabase('rows');
+    const admin = await s18.admin('rows');
+    await admin.query(`CREATE TABLE t (k int, v text); INSERT INTO t VALUES (1, NULL), (2, 'x');
+      ALTER TABLE t ADD CONSTRAINT v_nn NOT NULL v NOT VALID, ADD CONSTRAINT k_nn NOT NULL k;
+      CREATE TABLE u (k int, v text); INSERT INTO u VALUES (1, 'y'), (2, 'x');
+      ALTER TABLE u ADD CONSTRAINT v_nn NOT NULL v NOT VALID, ADD CONSTRAINT k_nn NOT NULL k;`);
+    db18 = new ReadOnlyDb(
+      { host: s18.host, port: s18.port, user: 'postgres', password: '', database: 'rows' },
+      { statementTimeoutMs: 10_000, poolSize: 1 },
+    );
+  }, 120_000);
+  afterAll(async () => expect(await stopAndCheck(s18, [db18])).toBe(true));
+
+  it('the row still counts: its digest is not lost from the sum', async () => {
+    const [form] = await inTextSettings(db18, (q) => rowForms(q, [{ schema: 'public', name: 't' }]));
+    expect(form!.map((c) => c.notNull)).toEqual([true, true]);
+    const [t, u] = await digestTables(db18, [
+      { schema: 'public', name: 't' },
+      { schema: 'public', name: 'u' },
+    ]);
+    expect(t.rows).toBe(2);
+    expect(t.sum).not.toBe(u.sum);
+    const rows = await inTextSettings(db18, (q) =>
+      q<{ h: string | null }>(`SELECT ${rowHashSql(form)}::text AS h FROM public.t AS ${ROW}`),
+    );
+    expect(rows.every((r) => r.h !== null)).toBe(true);
+  });
+});
