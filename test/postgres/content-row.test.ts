@@ -48,7 +48,8 @@ CREATE TABLE restored.big (x bigint); INSERT INTO restored.big VALUES (101), (42
 -- The same, NOT NULL (their hashes chained); a nullable column swapped between rows whose NOT NULL
 -- column is the same; two columns of one type swapping values within each row.
 CREATE TABLE live.ints_nn (id int NOT NULL, v int NOT NULL); INSERT INTO live.ints_nn SELECT * FROM live.ints;
-CREATE TABLE restored.ints_nn (id int NOT NULL, v int NOT NULL); INSERT INTO restored.ints_nn SELECT * FROM restored.ints;
+CREATE TABLE restored.ints_nn (id int NOT NULL, v int NOT NULL);
+INSERT INTO restored.ints_nn SELECT * FROM restored.ints;
 CREATE TABLE live.names_nn (id int NOT NULL, name text NOT NULL); INSERT INTO live.names_nn SELECT * FROM live.names;
 CREATE TABLE restored.names_nn (id int NOT NULL, name text NOT NULL);
 INSERT INTO restored.names_nn SELECT * FROM restored.names;

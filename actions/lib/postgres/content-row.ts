@@ -2,7 +2,7 @@
 // row's text costs 4.6x a parallel scan (test/bench/content.bench.ts), more than the digest's budget,
 // so on PostgreSQL 14+ each column is hashed from its stored value where that is exact, and only the
 // other columns go through their text form:
-// - HASHED: the type's own extended hash reads every bit of the value (int2/int4/oid/"char"/bool hash
+// - HASHED: the type's own extended hash reads every bit of the value (int2, int4, oid, "char" and bool hash
 //   their value; text, varchar and uuid their bytes). Collatable columns are hashed in the "C"
 //   collation: a nondeterministic collation hashes strings that compare equal alike.
 // - SENT: the type's hash is coarser than the value, so exact fields are hashed instead: the binary
