@@ -60,6 +60,12 @@ CREATE TABLE restored.shared (k int NOT NULL, a int, b int); INSERT INTO restore
 CREATE TABLE live.crossed (a int, b int); INSERT INTO live.crossed VALUES (1, 2), (3, 4);
 CREATE TABLE restored.crossed (a int, b int); INSERT INTO restored.crossed VALUES (2, 1), (4, 3);
 CREATE TABLE holes (k int, v text); INSERT INTO holes VALUES (1, NULL), (2, 'x'), (NULL, NULL);
+-- Wider than the parser nests: every NOT NULL column's hash nested in the next one's seed.
+CREATE TABLE wide (${[
+  ...Array.from({ length: 900 }, (_, i) => `b${i} bigint NOT NULL DEFAULT 1`),
+  ...Array.from({ length: 700 }, (_, i) => `f${i} boolean NOT NULL DEFAULT true`),
+].join(', ')});
+INSERT INTO wide DEFAULT VALUES; INSERT INTO wide (b0) VALUES (2); INSERT INTO wide (b899, f699) VALUES (2, false);
 CREATE TABLE folded (v text COLLATE ci);
 INSERT INTO folded VALUES ('a'), ('A');
 ${Object.entries(ALIKE)
@@ -167,6 +173,14 @@ describe('the row form', () => {
     );
     const all = rows.map((r) => r.h);
     expect(all.every((h) => h !== null)).toBe(true);
+    expect(new Set(all).size).toBe(3);
+  });
+
+  // Found by review: one chain nested 2500 calls deep (a bigint is two), and the parser's stack ran out
+  // ("memory exhausted"): the digest failed on every wide table of NOT NULL columns.
+  it('a wide table of NOT NULL columns has a digest per row, every column counting', async () => {
+    const all = await digests('wide');
+    expect(all).toHaveLength(3);
     expect(new Set(all).size).toBe(3);
   });
 

@@ -18,8 +18,10 @@
 //   TEXT_SETTINGS (content-text.ts), as one field.
 // The hashes are combined without forming a record per row (forming ROW(...) and hash_record_extended
 // taking it apart were ~40% of the digest's CPU, by perf): a NOT NULL column's hash is seeded with the
-// hash of the columns before it, a chain; a nullable column is hashed alone, seeded with its place
-// (two columns swapping values change the digest), NULL as 0, and XORed in below the chain. The
+// hash of the columns before it, a chain (of at most CHAIN columns: all but the last chain are XORed
+// in like nullable columns, as the parser nests no deeper); a nullable column is hashed alone, seeded
+// with its place (two columns swapping values change the digest), NULL as 0, and XORed in below the
+// chain. The
 // outermost step is always a seeded hash, which mixes everything below it non-linearly: a table's
 // digest is a sum of rows, so a linear row hash would let values swapped between rows cancel out. A
 // NOT NULL column can still hold NULL (a NOT VALID constraint on PostgreSQL 18): such a row takes the
@@ -129,20 +131,32 @@ export function rowHashSql(form: RowForm): string {
   return form.some((c) => c.notNull && hashOf(c)) ? `coalesce(${fast}, ${combinedHash(form, false)})` : fast;
 }
 
+/**
+ * NOT NULL columns per chain: each column's hash nests in the next one's seed, and a chain of ~1200
+ * (a bigint is two calls) overflows the parser's stack ("memory exhausted", 1600 columns are allowed).
+ */
+export const CHAIN = 100;
+
 /** The columns' hashes combined (see above); `chainNotNull` false: every column taken as nullable. */
 function combinedHash(form: RowColumn[], chainNotNull: boolean): string {
   const col = (c: RowColumn) => `${ROW}.${quoteIdent(c.name)}`;
+  const place = (c: RowColumn) => String(form.indexOf(c) + 1);
+  const chain = (cols: RowColumn[], seed: string) => cols.reduce((acc, c) => hashOf(c)!(col(c), acc), seed);
   const chained = form.filter((c) => chainNotNull && c.notNull && hashOf(c));
   const record = form.filter((c) => c.type !== null && IN_RECORD.includes(c.type));
   const rest = form.filter((c) => c.type === null);
   const terms = form
     .filter((c) => hashOf(c) && !chained.includes(c))
-    .map((c) => `coalesce(${hashOf(c)!(col(c), String(form.indexOf(c) + 1))}, 0)`);
+    .map((c) => `coalesce(${hashOf(c)!(col(c), place(c))}, 0)`);
+  // Every chain but the last is seeded with its first column's place and XORed in like a nullable
+  // column, not coalesced (NULL there is a NOT NULL column holding NULL: the other form).
+  for (let i = 0; i + CHAIN < chained.length; i += CHAIN)
+    terms.push(chain(chained.slice(i, i + CHAIN), place(chained[i])));
   if (record.length) terms.unshift(`hash_record_extended(ROW(${record.map(col).join(', ')}), 0)`);
-  let acc = terms.length ? terms.join(' # ') : '0';
-  for (const c of chained) acc = hashOf(c)!(col(c), acc);
+  const last = Math.max(0, Math.floor((chained.length - 1) / CHAIN) * CHAIN);
+  const acc = chain(chained.slice(last), terms.length ? terms.join(' # ') : '0');
   // The text of the rest is never NULL (a ROW of NULLs is '(,)'), so it chains too.
-  if (rest.length) acc = hashText(`ROW(${rest.map(col).join(', ')})::text`, acc);
+  if (rest.length) return hashText(`ROW(${rest.map(col).join(', ')})::text`, acc);
   // Only XORed terms (or nothing but the record): one more seeded hash mixes them.
-  return chained.length || rest.length ? acc : hashText(`''`, acc);
+  return chained.length ? acc : hashText(`''`, acc);
 }
