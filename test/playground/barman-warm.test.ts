@@ -50,6 +50,17 @@ const target = (endpointURL = s3.endpoint): BarmanTarget => ({
   env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
 });
 /** barman's log lines carry a timestamp and a pid. */
+/** barman-cloud-backup-list of the test's store, as JSON. */
+const listArgs = () => [
+  '--cloud-provider',
+  'aws-s3',
+  '--endpoint-url',
+  s3.endpoint,
+  '--format',
+  'json',
+  `s3://${s3.bucket}/warm`,
+  'w',
+];
 const plain = (s: string) => s.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \[\d+\] /gm, '');
 /** A server and its forks share its command line; idle, only the server is left. */
 const processesOf = (script: string) =>
@@ -102,19 +113,7 @@ describe('barman-cloud through the warm server', () => {
 
   it('exits and reports as the command itself', async () => {
     const cases: Array<[string, string[]]> = [
-      [
-        'barman-cloud-backup-list',
-        [
-          '--cloud-provider',
-          'aws-s3',
-          '--endpoint-url',
-          s3.endpoint,
-          '--format',
-          'json',
-          `s3://${s3.bucket}/warm`,
-          'w',
-        ],
-      ],
+      ['barman-cloud-backup-list', listArgs()],
       [
         'barman-cloud-wal-restore',
         [
@@ -341,16 +340,7 @@ describe('barman-cloud through the warm server', () => {
   it('with no server, the client runs the command itself', async () => {
     const alone = new Barman(procs);
     alone.launch = [...warm.launch.slice(0, -1), join(dir, 'no-such.sock')];
-    const args = [
-      '--cloud-provider',
-      'aws-s3',
-      '--endpoint-url',
-      s3.endpoint,
-      '--format',
-      'json',
-      `s3://${s3.bucket}/warm`,
-      'w',
-    ];
+    const args = listArgs();
     const [a, b] = [
       await direct.run('barman-cloud-backup-list', args, target()),
       await alone.run('barman-cloud-backup-list', args, target()),

@@ -10,6 +10,19 @@ import { DELAYS, type Timing } from '../../timing.js';
 import { nowIso } from './queue.js';
 
 type Container = { name: string; image: string; imagePullPolicy?: string };
+
+/** The status of a container not created yet, waiting for `waiting.reason`. */
+export function waitingStatus(c: { name: string; image: string }, waiting: { reason: string; message?: string }) {
+  return {
+    name: c.name,
+    image: c.image,
+    imageID: '',
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: { waiting },
+  };
+}
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
 /** The tag of an image reference ('' with a digest and no tag): the last `:` after the last `/`. */
@@ -129,15 +142,7 @@ export class NodeImages {
   private setWaiting(pod: KubeObject, special: (c: Container) => { reason: string; message?: string } | undefined) {
     const at = nowIso();
     const hasInit = (pod.spec.initContainers ?? []).length > 0;
-    const status = (c: Container, fallback: string) => ({
-      name: c.name,
-      image: c.image,
-      imageID: '',
-      ready: false,
-      started: false,
-      restartCount: 0,
-      state: { waiting: special(c) ?? { reason: fallback } },
-    });
+    const status = (c: Container, fallback: string) => waitingStatus(c, special(c) ?? { reason: fallback });
     const { namespace, name } = pod.metadata;
     if (!this.store.get('v1/pods', namespace, name)) return;
     const fields = {

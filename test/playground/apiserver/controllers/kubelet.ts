@@ -9,7 +9,7 @@ import type { MemStore } from '../store.js';
 import { nowIso, nsName, ReconcileQueue, splitKey } from './queue.js';
 import type { ContainerRuntimes } from './runtimes.js';
 import type { Timing } from '../../timing.js';
-import type { NodeImages } from './images.js';
+import { waitingStatus, type NodeImages } from './images.js';
 
 const NODE = 'playground-node';
 export const unpullable = (image: string) => /does-not-exist|invalid/.test(image);
@@ -68,19 +68,6 @@ export function missingEnvSource(
       for (const m of [check('Secret', f.secretRef, false), check('ConfigMap', f.configMapRef, false)]) if (m) return m;
   }
   return undefined;
-}
-
-/** The status of a container not created yet, waiting for `waiting.reason`. */
-function waitingStatus(c: { name: string; image: string }, waiting: { reason: string; message?: string }) {
-  return {
-    name: c.name,
-    image: c.image,
-    imageID: '',
-    ready: false,
-    started: false,
-    restartCount: 0,
-    state: { waiting },
-  };
 }
 
 function blockOnConfig(store: MemStore, pod: KubeObject, message: string, retry: () => void): void {
@@ -218,19 +205,14 @@ function failPull(store: MemStore, pod: KubeObject, containers: Container[], bad
     `Failed to pull image "${bad.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${bad.image}": not found`,
   );
   store.recordEvent(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
-  const waiting = (c: Container) =>
-    unpullable(c.image)
-      ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } }
-      : { waiting: { reason: 'PodInitializing' } };
-  const statuses = containers.map((c) => ({
-    name: c.name,
-    image: c.image,
-    imageID: '',
-    ready: false,
-    started: false,
-    restartCount: 0,
-    state: waiting(c),
-  }));
+  const statuses = containers.map((c) =>
+    waitingStatus(
+      c,
+      unpullable(c.image)
+        ? { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` }
+        : { reason: 'PodInitializing' },
+    ),
+  );
   setStatus(store, pod, (o) => ({
     phase: 'Pending',
     hostIP: '10.0.0.1',
