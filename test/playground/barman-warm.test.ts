@@ -112,6 +112,7 @@ describe('barman-cloud through the warm server', () => {
   });
 
   it('exits and reports as the command itself', async () => {
+    expect(warm.launch).not.toEqual([]); // else both sides below run the command itself, and match trivially
     const cases: Array<[string, string[]]> = [
       ['barman-cloud-backup-list', listArgs()],
       [

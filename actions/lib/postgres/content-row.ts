@@ -21,8 +21,7 @@
 // hash of the columns before it, a chain (of at most CHAIN columns: all but the last chain are XORed
 // in like nullable columns, as the parser nests no deeper); a nullable column is hashed alone, seeded
 // with its place (two columns swapping values change the digest), NULL as 0, and XORed in below the
-// chain. The
-// outermost step is always a seeded hash, which mixes everything below it non-linearly: a table's
+// chain. The outermost step is always a seeded hash, which mixes everything below it non-linearly: a table's
 // digest is a sum of rows, so a linear row hash would let values swapped between rows cancel out. A
 // NOT NULL column can still hold NULL (a NOT VALID constraint on PostgreSQL 18): such a row takes the
 // form with every column nullable. Both sides derive the form from their own catalog; a physical

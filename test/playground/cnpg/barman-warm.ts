@@ -57,5 +57,8 @@ export async function startWarmBarman(
   });
   if (ready) return { launch: [python, '-I', '-S', script, 'client', socket], pid: child.pid };
   child.kill('SIGKILL');
-  throw new Error(`the warm barman-cloud server (${script}) did not start: ${err.trim() || 'no output in 30 s'}`);
+  throw new Error(
+    `the warm barman-cloud server (${script}) did not start: ${err.trim() || 'no output in 30 s'}. ` +
+      `barman-cloud and boto3 must import in ${python} (.ci/setup.sh installs barman-cli-cloud and python3-boto3).`,
+  );
 }
